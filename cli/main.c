@@ -1,0 +1,51 @@
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"data", cli_cmd_data, "fetch and inspect data sets"},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "Usage: sparse [--version] [--help] COMMAND [ARGS...]\n\n"
+               "Sparse Architecture Search: tiny CNNs for microcontrollers.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-12s %s\n", "help", "show help for a command");
+    fprintf(f, "\nRun 'sparse COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_help(stderr), CLI_USAGE;
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("sparse %s (libsparse %s)\n", SPARSE_VERSION_STRING, sparse_version());
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
+        return print_help(stdout), CLI_OK;
+    if (!strcmp(cmd, "help")) {
+        if (argc < 3)
+            return print_help(stdout), CLI_OK;
+        cmd = argv[2];
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(cmd, commands[i].name)) {
+                char *hargv[] = {argv[2], "--help", NULL};
+                return commands[i].run(2, hargv);
+            }
+        return cli_usage(NULL, "unknown command '%s'", cmd);
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    return cli_usage(NULL, "unknown command '%s'", cmd);
+}

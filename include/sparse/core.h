@@ -1,0 +1,114 @@
+/*
+ * libsparse core: export macro, version, status codes, error reporting,
+ * threads and seeded random number generators.
+ *
+ * Conventions that hold for the whole library:
+ *  - every fallible function returns an int status: SPARSE_OK (0) or a
+ *    negative SPARSE_E* code; results come back through out-parameters;
+ *  - after a failure, sparse_last_error() describes what failed and where
+ *    (file, line, field, layer); the message is thread-local;
+ *  - every *_free() function accepts NULL;
+ *  - the library never prints, aborts or exits.
+ */
+#ifndef SPARSE_CORE_H
+#define SPARSE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  define SPARSE_API
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define SPARSE_API __attribute__((visibility("default")))
+#else
+#  define SPARSE_API
+#endif
+
+/* Compile-time version of the headers. sparse_version_number() gives the
+ * version of the library actually loaded. */
+#define SPARSE_VERSION_MAJOR 0
+#define SPARSE_VERSION_MINOR 1
+#define SPARSE_VERSION_PATCH 0
+#define SPARSE_VERSION_STRING "0.1.0"
+#define SPARSE_VERSION_NUMBER \
+    (SPARSE_VERSION_MAJOR * 10000 + SPARSE_VERSION_MINOR * 100 + SPARSE_VERSION_PATCH)
+
+/* Status codes. The numeric values are part of the ABI: never renumbered,
+ * new codes are only ever appended. */
+typedef enum sparse_status {
+    SPARSE_OK = 0,
+    SPARSE_EINVAL = -1,      /* invalid argument (NULL handle, bad value) */
+    SPARSE_ENOMEM = -2,      /* allocation failed */
+    SPARSE_EIO = -3,         /* file could not be opened, read or written */
+    SPARSE_EFORMAT = -4,     /* malformed file contents */
+    SPARSE_ESHAPE = -5,      /* incompatible tensor or layer shapes */
+    SPARSE_ERANGE = -6,      /* value or index out of range */
+    SPARSE_ENUMERIC = -7,    /* NaN/Inf or a numerical failure (divergence) */
+    SPARSE_EBUDGET = -8,     /* no candidate can meet the given budget */
+    SPARSE_ECANCELLED = -9,  /* stopped by a callback */
+    SPARSE_EVERSION = -10,   /* options struct of an unknown version */
+    SPARSE_ENOTFOUND = -11,  /* named item does not exist */
+    SPARSE_EEMPTY = -12,     /* nothing left (e.g. everything pruned away) */
+    SPARSE_EUNSUPPORTED = -13, /* valid request the library cannot serve */
+    SPARSE_EINTERNAL = -14   /* a bug in libsparse: please report it */
+} sparse_status;
+
+/* Static, human-readable name of a status code ("invalid argument", ...).
+ * Never NULL; unknown codes give "unknown error". */
+SPARSE_API const char *sparse_strerror(int code);
+
+/* Message of the last failure in the calling thread, or "" if none.
+ * The pointer stays valid until the next libsparse call in this thread. */
+SPARSE_API const char *sparse_last_error(void);
+
+/* Status code of the last failure in the calling thread (SPARSE_OK if none). */
+SPARSE_API int sparse_last_error_code(void);
+
+/* Forget the calling thread's last error. */
+SPARSE_API void sparse_clear_error(void);
+
+/* Run-time version: "MAJOR.MINOR.PATCH" and MAJOR*10000+MINOR*100+PATCH. */
+SPARSE_API const char *sparse_version(void);
+SPARSE_API int sparse_version_number(void);
+
+/* Number of threads used by the compute kernels (BLIS). Set it once, before
+ * training; the same seed with the same thread count gives bit-identical
+ * results. n must be >= 1. */
+SPARSE_API int sparse_set_num_threads(int n);
+SPARSE_API int sparse_get_num_threads(void);
+
+/* ---- Seeded random numbers (GSL's mt19937 underneath) ---- */
+
+typedef struct sparse_rng sparse_rng;
+
+/* Creates a generator from a 64-bit seed. *out owned by the caller. */
+SPARSE_API int sparse_rng_create(sparse_rng **out, uint64_t seed);
+/* Independent generator for sub-task `stream` of the same seed: the same
+ * (seed, stream) pair always gives the same sequence. */
+SPARSE_API int sparse_rng_create_stream(sparse_rng **out, uint64_t seed, uint64_t stream);
+SPARSE_API void sparse_rng_free(sparse_rng *rng);
+/* Uniform double in [0, 1). */
+SPARSE_API double sparse_rng_uniform(sparse_rng *rng);
+/* Standard normal N(0, 1). */
+SPARSE_API double sparse_rng_normal(sparse_rng *rng);
+/* Uniform integer in [0, n), n >= 1. */
+SPARSE_API uint64_t sparse_rng_uint(sparse_rng *rng, uint64_t n);
+/* Draws a fresh 64-bit seed from rng (for deriving child generators). */
+SPARSE_API uint64_t sparse_rng_seed64(sparse_rng *rng);
+/* Fisher-Yates shuffle of n indices in place. */
+SPARSE_API int sparse_rng_shuffle(sparse_rng *rng, size_t *idx, size_t n);
+/* Serialise / restore the full generator state (for exact resume).
+ * sparse_rng_state_size() gives the number of bytes needed. */
+SPARSE_API size_t sparse_rng_state_size(const sparse_rng *rng);
+SPARSE_API int sparse_rng_state_save(const sparse_rng *rng, void *buf, size_t size);
+SPARSE_API int sparse_rng_state_load(sparse_rng *rng, const void *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSE_CORE_H */

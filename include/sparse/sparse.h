@@ -1,0 +1,12 @@
+/*
+ * libsparse umbrella header: includes the whole public API.
+ * Unstable interfaces live in sparse/experimental.h and are not included.
+ */
+#ifndef SPARSE_SPARSE_H
+#define SPARSE_SPARSE_H
+
+#include "sparse/core.h"
+#include "sparse/tensor.h"
+#include "sparse/data.h"
+
+#endif

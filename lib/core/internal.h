@@ -1,0 +1,73 @@
+/*
+ * Internal helpers shared by every module: error reporting, allocation,
+ * a growable string buffer (for JSON and messages) and file utilities.
+ * Nothing here is exported from the shared library.
+ */
+#ifndef SPARSE_INTERNAL_H
+#define SPARSE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sparse/core.h"
+
+#if defined(__GNUC__)
+#  define SPARSE__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#  define SPARSE__UNUSED __attribute__((unused))
+#else
+#  define SPARSE__PRINTF(a, b)
+#  define SPARSE__UNUSED
+#endif
+
+/* Records code + formatted message as the thread's last error and returns
+ * code, so call sites read `return sparse__error(SPARSE_EINVAL, "...")`. */
+int sparse__error(int code, const char *fmt, ...) SPARSE__PRINTF(2, 3);
+int sparse__verror(int code, const char *fmt, va_list ap);
+/* Prepends "prefix: " to the current message (adds context on the way up). */
+int sparse__error_prefix(int code, const char *fmt, ...) SPARSE__PRINTF(2, 3);
+
+/* Allocation that records SPARSE_ENOMEM on failure; NULL for size 0 is
+ * never returned (a 1-byte block is allocated instead). */
+void *sparse__malloc(size_t size);
+void *sparse__calloc(size_t n, size_t size);
+void *sparse__realloc(void *p, size_t size);
+char *sparse__strdup(const char *s);
+/* n * size without overflow; returns 0 and sets *out on success. */
+int sparse__mul_size(size_t n, size_t size, size_t *out);
+
+#define SPARSE__CHECK_NULL(p)                                                    \
+    do {                                                                         \
+        if ((p) == NULL)                                                         \
+            return sparse__error(SPARSE_EINVAL, "%s: argument '%s' is NULL",     \
+                                 __func__, #p);                                  \
+    } while (0)
+
+/* Growable string buffer. */
+typedef struct sparse__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed; /* sticky allocation failure */
+} sparse__buf;
+
+#define SPARSE__BUF_INIT {NULL, 0, 0, 0}
+void sparse__buf_free(sparse__buf *b);
+int sparse__buf_grow(sparse__buf *b, size_t extra);
+int sparse__buf_put(sparse__buf *b, const char *s, size_t n);
+int sparse__buf_puts(sparse__buf *b, const char *s);
+int sparse__buf_printf(sparse__buf *b, const char *fmt, ...) SPARSE__PRINTF(2, 3);
+/* Appends s as a JSON string literal, quotes included. */
+int sparse__buf_json_string(sparse__buf *b, const char *s);
+/* Appends a double as JSON (shortest round-trip form; NaN/Inf as null). */
+int sparse__buf_json_double(sparse__buf *b, double v);
+/* Detaches the string (NUL-terminated, never NULL on success). */
+char *sparse__buf_detach(sparse__buf *b);
+
+/* Reads a whole file into memory (NUL-terminated). */
+int sparse__read_file(const char *path, char **out, size_t *len);
+/* Writes data to path atomically: temp file in the same directory, fsync,
+ * rename, fsync of the directory. */
+int sparse__write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif
