@@ -52,6 +52,12 @@ SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned versio
 SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
                                        const sparse_csv_options *opts);
 
+/* Builds a data set from memory: n images of c*h*w floats (NCHW order) and
+ * n labels in [0, num_classes). Both arrays are copied. */
+SPARSE_API int sparse_dataset_from_memory(sparse_dataset **out, size_t n, size_t c, size_t h,
+                                          size_t w, const float *images, const int32_t *labels,
+                                          size_t num_classes);
+
 SPARSE_API void sparse_dataset_free(sparse_dataset *ds);
 
 /* ---- Inspecting ---- */
