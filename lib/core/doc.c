@@ -23,8 +23,7 @@ static void node_free(sparse__doc_node *n)
 {
     if (!n)
         return;
-    size_t items = n->kind == SPARSE__DOC_MAP ? 2 * n->n : n->n;
-    for (size_t i = 0; i < items; i++)
+    for (size_t i = 0; i < n->nitems; i++)
         node_free(n->items[i]);
     free(n->items);
     free(n->scalar);
@@ -82,6 +81,7 @@ static int push_item(builder *b, sparse__doc_node *child)
         *cap = nc;
     }
     p->items[(*fill)++] = child;
+    p->nitems = *fill;
     p->n = p->kind == SPARSE__DOC_MAP ? *fill / 2 : *fill;
     return SPARSE_OK;
 }

@@ -18,6 +18,7 @@ typedef struct sparse__doc_node {
     size_t line, col;               /* 1-based position in the source */
     size_t n;                       /* MAP: number of pairs; SEQ: number of items */
     struct sparse__doc_node **items; /* MAP: key0, value0, key1, value1...; SEQ: items */
+    size_t nitems;                  /* entries in items (a MAP cut short may hold a lone key) */
 } sparse__doc_node;
 
 typedef struct sparse__doc sparse__doc;
