@@ -70,8 +70,18 @@ static int idx_read(idx_file *f, void *buf, size_t len, size_t *got)
                                  f->off + *got, stream_kind(f),
                                  zerr == Z_ERRNO ? strerror(errno) : msg);
         }
-        if (r == 0)
+        if (r == 0) {
+            /* zlib reports a gzip stream cut short (even one cut inside
+             * its CRC trailer, after all the data) only through this. */
+            int zerr;
+            gzerror(f->gz, &zerr);
+            if (zerr == Z_BUF_ERROR)
+                return sparse__error(SPARSE_EFORMAT,
+                                     "%s: byte offset %llu (decompressed): file is truncated: "
+                                     "the gzip stream ends early",
+                                     f->path, f->off + *got);
             break;
+        }
         *got += (size_t)r;
     }
     f->off += *got;
