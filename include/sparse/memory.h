@@ -64,7 +64,9 @@ typedef enum sparse_memnode_kind {
     SPARSE_MEMNODE_FC = 6,         /* fully connected; output shape (n, 1, 1) */
     SPARSE_MEMNODE_ADD = 7,        /* merge by element-wise sum; inputs of equal shape */
     SPARSE_MEMNODE_CONCAT = 8,     /* merge by channel concatenation; equal H and W */
-    SPARSE_MEMNODE_VIEW = 9        /* reshape/flatten: aliases its input, not a layer */
+    SPARSE_MEMNODE_VIEW = 9        /* aliases its input, not a layer: flatten/reshape, and
+                                      the ops that vanish at deployment (ReLU in place,
+                                      batch norm folded into the conv before it) */
 } sparse_memnode_kind;
 
 /* Static lower-case name of a kind ("conv", "dwconv", ...); "unknown" otherwise. */
@@ -87,7 +89,8 @@ SPARSE_API void sparse_memgraph_free(sparse_memgraph *g);
  *    INPUT takes none; ADD and CONCAT take two or more; every other kind
  *    takes exactly one. An id that is not smaller than the new node's id (a
  *    forward reference, itself, hence any cycle) is SPARSE_ERANGE.
- *  - out_c, out_h, out_w: output shape, each >= 1.
+ *  - out_c, out_h, out_w: output shape, each >= 1, at most 2^40 elements.
+ *    A graph holds at most 2^20 nodes (SPARSE_ERANGE beyond).
  * Shape checks done here (SPARSE_ESHAPE, naming the node): ADD inputs equal
  * and equal to the output; CONCAT inputs of equal H, W, with out_c their
  * channel sum; VIEW keeps the element count; POOL keeps C and does not grow

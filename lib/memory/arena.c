@@ -21,26 +21,27 @@ typedef struct buffer {
     size_t owner;      /* node whose tensor or scratch this is */
 } buffer;
 
-static uint64_t scratch_bytes(const sparse__memnode *nd, int model)
+/* Scratch bytes of one step under the given model; SPARSE_ERANGE (naming the
+ * node) if it passes the module's cap. */
+static int scratch_bytes(const sparse__memnode *nd, size_t id, int model, uint64_t *out)
 {
-    uint64_t kk = (uint64_t)nd->kh * nd->kw;
-    int strided = nd->sh != 1 || nd->sw != 1;
-    switch (model) {
-    case SPARSE_SCRATCH_IM2COL:
+    uint64_t kk = (uint64_t)nd->kh * nd->kw, t = 0;
+    int strided = nd->sh != 1 || nd->sw != 1, bad = 0;
+    int conv = nd->kind == SPARSE_MEMNODE_CONV, pw = nd->kind == SPARSE_MEMNODE_PWCONV;
+    if (model == SPARSE_SCRATCH_IM2COL && (conv || pw) && (kk > 1 || strided)) {
         /* The whole im2col matrix, so the convolution is a single GEMM; a 1x1
          * convolution with stride 1 already is one, on its input. */
-        if ((nd->kind == SPARSE_MEMNODE_CONV || nd->kind == SPARSE_MEMNODE_PWCONV) &&
-            (kk > 1 || strided))
-            return nd->in_c * kk * nd->out_h * nd->out_w;
-        return 0;
-    case SPARSE_SCRATCH_IM2COL_2COL:
+        bad = sparse__mul64(nd->in_c, kk, &t) || sparse__mul64(t, nd->out_h, &t) ||
+              sparse__mul64(t, nd->out_w, &t);
+    } else if (model == SPARSE_SCRATCH_IM2COL_2COL && conv && kk > 1) {
         /* CMSIS-NN arm_convolve_s8: two columns widened to int16. */
-        if (nd->kind == SPARSE_MEMNODE_CONV && kk > 1)
-            return 2 * 2 * nd->in_c * kk;
-        return 0;
-    default:
-        return 0;
+        bad = sparse__mul64(nd->in_c, kk, &t) || sparse__mul64(t, 4, &t);
     }
+    if (bad || t > SPARSE__MEM_MAX)
+        return sparse__error(SPARSE_ERANGE, "memgraph node %zu '%s': scratch buffer too large", id,
+                             nd->name);
+    *out = t;
+    return SPARSE_OK;
 }
 
 /* Sort keys are copied next to the index so the comparators need no context
@@ -163,7 +164,8 @@ int sparse__mem_arena(sparse_memreport *r, const sparse_memgraph *g)
             b->end = lastc[v] == (size_t)-1 ? n - 1 : lastc[v];
             b->owner = v;
         }
-        r->rows[v].scratch = scratch_bytes(nd, r->scratch_model);
+        if ((rc = scratch_bytes(nd, v, r->scratch_model, &r->rows[v].scratch)))
+            goto done;
         if (r->rows[v].scratch) {
             buffer *s = &buf[nb++];
             s->size = r->rows[v].scratch;

@@ -6,8 +6,6 @@
 #include "../core/internal.h"
 #include "memory_internal.h"
 
-/* Every count is capped so that sums over a graph can never overflow 64 bits. */
-#define SPARSE__MEM_MAX ((uint64_t)1 << 40)
 
 SPARSE_API const char *sparse_memnode_kind_name(int kind)
 {
@@ -151,6 +149,9 @@ SPARSE_API int sparse_memgraph_add_node(sparse_memgraph *g, int kind, const char
     SPARSE__CHECK_NULL(id);
     size_t nid = g->n;
     const char *label = name ? name : sparse_memnode_kind_name(kind);
+    if (nid >= SPARSE__MEM_MAX_NODES)
+        return sparse__error(SPARSE_ERANGE, "memgraph node %zu '%s': a graph holds at most %zu nodes",
+                             nid, label, (size_t)SPARSE__MEM_MAX_NODES);
     if (kind < SPARSE_MEMNODE_INPUT || kind > SPARSE_MEMNODE_VIEW)
         return sparse__error(SPARSE_EINVAL, "memgraph node %zu '%s': unknown kind %d", nid, label,
                              kind);
@@ -305,16 +306,19 @@ SPARSE_API int sparse_memgraph_set_in_place(sparse_memgraph *g, size_t id, int i
 }
 
 /* The weight count a layer of this shape must have, so an adapter that
- * forgot a compaction or a kernel size is caught here, not in the figures. */
-static uint64_t expected_weights(const sparse__memnode *nd)
+ * forgot a compaction or a kernel size is caught here, not in the figures.
+ * SPARSE_ERANGE if the product does not fit 64 bits (then nothing can match). */
+static int expected_weights(const sparse__memnode *nd, uint64_t *want)
 {
-    uint64_t kk = (uint64_t)nd->kh * nd->kw;
+    uint64_t kk = (uint64_t)nd->kh * nd->kw, t;
     switch (nd->kind) {
-    case SPARSE_MEMNODE_CONV: return nd->out_c * nd->in_c * kk;
-    case SPARSE_MEMNODE_DWCONV: return nd->out_c * kk;
-    case SPARSE_MEMNODE_PWCONV: return nd->out_c * nd->in_c;
-    case SPARSE_MEMNODE_FC: return nd->out_c * nd->in_elems;
-    default: return 0;
+    case SPARSE_MEMNODE_CONV:
+        return sparse__mul64(nd->out_c, nd->in_c, &t) || sparse__mul64(t, kk, want) ? SPARSE_ERANGE
+                                                                                      : SPARSE_OK;
+    case SPARSE_MEMNODE_DWCONV: return sparse__mul64(nd->out_c, kk, want);
+    case SPARSE_MEMNODE_PWCONV: return sparse__mul64(nd->out_c, nd->in_c, want);
+    case SPARSE_MEMNODE_FC: return sparse__mul64(nd->out_c, nd->in_elems, want);
+    default: *want = 0; return SPARSE_OK;
     }
 }
 
@@ -326,22 +330,8 @@ int sparse__memgraph_validate(const sparse_memgraph *g)
         layers += sparse__kind_is_layer(nd->kind);
         if (!sparse__kind_has_weights(nd->kind))
             continue;
-        /* Products of capped counts and 16-bit kernels stay below 2^104 only in
-         * theory; compare in a way that cannot wrap. */
-        uint64_t kk = (uint64_t)nd->kh * nd->kw, want, t;
-        int overflow = 0;
-        switch (nd->kind) {
-        case SPARSE_MEMNODE_CONV:
-            overflow = sparse__mul64(nd->out_c, nd->in_c, &t) || sparse__mul64(t, kk, &t);
-            break;
-        case SPARSE_MEMNODE_FC:
-            overflow = sparse__mul64(nd->out_c, nd->in_elems, &t);
-            break;
-        default:
-            overflow = sparse__mul64(nd->out_c, nd->kind == SPARSE_MEMNODE_DWCONV ? kk : nd->in_c, &t);
-            break;
-        }
-        want = overflow ? 0 : expected_weights(nd);
+        uint64_t want = 0;
+        int overflow = expected_weights(nd, &want) != SPARSE_OK;
         if (overflow || nd->weights != want)
             return sparse__error(SPARSE_ESHAPE,
                                  "memgraph node %zu '%s' (%s): %llu weights, but input %llux%llux%llu, "

@@ -9,6 +9,12 @@
 
 #include "sparse/memory.h"
 
+/* Every count (elements of a tensor, weights, scratch bytes) is capped at
+ * 2^40 and a graph at 2^20 nodes, so every sum over a graph, arena offsets
+ * included, stays far below 2^64. */
+#define SPARSE__MEM_MAX ((uint64_t)1 << 40)
+#define SPARSE__MEM_MAX_NODES ((size_t)1 << 20)
+
 typedef struct sparse__memnode {
     char *name;
     int kind;

@@ -431,6 +431,88 @@ static void test_input_downsampling(void **state)
     sparse_memgraph_free(g);
 }
 
+/* LeNet-5, Caffe variant (examples/arch/lenet5.yaml of the layers branch):
+ * input 1x28x28 -> conv1 5x5x20 valid -> pool1 2 -> conv2 5x5x50 valid ->
+ * pool2 2 -> fc1 500 (+ReLU) -> fc2 10.
+ *   conv1: W = 20*1*25 = 500, b = 20 -> 520. x = 784, y = 20*24*24 = 11520
+ *          WM5 = 1304, WM6 = 12304
+ *   pool1: x = 11520, y = 20*12*12 = 2880; WM5 = 11520, WM6 = 14400
+ *   conv2: W = 50*20*25 = 25000, b = 50 -> 25050. x = 2880, y = 50*8*8 = 3200
+ *          WM5 = 27930, WM6 = 6080
+ *   pool2: x = 3200, y = 50*4*4 = 800; WM5 = 3200, WM6 = 4000
+ *   fc1:   W = 800*500 = 400000, b = 500 -> 400500. x = 800, y = 500
+ *          WM5 = 401300, WM6 = 1300
+ *   fc2:   W = 5000, b = 10 -> 5010. x = 500, y = 10; WM5 = 5510, WM6 = 510
+ *   MS = 520 + 25050 + 400500 + 5010 = 431080; WM5 = 401300 (fc1);
+ *   WM6 = 14400 (pool1).
+ * Flash, dense: 660 + 25400 + 404000 + 5080 = 435140.
+ * Arena (full im2col): scratch conv1 = 1*25*24*24 = 14400 [1,1], conv2 =
+ * 20*25*8*8 = 32000 [3,3]. Live: 784, 26704, 14400, 2880+3200+32000 = 38080,
+ * 4000, 1300, 510. Greedy: s2@0, s1@0, conv1@14400, conv2@32000, pool1@35200,
+ * pool2@0, input@25920, fc1@800, fc2@0 -> 38080 = lower bound.
+ *
+ * Pruned (non-zero weights: conv1 400, conv2 5000, fc1 20000, fc2 1000;
+ * biases kept): w_l = 420, 5050, 20500, 1010.
+ *   MS = 26980; WM5 = max(1204, 11520, 7930, 3200, 21300, 1510) = 21300 (fc1);
+ *   WM6 = 14400 unchanged (activations are dense).
+ *   Flash: conv1 20x25, 400 nz: dense 500, bitmask 63+400 = 463, csr
+ *          400*2 + 21*2 = 842 -> 463 + 80 + 80 = 623
+ *          conv2 50x500, 5000 nz: bitmask 3125+5000 = 8125, csr (2-byte
+ *          indices) 15000 + 102 = 15102 -> 8125 + 400 = 8525
+ *          fc1 500x800, 20000 nz: bitmask 50000+20000 = 70000, csr 60000 +
+ *          501*2 = 61002 -> 61002 + 4000 = 65002
+ *          fc2 10x500, 1000 nz: bitmask 625+1000 = 1625, csr 3000 + 22 ->
+ *          1625 + 80 = 1705.        Total 75855; the arena stays 38080. */
+static void test_lenet5(void **state)
+{
+    (void)state;
+    for (int pruned = 0; pruned <= 1; pruned++) {
+        sparse_memgraph *g;
+        assert_int_equal(sparse_memgraph_create(&g), SPARSE_OK);
+        size_t in = input(g, 1, 28, 28);
+        size_t c1 = wnode(g, SPARSE_MEMNODE_CONV, "conv1", in, 20, 24, 24, 5, 1, 500, 20,
+                          pruned ? 400 : 500, 20);
+        size_t p1 = pool(g, "pool1", c1, 20, 12, 12, 2);
+        size_t c2 = wnode(g, SPARSE_MEMNODE_CONV, "conv2", p1, 50, 8, 8, 5, 1, 25000, 50,
+                          pruned ? 5000 : 25000, 50);
+        size_t p2 = pool(g, "pool2", c2, 50, 4, 4, 2);
+        size_t f1 = wnode(g, SPARSE_MEMNODE_FC, "fc1", p2, 500, 1, 1, 0, 0, 400000, 500,
+                          pruned ? 20000 : 400000, 500);
+        size_t relu = node(g, SPARSE_MEMNODE_VIEW, "relu1", &f1, 1, 500, 1, 1);
+        size_t f2 = wnode(g, SPARSE_MEMNODE_FC, "fc2", relu, 10, 1, 1, 0, 0, 5000, 10,
+                          pruned ? 1000 : 5000, 10);
+        sparse_memreport *r = report(g, SPARSE_SCRATCH_IM2COL);
+        uint64_t flash = 0;
+        assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+        check_layer(r, p1, 11520, 2880, 0, 11520, 14400);
+        check_layer(r, p2, 3200, 800, 0, 3200, 4000);
+        if (!pruned) {
+            check_layer(r, c1, 784, 11520, 520, 1304, 12304);
+            check_layer(r, c2, 2880, 3200, 25050, 27930, 6080);
+            check_layer(r, f1, 800, 500, 400500, 401300, 1300);
+            check_layer(r, f2, 500, 10, 5010, 5510, 510);
+            check_totals(r, 431080, 401300, f1, 14400, p1);
+            assert_int_equal(flash, 435140);
+        } else {
+            check_layer(r, c1, 784, 11520, 420, 1204, 12304);
+            check_layer(r, c2, 2880, 3200, 5050, 7930, 6080);
+            check_layer(r, f1, 800, 500, 20500, 21300, 1300);
+            check_layer(r, f2, 500, 10, 1010, 1510, 510);
+            check_totals(r, 26980, 21300, f1, 14400, p1);
+            assert_int_equal(val(r, c1, SPARSE_MEMFIELD_DEPLOY_FLASH), 623);
+            assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_FLASH), 8525);
+            assert_int_equal(val(r, f1, SPARSE_MEMFIELD_DEPLOY_FLASH), 65002);
+            assert_int_equal(val(r, f1, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT), SPARSE_FLASH_CSR);
+            assert_int_equal(val(r, f2, SPARSE_MEMFIELD_DEPLOY_FLASH), 1705);
+            assert_int_equal(flash, 75855);
+        }
+        check_arena(r, 38080, 38080);
+        assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_SCRATCH), 32000);
+        sparse_memreport_free(r);
+        sparse_memgraph_free(g);
+    }
+}
+
 /* ---- flash encodings at known densities ---- */
 
 static void expect_flash(uint64_t rows, uint64_t cols, uint64_t nnz, int format, uint64_t bytes)
@@ -685,6 +767,42 @@ static void test_errors_shapes(void **state)
     sparse_memgraph_free(g);
 }
 
+static void test_errors_limits(void **state)
+{
+    (void)state;
+    sparse_memgraph *g;
+    size_t id;
+    assert_int_equal(sparse_memgraph_create(&g), SPARSE_OK);
+    /* 2^21 * 2^20 * 1 elements pass the 2^40 cap. */
+    assert_int_equal(sparse_memgraph_add_node(g, SPARSE_MEMNODE_INPUT, "big", NULL, 0,
+                                              (uint64_t)1 << 21, (uint64_t)1 << 20, 1, &id),
+                     SPARSE_ERANGE);
+    assert_int_equal(sparse_memgraph_add_node(g, SPARSE_MEMNODE_INPUT, "wrap", NULL, 0,
+                                              UINT64_MAX, 2, 2, &id),
+                     SPARSE_ERANGE);
+    /* A legal tensor whose im2col buffer passes the cap:
+     * 2^20 channels * 3*3 * 2^10 * 2^10 = 9 * 2^40 bytes. */
+    size_t in = node(g, SPARSE_MEMNODE_INPUT, "in", NULL, 0, (uint64_t)1 << 20, 1 << 10, 1 << 10);
+    (void)in;
+    size_t big = (size_t)-1;
+    assert_int_equal(sparse_memgraph_add_node(g, SPARSE_MEMNODE_CONV, "huge", &in, 1, 1, 1 << 10,
+                                              1 << 10, &big),
+                     SPARSE_OK);
+    assert_int_equal(sparse_memgraph_set_kernel(g, big, 3, 3, 1, 1), SPARSE_OK);
+    assert_int_equal(sparse_memgraph_set_params(g, big, 9 * ((uint64_t)1 << 20), 0, 1, 0), SPARSE_OK);
+    sparse_memreport *r = NULL;
+    assert_int_equal(sparse_memreport_create(&r, g, NULL), SPARSE_ERANGE);
+    assert_null(r);
+    assert_non_null(strstr(sparse_last_error(), "'huge'"));
+    /* Without scratch the same graph is fine. */
+    r = report(g, SPARSE_SCRATCH_NONE);
+    uint64_t ms;
+    assert_int_equal(sparse_memreport_ms_bytes(r, &ms), SPARSE_OK);
+    assert_int_equal(ms, 1);
+    sparse_memreport_free(r);
+    sparse_memgraph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,11 +813,13 @@ int main(void)
         cmocka_unit_test(test_separable),
         cmocka_unit_test(test_downsampled),
         cmocka_unit_test(test_input_downsampling),
+        cmocka_unit_test(test_lenet5),
         cmocka_unit_test(test_flash_formats),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_errors_null_and_empty),
         cmocka_unit_test(test_errors_ids),
         cmocka_unit_test(test_errors_shapes),
+        cmocka_unit_test(test_errors_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
