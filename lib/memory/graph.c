@@ -225,23 +225,28 @@ SPARSE_API int sparse_memgraph_add_node(sparse_memgraph *g, int kind, const char
     return SPARSE_OK;
 }
 
-static int get_node(sparse_memgraph *g, size_t id, const char *what, sparse__memnode **out)
+/* Returns the node, or NULL with the recorded status in *rc. */
+static sparse__memnode *get_node(sparse_memgraph *g, size_t id, const char *what, int *rc)
 {
-    SPARSE__CHECK_NULL(g);
-    if (id >= g->n)
-        return sparse__error(SPARSE_ERANGE, "%s: no memgraph node %zu (graph has %zu)", what, id,
-                             g->n);
-    *out = &g->nodes[id];
-    return SPARSE_OK;
+    if (!g) {
+        *rc = sparse__error(SPARSE_EINVAL, "%s: argument 'g' is NULL", what);
+        return NULL;
+    }
+    if (id >= g->n) {
+        *rc = sparse__error(SPARSE_ERANGE, "%s: no memgraph node %zu (graph has %zu)", what, id,
+                            g->n);
+        return NULL;
+    }
+    return &g->nodes[id];
 }
 
 SPARSE_API int sparse_memgraph_set_params(sparse_memgraph *g, size_t id, uint64_t weights,
                                           uint64_t biases, uint64_t nz_weights,
                                           uint64_t nz_biases)
 {
-    sparse__memnode *nd = NULL;
-    int rc = get_node(g, id, __func__, &nd);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    sparse__memnode *nd = get_node(g, id, __func__, &rc);
+    if (!nd)
         return rc;
     if (!sparse__kind_has_weights(nd->kind))
         return sparse__error(SPARSE_EINVAL, "memgraph node %zu '%s': a %s node has no weights", id,
@@ -266,9 +271,9 @@ SPARSE_API int sparse_memgraph_set_params(sparse_memgraph *g, size_t id, uint64_
 SPARSE_API int sparse_memgraph_set_kernel(sparse_memgraph *g, size_t id, uint32_t kh, uint32_t kw,
                                           uint32_t stride_h, uint32_t stride_w)
 {
-    sparse__memnode *nd = NULL;
-    int rc = get_node(g, id, __func__, &nd);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    sparse__memnode *nd = get_node(g, id, __func__, &rc);
+    if (!nd)
         return rc;
     int k = nd->kind;
     if (!sparse__kind_has_weights(k) && k != SPARSE_MEMNODE_POOL && k != SPARSE_MEMNODE_DOWNSAMPLE)
@@ -293,9 +298,9 @@ SPARSE_API int sparse_memgraph_set_kernel(sparse_memgraph *g, size_t id, uint32_
 
 SPARSE_API int sparse_memgraph_set_in_place(sparse_memgraph *g, size_t id, int in_place)
 {
-    sparse__memnode *nd = NULL;
-    int rc = get_node(g, id, __func__, &nd);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    sparse__memnode *nd = get_node(g, id, __func__, &rc);
+    if (!nd)
         return rc;
     if (in_place && (nd->kind == SPARSE_MEMNODE_INPUT || nd->kind == SPARSE_MEMNODE_VIEW ||
                      nd->kind == SPARSE_MEMNODE_CONCAT))

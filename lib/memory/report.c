@@ -137,22 +137,27 @@ SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *co
     return SPARSE_OK;
 }
 
-static int get_row(const sparse_memreport *r, size_t id, const char *what, const sparse__memrow **out)
+/* Returns the row, or NULL with the recorded status in *rc. */
+static const sparse__memrow *get_row(const sparse_memreport *r, size_t id, const char *what, int *rc)
 {
-    SPARSE__CHECK_NULL(r);
-    if (id >= r->n)
-        return sparse__error(SPARSE_ERANGE, "%s: no node %zu (report has %zu)", what, id, r->n);
-    *out = &r->rows[id];
-    return SPARSE_OK;
+    if (!r) {
+        *rc = sparse__error(SPARSE_EINVAL, "%s: argument 'r' is NULL", what);
+        return NULL;
+    }
+    if (id >= r->n) {
+        *rc = sparse__error(SPARSE_ERANGE, "%s: no node %zu (report has %zu)", what, id, r->n);
+        return NULL;
+    }
+    return &r->rows[id];
 }
 
 SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, const char **name)
 {
     SPARSE__CHECK_NULL(name);
     *name = NULL;
-    const sparse__memrow *row = NULL;
-    int rc = get_row(r, id, __func__, &row);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
         return rc;
     *name = row->name;
     return SPARSE_OK;
@@ -161,9 +166,9 @@ SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, 
 SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind)
 {
     SPARSE__CHECK_NULL(kind);
-    const sparse__memrow *row = NULL;
-    int rc = get_row(r, id, __func__, &row);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
         return rc;
     *kind = row->kind;
     return SPARSE_OK;
@@ -173,9 +178,9 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
                                            uint64_t *value)
 {
     SPARSE__CHECK_NULL(value);
-    const sparse__memrow *row = NULL;
-    int rc = get_row(r, id, __func__, &row);
-    if (rc)
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
         return rc;
     switch (field) {
     case SPARSE_MEMFIELD_IS_LAYER: *value = (uint64_t)row->is_layer; break;
