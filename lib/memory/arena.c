@@ -18,7 +18,6 @@
 typedef struct buffer {
     uint64_t size, offset;
     size_t start, end; /* steps, inclusive */
-    size_t owner;      /* node whose tensor or scratch this is */
 } buffer;
 
 /* Scratch bytes of one step under the given model; SPARSE_ERANGE (naming the
@@ -162,7 +161,6 @@ int sparse__mem_arena(sparse_memreport *r, const sparse_memgraph *g)
             b->size = sparse__out_elems(nd);
             b->start = v;
             b->end = lastc[v] == (size_t)-1 ? n - 1 : lastc[v];
-            b->owner = v;
         }
         if ((rc = scratch_bytes(nd, v, r->scratch_model, &r->rows[v].scratch)))
             goto done;
@@ -170,7 +168,6 @@ int sparse__mem_arena(sparse_memreport *r, const sparse_memgraph *g)
             buffer *s = &buf[nb++];
             s->size = r->rows[v].scratch;
             s->start = s->end = v;
-            s->owner = v;
         }
     }
 
