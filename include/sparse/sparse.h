@@ -8,5 +8,6 @@
 #include "sparse/core.h"
 #include "sparse/tensor.h"
 #include "sparse/data.h"
+#include "sparse/layers.h"
 
 #endif
