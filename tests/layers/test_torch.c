@@ -18,7 +18,7 @@
 
 static const char *arch_yaml =
     "input: [2, 10, 10]\nclasses: 5\nlayers:\n"
-    "  - {type: conv2d, name: conv1, filters: 4, kernel: 3, padding: same}\n"
+    "  - {type: conv2d, name: conv1, filters: 4, kernel: 3, padding: same, bias: false}\n"
     "  - {type: batchnorm, name: bn1}\n"
     "  - {type: relu, name: relu1}\n"
     "  - {type: maxpool, name: pool1, size: 2}\n"

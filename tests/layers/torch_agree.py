@@ -56,7 +56,7 @@ def same_pad(h, k, s):
     th, tw = total(h.shape[2]), total(h.shape[3])
     return F.pad(h, (tw // 2, tw - tw // 2, th // 2, th - th // 2))
 
-h = F.conv2d(same_pad(x, 3, 1), P["conv1.weight"], P["conv1.bias"])
+h = F.conv2d(same_pad(x, 3, 1), P["conv1.weight"], None)
 h = F.batch_norm(h, P["bn1.running_mean"].detach().clone(), P["bn1.running_var"].detach().clone(),
                  P["bn1.gamma"], P["bn1.beta"], training=True, momentum=0.1, eps=1e-5)
 h = F.relu(h)
