@@ -28,5 +28,6 @@ void cli_json_string(FILE *f, const char *s);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int cli_cmd_data(int argc, char **argv);
+int cli_cmd_train(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"data", cli_cmd_data, "fetch and inspect data sets"},
+    {"train", cli_cmd_train, "train an architecture (YAML) on a data set"},
 };
 
 static void print_help(FILE *f)

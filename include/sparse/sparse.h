@@ -8,6 +8,7 @@
 #include "sparse/core.h"
 #include "sparse/tensor.h"
 #include "sparse/data.h"
+#include "sparse/layers.h"
 #include "sparse/memory.h"
 #include "sparse/gp.h"
 
