@@ -11,6 +11,8 @@ typedef struct command {
 static const command commands[] = {
     {"data", cli_cmd_data, "fetch and inspect data sets"},
     {"train", cli_cmd_train, "train an architecture (YAML) on a data set"},
+    {"memory", cli_cmd_memory, "memory figures of an architecture: MS, WM5, WM6, flash, arena"},
+    {"eval", cli_cmd_eval, "accuracy of trained weights, float and int8"},
 };
 
 static void print_help(FILE *f)

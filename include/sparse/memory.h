@@ -47,6 +47,7 @@
 #define SPARSE_MEMORY_H
 
 #include "sparse/core.h"
+#include "sparse/layers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -266,6 +267,32 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
  * *json is borrowed: owned by r, valid until r is freed.
  */
 SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json);
+
+/* ---- From a network (sparse/layers.h) ---- */
+
+/*
+ * Builds the memory graph of a network as it would be deployed: one node per
+ * network node, with the same ids and names. Conv2d nodes become CONV (PWCONV
+ * for a 1x1 kernel, such as "<name>/reduce", "<name>/proj" and a separable
+ * conv's pointwise half), depthwise DWCONV, pools POOL, input downsampling
+ * DOWNSAMPLE, FC FC, merges ADD or CONCAT; batch norm and ReLU become VIEW
+ * nodes (not layers). Each batch norm is folded into the conv2d, depthwise or
+ * FC node it reads (creating out_c biases if that node has none) and the
+ * counts are those of the folded parameters. Non-zeros are counted from the
+ * current parameter values, so masked or pruned weights count as zero;
+ * parameters other than weight, bias and the batch norm's (such as pruning's
+ * variational ones) are ignored. A batch norm that reads anything else, or a
+ * node that other nodes read too, cannot be folded: SPARSE_EUNSUPPORTED,
+ * naming both nodes. net is only read (its parameters are not changed) and
+ * not retained. *out is owned by the caller (sparse_memgraph_free), NULL on
+ * failure.
+ */
+SPARSE_API int sparse_memgraph_from_net(sparse_memgraph **out, const sparse_net *net);
+
+/* sparse_memgraph_from_net then sparse_memreport_create(out, g, opts); the
+ * intermediate graph is freed. *out as for sparse_memreport_create. */
+SPARSE_API int sparse_memreport_from_net(sparse_memreport **out, const sparse_net *net,
+                                         const sparse_memory_options *opts);
 
 #ifdef __cplusplus
 }
