@@ -11,5 +11,6 @@
 #include "sparse/layers.h"
 #include "sparse/memory.h"
 #include "sparse/gp.h"
+#include "sparse/search.h"
 
 #endif
