@@ -155,6 +155,9 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
     lay->fc_layers = add_int(&b, "fc_layers", cfg->fc_layers, 0);
     lay->fc_weights = add_int(&b, "fc_weights", cfg->fc_weights, 1);
     lay->fc_frac = add_real(&b, "fc_fraction", cfg->fc_frac, 0);
+    /* The main branch's share of the FC weights matters only with its FC layer. */
+    if (lay->fc_layers != NONE)
+        when_between(&b, lay->fc_frac, lay->fc_layers, 1, 1);
     lay->left = add_choice(&b, "left_branch", cfg->branches);
     lay->right = add_choice(&b, "right_branch", cfg->branches);
     lay->merge = add_choice(&b, "merge_concat", cfg->merge_concat);

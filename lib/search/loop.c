@@ -202,7 +202,10 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
     if (!refs)
         return SPARSE_ENOMEM;
     size_t nrefs = t < c->initial_trials ? 0 : references(s, stage, refs);
-    sp_morph_set set = stage == 2 ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
+    /* Stage 2 morphs pruning parameters only; without any (pruning off in
+     * the config) it morphs like stage 1. */
+    int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
+    sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
     int rc = SPARSE_OK;
     if (nrefs == 0) {
         snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
@@ -234,7 +237,7 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
             cparent[got++] = r;
         }
         if (!rc && got == 0)
-            rc = sparse__error(SPARSE_EEMPTY, "trial %zu: no morph of the %zu references applies", t, nrefs);
+            rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
         if (!rc) {
             sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
             mo.restarts = 2;

@@ -11,7 +11,12 @@
 #include "core/internal.h"
 #include "search/runlog.h"
 
-static char *make_tmpdir(void)
+char *make_tmpdir(void);
+void rm_rf(const char *dir);
+extern const struct CMUnitTest runlog_tests[];
+extern const size_t runlog_test_count;
+
+char *make_tmpdir(void)
 {
     char tmpl[] = "/tmp/sparse-runlog-XXXXXX";
     char *d = mkdtemp(tmpl);
@@ -19,7 +24,7 @@ static char *make_tmpdir(void)
     return strdup(d);
 }
 
-static void rm_rf(const char *dir)
+void rm_rf(const char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -112,12 +117,9 @@ static void test_not_a_directory(void **state)
     unlink(path);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_reopen),
-        cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
-        cmocka_unit_test(test_not_a_directory),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+const struct CMUnitTest runlog_tests[] = {
+    cmocka_unit_test(test_append_and_reopen),
+    cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
+    cmocka_unit_test(test_not_a_directory),
+};
+const size_t runlog_test_count = sizeof runlog_tests / sizeof runlog_tests[0];
