@@ -84,6 +84,7 @@ struct sparse_net {
     float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
+    int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
     int prof;             /* profiling counters enabled */
     sparse_exp_profile pr;
     sparse_exp_loss_fn extra_loss;
@@ -124,6 +125,10 @@ void sparse__merge_forward(sparse_net *net, lnode *nd);
 void sparse__merge_backward(sparse_net *net, lnode *nd);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
+
+/* Threads to use for a loop of `work` element operations: parallel regions
+ * cost microseconds, so small loops stay on one thread. */
+#define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
 
 /* Monotonic seconds (profiling and images/s). */
 double sparse__now(void);

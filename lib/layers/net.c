@@ -107,6 +107,11 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
             break;
         case SPARSE_LAYER_MAXPOOL:
         case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+            if (in->sz * max_batch > (size_t)INT32_MAX) {
+                rc = sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
+                                   nd->name, in->sz * max_batch);
+                break;
+            }
             nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
             if (!nd->idx)
                 rc = SPARSE_ENOMEM;
@@ -400,6 +405,7 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
 {
     net->batch = n;
     net->train = train;
+    net->threads = sparse_get_num_threads();
     double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
         lnode *nd = &net->nodes[i];
