@@ -33,6 +33,13 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 /* Copies the counters; p->version must be set. */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 
+/* ---- Memory ---- */
+
+/* Stops keeping im2col matrices between the forward and backward passes
+ * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
+ * (0 = default, 1M floats). For very wide layers, and to test that path. */
+SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
+
 /* ---- Node hooks ---- */
 
 /* Raw view of one node during a pass: activations are channel-major

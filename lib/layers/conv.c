@@ -18,20 +18,33 @@ static int is_pointwise(const lnode *nd)
     return nd->k == 1 && nd->stride == 1 && nd->pt == 0 && nd->pl == 0 && nd->pb == 0 && nd->pr == 0;
 }
 
-static size_t chunk_images(const lnode *nd, const lnode *in, size_t n)
+static size_t chunk_images(const lnode *nd, const lnode *in, size_t n, size_t budget)
 {
     size_t per = in->c * nd->k * nd->k * nd->h * nd->w;
-    size_t nb = CONV_WORK_BUDGET / (per ? per : 1);
+    size_t nb = budget / (per ? per : 1);
     if (nb < 1)
         nb = 1;
     return nb < n ? nb : n;
+}
+
+/* The forward im2col matrix is kept for the backward pass when it is not
+ * too large (it would otherwise be rebuilt); above the cap, chunks of it
+ * are rebuilt in the shared work buffer. */
+#define CONV_CACHE_CAP ((size_t)8 << 20)
+
+size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch)
+{
+    if (is_pointwise(nd))
+        return 0;
+    size_t sz = in->c * nd->k * nd->k * nd->h * nd->w * max_batch;
+    return sz <= CONV_CACHE_CAP ? sz : 0;
 }
 
 size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch)
 {
     if (is_pointwise(nd))
         return 0;
-    return chunk_images(nd, in, max_batch) * in->c * nd->k * nd->k * nd->h * nd->w;
+    return chunk_images(nd, in, max_batch, CONV_WORK_BUDGET) * in->c * nd->k * nd->k * nd->h * nd->w;
 }
 
 /* Transposes are expressed through the strides, never by copying. */
@@ -147,8 +160,17 @@ static void bias_grad(const sparse_net *net, const lnode *nd, size_t n)
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * np))
     for (size_t c = 0; c < nd->c; c++) {
         const float *d = nd->dout + c * np;
+        /* 16 independent partial sums (fixed order, so still
+         * deterministic) let the compiler use vector adds. */
+        float part[16] = {0};
+        size_t j = 0;
+        for (; j + 16 <= np; j += 16)
+            for (int l = 0; l < 16; l++)
+                part[l] += d[j + (size_t)l];
         float acc = 0.0f;
-        for (size_t j = 0; j < np; j++)
+        for (int l = 0; l < 16; l++)
+            acc += part[l];
+        for (; j < np; j++)
             acc += d[j];
         g[c] = acc;
     }
@@ -162,8 +184,12 @@ void sparse__conv_forward(sparse_net *net, lnode *nd)
     if (is_pointwise(nd)) {
         sgemm((dim_t)nd->c, (dim_t)(n * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, in->out, (inc_t)(n * P), 1, 0.0f,
               nd->out, (inc_t)(n * P), 1);
+    } else if (nd->aux) {
+        im2col(net, nd, in, in->out, n, 0, n, nd->aux);
+        sgemm((dim_t)nd->c, (dim_t)(n * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, nd->aux, (inc_t)(n * P), 1, 0.0f,
+              nd->out, (inc_t)(n * P), 1);
     } else {
-        const size_t nbmax = chunk_images(nd, in, n);
+        const size_t nbmax = chunk_images(nd, in, n, net->conv_budget ? net->conv_budget : CONV_WORK_BUDGET);
         for (size_t n0 = 0; n0 < n; n0 += nbmax) {
             size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
             im2col(net, nd, in, in->out, n, n0, nb, net->work);
@@ -186,17 +212,24 @@ void sparse__conv_backward(sparse_net *net, lnode *nd)
         sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, nd->dout, (inc_t)(n * P), 1, in->out, 1,
               (inc_t)(n * P), 0.0f, gw, (inc_t)K, 1);
         if (nd->need_dx)
-            sgemm((dim_t)K, (dim_t)(n * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, nd->dout, (inc_t)(n * P), 1, 1.0f,
-                  in->dout, (inc_t)(n * P), 1);
+            sgemm((dim_t)K, (dim_t)(n * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, nd->dout, (inc_t)(n * P), 1,
+                  sparse__dx_accumulate(net, in) ? 1.0f : 0.0f, in->dout, (inc_t)(n * P), 1);
         return;
     }
-    const size_t nbmax = chunk_images(nd, in, n);
+    const size_t nbmax = chunk_images(nd, in, n, net->conv_budget ? net->conv_budget : CONV_WORK_BUDGET);
+    if (nd->need_dx)
+        sparse__dx_zero(net, in);
+    if (nd->aux)
+        sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, nd->dout, (inc_t)(n * P), 1, nd->aux, 1, (inc_t)(n * P),
+              0.0f, gw, (inc_t)K, 1);
     for (size_t n0 = 0; n0 < n; n0 += nbmax) {
         size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
         const float *dy = nd->dout + n0 * P;
-        im2col(net, nd, in, in->out, n, n0, nb, net->work);
-        sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(nb * P), 1.0f, dy, (inc_t)(n * P), 1, net->work, 1, (inc_t)(nb * P),
-              n0 ? 1.0f : 0.0f, gw, (inc_t)K, 1);
+        if (!nd->aux) {
+            im2col(net, nd, in, in->out, n, n0, nb, net->work);
+            sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(nb * P), 1.0f, dy, (inc_t)(n * P), 1, net->work, 1,
+                  (inc_t)(nb * P), n0 ? 1.0f : 0.0f, gw, (inc_t)K, 1);
+        }
         if (!nd->need_dx)
             continue;
         sgemm((dim_t)K, (dim_t)(nb * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, dy, (inc_t)(n * P), 1, 0.0f,
@@ -247,6 +280,8 @@ void sparse__dwconv_backward(sparse_net *net, lnode *nd)
     float *gw = nd->params[0].g;
     bias_grad(net, nd, n);
     memset(gw, 0, nd->params[0].n * sizeof(float));
+    if (nd->need_dx)
+        sparse__dx_zero(net, in);
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
     for (size_t c = 0; c < nd->c; c++) {
         const float *wc = wt + c * k * k;

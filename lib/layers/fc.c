@@ -87,8 +87,8 @@ void sparse__fc_backward(sparse_net *net, lnode *nd)
         return;
     if (in->h * in->w == 1) {
         /* dX^T (F x N) += W^T (F x O) . dY (O x N) */
-        sgemm((dim_t)F, (dim_t)n, (dim_t)O, 1.0f, nd->params[0].w, 1, (inc_t)F, nd->dout, (inc_t)n, 1, 1.0f,
-              in->dout, (inc_t)n, 1);
+        sgemm((dim_t)F, (dim_t)n, (dim_t)O, 1.0f, nd->params[0].w, 1, (inc_t)F, nd->dout, (inc_t)n, 1,
+              sparse__dx_accumulate(net, in) ? 1.0f : 0.0f, in->dout, (inc_t)n, 1);
         return;
     }
     /* dXn (N x F) = dY^T (N x O) . W (O x F), then scattered back. */
@@ -96,11 +96,12 @@ void sparse__fc_backward(sparse_net *net, lnode *nd)
     sgemm((dim_t)n, (dim_t)F, (dim_t)O, 1.0f, nd->dout, 1, (inc_t)n, nd->params[0].w, (inc_t)F, 1, 0.0f, dxn,
           (inc_t)F, 1);
     const size_t hw = in->h * in->w;
+    const int acc = sparse__dx_accumulate(net, in);
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++) {
             float *d = in->dout + (c * n + i) * hw;
             const float *s = dxn + i * F + c * hw;
             for (size_t j = 0; j < hw; j++)
-                d[j] += s[j];
+                d[j] = (acc ? d[j] : 0.0f) + s[j];
         }
 }

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <sparse/experimental.h>
 #include <sparse/sparse.h>
 
 #include "refnet.h"
@@ -71,9 +72,13 @@ static int close_enough(double analytic, double fd, double rel)
 /* Checks every parameter gradient (sampling up to `sample` entries per
  * tensor) and the input gradient against central differences of the
  * double-precision reference. */
+static int g_chunked; /* exercise the rebuilt-in-chunks im2col path */
+
 static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample)
 {
     sparse_net *net = make_net(yaml, n, 11);
+    if (g_chunked)
+        assert_int_equal(sparse_exp_net_limit_conv_memory(net, 1), SPARSE_OK);
     randomise_params(net, 5);
     size_t C, H, W, K;
     sparse_net_node_shape(net, 0, &C, &H, &W);
@@ -183,6 +188,14 @@ static void test_grad_conv(void **state)
     gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 1}\n  - {type: fc, units: 4}\n", 2, 0, 60);
 }
 
+static void test_grad_conv_chunked(void **state)
+{
+    (void)state;
+    g_chunked = 1;
+    test_grad_conv(state);
+    g_chunked = 0;
+}
+
 static void test_grad_separable_downsampled(void **state)
 {
     (void)state;
@@ -219,6 +232,10 @@ static void test_grad_fc_merge_residual(void **state)
               2, 0, 60);
     gradcheck(HEAD "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n  - {type: conv2d, name: b, input: input, "
                    "filters: 3, kernel: 1}\n  - {type: merge, input: [a, b], mode: concat}\n  - {type: fc, units: 4}\n",
+              2, 0, 60);
+    /* A dead branch gets zero gradients and does not disturb the rest. */
+    gradcheck(HEAD "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n  - {type: fc, name: dead, units: 3}\n"
+                   "  - {type: fc, input: a, units: 4}\n",
               2, 0, 60);
     gradcheck(HEAD "  - {type: fc, name: a, units: 5}\n  - {type: fc, name: b, input: input, units: 5}\n"
                    "  - {type: merge, input: [a, b], mode: sum}\n  - {type: relu}\n  - {type: fc, units: 4}\n",
@@ -698,6 +715,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_conv),
+        cmocka_unit_test(test_grad_conv_chunked),
         cmocka_unit_test(test_grad_separable_downsampled),
         cmocka_unit_test(test_grad_pool_bn_relu),
         cmocka_unit_test(test_grad_fc_merge_residual),
