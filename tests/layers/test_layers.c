@@ -714,6 +714,173 @@ static void test_masks(void **state)
     sparse_net_free(net);
 }
 
+static void copy_param(sparse_net *dst, size_t did, const char *dn, sparse_tensor *src)
+{
+    sparse_tensor *t;
+    assert_int_equal(sparse_net_param(dst, did, dn, &t), SPARSE_OK);
+    assert_int_equal(sparse_tensor_copy(t, src), SPARSE_OK);
+    sparse_tensor_free(t);
+}
+
+static void test_inherit_and_fold(void **state)
+{
+    (void)state;
+    sparse_net *a = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                             2, 1);
+    sparse_net *b = make_net(HEAD "  - {type: conv2d, name: c, filters: 5, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                             2, 2);
+    sparse_tensor *wa, *wb, *wb0;
+    sparse_net_param(a, 1, "weight", &wa);
+    sparse_net_param(b, 1, "weight", &wb);
+    sparse_tensor_clone(&wb0, wb);
+    size_t copied = 0;
+    assert_int_equal(sparse_net_inherit(b, a, &copied), SPARSE_OK);
+    /* conv: 3 of 5 filters (81 + 3 bias), fc: 4 x min(147, 245) + 4 */
+    assert_int_equal(copied, 3 * 27 + 3 + 4 * 147 + 4);
+    const float *pa = sparse_tensor_data_const(wa), *pb = sparse_tensor_data_const(wb), *p0 = sparse_tensor_data_const(wb0);
+    for (size_t j = 0; j < 5 * 27; j++)
+        assert_true(pb[j] == (j < 3 * 27 ? pa[j] : p0[j]));
+    sparse_tensor_free(wa);
+    sparse_tensor_free(wb);
+    sparse_tensor_free(wb0);
+    sparse_net_free(a);
+    sparse_net_free(b);
+
+    /* Folding: conv + BN in inference equals the folded conv. */
+    sparse_net *bn = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: batchnorm, name: n}\n"
+                                   "  - {type: fc, name: f, units: 4}\n", 8, 3);
+    sparse_net *plain = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                                 8, 4);
+    randomise_params(bn, 8);
+    sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 2;
+    o.batch_size = 8;
+    assert_int_equal(sparse_net_train(bn, ds, &o, NULL), SPARSE_OK);
+    sparse_tensor *fw, *fb, *t;
+    assert_int_equal(sparse_net_fold_batchnorm(bn, 1, &fw, &fb), SPARSE_EINVAL);
+    assert_null(fw);
+    assert_int_equal(sparse_net_fold_batchnorm(bn, 2, &fw, &fb), SPARSE_OK);
+    copy_param(plain, 1, "weight", fw);
+    copy_param(plain, 1, "bias", fb);
+    sparse_net_param(bn, 3, "weight", &t);
+    copy_param(plain, 2, "weight", t);
+    sparse_tensor_free(t);
+    sparse_net_param(bn, 3, "bias", &t);
+    copy_param(plain, 2, "bias", t);
+    sparse_tensor_free(t);
+    double acc1, acc2;
+    assert_int_equal(sparse_net_evaluate(bn, ds, &acc1), SPARSE_OK);
+    assert_int_equal(sparse_net_evaluate(plain, ds, &acc2), SPARSE_OK);
+    sparse_tensor *x, *l1, *l2;
+    size_t ls[2] = {8, 4};
+    sparse_tensor_create_nchw(&x, 8, 3, 7, 7);
+    for (size_t j = 0; j < 8 * 147; j++)
+        sparse_tensor_data(x)[j] = sparse_dataset_image(ds, j / 147)[j % 147];
+    sparse_tensor_create(&l1, 2, ls);
+    sparse_tensor_create(&l2, 2, ls);
+    assert_int_equal(sparse_net_forward(bn, x, 0, l1), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(plain, x, 0, l2), SPARSE_OK);
+    for (size_t j = 0; j < 32; j++)
+        assert_true(fabsf(sparse_tensor_data(l1)[j] - sparse_tensor_data(l2)[j]) <= 1e-4f * (1 + fabsf(sparse_tensor_data(l1)[j])));
+    assert_true(acc1 == acc2);
+    sparse_tensor_free(x);
+    sparse_tensor_free(l1);
+    sparse_tensor_free(l2);
+    sparse_tensor_free(fw);
+    sparse_tensor_free(fb);
+    sparse_dataset_free(ds);
+    sparse_net_free(bn);
+    sparse_net_free(plain);
+}
+
+/* Experimental hooks: a node's kernels replaced (ReLU by 2x identity), an
+ * extra parameter trained by an extra loss term. */
+static int twice_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    size_t c, h, w;
+    sparse_net_node_shape(net, id, &c, &h, &w);
+    for (size_t j = 0; j < c * h * w * ctx->batch; j++)
+        ctx->out[j] = 2.0f * ctx->in[j];
+    (*(int *)user)++;
+    return 0;
+}
+
+static int twice_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    size_t c, h, w;
+    sparse_net_node_shape(net, id, &c, &h, &w);
+    if (ctx->din)
+        for (size_t j = 0; j < c * h * w * ctx->batch; j++)
+            ctx->din[j] += 2.0f * ctx->dout[j];
+    (*(int *)user)++;
+    return 0;
+}
+
+static int extra_sum(void *user, sparse_net *net, double *loss)
+{
+    sparse_tensor *p, *g;
+    size_t id = *(size_t *)user;
+    sparse_net_param(net, id, "log_sigma2", &p);
+    sparse_net_param_grad(net, id, "log_sigma2", &g);
+    double s = 0;
+    for (size_t j = 0; j < sparse_tensor_numel(p); j++) {
+        s += sparse_tensor_data(p)[j];
+        sparse_tensor_data(g)[j] = 1.0f;
+    }
+    *loss = 1e-3 * s;
+    sparse_tensor_free(p);
+    sparse_tensor_free(g);
+    return 0;
+}
+
+static void test_experimental_hooks(void **state)
+{
+    (void)state;
+    const char *y = HEAD "  - {type: conv2d, name: c, filters: 2, kernel: 3}\n  - {type: relu, name: r}\n"
+                         "  - {type: fc, units: 4}\n";
+    sparse_net *net = make_net(y, 4, 1), *ref = make_net(y, 4, 1);
+    size_t rid, cid;
+    sparse_net_find_node(net, "r", &rid);
+    sparse_net_find_node(net, "c", &cid);
+    int calls = 0;
+    assert_int_equal(sparse_exp_net_set_hooks(net, rid, twice_fwd, twice_bwd, &calls), SPARSE_OK);
+    sparse_tensor *x, *o;
+    sparse_tensor_create_nchw(&x, 2, 3, 7, 7);
+    for (size_t j = 0; j < 2 * 147; j++)
+        sparse_tensor_data(x)[j] = (float)((int)(j % 11) - 5);
+    assert_int_equal(sparse_net_forward(net, x, 1, NULL), SPARSE_OK);
+    int32_t lab[2] = {1, 2};
+    assert_int_equal(sparse_net_backward(net, lab, 0, NULL), SPARSE_OK);
+    assert_int_equal(calls, 2);
+    sparse_net_node_output(net, rid, &o);
+    sparse_tensor *oc;
+    sparse_net_node_output(net, cid, &oc);
+    for (size_t j = 0; j < sparse_tensor_numel(o); j++)
+        assert_true(sparse_tensor_data(o)[j] == 2.0f * sparse_tensor_data(oc)[j]);
+    sparse_tensor_free(o);
+    sparse_tensor_free(oc);
+
+    size_t shape[1] = {2};
+    assert_int_equal(sparse_exp_net_add_param(ref, cid, "log_sigma2", 1, shape, -10.0f, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_add_param(ref, cid, "log_sigma2", 1, shape, -10.0f, 1), SPARSE_EINVAL);
+    assert_int_equal(sparse_exp_net_set_extra_loss(ref, extra_sum, &cid), SPARSE_OK);
+    sparse_dataset *ds = blobs(16, 3, 7, 4, 1, 0);
+    sparse_train_options opt = SPARSE_TRAIN_OPTIONS_INIT;
+    opt.epochs = 2;
+    opt.batch_size = 4;
+    opt.schedule = SPARSE_LR_CONSTANT;
+    assert_int_equal(sparse_net_train(ref, ds, &opt, NULL), SPARSE_OK);
+    sparse_tensor *p;
+    assert_int_equal(sparse_net_param(ref, cid, "log_sigma2", &p), SPARSE_OK);
+    assert_true(sparse_tensor_data(p)[0] < -10.0f + -0.005f); /* 8 Adam steps of ~lr */
+    sparse_tensor_free(p);
+    sparse_dataset_free(ds);
+    sparse_tensor_free(x);
+    sparse_net_free(net);
+    sparse_net_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +897,8 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_safetensors),
         cmocka_unit_test(test_masks),
+        cmocka_unit_test(test_inherit_and_fold),
+        cmocka_unit_test(test_experimental_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
