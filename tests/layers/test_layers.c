@@ -834,6 +834,76 @@ static int extra_sum(void *user, sparse_net *net, double *loss)
     return 0;
 }
 
+static int raw_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    (void)user;
+    sparse_tensor *w;
+    sparse_net_param(net, id, "weight", &w);
+    int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
+                 ? sparse_exp_fc_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out)
+                 : sparse_exp_conv_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out);
+    sparse_tensor_free(w);
+    return rc;
+}
+
+static int raw_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    (void)user;
+    sparse_tensor *w, *g;
+    sparse_net_param(net, id, "weight", &w);
+    sparse_net_param_grad(net, id, "weight", &g);
+    int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
+                 ? sparse_exp_fc_backward(net, id, ctx->in, sparse_tensor_data(w), ctx->dout, sparse_tensor_data(g),
+                                          ctx->din)
+                 : sparse_exp_conv_backward(net, id, ctx->in, sparse_tensor_data(w), ctx->dout, sparse_tensor_data(g),
+                                            ctx->din);
+    sparse_tensor_free(w);
+    sparse_tensor_free(g);
+    return rc;
+}
+
+static void test_raw_kernels(void **state)
+{
+    (void)state;
+    const char *y = HEAD "  - {type: conv2d, name: c, filters: 4, kernel: 3, stride: 2, bias: false}\n"
+                         "  - {type: depthwise_conv2d, name: d, kernel: 3, bias: false}\n"
+                         "  - {type: conv2d, name: p, filters: 3, kernel: 1, bias: false}\n"
+                         "  - {type: fc, name: f, units: 4, bias: false}\n";
+    sparse_net *a = make_net(y, 3, 5), *b = make_net(y, 3, 5);
+    for (size_t id = 1; id < sparse_net_node_count(b); id++)
+        assert_int_equal(sparse_exp_net_set_hooks(b, id, raw_fwd, raw_bwd, NULL), SPARSE_OK);
+    sparse_tensor *x;
+    sparse_tensor_create_nchw(&x, 3, 3, 7, 7);
+    for (size_t j = 0; j < 3 * 147; j++)
+        sparse_tensor_data(x)[j] = (float)sin((double)j);
+    int32_t lab[3] = {0, 1, 3};
+    double la, lb;
+    assert_int_equal(sparse_net_forward(a, x, 1, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_backward(a, lab, 0, &la), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(b, x, 1, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_backward(b, lab, 0, &lb), SPARSE_OK);
+    assert_true(la == lb);
+    for (size_t id = 1; id < sparse_net_node_count(a); id++) {
+        sparse_tensor *ga, *gb;
+        sparse_net_param_grad(a, id, "weight", &ga);
+        sparse_net_param_grad(b, id, "weight", &gb);
+        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb), sparse_tensor_numel(ga) * sizeof(float));
+        sparse_tensor_free(ga);
+        sparse_tensor_free(gb);
+    }
+    sparse_tensor *xa, *xb;
+    sparse_net_input_grad(a, &xa);
+    sparse_net_input_grad(b, &xb);
+    assert_memory_equal(sparse_tensor_data(xa), sparse_tensor_data(xb), 3 * 147 * sizeof(float));
+    assert_int_equal(sparse_exp_fc_forward(b, 1, sparse_tensor_data(x), sparse_tensor_data(x), sparse_tensor_data(x)),
+                     SPARSE_EINVAL);
+    sparse_tensor_free(xa);
+    sparse_tensor_free(xb);
+    sparse_tensor_free(x);
+    sparse_net_free(a);
+    sparse_net_free(b);
+}
+
 static void test_experimental_hooks(void **state)
 {
     (void)state;
@@ -899,6 +969,7 @@ int main(void)
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_inherit_and_fold),
         cmocka_unit_test(test_experimental_hooks),
+        cmocka_unit_test(test_raw_kernels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
