@@ -216,6 +216,23 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net);
 SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
 
+/* Weight inheritance (paper, appendix C): for every node of dst whose name
+ * and kind match a node of src, each parameter present in both gets the
+ * overlapping slice of src's values (the leading min(d_src, d_dst) indices
+ * of every dimension); the rest of dst keeps its fresh initialisation.
+ * Optimiser state is not copied. *copied (may be NULL) gets the number of
+ * values copied. */
+SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t *copied);
+
+/* Batch norm folded into the convolution or FC node that feeds it (for
+ * export and int8 deployment, DESIGN.md section 1): with
+ * s = gamma / sqrt(running_var + eps), weight' = weight * s per output
+ * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
+ * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
+ * Both outputs are new tensors owned by the caller. */
+SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sparse_tensor **weight,
+                                         sparse_tensor **bias);
+
 /* ---- Forward, loss, backward ---- */
 
 /* Forward pass over x (N, C, H, W), N <= max_batch; train = 1 uses batch
@@ -230,7 +247,7 @@ SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int t
 SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float label_smoothing,
                                    double *loss);
 /* Gradient of the loss with respect to the input x of the last backward
- * (N, C, H, W): a view, owned by the caller. */
+ * (N, C, H, W): a copy, owned by the caller. */
 SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out);
 /* Output activations of node id of the last forward pass, (N, C, H, W)
  * copied into a new tensor owned by the caller. */
