@@ -348,7 +348,7 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
     if (!rc)
         rc = sparse_net_create(&net, arch, s->cfg->batch, s->cfg->seed * 1000003ULL + t);
     if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, &ref)))
-        rc = sp_inherit(net, ref, &o->inherited);
+        rc = sparse_net_inherit(net, ref, &o->inherited);
     sparse_net_free(ref);
     if (!rc) {
         sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;

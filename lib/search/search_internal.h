@@ -100,9 +100,5 @@ typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_mor
 int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morph_set set,
              int max_ops, double *out, char *names, size_t cap);
 
-/* Copies parameters of identically named nodes of parent into child: whole
- * tensors when shapes match, the overlapping slice otherwise. Returns the
- * number of parameters touched in *copied. */
-int sp_inherit(sparse_net *child, sparse_net *parent, size_t *copied);
 
 #endif
