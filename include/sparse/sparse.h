@@ -9,5 +9,6 @@
 #include "sparse/tensor.h"
 #include "sparse/data.h"
 #include "sparse/layers.h"
+#include "sparse/prune.h"
 
 #endif

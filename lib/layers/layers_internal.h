@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
+#include "sparse/experimental.h"
 #include "sparse/layers.h"
 
 typedef struct lparam {
@@ -29,6 +30,7 @@ typedef struct lparam {
     float *mask;          /* NULL or 0/1 per element */
     int ndim;
     size_t shape[4];
+    int posterior;        /* variational parameter (log_sigma2, z_*): not a weight */
 } lparam;
 
 typedef struct lnode {
@@ -49,6 +51,7 @@ typedef struct lnode {
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
+    struct lvar *var;     /* variational mode (variational.c), NULL = plain */
 } lnode;
 
 struct sparse_arch {
@@ -81,6 +84,9 @@ struct sparse_net {
     float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
+    sparse_step_hook hook; /* experimental.h: called between backward and step */
+    void *hook_user;
+    uint64_t noise_seed;  /* variational noise: stream (seed, node, step) */
 };
 
 /* graph.c */
@@ -115,6 +121,11 @@ void sparse__relu_forward(sparse_net *net, lnode *nd);
 void sparse__relu_backward(sparse_net *net, lnode *nd);
 void sparse__merge_forward(sparse_net *net, lnode *nd);
 void sparse__merge_backward(sparse_net *net, lnode *nd);
+/* variational.c: forward/backward of a node in variational mode (the
+ * plain kernels above do the mean and the variance passes). */
+int sparse__var_forward(sparse_net *net, lnode *nd);
+void sparse__var_backward(sparse_net *net, lnode *nd);
+void sparse__var_free(struct lvar *v);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
 

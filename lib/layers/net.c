@@ -341,7 +341,7 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
     return SPARSE_OK;
 }
 
-static int counts_as_weight(const lparam *p) { return p->trainable; }
+static int counts_as_weight(const lparam *p) { return p->trainable && !p->posterior; }
 
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
 {
@@ -383,6 +383,12 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
     net->train = train;
     for (size_t i = 1; i < net->n_nodes; i++) {
         lnode *nd = &net->nodes[i];
+        if (nd->var) {
+            int rc = sparse__var_forward(net, nd);
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (nd->kind) {
         case SPARSE_LAYER_CONV2D:
             sparse__conv_forward(net, nd);
@@ -429,6 +435,10 @@ void sparse__net_backward_raw(sparse_net *net)
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
         lnode *nd = &net->nodes[i];
+        if (nd->var) {
+            sparse__var_backward(net, nd);
+            continue;
+        }
         switch (nd->kind) {
         case SPARSE_LAYER_CONV2D:
             sparse__conv_backward(net, nd);

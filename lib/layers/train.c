@@ -110,7 +110,9 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
             double ts = now_s();
             load_batch(net, train, order + n0, n, labels);
-            sparse__net_forward_raw(net, n, 1);
+            rc = sparse__net_forward_raw(net, n, 1);
+            if (rc)
+                break;
             double loss = 0.0;
             rc = sparse__loss(net, labels, o.label_smoothing, &loss);
             if (rc) {
@@ -122,6 +124,12 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
                 break;
             }
             sparse__net_backward_raw(net);
+            if (net->hook) {
+                double extra = 0.0;
+                if ((rc = net->hook(net->hook_user, net, epoch, b, batches, &extra)))
+                    break;
+                loss += extra;
+            }
             sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
             t_train += now_s() - ts;
             images += n;
@@ -172,7 +180,8 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
         for (size_t i = 0; i < n; i++)
             idx[i] = n0 + i;
         load_batch(net, ds, idx, n, labels);
-        sparse__net_forward_raw(net, n, 0);
+        if ((rc = sparse__net_forward_raw(net, n, 0)))
+            break;
         const float *z = net->nodes[net->n_nodes - 1].out;
         for (size_t i = 0; i < n; i++) {
             size_t best = 0;
@@ -184,6 +193,8 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
     }
     free(idx);
     free(labels);
+    if (rc)
+        return rc;
     *accuracy = (double)correct / (double)count;
     return SPARSE_OK;
 }
