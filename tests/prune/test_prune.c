@@ -618,8 +618,11 @@ static void test_bad_params(void **state)
     assert_int_equal(tr.epochs_done, 1);
     sparse_net *taken = NULL;
     assert_int_equal(sparse_prune_result_take_net(res, &taken), SPARSE_OK);
+    sparse_net *first = taken;
     assert_int_equal(sparse_prune_result_take_net(res, &taken), SPARSE_EINVAL);
     assert_null(taken);
+    assert_true(sparse_prune_result_nonzero(res) > 0);
+    sparse_net_free(first);
     sparse_prune_result_free(res);
     sparse_prune_result_free(NULL);
     sparse_dataset_free(ds);
