@@ -1,9 +1,78 @@
 /*
- * libsparse experimental interfaces: they may still change between minor
- * versions and carry no ABI promise. Not included by sparse/sparse.h.
+ * libsparse experimental API: interfaces that may change or disappear in
+ * any release, without an soname bump. Do not use them in code that must
+ * keep building against future versions.
+ */
+#ifndef SPARSE_EXPERIMENTAL_H
+#define SPARSE_EXPERIMENTAL_H
+
+#include "sparse/core.h"
+#include "sparse/layers.h"
+#include "sparse/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Profiling ---- */
+
+/* Counters accumulated by a network while profiling is on. */
+typedef struct sparse_exp_profile {
+    unsigned version;          /* SPARSE_EXP_PROFILE_VERSION */
+    double conv_gemm_flops;    /* 2*M*N*K summed over convolution GEMMs (forward + backward) */
+    double conv_gemm_seconds;  /* wall time inside those GEMMs */
+    double fc_gemm_flops;
+    double fc_gemm_seconds;
+    double forward_seconds;    /* whole forward passes */
+    double backward_seconds;   /* whole backward passes (loss included) */
+    uint64_t steps;
+} sparse_exp_profile;
+#define SPARSE_EXP_PROFILE_VERSION 1
+
+/* Turns counting on (1) or off (0); turning it on resets the counters. */
+SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
+/* Copies the counters; p->version must be set. */
+SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
+
+/* ---- Node hooks ---- */
+
+/* Raw view of one node during a pass: activations are channel-major
+ * (C, N, H, W) with N = batch. `in`/`din` are the first input's buffers. */
+typedef struct sparse_exp_node_ctx {
+    size_t batch;
+    const float *in;
+    float *din;          /* NULL when no input gradient is needed */
+    float *out;
+    const float *dout;   /* backward only */
+    int train;
+} sparse_exp_node_ctx;
+
+/* Replaces a node's forward/backward (e.g. a variational convolution with
+ * the local reparameterisation trick). The hook must write ctx->out
+ * (forward) or accumulate into ctx->din and write parameter gradients
+ * (backward, via sparse_net_param_grad views taken beforehand). NULL
+ * restores the built-in kernel. */
+typedef int (*sparse_exp_node_fn)(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx);
+SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,
+                                        sparse_exp_node_fn backward, void *user);
+
+/* Adds a trainable (or fixed) parameter tensor to a node, e.g. "log_sigma2"
+ * next to "weight"; the optimiser updates it like any other and
+ * sparse_net_save writes it. Filled with init_value. */
+SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *name, int ndim,
+                                        const size_t *shape, float init_value, int trainable);
+
+/* Extra loss term added after the cross-entropy, e.g. a KL divergence:
+ * called once per training step after the backward pass; it returns the
+ * value of its term in *loss and adds its gradient into the parameter
+ * gradients. */
+typedef int (*sparse_exp_loss_fn)(void *user, sparse_net *net, double *loss);
+SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn fn, void *user);
+
+/* ---- Variational nodes (used by sparse/prune.h) ----
  *
- * Variational nodes. A conv, depthwise or FC node can run in a variational
- * mode used by the pruning module (sparse/prune.h):
+ * A conv, depthwise or FC node can run in a variational mode (installed
+ * through the node hooks above, so a node in this mode has them taken):
  *  - SPARSE_VAR_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
  *    one extra parameter "log_sigma2" shaped like "weight". Training passes
  *    use the local reparameterisation trick, mean conv(x, weight) plus
@@ -17,27 +86,18 @@
  *    per input neuron of an FC layer (inputs flattened in C, H, W order).
  *    Training samples z per image; evaluation uses weight * z_mu (conv: the
  *    bias is scaled by z_mu too) with the groups whose
- *    log_alpha = z_logvar - log(z_mu^2 + 1e-8) is at or above the threshold
- *    set to zero.
- * The extra parameters are ordinary named parameters: the optimiser trains
- * them (without weight decay), sparse_net_save/load store them, and
- * sparse_net_param_total/nonzero do not count them as weights.
+ *    log_alpha = clip(z_logvar - log(z_mu^2 + 1e-8), -10, 10) is at or
+ *    above the threshold set to zero.
+ * Biases stay deterministic. The extra parameters are ordinary named
+ * parameters: the optimiser trains them (without weight decay),
+ * sparse_net_save/load store them, and sparse_net_param_total/nonzero do
+ * not count them as weights.
  *
  * Noise: a training forward pass of node id draws its N(0,1) values from a
  * stream derived from (noise seed, id, optimiser steps taken), so repeating
  * a forward pass without an optimiser step repeats the noise bit for bit
  * (what finite-difference checks need) and the same seed gives the same run.
  */
-#ifndef SPARSE_EXPERIMENTAL_H
-#define SPARSE_EXPERIMENTAL_H
-
-#include "sparse/core.h"
-#include "sparse/layers.h"
-#include "sparse/tensor.h"
-
-#ifdef __cplusplus
-extern "C" {
-#endif
 
 typedef enum sparse_var_mode {
     SPARSE_VAR_NONE = 0,
@@ -49,32 +109,23 @@ typedef enum sparse_var_mode {
  * initialising its extra parameters from seed (SpVD: log_sigma2 = -10;
  * BC: z_mu ~ N(1, 0.01^2), z_logvar ~ N(-9, 0.01^2), log_sigma2 ~
  * N(-9, 0.01^2)); the weights are kept. threshold must be finite.
- * SPARSE_VAR_NONE removes the mode and its parameters. Setting the mode a
- * node already has only changes the threshold. SPARSE_EINVAL for other
- * kinds of nodes. */
-SPARSE_API int sparse_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
-                                          uint64_t seed);
+ * SPARSE_VAR_NONE removes the mode, its parameters and its hooks. Setting
+ * the mode a node already has only changes the threshold. SPARSE_EINVAL for
+ * other kinds of nodes. */
+SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
+                                              uint64_t seed);
 /* The node's sparse_var_mode (SPARSE_VAR_NONE for plain or bad ids). */
-SPARSE_API int sparse_net_variational_mode(const sparse_net *net, size_t id);
+SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
-SPARSE_API int sparse_net_set_noise_seed(sparse_net *net, uint64_t seed);
+SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
 
 /* The weight and bias an evaluation pass of node id uses (variational
  * modes: the posterior mean with pruned weights or groups zeroed; plain
- * nodes: the parameters with their masks). New tensors owned by the caller,
+ * nodes: the parameters, masks applied). New tensors owned by the caller,
  * PyTorch layouts; *bias is NULL when the node has no bias. Either out
  * pointer may be NULL. */
-SPARSE_API int sparse_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                           sparse_tensor **bias);
-
-/* Called by sparse_net_train after every backward pass and before the
- * optimiser step: it may add to the parameter gradients (a regulariser)
- * and report the value it adds to the loss in *extra_loss. Non-zero return
- * stops training with that status. */
-typedef int (*sparse_step_hook)(void *user, sparse_net *net, size_t epoch, size_t batch,
-                                size_t batches_per_epoch, double *extra_loss);
-/* Installs (fn NULL: removes) the hook; user is passed through. */
-SPARSE_API int sparse_net_set_step_hook(sparse_net *net, sparse_step_hook fn, void *user);
+SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
+                                               sparse_tensor **bias);
 
 #ifdef __cplusplus
 }

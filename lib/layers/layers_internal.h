@@ -51,7 +51,9 @@ typedef struct lnode {
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
-    struct lvar *var;     /* variational mode (variational.c), NULL = plain */
+    sparse_exp_node_fn hook_fwd, hook_bwd;
+    void *hook_user;
+    struct lvar *var;     /* variational mode (variational.c), owned; NULL = plain */
 } lnode;
 
 struct sparse_arch {
@@ -84,9 +86,11 @@ struct sparse_net {
     float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
-    sparse_step_hook hook; /* experimental.h: called between backward and step */
-    void *hook_user;
-    uint64_t noise_seed;  /* variational noise: stream (seed, node, step) */
+    int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
+    int prof;             /* profiling counters enabled */
+    sparse_exp_profile pr;
+    sparse_exp_loss_fn extra_loss;
+    void *extra_user;
 };
 
 /* graph.c */
@@ -121,17 +125,21 @@ void sparse__relu_forward(sparse_net *net, lnode *nd);
 void sparse__relu_backward(sparse_net *net, lnode *nd);
 void sparse__merge_forward(sparse_net *net, lnode *nd);
 void sparse__merge_backward(sparse_net *net, lnode *nd);
-/* variational.c: forward/backward of a node in variational mode (the
- * plain kernels above do the mean and the variance passes). */
-int sparse__var_forward(sparse_net *net, lnode *nd);
-void sparse__var_backward(sparse_net *net, lnode *nd);
+/* variational.c */
 void sparse__var_free(struct lvar *v);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
 
+/* Threads to use for a loop of `work` element operations: parallel regions
+ * cost microseconds, so small loops stay on one thread. */
+#define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
+
+/* Monotonic seconds (profiling and images/s). */
+double sparse__now(void);
+
 /* net.c */
 int sparse__net_forward_raw(sparse_net *net, size_t n, int train);
-void sparse__net_backward_raw(sparse_net *net);
+int sparse__net_backward_raw(sparse_net *net);
 /* Copies (N,C,H,W) images into the input node's (C,N,H,W) buffer. */
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n);
 

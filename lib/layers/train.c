@@ -19,12 +19,7 @@ SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned ve
     return SPARSE_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define now_s sparse__now
 
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
 {
@@ -123,13 +118,17 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
                                   isnan(loss) ? "NaN" : "infinite", epoch + 1, b + 1, step + 1);
                 break;
             }
-            sparse__net_backward_raw(net);
-            if (net->hook) {
+            rc = sparse__net_backward_raw(net);
+            if (!rc && net->extra_loss) {
                 double extra = 0.0;
-                if ((rc = net->hook(net->hook_user, net, epoch, b, batches, &extra)))
-                    break;
+                rc = net->extra_loss(net->extra_user, net, &extra);
+                if (!rc && !isfinite(extra))
+                    rc = sparse__error(SPARSE_ENUMERIC, "training diverged: the extra loss term is %g at epoch %zu, batch %zu",
+                                       extra, epoch + 1, b + 1);
                 loss += extra;
             }
+            if (rc)
+                break;
             sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
             t_train += now_s() - ts;
             images += n;
@@ -180,7 +179,8 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
         for (size_t i = 0; i < n; i++)
             idx[i] = n0 + i;
         load_batch(net, ds, idx, n, labels);
-        if ((rc = sparse__net_forward_raw(net, n, 0)))
+        rc = sparse__net_forward_raw(net, n, 0);
+        if (rc)
             break;
         const float *z = net->nodes[net->n_nodes - 1].out;
         for (size_t i = 0; i < n; i++) {

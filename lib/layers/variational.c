@@ -22,6 +22,7 @@
 struct lvar {
     int mode;
     double thr;
+    uint64_t seed;             /* noise */
     float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized */
@@ -279,10 +280,11 @@ static void effective(lnode *nd, struct lvar *v)
             v->bm[c] = group_la(zmu->w[c], zlv->w[c]) < thr ? B->w[c] * zmu->w[c] : 0.0f;
 }
 
-int sparse__var_forward(sparse_net *net, lnode *nd)
+static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
 {
-    struct lvar *v = nd->var;
-    if (!net->train) {
+    lnode *nd = &net->nodes[id];
+    struct lvar *v = user;
+    if (!ctx->train) {
         effective(nd, v);
         lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
         float *sw = W->w, *sb = B ? B->w : NULL;
@@ -296,8 +298,7 @@ int sparse__var_forward(sparse_net *net, lnode *nd)
         return SPARSE_OK;
     }
     sparse_rng *rng = NULL;
-    const uint64_t id = (uint64_t)(nd - net->nodes);
-    int rc = sparse_rng_create_stream(&rng, net->noise_seed, net->step * 1000003u + id);
+    int rc = sparse_rng_create_stream(&rng, v->seed, net->step * 1000003u + id);
     if (rc)
         return rc;
     if (v->mode == SPARSE_VAR_SPVD)
@@ -310,10 +311,11 @@ int sparse__var_forward(sparse_net *net, lnode *nd)
     return SPARSE_OK;
 }
 
-void sparse__var_backward(sparse_net *net, lnode *nd)
+static int var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
 {
-    struct lvar *v = nd->var;
-    if (!net->train) {
+    lnode *nd = &net->nodes[id];
+    struct lvar *v = user;
+    if (!ctx->train) {
         /* evaluation-mode forward: differentiate the effective weights as
          * plain ones would be (the gradient lands on the mean weights) */
         lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
@@ -325,7 +327,7 @@ void sparse__var_backward(sparse_net *net, lnode *nd)
         W->w = sw;
         if (B)
             B->w = sb;
-        return;
+        return SPARSE_OK;
     }
     if (v->mode == SPARSE_VAR_SPVD)
         spvd_bwd(net, nd, v);
@@ -333,6 +335,7 @@ void sparse__var_backward(sparse_net *net, lnode *nd)
         bc_fc_bwd(net, nd, v);
     else
         bc_conv_bwd(net, nd, v);
+    return SPARSE_OK;
 }
 
 /* ---- Setting the mode ---- */
@@ -354,6 +357,19 @@ static void drop_posterior(lnode *nd)
         }
     }
     nd->n_params = k;
+}
+
+static void clear_var(lnode *nd)
+{
+    if (!nd->var)
+        return;
+    drop_posterior(nd);
+    if (nd->hook_user == nd->var) {
+        nd->hook_fwd = nd->hook_bwd = NULL;
+        nd->hook_user = NULL;
+    }
+    sparse__var_free(nd->var);
+    nd->var = NULL;
 }
 
 static int add_posterior(lnode *nd, const char *name, int ndim, const size_t *shape)
@@ -415,35 +431,29 @@ static int make_var(sparse_net *net, lnode *nd, int mode, struct lvar **out)
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_set_variational(sparse_net *net, size_t id, int mode, double threshold, uint64_t seed)
+SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold, uint64_t seed)
 {
     SPARSE__CHECK_NULL(net);
     if (id >= net->n_nodes)
-        return sparse__error(SPARSE_ERANGE, "sparse_net_set_variational: no node %zu", id);
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_variational: no node %zu", id);
     lnode *nd = &net->nodes[id];
     if (mode < SPARSE_VAR_NONE || mode > SPARSE_VAR_BC)
-        return sparse__error(SPARSE_EINVAL, "sparse_net_set_variational: unknown mode %d", mode);
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_net_set_variational: unknown mode %d", mode);
     if (!isfinite(threshold))
-        return sparse__error(SPARSE_ERANGE, "sparse_net_set_variational: threshold must be finite");
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_variational: threshold must be finite");
     if (mode == SPARSE_VAR_NONE) {
-        drop_posterior(nd);
-        sparse__var_free(nd->var);
-        nd->var = NULL;
+        clear_var(nd);
         return SPARSE_OK;
     }
     if (!is_var_kind(nd->kind))
-        return sparse__error(SPARSE_EINVAL, "sparse_net_set_variational: node '%s' is a %s, only conv, "
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_net_set_variational: node '%s' is a %s, only conv, "
                                             "depthwise and FC nodes have weights to prune",
                              nd->name, sparse_layer_kind_name(nd->kind));
     if (nd->var && nd->var->mode == mode) {
         nd->var->thr = threshold;
         return SPARSE_OK;
     }
-    if (nd->var) {
-        drop_posterior(nd);
-        sparse__var_free(nd->var);
-        nd->var = NULL;
-    }
+    clear_var(nd);
     struct lvar *v = NULL;
     int rc = make_var(net, nd, mode, &v);
     if (rc)
@@ -477,33 +487,31 @@ SPARSE_API int sparse_net_set_variational(sparse_net *net, size_t id, int mode, 
             zlv->w[j] = (float)(-9.0 + 0.01 * sparse_rng_normal(rng));
     }
     sparse_rng_free(rng);
+    v->seed = nd->var ? nd->var->seed : 0;
     nd->var = v;
+    nd->hook_fwd = var_forward;
+    nd->hook_bwd = var_backward;
+    nd->hook_user = v;
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_variational_mode(const sparse_net *net, size_t id)
+SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id)
 {
     if (!net || id >= net->n_nodes || !net->nodes[id].var)
         return SPARSE_VAR_NONE;
     return net->nodes[id].var->mode;
 }
 
-SPARSE_API int sparse_net_set_noise_seed(sparse_net *net, uint64_t seed)
+SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed)
 {
     SPARSE__CHECK_NULL(net);
-    net->noise_seed = seed;
+    for (size_t i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].var)
+            net->nodes[i].var->seed = seed;
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_set_step_hook(sparse_net *net, sparse_step_hook fn, void *user)
-{
-    SPARSE__CHECK_NULL(net);
-    net->hook = fn;
-    net->hook_user = fn ? user : NULL;
-    return SPARSE_OK;
-}
-
-SPARSE_API int sparse_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
+SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
                                            sparse_tensor **bias)
 {
     if (weight)
@@ -512,10 +520,10 @@ SPARSE_API int sparse_net_effective_params(sparse_net *net, size_t id, sparse_te
         *bias = NULL;
     SPARSE__CHECK_NULL(net);
     if (id >= net->n_nodes)
-        return sparse__error(SPARSE_ERANGE, "sparse_net_effective_params: no node %zu", id);
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_effective_params: no node %zu", id);
     lnode *nd = &net->nodes[id];
     if (!is_var_kind(nd->kind))
-        return sparse__error(SPARSE_EINVAL, "sparse_net_effective_params: node '%s' has no weights", nd->name);
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_net_effective_params: node '%s' has no weights", nd->name);
     const lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
     const float *wsrc = W->w, *bsrc = B ? B->w : NULL;
     if (nd->var) {

@@ -178,7 +178,7 @@ static int analyse(cstate *s)
                 }
         }
         if (sparse__prune_has_weights(k)) {
-            int rc = sparse_net_effective_params(net, i, &s->W[i], &s->B[i]);
+            int rc = sparse_exp_net_effective_params(net, i, &s->W[i], &s->B[i]);
             if (rc)
                 return rc;
         }

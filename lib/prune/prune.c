@@ -104,10 +104,10 @@ SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         if (!sparse__prune_has_weights(sparse_net_node_kind(net, i)))
             continue;
-        if ((rc = sparse_net_set_variational(net, i, mode, thr, o.seed)))
+        if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
             return rc;
     }
-    return sparse_net_set_noise_seed(net, o.seed);
+    return sparse_exp_net_set_noise_seed(net, o.seed);
 }
 
 int sparse__prune_has_weights(int kind)
@@ -216,7 +216,7 @@ SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *k
         return sparse__error(SPARSE_ERANGE, "sparse_prune_kl: gradient scale must be finite");
     double sum = 0.0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
-        int mode = sparse_net_variational_mode(net, i);
+        int mode = sparse_exp_net_variational_mode(net, i);
         if (mode == SPARSE_VAR_NONE)
             continue;
         double k = 0.0;
@@ -234,12 +234,16 @@ SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *k
 typedef struct hook_state {
     sparse_prune_options o;
     double n_train;
+    size_t batches; /* per epoch */
+    size_t step;    /* training steps seen, for the KL schedule */
 } hook_state;
 
-static int kl_hook(void *user, sparse_net *net, size_t epoch, size_t batch, size_t batches, double *extra)
+static int kl_hook(void *user, sparse_net *net, double *extra)
 {
     hook_state *hs = user;
-    double beta = sparse_prune_kl_coef(&hs->o, (double)epoch + (double)batch / (double)batches);
+    double epoch = (double)hs->step / (double)hs->batches;
+    hs->step++;
+    double beta = sparse_prune_kl_coef(&hs->o, epoch);
     *extra = 0.0;
     if (beta <= 0.0)
         return SPARSE_OK; /* the KL sum costs a pass over every weight */
@@ -274,13 +278,14 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     rc = sparse_prune_attach(net, &o);
     if (rc)
         return rc;
-    hook_state hs = {o, (double)sparse_dataset_count(train)};
+    const size_t count = sparse_dataset_count(train), bs = t.batch_size ? t.batch_size : 1;
+    hook_state hs = {o, (double)count, (count + bs - 1) / bs, 0};
     sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT, r1 = SPARSE_TRAIN_RESULT_INIT;
     if (o.method != SPARSE_PRUNE_NONE)
-        sparse_net_set_step_hook(net, kl_hook, &hs);
+        sparse_exp_net_set_extra_loss(net, kl_hook, &hs);
     if (t.epochs > 0)
         rc = sparse_net_train(net, train, &t, &r0);
-    sparse_net_set_step_hook(net, NULL, NULL);
+    sparse_exp_net_set_extra_loss(net, NULL, NULL);
     if (rc)
         return rc;
     sparse_prune_result *res = NULL;

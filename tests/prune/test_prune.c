@@ -147,7 +147,7 @@ static void check_net_kl(int method)
     assert_int_equal(sparse_prune_kl(net, 0.0, &kl), SPARSE_OK);
     double want = 0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
-        if (sparse_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
             continue;
         size_t n1 = 0, n2 = 0;
         float *wi = param_data(net, i, "weight", &n1), *li = param_data(net, i, "log_sigma2", &n2);
@@ -269,7 +269,7 @@ static void check_grads(int method)
     const char *names[] = {"weight", "bias", "log_sigma2", "z_mu", "z_logvar"};
     size_t checked = 0;
     for (size_t i = 1; i < sparse_net_node_count(net); i++) {
-        if (sparse_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
             continue;
         for (int q = 0; q < 5; q++) {
             size_t n = 0;
@@ -568,11 +568,11 @@ static void test_bad_params(void **state)
     assert_int_equal(sparse_prune_options_init(&o, SPARSE_PRUNE_OPTIONS_VERSION), SPARSE_OK);
 
     sparse_net *net = make_net(GRAPH, 4);
-    assert_int_equal(sparse_net_set_variational(net, 1, SPARSE_VAR_SPVD, NAN, 0), SPARSE_ERANGE);
-    assert_int_equal(sparse_net_set_variational(net, 2, SPARSE_VAR_SPVD, 3, 0), SPARSE_EINVAL); /* relu */
-    assert_int_equal(sparse_net_set_variational(net, 999, SPARSE_VAR_SPVD, 3, 0), SPARSE_ERANGE);
-    assert_int_equal(sparse_net_set_variational(net, 1, 7, 3, 0), SPARSE_EINVAL);
-    assert_int_equal(sparse_net_set_variational(NULL, 1, 1, 3, 0), SPARSE_EINVAL);
+    assert_int_equal(sparse_exp_net_set_variational(net, 1, SPARSE_VAR_SPVD, NAN, 0), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_variational(net, 2, SPARSE_VAR_SPVD, 3, 0), SPARSE_EINVAL); /* relu */
+    assert_int_equal(sparse_exp_net_set_variational(net, 999, SPARSE_VAR_SPVD, 3, 0), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_variational(net, 1, 7, 3, 0), SPARSE_EINVAL);
+    assert_int_equal(sparse_exp_net_set_variational(NULL, 1, 1, 3, 0), SPARSE_EINVAL);
     assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
     /* attaching twice only changes thresholds; detaching restores the plain
      * parameter list */
