@@ -23,6 +23,8 @@ struct lvar {
     int mode;
     double thr;
     uint64_t seed;             /* noise */
+    uint32_t kn[128];          /* ziggurat tables (Marsaglia & Tsang 2000) */
+    float wn[128], fn[128];
     float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized */
@@ -75,6 +77,79 @@ static void plain_bwd(sparse_net *net, lnode *nd)
         sparse__fc_backward(net, nd);
 }
 
+/* ---- Noise ----
+ * N(0,1) draws are most of the extra cost of a variational pass (one per
+ * output activation), so they come from a ziggurat over a splitmix64
+ * counter stream seeded from the node's sparse_rng stream for the step:
+ * several times cheaper than a library call per draw, same determinism. */
+
+typedef struct nrng {
+    uint64_t s;
+    uint32_t buf;
+    int have;
+    const struct lvar *v;
+} nrng;
+
+static uint32_t next32(nrng *r)
+{
+    if (r->have) {
+        r->have = 0;
+        return r->buf;
+    }
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    r->buf = (uint32_t)(z >> 32);
+    r->have = 1;
+    return (uint32_t)z;
+}
+
+static float uni(nrng *r) { return ((float)(next32(r) >> 8) + 0.5f) * (1.0f / 16777216.0f); }
+
+static void zig_tables(struct lvar *v)
+{
+    const double m1 = 2147483648.0, vn = 9.91256303526217e-3;
+    double dn = 3.442619855899, tn = dn, q = vn / exp(-0.5 * dn * dn);
+    v->kn[0] = (uint32_t)((dn / q) * m1);
+    v->kn[1] = 0;
+    v->wn[0] = (float)(q / m1);
+    v->wn[127] = (float)(dn / m1);
+    v->fn[0] = 1.0f;
+    v->fn[127] = (float)exp(-0.5 * dn * dn);
+    for (int i = 126; i >= 1; i--) {
+        dn = sqrt(-2.0 * log(vn / dn + exp(-0.5 * dn * dn)));
+        v->kn[i + 1] = (uint32_t)((dn / tn) * m1);
+        tn = dn;
+        v->fn[i] = (float)exp(-0.5 * dn * dn);
+        v->wn[i] = (float)(dn / m1);
+    }
+}
+
+static float gauss(nrng *r)
+{
+    const struct lvar *v = r->v;
+    for (;;) {
+        const int32_t hz = (int32_t)next32(r);
+        const uint32_t iz = (uint32_t)hz & 127u;
+        const int64_t ahz = hz < 0 ? -(int64_t)hz : (int64_t)hz;
+        const float x = (float)hz * v->wn[iz];
+        if (ahz < (int64_t)v->kn[iz])
+            return x;
+        if (iz == 0) { /* the tail beyond r */
+            const float rr = 3.442620f;
+            float t, y;
+            do {
+                t = -logf(uni(r)) / rr;
+                y = -logf(uni(r));
+            } while (y + y < t * t);
+            return hz > 0 ? rr + t : -rr - t;
+        }
+        if (v->fn[iz] + uni(r) * (v->fn[iz - 1] - v->fn[iz]) < expf(-0.5f * x * x))
+            return x;
+    }
+}
+
 static float clipf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
 /* A copy of nd computing conv(x, s2) with no bias into out, gradients of
@@ -97,7 +172,7 @@ static lnode shadow(const lnode *nd, lparam *shp, const struct lvar *v, float *o
 
 /* Local reparameterisation on whatever the input node currently holds:
  * out = conv(x, W) + b + sqrt(conv(x^2, exp(log_sigma2)) + 1e-8) * eps. */
-static void spvd_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *rng)
+static void spvd_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
 {
     lnode *in = &net->nodes[nd->in[0]];
     const lparam *W = &nd->params[0];
@@ -115,7 +190,7 @@ static void spvd_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *rng
     plain_fwd(net, &sh);
     in->out = save;
     for (size_t j = 0; j < nout; j++) {
-        float s = sqrtf(v->sd[j] + VAR_EPS), e = (float)sparse_rng_normal(rng);
+        float s = sqrtf(v->sd[j] + VAR_EPS), e = gauss(rng);
         v->sd[j] = s;
         v->eps[j] = e;
         nd->out[j] += s * e;
@@ -152,7 +227,7 @@ static void spvd_bwd(sparse_net *net, lnode *nd, struct lvar *v)
 /* Group log alpha of BC. */
 static float group_la(float zmu, float zlv) { return clipf(zlv - logf(zmu * zmu + VAR_EPS), -LA_CLIP, LA_CLIP); }
 
-static void bc_conv_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *rng)
+static void bc_conv_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
 {
     const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
@@ -161,7 +236,7 @@ static void bc_conv_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
         for (size_t i = 0; i < n; i++) {
-            const float e = (float)sparse_rng_normal(rng), z = zmu->w[c] + sd * e;
+            const float e = gauss(rng), z = zmu->w[c] + sd * e;
             v->ez[c * n + i] = e;
             v->zs[c * n + i] = z;
             float *o = nd->out + (c * n + i) * hw;
@@ -198,7 +273,7 @@ static void bc_conv_bwd(sparse_net *net, lnode *nd, struct lvar *v)
     nd->dout = save;
 }
 
-static void bc_fc_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *rng)
+static void bc_fc_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
 {
     lnode *in = &net->nodes[nd->in[0]];
     const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
@@ -207,7 +282,7 @@ static void bc_fc_fwd(sparse_net *net, lnode *nd, struct lvar *v, sparse_rng *rn
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < hw; p++) {
                 const size_t f = c * hw + p, j = (c * n + i) * hw + p;
-                const float e = (float)sparse_rng_normal(rng);
+                const float e = gauss(rng);
                 const float z = zmu->w[f] + expf(0.5f * zlv->w[f]) * e;
                 v->ez[j] = e;
                 v->zs[j] = z;
@@ -297,17 +372,18 @@ static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_c
             B->w = sb;
         return SPARSE_OK;
     }
-    sparse_rng *rng = NULL;
-    int rc = sparse_rng_create_stream(&rng, v->seed, net->step * 1000003u + id);
+    sparse_rng *g = NULL;
+    int rc = sparse_rng_create_stream(&g, v->seed, net->step * 1000003u + id);
     if (rc)
         return rc;
+    nrng r = {sparse_rng_seed64(g), 0, 0, v};
+    sparse_rng_free(g);
     if (v->mode == SPARSE_VAR_SPVD)
-        spvd_fwd(net, nd, v, rng);
+        spvd_fwd(net, nd, v, &r);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_fwd(net, nd, v, rng);
+        bc_fc_fwd(net, nd, v, &r);
     else
-        bc_conv_fwd(net, nd, v, rng);
-    sparse_rng_free(rng);
+        bc_conv_fwd(net, nd, v, &r);
     return SPARSE_OK;
 }
 
@@ -412,6 +488,7 @@ static int make_var(sparse_net *net, lnode *nd, int mode, struct lvar **out)
     if (!v)
         return SPARSE_ENOMEM;
     v->mode = mode;
+    zig_tables(v);
     int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
              (v->eps = fl(mb * nd->sz));

@@ -629,6 +629,49 @@ static void test_bad_params(void **state)
     sparse_net_free(net);
 }
 
+/* The training noise is N(0, 1): an FC layer with zero mean weights and
+ * unit variances outputs the noise itself. */
+static void test_noise_distribution(void **state)
+{
+    (void)state;
+    const char *y = "name: n\ninput: [1, 1, 1]\nclasses: 2\nlayers:\n  - {type: fc, name: f, units: 2, bias: false}\n";
+    const size_t N = 20000;
+    sparse_net *net = make_net(y, N);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
+    size_t n = 0;
+    float *w = param_data(net, 1, "weight", &n), *ls = param_data(net, 1, "log_sigma2", &n);
+    for (size_t j = 0; j < n; j++) {
+        w[j] = 0.0f;
+        ls[j] = 0.0f;
+    }
+    sparse_tensor *x = NULL, *out = NULL;
+    size_t shape[2] = {N, 2};
+    sparse_tensor_create_nchw(&x, N, 1, 1, 1);
+    sparse_tensor_fill(x, 1.0f);
+    sparse_tensor_create(&out, 2, shape);
+    assert_int_equal(sparse_net_forward(net, x, 1, out), SPARSE_OK);
+    const float *e = sparse_tensor_data_const(out);
+    double m = 0, v = 0, k4 = 0;
+    size_t tail = 0;
+    for (size_t i = 0; i < 2 * N; i++) {
+        m += e[i];
+        v += (double)e[i] * e[i];
+        k4 += (double)e[i] * e[i] * e[i] * e[i];
+        tail += fabsf(e[i]) > 2.0f;
+    }
+    m /= 2.0 * N;
+    v /= 2.0 * N;
+    k4 /= 2.0 * N;
+    assert_true(fabs(m) < 0.02);
+    assert_true(fabs(v - 1.0) < 0.03);
+    assert_true(fabs(k4 - 3.0) < 0.2);
+    assert_true(fabs((double)tail / (2.0 * N) - 0.0455) < 0.005);
+    sparse_tensor_free(x);
+    sparse_tensor_free(out);
+    sparse_net_free(net);
+}
+
 /* Same seed, same bits. */
 static void test_deterministic(void **state)
 {
@@ -668,7 +711,7 @@ int main(void)
         cmocka_unit_test(test_grad_spvd),    cmocka_unit_test(test_grad_bc),
         cmocka_unit_test(test_compact_bc),   cmocka_unit_test(test_compact_spvd),
         cmocka_unit_test(test_save_load),    cmocka_unit_test(test_bad_params),
-        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_deterministic), cmocka_unit_test(test_noise_distribution),
     };
     return cmocka_run_group_tests_name("prune", tests, NULL, NULL);
 }
