@@ -20,7 +20,9 @@
 #include "runlog.h"
 #include "search_internal.h"
 #include "sparse/data.h"
+#include "sparse/experimental.h"
 #include "sparse/memory.h"
+#include "sparse/prune.h"
 
 #define NO_PARENT SIZE_MAX
 
@@ -285,6 +287,7 @@ typedef struct outcome {
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
     size_t inherited;
     char *arch_json;
+    char *compact_json; /* BC: the architecture after structured pruning */
 } outcome;
 
 static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch, double loss,
@@ -304,18 +307,45 @@ static char *weights_path(const search *s, size_t id)
     return sparse__runlog_path(s->log, name);
 }
 
+static void prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *po)
+{
+    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
+    *po = d;
+    po->method = g->prune == SP_PRUNE_SPVD ? SPARSE_PRUNE_SPVD
+                 : g->prune == SP_PRUNE_BC ? SPARSE_PRUNE_BC
+                                           : SPARSE_PRUNE_NONE;
+    po->spvd_threshold = po->bc_threshold = g->threshold_fc;
+    po->kl_weight = g->kl_weight;
+    po->zero_epochs = g->zero_epochs;
+    po->anneal_epochs = g->anneal_epochs;
+    po->finetune_epochs = 0;
+    po->seed = seed;
+}
+
+/* The reference's weights file holds its posterior when it was pruned: load
+ * it in its variational mode so the child inherits log sigma^2 and the group
+ * scales too. */
 static int load_parent(search *s, size_t parent, sparse_net **out)
 {
     *out = NULL;
     char *path = weights_path(s, parent);
     if (!path)
         return SPARSE_ENOMEM;
+    sp_genome pg;
+    sp_genome_decode(&s->lay, s->cfg, s->trials[parent].point, &pg);
     sparse_arch *arch = NULL;
-    int rc = sparse_net_load_arch(&arch, path);
-    if (!rc)
-        rc = sparse_net_create(out, arch, 1, 0);
-    if (!rc)
-        rc = sparse_net_load(*out, path, 1);
+    int rc = SPARSE_OK;
+    if (pg.prune != SP_PRUNE_NONE) {
+        sparse_prune_options po;
+        prune_options(&pg, 0, &po);
+        rc = sparse_prune_load(out, path, 1, &po);
+    } else {
+        rc = sparse_net_load_arch(&arch, path);
+        if (!rc)
+            rc = sparse_net_create(out, arch, 1, 0);
+        if (!rc)
+            rc = sparse_net_load(*out, path, 1);
+    }
     if (rc) {
         sparse_net_free(*out);
         *out = NULL;
@@ -334,19 +364,47 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
+/* Paper Table 5 prunes every layer with its own threshold: conv nodes
+ * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
+ * FC nodes the FC threshold. */
+static int set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed)
+{
+    for (size_t id = 0; id < sparse_net_node_count(net); id++) {
+        if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
+            continue;
+        const char *name = sparse_net_node_name(net, id);
+        int k, l;
+        double thr = g->threshold_fc;
+        if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
+            l < g->block_layers[k])
+            thr = g->threshold[k][l];
+        int rc = sparse_exp_net_set_variational(net, id, mode, thr, seed);
+        if (rc)
+            return rc;
+    }
+    return SPARSE_OK;
+}
+
 static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
     sparse_arch *arch = NULL;
-    sparse_net *net = NULL, *ref = NULL;
+    sparse_net *net = NULL, *ref = NULL, *eval_net = NULL;
+    sparse_prune_result *pruned = NULL;
     sparse_memreport *mem = NULL;
+    uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
+    sparse_prune_options po;
+    prune_options(g, seed_t, &po);
     int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                             sparse_dataset_width(s->train), classes, &arch);
     if (!rc)
         rc = sparse_arch_to_json(arch, &o->arch_json);
     if (!rc)
-        rc = sparse_net_create(&net, arch, s->cfg->batch, s->cfg->seed * 1000003ULL + t);
+        rc = sparse_net_create(&net, arch, s->cfg->batch, seed_t);
+    /* Variational mode before inheritance, so the posterior is inherited. */
+    if (!rc && po.method != SPARSE_PRUNE_NONE)
+        rc = sparse_prune_attach(net, &po);
     if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, &ref)))
         rc = sparse_net_inherit(net, ref, &o->inherited);
     sparse_net_free(ref);
@@ -362,14 +420,34 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
         to.seed = s->cfg->seed * 7919ULL + t;
         to.progress = progress_cb;
         to.user = s;
-        rc = sparse_net_train(net, s->train, &to, NULL);
+        if (po.method == SPARSE_PRUNE_NONE) {
+            rc = sparse_net_train(net, s->train, &to, NULL);
+            eval_net = net;
+        } else {
+            /* Train in the variational mode, then compact with each layer's
+             * own threshold; the variational net (posterior included) is
+             * what the weights file keeps for later inheritance. */
+            rc = sparse_prune_run(&pruned, net, s->train, &to, &po);
+            if (!rc) {
+                sparse_prune_result_free(pruned);
+                pruned = NULL;
+                int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
+                rc = set_layer_thresholds(net, g, mode, seed_t);
+            }
+            if (!rc)
+                rc = sparse_prune_compact(&pruned, net, 0);
+            if (!rc)
+                eval_net = sparse_prune_result_net(pruned);
+            if (!rc && po.method == SPARSE_PRUNE_BC)
+                rc = sparse_arch_to_json(sparse_prune_result_arch(pruned), &o->compact_json);
+        }
     }
     if (!rc)
-        rc = sparse_net_evaluate(net, s->val, &o->val_acc);
+        rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
     if (!rc)
-        rc = sparse_net_evaluate(net, s->test, &o->test_acc);
+        rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
     if (!rc)
-        rc = sparse_memreport_from_net(&mem, net, NULL);
+        rc = sparse_memreport_from_net(&mem, eval_net, NULL);
     uint64_t v = 0, lb = 0;
     size_t layer;
     if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))
@@ -383,13 +461,14 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
     if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
         o->arena = (double)v;
     if (!rc)
-        o->params = (double)sparse_net_param_nonzero(net);
+        o->params = (double)sparse_net_param_nonzero(eval_net);
     if (!rc) {
         char *path = weights_path(s, t);
         rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
         free(path);
     }
     sparse_memreport_free(mem);
+    sparse_prune_result_free(pruned);
     sparse_net_free(net);
     sparse_arch_free(arch);
     if (rc && candidate_failure(rc)) {
@@ -441,6 +520,8 @@ static char *make_record(const search *s, size_t t, int stage, size_t parent, co
     sparse__buf_puts(&b, "}");
     if (o->arch_json)
         sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
+    if (o->compact_json)
+        sparse__buf_printf(&b, ",\"compact_arch\":%s", o->compact_json);
     if (o->ok) {
         put_num(&b, "val_accuracy", o->val_acc);
         put_num(&b, "test_accuracy", o->test_acc);
@@ -511,6 +592,7 @@ static int run_trial(search *s)
         rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
     }
     free(o.arch_json);
+    free(o.compact_json);
     if (rc) {
         free(point);
         free(rec);

@@ -277,7 +277,8 @@ static char *tiny_config(const char *csv)
              "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
              "training: {batch: 16}\n"
              "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
-             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2]}\n",
+             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
+             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1]}\n",
              csv);
     return cfg;
 }
