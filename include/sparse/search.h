@@ -10,7 +10,7 @@
  *                                appended and fsynced one at a time
  *   weights/<id>.safetensors     trained weights of every successful trial
  *   state.json                   progress summary, replaced atomically
- *   pareto.csv                   the current front
+ *   pareto.csv, pareto.svg       the current front, as a table and a picture
  * Every decision of trial t depends only on the seed, t and the records of
  * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
  * included) continues exactly as an uninterrupted run would have.
@@ -121,6 +121,10 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count);
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
+/* Writes an SVG picture of the run to path: validation accuracy against MS
+ * and against WM, every trial, the front highlighted, the budgets, and for
+ * MNIST the paper's Table 3/4 points and hand-designed references. */
+SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
 
 #ifdef __cplusplus
 }

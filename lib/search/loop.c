@@ -694,6 +694,10 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         rc = sparse_run_open(&run, dir);
         if (!rc)
             rc = sparse_run_write_pareto_csv(run);
+        char *svg = rc ? NULL : sparse__runlog_path(s.log, "pareto.svg");
+        if (svg)
+            rc = sparse_run_write_pareto_svg(run, svg);
+        free(svg);
         sparse_run_free(run);
     }
     search_destroy(&s);

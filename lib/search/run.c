@@ -91,6 +91,8 @@ SPARSE_API void sparse_run_free(sparse_run *run)
     free(run);
 }
 
+const sparse_search_config *sparse__run_config(const sparse_run *run) { return run->cfg; }
+
 SPARSE_API size_t sparse_run_trial_count(const sparse_run *run)
 {
     return run ? sparse__runlog_count(run->log) : 0;

@@ -101,4 +101,7 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
              int max_ops, double *out, char *names, size_t cap);
 
 
+/* The config stored in a run directory (borrowed). */
+const sparse_search_config *sparse__run_config(const sparse_run *run);
+
 #endif

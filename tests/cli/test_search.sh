@@ -43,9 +43,16 @@ EOC
 run 0 search "$T/tiny.yaml" --out "$T/run" --json
 [ "$(grep -c '"id":' "$T/out")" -eq 5 ] || fail "--json printed $(grep -c '"id":' "$T/out") trial records, expected 5"
 err_has "trial 5/5 stage 3"
-for f in config.yaml trials.jsonl state.json pareto.csv weights/0.safetensors; do
+for f in config.yaml trials.jsonl state.json pareto.csv pareto.svg weights/0.safetensors; do
     [ -f "$T/run/$f" ] || fail "run directory lacks $f"
 done
+grep -q '<circle' "$T/run/pareto.svg" || fail "pareto.svg has no points"
+if command -v rsvg-convert >/dev/null 2>&1; then
+    rsvg-convert "$T/run/pareto.svg" -o "$T/pareto.png" || fail "pareto.svg does not render"
+    [ -s "$T/pareto.png" ] || fail "pareto.svg rendered to an empty PNG"
+else
+    echo "note: rsvg-convert (librsvg2-bin) missing, pareto.svg not rendered"
+fi
 run 0 inspect "$T/run"
 out_has "val%"
 run 0 inspect "$T/run" --all --json
