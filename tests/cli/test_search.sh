@@ -59,6 +59,11 @@ run 0 inspect "$T/run" --all --json
 for k in '"id":0' '"val_accuracy":' '"test_accuracy":' '"ms_bytes":' '"wm5_bytes":' '"wm6_bytes":' '"stage":'; do
     out_has "$k"
 done
+run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml"
+grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
+run 0 memory "$T/t0.yaml"
+run 1 export-arch "$T/run" --trial 99
+err_has "has no trial 99"
 run 0 search --resume "$T/run"
 [ "$(wc -l <"$T/run/trials.jsonl")" -eq 5 ] || fail "resuming a finished run added trials"
 run 1 search "$T/tiny.yaml" --out "$T/run"
