@@ -19,6 +19,7 @@
 #define SPARSE_SEARCH_H
 
 #include "sparse/core.h"
+#include "sparse/layers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -119,6 +120,14 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field
  * the run's WM model), among successful trials within the budgets (all
  * successful trials if the run has no budgets). idx needs trial_count slots. */
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count);
+/* The network of trial id as the search evaluated it: trained weights, and
+ * for pruned trials the pruned network (masked for SpVD, compacted for BC),
+ * for batches of up to 256 images. *out is owned by the caller. before (may
+ * be NULL) receives, for pruned trials, the network before pruning (the
+ * variational one; NULL otherwise), also owned by the caller. */
+SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
+                                    sparse_net **before);
+
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS

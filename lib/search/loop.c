@@ -307,21 +307,6 @@ static char *weights_path(const search *s, size_t id)
     return sparse__runlog_path(s->log, name);
 }
 
-static void prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *po)
-{
-    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
-    *po = d;
-    po->method = g->prune == SP_PRUNE_SPVD ? SPARSE_PRUNE_SPVD
-                 : g->prune == SP_PRUNE_BC ? SPARSE_PRUNE_BC
-                                           : SPARSE_PRUNE_NONE;
-    po->spvd_threshold = po->bc_threshold = g->threshold_fc;
-    po->kl_weight = g->kl_weight;
-    po->zero_epochs = g->zero_epochs;
-    po->anneal_epochs = g->anneal_epochs;
-    po->finetune_epochs = 0;
-    po->seed = seed;
-}
-
 /* The reference's weights file holds its posterior when it was pruned: load
  * it in its variational mode so the child inherits log sigma^2 and the group
  * scales too. */
@@ -337,7 +322,7 @@ static int load_parent(search *s, size_t parent, sparse_net **out)
     int rc = SPARSE_OK;
     if (pg.prune != SP_PRUNE_NONE) {
         sparse_prune_options po;
-        prune_options(&pg, 0, &po);
+        sp_prune_options(&pg, 0, &po);
         rc = sparse_prune_load(out, path, 1, &po);
     } else {
         rc = sparse_net_load_arch(&arch, path);
@@ -364,27 +349,6 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
-/* Paper Table 5 prunes every layer with its own threshold: conv nodes
- * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
- * FC nodes the FC threshold. */
-static int set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed)
-{
-    for (size_t id = 0; id < sparse_net_node_count(net); id++) {
-        if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
-            continue;
-        const char *name = sparse_net_node_name(net, id);
-        int k, l;
-        double thr = g->threshold_fc;
-        if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
-            l < g->block_layers[k])
-            thr = g->threshold[k][l];
-        int rc = sparse_exp_net_set_variational(net, id, mode, thr, seed);
-        if (rc)
-            return rc;
-    }
-    return SPARSE_OK;
-}
-
 static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outcome *o)
 {
     memset(o, 0, sizeof *o);
@@ -395,7 +359,7 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
     sparse_memreport *mem = NULL;
     uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
     sparse_prune_options po;
-    prune_options(g, seed_t, &po);
+    sp_prune_options(g, seed_t, &po);
     int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                             sparse_dataset_width(s->train), classes, &arch);
     if (!rc)
@@ -432,7 +396,7 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
                 sparse_prune_result_free(pruned);
                 pruned = NULL;
                 int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
-                rc = set_layer_thresholds(net, g, mode, seed_t);
+                rc = sp_set_layer_thresholds(net, g, mode, seed_t);
             }
             if (!rc)
                 rc = sparse_prune_compact(&pruned, net, 0);

@@ -64,6 +64,13 @@ grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
 run 0 memory "$T/t0.yaml"
 run 1 export-arch "$T/run" --trial 99
 err_has "has no trial 99"
+run 0 inspect "$T/run" --trial 0 --dot -o "$T/t0.dot"
+grep -q "digraph trial_0" "$T/t0.dot" || fail "--dot wrote no graph"
+grep -q "before -> after pruning" "$T/t0.dot" || fail "--dot lacks the MS/WM annotation"
+if command -v dot >/dev/null 2>&1; then
+    dot -Tsvg "$T/t0.dot" -o "$T/t0.svg" || fail "the --dot diagram does not render"
+fi
+run 2 inspect "$T/run" --dot
 run 0 search --resume "$T/run"
 [ "$(wc -l <"$T/run/trials.jsonl")" -eq 5 ] || fail "resuming a finished run added trials"
 run 1 search "$T/tiny.yaml" --out "$T/run"
