@@ -1,5 +1,7 @@
-/* `sparse export-arch`: the architecture of a trial of a run as YAML, ready
- * for `sparse train` or `sparse memory`. */
+/* `sparse export-arch`: the network of a trial, as the search evaluated it
+ * (compacted after structured pruning), as an architecture YAML and
+ * optionally its weights, ready for `sparse eval`, `sparse memory` or
+ * `sparse train`. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,68 +9,32 @@
 
 static void export_help(FILE *f)
 {
-    fprintf(f, "Usage: sparse export-arch DIR --trial ID [--compact] [-o OUT.yaml]\n\n"
-               "Writes the architecture of trial ID of the run in DIR as YAML (stdout by default).\n\n"
+    fprintf(f, "Usage: sparse export-arch DIR --trial ID [-o OUT.yaml] [--save W.safetensors]\n\n"
+               "Writes the architecture of trial ID of the run in DIR as YAML (stdout by default):\n"
+               "the network as the search evaluated it, i.e. after structured pruning for\n"
+               "Bayesian Compression trials.\n\n"
                "Options:\n"
-               "  --trial ID     the trial (see 'sparse inspect DIR')\n"
-               "  --compact      the architecture left after structured pruning (Bayesian\n"
-               "                 Compression trials), if the trial has one\n"
-               "  -o FILE        write to FILE instead of stdout\n");
-}
-
-/* The JSON object of key in a trial record, as a string of its own. */
-static char *extract_object(const char *json, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":{", key);
-    const char *p = strstr(json, pat);
-    if (!p)
-        return NULL;
-    p += strlen(pat) - 1;
-    int depth = 0, in_str = 0;
-    const char *q = p;
-    for (; *q; q++) {
-        if (in_str) {
-            if (*q == '\\' && q[1])
-                q++;
-            else if (*q == '"')
-                in_str = 0;
-        } else if (*q == '"') {
-            in_str = 1;
-        } else if (*q == '{') {
-            depth++;
-        } else if (*q == '}' && --depth == 0) {
-            break;
-        }
-    }
-    if (!*q)
-        return NULL;
-    size_t n = (size_t)(q - p) + 1;
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, p, n);
-        s[n] = '\0';
-    }
-    return s;
+               "  --trial ID            the trial (see 'sparse inspect DIR')\n"
+               "  -o FILE               write the YAML to FILE instead of stdout\n"
+               "  --save W.safetensors  also write its weights (pruned weights are zero)\n");
 }
 
 int cli_cmd_export_arch(int argc, char **argv)
 {
-    const char *dir = NULL, *out = NULL;
+    const char *dir = NULL, *out = NULL, *save = NULL;
     long trial = -1;
-    int compact = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return export_help(stdout), CLI_OK;
-        else if (!strcmp(a, "--compact"))
-            compact = 1;
-        else if (!strcmp(a, "--trial") || !strcmp(a, "-o")) {
+        else if (!strcmp(a, "--trial") || !strcmp(a, "-o") || !strcmp(a, "--save")) {
             if (!v)
                 return cli_usage("export-arch ", "option %s needs a value", a);
             i++;
-            if (a[1] == 'o')
+            if (!strcmp(a, "-o"))
                 out = v;
+            else if (!strcmp(a, "--save"))
+                save = v;
             else if (cli_parse_long(v, 0, 100000000, &trial))
                 return cli_usage("export-arch ", "--trial must be a trial id, not '%s'", v);
         } else if (a[0] == '-')
@@ -84,25 +50,23 @@ int cli_cmd_export_arch(int argc, char **argv)
     int rc = sparse_run_open(&run, dir);
     if (rc)
         return cli_lib_error(rc, "export-arch");
-    const char *rec = sparse_run_trial_json(run, (size_t)trial);
-    if (!rec) {
+    if ((size_t)trial >= sparse_run_trial_count(run)) {
         sparse_run_free(run);
         return cli_error("export-arch: %s has no trial %ld", dir, trial);
     }
-    char *json = extract_object(rec, compact ? "compact_arch" : "arch");
+    sparse_net *net = NULL;
+    rc = sparse_run_trial_net(run, (size_t)trial, &net, NULL);
     sparse_run_free(run);
-    if (!json)
-        return cli_error("export-arch: trial %ld has no %s", trial,
-                         compact ? "compacted architecture (not a Bayesian Compression trial)" : "architecture");
-    sparse_arch *arch;
-    rc = sparse_arch_parse_yaml(&arch, json, strlen(json), "trial record");
-    free(json);
     char *yaml = NULL;
     if (!rc)
-        rc = sparse_arch_to_yaml(arch, &yaml);
-    sparse_arch_free(arch);
-    if (rc)
+        rc = sparse_arch_to_yaml(sparse_net_arch(net), &yaml);
+    if (!rc && save)
+        rc = sparse_net_save(net, save);
+    sparse_net_free(net);
+    if (rc) {
+        free(yaml);
         return cli_lib_error(rc, "export-arch");
+    }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
         free(yaml);

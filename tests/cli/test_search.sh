@@ -59,7 +59,7 @@ run 0 inspect "$T/run" --all --json
 for k in '"id":0' '"val_accuracy":' '"test_accuracy":' '"ms_bytes":' '"wm5_bytes":' '"wm6_bytes":' '"stage":'; do
     out_has "$k"
 done
-run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml"
+run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors"
 grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
 run 0 memory "$T/t0.yaml"
 run 1 export-arch "$T/run" --trial 99
