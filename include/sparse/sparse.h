@@ -10,5 +10,6 @@
 #include "sparse/data.h"
 #include "sparse/layers.h"
 #include "sparse/memory.h"
+#include "sparse/quant.h"
 
 #endif
