@@ -55,8 +55,8 @@ out_has '"ms_bytes":25470,"wm5_bytes":12968,"wm6_bytes":4704'
 
 # Weights from a file, on a small 1x4x4 network trained for 0 epochs: freshly
 # initialised biases are zero and do not count. Dense: conv 2*9 + 2 = 20,
-# fc 2*8 + 2 = 18, MS 38; from the file 38 - 4 = 34. The CSV (6300 images:
-# 5000 go to validation) has two classes, bright left or right half.
+# fc 2*8 + 2 = 18, MS 38; from the file 38 - 4 = 34. The CSV (10000 images:
+# 2000 test, 5000 validation, 3000 training) has two classes, bright left or right half.
 cat >"$T/small.yaml" <<'YAML'
 input: [1, 4, 4]
 classes: 2
@@ -66,7 +66,7 @@ layers:
   - {type: maxpool, name: p1, size: 2}
   - {type: fc, name: f, units: 2}
 YAML
-awk 'BEGIN { srand(7); for (i = 0; i < 6300; i++) { l = i % 2; printf "%d", l;
+awk 'BEGIN { srand(7); for (i = 0; i < 10000; i++) { l = i % 2; printf "%d", l;
        for (p = 0; p < 16; p++) { left = (p % 4) < 2; v = (left == l) ? 200 : 30;
          printf ",%d", v + int(rand() * 40) } printf "\n" } }' >"$T/small.csv"
 run 0 memory "$T/small.yaml" --json
@@ -74,6 +74,29 @@ out_has '"ms_bytes":38,'
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 0 --save "$T/w0.safetensors"
 run 0 memory "$T/small.yaml" --weights "$T/w0.safetensors" --json
 out_has '"ms_bytes":34,'
+
+# sparse eval: float and int8 accuracy of a briefly trained small network.
+run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
+run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --json
+out_has '"split": "test", "images": 2000, "float_accuracy": '
+out_has '"int8_accuracy": '
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+assert d["float_accuracy"] > 0.9, d
+assert abs(d["int8_accuracy"] - d["float_accuracy"]) <= 0.02, d' "$T/out" ||
+        fail "eval --int8: accuracy too low or int8 too far from float"
+fi
+run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --calib 10
+out_has 'float accuracy'
+out_has 'int8 accuracy'
+out_has 'calibrated on 10 training images'
+run 2 eval "$T/small.yaml" --data "$T/small.csv"
+err_has 'missing --weights'
+run 2 eval "$T/small.yaml" --weights "$T/w2.safetensors"
+err_has 'missing --data'
+run 2 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --calib -1
+run 1 eval "$T/small.yaml" --weights "$T/nope.safetensors" --data "$T/small.csv"
+err_has 'sparse: error: --weights'
 
 # Errors and usage.
 run 2 memory
