@@ -5,8 +5,9 @@ void sparse__relu_forward(sparse_net *net, lnode *nd)
 {
     const lnode *in = &net->nodes[nd->in[0]];
     const size_t m = nd->sz * net->batch;
-    const float *x = in->out;
-    float *y = nd->out;
+    const float *restrict x = in->out;
+    float *restrict y = nd->out;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
     for (size_t i = 0; i < m; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -17,8 +18,9 @@ void sparse__relu_backward(sparse_net *net, lnode *nd)
     if (!nd->need_dx)
         return;
     const size_t m = nd->sz * net->batch;
-    const float *y = nd->out, *dy = nd->dout;
-    float *dx = in->dout;
+    const float *restrict y = nd->out, *restrict dy = nd->dout;
+    float *restrict dx = in->dout;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
     for (size_t i = 0; i < m; i++)
         dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }

@@ -15,6 +15,7 @@ void sparse__bn_forward(sparse_net *net, lnode *nd)
     const size_t n = net->batch, m = n * nd->h * nd->w;
     float *gamma = nd->params[0].w, *beta = nd->params[1].w;
     float *rmean = nd->params[2].w, *rvar = nd->params[3].w;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * m))
     for (size_t c = 0; c < nd->c; c++) {
         const float *x = in->out + c * m;
         float *xh = nd->aux + c * m, *y = nd->out + c * m;
@@ -55,6 +56,7 @@ void sparse__bn_backward(sparse_net *net, lnode *nd)
     const size_t n = net->batch, m = n * nd->h * nd->w;
     const float *gamma = nd->params[0].w;
     float *gg = nd->params[0].g, *gb = nd->params[1].g;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * m))
     for (size_t c = 0; c < nd->c; c++) {
         const float *dy = nd->dout + c * m, *xh = nd->aux + c * m;
         float *dx = in->dout + c * m;

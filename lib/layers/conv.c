@@ -34,23 +34,30 @@ size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch)
     return chunk_images(nd, in, max_batch) * in->c * nd->k * nd->k * nd->h * nd->w;
 }
 
-static void sgemm(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                  const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
+/* Transposes are expressed through the strides, never by copying. */
+static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
+                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
 {
+    double t0 = net->prof ? sparse__now() : 0.0;
     bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
               rsb, csb, &beta, c, rsc, csc);
+    if (net->prof) {
+        net->pr.conv_gemm_seconds += sparse__now() - t0;
+        net->pr.conv_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
+    }
 }
+#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
 
 /* col[(ci,ky,kx)][(nl,oy,ox)] for images n0..n0+nb of the (C, N, H, W) input. */
-static void im2col(const lnode *nd, const lnode *in, const float *x, size_t n, size_t n0, size_t nb,
-                   float *col)
+static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, const float *x, size_t n, size_t n0,
+                   size_t nb, float *col)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
-    const size_t P = Ho * Wo, ld = nb * P;
-    for (size_t ci = 0; ci < in->c; ci++)
-        for (size_t ky = 0; ky < k; ky++)
-            for (size_t kx = 0; kx < k; kx++) {
-                float *dst = col + ((ci * k + ky) * k + kx) * ld;
+    const size_t P = Ho * Wo, ld = nb * P, rows = in->c * k * k;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, rows * ld))
+    for (size_t r = 0; r < rows; r++) {
+                const size_t ci = r / (k * k), ky = (r / k) % k, kx = r % k;
+                float *dst = col + r * ld;
                 /* valid ox range: 0 <= ox*s + kx - pl < W */
                 size_t lo = kx >= nd->pl ? 0 : (nd->pl - kx + s - 1) / s;
                 size_t hi = (W + nd->pl > kx) ? (W + nd->pl - kx + s - 1) / s : 0;
@@ -69,23 +76,29 @@ static void im2col(const lnode *nd, const lnode *in, const float *x, size_t n, s
                         const ptrdiff_t base = iy * (ptrdiff_t)W + (ptrdiff_t)kx - (ptrdiff_t)nd->pl;
                         for (size_t ox = 0; ox < lo; ox++)
                             dst[ox] = 0.0f;
-                        if (s == 1)
-                            memcpy(dst + lo, src + base + (ptrdiff_t)lo, (hi - lo) * sizeof(float));
-                        else
+                        if (s == 1) {
+                            /* rows are short: an inline loop beats a memcpy call */
+                            const float *sr = src + base;
+                            for (size_t ox = lo; ox < hi; ox++)
+                                dst[ox] = sr[ox];
+                        } else
                             for (size_t ox = lo; ox < hi; ox++)
                                 dst[ox] = src[base + (ptrdiff_t)(ox * s)];
                         for (size_t ox = hi; ox < Wo; ox++)
                             dst[ox] = 0.0f;
                     }
                 }
-            }
+    }
 }
 
-static void col2im(const lnode *nd, const lnode *in, const float *col, size_t n, size_t n0, size_t nb,
-                   float *dx)
+static void col2im(const sparse_net *net, const lnode *nd, const lnode *in, const float *col, size_t n, size_t n0,
+                   size_t nb, float *dx)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const size_t P = Ho * Wo, ld = nb * P;
+    /* Parallel over input channels only: the k*k rows of one channel add
+     * into the same plane. */
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, in->c * k * k * ld))
     for (size_t ci = 0; ci < in->c; ci++)
         for (size_t ky = 0; ky < k; ky++)
             for (size_t kx = 0; kx < k; kx++) {
@@ -110,12 +123,13 @@ static void col2im(const lnode *nd, const lnode *in, const float *col, size_t n,
             }
 }
 
-static void add_bias(const lnode *nd, size_t n)
+static void add_bias(const sparse_net *net, const lnode *nd, size_t n)
 {
     const lparam *b = nd->bias ? &nd->params[1] : NULL;
     if (!b)
         return;
     const size_t np = n * nd->h * nd->w;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * np))
     for (size_t c = 0; c < nd->c; c++) {
         float *o = nd->out + c * np;
         const float bc = b->w[c];
@@ -124,12 +138,13 @@ static void add_bias(const lnode *nd, size_t n)
     }
 }
 
-static void bias_grad(const lnode *nd, size_t n)
+static void bias_grad(const sparse_net *net, const lnode *nd, size_t n)
 {
     if (!nd->bias)
         return;
     float *g = nd->params[1].g;
     const size_t np = n * nd->h * nd->w;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * np))
     for (size_t c = 0; c < nd->c; c++) {
         const float *d = nd->dout + c * np;
         float acc = 0.0f;
@@ -151,12 +166,12 @@ void sparse__conv_forward(sparse_net *net, lnode *nd)
         const size_t nbmax = chunk_images(nd, in, n);
         for (size_t n0 = 0; n0 < n; n0 += nbmax) {
             size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
-            im2col(nd, in, in->out, n, n0, nb, net->work);
+            im2col(net, nd, in, in->out, n, n0, nb, net->work);
             sgemm((dim_t)nd->c, (dim_t)(nb * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, net->work, (inc_t)(nb * P), 1,
                   0.0f, nd->out + n0 * P, (inc_t)(n * P), 1);
         }
     }
-    add_bias(nd, n);
+    add_bias(net, nd, n);
 }
 
 void sparse__conv_backward(sparse_net *net, lnode *nd)
@@ -165,7 +180,7 @@ void sparse__conv_backward(sparse_net *net, lnode *nd)
     const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
     const float *w = nd->params[0].w;
     float *gw = nd->params[0].g;
-    bias_grad(nd, n);
+    bias_grad(net, nd, n);
     if (is_pointwise(nd)) {
         /* dW = dY (Cout x NP) . X^T ; dX += W^T . dY */
         sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, nd->dout, (inc_t)(n * P), 1, in->out, 1,
@@ -179,14 +194,14 @@ void sparse__conv_backward(sparse_net *net, lnode *nd)
     for (size_t n0 = 0; n0 < n; n0 += nbmax) {
         size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
         const float *dy = nd->dout + n0 * P;
-        im2col(nd, in, in->out, n, n0, nb, net->work);
+        im2col(net, nd, in, in->out, n, n0, nb, net->work);
         sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(nb * P), 1.0f, dy, (inc_t)(n * P), 1, net->work, 1, (inc_t)(nb * P),
               n0 ? 1.0f : 0.0f, gw, (inc_t)K, 1);
         if (!nd->need_dx)
             continue;
         sgemm((dim_t)K, (dim_t)(nb * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, dy, (inc_t)(n * P), 1, 0.0f,
               net->work, (inc_t)(nb * P), 1);
-        col2im(nd, in, net->work, n, n0, nb, in->dout);
+        col2im(net, nd, in, net->work, n, n0, nb, in->dout);
     }
 }
 
@@ -197,6 +212,7 @@ void sparse__dwconv_forward(sparse_net *net, lnode *nd)
     const lnode *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const float *wt = nd->params[0].w;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
     for (size_t c = 0; c < nd->c; c++) {
         const float *wc = wt + c * k * k;
         const float b = nd->bias ? nd->params[1].w[c] : 0.0f;
@@ -229,8 +245,9 @@ void sparse__dwconv_backward(sparse_net *net, lnode *nd)
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const float *wt = nd->params[0].w;
     float *gw = nd->params[0].g;
-    bias_grad(nd, n);
+    bias_grad(net, nd, n);
     memset(gw, 0, nd->params[0].n * sizeof(float));
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
     for (size_t c = 0; c < nd->c; c++) {
         const float *wc = wt + c * k * k;
         float *gc = gw + c * k * k;

@@ -13,12 +13,19 @@ size_t sparse__fc_work(const lnode *nd, const lnode *in, size_t max_batch)
     return in->h * in->w > 1 ? max_batch * in->sz : 0;
 }
 
-static void sgemm(dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                  const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
+/* Transposes are expressed through the strides, never by copying. */
+static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
+                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
 {
+    double t0 = net->prof ? sparse__now() : 0.0;
     bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
               rsb, csb, &beta, c, rsc, csc);
+    if (net->prof) {
+        net->pr.fc_gemm_seconds += sparse__now() - t0;
+        net->pr.fc_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
+    }
 }
+#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
 
 static void gather(const lnode *in, size_t n, float *xn)
 {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
+#include "sparse/experimental.h"
 #include "sparse/layers.h"
 
 typedef struct lparam {
@@ -49,6 +50,8 @@ typedef struct lnode {
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
+    sparse_exp_node_fn hook_fwd, hook_bwd;
+    void *hook_user;
 } lnode;
 
 struct sparse_arch {
@@ -81,6 +84,11 @@ struct sparse_net {
     float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
+    int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
+    int prof;             /* profiling counters enabled */
+    sparse_exp_profile pr;
+    sparse_exp_loss_fn extra_loss;
+    void *extra_user;
 };
 
 /* graph.c */
@@ -118,9 +126,16 @@ void sparse__merge_backward(sparse_net *net, lnode *nd);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
 
+/* Threads to use for a loop of `work` element operations: parallel regions
+ * cost microseconds, so small loops stay on one thread. */
+#define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
+
+/* Monotonic seconds (profiling and images/s). */
+double sparse__now(void);
+
 /* net.c */
 int sparse__net_forward_raw(sparse_net *net, size_t n, int train);
-void sparse__net_backward_raw(sparse_net *net);
+int sparse__net_backward_raw(sparse_net *net);
 /* Copies (N,C,H,W) images into the input node's (C,N,H,W) buffer. */
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n);
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "layers_internal.h"
 
@@ -106,6 +107,11 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
             break;
         case SPARSE_LAYER_MAXPOOL:
         case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+            if (in->sz * max_batch > (size_t)INT32_MAX) {
+                rc = sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
+                                   nd->name, in->sz * max_batch);
+                break;
+            }
             nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
             if (!nd->idx)
                 rc = SPARSE_ENOMEM;
@@ -377,12 +383,38 @@ void sparse__net_set_input(sparse_net *net, const float *x, size_t n)
             memcpy(in->out + (c * n + i) * hw, x + (i * in->c + c) * hw, hw * sizeof(float));
 }
 
+double sparse__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int run_hook(sparse_net *net, size_t id, int backward)
+{
+    lnode *nd = &net->nodes[id];
+    lnode *in = &net->nodes[nd->in[0]];
+    sparse_exp_node_ctx ctx = {net->batch, in->out, nd->need_dx ? in->dout : NULL, nd->out, nd->dout, net->train};
+    int rc = (backward ? nd->hook_bwd : nd->hook_fwd)(nd->hook_user, net, id, &ctx);
+    if (rc)
+        return sparse__error_prefix(rc, "node '%s': %s hook", nd->name, backward ? "backward" : "forward");
+    return SPARSE_OK;
+}
+
 int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
 {
     net->batch = n;
     net->train = train;
+    net->threads = sparse_get_num_threads();
+    double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
         lnode *nd = &net->nodes[i];
+        if (nd->hook_fwd) {
+            int rc = run_hook(net, i, 0);
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (nd->kind) {
         case SPARSE_LAYER_CONV2D:
             sparse__conv_forward(net, nd);
@@ -412,11 +444,14 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
         }
     }
     net->forward_done = 1;
+    if (net->prof)
+        net->pr.forward_seconds += sparse__now() - t0;
     return SPARSE_OK;
 }
 
-void sparse__net_backward_raw(sparse_net *net)
+int sparse__net_backward_raw(sparse_net *net)
 {
+    double t0 = net->prof ? sparse__now() : 0.0;
     size_t n = net->batch;
     for (size_t i = 0; i + 1 < net->n_nodes; i++)
         memset(net->nodes[i].dout, 0, net->nodes[i].sz * n * sizeof(float));
@@ -429,6 +464,12 @@ void sparse__net_backward_raw(sparse_net *net)
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
         lnode *nd = &net->nodes[i];
+        if (nd->hook_bwd) {
+            int rc = run_hook(net, i, 1);
+            if (rc)
+                return rc;
+            continue;
+        }
         switch (nd->kind) {
         case SPARSE_LAYER_CONV2D:
             sparse__conv_backward(net, nd);
@@ -457,6 +498,11 @@ void sparse__net_backward_raw(sparse_net *net)
             break;
         }
     }
+    if (net->prof) {
+        net->pr.backward_seconds += sparse__now() - t0;
+        net->pr.steps++;
+    }
+    return SPARSE_OK;
 }
 
 static int check_input(const sparse_net *net, const sparse_tensor *x, const char *fn)
@@ -514,7 +560,9 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
     if (rc)
         return rc;
     net->want_input_grad = 1;
-    sparse__net_backward_raw(net);
+    rc = sparse__net_backward_raw(net);
+    if (rc)
+        return rc;
     lnode *in = &net->nodes[0];
     size_t n = net->batch, hw = in->h * in->w;
     for (size_t i = 0; i < n; i++)

@@ -30,6 +30,11 @@ double sparse__lr_at(const sparse_train_options *o, size_t step, size_t total_st
     }
 }
 
+/* sqrtf only vectorises when it need not set errno (nothing reads errno
+ * here); this is not fast-math: results stay IEEE and deterministic. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-math-errno")))
+#endif
 void sparse__optim_step(sparse_net *net, const sparse_train_options *o, double lr)
 {
     net->step++;
@@ -49,13 +54,16 @@ void sparse__optim_step(sparse_net *net, const sparse_train_options *o, double l
             const float *g = p->g;
             const float d = p->decay ? wd : 0.0f;
             const size_t n = p->n;
+            const int nt = SPARSE__NT(net, n);
             if (o->optimizer == SPARSE_OPTIM_SGD) {
+#pragma omp parallel for schedule(static) num_threads(nt)
                 for (size_t j = 0; j < n; j++) {
                     float gj = g[j] + d * w[j];
                     m[j] = mom * m[j] + gj;
                     w[j] -= flr * m[j];
                 }
             } else {
+#pragma omp parallel for schedule(static) num_threads(nt)
                 for (size_t j = 0; j < n; j++) {
                     float gj = g[j] + d * w[j];
                     m[j] = b1 * m[j] + (1.0f - b1) * gj;

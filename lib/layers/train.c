@@ -19,12 +19,7 @@ SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned ve
     return SPARSE_OK;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define now_s sparse__now
 
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
 {
@@ -110,7 +105,9 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
             double ts = now_s();
             load_batch(net, train, order + n0, n, labels);
-            sparse__net_forward_raw(net, n, 1);
+            rc = sparse__net_forward_raw(net, n, 1);
+            if (rc)
+                break;
             double loss = 0.0;
             rc = sparse__loss(net, labels, o.label_smoothing, &loss);
             if (rc) {
@@ -121,7 +118,17 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
                                   isnan(loss) ? "NaN" : "infinite", epoch + 1, b + 1, step + 1);
                 break;
             }
-            sparse__net_backward_raw(net);
+            rc = sparse__net_backward_raw(net);
+            if (!rc && net->extra_loss) {
+                double extra = 0.0;
+                rc = net->extra_loss(net->extra_user, net, &extra);
+                if (!rc && !isfinite(extra))
+                    rc = sparse__error(SPARSE_ENUMERIC, "training diverged: the extra loss term is %g at epoch %zu, batch %zu",
+                                       extra, epoch + 1, b + 1);
+                loss += extra;
+            }
+            if (rc)
+                break;
             sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
             t_train += now_s() - ts;
             images += n;
@@ -172,7 +179,9 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
         for (size_t i = 0; i < n; i++)
             idx[i] = n0 + i;
         load_batch(net, ds, idx, n, labels);
-        sparse__net_forward_raw(net, n, 0);
+        rc = sparse__net_forward_raw(net, n, 0);
+        if (rc)
+            break;
         const float *z = net->nodes[net->n_nodes - 1].out;
         for (size_t i = 0; i < n; i++) {
             size_t best = 0;
@@ -184,6 +193,8 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
     }
     free(idx);
     free(labels);
+    if (rc)
+        return rc;
     *accuracy = (double)correct / (double)count;
     return SPARSE_OK;
 }

@@ -556,6 +556,12 @@ static void test_determinism(void **state)
     assert_memory_equal(a, b, na * sizeof(float));
     assert_int_equal(na, nc);
     assert_memory_not_equal(a, c, na * sizeof(float));
+    /* Two threads: identical bits run to run as well. */
+    assert_int_equal(sparse_set_num_threads(2), SPARSE_OK);
+    train_once(y, 42, &b, &nb);
+    train_once(y, 42, &c, &nc);
+    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_memory_equal(b, c, nb * sizeof(float));
     free(a);
     free(b);
     free(c);

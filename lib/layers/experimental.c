@@ -1,0 +1,97 @@
+/* Experimental hooks (include/sparse/experimental.h): profiling counters,
+ * per-node forward/backward replacements, extra parameters, extra loss. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers_internal.h"
+
+SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
+{
+    SPARSE__CHECK_NULL(net);
+    net->prof = enable ? 1 : 0;
+    if (enable) {
+        memset(&net->pr, 0, sizeof net->pr);
+        net->pr.version = SPARSE_EXP_PROFILE_VERSION;
+    }
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(p);
+    if (p->version != SPARSE_EXP_PROFILE_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_exp_net_profile_get: version %u, expected %u", p->version,
+                             SPARSE_EXP_PROFILE_VERSION);
+    *p = net->pr;
+    p->version = SPARSE_EXP_PROFILE_VERSION;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,
+                                        sparse_exp_node_fn backward, void *user)
+{
+    SPARSE__CHECK_NULL(net);
+    if (id == 0 || id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_hooks: node %zu (1..%zu)", id, net->n_nodes - 1);
+    lnode *nd = &net->nodes[id];
+    nd->hook_fwd = forward;
+    nd->hook_bwd = backward;
+    nd->hook_user = user;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *name, int ndim,
+                                        const size_t *shape, float init_value, int trainable)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(name);
+    SPARSE__CHECK_NULL(shape);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_add_param: no node %zu", id);
+    lnode *nd = &net->nodes[id];
+    if (!*name || strchr(name, '.') || sparse__find_param(nd, name))
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_net_add_param: node '%s' cannot take a parameter '%s'",
+                             nd->name, name);
+    lparam np;
+    memset(&np, 0, sizeof np);
+    int rc = sparse_tensor_create(&np.value, ndim, shape);
+    if (!rc)
+        rc = sparse_tensor_create(&np.grad, ndim, shape);
+    np.name = sparse__strdup(name);
+    np.n = sparse_tensor_numel(np.value);
+    if (!rc && np.name && trainable) {
+        np.m = sparse__calloc(np.n, sizeof(float));
+        np.v = sparse__calloc(np.n, sizeof(float));
+    }
+    lparam *ps = NULL;
+    if (!rc && np.name && (!trainable || (np.m && np.v)))
+        ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
+    if (!ps) {
+        sparse_tensor_free(np.value);
+        sparse_tensor_free(np.grad);
+        free(np.name);
+        free(np.m);
+        free(np.v);
+        return rc ? rc : SPARSE_ENOMEM;
+    }
+    np.w = sparse_tensor_data(np.value);
+    np.g = sparse_tensor_data(np.grad);
+    np.ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        np.shape[i] = shape[i];
+    np.trainable = trainable ? 1 : 0;
+    for (size_t j = 0; j < np.n; j++)
+        np.w[j] = init_value;
+    nd->params = ps;
+    nd->params[nd->n_params++] = np;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn fn, void *user)
+{
+    SPARSE__CHECK_NULL(net);
+    net->extra_loss = fn;
+    net->extra_user = user;
+    return SPARSE_OK;
+}
