@@ -7,7 +7,8 @@
 static void eval_help(FILE *f)
 {
     fprintf(f,
-            "Usage: sparse eval ARCH.yaml --weights W.safetensors --data mnist|DIR|FILE.csv [options]\n\n"
+            "Usage: sparse eval [ARCH.yaml] --weights W.safetensors --data mnist|DIR|FILE.csv [options]\n\n"
+            "Without ARCH.yaml the architecture stored in W is used (e.g. a pruned, compacted network).\n"
             "Prints the test accuracy of the trained network in float and, with --int8, after int8\n"
             "post-training quantisation (per-channel symmetric weights, per-tensor asymmetric\n"
             "activations calibrated on training images, int32 biases, TFLite fixed-point\n"
@@ -61,8 +62,6 @@ int cli_cmd_eval(int argc, char **argv)
         else
             return cli_usage("eval ", "unexpected argument '%s'", a);
     }
-    if (!arch_path)
-        return cli_usage("eval ", "missing ARCH.yaml");
     if (!weights)
         return cli_usage("eval ", "missing --weights W.safetensors");
     if (!data)
@@ -76,7 +75,9 @@ int cli_cmd_eval(int argc, char **argv)
     sparse_qnet *q = NULL;
     sparse_dataset *train = NULL, *val = NULL, *test = NULL;
     int status = CLI_OK;
-    rc = sparse_arch_load_yaml(&arch, arch_path);
+    /* A pruned and compacted network has fewer channels than its YAML: its
+     * weights file holds the architecture it really has. */
+    rc = arch_path ? sparse_arch_load_yaml(&arch, arch_path) : sparse_net_load_arch(&arch, weights);
     if (!rc)
         rc = sparse_arch_validate(arch);
     if (rc) {
@@ -125,7 +126,7 @@ int cli_cmd_eval(int argc, char **argv)
                                                                            : (size_t)calib;
     if (json) {
         printf("{\"arch\": ");
-        cli_json_string(stdout, arch_path);
+        cli_json_string(stdout, arch_path ? arch_path : weights);
         printf(", \"weights\": ");
         cli_json_string(stdout, weights);
         printf(", \"split\": \"%s\", \"images\": %zu, \"float_accuracy\": %.6f", eval_name, n, facc);
@@ -134,7 +135,7 @@ int cli_cmd_eval(int argc, char **argv)
                    qacc, 100.0 * (qacc - facc), ncal);
         printf("}\n");
     } else {
-        printf("architecture      %s\n", arch_path);
+        printf("architecture      %s\n", arch_path ? arch_path : weights);
         printf("weights           %s\n", weights);
         printf("float accuracy    %.2f%% (%s, %zu images)\n", 100.0 * facc, eval_name, n);
         if (int8)

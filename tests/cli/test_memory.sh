@@ -74,6 +74,9 @@ out_has '"ms_bytes":38,'
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 0 --save "$T/w0.safetensors"
 run 0 memory "$T/small.yaml" --weights "$T/w0.safetensors" --json
 out_has '"ms_bytes":34,'
+# The architecture stored in the weights file (a compacted network's).
+run 0 memory --weights "$T/w0.safetensors" --json
+out_has '"ms_bytes":34,'
 
 # sparse eval: float and int8 accuracy of a briefly trained small network.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
@@ -86,7 +89,7 @@ assert d["float_accuracy"] > 0.9, d
 assert abs(d["int8_accuracy"] - d["float_accuracy"]) <= 0.02, d' "$T/out" ||
         fail "eval --int8: accuracy too low or int8 too far from float"
 fi
-run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --calib 10
+run 0 eval --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --calib 10
 out_has 'float accuracy'
 out_has 'int8 accuracy'
 out_has 'calibrated on 10 training images'
