@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sparse/experimental.h"
 #include "sparse/sparse.h"
 #include "test_memory_net.h"
 
@@ -304,6 +305,18 @@ static void test_net_all_layers(void **state)
     sparse_tensor_free(t);
     assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
     row(net, r, "b1c1", SPARSE_MEMNODE_CONV, 196, 1568, 70, 266, 1764);
+    sparse_memreport_free(r);
+
+    /* Pruning's variational parameters (non-zero) do not count. */
+    size_t shp[4] = {8, 1, 3, 3};
+    assert_int_equal(sparse_exp_net_add_param(net, find(net, "b1c1"), "log_sigma2", 4, shp, -10.0f, 1),
+                     SPARSE_OK);
+    size_t shz[1] = {32};
+    assert_int_equal(sparse_exp_net_add_param(net, find(net, "main_fc"), "z_mu", 1, shz, 1.0f, 1),
+                     SPARSE_OK);
+    assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
+    row(net, r, "b1c1", SPARSE_MEMNODE_CONV, 196, 1568, 70, 266, 1764);
+    row(net, r, "main_fc", SPARSE_MEMNODE_FC, 144, 32, 4640, 4784, 176);
     sparse_memreport_free(r);
     sparse_net_free(net);
 }
