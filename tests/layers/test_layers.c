@@ -385,7 +385,7 @@ static void test_arch_roundtrip_and_api(void **state)
     assert_int_equal(sparse_net_create(&net, a, 2, 0), SPARSE_OK);
     size_t id;
     assert_int_equal(sparse_net_find_node(net, "b2c1/reduce", &id), SPARSE_OK);
-    sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    sparse_node_info info = SPARSE_NODE_INFO_INIT;
     assert_int_equal(sparse_net_node_info(net, id, &info), SPARSE_OK);
     assert_int_equal(info.out_c, 4);
     assert_int_equal(info.kernel, 1);
