@@ -30,6 +30,7 @@ typedef struct lparam {
     float *mask;          /* NULL or 0/1 per element */
     int ndim;
     size_t shape[4];
+    int posterior;        /* variational parameter (log_sigma2, z_*): not a weight */
 } lparam;
 
 typedef struct lnode {
@@ -53,6 +54,7 @@ typedef struct lnode {
     int dout_ready;       /* backward: dout already holds a gradient this pass */
     sparse_exp_node_fn hook_fwd, hook_bwd;
     void *hook_user;
+    struct lvar *var;     /* variational mode (variational.c), owned; NULL = plain */
 } lnode;
 
 struct sparse_arch {
@@ -126,6 +128,8 @@ void sparse__relu_forward(sparse_net *net, lnode *nd);
 void sparse__relu_backward(sparse_net *net, lnode *nd);
 void sparse__merge_forward(sparse_net *net, lnode *nd);
 void sparse__merge_backward(sparse_net *net, lnode *nd);
+/* variational.c */
+void sparse__var_free(struct lvar *v);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
 

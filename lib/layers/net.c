@@ -351,7 +351,7 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
     return SPARSE_OK;
 }
 
-static int counts_as_weight(const lparam *p) { return p->trainable; }
+static int counts_as_weight(const lparam *p) { return p->trainable && !p->posterior; }
 
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
 {
