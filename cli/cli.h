@@ -31,5 +31,7 @@ int cli_cmd_data(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
 int cli_cmd_memory(int argc, char **argv);
 int cli_cmd_eval(int argc, char **argv);
+int cli_cmd_search(int argc, char **argv);
+int cli_cmd_inspect(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "prune_opts.h"
 
 static void train_help(FILE *f)
 {
@@ -22,8 +23,10 @@ static void train_help(FILE *f)
             "  --threads T           compute threads (default 1)\n"
             "  --seed S              seed for weights and shuffling (default 0)\n"
             "  --max-train N         use only the first N training images\n"
+            "  --val N               validation images held out of the training split (default 5000)\n"
             "  --save W.safetensors  write the trained weights\n"
             "  --json                print one JSON object with the results as the last line\n");
+    cli_prune_help(f);
 }
 
 typedef struct progress_state {
@@ -44,9 +47,11 @@ static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, d
 int cli_cmd_train(int argc, char **argv)
 {
     const char *arch_path = NULL, *data = NULL, *save = NULL;
-    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0;
+    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0, val_count = -1;
     double lr = -1.0, wd = 0.0, smoothing = 0.0;
     int json = 0, optimizer = SPARSE_OPTIM_ADAM, schedule = SPARSE_LR_COSINE;
+    cli_prune pr;
+    cli_prune_init(&pr);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -56,6 +61,11 @@ int cli_cmd_train(int argc, char **argv)
             return cli_usage("train ", "option %s needs a value", a);                                  \
         i++;                                                                                           \
     } while (0)
+        int pa = cli_prune_parse(&pr, argc, argv, &i);
+        if (pa < 0)
+            return CLI_USAGE;
+        if (pa > 0)
+            continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return train_help(stdout), CLI_OK;
         else if (!strcmp(a, "--json"))
@@ -86,6 +96,10 @@ int cli_cmd_train(int argc, char **argv)
             NEED_VALUE();
             if (cli_parse_long(v, 1, 2147483647L, &max_train))
                 return cli_usage("train ", "--max-train must be a positive integer, not '%s'", v);
+        } else if (!strcmp(a, "--val")) {
+            NEED_VALUE();
+            if (cli_parse_long(v, 0, 2147483647L, &val_count))
+                return cli_usage("train ", "--val must be a non-negative integer, not '%s'", v);
         } else if (!strcmp(a, "--lr")) {
             NEED_VALUE();
             if (cli_parse_double(v, &lr) || lr <= 0)
@@ -145,6 +159,8 @@ int cli_cmd_train(int argc, char **argv)
     }
     sparse_data_options dopts = SPARSE_DATA_OPTIONS_INIT;
     dopts.max_train = (size_t)max_train;
+    if (val_count >= 0)
+        dopts.val_count = (size_t)val_count;
     dopts.seed = (uint64_t)seed;
     sparse_dataset *train = NULL, *val = NULL, *test = NULL;
     rc = sparse_data_open(data, &dopts, &train, &val, &test);
@@ -173,7 +189,12 @@ int cli_cmd_train(int argc, char **argv)
     o.user = &ps;
     sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
     if (epochs > 0) {
-        rc = sparse_net_train(net, train, &o, &res);
+        if (pr.enabled) {
+            if ((status = cli_prune_train(&pr, &net, train, &o, &res)) != CLI_OK)
+                goto out;
+            rc = SPARSE_OK;
+        } else
+            rc = sparse_net_train(net, train, &o, &res);
         if (ps.tty)
             fputc('\n', stderr);
         if (rc) {
@@ -194,6 +215,8 @@ int cli_cmd_train(int argc, char **argv)
         status = cli_lib_error(rc, "--save");
         goto out;
     }
+    if ((status = cli_prune_save(&pr)) != CLI_OK)
+        goto out;
     if (!json) {
         printf("architecture      %s (%zu parameters)\n", arch_path, sparse_net_param_total(net));
         printf("epochs            %zu, final training loss %.4f\n", res.epochs_done, res.final_loss);
@@ -205,16 +228,20 @@ int cli_cmd_train(int argc, char **argv)
             printf("test accuracy     %.2f%%\n", 100.0 * test_acc);
         if (save)
             printf("weights           %s\n", save);
+        cli_prune_print(&pr, stdout);
     } else {
         printf("{\"arch\": ");
         cli_json_string(stdout, arch_path);
         printf(", \"params\": %zu, \"epochs\": %zu, \"batch\": %ld, \"threads\": %ld, \"seed\": %ld, "
                "\"final_loss\": %.6g, \"train_images_per_s\": %.1f, \"train_seconds\": %.3f, "
-               "\"val_accuracy\": %.6f, \"test_accuracy\": %.6f}\n",
+               "\"val_accuracy\": %.6f, \"test_accuracy\": %.6f",
                sparse_net_param_total(net), res.epochs_done, batch, threads, seed, res.final_loss,
                res.train_images_per_s, res.seconds, val_acc < 0 ? 0.0 : val_acc, test_acc < 0 ? 0.0 : test_acc);
+        cli_prune_json(&pr, stdout);
+        printf("}\n");
     }
 out:
+    cli_prune_free(&pr);
     sparse_net_free(net);
     sparse_dataset_free(train);
     sparse_dataset_free(val);

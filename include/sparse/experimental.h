@@ -8,6 +8,7 @@
 
 #include "sparse/core.h"
 #include "sparse/layers.h"
+#include "sparse/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +34,13 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 /* Copies the counters; p->version must be set. */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 
+/* ---- Memory ---- */
+
+/* Stops keeping im2col matrices between the forward and backward passes
+ * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
+ * (0 = default, 1M floats). For very wide layers, and to test that path. */
+SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
+
 /* ---- Node hooks ---- */
 
 /* Raw view of one node during a pass: activations are channel-major
@@ -55,6 +63,22 @@ typedef int (*sparse_exp_node_fn)(void *user, sparse_net *net, size_t id, sparse
 SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,
                                         sparse_exp_node_fn backward, void *user);
 
+/* Raw kernels with a node's geometry, for hooks (e.g. the local
+ * reparameterisation trick needs conv(x, theta) and conv(x^2, alpha*theta^2)).
+ * Buffers are channel-major (C, N, H, W) with N = the current batch, shaped
+ * like the node's input (x, dx) and output (y, dy); weights use the node's
+ * "weight" layout. No bias is applied. Forward overwrites y; backward
+ * overwrites dweight and adds into dx (either may be NULL to skip it). They
+ * use the network's scratch memory, so call them only from hooks. Nodes:
+ * conv2d and depthwise_conv2d (conv_*), fc (fc_*). */
+SPARSE_API int sparse_exp_conv_forward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                       float *y);
+SPARSE_API int sparse_exp_conv_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                        const float *dy, float *dweight, float *dx);
+SPARSE_API int sparse_exp_fc_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y);
+SPARSE_API int sparse_exp_fc_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                      const float *dy, float *dweight, float *dx);
+
 /* Adds a trainable (or fixed) parameter tensor to a node, e.g. "log_sigma2"
  * next to "weight"; the optimiser updates it like any other and
  * sparse_net_save writes it. Filled with init_value. */
@@ -67,6 +91,64 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
  * gradients. */
 typedef int (*sparse_exp_loss_fn)(void *user, sparse_net *net, double *loss);
 SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn fn, void *user);
+
+/* ---- Variational nodes (used by sparse/prune.h) ----
+ *
+ * A conv, depthwise or FC node can run in a variational mode (installed
+ * through the node hooks above, so a node in this mode has them taken):
+ *  - SPARSE_VAR_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
+ *    one extra parameter "log_sigma2" shaped like "weight". Training passes
+ *    use the local reparameterisation trick, mean conv(x, weight) plus
+ *    variance conv(x^2, exp(log_sigma2)) times N(0,1) noise; evaluation
+ *    passes use the mean weights with every weight whose
+ *    log_alpha = clip(log_sigma2 - log(weight^2 + 1e-8), -10, 10) is at or
+ *    above the node's threshold set to zero.
+ *  - SPARSE_VAR_BC, Bayesian Compression (Louizos et al. 2017, group
+ *    normal-Jeffreys): "log_sigma2" (weight log-variance) plus "z_mu" and
+ *    "z_logvar", one group scale per output channel of a convolution and
+ *    per input neuron of an FC layer (inputs flattened in C, H, W order).
+ *    Training samples z per image; evaluation uses weight * z_mu (conv: the
+ *    bias is scaled by z_mu too) with the groups whose
+ *    log_alpha = clip(z_logvar - log(z_mu^2 + 1e-8), -10, 10) is at or
+ *    above the threshold set to zero.
+ * Biases stay deterministic. The extra parameters are ordinary named
+ * parameters: the optimiser trains them (without weight decay),
+ * sparse_net_save/load store them, and sparse_net_param_total/nonzero do
+ * not count them as weights.
+ *
+ * Noise: a training forward pass of node id draws its N(0,1) values from a
+ * stream derived from (noise seed, id, optimiser steps taken), so repeating
+ * a forward pass without an optimiser step repeats the noise bit for bit
+ * (what finite-difference checks need) and the same seed gives the same run.
+ */
+
+typedef enum sparse_var_mode {
+    SPARSE_VAR_NONE = 0,
+    SPARSE_VAR_SPVD = 1,
+    SPARSE_VAR_BC = 2
+} sparse_var_mode;
+
+/* Puts node id (conv, depthwise or FC) in a variational mode, adding and
+ * initialising its extra parameters from seed (SpVD: log_sigma2 = -10;
+ * BC: z_mu ~ N(1, 0.01^2), z_logvar ~ N(-9, 0.01^2), log_sigma2 ~
+ * N(-9, 0.01^2)); the weights are kept. threshold must be finite.
+ * SPARSE_VAR_NONE removes the mode, its parameters and its hooks. Setting
+ * the mode a node already has only changes the threshold. SPARSE_EINVAL for
+ * other kinds of nodes. */
+SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
+                                              uint64_t seed);
+/* The node's sparse_var_mode (SPARSE_VAR_NONE for plain or bad ids). */
+SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
+/* Seed of the training noise of every variational node (default 0). */
+SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
+
+/* The weight and bias an evaluation pass of node id uses (variational
+ * modes: the posterior mean with pruned weights or groups zeroed; plain
+ * nodes: the parameters, masks applied). New tensors owned by the caller,
+ * PyTorch layouts; *bias is NULL when the node has no bias. Either out
+ * pointer may be NULL. */
+SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
+                                               sparse_tensor **bias);
 
 #ifdef __cplusplus
 }

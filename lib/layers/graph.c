@@ -38,6 +38,7 @@ static void free_node(lnode *nd)
     free(nd->ch1);
     free(nd->ch2);
     free(nd->idx);
+    sparse__var_free(nd->var);
 }
 
 void sparse__free_nodes(lnode *nodes, size_t n)

@@ -94,8 +94,9 @@ static int read_existing(sparse__runlog *log, const char *path, size_t *valid)
     return rc;
 }
 
-int sparse__runlog_open(sparse__runlog **out, const char *dir, int create)
+int sparse__runlog_open(sparse__runlog **out, const char *dir, int mode)
 {
+    int create = mode == SPARSE__RUNLOG_CREATE;
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(dir);
@@ -120,13 +121,13 @@ int sparse__runlog_open(sparse__runlog **out, const char *dir, int create)
     size_t valid = 0;
     if (!rc)
         rc = read_existing(log, trials, &valid);
-    if (!rc) {
+    if (!rc && mode != SPARSE__RUNLOG_READ) {
         log->fd = open(trials, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (log->fd < 0)
             rc = sparse__error(SPARSE_EIO, "%s: cannot open for appending: %s", trials, strerror(errno));
     }
     /* Cut a torn tail so the next record starts on a line of its own. */
-    if (!rc && (ftruncate(log->fd, (off_t)valid) || lseek(log->fd, 0, SEEK_END) < 0))
+    if (!rc && log->fd >= 0 && (ftruncate(log->fd, (off_t)valid) || lseek(log->fd, 0, SEEK_END) < 0))
         rc = sparse__error(SPARSE_EIO, "%s: cannot truncate the torn last line: %s", trials,
                            strerror(errno));
     free(weights);
@@ -164,6 +165,8 @@ int sparse__runlog_append(sparse__runlog *log, const char *json)
 {
     SPARSE__CHECK_NULL(log);
     SPARSE__CHECK_NULL(json);
+    if (log->fd < 0)
+        return sparse__error(SPARSE_EINVAL, "%s: run opened read-only", log->dir);
     size_t len = strlen(json);
     if (memchr(json, '\n', len))
         return sparse__error(SPARSE_EINVAL, "trials.jsonl: a record must be one line");

@@ -12,9 +12,15 @@
 
 typedef struct sparse__runlog sparse__runlog;
 
-/* Opens (creating when create is 1) the run directory `dir`, its weights/
- * subdirectory and trials.jsonl; reads back every complete line. */
-int sparse__runlog_open(sparse__runlog **out, const char *dir, int create);
+enum sparse__runlog_mode {
+    SPARSE__RUNLOG_APPEND = 0, /* an existing run, to continue */
+    SPARSE__RUNLOG_CREATE = 1, /* create the directory (and weights/) if missing */
+    SPARSE__RUNLOG_READ = 2    /* read only: never writes, never cuts a torn tail */
+};
+
+/* Opens the run directory `dir` and reads back every complete line of
+ * trials.jsonl. */
+int sparse__runlog_open(sparse__runlog **out, const char *dir, int mode);
 void sparse__runlog_free(sparse__runlog *log);
 
 /* Complete lines read at open plus those appended since (borrowed). */

@@ -11,7 +11,12 @@
 #include "core/internal.h"
 #include "search/runlog.h"
 
-static char *make_tmpdir(void)
+char *make_tmpdir(void);
+void rm_rf(const char *dir);
+extern const struct CMUnitTest runlog_tests[];
+extern const size_t runlog_test_count;
+
+char *make_tmpdir(void)
 {
     char tmpl[] = "/tmp/sparse-runlog-XXXXXX";
     char *d = mkdtemp(tmpl);
@@ -19,7 +24,7 @@ static char *make_tmpdir(void)
     return strdup(d);
 }
 
-static void rm_rf(const char *dir)
+void rm_rf(const char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -43,8 +48,8 @@ static void test_append_and_reopen(void **state)
     char run[600];
     snprintf(run, sizeof run, "%s/run", dir);
     sparse__runlog *log;
-    assert_int_equal(sparse__runlog_open(&log, run, 0), SPARSE_ENOTFOUND);
-    assert_int_equal(sparse__runlog_open(&log, run, 1), SPARSE_OK);
+    assert_int_equal(sparse__runlog_open(&log, run, SPARSE__RUNLOG_APPEND), SPARSE_ENOTFOUND);
+    assert_int_equal(sparse__runlog_open(&log, run, SPARSE__RUNLOG_CREATE), SPARSE_OK);
     assert_int_equal(sparse__runlog_count(log), 0);
     assert_int_equal(sparse__runlog_append(log, "{\"id\":0,\"acc\":0.5}"), SPARSE_OK);
     assert_int_equal(sparse__runlog_append(log, "{\"id\":1,\"acc\":0.75}"), SPARSE_OK);
@@ -52,7 +57,7 @@ static void test_append_and_reopen(void **state)
     assert_int_equal(sparse__runlog_write_state(log, "{\"next\":2}"), SPARSE_OK);
     sparse__runlog_free(log);
 
-    assert_int_equal(sparse__runlog_open(&log, run, 0), SPARSE_OK);
+    assert_int_equal(sparse__runlog_open(&log, run, SPARSE__RUNLOG_APPEND), SPARSE_OK);
     assert_int_equal(sparse__runlog_count(log), 2);
     assert_string_equal(sparse__runlog_line(log, 1), "{\"id\":1,\"acc\":0.75}");
     assert_null(sparse__runlog_line(log, 2));
@@ -76,19 +81,19 @@ static void test_torn_tail_is_dropped_and_cut(void **state)
     for (size_t t = 0; t < sizeof torn / sizeof torn[0]; t++) {
         char *dir = make_tmpdir();
         sparse__runlog *log;
-        assert_int_equal(sparse__runlog_open(&log, dir, 1), SPARSE_OK);
+        assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_CREATE), SPARSE_OK);
         assert_int_equal(sparse__runlog_append(log, "{\"id\":0}"), SPARSE_OK);
         assert_int_equal(sparse__runlog_append(log, "{\"id\":1}"), SPARSE_OK);
         sparse__runlog_free(log);
         append_raw(dir, torn[t]);
 
-        assert_int_equal(sparse__runlog_open(&log, dir, 0), SPARSE_OK);
+        assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_APPEND), SPARSE_OK);
         assert_int_equal(sparse__runlog_count(log), 2);
         assert_int_equal(sparse__runlog_dropped(log), strlen(torn[t]));
         assert_int_equal(sparse__runlog_append(log, "{\"id\":2,\"acc\":1}"), SPARSE_OK);
         sparse__runlog_free(log);
 
-        assert_int_equal(sparse__runlog_open(&log, dir, 0), SPARSE_OK);
+        assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_APPEND), SPARSE_OK);
         assert_int_equal(sparse__runlog_count(log), 3);
         assert_int_equal(sparse__runlog_dropped(log), 0);
         assert_string_equal(sparse__runlog_line(log, 2), "{\"id\":2,\"acc\":1}");
@@ -106,18 +111,15 @@ static void test_not_a_directory(void **state)
     assert_true(fd >= 0);
     close(fd);
     sparse__runlog *log;
-    assert_int_equal(sparse__runlog_open(&log, path, 1), SPARSE_EIO);
+    assert_int_equal(sparse__runlog_open(&log, path, SPARSE__RUNLOG_CREATE), SPARSE_EIO);
     assert_null(log);
     assert_non_null(strstr(sparse_last_error(), "not a directory"));
     unlink(path);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_reopen),
-        cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
-        cmocka_unit_test(test_not_a_directory),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+const struct CMUnitTest runlog_tests[] = {
+    cmocka_unit_test(test_append_and_reopen),
+    cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
+    cmocka_unit_test(test_not_a_directory),
+};
+const size_t runlog_test_count = sizeof runlog_tests / sizeof runlog_tests[0];

@@ -1,0 +1,332 @@
+/* Pruning options, the KL terms and their gradients, the KL schedule and
+ * the train -> prune -> fine-tune orchestration. Uses only the public
+ * layers API and the experimental variational hooks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "prune_internal.h"
+#include "sparse/experimental.h"
+
+#define K1 0.63576
+#define K2 1.87320
+#define K3 1.48695
+#define LA_CLIP 10.0f
+#define VAR_EPS 1e-8f
+
+SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_PRUNE_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_prune_options_init: version %u, expected %u", version,
+                             SPARSE_PRUNE_OPTIONS_VERSION);
+    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_prune_options_check(const sparse_prune_options *o)
+{
+    SPARSE__CHECK_NULL(o);
+    if (o->version != SPARSE_PRUNE_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_prune_options: version %u, expected %u", o->version,
+                             SPARSE_PRUNE_OPTIONS_VERSION);
+    if (o->method < SPARSE_PRUNE_NONE || o->method > SPARSE_PRUNE_BC)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: unknown method %d", o->method);
+    if (!isfinite(o->spvd_threshold) || !isfinite(o->bc_threshold))
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: threshold must be finite, not %g",
+                             isfinite(o->spvd_threshold) ? o->bc_threshold : o->spvd_threshold);
+    if (!isfinite(o->kl_weight) || o->kl_weight < 0.0)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: kl_weight must be finite and >= 0, not %g",
+                             o->kl_weight);
+    if (o->zero_epochs < 0)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: zero_epochs %d is negative", o->zero_epochs);
+    if (o->anneal_epochs < 0)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: anneal_epochs %d is negative",
+                             o->anneal_epochs);
+    if (o->finetune_epochs < 0)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: finetune_epochs %d is negative",
+                             o->finetune_epochs);
+    return SPARSE_OK;
+}
+
+SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *o, double epoch)
+{
+    if (!o)
+        return NAN;
+    double t = epoch - (double)o->zero_epochs;
+    if (t < 0.0)
+        return 0.0;
+    if (o->anneal_epochs <= 0 || t >= (double)o->anneal_epochs)
+        return o->kl_weight;
+    return o->kl_weight * t / (double)o->anneal_epochs;
+}
+
+SPARSE_API double sparse_prune_neg_kl(double la)
+{
+    return K1 / (1.0 + exp(-(K2 + K3 * la))) - 0.5 * log1p(exp(-la)) - K1;
+}
+
+SPARSE_API double sparse_prune_neg_kl_grad(double la)
+{
+    double s = 1.0 / (1.0 + exp(-(K2 + K3 * la)));
+    return K1 * K3 * s * (1.0 - s) + 0.5 / (1.0 + exp(la));
+}
+
+SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
+{
+    return -0.5 * logvar + 0.5 * (exp(logvar) + mu * mu) - 0.5;
+}
+
+/* float versions for the per-step sums over every weight */
+static float neg_kl_f(float la, float *grad)
+{
+    const float s = 1.0f / (1.0f + expf(-((float)K2 + (float)K3 * la)));
+    const float e = expf(-la);
+    *grad = (float)K1 * (float)K3 * s * (1.0f - s) + 0.5f * e / (1.0f + e);
+    return (float)K1 * s - 0.5f * log1pf(e) - (float)K1;
+}
+
+SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *opts)
+{
+    SPARSE__CHECK_NULL(net);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = sparse_prune_options_check(&o);
+    if (rc)
+        return rc;
+    int mode = o.method == SPARSE_PRUNE_SPVD ? SPARSE_VAR_SPVD
+               : o.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC
+                                              : SPARSE_VAR_NONE;
+    double thr = o.method == SPARSE_PRUNE_BC ? o.bc_threshold : o.spvd_threshold;
+    for (size_t i = 0; i < sparse_net_node_count(net); i++) {
+        if (!sparse__prune_has_weights(sparse_net_node_kind(net, i)))
+            continue;
+        if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
+            return rc;
+    }
+    return sparse_exp_net_set_noise_seed(net, o.seed);
+}
+
+int sparse__prune_has_weights(int kind)
+{
+    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_FC;
+}
+
+/* Value and gradient views of one parameter; the views are released by
+ * the caller. */
+typedef struct pv {
+    sparse_tensor *v, *g;
+    float *w, *d;
+    size_t n;
+} pv;
+
+static int get_pv(sparse_net *net, size_t id, const char *name, pv *p)
+{
+    memset(p, 0, sizeof *p);
+    int rc = sparse_net_param(net, id, name, &p->v);
+    if (!rc)
+        rc = sparse_net_param_grad(net, id, name, &p->g);
+    if (rc) {
+        sparse_tensor_free(p->v);
+        sparse_tensor_free(p->g);
+        memset(p, 0, sizeof *p);
+        return rc;
+    }
+    p->w = sparse_tensor_data(p->v);
+    p->d = sparse_tensor_data(p->g);
+    p->n = sparse_tensor_numel(p->v);
+    return SPARSE_OK;
+}
+
+static void put_pv(pv *p)
+{
+    sparse_tensor_free(p->v);
+    sparse_tensor_free(p->g);
+}
+
+/* KL of one node; gradients scaled by sc added when sc != 0. */
+static int node_kl(sparse_net *net, size_t id, int mode, float sc, double *out)
+{
+    pv W, L, M, V;
+    memset(&M, 0, sizeof M);
+    memset(&V, 0, sizeof V);
+    int rc = get_pv(net, id, "weight", &W);
+    if (!rc)
+        rc = get_pv(net, id, "log_sigma2", &L);
+    if (rc) {
+        put_pv(&W);
+        return rc;
+    }
+    double kl = 0.0;
+    if (mode == SPARSE_VAR_SPVD) {
+        for (size_t j = 0; j < W.n; j++) {
+            const float t = W.w[j], t2 = t * t + VAR_EPS;
+            const float raw = L.w[j] - logf(t2);
+            const float la = raw < -LA_CLIP ? -LA_CLIP : (raw > LA_CLIP ? LA_CLIP : raw);
+            float g;
+            kl -= (double)neg_kl_f(la, &g);
+            if (sc != 0.0f && raw >= -LA_CLIP && raw <= LA_CLIP) {
+                /* d KL / d la = -d(-KL)/d la */
+                const float dla = -sc * g;
+                L.d[j] += dla;
+                W.d[j] += dla * (-2.0f * t / t2);
+            }
+        }
+    } else {
+        rc = get_pv(net, id, "z_mu", &M);
+        if (!rc)
+            rc = get_pv(net, id, "z_logvar", &V);
+        if (!rc) {
+            for (size_t j = 0; j < M.n; j++) {
+                const float m = M.w[j], m2 = m * m + VAR_EPS, la = V.w[j] - logf(m2);
+                float g;
+                kl -= (double)neg_kl_f(la, &g);
+                if (sc != 0.0f) {
+                    V.d[j] += -sc * g;
+                    M.d[j] += -sc * g * (-2.0f * m / m2);
+                }
+            }
+            for (size_t j = 0; j < W.n; j++) {
+                const float lv = L.w[j], t = W.w[j], e = expf(lv);
+                kl += (double)(-0.5f * lv + 0.5f * (e + t * t) - 0.5f);
+                if (sc != 0.0f) {
+                    L.d[j] += sc * (0.5f * e - 0.5f);
+                    W.d[j] += sc * t;
+                }
+            }
+        }
+    }
+    put_pv(&W);
+    put_pv(&L);
+    put_pv(&M);
+    put_pv(&V);
+    *out = kl;
+    return rc;
+}
+
+SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *kl)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(kl);
+    *kl = 0.0;
+    if (!isfinite(add_grad_scale))
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_kl: gradient scale must be finite");
+    double sum = 0.0;
+    for (size_t i = 0; i < sparse_net_node_count(net); i++) {
+        int mode = sparse_exp_net_variational_mode(net, i);
+        if (mode == SPARSE_VAR_NONE)
+            continue;
+        double k = 0.0;
+        int rc = node_kl(net, i, mode, (float)add_grad_scale, &k);
+        if (rc)
+            return rc;
+        sum += k;
+    }
+    *kl = sum;
+    return SPARSE_OK;
+}
+
+/* ---- Orchestration ---- */
+
+typedef struct hook_state {
+    sparse_prune_options o;
+    double n_train;
+    size_t batches; /* per epoch */
+    size_t step;    /* training steps seen, for the KL schedule */
+} hook_state;
+
+static int kl_hook(void *user, sparse_net *net, double *extra)
+{
+    hook_state *hs = user;
+    double epoch = (double)hs->step / (double)hs->batches;
+    hs->step++;
+    double beta = sparse_prune_kl_coef(&hs->o, epoch);
+    *extra = 0.0;
+    if (beta <= 0.0)
+        return SPARSE_OK; /* the KL sum costs a pass over every weight */
+    double scale = beta / hs->n_train, kl = 0.0;
+    int rc = sparse_prune_kl(net, scale, &kl);
+    *extra = scale * kl;
+    return rc;
+}
+
+SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, const sparse_dataset *train,
+                                const sparse_train_options *topts, const sparse_prune_options *popts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(train);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    if (popts)
+        o = *popts;
+    int rc = sparse_prune_options_check(&o);
+    if (rc)
+        return rc;
+    sparse_train_options t = SPARSE_TRAIN_OPTIONS_INIT;
+    if (topts) {
+        if (topts->version != SPARSE_TRAIN_OPTIONS_VERSION)
+            return sparse__error(SPARSE_EVERSION, "sparse_prune_run: train options version %u, expected %u",
+                                 topts->version, SPARSE_TRAIN_OPTIONS_VERSION);
+        t = *topts;
+    }
+    if (sparse_dataset_count(train) == 0)
+        return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
+    rc = sparse_prune_attach(net, &o);
+    if (rc)
+        return rc;
+    const size_t count = sparse_dataset_count(train), bs = t.batch_size ? t.batch_size : 1;
+    hook_state hs = {o, (double)count, (count + bs - 1) / bs, 0};
+    sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT, r1 = SPARSE_TRAIN_RESULT_INIT;
+    if (o.method != SPARSE_PRUNE_NONE)
+        sparse_exp_net_set_extra_loss(net, kl_hook, &hs);
+    if (t.epochs > 0)
+        rc = sparse_net_train(net, train, &t, &r0);
+    sparse_exp_net_set_extra_loss(net, NULL, NULL);
+    if (rc)
+        return rc;
+    sparse_prune_result *res = NULL;
+    rc = sparse_prune_compact(&res, net, 0);
+    if (rc)
+        return rc;
+    res->train[0] = r0;
+    if (o.finetune_epochs > 0) {
+        t.epochs = (size_t)o.finetune_epochs;
+        rc = sparse_net_train(res->net, train, &t, &r1);
+        if (rc) {
+            sparse_prune_result_free(res);
+            return rc;
+        }
+        res->train[1] = r1;
+    }
+    *out = res;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_prune_load(sparse_net **out, const char *path, size_t max_batch,
+                                 const sparse_prune_options *popts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(path);
+    sparse_arch *arch = NULL;
+    int rc = sparse_net_load_arch(&arch, path);
+    if (rc)
+        return rc;
+    sparse_net *net = NULL;
+    rc = sparse_net_create(&net, arch, max_batch, 0);
+    sparse_arch_free(arch);
+    if (!rc)
+        rc = sparse_prune_attach(net, popts);
+    if (!rc)
+        rc = sparse_net_load(net, path, 0);
+    if (rc) {
+        sparse_net_free(net);
+        return rc;
+    }
+    *out = net;
+    return SPARSE_OK;
+}
