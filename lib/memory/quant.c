@@ -285,7 +285,8 @@ static int prepare(sparse_qnet *q, const sparse_net *net, const sparse__netfold 
         if (nd->op == Q_ALIAS)
             continue;
         const qnode *in0 = nd->n_in ? &q->nodes[nd->in[0]] : NULL;
-        if (calibrated(nd->op)) {
+        /* Only the input has no inputs, and it is calibrated. */
+        if (calibrated(nd->op) || !in0) {
             choose_qparams(nd->lo, nd->hi, &nd->scale, &nd->zp);
         } else {
             nd->scale = in0->scale;
