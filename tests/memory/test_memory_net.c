@@ -321,6 +321,52 @@ static void test_net_all_layers(void **state)
     sparse_net_free(net);
 }
 
+/* Structured pruning, compacted by the prune module: conv1 loses half its
+ * channels (rows and biases zeroed), so conv1 8 -> 4 and conv2 reads 4:
+ *   conv1  x 784,  y 4x28x28 = 3136, w 4*9 + 4 = 40      WM5 824   WM6 3920
+ *   pool1  x 3136, y 4x14x14 = 784                       WM5 3136  WM6 3920
+ *   conv2  x 784,  y 3136, w 16*4*9 + 16 = 592           WM5 1376  WM6 3920
+ *   pool2, fc unchanged (3136 -> 784; 7850, WM5 8634)
+ *   MS = 40 + 592 + 7850 = 8482; WM6 halves from 7840 to 3920 (conv1 first). */
+static void test_net_compacted(void **state)
+{
+    (void)state;
+    sparse_net *net = memtest_net(tiny_yaml, 1, 4);
+    fill_dense(net);
+    size_t c1 = find(net, "conv1");
+    sparse_tensor *w = NULL, *b = NULL;
+    assert_int_equal(sparse_net_param(net, c1, "weight", &w), SPARSE_OK);
+    assert_int_equal(sparse_net_param(net, c1, "bias", &b), SPARSE_OK);
+    for (size_t c = 0; c < 4; c++) {
+        memset(sparse_tensor_data(w) + c * 9, 0, 9 * sizeof(float));
+        sparse_tensor_data(b)[c] = 0.0f;
+    }
+    sparse_tensor_free(w);
+    sparse_tensor_free(b);
+    sparse_prune_result *res = NULL;
+    assert_int_equal(sparse_prune_compact(&res, net, 1), SPARSE_OK);
+    sparse_net *small = sparse_prune_result_net(res);
+    sparse_memreport *r = NULL;
+    assert_int_equal(sparse_memreport_from_net(&r, small, NULL), SPARSE_OK);
+    row(small, r, "conv1", SPARSE_MEMNODE_CONV, 784, 3136, 40, 824, 3920);
+    row(small, r, "pool1", SPARSE_MEMNODE_POOL, 3136, 784, 0, 3136, 3920);
+    row(small, r, "conv2", SPARSE_MEMNODE_CONV, 784, 3136, 592, 1376, 3920);
+    row(small, r, "fc", SPARSE_MEMNODE_FC, 784, 10, 7850, 8634, 794);
+    totals(small, r, 8482, 8634, "fc", 3920, "conv1");
+    /* Beyond the paper: flash conv1 36 + 16 + 16, conv2 576 + 64 + 64, fc
+     * 7840 + 40 + 40; arena: conv1 and conv2 each hold x 784 + y 3136 +
+     * im2col 7056 = 10976 (was 18816). */
+    uint64_t flash = 0, arena = 0, lb = 0;
+    assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+    assert_int_equal(flash, 8692);
+    assert_int_equal(sparse_memreport_deploy_arena_bytes(r, &arena, &lb), SPARSE_OK);
+    assert_int_equal(lb, 10976);
+    assert_int_equal(arena, 10976);
+    sparse_memreport_free(r);
+    sparse_prune_result_free(res);
+    sparse_net_free(net);
+}
+
 static void test_net_errors(void **state)
 {
     (void)state;
@@ -353,6 +399,7 @@ int memtest_net_run(void)
         cmocka_unit_test(test_net_tiny_cnn),
         cmocka_unit_test(test_net_lenet5),
         cmocka_unit_test(test_net_all_layers),
+        cmocka_unit_test(test_net_compacted),
         cmocka_unit_test(test_net_errors),
     };
     return cmocka_run_group_tests_name("memory_from_net", tests, NULL, NULL);
