@@ -329,12 +329,68 @@ static void test_q_merges(void **state)
 
 /* ---- the whole network ---- */
 
+/* Runs images through both networks and compares every node's dequantised
+ * int8 output with the float one; returns the worst mean error in steps.
+ * A node whose int8 tensor also serves a later node (a conv with its batch
+ * norm folded, a producer with its ReLU fused) holds that node's values, so
+ * it is compared there. */
+static double compare_nodes(sparse_net *net, sparse_qnet *q, const float *img, size_t n_img, size_t hw)
+{
+    sparse_tensor *x = NULL;
+    assert_int_equal(sparse_tensor_create_nchw(&x, 1, 1, hw, hw), SPARSE_OK);
+    const size_t n = sparse_net_node_count(net);
+    double worst_mean = 0.0;
+    for (size_t im = 0; im < n_img; im++) {
+        memcpy(sparse_tensor_data(x), img + im * hw * hw, hw * hw * sizeof(float));
+        assert_int_equal(sparse_net_forward(net, x, 0, NULL), SPARSE_OK);
+        int label = -1;
+        assert_int_equal(sparse_qnet_predict(q, img + im * hw * hw, NULL, &label), SPARSE_OK);
+        for (size_t id = 0; id < n; id++) {
+            const int8_t *qv = NULL, *later = NULL;
+            size_t count = 0;
+            assert_int_equal(sparse_qnet_node_output(q, id, &qv, &count), SPARSE_OK);
+            int shared = 0;
+            for (size_t j = id + 1; j < n && !shared; j++) {
+                assert_int_equal(sparse_qnet_node_output(q, j, &later, NULL), SPARSE_OK);
+                shared = later == qv;
+            }
+            if (shared)
+                continue;
+            sparse_tensor *t = NULL;
+            assert_int_equal(sparse_net_node_output(net, id, &t), SPARSE_OK);
+            double s;
+            int32_t zp;
+            assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
+            assert_int_equal(count, sparse_tensor_numel(t));
+            const float *fv = sparse_tensor_data_const(t);
+            double sum = 0.0, mx = 0.0;
+            for (size_t j = 0; j < count; j++) {
+                double e = fabs(s * (qv[j] - zp) - (double)fv[j]) / s;
+                sum += e;
+                mx = e > mx ? e : mx;
+            }
+            double mean = sum / (double)count;
+            worst_mean = mean > worst_mean ? mean : worst_mean;
+            if (mean > 3.0 || mx > 12.0)
+                fail_msg("node '%s': int8 differs from float by %.2f steps on average, %.2f at most",
+                         sparse_net_node_name(net, id), mean, mx);
+            sparse_tensor_free(t);
+        }
+    }
+    sparse_tensor_free(x);
+    return worst_mean;
+}
+
 /* all-layers with random weights and batch norm statistics, quantised on
  * random images: every node's dequantised int8 output against the float
  * network's. Each kernel is within one step of its own inputs (tests
  * above); along the graph the rounding of earlier tensors adds up, and a
- * 3x3 conv after a 1x1 one amplifies it, so here the bound is 1.5 steps of
- * the node's scale on average and 12 at most (7.9 seen). */
+ * layer whose output scale is finer than its input's (a 3x3 conv after a 1x1
+ * one, a small FC) counts it in more of its own steps, so here the bound is
+ * 3 steps of the node's scale on average and 12 at most (all-layers: 0.8 on
+ * average in the worst node, 7.9 at most; the FC of test_q_unfused_relu: 2.0
+ * on average, while against its own int8 inputs it is within 0.6). Gross
+ * errors (a wrong zero point, scale or layout) are tens of steps. */
 static void test_q_network(void **state)
 {
     (void)state;
@@ -364,55 +420,7 @@ static void test_q_network(void **state)
     assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_OK);
     assert_int_equal(sparse_qnet_node_count(q), sparse_net_node_count(net));
 
-    sparse_tensor *x = NULL;
-    assert_int_equal(sparse_tensor_create_nchw(&x, 1, 1, 28, 28), SPARSE_OK);
-    double worst_mean = 0.0;
-    for (size_t im = 0; im < 4; im++) {
-        memcpy(sparse_tensor_data(x), img + im * 784, 784 * sizeof(float));
-        assert_int_equal(sparse_net_forward(net, x, 0, NULL), SPARSE_OK);
-        int label = -1;
-        int8_t logits[10];
-        assert_int_equal(sparse_qnet_predict(q, img + im * 784, logits, &label), SPARSE_OK);
-        for (size_t id = 0; id < sparse_net_node_count(net); id++) {
-            int kind = sparse_net_node_kind(net, id);
-            /* A folded batch norm has no int8 tensor of its own: the conv's
-             * holds the batch norm's output (checked at the batch norm). */
-            size_t next;
-            if (id + 1 < sparse_net_node_count(net) &&
-                sparse_net_node_kind(net, id + 1) == SPARSE_LAYER_BATCHNORM &&
-                sparse_net_node_input(net, id + 1, 0, &next) == SPARSE_OK && next == id)
-                continue;
-            /* A fused ReLU: the producer's tensor is the ReLU's output. */
-            if (id + 1 < sparse_net_node_count(net) && kind != SPARSE_LAYER_INPUT &&
-                sparse_net_node_kind(net, id + 1) == SPARSE_LAYER_RELU &&
-                sparse_net_node_input(net, id + 1, 0, &next) == SPARSE_OK && next == id)
-                continue;
-            if (kind == SPARSE_LAYER_BATCHNORM && sparse_net_node_kind(net, id + 1) == SPARSE_LAYER_RELU)
-                continue;
-            sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_node_output(net, id, &t), SPARSE_OK);
-            const int8_t *qv = NULL;
-            size_t count = 0;
-            double s;
-            int32_t zp;
-            assert_int_equal(sparse_qnet_node_output(q, id, &qv, &count), SPARSE_OK);
-            assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
-            assert_int_equal(count, sparse_tensor_numel(t));
-            const float *fv = sparse_tensor_data_const(t);
-            double sum = 0.0, mx = 0.0;
-            for (size_t j = 0; j < count; j++) {
-                double e = fabs(s * (qv[j] - zp) - (double)fv[j]) / s;
-                sum += e;
-                mx = e > mx ? e : mx;
-            }
-            double mean = sum / (double)count;
-            worst_mean = mean > worst_mean ? mean : worst_mean;
-            if (mean > 1.5 || mx > 12.0)
-                fail_msg("node '%s': int8 differs from float by %.2f steps on average, %.2f at most",
-                         sparse_net_node_name(net, id), mean, mx);
-            sparse_tensor_free(t);
-        }
-    }
+    double worst_mean = compare_nodes(net, q, img, 4, 28);
     print_message("int8 vs float, worst mean error over nodes: %.3f steps\n", worst_mean);
     double acc = -1.0;
     assert_int_equal(sparse_qnet_evaluate(q, ds, &acc), SPARSE_OK);
@@ -436,10 +444,57 @@ static void test_q_network(void **state)
     sparse_qnet_free(NULL);
 
     sparse_dataset_free(small);
-    sparse_tensor_free(x);
     sparse_qnet_free(q);
     sparse_dataset_free(ds);
     free(img);
+    sparse_net_free(net);
+}
+
+/* A ReLU whose producer is read elsewhere too cannot be fused: it runs as a
+ * clamp at the zero point (node "r"), and the sum rescales both inputs. */
+static void test_q_unfused_relu(void **state)
+{
+    (void)state;
+    static const char yaml[] = "input: [1, 8, 8]\nclasses: 3\nlayers:\n"
+                               "  - {type: conv2d, name: c, filters: 4, kernel: 3}\n"
+                               "  - {type: relu, name: r}\n"
+                               "  - {type: merge, name: m, input: [c, r], mode: sum}\n"
+                               "  - {type: avgpool, name: p, size: 2}\n"
+                               "  - {type: relu, name: pr}\n"
+                               "  - {type: fc, name: f, units: 3}\n";
+    sparse_net *net = memtest_net(yaml, 8, 21);
+    enum { N = 24 };
+    float img[N * 64];
+    int32_t labels[N];
+    for (size_t i = 0; i < N * 64; i++)
+        img[i] = (float)(2.0 * rndu() - 1.0);
+    for (size_t i = 0; i < N; i++)
+        labels[i] = (int32_t)(i % 3);
+    sparse_dataset *ds = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, N, 1, 8, 8, img, labels, 3), SPARSE_OK);
+    sparse_qnet *q = NULL;
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_OK);
+    /* r has a buffer of its own with c's quantisation; pr is fused into p. */
+    size_t c, r, p, pr;
+    assert_int_equal(sparse_net_find_node(net, "c", &c), SPARSE_OK);
+    assert_int_equal(sparse_net_find_node(net, "r", &r), SPARSE_OK);
+    assert_int_equal(sparse_net_find_node(net, "p", &p), SPARSE_OK);
+    assert_int_equal(sparse_net_find_node(net, "pr", &pr), SPARSE_OK);
+    const int8_t *a, *b;
+    assert_int_equal(sparse_qnet_node_output(q, c, &a, NULL), SPARSE_OK);
+    assert_int_equal(sparse_qnet_node_output(q, r, &b, NULL), SPARSE_OK);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(sparse_qnet_node_output(q, p, &a, NULL), SPARSE_OK);
+    assert_int_equal(sparse_qnet_node_output(q, pr, &b, NULL), SPARSE_OK);
+    assert_ptr_equal(a, b);
+    double s1, s2;
+    int32_t z1, z2;
+    assert_int_equal(sparse_qnet_node_qparams(q, c, &s1, &z1), SPARSE_OK);
+    assert_int_equal(sparse_qnet_node_qparams(q, r, &s2, &z2), SPARSE_OK);
+    assert_true(s1 == s2 && z1 == z2);
+    (void)compare_nodes(net, q, img, 6, 8);
+    sparse_qnet_free(q);
+    sparse_dataset_free(ds);
     sparse_net_free(net);
 }
 
@@ -502,6 +557,7 @@ int memtest_quant_run(void)
         cmocka_unit_test(test_q_pools),
         cmocka_unit_test(test_q_merges),
         cmocka_unit_test(test_q_network),
+        cmocka_unit_test(test_q_unfused_relu),
         cmocka_unit_test(test_q_tiny_agreement),
     };
     return cmocka_run_group_tests_name("memory_int8", tests, NULL, NULL);
