@@ -101,7 +101,7 @@ static int plan(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
         case SPARSE_LAYER_INPUT_DOWNSAMPLE: nd->op = Q_MAXPOOL; break;
         case SPARSE_LAYER_AVGPOOL: nd->op = Q_AVGPOOL; break;
         case SPARSE_LAYER_MERGE: {
-            sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            sparse_node_info info = SPARSE_NODE_INFO_INIT;
             if ((rc = sparse_net_node_info(net, i, &info)))
                 return rc;
             nd->op = info.merge == SPARSE_MERGE_CONCAT ? Q_CONCAT : Q_ADD;
@@ -210,7 +210,7 @@ static void choose_qparams(double lo, double hi, double *scale, int32_t *zp)
 static int quantize_conv(sparse_qnet *q, qnode *nd, size_t id, const sparse_net *net,
                          const sparse__netfold *f)
 {
-    sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    sparse_node_info info = SPARSE_NODE_INFO_INIT;
     int rc = sparse_net_node_info(net, id, &info);
     if (rc)
         return rc;
@@ -297,7 +297,7 @@ static int prepare(sparse_qnet *q, const sparse_net *net, const sparse__netfold 
         if (!nd->out)
             return SPARSE_ENOMEM;
         int rc = SPARSE_OK;
-        sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        sparse_node_info info = SPARSE_NODE_INFO_INIT;
         double sc[SPARSE__Q_MAX_INPUTS];
         switch (nd->op) {
         case Q_CONV: rc = quantize_conv(q, nd, i, net, f); break;
