@@ -190,6 +190,7 @@ typedef struct sparse_node_info {
     int has_bias;
 } sparse_node_info;
 #define SPARSE_NODE_INFO_VERSION 1
+#define SPARSE_NODE_INFO_INIT {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_node_info *info);
 
 /* Parameters: named tensors per node ("weight", "bias"; batch norm "gamma",
@@ -267,7 +268,7 @@ typedef enum sparse_lr_schedule {
     SPARSE_LR_ONE_CYCLE = 3  /* linear warm-up from lr/25 to lr over 30%, cosine to lr/1e4 */
 } sparse_lr_schedule;
 
-/* Progress after each batch. Return non-zero to stop training
+/* Progress after each batch (epoch and batch count from 0). Return non-zero to stop training
  * (sparse_net_train then returns SPARSE_ECANCELLED, weights kept). */
 typedef int (*sparse_progress_fn)(void *user, size_t epoch, size_t batch, size_t batches_per_epoch,
                                   double loss, double images_per_s);

@@ -167,6 +167,10 @@ static lnode shadow(const lnode *nd, lparam *shp, const struct lvar *v, float *o
     sh.out = out;
     sh.dout = dout;
     sh.var = NULL;
+    /* The mean pass keeps its im2col matrix in aux for its backward pass;
+     * the shadow (on x^2) must not overwrite it, so it rebuilds its own
+     * chunks in the work buffer. */
+    sh.aux = NULL;
     return sh;
 }
 
