@@ -130,7 +130,7 @@ fn run() -> Result<(), Error> {
     let version = unsafe { CStr::from_ptr(ffi::sparse_version()) };
     println!("libsparse {}", version.to_string_lossy());
     let arch = Arch::parse(ARCH)?;
-    let (xi, yi) = make_data(600, 1);
+    let (xi, yi) = make_data(3000, 1);
     let (xt, yt) = make_data(150, 2);
     let train = Dataset::from_memory(1, 8, 8, &xi, &yi, 3)?;
     let test = Dataset::from_memory(1, 8, 8, &xt, &yt, 3)?;
