@@ -19,6 +19,8 @@ static void eval_help(FILE *f)
             "                        'sparse train' with the same --seed)\n"
             "  --int8                also quantise and report the int8 accuracy\n"
             "  --calib N             calibration images from the training split (default 1000, 0 = all)\n"
+            "  --val N               validation images held out of the training split (default 5000),\n"
+            "                        as in 'sparse train'; lower it for small CSV data sets\n"
             "  --seed S              CSV split seed, as given to 'sparse train' (default 0)\n"
             "  --threads T           compute threads for the float network (default 1)\n"
             "  --json                print one JSON object\n");
@@ -27,7 +29,7 @@ static void eval_help(FILE *f)
 int cli_cmd_eval(int argc, char **argv)
 {
     const char *arch_path = NULL, *weights = NULL, *data = NULL;
-    long calib = 1000, seed = 0, threads = 1;
+    long calib = 1000, seed = 0, threads = 1, val_count = 5000;
     int json = 0, int8 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -39,7 +41,7 @@ int cli_cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--int8"))
             int8 = 1;
         else if (!strcmp(a, "--weights") || !strcmp(a, "--data") || !strcmp(a, "--calib") ||
-                 !strcmp(a, "--seed") || !strcmp(a, "--threads")) {
+                 !strcmp(a, "--seed") || !strcmp(a, "--threads") || !strcmp(a, "--val")) {
             if (!v)
                 return cli_usage("eval ", "option %s needs a value", a);
             i++;
@@ -50,6 +52,9 @@ int cli_cmd_eval(int argc, char **argv)
             else if (!strcmp(a, "--calib")) {
                 if (cli_parse_long(v, 0, 2147483647L, &calib))
                     return cli_usage("eval ", "--calib must be a non-negative integer, not '%s'", v);
+            } else if (!strcmp(a, "--val")) {
+                if (cli_parse_long(v, 1, 2147483647L, &val_count))
+                    return cli_usage("eval ", "--val must be a positive integer, not '%s'", v);
             } else if (!strcmp(a, "--seed")) {
                 if (cli_parse_long(v, 0, 2147483647L, &seed))
                     return cli_usage("eval ", "--seed must be a non-negative integer, not '%s'", v);
@@ -94,6 +99,7 @@ int cli_cmd_eval(int argc, char **argv)
     }
     sparse_data_options dopts = SPARSE_DATA_OPTIONS_INIT;
     dopts.seed = (uint64_t)seed;
+    dopts.val_count = (size_t)val_count;
     if ((rc = sparse_data_open(data, &dopts, &train, &val, &test))) {
         status = cli_lib_error(rc, "data");
         goto out;
