@@ -180,15 +180,17 @@ int cli_cmd_inspect(int argc, char **argv)
     }
     static const int fields[] = {SPARSE_TRIAL_VAL_ACCURACY, SPARSE_TRIAL_TEST_ACCURACY, SPARSE_TRIAL_MS_BYTES,
                                  SPARSE_TRIAL_WM5_BYTES,    SPARSE_TRIAL_WM6_BYTES,    SPARSE_TRIAL_PARAMS,
-                                 SPARSE_TRIAL_STAGE,        SPARSE_TRIAL_OK,           SPARSE_TRIAL_PARENT};
+                                 SPARSE_TRIAL_STAGE,        SPARSE_TRIAL_OK,           SPARSE_TRIAL_PARENT,
+                                 SPARSE_TRIAL_INT8_TEST_ACCURACY};
     static const char *const names[] = {"val_accuracy", "test_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes",
-                                        "params",       "stage",         "ok",       "parent"};
+                                        "params",       "stage",         "ok",       "parent",
+                                        "int8_test_accuracy"};
     enum { NF = sizeof fields / sizeof fields[0] };
     if (json)
         putchar('[');
     else
-        printf("%6s %8s %8s %8s %8s %8s %8s %6s %6s\n", "id", "val%", "test%", "MS(B)", "WM5(B)", "WM6(B)",
-               "params", "stage", "parent");
+        printf("%6s %8s %8s %8s %8s %8s %8s %8s %6s %6s\n", "id", "val%", "test%", "int8%", "MS(B)", "WM5(B)",
+               "WM6(B)", "params", "stage", "parent");
     for (size_t j = 0; j < count; j++) {
         double v[NF];
         for (int f = 0; f < NF; f++)
@@ -205,10 +207,14 @@ int cli_cmd_inspect(int argc, char **argv)
             }
             putchar('}');
         } else if (v[7] != 1) {
-            printf("%6zu %8s %8s %8s %8s %8s %8s %6.0f %6.0f\n", idx[j], "failed", "-", "-", "-", "-", "-", v[6], v[8]);
+            printf("%6zu %8s %8s %8s %8s %8s %8s %8s %6.0f %6.0f\n", idx[j], "failed", "-", "-", "-", "-", "-", "-",
+                   v[6], v[8]);
         } else {
-            printf("%6zu %8.2f %8.2f %8.0f %8.0f %8.0f %8.0f %6.0f %6.0f\n", idx[j], 100 * v[0], 100 * v[1], v[2],
-                   v[3], v[4], v[5], v[6], v[8]);
+            char int8[16] = "-";
+            if (v[9] >= 0)
+                snprintf(int8, sizeof int8, "%.2f", 100 * v[9]);
+            printf("%6zu %8.2f %8.2f %8s %8.0f %8.0f %8.0f %8.0f %6.0f %6.0f\n", idx[j], 100 * v[0], 100 * v[1], int8,
+                   v[2], v[3], v[4], v[5], v[6], v[8]);
         }
     }
     if (json)

@@ -112,7 +112,8 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_WM6_BYTES = 7,
     SPARSE_TRIAL_PARAMS = 8,      /* non-zero weights */
     SPARSE_TRIAL_SECONDS = 9,
-    SPARSE_TRIAL_FEASIBLE = 10    /* 1 if within the config's budgets */
+    SPARSE_TRIAL_FEASIBLE = 10,   /* 1 if within the config's budgets */
+    SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
 

@@ -23,6 +23,7 @@
 #include "sparse/experimental.h"
 #include "sparse/memory.h"
 #include "sparse/prune.h"
+#include "sparse/quant.h"
 
 #define NO_PARENT SIZE_MAX
 
@@ -285,6 +286,7 @@ typedef struct outcome {
     int ok;
     char reason[512];
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
+    double int8_test_acc; /* -1 when the network could not be quantised */
     size_t inherited;
     char *arch_json;
     char *compact_json; /* BC: the architecture after structured pruning */
@@ -410,6 +412,17 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
         rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
     if (!rc)
         rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
+    o->int8_test_acc = -1;
+    if (!rc) {
+        /* The deployed network is int8: measure it too. A network the int8
+         * path cannot take is reported without the figure, not failed. */
+        sparse_qnet *q = NULL;
+        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
+        if (sparse_qnet_create(&q, eval_net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
+            o->int8_test_acc = -1;
+        sparse_qnet_free(q);
+        sparse_clear_error();
+    }
     if (!rc)
         rc = sparse_memreport_from_net(&mem, eval_net, NULL);
     uint64_t v = 0, lb = 0;
@@ -489,6 +502,8 @@ static char *make_record(const search *s, size_t t, int stage, size_t parent, co
     if (o->ok) {
         put_num(&b, "val_accuracy", o->val_acc);
         put_num(&b, "test_accuracy", o->test_acc);
+        if (o->int8_test_acc >= 0)
+            put_num(&b, "int8_test_accuracy", o->int8_test_acc);
         put_num(&b, "ms_bytes", o->ms);
         put_num(&b, "wm5_bytes", o->wm5);
         put_num(&b, "wm6_bytes", o->wm6);

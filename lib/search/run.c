@@ -10,7 +10,7 @@
 #include "runlog.h"
 #include "search_internal.h"
 
-#define NFIELDS 11
+#define NFIELDS 12
 
 struct sparse_run {
     sparse__runlog *log;
@@ -54,7 +54,7 @@ static void parse_values(const sparse_search_config *cfg, const char *line, doub
                 {SPARSE_TRIAL_VAL_ACCURACY, "val_accuracy"}, {SPARSE_TRIAL_TEST_ACCURACY, "test_accuracy"},
                 {SPARSE_TRIAL_MS_BYTES, "ms_bytes"},     {SPARSE_TRIAL_WM5_BYTES, "wm5_bytes"},
                 {SPARSE_TRIAL_WM6_BYTES, "wm6_bytes"},   {SPARSE_TRIAL_PARAMS, "params"},
-                {SPARSE_TRIAL_SECONDS, "seconds"}};
+                {SPARSE_TRIAL_SECONDS, "seconds"},       {SPARSE_TRIAL_INT8_TEST_ACCURACY, "int8_test_accuracy"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const sparse__doc_node *n = sparse__doc_get(r, keys[i].key);
         double x;
