@@ -32,6 +32,7 @@ typedef struct fit_work {
     double *alpha;  /* n */
     double *ls;     /* dim */
     double *grad;   /* dim + 2 */
+    double *theta;  /* dim + 2, the point being evaluated */
     /* best point seen over every evaluation of every start */
     double best_val;
     double *best_theta;
@@ -53,9 +54,10 @@ static int work_alloc(fit_work *w, const sparse_gp *gp, int with_prior)
     w->alpha = sparse__malloc(n * sizeof(double));
     w->ls = sparse__malloc(gp->dim * sizeof(double));
     w->grad = sparse__malloc(w->npar * sizeof(double));
+    w->theta = sparse__malloc(w->npar * sizeof(double));
     w->best_theta = sparse__malloc(w->npar * sizeof(double));
     w->best_val = -HUGE_VAL;
-    if (!w->K || !w->K0 || !w->R2 || !w->MX || !w->alpha || !w->ls || !w->grad || !w->best_theta)
+    if (!w->K || !w->K0 || !w->R2 || !w->MX || !w->alpha || !w->ls || !w->grad || !w->theta || !w->best_theta)
         return SPARSE_ENOMEM;
     return SPARSE_OK;
 }
@@ -69,6 +71,7 @@ static void work_free(fit_work *w)
     free(w->alpha);
     free(w->ls);
     free(w->grad);
+    free(w->theta);
     free(w->best_theta);
 }
 
@@ -190,15 +193,9 @@ static double wall(const fit_work *w, const double *theta, double *grad)
 static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g)
 {
     fit_work *w = params;
-    const double *theta = x->data;
-    double th[512];
-    double *t = (double *)theta;
-    /* x may be strided in principle; copy when it is. */
-    if (x->stride != 1 && w->npar <= 512) {
-        for (size_t i = 0; i < w->npar; i++)
-            th[i] = gsl_vector_get(x, i);
-        t = th;
-    }
+    double *t = w->theta;
+    for (size_t i = 0; i < w->npar; i++)
+        t[i] = gsl_vector_get(x, i);
     double v;
     if (evaluate(w, t, &v, g ? w->grad : NULL) != 0) {
         if (f)
