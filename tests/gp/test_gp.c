@@ -334,6 +334,37 @@ static void test_gradients_fd(void **state)
                 check_gradient(k, r, p);
 }
 
+/* ---- conditional (arc-kernel) rule ---- */
+
+/* k(x, x*) recovered from the posterior variance after one observation at x:
+ * var = sf2 - k^2 / (sf2 + noise). */
+static double implied_k(sparse_gp *gp, const double *xs)
+{
+    double mu, var;
+    assert_int_equal(sparse_gp_predict(gp, 1, xs, &mu, &var), SPARSE_OK);
+    return sqrt((1.0 - var) * (1.0 + 0.5));
+}
+
+static void test_inactive_rule(void **state)
+{
+    (void)state;
+    sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
+    o.inactive_rule = 1;
+    o.normalize_y = 0;
+    sparse_gp *gp = NULL;
+    assert_int_equal(sparse_gp_create(&gp, 2, &o), SPARSE_OK);
+    double ls[2] = {1, 1};
+    assert_int_equal(sparse_gp_set_hyper(gp, ls, 1.0, 0.5), SPARSE_OK);
+    double x[2] = {0.3, SPARSE_SPACE_INACTIVE}, y = 1;
+    assert_int_equal(sparse_gp_set_data(gp, 1, x, &y), SPARSE_OK);
+    double same[2] = {0.3, SPARSE_SPACE_INACTIVE}, act0[2] = {0.3, 0.0}, act1[2] = {0.3, 0.9};
+    double m1 = (1 + sqrt(5.0) + 5.0 / 3) * exp(-sqrt(5.0)); /* Matern-5/2 at r = 1 */
+    assert_true(fabs(implied_k(gp, same) - 1.0) < 1e-9);  /* inactive/inactive: distance 0 */
+    assert_true(fabs(implied_k(gp, act0) - m1) < 1e-9);   /* active/inactive: distance 1 */
+    assert_true(fabs(implied_k(gp, act1) - m1) < 1e-9);   /* whatever the active value */
+    sparse_gp_free(gp);
+}
+
 /* ---- incremental update ---- */
 
 static void test_incremental_equals_refit(void **state)
@@ -703,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_predict_rbf_vs_sklearn),
         cmocka_unit_test(test_fit_lml_vs_sklearn),
         cmocka_unit_test(test_gradients_fd),
+        cmocka_unit_test(test_inactive_rule),
         cmocka_unit_test(test_incremental_equals_refit),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_gp_bad_inputs),
