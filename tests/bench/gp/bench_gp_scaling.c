@@ -39,7 +39,7 @@ static double target(const double *x, sparse_rng *rng)
 
 int main(int argc, char **argv)
 {
-    const char *script = argc > 1 ? argv[1] : NULL;
+    const char *script = argc > 1 && argv[1][0] ? argv[1] : NULL;
     size_t max_n = argc > 2 ? (size_t)atol(argv[2]) : 1000;
     const size_t sizes[] = {100, 300, 1000};
     double totals[3] = {0};
