@@ -259,8 +259,9 @@ SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *mobo);
 /* Proposes the next point into point_out (num_vars values). candidates
  * (n_cand x num_vars points, borrowed) may be NULL to let the driver draw
  * its own; *chosen (may be NULL) receives the index of the chosen candidate
- * (SIZE_MAX when the point was drawn by the driver itself). lambda_out (k values, may be NULL)
- * receives the scalarisation weights used. */
+ * (SIZE_MAX when the driver drew the point itself). lambda_out (k values,
+ * may be NULL) receives the scalarisation weights used. Before
+ * opts.min_observations observations the proposal is uniformly random. */
 SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t n_cand, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
 
