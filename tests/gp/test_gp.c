@@ -725,6 +725,32 @@ static void test_mobo_errors(void **state)
     sparse_space_free(s);
 }
 
+static void test_mobo_degenerate_data(void **state)
+{
+    (void)state;
+    /* The same point observed repeatedly with constant objectives, in a
+     * conditional space: proposals stay valid and finite. */
+    sparse_space *s = make_space();
+    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
+    o.num_candidates = 100;
+    sparse_mobo *m = NULL;
+    int logs[2] = {0, 1};
+    assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 3), SPARSE_OK);
+    double p[5] = {1e-2, 3, 1, 8, 0.1}, f[2] = {0.5, 100}, q[5];
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_OK);
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(sparse_mobo_propose(m, 0, NULL, q, NULL, NULL), SPARSE_OK);
+        assert_int_equal(sparse_space_validate(s, q), SPARSE_OK);
+        assert_int_equal(sparse_mobo_observe(m, q, f), SPARSE_OK);
+    }
+    size_t idx[16], cnt;
+    assert_int_equal(sparse_mobo_pareto(m, idx, &cnt), SPARSE_OK);
+    assert_int_equal(cnt, 8); /* all equal: none dominates another */
+    sparse_mobo_free(m);
+    sparse_space_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -744,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_dirichlet),
         cmocka_unit_test(test_mobo_deterministic),
         cmocka_unit_test(test_mobo_errors),
+        cmocka_unit_test(test_mobo_degenerate_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
