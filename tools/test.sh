@@ -10,6 +10,8 @@ sh tools/install-deps.sh
 rm -rf build-test
 meson setup build-test --werror --buildtype=release >/dev/null
 ninja -C build-test
+# Real MNIST for the 'network' suite (cached; the tests skip if this fails).
+./build-test/cli/sparse data fetch mnist || echo "test.sh: MNIST fetch failed; network tests will skip" >&2
 meson test -C build-test --print-errorlogs --num-processes 2
 
 # Sanitizer build: same tests except the slow ones, under ASan + UBSan.

@@ -23,7 +23,8 @@ typedef struct sparse_dataset sparse_dataset;
 
 /* Reads one IDX image file (magic 0x00000803, u8 pixels) and its IDX label
  * file (0x00000801). Either may be gzip-compressed (detected by content).
- * *out owned by the caller. */
+ * Pixels are scaled to [0, 1] (byte / 255); num_classes = max label + 1.
+ * Trailing bytes after the data are an error. *out owned by the caller. */
 SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_path,
                                        const char *labels_path);
 
@@ -47,13 +48,15 @@ typedef struct sparse_csv_options {
 #define SPARSE_CSV_OPTIONS_INIT {SPARSE_CSV_OPTIONS_VERSION, 0, -1, 0, 0, 0}
 SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned version);
 
-/* Reads a CSV file: one integer label column plus one numeric column per
- * pixel. opts may be NULL for the defaults. */
+/* Reads a CSV file: one integer label column (0..65535) plus one numeric
+ * column per pixel, values stored as given (no scaling). Blank lines are
+ * skipped; header detection (-1) treats the first line as a header when its
+ * label cell is not a number. opts may be NULL for the defaults. */
 SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
                                        const sparse_csv_options *opts);
 
-/* Builds a data set from memory: n images of c*h*w floats (NCHW order) and
- * n labels in [0, num_classes). Both arrays are copied. */
+/* Builds a data set from memory: n images of c*h*w finite floats (NCHW
+ * order) and n labels in [0, num_classes). Both arrays are copied. */
 SPARSE_API int sparse_dataset_from_memory(sparse_dataset **out, size_t n, size_t c, size_t h,
                                           size_t w, const float *images, const int32_t *labels,
                                           size_t num_classes);
@@ -81,7 +84,8 @@ SPARSE_API size_t sparse_dataset_class_count(const sparse_dataset *ds, size_t c)
 
 /* ---- Transforming ---- */
 
-/* New data set holding images [first, first+count) of src (a copy). */
+/* New data set holding images [first, first+count) of src (a copy; keeps
+ * src's num_classes, as does subset). */
 SPARSE_API int sparse_dataset_range(sparse_dataset **out, const sparse_dataset *src, size_t first,
                                     size_t count);
 /* New data set holding the listed images of src, in that order (a copy). */

@@ -74,6 +74,9 @@ SPARSE_API int sparse_space_find(const sparse_space *space, const char *name, si
 /* Borrowed name of variable i (NULL if out of range), valid while space lives. */
 SPARSE_API const char *sparse_space_var_name(const sparse_space *space, size_t i);
 SPARSE_API int sparse_space_var_kind(const sparse_space *space, size_t i, sparse_var_kind *kind);
+/* Bounds of variable i: [lo, hi] for reals and integers, [0, n_choices-1]
+ * for categoricals. Either output may be NULL. */
+SPARSE_API int sparse_space_var_bounds(const sparse_space *space, size_t i, double *lo, double *hi);
 
 /* A point is an array of num_vars doubles: the real value, the integer value
  * or the category index. Values of inactive variables are ignored on input

@@ -8,6 +8,9 @@
 #include "sparse/core.h"
 #include "sparse/tensor.h"
 #include "sparse/data.h"
+#include "sparse/layers.h"
+#include "sparse/memory.h"
 #include "sparse/gp.h"
+#include "sparse/search.h"
 
 #endif

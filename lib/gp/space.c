@@ -239,6 +239,20 @@ SPARSE_API int sparse_space_var_kind(const sparse_space *space, size_t i, sparse
     return SPARSE_OK;
 }
 
+SPARSE_API int sparse_space_var_bounds(const sparse_space *space, size_t i, double *lo, double *hi)
+{
+    SPARSE__CHECK_NULL(space);
+    if (i >= space->n)
+        return sparse__error(SPARSE_ERANGE, "sparse_space_var_bounds: variable %zu of %zu", i, space->n);
+    const space_var *v = &space->vars[i];
+    int cat = v->kind == SPARSE_VAR_CATEGORICAL;
+    if (lo)
+        *lo = cat ? 0.0 : v->lo;
+    if (hi)
+        *hi = cat ? (double)v->n_choices - 1.0 : v->hi;
+    return SPARSE_OK;
+}
+
 /* Parent values are compared after rounding: they are integers or indices. */
 static int resolve_active(const sparse_space *s, const double *point, int *active)
 {

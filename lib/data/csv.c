@@ -1,0 +1,261 @@
+/* CSV reader: one integer label column and one numeric column per pixel.
+ * Values are stored as given (no scaling). Errors name FILE:LINE:COLUMN,
+ * both 1-based, the column counting characters from the start of the line. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "data_internal.h"
+
+SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_CSV_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_csv_options_init: version %u, this library knows %u",
+                             version, SPARSE_CSV_OPTIONS_VERSION);
+    sparse_csv_options d = SPARSE_CSV_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+typedef struct cell {
+    const char *p; /* trimmed text */
+    size_t len;
+    size_t col;    /* 1-based character column of the cell's start */
+} cell;
+
+typedef struct csv_state {
+    const char *path;
+    size_t line;
+    cell *cells;
+    size_t ncells, cap;
+} csv_state;
+
+static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
+
+/* Splits [s, e) at commas into st->cells. */
+static int split_line(csv_state *st, const char *s, const char *e)
+{
+    st->ncells = 0;
+    const char *line = s;
+    for (;;) {
+        const char *c = s;
+        while (s < e && *s != ',')
+            s++;
+        if (st->ncells == st->cap) {
+            size_t ncap = st->cap ? st->cap * 2 : 64;
+            cell *nc = sparse__realloc(st->cells, ncap * sizeof *nc);
+            if (!nc)
+                return SPARSE_ENOMEM;
+            st->cells = nc;
+            st->cap = ncap;
+        }
+        cell *x = &st->cells[st->ncells++];
+        x->col = (size_t)(c - line) + 1;
+        const char *b = c, *t = s;
+        while (b < t && is_blank(*b))
+            b++;
+        while (t > b && is_blank(t[-1]))
+            t--;
+        x->p = b;
+        x->len = (size_t)(t - b);
+        if (s == e)
+            return SPARSE_OK;
+        s++;
+    }
+}
+
+/* Parses in place: a trimmed cell is followed by a blank, a comma, a line
+ * end or the buffer's terminating NUL, none of which can extend a number. */
+static int parse_double(const cell *x, double *v)
+{
+    if (x->len == 0)
+        return -1;
+    char *end;
+    errno = 0;
+    *v = strtod(x->p, &end);
+    return end != x->p + x->len || errno == ERANGE || !isfinite(*v) ? -1 : 0;
+}
+
+static int cell_error(const csv_state *st, const cell *x, const char *what)
+{
+    return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: %s: '%.*s'", st->path, st->line, x->col, what,
+                         (int)(x->len > 32 ? 32 : x->len), x->p);
+}
+
+/* A header names the label column; keying on that one cell keeps a typo in
+ * some pixel of the first data row an error instead of a skipped row. */
+static int line_is_header(const csv_state *st, int label_column)
+{
+    double v;
+    return (size_t)label_column < st->ncells && parse_double(&st->cells[label_column], &v);
+}
+
+static int check_options(const sparse_csv_options *o)
+{
+    if (o->version != SPARSE_CSV_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_dataset_load_csv: options version %u, this library knows %u",
+                             o->version, SPARSE_CSV_OPTIONS_VERSION);
+    if (o->label_column < 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: label_column %d is negative",
+                             o->label_column);
+    if (o->header < -1 || o->header > 1)
+        return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: header is %d, expected -1, 0 or 1",
+                             o->header);
+    int zeros = !o->channels + !o->height + !o->width;
+    if (zeros != 0 && zeros != 3)
+        return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: image shape %zux%zux%zu: give all three or none",
+                             o->channels, o->height, o->width);
+    return SPARSE_OK;
+}
+
+/* Image shape from the options, or a square single-channel image. */
+static int resolve_shape(const char *path, const sparse_csv_options *o, size_t npix, size_t *c,
+                         size_t *h, size_t *w)
+{
+    if (o->channels) {
+        size_t hw, chw;
+        if (sparse__mul_size(o->height, o->width, &hw) || sparse__mul_size(o->channels, hw, &chw) ||
+            chw != npix)
+            return sparse__error(SPARSE_EFORMAT, "%s:1: %zu pixel columns, but a %zux%zux%zu image needs %zu",
+                                 path, npix, o->channels, o->height, o->width,
+                                 o->channels * o->height * o->width);
+        *c = o->channels;
+        *h = o->height;
+        *w = o->width;
+        return SPARSE_OK;
+    }
+    size_t s = (size_t)llround(sqrt((double)npix));
+    if (s * s != npix)
+        return sparse__error(SPARSE_EFORMAT,
+                             "%s: %zu pixel columns do not make a square image; give the image shape",
+                             path, npix);
+    *c = 1;
+    *h = *w = s;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
+                                       const sparse_csv_options *opts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(path);
+    sparse_csv_options o = SPARSE_CSV_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = check_options(&o);
+    if (rc)
+        return rc;
+    char *text;
+    size_t len;
+    rc = sparse__read_file(path, &text, &len);
+    if (rc)
+        return rc;
+    csv_state st = {path, 0, NULL, 0, 0};
+    float *px = NULL;
+    int32_t *lab = NULL;
+    size_t n = 0, cap = 0, ncols = 0, npix = 0, first_line = 0;
+    const char *s = text, *end = text + len;
+    /* A UTF-8 byte order mark would make the first cell non-numeric. */
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+        s += 3;
+    while (!rc && s < end) {
+        const char *e = memchr(s, '\n', (size_t)(end - s));
+        if (!e)
+            e = end;
+        st.line++;
+        const char *b = s;
+        while (b < e && is_blank(*b))
+            b++;
+        if (b == e) {
+            s = e + 1;
+            continue;
+        }
+        rc = split_line(&st, s, e);
+        s = e + 1;
+        if (rc)
+            break;
+        if (!ncols) {
+            if (o.header == 1 || (o.header == -1 && line_is_header(&st, o.label_column))) {
+                o.header = 0;
+                continue;
+            }
+            ncols = st.ncells;
+            first_line = st.line;
+            if (ncols < 2) {
+                rc = sparse__error(SPARSE_EFORMAT, "%s:%zu: a row needs a label and at least one pixel, found %zu field",
+                                   path, st.line, ncols);
+                break;
+            }
+            if ((size_t)o.label_column >= ncols) {
+                rc = sparse__error(SPARSE_EFORMAT, "%s:%zu: label column %d does not exist: the row has %zu fields",
+                                   path, st.line, o.label_column, ncols);
+                break;
+            }
+            npix = ncols - 1;
+        }
+        if (st.ncells != ncols) {
+            const cell *last = &st.cells[(st.ncells > ncols ? ncols : st.ncells) - 1];
+            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: ragged row: %zu fields, but line %zu has %zu",
+                               path, st.line, st.ncells > ncols ? st.cells[ncols].col : last->col + last->len,
+                               st.ncells, first_line, ncols);
+            break;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256, bytes;
+            if (sparse__mul_size(ncap, npix * sizeof(float), &bytes)) {
+                rc = SPARSE_ERANGE;
+                break;
+            }
+            float *np = sparse__realloc(px, bytes);
+            if (!np) {
+                rc = SPARSE_ENOMEM;
+                break;
+            }
+            px = np;
+            int32_t *nl = sparse__realloc(lab, ncap * sizeof *nl);
+            if (!nl) {
+                rc = SPARSE_ENOMEM;
+                break;
+            }
+            lab = nl;
+            cap = ncap;
+        }
+        float *row = px + n * npix;
+        for (size_t i = 0, k = 0; i < ncols; i++) {
+            const cell *x = &st.cells[i];
+            double v;
+            if (parse_double(x, &v)) {
+                rc = cell_error(&st, x, i == (size_t)o.label_column ? "label is not a number"
+                                                                      : "pixel is not a number");
+                break;
+            }
+            if (i == (size_t)o.label_column) {
+                if (v != floor(v) || v < 0 || v > SPARSE__MAX_LABEL) {
+                    rc = cell_error(&st, x, "label must be an integer in [0, 65535]");
+                    break;
+                }
+                lab[n] = (int32_t)v;
+            } else {
+                row[k++] = (float)v;
+            }
+        }
+        n++;
+    }
+    free(st.cells);
+    free(text);
+    size_t c = 0, h = 0, w = 0;
+    if (!rc && n == 0)
+        rc = sparse__error(SPARSE_EFORMAT, "%s: no data rows", path);
+    if (!rc)
+        rc = resolve_shape(path, &o, npix, &c, &h, &w);
+    if (rc) {
+        free(px);
+        free(lab);
+        return rc;
+    }
+    return sparse__dataset_wrap(out, n, c, h, w, px, lab, 0);
+}

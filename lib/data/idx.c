@@ -1,0 +1,327 @@
+/* IDX reader (the MNIST family): big-endian header, then raw unsigned bytes.
+ * Files go through zlib, which reads gzip and plain files alike, so a .gz
+ * file needs no special case. Offsets in messages count bytes of the
+ * (decompressed) IDX stream, which is what a hex dump of the file shows. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "../core/internal.h"
+#include "data_internal.h"
+
+#define IDX_TYPE_UBYTE 0x08
+#define IDX_CHUNK 65536
+
+typedef struct idx_file {
+    const char *path;
+    gzFile gz;
+    unsigned long long off;
+    unsigned long long size; /* stream size the header implies; 0 before it is read */
+} idx_file;
+
+static const char *stream_kind(idx_file *f)
+{
+    return gzdirect(f->gz) ? "" : " (decompressed)";
+}
+
+static int idx_open(idx_file *f, const char *path)
+{
+    f->path = path;
+    f->off = 0;
+    errno = 0;
+    f->gz = gzopen(path, "rb");
+    if (!f->gz)
+        return sparse__error(SPARSE_EIO, "%s: cannot open: %s", path,
+                             errno ? strerror(errno) : "out of memory");
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        gzclose(f->gz);
+        f->gz = NULL;
+        return sparse__error(SPARSE_EIO, "%s: is a directory, not an IDX file", path);
+    }
+    gzbuffer(f->gz, 1 << 17);
+    return SPARSE_OK;
+}
+
+static void idx_close(idx_file *f)
+{
+    if (f->gz)
+        gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* Reads up to len bytes; *got < len only at the end of the data. */
+static int idx_read(idx_file *f, void *buf, size_t len, size_t *got)
+{
+    *got = 0;
+    while (*got < len) {
+        size_t want = len - *got;
+        if (want > IDX_CHUNK)
+            want = IDX_CHUNK;
+        int r = gzread(f->gz, (unsigned char *)buf + *got, (unsigned)want);
+        if (r < 0) {
+            int zerr;
+            const char *msg = gzerror(f->gz, &zerr);
+            return sparse__error(zerr == Z_ERRNO ? SPARSE_EIO : SPARSE_EFORMAT,
+                                 "%s: byte offset %llu%s: read error: %s", f->path,
+                                 f->off + *got, stream_kind(f),
+                                 zerr == Z_ERRNO ? strerror(errno) : msg);
+        }
+        if (r == 0) {
+            /* zlib reports a gzip stream cut short (even one cut inside
+             * its CRC trailer, after all the data) only through this. */
+            int zerr;
+            gzerror(f->gz, &zerr);
+            if (zerr == Z_BUF_ERROR)
+                return sparse__error(SPARSE_EFORMAT,
+                                     "%s: byte offset %llu (decompressed): file is truncated: "
+                                     "the gzip stream ends early",
+                                     f->path, f->off + *got);
+            break;
+        }
+        *got += (size_t)r;
+    }
+    f->off += *got;
+    return SPARSE_OK;
+}
+
+static int idx_read_exact(idx_file *f, void *buf, size_t len, const char *what)
+{
+    size_t got;
+    int rc = idx_read(f, buf, len, &got);
+    if (rc)
+        return rc;
+    if (got < len && f->size)
+        return sparse__error(SPARSE_EFORMAT,
+                             "%s: byte offset %llu%s: file is truncated in the %s "
+                             "(the header implies %llu bytes)",
+                             f->path, f->off, stream_kind(f), what, f->size);
+    if (got < len)
+        return sparse__error(SPARSE_EFORMAT, "%s: byte offset %llu%s: file is truncated in the %s",
+                             f->path, f->off, stream_kind(f), what);
+    return SPARSE_OK;
+}
+
+/* Magic: two zero bytes, the element type, the number of dimensions. */
+static int idx_header(idx_file *f, int ndims, uint32_t *dims, const char *kind)
+{
+    unsigned char m[4];
+    int rc = idx_read_exact(f, m, 4, "header (magic number)");
+    if (rc)
+        return rc;
+    uint32_t magic = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+    uint32_t want = IDX_TYPE_UBYTE << 8 | (uint32_t)ndims;
+    if (magic != want)
+        return sparse__error(SPARSE_EFORMAT,
+                             "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx (IDX %s)",
+                             f->path, (unsigned long)magic, (unsigned long)want, kind);
+    for (int i = 0; i < ndims; i++) {
+        unsigned long long at = f->off;
+        rc = idx_read_exact(f, m, 4, "header (dimensions)");
+        if (rc)
+            return rc;
+        dims[i] = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+        if (dims[i] == 0)
+            return sparse__error(SPARSE_EFORMAT, "%s: byte offset %llu: dimension %d is 0",
+                                 f->path, at, i);
+    }
+    return SPARSE_OK;
+}
+
+static int idx_expect_end(idx_file *f)
+{
+    unsigned char extra;
+    size_t got;
+    unsigned long long at = f->off;
+    int rc = idx_read(f, &extra, 1, &got);
+    if (rc)
+        return rc;
+    if (got)
+        return sparse__error(SPARSE_EFORMAT,
+                             "%s: byte offset %llu%s: unexpected data after the end of the IDX data",
+                             f->path, at, stream_kind(f));
+    return SPARSE_OK;
+}
+
+/* Pixels are scaled to [0, 1]. The float array grows with the data actually
+ * read, so a corrupted header announcing billions of images fails as a
+ * truncated file rather than as a giant allocation. */
+static int read_pixels(idx_file *f, size_t total, float **out)
+{
+    *out = NULL;
+    size_t cap = total < (1u << 20) ? total : (1u << 20), have = 0;
+    float *px = sparse__malloc(cap * sizeof *px);
+    unsigned char *chunk = sparse__malloc(IDX_CHUNK);
+    int rc = px && chunk ? SPARSE_OK : SPARSE_ENOMEM;
+    while (!rc && have < total) {
+        size_t want = total - have < IDX_CHUNK ? total - have : IDX_CHUNK;
+        rc = idx_read_exact(f, chunk, want, "pixel data");
+        if (rc)
+            break;
+        if (have + want > cap) {
+            size_t ncap = cap > total / 2 ? total : cap * 2;
+            float *p = sparse__realloc(px, ncap * sizeof *px);
+            if (!p) {
+                rc = SPARSE_ENOMEM;
+                break;
+            }
+            px = p;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < want; i++)
+            px[have + i] = (float)chunk[i] * (1.0f / 255.0f);
+        have += want;
+    }
+    free(chunk);
+    if (rc) {
+        free(px);
+        return rc;
+    }
+    *out = px;
+    return SPARSE_OK;
+}
+
+static int read_labels(idx_file *f, size_t n, int32_t **out)
+{
+    *out = NULL;
+    int32_t *lab = sparse__malloc(n * sizeof *lab);
+    unsigned char *chunk = sparse__malloc(IDX_CHUNK);
+    int rc = lab && chunk ? SPARSE_OK : SPARSE_ENOMEM;
+    for (size_t have = 0; !rc && have < n;) {
+        size_t want = n - have < IDX_CHUNK ? n - have : IDX_CHUNK;
+        rc = idx_read_exact(f, chunk, want, "labels");
+        for (size_t i = 0; !rc && i < want; i++)
+            lab[have + i] = chunk[i];
+        have += want;
+    }
+    free(chunk);
+    if (rc) {
+        free(lab);
+        return rc;
+    }
+    *out = lab;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_path,
+                                       const char *labels_path)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(images_path);
+    SPARSE__CHECK_NULL(labels_path);
+    idx_file fi = {0}, fl = {0};
+    float *px = NULL;
+    int32_t *lab = NULL;
+    uint32_t idim[3] = {0, 0, 0}, ldim[1] = {0};
+    int rc = idx_open(&fi, images_path);
+    if (!rc)
+        rc = idx_open(&fl, labels_path);
+    if (!rc)
+        rc = idx_header(&fi, 3, idim, "unsigned-byte images, 3 dimensions");
+    if (!rc)
+        rc = idx_header(&fl, 1, ldim, "unsigned-byte labels, 1 dimension");
+    if (!rc && ldim[0] != idim[0])
+        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu labels, but %s holds %lu images",
+                           labels_path, (unsigned long)ldim[0], images_path,
+                           (unsigned long)idim[0]);
+    size_t n = idim[0], total = 0;
+    if (!rc && (sparse__mul_size(n, (size_t)idim[1] * idim[2], &total) ||
+                sparse__mul_size(total, sizeof(float), &(size_t){0})))
+        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu x %lu x %lu images are too many",
+                           images_path, (unsigned long)idim[0], (unsigned long)idim[1],
+                           (unsigned long)idim[2]);
+    if (!rc) {
+        fi.size = 16 + (unsigned long long)total;
+        fl.size = 8 + (unsigned long long)n;
+        rc = read_pixels(&fi, total, &px);
+    }
+    if (!rc)
+        rc = idx_expect_end(&fi);
+    if (!rc)
+        rc = read_labels(&fl, n, &lab);
+    if (!rc)
+        rc = idx_expect_end(&fl);
+    idx_close(&fi);
+    idx_close(&fl);
+    if (rc) {
+        free(px);
+        free(lab);
+        return rc;
+    }
+    return sparse__dataset_wrap(out, n, 1, idim[1], idim[2], px, lab, 0);
+}
+
+static const char *const mnist_names[4] = {
+    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+};
+
+/* Finds DIR/NAME or DIR/NAME.gz; *path is allocated. */
+static int find_member(const char *dir, const char *name, char **path)
+{
+    *path = NULL;
+    size_t len = strlen(dir) + strlen(name) + 8;
+    char *p = sparse__malloc(len);
+    if (!p)
+        return SPARSE_ENOMEM;
+    struct stat st;
+    snprintf(p, len, "%s/%s", dir, name);
+    if (stat(p, &st) != 0) {
+        snprintf(p, len, "%s/%s.gz", dir, name);
+        if (stat(p, &st) != 0) {
+            free(p);
+            return sparse__error(SPARSE_ENOTFOUND, "%s: no %s (or %s.gz) in this directory", dir,
+                                 name, name);
+        }
+    }
+    *path = p;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_dataset **test,
+                                             const char *dir)
+{
+    SPARSE__CHECK_NULL(train);
+    SPARSE__CHECK_NULL(test);
+    *train = *test = NULL;
+    SPARSE__CHECK_NULL(dir);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return sparse__error(SPARSE_ENOTFOUND, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return sparse__error(SPARSE_EINVAL, "%s: not a directory", dir);
+    char *p[4] = {NULL, NULL, NULL, NULL};
+    sparse_dataset *tr = NULL, *te = NULL;
+    int rc = SPARSE_OK;
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = find_member(dir, mnist_names[i], &p[i]);
+    if (!rc)
+        rc = sparse_dataset_load_idx(&tr, p[0], p[1]);
+    if (!rc)
+        rc = sparse_dataset_load_idx(&te, p[2], p[3]);
+    if (!rc && (te->h != tr->h || te->w != tr->w))
+        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 8: images are %zux%zu, but %s has %zux%zu",
+                           p[2], te->h, te->w, p[0], tr->h, tr->w);
+    for (size_t i = 0; !rc && i < te->n; i++)
+        if ((size_t)te->labels[i] >= tr->num_classes)
+            rc = sparse__error(SPARSE_EFORMAT,
+                               "%s: byte offset %zu: label %d is out of range: %s has %zu classes",
+                               p[3], 8 + i, (int)te->labels[i], p[1], tr->num_classes);
+    if (!rc)
+        te->num_classes = tr->num_classes;
+    for (int i = 0; i < 4; i++)
+        free(p[i]);
+    if (rc) {
+        sparse_dataset_free(tr);
+        sparse_dataset_free(te);
+        return rc;
+    }
+    *train = tr;
+    *test = te;
+    return SPARSE_OK;
+}

@@ -1,0 +1,210 @@
+/* Standard train/validation/test splits and the MNIST cache location. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../core/internal.h"
+#include "data_internal.h"
+
+SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_DATA_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_data_options_init: version %u, this library knows %u",
+                             version, SPARSE_DATA_OPTIONS_VERSION);
+    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_data_cache_dir(char *buf, size_t cap, const char *name)
+{
+    SPARSE__CHECK_NULL(buf);
+    SPARSE__CHECK_NULL(name);
+    if (cap)
+        buf[0] = '\0';
+    if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return sparse__error(SPARSE_EINVAL, "sparse_data_cache_dir: '%s' is not a data set name", name);
+    /* The XDG spec says a relative $XDG_CACHE_HOME is invalid and must be
+     * ignored. */
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/sparse/%s", xdg, name);
+    else if (home && *home)
+        n = snprintf(buf, cap, "%s/.cache/sparse/%s", home, name);
+    else
+        return sparse__error(SPARSE_ENOTFOUND,
+                             "sparse_data_cache_dir: neither XDG_CACHE_HOME nor HOME is set");
+    if (n < 0 || (size_t)n >= cap) {
+        if (cap)
+            buf[0] = '\0';
+        return sparse__error(SPARSE_ERANGE, "sparse_data_cache_dir: the path needs %d bytes, buffer has %zu",
+                             n + 1, cap);
+    }
+    return SPARSE_OK;
+}
+
+static int check_options(const sparse_data_options *o)
+{
+    if (o->version != SPARSE_DATA_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_data_open: options version %u, this library knows %u",
+                             o->version, SPARSE_DATA_OPTIONS_VERSION);
+    if (!(o->test_fraction >= 0.0 && o->test_fraction < 1.0))
+        return sparse__error(SPARSE_EINVAL, "sparse_data_open: test_fraction %g is outside [0, 1)",
+                             o->test_fraction);
+    return SPARSE_OK;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* MNIST-style: validation is the last val_count images of the training file,
+ * so the split needs no randomness and matches the paper's 55k/5k/10k. */
+static int split_tail(const char *spec, const sparse_data_options *o, sparse_dataset *full,
+                      sparse_dataset **train, sparse_dataset **val)
+{
+    if (o->val_count >= full->n)
+        return sparse__error(SPARSE_ERANGE, "%s: val_count %zu leaves no training images (the training file has %zu)",
+                             spec, o->val_count, full->n);
+    size_t ntr = full->n - o->val_count;
+    int rc = sparse_dataset_range(val, full, ntr, o->val_count);
+    if (!rc)
+        rc = sparse_dataset_range(train, full, 0, ntr);
+    return rc;
+}
+
+/* CSV: one seeded permutation; test first, then validation, the rest trains. */
+static int split_shuffled(const char *spec, const sparse_data_options *o, sparse_dataset *full,
+                          sparse_dataset **train, sparse_dataset **val, sparse_dataset **test)
+{
+    size_t n = full->n, ntest = (size_t)floor(o->test_fraction * (double)n);
+    if (ntest + o->val_count >= n || o->val_count >= n)
+        return sparse__error(SPARSE_ERANGE,
+                             "%s: %zu images, %zu for test and val_count %zu leave no training images",
+                             spec, n, ntest, o->val_count);
+    size_t *idx = sparse__malloc(n * sizeof *idx);
+    if (!idx)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    sparse_rng *rng;
+    int rc = sparse_rng_create(&rng, o->seed);
+    if (!rc) {
+        rc = sparse_rng_shuffle(rng, idx, n);
+        sparse_rng_free(rng);
+    }
+    if (!rc)
+        rc = sparse_dataset_subset(test, full, idx, ntest);
+    if (!rc)
+        rc = sparse_dataset_subset(val, full, idx + ntest, o->val_count);
+    if (!rc)
+        rc = sparse_dataset_subset(train, full, idx + ntest + o->val_count,
+                                   n - ntest - o->val_count);
+    free(idx);
+    return rc;
+}
+
+static int finish(const sparse_data_options *o, sparse_dataset *tr, sparse_dataset *va,
+                  sparse_dataset *te)
+{
+    sparse_dataset *all[3] = {tr, va, te};
+    int rc = SPARSE_OK;
+    if (o->normalize) {
+        float mean, std;
+        rc = sparse_dataset_compute_normalization(tr, &mean, &std);
+        /* Constant images: centring alone is all that can be done. */
+        if (!rc && !(std > 0.0f))
+            std = 1.0f;
+        for (int i = 0; i < 3 && !rc; i++)
+            rc = sparse_dataset_normalize(all[i], mean, std);
+    }
+    if (!rc && o->binary) {
+        size_t k = tr->num_classes;
+        if (k < 2)
+            return sparse__error(SPARSE_EINVAL, "sparse_data_open: binary relabelling needs at least 2 classes, found %zu",
+                                 k);
+        int *group = sparse__malloc(k * sizeof *group);
+        if (!group)
+            return SPARSE_ENOMEM;
+        for (size_t c = 0; c < k; c++)
+            group[c] = c >= k / 2;
+        for (int i = 0; i < 3 && !rc; i++)
+            rc = sparse_dataset_relabel(all[i], group, k);
+        free(group);
+    }
+    return rc;
+}
+
+SPARSE_API int sparse_data_open(const char *spec, const sparse_data_options *opts,
+                                sparse_dataset **train, sparse_dataset **val,
+                                sparse_dataset **test)
+{
+    SPARSE__CHECK_NULL(train);
+    SPARSE__CHECK_NULL(val);
+    SPARSE__CHECK_NULL(test);
+    *train = *val = *test = NULL;
+    SPARSE__CHECK_NULL(spec);
+    sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = check_options(&o);
+    if (rc)
+        return rc;
+    char cache[4096];
+    const char *path = spec;
+    if (!strcmp(spec, "mnist")) {
+        rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
+        if (rc)
+            return rc;
+        path = cache;
+    }
+    sparse_dataset *full = NULL, *tr = NULL, *va = NULL, *te = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (path == cache)
+            return sparse__error(SPARSE_ENOTFOUND, "MNIST is not in the cache (%s): run 'sparse data fetch mnist'",
+                                 cache);
+        return sparse__error(SPARSE_ENOTFOUND, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = sparse_dataset_load_mnist_dir(&full, &te, path);
+        if (!rc)
+            rc = split_tail(path, &o, full, &tr, &va);
+    } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
+        rc = sparse_dataset_load_csv(&full, path, NULL);
+        if (!rc)
+            rc = split_shuffled(path, &o, full, &tr, &va, &te);
+    } else {
+        rc = sparse__error(SPARSE_EUNSUPPORTED,
+                           "%s: not a data set: expected \"mnist\", a directory of MNIST files or a .csv file",
+                           path);
+    }
+    sparse_dataset_free(full);
+    if (!rc && o.max_train && o.max_train < tr->n) {
+        sparse_dataset *cut;
+        rc = sparse_dataset_range(&cut, tr, 0, o.max_train);
+        if (!rc) {
+            sparse_dataset_free(tr);
+            tr = cut;
+        }
+    }
+    if (!rc)
+        rc = finish(&o, tr, va, te);
+    if (rc) {
+        sparse_dataset_free(tr);
+        sparse_dataset_free(va);
+        sparse_dataset_free(te);
+        return rc;
+    }
+    *train = tr;
+    *val = va;
+    *test = te;
+    return SPARSE_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * Internals of the layers module. Activations and their gradients are kept
+ * channel-major, (C, N, H, W): a whole batch of one channel is contiguous,
+ * so a convolution is one GEMM per batch (W (Cout x K) times the im2col
+ * matrix (K x N*Ho*Wo)) and batch norm walks contiguous memory. Only the
+ * public API converts to and from (N, C, H, W).
+ *
+ * This header must not include GSL headers: files including it include
+ * blis.h (both declare the CBLAS enums).
+ */
+#ifndef SPARSE_LAYERS_INTERNAL_H
+#define SPARSE_LAYERS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../core/internal.h"
+#include "sparse/layers.h"
+
+typedef struct lparam {
+    char *name;
+    sparse_tensor *value; /* contiguous, PyTorch layout */
+    sparse_tensor *grad;
+    float *w, *g;         /* data of value and grad */
+    size_t n;
+    int trainable;
+    int decay;            /* weight decay applies (conv/FC weights only) */
+    float *m, *v;         /* optimiser state (allocated with the net) */
+    float *mask;          /* NULL or 0/1 per element */
+    int ndim;
+    size_t shape[4];
+} lparam;
+
+typedef struct lnode {
+    int kind;
+    char *name;
+    size_t layer;         /* architecture layer index (SIZE_MAX for the input) */
+    size_t n_in;
+    size_t in[SPARSE_LAYER_MAX_INPUTS];
+    size_t c, h, w;       /* per-image output shape */
+    size_t sz;            /* c*h*w */
+    /* geometry */
+    size_t k, stride, pt, pl, pb, pr, groups, depth_rate;
+    int merge, bias;
+    lparam *params;
+    size_t n_params;
+    float *out, *dout;    /* (C, N, H, W), max_batch images */
+    float *aux;           /* BN: x-hat; pools: argmax (as int32) */
+    float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
+    int32_t *idx;         /* max pools: flat input index of each output's max */
+    int need_dx;          /* backward must produce the input gradient */
+} lnode;
+
+struct sparse_arch {
+    char *name;
+    char *source;         /* file name for messages, or NULL */
+    size_t c, h, w, classes;
+    struct alayer *layers;
+    size_t n, cap;
+};
+
+typedef struct alayer {
+    sparse_layer_spec s;  /* strings point at the owned copies below */
+    char *name;
+    char *inputs[SPARSE_LAYER_MAX_INPUTS];
+    size_t line;
+} alayer;
+
+struct sparse_net {
+    sparse_arch *arch;
+    size_t max_batch;
+    size_t classes;
+    lnode *nodes;
+    size_t n_nodes;
+    size_t batch;         /* images in the last forward pass */
+    int train;            /* mode of the last forward pass */
+    int forward_done;
+    float *work;          /* shared scratch: im2col, FC gather, ... */
+    size_t work_n;
+    float *probs;         /* softmax of the logits, (classes, N) */
+    float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
+    uint64_t step;        /* optimiser steps taken */
+    int want_input_grad;  /* compute the gradient w.r.t. the input image */
+};
+
+/* graph.c */
+/* Builds the node list (names, inputs, shapes, parameters' shapes) from an
+ * architecture and checks every shape. Allocates no activation buffers. */
+int sparse__plan(const sparse_arch *arch, lnode **nodes, size_t *n_nodes);
+void sparse__free_nodes(lnode *nodes, size_t n);
+/* "file:line: layer 'x' (kind)" context for messages. */
+int sparse__layer_error(const sparse_arch *arch, size_t layer, int code, const char *fmt, ...)
+    SPARSE__PRINTF(4, 5);
+lparam *sparse__find_param(lnode *nd, const char *name);
+
+/* arch.c */
+int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line);
+const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap);
+
+/* kernels: forward returns nothing (shapes validated), backward accumulates
+ * into the inputs' dout. */
+void sparse__conv_forward(sparse_net *net, lnode *nd);
+void sparse__conv_backward(sparse_net *net, lnode *nd);
+size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch);
+void sparse__dwconv_forward(sparse_net *net, lnode *nd);
+void sparse__dwconv_backward(sparse_net *net, lnode *nd);
+void sparse__fc_forward(sparse_net *net, lnode *nd);
+void sparse__fc_backward(sparse_net *net, lnode *nd);
+size_t sparse__fc_work(const lnode *nd, const lnode *in, size_t max_batch);
+void sparse__pool_forward(sparse_net *net, lnode *nd);
+void sparse__pool_backward(sparse_net *net, lnode *nd);
+void sparse__bn_forward(sparse_net *net, lnode *nd);
+void sparse__bn_backward(sparse_net *net, lnode *nd);
+void sparse__relu_forward(sparse_net *net, lnode *nd);
+void sparse__relu_backward(sparse_net *net, lnode *nd);
+void sparse__merge_forward(sparse_net *net, lnode *nd);
+void sparse__merge_backward(sparse_net *net, lnode *nd);
+/* loss.c: softmax cross-entropy of the last node; fills its dout. */
+int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
+
+/* net.c */
+int sparse__net_forward_raw(sparse_net *net, size_t n, int train);
+void sparse__net_backward_raw(sparse_net *net);
+/* Copies (N,C,H,W) images into the input node's (C,N,H,W) buffer. */
+void sparse__net_set_input(sparse_net *net, const float *x, size_t n);
+
+#endif

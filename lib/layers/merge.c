@@ -1,0 +1,42 @@
+/* Merges: elementwise sum of equal shapes, or concatenation along
+ * channels. With channel-major activations a concatenation is a sequence
+ * of contiguous copies. */
+#include <string.h>
+
+#include "layers_internal.h"
+
+void sparse__merge_forward(sparse_net *net, lnode *nd)
+{
+    const size_t n = net->batch;
+    if (nd->merge == SPARSE_MERGE_SUM) {
+        const size_t m = nd->sz * n;
+        memcpy(nd->out, net->nodes[nd->in[0]].out, m * sizeof(float));
+        for (size_t k = 1; k < nd->n_in; k++) {
+            const float *x = net->nodes[nd->in[k]].out;
+            for (size_t j = 0; j < m; j++)
+                nd->out[j] += x[j];
+        }
+        return;
+    }
+    float *y = nd->out;
+    for (size_t k = 0; k < nd->n_in; k++) {
+        const lnode *in = &net->nodes[nd->in[k]];
+        memcpy(y, in->out, in->sz * n * sizeof(float));
+        y += in->sz * n;
+    }
+}
+
+void sparse__merge_backward(sparse_net *net, lnode *nd)
+{
+    const size_t n = net->batch;
+    const float *dy = nd->dout;
+    for (size_t k = 0; k < nd->n_in; k++) {
+        lnode *in = &net->nodes[nd->in[k]];
+        const size_t m = in->sz * n;
+        if (nd->in[k] != 0 || net->want_input_grad)
+            for (size_t j = 0; j < m; j++)
+                in->dout[j] += dy[j];
+        if (nd->merge == SPARSE_MERGE_CONCAT)
+            dy += m;
+    }
+}

@@ -1,0 +1,557 @@
+/* sparse_net: allocation (once, at creation), initialisation,
+ * introspection and the forward/backward dispatch over the node graph. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers_internal.h"
+
+static float *alloc_floats(size_t n)
+{
+    size_t bytes;
+    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes))
+        return NULL;
+    return sparse__calloc(1, bytes);
+}
+
+/* He-uniform bound sqrt(6 / fan_in) suits the ReLU networks of the search
+ * space; biases start at zero. The draw order (node by node, element by
+ * element) is fixed, so a seed always gives the same weights. */
+static void init_params(lnode *nd, sparse_rng *rng)
+{
+    for (size_t i = 0; i < nd->n_params; i++) {
+        lparam *p = &nd->params[i];
+        if (!strcmp(p->name, "weight")) {
+            size_t fan_in = p->n / p->shape[0];
+            float bound = (float)sqrt(6.0 / (double)fan_in);
+            for (size_t j = 0; j < p->n; j++)
+                p->w[j] = (float)((2.0 * sparse_rng_uniform(rng) - 1.0) * bound);
+        } else if (!strcmp(p->name, "gamma") || !strcmp(p->name, "running_var")) {
+            for (size_t j = 0; j < p->n; j++)
+                p->w[j] = 1.0f;
+        }
+    }
+}
+
+SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size_t max_batch,
+                                 uint64_t seed)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(arch);
+    if (max_batch < 1 || max_batch > 65536)
+        return sparse__error(SPARSE_ERANGE, "sparse_net_create: max_batch %zu, allowed 1..65536", max_batch);
+    sparse_net *net = sparse__calloc(1, sizeof *net);
+    if (!net)
+        return SPARSE_ENOMEM;
+    int rc = sparse_arch_clone(&net->arch, arch);
+    if (!rc)
+        rc = sparse__plan(arch, &net->nodes, &net->n_nodes);
+    if (rc) {
+        sparse_net_free(net);
+        return rc;
+    }
+    net->max_batch = max_batch;
+    net->classes = arch->classes;
+    sparse_rng *rng = NULL;
+    rc = sparse_rng_create_stream(&rng, seed, 0x1a7e55);
+    if (rc) {
+        sparse_net_free(net);
+        return rc;
+    }
+    size_t work = 1;
+    for (size_t i = 0; i < net->n_nodes && !rc; i++) {
+        lnode *nd = &net->nodes[i];
+        size_t act = nd->sz * max_batch;
+        nd->out = alloc_floats(act);
+        nd->dout = alloc_floats(act);
+        if (!nd->out || !nd->dout) {
+            rc = SPARSE_ENOMEM;
+            break;
+        }
+        for (size_t k = 0; k < nd->n_params && !rc; k++) {
+            lparam *p = &nd->params[k];
+            rc = sparse_tensor_create(&p->value, p->ndim, p->shape);
+            if (!rc)
+                rc = sparse_tensor_create(&p->grad, p->ndim, p->shape);
+            if (rc)
+                break;
+            p->w = sparse_tensor_data(p->value);
+            p->g = sparse_tensor_data(p->grad);
+            if (p->trainable) {
+                p->m = alloc_floats(p->n);
+                p->v = alloc_floats(p->n);
+                if (!p->m || !p->v)
+                    rc = SPARSE_ENOMEM;
+            }
+        }
+        if (rc)
+            break;
+        init_params(nd, rng);
+        const lnode *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
+        size_t wk = 0;
+        switch (nd->kind) {
+        case SPARSE_LAYER_CONV2D:
+            wk = sparse__conv_work(nd, in, max_batch);
+            break;
+        case SPARSE_LAYER_FC:
+            wk = sparse__fc_work(nd, in, max_batch);
+            break;
+        case SPARSE_LAYER_BATCHNORM:
+            nd->aux = alloc_floats(act);
+            nd->ch1 = alloc_floats(nd->c);
+            nd->ch2 = alloc_floats(nd->c);
+            if (!nd->aux || !nd->ch1 || !nd->ch2)
+                rc = SPARSE_ENOMEM;
+            break;
+        case SPARSE_LAYER_MAXPOOL:
+        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+            nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
+            if (!nd->idx)
+                rc = SPARSE_ENOMEM;
+            break;
+        default:
+            break;
+        }
+        if (wk > work)
+            work = wk;
+        nd->need_dx = 1;
+    }
+    sparse_rng_free(rng);
+    if (!rc) {
+        net->work = alloc_floats(work);
+        net->work_n = work;
+        net->probs = alloc_floats(net->classes * max_batch);
+        net->xin_grad = alloc_floats(net->nodes[0].sz * max_batch);
+        if (!net->work || !net->probs || !net->xin_grad)
+            rc = SPARSE_ENOMEM;
+    }
+    if (rc) {
+        sparse_net_free(net);
+        return rc;
+    }
+    net->want_input_grad = 1;
+    *out = net;
+    return SPARSE_OK;
+}
+
+SPARSE_API void sparse_net_free(sparse_net *net)
+{
+    if (!net)
+        return;
+    sparse__free_nodes(net->nodes, net->n_nodes);
+    sparse_arch_free(net->arch);
+    free(net->work);
+    free(net->probs);
+    free(net->xin_grad);
+    free(net);
+}
+
+SPARSE_API const sparse_arch *sparse_net_arch(const sparse_net *net) { return net ? net->arch : NULL; }
+SPARSE_API size_t sparse_net_max_batch(const sparse_net *net) { return net ? net->max_batch : 0; }
+SPARSE_API size_t sparse_net_node_count(const sparse_net *net) { return net ? net->n_nodes : 0; }
+
+static const lnode *get_node(const sparse_net *net, size_t id)
+{
+    return net && id < net->n_nodes ? &net->nodes[id] : NULL;
+}
+
+SPARSE_API int sparse_net_find_node(const sparse_net *net, const char *name, size_t *id)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(name);
+    SPARSE__CHECK_NULL(id);
+    for (size_t i = 0; i < net->n_nodes; i++)
+        if (!strcmp(net->nodes[i].name, name)) {
+            *id = i;
+            return SPARSE_OK;
+        }
+    return sparse__error(SPARSE_ENOTFOUND, "sparse_net_find_node: no node named '%s'", name);
+}
+
+#define NODE_OR_ERROR(nd, net, id)                                                                 \
+    const lnode *nd = get_node(net, id);                                                           \
+    if (!nd)                                                                                       \
+        return sparse__error(net ? SPARSE_ERANGE : SPARSE_EINVAL, "%s: no node %zu", __func__, id);
+
+SPARSE_API int sparse_net_node_kind(const sparse_net *net, size_t id)
+{
+    NODE_OR_ERROR(nd, net, id);
+    return nd->kind;
+}
+
+SPARSE_API const char *sparse_net_node_name(const sparse_net *net, size_t id)
+{
+    const lnode *nd = get_node(net, id);
+    return nd ? nd->name : NULL;
+}
+
+SPARSE_API size_t sparse_net_node_layer(const sparse_net *net, size_t id)
+{
+    const lnode *nd = get_node(net, id);
+    return nd ? nd->layer : SIZE_MAX;
+}
+
+SPARSE_API size_t sparse_net_node_input_count(const sparse_net *net, size_t id)
+{
+    const lnode *nd = get_node(net, id);
+    return nd ? nd->n_in : 0;
+}
+
+SPARSE_API int sparse_net_node_input(const sparse_net *net, size_t id, size_t k, size_t *input_id)
+{
+    NODE_OR_ERROR(nd, net, id);
+    SPARSE__CHECK_NULL(input_id);
+    if (k >= nd->n_in)
+        return sparse__error(SPARSE_ERANGE, "sparse_net_node_input: node '%s' has %zu inputs", nd->name,
+                             nd->n_in);
+    *input_id = nd->in[k];
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_node_shape(const sparse_net *net, size_t id, size_t *c, size_t *h, size_t *w)
+{
+    NODE_OR_ERROR(nd, net, id);
+    if (c)
+        *c = nd->c;
+    if (h)
+        *h = nd->h;
+    if (w)
+        *w = nd->w;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_node_info *info)
+{
+    NODE_OR_ERROR(nd, net, id);
+    SPARSE__CHECK_NULL(info);
+    if (info->version != SPARSE_NODE_INFO_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_net_node_info: version %u, expected %u",
+                             info->version, SPARSE_NODE_INFO_VERSION);
+    const lnode *in = nd->n_in ? &net->nodes[nd->in[0]] : nd;
+    info->kind = nd->kind;
+    info->in_c = in->c;
+    info->in_h = in->h;
+    info->in_w = in->w;
+    info->out_c = nd->c;
+    info->out_h = nd->h;
+    info->out_w = nd->w;
+    info->kernel = nd->k;
+    info->stride = nd->stride;
+    info->pad_top = nd->pt;
+    info->pad_left = nd->pl;
+    info->pad_bottom = nd->pb;
+    info->pad_right = nd->pr;
+    info->groups = nd->groups;
+    info->depth_rate = nd->depth_rate;
+    info->merge = nd->merge;
+    info->has_bias = nd->bias;
+    return SPARSE_OK;
+}
+
+SPARSE_API size_t sparse_net_param_count(const sparse_net *net, size_t id)
+{
+    const lnode *nd = get_node(net, id);
+    return nd ? nd->n_params : 0;
+}
+
+SPARSE_API const char *sparse_net_param_name(const sparse_net *net, size_t id, size_t k)
+{
+    const lnode *nd = get_node(net, id);
+    return nd && k < nd->n_params ? nd->params[k].name : NULL;
+}
+
+SPARSE_API int sparse_net_param_trainable(const sparse_net *net, size_t id, size_t k)
+{
+    const lnode *nd = get_node(net, id);
+    return nd && k < nd->n_params ? nd->params[k].trainable : 0;
+}
+
+static int param_lookup(sparse_net *net, size_t id, const char *name, lparam **out, const char *fn)
+{
+    if (!net || !name)
+        return sparse__error(SPARSE_EINVAL, "%s: NULL argument", fn);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "%s: no node %zu", fn, id);
+    *out = sparse__find_param(&net->nodes[id], name);
+    if (!*out)
+        return sparse__error(SPARSE_ENOTFOUND, "%s: node '%s' has no parameter '%s'", fn,
+                             net->nodes[id].name, name);
+    return SPARSE_OK;
+}
+
+static int view_of(sparse_tensor **out, sparse_tensor *t, const lparam *p)
+{
+    return sparse_tensor_reshape(out, t, p->ndim, p->shape);
+}
+
+SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    lparam *p;
+    int rc = param_lookup(net, id, name, &p, "sparse_net_param");
+    return rc ? rc : view_of(out, p->value, p);
+}
+
+SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    lparam *p;
+    int rc = param_lookup(net, id, name, &p, "sparse_net_param_grad");
+    return rc ? rc : view_of(out, p->grad, p);
+}
+
+SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name, const sparse_tensor *mask)
+{
+    lparam *p;
+    int rc = param_lookup(net, id, name, &p, "sparse_net_set_mask");
+    if (rc)
+        return rc;
+    if (!mask) {
+        free(p->mask);
+        p->mask = NULL;
+        return SPARSE_OK;
+    }
+    if (sparse_tensor_numel(mask) != p->n || sparse_tensor_ndim(mask) != p->ndim)
+        return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask of %zu values for '%s.%s' of %zu",
+                             sparse_tensor_numel(mask), net->nodes[id].name, name, p->n);
+    for (int i = 0; i < p->ndim; i++)
+        if (sparse_tensor_dim(mask, i) != p->shape[i])
+            return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask shape differs from '%s.%s'",
+                                 net->nodes[id].name, name);
+    float *m = p->mask ? p->mask : alloc_floats(p->n);
+    if (!m)
+        return SPARSE_ENOMEM;
+    sparse_tensor *c = NULL;
+    rc = sparse_tensor_clone(&c, mask);
+    if (rc) {
+        if (!p->mask)
+            free(m);
+        return rc;
+    }
+    const float *src = sparse_tensor_data_const(c);
+    for (size_t j = 0; j < p->n; j++) {
+        m[j] = src[j] != 0.0f ? 1.0f : 0.0f;
+        p->w[j] *= m[j];
+    }
+    sparse_tensor_free(c);
+    p->mask = m;
+    return SPARSE_OK;
+}
+
+static int counts_as_weight(const lparam *p) { return p->trainable; }
+
+SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
+{
+    size_t t = 0;
+    for (size_t i = 0; net && i < net->n_nodes; i++)
+        for (size_t k = 0; k < net->nodes[i].n_params; k++)
+            if (counts_as_weight(&net->nodes[i].params[k]))
+                t += net->nodes[i].params[k].n;
+    return t;
+}
+
+SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net)
+{
+    size_t t = 0;
+    for (size_t i = 0; net && i < net->n_nodes; i++)
+        for (size_t k = 0; k < net->nodes[i].n_params; k++) {
+            const lparam *p = &net->nodes[i].params[k];
+            if (counts_as_weight(p))
+                for (size_t j = 0; j < p->n; j++)
+                    t += p->w[j] != 0.0f;
+        }
+    return t;
+}
+
+/* ---- Forward and backward ---- */
+
+void sparse__net_set_input(sparse_net *net, const float *x, size_t n)
+{
+    lnode *in = &net->nodes[0];
+    size_t hw = in->h * in->w;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < in->c; c++)
+            memcpy(in->out + (c * n + i) * hw, x + (i * in->c + c) * hw, hw * sizeof(float));
+}
+
+int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
+{
+    net->batch = n;
+    net->train = train;
+    for (size_t i = 1; i < net->n_nodes; i++) {
+        lnode *nd = &net->nodes[i];
+        switch (nd->kind) {
+        case SPARSE_LAYER_CONV2D:
+            sparse__conv_forward(net, nd);
+            break;
+        case SPARSE_LAYER_DEPTHWISE_CONV2D:
+            sparse__dwconv_forward(net, nd);
+            break;
+        case SPARSE_LAYER_FC:
+            sparse__fc_forward(net, nd);
+            break;
+        case SPARSE_LAYER_MAXPOOL:
+        case SPARSE_LAYER_AVGPOOL:
+        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+            sparse__pool_forward(net, nd);
+            break;
+        case SPARSE_LAYER_BATCHNORM:
+            sparse__bn_forward(net, nd);
+            break;
+        case SPARSE_LAYER_RELU:
+            sparse__relu_forward(net, nd);
+            break;
+        case SPARSE_LAYER_MERGE:
+            sparse__merge_forward(net, nd);
+            break;
+        default:
+            return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
+        }
+    }
+    net->forward_done = 1;
+    return SPARSE_OK;
+}
+
+void sparse__net_backward_raw(sparse_net *net)
+{
+    size_t n = net->batch;
+    for (size_t i = 0; i + 1 < net->n_nodes; i++)
+        memset(net->nodes[i].dout, 0, net->nodes[i].sz * n * sizeof(float));
+    for (size_t i = 1; i < net->n_nodes; i++) {
+        lnode *nd = &net->nodes[i];
+        nd->need_dx = 0;
+        for (size_t k = 0; k < nd->n_in; k++)
+            if (nd->in[k] != 0 || net->want_input_grad)
+                nd->need_dx = 1;
+    }
+    for (size_t i = net->n_nodes - 1; i >= 1; i--) {
+        lnode *nd = &net->nodes[i];
+        switch (nd->kind) {
+        case SPARSE_LAYER_CONV2D:
+            sparse__conv_backward(net, nd);
+            break;
+        case SPARSE_LAYER_DEPTHWISE_CONV2D:
+            sparse__dwconv_backward(net, nd);
+            break;
+        case SPARSE_LAYER_FC:
+            sparse__fc_backward(net, nd);
+            break;
+        case SPARSE_LAYER_MAXPOOL:
+        case SPARSE_LAYER_AVGPOOL:
+        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+            sparse__pool_backward(net, nd);
+            break;
+        case SPARSE_LAYER_BATCHNORM:
+            sparse__bn_backward(net, nd);
+            break;
+        case SPARSE_LAYER_RELU:
+            sparse__relu_backward(net, nd);
+            break;
+        case SPARSE_LAYER_MERGE:
+            sparse__merge_backward(net, nd);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static int check_input(const sparse_net *net, const sparse_tensor *x, const char *fn)
+{
+    const lnode *in = &net->nodes[0];
+    if (sparse_tensor_ndim(x) != 4 || sparse_tensor_dim(x, 1) != in->c || sparse_tensor_dim(x, 2) != in->h ||
+        sparse_tensor_dim(x, 3) != in->w)
+        return sparse__error(SPARSE_ESHAPE, "%s: input must be (N, %zu, %zu, %zu)", fn, in->c, in->h, in->w);
+    if (sparse_tensor_dim(x, 0) > net->max_batch)
+        return sparse__error(SPARSE_ESHAPE, "%s: batch of %zu images, the network was built for %zu", fn,
+                             sparse_tensor_dim(x, 0), net->max_batch);
+    if (!sparse_tensor_is_contiguous(x))
+        return sparse__error(SPARSE_EINVAL, "%s: input must be contiguous", fn);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int train, sparse_tensor *logits)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(x);
+    int rc = check_input(net, x, "sparse_net_forward");
+    if (rc)
+        return rc;
+    size_t n = sparse_tensor_dim(x, 0);
+    if (logits && (sparse_tensor_numel(logits) != n * net->classes || !sparse_tensor_is_contiguous(logits)))
+        return sparse__error(SPARSE_ESHAPE, "sparse_net_forward: logits must be a contiguous (%zu, %zu) tensor",
+                             n, net->classes);
+    sparse__net_set_input(net, sparse_tensor_data_const(x), n);
+    rc = sparse__net_forward_raw(net, n, train ? 1 : 0);
+    if (rc)
+        return rc;
+    if (logits) {
+        const float *o = net->nodes[net->n_nodes - 1].out;
+        float *l = sparse_tensor_data(logits);
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < net->classes; k++)
+                l[i * net->classes + k] = o[k * n + i];
+    }
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float label_smoothing, double *loss)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(labels);
+    if (!net->forward_done)
+        return sparse__error(SPARSE_EINVAL, "sparse_net_backward: no forward pass to differentiate");
+    if (!(label_smoothing >= 0.0f && label_smoothing < 1.0f))
+        return sparse__error(SPARSE_ERANGE, "sparse_net_backward: label smoothing %g outside [0, 1)",
+                             (double)label_smoothing);
+    double l = 0;
+    int rc = sparse__loss(net, labels, label_smoothing, &l);
+    if (loss)
+        *loss = l;
+    if (rc)
+        return rc;
+    net->want_input_grad = 1;
+    sparse__net_backward_raw(net);
+    lnode *in = &net->nodes[0];
+    size_t n = net->batch, hw = in->h * in->w;
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < in->c; c++)
+            memcpy(net->xin_grad + (i * in->c + c) * hw, in->dout + (c * n + i) * hw, hw * sizeof(float));
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(net);
+    if (!net->batch)
+        return sparse__error(SPARSE_EINVAL, "sparse_net_input_grad: no backward pass yet");
+    const lnode *in = &net->nodes[0];
+    size_t shape[4] = {net->batch, in->c, in->h, in->w};
+    return sparse_tensor_from_data(out, 4, shape, net->xin_grad);
+}
+
+SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor **out)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(net);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_net_node_output: no node %zu", id);
+    if (!net->batch)
+        return sparse__error(SPARSE_EINVAL, "sparse_net_node_output: no forward pass yet");
+    const lnode *nd = &net->nodes[id];
+    size_t n = net->batch, hw = nd->h * nd->w;
+    int rc = sparse_tensor_create_nchw(out, n, nd->c, nd->h, nd->w);
+    if (rc)
+        return rc;
+    float *d = sparse_tensor_data(*out);
+    for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < nd->c; c++)
+            memcpy(d + (i * nd->c + c) * hw, nd->out + (c * n + i) * hw, hw * sizeof(float));
+    return SPARSE_OK;
+}

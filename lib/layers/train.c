@@ -1,0 +1,189 @@
+/* Training loop and evaluation. Every buffer a step needs belongs to the
+ * network or is allocated once per call, before the first step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layers_internal.h"
+#include "optim.h"
+
+SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_TRAIN_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_train_options_init: version %u, expected %u", version,
+                             SPARSE_TRAIN_OPTIONS_VERSION);
+    sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
+{
+    const lnode *in = &net->nodes[0];
+    if (sparse_dataset_channels(ds) != in->c || sparse_dataset_height(ds) != in->h ||
+        sparse_dataset_width(ds) != in->w)
+        return sparse__error(SPARSE_ESHAPE, "%s: images are %zux%zux%zu, the architecture expects %zux%zux%zu", fn,
+                             sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds),
+                             in->c, in->h, in->w);
+    if (sparse_dataset_num_classes(ds) > net->classes)
+        return sparse__error(SPARSE_ERANGE, "%s: the data set has %zu classes, the architecture %zu", fn,
+                             sparse_dataset_num_classes(ds), net->classes);
+    if (sparse_dataset_count(ds) == 0)
+        return sparse__error(SPARSE_EEMPTY, "%s: the data set is empty", fn);
+    return SPARSE_OK;
+}
+
+/* Copies images idx[0..n) into the input node. */
+static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels)
+{
+    lnode *in = &net->nodes[0];
+    const size_t hw = in->h * in->w;
+    for (size_t i = 0; i < n; i++) {
+        const float *img = sparse_dataset_image(ds, idx[i]);
+        labels[i] = (int32_t)sparse_dataset_label(ds, idx[i]);
+        for (size_t c = 0; c < in->c; c++)
+            memcpy(in->out + (c * n + i) * hw, img + c * hw, hw * sizeof(float));
+    }
+}
+
+SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, const sparse_train_options *opts,
+                                sparse_train_result *result)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(train);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != SPARSE_TRAIN_OPTIONS_VERSION)
+            return sparse__error(SPARSE_EVERSION, "sparse_net_train: options version %u, expected %u",
+                                 opts->version, SPARSE_TRAIN_OPTIONS_VERSION);
+        o = *opts;
+    }
+    if (result && result->version != SPARSE_TRAIN_RESULT_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_net_train: result version %u, expected %u", result->version,
+                             SPARSE_TRAIN_RESULT_VERSION);
+    if (o.batch_size < 1 || o.batch_size > net->max_batch)
+        return sparse__error(SPARSE_ERANGE, "sparse_net_train: batch size %zu, the network allows 1..%zu",
+                             o.batch_size, net->max_batch);
+    if (!(o.lr > 0.0) || !isfinite(o.lr) || o.weight_decay < 0.0 || !(o.label_smoothing >= 0.0f) ||
+        !(o.label_smoothing < 1.0f) || o.optimizer < SPARSE_OPTIM_ADAM || o.optimizer > SPARSE_OPTIM_SGD ||
+        o.schedule < SPARSE_LR_CONSTANT || o.schedule > SPARSE_LR_ONE_CYCLE)
+        return sparse__error(SPARSE_ERANGE,
+                             "sparse_net_train: invalid options (lr > 0, weight_decay >= 0, label_smoothing "
+                             "in [0,1), known optimizer and schedule)");
+    int rc = check_dataset(net, train, "sparse_net_train");
+    if (rc)
+        return rc;
+    const size_t count = sparse_dataset_count(train);
+    const size_t bs = o.batch_size;
+    const size_t batches = (count + bs - 1) / bs;
+    const size_t total = batches * o.epochs;
+    size_t *order = sparse__malloc(count * sizeof *order);
+    int32_t *labels = sparse__malloc(bs * sizeof *labels);
+    if (!order || !labels) {
+        free(order);
+        free(labels);
+        return SPARSE_ENOMEM;
+    }
+    net->want_input_grad = 0;
+    double t_train = 0.0, t0 = now_s(), last_loss = 0.0;
+    size_t step = 0, images = 0, epoch;
+    for (epoch = 0; epoch < o.epochs && !rc; epoch++) {
+        sparse_rng *rng = NULL;
+        rc = sparse_rng_create_stream(&rng, o.seed, epoch + 1);
+        if (rc)
+            break;
+        for (size_t i = 0; i < count; i++)
+            order[i] = i;
+        sparse_rng_shuffle(rng, order, count);
+        sparse_rng_free(rng);
+        double sum = 0.0;
+        for (size_t b = 0; b < batches; b++, step++) {
+            const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
+            double ts = now_s();
+            load_batch(net, train, order + n0, n, labels);
+            sparse__net_forward_raw(net, n, 1);
+            double loss = 0.0;
+            rc = sparse__loss(net, labels, o.label_smoothing, &loss);
+            if (rc) {
+                if (rc == SPARSE_ENUMERIC)
+                    sparse__error(rc,
+                                  "training diverged: loss is %s at epoch %zu, batch %zu (step %zu); the "
+                                  "weights are those before this step (try a lower learning rate)",
+                                  isnan(loss) ? "NaN" : "infinite", epoch + 1, b + 1, step + 1);
+                break;
+            }
+            sparse__net_backward_raw(net);
+            sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
+            t_train += now_s() - ts;
+            images += n;
+            sum += loss;
+            if (o.progress && o.progress(o.user, epoch, b, batches, loss, t_train > 0 ? images / t_train : 0.0)) {
+                rc = sparse__error(SPARSE_ECANCELLED, "sparse_net_train: stopped by the progress callback at "
+                                                      "epoch %zu, batch %zu",
+                                   epoch + 1, b + 1);
+                break;
+            }
+        }
+        if (!rc)
+            last_loss = sum / (double)batches;
+    }
+    net->want_input_grad = 1;
+    free(order);
+    free(labels);
+    if (result) {
+        result->epochs_done = rc ? epoch - 1 : epoch;
+        result->steps = step;
+        result->final_loss = last_loss;
+        result->train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;
+        result->seconds = now_s() - t0;
+    }
+    return rc;
+}
+
+SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, double *accuracy)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(ds);
+    SPARSE__CHECK_NULL(accuracy);
+    *accuracy = 0.0;
+    int rc = check_dataset(net, ds, "sparse_net_evaluate");
+    if (rc)
+        return rc;
+    const size_t count = sparse_dataset_count(ds), bs = net->max_batch, K = net->classes;
+    size_t *idx = sparse__malloc(bs * sizeof *idx);
+    int32_t *labels = sparse__malloc(bs * sizeof *labels);
+    if (!idx || !labels) {
+        free(idx);
+        free(labels);
+        return SPARSE_ENOMEM;
+    }
+    size_t correct = 0;
+    for (size_t n0 = 0; n0 < count; n0 += bs) {
+        const size_t n = count - n0 < bs ? count - n0 : bs;
+        for (size_t i = 0; i < n; i++)
+            idx[i] = n0 + i;
+        load_batch(net, ds, idx, n, labels);
+        sparse__net_forward_raw(net, n, 0);
+        const float *z = net->nodes[net->n_nodes - 1].out;
+        for (size_t i = 0; i < n; i++) {
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++)
+                if (z[k * n + i] > z[best * n + i])
+                    best = k;
+            correct += (int32_t)best == labels[i];
+        }
+    }
+    free(idx);
+    free(labels);
+    *accuracy = (double)correct / (double)count;
+    return SPARSE_OK;
+}

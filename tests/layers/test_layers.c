@@ -1,0 +1,708 @@
+/* Layers: gradients against double-precision finite differences, YAML
+ * errors, NaN handling, determinism, safetensors, training. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <sparse/sparse.h>
+
+#include "refnet.h"
+
+#ifndef EXAMPLES_DIR
+#define EXAMPLES_DIR "examples/arch"
+#endif
+
+static sparse_arch *parse(const char *yaml)
+{
+    sparse_arch *a = NULL;
+    int rc = sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "test.yaml");
+    if (rc)
+        print_message("parse: %s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    return a;
+}
+
+static sparse_net *make_net(const char *yaml, size_t batch, uint64_t seed)
+{
+    sparse_arch *a = parse(yaml);
+    sparse_net *net = NULL;
+    int rc = sparse_net_create(&net, a, batch, seed);
+    if (rc)
+        print_message("create: %s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    sparse_arch_free(a);
+    return net;
+}
+
+/* Gives biases and batch-norm parameters non-trivial values. */
+static void randomise_params(sparse_net *net, uint64_t seed)
+{
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, seed), SPARSE_OK);
+    for (size_t id = 0; id < sparse_net_node_count(net); id++)
+        for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
+            const char *nm = sparse_net_param_name(net, id, k);
+            if (!sparse_net_param_trainable(net, id, k) || !strcmp(nm, "weight"))
+                continue;
+            sparse_tensor *t;
+            assert_int_equal(sparse_net_param(net, id, nm, &t), SPARSE_OK);
+            float *d = sparse_tensor_data(t);
+            for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+                d[j] = (float)(!strcmp(nm, "gamma") ? 0.5 + sparse_rng_uniform(rng)
+                                                     : 0.2 * (sparse_rng_uniform(rng) - 0.5));
+            sparse_tensor_free(t);
+        }
+    sparse_rng_free(rng);
+}
+
+static int close_enough(double analytic, double fd, double rel)
+{
+    return fabs(analytic - fd) <= rel * fabs(fd) + 3e-5;
+}
+
+/* Checks every parameter gradient (sampling up to `sample` entries per
+ * tensor) and the input gradient against central differences of the
+ * double-precision reference. */
+static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample)
+{
+    sparse_net *net = make_net(yaml, n, 11);
+    randomise_params(net, 5);
+    size_t C, H, W, K;
+    sparse_net_node_shape(net, 0, &C, &H, &W);
+    sparse_net_node_shape(net, sparse_net_node_count(net) - 1, &K, NULL, NULL);
+    sparse_tensor *x;
+    assert_int_equal(sparse_tensor_create_nchw(&x, n, C, H, W), SPARSE_OK);
+    sparse_rng *rng;
+    sparse_rng_create(&rng, 3);
+    float *xd = sparse_tensor_data(x);
+    size_t nx = n * C * H * W;
+    double *xr = malloc(nx * sizeof *xr);
+    for (size_t i = 0; i < nx; i++)
+        xr[i] = xd[i] = (float)sparse_rng_normal(rng);
+    int32_t labels[64];
+    for (size_t i = 0; i < n; i++)
+        labels[i] = (int32_t)sparse_rng_uint(rng, K);
+    sparse_rng_free(rng);
+
+    sparse_tensor *logits;
+    size_t ls[2] = {n, K};
+    sparse_tensor_create(&logits, 2, ls);
+    assert_int_equal(sparse_net_forward(net, x, 1, logits), SPARSE_OK);
+    double loss = 0;
+    assert_int_equal(sparse_net_backward(net, labels, smoothing, &loss), SPARSE_OK);
+
+    refnet *r = refnet_create(net);
+    double *zr = malloc(n * K * sizeof *zr);
+    double lref = refnet_loss(r, xr, n, labels, smoothing, zr);
+    assert_true(fabs(loss - lref) <= 1e-4 * fabs(lref) + 1e-5);
+    const float *z = sparse_tensor_data_const(logits);
+    double zmax = 0;
+    for (size_t i = 0; i < n * K; i++)
+        zmax = fmax(zmax, fabs(zr[i]));
+    for (size_t i = 0; i < n * K; i++)
+        assert_true(fabs(z[i] - zr[i]) <= 1e-4 * zmax + 1e-6);
+
+    const double h = 1e-5;
+    int failures = 0;
+    size_t checked = 0;
+    for (size_t id = 0; id < sparse_net_node_count(net); id++)
+        for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
+            if (!sparse_net_param_trainable(net, id, k))
+                continue;
+            const char *nm = sparse_net_param_name(net, id, k);
+            sparse_tensor *g;
+            assert_int_equal(sparse_net_param_grad(net, id, nm, &g), SPARSE_OK);
+            size_t np;
+            double *p = refnet_param(r, id, nm, &np);
+            size_t step = np > sample ? np / sample : 1;
+            for (size_t j = 0; j < np; j += step) {
+                double keep = p[j];
+                p[j] = keep + h;
+                double lp = refnet_loss(r, xr, n, labels, smoothing, NULL);
+                p[j] = keep - h;
+                double lm = refnet_loss(r, xr, n, labels, smoothing, NULL);
+                p[j] = keep;
+                double fd = (lp - lm) / (2 * h), an = sparse_tensor_data_const(g)[j];
+                checked++;
+                if (!close_enough(an, fd, 2e-3)) {
+                    if (failures++ < 10)
+                        print_message("  %s.%s[%zu]: analytic %.8g, finite difference %.8g\n",
+                                      sparse_net_node_name(net, id), nm, j, an, fd);
+                }
+            }
+            sparse_tensor_free(g);
+        }
+    sparse_tensor *gx;
+    assert_int_equal(sparse_net_input_grad(net, &gx), SPARSE_OK);
+    size_t step = nx > sample ? nx / sample : 1;
+    for (size_t j = 0; j < nx; j += step) {
+        double keep = xr[j];
+        xr[j] = keep + h;
+        double lp = refnet_loss(r, xr, n, labels, smoothing, NULL);
+        xr[j] = keep - h;
+        double lm = refnet_loss(r, xr, n, labels, smoothing, NULL);
+        xr[j] = keep;
+        double fd = (lp - lm) / (2 * h), an = sparse_tensor_data_const(gx)[j];
+        checked++;
+        if (!close_enough(an, fd, 2e-3) && failures++ < 10)
+            print_message("  input[%zu]: analytic %.8g, finite difference %.8g\n", j, an, fd);
+    }
+    sparse_tensor_free(gx);
+    assert_true(checked > 0);
+    if (failures)
+        print_message("%d of %zu gradient entries differ\n", failures, checked);
+    assert_int_equal(failures, 0);
+    free(zr);
+    free(xr);
+    refnet_free(r);
+    sparse_tensor_free(logits);
+    sparse_tensor_free(x);
+    sparse_net_free(net);
+}
+
+#define HEAD "input: [3, 7, 7]\nclasses: 4\nlayers:\n"
+
+static void test_grad_conv(void **state)
+{
+    (void)state;
+    gradcheck(HEAD "  - {type: conv2d, filters: 5, kernel: 3, padding: same}\n  - {type: fc, units: 4}\n", 3, 0, 60);
+    gradcheck(HEAD "  - {type: conv2d, filters: 4, kernel: 2, padding: same, stride: 2}\n  - {type: fc, units: 4}\n", 3,
+              0, 60);
+    gradcheck(HEAD "  - {type: conv2d, filters: 4, kernel: 5, padding: valid, bias: false}\n  - {type: fc, units: 4}\n",
+              2, 0.1f, 60);
+    gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 4, padding: same, stride: 3}\n  - {type: fc, units: 4}\n", 2,
+              0, 60);
+    gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 1}\n  - {type: fc, units: 4}\n", 2, 0, 60);
+}
+
+static void test_grad_separable_downsampled(void **state)
+{
+    (void)state;
+    gradcheck(HEAD "  - {type: depthwise_conv2d, kernel: 3, padding: same, stride: 2}\n  - {type: fc, units: 4}\n", 3, 0,
+              60);
+    gradcheck(HEAD "  - {type: separable_conv2d, filters: 5, kernel: 3, padding: valid}\n  - {type: fc, units: 4}\n", 3,
+              0, 60);
+    gradcheck(HEAD "  - {type: downsampled_conv2d, filters: 4, kernel: 3, rate: 0.5}\n  - {type: fc, units: 4}\n", 3, 0,
+              60);
+}
+
+static void test_grad_pool_bn_relu(void **state)
+{
+    (void)state;
+    gradcheck(HEAD "  - {type: maxpool, size: 2}\n  - {type: fc, units: 4}\n", 3, 0, 80);
+    gradcheck(HEAD "  - {type: maxpool, size: 3, stride: 2}\n  - {type: fc, units: 4}\n", 3, 0, 80);
+    gradcheck(HEAD "  - {type: avgpool, size: 3, stride: 1}\n  - {type: fc, units: 4}\n", 3, 0, 80);
+    gradcheck(HEAD "  - {type: input_downsample, size: 2, depth: 3}\n  - {type: fc, units: 4}\n", 3, 0, 80);
+    gradcheck(HEAD "  - {type: batchnorm}\n  - {type: fc, units: 4}\n", 4, 0, 80);
+    gradcheck(HEAD "  - {type: conv2d, filters: 4, kernel: 3}\n  - {type: batchnorm}\n  - {type: relu}\n"
+                   "  - {type: fc, units: 4}\n",
+              4, 0, 80);
+}
+
+static void test_grad_fc_merge_residual(void **state)
+{
+    (void)state;
+    gradcheck(HEAD "  - {type: fc, units: 6}\n  - {type: relu}\n  - {type: fc, units: 4, bias: false}\n", 3, 0.2f, 80);
+    gradcheck(HEAD "  - {type: conv2d, name: a, filters: 3, kernel: 3}\n  - {type: relu}\n"
+                   "  - {type: residual, input: a}\n  - {type: fc, units: 4}\n",
+              2, 0, 60);
+    gradcheck(HEAD "  - {type: conv2d, name: a, filters: 5, kernel: 3, stride: 2}\n"
+                   "  - {type: residual, input: input}\n  - {type: fc, units: 4}\n",
+              2, 0, 60);
+    gradcheck(HEAD "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n  - {type: conv2d, name: b, input: input, "
+                   "filters: 3, kernel: 1}\n  - {type: merge, input: [a, b], mode: concat}\n  - {type: fc, units: 4}\n",
+              2, 0, 60);
+    gradcheck(HEAD "  - {type: fc, name: a, units: 5}\n  - {type: fc, name: b, input: input, units: 5}\n"
+                   "  - {type: merge, input: [a, b], mode: sum}\n  - {type: relu}\n  - {type: fc, units: 4}\n",
+              2, 0, 60);
+}
+
+static char *read_example(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", EXAMPLES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 16);
+    size_t len = fread(buf, 1, (1 << 16) - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    return buf;
+}
+
+static void test_grad_all_layers_example(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    gradcheck(y, 3, 0.1f, 12);
+    free(y);
+}
+
+/* ---- Architecture files ---- */
+
+static void expect_yaml_error(const char *yaml, int code, const char *const *needles)
+{
+    sparse_arch *a = NULL;
+    int rc = sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "bad.yaml");
+    if (rc == SPARSE_OK) {
+        rc = sparse_arch_validate(a);
+        sparse_net *net = NULL;
+        assert_int_equal(sparse_net_create(&net, a, 2, 0), rc);
+        assert_null(net);
+        sparse_arch_free(a);
+    } else {
+        assert_null(a);
+    }
+    const char *msg = sparse_last_error();
+    if (rc != code)
+        print_message("got %d: %s\n", rc, msg);
+    assert_int_equal(rc, code);
+    for (const char *const *n = needles; *n; n++) {
+        if (!strstr(msg, *n))
+            print_message("'%s' not in: %s\n", *n, msg);
+        assert_non_null(strstr(msg, *n));
+    }
+}
+
+static void test_yaml_errors(void **state)
+{
+    (void)state;
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: conv2d, name: c1, filters: 2, kernel: 3}\n"
+                      "  - {type: conv3d, name: weird, filters: 2}\n",
+                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:5", "weird", "conv3d", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - type: conv2d\n    name: c1\n    kernel: 3\n",
+                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:4", "'c1'", "missing field 'filters'", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, kernel: 3}\n",
+                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:4", "'f'", "unknown key 'kernel'", NULL});
+    expect_yaml_error("input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: conv2d, name: c1, filters: 2, kernel: 3, "
+                      "padding: valid}\n  - {type: conv2d, name: big, filters: 2, kernel: 5, padding: valid}\n"
+                      "  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:5", "'big'", "larger than", NULL});
+    expect_yaml_error("input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: maxpool, name: p, size: 2}\n"
+                      "  - {type: maxpool, name: p2, size: 3}\n  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:5", "'p2'", "empty", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: conv2d, name: a, filters: 2, kernel: 3}\n"
+                      "  - {type: conv2d, name: b, filters: 3, kernel: 3}\n  - {type: merge, name: m, input: [a, b]}\n"
+                      "  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:6", "'m'", "cannot sum", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, input: nowhere, units: 3}\n",
+                      SPARSE_ENOTFOUND, (const char *const[]){"bad.yaml:4", "'f'", "nowhere", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 4}\n", SPARSE_ESHAPE,
+                      (const char *const[]){"bad.yaml:4", "'f'", "3 values", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayer:\n  - {type: fc, units: 3}\n", SPARSE_EFORMAT,
+                      (const char *const[]){"bad.yaml:3", "unknown key 'layer'", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3\n", SPARSE_EFORMAT,
+                      (const char *const[]){"bad.yaml", "syntax", NULL});
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_EFORMAT,
+                      (const char *const[]){"bad.yaml:4", "'f'", "units", NULL});
+    /* From a file: the path is in the message. */
+    char path[] = "/tmp/sparse-arch-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *bad = "input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3}\n  - {type: pool, name: q}\n";
+    assert_int_equal(write(fd, bad, strlen(bad)), (ssize_t)strlen(bad));
+    close(fd);
+    sparse_arch *a = NULL;
+    assert_int_equal(sparse_arch_load_yaml(&a, path), SPARSE_EFORMAT);
+    char want[600];
+    snprintf(want, sizeof want, "%s:5: layer 'q'", path);
+    assert_non_null(strstr(sparse_last_error(), want));
+    unlink(path);
+}
+
+static void test_arch_roundtrip_and_api(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    sparse_arch *a = parse(y);
+    free(y);
+    char *yaml = NULL, *json = NULL, *json2 = NULL;
+    assert_int_equal(sparse_arch_to_yaml(a, &yaml), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_json(a, &json), SPARSE_OK);
+    sparse_arch *b = NULL, *c = NULL;
+    assert_int_equal(sparse_arch_parse_yaml(&b, yaml, strlen(yaml), NULL), SPARSE_OK);
+    assert_int_equal(sparse_arch_parse_yaml(&c, json, strlen(json), NULL), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_json(b, &json2), SPARSE_OK);
+    assert_string_equal(json, json2);
+    free(json2);
+    assert_int_equal(sparse_arch_to_json(c, &json2), SPARSE_OK);
+    assert_string_equal(json, json2);
+
+    /* Programmatic construction equals the parsed tiny-cnn. */
+    sparse_arch *p = NULL;
+    assert_int_equal(sparse_arch_create(&p, 1, 28, 28, 10), SPARSE_OK);
+    sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
+    s.kind = SPARSE_LAYER_CONV2D;
+    s.filters = 8;
+    s.kernel = 3;
+    assert_int_equal(sparse_arch_add_layer(p, &s), SPARSE_OK);
+    assert_int_equal(sparse_layer_spec_init(&s, SPARSE_LAYER_SPEC_VERSION), SPARSE_OK);
+    s.kind = SPARSE_LAYER_MAXPOOL;
+    s.size = 2;
+    assert_int_equal(sparse_arch_add_layer(p, &s), SPARSE_OK);
+    s.kind = SPARSE_LAYER_FC;
+    s.units = 10;
+    assert_int_equal(sparse_arch_add_layer(p, &s), SPARSE_OK);
+    assert_int_equal(sparse_arch_validate(p), SPARSE_OK);
+    assert_int_equal(sparse_arch_layer(p, 0, &s), SPARSE_OK);
+    assert_string_equal(s.name, "conv2d_1");
+    s.name = "conv2d_3"; /* duplicates the generated name of layer 3 */
+    assert_int_equal(sparse_arch_set_layer(p, 0, &s), SPARSE_OK);
+    s.name = "fc_3";
+    assert_int_equal(sparse_arch_set_layer(p, 0, &s), SPARSE_EINVAL);
+    assert_int_equal(sparse_arch_remove_layer(p, 1), SPARSE_OK);
+    assert_int_equal(sparse_arch_layer_count(p), 2);
+
+    sparse_net *net = NULL;
+    assert_int_equal(sparse_net_create(&net, a, 2, 0), SPARSE_OK);
+    size_t id;
+    assert_int_equal(sparse_net_find_node(net, "b2c1/reduce", &id), SPARSE_OK);
+    sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(sparse_net_node_info(net, id, &info), SPARSE_OK);
+    assert_int_equal(info.out_c, 4);
+    assert_int_equal(info.kernel, 1);
+    assert_int_equal(sparse_net_find_node(net, "b1c2/dw", &id), SPARSE_OK);
+    assert_int_equal(sparse_net_node_kind(net, id), SPARSE_LAYER_DEPTHWISE_CONV2D);
+    assert_int_equal(sparse_net_find_node(net, "merge", &id), SPARSE_OK);
+    assert_int_equal(sparse_net_node_input_count(net, id), 3);
+    assert_int_equal(sparse_net_find_node(net, "nope", &id), SPARSE_ENOTFOUND);
+    sparse_tensor *t = NULL;
+    assert_int_equal(sparse_net_param(net, 1, "weight", &t), SPARSE_ENOTFOUND);
+    assert_null(t);
+    sparse_net_free(net);
+
+    sparse_arch *tiny = NULL;
+    char *ty = read_example("tiny-cnn.yaml");
+    tiny = parse(ty);
+    free(ty);
+    assert_int_equal(sparse_net_create(&net, tiny, 1, 0), SPARSE_OK);
+    assert_int_equal(sparse_net_param_total(net), 8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 16 * 49 + 10);
+    sparse_net_free(net);
+    sparse_arch_free(tiny);
+
+    free(yaml);
+    free(json);
+    free(json2);
+    sparse_arch_free(a);
+    sparse_arch_free(b);
+    sparse_arch_free(c);
+    sparse_arch_free(p);
+    sparse_arch_free(NULL);
+    sparse_net_free(NULL);
+}
+
+/* ---- Training ---- */
+
+/* Two classes told apart by where a bright blob is. */
+static sparse_dataset *blobs(size_t n, size_t c, size_t hw, size_t classes, uint64_t seed, int nan)
+{
+    float *img = calloc(n * c * hw * hw, sizeof(float));
+    int32_t *lab = calloc(n, sizeof(int32_t));
+    sparse_rng *rng;
+    sparse_rng_create(&rng, seed);
+    for (size_t i = 0; i < n; i++) {
+        lab[i] = (int32_t)(i % classes);
+        float *x = img + i * c * hw * hw;
+        for (size_t j = 0; j < c * hw * hw; j++)
+            x[j] = (float)(0.3 * sparse_rng_normal(rng));
+        size_t cy = (size_t)lab[i] * hw / classes + hw / (2 * classes), cx = hw / 2;
+        for (size_t ch = 0; ch < c; ch++)
+            for (size_t y = 0; y < hw; y++)
+                for (size_t xx = 0; xx < hw; xx++) {
+                    double d2 = ((double)y - (double)cy) * ((double)y - (double)cy) +
+                                ((double)xx - (double)cx) * ((double)xx - (double)cx);
+                    x[(ch * hw + y) * hw + xx] += (float)exp(-d2 / 8.0);
+                }
+    }
+    if (nan)
+        img[5] = NAN;
+    sparse_rng_free(rng);
+    sparse_dataset *ds = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, n, c, hw, hw, img, lab, classes), SPARSE_OK);
+    free(img);
+    free(lab);
+    return ds;
+}
+
+typedef struct losses {
+    double first, last;
+    size_t calls;
+    size_t stop_after;
+} losses;
+
+static int record_loss(void *user, size_t epoch, size_t batch, size_t batches, double loss, double ips)
+{
+    losses *l = user;
+    (void)epoch;
+    (void)batch;
+    (void)batches;
+    assert_true(ips >= 0);
+    if (l->calls == 0)
+        l->first = loss;
+    l->last = loss;
+    l->calls++;
+    return l->stop_after && l->calls >= l->stop_after;
+}
+
+static void test_all_layers_trains(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    sparse_net *net = make_net(y, 32, 1);
+    free(y);
+    sparse_dataset *ds = blobs(256, 1, 28, 10, 9, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 4;
+    o.batch_size = 32;
+    o.lr = 3e-3;
+    losses l = {0, 0, 0, 0};
+    o.progress = record_loss;
+    o.user = &l;
+    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
+    assert_int_equal(sparse_net_train(net, ds, &o, &res), SPARSE_OK);
+    assert_int_equal(res.epochs_done, 4);
+    assert_int_equal(l.calls, 32);
+    print_message("all-layers: loss %.3f -> %.3f\n", l.first, l.last);
+    assert_true(l.last < 0.5 * l.first);
+    double acc;
+    assert_int_equal(sparse_net_evaluate(net, ds, &acc), SPARSE_OK);
+    assert_true(acc > 0.5);
+    /* cancellation */
+    l.calls = 0;
+    l.stop_after = 3;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_ECANCELLED);
+    assert_int_equal(l.calls, 3);
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
+static void test_nan_loss_stops(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 2, kernel: 3}\n  - {type: fc, units: 4}\n", 8, 1);
+    sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 2;
+    o.batch_size = 8;
+    o.seed = 4;
+    o.optimizer = SPARSE_OPTIM_SGD;
+    o.schedule = SPARSE_LR_CONSTANT;
+    o.lr = 1e35; /* diverges at once */
+    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
+    assert_int_equal(sparse_net_train(net, ds, &o, &res), SPARSE_ENUMERIC);
+    print_message("%s\n", sparse_last_error());
+    assert_non_null(strstr(sparse_last_error(), "epoch 1"));
+    assert_non_null(strstr(sparse_last_error(), "batch"));
+    assert_true(res.steps >= 1 && res.steps < 8);
+    /* A NaN weight is caught on the next forward pass too. */
+    sparse_tensor *w;
+    assert_int_equal(sparse_net_param(net, 1, "weight", &w), SPARSE_OK);
+    sparse_tensor_data(w)[0] = NAN;
+    sparse_tensor_free(w);
+    o.lr = 1e-3;
+    assert_int_equal(sparse_net_train(net, ds, &o, &res), SPARSE_ENUMERIC);
+    assert_non_null(strstr(sparse_last_error(), "NaN"));
+    assert_non_null(strstr(sparse_last_error(), "batch 1"));
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
+static void train_once(const char *yaml, uint64_t seed, float **weights, size_t *count)
+{
+    sparse_net *net = make_net(yaml, 16, seed);
+    sparse_dataset *ds = blobs(96, 1, 28, 10, 2, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 2;
+    o.batch_size = 16;
+    o.seed = seed;
+    o.optimizer = SPARSE_OPTIM_SGD;
+    o.lr = 0.01;
+    o.weight_decay = 1e-4;
+    o.schedule = SPARSE_LR_ONE_CYCLE;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+    size_t total = 0;
+    for (size_t id = 0; id < sparse_net_node_count(net); id++)
+        for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
+            sparse_tensor *t;
+            sparse_net_param(net, id, sparse_net_param_name(net, id, k), &t);
+            *weights = realloc(*weights, (total + sparse_tensor_numel(t)) * sizeof(float));
+            memcpy(*weights + total, sparse_tensor_data_const(t), sparse_tensor_numel(t) * sizeof(float));
+            total += sparse_tensor_numel(t);
+            sparse_tensor_free(t);
+        }
+    *count = total;
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
+static void test_determinism(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    float *a = NULL, *b = NULL, *c = NULL;
+    size_t na, nb, nc;
+    train_once(y, 42, &a, &na);
+    train_once(y, 42, &b, &nb);
+    train_once(y, 43, &c, &nc);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof(float));
+    assert_int_equal(na, nc);
+    assert_memory_not_equal(a, c, na * sizeof(float));
+    free(a);
+    free(b);
+    free(c);
+    free(y);
+}
+
+/* ---- safetensors ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*len + 1);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+static void spit(const char *path, const char *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_safetensors(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    sparse_net *a = make_net(y, 4, 1), *b = make_net(y, 4, 2);
+    randomise_params(a, 77);
+    char dir[] = "/tmp/sparse-st-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], bad[256];
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", dir);
+    assert_int_equal(sparse_net_save(a, path), SPARSE_OK);
+    assert_int_equal(sparse_net_load(b, path, 0), SPARSE_OK);
+    for (size_t id = 0; id < sparse_net_node_count(a); id++)
+        for (size_t k = 0; k < sparse_net_param_count(a, id); k++) {
+            const char *nm = sparse_net_param_name(a, id, k);
+            sparse_tensor *ta, *tb;
+            sparse_net_param(a, id, nm, &ta);
+            sparse_net_param(b, id, nm, &tb);
+            assert_memory_equal(sparse_tensor_data_const(ta), sparse_tensor_data_const(tb),
+                                sparse_tensor_numel(ta) * sizeof(float));
+            sparse_tensor_free(ta);
+            sparse_tensor_free(tb);
+        }
+    sparse_arch *arch = NULL;
+    assert_int_equal(sparse_net_load_arch(&arch, path), SPARSE_OK);
+    assert_int_equal(sparse_arch_layer_count(arch), sparse_arch_layer_count(sparse_net_arch(a)));
+    sparse_arch_free(arch);
+
+    size_t len;
+    char *orig = slurp(path, &len);
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++)
+        hl |= (uint64_t)(unsigned char)orig[i] << (8 * i);
+    char *buf = malloc(len + 16);
+    /* truncated at several points */
+    size_t cuts[] = {0, 4, 8, 20, (size_t)hl + 8, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        spit(bad, orig, cuts[i]);
+        int rc = sparse_net_load(b, bad, 0);
+        assert_int_equal(rc, SPARSE_EFORMAT);
+        assert_non_null(strstr(sparse_last_error(), bad));
+    }
+    /* absurd header length */
+    memcpy(buf, orig, len);
+    buf[7] = 0x7f;
+    spit(bad, buf, len);
+    assert_int_equal(sparse_net_load(b, bad, 0), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "header length"));
+    /* broken JSON */
+    memcpy(buf, orig, len);
+    buf[8] = '[';
+    spit(bad, buf, len);
+    assert_int_equal(sparse_net_load(b, bad, 0), SPARSE_EFORMAT);
+    /* wrong dtype */
+    memcpy(buf, orig, len);
+    char *dt = strstr(buf + 8, "\"F32\"");
+    assert_non_null(dt);
+    memcpy(dt, "\"F16\"", 5);
+    spit(bad, buf, len);
+    assert_int_equal(sparse_net_load(b, bad, 0), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "F16"));
+    /* a network with a different shape */
+    sparse_net *other = make_net(HEAD "  - {type: fc, name: logits, units: 4}\n", 2, 0);
+    assert_int_equal(sparse_net_load(other, path, 0), SPARSE_EFORMAT);
+    assert_int_equal(sparse_net_load(other, path, 1), SPARSE_ESHAPE);
+    assert_non_null(strstr(sparse_last_error(), "logits.weight"));
+    sparse_net_free(other);
+    free(buf);
+    free(orig);
+    unlink(path);
+    unlink(bad);
+    rmdir(dir);
+    sparse_net_free(a);
+    sparse_net_free(b);
+    free(y);
+}
+
+static void test_masks(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 2, kernel: 3}\n  - {type: fc, units: 4}\n", 8, 1);
+    sparse_tensor *w, *m;
+    assert_int_equal(sparse_net_param(net, 1, "weight", &w), SPARSE_OK);
+    assert_int_equal(sparse_tensor_clone(&m, w), SPARSE_OK);
+    float *md = sparse_tensor_data(m);
+    for (size_t j = 0; j < sparse_tensor_numel(m); j++)
+        md[j] = (float)(j % 2);
+    assert_int_equal(sparse_net_set_mask(net, 1, "weight", m), SPARSE_OK);
+    sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 1;
+    o.batch_size = 8;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+    for (size_t j = 0; j < sparse_tensor_numel(w); j += 2)
+        assert_true(sparse_tensor_data_const(w)[j] == 0.0f);
+    assert_true(sparse_net_param_nonzero(net) < sparse_net_param_total(net));
+    sparse_tensor_free(w);
+    sparse_tensor_free(m);
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grad_conv),
+        cmocka_unit_test(test_grad_separable_downsampled),
+        cmocka_unit_test(test_grad_pool_bn_relu),
+        cmocka_unit_test(test_grad_fc_merge_residual),
+        cmocka_unit_test(test_grad_all_layers_example),
+        cmocka_unit_test(test_yaml_errors),
+        cmocka_unit_test(test_arch_roundtrip_and_api),
+        cmocka_unit_test(test_all_layers_trains),
+        cmocka_unit_test(test_nan_loss_stops),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_safetensors),
+        cmocka_unit_test(test_masks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
