@@ -97,8 +97,28 @@ def version():
     return lib().sparse_version().decode()
 
 
-class SearchConfig:
+class _Handle:
+    """Owns one libsparse handle, freed by close(), the context manager or GC."""
+    _free = None  # name of the matching sparse_*_free
+
+    def close(self):
+        if getattr(self, "_h", None):
+            getattr(lib(), self._free)(self._h)
+            self._h = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
+class SearchConfig(_Handle):
     """A parsed search config (docs/search-config.md)."""
+    _free = "sparse_search_config_free"
 
     def __init__(self, path):
         self._h = ctypes.c_void_p()
@@ -115,20 +135,6 @@ class SearchConfig:
             return ctypes.string_at(p).decode()
         finally:
             lib().free(p)
-
-    def close(self):
-        if self._h:
-            lib().sparse_search_config_free(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
 
 def _options(max_trials, time_budget_s, threads, data, on_trial, on_progress):
@@ -166,31 +172,32 @@ def _options(max_trials, time_budget_s, threads, data, on_trial, on_progress):
     return o, keep, errors
 
 
-def search(config, out_dir, max_trials=None, time_budget_s=None, threads=None, data=None, on_trial=None,
-           on_progress=None):
-    """Runs a search into out_dir. on_trial(record) gets each trial's record as
-    a dict; returning False stops the search cleanly (resumable)."""
+def _call(fn, args, max_trials=None, time_budget_s=None, threads=None, data=None, on_trial=None,
+          on_progress=None):
     o, keep, errors = _options(max_trials, time_budget_s, threads, data, on_trial, on_progress)
-    rc = lib().sparse_search_run(config._h, os.fsencode(out_dir), ctypes.byref(o))
+    rc = fn(*args, ctypes.byref(o))
+    del keep
     if errors:
         raise errors[0]
     _check(rc)
-    del keep
+
+
+def search(config, out_dir, **kw):
+    """Runs a search into out_dir. Keywords: max_trials, time_budget_s, threads,
+    data, on_trial(record) (each trial's record as a dict; returning False
+    stops the search cleanly, resumably), on_progress(trial, epoch, batch,
+    batches_per_epoch, loss)."""
+    _call(lib().sparse_search_run, (config._h, os.fsencode(out_dir)), **kw)
 
 
 def resume(run_dir, **kw):
-    """Continues the run in run_dir exactly where it stopped."""
-    o, keep, errors = _options(kw.get("max_trials"), kw.get("time_budget_s"), kw.get("threads"),
-                               kw.get("data"), kw.get("on_trial"), kw.get("on_progress"))
-    rc = lib().sparse_search_resume(os.fsencode(run_dir), ctypes.byref(o))
-    if errors:
-        raise errors[0]
-    _check(rc)
-    del keep
+    """Continues the run in run_dir exactly where it stopped (keywords as search)."""
+    _call(lib().sparse_search_resume, (os.fsencode(run_dir),), **kw)
 
 
-class Run:
+class Run(_Handle):
     """A run directory, read-only: trials and the Pareto front."""
+    _free = "sparse_run_free"
 
     def __init__(self, path):
         self._h = ctypes.c_void_p()
@@ -218,17 +225,3 @@ class Run:
         count = ctypes.c_size_t()
         _check(lib().sparse_run_pareto(self._h, idx, ctypes.byref(count)))
         return [self.trial(idx[j]) for j in range(count.value)]
-
-    def close(self):
-        if self._h:
-            lib().sparse_run_free(self._h)
-            self._h = ctypes.c_void_p()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()

@@ -6,20 +6,7 @@
 set -u
 SPARSE=$1
 SRC=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-memory.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() {
-    want=$1; shift
-    "$SPARSE" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || { fail "sparse $* exited $got, expected $want"; cat "$T/err"; }
-    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparse $*"; cat "$T/err"; fi
-}
-out_has() { grep -qF -- "$1" "$T/out" || { fail "stdout of last run lacks '$1'"; cat "$T/out"; }; }
-err_has() { grep -qF -- "$1" "$T/err" || { fail "stderr of last run lacks '$1'"; cat "$T/err"; }; }
+. "$(dirname "$0")/../lib.sh"
 
 TINY=$SRC/examples/arch/tiny-cnn.yaml
 

@@ -5,19 +5,7 @@
 set -u
 SPARSE=$1
 EXAMPLES=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-search.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() {
-    want=$1; shift
-    "$SPARSE" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || { fail "sparse $* exited $got, expected $want"; cat "$T/err"; }
-    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparse $*"; cat "$T/err"; fi
-}
-out_has() { grep -qF -- "$1" "$T/out" || { fail "stdout lacks '$1'"; cat "$T/out"; }; }
-err_has() { grep -qF -- "$1" "$T/err" || { fail "stderr lacks '$1'"; cat "$T/err"; }; }
+. "$(dirname "$0")/../lib.sh"
 
 for cfg in "$EXAMPLES"/search/*.yaml; do
     run 0 search "$cfg" --print-config
@@ -25,10 +13,7 @@ for cfg in "$EXAMPLES"/search/*.yaml; do
 done
 
 # 3 classes of 6x6 images: a bright row, column or diagonal.
-awk 'BEGIN { srand(5); for (i = 0; i < 240; i++) { l = i % 3; printf "%d", l;
-     for (y = 0; y < 6; y++) for (x = 0; x < 6; x++) {
-       on = (l == 0 && y == 2) || (l == 1 && x == 3) || (l == 2 && x == y);
-       printf ",%.3f", (on ? 0.8 : 0.1) + 0.2 * rand() } printf "\n" } }' >"$T/tiny.csv"
+tiny_csv "$T/tiny.csv" 5
 cat >"$T/tiny.yaml" <<EOC
 data: {source: "$T/tiny.csv", val_count: 40}
 seed: 3

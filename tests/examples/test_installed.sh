@@ -5,10 +5,7 @@
 set -u
 BUILD=$1
 SRC=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-installed.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../lib.sh"
 
 meson install -C "$BUILD" --destdir "$T/dest" --no-rebuild --quiet >"$T/install.log" 2>&1 ||
     { cat "$T/install.log"; echo "FAIL: meson install"; exit 1; }
@@ -29,10 +26,7 @@ done
 export LD_LIBRARY_PATH="$libdir"
 readelf -d "$T/search_front" | grep -q 'NEEDED.*libsparse.so.0' || fail "examples do not link libsparse.so.0"
 
-awk 'BEGIN { srand(9); for (i = 0; i < 240; i++) { l = i % 3; printf "%d", l;
-     for (y = 0; y < 6; y++) for (x = 0; x < 6; x++) {
-       on = (l == 0 && y == 2) || (l == 1 && x == 3) || (l == 2 && x == y);
-       printf ",%.3f", (on ? 0.8 : 0.1) + 0.2 * rand() } printf "\n" } }' >"$T/tiny.csv"
+tiny_csv "$T/tiny.csv" 9
 cat >"$T/tiny.yaml" <<EOC
 data: {source: "$T/tiny.csv", val_count: 40}
 threads: 1

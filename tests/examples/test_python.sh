@@ -6,13 +6,9 @@ set -u
 PY=$1
 SRC=$2
 export SPARSE_LIB=$3
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-python.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../lib.sh"
 "$PY" -c "import matplotlib" 2>/dev/null || { echo "SKIP: matplotlib (python3-matplotlib) missing"; exit 77; }
-awk 'BEGIN { srand(4); for (i = 0; i < 240; i++) { l = i % 3; printf "%d", l;
-     for (y = 0; y < 6; y++) for (x = 0; x < 6; x++) {
-       on = (l == 0 && y == 2) || (l == 1 && x == 3) || (l == 2 && x == y);
-       printf ",%.3f", (on ? 0.8 : 0.1) + 0.2 * rand() } printf "\n" } }' >"$T/tiny.csv"
+tiny_csv "$T/tiny.csv" 4
 cat >"$T/tiny.yaml" <<EOC
 data: {source: "$T/tiny.csv", val_count: 40}
 threads: 1
