@@ -194,6 +194,81 @@ static size_t references(const search *s, int stage, size_t *refs)
     return count;
 }
 
+/* How far above a budget the dense (unpruned) network may be and still be
+ * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
+ * so activations too. Without pruning the dense figures are the final ones. */
+static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
+{
+    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
+    if (prune == SP_PRUNE_NONE)
+        *wm_factor = 1.0;
+    else if (prune == SP_PRUNE_SPVD)
+        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
+    else
+        *wm_factor = 2.0;
+}
+
+/* 1 if the point's network, before any training, can still meet the
+ * budgets (always 1 without budgets); *why says which it exceeds. Counts
+ * come from the architecture alone (every weight and bias non-zero). */
+static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
+{
+    const sparse_search_config *c = s->cfg;
+    if (c->budget_ms <= 0 && c->budget_wm <= 0)
+        return 1;
+    sp_genome g;
+    sp_genome_decode(&s->lay, c, point, &g);
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL;
+    sparse_memreport *mem = NULL;
+    uint64_t ms = 0, wm = 0;
+    size_t layer;
+    int ok = 1;
+    if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                        sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
+        !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
+        !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
+        /* Biases start at zero: count the dense weights instead of non-zeros. */
+        size_t n = 0;
+        uint64_t dense = 0, w = 0;
+        sparse_memreport_node_count(mem, &n);
+        for (size_t i = 0; i < n; i++)
+            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
+                dense += w;
+        ms = dense > ms ? dense : ms;
+        double fm, fw;
+        cap_factors(g.prune, c->wm_model, &fm, &fw);
+        if (c->budget_ms > 0 && (double)ms > fm * c->budget_ms) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
+                     (unsigned long long)ms, fm, c->budget_ms);
+            ok = 0;
+        } else if (c->budget_wm > 0 && (double)wm > fw * c->budget_wm) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
+                     c->wm_model, (unsigned long long)wm, fw, c->budget_wm);
+            ok = 0;
+        }
+    }
+    /* Architectures that cannot be built fail later with their own reason. */
+    sparse_clear_error();
+    sparse_memreport_free(mem);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    return ok;
+}
+
+/* A random point, preferring one whose network fits the size cap. */
+static int random_point(search *s, sparse_rng *rng, double *point)
+{
+    char why[256];
+    int rc = SPARSE_OK;
+    for (int attempt = 0; attempt < 64 && !rc; attempt++) {
+        rc = sparse_space_sample(s->lay.space, rng, point);
+        if (!rc && within_cap(s, point, why, sizeof why))
+            break;
+    }
+    return rc;
+}
+
 static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *point, size_t *parent,
                    char *how, size_t how_cap, char *morph, size_t morph_cap)
 {
@@ -212,11 +287,11 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
     int rc = SPARSE_OK;
     if (nrefs == 0) {
         snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
-        rc = sparse_space_sample(s->lay.space, rng, point);
+        rc = random_point(s, rng, point);
     } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
         if (stage == 1) {
             snprintf(how, how_cap, "random");
-            rc = sparse_space_sample(s->lay.space, rng, point);
+            rc = random_point(s, rng, point);
         } else {
             snprintf(how, how_cap, "random-morph");
             *parent = refs[sparse_rng_uint(rng, nrefs)];
@@ -232,11 +307,16 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
         rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
         for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
             size_t r = refs[sparse_rng_uint(rng, nrefs)];
+            char why[256];
             if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
                          sizeof cname[got])) {
                 sparse_clear_error();
                 continue;
             }
+            /* Candidates that cannot meet the budgets are not worth a GP
+             * sample, let alone training. */
+            if (!within_cap(s, cand + got * nv, why, sizeof why))
+                continue;
             cparent[got++] = r;
         }
         if (!rc && got == 0)
@@ -351,7 +431,7 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
-static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outcome *o)
+static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
@@ -362,6 +442,8 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
     uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
     sparse_prune_options po;
     sp_prune_options(g, seed_t, &po);
+    if (!within_cap(s, point, o->reason, sizeof o->reason))
+        return SPARSE_OK;
     int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                             sparse_dataset_width(s->train), classes, &arch);
     if (!rc)
@@ -563,7 +645,7 @@ static int run_trial(search *s)
     memset(&o, 0, sizeof o);
     if (!rc) {
         sp_genome_decode(&s->lay, s->cfg, point, &g);
-        rc = evaluate(s, t, &g, parent, &o);
+        rc = evaluate(s, t, point, &g, parent, &o);
     }
     char *rec = NULL;
     if (!rc) {
