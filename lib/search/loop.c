@@ -44,6 +44,7 @@ typedef struct search {
     trial *trials;
     size_t n, cap;
     double t0;
+    double budget_s; /* 0 = none */
     size_t total;
 } search;
 
@@ -675,6 +676,8 @@ static int run_trial(search *s)
                                  elapsed, -1.0, rec};
         if (s->total > t + 1)
             ev.remaining_s = elapsed / (double)(t + 1) * (double)(s->total - t - 1);
+        if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
+            ev.remaining_s = s->budget_s - elapsed > 0 ? s->budget_s - elapsed : 0;
         if (s->opts->on_trial(s->opts->user, &ev))
             rc = sparse__error(SPARSE_ECANCELLED, "search stopped by the trial callback after trial %zu", t);
     }
@@ -712,6 +715,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     if (opts->max_trials && opts->max_trials < s.total)
         s.total = opts->max_trials;
     double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    s.budget_s = budget;
     int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
     if (!rc)
         rc = sp_layout_create(&s.lay, cfg);
