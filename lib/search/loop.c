@@ -257,6 +257,38 @@ static int within_cap(const search *s, const double *point, char *why, size_t wh
     return ok;
 }
 
+/* What a point means for training: its architecture and the training and
+ * pruning values that apply to it. Two points with the same key train the
+ * same network the same way, so a morph that leaves the key unchanged (say,
+ * a merge type without branches) is a no-op. Caller frees; NULL if the
+ * architecture cannot be built. */
+static char *effective_key(const search *s, const double *point)
+{
+    sp_genome g;
+    sp_genome_decode(&s->lay, s->cfg, point, &g);
+    sparse_arch *arch = NULL;
+    char *json = NULL;
+    if (sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                       sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) ||
+        sparse_arch_to_json(arch, &json)) {
+        sparse_arch_free(arch);
+        sparse_clear_error();
+        return NULL;
+    }
+    sparse_arch_free(arch);
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d", json, g.epochs, g.lr, g.label_smoothing, g.weight_decay,
+                       g.prune);
+    if (g.prune != SP_PRUNE_NONE) {
+        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
+        for (int k = 0; k < g.blocks; k++)
+            for (int l = 0; l < g.block_layers[k]; l++)
+                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
+    }
+    free(json);
+    return sparse__buf_detach(&b);
+}
+
 /* A random point, preferring one whose network fits the size cap. */
 static int random_point(search *s, sparse_rng *rng, double *point)
 {
@@ -306,8 +338,12 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
         char(*cname)[96] = sparse__malloc(nc * sizeof *cname);
         sparse_mobo *mobo = NULL;
         rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
+        char **ref_keys = sparse__calloc(s->n ? s->n : 1, sizeof *ref_keys);
+        rc = rc ? rc : ref_keys ? SPARSE_OK : SPARSE_ENOMEM;
         for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
             size_t r = refs[sparse_rng_uint(rng, nrefs)];
+            if (!ref_keys[r])
+                ref_keys[r] = effective_key(s, s->trials[r].point);
             char why[256];
             if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
                          sizeof cname[got])) {
@@ -318,8 +354,16 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
              * sample, let alone training. */
             if (!within_cap(s, cand + got * nv, why, sizeof why))
                 continue;
+            char *key = effective_key(s, cand + got * nv);
+            int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
+            free(key);
+            if (same)
+                continue;
             cparent[got++] = r;
         }
+        for (size_t i = 0; ref_keys && i < s->n; i++)
+            free(ref_keys[i]);
+        free(ref_keys);
         if (!rc && got == 0)
             rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
         if (!rc) {
