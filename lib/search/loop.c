@@ -499,7 +499,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     if (!rc && po.method != SPARSE_PRUNE_NONE)
         rc = sparse_prune_attach(net, &po);
     if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, &ref)))
-        rc = sparse_net_inherit(net, ref, &o->inherited);
+        rc = sp_inherit(net, ref, &o->inherited);
     sparse_net_free(ref);
     if (!rc) {
         sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;

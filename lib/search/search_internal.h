@@ -101,6 +101,10 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
              int max_ops, double *out, char *names, size_t cap);
 
 
+/* sparse_net_inherit, then zero the weights on inputs the reference did not
+ * have, so a widened child computes what its reference computed. */
+int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
+
 /* Pruning options of a genome (thresholds: the FC one; see
  * sp_set_layer_thresholds for the per-layer ones). */
 struct sparse_prune_options;

@@ -456,6 +456,87 @@ static void test_impossible_budget_fails_candidates_cleanly(void **state)
     free(tmp);
 }
 
+/* Issue 8's inheritance claim: a widened child starts at its reference's
+ * accuracy (the widening is function-preserving), far above a fresh
+ * network, and stays ahead of the fresh one after the same training. */
+static void test_widened_child_starts_from_parent(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    sparse_dataset *train, *val, *test;
+    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+    d.val_count = 60;
+    assert_int_equal(sparse_data_open(csv, &d, &train, &val, &test), SPARSE_OK);
+    sparse_search_config *c = parse("data: mnist\nspace: {blocks: [2, 2], layers_per_block: [1, 1], layer_types: [conv2d],"
+                                    " batch_norm: [true], input_downsample: [false], branches: [false], residual: [false],"
+                                    " fc_layers: [1, 1], pool: [2, 2]}\n");
+    sp_layout lay;
+    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 2), SPARSE_OK);
+    double point[512];
+    assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
+    sp_genome g;
+    sp_genome_decode(&lay, c, point, &g);
+    g.filters[0][0] = 3;
+    g.filters[1][0] = 4;
+    g.kernel[0][0] = g.kernel[1][0] = 3;
+    g.fc_weights = 200;
+    g.fc_frac = 1;
+    sparse_arch *pa, *ca;
+    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
+    g.filters[0][0] = 5; /* widen both convolutions */
+    g.filters[1][0] = 6;
+    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
+    sparse_net *parent, *child, *fresh;
+    assert_int_equal(sparse_net_create(&parent, pa, 16, 1), SPARSE_OK);
+    assert_int_equal(sparse_net_create(&child, ca, 16, 2), SPARSE_OK);
+    assert_int_equal(sparse_net_create(&fresh, ca, 16, 2), SPARSE_OK);
+    sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
+    to.batch_size = 16;
+    to.epochs = 12;
+    to.lr = 0.01;
+    assert_int_equal(sparse_net_train(parent, train, &to, NULL), SPARSE_OK);
+    double acc_parent, acc_child0, acc_fresh0;
+    assert_int_equal(sparse_net_evaluate(parent, val, &acc_parent), SPARSE_OK);
+    size_t copied;
+    assert_int_equal(sp_inherit(child, parent, &copied), SPARSE_OK);
+    assert_int_equal(sparse_net_evaluate(child, val, &acc_child0), SPARSE_OK);
+    assert_int_equal(sparse_net_evaluate(fresh, val, &acc_fresh0), SPARSE_OK);
+    print_message("parent %.3f, widened child before training %.3f, fresh %.3f\n", acc_parent, acc_child0, acc_fresh0);
+    assert_true(acc_parent > 0.9);
+    assert_true(fabs(acc_child0 - acc_parent) < 1e-9);
+    assert_true(acc_fresh0 < acc_parent - 0.3);
+    /* Epochs each needs to come within 2 points of the parent. */
+    to.epochs = 1;
+    int epochs_child = 0, epochs_fresh = 0;
+    for (double acc = acc_child0; acc < acc_parent - 0.02 && epochs_child < 20; epochs_child++) {
+        assert_int_equal(sparse_net_train(child, train, &to, NULL), SPARSE_OK);
+        assert_int_equal(sparse_net_evaluate(child, val, &acc), SPARSE_OK);
+    }
+    for (double acc = acc_fresh0; acc < acc_parent - 0.02 && epochs_fresh < 20; epochs_fresh++) {
+        assert_int_equal(sparse_net_train(fresh, train, &to, NULL), SPARSE_OK);
+        assert_int_equal(sparse_net_evaluate(fresh, val, &acc), SPARSE_OK);
+    }
+    print_message("epochs to the parent's accuracy: child %d, fresh %d\n", epochs_child, epochs_fresh);
+    assert_true(epochs_child < epochs_fresh);
+    sparse_net_free(parent);
+    sparse_net_free(child);
+    sparse_net_free(fresh);
+    sparse_arch_free(pa);
+    sparse_arch_free(ca);
+    sparse_rng_free(rng);
+    sp_layout_destroy(&lay);
+    sparse_search_config_free(c);
+    sparse_dataset_free(train);
+    sparse_dataset_free(val);
+    sparse_dataset_free(test);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
+        cmocka_unit_test(test_widened_child_starts_from_parent),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
