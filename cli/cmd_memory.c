@@ -7,7 +7,8 @@
 static void memory_help(FILE *f)
 {
     fprintf(f,
-            "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n\n"
+            "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
+            "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
             "Prints the memory figures of a network deployed at int8 (docs/memory.md): per layer the\n"
             "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
             "into the conv before it and ReLU runs in place, so neither is a layer.\n\n"
@@ -147,14 +148,16 @@ int cli_cmd_memory(int argc, char **argv)
         else
             return cli_usage("memory ", "unexpected argument '%s'", a);
     }
-    if (!arch_path)
-        return cli_usage("memory ", "missing ARCH.yaml");
+    if (!arch_path && !weights)
+        return cli_usage("memory ", "missing ARCH.yaml (or --weights, whose file holds its architecture)");
 
     sparse_arch *arch = NULL;
     sparse_net *net = NULL;
     sparse_memreport *r = NULL;
     int status = CLI_OK;
-    int rc = sparse_arch_load_yaml(&arch, arch_path);
+    /* A pruned and compacted network has fewer channels than its YAML: its
+     * weights file holds the architecture it really has. */
+    int rc = arch_path ? sparse_arch_load_yaml(&arch, arch_path) : sparse_net_load_arch(&arch, weights);
     if (!rc)
         rc = sparse_arch_validate(arch);
     if (rc) {
@@ -183,7 +186,7 @@ int cli_cmd_memory(int argc, char **argv)
         }
         printf("%s\n", s);
     } else {
-        print_table(r, arch_path, weights, scratch);
+        print_table(r, arch_path ? arch_path : weights, weights, scratch);
     }
 out:
     sparse_memreport_free(r);

@@ -4,7 +4,7 @@
 set -eu
 pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev
 libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
-python3-matplotlib"
+python3-matplotlib librsvg2-bin graphviz"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

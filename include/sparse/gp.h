@@ -157,7 +157,9 @@ SPARSE_API size_t sparse_gp_num_obs(const sparse_gp *gp);
  * SPARSE_ENUMERIC naming the observation; the GP is then unchanged. */
 SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, const double *y);
 /* Adds one observation (x copied): extends the Cholesky factor by one row
- * (O(n^2)) without refitting hyper-parameters. */
+ * (O(n^2)) without refitting hyper-parameters; a near-duplicate that leaves
+ * no positive pivot triggers a full refactorisation with jitter. On failure
+ * the observation is dropped and the GP is as before. */
 SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y);
 
 /* Sets the hyper-parameters (lengthscales: dim values > 0; signal_var > 0;
@@ -260,8 +262,9 @@ SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *mobo);
 /* Proposes the next point into point_out (num_vars values). candidates
  * (n_cand x num_vars points, borrowed) may be NULL to let the driver draw
  * its own; *chosen (may be NULL) receives the index of the chosen candidate
- * (SIZE_MAX for a random proposal). lambda_out (k values, may be NULL)
- * receives the scalarisation weights used. */
+ * (SIZE_MAX when the driver drew the point itself). lambda_out (k values,
+ * may be NULL) receives the scalarisation weights used. Before
+ * opts.min_observations observations the proposal is uniformly random. */
 SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t n_cand, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
 

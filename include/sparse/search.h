@@ -10,7 +10,7 @@
  *                                appended and fsynced one at a time
  *   weights/<id>.safetensors     trained weights of every successful trial
  *   state.json                   progress summary, replaced atomically
- *   pareto.csv                   the current front
+ *   pareto.csv, pareto.svg       the current front, as a table and a picture
  * Every decision of trial t depends only on the seed, t and the records of
  * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
  * included) continues exactly as an uninterrupted run would have.
@@ -19,6 +19,7 @@
 #define SPARSE_SEARCH_H
 
 #include "sparse/core.h"
+#include "sparse/layers.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -111,7 +112,8 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_WM6_BYTES = 7,
     SPARSE_TRIAL_PARAMS = 8,      /* non-zero weights */
     SPARSE_TRIAL_SECONDS = 9,
-    SPARSE_TRIAL_FEASIBLE = 10    /* 1 if within the config's budgets */
+    SPARSE_TRIAL_FEASIBLE = 10,   /* 1 if within the config's budgets */
+    SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
 
@@ -119,8 +121,20 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field
  * the run's WM model), among successful trials within the budgets (all
  * successful trials if the run has no budgets). idx needs trial_count slots. */
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count);
+/* The network of trial id as the search evaluated it: trained weights, and
+ * for pruned trials the pruned network (masked for SpVD, compacted for BC),
+ * for batches of up to 256 images. *out is owned by the caller. before (may
+ * be NULL) receives, for pruned trials, the network before pruning (the
+ * variational one; NULL otherwise), also owned by the caller. */
+SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
+                                    sparse_net **before);
+
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
+/* Writes an SVG picture of the run to path: validation accuracy against MS
+ * and against WM, every trial, the front highlighted, the budgets, and for
+ * MNIST the paper's Table 3/4 points and hand-designed references. */
+SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
 
 #ifdef __cplusplus
 }

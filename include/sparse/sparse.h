@@ -11,6 +11,7 @@
 #include "sparse/layers.h"
 #include "sparse/prune.h"
 #include "sparse/memory.h"
+#include "sparse/quant.h"
 #include "sparse/gp.h"
 #include "sparse/search.h"
 

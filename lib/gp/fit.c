@@ -26,9 +26,13 @@ typedef struct fit_work {
     const sparse_gp *gp;
     int with_prior;
     double *K;      /* n x n */
+    double *K0;     /* n x n kernel without noise */
+    double *R2;     /* n x n scaled squared distances */
+    double *MX;     /* n x dim scratch */
     double *alpha;  /* n */
     double *ls;     /* dim */
     double *grad;   /* dim + 2 */
+    double *theta;  /* dim + 2, the point being evaluated */
     /* best point seen over every evaluation of every start */
     double best_val;
     double *best_theta;
@@ -44,12 +48,16 @@ static int work_alloc(fit_work *w, const sparse_gp *gp, int with_prior)
     w->npar = gp->dim + 2;
     size_t n = gp->n ? gp->n : 1;
     w->K = sparse__malloc(n * n * sizeof(double));
+    w->K0 = sparse__malloc(n * n * sizeof(double));
+    w->R2 = sparse__malloc(n * n * sizeof(double));
+    w->MX = sparse__malloc(n * gp->dim * sizeof(double));
     w->alpha = sparse__malloc(n * sizeof(double));
     w->ls = sparse__malloc(gp->dim * sizeof(double));
     w->grad = sparse__malloc(w->npar * sizeof(double));
+    w->theta = sparse__malloc(w->npar * sizeof(double));
     w->best_theta = sparse__malloc(w->npar * sizeof(double));
     w->best_val = -HUGE_VAL;
-    if (!w->K || !w->alpha || !w->ls || !w->grad || !w->best_theta)
+    if (!w->K || !w->K0 || !w->R2 || !w->MX || !w->alpha || !w->ls || !w->grad || !w->theta || !w->best_theta)
         return SPARSE_ENOMEM;
     return SPARSE_OK;
 }
@@ -57,9 +65,13 @@ static int work_alloc(fit_work *w, const sparse_gp *gp, int with_prior)
 static void work_free(fit_work *w)
 {
     free(w->K);
+    free(w->K0);
+    free(w->R2);
+    free(w->MX);
     free(w->alpha);
     free(w->ls);
     free(w->grad);
+    free(w->theta);
     free(w->best_theta);
 }
 
@@ -86,7 +98,8 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
     double v = 0;
     if (n > 0) {
         gp_kparams kp = {D, gp->opts.kernel, gp->opts.inactive_rule, w->ls, sf2};
-        gp__kernel_matrix(&kp, n, gp->X, n, gp->X, w->K, n);
+        gp__kernel_matrix_r2(&kp, n, gp->X, w->K0, w->R2);
+        memcpy(w->K, w->K0, n * n * sizeof(double));
         for (size_t i = 0; i < n; i++)
             w->K[i * n + i] += noise;
         gsl_matrix_view K = gsl_matrix_view_array(w->K, n, n);
@@ -116,7 +129,8 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
                     if (i == j)
                         tr += wij;
                 }
-            gp__kernel_grad(&kp, n, gp->X, w->K, grad);
+            if (gp__kernel_grad(&kp, n, gp->X, w->K, w->K0, w->R2, w->MX, grad) != GSL_SUCCESS)
+                return -1;
             grad[D + 1] = 0.5 * tr * noise_var;
         }
     }
@@ -179,15 +193,9 @@ static double wall(const fit_work *w, const double *theta, double *grad)
 static void mm_fdf(const gsl_vector *x, void *params, double *f, gsl_vector *g)
 {
     fit_work *w = params;
-    const double *theta = x->data;
-    double th[512];
-    double *t = (double *)theta;
-    /* x may be strided in principle; copy when it is. */
-    if (x->stride != 1 && w->npar <= 512) {
-        for (size_t i = 0; i < w->npar; i++)
-            th[i] = gsl_vector_get(x, i);
-        t = th;
-    }
+    double *t = w->theta;
+    for (size_t i = 0; i < w->npar; i++)
+        t[i] = gsl_vector_get(x, i);
     double v;
     if (evaluate(w, t, &v, g ? w->grad : NULL) != 0) {
         if (f)

@@ -263,8 +263,14 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
     gp->y[n] = y;
     gp->n = n + 1;
     gp__standardize(gp);
-    if (!gp->factored)
-        return gp__refactor(gp);
+    if (!gp->factored) {
+        rc = gp__refactor(gp);
+        if (rc) {
+            gp->n = n;
+            gp__standardize(gp);
+        }
+        return rc;
+    }
     /* New row of L: solve L l = k(X, x), then the diagonal from the Schur
      * complement; the hyper-parameters, hence K, are unchanged. */
     gp_kparams kp = kparams(gp);
@@ -276,21 +282,27 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
         gsl_vector_view l = gsl_vector_view_array(row, n);
         int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &l.vector);
         if (s)
-            return gp__refactor(gp);
+            d2 = NAN; /* forces the full refactorisation below */
         double dot = 0;
         gsl_blas_ddot(&l.vector, &l.vector, &dot);
         d2 -= dot;
     }
     /* A (near) duplicate leaves no positive pivot: refactorise with jitter. */
     if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
-        return gp__refactor(gp);
-    row[n] = sqrt(d2);
-    for (size_t j = n + 1; j < gp->cap && j < n + 1; j++)
-        row[j] = 0;
-    rc = gp__solve_alpha(gp);
-    if (rc)
-        gp->factored = 0;
-    return rc;
+        rc = gp__refactor(gp);
+    else {
+        row[n] = sqrt(d2);
+        rc = gp__solve_alpha(gp);
+    }
+    if (rc) {
+        /* Drop the new observation so the GP stays as it was. */
+        int code = rc;
+        gp->n = n;
+        gp__standardize(gp);
+        gp__refactor(gp);
+        return sparse__error_prefix(code, "sparse_gp_add: observation %zu", n);
+    }
+    return SPARSE_OK;
 }
 
 SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, double signal_var,

@@ -21,9 +21,14 @@ double gp__kernel(const gp_kparams *kp, const double *a, const double *b);
  * X == Y and n == m only the lower triangle is computed and mirrored. */
 void gp__kernel_matrix(const gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
                        double *out, size_t ldo);
+/* K (n x n, full) = k(X_i, X_j) and R2 = scaled squared distances. */
+void gp__kernel_matrix_r2(const gp_kparams *kp, size_t n, const double *X, double *K, double *R2);
 /* Accumulates 0.5 * sum_ij W_ij dK_ij/dtheta for theta = log l_d (into
- * grad[0..dim-1]) and log sf2 (into grad[dim]); W is n x n symmetric. */
-void gp__kernel_grad(const gp_kparams *kp, size_t n, const double *X, const double *W, double *grad);
+ * grad[0..dim-1]) and log sf2 (into grad[dim]); W symmetric n x n, K0 and
+ * R2 from gp__kernel_matrix_r2 (R2 is overwritten), MX scratch n x dim.
+ * Returns a GSL status. */
+int gp__kernel_grad(const gp_kparams *kp, size_t n, const double *X, const double *W,
+                    const double *K0, double *R2, double *MX, double *grad);
 
 /* The GP's training state, exposed to fit.c. */
 struct sparse_gp {

@@ -42,7 +42,7 @@ static uint64_t count_nonzero(const float *v, size_t n)
 
 static int add_node(sparse_memgraph *g, const sparse__netfold *f, const sparse_net *net, size_t id)
 {
-    sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    sparse_node_info info = SPARSE_NODE_INFO_INIT;
     int rc = sparse_net_node_info(net, id, &info);
     if (rc)
         return rc;

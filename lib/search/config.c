@@ -365,25 +365,17 @@ static int parse_root(parser *p, sparse_search_config *c)
     return rc;
 }
 
-SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char *text, size_t len,
-                                          const char *source)
+static int config_from_doc(sparse_search_config **out, sparse__doc *doc)
 {
-    SPARSE__CHECK_NULL(out);
-    *out = NULL;
-    SPARSE__CHECK_NULL(text);
-    sparse__doc *doc;
-    int rc = sparse__doc_parse(&doc, text, len, source ? source : "<config>");
-    if (rc)
-        return rc;
     sparse_search_config *c = sparse__calloc(1, sizeof *c);
     if (!c) {
         sparse__doc_free(doc);
         return SPARSE_ENOMEM;
     }
     set_defaults(c);
-    c->source = sparse__strdup(source ? source : "<config>");
+    c->source = sparse__strdup(sparse__doc_source(doc));
     parser p = {doc, ""};
-    rc = c->source ? parse_root(&p, c) : SPARSE_ENOMEM;
+    int rc = c->source ? parse_root(&p, c) : SPARSE_ENOMEM;
     sparse__doc_free(doc);
     if (rc) {
         sparse_search_config_free(c);
@@ -393,19 +385,24 @@ SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char
     return SPARSE_OK;
 }
 
+SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char *text, size_t len,
+                                          const char *source)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(text);
+    sparse__doc *doc;
+    int rc = sparse__doc_parse(&doc, text, len, source ? source : "<config>");
+    return rc ? rc : config_from_doc(out, doc);
+}
+
 SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char *path)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
-    SPARSE__CHECK_NULL(path);
-    char *text;
-    size_t len;
-    int rc = sparse__read_file(path, &text, &len);
-    if (rc)
-        return rc;
-    rc = sparse_search_config_parse(out, text, len, path);
-    free(text);
-    return rc;
+    sparse__doc *doc;
+    int rc = sparse__doc_load_file(&doc, path);
+    return rc ? rc : config_from_doc(out, doc);
 }
 
 SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)

@@ -279,11 +279,14 @@ static sparse_layer_spec spec_of(int kind)
     return s;
 }
 
-/* Hidden units of an FC layer given its share of the FC weight budget. */
-static size_t fc_units(double weights, double frac, size_t in)
+/* Hidden units of an FC layer given its share of the FC weight budget; never
+ * fewer than the classes, so a hidden layer is no bottleneck before the
+ * logits. */
+static size_t fc_units(double weights, double frac, size_t in, size_t classes)
 {
     double u = floor(weights * frac / (double)(in ? in : 1) + 0.5);
-    return u < 1 ? 1 : u > 1024 ? 1024 : (size_t)u;
+    u = u < (double)classes ? (double)classes : u;
+    return u > 1024 ? 1024 : (size_t)u;
 }
 
 int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
@@ -360,12 +363,12 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
      * merge input is a vector. */
     if (g->fc_layers > 0 || branches) {
         double frac = g->fc_layers > 0 ? g->fc_frac : 0.05;
-        widths[0] = fc_units(g->fc_weights, frac, flat);
+        widths[0] = fc_units(g->fc_weights, frac, flat, classes);
     }
     if (g->left && g->blocks > 0)
-        widths[1] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, block0_size);
+        widths[1] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, block0_size, classes);
     if (g->right)
-        widths[2] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, stem_size);
+        widths[2] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, stem_size, classes);
     if (branches && !g->merge_concat) {
         /* A sum needs one width: the widest branch sets it. */
         size_t m = widths[0] > widths[1] ? widths[0] : widths[1];

@@ -23,6 +23,7 @@
 #include "sparse/experimental.h"
 #include "sparse/memory.h"
 #include "sparse/prune.h"
+#include "sparse/quant.h"
 
 #define NO_PARENT SIZE_MAX
 
@@ -43,6 +44,7 @@ typedef struct search {
     trial *trials;
     size_t n, cap;
     double t0;
+    double budget_s; /* 0 = none */
     size_t total;
 } search;
 
@@ -193,6 +195,81 @@ static size_t references(const search *s, int stage, size_t *refs)
     return count;
 }
 
+/* How far above a budget the dense (unpruned) network may be and still be
+ * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
+ * so activations too. Without pruning the dense figures are the final ones. */
+static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
+{
+    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
+    if (prune == SP_PRUNE_NONE)
+        *wm_factor = 1.0;
+    else if (prune == SP_PRUNE_SPVD)
+        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
+    else
+        *wm_factor = 2.0;
+}
+
+/* 1 if the point's network, before any training, can still meet the
+ * budgets (always 1 without budgets); *why says which it exceeds. Counts
+ * come from the architecture alone (every weight and bias non-zero). */
+static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
+{
+    const sparse_search_config *c = s->cfg;
+    if (c->budget_ms <= 0 && c->budget_wm <= 0)
+        return 1;
+    sp_genome g;
+    sp_genome_decode(&s->lay, c, point, &g);
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL;
+    sparse_memreport *mem = NULL;
+    uint64_t ms = 0, wm = 0;
+    size_t layer;
+    int ok = 1;
+    if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                        sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
+        !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
+        !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
+        /* Biases start at zero: count the dense weights instead of non-zeros. */
+        size_t n = 0;
+        uint64_t dense = 0, w = 0;
+        sparse_memreport_node_count(mem, &n);
+        for (size_t i = 0; i < n; i++)
+            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
+                dense += w;
+        ms = dense > ms ? dense : ms;
+        double fm, fw;
+        cap_factors(g.prune, c->wm_model, &fm, &fw);
+        if (c->budget_ms > 0 && (double)ms > fm * c->budget_ms) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
+                     (unsigned long long)ms, fm, c->budget_ms);
+            ok = 0;
+        } else if (c->budget_wm > 0 && (double)wm > fw * c->budget_wm) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
+                     c->wm_model, (unsigned long long)wm, fw, c->budget_wm);
+            ok = 0;
+        }
+    }
+    /* Architectures that cannot be built fail later with their own reason. */
+    sparse_clear_error();
+    sparse_memreport_free(mem);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    return ok;
+}
+
+/* A random point, preferring one whose network fits the size cap. */
+static int random_point(search *s, sparse_rng *rng, double *point)
+{
+    char why[256];
+    int rc = SPARSE_OK;
+    for (int attempt = 0; attempt < 64 && !rc; attempt++) {
+        rc = sparse_space_sample(s->lay.space, rng, point);
+        if (!rc && within_cap(s, point, why, sizeof why))
+            break;
+    }
+    return rc;
+}
+
 static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *point, size_t *parent,
                    char *how, size_t how_cap, char *morph, size_t morph_cap)
 {
@@ -211,11 +288,11 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
     int rc = SPARSE_OK;
     if (nrefs == 0) {
         snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
-        rc = sparse_space_sample(s->lay.space, rng, point);
+        rc = random_point(s, rng, point);
     } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
         if (stage == 1) {
             snprintf(how, how_cap, "random");
-            rc = sparse_space_sample(s->lay.space, rng, point);
+            rc = random_point(s, rng, point);
         } else {
             snprintf(how, how_cap, "random-morph");
             *parent = refs[sparse_rng_uint(rng, nrefs)];
@@ -231,11 +308,16 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
         rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
         for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
             size_t r = refs[sparse_rng_uint(rng, nrefs)];
+            char why[256];
             if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
                          sizeof cname[got])) {
                 sparse_clear_error();
                 continue;
             }
+            /* Candidates that cannot meet the budgets are not worth a GP
+             * sample, let alone training. */
+            if (!within_cap(s, cand + got * nv, why, sizeof why))
+                continue;
             cparent[got++] = r;
         }
         if (!rc && got == 0)
@@ -285,6 +367,7 @@ typedef struct outcome {
     int ok;
     char reason[512];
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
+    double int8_test_acc; /* -1 when the network could not be quantised */
     size_t inherited;
     char *arch_json;
     char *compact_json; /* BC: the architecture after structured pruning */
@@ -307,21 +390,6 @@ static char *weights_path(const search *s, size_t id)
     return sparse__runlog_path(s->log, name);
 }
 
-static void prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *po)
-{
-    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
-    *po = d;
-    po->method = g->prune == SP_PRUNE_SPVD ? SPARSE_PRUNE_SPVD
-                 : g->prune == SP_PRUNE_BC ? SPARSE_PRUNE_BC
-                                           : SPARSE_PRUNE_NONE;
-    po->spvd_threshold = po->bc_threshold = g->threshold_fc;
-    po->kl_weight = g->kl_weight;
-    po->zero_epochs = g->zero_epochs;
-    po->anneal_epochs = g->anneal_epochs;
-    po->finetune_epochs = 0;
-    po->seed = seed;
-}
-
 /* The reference's weights file holds its posterior when it was pruned: load
  * it in its variational mode so the child inherits log sigma^2 and the group
  * scales too. */
@@ -337,7 +405,7 @@ static int load_parent(search *s, size_t parent, sparse_net **out)
     int rc = SPARSE_OK;
     if (pg.prune != SP_PRUNE_NONE) {
         sparse_prune_options po;
-        prune_options(&pg, 0, &po);
+        sp_prune_options(&pg, 0, &po);
         rc = sparse_prune_load(out, path, 1, &po);
     } else {
         rc = sparse_net_load_arch(&arch, path);
@@ -364,28 +432,7 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
-/* Paper Table 5 prunes every layer with its own threshold: conv nodes
- * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
- * FC nodes the FC threshold. */
-static int set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed)
-{
-    for (size_t id = 0; id < sparse_net_node_count(net); id++) {
-        if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
-            continue;
-        const char *name = sparse_net_node_name(net, id);
-        int k, l;
-        double thr = g->threshold_fc;
-        if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
-            l < g->block_layers[k])
-            thr = g->threshold[k][l];
-        int rc = sparse_exp_net_set_variational(net, id, mode, thr, seed);
-        if (rc)
-            return rc;
-    }
-    return SPARSE_OK;
-}
-
-static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outcome *o)
+static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
@@ -395,7 +442,9 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
     sparse_memreport *mem = NULL;
     uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
     sparse_prune_options po;
-    prune_options(g, seed_t, &po);
+    sp_prune_options(g, seed_t, &po);
+    if (!within_cap(s, point, o->reason, sizeof o->reason))
+        return SPARSE_OK;
     int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                             sparse_dataset_width(s->train), classes, &arch);
     if (!rc)
@@ -432,7 +481,7 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
                 sparse_prune_result_free(pruned);
                 pruned = NULL;
                 int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
-                rc = set_layer_thresholds(net, g, mode, seed_t);
+                rc = sp_set_layer_thresholds(net, g, mode, seed_t);
             }
             if (!rc)
                 rc = sparse_prune_compact(&pruned, net, 0);
@@ -446,6 +495,17 @@ static int evaluate(search *s, size_t t, const sp_genome *g, size_t parent, outc
         rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
     if (!rc)
         rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
+    o->int8_test_acc = -1;
+    if (!rc) {
+        /* The deployed network is int8: measure it too. A network the int8
+         * path cannot take is reported without the figure, not failed. */
+        sparse_qnet *q = NULL;
+        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
+        if (sparse_qnet_create(&q, eval_net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
+            o->int8_test_acc = -1;
+        sparse_qnet_free(q);
+        sparse_clear_error();
+    }
     if (!rc)
         rc = sparse_memreport_from_net(&mem, eval_net, NULL);
     uint64_t v = 0, lb = 0;
@@ -525,6 +585,8 @@ static char *make_record(const search *s, size_t t, int stage, size_t parent, co
     if (o->ok) {
         put_num(&b, "val_accuracy", o->val_acc);
         put_num(&b, "test_accuracy", o->test_acc);
+        if (o->int8_test_acc >= 0)
+            put_num(&b, "int8_test_accuracy", o->int8_test_acc);
         put_num(&b, "ms_bytes", o->ms);
         put_num(&b, "wm5_bytes", o->wm5);
         put_num(&b, "wm6_bytes", o->wm6);
@@ -584,7 +646,7 @@ static int run_trial(search *s)
     memset(&o, 0, sizeof o);
     if (!rc) {
         sp_genome_decode(&s->lay, s->cfg, point, &g);
-        rc = evaluate(s, t, &g, parent, &o);
+        rc = evaluate(s, t, point, &g, parent, &o);
     }
     char *rec = NULL;
     if (!rc) {
@@ -614,6 +676,8 @@ static int run_trial(search *s)
                                  elapsed, -1.0, rec};
         if (s->total > t + 1)
             ev.remaining_s = elapsed / (double)(t + 1) * (double)(s->total - t - 1);
+        if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
+            ev.remaining_s = s->budget_s - elapsed > 0 ? s->budget_s - elapsed : 0;
         if (s->opts->on_trial(s->opts->user, &ev))
             rc = sparse__error(SPARSE_ECANCELLED, "search stopped by the trial callback after trial %zu", t);
     }
@@ -651,6 +715,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     if (opts->max_trials && opts->max_trials < s.total)
         s.total = opts->max_trials;
     double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    s.budget_s = budget;
     int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
     if (!rc)
         rc = sp_layout_create(&s.lay, cfg);
@@ -694,6 +759,10 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         rc = sparse_run_open(&run, dir);
         if (!rc)
             rc = sparse_run_write_pareto_csv(run);
+        char *svg = rc ? NULL : sparse__runlog_path(s.log, "pareto.svg");
+        if (svg)
+            rc = sparse_run_write_pareto_svg(run, svg);
+        free(svg);
         sparse_run_free(run);
     }
     search_destroy(&s);

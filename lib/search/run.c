@@ -10,15 +10,34 @@
 #include "runlog.h"
 #include "search_internal.h"
 
-#define NFIELDS 11
+#define NFIELDS 12
 
 struct sparse_run {
     sparse__runlog *log;
     sparse_search_config *cfg;
     double (*values)[NFIELDS];
+    double **points; /* per trial, NULL if the record has none */
+    size_t nvars;    /* variables of the config's search space */
 };
 
-static void parse_values(const sparse_search_config *cfg, const char *line, double *v)
+static double *parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars)
+{
+    if (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != nvars)
+        return NULL;
+    double *p = sparse__malloc((nvars ? nvars : 1) * sizeof *p);
+    for (size_t i = 0; p && i < nvars; i++) {
+        p[i] = NAN;
+        if (!sparse__doc_is_null(pt->items[i]) &&
+            sparse__doc_double(d, pt->items[i], "point", -1e300, 1e300, &p[i])) {
+            free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+static void parse_values(const sparse_search_config *cfg, const char *line, double *v, size_t nvars,
+                         double **point)
 {
     for (int f = 0; f < NFIELDS; f++)
         v[f] = -1;
@@ -35,13 +54,14 @@ static void parse_values(const sparse_search_config *cfg, const char *line, doub
                 {SPARSE_TRIAL_VAL_ACCURACY, "val_accuracy"}, {SPARSE_TRIAL_TEST_ACCURACY, "test_accuracy"},
                 {SPARSE_TRIAL_MS_BYTES, "ms_bytes"},     {SPARSE_TRIAL_WM5_BYTES, "wm5_bytes"},
                 {SPARSE_TRIAL_WM6_BYTES, "wm6_bytes"},   {SPARSE_TRIAL_PARAMS, "params"},
-                {SPARSE_TRIAL_SECONDS, "seconds"}};
+                {SPARSE_TRIAL_SECONDS, "seconds"},       {SPARSE_TRIAL_INT8_TEST_ACCURACY, "int8_test_accuracy"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const sparse__doc_node *n = sparse__doc_get(r, keys[i].key);
         double x;
         if (n && !sparse__doc_is_null(n) && !sparse__doc_double(d, n, keys[i].key, -1e300, 1e300, &x))
             v[keys[i].field] = x;
     }
+    *point = parse_point(d, sparse__doc_get(r, "point"), nvars);
     sparse_clear_error();
     sparse__doc_free(d);
     if (v[SPARSE_TRIAL_OK] == 1) {
@@ -67,12 +87,18 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
         rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
     size_t n = rc ? 0 : sparse__runlog_count(run->log);
+    sp_layout lay;
+    if (!rc && !(rc = sp_layout_create(&lay, run->cfg))) {
+        run->nvars = lay.nvars;
+        sp_layout_destroy(&lay);
+    }
     if (!rc) {
         run->values = sparse__calloc(n ? n : 1, sizeof *run->values);
-        rc = run->values ? SPARSE_OK : SPARSE_ENOMEM;
+        run->points = sparse__calloc(n ? n : 1, sizeof *run->points);
+        rc = run->values && run->points ? SPARSE_OK : SPARSE_ENOMEM;
     }
     for (size_t i = 0; !rc && i < n; i++)
-        parse_values(run->cfg, sparse__runlog_line(run->log, i), run->values[i]);
+        parse_values(run->cfg, sparse__runlog_line(run->log, i), run->values[i], run->nvars, &run->points[i]);
     if (rc) {
         sparse_run_free(run);
         return sparse__error_prefix(rc, "opening run %s", dir);
@@ -85,10 +111,27 @@ SPARSE_API void sparse_run_free(sparse_run *run)
 {
     if (!run)
         return;
+    for (size_t i = 0; run->points && i < sparse__runlog_count(run->log); i++)
+        free(run->points[i]);
+    free(run->points);
     sparse__runlog_free(run->log);
     sparse_search_config_free(run->cfg);
     free(run->values);
     free(run);
+}
+
+const sparse_search_config *sparse__run_config(const sparse_run *run) { return run->cfg; }
+
+const double *sparse__run_point(const sparse_run *run, size_t id)
+{
+    return id < sparse_run_trial_count(run) ? run->points[id] : NULL;
+}
+
+char *sparse__run_path(const sparse_run *run, size_t id)
+{
+    char name[64];
+    snprintf(name, sizeof name, "weights/%zu.safetensors", id);
+    return sparse__runlog_path(run->log, name);
 }
 
 SPARSE_API size_t sparse_run_trial_count(const sparse_run *run)

@@ -101,4 +101,18 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
              int max_ops, double *out, char *names, size_t cap);
 
 
+/* Pruning options of a genome (thresholds: the FC one; see
+ * sp_set_layer_thresholds for the per-layer ones). */
+struct sparse_prune_options;
+void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_options *po);
+/* Gives every variational node of net its genome layer's threshold. */
+int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
+
+/* The point of trial id (borrowed; NULL if failed or out of range) and the
+ * path of its weights file (caller frees). */
+const double *sparse__run_point(const sparse_run *run, size_t id);
+char *sparse__run_path(const sparse_run *run, size_t id);
+/* The config stored in a run directory (borrowed). */
+const sparse_search_config *sparse__run_config(const sparse_run *run);
+
 #endif

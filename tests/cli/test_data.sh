@@ -4,22 +4,7 @@
 # and the byte offset or line. No network: fetch runs against a fake npm.
 set -u
 SPARSE=$1
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-data.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# run EXPECTED_STATUS ARGS...: runs sparse, keeps stdout/stderr in $T/out, $T/err.
-run() {
-    want=$1; shift
-    "$SPARSE" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || { fail "sparse $* exited $got, expected $want"; cat "$T/err"; }
-    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparse $*"; cat "$T/err"; fi
-}
-out_has() { grep -qF -- "$1" "$T/out" || { fail "stdout of last run lacks '$1'"; cat "$T/out"; }; }
-err_has() { grep -qF -- "$1" "$T/err" || { fail "stderr of last run lacks '$1'"; cat "$T/err"; }; }
+. "$(dirname "$0")/../lib.sh"
 
 # 3 images of 2x2 (pixels 0..11) and labels 0 1 2.
 images() { printf '\000\000\010\003\000\000\000\003\000\000\000\002\000\000\000\002'

@@ -5,19 +5,7 @@
 set -u
 SPARSE=$1
 EXAMPLES=$2
-T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-search.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() {
-    want=$1; shift
-    "$SPARSE" "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || { fail "sparse $* exited $got, expected $want"; cat "$T/err"; }
-    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparse $*"; cat "$T/err"; fi
-}
-out_has() { grep -qF -- "$1" "$T/out" || { fail "stdout lacks '$1'"; cat "$T/out"; }; }
-err_has() { grep -qF -- "$1" "$T/err" || { fail "stderr lacks '$1'"; cat "$T/err"; }; }
+. "$(dirname "$0")/../lib.sh"
 
 for cfg in "$EXAMPLES"/search/*.yaml; do
     run 0 search "$cfg" --print-config
@@ -25,10 +13,7 @@ for cfg in "$EXAMPLES"/search/*.yaml; do
 done
 
 # 3 classes of 6x6 images: a bright row, column or diagonal.
-awk 'BEGIN { srand(5); for (i = 0; i < 240; i++) { l = i % 3; printf "%d", l;
-     for (y = 0; y < 6; y++) for (x = 0; x < 6; x++) {
-       on = (l == 0 && y == 2) || (l == 1 && x == 3) || (l == 2 && x == y);
-       printf ",%.3f", (on ? 0.8 : 0.1) + 0.2 * rand() } printf "\n" } }' >"$T/tiny.csv"
+tiny_csv "$T/tiny.csv" 5
 cat >"$T/tiny.yaml" <<EOC
 data: {source: "$T/tiny.csv", val_count: 40}
 seed: 3
@@ -43,15 +28,36 @@ EOC
 run 0 search "$T/tiny.yaml" --out "$T/run" --json
 [ "$(grep -c '"id":' "$T/out")" -eq 5 ] || fail "--json printed $(grep -c '"id":' "$T/out") trial records, expected 5"
 err_has "trial 5/5 stage 3"
-for f in config.yaml trials.jsonl state.json pareto.csv weights/0.safetensors; do
+for f in config.yaml trials.jsonl state.json pareto.csv pareto.svg weights/0.safetensors; do
     [ -f "$T/run/$f" ] || fail "run directory lacks $f"
 done
+grep -q '<circle' "$T/run/pareto.svg" || fail "pareto.svg has no points"
+if command -v rsvg-convert >/dev/null 2>&1; then
+    rsvg-convert "$T/run/pareto.svg" -o "$T/pareto.png" || fail "pareto.svg does not render"
+    [ -s "$T/pareto.png" ] || fail "pareto.svg rendered to an empty PNG"
+else
+    echo "note: rsvg-convert (librsvg2-bin) missing, pareto.svg not rendered"
+fi
 run 0 inspect "$T/run"
 out_has "val%"
 run 0 inspect "$T/run" --all --json
 for k in '"id":0' '"val_accuracy":' '"test_accuracy":' '"ms_bytes":' '"wm5_bytes":' '"wm6_bytes":' '"stage":'; do
     out_has "$k"
 done
+run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors"
+grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
+run 0 memory "$T/t0.yaml"
+run 0 eval "$T/t0.yaml" --weights "$T/t0.safetensors" --data "$T/tiny.csv" --val 40 --int8 --json
+out_has '"int8_accuracy"'
+run 1 export-arch "$T/run" --trial 99
+err_has "has no trial 99"
+run 0 inspect "$T/run" --trial 0 --dot -o "$T/t0.dot"
+grep -q "digraph trial_0" "$T/t0.dot" || fail "--dot wrote no graph"
+grep -q "before -> after pruning" "$T/t0.dot" || fail "--dot lacks the MS/WM annotation"
+if command -v dot >/dev/null 2>&1; then
+    dot -Tsvg "$T/t0.dot" -o "$T/t0.svg" || fail "the --dot diagram does not render"
+fi
+run 2 inspect "$T/run" --dot
 run 0 search --resume "$T/run"
 [ "$(wc -l <"$T/run/trials.jsonl")" -eq 5 ] || fail "resuming a finished run added trials"
 run 1 search "$T/tiny.yaml" --out "$T/run"

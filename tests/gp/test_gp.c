@@ -334,6 +334,37 @@ static void test_gradients_fd(void **state)
                 check_gradient(k, r, p);
 }
 
+/* ---- conditional (arc-kernel) rule ---- */
+
+/* k(x, x*) recovered from the posterior variance after one observation at x:
+ * var = sf2 - k^2 / (sf2 + noise). */
+static double implied_k(sparse_gp *gp, const double *xs)
+{
+    double mu, var;
+    assert_int_equal(sparse_gp_predict(gp, 1, xs, &mu, &var), SPARSE_OK);
+    return sqrt((1.0 - var) * (1.0 + 0.5));
+}
+
+static void test_inactive_rule(void **state)
+{
+    (void)state;
+    sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
+    o.inactive_rule = 1;
+    o.normalize_y = 0;
+    sparse_gp *gp = NULL;
+    assert_int_equal(sparse_gp_create(&gp, 2, &o), SPARSE_OK);
+    double ls[2] = {1, 1};
+    assert_int_equal(sparse_gp_set_hyper(gp, ls, 1.0, 0.5), SPARSE_OK);
+    double x[2] = {0.3, SPARSE_SPACE_INACTIVE}, y = 1;
+    assert_int_equal(sparse_gp_set_data(gp, 1, x, &y), SPARSE_OK);
+    double same[2] = {0.3, SPARSE_SPACE_INACTIVE}, act0[2] = {0.3, 0.0}, act1[2] = {0.3, 0.9};
+    double m1 = (1 + sqrt(5.0) + 5.0 / 3) * exp(-sqrt(5.0)); /* Matern-5/2 at r = 1 */
+    assert_true(fabs(implied_k(gp, same) - 1.0) < 1e-9);  /* inactive/inactive: distance 0 */
+    assert_true(fabs(implied_k(gp, act0) - m1) < 1e-9);   /* active/inactive: distance 1 */
+    assert_true(fabs(implied_k(gp, act1) - m1) < 1e-9);   /* whatever the active value */
+    sparse_gp_free(gp);
+}
+
 /* ---- incremental update ---- */
 
 static void test_incremental_equals_refit(void **state)
@@ -694,6 +725,32 @@ static void test_mobo_errors(void **state)
     sparse_space_free(s);
 }
 
+static void test_mobo_degenerate_data(void **state)
+{
+    (void)state;
+    /* The same point observed repeatedly with constant objectives, in a
+     * conditional space: proposals stay valid and finite. */
+    sparse_space *s = make_space();
+    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
+    o.num_candidates = 100;
+    sparse_mobo *m = NULL;
+    int logs[2] = {0, 1};
+    assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 3), SPARSE_OK);
+    double p[5] = {1e-2, 3, 1, 8, 0.1}, f[2] = {0.5, 100}, q[5];
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_OK);
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(sparse_mobo_propose(m, 0, NULL, q, NULL, NULL), SPARSE_OK);
+        assert_int_equal(sparse_space_validate(s, q), SPARSE_OK);
+        assert_int_equal(sparse_mobo_observe(m, q, f), SPARSE_OK);
+    }
+    size_t idx[16], cnt;
+    assert_int_equal(sparse_mobo_pareto(m, idx, &cnt), SPARSE_OK);
+    assert_int_equal(cnt, 8); /* all equal: none dominates another */
+    sparse_mobo_free(m);
+    sparse_space_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_predict_rbf_vs_sklearn),
         cmocka_unit_test(test_fit_lml_vs_sklearn),
         cmocka_unit_test(test_gradients_fd),
+        cmocka_unit_test(test_inactive_rule),
         cmocka_unit_test(test_incremental_equals_refit),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_gp_bad_inputs),
@@ -712,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_dirichlet),
         cmocka_unit_test(test_mobo_deterministic),
         cmocka_unit_test(test_mobo_errors),
+        cmocka_unit_test(test_mobo_degenerate_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include "core/doc.h"
 #include "core/internal.h"
 #include "sparse/sparse.h"
+#include "test_memory_net.h"
 
 /* ---- helpers ---- */
 
@@ -821,5 +822,8 @@ int main(void)
         cmocka_unit_test(test_errors_shapes),
         cmocka_unit_test(test_errors_limits),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    failed += memtest_net_run();
+    failed += memtest_quant_run();
+    return failed;
 }

@@ -416,6 +416,46 @@ static void test_search_resume_after_kill_is_identical(void **state)
     free(tmp);
 }
 
+/* A budget no network can meet: every candidate is refused before training,
+ * with its reason, and the search still ends cleanly with an empty front. */
+static void test_impossible_budget_fails_candidates_cleanly(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv);
+    char *b = strstr(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
+    assert_non_null(b);
+    memcpy(b, "budgets: {ms_bytes:   10, wm_bytes: 2000}", 41);
+    char run[700], path[800];
+    snprintf(run, sizeof run, "%s/run", tmp);
+    sparse_search_config *c = parse(cfg);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = 3;
+    assert_int_equal(sparse_search_run(c, run, &o), SPARSE_OK);
+    sparse_search_config_free(c);
+    snprintf(path, sizeof path, "%s/trials.jsonl", run);
+    char *text = read_all(path);
+    assert_int_equal(count_lines(path), 3);
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        p = strstr(p, "\"status\":\"failed\",\"reason\":\"exceeds the size cap before training: dense MS");
+        assert_non_null(p);
+        p++;
+    }
+    sparse_run *r;
+    size_t idx[3], count = 9;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    assert_int_equal(sparse_run_pareto(r, idx, &count), SPARSE_OK);
+    assert_int_equal(count, 0);
+    sparse_run_free(r);
+    free(text);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_morphs),
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
+        cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);

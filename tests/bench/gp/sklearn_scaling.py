@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scikit-learn side of bench_gp_scaling: the same data, the same kernel
 (ConstantKernel * Matern(2.5, ARD) + WhiteKernel), fit with
-n_restarts_optimizer=1 (2 starts) and one joint sample over the candidates.
+n_restarts_optimizer=1 (2 starts, L-BFGS-B capped at 100 iterations each as in C) and one joint sample over the candidates.
 Usage: sklearn_scaling.py DATA_DIR   (files data_<n>.txt written by the C side)."""
 import glob
 import os
@@ -20,16 +20,27 @@ import warnings
 warnings.filterwarnings("ignore")
 
 
+def capped_lbfgs(obj_func, initial_theta, bounds):
+    """sklearn's default L-BFGS-B, capped at 100 iterations per start like the C side."""
+    from scipy.optimize import minimize
+    res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                   options={"maxiter": 100})
+    return res.x, res.fun
+
+
 def main(d):
     files = sorted(glob.glob(os.path.join(d, "data_*.txt")), key=lambda p: int(p.split("_")[-1][:-4]))
     totals = []
     for path in files:
         with open(path) as fh:
             n, m, dim = (int(v) for v in fh.readline().split())
-            rows = np.loadtxt(fh)
-        X, y, Xs = rows[:n, :dim], rows[:n, dim], rows[n:, :dim]
+            lines = fh.read().split("\n")
+        train = np.array([[float(v) for v in line.split()] for line in lines[:n]])
+        Xs = np.array([[float(v) for v in line.split()] for line in lines[n:n + m]])
+        X, y = train[:, :dim], train[:, dim]
         kern = ConstantKernel(1.0) * Matern(length_scale=[0.5] * dim, nu=2.5) + WhiteKernel(1e-2)
-        gpr = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=1, random_state=0)
+        gpr = GaussianProcessRegressor(kern, normalize_y=True, n_restarts_optimizer=1, random_state=0,
+                                       optimizer=capped_lbfgs)
         t0 = time.perf_counter()
         gpr.fit(X, y)
         t1 = time.perf_counter()
