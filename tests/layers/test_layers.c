@@ -399,6 +399,20 @@ static void test_arch_roundtrip_and_api(void **state)
     assert_null(t);
     sparse_net_free(net);
 
+    const char *examples[] = {"tiny-cnn.yaml", "lenet5.yaml", "all-layers.yaml"};
+    const size_t params[] = {9098, 431080, 0};
+    for (int e = 0; e < 3; e++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", EXAMPLES_DIR, examples[e]);
+        sparse_arch *ex = NULL;
+        assert_int_equal(sparse_arch_load_yaml(&ex, path), SPARSE_OK);
+        assert_int_equal(sparse_arch_validate(ex), SPARSE_OK);
+        assert_int_equal(sparse_net_create(&net, ex, 2, 0), SPARSE_OK);
+        if (params[e])
+            assert_int_equal(sparse_net_param_total(net), params[e]);
+        sparse_net_free(net);
+        sparse_arch_free(ex);
+    }
     sparse_arch *tiny = NULL;
     char *ty = read_example("tiny-cnn.yaml");
     tiny = parse(ty);
