@@ -23,6 +23,7 @@ static void train_help(FILE *f)
             "  --threads T           compute threads (default 1)\n"
             "  --seed S              seed for weights and shuffling (default 0)\n"
             "  --max-train N         use only the first N training images\n"
+            "  --val N               validation images held out of the training split (default 5000)\n"
             "  --save W.safetensors  write the trained weights\n"
             "  --json                print one JSON object with the results as the last line\n");
     cli_prune_help(f);
@@ -46,7 +47,7 @@ static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, d
 int cli_cmd_train(int argc, char **argv)
 {
     const char *arch_path = NULL, *data = NULL, *save = NULL;
-    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0;
+    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0, val_count = -1;
     double lr = -1.0, wd = 0.0, smoothing = 0.0;
     int json = 0, optimizer = SPARSE_OPTIM_ADAM, schedule = SPARSE_LR_COSINE;
     cli_prune pr;
@@ -95,6 +96,10 @@ int cli_cmd_train(int argc, char **argv)
             NEED_VALUE();
             if (cli_parse_long(v, 1, 2147483647L, &max_train))
                 return cli_usage("train ", "--max-train must be a positive integer, not '%s'", v);
+        } else if (!strcmp(a, "--val")) {
+            NEED_VALUE();
+            if (cli_parse_long(v, 0, 2147483647L, &val_count))
+                return cli_usage("train ", "--val must be a non-negative integer, not '%s'", v);
         } else if (!strcmp(a, "--lr")) {
             NEED_VALUE();
             if (cli_parse_double(v, &lr) || lr <= 0)
@@ -154,6 +159,8 @@ int cli_cmd_train(int argc, char **argv)
     }
     sparse_data_options dopts = SPARSE_DATA_OPTIONS_INIT;
     dopts.max_train = (size_t)max_train;
+    if (val_count >= 0)
+        dopts.val_count = (size_t)val_count;
     dopts.seed = (uint64_t)seed;
     sparse_dataset *train = NULL, *val = NULL, *test = NULL;
     rc = sparse_data_open(data, &dopts, &train, &val, &test);

@@ -34,6 +34,13 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 /* Copies the counters; p->version must be set. */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 
+/* ---- Memory ---- */
+
+/* Stops keeping im2col matrices between the forward and backward passes
+ * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
+ * (0 = default, 1M floats). For very wide layers, and to test that path. */
+SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
+
 /* ---- Node hooks ---- */
 
 /* Raw view of one node during a pass: activations are channel-major
@@ -55,6 +62,22 @@ typedef struct sparse_exp_node_ctx {
 typedef int (*sparse_exp_node_fn)(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx);
 SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,
                                         sparse_exp_node_fn backward, void *user);
+
+/* Raw kernels with a node's geometry, for hooks (e.g. the local
+ * reparameterisation trick needs conv(x, theta) and conv(x^2, alpha*theta^2)).
+ * Buffers are channel-major (C, N, H, W) with N = the current batch, shaped
+ * like the node's input (x, dx) and output (y, dy); weights use the node's
+ * "weight" layout. No bias is applied. Forward overwrites y; backward
+ * overwrites dweight and adds into dx (either may be NULL to skip it). They
+ * use the network's scratch memory, so call them only from hooks. Nodes:
+ * conv2d and depthwise_conv2d (conv_*), fc (fc_*). */
+SPARSE_API int sparse_exp_conv_forward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                       float *y);
+SPARSE_API int sparse_exp_conv_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                        const float *dy, float *dweight, float *dx);
+SPARSE_API int sparse_exp_fc_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y);
+SPARSE_API int sparse_exp_fc_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                      const float *dy, float *dweight, float *dx);
 
 /* Adds a trainable (or fixed) parameter tensor to a node, e.g. "log_sigma2"
  * next to "weight"; the optimiser updates it like any other and

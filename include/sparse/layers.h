@@ -190,6 +190,7 @@ typedef struct sparse_node_info {
     int has_bias;
 } sparse_node_info;
 #define SPARSE_NODE_INFO_VERSION 1
+#define SPARSE_NODE_INFO_INIT {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_node_info *info);
 
 /* Parameters: named tensors per node ("weight", "bias"; batch norm "gamma",
@@ -216,6 +217,23 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net);
 SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
 
+/* Weight inheritance (paper, appendix C): for every node of dst whose name
+ * and kind match a node of src, each parameter present in both gets the
+ * overlapping slice of src's values (the leading min(d_src, d_dst) indices
+ * of every dimension); the rest of dst keeps its fresh initialisation.
+ * Optimiser state is not copied. *copied (may be NULL) gets the number of
+ * values copied. */
+SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t *copied);
+
+/* Batch norm folded into the convolution or FC node that feeds it (for
+ * export and int8 deployment, DESIGN.md section 1): with
+ * s = gamma / sqrt(running_var + eps), weight' = weight * s per output
+ * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
+ * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
+ * Both outputs are new tensors owned by the caller. */
+SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sparse_tensor **weight,
+                                         sparse_tensor **bias);
+
 /* ---- Forward, loss, backward ---- */
 
 /* Forward pass over x (N, C, H, W), N <= max_batch; train = 1 uses batch
@@ -230,7 +248,7 @@ SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int t
 SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float label_smoothing,
                                    double *loss);
 /* Gradient of the loss with respect to the input x of the last backward
- * (N, C, H, W): a view, owned by the caller. */
+ * (N, C, H, W): a copy, owned by the caller. */
 SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out);
 /* Output activations of node id of the last forward pass, (N, C, H, W)
  * copied into a new tensor owned by the caller. */
@@ -250,7 +268,7 @@ typedef enum sparse_lr_schedule {
     SPARSE_LR_ONE_CYCLE = 3  /* linear warm-up from lr/25 to lr over 30%, cosine to lr/1e4 */
 } sparse_lr_schedule;
 
-/* Progress after each batch. Return non-zero to stop training
+/* Progress after each batch (epoch and batch count from 0). Return non-zero to stop training
  * (sparse_net_train then returns SPARSE_ECANCELLED, weights kept). */
 typedef int (*sparse_progress_fn)(void *user, size_t epoch, size_t batch, size_t batches_per_epoch,
                                   double loss, double images_per_s);

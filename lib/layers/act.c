@@ -20,7 +20,18 @@ void sparse__relu_backward(sparse_net *net, lnode *nd)
     const size_t m = nd->sz * net->batch;
     const float *restrict y = nd->out, *restrict dy = nd->dout;
     float *restrict dx = in->dout;
+    /* Unconditional loads, then a select: vectorises to a blend. */
+    if (sparse__dx_accumulate(net, in)) {
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
-    for (size_t i = 0; i < m; i++)
-        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        for (size_t i = 0; i < m; i++) {
+            const float g = dy[i];
+            dx[i] += y[i] > 0.0f ? g : 0.0f;
+        }
+    } else {
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
+        for (size_t i = 0; i < m; i++) {
+            const float g = dy[i];
+            dx[i] = y[i] > 0.0f ? g : 0.0f;
+        }
+    }
 }

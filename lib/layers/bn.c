@@ -56,6 +56,7 @@ void sparse__bn_backward(sparse_net *net, lnode *nd)
     const size_t n = net->batch, m = n * nd->h * nd->w;
     const float *gamma = nd->params[0].w;
     float *gg = nd->params[0].g, *gb = nd->params[1].g;
+    const int acc = nd->need_dx ? sparse__dx_accumulate(net, in) : 1;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * m))
     for (size_t c = 0; c < nd->c; c++) {
         const float *dy = nd->dout + c * m, *xh = nd->aux + c * m;
@@ -72,11 +73,15 @@ void sparse__bn_backward(sparse_net *net, lnode *nd)
         const float k = gamma[c] * nd->ch2[c];
         if (!net->train) {
             for (size_t j = 0; j < m; j++)
-                dx[j] += k * dy[j];
+                dx[j] = (acc ? dx[j] : 0.0f) + k * dy[j];
             continue;
         }
         const float a = (float)(sdy / (double)m), b = (float)(sdyx / (double)m);
-        for (size_t j = 0; j < m; j++)
-            dx[j] += k * (dy[j] - a - xh[j] * b);
+        if (acc)
+            for (size_t j = 0; j < m; j++)
+                dx[j] += k * (dy[j] - a - xh[j] * b);
+        else
+            for (size_t j = 0; j < m; j++)
+                dx[j] = k * (dy[j] - a - xh[j] * b);
     }
 }

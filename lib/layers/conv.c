@@ -18,20 +18,33 @@ static int is_pointwise(const lnode *nd)
     return nd->k == 1 && nd->stride == 1 && nd->pt == 0 && nd->pl == 0 && nd->pb == 0 && nd->pr == 0;
 }
 
-static size_t chunk_images(const lnode *nd, const lnode *in, size_t n)
+static size_t chunk_images(const lnode *nd, const lnode *in, size_t n, size_t budget)
 {
     size_t per = in->c * nd->k * nd->k * nd->h * nd->w;
-    size_t nb = CONV_WORK_BUDGET / (per ? per : 1);
+    size_t nb = budget / (per ? per : 1);
     if (nb < 1)
         nb = 1;
     return nb < n ? nb : n;
+}
+
+/* The forward im2col matrix is kept for the backward pass when it is not
+ * too large (it would otherwise be rebuilt); above the cap, chunks of it
+ * are rebuilt in the shared work buffer. */
+#define CONV_CACHE_CAP ((size_t)8 << 20)
+
+size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch)
+{
+    if (is_pointwise(nd))
+        return 0;
+    size_t sz = in->c * nd->k * nd->k * nd->h * nd->w * max_batch;
+    return sz <= CONV_CACHE_CAP ? sz : 0;
 }
 
 size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch)
 {
     if (is_pointwise(nd))
         return 0;
-    return chunk_images(nd, in, max_batch) * in->c * nd->k * nd->k * nd->h * nd->w;
+    return chunk_images(nd, in, max_batch, CONV_WORK_BUDGET) * in->c * nd->k * nd->k * nd->h * nd->w;
 }
 
 /* Transposes are expressed through the strides, never by copying. */
@@ -147,78 +160,113 @@ static void bias_grad(const sparse_net *net, const lnode *nd, size_t n)
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * np))
     for (size_t c = 0; c < nd->c; c++) {
         const float *d = nd->dout + c * np;
+        /* 16 independent partial sums (fixed order, so still
+         * deterministic) let the compiler use vector adds. */
+        float part[16] = {0};
+        size_t j = 0;
+        for (; j + 16 <= np; j += 16)
+            for (int l = 0; l < 16; l++)
+                part[l] += d[j + (size_t)l];
         float acc = 0.0f;
-        for (size_t j = 0; j < np; j++)
+        for (int l = 0; l < 16; l++)
+            acc += part[l];
+        for (; j < np; j++)
             acc += d[j];
         g[c] = acc;
+    }
+}
+
+/* y = conv(x, w), no bias. `cache` (K x N*P) keeps the im2col matrix for
+ * the backward pass, or is NULL (chunks rebuilt in the work buffer). */
+static void conv_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w, float *y,
+                     float *cache)
+{
+    const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
+    if (is_pointwise(nd)) {
+        sgemm((dim_t)nd->c, (dim_t)(n * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, x, (inc_t)(n * P), 1, 0.0f, y,
+              (inc_t)(n * P), 1);
+    } else if (cache) {
+        im2col(net, nd, in, x, n, 0, n, cache);
+        sgemm((dim_t)nd->c, (dim_t)(n * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, cache, (inc_t)(n * P), 1, 0.0f, y,
+              (inc_t)(n * P), 1);
+    } else {
+        const size_t nbmax = chunk_images(nd, in, n, net->conv_budget ? net->conv_budget : CONV_WORK_BUDGET);
+        for (size_t n0 = 0; n0 < n; n0 += nbmax) {
+            size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
+            im2col(net, nd, in, x, n, n0, nb, net->work);
+            sgemm((dim_t)nd->c, (dim_t)(nb * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, net->work, (inc_t)(nb * P), 1,
+                  0.0f, y + n0 * P, (inc_t)(n * P), 1);
+        }
+    }
+}
+
+/* gw = dL/dw (overwritten; skipped when NULL); dx = or += dL/dx (skipped
+ * when NULL). `cache` must hold im2col(x) from conv_fwd, or be NULL. */
+static void conv_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w,
+                     const float *dy, float *gw, float *dx, int dx_acc, const float *cache)
+{
+    const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
+    if (is_pointwise(nd)) {
+        /* dW = dY (Cout x NP) . X^T ; dX = W^T . dY */
+        if (gw)
+            sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, dy, (inc_t)(n * P), 1, x, 1, (inc_t)(n * P), 0.0f,
+                  gw, (inc_t)K, 1);
+        if (dx)
+            sgemm((dim_t)K, (dim_t)(n * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, dy, (inc_t)(n * P), 1,
+                  dx_acc ? 1.0f : 0.0f, dx, (inc_t)(n * P), 1);
+        return;
+    }
+    const size_t nbmax = chunk_images(nd, in, n, net->conv_budget ? net->conv_budget : CONV_WORK_BUDGET);
+    if (dx && !dx_acc)
+        memset(dx, 0, in->sz * n * sizeof(float));
+    if (gw && cache)
+        sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, dy, (inc_t)(n * P), 1, cache, 1, (inc_t)(n * P), 0.0f,
+              gw, (inc_t)K, 1);
+    for (size_t n0 = 0; n0 < n; n0 += nbmax) {
+        size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
+        const float *dyc = dy + n0 * P;
+        if (gw && !cache) {
+            im2col(net, nd, in, x, n, n0, nb, net->work);
+            sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(nb * P), 1.0f, dyc, (inc_t)(n * P), 1, net->work, 1,
+                  (inc_t)(nb * P), n0 ? 1.0f : 0.0f, gw, (inc_t)K, 1);
+        }
+        if (!dx)
+            continue;
+        sgemm((dim_t)K, (dim_t)(nb * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, dyc, (inc_t)(n * P), 1, 0.0f,
+              net->work, (inc_t)(nb * P), 1);
+        col2im(net, nd, in, net->work, n, n0, nb, dx);
     }
 }
 
 void sparse__conv_forward(sparse_net *net, lnode *nd)
 {
     const lnode *in = &net->nodes[nd->in[0]];
-    const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
-    const float *w = nd->params[0].w;
-    if (is_pointwise(nd)) {
-        sgemm((dim_t)nd->c, (dim_t)(n * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, in->out, (inc_t)(n * P), 1, 0.0f,
-              nd->out, (inc_t)(n * P), 1);
-    } else {
-        const size_t nbmax = chunk_images(nd, in, n);
-        for (size_t n0 = 0; n0 < n; n0 += nbmax) {
-            size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
-            im2col(net, nd, in, in->out, n, n0, nb, net->work);
-            sgemm((dim_t)nd->c, (dim_t)(nb * P), (dim_t)K, 1.0f, w, (inc_t)K, 1, net->work, (inc_t)(nb * P), 1,
-                  0.0f, nd->out + n0 * P, (inc_t)(n * P), 1);
-        }
-    }
-    add_bias(net, nd, n);
+    conv_fwd(net, nd, in, in->out, nd->params[0].w, nd->out, nd->aux);
+    add_bias(net, nd, net->batch);
 }
 
 void sparse__conv_backward(sparse_net *net, lnode *nd)
 {
     lnode *in = &net->nodes[nd->in[0]];
-    const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
-    const float *w = nd->params[0].w;
-    float *gw = nd->params[0].g;
-    bias_grad(net, nd, n);
-    if (is_pointwise(nd)) {
-        /* dW = dY (Cout x NP) . X^T ; dX += W^T . dY */
-        sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(n * P), 1.0f, nd->dout, (inc_t)(n * P), 1, in->out, 1,
-              (inc_t)(n * P), 0.0f, gw, (inc_t)K, 1);
-        if (nd->need_dx)
-            sgemm((dim_t)K, (dim_t)(n * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, nd->dout, (inc_t)(n * P), 1, 1.0f,
-                  in->dout, (inc_t)(n * P), 1);
-        return;
-    }
-    const size_t nbmax = chunk_images(nd, in, n);
-    for (size_t n0 = 0; n0 < n; n0 += nbmax) {
-        size_t nb = n - n0 < nbmax ? n - n0 : nbmax;
-        const float *dy = nd->dout + n0 * P;
-        im2col(net, nd, in, in->out, n, n0, nb, net->work);
-        sgemm((dim_t)nd->c, (dim_t)K, (dim_t)(nb * P), 1.0f, dy, (inc_t)(n * P), 1, net->work, 1, (inc_t)(nb * P),
-              n0 ? 1.0f : 0.0f, gw, (inc_t)K, 1);
-        if (!nd->need_dx)
-            continue;
-        sgemm((dim_t)K, (dim_t)(nb * P), (dim_t)nd->c, 1.0f, w, 1, (inc_t)K, dy, (inc_t)(n * P), 1, 0.0f,
-              net->work, (inc_t)(nb * P), 1);
-        col2im(net, nd, in, net->work, n, n0, nb, in->dout);
-    }
+    bias_grad(net, nd, net->batch);
+    int acc = nd->need_dx ? sparse__dx_accumulate(net, in) : 1;
+    conv_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL, acc,
+             nd->aux);
 }
 
 /* ---- Depthwise ---- */
 
-void sparse__dwconv_forward(sparse_net *net, lnode *nd)
+static void dw_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *xin, const float *wt,
+                   const float *bias, float *yout)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
-    const float *wt = nd->params[0].w;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
     for (size_t c = 0; c < nd->c; c++) {
         const float *wc = wt + c * k * k;
-        const float b = nd->bias ? nd->params[1].w[c] : 0.0f;
+        const float b = bias ? bias[c] : 0.0f;
         for (size_t i = 0; i < n; i++) {
-            const float *x = in->out + (c * n + i) * H * W;
-            float *y = nd->out + (c * n + i) * Ho * Wo;
+            const float *x = xin + (c * n + i) * H * W;
+            float *y = yout + (c * n + i) * Ho * Wo;
             for (size_t oy = 0; oy < Ho; oy++)
                 for (size_t ox = 0; ox < Wo; ox++) {
                     float acc = b;
@@ -239,22 +287,21 @@ void sparse__dwconv_forward(sparse_net *net, lnode *nd)
     }
 }
 
-void sparse__dwconv_backward(sparse_net *net, lnode *nd)
+/* gw overwritten (NULL: skipped); dx accumulated (NULL: skipped). */
+static void dw_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *xin, const float *wt,
+                   const float *dyin, float *gw, float *dxin)
 {
-    lnode *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
-    const float *wt = nd->params[0].w;
-    float *gw = nd->params[0].g;
-    bias_grad(net, nd, n);
-    memset(gw, 0, nd->params[0].n * sizeof(float));
+    if (gw)
+        memset(gw, 0, nd->c * k * k * sizeof(float));
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
     for (size_t c = 0; c < nd->c; c++) {
         const float *wc = wt + c * k * k;
-        float *gc = gw + c * k * k;
+        float *gc = gw ? gw + c * k * k : NULL;
         for (size_t i = 0; i < n; i++) {
-            const float *x = in->out + (c * n + i) * H * W;
-            float *dx = in->dout + (c * n + i) * H * W;
-            const float *dy = nd->dout + (c * n + i) * Ho * Wo;
+            const float *x = xin + (c * n + i) * H * W;
+            float *dx = dxin ? dxin + (c * n + i) * H * W : NULL;
+            const float *dy = dyin + (c * n + i) * Ho * Wo;
             for (size_t oy = 0; oy < Ho; oy++)
                 for (size_t ox = 0; ox < Wo; ox++) {
                     const float g = dy[oy * Wo + ox];
@@ -267,12 +314,78 @@ void sparse__dwconv_backward(sparse_net *net, lnode *nd)
                             if (ix < 0 || ix >= (ptrdiff_t)W)
                                 continue;
                             size_t xi = (size_t)iy * W + (size_t)ix;
-                            gc[ky * k + kx] += g * x[xi];
-                            if (nd->need_dx)
+                            if (gc)
+                                gc[ky * k + kx] += g * x[xi];
+                            if (dx)
                                 dx[xi] += g * wc[ky * k + kx];
                         }
                     }
                 }
         }
     }
+}
+
+void sparse__dwconv_forward(sparse_net *net, lnode *nd)
+{
+    const lnode *in = &net->nodes[nd->in[0]];
+    dw_fwd(net, nd, in, in->out, nd->params[0].w, nd->bias ? nd->params[1].w : NULL, nd->out);
+}
+
+void sparse__dwconv_backward(sparse_net *net, lnode *nd)
+{
+    lnode *in = &net->nodes[nd->in[0]];
+    bias_grad(net, nd, net->batch);
+    if (nd->need_dx)
+        sparse__dx_zero(net, in);
+    dw_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL);
+}
+
+/* ---- Raw kernels for experimental hooks ---- */
+
+static int raw_node(sparse_net *net, size_t id, const lnode **nd, const lnode **in, const char *fn)
+{
+    if (!net)
+        return sparse__error(SPARSE_EINVAL, "%s: net is NULL", fn);
+    if (id == 0 || id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "%s: no node %zu", fn, id);
+    *nd = &net->nodes[id];
+    *in = &net->nodes[(*nd)->in[0]];
+    if (!net->batch)
+        return sparse__error(SPARSE_EINVAL, "%s: call it from a hook, during a pass", fn);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_conv_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y)
+{
+    const lnode *nd = NULL, *in = NULL;
+    int rc = raw_node(net, id, &nd, &in, "sparse_exp_conv_forward");
+    if (rc)
+        return rc;
+    if (!x || !weight || !y)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_conv_forward: NULL buffer");
+    if (nd->kind == SPARSE_LAYER_CONV2D)
+        conv_fwd(net, nd, in, x, weight, y, NULL);
+    else if (nd->kind == SPARSE_LAYER_DEPTHWISE_CONV2D)
+        dw_fwd(net, nd, in, x, weight, NULL, y);
+    else
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_conv_forward: node '%s' is not a convolution", nd->name);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_conv_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                        const float *dy, float *dweight, float *dx)
+{
+    const lnode *nd = NULL, *in = NULL;
+    int rc = raw_node(net, id, &nd, &in, "sparse_exp_conv_backward");
+    if (rc)
+        return rc;
+    if (!x || !weight || !dy)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_conv_backward: NULL buffer");
+    if (nd->kind == SPARSE_LAYER_CONV2D)
+        conv_bwd(net, nd, in, x, weight, dy, dweight, dx, 1, NULL);
+    else if (nd->kind == SPARSE_LAYER_DEPTHWISE_CONV2D)
+        dw_bwd(net, nd, in, x, weight, dy, dweight, dx);
+    else
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_conv_backward: node '%s' is not a convolution", nd->name);
+    return SPARSE_OK;
 }

@@ -95,3 +95,16 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
     net->extra_user = user;
     return SPARSE_OK;
 }
+
+SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats)
+{
+    SPARSE__CHECK_NULL(net);
+    for (size_t i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].kind == SPARSE_LAYER_CONV2D) {
+            free(net->nodes[i].aux);
+            net->nodes[i].aux = NULL;
+        }
+    /* Never more than the work buffer allocated at creation. */
+    net->conv_budget = chunk_floats && chunk_floats < net->work_n ? chunk_floats : 0;
+    return SPARSE_OK;
+}

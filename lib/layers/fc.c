@@ -27,36 +27,73 @@ static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha,
 }
 #define sgemm(...) timed_sgemm(net, __VA_ARGS__)
 
-static void gather(const lnode *in, size_t n, float *xn)
+static void gather(const lnode *in, const float *x, size_t n, float *xn)
 {
     const size_t hw = in->h * in->w, F = in->sz;
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++)
-            memcpy(xn + i * F + c * hw, in->out + (c * n + i) * hw, hw * sizeof(float));
+            memcpy(xn + i * F + c * hw, x + (c * n + i) * hw, hw * sizeof(float));
 }
 
 /* Where X^T (F x N) lives: the gathered copy or the input itself. */
-static const float *xmat(sparse_net *net, const lnode *in, size_t n, inc_t *rs, inc_t *cs)
+static const float *xmat(sparse_net *net, const lnode *in, const float *x, size_t n, inc_t *rs, inc_t *cs)
 {
     if (in->h * in->w == 1) {
         *rs = (inc_t)n;
         *cs = 1;
-        return in->out;
+        return x;
     }
-    gather(in, n, net->work);
+    gather(in, x, n, net->work);
     *rs = 1;
     *cs = (inc_t)in->sz;
     return net->work;
 }
 
+static void fc_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w, float *y)
+{
+    const size_t n = net->batch, F = in->sz, O = nd->c;
+    inc_t rs, cs;
+    const float *xt = xmat(net, in, x, n, &rs, &cs);
+    sgemm((dim_t)O, (dim_t)n, (dim_t)F, 1.0f, w, (inc_t)F, 1, xt, rs, cs, 0.0f, y, (inc_t)n, 1);
+}
+
+/* gw overwritten (NULL: skipped), dx written or accumulated (NULL: skipped). */
+static void fc_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w,
+                   const float *dy, float *gw, float *dx, int dx_acc)
+{
+    const size_t n = net->batch, F = in->sz, O = nd->c;
+    if (gw) {
+        inc_t rs, cs;
+        const float *xt = xmat(net, in, x, n, &rs, &cs);
+        /* dW (O x F) = dY (O x N) . X (N x F): X is X^T with strides swapped. */
+        sgemm((dim_t)O, (dim_t)F, (dim_t)n, 1.0f, dy, (inc_t)n, 1, xt, cs, rs, 0.0f, gw, (inc_t)F, 1);
+    }
+    if (!dx)
+        return;
+    if (in->h * in->w == 1) {
+        /* dX^T (F x N) = W^T (F x O) . dY (O x N) */
+        sgemm((dim_t)F, (dim_t)n, (dim_t)O, 1.0f, w, 1, (inc_t)F, dy, (inc_t)n, 1, dx_acc ? 1.0f : 0.0f, dx,
+              (inc_t)n, 1);
+        return;
+    }
+    /* dXn (N x F) = dY^T (N x O) . W (O x F), then scattered back. */
+    float *dxn = net->work;
+    sgemm((dim_t)n, (dim_t)F, (dim_t)O, 1.0f, dy, 1, (inc_t)n, w, (inc_t)F, 1, 0.0f, dxn, (inc_t)F, 1);
+    const size_t hw = in->h * in->w;
+    for (size_t c = 0; c < in->c; c++)
+        for (size_t i = 0; i < n; i++) {
+            float *d = dx + (c * n + i) * hw;
+            const float *s = dxn + i * F + c * hw;
+            for (size_t j = 0; j < hw; j++)
+                d[j] = (dx_acc ? d[j] : 0.0f) + s[j];
+        }
+}
+
 void sparse__fc_forward(sparse_net *net, lnode *nd)
 {
     const lnode *in = &net->nodes[nd->in[0]];
-    const size_t n = net->batch, F = in->sz, O = nd->c;
-    inc_t rs, cs;
-    const float *xt = xmat(net, in, n, &rs, &cs);
-    sgemm((dim_t)O, (dim_t)n, (dim_t)F, 1.0f, nd->params[0].w, (inc_t)F, 1, xt, rs, cs, 0.0f, nd->out,
-          (inc_t)n, 1);
+    const size_t n = net->batch, O = nd->c;
+    fc_fwd(net, nd, in, in->out, nd->params[0].w, nd->out);
     if (nd->bias) {
         const float *b = nd->params[1].w;
         for (size_t o = 0; o < O; o++)
@@ -68,12 +105,7 @@ void sparse__fc_forward(sparse_net *net, lnode *nd)
 void sparse__fc_backward(sparse_net *net, lnode *nd)
 {
     lnode *in = &net->nodes[nd->in[0]];
-    const size_t n = net->batch, F = in->sz, O = nd->c;
-    inc_t rs, cs;
-    const float *xt = xmat(net, in, n, &rs, &cs);
-    /* dW (O x F) = dY (O x N) . X (N x F): X is X^T with strides swapped. */
-    sgemm((dim_t)O, (dim_t)F, (dim_t)n, 1.0f, nd->dout, (inc_t)n, 1, xt, cs, rs, 0.0f, nd->params[0].g,
-          (inc_t)F, 1);
+    const size_t n = net->batch, O = nd->c;
     if (nd->bias) {
         float *gb = nd->params[1].g;
         for (size_t o = 0; o < O; o++) {
@@ -83,24 +115,33 @@ void sparse__fc_backward(sparse_net *net, lnode *nd)
             gb[o] = acc;
         }
     }
-    if (!nd->need_dx)
-        return;
-    if (in->h * in->w == 1) {
-        /* dX^T (F x N) += W^T (F x O) . dY (O x N) */
-        sgemm((dim_t)F, (dim_t)n, (dim_t)O, 1.0f, nd->params[0].w, 1, (inc_t)F, nd->dout, (inc_t)n, 1, 1.0f,
-              in->dout, (inc_t)n, 1);
-        return;
-    }
-    /* dXn (N x F) = dY^T (N x O) . W (O x F), then scattered back. */
-    float *dxn = net->work;
-    sgemm((dim_t)n, (dim_t)F, (dim_t)O, 1.0f, nd->dout, 1, (inc_t)n, nd->params[0].w, (inc_t)F, 1, 0.0f, dxn,
-          (inc_t)F, 1);
-    const size_t hw = in->h * in->w;
-    for (size_t c = 0; c < in->c; c++)
-        for (size_t i = 0; i < n; i++) {
-            float *d = in->dout + (c * n + i) * hw;
-            const float *s = dxn + i * F + c * hw;
-            for (size_t j = 0; j < hw; j++)
-                d[j] += s[j];
-        }
+    int acc = nd->need_dx ? sparse__dx_accumulate(net, in) : 1;
+    fc_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL, acc);
+}
+
+SPARSE_API int sparse_exp_fc_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y)
+{
+    if (!net || !x || !weight || !y)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_forward: NULL argument");
+    if (id == 0 || id >= net->n_nodes || net->nodes[id].kind != SPARSE_LAYER_FC)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_forward: node %zu is not an fc node", id);
+    if (!net->batch)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_forward: call it from a hook, during a pass");
+    const lnode *nd = &net->nodes[id];
+    fc_fwd(net, nd, &net->nodes[nd->in[0]], x, weight, y);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_fc_backward(sparse_net *net, size_t id, const float *x, const float *weight,
+                                      const float *dy, float *dweight, float *dx)
+{
+    if (!net || !x || !weight || !dy)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_backward: NULL argument");
+    if (id == 0 || id >= net->n_nodes || net->nodes[id].kind != SPARSE_LAYER_FC)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_backward: node %zu is not an fc node", id);
+    if (!net->batch)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_backward: call it from a hook, during a pass");
+    const lnode *nd = &net->nodes[id];
+    fc_bwd(net, nd, &net->nodes[nd->in[0]], x, weight, dy, dweight, dx, 1);
+    return SPARSE_OK;
 }

@@ -47,10 +47,11 @@ typedef struct lnode {
     lparam *params;
     size_t n_params;
     float *out, *dout;    /* (C, N, H, W), max_batch images */
-    float *aux;           /* BN: x-hat; pools: argmax (as int32) */
+    float *aux;           /* BN: x-hat; conv: cached im2col matrix (or NULL) */
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
+    int dout_ready;       /* backward: dout already holds a gradient this pass */
     sparse_exp_node_fn hook_fwd, hook_bwd;
     void *hook_user;
     struct lvar *var;     /* variational mode (variational.c), owned; NULL = plain */
@@ -86,6 +87,7 @@ struct sparse_net {
     float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
+    size_t conv_budget;   /* im2col chunk size in floats (0 = default) */
     int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
     int prof;             /* profiling counters enabled */
     sparse_exp_profile pr;
@@ -112,6 +114,7 @@ const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, 
 void sparse__conv_forward(sparse_net *net, lnode *nd);
 void sparse__conv_backward(sparse_net *net, lnode *nd);
 size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch);
+size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch);
 void sparse__dwconv_forward(sparse_net *net, lnode *nd);
 void sparse__dwconv_backward(sparse_net *net, lnode *nd);
 void sparse__fc_forward(sparse_net *net, lnode *nd);
@@ -133,6 +136,13 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
 /* Threads to use for a loop of `work` element operations: parallel regions
  * cost microseconds, so small loops stay on one thread. */
 #define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
+
+/* Backward passes write an input's gradient (=) when they are its first
+ * consumer and add to it (+=) after that, so no buffer is cleared first.
+ * sparse__dx_accumulate returns 1 for +=, 0 for = (and marks the buffer
+ * written); kernels that scatter call sparse__dx_zero instead. */
+int sparse__dx_accumulate(sparse_net *net, lnode *in);
+void sparse__dx_zero(sparse_net *net, lnode *in);
 
 /* Monotonic seconds (profiling and images/s). */
 double sparse__now(void);

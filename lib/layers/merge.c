@@ -33,9 +33,13 @@ void sparse__merge_backward(sparse_net *net, lnode *nd)
     for (size_t k = 0; k < nd->n_in; k++) {
         lnode *in = &net->nodes[nd->in[k]];
         const size_t m = in->sz * n;
-        if (nd->in[k] != 0 || net->want_input_grad)
-            for (size_t j = 0; j < m; j++)
-                in->dout[j] += dy[j];
+        if (nd->in[k] != 0 || net->want_input_grad) {
+            if (sparse__dx_accumulate(net, in))
+                for (size_t j = 0; j < m; j++)
+                    in->dout[j] += dy[j];
+            else
+                memcpy(in->dout, dy, m * sizeof(float));
+        }
         if (nd->merge == SPARSE_MERGE_CONCAT)
             dy += m;
     }

@@ -92,9 +92,13 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
         const lnode *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
         size_t wk = 0;
         switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D:
+        case SPARSE_LAYER_CONV2D: {
             wk = sparse__conv_work(nd, in, max_batch);
+            size_t cache = sparse__conv_cache(nd, in, max_batch);
+            if (cache && !(nd->aux = alloc_floats(cache)))
+                rc = SPARSE_ENOMEM;
             break;
+        }
         case SPARSE_LAYER_FC:
             wk = sparse__fc_work(nd, in, max_batch);
             break;
@@ -383,6 +387,23 @@ void sparse__net_set_input(sparse_net *net, const float *x, size_t n)
             memcpy(in->out + (c * n + i) * hw, x + (i * in->c + c) * hw, hw * sizeof(float));
 }
 
+int sparse__dx_accumulate(sparse_net *net, lnode *in)
+{
+    (void)net;
+    if (in->dout_ready)
+        return 1;
+    in->dout_ready = 1;
+    return 0;
+}
+
+void sparse__dx_zero(sparse_net *net, lnode *in)
+{
+    if (in->dout_ready)
+        return;
+    memset(in->dout, 0, in->sz * net->batch * sizeof(float));
+    in->dout_ready = 1;
+}
+
 double sparse__now(void)
 {
     struct timespec ts;
@@ -452,9 +473,9 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
 int sparse__net_backward_raw(sparse_net *net)
 {
     double t0 = net->prof ? sparse__now() : 0.0;
-    size_t n = net->batch;
     for (size_t i = 0; i + 1 < net->n_nodes; i++)
-        memset(net->nodes[i].dout, 0, net->nodes[i].sz * n * sizeof(float));
+        net->nodes[i].dout_ready = 0;
+    net->nodes[net->n_nodes - 1].dout_ready = 1;
     for (size_t i = 1; i < net->n_nodes; i++) {
         lnode *nd = &net->nodes[i];
         nd->need_dx = 0;
@@ -464,7 +485,11 @@ int sparse__net_backward_raw(sparse_net *net)
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
         lnode *nd = &net->nodes[i];
+        if (!nd->dout_ready) /* a dead end: nothing downstream uses it */
+            sparse__dx_zero(net, nd);
         if (nd->hook_bwd) {
+            for (size_t k = 0; k < nd->n_in; k++)
+                sparse__dx_zero(net, &net->nodes[nd->in[k]]);
             int rc = run_hook(net, i, 1);
             if (rc)
                 return rc;

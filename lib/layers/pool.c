@@ -93,6 +93,7 @@ void sparse__pool_backward(sparse_net *net, lnode *nd)
     if (!nd->need_dx)
         return;
     const size_t n = net->batch, m = nd->sz * n;
+    sparse__dx_zero(net, in);
     if (nd->kind != SPARSE_LAYER_AVGPOOL) {
         /* Output channel c only scatters into input channels c*dr.., so
          * channels are independent. */

@@ -90,7 +90,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     }
     net->want_input_grad = 0;
     double t_train = 0.0, t0 = now_s(), last_loss = 0.0;
-    size_t step = 0, images = 0, epoch;
+    size_t step = 0, images = 0, epoch, done = 0;
     for (epoch = 0; epoch < o.epochs && !rc; epoch++) {
         sparse_rng *rng = NULL;
         rc = sparse_rng_create_stream(&rng, o.seed, epoch + 1);
@@ -140,14 +140,16 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
                 break;
             }
         }
-        if (!rc)
+        if (!rc) {
             last_loss = sum / (double)batches;
+            done++;
+        }
     }
     net->want_input_grad = 1;
     free(order);
     free(labels);
     if (result) {
-        result->epochs_done = rc ? epoch - 1 : epoch;
+        result->epochs_done = done;
         result->steps = step;
         result->final_loss = last_loss;
         result->train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;

@@ -89,7 +89,7 @@ double refnet_loss(refnet *r, const double *x, size_t n, const int32_t *labels, 
             memcpy(y, x, n * C * H * W * sizeof(double));
             continue;
         }
-        sparse_node_info in = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        sparse_node_info in = SPARSE_NODE_INFO_INIT;
         sparse_net_node_info(net, id, &in);
         size_t src;
         sparse_net_node_input(net, id, 0, &src);

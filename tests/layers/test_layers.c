@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <sparse/experimental.h>
 #include <sparse/sparse.h>
 
 #include "refnet.h"
@@ -71,9 +72,13 @@ static int close_enough(double analytic, double fd, double rel)
 /* Checks every parameter gradient (sampling up to `sample` entries per
  * tensor) and the input gradient against central differences of the
  * double-precision reference. */
+static int g_chunked; /* exercise the rebuilt-in-chunks im2col path */
+
 static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample)
 {
     sparse_net *net = make_net(yaml, n, 11);
+    if (g_chunked)
+        assert_int_equal(sparse_exp_net_limit_conv_memory(net, 1), SPARSE_OK);
     randomise_params(net, 5);
     size_t C, H, W, K;
     sparse_net_node_shape(net, 0, &C, &H, &W);
@@ -183,6 +188,14 @@ static void test_grad_conv(void **state)
     gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 1}\n  - {type: fc, units: 4}\n", 2, 0, 60);
 }
 
+static void test_grad_conv_chunked(void **state)
+{
+    (void)state;
+    g_chunked = 1;
+    test_grad_conv(state);
+    g_chunked = 0;
+}
+
 static void test_grad_separable_downsampled(void **state)
 {
     (void)state;
@@ -220,6 +233,10 @@ static void test_grad_fc_merge_residual(void **state)
     gradcheck(HEAD "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n  - {type: conv2d, name: b, input: input, "
                    "filters: 3, kernel: 1}\n  - {type: merge, input: [a, b], mode: concat}\n  - {type: fc, units: 4}\n",
               2, 0, 60);
+    /* A dead branch gets zero gradients and does not disturb the rest. */
+    gradcheck(HEAD "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n  - {type: fc, name: dead, units: 3}\n"
+                   "  - {type: fc, input: a, units: 4}\n",
+              2, 0, 60);
     gradcheck(HEAD "  - {type: fc, name: a, units: 5}\n  - {type: fc, name: b, input: input, units: 5}\n"
                    "  - {type: merge, input: [a, b], mode: sum}\n  - {type: relu}\n  - {type: fc, units: 4}\n",
               2, 0, 60);
@@ -248,8 +265,9 @@ static void test_grad_all_layers_example(void **state)
 
 /* ---- Architecture files ---- */
 
-static void expect_yaml_error(const char *yaml, int code, const char *const *needles)
+static void expect_yaml_error(const char *yaml, int code, const char *n1, const char *n2, const char *n3)
 {
+    const char *needles[3] = {n1, n2, n3};
     sparse_arch *a = NULL;
     int rc = sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "bad.yaml");
     if (rc == SPARSE_OK) {
@@ -265,10 +283,12 @@ static void expect_yaml_error(const char *yaml, int code, const char *const *nee
     if (rc != code)
         print_message("got %d: %s\n", rc, msg);
     assert_int_equal(rc, code);
-    for (const char *const *n = needles; *n; n++) {
-        if (!strstr(msg, *n))
-            print_message("'%s' not in: %s\n", *n, msg);
-        assert_non_null(strstr(msg, *n));
+    for (int i = 0; i < 3; i++) {
+        if (!needles[i])
+            continue;
+        if (!strstr(msg, needles[i]))
+            print_message("'%s' not in: %s\n", needles[i] ? needles[i] : "?", msg ? msg : "?");
+        assert_non_null(strstr(msg, needles[i]));
     }
 }
 
@@ -277,32 +297,32 @@ static void test_yaml_errors(void **state)
     (void)state;
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: conv2d, name: c1, filters: 2, kernel: 3}\n"
                       "  - {type: conv3d, name: weird, filters: 2}\n",
-                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:5", "weird", "conv3d", NULL});
+                      SPARSE_EFORMAT, "bad.yaml:5", "weird", "conv3d");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - type: conv2d\n    name: c1\n    kernel: 3\n",
-                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:4", "'c1'", "missing field 'filters'", NULL});
+                      SPARSE_EFORMAT, "bad.yaml:4", "'c1'", "missing field 'filters'");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, kernel: 3}\n",
-                      SPARSE_EFORMAT, (const char *const[]){"bad.yaml:4", "'f'", "unknown key 'kernel'", NULL});
+                      SPARSE_EFORMAT, "bad.yaml:4", "'f'", "unknown key 'kernel'");
     expect_yaml_error("input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: conv2d, name: c1, filters: 2, kernel: 3, "
                       "padding: valid}\n  - {type: conv2d, name: big, filters: 2, kernel: 5, padding: valid}\n"
                       "  - {type: fc, units: 3}\n",
-                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:5", "'big'", "larger than", NULL});
+                      SPARSE_ESHAPE, "bad.yaml:5", "'big'", "larger than");
     expect_yaml_error("input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: maxpool, name: p, size: 2}\n"
                       "  - {type: maxpool, name: p2, size: 3}\n  - {type: fc, units: 3}\n",
-                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:5", "'p2'", "empty", NULL});
+                      SPARSE_ESHAPE, "bad.yaml:5", "'p2'", "empty");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: conv2d, name: a, filters: 2, kernel: 3}\n"
                       "  - {type: conv2d, name: b, filters: 3, kernel: 3}\n  - {type: merge, name: m, input: [a, b]}\n"
                       "  - {type: fc, units: 3}\n",
-                      SPARSE_ESHAPE, (const char *const[]){"bad.yaml:6", "'m'", "cannot sum", NULL});
+                      SPARSE_ESHAPE, "bad.yaml:6", "'m'", "cannot sum");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, input: nowhere, units: 3}\n",
-                      SPARSE_ENOTFOUND, (const char *const[]){"bad.yaml:4", "'f'", "nowhere", NULL});
+                      SPARSE_ENOTFOUND, "bad.yaml:4", "'f'", "nowhere");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 4}\n", SPARSE_ESHAPE,
-                      (const char *const[]){"bad.yaml:4", "'f'", "3 values", NULL});
+                      "bad.yaml:4", "'f'", "3 values");
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayer:\n  - {type: fc, units: 3}\n", SPARSE_EFORMAT,
-                      (const char *const[]){"bad.yaml:3", "unknown key 'layer'", NULL});
+                      "bad.yaml:3", "unknown key 'layer'", NULL);
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3\n", SPARSE_EFORMAT,
-                      (const char *const[]){"bad.yaml", "syntax", NULL});
+                      "bad.yaml", "syntax", NULL);
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_EFORMAT,
-                      (const char *const[]){"bad.yaml:4", "'f'", "units", NULL});
+                      "bad.yaml:4", "'f'", "units");
     /* From a file: the path is in the message. */
     char path[] = "/tmp/sparse-arch-XXXXXX";
     int fd = mkstemp(path);
@@ -365,7 +385,7 @@ static void test_arch_roundtrip_and_api(void **state)
     assert_int_equal(sparse_net_create(&net, a, 2, 0), SPARSE_OK);
     size_t id;
     assert_int_equal(sparse_net_find_node(net, "b2c1/reduce", &id), SPARSE_OK);
-    sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    sparse_node_info info = SPARSE_NODE_INFO_INIT;
     assert_int_equal(sparse_net_node_info(net, id, &info), SPARSE_OK);
     assert_int_equal(info.out_c, 4);
     assert_int_equal(info.kernel, 1);
@@ -694,10 +714,248 @@ static void test_masks(void **state)
     sparse_net_free(net);
 }
 
+static void copy_param(sparse_net *dst, size_t did, const char *dn, sparse_tensor *src)
+{
+    sparse_tensor *t;
+    assert_int_equal(sparse_net_param(dst, did, dn, &t), SPARSE_OK);
+    assert_int_equal(sparse_tensor_copy(t, src), SPARSE_OK);
+    sparse_tensor_free(t);
+}
+
+static void test_inherit_and_fold(void **state)
+{
+    (void)state;
+    sparse_net *a = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                             2, 1);
+    sparse_net *b = make_net(HEAD "  - {type: conv2d, name: c, filters: 5, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                             2, 2);
+    sparse_tensor *wa, *wb, *wb0;
+    sparse_net_param(a, 1, "weight", &wa);
+    sparse_net_param(b, 1, "weight", &wb);
+    sparse_tensor_clone(&wb0, wb);
+    size_t copied = 0;
+    assert_int_equal(sparse_net_inherit(b, a, &copied), SPARSE_OK);
+    /* conv: 3 of 5 filters (81 + 3 bias), fc: 4 x min(147, 245) + 4 */
+    assert_int_equal(copied, 3 * 27 + 3 + 4 * 147 + 4);
+    const float *pa = sparse_tensor_data_const(wa), *pb = sparse_tensor_data_const(wb), *p0 = sparse_tensor_data_const(wb0);
+    for (size_t j = 0; j < 5 * 27; j++)
+        assert_true(pb[j] == (j < 3 * 27 ? pa[j] : p0[j]));
+    sparse_tensor_free(wa);
+    sparse_tensor_free(wb);
+    sparse_tensor_free(wb0);
+    sparse_net_free(a);
+    sparse_net_free(b);
+
+    /* Folding: conv + BN in inference equals the folded conv. */
+    sparse_net *bn = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: batchnorm, name: n}\n"
+                                   "  - {type: fc, name: f, units: 4}\n", 8, 3);
+    sparse_net *plain = make_net(HEAD "  - {type: conv2d, name: c, filters: 3, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
+                                 8, 4);
+    randomise_params(bn, 8);
+    sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 2;
+    o.batch_size = 8;
+    assert_int_equal(sparse_net_train(bn, ds, &o, NULL), SPARSE_OK);
+    sparse_tensor *fw, *fb, *t;
+    assert_int_equal(sparse_net_fold_batchnorm(bn, 1, &fw, &fb), SPARSE_EINVAL);
+    assert_null(fw);
+    assert_int_equal(sparse_net_fold_batchnorm(bn, 2, &fw, &fb), SPARSE_OK);
+    copy_param(plain, 1, "weight", fw);
+    copy_param(plain, 1, "bias", fb);
+    sparse_net_param(bn, 3, "weight", &t);
+    copy_param(plain, 2, "weight", t);
+    sparse_tensor_free(t);
+    sparse_net_param(bn, 3, "bias", &t);
+    copy_param(plain, 2, "bias", t);
+    sparse_tensor_free(t);
+    double acc1, acc2;
+    assert_int_equal(sparse_net_evaluate(bn, ds, &acc1), SPARSE_OK);
+    assert_int_equal(sparse_net_evaluate(plain, ds, &acc2), SPARSE_OK);
+    sparse_tensor *x, *l1, *l2;
+    size_t ls[2] = {8, 4};
+    sparse_tensor_create_nchw(&x, 8, 3, 7, 7);
+    for (size_t j = 0; j < 8 * 147; j++)
+        sparse_tensor_data(x)[j] = sparse_dataset_image(ds, j / 147)[j % 147];
+    sparse_tensor_create(&l1, 2, ls);
+    sparse_tensor_create(&l2, 2, ls);
+    assert_int_equal(sparse_net_forward(bn, x, 0, l1), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(plain, x, 0, l2), SPARSE_OK);
+    for (size_t j = 0; j < 32; j++)
+        assert_true(fabsf(sparse_tensor_data(l1)[j] - sparse_tensor_data(l2)[j]) <= 1e-4f * (1 + fabsf(sparse_tensor_data(l1)[j])));
+    assert_true(acc1 == acc2);
+    sparse_tensor_free(x);
+    sparse_tensor_free(l1);
+    sparse_tensor_free(l2);
+    sparse_tensor_free(fw);
+    sparse_tensor_free(fb);
+    sparse_dataset_free(ds);
+    sparse_net_free(bn);
+    sparse_net_free(plain);
+}
+
+/* Experimental hooks: a node's kernels replaced (ReLU by 2x identity), an
+ * extra parameter trained by an extra loss term. */
+static int twice_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    size_t c, h, w;
+    sparse_net_node_shape(net, id, &c, &h, &w);
+    for (size_t j = 0; j < c * h * w * ctx->batch; j++)
+        ctx->out[j] = 2.0f * ctx->in[j];
+    (*(int *)user)++;
+    return 0;
+}
+
+static int twice_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    size_t c, h, w;
+    sparse_net_node_shape(net, id, &c, &h, &w);
+    if (ctx->din)
+        for (size_t j = 0; j < c * h * w * ctx->batch; j++)
+            ctx->din[j] += 2.0f * ctx->dout[j];
+    (*(int *)user)++;
+    return 0;
+}
+
+static int extra_sum(void *user, sparse_net *net, double *loss)
+{
+    sparse_tensor *p, *g;
+    size_t id = *(size_t *)user;
+    sparse_net_param(net, id, "log_sigma2", &p);
+    sparse_net_param_grad(net, id, "log_sigma2", &g);
+    double s = 0;
+    for (size_t j = 0; j < sparse_tensor_numel(p); j++) {
+        s += sparse_tensor_data(p)[j];
+        sparse_tensor_data(g)[j] = 1.0f;
+    }
+    *loss = 1e-3 * s;
+    sparse_tensor_free(p);
+    sparse_tensor_free(g);
+    return 0;
+}
+
+static int raw_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    (void)user;
+    sparse_tensor *w;
+    sparse_net_param(net, id, "weight", &w);
+    int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
+                 ? sparse_exp_fc_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out)
+                 : sparse_exp_conv_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out);
+    sparse_tensor_free(w);
+    return rc;
+}
+
+static int raw_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    (void)user;
+    sparse_tensor *w, *g;
+    sparse_net_param(net, id, "weight", &w);
+    sparse_net_param_grad(net, id, "weight", &g);
+    int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
+                 ? sparse_exp_fc_backward(net, id, ctx->in, sparse_tensor_data(w), ctx->dout, sparse_tensor_data(g),
+                                          ctx->din)
+                 : sparse_exp_conv_backward(net, id, ctx->in, sparse_tensor_data(w), ctx->dout, sparse_tensor_data(g),
+                                            ctx->din);
+    sparse_tensor_free(w);
+    sparse_tensor_free(g);
+    return rc;
+}
+
+static void test_raw_kernels(void **state)
+{
+    (void)state;
+    const char *y = HEAD "  - {type: conv2d, name: c, filters: 4, kernel: 3, stride: 2, bias: false}\n"
+                         "  - {type: depthwise_conv2d, name: d, kernel: 3, bias: false}\n"
+                         "  - {type: conv2d, name: p, filters: 3, kernel: 1, bias: false}\n"
+                         "  - {type: fc, name: f, units: 4, bias: false}\n";
+    sparse_net *a = make_net(y, 3, 5), *b = make_net(y, 3, 5);
+    for (size_t id = 1; id < sparse_net_node_count(b); id++)
+        assert_int_equal(sparse_exp_net_set_hooks(b, id, raw_fwd, raw_bwd, NULL), SPARSE_OK);
+    sparse_tensor *x;
+    sparse_tensor_create_nchw(&x, 3, 3, 7, 7);
+    for (size_t j = 0; j < 3 * 147; j++)
+        sparse_tensor_data(x)[j] = (float)sin((double)j);
+    int32_t lab[3] = {0, 1, 3};
+    double la, lb;
+    assert_int_equal(sparse_net_forward(a, x, 1, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_backward(a, lab, 0, &la), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(b, x, 1, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_backward(b, lab, 0, &lb), SPARSE_OK);
+    assert_true(la == lb);
+    for (size_t id = 1; id < sparse_net_node_count(a); id++) {
+        sparse_tensor *ga, *gb;
+        sparse_net_param_grad(a, id, "weight", &ga);
+        sparse_net_param_grad(b, id, "weight", &gb);
+        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb), sparse_tensor_numel(ga) * sizeof(float));
+        sparse_tensor_free(ga);
+        sparse_tensor_free(gb);
+    }
+    sparse_tensor *xa, *xb;
+    sparse_net_input_grad(a, &xa);
+    sparse_net_input_grad(b, &xb);
+    assert_memory_equal(sparse_tensor_data(xa), sparse_tensor_data(xb), 3 * 147 * sizeof(float));
+    assert_int_equal(sparse_exp_fc_forward(b, 1, sparse_tensor_data(x), sparse_tensor_data(x), sparse_tensor_data(x)),
+                     SPARSE_EINVAL);
+    sparse_tensor_free(xa);
+    sparse_tensor_free(xb);
+    sparse_tensor_free(x);
+    sparse_net_free(a);
+    sparse_net_free(b);
+}
+
+static void test_experimental_hooks(void **state)
+{
+    (void)state;
+    const char *y = HEAD "  - {type: conv2d, name: c, filters: 2, kernel: 3}\n  - {type: relu, name: r}\n"
+                         "  - {type: fc, units: 4}\n";
+    sparse_net *net = make_net(y, 4, 1), *ref = make_net(y, 4, 1);
+    size_t rid, cid;
+    sparse_net_find_node(net, "r", &rid);
+    sparse_net_find_node(net, "c", &cid);
+    int calls = 0;
+    assert_int_equal(sparse_exp_net_set_hooks(net, rid, twice_fwd, twice_bwd, &calls), SPARSE_OK);
+    sparse_tensor *x, *o;
+    sparse_tensor_create_nchw(&x, 2, 3, 7, 7);
+    for (size_t j = 0; j < 2 * 147; j++)
+        sparse_tensor_data(x)[j] = (float)((int)(j % 11) - 5);
+    assert_int_equal(sparse_net_forward(net, x, 1, NULL), SPARSE_OK);
+    int32_t lab[2] = {1, 2};
+    assert_int_equal(sparse_net_backward(net, lab, 0, NULL), SPARSE_OK);
+    assert_int_equal(calls, 2);
+    sparse_net_node_output(net, rid, &o);
+    sparse_tensor *oc;
+    sparse_net_node_output(net, cid, &oc);
+    for (size_t j = 0; j < sparse_tensor_numel(o); j++)
+        assert_true(sparse_tensor_data(o)[j] == 2.0f * sparse_tensor_data(oc)[j]);
+    sparse_tensor_free(o);
+    sparse_tensor_free(oc);
+
+    size_t shape[1] = {2};
+    assert_int_equal(sparse_exp_net_add_param(ref, cid, "log_sigma2", 1, shape, -10.0f, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_add_param(ref, cid, "log_sigma2", 1, shape, -10.0f, 1), SPARSE_EINVAL);
+    assert_int_equal(sparse_exp_net_set_extra_loss(ref, extra_sum, &cid), SPARSE_OK);
+    sparse_dataset *ds = blobs(16, 3, 7, 4, 1, 0);
+    sparse_train_options opt = SPARSE_TRAIN_OPTIONS_INIT;
+    opt.epochs = 2;
+    opt.batch_size = 4;
+    opt.schedule = SPARSE_LR_CONSTANT;
+    assert_int_equal(sparse_net_train(ref, ds, &opt, NULL), SPARSE_OK);
+    sparse_tensor *p;
+    assert_int_equal(sparse_net_param(ref, cid, "log_sigma2", &p), SPARSE_OK);
+    assert_true(sparse_tensor_data(p)[0] < -10.0f + -0.005f); /* 8 Adam steps of ~lr */
+    sparse_tensor_free(p);
+    sparse_dataset_free(ds);
+    sparse_tensor_free(x);
+    sparse_net_free(net);
+    sparse_net_free(ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_conv),
+        cmocka_unit_test(test_grad_conv_chunked),
         cmocka_unit_test(test_grad_separable_downsampled),
         cmocka_unit_test(test_grad_pool_bn_relu),
         cmocka_unit_test(test_grad_fc_merge_residual),
@@ -709,6 +967,9 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_safetensors),
         cmocka_unit_test(test_masks),
+        cmocka_unit_test(test_inherit_and_fold),
+        cmocka_unit_test(test_experimental_hooks),
+        cmocka_unit_test(test_raw_kernels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
