@@ -29,5 +29,10 @@ void cli_json_string(FILE *f, const char *s);
 /* Subcommands: argv[0] is the subcommand name. */
 int cli_cmd_data(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
+int cli_cmd_memory(int argc, char **argv);
+int cli_cmd_eval(int argc, char **argv);
+int cli_cmd_search(int argc, char **argv);
+int cli_cmd_inspect(int argc, char **argv);
+int cli_cmd_export_arch(int argc, char **argv);
 
 #endif

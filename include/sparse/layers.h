@@ -213,7 +213,9 @@ SPARSE_API int sparse_net_param_trainable(const sparse_net *net, size_t id, size
 SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
                                    const sparse_tensor *mask);
 /* Weights (conv/FC weights and biases, batch norm gamma/beta counted as
- * weights too, before folding) and their non-zero count, summed over nodes. */
+ * weights too, before folding; running statistics and variational
+ * posterior parameters are not weights) and their non-zero count, summed
+ * over nodes. */
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net);
 SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
 

@@ -10,5 +10,9 @@
 #include "sparse/data.h"
 #include "sparse/layers.h"
 #include "sparse/prune.h"
+#include "sparse/memory.h"
+#include "sparse/quant.h"
+#include "sparse/gp.h"
+#include "sparse/search.h"
 
 #endif

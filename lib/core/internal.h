@@ -18,6 +18,10 @@
 #else
 #  define SPARSE__PRINTF(a, b)
 #  define SPARSE__UNUSED
+/* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
+ * need one. Typed void * so this header stays free of GSL includes. */
+void *sparse__rng_gsl(sparse_rng *rng);
+
 #endif
 
 /* Records code + formatted message as the thread's last error and returns
@@ -69,5 +73,9 @@ int sparse__read_file(const char *path, char **out, size_t *len);
 /* Writes data to path atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory. */
 int sparse__write_file_atomic(const char *path, const void *data, size_t len);
+
+/* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
+ * need one. Typed void * so this header stays free of GSL includes. */
+void *sparse__rng_gsl(sparse_rng *rng);
 
 #endif

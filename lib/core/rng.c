@@ -122,3 +122,5 @@ SPARSE_API int sparse_rng_state_load(sparse_rng *rng, const void *buf, size_t si
     memcpy(gsl_rng_state(rng->r), buf, size);
     return SPARSE_OK;
 }
+
+void *sparse__rng_gsl(sparse_rng *rng) { return rng ? rng->r : NULL; }

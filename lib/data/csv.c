@@ -67,17 +67,16 @@ static int split_line(csv_state *st, const char *s, const char *e)
     }
 }
 
+/* Parses in place: a trimmed cell is followed by a blank, a comma, a line
+ * end or the buffer's terminating NUL, none of which can extend a number. */
 static int parse_double(const cell *x, double *v)
 {
-    if (x->len == 0 || x->len > 64)
+    if (x->len == 0)
         return -1;
-    char tmp[65];
-    memcpy(tmp, x->p, x->len);
-    tmp[x->len] = '\0';
     char *end;
     errno = 0;
-    *v = strtod(tmp, &end);
-    return *end || errno == ERANGE || !isfinite(*v) ? -1 : 0;
+    *v = strtod(x->p, &end);
+    return end != x->p + x->len || errno == ERANGE || !isfinite(*v) ? -1 : 0;
 }
 
 static int cell_error(const csv_state *st, const cell *x, const char *what)
@@ -160,6 +159,9 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
     int32_t *lab = NULL;
     size_t n = 0, cap = 0, ncols = 0, npix = 0, first_line = 0;
     const char *s = text, *end = text + len;
+    /* A UTF-8 byte order mark would make the first cell non-numeric. */
+    if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+        s += 3;
     while (!rc && s < end) {
         const char *e = memchr(s, '\n', (size_t)(end - s));
         if (!e)

@@ -20,6 +20,7 @@ typedef struct idx_file {
     const char *path;
     gzFile gz;
     unsigned long long off;
+    unsigned long long size; /* stream size the header implies; 0 before it is read */
 } idx_file;
 
 static const char *stream_kind(idx_file *f)
@@ -94,10 +95,14 @@ static int idx_read_exact(idx_file *f, void *buf, size_t len, const char *what)
     int rc = idx_read(f, buf, len, &got);
     if (rc)
         return rc;
-    if (got < len)
+    if (got < len && f->size)
         return sparse__error(SPARSE_EFORMAT,
-                             "%s: byte offset %llu%s: file is truncated: %zu more bytes of %s expected",
-                             f->path, f->off, stream_kind(f), len - got, what);
+                             "%s: byte offset %llu%s: file is truncated in the %s "
+                             "(the header implies %llu bytes)",
+                             f->path, f->off, stream_kind(f), what, f->size);
+    if (got < len)
+        return sparse__error(SPARSE_EFORMAT, "%s: byte offset %llu%s: file is truncated in the %s",
+                             f->path, f->off, stream_kind(f), what);
     return SPARSE_OK;
 }
 
@@ -230,8 +235,11 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
         rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu x %lu x %lu images are too many",
                            images_path, (unsigned long)idim[0], (unsigned long)idim[1],
                            (unsigned long)idim[2]);
-    if (!rc)
+    if (!rc) {
+        fi.size = 16 + (unsigned long long)total;
+        fl.size = 8 + (unsigned long long)n;
         rc = read_pixels(&fi, total, &px);
+    }
     if (!rc)
         rc = idx_expect_end(&fi);
     if (!rc)

@@ -71,6 +71,16 @@ static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, cons
     for (size_t r = 0; r < rows; r++) {
                 const size_t ci = r / (k * k), ky = (r / k) % k, kx = r % k;
                 float *dst = col + r * ld;
+                if (s == 1 && !nd->pt && !nd->pl && !nd->pb && !nd->pr) {
+                    /* No padding: plain strided row copies, no bounds. */
+                    for (size_t nl = 0; nl < nb; nl++) {
+                        const float *restrict src = x + (ci * n + n0 + nl) * H * W + ky * W + kx;
+                        for (size_t oy = 0; oy < Ho; oy++, dst += Wo)
+                            for (size_t ox = 0; ox < Wo; ox++)
+                                dst[ox] = src[oy * W + ox];
+                    }
+                    continue;
+                }
                 /* valid ox range: 0 <= ox*s + kx - pl < W */
                 size_t lo = kx >= nd->pl ? 0 : (nd->pl - kx + s - 1) / s;
                 size_t hi = (W + nd->pl > kx) ? (W + nd->pl - kx + s - 1) / s : 0;
@@ -116,6 +126,15 @@ static void col2im(const sparse_net *net, const lnode *nd, const lnode *in, cons
         for (size_t ky = 0; ky < k; ky++)
             for (size_t kx = 0; kx < k; kx++) {
                 const float *src = col + ((ci * k + ky) * k + kx) * ld;
+                if (s == 1 && !nd->pt && !nd->pl && !nd->pb && !nd->pr) {
+                    for (size_t nl = 0; nl < nb; nl++) {
+                        float *restrict d = dx + (ci * n + n0 + nl) * H * W + ky * W + kx;
+                        for (size_t oy = 0; oy < Ho; oy++, src += Wo)
+                            for (size_t ox = 0; ox < Wo; ox++)
+                                d[oy * W + ox] += src[ox];
+                    }
+                    continue;
+                }
                 size_t lo = kx >= nd->pl ? 0 : (nd->pl - kx + s - 1) / s;
                 size_t hi = (W + nd->pl > kx) ? (W + nd->pl - kx + s - 1) / s : 0;
                 if (hi > Wo)

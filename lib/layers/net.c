@@ -7,6 +7,8 @@
 
 #include "layers_internal.h"
 
+#define NET_CONV_CACHE_CAP ((size_t)16 << 20) /* floats: 64 MB */
+
 static float *alloc_floats(size_t n)
 {
     size_t bytes;
@@ -60,7 +62,7 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
         sparse_net_free(net);
         return rc;
     }
-    size_t work = 1;
+    size_t work = 1, cached = 0;
     for (size_t i = 0; i < net->n_nodes && !rc; i++) {
         lnode *nd = &net->nodes[i];
         size_t act = nd->sz * max_batch;
@@ -95,8 +97,13 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
         case SPARSE_LAYER_CONV2D: {
             wk = sparse__conv_work(nd, in, max_batch);
             size_t cache = sparse__conv_cache(nd, in, max_batch);
-            if (cache && !(nd->aux = alloc_floats(cache)))
-                rc = SPARSE_ENOMEM;
+            /* Kept im2col matrices save time, not correctness: past a
+             * per-network total the later layers rebuild theirs. */
+            if (cache && cached + cache <= NET_CONV_CACHE_CAP) {
+                if (!(nd->aux = alloc_floats(cache)))
+                    rc = SPARSE_ENOMEM;
+                cached += cache;
+            }
             break;
         }
         case SPARSE_LAYER_FC:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/doc.h"
 #include "core/internal.h"
 #include "sparse/sparse.h"
 
@@ -183,6 +184,92 @@ static void test_atomic_file(void **state)
     assert_int_equal(sparse__write_file_atomic("/nonexistent-dir/x", "a", 1), SPARSE_EIO);
 }
 
+
+static void test_doc_yaml_and_json(void **state)
+{
+    (void)state;
+    const char *y = "name: tiny\nlayers:\n  - kind: conv\n    filters: 8\n  - kind: fc\n    units: 10\nlr: 1e-3\nbn: true\nnote: \"null\"\nempty: null\n";
+    sparse__doc *d;
+    assert_int_equal(sparse__doc_parse(&d, y, strlen(y), "a.yaml"), SPARSE_OK);
+    const sparse__doc_node *root = sparse__doc_root(d);
+    assert_int_equal(root->kind, SPARSE__DOC_MAP);
+    assert_int_equal(root->n, 6);
+    const sparse__doc_node *layers = sparse__doc_get(root, "layers");
+    assert_int_equal(layers->kind, SPARSE__DOC_SEQ);
+    assert_int_equal(layers->n, 2);
+    assert_int_equal(layers->items[1]->line, 5);
+    long f;
+    assert_int_equal(sparse__doc_long(d, sparse__doc_get(layers->items[0], "filters"), "filters", 1, 100, &f), SPARSE_OK);
+    assert_int_equal(f, 8);
+    assert_int_equal(sparse__doc_long(d, sparse__doc_get(layers->items[0], "filters"), "filters", 10, 100, &f), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "a.yaml:4:14: filters: 8 is outside the allowed range 10..100"));
+    double lr;
+    assert_int_equal(sparse__doc_double(d, sparse__doc_get(root, "lr"), "lr", 0, 1, &lr), SPARSE_OK);
+    assert_true(lr == 1e-3);
+    int bn;
+    assert_int_equal(sparse__doc_bool(d, sparse__doc_get(root, "bn"), "bn", &bn), SPARSE_OK);
+    assert_int_equal(bn, 1);
+    assert_false(sparse__doc_is_null(sparse__doc_get(root, "note")));
+    assert_true(sparse__doc_is_null(sparse__doc_get(root, "empty")));
+    assert_int_equal(sparse__doc_long(d, sparse__doc_get(root, "missing"), "missing", 0, 1, &f), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "missing: missing"));
+    int which;
+    static const char *const kinds[] = {"conv", "pool", "fc"};
+    assert_int_equal(sparse__doc_enum(d, sparse__doc_get(layers->items[1], "kind"), "kind", kinds, 3, &which), SPARSE_OK);
+    assert_int_equal(which, 2);
+    assert_int_equal(sparse__doc_enum(d, sparse__doc_get(root, "name"), "kind", kinds, 3, &which), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "unknown value 'tiny' (allowed: conv, pool, fc)"));
+    static const char *const top[] = {"name", "layers", "lr", "bn", "note"};
+    assert_int_equal(sparse__doc_check_keys(d, root, "config", top, 5), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "a.yaml:10:1: config: unknown key 'empty'"));
+    sparse__doc_free(d);
+
+    const char *j = "{\"id\":3,\"acc\":0.9875,\"arch\":{\"layers\":[1,2,3]},\"ok\":true}";
+    assert_int_equal(sparse__doc_parse(&d, j, strlen(j), "trials.jsonl:1"), SPARSE_OK);
+    root = sparse__doc_root(d);
+    assert_int_equal(sparse__doc_get(sparse__doc_get(root, "arch"), "layers")->n, 3);
+    assert_int_equal(sparse__doc_double(d, sparse__doc_get(root, "acc"), "acc", 0, 1, &lr), SPARSE_OK);
+    assert_true(lr == 0.9875);
+    sparse__doc_free(d);
+    sparse__doc_free(NULL);
+}
+
+static void test_doc_errors(void **state)
+{
+    (void)state;
+    sparse__doc *d = (sparse__doc *)0x1;
+    const char *bad[] = {"a: [1, 2\n", "a: 1\n b: 2\n", "a: &x 1\nb: *x\n", "", "{\"a\": 1", "---\na: 1\n---\nb: 2\n",
+                         "a: 1\na: 2\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sparse__doc_parse(&d, bad[i], strlen(bad[i]), "bad.yaml");
+        if (i == 6) {
+            /* Duplicate keys parse, and are refused by the key check. */
+            assert_int_equal(rc, SPARSE_OK);
+            static const char *const keys[] = {"a"};
+            assert_int_equal(sparse__doc_check_keys(d, sparse__doc_root(d), "cfg", keys, 1), SPARSE_EFORMAT);
+            assert_non_null(strstr(sparse_last_error(), "appears twice"));
+            sparse__doc_free(d);
+            continue;
+        }
+        assert_int_equal(rc, SPARSE_EFORMAT);
+        assert_null(d);
+        assert_non_null(strstr(sparse_last_error(), "bad.yaml"));
+    }
+    /* Truncating a valid document anywhere never crashes. */
+    const char *y = "a:\n  - {x: 1, y: [2, 3]}\n  - \"str\\n\"\nb: 4\n";
+    for (size_t n = 0; n <= strlen(y); n++) {
+        if (sparse__doc_parse(&d, y, n, "t.yaml") == SPARSE_OK)
+            sparse__doc_free(d);
+    }
+    /* Deep nesting is refused, not recursed into. */
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    assert_int_equal(sparse__doc_parse(&d, deep, sizeof deep, "deep.yaml"), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "nested deeper"));
+    assert_int_equal(sparse__doc_load_file(&d, "/nonexistent/x.yaml"), SPARSE_EIO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,7 +277,8 @@ int main(void)
         cmocka_unit_test(test_last_error),       cmocka_unit_test(test_threads),
         cmocka_unit_test(test_rng_determinism),  cmocka_unit_test(test_rng_distributions),
         cmocka_unit_test(test_rng_state_roundtrip), cmocka_unit_test(test_buf_json),
-        cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_atomic_file),     cmocka_unit_test(test_doc_yaml_and_json),
+        cmocka_unit_test(test_doc_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

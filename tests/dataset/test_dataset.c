@@ -629,6 +629,14 @@ static void test_csv(void **state)
     assert_true(sparse_dataset_image(ds, 2)[0] == 10.0f);
     sparse_dataset_free(ds);
 
+    /* A byte order mark is no header; long numerals are numbers. */
+    write_text(p, "\xef\xbb\xbf" "3,1,2,3,0.000000000000000000000000000000000000000000000000000000000000000000000000001\n");
+    assert_int_equal(sparse_dataset_load_csv(&ds, p, NULL), SPARSE_OK);
+    assert_int_equal(sparse_dataset_count(ds), 1);
+    assert_int_equal(sparse_dataset_label(ds, 0), 3);
+    assert_int_equal(sparse_dataset_num_classes(ds), 4);
+    sparse_dataset_free(ds);
+
     /* No header, label in the last column, explicit shape. */
     write_text(p, "0,1,2,3,4,5,1\n6,7,8,9,10,11,0");
     sparse_csv_options o;
@@ -695,6 +703,20 @@ static void test_csv(void **state)
     o.label_column = 2;
     expect_error(sparse_dataset_load_csv(&ds, p, &o), SPARSE_EFORMAT, "label column 2", NULL);
     expect_error(sparse_dataset_load_csv(&ds, path_of(p, "nope.csv"), NULL), SPARSE_EIO, "nope.csv", NULL);
+
+    /* Every prefix of a valid file either loads or fails cleanly. */
+    const char *full = "label,a,b,c,d\r\n1,0.5,1,2,3\r\n0,4,5,6,7e-1\r\n\r\n2,1,1,1,1\n";
+    for (size_t k = 0; k <= strlen(full); k++) {
+        write_bytes(p, (const unsigned char *)full, k, 0);
+        ds = (sparse_dataset *)1;
+        int rc = sparse_dataset_load_csv(&ds, p, NULL);
+        if (rc) {
+            assert_int_equal(rc, SPARSE_EFORMAT);
+            assert_null(ds);
+            assert_non_null(strstr(sparse_last_error(), p));
+        }
+        sparse_dataset_free(ds);
+    }
 }
 
 /* ---- splits ---- */

@@ -399,6 +399,20 @@ static void test_arch_roundtrip_and_api(void **state)
     assert_null(t);
     sparse_net_free(net);
 
+    const char *examples[] = {"tiny-cnn.yaml", "lenet5.yaml", "all-layers.yaml"};
+    const size_t params[] = {9098, 431080, 0};
+    for (int e = 0; e < 3; e++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", EXAMPLES_DIR, examples[e]);
+        sparse_arch *ex = NULL;
+        assert_int_equal(sparse_arch_load_yaml(&ex, path), SPARSE_OK);
+        assert_int_equal(sparse_arch_validate(ex), SPARSE_OK);
+        assert_int_equal(sparse_net_create(&net, ex, 2, 0), SPARSE_OK);
+        if (params[e])
+            assert_int_equal(sparse_net_param_total(net), params[e]);
+        sparse_net_free(net);
+        sparse_arch_free(ex);
+    }
     sparse_arch *tiny = NULL;
     char *ty = read_example("tiny-cnn.yaml");
     tiny = parse(ty);
@@ -561,6 +575,44 @@ static void train_once(const char *yaml, uint64_t seed, float **weights, size_t 
     *count = total;
     sparse_dataset_free(ds);
     sparse_net_free(net);
+}
+
+/* The parallel loops and BLIS's threads never split a sum, so one and two
+ * threads give the same bits; batch 64 makes every loop go parallel. */
+static void test_threads_same_bits(void **state)
+{
+    (void)state;
+    char *y = read_example("all-layers.yaml");
+    float *w[2] = {NULL, NULL};
+    size_t cnt[2];
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(sparse_set_num_threads(t + 1), SPARSE_OK);
+        sparse_net *net = make_net(y, 64, 3);
+        sparse_dataset *ds = blobs(192, 1, 28, 10, 2, 0);
+        sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+        o.epochs = 1;
+        o.batch_size = 64;
+        assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+        size_t total = 0;
+        for (size_t id = 0; id < sparse_net_node_count(net); id++)
+            for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
+                sparse_tensor *p;
+                sparse_net_param(net, id, sparse_net_param_name(net, id, k), &p);
+                w[t] = realloc(w[t], (total + sparse_tensor_numel(p)) * sizeof(float));
+                memcpy(w[t] + total, sparse_tensor_data_const(p), sparse_tensor_numel(p) * sizeof(float));
+                total += sparse_tensor_numel(p);
+                sparse_tensor_free(p);
+            }
+        cnt[t] = total;
+        sparse_dataset_free(ds);
+        sparse_net_free(net);
+    }
+    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_int_equal(cnt[0], cnt[1]);
+    assert_memory_equal(w[0], w[1], cnt[0] * sizeof(float));
+    free(w[0]);
+    free(w[1]);
+    free(y);
 }
 
 static void test_determinism(void **state)
@@ -965,6 +1017,7 @@ int main(void)
         cmocka_unit_test(test_all_layers_trains),
         cmocka_unit_test(test_nan_loss_stops),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_safetensors),
         cmocka_unit_test(test_masks),
         cmocka_unit_test(test_inherit_and_fold),

@@ -1,0 +1,143 @@
+/*
+ * SpArSe search: multi-objective Bayesian optimisation over CNN architecture,
+ * training and pruning parameters (Fedorov et al. 2019), returning the Pareto
+ * front of (1 - validation accuracy, model size MS, working memory WM).
+ *
+ * A search is described by a YAML config (sparse_search_config; every key is
+ * documented in docs/search-config.md) and writes a run directory:
+ *   config.yaml                  the resolved config
+ *   trials.jsonl                 one JSON object per evaluated candidate,
+ *                                appended and fsynced one at a time
+ *   weights/<id>.safetensors     trained weights of every successful trial
+ *   state.json                   progress summary, replaced atomically
+ *   pareto.csv, pareto.svg       the current front, as a table and a picture
+ * Every decision of trial t depends only on the seed, t and the records of
+ * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
+ * included) continues exactly as an uninterrupted run would have.
+ */
+#ifndef SPARSE_SEARCH_H
+#define SPARSE_SEARCH_H
+
+#include "sparse/core.h"
+#include "sparse/layers.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Configuration ---- */
+
+typedef struct sparse_search_config sparse_search_config;
+
+/* Parses a search config from a YAML file or string. Unknown keys and
+ * out-of-range values are errors naming file:line:column, the key and the
+ * allowed values. *out owned by the caller. */
+SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char *path);
+SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char *text, size_t len,
+                                          const char *source);
+SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
+/* The resolved config, defaults included, as YAML that
+ * sparse_search_config_parse reads back. *out owned by the caller (free()). */
+SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
+/* Total number of trials over the three stages. */
+SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
+
+/* ---- Running ---- */
+
+/* What one finished trial reports to the callback (borrowed, valid during
+ * the call only). record_json is the line appended to trials.jsonl. */
+typedef struct sparse_trial_event {
+    unsigned version;      /* SPARSE_TRIAL_EVENT_VERSION */
+    size_t trial;          /* 0-based id */
+    size_t total;          /* trials planned */
+    int stage;             /* 1, 2 or 3 */
+    int ok;                /* 0 if the candidate failed (see record_json "reason") */
+    double val_accuracy;
+    double ms_bytes, wm_bytes; /* WM under the configured model */
+    double best_feasible_accuracy; /* best validation accuracy within the budgets so far (-1: none) */
+    double elapsed_s;
+    double remaining_s;    /* estimate; < 0 when unknown */
+    const char *record_json;
+} sparse_trial_event;
+#define SPARSE_TRIAL_EVENT_VERSION 1
+
+/* Called after every trial; return non-zero to stop the search cleanly
+ * (sparse_search_run then returns SPARSE_ECANCELLED; the run can be resumed). */
+typedef int (*sparse_trial_fn)(void *user, const sparse_trial_event *event);
+/* Called during training (epoch, batch, loss); non-zero cancels as above. */
+typedef int (*sparse_search_progress_fn)(void *user, size_t trial, size_t epoch, size_t batch,
+                                         size_t batches_per_epoch, double loss);
+
+typedef struct sparse_search_options {
+    unsigned version;          /* SPARSE_SEARCH_OPTIONS_VERSION */
+    size_t max_trials;         /* 0 = the config's stages; else stop after this many in all */
+    double time_budget_s;      /* 0 = none; no new trial starts after this many seconds */
+    int threads;               /* 0 = the config's value */
+    const char *data_override; /* NULL, or a data spec replacing the config's (e.g. a test set) */
+    sparse_trial_fn on_trial;  /* may be NULL */
+    sparse_search_progress_fn on_progress; /* may be NULL */
+    void *user;
+} sparse_search_options;
+#define SPARSE_SEARCH_OPTIONS_VERSION 1
+#define SPARSE_SEARCH_OPTIONS_INIT {SPARSE_SEARCH_OPTIONS_VERSION, 0, 0.0, 0, NULL, NULL, NULL, NULL}
+SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version);
+
+/* Starts a search in out_dir (created; it must not already hold a run).
+ * opts may be NULL. */
+SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,
+                                 const sparse_search_options *opts);
+/* Continues the run in dir with the config stored there. */
+SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts);
+
+/* ---- Inspecting a run directory ---- */
+
+typedef struct sparse_run sparse_run;
+
+/* Reads dir's trials (a torn last line is ignored). *out owned by the caller. */
+SPARSE_API int sparse_run_open(sparse_run **out, const char *dir);
+SPARSE_API void sparse_run_free(sparse_run *run);
+SPARSE_API size_t sparse_run_trial_count(const sparse_run *run);
+/* Borrowed JSON record of trial i. */
+SPARSE_API const char *sparse_run_trial_json(const sparse_run *run, size_t i);
+
+/* Figures of trial i (any output may be NULL); values not measured are -1. */
+typedef enum sparse_trial_field {
+    SPARSE_TRIAL_OK = 0,          /* 1 trained and measured, 0 failed */
+    SPARSE_TRIAL_STAGE = 1,
+    SPARSE_TRIAL_PARENT = 2,      /* -1 for none */
+    SPARSE_TRIAL_VAL_ACCURACY = 3,
+    SPARSE_TRIAL_TEST_ACCURACY = 4,
+    SPARSE_TRIAL_MS_BYTES = 5,
+    SPARSE_TRIAL_WM5_BYTES = 6,
+    SPARSE_TRIAL_WM6_BYTES = 7,
+    SPARSE_TRIAL_PARAMS = 8,      /* non-zero weights */
+    SPARSE_TRIAL_SECONDS = 9,
+    SPARSE_TRIAL_FEASIBLE = 10,   /* 1 if within the config's budgets */
+    SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
+} sparse_trial_field;
+SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
+
+/* Indices of the trials on the Pareto front of (1 - val accuracy, MS, WM under
+ * the run's WM model), among successful trials within the budgets (all
+ * successful trials if the run has no budgets). idx needs trial_count slots. */
+SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count);
+/* The network of trial id as the search evaluated it: trained weights, and
+ * for pruned trials the pruned network (masked for SpVD, compacted for BC),
+ * for batches of up to 256 images. *out is owned by the caller. before (may
+ * be NULL) receives, for pruned trials, the network before pruning (the
+ * variational one; NULL otherwise), also owned by the caller. */
+SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
+                                    sparse_net **before);
+
+/* Writes pareto.csv (and refreshes it) in the run directory. */
+SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
+/* Writes an SVG picture of the run to path: validation accuracy against MS
+ * and against WM, every trial, the front highlighted, the budgets, and for
+ * MNIST the paper's Table 3/4 points and hand-designed references. */
+SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,506 @@
+/* sparse_gp: data, factorisation, incremental update, prediction and joint
+ * posterior samples. Hyper-parameter fitting lives in fit.c. */
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "gp_internal.h"
+
+SPARSE_API int sparse_gp_options_init(sparse_gp_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_GP_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_gp_options_init: unknown version %u", version);
+    sparse_gp_options d = SPARSE_GP_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+static int check_options(const sparse_gp_options *o)
+{
+    if (o->version != SPARSE_GP_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_gp_options: unknown version %u", o->version);
+    if (o->kernel != SPARSE_KERNEL_MATERN52 && o->kernel != SPARSE_KERNEL_RBF)
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_options.kernel: unknown kernel %d", o->kernel);
+    if (o->restarts < 1 || o->max_iter < 1)
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_options: restarts (%d) and max_iter (%d) "
+                             "must be >= 1", o->restarts, o->max_iter);
+    if (!(o->noise_min >= 0) || !isfinite(o->noise_min))
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_options.noise_min: %g", o->noise_min);
+    if (!(o->jitter > 0) || !(o->jitter < 1e-2))
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_options.jitter: %g not in (0, 1e-2)",
+                             o->jitter);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_create(sparse_gp **out, size_t dim, const sparse_gp_options *opts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    gsl_set_error_handler_off();
+    if (dim == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_create: dim is 0");
+    sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = check_options(&o);
+    if (rc)
+        return rc;
+    sparse_gp *gp = sparse__calloc(1, sizeof *gp);
+    if (!gp)
+        return SPARSE_ENOMEM;
+    gp->opts = o;
+    gp->dim = dim;
+    gp->ls = sparse__calloc(dim, sizeof *gp->ls);
+    if (!gp->ls) {
+        free(gp);
+        return SPARSE_ENOMEM;
+    }
+    for (size_t d = 0; d < dim; d++)
+        gp->ls[d] = 0.5;
+    gp->sf2 = 1.0;
+    gp->noise = 1e-2 > o.noise_min ? 1e-2 : o.noise_min;
+    gp->y_scale = 1.0;
+    gp->factored = 1;
+    *out = gp;
+    return SPARSE_OK;
+}
+
+SPARSE_API void sparse_gp_free(sparse_gp *gp)
+{
+    if (!gp)
+        return;
+    free(gp->X);
+    free(gp->y);
+    free(gp->ys);
+    free(gp->ls);
+    free(gp->L);
+    free(gp->alpha);
+    free(gp);
+}
+
+SPARSE_API size_t sparse_gp_dim(const sparse_gp *gp) { return gp ? gp->dim : 0; }
+SPARSE_API size_t sparse_gp_num_obs(const sparse_gp *gp) { return gp ? gp->n : 0; }
+SPARSE_API double sparse_gp_jitter(const sparse_gp *gp) { return gp ? gp->jitter : 0.0; }
+
+/* Grows every per-observation buffer to hold cap rows; L keeps its rows. */
+static int reserve(sparse_gp *gp, size_t cap)
+{
+    if (cap <= gp->cap)
+        return SPARSE_OK;
+    size_t nc = gp->cap ? gp->cap : 16;
+    while (nc < cap)
+        nc *= 2;
+    size_t bytes;
+    if (sparse__mul_size(nc, nc, &bytes) || sparse__mul_size(bytes, sizeof(double), &bytes) ||
+        sparse__mul_size(nc, gp->dim * sizeof(double), &bytes))
+        return sparse__error(SPARSE_ENOMEM, "sparse_gp: %zu observations overflow", cap);
+    double *X = sparse__realloc(gp->X, nc * gp->dim * sizeof(double));
+    if (!X)
+        return SPARSE_ENOMEM;
+    gp->X = X;
+    double *y = sparse__realloc(gp->y, nc * sizeof(double));
+    if (!y)
+        return SPARSE_ENOMEM;
+    gp->y = y;
+    double *ys = sparse__realloc(gp->ys, nc * sizeof(double));
+    if (!ys)
+        return SPARSE_ENOMEM;
+    gp->ys = ys;
+    double *a = sparse__realloc(gp->alpha, nc * sizeof(double));
+    if (!a)
+        return SPARSE_ENOMEM;
+    gp->alpha = a;
+    double *L = sparse__calloc(nc * nc, sizeof(double));
+    if (!L)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < gp->n; i++)
+        memcpy(L + i * nc, gp->L + i * gp->cap, (i + 1) * sizeof(double));
+    free(gp->L);
+    gp->L = L;
+    gp->cap = nc;
+    return SPARSE_OK;
+}
+
+void gp__standardize(sparse_gp *gp)
+{
+    size_t n = gp->n;
+    double mean = 0, var = 0;
+    if (gp->opts.normalize_y && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            mean += gp->y[i];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            var += (gp->y[i] - mean) * (gp->y[i] - mean);
+        var /= (double)n;
+    }
+    double scale = 1.0;
+    /* A constant objective carries no scale: only centre it. */
+    if (gp->opts.normalize_y && var > 0 && sqrt(var) > 1e-12 * (fabs(mean) + 1e-300))
+        scale = sqrt(var);
+    gp->y_mean = mean;
+    gp->y_scale = scale;
+    for (size_t i = 0; i < n; i++)
+        gp->ys[i] = (gp->y[i] - mean) / scale;
+}
+
+static gp_kparams kparams(const sparse_gp *gp)
+{
+    gp_kparams kp = {gp->dim, gp->opts.kernel, gp->opts.inactive_rule, gp->ls, gp->sf2};
+    return kp;
+}
+
+int gp__solve_alpha(sparse_gp *gp)
+{
+    size_t n = gp->n;
+    if (n == 0)
+        return SPARSE_OK;
+    gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
+    memcpy(gp->alpha, gp->ys, n * sizeof(double));
+    gsl_vector_view a = gsl_vector_view_array(gp->alpha, n);
+    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (!s)
+        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (s)
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: triangular solve failed (%s)",
+                             gsl_strerror(s));
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(gp->alpha[i]))
+            return sparse__error(SPARSE_ENUMERIC, "sparse_gp: non-finite weights (ill-conditioned "
+                                 "covariance, jitter %g)", gp->jitter);
+    return SPARSE_OK;
+}
+
+int gp__refactor(sparse_gp *gp)
+{
+    size_t n = gp->n;
+    gp->factored = 0;
+    if (n == 0) {
+        gp->factored = 1;
+        gp->jitter = 0;
+        return SPARSE_OK;
+    }
+    gp_kparams kp = kparams(gp);
+    double jitter = 0;
+    for (;;) {
+        gp__kernel_matrix(&kp, n, gp->X, n, gp->X, gp->L, gp->cap);
+        for (size_t i = 0; i < n; i++)
+            gp->L[i * gp->cap + i] += gp->noise + jitter;
+        gsl_matrix_view K = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
+        int s = gsl_linalg_cholesky_decomp1(&K.matrix);
+        if (s == GSL_SUCCESS)
+            break;
+        jitter = jitter == 0 ? gp->opts.jitter * gp->sf2 : jitter * 10;
+        if (jitter > 1e-2 * gp->sf2)
+            return sparse__error(SPARSE_ENUMERIC, "sparse_gp: covariance not positive definite even "
+                                 "with jitter %g (%zu observations)", jitter / 10, n);
+    }
+    gp->jitter = jitter;
+    /* decomp1 leaves L^T in the upper triangle; zero it so the buffer holds
+     * L alone and incremental rows stay consistent. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            gp->L[i * gp->cap + j] = 0;
+    int rc = gp__solve_alpha(gp);
+    if (rc == SPARSE_OK)
+        gp->factored = 1;
+    return rc;
+}
+
+static int check_row(const sparse_gp *gp, const double *x, double y, size_t index)
+{
+    for (size_t d = 0; d < gp->dim; d++)
+        if (!isfinite(x[d]))
+            return sparse__error(SPARSE_ENUMERIC, "sparse_gp: observation %zu: input coordinate %zu "
+                                 "is %s", index, d, isnan(x[d]) ? "NaN" : "infinite");
+    if (!isfinite(y))
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: observation %zu: target is %s", index,
+                             isnan(y) ? "NaN" : "infinite");
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, const double *y)
+{
+    SPARSE__CHECK_NULL(gp);
+    if (n > 0) {
+        SPARSE__CHECK_NULL(X);
+        SPARSE__CHECK_NULL(y);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_row(gp, X + i * gp->dim, y[i], i);
+        if (rc)
+            return rc;
+    }
+    gp->n = 0;
+    int rc = reserve(gp, n);
+    if (rc)
+        return rc;
+    if (n) {
+        memcpy(gp->X, X, n * gp->dim * sizeof(double));
+        memcpy(gp->y, y, n * sizeof(double));
+    }
+    gp->n = n;
+    gp__standardize(gp);
+    return gp__refactor(gp);
+}
+
+SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(x);
+    int rc = check_row(gp, x, y, gp->n);
+    if (rc)
+        return rc;
+    rc = reserve(gp, gp->n + 1);
+    if (rc)
+        return rc;
+    size_t n = gp->n, D = gp->dim;
+    memcpy(gp->X + n * D, x, D * sizeof(double));
+    gp->y[n] = y;
+    gp->n = n + 1;
+    gp__standardize(gp);
+    if (!gp->factored) {
+        rc = gp__refactor(gp);
+        if (rc) {
+            gp->n = n;
+            gp__standardize(gp);
+        }
+        return rc;
+    }
+    /* New row of L: solve L l = k(X, x), then the diagonal from the Schur
+     * complement; the hyper-parameters, hence K, are unchanged. */
+    gp_kparams kp = kparams(gp);
+    double *row = gp->L + n * gp->cap;
+    gp__kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
+    double d2 = gp->sf2 + gp->noise + gp->jitter;
+    if (n > 0) {
+        gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
+        gsl_vector_view l = gsl_vector_view_array(row, n);
+        int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &l.vector);
+        if (s)
+            d2 = NAN; /* forces the full refactorisation below */
+        double dot = 0;
+        gsl_blas_ddot(&l.vector, &l.vector, &dot);
+        d2 -= dot;
+    }
+    /* A (near) duplicate leaves no positive pivot: refactorise with jitter. */
+    if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
+        rc = gp__refactor(gp);
+    else {
+        row[n] = sqrt(d2);
+        rc = gp__solve_alpha(gp);
+    }
+    if (rc) {
+        /* Drop the new observation so the GP stays as it was. */
+        int code = rc;
+        gp->n = n;
+        gp__standardize(gp);
+        gp__refactor(gp);
+        return sparse__error_prefix(code, "sparse_gp_add: observation %zu", n);
+    }
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, double signal_var,
+                                   double noise)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(lengthscales);
+    for (size_t d = 0; d < gp->dim; d++)
+        if (!(lengthscales[d] > 0) || !isfinite(lengthscales[d]))
+            return sparse__error(SPARSE_EINVAL, "sparse_gp_set_hyper: lengthscale %zu = %g "
+                                 "(need finite > 0)", d, lengthscales[d]);
+    if (!(signal_var > 0) || !isfinite(signal_var))
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_set_hyper: signal_var = %g", signal_var);
+    if (!(noise >= 0) || !isfinite(noise))
+        return sparse__error(SPARSE_EINVAL, "sparse_gp_set_hyper: noise = %g", noise);
+    memcpy(gp->ls, lengthscales, gp->dim * sizeof(double));
+    gp->sf2 = signal_var;
+    gp->noise = noise;
+    return gp__refactor(gp);
+}
+
+SPARSE_API int sparse_gp_get_hyper(const sparse_gp *gp, double *lengthscales, double *signal_var,
+                                   double *noise)
+{
+    SPARSE__CHECK_NULL(gp);
+    if (lengthscales)
+        memcpy(lengthscales, gp->ls, gp->dim * sizeof(double));
+    if (signal_var)
+        *signal_var = gp->sf2;
+    if (noise)
+        *noise = gp->noise;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_log_marginal_likelihood(const sparse_gp *gp, double *lml)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(lml);
+    if (!gp->factored)
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp_log_marginal_likelihood: no valid "
+                             "factorisation (last update failed)");
+    double v = 0;
+    for (size_t i = 0; i < gp->n; i++)
+        v += -0.5 * gp->ys[i] * gp->alpha[i] - log(gp->L[i * gp->cap + i]);
+    *lml = v - 0.5 * (double)gp->n * log(2 * M_PI);
+    return SPARSE_OK;
+}
+
+static int check_points(const sparse_gp *gp, size_t m, const double *Xs, const char *fn)
+{
+    if (!gp->factored)
+        return sparse__error(SPARSE_ENUMERIC, "%s: no valid factorisation (last update failed)", fn);
+    for (size_t i = 0; i < m * gp->dim; i++)
+        if (!isfinite(Xs[i]))
+            return sparse__error(SPARSE_EINVAL, "%s: point %zu coordinate %zu is not finite", fn,
+                                 i / gp->dim, i % gp->dim);
+    return SPARSE_OK;
+}
+
+/* Posterior in standardised units: mean (m), and V = L^-1 k(X, Xs) (n x m,
+ * caller frees) when Vout is given. */
+static int posterior(const sparse_gp *gp, size_t m, const double *Xs, double *mean, double **Vout)
+{
+    size_t n = gp->n;
+    if (Vout)
+        *Vout = NULL;
+    if (n == 0) {
+        for (size_t j = 0; j < m; j++)
+            mean[j] = 0;
+        return SPARSE_OK;
+    }
+    size_t cnt;
+    if (sparse__mul_size(n, m, &cnt) || sparse__mul_size(cnt, sizeof(double), &cnt))
+        return sparse__error(SPARSE_ENOMEM, "sparse_gp: %zu x %zu cross-covariance overflows", n, m);
+    double *V = sparse__malloc(cnt);
+    if (!V)
+        return SPARSE_ENOMEM;
+    gp_kparams kp = kparams(gp);
+    gp__kernel_matrix(&kp, n, gp->X, m, Xs, V, m);
+    gsl_matrix_view Vm = gsl_matrix_view_array(V, n, m);
+    gsl_vector_view mv = gsl_vector_view_array(mean, m);
+    gsl_vector_const_view av = gsl_vector_const_view_array(gp->alpha, n);
+    int s = gsl_blas_dgemv(CblasTrans, 1.0, &Vm.matrix, &av.vector, 0.0, &mv.vector);
+    if (!s && Vout) {
+        gsl_matrix_const_view L = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
+        s = gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, &L.matrix,
+                           &Vm.matrix);
+    }
+    if (s) {
+        free(V);
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: BLAS failure (%s)", gsl_strerror(s));
+    }
+    if (Vout)
+        *Vout = V;
+    else
+        free(V);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_predict(const sparse_gp *gp, size_t m, const double *Xs, double *mean,
+                                 double *var)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(Xs);
+    SPARSE__CHECK_NULL(mean);
+    int rc = check_points(gp, m, Xs, "sparse_gp_predict");
+    if (rc || m == 0)
+        return rc;
+    double *V = NULL;
+    rc = posterior(gp, m, Xs, mean, var ? &V : NULL);
+    if (rc)
+        return rc;
+    double sc = gp->y_scale;
+    for (size_t j = 0; j < m; j++)
+        mean[j] = mean[j] * sc + gp->y_mean;
+    if (var) {
+        for (size_t j = 0; j < m; j++) {
+            double q = 0;
+            for (size_t i = 0; i < gp->n; i++)
+                q += V[i * m + j] * V[i * m + j];
+            double v = gp->sf2 - q;
+            var[j] = (v > 0 ? v : 0) * sc * sc;
+        }
+    }
+    free(V);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_sample(const sparse_gp *gp, size_t m, const double *Xs, sparse_rng *rng,
+                                double *out)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(Xs);
+    SPARSE__CHECK_NULL(rng);
+    SPARSE__CHECK_NULL(out);
+    int rc = check_points(gp, m, Xs, "sparse_gp_sample");
+    if (rc || m == 0)
+        return rc;
+    size_t cnt;
+    if (sparse__mul_size(m, m, &cnt) || sparse__mul_size(cnt, sizeof(double), &cnt))
+        return sparse__error(SPARSE_ENOMEM, "sparse_gp_sample: %zu candidates overflow", m);
+    double *S = sparse__malloc(cnt), *C = sparse__malloc(cnt), *z = sparse__calloc(m, sizeof *z);
+    double *V = NULL;
+    if (!S || !C || !z) {
+        rc = SPARSE_ENOMEM;
+        goto done;
+    }
+    rc = posterior(gp, m, Xs, out, gp->n ? &V : NULL);
+    if (rc)
+        goto done;
+    gp_kparams kp = kparams(gp);
+    gp__kernel_matrix(&kp, m, Xs, m, Xs, S, m);
+    gsl_matrix_view Sm = gsl_matrix_view_array(S, m, m);
+    if (V) {
+        gsl_matrix_view Vm = gsl_matrix_view_array(V, gp->n, m);
+        int s = gsl_blas_dsyrk(CblasLower, CblasTrans, -1.0, &Vm.matrix, 1.0, &Sm.matrix);
+        if (s) {
+            rc = sparse__error(SPARSE_ENUMERIC, "sparse_gp_sample: dsyrk failed (%s)",
+                               gsl_strerror(s));
+            goto done;
+        }
+    }
+    /* The posterior covariance over close or repeated candidates is singular
+     * in exact arithmetic: retry with growing jitter. */
+    gsl_matrix_view Cm = gsl_matrix_view_array(C, m, m);
+    double jitter = gp->opts.jitter * gp->sf2;
+    for (;;) {
+        memcpy(C, S, cnt);
+        for (size_t i = 0; i < m; i++)
+            C[i * m + i] += jitter;
+        if (gsl_linalg_cholesky_decomp1(&Cm.matrix) == GSL_SUCCESS)
+            break;
+        jitter *= 10;
+        if (jitter > 1e-2 * gp->sf2) {
+            rc = sparse__error(SPARSE_ENUMERIC, "sparse_gp_sample: posterior covariance over %zu "
+                               "candidates not positive definite even with jitter %g", m, jitter / 10);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < m; i++)
+        z[i] = sparse_rng_normal(rng);
+    gsl_vector_view zv = gsl_vector_view_array(z, m);
+    int s = gsl_blas_dtrmv(CblasLower, CblasNoTrans, CblasNonUnit, &Cm.matrix, &zv.vector);
+    if (s) {
+        rc = sparse__error(SPARSE_ENUMERIC, "sparse_gp_sample: dtrmv failed (%s)", gsl_strerror(s));
+        goto done;
+    }
+    for (size_t j = 0; j < m; j++) {
+        out[j] = (out[j] + z[j]) * gp->y_scale + gp->y_mean;
+        if (!isfinite(out[j])) {
+            rc = sparse__error(SPARSE_ENUMERIC, "sparse_gp_sample: non-finite sample at candidate %zu", j);
+            goto done;
+        }
+    }
+done:
+    free(S);
+    free(C);
+    free(z);
+    free(V);
+    return rc;
+}

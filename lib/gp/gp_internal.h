@@ -1,0 +1,58 @@
+/* Internals shared by the gp module's files (kernel, gp, fit, mobo). */
+#ifndef SPARSE_GP_INTERNAL_H
+#define SPARSE_GP_INTERNAL_H
+
+#include <stddef.h>
+
+#include "sparse/gp.h"
+
+/* Kernel hyper-parameters in natural units. */
+typedef struct gp_kparams {
+    size_t dim;
+    int kind;          /* sparse_kernel */
+    int inactive_rule;
+    const double *ls;  /* dim lengthscales */
+    double sf2;        /* signal variance */
+} gp_kparams;
+
+/* k(a, b). */
+double gp__kernel(const gp_kparams *kp, const double *a, const double *b);
+/* out (n x m, row stride ldo) = k(X_i, Y_j); X n x dim, Y m x dim. When
+ * X == Y and n == m only the lower triangle is computed and mirrored. */
+void gp__kernel_matrix(const gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
+                       double *out, size_t ldo);
+/* K (n x n, full) = k(X_i, X_j) and R2 = scaled squared distances. */
+void gp__kernel_matrix_r2(const gp_kparams *kp, size_t n, const double *X, double *K, double *R2);
+/* Accumulates 0.5 * sum_ij W_ij dK_ij/dtheta for theta = log l_d (into
+ * grad[0..dim-1]) and log sf2 (into grad[dim]); W symmetric n x n, K0 and
+ * R2 from gp__kernel_matrix_r2 (R2 is overwritten), MX scratch n x dim.
+ * Returns a GSL status. */
+int gp__kernel_grad(const gp_kparams *kp, size_t n, const double *X, const double *W,
+                    const double *K0, double *R2, double *MX, double *grad);
+
+/* The GP's training state, exposed to fit.c. */
+struct sparse_gp {
+    sparse_gp_options opts;
+    size_t dim;
+    size_t n, cap;     /* observations, allocated rows */
+    double *X;         /* cap x dim */
+    double *y;         /* cap raw targets */
+    double *ys;        /* cap standardised targets */
+    double y_mean, y_scale;
+    double *ls;        /* dim */
+    double sf2, noise;
+    double jitter;     /* added by the last factorisation */
+    double *L;         /* cap x cap, lower Cholesky factor of K + (noise+jitter) I */
+    double *alpha;     /* cap: (K + noise I)^-1 ys */
+    int factored;
+};
+
+/* Recomputes ys, y_mean, y_scale from y[0..n). */
+void gp__standardize(sparse_gp *gp);
+/* Factorises K + noise I from scratch (with growing jitter on failure) and
+ * computes alpha. */
+int gp__refactor(sparse_gp *gp);
+/* Solves for alpha with the current L and ys. */
+int gp__solve_alpha(sparse_gp *gp);
+
+#endif

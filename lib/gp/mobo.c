@@ -1,0 +1,414 @@
+/* sparse_mobo: random Chebyshev scalarisations + Thompson sampling over one
+ * GP per objective (Paria et al. 2019; SpArSe section 3.4). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "sparse/gp.h"
+
+struct sparse_mobo {
+    sparse_mobo_options opts;
+    sparse_space *space;
+    size_t k, nv, dim;
+    int *log_obj;
+    double *lambda_lo, *lambda_hi;
+    sparse_rng *rng;
+    sparse_gp **gps;
+    size_t n, cap;
+    double *points;   /* cap x nv */
+    double *enc;      /* cap x dim */
+    double *values;   /* cap x k, as observed */
+    double *tvalues;  /* cap x k, log-transformed where asked */
+    size_t n_fitted;  /* observations at the last hyper-parameter fit */
+};
+
+SPARSE_API int sparse_mobo_options_init(sparse_mobo_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_MOBO_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options_init: unknown version %u", version);
+    sparse_mobo_options d = SPARSE_MOBO_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API void sparse_mobo_free(sparse_mobo *m)
+{
+    if (!m)
+        return;
+    if (m->gps)
+        for (size_t j = 0; j < m->k; j++)
+            sparse_gp_free(m->gps[j]);
+    free(m->gps);
+    sparse_space_free(m->space);
+    sparse_rng_free(m->rng);
+    free(m->log_obj);
+    free(m->lambda_lo);
+    free(m->lambda_hi);
+    free(m->points);
+    free(m->enc);
+    free(m->values);
+    free(m->tvalues);
+    free(m);
+}
+
+static int check_options(const sparse_mobo_options *o, size_t k)
+{
+    if (o->version != SPARSE_MOBO_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options: unknown version %u", o->version);
+    if (o->scalarization != SPARSE_SCALAR_DIRICHLET && o->scalarization != SPARSE_SCALAR_BOX)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.scalarization: %d", o->scalarization);
+    if (o->scalarization == SPARSE_SCALAR_BOX) {
+        if (!o->lambda_lo || !o->lambda_hi)
+            return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: BOX needs lambda_lo and lambda_hi");
+        double sum = 0;
+        for (size_t j = 0; j < k; j++) {
+            if (!(o->lambda_lo[j] >= 0) || !(o->lambda_hi[j] >= o->lambda_lo[j]) ||
+                !isfinite(o->lambda_hi[j]))
+                return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: lambda box %zu is [%g, %g]",
+                                     j, o->lambda_lo[j], o->lambda_hi[j]);
+            sum += o->lambda_hi[j];
+        }
+        if (!(sum > 0))
+            return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: lambda box upper bounds sum to 0");
+    }
+    if (o->num_candidates == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.num_candidates is 0");
+    if (!(o->local_fraction >= 0 && o->local_fraction <= 1))
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.local_fraction %g not in [0, 1]",
+                             o->local_fraction);
+    if (o->refit_every == 0 || o->restarts < 1)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: refit_every and restarts must be >= 1");
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, size_t k,
+                                  const int *log_objective, const sparse_mobo_options *opts,
+                                  uint64_t seed)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(space);
+    if (k == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: no objectives");
+    if (sparse_space_num_vars(space) == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: empty space");
+    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = check_options(&o, k);
+    if (rc)
+        return rc;
+    sparse_mobo *m = sparse__calloc(1, sizeof *m);
+    if (!m)
+        return SPARSE_ENOMEM;
+    m->opts = o;
+    m->k = k;
+    m->nv = sparse_space_num_vars(space);
+    m->dim = sparse_space_encoded_dim(space);
+    rc = sparse_space_clone(&m->space, space);
+    if (!rc)
+        rc = sparse_rng_create(&m->rng, seed);
+    if (rc)
+        goto fail;
+    m->log_obj = sparse__calloc(k, sizeof *m->log_obj);
+    m->lambda_lo = sparse__calloc(k, sizeof(double));
+    m->lambda_hi = sparse__calloc(k, sizeof(double));
+    m->gps = sparse__calloc(k, sizeof *m->gps);
+    if (!m->log_obj || !m->lambda_lo || !m->lambda_hi || !m->gps) {
+        rc = SPARSE_ENOMEM;
+        goto fail;
+    }
+    for (size_t j = 0; j < k; j++) {
+        m->log_obj[j] = log_objective ? log_objective[j] != 0 : 0;
+        if (o.scalarization == SPARSE_SCALAR_BOX) {
+            m->lambda_lo[j] = o.lambda_lo[j];
+            m->lambda_hi[j] = o.lambda_hi[j];
+        }
+    }
+    m->opts.lambda_lo = NULL; /* the caller's arrays are not kept */
+    m->opts.lambda_hi = NULL;
+    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
+    go.kernel = o.kernel;
+    go.restarts = o.restarts;
+    go.inactive_rule = sparse_space_has_conditions(space);
+    for (size_t j = 0; j < k; j++) {
+        rc = sparse_gp_create(&m->gps[j], m->dim, &go);
+        if (rc)
+            goto fail;
+    }
+    *out = m;
+    return SPARSE_OK;
+fail:
+    sparse_mobo_free(m);
+    return rc;
+}
+
+SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *m) { return m ? m->n : 0; }
+
+static int grow(sparse_mobo *m)
+{
+    if (m->n < m->cap)
+        return SPARSE_OK;
+    size_t cap = m->cap ? 2 * m->cap : 32;
+    double *p = sparse__realloc(m->points, cap * m->nv * sizeof(double));
+    if (!p)
+        return SPARSE_ENOMEM;
+    m->points = p;
+    p = sparse__realloc(m->enc, cap * m->dim * sizeof(double));
+    if (!p)
+        return SPARSE_ENOMEM;
+    m->enc = p;
+    p = sparse__realloc(m->values, cap * m->k * sizeof(double));
+    if (!p)
+        return SPARSE_ENOMEM;
+    m->values = p;
+    p = sparse__realloc(m->tvalues, cap * m->k * sizeof(double));
+    if (!p)
+        return SPARSE_ENOMEM;
+    m->tvalues = p;
+    m->cap = cap;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_mobo_observe(sparse_mobo *m, const double *point, const double *values)
+{
+    SPARSE__CHECK_NULL(m);
+    SPARSE__CHECK_NULL(point);
+    SPARSE__CHECK_NULL(values);
+    size_t idx = m->n;
+    for (size_t j = 0; j < m->k; j++) {
+        if (!isfinite(values[j]))
+            return sparse__error(SPARSE_ENUMERIC, "sparse_mobo_observe: observation %zu objective %zu "
+                                 "is %s", idx, j, isnan(values[j]) ? "NaN" : "infinite");
+        if (m->log_obj[j] && !(values[j] > 0))
+            return sparse__error(SPARSE_EINVAL, "sparse_mobo_observe: observation %zu objective %zu "
+                                 "= %g must be > 0 (log-scaled)", idx, j, values[j]);
+    }
+    int rc = sparse_space_validate(m->space, point);
+    if (rc)
+        return sparse__error_prefix(rc, "sparse_mobo_observe: observation %zu", idx);
+    rc = grow(m);
+    if (rc)
+        return rc;
+    double *enc = m->enc + idx * m->dim;
+    rc = sparse_space_encode(m->space, point, enc);
+    if (rc)
+        return rc;
+    double *tv = m->tvalues + idx * m->k;
+    for (size_t j = 0; j < m->k; j++)
+        tv[j] = m->log_obj[j] ? log(values[j]) : values[j];
+    /* Add to every GP first; on failure no GP keeps a partial state. */
+    for (size_t j = 0; j < m->k; j++) {
+        rc = sparse_gp_add(m->gps[j], enc, tv[j]);
+        if (rc)
+            break;
+    }
+    if (rc) {
+        /* Rebuild the GPs from the observations kept so far. */
+        double *col = sparse__malloc((idx ? idx : 1) * sizeof(double));
+        if (col) {
+            for (size_t q = 0; q < m->k; q++) {
+                for (size_t i = 0; i < idx; i++)
+                    col[i] = m->tvalues[i * m->k + q];
+                sparse_gp_set_data(m->gps[q], idx, m->enc, col);
+            }
+            free(col);
+        }
+        return sparse__error_prefix(rc, "sparse_mobo_observe: observation %zu", idx);
+    }
+    memcpy(m->points + idx * m->nv, point, m->nv * sizeof(double));
+    memcpy(m->values + idx * m->k, values, m->k * sizeof(double));
+    m->n = idx + 1;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_mobo_pareto(const sparse_mobo *m, size_t *idx, size_t *count)
+{
+    SPARSE__CHECK_NULL(m);
+    SPARSE__CHECK_NULL(count);
+    return sparse_pareto_front(m->n, m->k, m->values, idx, count);
+}
+
+static int draw_lambda(sparse_mobo *m, double *lambda)
+{
+    if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET)
+        return sparse_dirichlet_sample(m->rng, m->k, 1.0, lambda);
+    double sum = 0;
+    for (size_t j = 0; j < m->k; j++) {
+        lambda[j] = m->lambda_lo[j] + (m->lambda_hi[j] - m->lambda_lo[j]) * sparse_rng_uniform(m->rng);
+        sum += lambda[j];
+    }
+    if (!(sum > 0)) {
+        for (size_t j = 0; j < m->k; j++)
+            lambda[j] = m->lambda_hi[j];
+        sum = 0;
+        for (size_t j = 0; j < m->k; j++)
+            sum += lambda[j];
+    }
+    for (size_t j = 0; j < m->k; j++)
+        lambda[j] /= sum;
+    return SPARSE_OK;
+}
+
+/* Draws the driver's own candidates: mutations of Pareto-optimal
+ * observations (local refinement of the front) and uniform points
+ * (coverage). */
+static int make_candidates(sparse_mobo *m, size_t nc, double *C)
+{
+    size_t *front = sparse__malloc((m->n ? m->n : 1) * sizeof *front);
+    if (!front)
+        return SPARSE_ENOMEM;
+    size_t nf = 0;
+    int rc = sparse_pareto_front(m->n, m->k, m->tvalues, front, &nf);
+    size_t nloc = nf ? (size_t)(m->opts.local_fraction * (double)nc) : 0;
+    for (size_t i = 0; i < nc && rc == SPARSE_OK; i++) {
+        double *p = C + i * m->nv;
+        if (i < nloc) {
+            const double *base = m->points + front[sparse_rng_uint(m->rng, nf)] * m->nv;
+            double scale = 0.2 * pow(0.1, sparse_rng_uniform(m->rng) * 1.5);
+            rc = sparse_space_mutate(m->space, m->rng, base, 0.0, scale, p);
+        } else {
+            rc = sparse_space_sample(m->space, m->rng, p);
+        }
+    }
+    free(front);
+    return rc;
+}
+
+SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *candidates,
+                                   double *point_out, size_t *chosen, double *lambda_out)
+{
+    SPARSE__CHECK_NULL(m);
+    SPARSE__CHECK_NULL(point_out);
+    if (chosen)
+        *chosen = SIZE_MAX;
+    if (candidates && n_cand == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_propose: empty candidate set");
+    double *lambda = sparse__malloc(m->k * sizeof *lambda);
+    if (!lambda)
+        return SPARSE_ENOMEM;
+    int rc = draw_lambda(m, lambda);
+    if (rc == SPARSE_OK && lambda_out)
+        memcpy(lambda_out, lambda, m->k * sizeof *lambda);
+    size_t min_obs = m->opts.min_observations > 1 ? m->opts.min_observations : 1;
+    if (rc || m->n < min_obs) {
+        if (!rc) {
+            if (candidates) {
+                size_t c = (size_t)sparse_rng_uint(m->rng, n_cand);
+                memcpy(point_out, candidates + c * m->nv, m->nv * sizeof(double));
+                if (chosen)
+                    *chosen = c;
+            } else {
+                rc = sparse_space_sample(m->space, m->rng, point_out);
+            }
+        }
+        free(lambda);
+        return rc;
+    }
+    size_t nc = candidates ? n_cand : m->opts.num_candidates;
+    double *own = NULL, *enc = NULL, *F = NULL, *lo = NULL, *hi = NULL;
+    const double *C = candidates;
+    if (!candidates) {
+        own = sparse__malloc(nc * m->nv * sizeof(double));
+        if (!own) {
+            rc = SPARSE_ENOMEM;
+            goto done;
+        }
+        rc = make_candidates(m, nc, own);
+        if (rc)
+            goto done;
+        C = own;
+    }
+    enc = sparse__malloc(nc * m->dim * sizeof(double));
+    F = sparse__malloc(nc * m->k * sizeof(double));
+    lo = sparse__malloc(m->k * sizeof(double));
+    hi = sparse__malloc(m->k * sizeof(double));
+    if (!enc || !F || !lo || !hi) {
+        rc = SPARSE_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        rc = sparse_space_encode(m->space, C + i * m->nv, enc + i * m->dim);
+        if (rc) {
+            rc = sparse__error_prefix(rc, "sparse_mobo_propose: candidate %zu", i);
+            goto done;
+        }
+    }
+    if (m->n - m->n_fitted >= m->opts.refit_every || m->n_fitted == 0) {
+        for (size_t j = 0; j < m->k; j++) {
+            rc = sparse_gp_fit(m->gps[j], m->rng);
+            if (rc) {
+                rc = sparse__error_prefix(rc, "sparse_mobo_propose: fitting objective %zu", j);
+                goto done;
+            }
+        }
+        m->n_fitted = m->n;
+    }
+    /* One joint Thompson sample per objective over all candidates. */
+    double *s = enc == NULL ? NULL : sparse__malloc(nc * sizeof(double));
+    if (!s) {
+        rc = SPARSE_ENOMEM;
+        goto done;
+    }
+    for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
+        rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        if (rc) {
+            rc = sparse__error_prefix(rc, "sparse_mobo_propose: sampling objective %zu", j);
+            break;
+        }
+        for (size_t i = 0; i < nc; i++)
+            F[i * m->k + j] = s[i];
+        lo[j] = HUGE_VAL;
+        hi[j] = -HUGE_VAL;
+        for (size_t i = 0; i < m->n; i++) {
+            double v = m->tvalues[i * m->k + j];
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+        }
+    }
+    free(s);
+    if (rc)
+        goto done;
+    /* Chebyshev scalarisation on objectives scaled by the observed range,
+     * so the weights compare like with like; already-observed candidates
+     * are skipped (they add nothing), unless nothing else is left. */
+    size_t best = SIZE_MAX, best_any = 0;
+    double gbest = HUGE_VAL, gbest_any = HUGE_VAL;
+    for (size_t i = 0; i < nc; i++) {
+        double g = -HUGE_VAL;
+        for (size_t j = 0; j < m->k; j++) {
+            double range = hi[j] - lo[j] > 0 ? hi[j] - lo[j] : 1.0;
+            double f = lambda[j] * (F[i * m->k + j] - lo[j]) / range;
+            g = f > g ? f : g;
+        }
+        if (g < gbest_any) {
+            gbest_any = g;
+            best_any = i;
+        }
+        if (g >= gbest)
+            continue;
+        int seen = 0;
+        for (size_t q = 0; q < m->n && !seen; q++)
+            seen = memcmp(m->enc + q * m->dim, enc + i * m->dim, m->dim * sizeof(double)) == 0;
+        if (!seen) {
+            gbest = g;
+            best = i;
+        }
+    }
+    if (best == SIZE_MAX)
+        best = best_any;
+    memcpy(point_out, C + best * m->nv, m->nv * sizeof(double));
+    if (chosen && candidates)
+        *chosen = best;
+done:
+    free(lambda);
+    free(own);
+    free(enc);
+    free(F);
+    free(lo);
+    free(hi);
+    return rc;
+}

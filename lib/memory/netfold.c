@@ -1,0 +1,195 @@
+/* The deployed view of a sparse_net: which batch norm folds into which node,
+ * and the folded parameters. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "netfold.h"
+
+int sparse__netfold_weighted(int kind)
+{
+    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D ||
+           kind == SPARSE_LAYER_FC;
+}
+
+void sparse__netfold_free(sparse__netfold *f)
+{
+    if (!f)
+        return;
+    free(f->consumers);
+    free(f->bn_of);
+    memset(f, 0, sizeof *f);
+}
+
+int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
+{
+    SPARSE__CHECK_NULL(f);
+    memset(f, 0, sizeof *f);
+    SPARSE__CHECK_NULL(net);
+    size_t n = sparse_net_node_count(net);
+    f->consumers = sparse__calloc(n ? n : 1, sizeof *f->consumers);
+    f->bn_of = sparse__calloc(n ? n : 1, sizeof *f->bn_of);
+    if (!f->consumers || !f->bn_of) {
+        sparse__netfold_free(f);
+        return SPARSE_ENOMEM;
+    }
+    f->n = n;
+    for (size_t i = 0; i < n; i++) {
+        f->bn_of[i] = SIZE_MAX;
+        size_t k = sparse_net_node_input_count(net, i);
+        for (size_t j = 0; j < k; j++) {
+            size_t src;
+            int rc = sparse_net_node_input(net, i, j, &src);
+            if (rc) {
+                sparse__netfold_free(f);
+                return rc;
+            }
+            f->consumers[src]++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (sparse_net_node_kind(net, i) != SPARSE_LAYER_BATCHNORM)
+            continue;
+        size_t src;
+        int rc = sparse_net_node_input(net, i, 0, &src);
+        if (rc) {
+            sparse__netfold_free(f);
+            return rc;
+        }
+        int sk = sparse_net_node_kind(net, src);
+        /* Folding rewrites the producer's output, so nobody else may read it. */
+        if (!sparse__netfold_weighted(sk) || f->consumers[src] != 1 || f->bn_of[src] != SIZE_MAX) {
+            rc = sparse__error(SPARSE_EUNSUPPORTED,
+                               "batch norm '%s' cannot be folded: its input '%s' (%s) %s",
+                               sparse_net_node_name(net, i), sparse_net_node_name(net, src),
+                               sparse_layer_kind_name(sk),
+                               sparse__netfold_weighted(sk)
+                                   ? "is also read by other nodes"
+                                   : "is not a conv2d, depthwise_conv2d or fc layer");
+            sparse__netfold_free(f);
+            return rc;
+        }
+        f->bn_of[src] = i;
+    }
+    return SPARSE_OK;
+}
+
+/* Copy of parameter `name` of node id (the API hands out views only through
+ * a non-const net; reading through the view does not modify the network). */
+static int copy_param(const sparse_net *net, size_t id, const char *name, float **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sparse_tensor *t = NULL;
+    int rc = sparse_net_param((sparse_net *)(uintptr_t)net, id, name, &t);
+    if (rc)
+        return rc;
+    size_t m = sparse_tensor_numel(t);
+    float *buf = sparse__malloc((m ? m : 1) * sizeof *buf);
+    if (!buf) {
+        sparse_tensor_free(t);
+        return SPARSE_ENOMEM;
+    }
+    if (sparse_tensor_is_contiguous(t)) {
+        memcpy(buf, sparse_tensor_data_const(t), m * sizeof *buf);
+    } else {
+        sparse_tensor *c = NULL;
+        rc = sparse_tensor_clone(&c, t);
+        if (rc) {
+            free(buf);
+            sparse_tensor_free(t);
+            return rc;
+        }
+        memcpy(buf, sparse_tensor_data_const(c), m * sizeof *buf);
+        sparse_tensor_free(c);
+    }
+    sparse_tensor_free(t);
+    *out = buf;
+    *n = m;
+    return SPARSE_OK;
+}
+
+static int has_param(const sparse_net *net, size_t id, const char *name)
+{
+    size_t k = sparse_net_param_count(net, id);
+    for (size_t i = 0; i < k; i++) {
+        const char *p = sparse_net_param_name(net, id, i);
+        if (p && !strcmp(p, name))
+            return 1;
+    }
+    return 0;
+}
+
+int sparse__netfold_params(const sparse__netfold *f, const sparse_net *net, size_t id, float **w,
+                           size_t *nw, float **b, size_t *nb, size_t *out_c)
+{
+    *w = NULL;
+    *b = NULL;
+    *nw = *nb = *out_c = 0;
+    size_t c, h, wd;
+    int rc = sparse_net_node_shape(net, id, &c, &h, &wd);
+    if (rc)
+        return rc;
+    float *W = NULL, *B = NULL, *g = NULL, *be = NULL, *mu = NULL, *var = NULL;
+    size_t n_w = 0, n_b = 0, n_g = 0, n_be = 0, n_mu = 0, n_var = 0;
+    rc = copy_param(net, id, "weight", &W, &n_w);
+    if (!rc && has_param(net, id, "bias"))
+        rc = copy_param(net, id, "bias", &B, &n_b);
+    if (rc)
+        goto fail;
+    if (n_w % c || (B && n_b != c)) {
+        rc = sparse__error(SPARSE_EINTERNAL, "node '%s': %zu weights, %zu biases for %zu channels",
+                           sparse_net_node_name(net, id), n_w, n_b, c);
+        goto fail;
+    }
+    size_t bn = f->bn_of[id];
+    if (bn != SIZE_MAX) {
+        if ((rc = copy_param(net, bn, "gamma", &g, &n_g)) ||
+            (rc = copy_param(net, bn, "beta", &be, &n_be)) ||
+            (rc = copy_param(net, bn, "running_mean", &mu, &n_mu)) ||
+            (rc = copy_param(net, bn, "running_var", &var, &n_var)))
+            goto fail;
+        if (n_g != c || n_be != c || n_mu != c || n_var != c) {
+            rc = sparse__error(SPARSE_EINTERNAL, "batch norm '%s': statistics for %zu channels, not %zu",
+                               sparse_net_node_name(net, bn), n_g, c);
+            goto fail;
+        }
+        if (!B) {
+            B = sparse__calloc(c, sizeof *B);
+            if (!B) {
+                rc = SPARSE_ENOMEM;
+                goto fail;
+            }
+            n_b = c;
+        }
+        const size_t per = n_w / c;
+        for (size_t o = 0; o < c; o++) {
+            /* Double, then one rounding to float: the folded network should
+             * differ from the float one by float rounding only. */
+            double s = (double)g[o] / sqrt((double)var[o] + SPARSE__BN_EPS);
+            for (size_t j = 0; j < per; j++)
+                W[o * per + j] = (float)((double)W[o * per + j] * s);
+            B[o] = (float)(((double)B[o] - (double)mu[o]) * s + (double)be[o]);
+        }
+    }
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    *w = W;
+    *b = B;
+    *nw = n_w;
+    *nb = n_b;
+    *out_c = c;
+    return SPARSE_OK;
+fail:
+    free(W);
+    free(B);
+    free(g);
+    free(be);
+    free(mu);
+    free(var);
+    return rc;
+}

@@ -1,0 +1,217 @@
+/* The report handle: options, running the passes, and the getters. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "memory_internal.h"
+
+SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_MEMORY_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows %u)",
+                             version, (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
+    sparse_memory_options d = SPARSE_MEMORY_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API void sparse_memreport_free(sparse_memreport *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->rows[i].name);
+        free(r->rows[i].inputs);
+    }
+    free(r->rows);
+    free(r->json);
+    free(r);
+}
+
+static int copy_rows(sparse_memreport *r, const sparse_memgraph *g)
+{
+    r->rows = sparse__calloc(g->n, sizeof *r->rows);
+    if (!r->rows)
+        return SPARSE_ENOMEM;
+    r->n = g->n;
+    for (size_t i = 0; i < g->n; i++) {
+        const sparse__memnode *nd = &g->nodes[i];
+        sparse__memrow *row = &r->rows[i];
+        row->kind = nd->kind;
+        row->out_c = nd->out_c;
+        row->out_h = nd->out_h;
+        row->out_w = nd->out_w;
+        row->name = sparse__strdup(nd->name);
+        if (!row->name)
+            return SPARSE_ENOMEM;
+        if (nd->n_inputs) {
+            row->inputs = sparse__calloc(nd->n_inputs, sizeof *row->inputs);
+            if (!row->inputs)
+                return SPARSE_ENOMEM;
+            memcpy(row->inputs, nd->inputs, nd->n_inputs * sizeof *nd->inputs);
+            row->n_inputs = nd->n_inputs;
+        }
+    }
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_create(sparse_memreport **out, const sparse_memgraph *g,
+                                       const sparse_memory_options *opts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(g);
+    sparse_memory_options o = SPARSE_MEMORY_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != SPARSE_MEMORY_OPTIONS_VERSION)
+            return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows %u)",
+                                 opts->version, (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
+        o = *opts;
+    }
+    if (o.scratch < SPARSE_SCRATCH_IM2COL || o.scratch > SPARSE_SCRATCH_NONE)
+        return sparse__error(SPARSE_EINVAL, "sparse_memory_options: unknown scratch model %d", o.scratch);
+    if (g->n == 0)
+        return sparse__error(SPARSE_EEMPTY, "memgraph is empty");
+    int rc = sparse__memgraph_validate(g);
+    if (rc)
+        return rc;
+    sparse_memreport *r = sparse__calloc(1, sizeof *r);
+    if (!r)
+        return SPARSE_ENOMEM;
+    r->scratch_model = o.scratch;
+    if ((rc = copy_rows(r, g)) || (rc = sparse__mem_paper(r, g)) || (rc = sparse__mem_flash(r, g)) ||
+        (rc = sparse__mem_arena(r, g))) {
+        sparse_memreport_free(r);
+        return rc;
+    }
+    *out = r;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_ms_bytes(const sparse_memreport *r, uint64_t *bytes)
+{
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(bytes);
+    *bytes = r->ms;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_wm_bytes(const sparse_memreport *r, int model, uint64_t *bytes,
+                                         size_t *layer)
+{
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(bytes);
+    if (model != 5 && model != 6)
+        return sparse__error(SPARSE_EINVAL, "working memory model %d: the paper defines 5 and 6", model);
+    *bytes = model == 5 ? r->wm5 : r->wm6;
+    if (layer)
+        *layer = model == 5 ? r->wm5_arg : r->wm6_arg;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_deploy_flash_bytes(const sparse_memreport *r, uint64_t *bytes)
+{
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(bytes);
+    *bytes = r->flash;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, uint64_t *bytes,
+                                                   uint64_t *lower_bound)
+{
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(bytes);
+    *bytes = r->arena;
+    if (lower_bound)
+        *lower_bound = r->arena_lb;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *count)
+{
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(count);
+    *count = r->n;
+    return SPARSE_OK;
+}
+
+/* Returns the row, or NULL with the recorded status in *rc. */
+static const sparse__memrow *get_row(const sparse_memreport *r, size_t id, const char *what, int *rc)
+{
+    if (!r) {
+        *rc = sparse__error(SPARSE_EINVAL, "%s: argument 'r' is NULL", what);
+        return NULL;
+    }
+    if (id >= r->n) {
+        *rc = sparse__error(SPARSE_ERANGE, "%s: no node %zu (report has %zu)", what, id, r->n);
+        return NULL;
+    }
+    return &r->rows[id];
+}
+
+SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, const char **name)
+{
+    SPARSE__CHECK_NULL(name);
+    *name = NULL;
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
+        return rc;
+    *name = row->name;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind)
+{
+    SPARSE__CHECK_NULL(kind);
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
+        return rc;
+    *kind = row->kind;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id, int field,
+                                           uint64_t *value)
+{
+    SPARSE__CHECK_NULL(value);
+    int rc = SPARSE_EINTERNAL;
+    const sparse__memrow *row = get_row(r, id, __func__, &rc);
+    if (!row)
+        return rc;
+    switch (field) {
+    case SPARSE_MEMFIELD_IS_LAYER: *value = (uint64_t)row->is_layer; break;
+    case SPARSE_MEMFIELD_X: *value = row->x; break;
+    case SPARSE_MEMFIELD_Y: *value = row->y; break;
+    case SPARSE_MEMFIELD_WEIGHTS: *value = row->weights; break;
+    case SPARSE_MEMFIELD_NONZEROS: *value = row->nonzeros; break;
+    case SPARSE_MEMFIELD_WM5: *value = row->wm5; break;
+    case SPARSE_MEMFIELD_WM6: *value = row->wm6; break;
+    case SPARSE_MEMFIELD_DEPLOY_FLASH: *value = row->flash; break;
+    case SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT: *value = row->flash_format; break;
+    case SPARSE_MEMFIELD_DEPLOY_SCRATCH: *value = row->scratch; break;
+    case SPARSE_MEMFIELD_DEPLOY_LIVE: *value = row->live; break;
+    case SPARSE_MEMFIELD_DEPLOY_ARENA: *value = row->arena; break;
+    case SPARSE_MEMFIELD_DEPLOY_OFFSET: *value = row->offset; break;
+    default:
+        return sparse__error(SPARSE_ERANGE, "%s: unknown field %d", __func__, field);
+    }
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json)
+{
+    SPARSE__CHECK_NULL(json);
+    *json = NULL;
+    SPARSE__CHECK_NULL(r);
+    if (!r->json) {
+        int rc = sparse__mem_json(r, &r->json);
+        if (rc)
+            return rc;
+    }
+    *json = r->json;
+    return SPARSE_OK;
+}

@@ -1,0 +1,506 @@
+/* The search config: YAML in, resolved YAML out. Every key is checked against
+ * the known ones and every value against its allowed range, with
+ * file:line:column in the message. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/doc.h"
+#include "../core/internal.h"
+#include "search_internal.h"
+
+static const char *const layer_type_names[SP_LAYER_TYPES] = {"conv2d", "separable_conv2d",
+                                                             "downsampled_conv2d"};
+static const char *const prune_names[SP_PRUNE_METHODS] = {"none", "spvd", "bc"};
+static const char *const optimizer_names[] = {"adam", "sgd"};
+static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
+
+static void set_defaults(sparse_search_config *c)
+{
+    c->val_count = 5000;
+    c->seed = 1;
+    c->threads = 2;
+    c->wm_model = 5;
+    c->stage_trials[0] = 24;
+    c->stage_trials[1] = 8;
+    c->stage_trials[2] = 8;
+    c->stage_rho[0] = c->stage_rho[1] = c->stage_rho[2] = 0.8;
+    c->initial_trials = 6;
+    c->candidates = 128;
+    for (int k = 0; k < 3; k++) {
+        c->lambda_lo[k] = 0.0;
+        c->lambda_hi[k] = 1.0;
+    }
+    c->batch = 64;
+    c->optimizer = SPARSE_OPTIM_ADAM;
+    c->schedule = SPARSE_LR_ONE_CYCLE;
+    c->blocks = (sp_range){1, 2};
+    c->layers = (sp_range){1, 2};
+    c->kernel = (sp_range){2, 5};
+    c->filters = (sp_range){2, 32};
+    c->rate = (sp_range){0.1, 0.5};
+    c->pool = (sp_range){1, 3};
+    c->input_rate = (sp_range){2, 4};
+    c->fc_layers = (sp_range){0, 1};
+    c->fc_weights = (sp_range){1000, 50000};
+    c->fc_frac = (sp_range){0.05, 1.0};
+    c->layer_types = 0x7;
+    c->input_downsample = 0x3;
+    c->input_pool_avg = 0x3;
+    c->batch_norm = 0x3;
+    c->residual = 0x3;
+    c->branches = 0x3;
+    c->merge_concat = 0x3;
+    c->prune = 0x1;
+    c->threshold = (sp_range){-1, 3};
+    c->kl_weight = (sp_range){0.01, 1};
+    c->zero_epochs = (sp_range){0, 2};
+    c->anneal_epochs = (sp_range){1, 3};
+    c->lr = (sp_range){1e-3, 2e-2};
+    c->epochs = (sp_range){2, 6};
+    c->label_smoothing = (sp_range){0, 0.1};
+    c->weight_decay = (sp_range){0, 0};
+}
+
+typedef struct parser {
+    const sparse__doc *doc;
+    char path[128];
+} parser;
+
+static const char *at(parser *p, const char *section, const char *key)
+{
+    snprintf(p->path, sizeof p->path, "%s%s%s", section, *section ? "." : "", key);
+    return p->path;
+}
+
+/* [lo, hi] with min <= lo <= hi <= max, or a single number (fixed). */
+static int read_range(parser *p, const sparse__doc_node *n, const char *what, double min, double max,
+                      int integer, sp_range *out)
+{
+    double lo, hi;
+    int rc;
+    if (n->kind == SPARSE__DOC_SEQ) {
+        if (n->n != 2)
+            return sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "%s: expected [low, high]", what);
+        if ((rc = sparse__doc_double(p->doc, n->items[0], what, min, max, &lo)) ||
+            (rc = sparse__doc_double(p->doc, n->items[1], what, min, max, &hi)))
+            return rc;
+        if (lo > hi)
+            return sparse__doc_error(p->doc, n, SPARSE_ERANGE, "%s: low %g is above high %g", what, lo, hi);
+    } else {
+        if ((rc = sparse__doc_double(p->doc, n, what, min, max, &lo)))
+            return rc;
+        hi = lo;
+    }
+    if (integer && (lo != floor(lo) || hi != floor(hi)))
+        return sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "%s: bounds must be integers", what);
+    out->lo = lo;
+    out->hi = hi;
+    return SPARSE_OK;
+}
+
+/* A list of allowed names (or one name), as a bit set. */
+static int read_choices(parser *p, const sparse__doc_node *n, const char *what,
+                        const char *const *names, size_t count, sp_choices *out)
+{
+    sp_choices set = 0;
+    int idx, rc;
+    if (n->kind == SPARSE__DOC_SEQ) {
+        if (n->n == 0)
+            return sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "%s: the list is empty", what);
+        for (size_t i = 0; i < n->n; i++) {
+            if ((rc = sparse__doc_enum(p->doc, n->items[i], what, names, count, &idx)))
+                return rc;
+            set |= 1u << idx;
+        }
+    } else {
+        if ((rc = sparse__doc_enum(p->doc, n, what, names, count, &idx)))
+            return rc;
+        set = 1u << idx;
+    }
+    *out = set;
+    return SPARSE_OK;
+}
+
+static const char *const bool_names[] = {"false", "true"};
+
+static int read_bools(parser *p, const sparse__doc_node *n, const char *what, sp_choices *out)
+{
+    return read_choices(p, n, what, bool_names, 2, out);
+}
+
+static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    if (n->kind == SPARSE__DOC_SCALAR) {
+        free(c->data);
+        c->data = sparse__strdup(n->scalar);
+        return c->data ? SPARSE_OK : SPARSE_ENOMEM;
+    }
+    static const char *const keys[] = {"source", "val_count", "max_train", "binary"};
+    int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 4);
+    const sparse__doc_node *v;
+    long l;
+    const char *s;
+    if (!rc) {
+        rc = sparse__doc_string(p->doc, sparse__doc_get(n, "source"), "data.source", &s);
+        if (!rc) {
+            free(c->data);
+            c->data = sparse__strdup(s);
+            rc = c->data ? SPARSE_OK : SPARSE_ENOMEM;
+        }
+    }
+    if (!rc && (v = sparse__doc_get(n, "val_count")) &&
+        !(rc = sparse__doc_long(p->doc, v, "data.val_count", 1, 1000000000L, &l)))
+        c->val_count = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "max_train")) &&
+        !(rc = sparse__doc_long(p->doc, v, "data.max_train", 0, 1000000000L, &l)))
+        c->max_train = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "binary")))
+        rc = sparse__doc_bool(p->doc, v, "data.binary", &c->binary);
+    return rc;
+}
+
+static int parse_stages(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    if (n->kind != SPARSE__DOC_SEQ || n->n != 3)
+        return sparse__doc_error(p->doc, n, SPARSE_EFORMAT,
+                                 "stages: expected a list of three {trials, rho} entries (stages 1, 2, 3)");
+    static const char *const keys[] = {"trials", "rho"};
+    for (size_t i = 0; i < 3; i++) {
+        const sparse__doc_node *s = n->items[i];
+        char what[64];
+        snprintf(what, sizeof what, "stages[%zu]", i);
+        int rc = sparse__doc_check_keys(p->doc, s, what, keys, 2);
+        long t;
+        if (!rc)
+            rc = sparse__doc_long(p->doc, sparse__doc_get(s, "trials"), "trials", 0, 100000, &t);
+        if (rc)
+            return rc;
+        c->stage_trials[i] = (size_t)t;
+        const sparse__doc_node *r = sparse__doc_get(s, "rho");
+        if (r && (rc = sparse__doc_double(p->doc, r, "rho", 0, 1, &c->stage_rho[i])))
+            return rc;
+    }
+    return SPARSE_OK;
+}
+
+static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    static const char *const keys[] = {"ms_bytes", "wm_bytes"};
+    int rc = sparse__doc_check_keys(p->doc, n, "budgets", keys, 2);
+    const sparse__doc_node *v;
+    if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
+        rc = sparse__doc_double(p->doc, v, "budgets.ms_bytes", 1, 1e12, &c->budget_ms);
+    if (!rc && (v = sparse__doc_get(n, "wm_bytes")))
+        rc = sparse__doc_double(p->doc, v, "budgets.wm_bytes", 1, 1e12, &c->budget_wm);
+    return rc;
+}
+
+static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    if (n->kind == SPARSE__DOC_SCALAR) {
+        static const char *const modes[] = {"dirichlet"};
+        int m;
+        c->lambda_box = 0;
+        return sparse__doc_enum(p->doc, n, "lambda", modes, 1, &m);
+    }
+    static const char *const keys[] = {"low", "high"};
+    int rc = sparse__doc_check_keys(p->doc, n, "lambda", keys, 2);
+    const char *names[2] = {"low", "high"};
+    double *dst[2] = {c->lambda_lo, c->lambda_hi};
+    for (int i = 0; !rc && i < 2; i++) {
+        const sparse__doc_node *v = sparse__doc_get(n, names[i]);
+        if (!v || v->kind != SPARSE__DOC_SEQ || v->n != 3)
+            return sparse__doc_error(p->doc, v ? v : n, SPARSE_EFORMAT,
+                                     "lambda.%s: expected three weights (accuracy, MS, WM)", names[i]);
+        for (int k = 0; !rc && k < 3; k++)
+            rc = sparse__doc_double(p->doc, v->items[k], names[i], 0, 1e6, &dst[i][k]);
+    }
+    for (int k = 0; !rc && k < 3; k++)
+        if (c->lambda_lo[k] > c->lambda_hi[k])
+            rc = sparse__doc_error(p->doc, n, SPARSE_ERANGE, "lambda: low[%d] is above high[%d]", k, k);
+    if (!rc)
+        c->lambda_box = 1;
+    return rc;
+}
+
+static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    static const char *const keys[] = {"batch", "optimizer", "schedule"};
+    int rc = sparse__doc_check_keys(p->doc, n, "training", keys, 3);
+    const sparse__doc_node *v;
+    long l;
+    if (!rc && (v = sparse__doc_get(n, "batch")) &&
+        !(rc = sparse__doc_long(p->doc, v, "training.batch", 1, 4096, &l)))
+        c->batch = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "optimizer")))
+        rc = sparse__doc_enum(p->doc, v, "training.optimizer", optimizer_names, 2, &c->optimizer);
+    if (!rc && (v = sparse__doc_get(n, "schedule")))
+        rc = sparse__doc_enum(p->doc, v, "training.schedule", schedule_names, 4, &c->schedule);
+    return rc;
+}
+
+typedef struct range_key {
+    const char *key;
+    size_t offset;
+    double min, max;
+    int integer;
+} range_key;
+
+#define RANGE(name, field, mn, mx, integer) {name, offsetof(sparse_search_config, field), mn, mx, integer}
+static const range_key range_keys[] = {
+    RANGE("blocks", blocks, 1, SP_MAX_BLOCKS, 1),
+    RANGE("layers_per_block", layers, 1, SP_MAX_LAYERS, 1),
+    RANGE("kernel", kernel, 1, 5, 1),
+    RANGE("filters", filters, 1, 256, 1),
+    RANGE("downsample_rate", rate, 0.01, 1, 0),
+    RANGE("pool", pool, 1, 4, 1),
+    RANGE("input_rate", input_rate, 2, 4, 1),
+    RANGE("fc_layers", fc_layers, 0, 1, 1),
+    RANGE("fc_weights", fc_weights, 1, 800000, 1),
+    RANGE("fc_fraction", fc_frac, 0.01, 1, 0),
+    RANGE("threshold", threshold, -10, 10, 0),
+    RANGE("kl_weight", kl_weight, 1e-4, 10, 0),
+    RANGE("zero_epochs", zero_epochs, 0, 100, 1),
+    RANGE("anneal_epochs", anneal_epochs, 0, 100, 1),
+    RANGE("lr", lr, 1e-6, 1, 0),
+    RANGE("epochs", epochs, 1, 200, 1),
+    RANGE("label_smoothing", label_smoothing, 0, 0.5, 0),
+    RANGE("weight_decay", weight_decay, 0, 0.1, 0),
+};
+
+typedef struct bool_key {
+    const char *key;
+    size_t offset;
+} bool_key;
+static const bool_key bool_keys[] = {
+    {"input_downsample", offsetof(sparse_search_config, input_downsample)},
+    {"input_pool_avg", offsetof(sparse_search_config, input_pool_avg)},
+    {"batch_norm", offsetof(sparse_search_config, batch_norm)},
+    {"residual", offsetof(sparse_search_config, residual)},
+    {"branches", offsetof(sparse_search_config, branches)},
+    {"merge_concat", offsetof(sparse_search_config, merge_concat)},
+};
+
+#define NRANGE (sizeof range_keys / sizeof range_keys[0])
+#define NBOOL (sizeof bool_keys / sizeof bool_keys[0])
+
+static int parse_space(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    const char *keys[NRANGE + NBOOL + 2];
+    size_t nk = 0;
+    for (size_t i = 0; i < NRANGE; i++)
+        keys[nk++] = range_keys[i].key;
+    for (size_t i = 0; i < NBOOL; i++)
+        keys[nk++] = bool_keys[i].key;
+    keys[nk++] = "layer_types";
+    keys[nk++] = "pruning";
+    int rc = sparse__doc_check_keys(p->doc, n, "space", keys, nk);
+    for (size_t i = 0; !rc && i < NRANGE; i++) {
+        const sparse__doc_node *v = sparse__doc_get(n, range_keys[i].key);
+        if (v)
+            rc = read_range(p, v, at(p, "space", range_keys[i].key), range_keys[i].min, range_keys[i].max,
+                            range_keys[i].integer, (sp_range *)((char *)c + range_keys[i].offset));
+    }
+    for (size_t i = 0; !rc && i < NBOOL; i++) {
+        const sparse__doc_node *v = sparse__doc_get(n, bool_keys[i].key);
+        if (v)
+            rc = read_bools(p, v, at(p, "space", bool_keys[i].key),
+                            (sp_choices *)((char *)c + bool_keys[i].offset));
+    }
+    const sparse__doc_node *v;
+    if (!rc && (v = sparse__doc_get(n, "layer_types")))
+        rc = read_choices(p, v, "space.layer_types", layer_type_names, SP_LAYER_TYPES, &c->layer_types);
+    if (!rc && (v = sparse__doc_get(n, "pruning")))
+        rc = read_choices(p, v, "space.pruning", prune_names, SP_PRUNE_METHODS, &c->prune);
+    return rc;
+}
+
+static int parse_root(parser *p, sparse_search_config *c)
+{
+    const sparse__doc_node *root = sparse__doc_root(p->doc);
+    static const char *const keys[] = {"data",       "seed",      "threads",        "wm_model",
+                                       "budgets",    "stages",    "initial_trials", "candidates",
+                                       "time_budget", "lambda",   "training",       "space"};
+    int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
+    const sparse__doc_node *v;
+    long l;
+    if (!rc && !(v = sparse__doc_get(root, "data")))
+        rc = sparse__doc_error(p->doc, root, SPARSE_EFORMAT,
+                               "data: missing (mnist, a directory of IDX files or a CSV file)");
+    if (!rc)
+        rc = parse_data(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "seed")) &&
+        !(rc = sparse__doc_long(p->doc, v, "seed", 0, 2147483647L, &l)))
+        c->seed = (uint64_t)l;
+    if (!rc && (v = sparse__doc_get(root, "threads")) &&
+        !(rc = sparse__doc_long(p->doc, v, "threads", 1, 1024, &l)))
+        c->threads = (int)l;
+    if (!rc && (v = sparse__doc_get(root, "wm_model"))) {
+        rc = sparse__doc_long(p->doc, v, "wm_model", 5, 6, &l);
+        c->wm_model = (int)l;
+    }
+    if (!rc && (v = sparse__doc_get(root, "budgets")))
+        rc = parse_budgets(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "stages")))
+        rc = parse_stages(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "initial_trials")) &&
+        !(rc = sparse__doc_long(p->doc, v, "initial_trials", 1, 100000, &l)))
+        c->initial_trials = (size_t)l;
+    if (!rc && (v = sparse__doc_get(root, "candidates")) &&
+        !(rc = sparse__doc_long(p->doc, v, "candidates", 1, 100000, &l)))
+        c->candidates = (size_t)l;
+    if (!rc && (v = sparse__doc_get(root, "time_budget")))
+        rc = sparse__doc_double(p->doc, v, "time_budget (seconds)", 0, 1e9, &c->time_budget_s);
+    if (!rc && (v = sparse__doc_get(root, "lambda")))
+        rc = parse_lambda(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "training")))
+        rc = parse_training(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "space")))
+        rc = parse_space(p, c, v);
+    if (!rc && (c->layer_types & ~0x7u) == 0 && !c->layer_types)
+        rc = sparse__doc_error(p->doc, root, SPARSE_ERANGE, "space.layer_types: none allowed");
+    return rc;
+}
+
+static int config_from_doc(sparse_search_config **out, sparse__doc *doc)
+{
+    sparse_search_config *c = sparse__calloc(1, sizeof *c);
+    if (!c) {
+        sparse__doc_free(doc);
+        return SPARSE_ENOMEM;
+    }
+    set_defaults(c);
+    c->source = sparse__strdup(sparse__doc_source(doc));
+    parser p = {doc, ""};
+    int rc = c->source ? parse_root(&p, c) : SPARSE_ENOMEM;
+    sparse__doc_free(doc);
+    if (rc) {
+        sparse_search_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char *text, size_t len,
+                                          const char *source)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(text);
+    sparse__doc *doc;
+    int rc = sparse__doc_parse(&doc, text, len, source ? source : "<config>");
+    return rc ? rc : config_from_doc(out, doc);
+}
+
+SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char *path)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    sparse__doc *doc;
+    int rc = sparse__doc_load_file(&doc, path);
+    return rc ? rc : config_from_doc(out, doc);
+}
+
+SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->data);
+    free(cfg->source);
+    free(cfg);
+}
+
+SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg)
+{
+    return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] : 0;
+}
+
+static void put_range(sparse__buf *b, const char *key, sp_range r)
+{
+    sparse__buf_printf(b, "  %s: [", key);
+    sparse__buf_json_double(b, r.lo);
+    sparse__buf_puts(b, ", ");
+    sparse__buf_json_double(b, r.hi);
+    sparse__buf_puts(b, "]\n");
+}
+
+static void put_choices(sparse__buf *b, const char *key, sp_choices set, const char *const *names,
+                        size_t n)
+{
+    sparse__buf_printf(b, "  %s: [", key);
+    int first = 1;
+    for (size_t i = 0; i < n; i++)
+        if (set & (1u << i)) {
+            sparse__buf_printf(b, "%s%s", first ? "" : ", ", names[i]);
+            first = 0;
+        }
+    sparse__buf_puts(b, "]\n");
+}
+
+SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char **out)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(c);
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_puts(&b, "data:\n  source: ");
+    sparse__buf_json_string(&b, c->data);
+    sparse__buf_printf(&b, "\n  val_count: %zu\n  max_train: %zu\n  binary: %s\n", c->val_count,
+                       c->max_train, c->binary ? "true" : "false");
+    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nwm_model: %d\n", (unsigned long long)c->seed,
+                       c->threads, c->wm_model);
+    if (c->budget_ms > 0 || c->budget_wm > 0) {
+        sparse__buf_puts(&b, "budgets:\n");
+        if (c->budget_ms > 0) {
+            sparse__buf_puts(&b, "  ms_bytes: ");
+            sparse__buf_json_double(&b, c->budget_ms);
+            sparse__buf_puts(&b, "\n");
+        }
+        if (c->budget_wm > 0) {
+            sparse__buf_puts(&b, "  wm_bytes: ");
+            sparse__buf_json_double(&b, c->budget_wm);
+            sparse__buf_puts(&b, "\n");
+        }
+    }
+    sparse__buf_puts(&b, "stages:\n");
+    for (int i = 0; i < 3; i++) {
+        sparse__buf_printf(&b, "  - {trials: %zu, rho: ", c->stage_trials[i]);
+        sparse__buf_json_double(&b, c->stage_rho[i]);
+        sparse__buf_puts(&b, "}\n");
+    }
+    sparse__buf_printf(&b, "initial_trials: %zu\ncandidates: %zu\ntime_budget: ", c->initial_trials,
+                       c->candidates);
+    sparse__buf_json_double(&b, c->time_budget_s);
+    sparse__buf_puts(&b, "\n");
+    if (c->lambda_box) {
+        sparse__buf_puts(&b, "lambda:\n  low: [");
+        for (int k = 0; k < 3; k++) {
+            sparse__buf_json_double(&b, c->lambda_lo[k]);
+            sparse__buf_puts(&b, k < 2 ? ", " : "]\n  high: [");
+        }
+        for (int k = 0; k < 3; k++) {
+            sparse__buf_json_double(&b, c->lambda_hi[k]);
+            sparse__buf_puts(&b, k < 2 ? ", " : "]\n");
+        }
+    } else {
+        sparse__buf_puts(&b, "lambda: dirichlet\n");
+    }
+    sparse__buf_printf(&b, "training:\n  batch: %zu\n  optimizer: %s\n  schedule: %s\nspace:\n", c->batch,
+                       optimizer_names[c->optimizer], schedule_names[c->schedule]);
+    for (size_t i = 0; i < NRANGE; i++)
+        put_range(&b, range_keys[i].key, *(const sp_range *)((const char *)c + range_keys[i].offset));
+    for (size_t i = 0; i < NBOOL; i++)
+        put_choices(&b, bool_keys[i].key, *(const sp_choices *)((const char *)c + bool_keys[i].offset),
+                    bool_names, 2);
+    put_choices(&b, "layer_types", c->layer_types, layer_type_names, SP_LAYER_TYPES);
+    put_choices(&b, "pruning", c->prune, prune_names, SP_PRUNE_METHODS);
+    char *s = sparse__buf_detach(&b);
+    if (!s)
+        return SPARSE_ENOMEM;
+    *out = s;
+    return SPARSE_OK;
+}

@@ -1,0 +1,809 @@
+/* The SpArSe loop (paper section 3.4): initial random configurations, then
+ * per trial a Chebyshev scalarisation drawn at random and Thompson sampling
+ * over morphs of the allowed references (probability rho of the stage), or
+ * a random proposal; the candidate inherits its reference's weights, is
+ * trained, measured and recorded.
+ *
+ * Determinism: trial t draws from its own RNG stream (seed, t), the GP is
+ * rebuilt from the records of trials 0..t-1 (read back exactly: doubles are
+ * written in round-trip form) and parents are loaded from their weight files.
+ * So a resumed run makes the same decisions as an uninterrupted one. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/doc.h"
+#include "../core/internal.h"
+#include "runlog.h"
+#include "search_internal.h"
+#include "sparse/data.h"
+#include "sparse/experimental.h"
+#include "sparse/memory.h"
+#include "sparse/prune.h"
+#include "sparse/quant.h"
+
+#define NO_PARENT SIZE_MAX
+
+/* What the loop keeps of each evaluated trial. */
+typedef struct trial {
+    int ok, stage, feasible;
+    size_t parent;
+    double *point;
+    double val_acc, ms, wm5, wm6;
+} trial;
+
+typedef struct search {
+    sparse_search_config *cfg;
+    const sparse_search_options *opts;
+    sp_layout lay;
+    sparse__runlog *log;
+    sparse_dataset *train, *val, *test;
+    trial *trials;
+    size_t n, cap;
+    double t0;
+    double budget_s; /* 0 = none */
+    size_t total;
+} search;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int stage_of(const sparse_search_config *c, size_t t)
+{
+    if (t < c->stage_trials[0])
+        return 1;
+    if (t < c->stage_trials[0] + c->stage_trials[1])
+        return 2;
+    return 3;
+}
+
+static double wm_of(const search *s, const trial *t) { return s->cfg->wm_model == 6 ? t->wm6 : t->wm5; }
+
+static int is_feasible(const sparse_search_config *c, double ms, double wm)
+{
+    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
+}
+
+/* ---- records ---- */
+
+static void put_num(sparse__buf *b, const char *key, double v)
+{
+    sparse__buf_printf(b, ",\"%s\":", key);
+    sparse__buf_json_double(b, v);
+}
+
+static int read_record(search *s, const char *line, size_t index, trial *out)
+{
+    sparse__doc *d;
+    char src[64];
+    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
+    int rc = sparse__doc_parse(&d, line, strlen(line), src);
+    if (rc)
+        return rc;
+    const sparse__doc_node *r = sparse__doc_root(d);
+    memset(out, 0, sizeof *out);
+    out->parent = NO_PARENT;
+    long l;
+    const char *status;
+    rc = sparse__doc_long(d, sparse__doc_get(r, "id"), "id", 0, 100000000L, &l);
+    if (!rc && (size_t)l != index)
+        rc = sparse__doc_error(d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", l, index);
+    if (!rc)
+        rc = sparse__doc_long(d, sparse__doc_get(r, "stage"), "stage", 1, 3, &l);
+    out->stage = (int)l;
+    const sparse__doc_node *p = sparse__doc_get(r, "parent");
+    if (!rc && p && !sparse__doc_is_null(p)) {
+        rc = sparse__doc_long(d, p, "parent", 0, (long)index - 1, &l);
+        out->parent = (size_t)l;
+    }
+    if (!rc)
+        rc = sparse__doc_string(d, sparse__doc_get(r, "status"), "status", &status);
+    if (!rc)
+        out->ok = !strcmp(status, "ok");
+    const sparse__doc_node *pt = sparse__doc_get(r, "point");
+    if (!rc && (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != s->lay.nvars))
+        rc = sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
+                               "point: expected %zu values (the config's search space)", s->lay.nvars);
+    if (!rc) {
+        out->point = sparse__malloc(s->lay.nvars * sizeof *out->point);
+        rc = out->point ? SPARSE_OK : SPARSE_ENOMEM;
+    }
+    for (size_t i = 0; !rc && i < s->lay.nvars; i++)
+        out->point[i] = sparse__doc_is_null(pt->items[i])
+                            ? NAN
+                            : (sparse__doc_double(d, pt->items[i], "point", -1e300, 1e300, &out->point[i]),
+                               out->point[i]);
+    if (!rc && out->ok) {
+        double v[4];
+        const char *keys[4] = {"val_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes"};
+        for (int k = 0; !rc && k < 4; k++)
+            rc = sparse__doc_double(d, sparse__doc_get(r, keys[k]), keys[k], 0, 1e15, &v[k]);
+        out->val_acc = v[0];
+        out->ms = v[1];
+        out->wm5 = v[2];
+        out->wm6 = v[3];
+        out->feasible = is_feasible(s->cfg, out->ms, s->cfg->wm_model == 6 ? out->wm6 : out->wm5);
+    }
+    sparse__doc_free(d);
+    if (rc) {
+        free(out->point);
+        out->point = NULL;
+    }
+    return rc;
+}
+
+static int keep_trial(search *s, const trial *t)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 64;
+        trial *p = sparse__realloc(s->trials, nc * sizeof *p);
+        if (!p)
+            return SPARSE_ENOMEM;
+        s->trials = p;
+        s->cap = nc;
+    }
+    s->trials[s->n++] = *t;
+    return SPARSE_OK;
+}
+
+/* ---- proposals ---- */
+
+/* References a stage may morph: every successful trial, or (stage 3) the
+ * Pareto-optimal ones among the feasible (all successful if none is). */
+static size_t references(const search *s, int stage, size_t *refs)
+{
+    size_t n = 0, nf = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->trials[i].ok) {
+            refs[n++] = i;
+            nf += s->trials[i].feasible;
+        }
+    if (stage < 3 || n == 0)
+        return n;
+    double *F = sparse__malloc(n * 3 * sizeof *F);
+    size_t *idx = sparse__malloc(n * sizeof *idx), *pool = sparse__malloc(n * sizeof *pool);
+    size_t m = 0, count = 0;
+    if (F && idx && pool) {
+        for (size_t j = 0; j < n; j++) {
+            const trial *t = &s->trials[refs[j]];
+            if (nf && !t->feasible)
+                continue;
+            pool[m] = refs[j];
+            F[3 * m] = 1.0 - t->val_acc;
+            F[3 * m + 1] = t->ms;
+            F[3 * m + 2] = wm_of(s, t);
+            m++;
+        }
+        if (!sparse_pareto_front(m, 3, F, idx, &count))
+            for (size_t j = 0; j < count; j++)
+                refs[j] = pool[idx[j]];
+        else
+            count = n;
+    } else {
+        count = n;
+    }
+    free(F);
+    free(idx);
+    free(pool);
+    return count;
+}
+
+/* How far above a budget the dense (unpruned) network may be and still be
+ * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
+ * so activations too. Without pruning the dense figures are the final ones. */
+static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
+{
+    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
+    if (prune == SP_PRUNE_NONE)
+        *wm_factor = 1.0;
+    else if (prune == SP_PRUNE_SPVD)
+        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
+    else
+        *wm_factor = 2.0;
+}
+
+/* 1 if the point's network, before any training, can still meet the
+ * budgets (always 1 without budgets); *why says which it exceeds. Counts
+ * come from the architecture alone (every weight and bias non-zero). */
+static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
+{
+    const sparse_search_config *c = s->cfg;
+    if (c->budget_ms <= 0 && c->budget_wm <= 0)
+        return 1;
+    sp_genome g;
+    sp_genome_decode(&s->lay, c, point, &g);
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL;
+    sparse_memreport *mem = NULL;
+    uint64_t ms = 0, wm = 0;
+    size_t layer;
+    int ok = 1;
+    if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                        sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
+        !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
+        !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
+        /* Biases start at zero: count the dense weights instead of non-zeros. */
+        size_t n = 0;
+        uint64_t dense = 0, w = 0;
+        sparse_memreport_node_count(mem, &n);
+        for (size_t i = 0; i < n; i++)
+            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
+                dense += w;
+        ms = dense > ms ? dense : ms;
+        double fm, fw;
+        cap_factors(g.prune, c->wm_model, &fm, &fw);
+        if (c->budget_ms > 0 && (double)ms > fm * c->budget_ms) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
+                     (unsigned long long)ms, fm, c->budget_ms);
+            ok = 0;
+        } else if (c->budget_wm > 0 && (double)wm > fw * c->budget_wm) {
+            snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
+                     c->wm_model, (unsigned long long)wm, fw, c->budget_wm);
+            ok = 0;
+        }
+    }
+    /* Architectures that cannot be built fail later with their own reason. */
+    sparse_clear_error();
+    sparse_memreport_free(mem);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    return ok;
+}
+
+/* A random point, preferring one whose network fits the size cap. */
+static int random_point(search *s, sparse_rng *rng, double *point)
+{
+    char why[256];
+    int rc = SPARSE_OK;
+    for (int attempt = 0; attempt < 64 && !rc; attempt++) {
+        rc = sparse_space_sample(s->lay.space, rng, point);
+        if (!rc && within_cap(s, point, why, sizeof why))
+            break;
+    }
+    return rc;
+}
+
+static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *point, size_t *parent,
+                   char *how, size_t how_cap, char *morph, size_t morph_cap)
+{
+    const sparse_search_config *c = s->cfg;
+    size_t nv = s->lay.nvars;
+    *parent = NO_PARENT;
+    morph[0] = '\0';
+    size_t *refs = sparse__malloc((s->n + 1) * sizeof *refs);
+    if (!refs)
+        return SPARSE_ENOMEM;
+    size_t nrefs = t < c->initial_trials ? 0 : references(s, stage, refs);
+    /* Stage 2 morphs pruning parameters only; without any (pruning off in
+     * the config) it morphs like stage 1. */
+    int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
+    sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
+    int rc = SPARSE_OK;
+    if (nrefs == 0) {
+        snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
+        rc = random_point(s, rng, point);
+    } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
+        if (stage == 1) {
+            snprintf(how, how_cap, "random");
+            rc = random_point(s, rng, point);
+        } else {
+            snprintf(how, how_cap, "random-morph");
+            *parent = refs[sparse_rng_uint(rng, nrefs)];
+            rc = sp_morph(&s->lay, rng, s->trials[*parent].point, set, 2, point, morph, morph_cap);
+        }
+    } else {
+        /* Thompson sampling over morphs of the references. */
+        size_t nc = c->candidates, got = 0;
+        double *cand = sparse__malloc(nc * nv * sizeof *cand);
+        size_t *cparent = sparse__malloc(nc * sizeof *cparent);
+        char(*cname)[96] = sparse__malloc(nc * sizeof *cname);
+        sparse_mobo *mobo = NULL;
+        rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
+        for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
+            size_t r = refs[sparse_rng_uint(rng, nrefs)];
+            char why[256];
+            if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
+                         sizeof cname[got])) {
+                sparse_clear_error();
+                continue;
+            }
+            /* Candidates that cannot meet the budgets are not worth a GP
+             * sample, let alone training. */
+            if (!within_cap(s, cand + got * nv, why, sizeof why))
+                continue;
+            cparent[got++] = r;
+        }
+        if (!rc && got == 0)
+            rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
+        if (!rc) {
+            sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
+            mo.restarts = 2;
+            if (c->lambda_box) {
+                mo.scalarization = SPARSE_SCALAR_BOX;
+                mo.lambda_lo = c->lambda_lo;
+                mo.lambda_hi = c->lambda_hi;
+            }
+            static const int logs[3] = {0, 1, 1};
+            rc = sparse_mobo_create(&mobo, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
+        }
+        for (size_t i = 0; !rc && i < s->n; i++) {
+            const trial *tr = &s->trials[i];
+            if (!tr->ok)
+                continue;
+            /* Sizes of 0 bytes cannot be logged: count them as one byte. */
+            double f[3] = {1.0 - tr->val_acc, fmax(tr->ms, 1.0), fmax(wm_of(s, tr), 1.0)};
+            rc = sparse_mobo_observe(mobo, tr->point, f);
+        }
+        size_t chosen = SIZE_MAX;
+        if (!rc)
+            rc = sparse_mobo_propose(mobo, got, cand, point, &chosen, NULL);
+        if (!rc && chosen < got) {
+            *parent = cparent[chosen];
+            snprintf(morph, morph_cap, "%s", cname[chosen]);
+            memcpy(point, cand + chosen * nv, nv * sizeof *point);
+            snprintf(how, how_cap, "mobo");
+        } else if (!rc) {
+            snprintf(how, how_cap, "random");
+        }
+        sparse_mobo_free(mobo);
+        free(cand);
+        free(cparent);
+        free(cname);
+    }
+    free(refs);
+    return rc;
+}
+
+/* ---- evaluation of one candidate ---- */
+
+typedef struct outcome {
+    int ok;
+    char reason[512];
+    double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
+    double int8_test_acc; /* -1 when the network could not be quantised */
+    size_t inherited;
+    char *arch_json;
+    char *compact_json; /* BC: the architecture after structured pruning */
+} outcome;
+
+static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch, double loss,
+                       double images_per_s)
+{
+    (void)images_per_s;
+    search *s = user;
+    if (!s->opts->on_progress)
+        return 0;
+    return s->opts->on_progress(s->opts->user, s->n, epoch, batch, per_epoch, loss);
+}
+
+static char *weights_path(const search *s, size_t id)
+{
+    char name[64];
+    snprintf(name, sizeof name, "weights/%zu.safetensors", id);
+    return sparse__runlog_path(s->log, name);
+}
+
+/* The reference's weights file holds its posterior when it was pruned: load
+ * it in its variational mode so the child inherits log sigma^2 and the group
+ * scales too. */
+static int load_parent(search *s, size_t parent, sparse_net **out)
+{
+    *out = NULL;
+    char *path = weights_path(s, parent);
+    if (!path)
+        return SPARSE_ENOMEM;
+    sp_genome pg;
+    sp_genome_decode(&s->lay, s->cfg, s->trials[parent].point, &pg);
+    sparse_arch *arch = NULL;
+    int rc = SPARSE_OK;
+    if (pg.prune != SP_PRUNE_NONE) {
+        sparse_prune_options po;
+        sp_prune_options(&pg, 0, &po);
+        rc = sparse_prune_load(out, path, 1, &po);
+    } else {
+        rc = sparse_net_load_arch(&arch, path);
+        if (!rc)
+            rc = sparse_net_create(out, arch, 1, 0);
+        if (!rc)
+            rc = sparse_net_load(*out, path, 1);
+    }
+    if (rc) {
+        sparse_net_free(*out);
+        *out = NULL;
+        sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent);
+    }
+    sparse_arch_free(arch);
+    free(path);
+    return rc;
+}
+
+/* Failures of the candidate itself (divergence, impossible shapes, empty
+ * after pruning) are recorded, not fatal; I/O and memory errors are. */
+static int candidate_failure(int rc)
+{
+    return rc == SPARSE_ESHAPE || rc == SPARSE_ENUMERIC || rc == SPARSE_EEMPTY || rc == SPARSE_ERANGE ||
+           rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
+}
+
+static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    size_t classes = sparse_dataset_num_classes(s->train);
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL, *ref = NULL, *eval_net = NULL;
+    sparse_prune_result *pruned = NULL;
+    sparse_memreport *mem = NULL;
+    uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
+    sparse_prune_options po;
+    sp_prune_options(g, seed_t, &po);
+    if (!within_cap(s, point, o->reason, sizeof o->reason))
+        return SPARSE_OK;
+    int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                            sparse_dataset_width(s->train), classes, &arch);
+    if (!rc)
+        rc = sparse_arch_to_json(arch, &o->arch_json);
+    if (!rc)
+        rc = sparse_net_create(&net, arch, s->cfg->batch, seed_t);
+    /* Variational mode before inheritance, so the posterior is inherited. */
+    if (!rc && po.method != SPARSE_PRUNE_NONE)
+        rc = sparse_prune_attach(net, &po);
+    if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, &ref)))
+        rc = sparse_net_inherit(net, ref, &o->inherited);
+    sparse_net_free(ref);
+    if (!rc) {
+        sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
+        to.epochs = (size_t)g->epochs;
+        to.batch_size = s->cfg->batch;
+        to.optimizer = s->cfg->optimizer;
+        to.schedule = s->cfg->schedule;
+        to.lr = g->lr;
+        to.weight_decay = g->weight_decay;
+        to.label_smoothing = (float)g->label_smoothing;
+        to.seed = s->cfg->seed * 7919ULL + t;
+        to.progress = progress_cb;
+        to.user = s;
+        if (po.method == SPARSE_PRUNE_NONE) {
+            rc = sparse_net_train(net, s->train, &to, NULL);
+            eval_net = net;
+        } else {
+            /* Train in the variational mode, then compact with each layer's
+             * own threshold; the variational net (posterior included) is
+             * what the weights file keeps for later inheritance. */
+            rc = sparse_prune_run(&pruned, net, s->train, &to, &po);
+            if (!rc) {
+                sparse_prune_result_free(pruned);
+                pruned = NULL;
+                int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
+                rc = sp_set_layer_thresholds(net, g, mode, seed_t);
+            }
+            if (!rc)
+                rc = sparse_prune_compact(&pruned, net, 0);
+            if (!rc)
+                eval_net = sparse_prune_result_net(pruned);
+            if (!rc && po.method == SPARSE_PRUNE_BC)
+                rc = sparse_arch_to_json(sparse_prune_result_arch(pruned), &o->compact_json);
+        }
+    }
+    if (!rc)
+        rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
+    if (!rc)
+        rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
+    o->int8_test_acc = -1;
+    if (!rc) {
+        /* The deployed network is int8: measure it too. A network the int8
+         * path cannot take is reported without the figure, not failed. */
+        sparse_qnet *q = NULL;
+        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
+        if (sparse_qnet_create(&q, eval_net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
+            o->int8_test_acc = -1;
+        sparse_qnet_free(q);
+        sparse_clear_error();
+    }
+    if (!rc)
+        rc = sparse_memreport_from_net(&mem, eval_net, NULL);
+    uint64_t v = 0, lb = 0;
+    size_t layer;
+    if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))
+        o->ms = (double)v;
+    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 5, &v, &layer)))
+        o->wm5 = (double)v;
+    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 6, &v, &layer)))
+        o->wm6 = (double)v;
+    if (!rc && !(rc = sparse_memreport_deploy_flash_bytes(mem, &v)))
+        o->flash = (double)v;
+    if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
+        o->arena = (double)v;
+    if (!rc)
+        o->params = (double)sparse_net_param_nonzero(eval_net);
+    if (!rc) {
+        char *path = weights_path(s, t);
+        rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
+        free(path);
+    }
+    sparse_memreport_free(mem);
+    sparse_prune_result_free(pruned);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    if (rc && candidate_failure(rc)) {
+        snprintf(o->reason, sizeof o->reason, "%s: %s", sparse_strerror(rc), sparse_last_error());
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
+    o->ok = rc == SPARSE_OK;
+    return rc;
+}
+
+static char *make_record(const search *s, size_t t, int stage, size_t parent, const char *how,
+                         const char *morph, const double *point, const sp_genome *g,
+                         const outcome *o, double seconds)
+{
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "{\"id\":%zu,\"stage\":%d,\"parent\":", t, stage);
+    if (parent == NO_PARENT)
+        sparse__buf_puts(&b, "null");
+    else
+        sparse__buf_printf(&b, "%zu", parent);
+    sparse__buf_puts(&b, ",\"proposal\":");
+    sparse__buf_json_string(&b, how);
+    sparse__buf_puts(&b, ",\"morph\":");
+    sparse__buf_json_string(&b, morph);
+    sparse__buf_puts(&b, ",\"status\":");
+    sparse__buf_json_string(&b, o->ok ? "ok" : "failed");
+    if (!o->ok) {
+        sparse__buf_puts(&b, ",\"reason\":");
+        sparse__buf_json_string(&b, o->reason);
+    }
+    sparse__buf_puts(&b, ",\"point\":[");
+    for (size_t i = 0; i < s->lay.nvars; i++) {
+        if (i)
+            sparse__buf_puts(&b, ",");
+        sparse__buf_json_double(&b, point[i]);
+    }
+    static const char *const prune_names[] = {"none", "spvd", "bc"};
+    sparse__buf_printf(&b, "],\"training\":{\"epochs\":%d", g->epochs);
+    put_num(&b, "lr", g->lr);
+    put_num(&b, "label_smoothing", g->label_smoothing);
+    put_num(&b, "weight_decay", g->weight_decay);
+    sparse__buf_printf(&b, "},\"pruning\":{\"method\":\"%s\"", prune_names[g->prune]);
+    if (g->prune) {
+        put_num(&b, "kl_weight", g->kl_weight);
+        sparse__buf_printf(&b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);
+        put_num(&b, "fc_threshold", g->threshold_fc);
+    }
+    sparse__buf_puts(&b, "}");
+    if (o->arch_json)
+        sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
+    if (o->compact_json)
+        sparse__buf_printf(&b, ",\"compact_arch\":%s", o->compact_json);
+    if (o->ok) {
+        put_num(&b, "val_accuracy", o->val_acc);
+        put_num(&b, "test_accuracy", o->test_acc);
+        if (o->int8_test_acc >= 0)
+            put_num(&b, "int8_test_accuracy", o->int8_test_acc);
+        put_num(&b, "ms_bytes", o->ms);
+        put_num(&b, "wm5_bytes", o->wm5);
+        put_num(&b, "wm6_bytes", o->wm6);
+        put_num(&b, "params", o->params);
+        put_num(&b, "flash_bytes", o->flash);
+        put_num(&b, "arena_bytes", o->arena);
+        sparse__buf_printf(&b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
+                           is_feasible(s->cfg, o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5) ? "true"
+                                                                                               : "false");
+    }
+    put_num(&b, "seconds", floor(seconds * 1000.0 + 0.5) / 1000.0);
+    sparse__buf_puts(&b, "}");
+    return sparse__buf_detach(&b);
+}
+
+static double best_feasible(const search *s)
+{
+    double best = -1;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->trials[i].ok && s->trials[i].feasible && s->trials[i].val_acc > best)
+            best = s->trials[i].val_acc;
+    return best;
+}
+
+static int write_state(search *s, int finished)
+{
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
+                       s->n, s->total, finished ? "true" : "false");
+    sparse__buf_json_double(&b, best_feasible(s));
+    sparse__buf_puts(&b, "}\n");
+    char *json = sparse__buf_detach(&b);
+    if (!json)
+        return SPARSE_ENOMEM;
+    int rc = sparse__runlog_write_state(s->log, json);
+    free(json);
+    return rc;
+}
+
+static int run_trial(search *s)
+{
+    size_t t = s->n;
+    int stage = stage_of(s->cfg, t);
+    double start = now_s();
+    sparse_rng *rng = NULL;
+    double *point = sparse__malloc(s->lay.nvars * sizeof *point);
+    if (!point)
+        return SPARSE_ENOMEM;
+    int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
+    size_t parent = NO_PARENT;
+    char how[32], morph[96];
+    if (!rc)
+        rc = propose(s, t, stage, rng, point, &parent, how, sizeof how, morph, sizeof morph);
+    sparse_rng_free(rng);
+    sp_genome g;
+    outcome o;
+    memset(&o, 0, sizeof o);
+    if (!rc) {
+        sp_genome_decode(&s->lay, s->cfg, point, &g);
+        rc = evaluate(s, t, point, &g, parent, &o);
+    }
+    char *rec = NULL;
+    if (!rc) {
+        rec = make_record(s, t, stage, parent, how, morph, point, &g, &o, now_s() - start);
+        rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
+    }
+    free(o.arch_json);
+    free(o.compact_json);
+    if (rc) {
+        free(point);
+        free(rec);
+        return sparse__error_prefix(rc, "trial %zu", t);
+    }
+    trial tr = {o.ok, stage, 0, parent, point, o.val_acc, o.ms, o.wm5, o.wm6};
+    tr.feasible = o.ok && is_feasible(s->cfg, o.ms, wm_of(s, &tr));
+    rc = keep_trial(s, &tr);
+    if (rc) {
+        free(point);
+        free(rec);
+        return rc;
+    }
+    rc = write_state(s, 0);
+    if (!rc && s->opts->on_trial) {
+        double elapsed = now_s() - s->t0;
+        sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION, t, s->total, stage, o.ok, o.val_acc,
+                                 o.ms, s->cfg->wm_model == 6 ? o.wm6 : o.wm5, best_feasible(s),
+                                 elapsed, -1.0, rec};
+        if (s->total > t + 1)
+            ev.remaining_s = elapsed / (double)(t + 1) * (double)(s->total - t - 1);
+        if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
+            ev.remaining_s = s->budget_s - elapsed > 0 ? s->budget_s - elapsed : 0;
+        if (s->opts->on_trial(s->opts->user, &ev))
+            rc = sparse__error(SPARSE_ECANCELLED, "search stopped by the trial callback after trial %zu", t);
+    }
+    free(rec);
+    return rc;
+}
+
+static void search_destroy(search *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->trials[i].point);
+    free(s->trials);
+    sparse__runlog_free(s->log);
+    sparse_dataset_free(s->train);
+    sparse_dataset_free(s->val);
+    sparse_dataset_free(s->test);
+    sp_layout_destroy(&s->lay);
+}
+
+static int search_loop(sparse_search_config *cfg, const char *dir, int create,
+                       const sparse_search_options *opts)
+{
+    sparse_search_options defaults = SPARSE_SEARCH_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
+                             opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
+    search s;
+    memset(&s, 0, sizeof s);
+    s.cfg = cfg;
+    s.opts = opts;
+    s.t0 = now_s();
+    s.total = sparse_search_config_trials(cfg);
+    if (opts->max_trials && opts->max_trials < s.total)
+        s.total = opts->max_trials;
+    double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    s.budget_s = budget;
+    int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
+    if (!rc)
+        rc = sp_layout_create(&s.lay, cfg);
+    if (!rc)
+        rc = sparse__runlog_open(&s.log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
+    if (!rc && create && sparse__runlog_count(s.log) > 0)
+        rc = sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
+                           dir, sparse__runlog_count(s.log));
+    if (!rc && create) {
+        char *yaml = NULL, *path = sparse__runlog_path(s.log, "config.yaml");
+        rc = path ? sparse_search_config_to_yaml(cfg, &yaml) : SPARSE_ENOMEM;
+        if (!rc)
+            rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
+        free(yaml);
+        free(path);
+    }
+    for (size_t i = 0; !rc && i < sparse__runlog_count(s.log); i++) {
+        trial tr;
+        rc = read_record(&s, sparse__runlog_line(s.log, i), i, &tr);
+        if (!rc && (rc = keep_trial(&s, &tr)))
+            free(tr.point);
+    }
+    if (!rc) {
+        sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+        d.val_count = cfg->val_count;
+        d.max_train = cfg->max_train;
+        d.binary = cfg->binary;
+        d.seed = cfg->seed;
+        rc = sparse_data_open(opts->data_override ? opts->data_override : cfg->data, &d, &s.train, &s.val,
+                              &s.test);
+    }
+    while (!rc && s.n < s.total) {
+        if (budget > 0 && now_s() - s.t0 >= budget)
+            break;
+        rc = run_trial(&s);
+    }
+    if (!rc)
+        rc = write_state(&s, s.n >= s.total);
+    if (!rc) {
+        sparse_run *run;
+        rc = sparse_run_open(&run, dir);
+        if (!rc)
+            rc = sparse_run_write_pareto_csv(run);
+        char *svg = rc ? NULL : sparse__runlog_path(s.log, "pareto.svg");
+        if (svg)
+            rc = sparse_run_write_pareto_svg(run, svg);
+        free(svg);
+        sparse_run_free(run);
+    }
+    search_destroy(&s);
+    return rc;
+}
+
+SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    if (version != SPARSE_SEARCH_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
+                             version, SPARSE_SEARCH_OPTIONS_VERSION);
+    sparse_search_options d = SPARSE_SEARCH_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,
+                                 const sparse_search_options *opts)
+{
+    SPARSE__CHECK_NULL(cfg);
+    SPARSE__CHECK_NULL(out_dir);
+    /* The loop reads the config only; the cast keeps one code path for
+     * run and resume. */
+    return search_loop((sparse_search_config *)cfg, out_dir, 1, opts);
+}
+
+SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts)
+{
+    SPARSE__CHECK_NULL(dir);
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "%s/config.yaml", dir);
+    char *path = sparse__buf_detach(&b);
+    if (!path)
+        return SPARSE_ENOMEM;
+    sparse_search_config *cfg;
+    int rc = sparse_search_config_load(&cfg, path);
+    free(path);
+    if (rc)
+        return sparse__error_prefix(rc, "resuming %s", dir);
+    rc = search_loop(cfg, dir, 0, opts);
+    sparse_search_config_free(cfg);
+    return rc;
+}

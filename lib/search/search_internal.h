@@ -1,0 +1,118 @@
+#ifndef SPARSE_SEARCH_INTERNAL_H
+#define SPARSE_SEARCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sparse/gp.h"
+#include "sparse/layers.h"
+#include "sparse/search.h"
+
+#define SP_MAX_BLOCKS 4
+#define SP_MAX_LAYERS 4
+
+enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
+enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
+
+/* A searchable range; lo == hi fixes the value. */
+typedef struct sp_range {
+    double lo, hi;
+} sp_range;
+
+/* Allowed values of a categorical choice as a bit set. */
+typedef unsigned sp_choices;
+
+struct sparse_search_config {
+    char *source;
+    /* data */
+    char *data;
+    size_t val_count, max_train;
+    int binary;
+    /* run */
+    uint64_t seed;
+    int threads;
+    int wm_model; /* 5 or 6 */
+    double budget_ms, budget_wm; /* bytes; 0 = no budget */
+    double time_budget_s;
+    size_t stage_trials[3];
+    double stage_rho[3];
+    size_t initial_trials;
+    size_t candidates;
+    int lambda_box;
+    double lambda_lo[3], lambda_hi[3];
+    /* training */
+    size_t batch;
+    int optimizer, schedule;
+    size_t eval_threads;
+    /* space */
+    sp_range blocks, layers, kernel, filters, rate, pool, input_rate, fc_layers, fc_weights;
+    sp_choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,
+        merge_concat, prune;
+    sp_range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing,
+        weight_decay, fc_frac;
+};
+
+/* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
+ * the variable is fixed and not searched). */
+typedef struct sp_layer_vars {
+    size_t type, kernel, filters, rate, threshold;
+} sp_layer_vars;
+
+typedef struct sp_layout {
+    sparse_space *space;
+    size_t in_ds, in_rate, in_avg, blocks, batch_norm, residual, fc_layers, fc_weights, fc_frac,
+        left, right, merge, prune, threshold_fc, kl_weight, zero_epochs, anneal_epochs, lr, epochs,
+        label_smoothing, weight_decay;
+    size_t block_layers[SP_MAX_BLOCKS], block_pool[SP_MAX_BLOCKS];
+    sp_layer_vars layer[SP_MAX_BLOCKS][SP_MAX_LAYERS];
+    size_t nvars;
+    int bmax, lmax;
+} sp_layout;
+
+/* The genome decoded into plain values (what training and the arch need). */
+typedef struct sp_genome {
+    int in_ds, in_rate, in_avg, blocks, batch_norm, residual, fc_layers, left, right, merge_concat,
+        prune;
+    double fc_weights, fc_frac;
+    int block_layers[SP_MAX_BLOCKS], block_pool[SP_MAX_BLOCKS];
+    int type[SP_MAX_BLOCKS][SP_MAX_LAYERS], kernel[SP_MAX_BLOCKS][SP_MAX_LAYERS],
+        filters[SP_MAX_BLOCKS][SP_MAX_LAYERS];
+    double rate[SP_MAX_BLOCKS][SP_MAX_LAYERS], threshold[SP_MAX_BLOCKS][SP_MAX_LAYERS];
+    double threshold_fc, kl_weight, lr, label_smoothing, weight_decay;
+    int zero_epochs, anneal_epochs, epochs;
+} sp_genome;
+
+int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg);
+void sp_layout_destroy(sp_layout *lay);
+/* Reads a point (layout->nvars doubles) into plain values, fixed values
+ * taken from the config. */
+void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, const double *point,
+                      sp_genome *g);
+/* Builds the architecture of a genome for inputs (c, h, w) and classes. */
+int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
+                   sparse_arch **out);
+
+/* Morphs (paper Table 6). */
+typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_morph_set;
+/* Applies 1..max_ops random morphs of the allowed set to point into out;
+ * names (capacity cap) receives their names joined by '+'. SPARSE_EEMPTY if
+ * no morph applies. */
+int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morph_set set,
+             int max_ops, double *out, char *names, size_t cap);
+
+
+/* Pruning options of a genome (thresholds: the FC one; see
+ * sp_set_layer_thresholds for the per-layer ones). */
+struct sparse_prune_options;
+void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_options *po);
+/* Gives every variational node of net its genome layer's threshold. */
+int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
+
+/* The point of trial id (borrowed; NULL if failed or out of range) and the
+ * path of its weights file (caller frees). */
+const double *sparse__run_point(const sparse_run *run, size_t id);
+char *sparse__run_path(const sparse_run *run, size_t id);
+/* The config stored in a run directory (borrowed). */
+const sparse_search_config *sparse__run_config(const sparse_run *run);
+
+#endif

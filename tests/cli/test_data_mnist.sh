@@ -1,0 +1,21 @@
+#!/bin/sh
+# The real MNIST cache: `sparse data fetch mnist` finds it complete and
+# `sparse data info mnist` reports 60,000 + 10,000 images of 28x28, 10 classes.
+# Skips (77) when the cache has not been fetched.
+set -u
+SPARSE=$1
+C="${XDG_CACHE_HOME:-$HOME/.cache}/sparse/mnist"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    [ -f "$C/$f" ] || { echo "SKIP: $C/$f missing; run 'sparse data fetch mnist'"; exit 77; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-mnist.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+"$SPARSE" data fetch mnist 2>"$T/err" || { cat "$T/err"; exit 1; }
+grep -q "already cached" "$T/err" || { echo "FAIL: fetch did not reuse the cache"; cat "$T/err"; exit 1; }
+"$SPARSE" data info --json mnist >"$T/out" || exit 1
+for s in '"count":70000,"channels":1,"height":28,"width":28,"num_classes":10' \
+         '"train":{"count":60000' '"test":{"count":10000' \
+         '"class_counts":[5923,6742,5958,6131,5842,5421,5918,6265,5851,5949]'; do
+    grep -qF "$s" "$T/out" || { echo "FAIL: output lacks $s"; cat "$T/out"; exit 1; }
+done
+echo "all passed"

@@ -1,0 +1,77 @@
+#!/bin/sh
+# `sparse search` and `sparse inspect` end to end on a tiny generated CSV data
+# set: exit statuses, the run directory, the front, config errors with
+# file:line, and every bundled example config resolving.
+set -u
+SPARSE=$1
+EXAMPLES=$2
+. "$(dirname "$0")/../lib.sh"
+
+for cfg in "$EXAMPLES"/search/*.yaml; do
+    run 0 search "$cfg" --print-config
+    out_has "stages:"
+done
+
+# 3 classes of 6x6 images: a bright row, column or diagonal.
+tiny_csv "$T/tiny.csv" 5
+cat >"$T/tiny.yaml" <<EOC
+data: {source: "$T/tiny.csv", val_count: 40}
+seed: 3
+threads: 1
+initial_trials: 2
+candidates: 8
+stages: [{trials: 3, rho: 0.8}, {trials: 1, rho: 0.8}, {trials: 1, rho: 0.8}]
+training: {batch: 16}
+space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [1, 4], kernel: [2, 3], pool: [1, 2],
+        input_downsample: [false], branches: [false], fc_weights: [20, 200], epochs: [1, 2]}
+EOC
+run 0 search "$T/tiny.yaml" --out "$T/run" --json
+[ "$(grep -c '"id":' "$T/out")" -eq 5 ] || fail "--json printed $(grep -c '"id":' "$T/out") trial records, expected 5"
+err_has "trial 5/5 stage 3"
+for f in config.yaml trials.jsonl state.json pareto.csv pareto.svg weights/0.safetensors; do
+    [ -f "$T/run/$f" ] || fail "run directory lacks $f"
+done
+grep -q '<circle' "$T/run/pareto.svg" || fail "pareto.svg has no points"
+if command -v rsvg-convert >/dev/null 2>&1; then
+    rsvg-convert "$T/run/pareto.svg" -o "$T/pareto.png" || fail "pareto.svg does not render"
+    [ -s "$T/pareto.png" ] || fail "pareto.svg rendered to an empty PNG"
+else
+    echo "note: rsvg-convert (librsvg2-bin) missing, pareto.svg not rendered"
+fi
+run 0 inspect "$T/run"
+out_has "val%"
+run 0 inspect "$T/run" --all --json
+for k in '"id":0' '"val_accuracy":' '"test_accuracy":' '"ms_bytes":' '"wm5_bytes":' '"wm6_bytes":' '"stage":'; do
+    out_has "$k"
+done
+run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors"
+grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
+run 0 memory "$T/t0.yaml"
+run 0 eval "$T/t0.yaml" --weights "$T/t0.safetensors" --data "$T/tiny.csv" --val 40 --int8 --json
+out_has '"int8_accuracy"'
+run 1 export-arch "$T/run" --trial 99
+err_has "has no trial 99"
+run 0 inspect "$T/run" --trial 0 --dot -o "$T/t0.dot"
+grep -q "digraph trial_0" "$T/t0.dot" || fail "--dot wrote no graph"
+grep -q "before -> after pruning" "$T/t0.dot" || fail "--dot lacks the MS/WM annotation"
+if command -v dot >/dev/null 2>&1; then
+    dot -Tsvg "$T/t0.dot" -o "$T/t0.svg" || fail "the --dot diagram does not render"
+fi
+run 2 inspect "$T/run" --dot
+run 0 search --resume "$T/run"
+[ "$(wc -l <"$T/run/trials.jsonl")" -eq 5 ] || fail "resuming a finished run added trials"
+run 1 search "$T/tiny.yaml" --out "$T/run"
+err_has "already holds a run"
+
+printf 'data: mnist\nspace:\n  filterz: [1, 2]\n' >"$T/bad.yaml"
+run 1 search "$T/bad.yaml" --out "$T/x"
+err_has "bad.yaml:3:3: space: unknown key 'filterz'"
+run 2 search "$T/tiny.yaml"
+err_has "missing --out"
+run 2 search --trials zero "$T/tiny.yaml" --out "$T/y"
+run 2 inspect
+run 1 inspect "$T/nonexistent"
+err_has "no such run directory"
+
+[ $fails -eq 0 ] && echo "ok: sparse search/inspect"
+exit $fails

