@@ -1,12 +1,9 @@
 /* Variational nodes (experimental.h): Sparse Variational Dropout and
  * Bayesian Compression on conv, depthwise and FC nodes.
  *
- * The plain kernels do all the heavy lifting so that every speed-up of
- * conv.c/fc.c carries over: the mean pass is the node itself, the variance
- * pass runs the same kernel on a "shadow" node whose weight is
- * exp(log_sigma2) and whose input buffer is temporarily swapped for x^2.
- * Swapping the input node's buffers is safe because a network is never
- * used from two threads at once and every swap is undone before return.
+ * The layers' raw kernels (experimental.h) do the heavy lifting, so every
+ * speed-up of conv.c/fc.c carries over: the mean pass is op(x, W), the
+ * variance pass op(x^2, exp(log_sigma2)) with the same geometry.
  *
  * Bias terms stay deterministic (no variance): the bias holds a negligible
  * share of the weights and keeping it exact keeps compaction simple. */
@@ -57,24 +54,44 @@ static int is_var_kind(int kind)
     return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_FC;
 }
 
-static void plain_fwd(sparse_net *net, lnode *nd)
+/* The layers' raw kernels (experimental.h): y = op(x, w) without bias;
+ * backward overwrites dw and adds into dx (NULL skips either). They never
+ * touch the node's own buffers or im2col cache. */
+static void raw_fwd(sparse_net *net, size_t id, const lnode *nd, const float *x, const float *w, float *y)
 {
-    if (nd->kind == SPARSE_LAYER_CONV2D)
-        sparse__conv_forward(net, nd);
-    else if (nd->kind == SPARSE_LAYER_DEPTHWISE_CONV2D)
-        sparse__dwconv_forward(net, nd);
+    if (nd->kind == SPARSE_LAYER_FC)
+        sparse_exp_fc_forward(net, id, x, w, y);
     else
-        sparse__fc_forward(net, nd);
+        sparse_exp_conv_forward(net, id, x, w, y);
 }
 
-static void plain_bwd(sparse_net *net, lnode *nd)
+static void raw_bwd(sparse_net *net, size_t id, const lnode *nd, const float *x, const float *w, const float *dy,
+                    float *dw, float *dx)
 {
-    if (nd->kind == SPARSE_LAYER_CONV2D)
-        sparse__conv_backward(net, nd);
-    else if (nd->kind == SPARSE_LAYER_DEPTHWISE_CONV2D)
-        sparse__dwconv_backward(net, nd);
+    if (nd->kind == SPARSE_LAYER_FC)
+        sparse_exp_fc_backward(net, id, x, w, dy, dw, dx);
     else
-        sparse__fc_backward(net, nd);
+        sparse_exp_conv_backward(net, id, x, w, dy, dw, dx);
+}
+
+/* Per output channel (FC: unit) bias, outputs (C, N, H, W). */
+static void add_bias(const sparse_net *net, const lnode *nd, const float *b, float *y)
+{
+    const size_t np = net->batch * nd->h * nd->w;
+    for (size_t c = 0; c < nd->c; c++)
+        for (size_t j = 0; j < np; j++)
+            y[c * np + j] += b[c];
+}
+
+static void bias_grad(const sparse_net *net, const lnode *nd, const float *dy, float *g)
+{
+    const size_t np = net->batch * nd->h * nd->w;
+    for (size_t c = 0; c < nd->c; c++) {
+        float acc = 0.0f;
+        for (size_t j = 0; j < np; j++)
+            acc += dy[c * np + j];
+        g[c] = acc;
+    }
 }
 
 /* ---- Noise ----
@@ -152,78 +169,50 @@ static float gauss(nrng *r)
 
 static float clipf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
-/* A copy of nd computing conv(x, s2) with no bias into out, gradients of
- * the weight into gs2. The caller owns *shp storage. */
-static lnode shadow(const lnode *nd, lparam *shp, const struct lvar *v, float *out, float *dout)
+/* Local reparameterisation on input x (the node's input, or x*z for BC FC):
+ * out = op(x, W) + b + sqrt(op(x^2, exp(log_sigma2)) + 1e-8) * eps. */
+static void spvd_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, const float *x, nrng *rng)
 {
-    *shp = nd->params[0];
-    shp->w = v->s2;
-    shp->g = v->gs2;
-    shp->mask = NULL;
-    lnode sh = *nd;
-    sh.params = shp;
-    sh.n_params = 1;
-    sh.bias = 0;
-    sh.out = out;
-    sh.dout = dout;
-    sh.var = NULL;
-    /* The mean pass keeps its im2col matrix in aux for its backward pass;
-     * the shadow (on x^2) must not overwrite it, so it rebuilds its own
-     * chunks in the work buffer. */
-    sh.aux = NULL;
-    return sh;
-}
-
-/* Local reparameterisation on whatever the input node currently holds:
- * out = conv(x, W) + b + sqrt(conv(x^2, exp(log_sigma2)) + 1e-8) * eps. */
-static void spvd_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
-{
-    lnode *in = &net->nodes[nd->in[0]];
+    const lnode *in = &net->nodes[nd->in[0]];
     const lparam *W = &nd->params[0];
     const lparam *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
-    plain_fwd(net, nd);
+    raw_fwd(net, id, nd, x, W->w, nd->out);
+    if (nd->bias)
+        add_bias(net, nd, nd->params[1].w, nd->out);
     for (size_t j = 0; j < W->n; j++)
         v->s2[j] = expf(ls2->w[j]);
     for (size_t j = 0; j < nin; j++)
-        v->x2[j] = in->out[j] * in->out[j];
-    lparam shp;
-    lnode sh = shadow(nd, &shp, v, v->sd, NULL);
-    float *save = in->out;
-    in->out = v->x2;
-    plain_fwd(net, &sh);
-    in->out = save;
+        v->x2[j] = x[j] * x[j];
+    raw_fwd(net, id, nd, v->x2, v->s2, v->sd);
     for (size_t j = 0; j < nout; j++) {
-        float s = sqrtf(v->sd[j] + VAR_EPS), e = gauss(rng);
-        v->sd[j] = s;
+        const float sd = sqrtf(v->sd[j] + VAR_EPS), e = gauss(rng);
+        v->sd[j] = sd;
         v->eps[j] = e;
-        nd->out[j] += s * e;
+        nd->out[j] += sd * e;
     }
 }
 
-static void spvd_bwd(sparse_net *net, lnode *nd, struct lvar *v)
+/* dy: gradient w.r.t. the output; dx: added into (NULL: not needed). */
+static void spvd_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, const float *x, const float *dy,
+                     float *dx)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    const lnode *in = &net->nodes[nd->in[0]];
+    lparam *W = &nd->params[0];
     lparam *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
-    plain_bwd(net, nd);
+    if (nd->bias)
+        bias_grad(net, nd, dy, nd->params[1].g);
+    raw_bwd(net, id, nd, x, W->w, dy, W->g, dx);
     /* d out / d var = eps / (2 sd); sd is not needed afterwards. */
     for (size_t j = 0; j < nout; j++)
-        v->sd[j] = nd->dout[j] * v->eps[j] * 0.5f / v->sd[j];
-    lparam shp;
-    lnode sh = shadow(nd, &shp, v, NULL, v->sd);
-    float *save_out = in->out, *save_dout = in->dout;
-    in->out = v->x2;
-    if (nd->need_dx) {
+        v->sd[j] = dy[j] * v->eps[j] * 0.5f / v->sd[j];
+    if (dx)
         memset(v->dx2, 0, nin * sizeof(float));
-        in->dout = v->dx2;
-    }
-    plain_bwd(net, &sh);
-    in->out = save_out;
-    in->dout = save_dout;
-    if (nd->need_dx)
+    raw_bwd(net, id, nd, v->x2, v->s2, v->sd, v->gs2, dx ? v->dx2 : NULL);
+    if (dx)
         for (size_t j = 0; j < nin; j++)
-            in->dout[j] += 2.0f * in->out[j] * v->dx2[j];
+            dx[j] += 2.0f * x[j] * v->dx2[j];
     for (size_t j = 0; j < ls2->n; j++)
         ls2->g[j] = v->gs2[j] * v->s2[j];
 }
@@ -231,11 +220,11 @@ static void spvd_bwd(sparse_net *net, lnode *nd, struct lvar *v)
 /* Group log alpha of BC. */
 static float group_la(float zmu, float zlv) { return clipf(zlv - logf(zmu * zmu + VAR_EPS), -LA_CLIP, LA_CLIP); }
 
-static void bc_conv_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
+static void bc_conv_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, nrng *rng)
 {
     const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
-    spvd_fwd(net, nd, v, rng);
+    spvd_fwd(net, id, nd, v, net->nodes[nd->in[0]].out, rng);
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
@@ -250,7 +239,7 @@ static void bc_conv_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
     }
 }
 
-static void bc_conv_bwd(sparse_net *net, lnode *nd, struct lvar *v)
+static void bc_conv_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, float *dx)
 {
     lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
@@ -271,15 +260,12 @@ static void bc_conv_bwd(sparse_net *net, lnode *nd, struct lvar *v)
         zmu->g[c] = gm;
         zlv->g[c] = gl * 0.5f * sd;
     }
-    float *save = nd->dout;
-    nd->dout = v->du;
-    spvd_bwd(net, nd, v);
-    nd->dout = save;
+    spvd_bwd(net, id, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
 }
 
-static void bc_fc_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
+static void bc_fc_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, nrng *rng)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    const lnode *in = &net->nodes[nd->in[0]];
     const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = in->h * in->w;
     for (size_t c = 0; c < in->c; c++)
@@ -292,27 +278,17 @@ static void bc_fc_fwd(sparse_net *net, lnode *nd, struct lvar *v, nrng *rng)
                 v->zs[j] = z;
                 v->xz[j] = in->out[j] * z;
             }
-    float *save = in->out;
-    in->out = v->xz;
-    spvd_fwd(net, nd, v, rng);
-    in->out = save;
+    spvd_fwd(net, id, nd, v, v->xz, rng);
 }
 
-static void bc_fc_bwd(sparse_net *net, lnode *nd, struct lvar *v)
+static void bc_fc_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, float *dx)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    const lnode *in = &net->nodes[nd->in[0]];
     lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = in->h * in->w, nin = n * in->sz;
-    float *save_out = in->out, *save_dout = in->dout;
-    const int need = nd->need_dx;
     memset(v->dxz, 0, nin * sizeof(float));
-    in->out = v->xz;
-    in->dout = v->dxz;
-    nd->need_dx = 1; /* the group gradients need d loss / d (x z) */
-    spvd_bwd(net, nd, v);
-    nd->need_dx = need;
-    in->out = save_out;
-    in->dout = save_dout;
+    /* the group gradients need d loss / d (x z) even when dx is not wanted */
+    spvd_bwd(net, id, nd, v, v->xz, nd->dout, v->dxz);
     memset(zmu->g, 0, zmu->n * sizeof(float));
     memset(zlv->g, 0, zlv->n * sizeof(float));
     for (size_t c = 0; c < in->c; c++)
@@ -322,8 +298,8 @@ static void bc_fc_bwd(sparse_net *net, lnode *nd, struct lvar *v)
                 const float dz = v->dxz[j] * in->out[j];
                 zmu->g[f] += dz;
                 zlv->g[f] += dz * v->ez[j];
-                if (need)
-                    in->dout[j] += v->dxz[j] * v->zs[j];
+                if (dx)
+                    dx[j] += v->dxz[j] * v->zs[j];
             }
     for (size_t f = 0; f < zlv->n; f++)
         zlv->g[f] *= 0.5f * expf(0.5f * zlv->w[f]);
@@ -365,15 +341,9 @@ static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_c
     struct lvar *v = user;
     if (!ctx->train) {
         effective(nd, v);
-        lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
-        float *sw = W->w, *sb = B ? B->w : NULL;
-        W->w = v->wm;
-        if (B)
-            B->w = v->bm;
-        plain_fwd(net, nd);
-        W->w = sw;
-        if (B)
-            B->w = sb;
+        raw_fwd(net, id, nd, ctx->in, v->wm, nd->out);
+        if (nd->bias)
+            add_bias(net, nd, v->bm, nd->out);
         return SPARSE_OK;
     }
     sparse_rng *g = NULL;
@@ -383,11 +353,11 @@ static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_c
     nrng r = {sparse_rng_seed64(g), 0, 0, v};
     sparse_rng_free(g);
     if (v->mode == SPARSE_VAR_SPVD)
-        spvd_fwd(net, nd, v, &r);
+        spvd_fwd(net, id, nd, v, ctx->in, &r);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_fwd(net, nd, v, &r);
+        bc_fc_fwd(net, id, nd, v, &r);
     else
-        bc_conv_fwd(net, nd, v, &r);
+        bc_conv_fwd(net, id, nd, v, &r);
     return SPARSE_OK;
 }
 
@@ -396,25 +366,19 @@ static int var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node_
     lnode *nd = &net->nodes[id];
     struct lvar *v = user;
     if (!ctx->train) {
-        /* evaluation-mode forward: differentiate the effective weights as
-         * plain ones would be (the gradient lands on the mean weights) */
-        lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
-        float *sw = W->w, *sb = B ? B->w : NULL;
-        W->w = v->wm;
-        if (B)
-            B->w = v->bm;
-        plain_bwd(net, nd);
-        W->w = sw;
-        if (B)
-            B->w = sb;
+        /* after an evaluation-mode forward: the effective weights as plain
+         * ones (their gradient lands on the mean weights) */
+        if (nd->bias)
+            bias_grad(net, nd, ctx->dout, nd->params[1].g);
+        raw_bwd(net, id, nd, ctx->in, v->wm, ctx->dout, nd->params[0].g, ctx->din);
         return SPARSE_OK;
     }
     if (v->mode == SPARSE_VAR_SPVD)
-        spvd_bwd(net, nd, v);
+        spvd_bwd(net, id, nd, v, ctx->in, ctx->dout, ctx->din);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_bwd(net, nd, v);
+        bc_fc_bwd(net, id, nd, v, ctx->din);
     else
-        bc_conv_bwd(net, nd, v);
+        bc_conv_bwd(net, id, nd, v, ctx->din);
     return SPARSE_OK;
 }
 

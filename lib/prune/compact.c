@@ -164,7 +164,7 @@ static int analyse(cstate *s)
             k == SPARSE_LAYER_DEPTHWISE_CONV2D || k == SPARSE_LAYER_BATCHNORM)
             unite(s, i, in0(s, i));
         else if (k == SPARSE_LAYER_MERGE) {
-            sparse_node_info info = {SPARSE_NODE_INFO_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            sparse_node_info info = SPARSE_NODE_INFO_INIT;
             int rc = sparse_net_node_info(net, i, &info);
             if (rc)
                 return rc;

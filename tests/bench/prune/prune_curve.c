@@ -88,10 +88,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: prune_curve ARCH.yaml [--data mnist] [--method spvd|bc] [--epochs N] "
                         "[--anneal N] [--zero N] [--kl-weight A] [--lr X] [--schedule constant|cosine] "
                         "[--threshold T] [--sweep T1,T2,..] [--finetune N] [--threads T] [--seed S] "
-                        "[--max-train N] [--save-posterior F]\n");
+                        "[--max-train N] [--save-posterior F] [--load-posterior F]\n");
         return 2;
     }
-    const char *arch_path = argv[1], *data = "mnist", *sweep = NULL, *save = NULL;
+    const char *arch_path = argv[1], *data = "mnist", *sweep = NULL, *save = NULL, *load = NULL;
     state s;
     memset(&s, 0, sizeof s);
     sparse_prune_options_init(&s.o, SPARSE_PRUNE_OPTIONS_VERSION);
@@ -130,6 +130,8 @@ int main(int argc, char **argv)
             max_train = atol(v);
         else if (!strcmp(a, "--save-posterior"))
             save = v;
+        else if (!strcmp(a, "--load-posterior"))
+            load = v;
         else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;
@@ -143,7 +145,9 @@ int main(int argc, char **argv)
     int rc = sparse_arch_load_yaml(&arch, arch_path);
     if (!rc)
         rc = sparse_data_open(data, &d, &train, &s.val, &s.test);
-    if (!rc)
+    if (!rc && load)
+        rc = sparse_prune_load(&s.net, load, t.batch_size, &s.o);
+    else if (!rc)
         rc = sparse_net_create(&s.net, arch, t.batch_size, t.seed);
     if (!rc)
         rc = sparse_prune_attach(s.net, &s.o);
@@ -157,7 +161,7 @@ int main(int argc, char **argv)
     sparse_exp_net_set_extra_loss(s.net, kl_hook, &s);
     t.progress = on_progress;
     t.user = &s;
-    rc = sparse_net_train(s.net, train, &t, NULL);
+    rc = t.epochs ? sparse_net_train(s.net, train, &t, NULL) : SPARSE_OK;
     sparse_exp_net_set_extra_loss(s.net, NULL, NULL);
     if (rc) {
         fprintf(stderr, "error: %s\n", sparse_last_error());
