@@ -24,3 +24,31 @@ tiny_csv() {
            on = (l == 0 && y == 2) || (l == 1 && x == 3) || (l == 2 && x == y);
            printf ",%.3f", (on ? 0.8 : 0.1) + 0.2 * rand() } printf "\n" } }' >"$1"
 }
+# tiny_search_config CSV OUT: a 4-trial search over one-block networks on CSV.
+tiny_search_config() {
+    cat >"$2" <<EOC
+data: {source: "$1", val_count: 40}
+threads: 1
+initial_trials: 2
+candidates: 8
+stages: [{trials: 3, rho: 0.8}, {trials: 0, rho: 0.8}, {trials: 1, rho: 0.8}]
+training: {batch: 16}
+space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [2, 4], kernel: [3, 3], pool: [2, 2],
+        input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [3, 3]}
+EOC
+}
+# two_class_fixture DIR: DIR/d.csv (300 images of 4x4, class 1 brighter on the
+# left half) and DIR/a.yaml (conv, relu, fc for it).
+two_class_fixture() {
+    awk 'BEGIN { srand(7); for (i = 0; i < 300; i++) { c = i % 2; printf "%d", c;
+         for (p = 0; p < 16; p++) printf ",%d", int(rand() * 100) + ((p % 4) < 2 && c ? 120 : 0); printf "\n" } }' \
+        >"$1/d.csv"
+    cat >"$1/a.yaml" <<'YAML'
+input: [1, 4, 4]
+classes: 2
+layers:
+  - {type: conv2d, name: c1, filters: 4, kernel: 3}
+  - {type: relu}
+  - {type: fc, name: out, units: 2}
+YAML
+}

@@ -27,16 +27,7 @@ export LD_LIBRARY_PATH="$libdir"
 readelf -d "$T/search_front" | grep -q 'NEEDED.*libsparse.so.0' || fail "examples do not link libsparse.so.0"
 
 tiny_csv "$T/tiny.csv" 9
-cat >"$T/tiny.yaml" <<EOC
-data: {source: "$T/tiny.csv", val_count: 40}
-threads: 1
-initial_trials: 2
-candidates: 8
-stages: [{trials: 3, rho: 0.8}, {trials: 0, rho: 0.8}, {trials: 1, rho: 0.8}]
-training: {batch: 16}
-space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [2, 4], kernel: [3, 3], pool: [2, 2],
-        input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [3, 3]}
-EOC
+tiny_search_config "$T/tiny.csv" "$T/tiny.yaml"
 "$T/search_front" "$T/tiny.yaml" "$T/run" >"$T/out" 2>&1 || { cat "$T/out"; fail "search_front"; }
 grep -q "Pareto front" "$T/out" || fail "search_front printed no front"
 grep -q "trial 4/4" "$T/out" || fail "search_front's callback did not report every trial"

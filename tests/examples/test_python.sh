@@ -9,16 +9,7 @@ export SPARSE_LIB=$3
 . "$(dirname "$0")/../lib.sh"
 "$PY" -c "import matplotlib" 2>/dev/null || { echo "SKIP: matplotlib (python3-matplotlib) missing"; exit 77; }
 tiny_csv "$T/tiny.csv" 4
-cat >"$T/tiny.yaml" <<EOC
-data: {source: "$T/tiny.csv", val_count: 40}
-threads: 1
-initial_trials: 2
-candidates: 8
-stages: [{trials: 3, rho: 0.8}, {trials: 0, rho: 0.8}, {trials: 1, rho: 0.8}]
-training: {batch: 16}
-space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [2, 4], kernel: [3, 3], pool: [2, 2],
-        input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [3, 3]}
-EOC
+tiny_search_config "$T/tiny.csv" "$T/tiny.yaml"
 "$PY" "$SRC/examples/python/search_and_plot.py" "$T/tiny.yaml" "$T/run" >"$T/out" 2>&1 || { cat "$T/out"; echo "FAIL: search_and_plot.py"; exit 1; }
 cat "$T/out"
 grep -q "^front:" "$T/out" || { echo "FAIL: no front printed"; exit 1; }

@@ -2,22 +2,11 @@
 # `sparse train`: JSON output, weights file, exit statuses and messages.
 set -eu
 sparse="$1"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/../lib.sh"
+dir=$T
 fail() { echo "FAIL: $*"; exit 1; }
 
-# 300 images of 4x4: class 1 is brighter on the left half.
-awk 'BEGIN { srand(7); for (i = 0; i < 300; i++) { c = i % 2; printf "%d", c;
-     for (p = 0; p < 16; p++) printf ",%d", int(rand() * 100) + ((p % 4) < 2 && c ? 120 : 0); printf "\n" } }' \
-    > "$dir/d.csv"
-cat > "$dir/a.yaml" <<'YAML'
-input: [1, 4, 4]
-classes: 2
-layers:
-  - {type: conv2d, name: c1, filters: 4, kernel: 3}
-  - {type: relu}
-  - {type: fc, name: out, units: 2}
-YAML
+two_class_fixture "$dir"
 "$sparse" train "$dir/a.yaml" --data "$dir/d.csv" --epochs 3 --batch 16 --lr 0.01 --val 30 --json \
     --save "$dir/w.safetensors" > "$dir/out" 2> "$dir/err" || { cat "$dir/err"; fail "train failed"; }
 last=$(tail -n 1 "$dir/out")

@@ -2,21 +2,11 @@
 # `sparse train --prune`: JSON fields, compacted architecture, bad values.
 set -eu
 sparse="$1"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+. "$(dirname "$0")/../lib.sh"
+dir=$T
 fail() { echo "FAIL: $*"; exit 1; }
 
-awk 'BEGIN { srand(7); for (i = 0; i < 300; i++) { c = i % 2; printf "%d", c;
-     for (p = 0; p < 16; p++) printf ",%d", int(rand() * 100) + ((p % 4) < 2 && c ? 120 : 0); printf "\n" } }' \
-    > "$dir/d.csv"
-cat > "$dir/a.yaml" <<'YAML'
-input: [1, 4, 4]
-classes: 2
-layers:
-  - {type: conv2d, name: c1, filters: 4, kernel: 3}
-  - {type: relu}
-  - {type: fc, name: out, units: 2}
-YAML
+two_class_fixture "$dir"
 for m in spvd bc none; do
     "$sparse" train "$dir/a.yaml" --data "$dir/d.csv" --val 30 --epochs 2 --batch 16 --lr 0.01 --json --prune $m \
         --anneal-epochs 1 --finetune-epochs 1 --save-arch "$dir/c.yaml" --save-posterior "$dir/p.safetensors" \
