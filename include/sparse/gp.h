@@ -96,6 +96,9 @@ SPARSE_API int sparse_space_encode(const sparse_space *space, const double *poin
 SPARSE_API int sparse_space_decode(const sparse_space *space, const double *x, double *point);
 /* Uniform random valid point (log-uniform for log-scaled variables). */
 SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, double *point);
+/* A random value for every variable, active or not (what a caller needs to
+ * fill in variables that a change of their parent activates). */
+SPARSE_API int sparse_space_sample_all(const sparse_space *space, sparse_rng *rng, double *point);
 /* Random neighbour of point: each active variable is perturbed with
  * probability max(prob, 1/num_vars) (reals/integers by a Gaussian step of
  * `scale` in normalised units, categoricals resampled). */

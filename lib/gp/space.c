@@ -432,13 +432,9 @@ static double sample_var(const space_var *v, sparse_rng *rng)
     return from_unit(v, sparse_rng_uniform(rng));
 }
 
-SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, double *point)
+/* Inactive variables of point become NaN, as the API promises. */
+static int clear_inactive(const sparse_space *space, double *point)
 {
-    SPARSE__CHECK_NULL(space);
-    SPARSE__CHECK_NULL(rng);
-    SPARSE__CHECK_NULL(point);
-    for (size_t i = 0; i < space->n; i++)
-        point[i] = sample_var(&space->vars[i], rng);
     int *active = active_buf(space, point);
     if (!active)
         return SPARSE_ENOMEM;
@@ -446,6 +442,25 @@ SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, d
         if (!active[i])
             point[i] = NAN;
     free(active);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, double *point)
+{
+    SPARSE__CHECK_NULL(space);
+    SPARSE__CHECK_NULL(rng);
+    SPARSE__CHECK_NULL(point);
+    int rc = sparse_space_sample_all(space, rng, point);
+    return rc ? rc : clear_inactive(space, point);
+}
+
+SPARSE_API int sparse_space_sample_all(const sparse_space *space, sparse_rng *rng, double *point)
+{
+    SPARSE__CHECK_NULL(space);
+    SPARSE__CHECK_NULL(rng);
+    SPARSE__CHECK_NULL(point);
+    for (size_t i = 0; i < space->n; i++)
+        point[i] = sample_var(&space->vars[i], rng);
     return SPARSE_OK;
 }
 
@@ -491,12 +506,5 @@ SPARSE_API int sparse_space_mutate(const sparse_space *space, sparse_rng *rng, c
         if (isfinite(out[i]))
             out[i] = sample_var(&space->vars[i], rng);
     }
-    int *active = active_buf(space, out);
-    if (!active)
-        return SPARSE_ENOMEM;
-    for (size_t i = 0; i < space->n; i++)
-        if (!active[i])
-            out[i] = NAN;
-    free(active);
-    return SPARSE_OK;
+    return clear_inactive(space, out);
 }

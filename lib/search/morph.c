@@ -252,34 +252,14 @@ static int settle(const sp_layout *lay, double *p, const double *fresh)
     return sparse_space_validate(lay->space, p);
 }
 
-/* A random value for every variable, active or not in a random point: a
- * morph may activate any of them. */
-static int fresh_values(const sp_layout *lay, sparse_rng *rng, double *fresh)
-{
-    int rc = sparse_space_sample(lay->space, rng, fresh);
-    for (size_t i = 0; !rc && i < lay->nvars; i++) {
-        if (!isnan(fresh[i]))
-            continue;
-        double lo, hi;
-        sparse_var_kind kind;
-        if ((rc = sparse_space_var_bounds(lay->space, i, &lo, &hi)) ||
-            (rc = sparse_space_var_kind(lay->space, i, &kind)))
-            break;
-        if (kind == SPARSE_VAR_REAL)
-            fresh[i] = lo + (hi - lo) * sparse_rng_uniform(rng);
-        else
-            fresh[i] = lo + (double)sparse_rng_uint(rng, (uint64_t)(hi - lo) + 1);
-    }
-    return rc;
-}
-
 int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morph_set set,
              int max_ops, double *out, char *names, size_t cap)
 {
     double fresh[512];
     if (lay->nvars > 512)
         return sparse__error(SPARSE_EUNSUPPORTED, "search space has %zu variables (max 512)", lay->nvars);
-    int rc = fresh_values(lay, rng, fresh);
+    /* A morph may activate any variable: have a value ready for each. */
+    int rc = sparse_space_sample_all(lay->space, rng, fresh);
     if (rc)
         return rc;
     memcpy(out, point, lay->nvars * sizeof *out);

@@ -159,6 +159,33 @@ static void test_space_encode_decode(void **state)
     sparse_space_free(s);
 }
 
+/* sample_all gives every variable a value within its bounds, conditional
+ * ones included; sample then clears the inactive ones. */
+static void test_space_sample_all(void **state)
+{
+    (void)state;
+    sparse_space *s = make_space();
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
+    double p[5], lo, hi;
+    int saw_inactive = 0;
+    for (int k = 0; k < 200; k++) {
+        assert_int_equal(sparse_space_sample_all(s, rng, p), SPARSE_OK);
+        for (size_t i = 0; i < 5; i++) {
+            assert_int_equal(sparse_space_var_bounds(s, i, &lo, &hi), SPARSE_OK);
+            assert_true(p[i] >= lo && p[i] <= hi);
+        }
+        int active[5];
+        assert_int_equal(sparse_space_active(s, p, active), SPARSE_OK);
+        for (size_t i = 0; i < 5; i++)
+            saw_inactive |= !active[i];
+    }
+    assert_true(saw_inactive);
+    assert_int_equal(sparse_space_var_bounds(s, 9, &lo, &hi), SPARSE_ERANGE);
+    sparse_rng_free(rng);
+    sparse_space_free(s);
+}
+
 static void test_space_errors(void **state)
 {
     (void)state;
@@ -756,6 +783,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_space_encode_decode),
         cmocka_unit_test(test_space_errors),
+        cmocka_unit_test(test_space_sample_all),
         cmocka_unit_test(test_predict_matern_vs_sklearn),
         cmocka_unit_test(test_predict_rbf_vs_sklearn),
         cmocka_unit_test(test_fit_lml_vs_sklearn),
