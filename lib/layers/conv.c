@@ -62,6 +62,18 @@ static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha,
 #define sgemm(...) timed_sgemm(net, __VA_ARGS__)
 
 /* col[(ci,ky,kx)][(nl,oy,ox)] for images n0..n0+nb of the (C, N, H, W) input. */
+/* Output columns [lo, hi) whose input column ox*s + kx - pl lies inside
+ * [0, W): the rest of a row reads (or writes) padding. */
+static void valid_ox(size_t pl, size_t kx, size_t s, size_t W, size_t Wo, size_t *lo, size_t *hi)
+{
+    *lo = kx >= pl ? 0 : (pl - kx + s - 1) / s;
+    *hi = (W + pl > kx) ? (W + pl - kx + s - 1) / s : 0;
+    if (*hi > Wo)
+        *hi = Wo;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
 static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, const float *x, size_t n, size_t n0,
                    size_t nb, float *col)
 {
@@ -81,13 +93,8 @@ static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, cons
                     }
                     continue;
                 }
-                /* valid ox range: 0 <= ox*s + kx - pl < W */
-                size_t lo = kx >= nd->pl ? 0 : (nd->pl - kx + s - 1) / s;
-                size_t hi = (W + nd->pl > kx) ? (W + nd->pl - kx + s - 1) / s : 0;
-                if (hi > Wo)
-                    hi = Wo;
-                if (lo > hi)
-                    lo = hi;
+                size_t lo, hi;
+                valid_ox(nd->pl, kx, s, W, Wo, &lo, &hi);
                 for (size_t nl = 0; nl < nb; nl++) {
                     const float *src = x + (ci * n + n0 + nl) * H * W;
                     for (size_t oy = 0; oy < Ho; oy++, dst += Wo) {
@@ -135,12 +142,8 @@ static void col2im(const sparse_net *net, const lnode *nd, const lnode *in, cons
                     }
                     continue;
                 }
-                size_t lo = kx >= nd->pl ? 0 : (nd->pl - kx + s - 1) / s;
-                size_t hi = (W + nd->pl > kx) ? (W + nd->pl - kx + s - 1) / s : 0;
-                if (hi > Wo)
-                    hi = Wo;
-                if (lo > hi)
-                    lo = hi;
+                size_t lo, hi;
+                valid_ox(nd->pl, kx, s, W, Wo, &lo, &hi);
                 for (size_t nl = 0; nl < nb; nl++) {
                     float *dst = dx + (ci * n + n0 + nl) * H * W;
                     for (size_t oy = 0; oy < Ho; oy++, src += Wo) {

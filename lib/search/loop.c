@@ -108,18 +108,9 @@ static int read_record(search *s, const char *line, size_t index, trial *out)
     if (!rc)
         out->ok = !strcmp(status, "ok");
     const sparse__doc_node *pt = sparse__doc_get(r, "point");
-    if (!rc && (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != s->lay.nvars))
+    if (!rc && !(out->point = sp_parse_point(d, pt, s->lay.nvars)))
         rc = sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
-                               "point: expected %zu values (the config's search space)", s->lay.nvars);
-    if (!rc) {
-        out->point = sparse__malloc(s->lay.nvars * sizeof *out->point);
-        rc = out->point ? SPARSE_OK : SPARSE_ENOMEM;
-    }
-    for (size_t i = 0; !rc && i < s->lay.nvars; i++)
-        out->point[i] = sparse__doc_is_null(pt->items[i])
-                            ? NAN
-                            : (sparse__doc_double(d, pt->items[i], "point", -1e300, 1e300, &out->point[i]),
-                               out->point[i]);
+                               "point: expected %zu numbers (the config's search space)", s->lay.nvars);
     if (!rc && out->ok) {
         double v[4];
         const char *keys[4] = {"val_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes"};
@@ -427,20 +418,13 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
     return s->opts->on_progress(s->opts->user, s->n, epoch, batch, per_epoch, loss);
 }
 
-static char *weights_path(const search *s, size_t id)
-{
-    char name[64];
-    snprintf(name, sizeof name, "weights/%zu.safetensors", id);
-    return sparse__runlog_path(s->log, name);
-}
-
 /* The reference's weights file holds its posterior when it was pruned: load
  * it in its variational mode so the child inherits log sigma^2 and the group
  * scales too. */
 static int load_parent(search *s, size_t parent, sparse_net **out)
 {
     *out = NULL;
-    char *path = weights_path(s, parent);
+    char *path = sparse__runlog_weights_path(s->log, parent);
     if (!path)
         return SPARSE_ENOMEM;
     sp_genome pg;
@@ -567,7 +551,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     if (!rc)
         o->params = (double)sparse_net_param_nonzero(eval_net);
     if (!rc) {
-        char *path = weights_path(s, t);
+        char *path = sparse__runlog_weights_path(s->log, t);
         rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
         free(path);
     }

@@ -20,7 +20,7 @@ struct sparse_run {
     size_t nvars;    /* variables of the config's search space */
 };
 
-static double *parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars)
+double *sp_parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars)
 {
     if (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != nvars)
         return NULL;
@@ -61,7 +61,7 @@ static void parse_values(const sparse_search_config *cfg, const char *line, doub
         if (n && !sparse__doc_is_null(n) && !sparse__doc_double(d, n, keys[i].key, -1e300, 1e300, &x))
             v[keys[i].field] = x;
     }
-    *point = parse_point(d, sparse__doc_get(r, "point"), nvars);
+    *point = sp_parse_point(d, sparse__doc_get(r, "point"), nvars);
     sparse_clear_error();
     sparse__doc_free(d);
     if (v[SPARSE_TRIAL_OK] == 1) {
@@ -127,12 +127,7 @@ const double *sparse__run_point(const sparse_run *run, size_t id)
     return id < sparse_run_trial_count(run) ? run->points[id] : NULL;
 }
 
-char *sparse__run_path(const sparse_run *run, size_t id)
-{
-    char name[64];
-    snprintf(name, sizeof name, "weights/%zu.safetensors", id);
-    return sparse__runlog_path(run->log, name);
-}
+char *sparse__run_path(const sparse_run *run, size_t id) { return sparse__runlog_weights_path(run->log, id); }
 
 SPARSE_API size_t sparse_run_trial_count(const sparse_run *run)
 {

@@ -25,6 +25,13 @@ char *sparse__runlog_path(const sparse__runlog *log, const char *name)
     return sparse__buf_detach(&b);
 }
 
+char *sparse__runlog_weights_path(const sparse__runlog *log, size_t id)
+{
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "%s/weights/%zu.safetensors", log->dir, id);
+    return sparse__buf_detach(&b);
+}
+
 static int make_dir(const char *path)
 {
     if (mkdir(path, 0755) && errno != EEXIST)

@@ -35,5 +35,7 @@ int sparse__runlog_append(sparse__runlog *log, const char *json);
 int sparse__runlog_write_state(sparse__runlog *log, const char *json);
 /* "DIR/NAME" in a fresh string (caller frees). */
 char *sparse__runlog_path(const sparse__runlog *log, const char *name);
+/* "DIR/weights/ID.safetensors" in a fresh string (caller frees). */
+char *sparse__runlog_weights_path(const sparse__runlog *log, size_t id);
 
 #endif

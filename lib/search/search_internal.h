@@ -112,6 +112,12 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_opt
 /* Gives every variational node of net its genome layer's threshold. */
 int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
 
+/* A record's "point" (a list of nvars numbers, null for inactive variables)
+ * in a fresh array (caller frees); NULL if it is not one. */
+struct sparse__doc;
+struct sparse__doc_node;
+double *sp_parse_point(const struct sparse__doc *d, const struct sparse__doc_node *pt, size_t nvars);
+
 /* The point of trial id (borrowed; NULL if failed or out of range) and the
  * path of its weights file (caller frees). */
 const double *sparse__run_point(const sparse_run *run, size_t id);
