@@ -2,7 +2,8 @@
  * after every epoch, one JSON line with the test/validation accuracy of the
  * pruned network (evaluation mode) and its non-zero weights; then compacts
  * at each threshold of --sweep, optionally fine-tunes, and prints the
- * compacted architectures. Long runs (LeNet-5 SpVD) are meant to go to a
+ * compacted architectures. --init-weights starts from a plain network
+ * trained by `sparse train --save` (pre-training, then sparsifying). Long runs (LeNet-5 SpVD) are meant to go to a
  * log in the background:
  *   prune_curve ARCH.yaml --data mnist --method spvd --epochs 30 ...
  */
@@ -88,10 +89,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: prune_curve ARCH.yaml [--data mnist] [--method spvd|bc] [--epochs N] "
                         "[--anneal N] [--zero N] [--kl-weight A] [--lr X] [--schedule constant|cosine] "
                         "[--threshold T] [--sweep T1,T2,..] [--finetune N] [--threads T] [--seed S] "
-                        "[--max-train N] [--save-posterior F] [--load-posterior F]\n");
+                        "[--max-train N] [--save-posterior F] [--load-posterior F] [--init-weights F]\n");
         return 2;
     }
-    const char *arch_path = argv[1], *data = "mnist", *sweep = NULL, *save = NULL, *load = NULL;
+    const char *arch_path = argv[1], *data = "mnist", *sweep = NULL, *save = NULL, *load = NULL, *init = NULL;
     state s;
     memset(&s, 0, sizeof s);
     sparse_prune_options_init(&s.o, SPARSE_PRUNE_OPTIONS_VERSION);
@@ -132,6 +133,8 @@ int main(int argc, char **argv)
             save = v;
         else if (!strcmp(a, "--load-posterior"))
             load = v;
+        else if (!strcmp(a, "--init-weights"))
+            init = v;
         else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;
@@ -149,6 +152,9 @@ int main(int argc, char **argv)
         rc = sparse_prune_load(&s.net, load, t.batch_size, &s.o);
     else if (!rc)
         rc = sparse_net_create(&s.net, arch, t.batch_size, t.seed);
+    /* pre-trained plain weights: sparsify a trained network */
+    if (!rc && !load && init)
+        rc = sparse_net_load(s.net, init, 0);
     if (!rc)
         rc = sparse_prune_attach(s.net, &s.o);
     if (rc) {
