@@ -141,6 +141,11 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
 SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
+/* Multiplies the learning rate of node id's parameter named param (NULL:
+ * all its parameters) by scale (finite, > 0; default 1), e.g. to let the
+ * posterior log-variances move faster than the weights. SPARSE_ERANGE for a
+ * bad id or scale, SPARSE_ENOTFOUND for an unknown parameter. */
+SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const char *param, double scale);
 
 /* The weight and bias an evaluation pass of node id uses (variational
  * modes: the posterior mean with pruned weights or groups zeroed; plain

@@ -1,5 +1,6 @@
 /* Experimental hooks (include/sparse/experimental.h): profiling counters,
  * per-node forward/backward replacements, extra parameters, extra loss. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,5 +107,27 @@ SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_fl
         }
     /* Never more than the work buffer allocated at creation. */
     net->conv_budget = chunk_floats && chunk_floats < net->work_n ? chunk_floats : 0;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const char *param, double scale)
+{
+    SPARSE__CHECK_NULL(net);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_lr_scale: no node %zu", id);
+    if (!(scale > 0.0) || !isfinite(scale))
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_lr_scale: scale must be finite and > 0, not %g",
+                             scale);
+    lnode *nd = &net->nodes[id];
+    if (param) {
+        lparam *p = sparse__find_param(nd, param);
+        if (!p)
+            return sparse__error(SPARSE_ENOTFOUND, "sparse_exp_net_set_lr_scale: node '%s' has no parameter '%s'",
+                                 nd->name, param);
+        p->lr_scale = (float)scale;
+        return SPARSE_OK;
+    }
+    for (size_t k = 0; k < nd->n_params; k++)
+        nd->params[k].lr_scale = (float)scale;
     return SPARSE_OK;
 }

@@ -31,6 +31,7 @@ typedef struct lparam {
     int ndim;
     size_t shape[4];
     int posterior;        /* variational parameter (log_sigma2, z_*): not a weight */
+    float lr_scale;       /* multiplies the learning rate; 0 (zero-initialised) means 1 */
 } lparam;
 
 typedef struct lnode {

@@ -90,6 +90,7 @@ void sparse__optim_step(sparse_net *net, const sparse_train_options *o, double l
                 continue;
             float *w = p->w, *m = p->m, *v = p->v;
             const float *g = p->g;
+            const float plr = p->lr_scale > 0.0f ? flr * p->lr_scale : flr;
             const float d = p->decay ? wd : 0.0f;
             const size_t n = p->n;
             const int nt = SPARSE__NT(net, n);
@@ -98,10 +99,10 @@ void sparse__optim_step(sparse_net *net, const sparse_train_options *o, double l
                 for (size_t j = 0; j < n; j++) {
                     float gj = g[j] + d * w[j];
                     m[j] = mom * m[j] + gj;
-                    w[j] -= flr * m[j];
+                    w[j] -= plr * m[j];
                 }
             } else {
-                const adam_k ak = {flr, b1, b2, eps, c1, c2, d};
+                const adam_k ak = {plr, b1, b2, eps, c1, c2, d};
                 const size_t chunks = (n + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
 #pragma omp parallel for schedule(static) num_threads(nt)
                 for (size_t ch = 0; ch < chunks; ch++) {

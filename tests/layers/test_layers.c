@@ -996,6 +996,25 @@ static void test_experimental_hooks(void **state)
     sparse_tensor *p;
     assert_int_equal(sparse_net_param(ref, cid, "log_sigma2", &p), SPARSE_OK);
     assert_true(sparse_tensor_data(p)[0] < -10.0f + -0.005f); /* 8 Adam steps of ~lr */
+
+    /* a learning-rate scale of 4 on that parameter: Adam's steps of a
+     * constant gradient are lr each, so it moves exactly 4x as far */
+    sparse_net *fast = make_net(y, 4, 1);
+    assert_int_equal(sparse_exp_net_add_param(fast, cid, "log_sigma2", 1, shape, -10.0f, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_set_extra_loss(fast, extra_sum, &cid), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_set_lr_scale(fast, cid, "log_sigma2", 4.0), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_set_lr_scale(fast, cid, "log_sigma2", 0.0), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_lr_scale(fast, cid, "log_sigma2", NAN), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_lr_scale(fast, cid, "nope", 2.0), SPARSE_ENOTFOUND);
+    assert_int_equal(sparse_exp_net_set_lr_scale(fast, 999, NULL, 2.0), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_lr_scale(NULL, cid, NULL, 2.0), SPARSE_EINVAL);
+    assert_int_equal(sparse_net_train(fast, ds, &opt, NULL), SPARSE_OK);
+    sparse_tensor *pf;
+    assert_int_equal(sparse_net_param(fast, cid, "log_sigma2", &pf), SPARSE_OK);
+    double slow_move = sparse_tensor_data(p)[0] + 10.0, fast_move = sparse_tensor_data(pf)[0] + 10.0;
+    assert_true(fabs(fast_move / (4.0 * slow_move) - 1.0) < 1e-3); /* float rounding near -10 */
+    sparse_tensor_free(pf);
+    sparse_net_free(fast);
     sparse_tensor_free(p);
     sparse_dataset_free(ds);
     sparse_tensor_free(x);

@@ -3,8 +3,9 @@
  * pruned network (evaluation mode) and its non-zero weights; then compacts
  * at each threshold of --sweep, optionally fine-tunes, and prints the
  * compacted architectures. --init-weights starts from a plain network
- * trained by `sparse train --save` (pre-training, then sparsifying). Long runs (LeNet-5 SpVD) are meant to go to a
- * log in the background:
+ * trained by `sparse train --save` (pre-training, then sparsifying);
+ * --posterior-lr-scale lets the posterior log-variances move faster.
+ * Long runs (LeNet-5 SpVD) are meant to go to a log in the background:
  *   prune_curve ARCH.yaml --data mnist --method spvd --epochs 30 ...
  */
 #include <math.h>
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: prune_curve ARCH.yaml [--data mnist] [--method spvd|bc] [--epochs N] "
                         "[--anneal N] [--zero N] [--kl-weight A] [--lr X] [--schedule constant|cosine] "
                         "[--threshold T] [--sweep T1,T2,..] [--finetune N] [--threads T] [--seed S] "
-                        "[--max-train N] [--save-posterior F] [--load-posterior F] [--init-weights F]\n");
+                        "[--max-train N] [--save-posterior F] [--load-posterior F] [--init-weights F] [--posterior-lr-scale X]\n");
         return 2;
     }
     const char *arch_path = argv[1], *data = "mnist", *sweep = NULL, *save = NULL, *load = NULL, *init = NULL;
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
     sparse_train_options t = SPARSE_TRAIN_OPTIONS_INIT;
     t.batch_size = 100;
     long threads = 1, finetune = 0, max_train = 0;
+    double posterior_lr_scale = 1.0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *a = argv[i], *v = argv[i + 1];
         if (!strcmp(a, "--data"))
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
             load = v;
         else if (!strcmp(a, "--init-weights"))
             init = v;
+        else if (!strcmp(a, "--posterior-lr-scale"))
+            posterior_lr_scale = atof(v);
         else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;
@@ -157,6 +161,11 @@ int main(int argc, char **argv)
         rc = sparse_net_load(s.net, init, 0);
     if (!rc)
         rc = sparse_prune_attach(s.net, &s.o);
+    /* log_sigma2 (SpVD) or z_logvar (BC) may move faster than the weights */
+    for (size_t i = 0; !rc && posterior_lr_scale != 1.0 && i < sparse_net_node_count(s.net); i++)
+        if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_VAR_NONE)
+            rc = sparse_exp_net_set_lr_scale(s.net, i, s.o.method == SPARSE_PRUNE_BC ? "z_logvar" : "log_sigma2",
+                                             posterior_lr_scale);
     if (rc) {
         fprintf(stderr, "error: %s\n", sparse_last_error());
         return 1;

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Best network within budget boxes at regular points of a search's history.
+
+Reads RUN/trials.jsonl and, every --every seconds of accumulated trial time,
+prints for each box the trial with the best *validation* accuracy among the
+successful trials inside it (the one the search would report), with its test
+and int8 test accuracies. Used for the long-run tables of docs/results.md:
+
+    tools/checkpoints.py runs/paper --wm wm5 --box 2048,3072 --box 1536,2048 \
+        --box 1024,1024 --every 1800
+
+A box is WM,MS in bytes. Also prints the hypervolume of the run's
+(validation error, MS, WM) front, normalised by the reference point
+(1, --hv-ms, --hv-wm), for comparing searches on the same budget.
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def load(run):
+    trials = []
+    with open(os.path.join(run, "trials.jsonl")) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                trials.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a torn tail: the run store ignores it too
+    return trials
+
+
+def ok(t):
+    return t.get("status") == "ok" and t.get("val_accuracy") is not None
+
+
+def best_in_box(trials, wm_key, wm, ms):
+    inside = [t for t in trials if ok(t) and t[wm_key] <= wm and t["ms_bytes"] <= ms]
+    return max(inside, key=lambda t: (t["val_accuracy"], -t["ms_bytes"]), default=None)
+
+
+def front(points):
+    """Non-dominated subset of (err, ms, wm) tuples, all minimised."""
+    return [p for p in points
+            if not any(all(q[i] <= p[i] for i in range(3)) and q != p for q in points)]
+
+
+def hypervolume(points, ref):
+    """Exact 3-D hypervolume by slicing along the first objective."""
+    pts = sorted(p for p in front(points) if all(p[i] < ref[i] for i in range(3)))
+    hv = 0.0
+    for k, p in enumerate(pts):
+        nxt = pts[k + 1][0] if k + 1 < len(pts) else ref[0]
+        if nxt <= p[0]:
+            continue
+        # 2-D area dominated by pts[0..k] in (ms, wm)
+        layer = sorted((q[1], q[2]) for q in pts[:k + 1])
+        area, best_wm = 0.0, ref[2]
+        for j, (ms, wm) in enumerate(layer):
+            best_wm = min(best_wm, wm)
+            nms = layer[j + 1][0] if j + 1 < len(layer) else ref[1]
+            area += (nms - ms) * (ref[2] - best_wm)
+        hv += (nxt - p[0]) * area
+    return hv / (ref[0] * ref[1] * ref[2])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--wm", default="wm5", choices=["wm5", "wm6"])
+    ap.add_argument("--box", action="append", default=[], help="WM,MS in bytes")
+    ap.add_argument("--every", type=float, default=1800)
+    ap.add_argument("--hv-ms", type=float, default=4096)
+    ap.add_argument("--hv-wm", type=float, default=4096)
+    a = ap.parse_args()
+    trials = load(a.run)
+    if not trials:
+        sys.exit("no trials in " + a.run)
+    wm_key = a.wm + "_bytes"
+    boxes = [tuple(int(x) for x in b.split(",")) for b in a.box]
+    clock, stamps = 0.0, []
+    for t in trials:
+        clock += t.get("seconds") or 0.0
+        stamps.append(clock)
+    marks = []
+    m = a.every
+    while m < clock:
+        marks.append(m)
+        m += a.every
+    marks.append(clock)
+    print("elapsed_min trials " + " ".join("box_wm%d_ms%d" % b for b in boxes))
+    for mark in marks:
+        upto = [t for t, s in zip(trials, stamps) if s <= mark + 1e-9]
+        cells = []
+        for wm, ms in boxes:
+            b = best_in_box(upto, wm_key, wm, ms)
+            cells.append("-" if b is None else "id%d:val%.2f/test%.2f/int8 %.2f(MS%d,WM%d)" % (
+                b["id"], 100 * b["val_accuracy"], 100 * (b.get("test_accuracy") or 0),
+                100 * (b.get("int8_test_accuracy") or 0), b["ms_bytes"], b[wm_key]))
+        print("%.0f %d %s" % (mark / 60, len(upto), " ".join(cells)))
+    pts = [(1 - t["val_accuracy"], t["ms_bytes"], t[wm_key]) for t in trials if ok(t)]
+    print("hypervolume %.6f (ref err 1, MS %g, WM %g; %d successful of %d trials)" % (
+        hypervolume(pts, (1.0, a.hv_ms, a.hv_wm)), a.hv_ms, a.hv_wm, len(pts), len(trials)))
+
+
+if __name__ == "__main__":
+    main()
