@@ -20,8 +20,8 @@ static void train_help(FILE *f)
             "  --weight-decay X      L2 on conv/FC weights (default 0)\n"
             "  --label-smoothing X   in [0, 1) (default 0)\n"
             "  --threads T           compute threads (default 1)\n"
-            "  --seed S              seed for weights and shuffling (default 0)\n"
-            "  --max-train N         use only the first N training images\n"
+            "  --seed S              seed for weights, shuffling and a CSV split (default 0)\n"
+            "  --max-train N         use only the first N training images (default: all)\n"
             "  --val N               validation images held out of the training split (default 5000)\n"
             "  --save W.safetensors  write the trained weights\n"
             "  --json                print one JSON object with the results as the last line\n");
