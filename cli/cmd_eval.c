@@ -24,6 +24,7 @@ static void eval_help(FILE *f)
             "  --seed S              CSV split seed, as given to 'sparse train' (default 0)\n"
             "  --threads T           compute threads for the float network (default 1)\n"
             "  --json                print one JSON object\n");
+    cli_common_help(f, 22);
 }
 
 int cli_cmd_eval(int argc, char **argv)
@@ -36,6 +37,8 @@ int cli_cmd_eval(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return eval_help(stdout), CLI_OK;
+        else if (cli_common_option(a))
+            continue;
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--int8"))

@@ -17,6 +17,7 @@ static void export_help(FILE *f)
                "  --trial ID            the trial (see 'sparse inspect DIR')\n"
                "  -o FILE               write the YAML to FILE instead of stdout\n"
                "  --save W.safetensors  also write its weights (pruned weights are zero)\n");
+    cli_common_help(f, 22);
 }
 
 int cli_cmd_export_arch(int argc, char **argv)
@@ -27,6 +28,8 @@ int cli_cmd_export_arch(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return export_help(stdout), CLI_OK;
+        else if (cli_common_option(a))
+            continue;
         else if (!strcmp(a, "--trial") || !strcmp(a, "-o") || !strcmp(a, "--save")) {
             if (!v)
                 return cli_usage("export-arch ", "option %s needs a value", a);

@@ -11,13 +11,14 @@ static void inspect_help(FILE *f)
                "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"
                "Prints the Pareto front of a search run (validation accuracy, MS, WM) as a table.\n\n"
                "Options:\n"
-               "  --all    every trial, not only the front\n"
-               "  --trial ID --dot\n"
-               "           a Graphviz diagram of trial ID's network, each layer annotated with its\n"
-               "           MS and WM before and after pruning (render: dot -Tsvg FILE.dot)\n"
-               "  -o FILE  write the diagram to FILE instead of stdout\n"
-               "  --json   an array of objects (id, val_accuracy, test_accuracy, ms_bytes, wm5_bytes,\n"
-               "           wm6_bytes, params, stage, ok) instead of the table\n");
+               "  --all             every trial, not only the front\n"
+               "  --trial ID --dot  a Graphviz diagram of trial ID's network, each layer annotated with\n"
+               "                    its MS and WM before and after pruning (render: dot -Tsvg FILE.dot)\n"
+               "  -o FILE           write the diagram to FILE instead of stdout\n"
+               "  --json            an array of objects (id, val_accuracy, test_accuracy,\n"
+               "                    ms_bytes, wm5_bytes, wm6_bytes, params, stage, ok, parent,\n"
+               "                    int8_test_accuracy; null where unknown) instead of the table\n");
+    cli_common_help(f, 18);
 }
 
 /* Index of the report node called name, or SIZE_MAX. */
@@ -125,6 +126,8 @@ int cli_cmd_inspect(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return inspect_help(stdout), CLI_OK;
+        else if (cli_common_option(argv[i]))
+            continue;
         else if (!strcmp(argv[i], "--dot"))
             dot = 1;
         else if (!strcmp(argv[i], "--trial") || !strcmp(argv[i], "-o")) {

@@ -21,6 +21,7 @@ static void memory_help(FILE *f)
             "  --scratch MODEL          arena scratch buffers: im2col (default, full im2col),\n"
             "                           cmsis (CMSIS-NN's two columns) or none\n"
             "  --json                   print the report as one JSON object\n");
+    cli_common_help(f, 25);
 }
 
 /* Every parameter non-zero, so the figures are the dense ones. A batch norm's
@@ -125,6 +126,8 @@ int cli_cmd_memory(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return memory_help(stdout), CLI_OK;
+        else if (cli_common_option(a))
+            continue;
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--weights") || !strcmp(a, "--scratch")) {

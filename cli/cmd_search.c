@@ -2,7 +2,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -22,8 +21,9 @@ static void search_help(FILE *f)
             "  --threads T           compute threads (default: the config's)\n"
             "  --data SPEC           use this data set instead of the config's\n"
             "  --print-config        print the resolved config (defaults included) and exit\n"
-            "  --json                print one JSON object per trial on stdout\n"
-            "  --quiet               no progress on stderr\n");
+            "  --json                print one JSON object per trial on stdout\n");
+    cli_common_help(f, 22);
+    fprintf(f, "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n");
 }
 
 /* "90", "90s", "15m", "2h" -> seconds. */
@@ -45,7 +45,7 @@ static int parse_duration(const char *s, double *out)
 }
 
 typedef struct ui {
-    int json, quiet, tty;
+    int json;
 } ui;
 
 static int on_trial(void *user, const sparse_trial_event *ev)
@@ -55,11 +55,11 @@ static int on_trial(void *user, const sparse_trial_event *ev)
         printf("%s\n", ev->record_json);
         fflush(stdout);
     }
-    if (!u->quiet) {
+    if (cli_verbose()) {
         char best[32] = "none";
         if (ev->best_feasible_accuracy >= 0)
             snprintf(best, sizeof best, "%.2f%%", 100.0 * ev->best_feasible_accuracy);
-        if (u->tty)
+        if (cli_progress()) /* clear the live progress line */
             fputs("\r\033[K", stderr);
         fprintf(stderr, "trial %zu/%zu stage %d: ", ev->trial + 1, ev->total, ev->stage);
         if (ev->ok)
@@ -77,8 +77,8 @@ static int on_trial(void *user, const sparse_trial_event *ev)
 
 static int on_progress(void *user, size_t trial, size_t epoch, size_t batch, size_t per_epoch, double loss)
 {
-    ui *u = user;
-    if (u->tty && !u->quiet && (batch % 50 == 0))
+    (void)user;
+    if (batch % 50 == 0 && cli_progress())
         fprintf(stderr, "\r\033[Ktrial %zu  epoch %zu  batch %zu/%zu  loss %.4f", trial + 1, epoch + 1,
                 batch + 1, per_epoch, loss);
     return 0;
@@ -88,7 +88,7 @@ int cli_cmd_search(int argc, char **argv)
 {
     const char *config = NULL, *out = NULL, *resume = NULL;
     int print_config = 0;
-    ui u = {0, 0, isatty(STDERR_FILENO)};
+    ui u = {0};
     sparse_search_options opts = SPARSE_SEARCH_OPTIONS_INIT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -101,10 +101,10 @@ int cli_cmd_search(int argc, char **argv)
         long l;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return search_help(stdout), CLI_OK;
+        else if (cli_common_option(a))
+            continue;
         else if (!strcmp(a, "--json"))
             u.json = 1;
-        else if (!strcmp(a, "--quiet"))
-            u.quiet = 1;
         else if (!strcmp(a, "--print-config"))
             print_config = 1;
         else if (!strcmp(a, "--out"))
@@ -164,7 +164,7 @@ int cli_cmd_search(int argc, char **argv)
     sparse_search_config_free(cfg);
     if (rc)
         return cli_lib_error(rc, "search");
-    if (!u.quiet)
+    if (cli_verbose())
         fprintf(stderr, "front: sparse inspect %s\n", out);
     return CLI_OK;
 }

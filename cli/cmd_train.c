@@ -1,7 +1,6 @@
 /* `sparse train`: train an architecture on a data set and report accuracy. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "prune_opts.h"
@@ -21,26 +20,21 @@ static void train_help(FILE *f)
             "  --weight-decay X      L2 on conv/FC weights (default 0)\n"
             "  --label-smoothing X   in [0, 1) (default 0)\n"
             "  --threads T           compute threads (default 1)\n"
-            "  --seed S              seed for weights and shuffling (default 0)\n"
-            "  --max-train N         use only the first N training images\n"
+            "  --seed S              seed for weights, shuffling and a CSV split (default 0)\n"
+            "  --max-train N         use only the first N training images (default: all)\n"
             "  --val N               validation images held out of the training split (default 5000)\n"
             "  --save W.safetensors  write the trained weights\n"
             "  --json                print one JSON object with the results as the last line\n");
+    cli_common_help(f, 22);
     cli_prune_help(f);
 }
 
-typedef struct progress_state {
-    int tty;
-    size_t last_epoch;
-} progress_state;
-
 static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, double loss, double ips)
 {
-    progress_state *ps = user;
-    if (ps->tty && (batch % 20 == 0 || batch + 1 == batches))
+    (void)user;
+    if ((batch % 20 == 0 || batch + 1 == batches) && cli_progress())
         fprintf(stderr, "\repoch %zu  batch %zu/%zu  loss %.4f  %.0f images/s   ", epoch + 1, batch + 1, batches,
                 loss, ips);
-    ps->last_epoch = epoch;
     return 0;
 }
 
@@ -68,6 +62,8 @@ int cli_cmd_train(int argc, char **argv)
             continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return train_help(stdout), CLI_OK;
+        else if (cli_common_option(a))
+            continue;
         else if (!strcmp(a, "--json"))
             json = 1;
         else if (!strcmp(a, "--data")) {
@@ -175,7 +171,6 @@ int cli_cmd_train(int argc, char **argv)
         status = cli_lib_error(rc, "network");
         goto out;
     }
-    progress_state ps = {isatty(STDERR_FILENO), 0};
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.epochs = (size_t)epochs;
     o.batch_size = (size_t)batch;
@@ -186,7 +181,6 @@ int cli_cmd_train(int argc, char **argv)
     o.label_smoothing = (float)smoothing;
     o.seed = (uint64_t)seed;
     o.progress = on_progress;
-    o.user = &ps;
     sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
     if (epochs > 0) {
         if (pr.enabled) {
@@ -195,7 +189,7 @@ int cli_cmd_train(int argc, char **argv)
             rc = SPARSE_OK;
         } else
             rc = sparse_net_train(net, train, &o, &res);
-        if (ps.tty)
+        if (cli_progress()) /* end the progress line */
             fputc('\n', stderr);
         if (rc) {
             status = cli_lib_error(rc, "training");

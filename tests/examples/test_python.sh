@@ -1,7 +1,8 @@
 #!/bin/sh
 # The Python wrapper (examples/python/sparse.py) end to end: a search with a
 # callback on a tiny generated data set, its front, a matplotlib plot, and
-# errors raised as SparseError with the library's message.
+# errors raised as SparseError with the library's message. Arguments:
+# PYTHON SRC LIBSPARSE (a build tree's or an installed libsparse.so.0).
 set -u
 PY=$1
 SRC=$2
@@ -16,9 +17,15 @@ grep -q "^front:" "$T/out" || { echo "FAIL: no front printed"; exit 1; }
 [ -s "$T/run/front.png" ] || { echo "FAIL: no plot"; exit 1; }
 printf 'data: mnist\nseeed: 1\n' >"$T/bad.yaml"
 "$PY" - "$SRC/examples/python" "$T/bad.yaml" <<'EOP' || exit 1
-import sys
+import os, sys
 sys.path.insert(0, sys.argv[1])
 import sparse
+# The wrapper loads the library it is given ($SPARSE_LIB), e.g. an installed
+# copy, not whatever the loader's path offers first.
+sparse.lib()
+want = os.path.realpath(os.environ["SPARSE_LIB"])
+loaded = {os.path.realpath(l.split()[-1]) for l in open("/proc/self/maps") if "libsparse" in l}
+assert loaded == {want}, "loaded %s, expected %s" % (sorted(loaded), want)
 try:
     sparse.SearchConfig(sys.argv[2])
 except sparse.SparseError as e:
