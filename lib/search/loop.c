@@ -725,6 +725,24 @@ static void search_destroy(search *s)
     sp_layout_destroy(&s->lay);
 }
 
+/* Every network's first layer reads the whole input image (int8, one byte
+ * per value) and, in WM model (6), writes at least one byte, so a WM budget
+ * below that cannot be met by any point of any space. */
+static int check_wm_budget(const search *s)
+{
+    const sparse_search_config *c = s->cfg;
+    size_t ch = sparse_dataset_channels(s->train), h = sparse_dataset_height(s->train),
+           w = sparse_dataset_width(s->train);
+    double least = (double)(ch * h * w) + (c->wm_model == 6 ? 1.0 : 0.0);
+    if (c->budget_wm > 0 && c->budget_wm < least)
+        return sparse__error(SPARSE_EBUDGET,
+                             "budgets.wm_bytes %g B: no network can meet it; every network's WM%d is at least %g B "
+                             "here, because its first layer reads the whole %zux%zux%zu input image (%zu B)%s",
+                             c->budget_wm, c->wm_model, least, ch, h, w, ch * h * w,
+                             c->wm_model == 6 ? " and writes at least one byte" : "");
+    return SPARSE_OK;
+}
+
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                        const sparse_search_options *opts)
 {
@@ -747,6 +765,19 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
     if (!rc)
         rc = sp_layout_create(&s.lay, cfg);
+    /* The data first: an impossible budget is refused before a run
+     * directory is made for it. */
+    if (!rc) {
+        sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+        d.val_count = cfg->val_count;
+        d.max_train = cfg->max_train;
+        d.binary = cfg->binary;
+        d.seed = cfg->seed;
+        rc = sparse_data_open(opts->data_override ? opts->data_override : cfg->data, &d, &s.train, &s.val,
+                              &s.test);
+    }
+    if (!rc)
+        rc = check_wm_budget(&s);
     if (!rc)
         rc = sparse__runlog_open(&s.log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
     if (!rc && create && sparse__runlog_count(s.log) > 0)
@@ -765,15 +796,6 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         rc = read_record(&s, sparse__runlog_line(s.log, i), i, &tr);
         if (!rc && (rc = keep_trial(&s, &tr)))
             free(tr.point);
-    }
-    if (!rc) {
-        sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
-        d.val_count = cfg->val_count;
-        d.max_train = cfg->max_train;
-        d.binary = cfg->binary;
-        d.seed = cfg->seed;
-        rc = sparse_data_open(opts->data_override ? opts->data_override : cfg->data, &d, &s.train, &s.val,
-                              &s.test);
     }
     while (!rc && s.n < s.total) {
         if (budget > 0 && now_s() - s.t0 >= budget)

@@ -456,6 +456,38 @@ static void test_impossible_budget_fails_candidates_cleanly(void **state)
     free(tmp);
 }
 
+/* A WM budget below the input image itself: refused up front, naming the
+ * budget and the bound, with no run directory left behind. */
+static void test_budget_below_input_is_refused(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv);
+    char *b = strstr(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
+    assert_non_null(b);
+    memcpy(b, "budgets: {ms_bytes: 2000, wm_bytes:   63}", 41); /* 8x8 input: 64 B */
+    char run[700];
+    snprintf(run, sizeof run, "%s/run", tmp);
+    sparse_search_config *c = parse(cfg);
+    assert_int_equal(sparse_search_run(c, run, NULL), SPARSE_EBUDGET);
+    assert_non_null(strstr(sparse_last_error(), "budgets.wm_bytes 63 B"));
+    assert_non_null(strstr(sparse_last_error(), "at least 64 B"));
+    assert_int_equal(access(run, F_OK), -1);
+    sparse_search_config_free(c);
+    /* 64 B is the bound itself: allowed (the input layer alone meets it) */
+    memcpy(b, "budgets: {ms_bytes: 2000, wm_bytes:   64}", 41);
+    c = parse(cfg);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = 1;
+    assert_int_equal(sparse_search_run(c, run, &o), SPARSE_OK);
+    sparse_search_config_free(c);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Issue 8's inheritance claim: a widened child starts at its reference's
  * accuracy (the widening is function-preserving), far above a fresh
  * network, and stays ahead of the fresh one after the same training. */
@@ -547,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
+        cmocka_unit_test(test_budget_below_input_is_refused),
         cmocka_unit_test(test_widened_child_starts_from_parent),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
