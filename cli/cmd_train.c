@@ -23,6 +23,7 @@ static void train_help(FILE *f)
             "  --seed S              seed for weights, shuffling and a CSV split (default 0)\n"
             "  --max-train N         use only the first N training images (default: all)\n"
             "  --val N               validation images held out of the training split (default 5000)\n"
+            "  --init W.safetensors  start from these weights (e.g. a plain network before --prune; default: random)\n"
             "  --save W.safetensors  write the trained weights\n"
             "  --json                print one JSON object with the results as the last line\n");
     cli_common_help(f, 22);
@@ -40,7 +41,7 @@ static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, d
 
 int cli_cmd_train(int argc, char **argv)
 {
-    const char *arch_path = NULL, *data = NULL, *save = NULL;
+    const char *arch_path = NULL, *data = NULL, *save = NULL, *init = NULL;
     long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0, val_count = -1;
     double lr = -1.0, wd = 0.0, smoothing = 0.0;
     int json = 0, optimizer = SPARSE_OPTIM_ADAM, schedule = SPARSE_LR_COSINE;
@@ -72,6 +73,9 @@ int cli_cmd_train(int argc, char **argv)
         } else if (!strcmp(a, "--save")) {
             NEED_VALUE();
             save = v;
+        } else if (!strcmp(a, "--init")) {
+            NEED_VALUE();
+            init = v;
         } else if (!strcmp(a, "--epochs")) {
             NEED_VALUE();
             if (cli_parse_long(v, 0, 100000, &epochs))
@@ -169,6 +173,10 @@ int cli_cmd_train(int argc, char **argv)
     int status = CLI_OK;
     if (rc) {
         status = cli_lib_error(rc, "network");
+        goto out;
+    }
+    if (init && (rc = sparse_net_load(net, init, 0))) {
+        status = cli_lib_error(rc, "--init");
         goto out;
     }
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
