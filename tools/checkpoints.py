@@ -11,7 +11,8 @@ and int8 test accuracies. Used for the long-run tables of docs/results.md:
 
 A box is WM,MS in bytes. Also prints the hypervolume of the run's
 (validation error, MS, WM) front, normalised by the reference point
-(1, --hv-ms, --hv-wm), for comparing searches on the same budget.
+(1, --hv-ms, --hv-wm), for comparing searches on the same budget; it is
+computed by libsparse (--lib, default build/libsparse.so.0).
 """
 import argparse
 import json
@@ -42,29 +43,21 @@ def best_in_box(trials, wm_key, wm, ms):
     return max(inside, key=lambda t: (t["val_accuracy"], -t["ms_bytes"]), default=None)
 
 
-def front(points):
-    """Non-dominated subset of (err, ms, wm) tuples, all minimised."""
-    return [p for p in points
-            if not any(all(q[i] <= p[i] for i in range(3)) and q != p for q in points)]
-
-
-def hypervolume(points, ref):
-    """Exact 3-D hypervolume by slicing along the first objective."""
-    pts = sorted(p for p in front(points) if all(p[i] < ref[i] for i in range(3)))
-    hv = 0.0
-    for k, p in enumerate(pts):
-        nxt = pts[k + 1][0] if k + 1 < len(pts) else ref[0]
-        if nxt <= p[0]:
-            continue
-        # 2-D area dominated by pts[0..k] in (ms, wm)
-        layer = sorted((q[1], q[2]) for q in pts[:k + 1])
-        area, best_wm = 0.0, ref[2]
-        for j, (ms, wm) in enumerate(layer):
-            best_wm = min(best_wm, wm)
-            nms = layer[j + 1][0] if j + 1 < len(layer) else ref[1]
-            area += (nms - ms) * (ref[2] - best_wm)
-        hv += (nxt - p[0]) * area
-    return hv / (ref[0] * ref[1] * ref[2])
+def hypervolume(points, ref, lib):
+    """The library's exact hypervolume (sparse_hypervolume), normalised by
+    the reference box."""
+    import ctypes
+    so = ctypes.CDLL(lib)
+    n = len(points)
+    flat = (ctypes.c_double * (3 * max(n, 1)))(*[v for p in points for v in p])
+    r = (ctypes.c_double * 3)(*ref)
+    hv = ctypes.c_double()
+    so.sparse_hypervolume.argtypes = [ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.POINTER(ctypes.c_double)]
+    if so.sparse_hypervolume(n, 3, flat, r, ctypes.byref(hv)) != 0:
+        so.sparse_last_error.restype = ctypes.c_char_p
+        sys.exit("sparse_hypervolume: " + so.sparse_last_error().decode())
+    return hv.value / (ref[0] * ref[1] * ref[2])
 
 
 def main():
@@ -75,6 +68,8 @@ def main():
     ap.add_argument("--every", type=float, default=1800)
     ap.add_argument("--hv-ms", type=float, default=4096)
     ap.add_argument("--hv-wm", type=float, default=4096)
+    ap.add_argument("--lib", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build",
+                                                  "libsparse.so.0"), help="libsparse.so to compute the hypervolume with")
     a = ap.parse_args()
     trials = load(a.run)
     if not trials:
@@ -103,7 +98,7 @@ def main():
         print("%.0f %d %s" % (mark / 60, len(upto), " ".join(cells)))
     pts = [(1 - t["val_accuracy"], t["ms_bytes"], t[wm_key]) for t in trials if ok(t)]
     print("hypervolume %.6f (ref err 1, MS %g, WM %g; %d successful of %d trials)" % (
-        hypervolume(pts, (1.0, a.hv_ms, a.hv_wm)), a.hv_ms, a.hv_wm, len(pts), len(trials)))
+        hypervolume(pts, (1.0, a.hv_ms, a.hv_wm), a.lib), a.hv_ms, a.hv_wm, len(pts), len(trials)))
 
 
 if __name__ == "__main__":
