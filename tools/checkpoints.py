@@ -13,10 +13,15 @@ A box is WM,MS in bytes. Also prints the hypervolume of the run's
 (validation error, MS, WM) front, normalised by the reference point
 (1, --hv-ms, --hv-wm), for comparing searches on the same budget; it is
 computed by libsparse (--lib, default build/libsparse.so.0).
+
+With --wall-log (the search's stderr, one "trial K/N ... S s elapsed" line
+per trial) the marks are wall-clock time since the search started, the
+optimiser's own time included, instead of the sum of trial times.
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 
@@ -68,6 +73,7 @@ def main():
     ap.add_argument("--every", type=float, default=1800)
     ap.add_argument("--hv-ms", type=float, default=4096)
     ap.add_argument("--hv-wm", type=float, default=4096)
+    ap.add_argument("--wall-log", help="the search's stderr: marks in wall-clock time")
     ap.add_argument("--lib", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build",
                                                   "libsparse.so.0"), help="libsparse.so to compute the hypervolume with")
     a = ap.parse_args()
@@ -80,6 +86,12 @@ def main():
     for t in trials:
         clock += t.get("seconds") or 0.0
         stamps.append(clock)
+    if a.wall_log:
+        with open(a.wall_log, errors="replace") as f:
+            wall = dict((int(k), float(e)) for k, e in
+                        re.findall(r"trial (\d+)/\d+ .*?(\d+) s elapsed", f.read().replace("\r", "\n")))
+        stamps = [wall.get(i + 1, float("inf")) for i in range(len(trials))]
+        clock = max([s for s in stamps if s != float("inf")], default=0.0)
     marks = []
     m = a.every
     while m < clock:
