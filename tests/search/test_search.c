@@ -416,6 +416,15 @@ static void test_search_resume_after_kill_is_identical(void **state)
     free(tmp);
 }
 
+/* Overwrites tiny_config's budgets line in place (the same width). */
+static void set_budgets(char *cfg, const char *line)
+{
+    char *b = strstr(cfg, "budgets: {");
+    assert_non_null(b);
+    assert_int_equal(strlen(line), 41);
+    memcpy(b, line, 41);
+}
+
 /* A budget no network can meet: every candidate is refused before training,
  * with its reason, and the search still ends cleanly with an empty front. */
 static void test_impossible_budget_fails_candidates_cleanly(void **state)
@@ -424,9 +433,7 @@ static void test_impossible_budget_fails_candidates_cleanly(void **state)
     char *tmp = make_tmpdir();
     char *csv = write_tiny_csv(tmp);
     char *cfg = tiny_config(csv);
-    char *b = strstr(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
-    assert_non_null(b);
-    memcpy(b, "budgets: {ms_bytes:   10, wm_bytes: 2000}", 41);
+    set_budgets(cfg, "budgets: {ms_bytes:   10, wm_bytes: 2000}");
     char run[700], path[800];
     snprintf(run, sizeof run, "%s/run", tmp);
     sparse_search_config *c = parse(cfg);
@@ -464,9 +471,7 @@ static void test_budget_below_input_is_refused(void **state)
     char *tmp = make_tmpdir();
     char *csv = write_tiny_csv(tmp);
     char *cfg = tiny_config(csv);
-    char *b = strstr(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
-    assert_non_null(b);
-    memcpy(b, "budgets: {ms_bytes: 2000, wm_bytes:   63}", 41); /* 8x8 input: 64 B */
+    set_budgets(cfg, "budgets: {ms_bytes: 2000, wm_bytes:   63}"); /* 8x8 input: 64 B */
     char run[700];
     snprintf(run, sizeof run, "%s/run", tmp);
     sparse_search_config *c = parse(cfg);
@@ -476,7 +481,7 @@ static void test_budget_below_input_is_refused(void **state)
     assert_int_equal(access(run, F_OK), -1);
     sparse_search_config_free(c);
     /* 64 B is the bound itself: allowed (the input layer alone meets it) */
-    memcpy(b, "budgets: {ms_bytes: 2000, wm_bytes:   64}", 41);
+    set_budgets(cfg, "budgets: {ms_bytes: 2000, wm_bytes:   64}");
     c = parse(cfg);
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
     o.max_trials = 1;
