@@ -78,6 +78,19 @@ static void frame(sparse__buf *b, const axis *a, int panel, const char *xlabel)
                           "transform=\"rotate(-90 %.1f %.1f)\">validation accuracy (%%)</text>\n",
                        x0 - 44, MARGIN_T + PANEL_H / 2, x0 - 44, MARGIN_T + PANEL_H / 2);
 }
+/* Validation accuracy, MS and WM of trial i; 0 for a failed trial. */
+static int trial_point(const sparse_run *run, size_t i, int wm_field, double *acc, double *ms, double *wm)
+{
+    double ok = 0;
+    sparse_run_trial_value(run, i, SPARSE_TRIAL_OK, &ok);
+    if (ok != 1)
+        return 0;
+    sparse_run_trial_value(run, i, SPARSE_TRIAL_VAL_ACCURACY, acc);
+    sparse_run_trial_value(run, i, SPARSE_TRIAL_MS_BYTES, ms);
+    sparse_run_trial_value(run, i, wm_field, wm);
+    return 1;
+}
+
 
 SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path)
 {
@@ -97,13 +110,9 @@ SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *pa
     int mnist = !strcmp(cfg->data, "mnist") && !cfg->binary;
     axis a = {9, 0, 100, 0};
     for (size_t i = 0; i < n; i++) {
-        double ok, acc, ms, wm;
-        sparse_run_trial_value(run, i, SPARSE_TRIAL_OK, &ok);
-        if (ok != 1)
+        double acc, ms, wm;
+        if (!trial_point(run, i, wm_field, &acc, &ms, &wm))
             continue;
-        sparse_run_trial_value(run, i, SPARSE_TRIAL_VAL_ACCURACY, &acc);
-        sparse_run_trial_value(run, i, SPARSE_TRIAL_MS_BYTES, &ms);
-        sparse_run_trial_value(run, i, wm_field, &wm);
         a.lo = fmin(a.lo, log10(fmax(1, fmin(ms, wm))));
         a.hi = fmax(a.hi, log10(fmax(1, fmax(ms, wm))));
         a.acc_lo = fmin(a.acc_lo, 100 * acc);
@@ -156,13 +165,9 @@ SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *pa
     for (int pass = 0; pass < 2; pass++)
         for (size_t j = 0; j < (pass ? count : n); j++) {
             size_t i = pass ? front[j] : j;
-            double ok, acc, ms, wm;
-            sparse_run_trial_value(run, i, SPARSE_TRIAL_OK, &ok);
-            if (ok != 1)
+            double acc, ms, wm;
+            if (!trial_point(run, i, wm_field, &acc, &ms, &wm))
                 continue;
-            sparse_run_trial_value(run, i, SPARSE_TRIAL_VAL_ACCURACY, &acc);
-            sparse_run_trial_value(run, i, SPARSE_TRIAL_MS_BYTES, &ms);
-            sparse_run_trial_value(run, i, wm_field, &wm);
             if (100 * acc < a.acc_lo)
                 continue;
             const char *style = pass ? "r=\"5\" fill=\"#1f77b4\" stroke=\"#123\"" : "r=\"3\" fill=\"#bbb\"";
