@@ -29,6 +29,7 @@ static void set_defaults(sparse_search_config *c)
     c->stage_rho[0] = c->stage_rho[1] = c->stage_rho[2] = 0.8;
     c->initial_trials = 6;
     c->candidates = 128;
+    c->random_fill = (sp_range){0.2, 1.0};
     for (int k = 0; k < 3; k++) {
         c->lambda_lo[k] = 0.0;
         c->lambda_hi[k] = 1.0;
@@ -323,7 +324,8 @@ static int parse_root(parser *p, sparse_search_config *c)
     const sparse__doc_node *root = sparse__doc_root(p->doc);
     static const char *const keys[] = {"data",       "seed",      "threads",        "wm_model",
                                        "budgets",    "stages",    "initial_trials", "candidates",
-                                       "time_budget", "lambda",   "training",       "space"};
+                                       "time_budget", "lambda",   "training",       "space",
+                                       "random_fill"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -356,6 +358,8 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = sparse__doc_double(p->doc, v, "time_budget (seconds)", 0, 1e9, &c->time_budget_s);
     if (!rc && (v = sparse__doc_get(root, "lambda")))
         rc = parse_lambda(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "random_fill")))
+        rc = read_range(p, v, "random_fill", 0, 1, 0, &c->random_fill);
     if (!rc && (v = sparse__doc_get(root, "training")))
         rc = parse_training(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "space")))
@@ -475,7 +479,11 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
     sparse__buf_printf(&b, "initial_trials: %zu\ncandidates: %zu\ntime_budget: ", c->initial_trials,
                        c->candidates);
     sparse__buf_json_double(&b, c->time_budget_s);
-    sparse__buf_puts(&b, "\n");
+    sparse__buf_puts(&b, "\nrandom_fill: [");
+    sparse__buf_json_double(&b, c->random_fill.lo);
+    sparse__buf_puts(&b, ", ");
+    sparse__buf_json_double(&b, c->random_fill.hi);
+    sparse__buf_puts(&b, "]\n");
     if (c->lambda_box) {
         sparse__buf_puts(&b, "lambda:\n  low: [");
         for (int k = 0; k < 3; k++) {

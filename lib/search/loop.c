@@ -200,14 +200,17 @@ static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_f
         *wm_factor = 2.0;
 }
 
-/* 1 if the point's network, before any training, can still meet the
- * budgets (always 1 without budgets); *why says which it exceeds. Counts
- * come from the architecture alone (every weight and bias non-zero). */
-static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
+/* A point's network before any training: dense MS (every weight counted,
+ * since biases start at zero) and WM, and their shares of the size cap. */
+typedef struct cap_figures {
+    uint64_t ms, wm;
+    double ms_factor, wm_factor, ms_share, wm_share;
+} cap_figures;
+
+/* 0 if the network cannot be built (it fails later with its own reason). */
+static int cap_shares(const search *s, const double *point, cap_figures *f)
 {
     const sparse_search_config *c = s->cfg;
-    if (c->budget_ms <= 0 && c->budget_wm <= 0)
-        return 1;
     sp_genome g;
     sp_genome_decode(&s->lay, c, point, &g);
     sparse_arch *arch = NULL;
@@ -215,12 +218,11 @@ static int within_cap(const search *s, const double *point, char *why, size_t wh
     sparse_memreport *mem = NULL;
     uint64_t ms = 0, wm = 0;
     size_t layer;
-    int ok = 1;
+    int built = 0;
     if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                         sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
         !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
         !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
-        /* Biases start at zero: count the dense weights instead of non-zeros. */
         size_t n = 0;
         uint64_t dense = 0, w = 0;
         sparse_memreport_node_count(mem, &n);
@@ -228,24 +230,96 @@ static int within_cap(const search *s, const double *point, char *why, size_t wh
             if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
                 dense += w;
         ms = dense > ms ? dense : ms;
-        double fm, fw;
-        cap_factors(g.prune, c->wm_model, &fm, &fw);
-        if (c->budget_ms > 0 && (double)ms > fm * c->budget_ms) {
-            snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
-                     (unsigned long long)ms, fm, c->budget_ms);
-            ok = 0;
-        } else if (c->budget_wm > 0 && (double)wm > fw * c->budget_wm) {
-            snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
-                     c->wm_model, (unsigned long long)wm, fw, c->budget_wm);
-            ok = 0;
-        }
+        cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
+        f->ms_share = c->budget_ms > 0 ? (double)ms / (f->ms_factor * c->budget_ms) : 0.0;
+        f->wm_share = c->budget_wm > 0 ? (double)wm / (f->wm_factor * c->budget_wm) : 0.0;
+        f->ms = ms;
+        f->wm = wm;
+        built = 1;
     }
-    /* Architectures that cannot be built fail later with their own reason. */
     sparse_clear_error();
     sparse_memreport_free(mem);
     sparse_net_free(net);
     sparse_arch_free(arch);
-    return ok;
+    return built;
+}
+
+/* 1 if the point's network, before any training, can still meet the
+ * budgets (always 1 without budgets); *why says which it exceeds. */
+static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
+{
+    const sparse_search_config *c = s->cfg;
+    cap_figures f;
+    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !cap_shares(s, point, &f))
+        return 1;
+    if (f.ms_share > 1.0) {
+        snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
+                 (unsigned long long)f.ms, f.ms_factor, c->budget_ms);
+        return 0;
+    }
+    if (f.wm_share > 1.0) {
+        snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
+                 c->wm_model, (unsigned long long)f.wm, f.wm_factor, c->budget_wm);
+        return 0;
+    }
+    return 1;
+}
+
+/* The point with every filter count and the FC weights scaled by m, within
+ * their bounds. */
+static void scale_widths(const search *s, const double *point, double m, double *out)
+{
+    const sp_layout *lay = &s->lay;
+    const sparse_search_config *c = s->cfg;
+    memcpy(out, point, lay->nvars * sizeof *out);
+    for (int k = 0; k < lay->bmax; k++)
+        for (int l = 0; l < lay->lmax; l++) {
+            size_t v = lay->layer[k][l].filters;
+            if (v != SIZE_MAX && isfinite(point[v]))
+                out[v] = fmin(fmax(round(point[v] * m), c->filters.lo), c->filters.hi);
+        }
+    size_t v = lay->fc_weights;
+    if (v != SIZE_MAX && isfinite(point[v]))
+        out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
+}
+
+/* Widens or narrows a random point so that its network fills a random
+ * share (random_fill, log-uniform) of the size cap. Uniform draws over
+ * widths of, say, 3 to 32 filters per layer mostly land far below or far
+ * above budgets of a few KB; the first MNIST runs found their best networks
+ * among the few initial ones that happened to sit near the budget. */
+static void fit_to_cap(search *s, sparse_rng *rng, double *point)
+{
+    const sparse_search_config *c = s->cfg;
+    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
+        return;
+    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
+    double *trial_point = sparse__malloc(s->lay.nvars * sizeof *trial_point);
+    double *best = sparse__malloc(s->lay.nvars * sizeof *best);
+    if (!trial_point || !best) {
+        free(trial_point);
+        free(best);
+        return; /* the unscaled point is still a valid proposal */
+    }
+    /* Bisection on log m: the shares grow with the widths. */
+    double lo = log(1.0 / 64), hi = log(64.0);
+    int found = 0;
+    for (int it = 0; it < 16; it++) {
+        double mid = 0.5 * (lo + hi);
+        cap_figures f;
+        scale_widths(s, point, exp(mid), trial_point);
+        if (cap_shares(s, trial_point, &f) && fmax(f.ms_share, f.wm_share) <= target) {
+            memcpy(best, trial_point, s->lay.nvars * sizeof *best);
+            found = 1;
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    if (found)
+        memcpy(point, best, s->lay.nvars * sizeof *point);
+    free(trial_point);
+    free(best);
 }
 
 /* What a point means for training: its architecture and the training and
@@ -287,6 +361,8 @@ static int random_point(search *s, sparse_rng *rng, double *point)
     int rc = SPARSE_OK;
     for (int attempt = 0; attempt < 64 && !rc; attempt++) {
         rc = sparse_space_sample(s->lay.space, rng, point);
+        if (!rc)
+            fit_to_cap(s, rng, point);
         if (!rc && within_cap(s, point, why, sizeof why))
             break;
     }

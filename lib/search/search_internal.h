@@ -38,6 +38,9 @@ struct sparse_search_config {
     double stage_rho[3];
     size_t initial_trials;
     size_t candidates;
+    /* Random points are widened or narrowed to a share of the size cap
+     * drawn log-uniformly from this range; lo == 0 turns that off. */
+    sp_range random_fill;
     int lambda_box;
     double lambda_lo[3], lambda_hi[3];
     /* training */

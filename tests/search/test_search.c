@@ -90,6 +90,7 @@ static void test_config_errors(void **state)
     expect_error("seed: 1\n", SPARSE_EFORMAT, "data: missing");
     expect_error("data: mnist\nbudgets: {ms_bytes: -3}\n", SPARSE_ERANGE, "budgets.ms_bytes");
     expect_error("data: [mnist\n", SPARSE_EFORMAT, "bad.yaml:");
+    expect_error("data: mnist\nrandom_fill: [0.5, 2]\n", SPARSE_ERANGE, "random_fill");
 }
 
 static void test_random_points_build_valid_archs(void **state)
@@ -493,6 +494,63 @@ static void test_budget_below_input_is_refused(void **state)
     free(tmp);
 }
 
+/* The largest share of its budget a trial's network takes (MS or WM). */
+static double budget_share(const sparse_run *r, size_t i)
+{
+    double ms, wm;
+    assert_int_equal(sparse_run_trial_value(r, i, SPARSE_TRIAL_MS_BYTES, &ms), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_value(r, i, SPARSE_TRIAL_WM5_BYTES, &wm), SPARSE_OK);
+    return fmax(ms, wm) / 2000.0;
+}
+
+/* Random points are widened or narrowed to fill random_fill of the size cap:
+ * with [0.5, 1] and no pruning (cap = budget) every initial network lands
+ * between roughly half the budget and the budget, where without fitting
+ * uniform widths leave some far below it. */
+static void test_random_points_fill_the_budget(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4400], run[700];
+    char *space = strstr(base, "space: {"), *initial = strstr(base, "initial_trials: 2");
+    assert_non_null(space);
+    assert_non_null(initial);
+    initial[16] = '8';
+    double lowest[2] = {1e9, 1e9}, highest[2] = {0, 0};
+    for (int fill = 0; fill < 2; fill++) {
+        snprintf(cfg, sizeof cfg,
+                 "%.*srandom_fill: %s\n"
+                 "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 24], kernel: [2, 3],"
+                 " pool: [1, 2], input_downsample: [false], branches: [false], fc_weights: [50, 2000],"
+                 " epochs: [1, 1], pruning: [none]}\n",
+                 (int)(space - base), base, fill ? "[0.5, 1]" : "0");
+        snprintf(run, sizeof run, "%s/run%d", tmp, fill);
+        run_search(cfg, run, 8);
+        sparse_run *r;
+        assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+        assert_int_equal(sparse_run_trial_count(r), 8);
+        for (size_t i = 0; i < 8; i++) {
+            double ok;
+            assert_int_equal(sparse_run_trial_value(r, i, SPARSE_TRIAL_OK, &ok), SPARSE_OK);
+            assert_true(ok == 1.0);
+            double share = budget_share(r, i);
+            lowest[fill] = fmin(lowest[fill], share);
+            highest[fill] = fmax(highest[fill], share);
+        }
+        sparse_run_free(r);
+    }
+    /* One filter more or less moves a network of a few hundred bytes by
+     * a tenth of the budget or more: allow for the rounding. */
+    assert_true(lowest[1] >= 0.45);
+    assert_true(highest[1] <= 1.0);
+    assert_true(lowest[0] < 0.35);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Issue 8's inheritance claim: a widened child starts at its reference's
  * accuracy (the widening is function-preserving), far above a fresh
  * network, and stays ahead of the fresh one after the same training. */
@@ -585,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
         cmocka_unit_test(test_budget_below_input_is_refused),
+        cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
