@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "gp_internal.h"
 #include "sparse/gp.h"
 
 struct sparse_mobo {
@@ -232,6 +233,35 @@ SPARSE_API int sparse_mobo_pareto(const sparse_mobo *m, size_t *idx, size_t *cou
     return sparse_pareto_front(m->n, m->k, m->values, idx, count);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int gp__objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi)
+{
+    if (n == 0) {
+        for (size_t j = 0; j < k; j++) {
+            lo[j] = 0.0;
+            hi[j] = 1.0;
+        }
+        return SPARSE_OK;
+    }
+    double *col = sparse__malloc(n * sizeof *col);
+    if (!col)
+        return SPARSE_ENOMEM;
+    for (size_t j = 0; j < k; j++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = values[i * k + j];
+        qsort(col, n, sizeof *col, cmp_double);
+        lo[j] = col[0];
+        hi[j] = col[(n - 1) / 2] > col[0] ? col[(n - 1) / 2] : col[n - 1];
+    }
+    free(col);
+    return SPARSE_OK;
+}
+
 static int draw_lambda(sparse_mobo *m, double *lambda)
 {
     if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET)
@@ -361,20 +391,16 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
         }
         for (size_t i = 0; i < nc; i++)
             F[i * m->k + j] = s[i];
-        lo[j] = HUGE_VAL;
-        hi[j] = -HUGE_VAL;
-        for (size_t i = 0; i < m->n; i++) {
-            double v = m->tvalues[i * m->k + j];
-            lo[j] = v < lo[j] ? v : lo[j];
-            hi[j] = v > hi[j] ? v : hi[j];
-        }
     }
     free(s);
+    if (!rc)
+        rc = gp__objective_scales(m->tvalues, m->n, m->k, lo, hi);
     if (rc)
         goto done;
-    /* Chebyshev scalarisation on objectives scaled by the observed range,
-     * so the weights compare like with like; already-observed candidates
-     * are skipped (they add nothing), unless nothing else is left. */
+    /* Chebyshev scalarisation on objectives scaled by their observed spread
+     * (gp__objective_scales), so the weights compare like with like;
+     * already-observed candidates are skipped (they add nothing), unless
+     * nothing else is left. */
     size_t best = SIZE_MAX, best_any = 0;
     double gbest = HUGE_VAL, gbest_any = HUGE_VAL;
     for (size_t i = 0; i < nc; i++) {

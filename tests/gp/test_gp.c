@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "gp/gp_internal.h"
 #include "sparse/sparse.h"
 
 /* ---- fixture reader (format: see tests/data/gen_gp_fixtures.py) ---- */
@@ -778,6 +779,25 @@ static void test_mobo_degenerate_data(void **state)
     sparse_space_free(s);
 }
 
+/* The scalarisation's scale: best value to median, per objective, so that
+ * one collapsed training does not flatten the differences among the rest. */
+static void test_objective_scales(void **state)
+{
+    (void)state;
+    /* two objectives: an error with one outlier, a size with ties at the best */
+    const double v[] = {0.02, 500, 0.03, 500, 0.025, 500, 0.9, 800, 0.022, 900};
+    double lo[2], hi[2];
+    assert_int_equal(gp__objective_scales(v, 5, 2, lo, hi), SPARSE_OK);
+    assert_true(lo[0] == 0.02 && hi[0] == 0.025); /* the median, not the 0.9 outlier */
+    assert_true(lo[1] == 500 && hi[1] == 900);    /* 3 of 5 tie with the best: the maximum */
+    assert_int_equal(gp__objective_scales(v, 1, 2, lo, hi), SPARSE_OK);
+    assert_true(lo[0] == 0.02 && hi[0] == 0.02);
+    assert_int_equal(gp__objective_scales(v, 2, 2, lo, hi), SPARSE_OK);
+    assert_true(lo[0] == 0.02 && hi[0] == 0.03); /* lower median ties: the maximum */
+    assert_int_equal(gp__objective_scales(NULL, 0, 2, lo, hi), SPARSE_OK);
+    assert_true(lo[0] == 0.0 && hi[0] == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_mobo_deterministic),
         cmocka_unit_test(test_mobo_errors),
         cmocka_unit_test(test_mobo_degenerate_data),
+        cmocka_unit_test(test_objective_scales),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
