@@ -299,7 +299,8 @@ static void fit_to_cap(search *s, sparse_rng *rng, double *point)
     if (!trial_point || !best) {
         free(trial_point);
         free(best);
-        return; /* the unscaled point is still a valid proposal */
+        sparse_clear_error(); /* the unscaled point is still a valid proposal */
+        return;
     }
     /* Bisection on log m: the shares grow with the widths. */
     double lo = log(1.0 / 64), hi = log(64.0);
