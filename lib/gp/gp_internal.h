@@ -55,6 +55,12 @@ int gp__refactor(sparse_gp *gp);
 /* Solves for alpha with the current L and ys. */
 int gp__solve_alpha(sparse_gp *gp);
 
+/* z <- V sqrt(max(L, 0)) z for the eigendecomposition S = V L V' (the lower
+ * triangle of S is read, then destroyed; C is m x m scratch): a sample of
+ * N(0, S) from m standard normals when S is only nearly positive
+ * semi-definite. */
+int gp__correlate_by_eigen(double *S, size_t m, double *C, double *z);
+
 /* Per objective j of n observations (values n x k, row-major): lo[j], the
  * best (smallest) value, and hi[j], the median, where the scalarisation
  * scales each objective by the spread of the better half of the

@@ -460,13 +460,23 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
             rc = sparse_mobo_observe(mobo, tr->point, f);
         }
         size_t chosen = SIZE_MAX;
+        const char *chooser = "mobo";
         if (!rc)
             rc = sparse_mobo_propose(mobo, got, cand, point, &chosen, NULL);
+        if (rc == SPARSE_ENUMERIC) {
+            /* A GP that cannot be fitted or sampled on these observations
+             * must not end the search: the trial takes a random one of the
+             * candidates instead (the same one again on resume). */
+            sparse_clear_error();
+            rc = SPARSE_OK;
+            chosen = (size_t)sparse_rng_uint(rng, got);
+            chooser = "fallback-morph";
+        }
         if (!rc && chosen < got) {
             *parent = cparent[chosen];
             snprintf(morph, morph_cap, "%s", cname[chosen]);
             memcpy(point, cand + chosen * nv, nv * sizeof *point);
-            snprintf(how, how_cap, "mobo");
+            snprintf(how, how_cap, "%s", chooser);
         } else if (!rc) {
             snprintf(how, how_cap, "random");
         }

@@ -798,6 +798,32 @@ static void test_objective_scales(void **state)
     assert_true(lo[0] == 0.0 && hi[0] == 1.0);
 }
 
+/* The sampler's fallback for a covariance that rounding made indefinite:
+ * S = u u' - eps I has one eigenvalue |u|^2 - eps and m - 1 at -eps, which
+ * are clipped, so every sample lies along u with length sqrt(|u|^2 - eps)
+ * when all the standard normals are 1. */
+static void test_sample_indefinite_covariance(void **state)
+{
+    (void)state;
+    enum { M = 5 };
+    const double u[M] = {1.0, 0.5, -0.25, 2.0, 0.75}, eps = 0.05;
+    double S[M * M], C[M * M], z[M], uu = 0;
+    for (size_t i = 0; i < M; i++) {
+        uu += u[i] * u[i];
+        z[i] = 1.0;
+        for (size_t j = 0; j < M; j++)
+            S[i * M + j] = u[i] * u[j] - (i == j ? eps : 0.0);
+    }
+    assert_int_equal(gp__correlate_by_eigen(S, M, C, z), SPARSE_OK);
+    double zz = 0, zu = 0;
+    for (size_t i = 0; i < M; i++) {
+        zz += z[i] * z[i];
+        zu += z[i] * u[i];
+    }
+    assert_true(fabs(zz - (uu - eps)) < 1e-9);           /* length */
+    assert_true(fabs(zu * zu - zz * uu) < 1e-9 * zz * uu); /* parallel to u */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -820,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_mobo_errors),
         cmocka_unit_test(test_mobo_degenerate_data),
         cmocka_unit_test(test_objective_scales),
+        cmocka_unit_test(test_sample_indefinite_covariance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
