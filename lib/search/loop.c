@@ -294,33 +294,31 @@ static void fit_to_cap(search *s, sparse_rng *rng, double *point)
     if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
         return;
     double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
-    double *trial_point = sparse__malloc(s->lay.nvars * sizeof *trial_point);
-    double *best = sparse__malloc(s->lay.nvars * sizeof *best);
-    if (!trial_point || !best) {
-        free(trial_point);
-        free(best);
+    double *scaled = sparse__malloc(s->lay.nvars * sizeof *scaled);
+    if (!scaled) {
         sparse_clear_error(); /* the unscaled point is still a valid proposal */
         return;
     }
-    /* Bisection on log m: the shares grow with the widths. */
+    /* Bisection on log m: the shares grow with the widths. lo ends at the
+     * largest factor found to fit, if any did. */
     double lo = log(1.0 / 64), hi = log(64.0);
     int found = 0;
     for (int it = 0; it < 16; it++) {
         double mid = 0.5 * (lo + hi);
         cap_figures f;
-        scale_widths(s, point, exp(mid), trial_point);
-        if (cap_shares(s, trial_point, &f) && fmax(f.ms_share, f.wm_share) <= target) {
-            memcpy(best, trial_point, s->lay.nvars * sizeof *best);
+        scale_widths(s, point, exp(mid), scaled);
+        if (cap_shares(s, scaled, &f) && fmax(f.ms_share, f.wm_share) <= target) {
             found = 1;
             lo = mid;
         } else {
             hi = mid;
         }
     }
-    if (found)
-        memcpy(point, best, s->lay.nvars * sizeof *point);
-    free(trial_point);
-    free(best);
+    if (found) {
+        scale_widths(s, point, exp(lo), scaled);
+        memcpy(point, scaled, s->lay.nvars * sizeof *point);
+    }
+    free(scaled);
 }
 
 /* What a point means for training: its architecture and the training and
