@@ -19,6 +19,8 @@ static void train_help(FILE *f)
             "  --schedule NAME       constant, step, cosine (default) or one-cycle\n"
             "  --weight-decay X      L2 on conv/FC weights (default 0)\n"
             "  --label-smoothing X   in [0, 1) (default 0)\n"
+            "  --shift S             move each training image by a random offset of up to S pixels\n"
+            "                        in x and y, zero-filled (default 0: off)\n"
             "  --threads T           compute threads (default 1)\n"
             "  --seed S              seed for weights, shuffling and a CSV split (default 0)\n"
             "  --max-train N         use only the first N training images (default: all)\n"
@@ -42,7 +44,7 @@ static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, d
 int cli_cmd_train(int argc, char **argv)
 {
     const char *arch_path = NULL, *data = NULL, *save = NULL, *init = NULL;
-    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0, val_count = -1;
+    long epochs = 10, batch = 64, threads = 1, seed = 0, max_train = 0, val_count = -1, shift = 0;
     double lr = -1.0, wd = 0.0, smoothing = 0.0;
     int json = 0, optimizer = SPARSE_OPTIM_ADAM, schedule = SPARSE_LR_COSINE;
     cli_prune pr;
@@ -112,6 +114,10 @@ int cli_cmd_train(int argc, char **argv)
             NEED_VALUE();
             if (cli_parse_double(v, &smoothing) || smoothing < 0 || smoothing >= 1)
                 return cli_usage("train ", "--label-smoothing must be in [0, 1), not '%s'", v);
+        } else if (!strcmp(a, "--shift")) {
+            NEED_VALUE();
+            if (cli_parse_long(v, 0, 64, &shift))
+                return cli_usage("train ", "--shift must be an integer in [0, 64], not '%s'", v);
         } else if (!strcmp(a, "--optimizer")) {
             NEED_VALUE();
             if (!strcmp(v, "adam"))
@@ -187,6 +193,7 @@ int cli_cmd_train(int argc, char **argv)
     o.schedule = schedule;
     o.weight_decay = wd;
     o.label_smoothing = (float)smoothing;
+    o.max_shift = (size_t)shift;
     o.seed = (uint64_t)seed;
     o.progress = on_progress;
     sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;

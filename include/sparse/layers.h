@@ -291,12 +291,16 @@ typedef struct sparse_train_options {
     uint64_t seed;           /* shuffling; default 0 */
     sparse_progress_fn progress; /* may be NULL */
     void *user;              /* passed to progress */
+    /* Version 2: */
+    size_t max_shift;        /* each training image moved by a random (dx, dy) in
+                                [-max_shift, max_shift]^2 pixels, zero-filled; default 0 (off) */
 } sparse_train_options;
 
-#define SPARSE_TRAIN_OPTIONS_VERSION 1
+/* Version 1 callers (no max_shift) are still accepted. */
+#define SPARSE_TRAIN_OPTIONS_VERSION 2
 #define SPARSE_TRAIN_OPTIONS_INIT                                                          \
     {SPARSE_TRAIN_OPTIONS_VERSION, 10, 64, SPARSE_OPTIM_ADAM, 1e-3, 0.9, 0.9, 0.999, 1e-8, \
-     0.0, SPARSE_LR_COSINE, 5, 0.1, 0.0f, 0, NULL, NULL}
+     0.0, SPARSE_LR_COSINE, 5, 0.1, 0.0f, 0, NULL, NULL, 0}
 SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned version);
 
 /* What a training run measured. */

@@ -1,21 +1,53 @@
 /* Training loop and evaluation. Every buffer a step needs belongs to the
  * network or is allocated once per call, before the first step. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "layers_internal.h"
 #include "optim.h"
+#include "train_options.h"
+
+/* Where each version's struct ends: an older caller's struct is smaller. */
+static size_t options_size(unsigned version)
+{
+    switch (version) {
+    case 1:
+        return offsetof(sparse_train_options, max_shift);
+    case SPARSE_TRAIN_OPTIONS_VERSION:
+        return sizeof(sparse_train_options);
+    default:
+        return 0;
+    }
+}
 
 SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned version)
 {
     SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_TRAIN_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_train_options_init: version %u, expected %u", version,
+    const size_t size = options_size(version);
+    if (!size)
+        return sparse__error(SPARSE_EVERSION, "sparse_train_options_init: version %u, expected 1..%u", version,
                              SPARSE_TRAIN_OPTIONS_VERSION);
     sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
-    *opts = d;
+    d.version = version;
+    memcpy(opts, &d, size);
+    return SPARSE_OK;
+}
+
+int sparse__train_options_read(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
+{
+    sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
+    *dst = d;
+    if (!src)
+        return SPARSE_OK;
+    const size_t size = options_size(src->version);
+    if (!size)
+        return sparse__error(SPARSE_EVERSION, "%s: train options version %u, expected 1..%u", fn, src->version,
+                             SPARSE_TRAIN_OPTIONS_VERSION);
+    memcpy(dst, src, size);
+    dst->version = SPARSE_TRAIN_OPTIONS_VERSION;
     return SPARSE_OK;
 }
 
@@ -37,16 +69,47 @@ static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const 
     return SPARSE_OK;
 }
 
-/* Copies images idx[0..n) into the input node. */
-static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels)
+/* Copies image img (c x h x w) into dst moved by (dx, dy) pixels, zeros where
+ * nothing moves in. */
+static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long dx, long dy)
+{
+    const long H = (long)h, W = (long)w;
+    const long x0 = dx > 0 ? dx : 0, x1 = dx < 0 ? W + dx : W; /* columns that receive pixels */
+    for (long y = 0; y < H; y++) {
+        float *row = dst + y * W;
+        const long sy = y - dy;
+        if (sy < 0 || sy >= H || x1 <= x0) {
+            memset(row, 0, (size_t)W * sizeof *row);
+            continue;
+        }
+        memset(row, 0, (size_t)x0 * sizeof *row);
+        memcpy(row + x0, img + sy * W + (x0 - dx), (size_t)(x1 - x0) * sizeof *row);
+        memset(row + x1, 0, (size_t)(W - x1) * sizeof *row);
+    }
+}
+
+/* Copies images idx[0..n) into the input node; with shift > 0, each image
+ * moved by its own random offset drawn from rng. */
+static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels,
+                       size_t shift, sparse_rng *rng)
 {
     lnode *in = &net->nodes[0];
     const size_t hw = in->h * in->w;
     for (size_t i = 0; i < n; i++) {
         const float *img = sparse_dataset_image(ds, idx[i]);
         labels[i] = (int32_t)sparse_dataset_label(ds, idx[i]);
-        for (size_t c = 0; c < in->c; c++)
-            memcpy(in->out + (c * n + i) * hw, img + c * hw, hw * sizeof(float));
+        long dx = 0, dy = 0;
+        if (shift) {
+            dx = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
+            dy = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
+        }
+        for (size_t c = 0; c < in->c; c++) {
+            float *dst = in->out + (c * n + i) * hw;
+            if (shift)
+                shifted_copy(dst, img + c * hw, in->h, in->w, dx, dy);
+            else
+                memcpy(dst, img + c * hw, hw * sizeof(float));
+        }
     }
 }
 
@@ -55,13 +118,10 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
 {
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
-    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != SPARSE_TRAIN_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_net_train: options version %u, expected %u",
-                                 opts->version, SPARSE_TRAIN_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sparse_train_options o;
+    int rc = sparse__train_options_read(&o, opts, "sparse_net_train");
+    if (rc)
+        return rc;
     if (result && result->version != SPARSE_TRAIN_RESULT_VERSION)
         return sparse__error(SPARSE_EVERSION, "sparse_net_train: result version %u, expected %u", result->version,
                              SPARSE_TRAIN_RESULT_VERSION);
@@ -74,7 +134,10 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         return sparse__error(SPARSE_ERANGE,
                              "sparse_net_train: invalid options (lr > 0, weight_decay >= 0, label_smoothing "
                              "in [0,1), known optimizer and schedule)");
-    int rc = check_dataset(net, train, "sparse_net_train");
+    if (o.max_shift >= net->nodes[0].h || o.max_shift >= net->nodes[0].w)
+        return sparse__error(SPARSE_ERANGE, "sparse_net_train: max_shift %zu must be below the image size %zux%zu",
+                             o.max_shift, net->nodes[0].h, net->nodes[0].w);
+    rc = check_dataset(net, train, "sparse_net_train");
     if (rc)
         return rc;
     const size_t count = sparse_dataset_count(train);
@@ -99,12 +162,11 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         for (size_t i = 0; i < count; i++)
             order[i] = i;
         sparse_rng_shuffle(rng, order, count);
-        sparse_rng_free(rng);
         double sum = 0.0;
         for (size_t b = 0; b < batches; b++, step++) {
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
             double ts = now_s();
-            load_batch(net, train, order + n0, n, labels);
+            load_batch(net, train, order + n0, n, labels, o.max_shift, rng);
             rc = sparse__net_forward_raw(net, n, 1);
             if (rc)
                 break;
@@ -140,6 +202,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
                 break;
             }
         }
+        sparse_rng_free(rng);
         if (!rc) {
             last_loss = sum / (double)batches;
             done++;
@@ -180,7 +243,7 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
         const size_t n = count - n0 < bs ? count - n0 : bs;
         for (size_t i = 0; i < n; i++)
             idx[i] = n0 + i;
-        load_batch(net, ds, idx, n, labels);
+        load_batch(net, ds, idx, n, labels, 0, NULL);
         rc = sparse__net_forward_raw(net, n, 0);
         if (rc)
             break;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "../layers/train_options.h"
 #include "prune_internal.h"
 #include "sparse/experimental.h"
 
@@ -266,13 +267,10 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     int rc = sparse_prune_options_check(&o);
     if (rc)
         return rc;
-    sparse_train_options t = SPARSE_TRAIN_OPTIONS_INIT;
-    if (topts) {
-        if (topts->version != SPARSE_TRAIN_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_prune_run: train options version %u, expected %u",
-                                 topts->version, SPARSE_TRAIN_OPTIONS_VERSION);
-        t = *topts;
-    }
+    sparse_train_options t;
+    rc = sparse__train_options_read(&t, topts, "sparse_prune_run");
+    if (rc)
+        return rc;
     if (sparse_dataset_count(train) == 0)
         return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
     rc = sparse_prune_attach(net, &o);

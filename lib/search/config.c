@@ -63,6 +63,7 @@ static void set_defaults(sparse_search_config *c)
     c->epochs = (sp_range){2, 6};
     c->label_smoothing = (sp_range){0, 0.1};
     c->weight_decay = (sp_range){0, 0};
+    c->shift = (sp_range){0, 0};
 }
 
 typedef struct parser {
@@ -270,6 +271,7 @@ static const range_key range_keys[] = {
     RANGE("epochs", epochs, 1, 200, 1),
     RANGE("label_smoothing", label_smoothing, 0, 0.5, 0),
     RANGE("weight_decay", weight_decay, 0, 0.1, 0),
+    RANGE("shift", shift, 0, 8, 1),
 };
 
 typedef struct bool_key {

@@ -183,6 +183,7 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
     lay->epochs = add_int(&b, "epochs", cfg->epochs, 0);
     lay->label_smoothing = add_real(&b, "label_smoothing", cfg->label_smoothing, 0);
     lay->weight_decay = add_real(&b, "weight_decay", cfg->weight_decay, 0);
+    lay->shift = add_int(&b, "shift", cfg->shift, 0);
     if (b.rc) {
         sparse_space_free(b.s);
         return sparse__error_prefix(b.rc, "building the search space");
@@ -254,6 +255,7 @@ void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, con
     g->epochs = (int)value(p, lay->epochs, cfg->epochs.lo);
     g->label_smoothing = value(p, lay->label_smoothing, cfg->label_smoothing.lo);
     g->weight_decay = value(p, lay->weight_decay, cfg->weight_decay.lo);
+    g->shift = (int)value(p, lay->shift, cfg->shift.lo);
 }
 
 typedef struct arch_builder {

@@ -341,8 +341,8 @@ static char *effective_key(const search *s, const double *point)
     }
     sparse_arch_free(arch);
     sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d", json, g.epochs, g.lr, g.label_smoothing, g.weight_decay,
-                       g.prune);
+    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
+                       g.weight_decay, g.shift, g.prune);
     if (g.prune != SP_PRUNE_NONE) {
         sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
         for (int k = 0; k < g.blocks; k++)
@@ -585,6 +585,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
         to.lr = g->lr;
         to.weight_decay = g->weight_decay;
         to.label_smoothing = (float)g->label_smoothing;
+        to.max_shift = (size_t)g->shift;
         to.seed = s->cfg->seed * 7919ULL + t;
         to.progress = progress_cb;
         to.user = s;
@@ -690,7 +691,7 @@ static char *make_record(const search *s, size_t t, int stage, size_t parent, co
     put_num(&b, "lr", g->lr);
     put_num(&b, "label_smoothing", g->label_smoothing);
     put_num(&b, "weight_decay", g->weight_decay);
-    sparse__buf_printf(&b, "},\"pruning\":{\"method\":\"%s\"", prune_names[g->prune]);
+    sparse__buf_printf(&b, ",\"shift\":%d},\"pruning\":{\"method\":\"%s\"", g->shift, prune_names[g->prune]);
     if (g->prune) {
         put_num(&b, "kl_weight", g->kl_weight);
         sparse__buf_printf(&b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);

@@ -196,6 +196,7 @@ static int m_lr(mctx *m)
     return step(m, v, m->p[v] * (exp(0.4 * sparse_rng_normal(m->rng)) - 1.0), 0);
 }
 static int m_epochs(mctx *m) { return plus_minus_one(m, m->lay->epochs); }
+static int m_shift(mctx *m) { return plus_minus_one(m, m->lay->shift); }
 static int m_smoothing(mctx *m)
 {
     double d = sparse_rng_uniform(m->rng) < 0.5 ? -0.02 : 0.02;
@@ -220,7 +221,7 @@ static const morph morphs[] = {
     {"pool-size", m_pool, 0},            {"input-downsampling", m_input, 0},
     {"pruning-method", m_prune_method, 1}, {"pruning-epochs", m_prune_epochs, 1},
     {"learning-rate", m_lr, 0},          {"epochs", m_epochs, 0},
-    {"label-smoothing", m_smoothing, 0},
+    {"label-smoothing", m_smoothing, 0}, {"augmentation-shift", m_shift, 0},
 };
 #define NMORPHS (sizeof morphs / sizeof morphs[0])
 

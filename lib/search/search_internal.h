@@ -52,7 +52,7 @@ struct sparse_search_config {
     sp_choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,
         merge_concat, prune;
     sp_range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing,
-        weight_decay, fc_frac;
+        weight_decay, fc_frac, shift;
 };
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
@@ -65,7 +65,7 @@ typedef struct sp_layout {
     sparse_space *space;
     size_t in_ds, in_rate, in_avg, blocks, batch_norm, residual, fc_layers, fc_weights, fc_frac,
         left, right, merge, prune, threshold_fc, kl_weight, zero_epochs, anneal_epochs, lr, epochs,
-        label_smoothing, weight_decay;
+        label_smoothing, weight_decay, shift;
     size_t block_layers[SP_MAX_BLOCKS], block_pool[SP_MAX_BLOCKS];
     sp_layer_vars layer[SP_MAX_BLOCKS][SP_MAX_LAYERS];
     size_t nvars;
@@ -82,7 +82,7 @@ typedef struct sp_genome {
         filters[SP_MAX_BLOCKS][SP_MAX_LAYERS];
     double rate[SP_MAX_BLOCKS][SP_MAX_LAYERS], threshold[SP_MAX_BLOCKS][SP_MAX_LAYERS];
     double threshold_fc, kl_weight, lr, label_smoothing, weight_decay;
-    int zero_epochs, anneal_epochs, epochs;
+    int zero_epochs, anneal_epochs, epochs, shift;
 } sp_genome;
 
 int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg);

@@ -549,6 +549,139 @@ static void test_nan_loss_stops(void **state)
     sparse_net_free(net);
 }
 
+/* What the training loop fed the network, checked after every batch: each
+ * input is some training image moved by at most max_shift pixels, zeros
+ * where nothing moved in. */
+typedef struct shift_seen {
+    sparse_net *net;
+    const sparse_dataset *ds;
+    long max_shift;
+    size_t batches, moved, offsets[5][5];
+} shift_seen;
+
+/* Offset (dx, dy) by which image x is img moved, or 0 if it is not. */
+static int moved_by(const float *x, const float *img, size_t c, size_t hw, long s, long *odx, long *ody)
+{
+    const long H = (long)hw;
+    for (long dy = -s; dy <= s; dy++)
+        for (long dx = -s; dx <= s; dx++) {
+            int same = 1;
+            for (size_t ch = 0; ch < c && same; ch++)
+                for (long y = 0; y < H && same; y++)
+                    for (long xx = 0; xx < H && same; xx++) {
+                        long sy = y - dy, sx = xx - dx;
+                        float want = sy < 0 || sy >= H || sx < 0 || sx >= H ? 0.0f
+                                                                             : img[(ch * hw + (size_t)sy) * hw + (size_t)sx];
+                        same = x[(ch * hw + (size_t)y) * hw + (size_t)xx] == want;
+                    }
+            if (same) {
+                *odx = dx;
+                *ody = dy;
+                return 1;
+            }
+        }
+    return 0;
+}
+
+static int check_shifted_batch(void *user, size_t epoch, size_t batch, size_t batches, double loss, double ips)
+{
+    (void)epoch, (void)batch, (void)batches, (void)loss, (void)ips;
+    shift_seen *sh = user;
+    sparse_tensor *in = NULL;
+    assert_int_equal(sparse_net_node_output(sh->net, 0, &in), SPARSE_OK);
+    const size_t n = sparse_tensor_dim(in, 0), c = sparse_tensor_dim(in, 1), hw = sparse_tensor_dim(in, 2);
+    const float *x = sparse_tensor_data_const(in);
+    for (size_t i = 0; i < n; i++) {
+        long dx = 0, dy = 0;
+        int found = 0;
+        for (size_t k = 0; k < sparse_dataset_count(sh->ds) && !found; k++)
+            found = moved_by(x + i * c * hw * hw, sparse_dataset_image(sh->ds, k), c, hw, sh->max_shift, &dx, &dy);
+        assert_true(found);
+        sh->offsets[dy + 2][dx + 2]++;
+        sh->moved += dx || dy;
+    }
+    sh->batches++;
+    sparse_tensor_free(in);
+    return 0;
+}
+
+static void test_train_shift(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 2, kernel: 3}\n  - {type: fc, units: 4}\n", 8, 1);
+    sparse_dataset *ds = blobs(24, 3, 7, 4, 5, 0);
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    assert_int_equal(o.version, 2);
+    assert_int_equal(o.max_shift, 0);
+    o.epochs = 4;
+    o.batch_size = 8;
+    o.max_shift = 2;
+    shift_seen sh = {net, ds, 2, 0, 0, {{0}}};
+    o.progress = check_shifted_batch;
+    o.user = &sh;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+    assert_int_equal(sh.batches, 12);
+    /* 96 draws of 25 offsets: every row and column of offsets is used. */
+    print_message("moved %zu of 96 images\n", sh.moved);
+    assert_true(sh.moved > 96 / 2);
+    for (int k = 0; k < 5; k++) {
+        size_t row = 0, col = 0;
+        for (int j = 0; j < 5; j++)
+            row += sh.offsets[k][j], col += sh.offsets[j][k];
+        assert_true(row > 0 && col > 0);
+    }
+    /* Off: the images go in as they are. */
+    memset(&sh, 0, sizeof sh);
+    sh.net = net, sh.ds = ds;
+    o.max_shift = 0;
+    o.epochs = 1;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+    assert_int_equal(sh.batches, 3);
+    assert_int_equal(sh.moved, 0);
+    /* A shift that would move every pixel out of the image. */
+    o.max_shift = 7;
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "max_shift 7"));
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
+/* A caller built against version 1 of the options (no max_shift) passes a
+ * smaller struct: the library must neither read nor write past it. */
+static void test_train_options_v1(void **state)
+{
+    (void)state;
+    struct {
+        sparse_train_options o;
+        unsigned char guard[64];
+    } buf;
+    memset(&buf, 0xAB, sizeof buf);
+    const size_t v1 = offsetof(sparse_train_options, max_shift);
+    assert_int_equal(sparse_train_options_init(&buf.o, 1), SPARSE_OK);
+    assert_int_equal(buf.o.version, 1);
+    assert_int_equal(buf.o.epochs, 10);
+    for (size_t i = v1; i < sizeof buf.o; i++)
+        assert_int_equal(((unsigned char *)&buf.o)[i], 0xAB);
+    buf.o.epochs = 1;
+    buf.o.batch_size = 8;
+    /* Exactly a version-1 struct on the heap: ASan catches a read beyond it. */
+    sparse_train_options *heap = malloc(v1);
+    memcpy(heap, &buf.o, v1);
+    sparse_net *net = make_net(HEAD "  - {type: fc, units: 4}\n", 8, 1);
+    sparse_dataset *ds = blobs(16, 3, 7, 4, 5, 0);
+    sparse_train_result r = SPARSE_TRAIN_RESULT_INIT;
+    assert_int_equal(sparse_net_train(net, ds, heap, &r), SPARSE_OK);
+    assert_int_equal(r.epochs_done, 1);
+    const unsigned v3 = 3;
+    memcpy(heap, &v3, sizeof v3); /* version is the first field */
+    assert_int_equal(sparse_net_train(net, ds, heap, NULL), SPARSE_EVERSION);
+    assert_non_null(strstr(sparse_last_error(), "version 3"));
+    assert_int_equal(sparse_train_options_init(&buf.o, 3), SPARSE_EVERSION);
+    free(heap);
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
 static void train_once(const char *yaml, uint64_t seed, float **weights, size_t *count)
 {
     sparse_net *net = make_net(yaml, 16, seed);
@@ -1042,6 +1175,8 @@ int main(void)
         cmocka_unit_test(test_inherit_and_fold),
         cmocka_unit_test(test_experimental_hooks),
         cmocka_unit_test(test_raw_kernels),
+        cmocka_unit_test(test_train_shift),
+        cmocka_unit_test(test_train_options_v1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

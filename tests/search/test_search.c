@@ -37,7 +37,8 @@ static const char *wide_config =
     "  merge_concat: [false, true]\n"
     "  fc_layers: [0, 1]\n"
     "  fc_weights: [100, 20000]\n"
-    "  pruning: [none, spvd, bc]\n";
+    "  pruning: [none, spvd, bc]\n"
+    "  shift: [0, 2]\n";
 
 static sparse_search_config *parse(const char *text)
 {
@@ -91,6 +92,7 @@ static void test_config_errors(void **state)
     expect_error("data: mnist\nbudgets: {ms_bytes: -3}\n", SPARSE_ERANGE, "budgets.ms_bytes");
     expect_error("data: [mnist\n", SPARSE_EFORMAT, "bad.yaml:");
     expect_error("data: mnist\nrandom_fill: [0.5, 2]\n", SPARSE_ERANGE, "random_fill");
+    expect_error("data: mnist\nspace:\n  shift: [0, 9]\n", SPARSE_ERANGE, "space.shift");
 }
 
 static void test_random_points_build_valid_archs(void **state)
@@ -279,7 +281,7 @@ static char *tiny_config(const char *csv)
              "training: {batch: 16}\n"
              "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
              " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
-             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1]}\n",
+             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
              csv);
     return cfg;
 }
@@ -378,6 +380,10 @@ static void test_search_resume_after_kill_is_identical(void **state)
         fprintf(stderr, "%s\n", sparse_last_error());
     assert_int_equal(rc, SPARSE_OK);
     char *a = read_all(p1), *b = read_all(p2);
+    /* Training moved the images, so the resumed run had to replay the
+     * shifts' random draws too. */
+    assert_non_null(strstr(a, "\"shift\":1}"));
+    assert_null(strstr(a, "\"shift\":0}"));
     strip_seconds(a);
     strip_seconds(b);
     assert_string_equal(a, b);
