@@ -76,6 +76,13 @@ assert d["float_accuracy"] > 0.9, d
 assert abs(d["int8_accuracy"] - d["float_accuracy"]) <= 0.02, d' "$T/out" ||
         fail "eval --int8: accuracy too low or int8 too far from float"
 fi
+# Training with moved images (--shift): the library checks the shift against the image.
+run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 1 --shift 1 --json
+out_has '"test_accuracy": '
+run 2 train "$T/small.yaml" --data "$T/small.csv" --shift -1
+err_has "--shift must be an integer in [0, 64], not '-1'"
+run 1 train "$T/small.yaml" --data "$T/small.csv" --shift 4
+err_has "max_shift 4 must be below the image size 4x4"
 run 0 eval --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --calib 10
 out_has 'float accuracy'
 out_has 'int8 accuracy'
