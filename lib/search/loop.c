@@ -835,6 +835,18 @@ static int check_wm_budget(const search *s)
     return SPARSE_OK;
 }
 
+/* Training refuses a shift that can move an image out of itself entirely;
+ * said once here, not as the failure of every trial. */
+static int check_shift(const search *s)
+{
+    const size_t h = sparse_dataset_height(s->train), w = sparse_dataset_width(s->train);
+    const double most = s->cfg->shift.hi;
+    if (most >= (double)h || most >= (double)w)
+        return sparse__error(SPARSE_ERANGE, "space.shift up to %g pixels: the images are %zux%zu, a shift must be below both",
+                             most, h, w);
+    return SPARSE_OK;
+}
+
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                        const sparse_search_options *opts)
 {
@@ -870,6 +882,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     }
     if (!rc)
         rc = check_wm_budget(&s);
+    if (!rc)
+        rc = check_shift(&s);
     if (!rc)
         rc = sparse__runlog_open(&s.log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
     if (!rc && create && sparse__runlog_count(s.log) > 0)

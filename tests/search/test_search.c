@@ -487,6 +487,17 @@ static void test_budget_below_input_is_refused(void **state)
     assert_non_null(strstr(sparse_last_error(), "at least 64 B"));
     assert_int_equal(access(run, F_OK), -1);
     sparse_search_config_free(c);
+    /* Likewise a shift that moves an 8x8 image out of itself. */
+    char *shifted = malloc(strlen(cfg) + 8), *at = strstr(cfg, "shift: [1, 1]");
+    assert_non_null(at);
+    snprintf(shifted, strlen(cfg) + 8, "%.*sshift: [0, 8]%s", (int)(at - cfg), cfg, at + strlen("shift: [1, 1]"));
+    set_budgets(shifted, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
+    c = parse(shifted);
+    assert_int_equal(sparse_search_run(c, run, NULL), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "space.shift up to 8 pixels: the images are 8x8"));
+    assert_int_equal(access(run, F_OK), -1);
+    sparse_search_config_free(c);
+    free(shifted);
     /* 64 B is the bound itself: allowed (the input layer alone meets it) */
     set_budgets(cfg, "budgets: {ms_bytes: 2000, wm_bytes:   64}");
     c = parse(cfg);
