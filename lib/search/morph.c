@@ -221,7 +221,11 @@ static const morph morphs[] = {
     {"pool-size", m_pool, 0},            {"input-downsampling", m_input, 0},
     {"pruning-method", m_prune_method, 1}, {"pruning-epochs", m_prune_epochs, 1},
     {"learning-rate", m_lr, 0},          {"epochs", m_epochs, 0},
-    {"label-smoothing", m_smoothing, 0}, {"augmentation-shift", m_shift, 0},
+    {"label-smoothing", m_smoothing, 0},
+    /* Last, and drawn only when the space searches the shift: a space
+     * without it draws from the same table as before the shift existed, so
+     * a run directory made then resumes the same morph sequence. */
+    {"augmentation-shift", m_shift, 0},
 };
 #define NMORPHS (sizeof morphs / sizeof morphs[0])
 
@@ -270,8 +274,9 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
     if (cap)
         names[0] = '\0';
     int applied = 0;
+    const size_t drawn_from = has(lay->shift) ? NMORPHS : NMORPHS - 1;
     for (int attempt = 0; applied < ops && attempt < 64; attempt++) {
-        const morph *mo = &morphs[sparse_rng_uint(rng, NMORPHS)];
+        const morph *mo = &morphs[sparse_rng_uint(rng, drawn_from)];
         if (set == SP_MORPH_PRUNING_ONLY && !mo->pruning)
             continue;
         if (!mo->fn(&m))

@@ -189,6 +189,44 @@ static void test_morphs(void **state)
     sparse_search_config_free(c);
 }
 
+/* How often 300 morphs of random points of this space name the morph. */
+static int morph_count(const char *config, const char *morph)
+{
+    sparse_search_config *c = parse(config);
+    sp_layout lay;
+    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
+    double p[512], q[512];
+    char names[128];
+    int count = 0;
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(sparse_space_sample(lay.space, rng, p), SPARSE_OK);
+        if (sp_morph(&lay, rng, p, SP_MORPH_ALL, 2, q, names, sizeof names) == SPARSE_OK)
+            count += strstr(names, morph) != NULL;
+    }
+    sparse_rng_free(rng);
+    sp_layout_destroy(&lay);
+    sparse_search_config_free(c);
+    return count;
+}
+
+/* The shift morph is drawn only when the space searches the shift (a space
+ * without it keeps the morph sequence it had before the morph existed). */
+static void test_shift_morph_only_when_searched(void **state)
+{
+    (void)state;
+    char fixed[1024];
+    snprintf(fixed, sizeof fixed, "%s", wide_config);
+    char *at = strstr(fixed, "  shift: [0, 2]\n");
+    assert_non_null(at);
+    *at = '\0';
+    int searched = morph_count(wide_config, "augmentation-shift"), unsearched = morph_count(fixed, "augmentation-shift");
+    print_message("augmentation-shift in %d and %d of 300 morphs\n", searched, unsearched);
+    assert_true(searched > 0);
+    assert_int_equal(unsearched, 0);
+}
+
 /* Genome node names line up between a morph and its reference, so the
  * layers module's inheritance finds the widened layer. */
 static void test_inheritance_copies_overlap(void **state)
@@ -656,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_random_points_build_valid_archs),
         cmocka_unit_test(test_morphs),
+        cmocka_unit_test(test_shift_morph_only_when_searched),
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
