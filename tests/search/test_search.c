@@ -138,14 +138,35 @@ static void test_random_points_build_valid_archs(void **state)
     sparse_search_config_free(c);
 }
 
+/* A parsed config, its space and an RNG: what a morph needs. */
+typedef struct morph_bench {
+    sparse_search_config *c;
+    sp_layout lay;
+    sparse_rng *rng;
+} morph_bench;
+
+static void morph_bench_open(morph_bench *m, const char *config, uint64_t seed)
+{
+    m->c = parse(config);
+    assert_int_equal(sp_layout_create(&m->lay, m->c), SPARSE_OK);
+    assert_int_equal(sparse_rng_create(&m->rng, seed), SPARSE_OK);
+}
+
+static void morph_bench_close(morph_bench *m)
+{
+    sparse_rng_free(m->rng);
+    sp_layout_destroy(&m->lay);
+    sparse_search_config_free(m->c);
+}
+
 static void test_morphs(void **state)
 {
     (void)state;
-    sparse_search_config *c = parse(wide_config);
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
-    sparse_rng *rng;
-    assert_int_equal(sparse_rng_create(&rng, 9), SPARSE_OK);
+    morph_bench m;
+    morph_bench_open(&m, wide_config, 9);
+    sparse_search_config *c = m.c;
+    sp_layout lay = m.lay;
+    sparse_rng *rng = m.rng;
     double p[512], q[512];
     char names[128];
     int changed = 0;
@@ -184,30 +205,23 @@ static void test_morphs(void **state)
         }
     }
     assert_true(changed > 200);
-    sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
-    sparse_search_config_free(c);
+    morph_bench_close(&m);
 }
 
 /* How often 300 morphs of random points of this space name the morph. */
 static int morph_count(const char *config, const char *morph)
 {
-    sparse_search_config *c = parse(config);
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
-    sparse_rng *rng;
-    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
+    morph_bench m;
+    morph_bench_open(&m, config, 3);
     double p[512], q[512];
     char names[128];
     int count = 0;
     for (int i = 0; i < 300; i++) {
-        assert_int_equal(sparse_space_sample(lay.space, rng, p), SPARSE_OK);
-        if (sp_morph(&lay, rng, p, SP_MORPH_ALL, 2, q, names, sizeof names) == SPARSE_OK)
+        assert_int_equal(sparse_space_sample(m.lay.space, m.rng, p), SPARSE_OK);
+        if (sp_morph(&m.lay, m.rng, p, SP_MORPH_ALL, 2, q, names, sizeof names) == SPARSE_OK)
             count += strstr(names, morph) != NULL;
     }
-    sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
-    sparse_search_config_free(c);
+    morph_bench_close(&m);
     return count;
 }
 
