@@ -69,8 +69,8 @@ static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const 
     return SPARSE_OK;
 }
 
-/* Copies image img (c x h x w) into dst moved by (dx, dy) pixels, zeros where
- * nothing moves in. */
+/* Copies one h x w plane img into dst moved by (dx, dy) pixels, zeros where
+ * nothing moves in (|dx| < w: sparse_net_train checks the shift). */
 static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long dx, long dy)
 {
     const long H = (long)h, W = (long)w;
@@ -78,7 +78,7 @@ static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long 
     for (long y = 0; y < H; y++) {
         float *row = dst + y * W;
         const long sy = y - dy;
-        if (sy < 0 || sy >= H || x1 <= x0) {
+        if (sy < 0 || sy >= H) {
             memset(row, 0, (size_t)W * sizeof *row);
             continue;
         }
@@ -103,13 +103,8 @@ static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *
             dx = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
             dy = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
         }
-        for (size_t c = 0; c < in->c; c++) {
-            float *dst = in->out + (c * n + i) * hw;
-            if (shift)
-                shifted_copy(dst, img + c * hw, in->h, in->w, dx, dy);
-            else
-                memcpy(dst, img + c * hw, hw * sizeof(float));
-        }
+        for (size_t c = 0; c < in->c; c++)
+            shifted_copy(in->out + (c * n + i) * hw, img + c * hw, in->h, in->w, dx, dy);
     }
 }
 
