@@ -61,7 +61,10 @@ static int on_trial(void *user, const sparse_trial_event *ev)
             snprintf(best, sizeof best, "%.2f%%", 100.0 * ev->best_feasible_accuracy);
         if (cli_progress()) /* clear the live progress line */
             fputs("\r\033[K", stderr);
-        fprintf(stderr, "trial %zu/%zu stage %d: ", ev->trial + 1, ev->total, ev->stage);
+        if (ev->stage == 4)
+            fprintf(stderr, "trial %zu/%zu final stage: ", ev->trial + 1, ev->total);
+        else
+            fprintf(stderr, "trial %zu/%zu stage %d: ", ev->trial + 1, ev->total, ev->stage);
         if (ev->ok)
             fprintf(stderr, "val %.2f%% MS %.0f B WM %.0f B", 100.0 * ev->val_accuracy, ev->ms_bytes,
                     ev->wm_bytes);

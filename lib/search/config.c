@@ -28,6 +28,7 @@ static void set_defaults(sparse_search_config *c)
     c->stage_trials[2] = 8;
     c->stage_rho[0] = c->stage_rho[1] = c->stage_rho[2] = 0.8;
     c->initial_trials = 6;
+    c->final_epochs = 20;
     c->candidates = 128;
     c->random_fill = (sp_range){0.2, 1.0};
     for (int k = 0; k < 3; k++) {
@@ -188,16 +189,51 @@ static int parse_stages(parser *p, sparse_search_config *c, const sparse__doc_no
     return SPARSE_OK;
 }
 
-static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm)
 {
     static const char *const keys[] = {"ms_bytes", "wm_bytes"};
-    int rc = sparse__doc_check_keys(p->doc, n, "budgets", keys, 2);
+    int rc = sparse__doc_check_keys(p->doc, n, what, keys, 2);
     const sparse__doc_node *v;
+    *ms = *wm = 0;
     if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
-        rc = sparse__doc_double(p->doc, v, "budgets.ms_bytes", 1, 1e12, &c->budget_ms);
+        rc = sparse__doc_double(p->doc, v, at(p, what, "ms_bytes"), 1, 1e12, ms);
     if (!rc && (v = sparse__doc_get(n, "wm_bytes")))
-        rc = sparse__doc_double(p->doc, v, "budgets.wm_bytes", 1, 1e12, &c->budget_wm);
+        rc = sparse__doc_double(p->doc, v, at(p, what, "wm_bytes"), 1, 1e12, wm);
     return rc;
+}
+
+static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    static const char *const keys[] = {"trials", "epochs", "shift", "boxes"};
+    int rc = sparse__doc_check_keys(p->doc, n, "final", keys, 4);
+    const sparse__doc_node *v;
+    long l;
+    if (!rc && (v = sparse__doc_get(n, "trials")) &&
+        !(rc = sparse__doc_long(p->doc, v, "final.trials", 0, 100000, &l)))
+        c->final_trials = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "epochs")) &&
+        !(rc = sparse__doc_long(p->doc, v, "final.epochs", 1, 10000, &l)))
+        c->final_epochs = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "shift")) && !(rc = sparse__doc_long(p->doc, v, "final.shift", 0, 8, &l)))
+        c->final_shift = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "boxes"))) {
+        if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SP_MAX_BOXES)
+            return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
+                                     "final.boxes: expected a list of 1 to %d {ms_bytes, wm_bytes} entries",
+                                     SP_MAX_BOXES);
+        for (size_t i = 0; !rc && i < v->n; i++) {
+            char what[32];
+            snprintf(what, sizeof what, "final.boxes[%zu]", i);
+            rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i]);
+        }
+        c->final_nboxes = v->n;
+    }
+    return rc;
+}
+
+static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm);
 }
 
 static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_node *n)
@@ -327,7 +363,7 @@ static int parse_root(parser *p, sparse_search_config *c)
     static const char *const keys[] = {"data",       "seed",      "threads",        "wm_model",
                                        "budgets",    "stages",    "initial_trials", "candidates",
                                        "time_budget", "lambda",   "training",       "space",
-                                       "random_fill"};
+                                       "random_fill", "final"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -350,6 +386,8 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = parse_budgets(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "stages")))
         rc = parse_stages(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "final")))
+        rc = parse_final(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "initial_trials")) &&
         !(rc = sparse__doc_long(p->doc, v, "initial_trials", 1, 100000, &l)))
         c->initial_trials = (size_t)l;
@@ -422,7 +460,7 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
 
 SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg)
 {
-    return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] : 0;
+    return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] + cfg->final_trials : 0;
 }
 
 static void put_range(sparse__buf *b, const char *key, sp_range r)
@@ -477,6 +515,24 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
         sparse__buf_printf(&b, "  - {trials: %zu, rho: ", c->stage_trials[i]);
         sparse__buf_json_double(&b, c->stage_rho[i]);
         sparse__buf_puts(&b, "}\n");
+    }
+    if (c->final_trials) {
+        sparse__buf_printf(&b, "final:\n  trials: %zu\n  epochs: %zu\n  shift: %zu\n", c->final_trials,
+                           c->final_epochs, c->final_shift);
+        if (c->final_nboxes)
+            sparse__buf_puts(&b, "  boxes:\n");
+        for (size_t i = 0; i < c->final_nboxes; i++) {
+            sparse__buf_puts(&b, "    - {");
+            if (c->final_box_ms[i] > 0) {
+                sparse__buf_puts(&b, "ms_bytes: ");
+                sparse__buf_json_double(&b, c->final_box_ms[i]);
+            }
+            if (c->final_box_wm[i] > 0) {
+                sparse__buf_puts(&b, c->final_box_ms[i] > 0 ? ", wm_bytes: " : "wm_bytes: ");
+                sparse__buf_json_double(&b, c->final_box_wm[i]);
+            }
+            sparse__buf_puts(&b, "}\n");
+        }
     }
     sparse__buf_printf(&b, "initial_trials: %zu\ncandidates: %zu\ntime_budget: ", c->initial_trials,
                        c->candidates);

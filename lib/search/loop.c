@@ -33,6 +33,7 @@ typedef struct trial {
     size_t parent;
     double *point;
     double val_acc, ms, wm5, wm6;
+    double seconds, epochs; /* for the time the final stage will take */
 } trial;
 
 typedef struct search {
@@ -46,6 +47,7 @@ typedef struct search {
     double t0;
     double budget_s; /* 0 = none */
     size_t total;
+    size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
 } search;
 
 static double now_s(void)
@@ -55,8 +57,11 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int stage_of(const sparse_search_config *c, size_t t)
+static int stage_of(const search *s, size_t t)
 {
+    const sparse_search_config *c = s->cfg;
+    if (t >= s->final_from)
+        return 4;
     if (t < c->stage_trials[0])
         return 1;
     if (t < c->stage_trials[0] + c->stage_trials[1])
@@ -96,7 +101,7 @@ static int read_record(search *s, const char *line, size_t index, trial *out)
     if (!rc && (size_t)l != index)
         rc = sparse__doc_error(d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", l, index);
     if (!rc)
-        rc = sparse__doc_long(d, sparse__doc_get(r, "stage"), "stage", 1, 3, &l);
+        rc = sparse__doc_long(d, sparse__doc_get(r, "stage"), "stage", 1, 4, &l);
     out->stage = (int)l;
     const sparse__doc_node *p = sparse__doc_get(r, "parent");
     if (!rc && p && !sparse__doc_is_null(p)) {
@@ -122,6 +127,11 @@ static int read_record(search *s, const char *line, size_t index, trial *out)
         out->wm6 = v[3];
         out->feasible = is_feasible(s->cfg, out->ms, s->cfg->wm_model == 6 ? out->wm6 : out->wm5);
     }
+    const sparse__doc_node *tr = sparse__doc_get(r, "training");
+    if (!rc)
+        rc = sparse__doc_double(d, sparse__doc_get(r, "seconds"), "seconds", 0, 1e12, &out->seconds);
+    if (!rc && tr)
+        rc = sparse__doc_double(d, sparse__doc_get(tr, "epochs"), "training.epochs", 0, 1e9, &out->epochs);
     sparse__doc_free(d);
     if (rc) {
         free(out->point);
@@ -487,6 +497,63 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
     return rc;
 }
 
+/* ---- the final stage ---- */
+
+/* The k-th box of the final stage (default: the run's budgets). */
+static void final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
+{
+    if (c->final_nboxes) {
+        *ms = c->final_box_ms[k % c->final_nboxes];
+        *wm = c->final_box_wm[k % c->final_nboxes];
+    } else {
+        *ms = c->budget_ms;
+        *wm = c->budget_wm;
+    }
+}
+
+/* The trial that final trial t trains again: the most accurate on
+ * validation (the lowest id among equals) of the searched trials within box
+ * (t - final_from) mod boxes that no earlier final trial took, else the same
+ * in the next box; NO_PARENT once every box is spent. Boxes take turns, so a
+ * few final trials already cover every box. */
+static size_t final_parent(const search *s, size_t t)
+{
+    const sparse_search_config *c = s->cfg;
+    size_t nboxes = c->final_nboxes ? c->final_nboxes : 1;
+    for (size_t k = 0; k < nboxes; k++) {
+        double ms, wm;
+        final_box(c, t - s->final_from + k, &ms, &wm);
+        size_t best = NO_PARENT;
+        for (size_t i = 0; i < s->final_from && i < s->n; i++) {
+            const trial *tr = &s->trials[i];
+            if (!tr->ok || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
+                continue;
+            int taken = 0;
+            for (size_t j = s->final_from; j < s->n && !taken; j++)
+                taken = s->trials[j].parent == i;
+            if (!taken && (best == NO_PARENT || tr->val_acc > s->trials[best].val_acc))
+                best = i;
+        }
+        if (best != NO_PARENT)
+            return best;
+    }
+    return NO_PARENT;
+}
+
+/* Seconds the final stage is expected to take: its trials at the mean time
+ * per epoch of the trials so far, with a quarter more for safety (the
+ * networks it trains are the larger, more accurate ones). */
+static double final_seconds(const search *s)
+{
+    double sec = 0, ep = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->trials[i].ok && s->trials[i].epochs > 0) {
+            sec += s->trials[i].seconds;
+            ep += s->trials[i].epochs;
+        }
+    return ep > 0 ? 1.25 * (double)s->cfg->final_trials * (double)s->cfg->final_epochs * sec / ep : 0.0;
+}
+
 /* ---- evaluation of one candidate ---- */
 
 typedef struct outcome {
@@ -749,7 +816,7 @@ static int write_state(search *s, int finished)
 static int run_trial(search *s)
 {
     size_t t = s->n;
-    int stage = stage_of(s->cfg, t);
+    int stage = stage_of(s, t);
     double start = now_s();
     sparse_rng *rng = NULL;
     double *point = sparse__malloc(s->lay.nvars * sizeof *point);
@@ -758,14 +825,25 @@ static int run_trial(search *s)
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
     size_t parent = NO_PARENT;
     char how[32], morph[96];
-    if (!rc)
+    if (!rc && stage == 4) {
+        /* The loop calls this only while final_parent has one. */
+        parent = final_parent(s, t);
+        memcpy(point, s->trials[parent].point, s->lay.nvars * sizeof *point);
+        snprintf(how, sizeof how, "final");
+        snprintf(morph, sizeof morph, "retrain");
+    } else if (!rc) {
         rc = propose(s, t, stage, rng, point, &parent, how, sizeof how, morph, sizeof morph);
+    }
     sparse_rng_free(rng);
     sp_genome g;
     outcome o;
     memset(&o, 0, sizeof o);
     if (!rc) {
         sp_genome_decode(&s->lay, s->cfg, point, &g);
+        if (stage == 4) {
+            g.epochs = (int)s->cfg->final_epochs;
+            g.shift = (int)s->cfg->final_shift;
+        }
         rc = evaluate(s, t, point, &g, parent, &o);
     }
     char *rec = NULL;
@@ -780,7 +858,7 @@ static int run_trial(search *s)
         free(rec);
         return sparse__error_prefix(rc, "trial %zu", t);
     }
-    trial tr = {o.ok, stage, 0, parent, point, o.val_acc, o.ms, o.wm5, o.wm6};
+    trial tr = {o.ok, stage, 0, parent, point, o.val_acc, o.ms, o.wm5, o.wm6, now_s() - start, g.epochs};
     tr.feasible = o.ok && is_feasible(s->cfg, o.ms, wm_of(s, &tr));
     rc = keep_trial(s, &tr);
     if (rc) {
@@ -840,10 +918,10 @@ static int check_wm_budget(const search *s)
 static int check_shift(const search *s)
 {
     const size_t h = sparse_dataset_height(s->train), w = sparse_dataset_width(s->train);
-    const double most = s->cfg->shift.hi;
+    const double most = fmax(s->cfg->shift.hi, (double)s->cfg->final_shift);
     if (most >= (double)h || most >= (double)w)
-        return sparse__error(SPARSE_ERANGE, "space.shift up to %g pixels: the images are %zux%zu, a shift must be below both",
-                             most, h, w);
+        return sparse__error(SPARSE_ERANGE, "%s %g pixels: the images are %zux%zu, a shift must be below both",
+                             most == s->cfg->shift.hi ? "space.shift up to" : "final.shift", most, h, w);
     return SPARSE_OK;
 }
 
@@ -864,6 +942,11 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     s.total = sparse_search_config_trials(cfg);
     if (opts->max_trials && opts->max_trials < s.total)
         s.total = opts->max_trials;
+    /* The final stage follows the three stages, or starts early enough to
+     * fit in a trial limit; a time budget may start it earlier still. */
+    s.final_from = SIZE_MAX;
+    if (cfg->final_trials)
+        s.final_from = s.total > cfg->final_trials ? s.total - cfg->final_trials : s.total;
     double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
     s.budget_s = budget;
     int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
@@ -903,9 +986,24 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         if (!rc && (rc = keep_trial(&s, &tr)))
             free(tr.point);
     }
+    for (size_t i = 0; i < s.n; i++)
+        if (s.trials[i].stage == 4 && i < s.final_from) {
+            s.final_from = i; /* a time budget started it early */
+            if (i + cfg->final_trials < s.total)
+                s.total = i + cfg->final_trials;
+        }
     while (!rc && s.n < s.total) {
-        if (budget > 0 && now_s() - s.t0 >= budget)
+        double elapsed = now_s() - s.t0;
+        if (budget > 0 && elapsed >= budget)
             break;
+        if (s.n < s.final_from && cfg->final_trials && budget > 0 && elapsed + final_seconds(&s) >= budget) {
+            s.final_from = s.n;
+            s.total = s.n + cfg->final_trials;
+        }
+        if (s.n >= s.final_from && final_parent(&s, s.n) == NO_PARENT) {
+            s.total = s.n; /* nothing left to train again */
+            break;
+        }
         rc = run_trial(&s);
     }
     if (!rc)

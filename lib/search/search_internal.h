@@ -10,6 +10,7 @@
 
 #define SP_MAX_BLOCKS 4
 #define SP_MAX_LAYERS 4
+#define SP_MAX_BOXES 8
 
 enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
 enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
@@ -35,6 +36,11 @@ struct sparse_search_config {
     double budget_ms, budget_wm; /* bytes; 0 = no budget */
     double time_budget_s;
     size_t stage_trials[3];
+    /* The final stage: the most accurate networks of each box (budgets in
+     * bytes, 0 = none; default the run's budgets) trained again for longer,
+     * each a trial of stage 4. final_trials 0 = no final stage. */
+    size_t final_trials, final_epochs, final_shift, final_nboxes;
+    double final_box_ms[SP_MAX_BOXES], final_box_wm[SP_MAX_BOXES];
     double stage_rho[3];
     size_t initial_trials;
     size_t candidates;

@@ -50,20 +50,32 @@ static sparse_search_config *parse(const char *text)
     return c;
 }
 
-static void test_config_roundtrip(void **state)
+/* Resolved YAML parses back to the same config. */
+static void roundtrip(const char *text, size_t trials, const char *needle)
 {
-    (void)state;
-    sparse_search_config *c = parse(wide_config), *c2;
+    sparse_search_config *c = parse(text), *c2;
     char *y1, *y2;
     assert_int_equal(sparse_search_config_to_yaml(c, &y1), SPARSE_OK);
     assert_int_equal(sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml"), SPARSE_OK);
     assert_int_equal(sparse_search_config_to_yaml(c2, &y2), SPARSE_OK);
     assert_string_equal(y1, y2);
-    assert_int_equal(sparse_search_config_trials(c), 40);
+    assert_int_equal(sparse_search_config_trials(c), trials);
+    if (!strstr(y1, needle))
+        fprintf(stderr, "'%s' not in:\n%s", needle, y1);
+    assert_non_null(strstr(y1, needle));
     free(y1);
     free(y2);
     sparse_search_config_free(c);
     sparse_search_config_free(c2);
+}
+
+static void test_config_roundtrip(void **state)
+{
+    (void)state;
+    roundtrip(wide_config, 40, "shift: [0, 2]");
+    roundtrip("data: mnist\nfinal: {trials: 5, shift: 1, boxes: [{ms_bytes: 3072, wm_bytes: 2048}, {wm_bytes: 1024}]}\n",
+              45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  boxes:\n    - {ms_bytes: 3072, wm_bytes: 2048}\n"
+                  "    - {wm_bytes: 1024}\n");
     sparse_search_config_free(NULL);
 }
 
@@ -93,6 +105,9 @@ static void test_config_errors(void **state)
     expect_error("data: [mnist\n", SPARSE_EFORMAT, "bad.yaml:");
     expect_error("data: mnist\nrandom_fill: [0.5, 2]\n", SPARSE_ERANGE, "random_fill");
     expect_error("data: mnist\nspace:\n  shift: [0, 9]\n", SPARSE_ERANGE, "space.shift");
+    expect_error("data: mnist\nfinal: {trials: 2, epoch: 3}\n", SPARSE_EFORMAT, "final: unknown key 'epoch'");
+    expect_error("data: mnist\nfinal: {trials: 2, boxes: []}\n", SPARSE_EFORMAT, "final.boxes: expected a list of 1 to 8");
+    expect_error("data: mnist\nfinal: {boxes: [{ms_bytes: 0}]}\n", SPARSE_ERANGE, "final.boxes[0].ms_bytes");
 }
 
 static void test_random_points_build_valid_archs(void **state)
@@ -701,6 +716,140 @@ static void test_widened_child_starts_from_parent(void **state)
     free(tmp);
 }
 
+/* Line i (0-based) of text, in a fresh string. */
+static char *line_of(const char *text, size_t i)
+{
+    for (; i > 0 && text; i--)
+        text = (text = strchr(text, '\n')) ? text + 1 : NULL;
+    assert_non_null(text);
+    size_t n = strcspn(text, "\n");
+    char *l = malloc(n + 1);
+    memcpy(l, text, n);
+    l[n] = '\0';
+    return l;
+}
+
+/* The "point":[...] part of a record. */
+static char *point_of(const char *record)
+{
+    const char *p = strstr(record, "\"point\":[");
+    assert_non_null(p);
+    size_t n = strcspn(p, "]") + 1;
+    char *out = malloc(n + 1);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return out;
+}
+
+static double trial_value(const sparse_run *r, size_t i, sparse_trial_field f)
+{
+    double v;
+    assert_int_equal(sparse_run_trial_value(r, i, f, &v), SPARSE_OK);
+    return v;
+}
+
+/* The final stage trains again, for final.epochs, the most accurate network
+ * of each box in turn that no earlier final trial took, from its weights;
+ * it resumes like any stage, and a trial limit makes room for it. */
+static void test_final_stage_retrains_the_best_of_each_box(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[700], path[800];
+    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
+             base);
+    sparse_search_config *c = parse(cfg);
+    assert_int_equal(sparse_search_config_trials(c), 11);
+    sparse_search_config_free(c);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    run_search(cfg, run, 0);
+    snprintf(path, sizeof path, "%s/trials.jsonl", run);
+    char *text = read_all(path);
+    sparse_run *r;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_count(r), 11);
+    const double box_ms[2] = {2000, 500}, box_wm[2] = {2000, 1e300};
+    int taken[8] = {0}, used_second_box = 0;
+    for (size_t t = 8; t < 11; t++) {
+        assert_true(trial_value(r, t, SPARSE_TRIAL_STAGE) == 4);
+        /* The parent the rule names: box (t - 8) mod 2 first, then the other. */
+        double expect = -1;
+        for (size_t k = 0; k < 2 && expect < 0; k++) {
+            size_t b = (t - 8 + k) % 2;
+            double best = -1;
+            for (size_t i = 0; i < 8; i++) {
+                if (trial_value(r, i, SPARSE_TRIAL_OK) != 1 || taken[i] ||
+                    trial_value(r, i, SPARSE_TRIAL_MS_BYTES) > box_ms[b] ||
+                    trial_value(r, i, SPARSE_TRIAL_WM5_BYTES) > box_wm[b])
+                    continue;
+                double acc = trial_value(r, i, SPARSE_TRIAL_VAL_ACCURACY);
+                if (expect < 0 || acc > best) {
+                    expect = (double)i;
+                    best = acc;
+                }
+            }
+            used_second_box |= b == 1 && expect >= 0;
+        }
+        assert_true(expect >= 0);
+        assert_true(trial_value(r, t, SPARSE_TRIAL_PARENT) == expect);
+        taken[(size_t)expect] = 1;
+        /* The parent's network and settings, trained for final.epochs. */
+        char *rec = line_of(text, t), *prec = line_of(text, (size_t)expect);
+        char *pt = point_of(rec), *ppt = point_of(prec);
+        assert_string_equal(pt, ppt);
+        assert_non_null(strstr(rec, "\"proposal\":\"final\",\"morph\":\"retrain\""));
+        assert_non_null(strstr(rec, "\"training\":{\"epochs\":3,"));
+        assert_null(strstr(prec, "\"training\":{\"epochs\":3,"));
+        assert_non_null(strstr(rec, "\"status\":\"ok\""));
+        assert_null(strstr(rec, "\"inherited_params\":0,"));
+        free(pt);
+        free(ppt);
+        free(rec);
+        free(prec);
+    }
+    assert_true(used_second_box);
+    sparse_run_free(r);
+
+    /* A crash after the first final trial: the resumed run ends the same. */
+    char *cut = strdup(text);
+    char *end = cut;
+    for (int i = 0; i < 9; i++)
+        end = strchr(end, '\n') + 1;
+    *end = '\0';
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(cut, f);
+    fclose(f);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    assert_int_equal(sparse_search_resume(run, &o), SPARSE_OK);
+    char *again = read_all(path);
+    strip_seconds(text);
+    strip_seconds(again);
+    assert_string_equal(text, again);
+
+    /* Six trials in all: the final stage takes the last three, and a
+     * resume without the limit keeps it there and has nothing left to do. */
+    snprintf(run, sizeof run, "%s/limited", tmp);
+    run_search(cfg, run, 6);
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_count(r), 6);
+    for (size_t t = 0; t < 6; t++)
+        assert_true(trial_value(r, t, SPARSE_TRIAL_STAGE) == (t < 3 ? 1 : 4));
+    sparse_run_free(r);
+    assert_int_equal(sparse_search_resume(run, &o), SPARSE_OK);
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_count(r), 6);
+    sparse_run_free(r);
+    free(again);
+    free(cut);
+    free(text);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_budget_below_input_is_refused),
         cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
+        cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
