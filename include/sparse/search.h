@@ -39,7 +39,7 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
 /* The resolved config, defaults included, as YAML that
  * sparse_search_config_parse reads back. *out owned by the caller (free()). */
 SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
-/* Total number of trials over the three stages. */
+/* Total number of trials the config plans: the three stages and the final one. */
 SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
 
 /* ---- Running ---- */
@@ -50,7 +50,7 @@ typedef struct sparse_trial_event {
     unsigned version;      /* SPARSE_TRIAL_EVENT_VERSION */
     size_t trial;          /* 0-based id */
     size_t total;          /* trials planned */
-    int stage;             /* 1, 2 or 3 */
+    int stage;             /* 1, 2 or 3; 4 for the final stage */
     int ok;                /* 0 if the candidate failed (see record_json "reason") */
     double val_accuracy;
     double ms_bytes, wm_bytes; /* WM under the configured model */
