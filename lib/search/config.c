@@ -189,6 +189,18 @@ static int parse_stages(parser *p, sparse_search_config *c, const sparse__doc_no
     return SPARSE_OK;
 }
 
+/* The integer at key of map n, if there, into *out. */
+static int read_count(parser *p, const sparse__doc_node *n, const char *section, const char *key, long min,
+                      long max, size_t *out)
+{
+    const sparse__doc_node *v = sparse__doc_get(n, key);
+    long l = 0;
+    int rc = v ? sparse__doc_long(p->doc, v, at(p, section, key), min, max, &l) : SPARSE_OK;
+    if (v && !rc)
+        *out = (size_t)l;
+    return rc;
+}
+
 static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm)
 {
     static const char *const keys[] = {"ms_bytes", "wm_bytes"};
@@ -207,15 +219,12 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
     static const char *const keys[] = {"trials", "epochs", "shift", "boxes"};
     int rc = sparse__doc_check_keys(p->doc, n, "final", keys, 4);
     const sparse__doc_node *v;
-    long l;
-    if (!rc && (v = sparse__doc_get(n, "trials")) &&
-        !(rc = sparse__doc_long(p->doc, v, "final.trials", 0, 100000, &l)))
-        c->final_trials = (size_t)l;
-    if (!rc && (v = sparse__doc_get(n, "epochs")) &&
-        !(rc = sparse__doc_long(p->doc, v, "final.epochs", 1, 10000, &l)))
-        c->final_epochs = (size_t)l;
-    if (!rc && (v = sparse__doc_get(n, "shift")) && !(rc = sparse__doc_long(p->doc, v, "final.shift", 0, 8, &l)))
-        c->final_shift = (size_t)l;
+    if (!rc)
+        rc = read_count(p, n, "final", "trials", 0, 100000, &c->final_trials);
+    if (!rc)
+        rc = read_count(p, n, "final", "epochs", 1, 10000, &c->final_epochs);
+    if (!rc)
+        rc = read_count(p, n, "final", "shift", 0, 8, &c->final_shift);
     if (!rc && (v = sparse__doc_get(n, "boxes"))) {
         if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SP_MAX_BOXES)
             return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
@@ -269,10 +278,8 @@ static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_
     static const char *const keys[] = {"batch", "optimizer", "schedule"};
     int rc = sparse__doc_check_keys(p->doc, n, "training", keys, 3);
     const sparse__doc_node *v;
-    long l;
-    if (!rc && (v = sparse__doc_get(n, "batch")) &&
-        !(rc = sparse__doc_long(p->doc, v, "training.batch", 1, 4096, &l)))
-        c->batch = (size_t)l;
+    if (!rc)
+        rc = read_count(p, n, "training", "batch", 1, 4096, &c->batch);
     if (!rc && (v = sparse__doc_get(n, "optimizer")))
         rc = sparse__doc_enum(p->doc, v, "training.optimizer", optimizer_names, 2, &c->optimizer);
     if (!rc && (v = sparse__doc_get(n, "schedule")))
@@ -388,12 +395,10 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = parse_stages(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "final")))
         rc = parse_final(p, c, v);
-    if (!rc && (v = sparse__doc_get(root, "initial_trials")) &&
-        !(rc = sparse__doc_long(p->doc, v, "initial_trials", 1, 100000, &l)))
-        c->initial_trials = (size_t)l;
-    if (!rc && (v = sparse__doc_get(root, "candidates")) &&
-        !(rc = sparse__doc_long(p->doc, v, "candidates", 1, 100000, &l)))
-        c->candidates = (size_t)l;
+    if (!rc)
+        rc = read_count(p, root, "", "initial_trials", 1, 100000, &c->initial_trials);
+    if (!rc)
+        rc = read_count(p, root, "", "candidates", 1, 100000, &c->candidates);
     if (!rc && (v = sparse__doc_get(root, "time_budget")))
         rc = sparse__doc_double(p->doc, v, "time_budget (seconds)", 0, 1e9, &c->time_budget_s);
     if (!rc && (v = sparse__doc_get(root, "lambda")))
