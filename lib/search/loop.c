@@ -511,47 +511,97 @@ static void final_box(const sparse_search_config *c, size_t k, double *ms, doubl
     }
 }
 
-/* The trial that final trial t trains again: the most accurate on
- * validation (the lowest id among equals) of the searched trials within box
- * (t - final_from) mod boxes that no earlier final trial took, else the same
- * in the next box; NO_PARENT once every box is spent. Boxes take turns, so a
- * few final trials already cover every box. */
-static size_t final_parent(const search *s, size_t t)
+/* The most accurate on validation (the lowest id among equals) of trials
+ * 0..limit-1 within final box k that taken does not mark; NO_PARENT if none. */
+static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigned char *taken)
 {
-    const sparse_search_config *c = s->cfg;
-    size_t nboxes = c->final_nboxes ? c->final_nboxes : 1;
-    for (size_t k = 0; k < nboxes; k++) {
-        double ms, wm;
-        final_box(c, t - s->final_from + k, &ms, &wm);
-        size_t best = NO_PARENT;
-        for (size_t i = 0; i < s->final_from && i < s->n; i++) {
-            const trial *tr = &s->trials[i];
-            if (!tr->ok || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
-                continue;
-            int taken = 0;
-            for (size_t j = s->final_from; j < s->n && !taken; j++)
-                taken = s->trials[j].parent == i;
-            if (!taken && (best == NO_PARENT || tr->val_acc > s->trials[best].val_acc))
-                best = i;
-        }
-        if (best != NO_PARENT)
-            return best;
+    double ms, wm;
+    final_box(s->cfg, k, &ms, &wm);
+    size_t best = NO_PARENT;
+    for (size_t i = 0; i < limit; i++) {
+        const trial *tr = &s->trials[i];
+        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
+            continue;
+        if (best == NO_PARENT || tr->val_acc > s->trials[best].val_acc)
+            best = i;
     }
-    return NO_PARENT;
+    return best;
 }
 
-/* Seconds the final stage is expected to take: its trials at the mean time
- * per epoch of the trials so far, with a quarter more for safety (the
- * networks it trains are the larger, more accurate ones). */
-static double final_seconds(const search *s)
+/* The j-th final trial's parent among trials 0..limit-1: the best of box j
+ * mod boxes, else of the next box, and so on. Boxes take turns, so a few
+ * final trials already cover every box. */
+static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken)
 {
-    double sec = 0, ep = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->trials[i].ok && s->trials[i].epochs > 0) {
-            sec += s->trials[i].seconds;
-            ep += s->trials[i].epochs;
+    size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = NO_PARENT;
+    for (size_t k = 0; k < nboxes && p == NO_PARENT; k++)
+        p = best_in_box(s, limit, j + k, taken);
+    return p;
+}
+
+/* The trial that final trial t trains again (NO_PARENT once every box is
+ * spent): pick_final among the searched trials, without those that earlier
+ * final trials took. */
+static int final_parent(const search *s, size_t t, size_t *parent)
+{
+    *parent = NO_PARENT;
+    size_t searched = s->final_from < s->n ? s->final_from : s->n;
+    unsigned char *taken = sparse__calloc(searched + 1, 1);
+    if (!taken)
+        return SPARSE_ENOMEM;
+    for (size_t j = searched; j < s->n; j++)
+        if (s->trials[j].parent < searched)
+            taken[s->trials[j].parent] = 1;
+    *parent = pick_final(s, searched, t - s->final_from, taken);
+    free(taken);
+    return SPARSE_OK;
+}
+
+/* Seconds the final stage would take if it started now: the networks it
+ * would train, each at its own time per epoch in the search, plus a tenth
+ * (pruned networks, the more accurate ones, take two to three times longer
+ * per epoch than plain ones, so a mean over all trials falls short). */
+static int final_seconds(const search *s, double *out)
+{
+    *out = 0;
+    unsigned char *taken = sparse__calloc(s->n + 1, 1);
+    if (!taken)
+        return SPARSE_ENOMEM;
+    for (size_t j = 0; j < s->cfg->final_trials; j++) {
+        size_t p = pick_final(s, s->n, j, taken);
+        if (p == NO_PARENT)
+            break;
+        taken[p] = 1;
+        if (s->trials[p].epochs > 0)
+            *out += 1.1 * s->trials[p].seconds / s->trials[p].epochs * (double)s->cfg->final_epochs;
+    }
+    free(taken);
+    return SPARSE_OK;
+}
+
+/* Before trial s->n: starts the final stage early if the time left is what
+ * it needs, and ends the run (*done) once it has nothing left to train. */
+static int plan_final(search *s, double elapsed, double budget, int *done)
+{
+    *done = 0;
+    int rc = SPARSE_OK;
+    if (s->n < s->final_from && s->cfg->final_trials && budget > 0) {
+        double need;
+        if ((rc = final_seconds(s, &need)))
+            return rc;
+        if (need > 0 && elapsed + need >= budget) {
+            s->final_from = s->n;
+            s->total = s->n + s->cfg->final_trials;
         }
-    return ep > 0 ? 1.25 * (double)s->cfg->final_trials * (double)s->cfg->final_epochs * sec / ep : 0.0;
+    }
+    if (s->n < s->final_from)
+        return SPARSE_OK;
+    size_t parent;
+    if (!(rc = final_parent(s, s->n, &parent)) && parent == NO_PARENT) {
+        s->total = s->n;
+        *done = 1;
+    }
+    return rc;
 }
 
 /* ---- evaluation of one candidate ---- */
@@ -825,9 +875,9 @@ static int run_trial(search *s)
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
     size_t parent = NO_PARENT;
     char how[32], morph[96];
+    if (!rc && stage == 4 && !(rc = final_parent(s, t, &parent)) && parent == NO_PARENT)
+        rc = sparse__error(SPARSE_EEMPTY, "no trial left for the final stage"); /* the loop checks first */
     if (!rc && stage == 4) {
-        /* The loop calls this only while final_parent has one. */
-        parent = final_parent(s, t);
         memcpy(point, s->trials[parent].point, s->lay.nvars * sizeof *point);
         snprintf(how, sizeof how, "final");
         snprintf(morph, sizeof morph, "retrain");
@@ -996,15 +1046,12 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         double elapsed = now_s() - s.t0;
         if (budget > 0 && elapsed >= budget)
             break;
-        if (s.n < s.final_from && cfg->final_trials && budget > 0 && elapsed + final_seconds(&s) >= budget) {
-            s.final_from = s.n;
-            s.total = s.n + cfg->final_trials;
-        }
-        if (s.n >= s.final_from && final_parent(&s, s.n) == NO_PARENT) {
-            s.total = s.n; /* nothing left to train again */
+        int done = 0;
+        rc = plan_final(&s, elapsed, budget, &done);
+        if (!rc && !done)
+            rc = run_trial(&s);
+        if (done)
             break;
-        }
-        rc = run_trial(&s);
     }
     if (!rc)
         rc = write_state(&s, s.n >= s.total);
