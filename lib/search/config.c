@@ -216,8 +216,8 @@ static int parse_box(parser *p, const sparse__doc_node *n, const char *what, dou
 
 static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    static const char *const keys[] = {"trials", "epochs", "shift", "boxes"};
-    int rc = sparse__doc_check_keys(p->doc, n, "final", keys, 4);
+    static const char *const keys[] = {"trials", "epochs", "shift", "fill", "boxes"};
+    int rc = sparse__doc_check_keys(p->doc, n, "final", keys, 5);
     const sparse__doc_node *v;
     if (!rc)
         rc = read_count(p, n, "final", "trials", 0, 100000, &c->final_trials);
@@ -225,13 +225,15 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
         rc = read_count(p, n, "final", "epochs", 1, 10000, &c->final_epochs);
     if (!rc)
         rc = read_count(p, n, "final", "shift", 0, 8, &c->final_shift);
+    if (!rc && (v = sparse__doc_get(n, "fill")))
+        rc = sparse__doc_bool(p->doc, v, "final.fill", &c->final_fill);
     if (!rc && (v = sparse__doc_get(n, "boxes"))) {
         if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SP_MAX_BOXES)
             return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
                                      "final.boxes: expected a list of 1 to %d {ms_bytes, wm_bytes} entries",
                                      SP_MAX_BOXES);
         for (size_t i = 0; !rc && i < v->n; i++) {
-            char what[32];
+            char what[48];
             snprintf(what, sizeof what, "final.boxes[%zu]", i);
             rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i]);
         }
@@ -522,8 +524,8 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
         sparse__buf_puts(&b, "}\n");
     }
     if (c->final_trials) {
-        sparse__buf_printf(&b, "final:\n  trials: %zu\n  epochs: %zu\n  shift: %zu\n", c->final_trials,
-                           c->final_epochs, c->final_shift);
+        sparse__buf_printf(&b, "final:\n  trials: %zu\n  epochs: %zu\n  shift: %zu\n  fill: %s\n", c->final_trials,
+                           c->final_epochs, c->final_shift, c->final_fill ? "true" : "false");
         if (c->final_nboxes)
             sparse__buf_puts(&b, "  boxes:\n");
         for (size_t i = 0; i < c->final_nboxes; i++) {

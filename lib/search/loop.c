@@ -293,31 +293,36 @@ static void scale_widths(const search *s, const double *point, double m, double 
         out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
 }
 
-/* Widens or narrows a random point so that its network fills a random
- * share (random_fill, log-uniform) of the size cap. Uniform draws over
- * widths of, say, 3 to 32 filters per layer mostly land far below or far
- * above budgets of a few KB; the first MNIST runs found their best networks
- * among the few initial ones that happened to sit near the budget. */
-static void fit_to_cap(search *s, sparse_rng *rng, double *point)
+/* The larger of the shares of a limit that the point's dense network takes:
+ * of the size cap (box NULL), or of box {ms, wm} in bytes (0: no bound);
+ * -1 if the network cannot be built. */
+static double share_of(const search *s, const double *point, const double *box)
 {
-    const sparse_search_config *c = s->cfg;
-    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
-        return;
-    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
+    cap_figures f;
+    if (!cap_shares(s, point, &f))
+        return -1;
+    if (!box)
+        return fmax(f.ms_share, f.wm_share);
+    return fmax(box[0] > 0 ? (double)f.ms / box[0] : 0.0, box[1] > 0 ? (double)f.wm / box[1] : 0.0);
+}
+
+/* Scales point's filter counts and FC weights by the largest factor in
+ * [lo_m, hi_m] whose network takes at most target of the limit (share_of);
+ * 1 if one did, 0 (point unchanged) if none. Bisection on log m: the shares
+ * grow with the widths. */
+static int widest_fit(const search *s, double *point, double lo_m, double hi_m, const double *box, double target)
+{
     double *scaled = sparse__malloc(s->lay.nvars * sizeof *scaled);
     if (!scaled) {
-        sparse_clear_error(); /* the unscaled point is still a valid proposal */
-        return;
+        sparse_clear_error(); /* the unscaled point is still a valid one */
+        return 0;
     }
-    /* Bisection on log m: the shares grow with the widths. lo ends at the
-     * largest factor found to fit, if any did. */
-    double lo = log(1.0 / 64), hi = log(64.0);
+    double lo = log(lo_m), hi = log(hi_m);
     int found = 0;
     for (int it = 0; it < 16; it++) {
-        double mid = 0.5 * (lo + hi);
-        cap_figures f;
+        double mid = 0.5 * (lo + hi), share;
         scale_widths(s, point, exp(mid), scaled);
-        if (cap_shares(s, scaled, &f) && fmax(f.ms_share, f.wm_share) <= target) {
+        if ((share = share_of(s, scaled, box)) >= 0 && share <= target) {
             found = 1;
             lo = mid;
         } else {
@@ -329,6 +334,21 @@ static void fit_to_cap(search *s, sparse_rng *rng, double *point)
         memcpy(point, scaled, s->lay.nvars * sizeof *point);
     }
     free(scaled);
+    return found;
+}
+
+/* Widens or narrows a random point so that its network fills a random
+ * share (random_fill, log-uniform) of the size cap. Uniform draws over
+ * widths of, say, 3 to 32 filters per layer mostly land far below or far
+ * above budgets of a few KB; the first MNIST runs found their best networks
+ * among the few initial ones that happened to sit near the budget. */
+static void fit_to_cap(search *s, sparse_rng *rng, double *point)
+{
+    const sparse_search_config *c = s->cfg;
+    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
+        return;
+    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
+    widest_fit(s, point, 1.0 / 64, 64.0, NULL, target);
 }
 
 /* What a point means for training: its architecture and the training and
@@ -531,18 +551,51 @@ static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigne
 /* The j-th final trial's parent among trials 0..limit-1: the best of box j
  * mod boxes, else of the next box, and so on. Boxes take turns, so a few
  * final trials already cover every box. */
-static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken)
+static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken, size_t *box)
 {
     size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = NO_PARENT;
-    for (size_t k = 0; k < nboxes && p == NO_PARENT; k++)
-        p = best_in_box(s, limit, j + k, taken);
+    for (size_t k = 0; k < nboxes && p == NO_PARENT; k++) {
+        *box = j + k;
+        p = best_in_box(s, limit, *box, taken);
+    }
     return p;
+}
+
+/* With final.fill, widens the point of a final trial of parent tr (never
+ * narrows it) until its network fills box: the search ranks networks after
+ * a few epochs, when a wider one is not yet better, but after the final
+ * stage's long training the box's spare bytes buy accuracy. A pruned
+ * network's size is known only after training: the wider one is taken to
+ * keep the parent's share of its dense MS and WM, with a tenth to spare.
+ * 1 if it widened. */
+static int fill_box(const search *s, const trial *tr, size_t box, double *point)
+{
+    double limit[2];
+    cap_figures dense;
+    final_box(s->cfg, box, &limit[0], &limit[1]);
+    if (!s->cfg->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !cap_shares(s, tr->point, &dense) ||
+        !dense.ms || !dense.wm)
+        return 0;
+    limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
+    limit[1] /= fmin(wm_of(s, tr) / (double)dense.wm, 1.0);
+    sp_genome g;
+    sp_genome_decode(&s->lay, s->cfg, tr->point, &g);
+    double *before = sparse__malloc(s->lay.nvars * sizeof *before);
+    if (!before) {
+        sparse_clear_error(); /* the parent's point is still a valid one */
+        return 0;
+    }
+    memcpy(before, point, s->lay.nvars * sizeof *before);
+    int widened = widest_fit(s, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9) &&
+                  memcmp(before, point, s->lay.nvars * sizeof *before);
+    free(before);
+    return widened;
 }
 
 /* The trial that final trial t trains again (NO_PARENT once every box is
  * spent): pick_final among the searched trials, without those that earlier
  * final trials took. */
-static int final_parent(const search *s, size_t t, size_t *parent)
+static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
 {
     *parent = NO_PARENT;
     size_t searched = s->final_from < s->n ? s->final_from : s->n;
@@ -552,30 +605,42 @@ static int final_parent(const search *s, size_t t, size_t *parent)
     for (size_t j = searched; j < s->n; j++)
         if (s->trials[j].parent < searched)
             taken[s->trials[j].parent] = 1;
-    *parent = pick_final(s, searched, t - s->final_from, taken);
+    *parent = pick_final(s, searched, t - s->final_from, taken, box);
     free(taken);
     return SPARSE_OK;
 }
 
 /* Seconds the final stage would take if it started now: the networks it
- * would train, each at its own time per epoch in the search, plus a tenth
- * (pruned networks, the more accurate ones, take two to three times longer
- * per epoch than plain ones, so a mean over all trials falls short). */
+ * would train, each at its own time per epoch in the search (pruned ones,
+ * often the more accurate, take two to three times longer per epoch than
+ * plain ones), times its growth in weights if widened, plus a tenth. */
 static int final_seconds(const search *s, double *out)
 {
     *out = 0;
     unsigned char *taken = sparse__calloc(s->n + 1, 1);
-    if (!taken)
+    double *point = sparse__malloc(s->lay.nvars * sizeof *point);
+    if (!taken || !point) {
+        free(taken);
+        free(point);
         return SPARSE_ENOMEM;
+    }
     for (size_t j = 0; j < s->cfg->final_trials; j++) {
-        size_t p = pick_final(s, s->n, j, taken);
+        size_t box, p = pick_final(s, s->n, j, taken, &box);
         if (p == NO_PARENT)
             break;
         taken[p] = 1;
-        if (s->trials[p].epochs > 0)
-            *out += 1.1 * s->trials[p].seconds / s->trials[p].epochs * (double)s->cfg->final_epochs;
+        const trial *tr = &s->trials[p];
+        double growth = 1.0;
+        cap_figures before, after;
+        memcpy(point, tr->point, s->lay.nvars * sizeof *point);
+        if (fill_box(s, tr, box, point) && cap_shares(s, tr->point, &before) && cap_shares(s, point, &after) &&
+            before.ms)
+            growth = (double)after.ms / (double)before.ms;
+        if (tr->epochs > 0)
+            *out += 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
     }
     free(taken);
+    free(point);
     return SPARSE_OK;
 }
 
@@ -596,8 +661,8 @@ static int plan_final(search *s, double elapsed, double budget, int *done)
     }
     if (s->n < s->final_from)
         return SPARSE_OK;
-    size_t parent;
-    if (!(rc = final_parent(s, s->n, &parent)) && parent == NO_PARENT) {
+    size_t parent, box;
+    if (!(rc = final_parent(s, s->n, &parent, &box)) && parent == NO_PARENT) {
         s->total = s->n;
         *done = 1;
     }
@@ -875,12 +940,13 @@ static int run_trial(search *s)
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
     size_t parent = NO_PARENT;
     char how[32], morph[96];
-    if (!rc && stage == 4 && !(rc = final_parent(s, t, &parent)) && parent == NO_PARENT)
+    size_t box = 0;
+    if (!rc && stage == 4 && !(rc = final_parent(s, t, &parent, &box)) && parent == NO_PARENT)
         rc = sparse__error(SPARSE_EEMPTY, "no trial left for the final stage"); /* the loop checks first */
     if (!rc && stage == 4) {
         memcpy(point, s->trials[parent].point, s->lay.nvars * sizeof *point);
         snprintf(how, sizeof how, "final");
-        snprintf(morph, sizeof morph, "retrain");
+        snprintf(morph, sizeof morph, "%s", fill_box(s, &s->trials[parent], box, point) ? "widen+retrain" : "retrain");
     } else if (!rc) {
         rc = propose(s, t, stage, rng, point, &parent, how, sizeof how, morph, sizeof morph);
     }

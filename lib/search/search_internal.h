@@ -40,6 +40,7 @@ struct sparse_search_config {
      * bytes, 0 = none; default the run's budgets) trained again for longer,
      * each a trial of stage 4. final_trials 0 = no final stage. */
     size_t final_trials, final_epochs, final_shift, final_nboxes;
+    int final_fill; /* widen each network until it fills its box */
     double final_box_ms[SP_MAX_BOXES], final_box_wm[SP_MAX_BOXES];
     double stage_rho[3];
     size_t initial_trials;

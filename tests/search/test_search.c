@@ -73,9 +73,9 @@ static void test_config_roundtrip(void **state)
 {
     (void)state;
     roundtrip(wide_config, 40, "shift: [0, 2]");
-    roundtrip("data: mnist\nfinal: {trials: 5, shift: 1, boxes: [{ms_bytes: 3072, wm_bytes: 2048}, {wm_bytes: 1024}]}\n",
-              45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  boxes:\n    - {ms_bytes: 3072, wm_bytes: 2048}\n"
-                  "    - {wm_bytes: 1024}\n");
+    roundtrip("data: mnist\nfinal: {trials: 5, shift: 1, fill: true, boxes: [{ms_bytes: 3072, wm_bytes: 2048}, {wm_bytes: 1024}]}\n",
+              45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
+                  "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
     sparse_search_config_free(NULL);
 }
 
@@ -841,6 +841,37 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
     assert_int_equal(sparse_run_trial_count(r), 6);
     sparse_run_free(r);
+
+    /* fill: each network widened until it fills its box, never beyond it. */
+    char *widths = strstr(base, "filters: [1, 6]");
+    assert_non_null(widths);
+    widths[13] = '9'; /* and random widths (no random_fill): room to widen */
+    snprintf(cfg, sizeof cfg, "%srandom_fill: 0\nfinal: {trials: 3, epochs: 2, fill: true, boxes: [{ms_bytes: 800, wm_bytes: 800}]}\n", base);
+    snprintf(run, sizeof run, "%s/filled", tmp);
+    run_search(cfg, run, 0);
+    snprintf(path, sizeof path, "%s/trials.jsonl", run);
+    char *filled = read_all(path);
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    int widened = 0;
+    for (size_t t = 8; t < 11; t++) {
+        char *rec = line_of(filled, t), *prec = line_of(filled, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
+        char *pt = point_of(rec), *ppt = point_of(prec);
+        int wide = strstr(rec, "\"morph\":\"widen+retrain\"") != NULL;
+        assert_true(wide || strstr(rec, "\"morph\":\"retrain\""));
+        assert_int_equal(wide, strcmp(pt, ppt) != 0);
+        widened += wide;
+        print_message("final trial %zu: %s, MS %.0f B, WM5 %.0f B\n", t, wide ? "widened" : "as it was",
+                      trial_value(r, t, SPARSE_TRIAL_MS_BYTES), trial_value(r, t, SPARSE_TRIAL_WM5_BYTES));
+        assert_true(trial_value(r, t, SPARSE_TRIAL_MS_BYTES) <= 800);
+        assert_true(trial_value(r, t, SPARSE_TRIAL_WM5_BYTES) <= 800);
+        free(pt);
+        free(ppt);
+        free(rec);
+        free(prec);
+    }
+    assert_true(widened >= 1);
+    sparse_run_free(r);
+    free(filled);
     free(again);
     free(cut);
     free(text);
