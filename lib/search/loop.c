@@ -586,8 +586,17 @@ static int fill_box(const search *s, const trial *tr, size_t box, double *point)
         return 0;
     }
     memcpy(before, point, s->lay.nvars * sizeof *before);
-    int widened = widest_fit(s, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9) &&
-                  memcmp(before, point, s->lay.nvars * sizeof *before);
+    int widened = 0;
+    if (widest_fit(s, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
+        /* Scaling may move only variables the network does not use (the FC
+         * weights without an FC layer): then it is the parent's network. */
+        char *k0 = effective_key(s, before), *k1 = effective_key(s, point);
+        widened = k0 && k1 && strcmp(k0, k1);
+        free(k0);
+        free(k1);
+    }
+    if (!widened)
+        memcpy(point, before, s->lay.nvars * sizeof *point);
     free(before);
     return widened;
 }

@@ -741,6 +741,27 @@ static char *point_of(const char *record)
     return out;
 }
 
+/* dir/trials.jsonl in buf. */
+static const char *path_in(char *buf, size_t cap, const char *dir)
+{
+    snprintf(buf, cap, "%s/trials.jsonl", dir);
+    return buf;
+}
+
+/* The "arch":{...} part of a record (up to the next top-level key). */
+static char *arch_of(const char *record)
+{
+    const char *p = strstr(record, "\"arch\":{"), *e;
+    assert_non_null(p);
+    if (!(e = strstr(p, ",\"compact_arch\"")))
+        e = strstr(p, ",\"val_accuracy\"");
+    assert_non_null(e);
+    char *out = malloc((size_t)(e - p) + 1);
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+    return out;
+}
+
 static double trial_value(const sparse_run *r, size_t i, sparse_trial_field f)
 {
     double v;
@@ -859,6 +880,10 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
         int wide = strstr(rec, "\"morph\":\"widen+retrain\"") != NULL;
         assert_true(wide || strstr(rec, "\"morph\":\"retrain\""));
         assert_int_equal(wide, strcmp(pt, ppt) != 0);
+        char *arch = arch_of(rec), *parch = arch_of(prec);
+        assert_int_equal(wide, strcmp(arch, parch) != 0); /* widened means another network */
+        free(arch);
+        free(parch);
         widened += wide;
         print_message("final trial %zu: %s, MS %.0f B, WM5 %.0f B\n", t, wide ? "widened" : "as it was",
                       trial_value(r, t, SPARSE_TRIAL_MS_BYTES), trial_value(r, t, SPARSE_TRIAL_WM5_BYTES));
@@ -871,6 +896,24 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     }
     assert_true(widened >= 1);
     sparse_run_free(r);
+    free(filled);
+
+    /* Without FC layers, scaling moves only the FC weights variable, which
+     * this network does not use: no widening, the parent's point stands. */
+    const char *space = strstr(base, "space: {");
+    snprintf(cfg, sizeof cfg,
+             "%.*srandom_fill: 0\nfinal: {trials: 2, epochs: 1, fill: true}\n"
+             "space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [9, 9], kernel: [3, 3], pool: [2, 2],"
+             " input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [1, 1], pruning: [none]}\n",
+             (int)(space - base), base);
+    snprintf(run, sizeof run, "%s/no-fc", tmp);
+    run_search(cfg, run, 0);
+    filled = read_all(path_in(path, sizeof path, run));
+    for (size_t t = 8; t < 10; t++) {
+        char *rec = line_of(filled, t);
+        assert_non_null(strstr(rec, "\"morph\":\"retrain\""));
+        free(rec);
+    }
     free(filled);
     free(again);
     free(cut);
