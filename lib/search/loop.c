@@ -937,6 +937,35 @@ static int write_state(search *s, int finished)
     return rc;
 }
 
+/* Seconds the run still needs after its last trial: the search trials left
+ * at the mean time of those so far, the final ones at the mean of those
+ * done, or before the first at final_seconds' estimate (a final trial trains
+ * several times longer than a searched one). */
+static double time_left(const search *s)
+{
+    double searched = 0, finals = 0, est = 0;
+    size_t ns = 0, nf = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->trials[i].stage == 4) {
+            finals += s->trials[i].seconds;
+            nf++;
+        } else {
+            searched += s->trials[i].seconds;
+            ns++;
+        }
+    }
+    size_t final_from = s->final_from < s->total ? s->final_from : s->total;
+    size_t search_left = final_from > s->n ? final_from - s->n : 0;
+    size_t final_left = s->total - (s->n > final_from ? s->n : final_from);
+    double left = ns ? (double)search_left * searched / (double)ns : 0.0;
+    if (final_left && nf)
+        left += (double)final_left * finals / (double)nf;
+    else if (final_left && !final_seconds(s, &est))
+        left += est * (double)final_left / (double)s->cfg->final_trials;
+    sparse_clear_error();
+    return left;
+}
+
 static int run_trial(search *s)
 {
     size_t t = s->n;
@@ -998,7 +1027,7 @@ static int run_trial(search *s)
                                  o.ms, s->cfg->wm_model == 6 ? o.wm6 : o.wm5, best_feasible(s),
                                  elapsed, -1.0, rec};
         if (s->total > t + 1)
-            ev.remaining_s = elapsed / (double)(t + 1) * (double)(s->total - t - 1);
+            ev.remaining_s = time_left(s);
         if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
             ev.remaining_s = s->budget_s - elapsed > 0 ? s->budget_s - elapsed : 0;
         if (s->opts->on_trial(s->opts->user, &ev))
