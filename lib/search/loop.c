@@ -48,6 +48,10 @@ typedef struct search {
     double budget_s; /* 0 = none */
     size_t total;
     size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
+    /* final_seconds' last answer and the trial count it was for: the loop
+     * asks before a trial and the progress event after one. */
+    double final_estimate;
+    size_t final_estimate_at;
 } search;
 
 static double now_s(void)
@@ -623,8 +627,12 @@ static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
  * would train, each at its own time per epoch in the search (pruned ones,
  * often the more accurate, take two to three times longer per epoch than
  * plain ones), times its growth in weights if widened, plus a tenth. */
-static int final_seconds(const search *s, double *out)
+static int final_seconds(search *s, double *out)
 {
+    if (s->final_estimate_at == s->n) {
+        *out = s->final_estimate;
+        return SPARSE_OK;
+    }
     *out = 0;
     unsigned char *taken = sparse__calloc(s->n + 1, 1);
     double *point = sparse__malloc(s->lay.nvars * sizeof *point);
@@ -650,14 +658,19 @@ static int final_seconds(const search *s, double *out)
     }
     free(taken);
     free(point);
+    s->final_estimate = *out;
+    s->final_estimate_at = s->n;
     return SPARSE_OK;
 }
 
 /* Before trial s->n: starts the final stage early if the time left is what
- * it needs, and ends the run (*done) once it has nothing left to train. */
-static int plan_final(search *s, double elapsed, double budget, int *done)
+ * it needs; in the final stage, the trial to train again and its box, or
+ * the end of the run (*done) once nothing is left. */
+static int plan_final(search *s, double elapsed, double budget, size_t *parent, size_t *box, int *done)
 {
     *done = 0;
+    *parent = NO_PARENT;
+    *box = 0;
     int rc = SPARSE_OK;
     if (s->n < s->final_from && s->cfg->final_trials && budget > 0) {
         double need;
@@ -670,8 +683,7 @@ static int plan_final(search *s, double elapsed, double budget, int *done)
     }
     if (s->n < s->final_from)
         return SPARSE_OK;
-    size_t parent, box;
-    if (!(rc = final_parent(s, s->n, &parent, &box)) && parent == NO_PARENT) {
+    if (!(rc = final_parent(s, s->n, parent, box)) && *parent == NO_PARENT) {
         s->total = s->n;
         *done = 1;
     }
@@ -941,7 +953,7 @@ static int write_state(search *s, int finished)
  * at the mean time of those so far, the final ones at the mean of those
  * done, or before the first at final_seconds' estimate (a final trial trains
  * several times longer than a searched one). */
-static double time_left(const search *s)
+static double time_left(search *s)
 {
     double searched = 0, finals = 0, est = 0;
     size_t ns = 0, nf = 0;
@@ -966,7 +978,9 @@ static double time_left(const search *s)
     return left;
 }
 
-static int run_trial(search *s)
+/* Runs trial s->n; in the final stage it trains final_of again, widened
+ * for box. */
+static int run_trial(search *s, size_t final_of, size_t box)
 {
     size_t t = s->n;
     int stage = stage_of(s, t);
@@ -978,10 +992,8 @@ static int run_trial(search *s)
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
     size_t parent = NO_PARENT;
     char how[32], morph[96];
-    size_t box = 0;
-    if (!rc && stage == 4 && !(rc = final_parent(s, t, &parent, &box)) && parent == NO_PARENT)
-        rc = sparse__error(SPARSE_EEMPTY, "no trial left for the final stage"); /* the loop checks first */
     if (!rc && stage == 4) {
+        parent = final_of;
         memcpy(point, s->trials[parent].point, s->lay.nvars * sizeof *point);
         snprintf(how, sizeof how, "final");
         snprintf(morph, sizeof morph, "%s", fill_box(s, &s->trials[parent], box, point) ? "widen+retrain" : "retrain");
@@ -1099,6 +1111,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     /* The final stage follows the three stages, or starts early enough to
      * fit in a trial limit; a time budget may start it earlier still. */
     s.final_from = SIZE_MAX;
+    s.final_estimate_at = SIZE_MAX;
     if (cfg->final_trials)
         s.final_from = s.total > cfg->final_trials ? s.total - cfg->final_trials : s.total;
     double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
@@ -1151,9 +1164,10 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         if (budget > 0 && elapsed >= budget)
             break;
         int done = 0;
-        rc = plan_final(&s, elapsed, budget, &done);
+        size_t final_of, box;
+        rc = plan_final(&s, elapsed, budget, &final_of, &box, &done);
         if (!rc && !done)
-            rc = run_trial(&s);
+            rc = run_trial(&s, final_of, box);
         if (done)
             break;
     }
