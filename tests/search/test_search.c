@@ -873,7 +873,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     snprintf(path, sizeof path, "%s/trials.jsonl", run);
     char *filled = read_all(path);
     assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
-    int widened = 0;
+    int widened = 0, spvd_parents = 0;
     for (size_t t = 8; t < 11; t++) {
         char *rec = line_of(filled, t), *prec = line_of(filled, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
         char *pt = point_of(rec), *ppt = point_of(prec);
@@ -884,6 +884,10 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
         assert_int_equal(wide, strcmp(arch, parch) != 0); /* widened means another network */
         free(arch);
         free(parch);
+        /* SpVD networks are retrained as they are. */
+        int spvd = strstr(prec, "\"pruning\":{\"method\":\"spvd\"") != NULL;
+        assert_false(spvd && wide);
+        spvd_parents += spvd;
         widened += wide;
         print_message("final trial %zu: %s, MS %.0f B, WM5 %.0f B\n", t, wide ? "widened" : "as it was",
                       trial_value(r, t, SPARSE_TRIAL_MS_BYTES), trial_value(r, t, SPARSE_TRIAL_WM5_BYTES));
@@ -895,6 +899,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
         free(prec);
     }
     assert_true(widened >= 1);
+    print_message("%d of the 3 parents pruned by SpVD\n", spvd_parents);
     sparse_run_free(r);
     free(filled);
 
