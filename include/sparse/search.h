@@ -61,10 +61,13 @@ typedef struct sparse_trial_event {
 } sparse_trial_event;
 #define SPARSE_TRIAL_EVENT_VERSION 1
 
-/* Called after every trial; return non-zero to stop the search cleanly
- * (sparse_search_run then returns SPARSE_ECANCELLED; the run can be resumed). */
+/* Called after every trial, in trial order, on the calling thread; return
+ * non-zero to stop the search cleanly (sparse_search_run then returns
+ * SPARSE_ECANCELLED; the run can be resumed). */
 typedef int (*sparse_trial_fn)(void *user, const sparse_trial_event *event);
-/* Called during training (epoch, batch, loss); non-zero cancels as above. */
+/* Called during training (epoch, batch, loss); non-zero cancels as above.
+ * With the config's workers > 1 it runs on a worker thread, one call at a
+ * time, and hears only of the oldest trial in flight. */
 typedef int (*sparse_search_progress_fn)(void *user, size_t trial, size_t epoch, size_t batch,
                                          size_t batches_per_epoch, double loss);
 

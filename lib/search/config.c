@@ -22,6 +22,7 @@ static void set_defaults(sparse_search_config *c)
     c->val_count = 5000;
     c->seed = 1;
     c->threads = 2;
+    c->workers = 1;
     c->wm_model = 5;
     c->stage_trials[0] = 24;
     c->stage_trials[1] = 8;
@@ -369,10 +370,10 @@ static int parse_space(parser *p, sparse_search_config *c, const sparse__doc_nod
 static int parse_root(parser *p, sparse_search_config *c)
 {
     const sparse__doc_node *root = sparse__doc_root(p->doc);
-    static const char *const keys[] = {"data",       "seed",      "threads",        "wm_model",
-                                       "budgets",    "stages",    "initial_trials", "candidates",
-                                       "time_budget", "lambda",   "training",       "space",
-                                       "random_fill", "final"};
+    static const char *const keys[] = {"data",       "seed",      "threads",        "workers",
+                                       "wm_model",   "budgets",   "stages",         "initial_trials",
+                                       "candidates", "time_budget", "lambda",       "training",
+                                       "space",      "random_fill", "final"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -387,6 +388,8 @@ static int parse_root(parser *p, sparse_search_config *c)
     if (!rc && (v = sparse__doc_get(root, "threads")) &&
         !(rc = sparse__doc_long(p->doc, v, "threads", 1, 1024, &l)))
         c->threads = (int)l;
+    if (!rc)
+        rc = read_count(p, root, "", "workers", 1, 64, &c->workers);
     if (!rc && (v = sparse__doc_get(root, "wm_model"))) {
         rc = sparse__doc_long(p->doc, v, "wm_model", 5, 6, &l);
         c->wm_model = (int)l;
@@ -502,8 +505,8 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
     sparse__buf_json_string(&b, c->data);
     sparse__buf_printf(&b, "\n  val_count: %zu\n  max_train: %zu\n  binary: %s\n", c->val_count,
                        c->max_train, c->binary ? "true" : "false");
-    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nwm_model: %d\n", (unsigned long long)c->seed,
-                       c->threads, c->wm_model);
+    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
+                       c->threads, c->workers, c->wm_model);
     if (c->budget_ms > 0 || c->budget_wm > 0) {
         sparse__buf_puts(&b, "budgets:\n");
         if (c->budget_ms > 0) {

@@ -7,8 +7,15 @@
  * Determinism: trial t draws from its own RNG stream (seed, t), the GP is
  * rebuilt from the records of trials 0..t-1 (read back exactly: doubles are
  * written in round-trip form) and parents are loaded from their weight files.
- * So a resumed run makes the same decisions as an uninterrupted one. */
+ * So a resumed run makes the same decisions as an uninterrupted one.
+ *
+ * With workers > 1, several trials train at once, each in its own thread;
+ * trial t is proposed from trials 0..t-1-lag only (lag = 2 (workers - 1)),
+ * which are recorded whatever the timing, so the records stay the same for
+ * a seed, a thread count and a worker count. Records are appended in trial
+ * order; a trial that finishes before an earlier one waits in memory. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +43,8 @@ typedef struct trial {
     double seconds, epochs; /* for the time the final stage will take */
 } trial;
 
+struct slot;
+
 typedef struct search {
     sparse_search_config *cfg;
     const sparse_search_options *opts;
@@ -52,6 +61,14 @@ typedef struct search {
      * asks before a trial and the progress event after one. */
     double final_estimate;
     size_t final_estimate_at;
+    /* Trials in flight: next is the next trial to start (n <= next), each
+     * of trials n..next-1 holds one of the slots. */
+    size_t next, workers, lag;
+    struct slot *slots;
+    pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
+    pthread_cond_t finished;
+    size_t completions; /* trials trained so far in this call, under lock */
+    int cancel;
 } search;
 
 static double now_s(void)
@@ -160,12 +177,13 @@ static int keep_trial(search *s, const trial *t)
 
 /* ---- proposals ---- */
 
-/* References a stage may morph: every successful trial, or (stage 3) the
- * Pareto-optimal ones among the feasible (all successful if none is). */
-static size_t references(const search *s, int stage, size_t *refs)
+/* References a stage may morph among trials 0..hist-1: every successful
+ * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
+ * successful if none is). */
+static size_t references(const search *s, size_t hist, int stage, size_t *refs)
 {
     size_t n = 0, nf = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < hist; i++)
         if (s->trials[i].ok) {
             refs[n++] = i;
             nf += s->trials[i].feasible;
@@ -402,17 +420,37 @@ static int random_point(search *s, sparse_rng *rng, double *point)
     return rc;
 }
 
-static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *point, size_t *parent,
+static const double *point_of(const search *s, size_t t);
+
+/* Keys (effective_key) of trials first..t-1, which trial t's proposal does
+ * not see; NULL entries where unknown. Caller frees with free_keys. */
+static char **pending_keys(const search *s, size_t first, size_t t)
+{
+    char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
+    for (size_t j = first; keys && j < t; j++)
+        keys[j - first] = effective_key(s, point_of(s, j));
+    return keys;
+}
+
+static void free_keys(char **keys, size_t n)
+{
+    for (size_t i = 0; keys && i < n; i++)
+        free(keys[i]);
+    free(keys);
+}
+
+/* Trial t's point, parent and how it was chosen, from trials 0..hist-1. */
+static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng, double *point, size_t *parent,
                    char *how, size_t how_cap, char *morph, size_t morph_cap)
 {
     const sparse_search_config *c = s->cfg;
     size_t nv = s->lay.nvars;
     *parent = NO_PARENT;
     morph[0] = '\0';
-    size_t *refs = sparse__malloc((s->n + 1) * sizeof *refs);
+    size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
     if (!refs)
         return SPARSE_ENOMEM;
-    size_t nrefs = t < c->initial_trials ? 0 : references(s, stage, refs);
+    size_t nrefs = t < c->initial_trials ? 0 : references(s, hist, stage, refs);
     /* Stage 2 morphs pruning parameters only; without any (pruning off in
      * the config) it morphs like stage 1. */
     int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
@@ -438,8 +476,11 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
         char(*cname)[96] = sparse__malloc(nc * sizeof *cname);
         sparse_mobo *mobo = NULL;
         rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
-        char **ref_keys = sparse__calloc(s->n ? s->n : 1, sizeof *ref_keys);
-        rc = rc ? rc : ref_keys ? SPARSE_OK : SPARSE_ENOMEM;
+        char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
+        /* Trials started but not yet seen (workers > 1): a candidate that
+         * repeats one of them would train the same network twice. */
+        char **pend = pending_keys(s, hist, t);
+        rc = rc ? rc : ref_keys && pend ? SPARSE_OK : SPARSE_ENOMEM;
         for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
             size_t r = refs[sparse_rng_uint(rng, nrefs)];
             if (!ref_keys[r])
@@ -456,14 +497,15 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
                 continue;
             char *key = effective_key(s, cand + got * nv);
             int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
+            for (size_t j = 0; key && !same && pend && j < t - hist; j++)
+                same = pend[j] && !strcmp(key, pend[j]);
             free(key);
             if (same)
                 continue;
             cparent[got++] = r;
         }
-        for (size_t i = 0; ref_keys && i < s->n; i++)
-            free(ref_keys[i]);
-        free(ref_keys);
+        free_keys(ref_keys, hist);
+        free_keys(pend, t - hist);
         if (!rc && got == 0)
             rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
         if (!rc) {
@@ -482,7 +524,7 @@ static int propose(search *s, size_t t, int stage, sparse_rng *rng, double *poin
             rc = sparse_mobo_create(&mobo, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
         }
         const double half_error = 0.5 / (double)(sparse_dataset_count(s->val) ? sparse_dataset_count(s->val) : 1);
-        for (size_t i = 0; !rc && i < s->n; i++) {
+        for (size_t i = 0; !rc && i < hist; i++) {
             const trial *tr = &s->trials[i];
             if (!tr->ok)
                 continue;
@@ -611,19 +653,21 @@ static int fill_box(const search *s, const trial *tr, size_t box, double *point)
     return widened;
 }
 
+static size_t parent_of(const search *s, size_t t);
+
 /* The trial that final trial t trains again (NO_PARENT once every box is
- * spent): pick_final among the searched trials, without those that earlier
- * final trials took. */
+ * spent): pick_final among the searched trials, all of them recorded,
+ * without those that earlier final trials took. */
 static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
 {
     *parent = NO_PARENT;
-    size_t searched = s->final_from < s->n ? s->final_from : s->n;
+    size_t searched = s->final_from;
     unsigned char *taken = sparse__calloc(searched + 1, 1);
     if (!taken)
         return SPARSE_ENOMEM;
-    for (size_t j = searched; j < s->n; j++)
-        if (s->trials[j].parent < searched)
-            taken[s->trials[j].parent] = 1;
+    for (size_t j = searched; j < t; j++)
+        if (parent_of(s, j) < searched)
+            taken[parent_of(s, j)] = 1;
     *parent = pick_final(s, searched, t - s->final_from, taken, box);
     free(taken);
     return SPARSE_OK;
@@ -632,7 +676,8 @@ static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
 /* Seconds the final stage would take if it started now: the networks it
  * would train, each at its own time per epoch in the search (pruned ones,
  * often the more accurate, take two to three times longer per epoch than
- * plain ones), times its growth in weights if widened, plus a tenth. */
+ * plain ones), times its growth in weights if widened, plus a tenth; shared
+ * among the workers, but no less than the longest of them. */
 static int final_seconds(search *s, double *out)
 {
     if (s->final_estimate_at == s->n) {
@@ -640,6 +685,7 @@ static int final_seconds(search *s, double *out)
         return SPARSE_OK;
     }
     *out = 0;
+    double longest = 0;
     unsigned char *taken = sparse__calloc(s->n + 1, 1);
     double *point = sparse__malloc(s->lay.nvars * sizeof *point);
     if (!taken || !point) {
@@ -659,9 +705,13 @@ static int final_seconds(search *s, double *out)
         if (fill_box(s, tr, box, point) && cap_shares(s, tr->point, &before) && cap_shares(s, point, &after) &&
             before.ms)
             growth = (double)after.ms / (double)before.ms;
-        if (tr->epochs > 0)
-            *out += 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
+        if (tr->epochs > 0) {
+            double one = 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
+            *out += one;
+            longest = fmax(longest, one);
+        }
     }
+    *out = fmax(*out / (double)s->workers, longest);
     free(taken);
     free(point);
     s->final_estimate = *out;
@@ -669,29 +719,17 @@ static int final_seconds(search *s, double *out)
     return SPARSE_OK;
 }
 
-/* Before trial s->n: starts the final stage early if the time left is what
- * it needs; in the final stage, the trial to train again and its box, or
- * the end of the run (*done) once nothing is left. */
-static int plan_final(search *s, double elapsed, double budget, size_t *parent, size_t *box, int *done)
+/* Before trial s->next starts: starts the final stage early if the time
+ * left is what it needs. */
+static int plan_final(search *s, double elapsed, double budget)
 {
-    *done = 0;
-    *parent = NO_PARENT;
-    *box = 0;
-    int rc = SPARSE_OK;
-    if (s->n < s->final_from && s->cfg->final_trials && budget > 0) {
-        double need;
-        if ((rc = final_seconds(s, &need)))
-            return rc;
-        if (need > 0 && elapsed + need >= budget) {
-            s->final_from = s->n;
-            s->total = s->n + s->cfg->final_trials;
-        }
-    }
-    if (s->n < s->final_from)
+    if (s->next >= s->final_from || !s->cfg->final_trials || budget <= 0)
         return SPARSE_OK;
-    if (!(rc = final_parent(s, s->n, parent, box)) && *parent == NO_PARENT) {
-        s->total = s->n;
-        *done = 1;
+    double need;
+    int rc = final_seconds(s, &need);
+    if (!rc && need > 0 && elapsed + need >= budget) {
+        s->final_from = s->next;
+        s->total = s->next + s->cfg->final_trials;
     }
     return rc;
 }
@@ -708,14 +746,58 @@ typedef struct outcome {
     char *compact_json; /* BC: the architecture after structured pruning */
 } outcome;
 
+/* A trial from its proposal to its record. */
+typedef struct slot {
+    search *s;
+    size_t t;
+    int busy, done; /* done: trained (or failed to), under s->lock */
+    int stage, rc;
+    size_t parent;
+    double *point;
+    sp_genome g;
+    char how[32], morph[96];
+    outcome o;
+    double start, seconds;
+    char error[1024]; /* the worker's error message when rc != 0 */
+    pthread_t thread;
+} slot;
+
+static slot *slot_of(const search *s, size_t t)
+{
+    for (size_t i = 0; i <= s->lag; i++)
+        if (s->slots[i].busy && s->slots[i].t == t)
+            return &s->slots[i];
+    return NULL;
+}
+
+/* Trial t's point and parent, recorded or in flight. */
+static const double *point_of(const search *s, size_t t)
+{
+    const slot *sl = t < s->n ? NULL : slot_of(s, t);
+    return sl ? sl->point : s->trials[t].point;
+}
+
+static size_t parent_of(const search *s, size_t t)
+{
+    const slot *sl = t < s->n ? NULL : slot_of(s, t);
+    return sl ? sl->parent : s->trials[t].parent;
+}
+
+/* Runs in the workers: the user's callback hears of the oldest trial in
+ * flight only, one call at a time; a cancellation stops every trial. */
 static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch, double loss,
                        double images_per_s)
 {
     (void)images_per_s;
-    search *s = user;
-    if (!s->opts->on_progress)
-        return 0;
-    return s->opts->on_progress(s->opts->user, s->n, epoch, batch, per_epoch, loss);
+    slot *sl = user;
+    search *s = sl->s;
+    pthread_mutex_lock(&s->lock);
+    if (!s->cancel && s->opts->on_progress && sl->t == s->n &&
+        s->opts->on_progress(s->opts->user, sl->t, epoch, batch, per_epoch, loss))
+        s->cancel = 1;
+    int stop = s->cancel;
+    pthread_mutex_unlock(&s->lock);
+    return stop;
 }
 
 /* The reference's weights file holds its posterior when it was pruned: load
@@ -760,7 +842,8 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
-static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, outcome *o)
+static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, void *progress_user,
+                    outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
@@ -797,7 +880,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
         to.max_shift = (size_t)g->shift;
         to.seed = s->cfg->seed * 7919ULL + t;
         to.progress = progress_cb;
-        to.user = s;
+        to.user = progress_user;
         if (po.method == SPARSE_PRUNE_NONE) {
             rc = sparse_net_train(net, s->train, &to, NULL);
             eval_net = net;
@@ -958,7 +1041,7 @@ static int write_state(search *s, int finished)
 /* Seconds the run still needs after its last trial: the search trials left
  * at the mean time of those so far, the final ones at the mean of those
  * done, or before the first at final_seconds' estimate (a final trial trains
- * several times longer than a searched one). */
+ * several times longer than a searched one), shared among the workers. */
 static double time_left(search *s)
 {
     double searched = 0, finals = 0, est = 0;
@@ -975,74 +1058,113 @@ static double time_left(search *s)
     size_t final_from = s->final_from < s->total ? s->final_from : s->total;
     size_t search_left = final_from > s->n ? final_from - s->n : 0;
     size_t final_left = s->total - (s->n > final_from ? s->n : final_from);
-    double left = ns ? (double)search_left * searched / (double)ns : 0.0;
+    double left = ns ? (double)search_left * searched / (double)ns / (double)s->workers : 0.0;
     if (final_left && nf)
-        left += (double)final_left * finals / (double)nf;
+        left += (double)final_left * finals / (double)nf / (double)s->workers;
     else if (final_left && !final_seconds(s, &est))
         left += est * (double)final_left / (double)s->cfg->final_trials;
     sparse_clear_error();
     return left;
 }
 
-/* Runs trial s->n; in the final stage it trains final_of again, widened
- * for box. */
-static int run_trial(search *s, size_t final_of, size_t box)
+/* Proposes trial s->next into sl from the trials it may see; in the final
+ * stage it trains final_of again, widened for box. */
+static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size_t box)
 {
-    size_t t = s->n;
-    int stage = stage_of(s, t);
-    double start = now_s();
+    size_t t = s->next;
+    memset(sl, 0, sizeof *sl);
+    sl->s = s;
+    sl->t = t;
+    sl->stage = stage_of(s, t);
+    sl->start = now_s();
+    sl->parent = NO_PARENT;
     sparse_rng *rng = NULL;
-    double *point = sparse__malloc(s->lay.nvars * sizeof *point);
-    if (!point)
+    if (!(sl->point = sparse__malloc(s->lay.nvars * sizeof *sl->point)))
         return SPARSE_ENOMEM;
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
-    size_t parent = NO_PARENT;
-    char how[32], morph[96];
-    if (!rc && stage == 4) {
-        parent = final_of;
-        memcpy(point, s->trials[parent].point, s->lay.nvars * sizeof *point);
-        snprintf(how, sizeof how, "final");
-        snprintf(morph, sizeof morph, "%s", fill_box(s, &s->trials[parent], box, point) ? "widen+retrain" : "retrain");
+    if (!rc && sl->stage == 4) {
+        sl->parent = final_of;
+        memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
+        snprintf(sl->how, sizeof sl->how, "final");
+        snprintf(sl->morph, sizeof sl->morph, "%s",
+                 fill_box(s, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
     } else if (!rc) {
-        rc = propose(s, t, stage, rng, point, &parent, how, sizeof how, morph, sizeof morph);
+        rc = propose(s, t, hist, sl->stage, rng, sl->point, &sl->parent, sl->how, sizeof sl->how, sl->morph,
+                     sizeof sl->morph);
     }
     sparse_rng_free(rng);
-    sp_genome g;
-    outcome o;
-    memset(&o, 0, sizeof o);
     if (!rc) {
-        sp_genome_decode(&s->lay, s->cfg, point, &g);
-        if (stage == 4) {
-            g.epochs = (int)s->cfg->final_epochs;
-            g.shift = (int)s->cfg->final_shift;
+        sp_genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
+        if (sl->stage == 4) {
+            sl->g.epochs = (int)s->cfg->final_epochs;
+            sl->g.shift = (int)s->cfg->final_shift;
         }
-        rc = evaluate(s, t, point, &g, parent, &o);
+        sl->busy = 1;
+        s->next++;
+    } else {
+        free(sl->point);
+        sl->point = NULL;
     }
+    return rc ? sparse__error_prefix(rc, "trial %zu", t) : SPARSE_OK;
+}
+
+/* Trains and measures the trial of a slot (a worker's thread with
+ * workers > 1); its error message travels in the slot. */
+static void *train_trial(void *arg)
+{
+    slot *sl = arg;
+    search *s = sl->s;
+    int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, sl, &sl->o);
+    if (rc)
+        snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
+    pthread_mutex_lock(&s->lock);
+    sl->rc = rc;
+    sl->seconds = now_s() - sl->start;
+    sl->done = 1;
+    s->completions++;
+    pthread_cond_signal(&s->finished);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void release_slot(slot *sl)
+{
+    free(sl->point);
+    free(sl->o.arch_json);
+    free(sl->o.compact_json);
+    sl->point = NULL;
+    sl->o.arch_json = sl->o.compact_json = NULL;
+    sl->busy = 0;
+}
+
+/* Appends the record of the trained trial s->n (in sl) and reports it. */
+static int record_trial(search *s, slot *sl)
+{
+    size_t t = sl->t;
+    int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
+    const outcome *o = &sl->o;
     char *rec = NULL;
     if (!rc) {
-        rec = make_record(s, t, stage, parent, how, morph, point, &g, &o, now_s() - start);
+        rec = make_record(s, t, sl->stage, sl->parent, sl->how, sl->morph, sl->point, &sl->g, o, sl->seconds);
         rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
     }
-    free(o.arch_json);
-    free(o.compact_json);
     if (rc) {
-        free(point);
         free(rec);
+        release_slot(sl);
         return sparse__error_prefix(rc, "trial %zu", t);
     }
-    trial tr = {o.ok, stage, 0, parent, point, o.val_acc, o.ms, o.wm5, o.wm6, now_s() - start, g.epochs};
-    tr.feasible = o.ok && is_feasible(s->cfg, o.ms, wm_of(s, &tr));
+    trial tr = {o->ok, sl->stage, 0, sl->parent, sl->point, o->val_acc, o->ms, o->wm5, o->wm6, sl->seconds,
+                sl->g.epochs};
+    tr.feasible = o->ok && is_feasible(s->cfg, o->ms, wm_of(s, &tr));
     rc = keep_trial(s, &tr);
-    if (rc) {
-        free(point);
-        free(rec);
-        return rc;
-    }
-    rc = write_state(s, 0);
+    if (!rc)
+        sl->point = NULL; /* the trial's now */
+    if (!rc)
+        rc = write_state(s, 0);
     if (!rc && s->opts->on_trial) {
         double elapsed = now_s() - s->t0;
-        sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION, t, s->total, stage, o.ok, o.val_acc,
-                                 o.ms, s->cfg->wm_model == 6 ? o.wm6 : o.wm5, best_feasible(s),
+        sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION, t, s->total, sl->stage, o->ok, o->val_acc,
+                                 o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5, best_feasible(s),
                                  elapsed, -1.0, rec};
         if (s->total > t + 1)
             ev.remaining_s = time_left(s);
@@ -1052,11 +1174,110 @@ static int run_trial(search *s, size_t final_of, size_t box)
             rc = sparse__error(SPARSE_ECANCELLED, "search stopped by the trial callback after trial %zu", t);
     }
     free(rec);
+    release_slot(sl);
+    return rc;
+}
+
+/* The trials trial t may see: all before it but the last lag; a final
+ * trial sees every searched one. */
+static size_t history_of(const search *s, size_t t)
+{
+    if (t >= s->final_from)
+        return s->final_from;
+    return t > s->lag ? t - s->lag : 0;
+}
+
+/* Starts trial s->next if it can start now: 1 if it did, 0 if it must wait
+ * for earlier trials, -1 if the run starts no more trials. */
+static int start_next(search *s, double budget, int *rc)
+{
+    slot *free_slot = NULL;
+    for (size_t i = 0; i <= s->lag && !free_slot; i++)
+        if (!s->slots[i].busy)
+            free_slot = &s->slots[i];
+    if (s->next >= s->total)
+        return -1;
+    double elapsed = now_s() - s->t0;
+    if (budget > 0 && elapsed >= budget)
+        return -1;
+    if ((*rc = plan_final(s, elapsed, budget)))
+        return -1;
+    size_t hist = history_of(s, s->next);
+    if (!free_slot || hist > s->n)
+        return 0;
+    size_t final_of = NO_PARENT, box = 0;
+    if (s->next >= s->final_from) {
+        if ((*rc = final_parent(s, s->next, &final_of, &box)))
+            return -1;
+        if (final_of == NO_PARENT) { /* every box spent */
+            s->total = s->next;
+            return -1;
+        }
+    }
+    if ((*rc = prepare_trial(s, free_slot, hist, final_of, box)))
+        return -1;
+    if (s->workers == 1) {
+        train_trial(free_slot);
+        return 1;
+    }
+    int err = pthread_create(&free_slot->thread, NULL, train_trial, free_slot);
+    if (err) {
+        release_slot(free_slot);
+        s->next--;
+        *rc = sparse__error(SPARSE_ENOMEM, "trial %zu: cannot start a worker thread: %s", s->next, strerror(err));
+        return -1;
+    }
+    return 1;
+}
+
+/* Runs trials until the limit, the time budget, an error or a cancellation.
+ * Trials in flight then finish, or stop if it was an error; those that
+ * finished after a failed one are not recorded (a resume trains them). */
+static int run_trials(search *s, double budget)
+{
+    int rc = SPARSE_OK, starting = 1;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        if (rc)
+            s->cancel = 1;
+        slot *sl = slot_of(s, s->n);
+        int ready = sl && sl->done;
+        size_t running = 0, seen = s->completions;
+        for (size_t i = 0; i <= s->lag; i++)
+            running += s->slots[i].busy && !s->slots[i].done;
+        pthread_mutex_unlock(&s->lock);
+        if (ready && !rc) {
+            if (s->workers > 1)
+                pthread_join(sl->thread, NULL);
+            rc = record_trial(s, sl);
+            continue;
+        }
+        if (starting && !rc && running < s->workers) {
+            int started = start_next(s, budget, &rc);
+            if (started < 0)
+                starting = 0;
+            if (started)
+                continue;
+        }
+        if (!running)
+            break;
+        pthread_mutex_lock(&s->lock);
+        while (s->completions == seen)
+            pthread_cond_wait(&s->finished, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
+    for (size_t i = 0; i <= s->lag; i++)
+        if (s->slots[i].busy) {
+            if (s->workers > 1)
+                pthread_join(s->slots[i].thread, NULL);
+            release_slot(&s->slots[i]);
+        }
     return rc;
 }
 
 static void search_destroy(search *s)
 {
+    free(s->slots);
     for (size_t i = 0; i < s->n; i++)
         free(s->trials[i].point);
     free(s->trials);
@@ -1108,6 +1329,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                              opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
     search s;
     memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.finished, NULL);
     s.cfg = cfg;
     s.opts = opts;
     s.t0 = now_s();
@@ -1122,7 +1345,13 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         s.final_from = s.total > cfg->final_trials ? s.total - cfg->final_trials : s.total;
     double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
     s.budget_s = budget;
-    int rc = sparse_set_num_threads(opts->threads > 0 ? opts->threads : cfg->threads);
+    /* Each worker trains with its share of the threads. */
+    s.workers = cfg->workers;
+    s.lag = 2 * (s.workers - 1);
+    int threads = opts->threads > 0 ? opts->threads : cfg->threads;
+    int rc = sparse_set_num_threads(threads > (int)s.workers ? threads / (int)s.workers : 1);
+    if (!rc && !(s.slots = sparse__calloc(s.lag + 1, sizeof *s.slots)))
+        rc = SPARSE_ENOMEM;
     if (!rc)
         rc = sp_layout_create(&s.lay, cfg);
     /* The data first: an impossible budget is refused before a run
@@ -1165,18 +1394,9 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
             if (i + cfg->final_trials < s.total)
                 s.total = i + cfg->final_trials;
         }
-    while (!rc && s.n < s.total) {
-        double elapsed = now_s() - s.t0;
-        if (budget > 0 && elapsed >= budget)
-            break;
-        int done = 0;
-        size_t final_of, box;
-        rc = plan_final(&s, elapsed, budget, &final_of, &box, &done);
-        if (!rc && !done)
-            rc = run_trial(&s, final_of, box);
-        if (done)
-            break;
-    }
+    s.next = s.n;
+    if (!rc)
+        rc = run_trials(&s, budget);
     if (!rc)
         rc = write_state(&s, s.n >= s.total);
     if (!rc) {
@@ -1191,6 +1411,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         sparse_run_free(run);
     }
     search_destroy(&s);
+    pthread_cond_destroy(&s.finished);
+    pthread_mutex_destroy(&s.lock);
     return rc;
 }
 

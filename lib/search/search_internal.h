@@ -32,6 +32,7 @@ struct sparse_search_config {
     /* run */
     uint64_t seed;
     int threads;
+    size_t workers; /* trials trained at once, threads / workers threads each */
     int wm_model; /* 5 or 6 */
     double budget_ms, budget_wm; /* bytes; 0 = no budget */
     double time_budget_s;
@@ -53,7 +54,6 @@ struct sparse_search_config {
     /* training */
     size_t batch;
     int optimizer, schedule;
-    size_t eval_threads;
     /* space */
     sp_range blocks, layers, kernel, filters, rate, pool, input_rate, fc_layers, fc_weights;
     sp_choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,

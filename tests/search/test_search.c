@@ -76,6 +76,7 @@ static void test_config_roundtrip(void **state)
     roundtrip("data: mnist\nfinal: {trials: 5, shift: 1, fill: true, boxes: [{ms_bytes: 3072, wm_bytes: 2048}, {wm_bytes: 1024}]}\n",
               45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
                   "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
+    roundtrip("data: mnist\nworkers: 3\n", 40, "threads: 2\nworkers: 3\n");
     sparse_search_config_free(NULL);
 }
 
@@ -105,6 +106,7 @@ static void test_config_errors(void **state)
     expect_error("data: [mnist\n", SPARSE_EFORMAT, "bad.yaml:");
     expect_error("data: mnist\nrandom_fill: [0.5, 2]\n", SPARSE_ERANGE, "random_fill");
     expect_error("data: mnist\nspace:\n  shift: [0, 9]\n", SPARSE_ERANGE, "space.shift");
+    expect_error("data: mnist\nworkers: 0\n", SPARSE_ERANGE, "bad.yaml:2:10: workers: 0 is outside the allowed range 1..64");
     expect_error("data: mnist\nfinal: {trials: 2, epoch: 3}\n", SPARSE_EFORMAT, "final: unknown key 'epoch'");
     expect_error("data: mnist\nfinal: {trials: 2, boxes: []}\n", SPARSE_EFORMAT, "final.boxes: expected a list of 1 to 8");
     expect_error("data: mnist\nfinal: {boxes: [{ms_bytes: 0}]}\n", SPARSE_ERANGE, "final.boxes[0].ms_bytes");
@@ -402,6 +404,42 @@ static size_t count_lines(const char *path)
     return n;
 }
 
+/* Runs the search of cfg into dir in a child process, killed with SIGKILL
+ * once kill_after[k] trials are recorded and resumed, for each k; then
+ * resumes it to its end. */
+static void kill_and_resume(const char *cfg, const char *dir, const size_t *kill_after, size_t kills)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    for (size_t k = 0; k < kills; k++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+            int rc;
+            if (k == 0) {
+                sparse_search_config *c;
+                rc = sparse_search_config_parse(&c, cfg, strlen(cfg), "tiny.yaml");
+                if (!rc)
+                    rc = sparse_search_run(c, dir, &o);
+            } else {
+                rc = sparse_search_resume(dir, &o);
+            }
+            _exit(rc ? 1 : 0);
+        }
+        while (count_lines(path) < kill_after[k])
+            usleep(1000);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+    }
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    int rc = sparse_search_resume(dir, &o);
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+}
+
 static void test_search_resume_after_kill_is_identical(void **state)
 {
     (void)state;
@@ -418,34 +456,9 @@ static void test_search_resume_after_kill_is_identical(void **state)
     /* The same search, killed with SIGKILL after 1, 3 and 6 trials and
      * resumed each time. */
     snprintf(p2, sizeof p2, "%s/trials.jsonl", killed);
-    size_t kill_after[] = {1, 3, 6};
-    for (size_t k = 0; k < 3; k++) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
-            int rc;
-            if (k == 0) {
-                sparse_search_config *c;
-                rc = sparse_search_config_parse(&c, cfg, strlen(cfg), "tiny.yaml");
-                if (!rc)
-                    rc = sparse_search_run(c, killed, &o);
-            } else {
-                rc = sparse_search_resume(killed, &o);
-            }
-            _exit(rc ? 1 : 0);
-        }
-        while (count_lines(p2) < kill_after[k])
-            usleep(1000);
-        kill(pid, SIGKILL);
-        int status;
-        waitpid(pid, &status, 0);
-    }
+    const size_t kill_after[] = {1, 3, 6};
+    kill_and_resume(cfg, killed, kill_after, 3);
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
-    int rc = sparse_search_resume(killed, &o);
-    if (rc)
-        fprintf(stderr, "%s\n", sparse_last_error());
-    assert_int_equal(rc, SPARSE_OK);
     char *a = read_all(p1), *b = read_all(p2);
     /* Training moved the images, so the resumed run had to replay the
      * shifts' random draws too. */
@@ -929,6 +942,102 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     free(tmp);
 }
 
+/* What the workers test's callbacks saw. */
+typedef struct watch {
+    int in_progress, overlapped;
+    size_t last_progress_trial, progress_calls, stop_after;
+} watch;
+
+static int watch_progress(void *user, size_t trial, size_t epoch, size_t batch, size_t per_epoch, double loss)
+{
+    (void)epoch, (void)batch, (void)per_epoch, (void)loss;
+    watch *w = user;
+    w->overlapped |= w->in_progress;
+    w->in_progress = 1;
+    /* The oldest trial in flight only: never one before the last heard of. */
+    if (trial < w->last_progress_trial)
+        w->overlapped = 1;
+    w->last_progress_trial = trial;
+    w->progress_calls++;
+    w->in_progress = 0;
+    return 0;
+}
+
+static int watch_trial(void *user, const sparse_trial_event *ev)
+{
+    watch *w = user;
+    return ev->trial + 1 >= w->stop_after;
+}
+
+/* Two workers train two trials at once: the records are the same on every
+ * run and after kills and resumes, as with one; a callback's cancellation
+ * stops both, and only trials recorded in order count. */
+static void test_workers_keep_records_identical(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[3][700], path[3][800];
+    char *threads = strstr(base, "threads: 1\n");
+    assert_non_null(threads);
+    snprintf(cfg, sizeof cfg, "%.*sthreads: 2\nworkers: 2\n%sfinal: {trials: 2, epochs: 2}\n", (int)(threads - base),
+             base, threads + strlen("threads: 1\n"));
+    const char *names[3] = {"a", "b", "killed"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(run[i], sizeof run[i], "%s/%s", tmp, names[i]);
+        snprintf(path[i], sizeof path[i], "%s/%s/trials.jsonl", tmp, names[i]);
+    }
+    run_search(cfg, run[0], 0);
+    run_search(cfg, run[1], 0);
+    const size_t kill_after[] = {2, 5, 9};
+    kill_and_resume(cfg, run[2], kill_after, 3);
+    char *a = read_all(path[0]), *b = read_all(path[1]), *k = read_all(path[2]);
+    assert_int_equal(count_lines(path[0]), 10);
+    strip_seconds(a);
+    strip_seconds(b);
+    strip_seconds(k);
+    assert_string_equal(a, b);
+    assert_string_equal(a, k);
+    /* The two final trials, started together, took different networks. */
+    char *f1 = line_of(a, 8), *f2 = line_of(a, 9);
+    assert_non_null(strstr(f1, "\"proposal\":\"final\""));
+    assert_non_null(strstr(f2, "\"proposal\":\"final\""));
+    assert_string_not_equal(strstr(f1, "\"parent\":"), strstr(f2, "\"parent\":"));
+    free(f1);
+    free(f2);
+
+    /* Stopped by the trial callback after the fourth trial: four records,
+     * progress heard from one trial at a time, and a resume ends as above. */
+    char stopped[700], stopped_path[800];
+    snprintf(stopped, sizeof stopped, "%s/stopped", tmp);
+    snprintf(stopped_path, sizeof stopped_path, "%s/trials.jsonl", stopped);
+    watch w = {0, 0, 0, 0, 4};
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.on_trial = watch_trial;
+    o.on_progress = watch_progress;
+    o.user = &w;
+    sparse_search_config *c = parse(cfg);
+    assert_int_equal(sparse_search_run(c, stopped, &o), SPARSE_ECANCELLED);
+    sparse_search_config_free(c);
+    assert_non_null(strstr(sparse_last_error(), "after trial 3"));
+    assert_int_equal(count_lines(stopped_path), 4);
+    assert_false(w.overlapped);
+    assert_true(w.progress_calls > 0);
+    sparse_search_options plain = SPARSE_SEARCH_OPTIONS_INIT;
+    assert_int_equal(sparse_search_resume(stopped, &plain), SPARSE_OK);
+    free(b);
+    b = read_all(stopped_path);
+    strip_seconds(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    free(k);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -944,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
         cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
+        cmocka_unit_test(test_workers_keep_records_identical),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
