@@ -68,6 +68,7 @@ typedef struct search {
     pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
     pthread_cond_t finished;
     size_t completions; /* trials trained so far in this call, under lock */
+    size_t oldest;      /* the trial the progress callback hears of (n), under lock */
     int cancel;
 } search;
 
@@ -792,7 +793,7 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
     slot *sl = user;
     search *s = sl->s;
     pthread_mutex_lock(&s->lock);
-    if (!s->cancel && s->opts->on_progress && sl->t == s->n &&
+    if (!s->cancel && s->opts->on_progress && sl->t == s->oldest &&
         s->opts->on_progress(s->opts->user, sl->t, epoch, batch, per_epoch, loss))
         s->cancel = 1;
     int stop = s->cancel;
@@ -1240,6 +1241,7 @@ static int run_trials(search *s, double budget)
         pthread_mutex_lock(&s->lock);
         if (rc)
             s->cancel = 1;
+        s->oldest = s->n;
         slot *sl = slot_of(s, s->n);
         int ready = sl && sl->done;
         size_t running = 0, seen = s->completions;
