@@ -18,10 +18,6 @@
 #else
 #  define SPARSE__PRINTF(a, b)
 #  define SPARSE__UNUSED
-/* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
- * need one. Typed void * so this header stays free of GSL includes. */
-void *sparse__rng_gsl(sparse_rng *rng);
-
 #endif
 
 /* Records code + formatted message as the thread's last error and returns
@@ -77,5 +73,9 @@ int sparse__write_file_atomic(const char *path, const void *data, size_t len);
 /* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
  * need one. Typed void * so this header stays free of GSL includes. */
 void *sparse__rng_gsl(sparse_rng *rng);
+/* Makes GSL report through status codes, never abort the process. GSL keeps
+ * its handler in a process-wide variable: set once, so that threads training
+ * at once (search workers) do not race on it. */
+void sparse__gsl_quiet(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,12 @@
 struct sparse_rng {
     gsl_rng *r;
 };
+
+static pthread_once_t gsl_quiet_once = PTHREAD_ONCE_INIT;
+
+static void gsl_quiet_now(void) { gsl_set_error_handler_off(); }
+
+void sparse__gsl_quiet(void) { pthread_once(&gsl_quiet_once, gsl_quiet_now); }
 
 /* splitmix64: spreads (seed, stream) into well-separated 32-bit MT seeds. */
 static uint64_t splitmix64(uint64_t x)
@@ -25,8 +32,7 @@ SPARSE_API int sparse_rng_create_stream(sparse_rng **out, uint64_t seed, uint64_
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
-    /* GSL must report through status codes, never abort the process. */
-    gsl_set_error_handler_off();
+    sparse__gsl_quiet();
     sparse_rng *g = sparse__calloc(1, sizeof *g);
     if (!g)
         return SPARSE_ENOMEM;

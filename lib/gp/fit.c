@@ -158,7 +158,7 @@ SPARSE_API int sparse_gp_objective(const sparse_gp *gp, const double *theta, int
     SPARSE__CHECK_NULL(gp);
     SPARSE__CHECK_NULL(theta);
     SPARSE__CHECK_NULL(value);
-    gsl_set_error_handler_off();
+    sparse__gsl_quiet();
     for (size_t i = 0; i < gp->dim + 2; i++)
         if (!isfinite(theta[i]))
             return sparse__error(SPARSE_EINVAL, "sparse_gp_objective: theta[%zu] is not finite", i);
@@ -255,7 +255,7 @@ static void current_theta(const sparse_gp *gp, double *theta)
 SPARSE_API int sparse_gp_fit(sparse_gp *gp, sparse_rng *rng)
 {
     SPARSE__CHECK_NULL(gp);
-    gsl_set_error_handler_off();
+    sparse__gsl_quiet();
     if (gp->n == 0)
         return SPARSE_OK;
     fit_work w;

@@ -42,7 +42,7 @@ SPARSE_API int sparse_gp_create(sparse_gp **out, size_t dim, const sparse_gp_opt
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
-    gsl_set_error_handler_off();
+    sparse__gsl_quiet();
     if (dim == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_gp_create: dim is 0");
     sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
