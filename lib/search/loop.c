@@ -677,8 +677,9 @@ static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
 /* Seconds the final stage would take if it started now: the networks it
  * would train, each at its own time per epoch in the search (pruned ones,
  * often the more accurate, take two to three times longer per epoch than
- * plain ones), times its growth in weights if widened, plus a tenth; shared
- * among the workers, but no less than the longest of them. */
+ * plain ones), times its growth in weights if widened, plus a tenth; with
+ * several workers, each network goes to the first one free, in the order
+ * the final stage takes them. */
 static int final_seconds(search *s, double *out)
 {
     if (s->final_estimate_at == s->n) {
@@ -686,12 +687,13 @@ static int final_seconds(search *s, double *out)
         return SPARSE_OK;
     }
     *out = 0;
-    double longest = 0;
     unsigned char *taken = sparse__calloc(s->n + 1, 1);
     double *point = sparse__malloc(s->lay.nvars * sizeof *point);
-    if (!taken || !point) {
+    double *free_at = sparse__calloc(s->workers, sizeof *free_at);
+    if (!taken || !point || !free_at) {
         free(taken);
         free(point);
+        free(free_at);
         return SPARSE_ENOMEM;
     }
     for (size_t j = 0; j < s->cfg->final_trials; j++) {
@@ -706,15 +708,18 @@ static int final_seconds(search *s, double *out)
         if (fill_box(s, tr, box, point) && cap_shares(s, tr->point, &before) && cap_shares(s, point, &after) &&
             before.ms)
             growth = (double)after.ms / (double)before.ms;
-        if (tr->epochs > 0) {
-            double one = 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
-            *out += one;
-            longest = fmax(longest, one);
-        }
+        size_t first_free = 0;
+        for (size_t w = 1; w < s->workers; w++)
+            if (free_at[w] < free_at[first_free])
+                first_free = w;
+        if (tr->epochs > 0)
+            free_at[first_free] += 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
     }
-    *out = fmax(*out / (double)s->workers, longest);
+    for (size_t w = 0; w < s->workers; w++)
+        *out = fmax(*out, free_at[w]);
     free(taken);
     free(point);
+    free(free_at);
     s->final_estimate = *out;
     s->final_estimate_at = s->n;
     return SPARSE_OK;
