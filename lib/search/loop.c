@@ -760,7 +760,7 @@ typedef struct slot {
     int stage, rc;
     size_t parent;
     double *point;
-    sp_genome g;
+    sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
     char how[32], morph[96];
     outcome o;
     double start, seconds;
@@ -809,19 +809,17 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
 /* The reference's weights file holds its posterior when it was pruned: load
  * it in its variational mode so the child inherits log sigma^2 and the group
  * scales too. */
-static int load_parent(search *s, size_t parent, sparse_net **out)
+static int load_parent(search *s, size_t parent, const sp_genome *pg, sparse_net **out)
 {
     *out = NULL;
     char *path = sparse__runlog_weights_path(s->log, parent);
     if (!path)
         return SPARSE_ENOMEM;
-    sp_genome pg;
-    sp_genome_decode(&s->lay, s->cfg, s->trials[parent].point, &pg);
     sparse_arch *arch = NULL;
     int rc = SPARSE_OK;
-    if (pg.prune != SP_PRUNE_NONE) {
+    if (pg->prune != SP_PRUNE_NONE) {
         sparse_prune_options po;
-        sp_prune_options(&pg, 0, &po);
+        sp_prune_options(pg, 0, &po);
         rc = sparse_prune_load(out, path, 1, &po);
     } else {
         rc = sparse_net_load_arch(&arch, path);
@@ -848,8 +846,11 @@ static int candidate_failure(int rc)
            rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
 }
 
-static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent, void *progress_user,
-                    outcome *o)
+/* Trains trial t (genome g of point) from parent (genome pg) and measures
+ * it. It reads nothing of s that the calling thread changes meanwhile (the
+ * trials array grows), so that it can run in a worker. */
+static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
+                    const sp_genome *pg, void *progress_user, outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
@@ -871,7 +872,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     /* Variational mode before inheritance, so the posterior is inherited. */
     if (!rc && po.method != SPARSE_PRUNE_NONE)
         rc = sparse_prune_attach(net, &po);
-    if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, &ref)))
+    if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, pg, &ref)))
         rc = sp_inherit(net, ref, &o->inherited);
     sparse_net_free(ref);
     if (!rc) {
@@ -1101,6 +1102,8 @@ static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size
     sparse_rng_free(rng);
     if (!rc) {
         sp_genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
+        if (sl->parent != NO_PARENT)
+            sp_genome_decode(&s->lay, s->cfg, s->trials[sl->parent].point, &sl->parent_g);
         if (sl->stage == 4) {
             sl->g.epochs = (int)s->cfg->final_epochs;
             sl->g.shift = (int)s->cfg->final_shift;
@@ -1120,7 +1123,7 @@ static void *train_trial(void *arg)
 {
     slot *sl = arg;
     search *s = sl->s;
-    int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, sl, &sl->o);
+    int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, &sl->parent_g, sl, &sl->o);
     if (rc)
         snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
     pthread_mutex_lock(&s->lock);
