@@ -666,9 +666,11 @@ static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
     unsigned char *taken = sparse__calloc(searched + 1, 1);
     if (!taken)
         return SPARSE_ENOMEM;
-    for (size_t j = searched; j < t; j++)
-        if (parent_of(s, j) < searched)
-            taken[parent_of(s, j)] = 1;
+    for (size_t j = searched; j < t; j++) {
+        size_t p = parent_of(s, j);
+        if (p < searched)
+            taken[p] = 1;
+    }
     *parent = pick_final(s, searched, t - s->final_from, taken, box);
     free(taken);
     return SPARSE_OK;
@@ -1136,6 +1138,13 @@ static void *train_trial(void *arg)
     return NULL;
 }
 
+/* Waits for the slot's worker thread to end (there is one with workers > 1). */
+static void join_worker(const search *s, slot *sl)
+{
+    if (s->workers > 1)
+        pthread_join(sl->thread, NULL);
+}
+
 static void release_slot(slot *sl)
 {
     free(sl->point);
@@ -1257,8 +1266,7 @@ static int run_trials(search *s, double budget)
             running += s->slots[i].busy && !s->slots[i].done;
         pthread_mutex_unlock(&s->lock);
         if (ready && !rc) {
-            if (s->workers > 1)
-                pthread_join(sl->thread, NULL);
+            join_worker(s, sl);
             rc = record_trial(s, sl);
             continue;
         }
@@ -1278,8 +1286,7 @@ static int run_trials(search *s, double budget)
     }
     for (size_t i = 0; i <= s->lag; i++)
         if (s->slots[i].busy) {
-            if (s->workers > 1)
-                pthread_join(s->slots[i].thread, NULL);
+            join_worker(s, &s->slots[i]);
             release_slot(&s->slots[i]);
         }
     return rc;
