@@ -73,6 +73,9 @@ int sparse__write_file_atomic(const char *path, const void *data, size_t len);
 /* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
  * need one. Typed void * so this header stays free of GSL includes. */
 void *sparse__rng_gsl(sparse_rng *rng);
+/* Puts rng in the state sparse_rng_create_stream(seed, stream) starts a new
+ * handle in, without allocating: for a stream per training step. */
+void sparse__rng_reseed_stream(sparse_rng *rng, uint64_t seed, uint64_t stream);
 /* Makes GSL report through status codes, never abort the process. GSL keeps
  * its handler in a process-wide variable: set once, so that threads training
  * at once (search workers) do not race on it. */

@@ -28,6 +28,14 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* The 32-bit MT19937 seed of stream `stream` under `seed`. */
+static unsigned long stream_seed(uint64_t seed, uint64_t stream)
+{
+    uint64_t s = splitmix64(seed ^ splitmix64(stream + 0x5bd1e995ULL));
+    unsigned long s32 = (unsigned long)(s ^ (s >> 32)) & 0xffffffffUL;
+    return s32 ? s32 : 4357UL;
+}
+
 SPARSE_API int sparse_rng_create_stream(sparse_rng **out, uint64_t seed, uint64_t stream)
 {
     SPARSE__CHECK_NULL(out);
@@ -41,11 +49,14 @@ SPARSE_API int sparse_rng_create_stream(sparse_rng **out, uint64_t seed, uint64_
         free(g);
         return sparse__error(SPARSE_ENOMEM, "sparse_rng_create: gsl_rng_alloc failed");
     }
-    uint64_t s = splitmix64(seed ^ splitmix64(stream + 0x5bd1e995ULL));
-    unsigned long s32 = (unsigned long)(s ^ (s >> 32)) & 0xffffffffUL;
-    gsl_rng_set(g->r, s32 ? s32 : 4357UL);
+    gsl_rng_set(g->r, stream_seed(seed, stream));
     *out = g;
     return SPARSE_OK;
+}
+
+void sparse__rng_reseed_stream(sparse_rng *rng, uint64_t seed, uint64_t stream)
+{
+    gsl_rng_set(rng->r, stream_seed(seed, stream));
 }
 
 SPARSE_API int sparse_rng_create(sparse_rng **out, uint64_t seed)

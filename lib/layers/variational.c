@@ -20,6 +20,7 @@ struct lvar {
     int mode;
     double thr;
     uint64_t seed;             /* noise */
+    sparse_rng *step_rng;      /* reseeded every step: the step's noise stream */
     uint32_t kn[128];          /* ziggurat tables (Marsaglia & Tsang 2000) */
     float wn[128], fn[128];
     float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
@@ -38,6 +39,7 @@ void sparse__var_free(struct lvar *v)
                      v->u,  v->du,  v->ez, v->zs, v->xz, v->dxz};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
+    sparse_rng_free(v->step_rng);
     free(v);
 }
 
@@ -346,12 +348,8 @@ static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_c
             add_bias(net, nd, v->bm, nd->out);
         return SPARSE_OK;
     }
-    sparse_rng *g = NULL;
-    int rc = sparse_rng_create_stream(&g, v->seed, net->step * 1000003u + id);
-    if (rc)
-        return rc;
-    nrng r = {sparse_rng_seed64(g), 0, 0, v};
-    sparse_rng_free(g);
+    sparse__rng_reseed_stream(v->step_rng, v->seed, net->step * 1000003u + id);
+    nrng r = {sparse_rng_seed64(v->step_rng), 0, 0, v};
     if (v->mode == SPARSE_VAR_SPVD)
         spvd_fwd(net, id, nd, v, ctx->in, &r);
     else if (nd->kind == SPARSE_LAYER_FC)
@@ -459,7 +457,7 @@ static int make_var(sparse_net *net, lnode *nd, int mode, struct lvar **out)
     zig_tables(v);
     int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
-             (v->eps = fl(mb * nd->sz));
+             (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
     if (ok && mode == SPARSE_VAR_BC) {
         if (nd->kind == SPARSE_LAYER_FC)
             ok = (v->ez = fl(mb * in->sz)) && (v->zs = fl(mb * in->sz)) && (v->xz = fl(mb * in->sz)) &&

@@ -83,6 +83,28 @@ static void test_rng_determinism(void **state)
     sparse_rng_free(NULL);
 }
 
+/* Reseeding a used handle gives the stream a new handle would start: the
+ * variational layers reseed one handle per training step instead of
+ * allocating one. */
+static void test_rng_reseed_stream(void **state)
+{
+    (void)state;
+    static const uint64_t cases[][2] = {{0, 0}, {42, 1}, {7, 1000003ULL * 12 + 5}, {UINT64_MAX, UINT64_MAX}};
+    sparse_rng *used;
+    assert_int_equal(sparse_rng_create(&used, 9), SPARSE_OK);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (int i = 0; i < 700; i++) /* past MT19937's 624-word state */
+            (void)sparse_rng_uniform(used);
+        sparse_rng *fresh;
+        assert_int_equal(sparse_rng_create_stream(&fresh, cases[k][0], cases[k][1]), SPARSE_OK);
+        sparse__rng_reseed_stream(used, cases[k][0], cases[k][1]);
+        for (int i = 0; i < 1000; i++)
+            assert_true(sparse_rng_seed64(used) == sparse_rng_seed64(fresh));
+        sparse_rng_free(fresh);
+    }
+    sparse_rng_free(used);
+}
+
 static void test_rng_distributions(void **state)
 {
     (void)state;
@@ -275,7 +297,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),          cmocka_unit_test(test_strerror_all_codes),
         cmocka_unit_test(test_last_error),       cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_rng_determinism),  cmocka_unit_test(test_rng_distributions),
+        cmocka_unit_test(test_rng_determinism),  cmocka_unit_test(test_rng_reseed_stream),
+        cmocka_unit_test(test_rng_distributions),
         cmocka_unit_test(test_rng_state_roundtrip), cmocka_unit_test(test_buf_json),
         cmocka_unit_test(test_atomic_file),     cmocka_unit_test(test_doc_yaml_and_json),
         cmocka_unit_test(test_doc_errors),
