@@ -791,7 +791,8 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     char *tmp = make_tmpdir();
     char *csv = write_tiny_csv(tmp);
     char *base = tiny_config(csv), cfg[4600], run[700], path[800];
-    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
+    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, "
+             "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
     assert_int_equal(sparse_search_config_trials(c), 11);
@@ -803,14 +804,15 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     sparse_run *r;
     assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
     assert_int_equal(sparse_run_trial_count(r), 11);
-    const double box_ms[2] = {2000, 500}, box_wm[2] = {2000, 1e300};
-    int taken[8] = {0}, used_second_box = 0;
+    /* The first box is listed twice: it takes the first two turns. */
+    const double box_ms[3] = {2000, 2000, 500}, box_wm[3] = {2000, 2000, 1e300};
+    int taken[8] = {0}, used_small_box = 0;
     for (size_t t = 8; t < 11; t++) {
         assert_true(trial_value(r, t, SPARSE_TRIAL_STAGE) == 4);
-        /* The parent the rule names: box (t - 8) mod 2 first, then the other. */
+        /* The parent the rule names: box (t - 8) mod 3 first, then the next. */
         double expect = -1;
-        for (size_t k = 0; k < 2 && expect < 0; k++) {
-            size_t b = (t - 8 + k) % 2;
+        for (size_t k = 0; k < 3 && expect < 0; k++) {
+            size_t b = (t - 8 + k) % 3;
             double best = -1;
             for (size_t i = 0; i < 8; i++) {
                 if (trial_value(r, i, SPARSE_TRIAL_OK) != 1 || taken[i] ||
@@ -823,7 +825,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
                     best = acc;
                 }
             }
-            used_second_box |= b == 1 && expect >= 0;
+            used_small_box |= b == 2 && expect >= 0;
         }
         assert_true(expect >= 0);
         assert_true(trial_value(r, t, SPARSE_TRIAL_PARENT) == expect);
@@ -842,7 +844,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
         free(rec);
         free(prec);
     }
-    assert_true(used_second_box);
+    assert_true(used_small_box);
     sparse_run_free(r);
 
     /* A crash after the first final trial: the resumed run ends the same. */
