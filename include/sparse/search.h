@@ -132,6 +132,15 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
 SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
                                     sparse_net **before);
 
+/* The training, validation and test splits of the run's search, opened again
+ * from its config: same data spec (or data_override, when not NULL, e.g. the
+ * same data in another place), split seed, validation count, training cap
+ * and relabelling, so a trial's network can be calibrated and evaluated on
+ * exactly the images the search used. All three are owned by the caller
+ * (sparse_dataset_free); on failure all are NULL. */
+SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
+                                    sparse_dataset **train, sparse_dataset **val,
+                                    sparse_dataset **test);
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS

@@ -1373,15 +1373,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         rc = sp_layout_create(&s.lay, cfg);
     /* The data first: an impossible budget is refused before a run
      * directory is made for it. */
-    if (!rc) {
-        sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
-        d.val_count = cfg->val_count;
-        d.max_train = cfg->max_train;
-        d.binary = cfg->binary;
-        d.seed = cfg->seed;
-        rc = sparse_data_open(opts->data_override ? opts->data_override : cfg->data, &d, &s.train, &s.val,
-                              &s.test);
-    }
+    if (!rc)
+        rc = sp_open_data(cfg, opts->data_override, &s.train, &s.val, &s.test);
     if (!rc)
         rc = check_wm_budget(&s);
     if (!rc)

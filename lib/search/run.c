@@ -127,6 +127,28 @@ const double *sparse__run_point(const sparse_run *run, size_t id)
     return id < sparse_run_trial_count(run) ? run->points[id] : NULL;
 }
 
+int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
+                 sparse_dataset **val, sparse_dataset **test)
+{
+    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+    d.val_count = cfg->val_count;
+    d.max_train = cfg->max_train;
+    d.binary = cfg->binary;
+    d.seed = cfg->seed;
+    return sparse_data_open(override ? override : cfg->data, &d, train, val, test);
+}
+
+SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
+                                    sparse_dataset **train, sparse_dataset **val, sparse_dataset **test)
+{
+    SPARSE__CHECK_NULL(train);
+    SPARSE__CHECK_NULL(val);
+    SPARSE__CHECK_NULL(test);
+    *train = *val = *test = NULL;
+    SPARSE__CHECK_NULL(run);
+    return sp_open_data(run->cfg, data_override, train, val, test);
+}
+
 char *sparse__run_path(const sparse_run *run, size_t id) { return sparse__runlog_weights_path(run->log, id); }
 
 SPARSE_API size_t sparse_run_trial_count(const sparse_run *run)

@@ -134,5 +134,10 @@ const double *sparse__run_point(const sparse_run *run, size_t id);
 char *sparse__run_path(const sparse_run *run, size_t id);
 /* The config stored in a run directory (borrowed). */
 const sparse_search_config *sparse__run_config(const sparse_run *run);
+/* The splits a search with cfg trains, validates and tests on (the data spec
+ * replaced by override when not NULL): one place, so that a run's data can
+ * be opened again exactly as its search saw them. */
+int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
+                 sparse_dataset **val, sparse_dataset **test);
 
 #endif

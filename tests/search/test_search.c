@@ -487,6 +487,40 @@ static void test_search_resume_after_kill_is_identical(void **state)
     assert_int_equal(sparse_run_trial_value(run, 7, SPARSE_TRIAL_STAGE, &stage), SPARSE_OK);
     assert_true(stage == 3);
     assert_int_equal(sparse_run_trial_value(run, 8, SPARSE_TRIAL_OK, &ok), SPARSE_ERANGE);
+    /* The run's data open again as the search split them (seed 7, 60
+     * validation images): the same images in the same order as a direct
+     * open with the config's options, and a different seed differs. */
+    sparse_dataset *split[3], *direct[3], *other[3];
+    assert_int_equal(sparse_run_open_data(run, NULL, &split[0], &split[1], &split[2]), SPARSE_OK);
+    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
+    d.val_count = 60;
+    d.seed = 7;
+    assert_int_equal(sparse_data_open(csv, &d, &direct[0], &direct[1], &direct[2]), SPARSE_OK);
+    d.seed = 8;
+    assert_int_equal(sparse_data_open(csv, &d, &other[0], &other[1], &other[2]), SPARSE_OK);
+    assert_int_equal(sparse_dataset_count(split[1]), 60);
+    const size_t px = sparse_dataset_channels(split[0]) * sparse_dataset_height(split[0]) *
+                      sparse_dataset_width(split[0]);
+    int differs = 0;
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sparse_dataset_count(split[k]), sparse_dataset_count(direct[k]));
+        for (size_t i = 0; i < sparse_dataset_count(split[k]); i++) {
+            assert_int_equal(sparse_dataset_label(split[k], i), sparse_dataset_label(direct[k], i));
+            assert_memory_equal(sparse_dataset_image(split[k], i), sparse_dataset_image(direct[k], i),
+                                px * sizeof(float));
+        }
+        differs |= memcmp(sparse_dataset_image(split[k], 0), sparse_dataset_image(other[k], 0),
+                          px * sizeof(float)) != 0;
+        sparse_dataset_free(split[k]);
+        sparse_dataset_free(direct[k]);
+        sparse_dataset_free(other[k]);
+    }
+    assert_true(differs);
+    sparse_dataset *tr = (sparse_dataset *)1, *va = (sparse_dataset *)1, *te = (sparse_dataset *)1;
+    assert_int_equal(sparse_run_open_data(NULL, NULL, &tr, &va, &te), SPARSE_EINVAL);
+    assert_null(tr);
+    assert_null(va);
+    assert_null(te);
     sparse_run_free(run);
 
     /* A finished run resumes to nothing; a second run into the same
