@@ -25,23 +25,12 @@
 #include "../core/doc.h"
 #include "../core/internal.h"
 #include "runlog.h"
-#include "search_internal.h"
+#include "loop.h"
 #include "sparse/data.h"
 #include "sparse/experimental.h"
 #include "sparse/memory.h"
 #include "sparse/prune.h"
 #include "sparse/quant.h"
-
-#define NO_PARENT SIZE_MAX
-
-/* What the loop keeps of each evaluated trial. */
-typedef struct trial {
-    int ok, stage, feasible;
-    size_t parent;
-    double *point;
-    double val_acc, ms, wm5, wm6;
-    double seconds, epochs; /* for the time the final stage will take */
-} trial;
 
 struct slot;
 
@@ -51,7 +40,7 @@ typedef struct search {
     sp_layout lay;
     sparse__runlog *log;
     sparse_dataset *train, *val, *test;
-    trial *trials;
+    sp_trial *trials;
     size_t n, cap;
     double t0;
     double budget_s; /* 0 = none */
@@ -91,82 +80,15 @@ static int stage_of(const search *s, size_t t)
     return 3;
 }
 
-static double wm_of(const search *s, const trial *t) { return s->cfg->wm_model == 6 ? t->wm6 : t->wm5; }
+static double wm_of(const search *s, const sp_trial *t) { return sp_trial_wm(s->cfg, t); }
 
-static int is_feasible(const sparse_search_config *c, double ms, double wm)
-{
-    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
-}
+/* ---- the trials so far ---- */
 
-/* ---- records ---- */
-
-static void put_num(sparse__buf *b, const char *key, double v)
-{
-    sparse__buf_printf(b, ",\"%s\":", key);
-    sparse__buf_json_double(b, v);
-}
-
-static int read_record(search *s, const char *line, size_t index, trial *out)
-{
-    sparse__doc *d;
-    char src[64];
-    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
-    int rc = sparse__doc_parse(&d, line, strlen(line), src);
-    if (rc)
-        return rc;
-    const sparse__doc_node *r = sparse__doc_root(d);
-    memset(out, 0, sizeof *out);
-    out->parent = NO_PARENT;
-    long l;
-    const char *status;
-    rc = sparse__doc_long(d, sparse__doc_get(r, "id"), "id", 0, 100000000L, &l);
-    if (!rc && (size_t)l != index)
-        rc = sparse__doc_error(d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", l, index);
-    if (!rc)
-        rc = sparse__doc_long(d, sparse__doc_get(r, "stage"), "stage", 1, 4, &l);
-    out->stage = (int)l;
-    const sparse__doc_node *p = sparse__doc_get(r, "parent");
-    if (!rc && p && !sparse__doc_is_null(p)) {
-        rc = sparse__doc_long(d, p, "parent", 0, (long)index - 1, &l);
-        out->parent = (size_t)l;
-    }
-    if (!rc)
-        rc = sparse__doc_string(d, sparse__doc_get(r, "status"), "status", &status);
-    if (!rc)
-        out->ok = !strcmp(status, "ok");
-    const sparse__doc_node *pt = sparse__doc_get(r, "point");
-    if (!rc && !(out->point = sp_parse_point(d, pt, s->lay.nvars)))
-        rc = sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
-                               "point: expected %zu numbers (the config's search space)", s->lay.nvars);
-    if (!rc && out->ok) {
-        double v[4];
-        const char *keys[4] = {"val_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes"};
-        for (int k = 0; !rc && k < 4; k++)
-            rc = sparse__doc_double(d, sparse__doc_get(r, keys[k]), keys[k], 0, 1e15, &v[k]);
-        out->val_acc = v[0];
-        out->ms = v[1];
-        out->wm5 = v[2];
-        out->wm6 = v[3];
-        out->feasible = is_feasible(s->cfg, out->ms, s->cfg->wm_model == 6 ? out->wm6 : out->wm5);
-    }
-    const sparse__doc_node *tr = sparse__doc_get(r, "training");
-    if (!rc)
-        rc = sparse__doc_double(d, sparse__doc_get(r, "seconds"), "seconds", 0, 1e12, &out->seconds);
-    if (!rc && tr)
-        rc = sparse__doc_double(d, sparse__doc_get(tr, "epochs"), "training.epochs", 0, 1e9, &out->epochs);
-    sparse__doc_free(d);
-    if (rc) {
-        free(out->point);
-        out->point = NULL;
-    }
-    return rc;
-}
-
-static int keep_trial(search *s, const trial *t)
+static int keep_trial(search *s, const sp_trial *t)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 64;
-        trial *p = sparse__realloc(s->trials, nc * sizeof *p);
+        sp_trial *p = sparse__realloc(s->trials, nc * sizeof *p);
         if (!p)
             return SPARSE_ENOMEM;
         s->trials = p;
@@ -196,7 +118,7 @@ static size_t references(const search *s, size_t hist, int stage, size_t *refs)
     size_t m = 0, count = 0;
     if (F && idx && pool) {
         for (size_t j = 0; j < n; j++) {
-            const trial *t = &s->trials[refs[j]];
+            const sp_trial *t = &s->trials[refs[j]];
             if (nf && !t->feasible)
                 continue;
             pool[m] = refs[j];
@@ -446,7 +368,7 @@ static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng,
 {
     const sparse_search_config *c = s->cfg;
     size_t nv = s->lay.nvars;
-    *parent = NO_PARENT;
+    *parent = SP_NO_PARENT;
     morph[0] = '\0';
     size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
     if (!refs)
@@ -526,7 +448,7 @@ static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng,
         }
         const double half_error = 0.5 / (double)(sparse_dataset_count(s->val) ? sparse_dataset_count(s->val) : 1);
         for (size_t i = 0; !rc && i < hist; i++) {
-            const trial *tr = &s->trials[i];
+            const sp_trial *tr = &s->trials[i];
             if (!tr->ok)
                 continue;
             /* Zeros cannot be logged: a perfect score counts as half an
@@ -579,17 +501,17 @@ static void final_box(const sparse_search_config *c, size_t k, double *ms, doubl
 }
 
 /* The most accurate on validation (the lowest id among equals) of trials
- * 0..limit-1 within final box k that taken does not mark; NO_PARENT if none. */
+ * 0..limit-1 within final box k that taken does not mark; SP_NO_PARENT if none. */
 static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigned char *taken)
 {
     double ms, wm;
     final_box(s->cfg, k, &ms, &wm);
-    size_t best = NO_PARENT;
+    size_t best = SP_NO_PARENT;
     for (size_t i = 0; i < limit; i++) {
-        const trial *tr = &s->trials[i];
+        const sp_trial *tr = &s->trials[i];
         if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
             continue;
-        if (best == NO_PARENT || tr->val_acc > s->trials[best].val_acc)
+        if (best == SP_NO_PARENT || tr->val_acc > s->trials[best].val_acc)
             best = i;
     }
     return best;
@@ -600,8 +522,8 @@ static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigne
  * final trials already cover every box. */
 static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken, size_t *box)
 {
-    size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = NO_PARENT;
-    for (size_t k = 0; k < nboxes && p == NO_PARENT; k++) {
+    size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = SP_NO_PARENT;
+    for (size_t k = 0; k < nboxes && p == SP_NO_PARENT; k++) {
         *box = j + k;
         p = best_in_box(s, limit, *box, taken);
     }
@@ -619,7 +541,7 @@ static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned
  * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
  * validation accuracy, in 1.5x the time of a plain retrain, which gained
  * +0.14 to +0.40). 1 if it widened. */
-static int fill_box(const search *s, const trial *tr, size_t box, double *point)
+static int fill_box(const search *s, const sp_trial *tr, size_t box, double *point)
 {
     double limit[2];
     cap_figures dense;
@@ -656,12 +578,12 @@ static int fill_box(const search *s, const trial *tr, size_t box, double *point)
 
 static size_t parent_of(const search *s, size_t t);
 
-/* The trial that final trial t trains again (NO_PARENT once every box is
+/* The trial that final trial t trains again (SP_NO_PARENT once every box is
  * spent): pick_final among the searched trials, all of them recorded,
  * without those that earlier final trials took. */
 static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
 {
-    *parent = NO_PARENT;
+    *parent = SP_NO_PARENT;
     size_t searched = s->final_from;
     unsigned char *taken = sparse__calloc(searched + 1, 1);
     if (!taken)
@@ -700,10 +622,10 @@ static int final_seconds(search *s, double *out)
     }
     for (size_t j = 0; j < s->cfg->final_trials; j++) {
         size_t box, p = pick_final(s, s->n, j, taken, &box);
-        if (p == NO_PARENT)
+        if (p == SP_NO_PARENT)
             break;
         taken[p] = 1;
-        const trial *tr = &s->trials[p];
+        const sp_trial *tr = &s->trials[p];
         double growth = 1.0;
         cap_figures before, after;
         memcpy(point, tr->point, s->lay.nvars * sizeof *point);
@@ -744,16 +666,6 @@ static int plan_final(search *s, double elapsed, double budget)
 
 /* ---- evaluation of one candidate ---- */
 
-typedef struct outcome {
-    int ok;
-    char reason[512];
-    double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
-    double int8_test_acc; /* -1 when the network could not be quantised */
-    size_t inherited;
-    char *arch_json;
-    char *compact_json; /* BC: the architecture after structured pruning */
-} outcome;
-
 /* A trial from its proposal to its record. */
 typedef struct slot {
     search *s;
@@ -764,7 +676,7 @@ typedef struct slot {
     double *point;
     sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
     char how[32], morph[96];
-    outcome o;
+    sp_outcome o;
     double start, seconds;
     char error[1024]; /* the worker's error message when rc != 0 */
     pthread_t thread;
@@ -852,7 +764,7 @@ static int candidate_failure(int rc)
  * it. It reads nothing of s that the calling thread changes meanwhile (the
  * trials array grows), so that it can run in a worker. */
 static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
-                    const sp_genome *pg, void *progress_user, outcome *o)
+                    const sp_genome *pg, void *progress_user, sp_outcome *o)
 {
     memset(o, 0, sizeof *o);
     size_t classes = sparse_dataset_num_classes(s->train);
@@ -874,7 +786,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     /* Variational mode before inheritance, so the posterior is inherited. */
     if (!rc && po.method != SPARSE_PRUNE_NONE)
         rc = sparse_prune_attach(net, &po);
-    if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, pg, &ref)))
+    if (!rc && parent != SP_NO_PARENT && !(rc = load_parent(s, parent, pg, &ref)))
         rc = sp_inherit(net, ref, &o->inherited);
     sparse_net_free(ref);
     if (!rc) {
@@ -961,68 +873,6 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     return rc;
 }
 
-static char *make_record(const search *s, size_t t, int stage, size_t parent, const char *how,
-                         const char *morph, const double *point, const sp_genome *g,
-                         const outcome *o, double seconds)
-{
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "{\"id\":%zu,\"stage\":%d,\"parent\":", t, stage);
-    if (parent == NO_PARENT)
-        sparse__buf_puts(&b, "null");
-    else
-        sparse__buf_printf(&b, "%zu", parent);
-    sparse__buf_puts(&b, ",\"proposal\":");
-    sparse__buf_json_string(&b, how);
-    sparse__buf_puts(&b, ",\"morph\":");
-    sparse__buf_json_string(&b, morph);
-    sparse__buf_puts(&b, ",\"status\":");
-    sparse__buf_json_string(&b, o->ok ? "ok" : "failed");
-    if (!o->ok) {
-        sparse__buf_puts(&b, ",\"reason\":");
-        sparse__buf_json_string(&b, o->reason);
-    }
-    sparse__buf_puts(&b, ",\"point\":[");
-    for (size_t i = 0; i < s->lay.nvars; i++) {
-        if (i)
-            sparse__buf_puts(&b, ",");
-        sparse__buf_json_double(&b, point[i]);
-    }
-    static const char *const prune_names[] = {"none", "spvd", "bc"};
-    sparse__buf_printf(&b, "],\"training\":{\"epochs\":%d", g->epochs);
-    put_num(&b, "lr", g->lr);
-    put_num(&b, "label_smoothing", g->label_smoothing);
-    put_num(&b, "weight_decay", g->weight_decay);
-    sparse__buf_printf(&b, ",\"shift\":%d},\"pruning\":{\"method\":\"%s\"", g->shift, prune_names[g->prune]);
-    if (g->prune) {
-        put_num(&b, "kl_weight", g->kl_weight);
-        sparse__buf_printf(&b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);
-        put_num(&b, "fc_threshold", g->threshold_fc);
-    }
-    sparse__buf_puts(&b, "}");
-    if (o->arch_json)
-        sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
-    if (o->compact_json)
-        sparse__buf_printf(&b, ",\"compact_arch\":%s", o->compact_json);
-    if (o->ok) {
-        put_num(&b, "val_accuracy", o->val_acc);
-        put_num(&b, "test_accuracy", o->test_acc);
-        if (o->int8_test_acc >= 0)
-            put_num(&b, "int8_test_accuracy", o->int8_test_acc);
-        put_num(&b, "ms_bytes", o->ms);
-        put_num(&b, "wm5_bytes", o->wm5);
-        put_num(&b, "wm6_bytes", o->wm6);
-        put_num(&b, "params", o->params);
-        put_num(&b, "flash_bytes", o->flash);
-        put_num(&b, "arena_bytes", o->arena);
-        sparse__buf_printf(&b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
-                           is_feasible(s->cfg, o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5) ? "true"
-                                                                                               : "false");
-    }
-    put_num(&b, "seconds", floor(seconds * 1000.0 + 0.5) / 1000.0);
-    sparse__buf_puts(&b, "}");
-    return sparse__buf_detach(&b);
-}
-
 static double best_feasible(const search *s)
 {
     double best = -1;
@@ -1086,7 +936,7 @@ static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size
     sl->t = t;
     sl->stage = stage_of(s, t);
     sl->start = now_s();
-    sl->parent = NO_PARENT;
+    sl->parent = SP_NO_PARENT;
     sparse_rng *rng = NULL;
     if (!(sl->point = sparse__malloc(s->lay.nvars * sizeof *sl->point)))
         return SPARSE_ENOMEM;
@@ -1104,7 +954,7 @@ static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size
     sparse_rng_free(rng);
     if (!rc) {
         sp_genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
-        if (sl->parent != NO_PARENT)
+        if (sl->parent != SP_NO_PARENT)
             sp_genome_decode(&s->lay, s->cfg, s->trials[sl->parent].point, &sl->parent_g);
         if (sl->stage == 4) {
             sl->g.epochs = (int)s->cfg->final_epochs;
@@ -1160,10 +1010,11 @@ static int record_trial(search *s, slot *sl)
 {
     size_t t = sl->t;
     int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
-    const outcome *o = &sl->o;
+    const sp_outcome *o = &sl->o;
     char *rec = NULL;
     if (!rc) {
-        rec = make_record(s, t, sl->stage, sl->parent, sl->how, sl->morph, sl->point, &sl->g, o, sl->seconds);
+        rec = sp_trial_record(s->cfg, s->lay.nvars, t, sl->stage, sl->parent, sl->how, sl->morph, sl->point, &sl->g,
+                              o, sl->seconds);
         rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
     }
     if (rc) {
@@ -1171,9 +1022,10 @@ static int record_trial(search *s, slot *sl)
         release_slot(sl);
         return sparse__error_prefix(rc, "trial %zu", t);
     }
-    trial tr = {o->ok, sl->stage, 0, sl->parent, sl->point, o->val_acc, o->ms, o->wm5, o->wm6, sl->seconds,
-                sl->g.epochs};
-    tr.feasible = o->ok && is_feasible(s->cfg, o->ms, wm_of(s, &tr));
+    sp_trial tr = {.stage = sl->stage, .parent = sl->parent, .ok = o->ok,
+                   .feasible = o->ok && sp_feasible(s->cfg, o->ms, o->wm5, o->wm6), .point = sl->point,
+                   .val_acc = o->val_acc, .test_acc = o->test_acc, .int8_test_acc = o->int8_test_acc, .ms = o->ms,
+                   .wm5 = o->wm5, .wm6 = o->wm6, .params = o->params, .seconds = sl->seconds, .epochs = sl->g.epochs};
     rc = keep_trial(s, &tr);
     if (!rc)
         sl->point = NULL; /* the trial's now */
@@ -1223,11 +1075,11 @@ static int start_next(search *s, double budget, int *rc)
     size_t hist = history_of(s, s->next);
     if (!free_slot || hist > s->n)
         return 0;
-    size_t final_of = NO_PARENT, box = 0;
+    size_t final_of = SP_NO_PARENT, box = 0;
     if (s->next >= s->final_from) {
         if ((*rc = final_parent(s, s->next, &final_of, &box)))
             return -1;
-        if (final_of == NO_PARENT) { /* every box spent */
+        if (final_of == SP_NO_PARENT) { /* every box spent */
             s->total = s->next;
             return -1;
         }
@@ -1393,8 +1245,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
         free(path);
     }
     for (size_t i = 0; !rc && i < sparse__runlog_count(s.log); i++) {
-        trial tr;
-        rc = read_record(&s, sparse__runlog_line(s.log, i), i, &tr);
+        sp_trial tr;
+        rc = sp_trial_parse(cfg, s.lay.nvars, sparse__runlog_line(s.log, i), i, 1, &tr);
         if (!rc && (rc = keep_trial(&s, &tr)))
             free(tr.point);
     }

@@ -122,11 +122,36 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_opt
 /* Gives every variational node of net its genome layer's threshold. */
 int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
 
-/* A record's "point" (a list of nvars numbers, null for inactive variables)
- * in a fresh array (caller frees); NULL if it is not one. */
-struct sparse__doc;
-struct sparse__doc_node;
-double *sp_parse_point(const struct sparse__doc *d, const struct sparse__doc_node *pt, size_t nvars);
+/* ---- trial records (records.c) ---- */
+
+#define SP_NO_PARENT SIZE_MAX
+
+/* One line of trials.jsonl as the search and the run view read it back.
+ * Figures the record does not hold are -1. */
+typedef struct sp_trial {
+    int stage;     /* 1, 2, 3; 4 for the final stage (-1: unknown) */
+    size_t parent; /* SP_NO_PARENT for none */
+    int ok;        /* 1 trained and measured, 0 failed (-1: the line is not a record; lenient reading only) */
+    int feasible;  /* 1 ok and within the config's budgets */
+    double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
+    double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
+    double seconds;
+    double epochs; /* epochs trained, for the time a final stage takes */
+} sp_trial;
+
+/* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
+int sp_feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
+/* The trial's WM under the config's model. */
+double sp_trial_wm(const sparse_search_config *cfg, const sp_trial *t);
+
+/* Reads record `index` (0-based; the line of trials.jsonl) of a run with
+ * config cfg, whose space has nvars variables. Strict (the search): a
+ * missing or malformed field it needs is an error naming trials.jsonl:line
+ * and the field, and nothing is kept. Lenient (the run view): every field
+ * that reads is kept, the others are -1, and it never fails. out->point is
+ * the caller's (free). */
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
+                   sp_trial *out);
 
 /* The point of trial id (borrowed; NULL if failed or out of range) and the
  * path of its weights file (caller frees). */

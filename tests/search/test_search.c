@@ -19,6 +19,8 @@ char *make_tmpdir(void);
 void rm_rf(const char *dir);
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
+extern const struct CMUnitTest records_tests[];
+extern const size_t records_test_count;
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -1092,5 +1094,6 @@ int main(void)
         cmocka_unit_test(test_workers_keep_records_identical),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }
