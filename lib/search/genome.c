@@ -3,7 +3,8 @@
  * point of it to an architecture. Node names depend only on a layer's
  * position ("b1l0" is block 1, layer 0), so a morph and its reference share
  * the names of the nodes they have in common: weight inheritance matches by
- * name. */
+ * name. A point's key says what it trains, so that morphs that change
+ * nothing are known as such. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,4 +421,34 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
     }
     *out = a.arch;
     return SPARSE_OK;
+}
+
+int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out)
+{
+    sp_genome_decode(p->lay, p->cfg, point, g);
+    return sp_genome_arch(g, p->channels, p->height, p->width, p->classes, out);
+}
+
+char *sp_point_key(const sp_problem *p, const double *point)
+{
+    sp_genome g;
+    sparse_arch *arch = NULL;
+    char *json = NULL;
+    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
+        sparse_arch_free(arch);
+        sparse_clear_error();
+        return NULL;
+    }
+    sparse_arch_free(arch);
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
+                       g.weight_decay, g.shift, g.prune);
+    if (g.prune != SP_PRUNE_NONE) {
+        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
+        for (int k = 0; k < g.blocks; k++)
+            for (int l = 0; l < g.block_layers[k]; l++)
+                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
+    }
+    free(json);
+    return sparse__buf_detach(&b);
 }

@@ -38,6 +38,7 @@ typedef struct search {
     sparse_search_config *cfg;
     const sparse_search_options *opts;
     sp_layout lay;
+    sp_problem prob; /* the config, lay and the data's shape */
     sparse__runlog *log;
     sparse_dataset *train, *val, *test;
     sp_trial *trials;
@@ -141,193 +142,6 @@ static size_t references(const search *s, size_t hist, int stage, size_t *refs)
     return count;
 }
 
-/* How far above a budget the dense (unpruned) network may be and still be
- * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
- * so activations too. Without pruning the dense figures are the final ones. */
-static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
-{
-    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
-    if (prune == SP_PRUNE_NONE)
-        *wm_factor = 1.0;
-    else if (prune == SP_PRUNE_SPVD)
-        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
-    else
-        *wm_factor = 2.0;
-}
-
-/* A point's network before any training: dense MS (every weight counted,
- * since biases start at zero) and WM, and their shares of the size cap. */
-typedef struct cap_figures {
-    uint64_t ms, wm;
-    double ms_factor, wm_factor, ms_share, wm_share;
-} cap_figures;
-
-/* 0 if the network cannot be built (it fails later with its own reason). */
-static int cap_shares(const search *s, const double *point, cap_figures *f)
-{
-    const sparse_search_config *c = s->cfg;
-    sp_genome g;
-    sp_genome_decode(&s->lay, c, point, &g);
-    sparse_arch *arch = NULL;
-    sparse_net *net = NULL;
-    sparse_memreport *mem = NULL;
-    uint64_t ms = 0, wm = 0;
-    size_t layer;
-    int built = 0;
-    if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                        sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
-        !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
-        !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
-        size_t n = 0;
-        uint64_t dense = 0, w = 0;
-        sparse_memreport_node_count(mem, &n);
-        for (size_t i = 0; i < n; i++)
-            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
-                dense += w;
-        ms = dense > ms ? dense : ms;
-        cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
-        f->ms_share = c->budget_ms > 0 ? (double)ms / (f->ms_factor * c->budget_ms) : 0.0;
-        f->wm_share = c->budget_wm > 0 ? (double)wm / (f->wm_factor * c->budget_wm) : 0.0;
-        f->ms = ms;
-        f->wm = wm;
-        built = 1;
-    }
-    sparse_clear_error();
-    sparse_memreport_free(mem);
-    sparse_net_free(net);
-    sparse_arch_free(arch);
-    return built;
-}
-
-/* 1 if the point's network, before any training, can still meet the
- * budgets (always 1 without budgets); *why says which it exceeds. */
-static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
-{
-    const sparse_search_config *c = s->cfg;
-    cap_figures f;
-    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !cap_shares(s, point, &f))
-        return 1;
-    if (f.ms_share > 1.0) {
-        snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
-                 (unsigned long long)f.ms, f.ms_factor, c->budget_ms);
-        return 0;
-    }
-    if (f.wm_share > 1.0) {
-        snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
-                 c->wm_model, (unsigned long long)f.wm, f.wm_factor, c->budget_wm);
-        return 0;
-    }
-    return 1;
-}
-
-/* The point with every filter count and the FC weights scaled by m, within
- * their bounds. */
-static void scale_widths(const search *s, const double *point, double m, double *out)
-{
-    const sp_layout *lay = &s->lay;
-    const sparse_search_config *c = s->cfg;
-    memcpy(out, point, lay->nvars * sizeof *out);
-    for (int k = 0; k < lay->bmax; k++)
-        for (int l = 0; l < lay->lmax; l++) {
-            size_t v = lay->layer[k][l].filters;
-            if (v != SIZE_MAX && isfinite(point[v]))
-                out[v] = fmin(fmax(round(point[v] * m), c->filters.lo), c->filters.hi);
-        }
-    size_t v = lay->fc_weights;
-    if (v != SIZE_MAX && isfinite(point[v]))
-        out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
-}
-
-/* The larger of the shares of a limit that the point's dense network takes:
- * of the size cap (box NULL), or of box {ms, wm} in bytes (0: no bound);
- * -1 if the network cannot be built. */
-static double share_of(const search *s, const double *point, const double *box)
-{
-    cap_figures f;
-    if (!cap_shares(s, point, &f))
-        return -1;
-    if (!box)
-        return fmax(f.ms_share, f.wm_share);
-    return fmax(box[0] > 0 ? (double)f.ms / box[0] : 0.0, box[1] > 0 ? (double)f.wm / box[1] : 0.0);
-}
-
-/* Scales point's filter counts and FC weights by the largest factor in
- * [lo_m, hi_m] whose network takes at most target of the limit (share_of);
- * 1 if one did, 0 (point unchanged) if none. Bisection on log m: the shares
- * grow with the widths. */
-static int widest_fit(const search *s, double *point, double lo_m, double hi_m, const double *box, double target)
-{
-    double *scaled = sparse__malloc(s->lay.nvars * sizeof *scaled);
-    if (!scaled) {
-        sparse_clear_error(); /* the unscaled point is still a valid one */
-        return 0;
-    }
-    double lo = log(lo_m), hi = log(hi_m);
-    int found = 0;
-    for (int it = 0; it < 16; it++) {
-        double mid = 0.5 * (lo + hi), share;
-        scale_widths(s, point, exp(mid), scaled);
-        if ((share = share_of(s, scaled, box)) >= 0 && share <= target) {
-            found = 1;
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    if (found) {
-        scale_widths(s, point, exp(lo), scaled);
-        memcpy(point, scaled, s->lay.nvars * sizeof *point);
-    }
-    free(scaled);
-    return found;
-}
-
-/* Widens or narrows a random point so that its network fills a random
- * share (random_fill, log-uniform) of the size cap. Uniform draws over
- * widths of, say, 3 to 32 filters per layer mostly land far below or far
- * above budgets of a few KB; the first MNIST runs found their best networks
- * among the few initial ones that happened to sit near the budget. */
-static void fit_to_cap(search *s, sparse_rng *rng, double *point)
-{
-    const sparse_search_config *c = s->cfg;
-    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
-        return;
-    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
-    widest_fit(s, point, 1.0 / 64, 64.0, NULL, target);
-}
-
-/* What a point means for training: its architecture and the training and
- * pruning values that apply to it. Two points with the same key train the
- * same network the same way, so a morph that leaves the key unchanged (say,
- * a merge type without branches) is a no-op. Caller frees; NULL if the
- * architecture cannot be built. */
-static char *effective_key(const search *s, const double *point)
-{
-    sp_genome g;
-    sp_genome_decode(&s->lay, s->cfg, point, &g);
-    sparse_arch *arch = NULL;
-    char *json = NULL;
-    if (sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                       sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) ||
-        sparse_arch_to_json(arch, &json)) {
-        sparse_arch_free(arch);
-        sparse_clear_error();
-        return NULL;
-    }
-    sparse_arch_free(arch);
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
-                       g.weight_decay, g.shift, g.prune);
-    if (g.prune != SP_PRUNE_NONE) {
-        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
-        for (int k = 0; k < g.blocks; k++)
-            for (int l = 0; l < g.block_layers[k]; l++)
-                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
-    }
-    free(json);
-    return sparse__buf_detach(&b);
-}
-
 /* A random point, preferring one whose network fits the size cap. */
 static int random_point(search *s, sparse_rng *rng, double *point)
 {
@@ -336,8 +150,8 @@ static int random_point(search *s, sparse_rng *rng, double *point)
     for (int attempt = 0; attempt < 64 && !rc; attempt++) {
         rc = sparse_space_sample(s->lay.space, rng, point);
         if (!rc)
-            fit_to_cap(s, rng, point);
-        if (!rc && within_cap(s, point, why, sizeof why))
+            sp_fit_to_cap(&s->prob, rng, point);
+        if (!rc && sp_within_cap(&s->prob, point, why, sizeof why))
             break;
     }
     return rc;
@@ -345,13 +159,13 @@ static int random_point(search *s, sparse_rng *rng, double *point)
 
 static const double *point_of(const search *s, size_t t);
 
-/* Keys (effective_key) of trials first..t-1, which trial t's proposal does
+/* Keys (sp_point_key) of trials first..t-1, which trial t's proposal does
  * not see; NULL entries where unknown. Caller frees with free_keys. */
 static char **pending_keys(const search *s, size_t first, size_t t)
 {
     char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
     for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = effective_key(s, point_of(s, j));
+        keys[j - first] = sp_point_key(&s->prob, point_of(s, j));
     return keys;
 }
 
@@ -407,7 +221,7 @@ static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng,
         for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
             size_t r = refs[sparse_rng_uint(rng, nrefs)];
             if (!ref_keys[r])
-                ref_keys[r] = effective_key(s, s->trials[r].point);
+                ref_keys[r] = sp_point_key(&s->prob, s->trials[r].point);
             char why[256];
             if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
                          sizeof cname[got])) {
@@ -416,9 +230,9 @@ static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng,
             }
             /* Candidates that cannot meet the budgets are not worth a GP
              * sample, let alone training. */
-            if (!within_cap(s, cand + got * nv, why, sizeof why))
+            if (!sp_within_cap(&s->prob, cand + got * nv, why, sizeof why))
                 continue;
-            char *key = effective_key(s, cand + got * nv);
+            char *key = sp_point_key(&s->prob, cand + got * nv);
             int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
             for (size_t j = 0; key && !same && pend && j < t - hist; j++)
                 same = pend[j] && !strcmp(key, pend[j]);
@@ -544,9 +358,9 @@ static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned
 static int fill_box(const search *s, const sp_trial *tr, size_t box, double *point)
 {
     double limit[2];
-    cap_figures dense;
+    sp_cap_figures dense;
     final_box(s->cfg, box, &limit[0], &limit[1]);
-    if (!s->cfg->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !cap_shares(s, tr->point, &dense) ||
+    if (!s->cfg->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !sp_dense_figures(&s->prob, tr->point, &dense) ||
         !dense.ms || !dense.wm)
         return 0;
     limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
@@ -562,10 +376,10 @@ static int fill_box(const search *s, const sp_trial *tr, size_t box, double *poi
     }
     memcpy(before, point, s->lay.nvars * sizeof *before);
     int widened = 0;
-    if (widest_fit(s, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
+    if (sp_widest_fit(&s->prob, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
         /* Scaling may move only variables the network does not use (the FC
          * weights without an FC layer): then it is the parent's network. */
-        char *k0 = effective_key(s, before), *k1 = effective_key(s, point);
+        char *k0 = sp_point_key(&s->prob, before), *k1 = sp_point_key(&s->prob, point);
         widened = k0 && k1 && strcmp(k0, k1);
         free(k0);
         free(k1);
@@ -627,9 +441,9 @@ static int final_seconds(search *s, double *out)
         taken[p] = 1;
         const sp_trial *tr = &s->trials[p];
         double growth = 1.0;
-        cap_figures before, after;
+        sp_cap_figures before, after;
         memcpy(point, tr->point, s->lay.nvars * sizeof *point);
-        if (fill_box(s, tr, box, point) && cap_shares(s, tr->point, &before) && cap_shares(s, point, &after) &&
+        if (fill_box(s, tr, box, point) && sp_dense_figures(&s->prob, tr->point, &before) && sp_dense_figures(&s->prob, point, &after) &&
             before.ms)
             growth = (double)after.ms / (double)before.ms;
         size_t first_free = 0;
@@ -775,7 +589,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
     sparse_prune_options po;
     sp_prune_options(g, seed_t, &po);
-    if (!within_cap(s, point, o->reason, sizeof o->reason))
+    if (!sp_within_cap(&s->prob, point, o->reason, sizeof o->reason))
         return SPARSE_OK;
     int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
                             sparse_dataset_width(s->train), classes, &arch);
@@ -1227,8 +1041,12 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
      * directory is made for it. */
     if (!rc)
         rc = sp_open_data(cfg, opts->data_override, &s.train, &s.val, &s.test);
-    if (!rc)
+    if (!rc) {
+        sp_problem prob = {cfg, &s.lay, sparse_dataset_channels(s.train), sparse_dataset_height(s.train),
+                           sparse_dataset_width(s.train), sparse_dataset_num_classes(s.train)};
+        s.prob = prob;
         rc = check_wm_budget(&s);
+    }
     if (!rc)
         rc = check_shift(&s);
     if (!rc)

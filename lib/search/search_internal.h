@@ -102,6 +102,24 @@ void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, con
 int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
                    sparse_arch **out);
 
+/* What building a point's network takes: the config, its space and the
+ * data's image shape and classes (all borrowed). */
+typedef struct sp_problem {
+    const sparse_search_config *cfg;
+    const sp_layout *lay;
+    size_t channels, height, width, classes;
+} sp_problem;
+
+/* The genome of point into g, and its architecture (caller frees; NULL on
+ * failure). */
+int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out);
+/* What a point means for training: its architecture and the training and
+ * pruning values that apply to it. Two points with the same key train the
+ * same network the same way, so a morph that leaves the key unchanged (say,
+ * a merge type without branches) is a no-op. Caller frees; NULL if the
+ * architecture cannot be built. */
+char *sp_point_key(const sp_problem *p, const double *point);
+
 /* Morphs (paper Table 6). */
 typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_morph_set;
 /* Applies 1..max_ops random morphs of the allowed set to point into out;
