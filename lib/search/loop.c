@@ -32,35 +32,6 @@
 #include "sparse/prune.h"
 #include "sparse/quant.h"
 
-struct slot;
-
-typedef struct search {
-    sparse_search_config *cfg;
-    const sparse_search_options *opts;
-    sp_layout lay;
-    sp_problem prob; /* the config, lay and the data's shape */
-    sparse__runlog *log;
-    sparse_dataset *train, *val, *test;
-    sp_trial *trials;
-    size_t n, cap;
-    double t0;
-    double budget_s; /* 0 = none */
-    size_t total;
-    size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
-    /* final_seconds' last answer and the trial count it was for: the loop
-     * asks before a trial and the progress event after one. */
-    double final_estimate;
-    size_t final_estimate_at;
-    /* Trials in flight: next is the next trial to start (n <= next), each
-     * of trials n..next-1 holds one of the slots. */
-    size_t next, workers, lag;
-    struct slot *slots;
-    pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
-    pthread_cond_t finished;
-    size_t completions; /* trials trained so far in this call, under lock */
-    size_t oldest;      /* the trial the progress callback hears of (n), under lock */
-    int cancel;
-} search;
 
 static double now_s(void)
 {
@@ -69,7 +40,7 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int stage_of(const search *s, size_t t)
+static int stage_of(const sp_search *s, size_t t)
 {
     const sparse_search_config *c = s->cfg;
     if (t >= s->final_from)
@@ -81,11 +52,11 @@ static int stage_of(const search *s, size_t t)
     return 3;
 }
 
-static double wm_of(const search *s, const sp_trial *t) { return sp_trial_wm(s->cfg, t); }
+static double wm_of(const sp_search *s, const sp_trial *t) { return sp_trial_wm(s->cfg, t); }
 
 /* ---- the trials so far ---- */
 
-static int keep_trial(search *s, const sp_trial *t)
+static int keep_trial(sp_search *s, const sp_trial *t)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 64;
@@ -104,7 +75,7 @@ static int keep_trial(search *s, const sp_trial *t)
 /* References a stage may morph among trials 0..hist-1: every successful
  * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
  * successful if none is). */
-static size_t references(const search *s, size_t hist, int stage, size_t *refs)
+static size_t references(const sp_search *s, size_t hist, int stage, size_t *refs)
 {
     size_t n = 0, nf = 0;
     for (size_t i = 0; i < hist; i++)
@@ -143,7 +114,7 @@ static size_t references(const search *s, size_t hist, int stage, size_t *refs)
 }
 
 /* A random point, preferring one whose network fits the size cap. */
-static int random_point(search *s, sparse_rng *rng, double *point)
+static int random_point(sp_search *s, sparse_rng *rng, double *point)
 {
     char why[256];
     int rc = SPARSE_OK;
@@ -157,11 +128,11 @@ static int random_point(search *s, sparse_rng *rng, double *point)
     return rc;
 }
 
-static const double *point_of(const search *s, size_t t);
+static const double *point_of(const sp_search *s, size_t t);
 
 /* Keys (sp_point_key) of trials first..t-1, which trial t's proposal does
  * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const search *s, size_t first, size_t t)
+static char **pending_keys(const sp_search *s, size_t first, size_t t)
 {
     char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
     for (size_t j = first; keys && j < t; j++)
@@ -177,7 +148,7 @@ static void free_keys(char **keys, size_t n)
 }
 
 /* Trial t's point, parent and how it was chosen, from trials 0..hist-1. */
-static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng, double *point, size_t *parent,
+static int propose(sp_search *s, size_t t, size_t hist, int stage, sparse_rng *rng, double *point, size_t *parent,
                    char *how, size_t how_cap, char *morph, size_t morph_cap)
 {
     const sparse_search_config *c = s->cfg;
@@ -300,203 +271,10 @@ static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng,
     return rc;
 }
 
-/* ---- the final stage ---- */
-
-/* The k-th box of the final stage (default: the run's budgets). */
-static void final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
-{
-    if (c->final_nboxes) {
-        *ms = c->final_box_ms[k % c->final_nboxes];
-        *wm = c->final_box_wm[k % c->final_nboxes];
-    } else {
-        *ms = c->budget_ms;
-        *wm = c->budget_wm;
-    }
-}
-
-/* The most accurate on validation (the lowest id among equals) of trials
- * 0..limit-1 within final box k that taken does not mark; SP_NO_PARENT if none. */
-static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigned char *taken)
-{
-    double ms, wm;
-    final_box(s->cfg, k, &ms, &wm);
-    size_t best = SP_NO_PARENT;
-    for (size_t i = 0; i < limit; i++) {
-        const sp_trial *tr = &s->trials[i];
-        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
-            continue;
-        if (best == SP_NO_PARENT || tr->val_acc > s->trials[best].val_acc)
-            best = i;
-    }
-    return best;
-}
-
-/* The j-th final trial's parent among trials 0..limit-1: the best of box j
- * mod boxes, else of the next box, and so on. Boxes take turns, so a few
- * final trials already cover every box. */
-static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken, size_t *box)
-{
-    size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = SP_NO_PARENT;
-    for (size_t k = 0; k < nboxes && p == SP_NO_PARENT; k++) {
-        *box = j + k;
-        p = best_in_box(s, limit, *box, taken);
-    }
-    return p;
-}
-
-/* With final.fill, widens the point of a final trial of parent tr (never
- * narrows it) until its network fills box: the search ranks networks after
- * a few epochs, when a wider one is not yet better, but after the final
- * stage's long training the box's spare bytes buy accuracy. A pruned
- * network's size is known only after training: the wider one is taken to
- * keep the parent's share of its dense MS and WM, with a tenth to spare.
- * SpVD networks are not widened: the KL term prunes a wider one back to
- * about its parent's size (measured on MNIST: five widened SpVD finals
- * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
- * validation accuracy, in 1.5x the time of a plain retrain, which gained
- * +0.14 to +0.40). 1 if it widened. */
-static int fill_box(const search *s, const sp_trial *tr, size_t box, double *point)
-{
-    double limit[2];
-    sp_cap_figures dense;
-    final_box(s->cfg, box, &limit[0], &limit[1]);
-    if (!s->cfg->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !sp_dense_figures(&s->prob, tr->point, &dense) ||
-        !dense.ms || !dense.wm)
-        return 0;
-    limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
-    limit[1] /= fmin(wm_of(s, tr) / (double)dense.wm, 1.0);
-    sp_genome g;
-    sp_genome_decode(&s->lay, s->cfg, tr->point, &g);
-    if (g.prune == SP_PRUNE_SPVD)
-        return 0;
-    double *before = sparse__malloc(s->lay.nvars * sizeof *before);
-    if (!before) {
-        sparse_clear_error(); /* the parent's point is still a valid one */
-        return 0;
-    }
-    memcpy(before, point, s->lay.nvars * sizeof *before);
-    int widened = 0;
-    if (sp_widest_fit(&s->prob, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
-        /* Scaling may move only variables the network does not use (the FC
-         * weights without an FC layer): then it is the parent's network. */
-        char *k0 = sp_point_key(&s->prob, before), *k1 = sp_point_key(&s->prob, point);
-        widened = k0 && k1 && strcmp(k0, k1);
-        free(k0);
-        free(k1);
-    }
-    if (!widened)
-        memcpy(point, before, s->lay.nvars * sizeof *point);
-    free(before);
-    return widened;
-}
-
-static size_t parent_of(const search *s, size_t t);
-
-/* The trial that final trial t trains again (SP_NO_PARENT once every box is
- * spent): pick_final among the searched trials, all of them recorded,
- * without those that earlier final trials took. */
-static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
-{
-    *parent = SP_NO_PARENT;
-    size_t searched = s->final_from;
-    unsigned char *taken = sparse__calloc(searched + 1, 1);
-    if (!taken)
-        return SPARSE_ENOMEM;
-    for (size_t j = searched; j < t; j++) {
-        size_t p = parent_of(s, j);
-        if (p < searched)
-            taken[p] = 1;
-    }
-    *parent = pick_final(s, searched, t - s->final_from, taken, box);
-    free(taken);
-    return SPARSE_OK;
-}
-
-/* Seconds the final stage would take if it started now: the networks it
- * would train, each at its own time per epoch in the search (pruned ones,
- * often the more accurate, take two to three times longer per epoch than
- * plain ones), times its growth in weights if widened, plus a tenth; with
- * several workers, each network goes to the first one free, in the order
- * the final stage takes them. */
-static int final_seconds(search *s, double *out)
-{
-    if (s->final_estimate_at == s->n) {
-        *out = s->final_estimate;
-        return SPARSE_OK;
-    }
-    *out = 0;
-    unsigned char *taken = sparse__calloc(s->n + 1, 1);
-    double *point = sparse__malloc(s->lay.nvars * sizeof *point);
-    double *free_at = sparse__calloc(s->workers, sizeof *free_at);
-    if (!taken || !point || !free_at) {
-        free(taken);
-        free(point);
-        free(free_at);
-        return SPARSE_ENOMEM;
-    }
-    for (size_t j = 0; j < s->cfg->final_trials; j++) {
-        size_t box, p = pick_final(s, s->n, j, taken, &box);
-        if (p == SP_NO_PARENT)
-            break;
-        taken[p] = 1;
-        const sp_trial *tr = &s->trials[p];
-        double growth = 1.0;
-        sp_cap_figures before, after;
-        memcpy(point, tr->point, s->lay.nvars * sizeof *point);
-        if (fill_box(s, tr, box, point) && sp_dense_figures(&s->prob, tr->point, &before) && sp_dense_figures(&s->prob, point, &after) &&
-            before.ms)
-            growth = (double)after.ms / (double)before.ms;
-        size_t first_free = 0;
-        for (size_t w = 1; w < s->workers; w++)
-            if (free_at[w] < free_at[first_free])
-                first_free = w;
-        if (tr->epochs > 0)
-            free_at[first_free] += 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
-    }
-    for (size_t w = 0; w < s->workers; w++)
-        *out = fmax(*out, free_at[w]);
-    free(taken);
-    free(point);
-    free(free_at);
-    s->final_estimate = *out;
-    s->final_estimate_at = s->n;
-    return SPARSE_OK;
-}
-
-/* Before trial s->next starts: starts the final stage early if the time
- * left is what it needs. */
-static int plan_final(search *s, double elapsed, double budget)
-{
-    if (s->next >= s->final_from || !s->cfg->final_trials || budget <= 0)
-        return SPARSE_OK;
-    double need;
-    int rc = final_seconds(s, &need);
-    if (!rc && need > 0 && elapsed + need >= budget) {
-        s->final_from = s->next;
-        s->total = s->next + s->cfg->final_trials;
-    }
-    return rc;
-}
-
 /* ---- evaluation of one candidate ---- */
 
-/* A trial from its proposal to its record. */
-typedef struct slot {
-    search *s;
-    size_t t;
-    int busy, done; /* done: trained (or failed to), under s->lock */
-    int stage, rc;
-    size_t parent;
-    double *point;
-    sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
-    char how[32], morph[96];
-    sp_outcome o;
-    double start, seconds;
-    char error[1024]; /* the worker's error message when rc != 0 */
-    pthread_t thread;
-} slot;
 
-static slot *slot_of(const search *s, size_t t)
+static sp_slot *slot_of(const sp_search *s, size_t t)
 {
     for (size_t i = 0; i <= s->lag; i++)
         if (s->slots[i].busy && s->slots[i].t == t)
@@ -505,15 +283,15 @@ static slot *slot_of(const search *s, size_t t)
 }
 
 /* Trial t's point and parent, recorded or in flight. */
-static const double *point_of(const search *s, size_t t)
+static const double *point_of(const sp_search *s, size_t t)
 {
-    const slot *sl = t < s->n ? NULL : slot_of(s, t);
+    const sp_slot *sl = t < s->n ? NULL : slot_of(s, t);
     return sl ? sl->point : s->trials[t].point;
 }
 
-static size_t parent_of(const search *s, size_t t)
+size_t sp_parent_of(const sp_search *s, size_t t)
 {
-    const slot *sl = t < s->n ? NULL : slot_of(s, t);
+    const sp_slot *sl = t < s->n ? NULL : slot_of(s, t);
     return sl ? sl->parent : s->trials[t].parent;
 }
 
@@ -523,8 +301,8 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
                        double images_per_s)
 {
     (void)images_per_s;
-    slot *sl = user;
-    search *s = sl->s;
+    sp_slot *sl = user;
+    sp_search *s = sl->s;
     pthread_mutex_lock(&s->lock);
     if (!s->cancel && s->opts->on_progress && sl->t == s->oldest &&
         s->opts->on_progress(s->opts->user, sl->t, epoch, batch, per_epoch, loss))
@@ -537,7 +315,7 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
 /* The reference's weights file holds its posterior when it was pruned: load
  * it in its variational mode so the child inherits log sigma^2 and the group
  * scales too. */
-static int load_parent(search *s, size_t parent, const sp_genome *pg, sparse_net **out)
+static int load_parent(sp_search *s, size_t parent, const sp_genome *pg, sparse_net **out)
 {
     *out = NULL;
     char *path = sparse__runlog_weights_path(s->log, parent);
@@ -577,7 +355,7 @@ static int candidate_failure(int rc)
 /* Trains trial t (genome g of point) from parent (genome pg) and measures
  * it. It reads nothing of s that the calling thread changes meanwhile (the
  * trials array grows), so that it can run in a worker. */
-static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
+static int evaluate(sp_search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
                     const sp_genome *pg, void *progress_user, sp_outcome *o)
 {
     memset(o, 0, sizeof *o);
@@ -687,7 +465,7 @@ static int evaluate(search *s, size_t t, const double *point, const sp_genome *g
     return rc;
 }
 
-static double best_feasible(const search *s)
+static double best_feasible(const sp_search *s)
 {
     double best = -1;
     for (size_t i = 0; i < s->n; i++)
@@ -696,7 +474,7 @@ static double best_feasible(const search *s)
     return best;
 }
 
-static int write_state(search *s, int finished)
+static int write_state(sp_search *s, int finished)
 {
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
@@ -713,9 +491,9 @@ static int write_state(search *s, int finished)
 
 /* Seconds the run still needs after its last trial: the search trials left
  * at the mean time of those so far, the final ones at the mean of those
- * done, or before the first at final_seconds' estimate (a final trial trains
+ * done, or before the first at sp_final_estimate (a final trial trains
  * several times longer than a searched one), shared among the workers. */
-static double time_left(search *s)
+static double time_left(sp_search *s)
 {
     double searched = 0, finals = 0, est = 0;
     size_t ns = 0, nf = 0;
@@ -734,7 +512,7 @@ static double time_left(search *s)
     double left = ns ? (double)search_left * searched / (double)ns / (double)s->workers : 0.0;
     if (final_left && nf)
         left += (double)final_left * finals / (double)nf / (double)s->workers;
-    else if (final_left && !final_seconds(s, &est))
+    else if (final_left && !sp_final_estimate(s, &est))
         left += est * (double)final_left / (double)s->cfg->final_trials;
     sparse_clear_error();
     return left;
@@ -742,7 +520,7 @@ static double time_left(search *s)
 
 /* Proposes trial s->next into sl from the trials it may see; in the final
  * stage it trains final_of again, widened for box. */
-static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size_t box)
+static int prepare_trial(sp_search *s, sp_slot *sl, size_t hist, size_t final_of, size_t box)
 {
     size_t t = s->next;
     memset(sl, 0, sizeof *sl);
@@ -760,7 +538,7 @@ static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size
         memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
         snprintf(sl->how, sizeof sl->how, "final");
         snprintf(sl->morph, sizeof sl->morph, "%s",
-                 fill_box(s, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
+                 sp_fill_box(&s->prob, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
     } else if (!rc) {
         rc = propose(s, t, hist, sl->stage, rng, sl->point, &sl->parent, sl->how, sizeof sl->how, sl->morph,
                      sizeof sl->morph);
@@ -787,8 +565,8 @@ static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size
  * workers > 1); its error message travels in the slot. */
 static void *train_trial(void *arg)
 {
-    slot *sl = arg;
-    search *s = sl->s;
+    sp_slot *sl = arg;
+    sp_search *s = sl->s;
     int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, &sl->parent_g, sl, &sl->o);
     if (rc)
         snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
@@ -803,13 +581,13 @@ static void *train_trial(void *arg)
 }
 
 /* Waits for the slot's worker thread to end (there is one with workers > 1). */
-static void join_worker(const search *s, slot *sl)
+static void join_worker(const sp_search *s, sp_slot *sl)
 {
     if (s->workers > 1)
         pthread_join(sl->thread, NULL);
 }
 
-static void release_slot(slot *sl)
+static void release_slot(sp_slot *sl)
 {
     free(sl->point);
     free(sl->o.arch_json);
@@ -820,7 +598,7 @@ static void release_slot(slot *sl)
 }
 
 /* Appends the record of the trained trial s->n (in sl) and reports it. */
-static int record_trial(search *s, slot *sl)
+static int record_trial(sp_search *s, sp_slot *sl)
 {
     size_t t = sl->t;
     int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
@@ -864,7 +642,7 @@ static int record_trial(search *s, slot *sl)
 
 /* The trials trial t may see: all before it but the last lag; a final
  * trial sees every searched one. */
-static size_t history_of(const search *s, size_t t)
+static size_t history_of(const sp_search *s, size_t t)
 {
     if (t >= s->final_from)
         return s->final_from;
@@ -873,9 +651,9 @@ static size_t history_of(const search *s, size_t t)
 
 /* Starts trial s->next if it can start now: 1 if it did, 0 if it must wait
  * for earlier trials, -1 if the run starts no more trials. */
-static int start_next(search *s, double budget, int *rc)
+static int start_next(sp_search *s, double budget, int *rc)
 {
-    slot *free_slot = NULL;
+    sp_slot *free_slot = NULL;
     for (size_t i = 0; i <= s->lag && !free_slot; i++)
         if (!s->slots[i].busy)
             free_slot = &s->slots[i];
@@ -884,14 +662,14 @@ static int start_next(search *s, double budget, int *rc)
     double elapsed = now_s() - s->t0;
     if (budget > 0 && elapsed >= budget)
         return -1;
-    if ((*rc = plan_final(s, elapsed, budget)))
+    if ((*rc = sp_plan_final(s, elapsed, budget)))
         return -1;
     size_t hist = history_of(s, s->next);
     if (!free_slot || hist > s->n)
         return 0;
     size_t final_of = SP_NO_PARENT, box = 0;
     if (s->next >= s->final_from) {
-        if ((*rc = final_parent(s, s->next, &final_of, &box)))
+        if ((*rc = sp_final_parent(s, s->next, &final_of, &box)))
             return -1;
         if (final_of == SP_NO_PARENT) { /* every box spent */
             s->total = s->next;
@@ -917,7 +695,7 @@ static int start_next(search *s, double budget, int *rc)
 /* Runs trials until the limit, the time budget, an error or a cancellation.
  * Trials in flight then finish, or stop if it was an error; those that
  * finished after a failed one are not recorded (a resume trains them). */
-static int run_trials(search *s, double budget)
+static int run_trials(sp_search *s, double budget)
 {
     int rc = SPARSE_OK, starting = 1;
     for (;;) {
@@ -925,7 +703,7 @@ static int run_trials(search *s, double budget)
         if (rc)
             s->cancel = 1;
         s->oldest = s->n;
-        slot *sl = slot_of(s, s->n);
+        sp_slot *sl = slot_of(s, s->n);
         int ready = sl && sl->done;
         size_t running = 0, seen = s->completions;
         for (size_t i = 0; i <= s->lag; i++)
@@ -958,7 +736,7 @@ static int run_trials(search *s, double budget)
     return rc;
 }
 
-static void search_destroy(search *s)
+static void search_destroy(sp_search *s)
 {
     free(s->slots);
     for (size_t i = 0; i < s->n; i++)
@@ -974,7 +752,7 @@ static void search_destroy(search *s)
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
  * below that cannot be met by any point of any space. */
-static int check_wm_budget(const search *s)
+static int check_wm_budget(const sp_search *s)
 {
     const sparse_search_config *c = s->cfg;
     size_t ch = sparse_dataset_channels(s->train), h = sparse_dataset_height(s->train),
@@ -991,7 +769,7 @@ static int check_wm_budget(const search *s)
 
 /* Training refuses a shift that can move an image out of itself entirely;
  * said once here, not as the failure of every trial. */
-static int check_shift(const search *s)
+static int check_shift(const sp_search *s)
 {
     const size_t h = sparse_dataset_height(s->train), w = sparse_dataset_width(s->train);
     const double most = fmax(s->cfg->shift.hi, (double)s->cfg->final_shift);
@@ -1010,7 +788,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
         return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
                              opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
-    search s;
+    sp_search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);

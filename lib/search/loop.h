@@ -6,10 +6,13 @@
 #ifndef SPARSE_SEARCH_LOOP_H
 #define SPARSE_SEARCH_LOOP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runlog.h"
 #include "search_internal.h"
+#include "sparse/data.h"
 
 /* ---- the size cap (cap.c) ---- */
 
@@ -49,6 +52,31 @@ int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, 
  * budgets or with random_fill 0. */
 void sp_fit_to_cap(const sp_problem *p, sparse_rng *rng, double *point);
 
+/* ---- the final stage (final.c) ---- */
+
+/* The k-th box of the final stage, taking turns (default: the run's
+ * budgets); 0 is no bound. */
+void sp_final_box(const sparse_search_config *cfg, size_t k, double *ms, double *wm);
+/* The j-th final trial's parent among trials 0..limit-1 (taken marks those
+ * already taken): the most accurate on validation (the lowest id among
+ * equals) within box j, else within the next box, and so on; its box in
+ * *box. Boxes take turns, so a few final trials already cover every box.
+ * SP_NO_PARENT once every box is spent. */
+size_t sp_pick_final(const sparse_search_config *cfg, const sp_trial *trials, size_t limit, size_t j,
+                     const unsigned char *taken, size_t *box);
+/* With final.fill, widens point, a final trial's copy of its parent tr's
+ * (never narrowing it), until its network fills box: the search ranks
+ * networks after a few epochs, when a wider one is not yet better, but
+ * after the final stage's long training the box's spare bytes buy
+ * accuracy. 1 if it widened, 0 (point unchanged) if not. */
+int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *point);
+/* Seconds the final stage would take if it started after trials 0..n-1: the
+ * networks it would train, each at its time per epoch in the search, times
+ * its growth in weights if widened, plus a tenth; with several workers,
+ * each network goes to the first one free, in the order the final stage
+ * takes them. */
+int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size_t workers, double *out);
+
 /* ---- one evaluation (evaluate.c) ---- */
 
 typedef struct sp_outcome {
@@ -69,5 +97,66 @@ typedef struct sp_outcome {
 char *sp_trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
                       const char *how, const char *morph, const double *point, const sp_genome *g,
                       const sp_outcome *o, double seconds);
+
+/* ---- the loop's state (loop.c sets it up) ---- */
+
+typedef struct sp_slot sp_slot;
+
+typedef struct sp_search {
+    sparse_search_config *cfg;
+    const sparse_search_options *opts;
+    sp_layout lay;
+    sp_problem prob; /* the config, lay and the data's shape */
+    sparse__runlog *log;
+    sparse_dataset *train, *val, *test;
+    sp_trial *trials; /* the recorded trials, 0..n-1 */
+    size_t n, cap;
+    double t0;
+    double budget_s; /* 0 = none */
+    size_t total;
+    size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
+    /* sp_final_estimate's last answer and the trial count it was for: the
+     * loop asks before a trial and the progress event after one. */
+    double final_estimate;
+    size_t final_estimate_at;
+    /* Trials in flight: next is the next trial to start (n <= next), each
+     * of trials n..next-1 holds one of the slots. */
+    size_t next, workers, lag;
+    sp_slot *slots;
+    pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
+    pthread_cond_t finished;
+    size_t completions; /* trials trained so far in this call, under lock */
+    size_t oldest;      /* the trial the progress callback hears of (n), under lock */
+    int cancel;
+} sp_search;
+
+/* A trial from its proposal to its record. */
+struct sp_slot {
+    sp_search *s;
+    size_t t;
+    int busy, done; /* done: trained (or failed to), under s->lock */
+    int stage, rc;
+    size_t parent;
+    double *point;
+    sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
+    char how[32], morph[96];
+    sp_outcome o;
+    double start, seconds;
+    char error[1024]; /* the worker's error message when rc != 0 */
+    pthread_t thread;
+};
+
+/* sp_final_seconds after the recorded trials, computed once per count. */
+int sp_final_estimate(sp_search *s, double *out);
+/* Before trial s->next starts: starts the final stage early if the time
+ * left (budget - elapsed seconds) is what it needs. */
+int sp_plan_final(sp_search *s, double elapsed, double budget);
+/* The trial that final trial t trains again, and its box: sp_pick_final
+ * among the searched trials, all recorded, without those that earlier final
+ * trials took; SP_NO_PARENT once every box is spent. */
+int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box);
+
+/* Trial t's parent, recorded or in flight. */
+size_t sp_parent_of(const sp_search *s, size_t t);
 
 #endif

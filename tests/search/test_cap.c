@@ -1,7 +1,5 @@
-/* The size cap and width fitting on their own, on a one-layer space whose
- * dense MS is known in closed form: a 3x3 convolution with F filters on an
- * 8x8 grey image, 2x2 pooling, then the 4x4xF features to 3 classes, so
- * MS = 9F + F (conv weights, biases) + 48F + 3 (FC) = 58F + 3 bytes. */
+/* The size cap and width fitting on their own, on the fixture's one-layer
+ * space: MS = 9F + F (conv weights, biases) + 48F + 3 (FC) = 58F + 3 bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,52 +11,11 @@
 #include <cmocka.h>
 
 #include "core/internal.h"
-#include "search/loop.h"
+#include "fixture.h"
 #include "sparse/sparse.h"
 
 extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
-
-typedef struct bench {
-    sparse_search_config *c;
-    sp_layout lay;
-    sp_problem p;
-    double point[512];
-} bench;
-
-/* The one-layer space with `extra` config lines (budgets, random_fill) and
- * pruning method `prune`, and a point of it with F filters. */
-static void bench_open(bench *b, const char *extra, const char *prune, double filters)
-{
-    char text[1024];
-    snprintf(text, sizeof text,
-             "data: mnist\n%s"
-             "space: {blocks: 1, layers_per_block: 1, layer_types: [conv2d], kernel: 3, filters: [1, 64], pool: 2,"
-             " input_downsample: [false], batch_norm: [false], residual: [false], branches: [false],"
-             " fc_layers: 0, pruning: [%s]}\n",
-             extra, prune);
-    int rc = sparse_search_config_parse(&b->c, text, strlen(text), "cap.yaml");
-    if (rc)
-        fprintf(stderr, "%s\n", sparse_last_error());
-    assert_int_equal(rc, SPARSE_OK);
-    assert_int_equal(sp_layout_create(&b->lay, b->c), SPARSE_OK);
-    sp_problem p = {b->c, &b->lay, 1, 8, 8, 3};
-    b->p = p;
-    sparse_rng *rng;
-    assert_int_equal(sparse_rng_create(&rng, 1), SPARSE_OK);
-    assert_int_equal(sparse_space_sample(b->lay.space, rng, b->point), SPARSE_OK);
-    sparse_rng_free(rng);
-    assert_true(b->lay.layer[0][0].filters != SIZE_MAX);
-    b->point[b->lay.layer[0][0].filters] = filters;
-}
-
-static void bench_close(bench *b)
-{
-    sp_layout_destroy(&b->lay);
-    sparse_search_config_free(b->c);
-}
-
-static double filters_of(const bench *b) { return b->point[b->lay.layer[0][0].filters]; }
 
 static void test_cap_factors(void **state)
 {
@@ -77,15 +34,15 @@ static void test_cap_factors(void **state)
 static void test_dense_figures_and_the_cap(void **state)
 {
     (void)state;
-    bench b;
-    bench_open(&b, "budgets: {ms_bytes: 2000}\n", "none", 5);
+    fixture b;
+    fixture_open(&b, "budgets: {ms_bytes: 2000}\n", "none", 5);
     sp_cap_figures f;
     assert_int_equal(sp_dense_figures(&b.p, b.point, &f), 1);
     assert_int_equal(f.ms, 58 * 5 + 3); /* biases counted though they start at zero */
     assert_true(f.ms_share == (58.0 * 5 + 3) / 2000 && f.wm_share == 0);
     char why[256] = "";
     assert_int_equal(sp_within_cap(&b.p, b.point, why, sizeof why), 1);
-    b.point[b.lay.layer[0][0].filters] = 64;
+    *fixture_filters(&b) = 64;
     assert_int_equal(sp_within_cap(&b.p, b.point, why, sizeof why), 0);
     assert_string_equal(why, "exceeds the size cap before training: dense MS 3715 B > 1 x budget 2000 B");
     assert_true(sp_share_of(&b.p, b.point, NULL) == 3715.0 / 2000);
@@ -93,54 +50,54 @@ static void test_dense_figures_and_the_cap(void **state)
     const double ms_box[2] = {4 * 3715, 0}, wm_box[2] = {0, 2.0 * (double)f.wm};
     assert_true(sp_share_of(&b.p, b.point, ms_box) == 0.25); /* a 0 is no bound */
     assert_true(sp_share_of(&b.p, b.point, wm_box) == 0.5);
-    bench_close(&b);
+    fixture_close(&b);
 }
 
 static void test_cap_with_pruning_and_without_budgets(void **state)
 {
     (void)state;
-    bench b;
+    fixture b;
     char why[256];
     sp_cap_figures f;
     /* Pruning may remove three quarters of the weights: 4x the MS budget. */
-    bench_open(&b, "budgets: {ms_bytes: 2000}\n", "spvd", 64);
+    fixture_open(&b, "budgets: {ms_bytes: 2000}\n", "spvd", 64);
     assert_int_equal(sp_within_cap(&b.p, b.point, why, sizeof why), 1);
     assert_int_equal(sp_dense_figures(&b.p, b.point, &f), 1);
     assert_true(f.ms_factor == 4 && f.ms_share == 3715.0 / 8000);
-    bench_close(&b);
-    bench_open(&b, "budgets: {ms_bytes: 900}\n", "bc", 64);
+    fixture_close(&b);
+    fixture_open(&b, "budgets: {ms_bytes: 900}\n", "bc", 64);
     assert_int_equal(sp_within_cap(&b.p, b.point, why, sizeof why), 0);
     assert_string_equal(why, "exceeds the size cap before training: dense MS 3715 B > 4 x budget 900 B");
-    bench_close(&b);
-    bench_open(&b, "", "none", 64);
+    fixture_close(&b);
+    fixture_open(&b, "", "none", 64);
     assert_int_equal(sp_within_cap(&b.p, b.point, why, sizeof why), 1); /* no budgets, no cap */
-    bench_close(&b);
+    fixture_close(&b);
 }
 
 static void test_widest_fit(void **state)
 {
     (void)state;
-    bench b;
-    bench_open(&b, "budgets: {ms_bytes: 2000}\n", "none", 4);
+    fixture b;
+    fixture_open(&b, "budgets: {ms_bytes: 2000}\n", "none", 4);
     /* Half the cap: 58F + 3 <= 1000 holds up to F = 17. */
     assert_int_equal(sp_widest_fit(&b.p, b.point, 1.0 / 64, 64, NULL, 0.5), 1);
-    assert_true(filters_of(&b) == 17);
+    assert_true(*fixture_filters(&b) == 17);
     /* From above, narrowing; and never narrowing (lo_m 1): no fit, unchanged. */
-    b.point[b.lay.layer[0][0].filters] = 40;
+    *fixture_filters(&b) = 40;
     assert_int_equal(sp_widest_fit(&b.p, b.point, 1, 4, NULL, 0.5), 0);
-    assert_true(filters_of(&b) == 40);
+    assert_true(*fixture_filters(&b) == 40);
     assert_int_equal(sp_widest_fit(&b.p, b.point, 1.0 / 64, 64, NULL, 0.5), 1);
-    assert_true(filters_of(&b) == 17);
+    assert_true(*fixture_filters(&b) == 17);
     /* A box of 1,200 B of MS: F = 20; a box beyond the space: its bound. */
     const double box[2] = {1200, 0}, huge[2] = {1e9, 0};
     assert_int_equal(sp_widest_fit(&b.p, b.point, 1, 4, box, 1), 1);
-    assert_true(filters_of(&b) == 20);
+    assert_true(*fixture_filters(&b) == 20);
     assert_int_equal(sp_widest_fit(&b.p, b.point, 1, 64, huge, 1), 1);
-    assert_true(filters_of(&b) == 64);
+    assert_true(*fixture_filters(&b) == 64);
     double scaled[512];
     sp_scale_widths(&b.p, b.point, 1.0 / 1000, scaled);
     assert_true(scaled[b.lay.layer[0][0].filters] == 1); /* the space's lower bound */
-    bench_close(&b);
+    fixture_close(&b);
 }
 
 /* random_fill: a fixed share of 0.5 gives the F of half the cap; without
@@ -150,15 +107,15 @@ static void test_fit_to_cap(void **state)
     (void)state;
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 2), SPARSE_OK);
-    bench b;
-    bench_open(&b, "budgets: {ms_bytes: 2000}\nrandom_fill: 0.5\n", "none", 3);
+    fixture b;
+    fixture_open(&b, "budgets: {ms_bytes: 2000}\nrandom_fill: 0.5\n", "none", 3);
     sp_fit_to_cap(&b.p, rng, b.point);
-    assert_true(filters_of(&b) == 17);
-    bench_close(&b);
-    bench_open(&b, "random_fill: 0.5\n", "none", 3);
+    assert_true(*fixture_filters(&b) == 17);
+    fixture_close(&b);
+    fixture_open(&b, "random_fill: 0.5\n", "none", 3);
     sp_fit_to_cap(&b.p, rng, b.point);
-    assert_true(filters_of(&b) == 3);
-    bench_close(&b);
+    assert_true(*fixture_filters(&b) == 3);
+    fixture_close(&b);
     sparse_rng_free(rng);
 }
 

@@ -23,6 +23,8 @@ extern const struct CMUnitTest records_tests[];
 extern const size_t records_test_count;
 extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
+extern const struct CMUnitTest final_tests[];
+extern const size_t final_test_count;
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -1098,5 +1100,6 @@ int main(void)
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }
