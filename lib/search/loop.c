@@ -52,7 +52,6 @@ static int stage_of(const sp_search *s, size_t t)
     return 3;
 }
 
-static double wm_of(const sp_search *s, const sp_trial *t) { return sp_trial_wm(s->cfg, t); }
 
 /* ---- the trials so far ---- */
 
@@ -70,207 +69,6 @@ static int keep_trial(sp_search *s, const sp_trial *t)
     return SPARSE_OK;
 }
 
-/* ---- proposals ---- */
-
-/* References a stage may morph among trials 0..hist-1: every successful
- * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
- * successful if none is). */
-static size_t references(const sp_search *s, size_t hist, int stage, size_t *refs)
-{
-    size_t n = 0, nf = 0;
-    for (size_t i = 0; i < hist; i++)
-        if (s->trials[i].ok) {
-            refs[n++] = i;
-            nf += s->trials[i].feasible;
-        }
-    if (stage < 3 || n == 0)
-        return n;
-    double *F = sparse__malloc(n * 3 * sizeof *F);
-    size_t *idx = sparse__malloc(n * sizeof *idx), *pool = sparse__malloc(n * sizeof *pool);
-    size_t m = 0, count = 0;
-    if (F && idx && pool) {
-        for (size_t j = 0; j < n; j++) {
-            const sp_trial *t = &s->trials[refs[j]];
-            if (nf && !t->feasible)
-                continue;
-            pool[m] = refs[j];
-            F[3 * m] = 1.0 - t->val_acc;
-            F[3 * m + 1] = t->ms;
-            F[3 * m + 2] = wm_of(s, t);
-            m++;
-        }
-        if (!sparse_pareto_front(m, 3, F, idx, &count))
-            for (size_t j = 0; j < count; j++)
-                refs[j] = pool[idx[j]];
-        else
-            count = n;
-    } else {
-        count = n;
-    }
-    free(F);
-    free(idx);
-    free(pool);
-    return count;
-}
-
-/* A random point, preferring one whose network fits the size cap. */
-static int random_point(sp_search *s, sparse_rng *rng, double *point)
-{
-    char why[256];
-    int rc = SPARSE_OK;
-    for (int attempt = 0; attempt < 64 && !rc; attempt++) {
-        rc = sparse_space_sample(s->lay.space, rng, point);
-        if (!rc)
-            sp_fit_to_cap(&s->prob, rng, point);
-        if (!rc && sp_within_cap(&s->prob, point, why, sizeof why))
-            break;
-    }
-    return rc;
-}
-
-static const double *point_of(const sp_search *s, size_t t);
-
-/* Keys (sp_point_key) of trials first..t-1, which trial t's proposal does
- * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const sp_search *s, size_t first, size_t t)
-{
-    char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
-    for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = sp_point_key(&s->prob, point_of(s, j));
-    return keys;
-}
-
-static void free_keys(char **keys, size_t n)
-{
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
-}
-
-/* Trial t's point, parent and how it was chosen, from trials 0..hist-1. */
-static int propose(sp_search *s, size_t t, size_t hist, int stage, sparse_rng *rng, double *point, size_t *parent,
-                   char *how, size_t how_cap, char *morph, size_t morph_cap)
-{
-    const sparse_search_config *c = s->cfg;
-    size_t nv = s->lay.nvars;
-    *parent = SP_NO_PARENT;
-    morph[0] = '\0';
-    size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
-    if (!refs)
-        return SPARSE_ENOMEM;
-    size_t nrefs = t < c->initial_trials ? 0 : references(s, hist, stage, refs);
-    /* Stage 2 morphs pruning parameters only; without any (pruning off in
-     * the config) it morphs like stage 1. */
-    int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
-    sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
-    int rc = SPARSE_OK;
-    if (nrefs == 0) {
-        snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
-        rc = random_point(s, rng, point);
-    } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
-        if (stage == 1) {
-            snprintf(how, how_cap, "random");
-            rc = random_point(s, rng, point);
-        } else {
-            snprintf(how, how_cap, "random-morph");
-            *parent = refs[sparse_rng_uint(rng, nrefs)];
-            rc = sp_morph(&s->lay, rng, s->trials[*parent].point, set, 2, point, morph, morph_cap);
-        }
-    } else {
-        /* Thompson sampling over morphs of the references. */
-        size_t nc = c->candidates, got = 0;
-        double *cand = sparse__malloc(nc * nv * sizeof *cand);
-        size_t *cparent = sparse__malloc(nc * sizeof *cparent);
-        char(*cname)[96] = sparse__malloc(nc * sizeof *cname);
-        sparse_mobo *mobo = NULL;
-        rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
-        char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
-        /* Trials started but not yet seen (workers > 1): a candidate that
-         * repeats one of them would train the same network twice. */
-        char **pend = pending_keys(s, hist, t);
-        rc = rc ? rc : ref_keys && pend ? SPARSE_OK : SPARSE_ENOMEM;
-        for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
-            size_t r = refs[sparse_rng_uint(rng, nrefs)];
-            if (!ref_keys[r])
-                ref_keys[r] = sp_point_key(&s->prob, s->trials[r].point);
-            char why[256];
-            if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
-                         sizeof cname[got])) {
-                sparse_clear_error();
-                continue;
-            }
-            /* Candidates that cannot meet the budgets are not worth a GP
-             * sample, let alone training. */
-            if (!sp_within_cap(&s->prob, cand + got * nv, why, sizeof why))
-                continue;
-            char *key = sp_point_key(&s->prob, cand + got * nv);
-            int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
-            for (size_t j = 0; key && !same && pend && j < t - hist; j++)
-                same = pend[j] && !strcmp(key, pend[j]);
-            free(key);
-            if (same)
-                continue;
-            cparent[got++] = r;
-        }
-        free_keys(ref_keys, hist);
-        free_keys(pend, t - hist);
-        if (!rc && got == 0)
-            rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
-        if (!rc) {
-            sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
-            mo.restarts = 2;
-            if (c->lambda_box) {
-                mo.scalarization = SPARSE_SCALAR_BOX;
-                mo.lambda_lo = c->lambda_lo;
-                mo.lambda_hi = c->lambda_hi;
-            }
-            /* All three on log scales: an error going from 3% to 2% counts
-             * like a network 1.5x smaller. On a linear error scale the
-             * range-normalised scalarisation saw every accuracy gain near
-             * the top as tiny and kept proposing small, poor networks. */
-            static const int logs[3] = {1, 1, 1};
-            rc = sparse_mobo_create(&mobo, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
-        }
-        const double half_error = 0.5 / (double)(sparse_dataset_count(s->val) ? sparse_dataset_count(s->val) : 1);
-        for (size_t i = 0; !rc && i < hist; i++) {
-            const sp_trial *tr = &s->trials[i];
-            if (!tr->ok)
-                continue;
-            /* Zeros cannot be logged: a perfect score counts as half an
-             * error on the validation split, a size of 0 bytes as one. */
-            double f[3] = {fmax(1.0 - tr->val_acc, half_error), fmax(tr->ms, 1.0), fmax(wm_of(s, tr), 1.0)};
-            rc = sparse_mobo_observe(mobo, tr->point, f);
-        }
-        size_t chosen = SIZE_MAX;
-        const char *chooser = "mobo";
-        if (!rc)
-            rc = sparse_mobo_propose(mobo, got, cand, point, &chosen, NULL);
-        if (rc == SPARSE_ENUMERIC) {
-            /* A GP that cannot be fitted or sampled on these observations
-             * must not end the search: the trial takes a random one of the
-             * candidates instead (the same one again on resume). */
-            sparse_clear_error();
-            rc = SPARSE_OK;
-            chosen = (size_t)sparse_rng_uint(rng, got);
-            chooser = "fallback-morph";
-        }
-        if (!rc && chosen < got) {
-            *parent = cparent[chosen];
-            snprintf(morph, morph_cap, "%s", cname[chosen]);
-            memcpy(point, cand + chosen * nv, nv * sizeof *point);
-            snprintf(how, how_cap, "%s", chooser);
-        } else if (!rc) {
-            snprintf(how, how_cap, "random");
-        }
-        sparse_mobo_free(mobo);
-        free(cand);
-        free(cparent);
-        free(cname);
-    }
-    free(refs);
-    return rc;
-}
-
 /* ---- evaluation of one candidate ---- */
 
 
@@ -283,7 +81,7 @@ static sp_slot *slot_of(const sp_search *s, size_t t)
 }
 
 /* Trial t's point and parent, recorded or in flight. */
-static const double *point_of(const sp_search *s, size_t t)
+const double *sp_point_of(const sp_search *s, size_t t)
 {
     const sp_slot *sl = t < s->n ? NULL : slot_of(s, t);
     return sl ? sl->point : s->trials[t].point;
@@ -540,8 +338,7 @@ static int prepare_trial(sp_search *s, sp_slot *sl, size_t hist, size_t final_of
         snprintf(sl->morph, sizeof sl->morph, "%s",
                  sp_fill_box(&s->prob, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
     } else if (!rc) {
-        rc = propose(s, t, hist, sl->stage, rng, sl->point, &sl->parent, sl->how, sizeof sl->how, sl->morph,
-                     sizeof sl->morph);
+        rc = sp_propose(s, sl, hist, rng);
     }
     sparse_rng_free(rng);
     if (!rc) {

@@ -156,7 +156,16 @@ int sp_plan_final(sp_search *s, double elapsed, double budget);
  * trials took; SP_NO_PARENT once every box is spent. */
 int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box);
 
-/* Trial t's parent, recorded or in flight. */
+/* ---- proposals (propose.c) ---- */
+
+/* Trial sl->t's point, parent, how it was chosen and its morphs, into sl,
+ * from the records of trials 0..hist-1 and draws of rng. */
+int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng);
+
+/* ---- the scheduler ---- */
+
+/* Trial t's point and parent, recorded or in flight (borrowed). */
+const double *sp_point_of(const sp_search *s, size_t t);
 size_t sp_parent_of(const sp_search *s, size_t t);
 
 #endif
