@@ -69,8 +69,6 @@ static int keep_trial(sp_search *s, const sp_trial *t)
     return SPARSE_OK;
 }
 
-/* ---- evaluation of one candidate ---- */
-
 
 static sp_slot *slot_of(const sp_search *s, size_t t)
 {
@@ -108,159 +106,6 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
     int stop = s->cancel;
     pthread_mutex_unlock(&s->lock);
     return stop;
-}
-
-/* The reference's weights file holds its posterior when it was pruned: load
- * it in its variational mode so the child inherits log sigma^2 and the group
- * scales too. */
-static int load_parent(sp_search *s, size_t parent, const sp_genome *pg, sparse_net **out)
-{
-    *out = NULL;
-    char *path = sparse__runlog_weights_path(s->log, parent);
-    if (!path)
-        return SPARSE_ENOMEM;
-    sparse_arch *arch = NULL;
-    int rc = SPARSE_OK;
-    if (pg->prune != SP_PRUNE_NONE) {
-        sparse_prune_options po;
-        sp_prune_options(pg, 0, &po);
-        rc = sparse_prune_load(out, path, 1, &po);
-    } else {
-        rc = sparse_net_load_arch(&arch, path);
-        if (!rc)
-            rc = sparse_net_create(out, arch, 1, 0);
-        if (!rc)
-            rc = sparse_net_load(*out, path, 1);
-    }
-    if (rc) {
-        sparse_net_free(*out);
-        *out = NULL;
-        sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent);
-    }
-    sparse_arch_free(arch);
-    free(path);
-    return rc;
-}
-
-/* Failures of the candidate itself (divergence, impossible shapes, empty
- * after pruning) are recorded, not fatal; I/O and memory errors are. */
-static int candidate_failure(int rc)
-{
-    return rc == SPARSE_ESHAPE || rc == SPARSE_ENUMERIC || rc == SPARSE_EEMPTY || rc == SPARSE_ERANGE ||
-           rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
-}
-
-/* Trains trial t (genome g of point) from parent (genome pg) and measures
- * it. It reads nothing of s that the calling thread changes meanwhile (the
- * trials array grows), so that it can run in a worker. */
-static int evaluate(sp_search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
-                    const sp_genome *pg, void *progress_user, sp_outcome *o)
-{
-    memset(o, 0, sizeof *o);
-    size_t classes = sparse_dataset_num_classes(s->train);
-    sparse_arch *arch = NULL;
-    sparse_net *net = NULL, *ref = NULL, *eval_net = NULL;
-    sparse_prune_result *pruned = NULL;
-    sparse_memreport *mem = NULL;
-    uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
-    sparse_prune_options po;
-    sp_prune_options(g, seed_t, &po);
-    if (!sp_within_cap(&s->prob, point, o->reason, sizeof o->reason))
-        return SPARSE_OK;
-    int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                            sparse_dataset_width(s->train), classes, &arch);
-    if (!rc)
-        rc = sparse_arch_to_json(arch, &o->arch_json);
-    if (!rc)
-        rc = sparse_net_create(&net, arch, s->cfg->batch, seed_t);
-    /* Variational mode before inheritance, so the posterior is inherited. */
-    if (!rc && po.method != SPARSE_PRUNE_NONE)
-        rc = sparse_prune_attach(net, &po);
-    if (!rc && parent != SP_NO_PARENT && !(rc = load_parent(s, parent, pg, &ref)))
-        rc = sp_inherit(net, ref, &o->inherited);
-    sparse_net_free(ref);
-    if (!rc) {
-        sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
-        to.epochs = (size_t)g->epochs;
-        to.batch_size = s->cfg->batch;
-        to.optimizer = s->cfg->optimizer;
-        to.schedule = s->cfg->schedule;
-        to.lr = g->lr;
-        to.weight_decay = g->weight_decay;
-        to.label_smoothing = (float)g->label_smoothing;
-        to.max_shift = (size_t)g->shift;
-        to.seed = s->cfg->seed * 7919ULL + t;
-        to.progress = progress_cb;
-        to.user = progress_user;
-        if (po.method == SPARSE_PRUNE_NONE) {
-            rc = sparse_net_train(net, s->train, &to, NULL);
-            eval_net = net;
-        } else {
-            /* Train in the variational mode, then compact with each layer's
-             * own threshold; the variational net (posterior included) is
-             * what the weights file keeps for later inheritance. */
-            rc = sparse_prune_run(&pruned, net, s->train, &to, &po);
-            if (!rc) {
-                sparse_prune_result_free(pruned);
-                pruned = NULL;
-                int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
-                rc = sp_set_layer_thresholds(net, g, mode, seed_t);
-            }
-            if (!rc)
-                rc = sparse_prune_compact(&pruned, net, 0);
-            if (!rc)
-                eval_net = sparse_prune_result_net(pruned);
-            if (!rc && po.method == SPARSE_PRUNE_BC)
-                rc = sparse_arch_to_json(sparse_prune_result_arch(pruned), &o->compact_json);
-        }
-    }
-    if (!rc)
-        rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
-    if (!rc)
-        rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
-    o->int8_test_acc = -1;
-    if (!rc) {
-        /* The deployed network is int8: measure it too. A network the int8
-         * path cannot take is reported without the figure, not failed. */
-        sparse_qnet *q = NULL;
-        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
-        if (sparse_qnet_create(&q, eval_net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
-            o->int8_test_acc = -1;
-        sparse_qnet_free(q);
-        sparse_clear_error();
-    }
-    if (!rc)
-        rc = sparse_memreport_from_net(&mem, eval_net, NULL);
-    uint64_t v = 0, lb = 0;
-    size_t layer;
-    if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))
-        o->ms = (double)v;
-    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 5, &v, &layer)))
-        o->wm5 = (double)v;
-    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 6, &v, &layer)))
-        o->wm6 = (double)v;
-    if (!rc && !(rc = sparse_memreport_deploy_flash_bytes(mem, &v)))
-        o->flash = (double)v;
-    if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
-        o->arena = (double)v;
-    if (!rc)
-        o->params = (double)sparse_net_param_nonzero(eval_net);
-    if (!rc) {
-        char *path = sparse__runlog_weights_path(s->log, t);
-        rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
-        free(path);
-    }
-    sparse_memreport_free(mem);
-    sparse_prune_result_free(pruned);
-    sparse_net_free(net);
-    sparse_arch_free(arch);
-    if (rc && candidate_failure(rc)) {
-        snprintf(o->reason, sizeof o->reason, "%s: %s", sparse_strerror(rc), sparse_last_error());
-        sparse_clear_error();
-        return SPARSE_OK;
-    }
-    o->ok = rc == SPARSE_OK;
-    return rc;
 }
 
 static double best_feasible(const sp_search *s)
@@ -364,7 +209,7 @@ static void *train_trial(void *arg)
 {
     sp_slot *sl = arg;
     sp_search *s = sl->s;
-    int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, &sl->parent_g, sl, &sl->o);
+    int rc = sp_evaluate(s, sl, progress_cb);
     if (rc)
         snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
     pthread_mutex_lock(&s->lock);

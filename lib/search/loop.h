@@ -77,7 +77,7 @@ int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *poi
  * takes them. */
 int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size_t workers, double *out);
 
-/* ---- one evaluation (evaluate.c) ---- */
+/* ---- what one evaluation gives ---- */
 
 typedef struct sp_outcome {
     int ok;
@@ -161,6 +161,15 @@ int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box);
 /* Trial sl->t's point, parent, how it was chosen and its morphs, into sl,
  * from the records of trials 0..hist-1 and draws of rng. */
 int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng);
+
+/* ---- one evaluation (evaluate.c) ---- */
+
+/* Trains and measures the trial of sl into sl->o, calling progress (may be
+ * NULL) with sl as its user pointer. It reads nothing of s that the calling
+ * thread changes meanwhile (the trials array grows), so that it can run in
+ * a worker. Failures of the candidate itself are an outcome (sl->o.ok 0,
+ * sl->o.reason), SPARSE_OK; I/O and memory errors are returned. */
+int sp_evaluate(const sp_search *s, sp_slot *sl, sparse_progress_fn progress);
 
 /* ---- the scheduler ---- */
 

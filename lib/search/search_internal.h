@@ -133,12 +133,21 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
  * have, so a widened child computes what its reference computed. */
 int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
 
-/* Pruning options of a genome (thresholds: the FC one; see
- * sp_set_layer_thresholds for the per-layer ones). */
+/* Pruning options of a genome (thresholds: the FC one; sp_prune_trial
+ * gives every layer its own). */
 struct sparse_prune_options;
+struct sparse_prune_result;
 void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_options *po);
-/* Gives every variational node of net its genome layer's threshold. */
-int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
+/* The weights file at path of a trial of genome g, for batches of up to
+ * batch images: a pruned trial's in its variational mode, so that its
+ * posterior (log sigma^2, group scales) comes too. *out owned by the
+ * caller; NULL on failure. */
+int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net **out);
+/* Prunes net, a trained variational network of genome g, with every layer's
+ * own threshold (paper Table 5), and compacts it for batches of up to batch
+ * images (0: net's own) into *out (owned by the caller). */
+int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t batch,
+                   struct sparse_prune_result **out);
 
 /* ---- trial records (records.c) ---- */
 
