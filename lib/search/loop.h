@@ -2,7 +2,9 @@
  * and replays its records; scheduler.c starts, trains and records trials in
  * order; propose.c chooses the next point; evaluate.c trains and measures
  * one; cap.c weighs a point's network against the size cap; final.c plans
- * the final stage; records.c writes and reads trials.jsonl. */
+ * the final stage; records.c writes and reads trials.jsonl. The pure parts
+ * (cap.c, final.c's planning, records.c) take the config, the problem and
+ * the trials, never the loop's state, so they are tested on their own. */
 #ifndef SPARSE_SEARCH_LOOP_H
 #define SPARSE_SEARCH_LOOP_H
 
@@ -171,10 +173,26 @@ int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng);
  * sl->o.reason), SPARSE_OK; I/O and memory errors are returned. */
 int sp_evaluate(const sp_search *s, sp_slot *sl, sparse_progress_fn progress);
 
-/* ---- the scheduler ---- */
+/* ---- the scheduler (scheduler.c) ---- */
 
+/* Seconds on the monotonic clock. */
+double sp_now_s(void);
+/* Runs trials s->n.. until the limit (s->total), the time budget (seconds
+ * since s->t0; 0 = none), an error or a cancellation. Trials in flight then
+ * finish, or stop if it was an error; those that finished after a failed
+ * one are not recorded (a resume trains them). */
+int sp_run_trials(sp_search *s, double budget);
 /* Trial t's point and parent, recorded or in flight (borrowed). */
 const double *sp_point_of(const sp_search *s, size_t t);
 size_t sp_parent_of(const sp_search *s, size_t t);
+
+/* ---- the run's state (loop.c) ---- */
+
+/* Appends a recorded trial (its point now the run's). */
+int sp_keep_trial(sp_search *s, const sp_trial *t);
+/* The best validation accuracy within the budgets so far (-1: none). */
+double sp_best_feasible(const sp_search *s);
+/* Replaces state.json with the run's progress. */
+int sp_write_state(sp_search *s, int finished);
 
 #endif
