@@ -167,14 +167,27 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     return rc;
 }
 
+int sp_run_front(const sparse_run *run, size_t **idx, size_t *count)
+{
+    size_t n = sparse_run_trial_count(run);
+    *count = 0;
+    if (!(*idx = sparse__malloc((n ? n : 1) * sizeof **idx)))
+        return SPARSE_ENOMEM;
+    int rc = sparse_run_pareto(run, *idx, count);
+    if (rc) {
+        free(*idx);
+        *idx = NULL;
+    }
+    return rc;
+}
+
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
 {
     SPARSE__CHECK_NULL(run);
-    size_t n = sparse_run_trial_count(run), c = 0;
-    size_t *idx = sparse__malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
-        return SPARSE_ENOMEM;
-    int rc = sparse_run_pareto(run, idx, &c);
+    size_t c = 0, *idx;
+    int rc = sp_run_front(run, &idx, &c);
+    if (rc)
+        return rc;
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_puts(&b, "id,stage,val_accuracy,test_accuracy,ms_bytes,wm5_bytes,wm6_bytes,params\n");
     for (size_t j = 0; !rc && j < c; j++) {

@@ -11,6 +11,8 @@
 #define SP_MAX_BLOCKS 4
 #define SP_MAX_LAYERS 4
 #define SP_MAX_BOXES 8
+#define SP_MAX_REFERENCES 32
+#define SP_LABEL_CAP 64
 
 enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
 enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
@@ -22,6 +24,13 @@ typedef struct sp_range {
 
 /* Allowed values of a categorical choice as a bit set. */
 typedef unsigned sp_choices;
+
+/* A point the Pareto plot draws beside the trials (plot.references). */
+typedef struct sp_reference {
+    char label[SP_LABEL_CAP];
+    double accuracy;         /* 0..1 */
+    double ms, wm;           /* bytes; 0 = not drawn on that panel */
+} sp_reference;
 
 struct sparse_search_config {
     char *source;
@@ -60,6 +69,9 @@ struct sparse_search_config {
         merge_concat, prune;
     sp_range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing,
         weight_decay, fc_frac, shift;
+    /* the Pareto plot: points to compare with, under the run's WM model */
+    sp_reference plot_refs[SP_MAX_REFERENCES];
+    size_t plot_nrefs;
 };
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
@@ -184,6 +196,9 @@ int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *li
  * path of its weights file (caller frees). */
 const double *sparse__run_point(const sparse_run *run, size_t id);
 char *sparse__run_path(const sparse_run *run, size_t id);
+/* The run's Pareto front (sparse_run_pareto) in a fresh array (caller
+ * frees; NULL on failure). */
+int sp_run_front(const sparse_run *run, size_t **idx, size_t *count);
 /* The config stored in a run directory (borrowed). */
 const sparse_search_config *sparse__run_config(const sparse_run *run);
 /* The splits a search with cfg trains, validates and tests on (the data spec
