@@ -298,12 +298,20 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version)
+static int check_version(unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
     if (version != SPARSE_PLOT_OPTIONS_VERSION)
         return sparse__error(SPARSE_EVERSION, "sparse_plot_options version %u (this library knows %u)", version,
                              SPARSE_PLOT_OPTIONS_VERSION);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    int rc = check_version(version);
+    if (rc)
+        return rc;
     sparse_plot_options d = SPARSE_PLOT_OPTIONS_INIT;
     *opts = d;
     return SPARSE_OK;
@@ -317,9 +325,9 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
     sparse_plot_options defaults = SPARSE_PLOT_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (opts->version != SPARSE_PLOT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_plot_options version %u (this library knows %u)",
-                             opts->version, SPARSE_PLOT_OPTIONS_VERSION);
+    int rc = check_version(opts->version);
+    if (rc)
+        return rc;
     if (opts->reference_count && !opts->references)
         return sparse__error(SPARSE_EINVAL, "sparse_plot_options: %zu references but references is NULL",
                              opts->reference_count);
@@ -328,7 +336,7 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
     p.run = run;
     p.cfg = sparse__run_config(run);
     p.n = sparse_run_trial_count(run);
-    int rc = sp_run_front(run, &p.front, &p.count);
+    rc = sp_run_front(run, &p.front, &p.count);
     if (!rc)
         rc = gather_references(&p, opts);
     char *svg = NULL;
