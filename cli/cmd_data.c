@@ -66,7 +66,8 @@ static const cli_spec fetch_spec = {
 
 static const cli_opt info_opts[] = {
     CLI_OPT_FLAG("json", F(json), "print one JSON object instead of text"),
-    CLI_OPT_STRING("labels", "FILE", F(labels), "the IDX labels file that goes with IMAGES (default: found next to it)"),
+    CLI_OPT_STRING("labels", "FILE", F(labels),
+                   "the IDX labels file that goes with IMAGES (default: found next to it)"),
     {0},
 };
 static const cli_spec info_spec = {

@@ -13,7 +13,8 @@ typedef struct eval_args {
 static const cli_opt eval_opts[] = {
     CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparse train --save'"),
     CLI_DATA_OPTS(eval_args, data),
-    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "CSV split seed, as given to 'sparse train'"),
+    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0",
+                 "CSV split seed, as given to 'sparse train'"),
     CLI_OPT_FLAG("int8", F(int8), "also quantise and report the int8 accuracy"),
     CLI_OPT_LONG("calib", "N", F(calib), 0, 2147483647L, "1000",
                  "calibration images from the training split, 0 = all"),
@@ -76,7 +77,8 @@ static void eval_print(const eval_args *a, const eval_result *r)
         cli_json_string(stdout, arch);
         printf(", \"weights\": ");
         cli_json_string(stdout, a->weights);
-        printf(", \"split\": \"%s\", \"images\": %zu, \"float_accuracy\": %.6f", r->split, r->images, r->float_acc);
+        printf(", \"split\": \"%s\", \"images\": %zu, \"float_accuracy\": %.6f", r->split, r->images,
+               r->float_acc);
         if (a->int8)
             printf(", \"int8_accuracy\": %.6f, \"int8_minus_float_points\": %.4f, \"calib_images\": %zu",
                    r->int8_acc, 100.0 * (r->int8_acc - r->float_acc), r->calib_images);

@@ -68,8 +68,8 @@ static void node_figures(const sparse_memreport *r, const char *name, int wm_mod
 
 /* One diagram node: name, kind, shape (and channels kept), [MS, WM] before
  * and after pruning, then the edges from its inputs. */
-static void dot_node(FILE *f, const sparse_net *g, size_t id, const sparse_net *net, const sparse_memreport *rb,
-                     const sparse_memreport *ra, int wm_model)
+static void dot_node(FILE *f, const sparse_net *g, size_t id, const sparse_net *net,
+                     const sparse_memreport *rb, const sparse_memreport *ra, int wm_model)
 {
     const char *name = sparse_net_node_name(g, id);
     size_t c = 0, h = 0, w = 0, kept = 0, aid;
@@ -82,8 +82,8 @@ static void dot_node(FILE *f, const sparse_net *g, size_t id, const sparse_net *
         size_t ah = 0, aw = 0;
         sparse_net_node_shape(net, aid, &kept, &ah, &aw);
     }
-    fprintf(f, "  n%zu [label=\"%s\\n%s %zux%zux%zu", id, name, sparse_layer_kind_name(sparse_net_node_kind(g, id)),
-            c, h, w);
+    fprintf(f, "  n%zu [label=\"%s\\n%s %zux%zux%zu", id, name,
+            sparse_layer_kind_name(sparse_net_node_kind(g, id)), c, h, w);
     if (!gone && kept != c)
         fprintf(f, " -> %zu ch", kept);
     if (msb >= 0)
@@ -120,11 +120,14 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
         double acc = 0, ms = 0, wm = 0;
         sparse_run_trial_value(run, trial, SPARSE_TRIAL_VAL_ACCURACY, &acc);
         sparse_run_trial_value(run, trial, SPARSE_TRIAL_MS_BYTES, &ms);
-        sparse_run_trial_value(run, trial, wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES, &wm);
+        const int wm_field = wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
+        sparse_run_trial_value(run, trial, wm_field, &wm);
         const sparse_net *g = before ? before : net;
-        fprintf(f, "digraph trial_%zu {\n  rankdir=TB;\n  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
-                   "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B; per layer [MS, WM%d] "
-                   "in bytes, before -> after pruning\";\n",
+        fprintf(f,
+                "digraph trial_%zu {\n  rankdir=TB;\n"
+                "  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
+                "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B; "
+                "per layer [MS, WM%d] in bytes, before -> after pruning\";\n",
                 trial, trial, 100 * acc, ms, wm_model, wm, wm_model);
         for (size_t id = 0; id < sparse_net_node_count(g); id++)
             dot_node(f, g, id, net, rb, ra, wm_model);

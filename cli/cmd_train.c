@@ -23,16 +23,20 @@ static const cli_opt train_opts[] = {
     CLI_DATA_OPTS(train_args, data),
     CLI_OPT_LONG("epochs", "N", F(epochs), 0, 100000, "10", "epochs"),
     CLI_OPT_LONG("batch", "B", F(batch), 1, 65536, "64", "mini-batch size"),
-    CLI_OPT_NUMBER("lr", "X", F(lr), CLI_POSITIVE, NULL, "learning rate (default 1e-3 for adam, 0.05 for sgd)"),
+    CLI_OPT_NUMBER("lr", "X", F(lr), CLI_POSITIVE, NULL,
+                   "learning rate (default 1e-3 for adam, 0.05 for sgd)"),
     CLI_OPT_CHOICE("optimizer", "NAME", F(optimizer), optimizers, "adam", "adam or sgd (momentum 0.9)"),
-    CLI_OPT_CHOICE("schedule", "NAME", F(schedule), schedules, "cosine", "constant, step, cosine or one-cycle"),
+    CLI_OPT_CHOICE("schedule", "NAME", F(schedule), schedules, "cosine",
+                   "constant, step, cosine or one-cycle"),
     CLI_OPT_NUMBER("weight-decay", "X", F(weight_decay), CLI_NON_NEGATIVE, "0", "L2 on conv/FC weights"),
     CLI_OPT_NUMBER("label-smoothing", "X", F(label_smoothing), CLI_FRACTION, "0", "in [0, 1)"),
     {.type = CLI_LONG, .name = "shift", .arg = "S", .field = F(shift), .min = 0, .max = 64, .def = "0",
      .expect = "be an integer in [0, 64]",
-     .help = "move each training image by a random offset of up to S pixels\nin x and y, zero-filled (0: off)"},
+     .help = "move each training image by a random offset of up to S pixels\n"
+             "in x and y, zero-filled (0: off)"},
     CLI_OPT_LONG("threads", "T", F(threads), 1, 1024, "1", "compute threads"),
-    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "seed for weights, shuffling and a CSV split"),
+    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0",
+                 "seed for weights, shuffling and a CSV split"),
     CLI_OPT_LONG("max-train", "N", F(data.max_train), 1, 2147483647L, NULL,
                  "use only the first N training images (default: all)"),
     CLI_OPT_STRING("init", "W.safetensors", F(init),
@@ -65,8 +69,8 @@ static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, d
 {
     (void)user;
     if ((batch % 20 == 0 || batch + 1 == batches) && cli_progress())
-        fprintf(stderr, "\repoch %zu  batch %zu/%zu  loss %.4f  %.0f images/s   ", epoch + 1, batch + 1, batches,
-                loss, ips);
+        fprintf(stderr, "\repoch %zu  batch %zu/%zu  loss %.4f  %.0f images/s   ", epoch + 1, batch + 1,
+                batches, loss, ips);
     return 0;
 }
 
@@ -93,7 +97,8 @@ static int train_run_all(const train_args *a, train_run *t)
     int rc = sparse_set_num_threads((int)a->threads);
     if (rc)
         return cli_lib_error(rc, "--threads");
-    int status = cli_load_net(&t->net, a->arch, a->init, "--init", 0, (size_t)a->batch, (uint64_t)a->data.seed);
+    const uint64_t seed = (uint64_t)a->data.seed;
+    int status = cli_load_net(&t->net, a->arch, a->init, "--init", 0, (size_t)a->batch, seed);
     if (!status)
         status = cli_open_data(&a->data, &t->data);
     if (status)

@@ -152,7 +152,8 @@ static int bad_option(const cli_spec *spec, const char *token, int code)
     for (int t = 0; t < 2; t++)
         for (const cli_opt *p = tables[t]; p->type != CLI_END; p++)
             if (p->name && len > 2 && !strncmp(p->name, token + 2, len - 2) && used < sizeof matches)
-                used += (size_t)snprintf(matches + used, sizeof matches - used, "%s--%s", n++ ? ", " : "", p->name);
+                used += (size_t)snprintf(matches + used, sizeof matches - used, "%s--%s", n++ ? ", " : "",
+                                         p->name);
     if (n > 1)
         return cli_usage(spec->name, "option '%.*s' is ambiguous: %s", (int)len, token, matches);
     return cli_usage(spec->name, "unknown option '%.*s'", (int)len, token);
@@ -233,7 +234,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, void *args, int *next
         else if (c == '?')
             rc = bad_option(spec, token, optopt);
         else if (c == ':' && o)
-            rc = cli_usage(spec->name, "option %s needs a value", spelling(o, typed_short, name, sizeof name));
+            rc = cli_usage(spec->name, "option %s needs a value",
+                           spelling(o, typed_short, name, sizeof name));
         else if (c == 'q')
             cli_set_quiet();
         else if (c == 'h')
@@ -259,13 +261,14 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, void *args, int *next
 
 static size_t label(const cli_opt *o, char *buf, size_t cap)
 {
+    const char *sep = o->arg ? " " : "", *arg = o->arg ? o->arg : "";
     int n;
     if (o->name && o->short_name)
-        n = snprintf(buf, cap, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        n = snprintf(buf, cap, "-%c, --%s%s%s", o->short_name, o->name, sep, arg);
     else if (o->name)
-        n = snprintf(buf, cap, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        n = snprintf(buf, cap, "--%s%s%s", o->name, sep, arg);
     else
-        n = snprintf(buf, cap, "-%c%s%s", o->short_name, o->arg ? " " : "", o->arg ? o->arg : "");
+        n = snprintf(buf, cap, "-%c%s%s", o->short_name, sep, arg);
     return n < 0 ? 0 : (size_t)n;
 }
 

@@ -78,8 +78,9 @@ void cli_prune_print(const cli_pruning *p, FILE *f)
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
         if (sparse_prune_result_layer(p->res, i, &L))
             continue;
-        fprintf(f, "  %-16s %-10s channels %zu/%zu  weights %zu/%zu\n", L.name, sparse_layer_kind_name(L.kind),
-                L.channels_kept, L.channels_total, L.weights_kept, L.weights_total);
+        fprintf(f, "  %-16s %-10s channels %zu/%zu  weights %zu/%zu\n", L.name,
+                sparse_layer_kind_name(L.kind), L.channels_kept, L.channels_total, L.weights_kept,
+                L.weights_total);
     }
     char *y = NULL;
     if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_yaml(sparse_net_arch(p->cnet), &y))

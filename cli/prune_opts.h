@@ -24,22 +24,23 @@ extern const cli_choice cli_prune_methods[];
 
 /* The pruning options of a command whose struct type holds a cli_prune_args
  * member: a --help section of their own. */
-#define CLI_PRUNE_OPTS(type, member)                                                                             \
-    CLI_SECTION_TEXT("Pruning (SpVD: unstructured, BC: structured with compaction):"),                          \
-    CLI_OPT_CHOICE("prune", "none|spvd|bc", offsetof(type, member.method), cli_prune_methods, NULL,             \
-                   "train in variational mode, prune, compact, fine-tune"),                                     \
-    CLI_OPT_NUMBER("threshold", "T", offsetof(type, member.threshold), CLI_ANY_NUMBER, NULL,                    \
-                   "log-alpha pruning threshold (default 3 for spvd, -1 for bc)"),                              \
-    CLI_OPT_NUMBER("kl-weight", "A", offsetof(type, member.kl_weight), CLI_NON_NEGATIVE, "1",                   \
-                   "final KL coefficient (Table 5 alpha)"),                                                     \
-    CLI_OPT_LONG("zero-epochs", "Z", offsetof(type, member.zero_epochs), 0, 100000, "0",                        \
-                 "epochs before the KL term starts"),                                                           \
-    CLI_OPT_LONG("anneal-epochs", "E", offsetof(type, member.anneal_epochs), 0, 100000, "15",                   \
-                 "epochs of the linear KL ramp"),                                                               \
-    CLI_OPT_LONG("finetune-epochs", "F", offsetof(type, member.finetune_epochs), 0, 100000, "0",                \
-                 "plain training of the compacted network"),                                                    \
-    CLI_OPT_STRING("save-arch", "OUT.yaml", offsetof(type, member.save_arch), "write the compacted architecture"), \
-    CLI_OPT_STRING("save-posterior", "W.safetensors", offsetof(type, member.save_posterior),                    \
+#define CLI_PRUNE_OPTS(type, member)                                                                       \
+    CLI_SECTION_TEXT("Pruning (SpVD: unstructured, BC: structured with compaction):"),                     \
+    CLI_OPT_CHOICE("prune", "none|spvd|bc", offsetof(type, member.method), cli_prune_methods, NULL,        \
+                   "train in variational mode, prune, compact, fine-tune"),                                \
+    CLI_OPT_NUMBER("threshold", "T", offsetof(type, member.threshold), CLI_ANY_NUMBER, NULL,               \
+                   "log-alpha pruning threshold (default 3 for spvd, -1 for bc)"),                         \
+    CLI_OPT_NUMBER("kl-weight", "A", offsetof(type, member.kl_weight), CLI_NON_NEGATIVE, "1",              \
+                   "final KL coefficient (Table 5 alpha)"),                                                \
+    CLI_OPT_LONG("zero-epochs", "Z", offsetof(type, member.zero_epochs), 0, 100000, "0",                   \
+                 "epochs before the KL term starts"),                                                      \
+    CLI_OPT_LONG("anneal-epochs", "E", offsetof(type, member.anneal_epochs), 0, 100000, "15",              \
+                 "epochs of the linear KL ramp"),                                                          \
+    CLI_OPT_LONG("finetune-epochs", "F", offsetof(type, member.finetune_epochs), 0, 100000, "0",           \
+                 "plain training of the compacted network"),                                               \
+    CLI_OPT_STRING("save-arch", "OUT.yaml", offsetof(type, member.save_arch),                              \
+                   "write the compacted architecture"),                                                    \
+    CLI_OPT_STRING("save-posterior", "W.safetensors", offsetof(type, member.save_posterior),               \
                    "write the variational state (posterior parameters)")
 
 /* A pruned training run and what it leaves. */
