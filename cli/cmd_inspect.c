@@ -28,10 +28,7 @@ static const cli_opt inspect_opts[] = {
     {0},
 };
 static const cli_spec inspect_spec = {
-    .name = "inspect",
-    .opts = inspect_opts,
-    .args = {F(dir)},
-    .n_args = 1,
+    .name = "inspect", .opts = inspect_opts, .args = {F(dir)}, .n_args = 1,
     .usage =
         "Usage: sparse inspect DIR [--all] [--json]\n"
         "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"

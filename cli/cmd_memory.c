@@ -24,10 +24,7 @@ static const cli_opt memory_opts[] = {
     {0},
 };
 static const cli_spec memory_spec = {
-    .name = "memory",
-    .opts = memory_opts,
-    .args = {F(arch)},
-    .n_args = 1,
+    .name = "memory", .opts = memory_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
         "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
         "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"

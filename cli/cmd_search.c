@@ -48,10 +48,7 @@ static const cli_opt search_opts[] = {
     {0},
 };
 static const cli_spec search_spec = {
-    .name = "search",
-    .opts = search_opts,
-    .args = {F(config)},
-    .n_args = 1,
+    .name = "search", .opts = search_opts, .args = {F(config)}, .n_args = 1,
     .usage =
         "Usage: sparse search CONFIG.yaml --out DIR [options]\n"
         "       sparse search --resume DIR [options]\n"

@@ -47,10 +47,7 @@ static const cli_opt train_opts[] = {
     {0},
 };
 static const cli_spec train_spec = {
-    .name = "train",
-    .opts = train_opts,
-    .args = {F(arch)},
-    .n_args = 1,
+    .name = "train", .opts = train_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
         "Usage: sparse train ARCH.yaml --data mnist|DIR|FILE.csv [options]\n\n"
         "Trains the architecture (docs/architecture.md) and reports validation and test accuracy.\n",
