@@ -206,8 +206,9 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, void *args, int *next
 {
     struct option lo[MAX_OPTS + 3];
     char shorts[3 * MAX_OPTS + 8];
-    if (count_opts(spec->opts) > MAX_OPTS)
-        return cli_error("internal: '%s' declares more than %d options", spec->name, MAX_OPTS);
+    if (count_opts(spec->opts) > MAX_OPTS || spec->n_args > CLI_MAX_ARGS)
+        return cli_error("internal: '%s' declares more than %d options or %d arguments", spec->name, MAX_OPTS,
+                         CLI_MAX_ARGS);
     int rc = apply_defaults(spec, args);
     if (rc != CLI_CONTINUE)
         return rc;
