@@ -149,9 +149,34 @@ SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_over
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS
- * and against WM, every trial, the front highlighted, the budgets, and for
- * MNIST the paper's Table 3/4 points and hand-designed references. */
+ * and against WM, every trial, the front highlighted, the budgets, and the
+ * reference points of the run config's plot.references. */
 SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
+
+/* A point drawn beside the trials for comparison, e.g. a published result.
+ * The layout is fixed: callers pass arrays of it. */
+typedef struct sparse_plot_reference {
+    const char *label; /* legend text; one colour per distinct label */
+    double accuracy;   /* in [0, 1] */
+    double ms_bytes;   /* model size; 0: not drawn against MS */
+    double wm_bytes;   /* working memory under the run's WM model; 0: not drawn against WM */
+} sparse_plot_reference;
+
+typedef struct sparse_plot_options {
+    unsigned version;                        /* SPARSE_PLOT_OPTIONS_VERSION */
+    const sparse_plot_reference *references; /* borrowed for the call; may be NULL when the count is 0 */
+    size_t reference_count;
+    int config_references; /* 1 (default): the config's plot.references first; 0: only these */
+} sparse_plot_options;
+#define SPARSE_PLOT_OPTIONS_VERSION 1
+#define SPARSE_PLOT_OPTIONS_INIT {SPARSE_PLOT_OPTIONS_VERSION, NULL, 0, 1}
+SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version);
+/* sparse_run_write_pareto_svg with the reference points opts gives (NULL:
+ * the defaults, as sparse_run_write_pareto_svg). A reference without a
+ * label, with an accuracy outside [0, 1] or without a positive size is
+ * SPARSE_EINVAL or SPARSE_ERANGE naming it; nothing is written then. */
+SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
+                                               const sparse_plot_options *opts);
 
 #ifdef __cplusplus
 }
