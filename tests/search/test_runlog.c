@@ -11,26 +11,10 @@
 #include "core/internal.h"
 #include "search/runlog.h"
 #include "sparse/search.h"
+#include "tiny_run.h"
 
-char *make_tmpdir(void);
-void rm_rf(const char *dir);
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
-
-char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/sparse-runlog-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 static void append_raw(const char *dir, const char *bytes)
 {
