@@ -26,6 +26,10 @@ extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
+extern const struct CMUnitTest runstore_tests[];
+extern const size_t runstore_test_count;
+int runstore_setup(void **state);
+int runstore_teardown(void **state);
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -360,23 +364,6 @@ static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
         fprintf(stderr, "%s\n", sparse_last_error());
     assert_int_equal(rc, SPARSE_OK);
     sparse_search_config_free(c);
-}
-
-/* state.json as a crash after `done` trials leaves it: state.json is
- * replaced after each record, so it never counts one the log lacks. */
-static void rewind_state(const char *run, size_t done)
-{
-    char path[800];
-    snprintf(path, sizeof path, "%s/state.json", run);
-    char *text = read_all(path), *at = strstr(text, "\"trials_done\":");
-    assert_non_null(at);
-    at += strlen("\"trials_done\":");
-    char *rest = at + strspn(at, "0123456789");
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%.*s%zu%s", (int)(at - text), text, done, rest);
-    assert_int_equal(fclose(f), 0);
-    free(text);
 }
 
 /* Runs the search of cfg into dir in a child process, killed with SIGKILL
@@ -1072,5 +1059,6 @@ int main(void)
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup, runstore_teardown);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,5 +25,9 @@ size_t count_lines(const char *path);
 char *records_of(const char *dir);
 /* Writes text to path (replacing it). */
 void write_text(const char *path, const char *text);
+/* Sets trials_done of run's state.json to done, as a crash after `done`
+ * trials leaves it (state.json is replaced after each record, so it never
+ * counts one the log lacks). */
+void rewind_state(const char *run, size_t done);
 
 #endif
