@@ -87,10 +87,10 @@ static void catch_stop_signals(void)
 }
 
 /* The outcome of a search or resume of dir: stopped by a signal, failed,
- * or done. */
+ * or done (a signal after the last trial changes nothing). */
 static int finish(int rc, const char *dir)
 {
-    if (stop_signal) {
+    if (rc && stop_signal) {
         fprintf(stderr, "sparse: stopped by %s; every trial recorded is kept. Continue with: sparse search --resume %s\n",
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", dir);
         return 128 + stop_signal;
@@ -201,7 +201,7 @@ int cli_cmd_search(int argc, char **argv)
     catch_stop_signals();
     rc = sparse_search_run(cfg, a.out, &o);
     sparse_search_config_free(cfg);
-    if (rc || stop_signal)
+    if (rc)
         return finish(rc, a.out);
     if (cli_verbose())
         fprintf(stderr, "front: sparse inspect %s\n", a.out);

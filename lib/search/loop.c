@@ -170,6 +170,9 @@ static int open_run(sp_search *s, const char *dir, int create)
         rc = start_run(s, dir);
     else if (!rc)
         rc = sp_state_check(s->log, cfg);
+    /* Only now that the run is the one to continue. */
+    if (!rc)
+        rc = sparse__runlog_cut_torn(s->log);
     return rc;
 }
 

@@ -26,6 +26,8 @@ struct sparse__runlog {
     size_t *line_no;
     size_t n, cap;
     size_t dropped;
+    char *torn;          /* a writer's torn last line, until cut (NULL: none) */
+    size_t torn_line;
     char *state;
     note *notes;
     size_t nnotes;
@@ -157,36 +159,49 @@ static int scan_lines(sparse__runlog *log, const char *text, size_t len, int rea
     return rc;
 }
 
-/* Copies the torn last line to trials.jsonl.torn and cuts it off
- * trials.jsonl, so the next record starts on a line of its own. */
-static int cut_tail(sparse__runlog *log, const char *trials, const char *tail, const scan *sc)
+int sparse__runlog_cut_torn(sparse__runlog *log)
 {
-    char *copy = sparse__runlog_path(log, "trials.jsonl.torn");
+    SPARSE__CHECK_NULL(log);
+    if (!log->torn)
+        return SPARSE_OK;
+    char *copy = sparse__runlog_path(log, "trials.jsonl.torn"), *trials = sparse__runlog_path(log, "trials.jsonl");
     int fd = -1;
     off_t end = 0;
-    int rc = copy ? sparse__append_open(copy, &fd, &end) : SPARSE_ENOMEM;
-    int newline = sc->tail_len && tail[sc->tail_len - 1] == '\n';
-    char *buf = rc ? NULL : sparse__malloc(sc->tail_len + 1);
-    if (!rc && !buf)
-        rc = SPARSE_ENOMEM;
-    if (!rc) {
-        memcpy(buf, tail, sc->tail_len);
-        buf[sc->tail_len] = '\n';
-        rc = sparse__append_durable(fd, &end, buf, sc->tail_len + !newline, copy);
-    }
+    const size_t len = log->dropped;
+    int rc = copy && trials ? sparse__append_open(copy, &fd, &end) : SPARSE_ENOMEM;
+    /* The copy, one line per cut: the torn line, then a newline unless it
+     * ended with one. */
+    if (!rc)
+        rc = sparse__append_durable(fd, &end, log->torn, len + (log->torn[len - 1] != '\n'), copy);
     if (fd >= 0)
         close(fd);
-    free(buf);
-    if (!rc && (ftruncate(log->fd, (off_t)sc->tail_at) || fsync(log->fd)))
+    if (!rc && (ftruncate(log->fd, log->end) || fsync(log->fd)))
         rc = sparse__error(SPARSE_EIO, "%s: cannot cut the torn last line: %s", trials, strerror(errno));
+    if (!rc)
+        rc = add_note(log, log->torn_line, "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
+                      log->torn_line, len, copy);
     if (!rc) {
-        log->end = (off_t)sc->tail_at;
-        log->dropped = sc->tail_len;
-        rc = add_note(log, sc->tail_line, "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
-                      sc->tail_line, sc->tail_len, copy);
+        free(log->torn);
+        log->torn = NULL;
     }
     free(copy);
+    free(trials);
     return rc;
+}
+
+/* A writer keeps the torn last line, to cut once the run is known to be
+ * the one to continue (sparse__runlog_cut_torn): a resume refused for
+ * another reason leaves the file as it was. */
+static int keep_torn(sparse__runlog *log, const char *tail, const scan *sc)
+{
+    if (!(log->torn = sparse__malloc(sc->tail_len + 1)))
+        return SPARSE_ENOMEM;
+    memcpy(log->torn, tail, sc->tail_len);
+    log->torn[sc->tail_len] = '\n';
+    log->torn_line = sc->tail_line;
+    log->dropped = sc->tail_len;
+    log->end = (off_t)sc->tail_at;
+    return SPARSE_OK;
 }
 
 /* What a reader says of a torn last line, and of copies of earlier ones. */
@@ -196,7 +211,7 @@ static int note_tail(sparse__runlog *log, const char *trials, const scan *sc)
     if (sc->tail_len)
         rc = add_note(log, sc->tail_line,
                       "%s:%zu: last line is not a whole record (%zu bytes: a crash while writing it, or a search "
-                      "writing it now); ignored",
+                      "writing it now); ignored (a resume cuts it, keeping a copy in trials.jsonl.torn)",
                       trials, sc->tail_line, sc->tail_len);
     char *copy = sparse__runlog_path(log, "trials.jsonl.torn");
     struct stat st;
@@ -233,7 +248,7 @@ static int read_trials(sparse__runlog *log, const char *trials, int reader)
     if (!rc && reader)
         rc = note_tail(log, trials, &sc);
     if (!rc && !reader && sc.tail_len)
-        rc = cut_tail(log, trials, text + sc.tail_at, &sc);
+        rc = keep_torn(log, text + sc.tail_at, &sc);
     free(text);
     return rc;
 }
@@ -346,6 +361,7 @@ void sparse__runlog_free(sparse__runlog *log)
     free(log->notes);
     free(log->lines);
     free(log->line_no);
+    free(log->torn);
     free(log->state);
     free(log->dir);
     free(log);
@@ -385,8 +401,11 @@ int sparse__runlog_append(sparse__runlog *log, const char *json)
     size_t len = strlen(json);
     if (memchr(json, '\n', len))
         return sparse__error(SPARSE_EINVAL, "trials.jsonl: a record must be one line");
+    int rc = sparse__runlog_cut_torn(log);
+    if (rc)
+        return rc;
     char *rec = sparse__malloc(len + 1), *path = sparse__runlog_path(log, "trials.jsonl");
-    int rc = rec && path ? SPARSE_OK : SPARSE_ENOMEM;
+    rc = rec && path ? SPARSE_OK : SPARSE_ENOMEM;
     if (!rc) {
         memcpy(rec, json, len);
         rec[len] = '\n';

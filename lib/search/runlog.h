@@ -5,8 +5,9 @@
  * while it has the run open.
  *
  * A crash can tear only the last line. A writer cuts a torn last line (a
- * copy goes to trials.jsonl.torn first); any other line that is not a record
- * stops it with its line number and the file untouched. A reader skips such
+ * copy goes to trials.jsonl.torn first) once told to, or before its first
+ * append; any other line that is not a record stops it at open with its
+ * line number and the file untouched. A reader skips such
  * lines and says so (the notes below). No file is followed through a
  * symbolic link.
  */
@@ -39,6 +40,10 @@ const char *sparse__runlog_line(const sparse__runlog *log, size_t i);
 size_t sparse__runlog_line_number(const sparse__runlog *log, size_t i);
 /* Bytes of the torn last line dropped at open (0 for a clean log). */
 size_t sparse__runlog_dropped(const sparse__runlog *log);
+/* A writer: cuts the torn last line found at open off trials.jsonl, after
+ * appending a copy of it to trials.jsonl.torn, and notes it; nothing
+ * without one. The first append does it if the caller has not. */
+int sparse__runlog_cut_torn(sparse__runlog *log);
 /* What open found and read past, in file order: lines skipped (a reader),
  * a torn last line ignored (a reader) or cut (a writer), copies of torn
  * lines kept in trials.jsonl.torn. Message "DIR/trials.jsonl:LINE: ..."

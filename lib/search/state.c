@@ -98,8 +98,8 @@ static int split(fingerprint *f)
             snprintf(e->path, sizeof e->path, "%s[%zu]", top, items++);
         else
             snprintf(e->path, sizeof e->path, "%s.%.*s", top, (int)key_len(p + 2, len - 2), p + 2);
-        e->text = p;
-        e->text_len = len;
+        e->text = p + strspn(p, " ");
+        e->text_len = len - (size_t)(e->text - p);
         e->hash = fnv1a(fnv1a(FNV_OFFSET, p, len), "\n", 1);
         p = next;
     }

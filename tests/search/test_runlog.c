@@ -81,18 +81,22 @@ static void test_torn_tail_is_dropped_and_cut(void **state)
         assert_non_null(strstr(sparse__runlog_note(log, 0, &line), "trials.jsonl:3: last line is not a whole record"));
         assert_int_equal(line, 3);
         sparse__runlog_free(log);
+        char copy[600], *kept;
+        snprintf(copy, sizeof copy, "%s/trials.jsonl.torn", dir);
         assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_APPEND), SPARSE_OK);
         assert_int_equal(sparse__runlog_count(log), 2);
         assert_int_equal(sparse__runlog_dropped(log), strlen(torn[t]));
+        assert_int_equal(sparse__runlog_note_count(log), 0); /* not cut until asked */
+        assert_int_not_equal(access(copy, F_OK), 0);
+        if (t % 2) /* else the append cuts it */
+            assert_int_equal(sparse__runlog_cut_torn(log), SPARSE_OK);
+        assert_int_equal(sparse__runlog_append(log, "{\"id\":2,\"acc\":1}"), SPARSE_OK);
         assert_int_equal(sparse__runlog_note_count(log), 1);
         assert_non_null(strstr(sparse__runlog_note(log, 0, NULL), "torn last line"));
-        char copy[600], *kept;
-        snprintf(copy, sizeof copy, "%s/trials.jsonl.torn", dir);
         kept = read_all(copy);
         assert_int_equal(strncmp(kept, torn[t], strlen(torn[t])), 0);
         assert_string_equal(kept + strlen(torn[t]), torn[t][strlen(torn[t]) - 1] == '\n' ? "" : "\n");
         free(kept);
-        assert_int_equal(sparse__runlog_append(log, "{\"id\":2,\"acc\":1}"), SPARSE_OK);
         sparse__runlog_free(log);
 
         assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_APPEND), SPARSE_OK);

@@ -322,7 +322,7 @@ static void test_lost_records_are_refused(void **state)
 static void test_torn_last_line_is_cut_and_reported(void **state)
 {
     const reference *r = *state;
-    char dir[700], path[800], stale[800];
+    char dir[700], path[800], stale[800], torn[800];
     copy_run(r, "torn", 5, dir, sizeof dir);
     char *line6 = strdup(strstr(r->records, "{\"id\":5,"));
     *strchr(line6, '\n') = '\0';
@@ -343,6 +343,20 @@ static void test_torn_last_line_is_cut_and_reported(void **state)
     assert_non_null(strstr(sparse_run_warning(run, 0, &line), "trials.jsonl:6: last line is not a whole record"));
     assert_int_equal(line, 6);
     sparse_run_free(run);
+
+    /* Had state.json counted it, the line was not torn by a crash: refused,
+     * nothing cut. */
+    rewind_state(dir, 6);
+    char *before = read_all(path);
+    assert_int_equal(resume(dir), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "state.json says 6 trials are done, but"));
+    char *after = read_all(path);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    snprintf(torn, sizeof torn, "%s/trials.jsonl.torn", dir);
+    assert_int_not_equal(access(torn, F_OK), 0);
+    rewind_state(dir, 5);
 
     assert_int_equal(resume(dir), SPARSE_OK);
     expect_records(r, dir);
