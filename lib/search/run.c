@@ -1,7 +1,6 @@
 /* Read-only view of a run directory: the trials, their figures and the
  * Pareto front, for `sparse inspect` and for programs. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +20,6 @@ struct sparse_run {
     sp_trial *trials;
     size_t *log_index;
     size_t n, max_id;
-    /* What could not be read (sparse_run_warning). */
-    char **warnings;
-    size_t *warning_line;
-    size_t nwarnings;
 };
 
 /* A trial's figure as sparse_run_trial_value gives it (-1: not measured). */
@@ -44,28 +39,6 @@ static double field_value(const sp_trial *t, int field)
     case SPARSE_TRIAL_FEASIBLE: return t->feasible;
     default: return t->int8_test_acc; /* SPARSE_TRIAL_INT8_TEST_ACCURACY */
     }
-}
-
-static int warn(sparse_run *run, size_t line, const char *fmt, ...) SPARSE__PRINTF(3, 4);
-static int warn(sparse_run *run, size_t line, const char *fmt, ...)
-{
-    size_t n = run->nwarnings + 1;
-    char **w = sparse__realloc(run->warnings, n * sizeof *w);
-    if (w)
-        run->warnings = w;
-    size_t *l = w ? sparse__realloc(run->warning_line, n * sizeof *l) : NULL;
-    if (!l)
-        return SPARSE_ENOMEM;
-    run->warning_line = l;
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (!(run->warnings[run->nwarnings] = sparse__strdup(buf)))
-        return SPARSE_ENOMEM;
-    run->warning_line[run->nwarnings++] = line;
-    return SPARSE_OK;
 }
 
 /* Position of trial id among the trials read; SIZE_MAX if none has it. */
@@ -94,9 +67,9 @@ static int read_trials(sparse_run *run, size_t nvars)
         size_t line = sparse__runlog_line_number(run->log, i), first;
         sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t);
         if (t->id == SP_NO_ID)
-            rc = warn(run, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
+            rc = sparse__runlog_add_note(run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
         else if ((first = find(run, t->id)) != SIZE_MAX)
-            rc = warn(run, line, "%s/trials.jsonl:%zu: trial %zu again (first on line %zu); skipped", dir, line,
+            rc = sparse__runlog_add_note(run->log, line, "%s/trials.jsonl:%zu: trial %zu again (first on line %zu); skipped", dir, line,
                       t->id, sparse__runlog_line_number(run->log, run->log_index[first]));
         else {
             run->log_index[run->n++] = i;
@@ -110,23 +83,17 @@ static int read_trials(sparse_run *run, size_t nvars)
     return rc;
 }
 
-/* The log's notes, then the run's own: records without an id or repeated,
- * and state.json counting trials the log lacks. */
-static int gather_warnings(sparse_run *run)
+/* state.json counting trials the log lacks, noted with the log's notes. */
+static int check_state(sparse_run *run)
 {
-    int rc = SPARSE_OK;
-    for (size_t i = 0; !rc && i < sparse__runlog_note_count(run->log); i++) {
-        size_t line = 0;
-        const char *text = sparse__runlog_note(run->log, i, &line);
-        rc = warn(run, line, "%s", text);
-    }
     size_t done = 0;
     char msg[1024];
-    if (!rc && sp_state_trials_done(run->log, &done)) {
-        rc = warn(run, 0, "%s", sparse_last_error());
+    int rc = SPARSE_OK;
+    if (sp_state_trials_done(run->log, &done)) {
+        rc = sparse__runlog_add_note(run->log, 0, "%s", sparse_last_error());
         sparse_clear_error();
-    } else if (!rc && sp_state_disagreement(run->log, done, msg, sizeof msg)) {
-        rc = warn(run, 0, "%s: records are missing", msg);
+    } else if (sp_state_disagreement(run->log, done, msg, sizeof msg)) {
+        rc = sparse__runlog_add_note(run->log, 0, "%s: records are missing", msg);
     }
     return rc;
 }
@@ -151,7 +118,7 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
         sp_layout_destroy(&lay);
     }
     if (!rc)
-        rc = gather_warnings(run);
+        rc = check_state(run);
     if (!rc)
         rc = read_trials(run, nvars);
     if (rc) {
@@ -168,10 +135,6 @@ SPARSE_API void sparse_run_free(sparse_run *run)
         return;
     for (size_t i = 0; i < run->n; i++)
         free(run->trials[i].point);
-    for (size_t i = 0; i < run->nwarnings; i++)
-        free(run->warnings[i]);
-    free(run->warnings);
-    free(run->warning_line);
     free(run->trials);
     free(run->log_index);
     sparse__runlog_free(run->log);
@@ -258,17 +221,16 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int fiel
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_run_warning_count(const sparse_run *run) { return run ? run->nwarnings : 0; }
+SPARSE_API size_t sparse_run_warning_count(const sparse_run *run)
+{
+    return run ? sparse__runlog_note_count(run->log) : 0;
+}
 
 SPARSE_API const char *sparse_run_warning(const sparse_run *run, size_t i, size_t *line)
 {
     if (line)
         *line = 0;
-    if (!run || i >= run->nwarnings)
-        return NULL;
-    if (line)
-        *line = run->warning_line[i];
-    return run->warnings[i];
+    return run ? sparse__runlog_note(run->log, i, line) : NULL;
 }
 
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count)

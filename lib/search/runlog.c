@@ -67,8 +67,7 @@ static int check_dir(const char *path, int create)
     return SPARSE_OK;
 }
 
-static int add_note(sparse__runlog *log, size_t line, const char *fmt, ...) SPARSE__PRINTF(3, 4);
-static int add_note(sparse__runlog *log, size_t line, const char *fmt, ...)
+int sparse__runlog_add_note(sparse__runlog *log, size_t line, const char *fmt, ...)
 {
     note *p = sparse__realloc(log->notes, (log->nnotes + 1) * sizeof *p);
     if (!p)
@@ -150,8 +149,9 @@ static int scan_lines(sparse__runlog *log, const char *text, size_t len, int rea
             if (!sc->bad_line)
                 sc->bad_line = line;
             if (reader)
-                rc = add_note(log, line, "%s/trials.jsonl:%zu: not a trial record (not a JSON object); skipped",
-                              log->dir, line);
+                rc = sparse__runlog_add_note(log, line,
+                                             "%s/trials.jsonl:%zu: not a trial record (not a JSON object); skipped",
+                                             log->dir, line);
         }
         pos = next;
     }
@@ -178,7 +178,7 @@ int sparse__runlog_cut_torn(sparse__runlog *log)
     if (!rc && (ftruncate(log->fd, log->end) || fsync(log->fd)))
         rc = sparse__error(SPARSE_EIO, "%s: cannot cut the torn last line: %s", trials, strerror(errno));
     if (!rc)
-        rc = add_note(log, log->torn_line, "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
+        rc = sparse__runlog_add_note(log, log->torn_line, "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
                       log->torn_line, len, copy);
     if (!rc) {
         free(log->torn);
@@ -209,14 +209,14 @@ static int note_tail(sparse__runlog *log, const char *trials, const scan *sc)
 {
     int rc = SPARSE_OK;
     if (sc->tail_len)
-        rc = add_note(log, sc->tail_line,
+        rc = sparse__runlog_add_note(log, sc->tail_line,
                       "%s:%zu: last line is not a whole record (%zu bytes: a crash while writing it, or a search "
                       "writing it now); ignored (a resume cuts it, keeping a copy in trials.jsonl.torn)",
                       trials, sc->tail_line, sc->tail_len);
     char *copy = sparse__runlog_path(log, "trials.jsonl.torn");
     struct stat st;
     if (!rc && copy && !lstat(copy, &st))
-        rc = add_note(log, 0, "%s: %lld bytes of torn last lines that resumes cut off (kept for inspection; safe to "
+        rc = sparse__runlog_add_note(log, 0, "%s: %lld bytes of torn last lines that resumes cut off (kept for inspection; safe to "
                               "delete)",
                       copy, (long long)st.st_size);
     free(copy);
@@ -301,7 +301,7 @@ static int read_state(sparse__runlog *log, int reader)
         sparse_clear_error();
         rc = SPARSE_OK;
     } else if (rc && rc != SPARSE_ENOMEM && reader) {
-        rc = add_note(log, 0, "%s", sparse_last_error());
+        rc = sparse__runlog_add_note(log, 0, "%s", sparse_last_error());
         sparse_clear_error();
     }
     free(path);

@@ -50,6 +50,12 @@ int sparse__runlog_cut_torn(sparse__runlog *log);
  * (borrowed) and the line it is about (0: none). */
 size_t sparse__runlog_note_count(const sparse__runlog *log);
 const char *sparse__runlog_note(const sparse__runlog *log, size_t i, size_t *line);
+/* Adds a note of the caller's (a reader's: what it read past) about line. */
+int sparse__runlog_add_note(sparse__runlog *log, size_t line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 /* state.json as read at open (borrowed; NULL when there is none). */
 const char *sparse__runlog_state(const sparse__runlog *log);
 const char *sparse__runlog_dir(const sparse__runlog *log);

@@ -10,18 +10,11 @@ SPARSE=$1
 . "$(dirname "$0")/../lib.sh"
 
 tiny_csv "$T/tiny.csv" 5
-cat >"$T/tiny.yaml" <<EOC
-data: {source: "$T/tiny.csv", val_count: 40}
-seed: 3
-threads: 1
-initial_trials: 2
-candidates: 8
-stages: [{trials: 6, rho: 0.8}, {trials: 2, rho: 0.8}, {trials: 2, rho: 0.8}]
-training: {batch: 16}
-space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [1, 4], kernel: [2, 3], pool: [1, 2],
-        input_downsample: [false], branches: [false], fc_weights: [20, 200], epochs: [1, 2],
-        pruning: [none, spvd, bc]}
-EOC
+tiny_search_config "$T/tiny.csv" "$T/tiny.yaml"
+# 10 trials, every pruning method (weights files of all three kinds)
+sed -i 's/^stages: .*/stages: [{trials: 6, rho: 0.8}, {trials: 2, rho: 0.8}, {trials: 2, rho: 0.8}]/
+        s/fc_layers: \[0, 0\], epochs: \[3, 3\]}/fc_layers: [0, 0], epochs: [1, 2], pruning: [none, spvd, bc]}/' "$T/tiny.yaml"
+grep -q 'pruning: \[none, spvd, bc\]' "$T/tiny.yaml" || fail "tiny_search_config changed: $(cat "$T/tiny.yaml")"
 records() { sed 's/,"seconds":[0-9.e+-]*//' "$1/trials.jsonl"; }
 lines() { if [ -f "$1/trials.jsonl" ]; then wc -l <"$1/trials.jsonl"; else echo 0; fi; }
 # wait_lines DIR N: until DIR/trials.jsonl has N lines (30 s at most).
@@ -29,10 +22,10 @@ wait_lines() {
     i=0
     while [ "$(lines "$1")" -lt "$2" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
 }
-# same_records DIR WHAT: DIR's records are the reference's.
+# same_records DIR REFERENCE WHAT: DIR's records are those in REFERENCE.
 same_records() {
     records "$1" >"$T/got"
-    cmp -s "$T/got" "$T/ref.records" || fail "$2: records differ from an uninterrupted run"
+    cmp -s "$T/got" "$2" || fail "$3: records differ from an uninterrupted run"
 }
 # whole_lines DIR: trials.jsonl ends with a newline (or is empty).
 whole_lines() {
@@ -44,39 +37,56 @@ run 0 search "$T/tiny.yaml" --out "$T/ref" -q
 records "$T/ref" >"$T/ref.records"
 [ "$(wc -l <"$T/ref.records")" -eq 10 ] || fail "the reference run has $(wc -l <"$T/ref.records") records, expected 10"
 
+# A search slow enough (about a second a trial) to be caught in the middle:
+# the tiny images 40 times over, 12 epochs, 4 trials.
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40; do
+    cat "$T/tiny.csv"
+done >"$T/big.csv"
+tiny_search_config "$T/big.csv" "$T/slow.yaml"
+sed -i 's/epochs: \[3, 3\]}/epochs: [12, 12]}/' "$T/slow.yaml"
+run 0 search "$T/slow.yaml" --out "$T/slowref" -q
+records "$T/slowref" >"$T/slowref.records"
+# start_slow DIR [env args]: starts the slow search into DIR in the
+# background ($pid) and waits for its first record.
+start_slow() {
+    dir=$1; shift
+    env "$@" "$SPARSE" search "$T/slow.yaml" --out "$dir" -q 2>"$T/bg.err" &
+    pid=$!
+    wait_lines "$dir" 1
+    kill -0 $pid 2>/dev/null && [ "$(lines "$dir")" -lt 4 ] ||
+        fail "the slow search ended before it could be caught in the middle"
+}
+
 # One writer: a second resume on a run in use is refused, naming it and the
 # pid; readers read; once the first is killed (kill -9), a resume finishes.
-"$SPARSE" search "$T/tiny.yaml" --out "$T/busy" -q 2>"$T/busy.err" &
-pid=$!
-wait_lines "$T/busy" 1
+start_slow "$T/busy"
 kill -STOP $pid
 run 1 search --resume "$T/busy"
 err_has "run directory $T/busy is in use by process $pid"
-run 1 search "$T/tiny.yaml" --out "$T/busy"
+run 1 search "$T/slow.yaml" --out "$T/busy"
 err_has "is in use by process $pid"
 run 0 inspect "$T/busy" --all
 out_has "val%"
 kill -KILL $pid
 wait $pid 2>/dev/null
 run 0 search --resume "$T/busy" -q
-same_records "$T/busy" "killed with SIGKILL while a second writer was refused, then resumed"
+same_records "$T/busy" "$T/slowref.records" "killed with SIGKILL while a second writer was refused, then resumed"
 
 # SIGTERM and SIGINT: the record being written is finished, the run is
 # resumable, the exit status says which signal, and stderr says how to go on.
 for sig in TERM INT; do
-    env --default-signal=INT "$SPARSE" search "$T/tiny.yaml" --out "$T/sig$sig" -q 2>"$T/err" &
-    pid=$!
-    wait_lines "$T/sig$sig" 2
+    start_slow "$T/sig$sig" --default-signal=INT
     kill -$sig $pid
     wait $pid
     status=$?
     want=143
     [ $sig = INT ] && want=130
-    [ $status -eq $want ] || { fail "SIG$sig: exit status $status, expected $want"; cat "$T/err"; }
-    err_has "stopped by SIG$sig; every trial recorded is kept. Continue with: sparse search --resume $T/sig$sig"
+    [ $status -eq $want ] || { fail "SIG$sig: exit status $status, expected $want"; cat "$T/bg.err"; }
+    grep -qF "stopped by SIG$sig; every trial recorded is kept. Continue with: sparse search --resume $T/sig$sig" \
+        "$T/bg.err" || { fail "SIG$sig: stderr does not say how to resume"; cat "$T/bg.err"; }
     whole_lines "$T/sig$sig"
     run 0 search --resume "$T/sig$sig" -q
-    same_records "$T/sig$sig" "stopped by SIG$sig and resumed"
+    same_records "$T/sig$sig" "$T/slowref.records" "stopped by SIG$sig and resumed"
 done
 
 # A file size limit (ulimit -f, 512-byte blocks): an error naming the file,
@@ -89,7 +99,7 @@ err_has "$T/fsize/"
 whole_lines "$T/fsize"
 [ "$(lines "$T/fsize")" -lt 10 ] || fail "ulimit -f 16 did not stop the search"
 run 0 search --resume "$T/fsize" -q
-same_records "$T/fsize" "stopped by a file size limit and resumed"
+same_records "$T/fsize" "$T/ref.records" "stopped by a file size limit and resumed"
 
 # A line gone from the middle: the resume refuses; inspect warns and shows
 # every other trial under its own id; export-arch --trial takes ids.
@@ -131,10 +141,10 @@ err_has "holds 0 records"
 
 # A changed seed: refused, naming it; threads may change.
 cp -r "$T/ref" "$T/edited"
-sed -i 's/^seed: 3$/seed: 4/' "$T/edited/config.yaml"
+sed -i 's/^seed: 1$/seed: 4/' "$T/edited/config.yaml"
 run 1 search --resume "$T/edited"
 err_has "'seed' changed (now 'seed: 4')"
-sed -i 's/^seed: 4$/seed: 3/; s/^threads: 1$/threads: 2/' "$T/edited/config.yaml"
+sed -i 's/^seed: 4$/seed: 1/; s/^threads: 1$/threads: 2/' "$T/edited/config.yaml"
 run 0 search --resume "$T/edited" -q
 
 # A torn last line (a crash while the 10th record was written): the resume
@@ -145,7 +155,7 @@ tail -n 1 "$T/ref/trials.jsonl" | head -c 300 >>"$T/torn/trials.jsonl"
 sed -i 's/"trials_done":10/"trials_done":9/' "$T/torn/state.json"
 run 0 search --resume "$T/torn"
 err_has "$T/torn/trials.jsonl:10: last line is not a whole record (300 bytes"
-same_records "$T/torn" "a torn last line cut and resumed"
+same_records "$T/torn" "$T/ref.records" "a torn last line cut and resumed"
 [ "$(head -c 300 "$T/torn/trials.jsonl.torn")" = "$(tail -n 1 "$T/ref/trials.jsonl" | head -c 300)" ] ||
     fail "trials.jsonl.torn does not hold the torn line"
 run 0 inspect "$T/torn"
