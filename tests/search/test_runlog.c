@@ -334,7 +334,40 @@ static void test_run_wm_model(void **state)
     }
 }
 
+/* An id is a number: one that is not (a path, a negative or huge number)
+ * cannot name a weights file; such a record is skipped with a warning, as
+ * is a second record of an id. */
+static void test_ids_are_numbers(void **state)
+{
+    (void)state;
+    char *dir = bare_run(0), path[600];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    write_text(path, "{\"id\":\"../../etc/passwd\",\"stage\":1,\"status\":\"ok\"}\n"
+                     "{\"id\":-1,\"stage\":1,\"status\":\"ok\"}\n"
+                     "{\"id\":1e30,\"stage\":1,\"status\":\"ok\"}\n"
+                     "{\"id\":\"/tmp/x\",\"stage\":1,\"status\":\"ok\"}\n"
+                     "{\"id\":0,\"stage\":1,\"status\":\"failed\"}\n"
+                     "{\"id\":0,\"stage\":2,\"status\":\"failed\"}\n");
+    sparse_run *run;
+    assert_int_equal(sparse_run_open(&run, dir), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_count(run), 1);
+    assert_int_equal(sparse_run_warning_count(run), 5);
+    for (size_t i = 0; i < 4; i++) {
+        size_t line = 0;
+        assert_non_null(strstr(sparse_run_warning(run, i, &line), "a record without a valid id; skipped"));
+        assert_int_equal(line, i + 1);
+    }
+    assert_non_null(strstr(sparse_run_warning(run, 4, NULL), "trials.jsonl:6: trial 0 again (first on line 5)"));
+    double stage = 0;
+    assert_int_equal(sparse_run_trial_value(run, 0, SPARSE_TRIAL_STAGE, &stage), SPARSE_OK);
+    assert_true(stage == 1);
+    sparse_run_free(run);
+    rm_rf(dir);
+    free(dir);
+}
+
 const struct CMUnitTest runlog_tests[] = {
+    cmocka_unit_test(test_ids_are_numbers),
     cmocka_unit_test(test_run_wm_model),
     cmocka_unit_test(test_append_and_reopen),
     cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
