@@ -239,7 +239,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int gp__objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi)
+int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi)
 {
     if (n == 0) {
         for (size_t j = 0; j < k; j++) {
@@ -394,11 +394,11 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
     }
     free(s);
     if (!rc)
-        rc = gp__objective_scales(m->tvalues, m->n, m->k, lo, hi);
+        rc = sparse__gp_objective_scales(m->tvalues, m->n, m->k, lo, hi);
     if (rc)
         goto done;
     /* Chebyshev scalarisation on objectives scaled by their observed spread
-     * (gp__objective_scales), so the weights compare like with like;
+     * (sparse__gp_objective_scales), so the weights compare like with like;
      * already-observed candidates are skipped (they add nothing), unless
      * nothing else is left. */
     size_t best = SIZE_MAX, best_any = 0;

@@ -51,7 +51,7 @@ SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t hei
     return SPARSE_OK;
 }
 
-static void layer_clear(alayer *l)
+static void layer_clear(sparse__arch_layer *l)
 {
     free(l->name);
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
@@ -72,14 +72,14 @@ SPARSE_API void sparse_arch_free(sparse_arch *arch)
 }
 
 /* Points the spec's strings at the layer's own copies. */
-static void layer_relink(alayer *l)
+static void layer_relink(sparse__arch_layer *l)
 {
     l->s.name = l->name;
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
         l->s.inputs[i] = i < l->s.n_inputs ? l->inputs[i] : NULL;
 }
 
-static int layer_copy(alayer *dst, const sparse_layer_spec *s, const char *name, size_t line)
+static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line)
 {
     memset(dst, 0, sizeof *dst);
     dst->s = *s;
@@ -132,7 +132,7 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
 
 const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap)
 {
-    const alayer *l = &a->layers[i];
+    const sparse__arch_layer *l = &a->layers[i];
     if (l->line && a->source)
         snprintf(buf, cap, "%s:%zu: layer '%s' (%s)", a->source, l->line, l->name,
                  sparse_layer_kind_name(l->s.kind));
@@ -246,7 +246,7 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
         }
         name = gen;
     }
-    alayer nl;
+    sparse__arch_layer nl;
     rc = layer_copy(&nl, s, name, line);
     if (rc)
         return rc;
@@ -258,7 +258,7 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
     }
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 8;
-        alayer *p = sparse__realloc(a->layers, cap * sizeof *p);
+        sparse__arch_layer *p = sparse__realloc(a->layers, cap * sizeof *p);
         if (!p) {
             layer_clear(&nl);
             return SPARSE_ENOMEM;
@@ -372,7 +372,7 @@ SPARSE_API int sparse_arch_set_name(sparse_arch *arch, const char *name)
 SPARSE_API int sparse_arch_validate(const sparse_arch *arch)
 {
     SPARSE__CHECK_NULL(arch);
-    lnode *nodes = NULL;
+    sparse__node *nodes = NULL;
     size_t n = 0;
     int rc = sparse__plan(arch, &nodes, &n);
     sparse__free_nodes(nodes, n);
@@ -399,7 +399,7 @@ static void put_key(sparse__buf *b, const char *k, int json, int *first)
     sparse__buf_puts(b, ": ");
 }
 
-static void put_layer(sparse__buf *b, const alayer *l, int json)
+static void put_layer(sparse__buf *b, const sparse__arch_layer *l, int json)
 {
     const sparse_layer_spec *s = &l->s;
     int first = 1;

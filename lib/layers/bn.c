@@ -9,9 +9,9 @@
 #define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
-void sparse__bn_forward(sparse_net *net, lnode *nd)
+void sparse__bn_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, m = n * nd->h * nd->w;
     float *gamma = nd->params[0].w, *beta = nd->params[1].w;
     float *rmean = nd->params[2].w, *rvar = nd->params[3].w;
@@ -50,9 +50,9 @@ void sparse__bn_forward(sparse_net *net, lnode *nd)
     }
 }
 
-void sparse__bn_backward(sparse_net *net, lnode *nd)
+void sparse__bn_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, m = n * nd->h * nd->w;
     const float *gamma = nd->params[0].w;
     float *gg = nd->params[0].g, *gb = nd->params[1].g;

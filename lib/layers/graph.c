@@ -19,11 +19,11 @@ int sparse__layer_error(const sparse_arch *arch, size_t layer, int code, const c
     return sparse__error(code, "%s: %s", sparse__arch_layer_label(arch, layer, ctx, sizeof ctx), msg);
 }
 
-static void free_node(lnode *nd)
+static void free_node(sparse__node *nd)
 {
     free(nd->name);
     for (size_t i = 0; i < nd->n_params; i++) {
-        lparam *p = &nd->params[i];
+        sparse__param *p = &nd->params[i];
         free(p->name);
         sparse_tensor_free(p->value);
         sparse_tensor_free(p->grad);
@@ -41,7 +41,7 @@ static void free_node(lnode *nd)
     sparse__var_free(nd->var);
 }
 
-void sparse__free_nodes(lnode *nodes, size_t n)
+void sparse__free_nodes(sparse__node *nodes, size_t n)
 {
     if (!nodes)
         return;
@@ -50,7 +50,7 @@ void sparse__free_nodes(lnode *nodes, size_t n)
     free(nodes);
 }
 
-lparam *sparse__find_param(lnode *nd, const char *name)
+sparse__param *sparse__find_param(sparse__node *nd, const char *name)
 {
     for (size_t i = 0; i < nd->n_params; i++)
         if (!strcmp(nd->params[i].name, name))
@@ -60,21 +60,21 @@ lparam *sparse__find_param(lnode *nd, const char *name)
 
 typedef struct planner {
     const sparse_arch *arch;
-    lnode *nodes;
+    sparse__node *nodes;
     size_t n, cap;
 } planner;
 
-static lnode *new_node(planner *p, int kind, const char *name, const char *suffix, size_t layer)
+static sparse__node *new_node(planner *p, int kind, const char *name, const char *suffix, size_t layer)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 16;
-        lnode *nn = sparse__realloc(p->nodes, cap * sizeof *nn);
+        sparse__node *nn = sparse__realloc(p->nodes, cap * sizeof *nn);
         if (!nn)
             return NULL;
         p->nodes = nn;
         p->cap = cap;
     }
-    lnode *nd = &p->nodes[p->n];
+    sparse__node *nd = &p->nodes[p->n];
     memset(nd, 0, sizeof *nd);
     size_t len = strlen(name) + (suffix ? strlen(suffix) : 0) + 1;
     nd->name = sparse__malloc(len);
@@ -90,14 +90,14 @@ static lnode *new_node(planner *p, int kind, const char *name, const char *suffi
     return nd;
 }
 
-static int add_param(lnode *nd, const char *name, int ndim, size_t d0, size_t d1, size_t d2, size_t d3,
+static int add_param(sparse__node *nd, const char *name, int ndim, size_t d0, size_t d1, size_t d2, size_t d3,
                      int trainable, int decay)
 {
-    lparam *ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
+    sparse__param *ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
     if (!ps)
         return SPARSE_ENOMEM;
     nd->params = ps;
-    lparam *pp = &ps[nd->n_params];
+    sparse__param *pp = &ps[nd->n_params];
     memset(pp, 0, sizeof *pp);
     pp->name = sparse__strdup(name);
     if (!pp->name)
@@ -135,7 +135,7 @@ static int make_conv(planner *p, size_t layer, const char *name, const char *suf
                      size_t filters, size_t k, size_t stride, int same, int bias, int depthwise,
                      size_t *out_id)
 {
-    const lnode *in = &p->nodes[src];
+    const sparse__node *in = &p->nodes[src];
     size_t ih = in->h, iw = in->w, ic = in->c;
     size_t pt, pb, pl, pr;
     size_t oh = conv_out(ih, k, stride, same, &pt, &pb);
@@ -145,7 +145,7 @@ static int make_conv(planner *p, size_t layer, const char *name, const char *suf
                                    "kernel %zux%zu is larger than its %zux%zu input from '%s' (use "
                                    "padding: same or a smaller kernel)",
                                    k, k, ih, iw, in->name);
-    lnode *nd = new_node(p, depthwise ? SPARSE_LAYER_DEPTHWISE_CONV2D : SPARSE_LAYER_CONV2D, name,
+    sparse__node *nd = new_node(p, depthwise ? SPARSE_LAYER_DEPTHWISE_CONV2D : SPARSE_LAYER_CONV2D, name,
                          suffix, layer);
     if (!nd)
         return SPARSE_ENOMEM;
@@ -169,7 +169,7 @@ static int make_conv(planner *p, size_t layer, const char *name, const char *suf
     return rc;
 }
 
-static int same_shape(const lnode *a, const lnode *b)
+static int same_shape(const sparse__node *a, const sparse__node *b)
 {
     return a->c == b->c && a->h == b->h && a->w == b->w;
 }
@@ -177,7 +177,7 @@ static int same_shape(const lnode *a, const lnode *b)
 static int plan_layer(planner *p, size_t li, size_t *layer_out)
 {
     const sparse_arch *arch = p->arch;
-    const alayer *L = &arch->layers[li];
+    const sparse__arch_layer *L = &arch->layers[li];
     const sparse_layer_spec *s = &L->s;
     size_t src[SPARSE_LAYER_MAX_INPUTS];
     size_t nsrc = s->n_inputs;
@@ -215,7 +215,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     if (nsrc > 1 && s->kind != SPARSE_LAYER_MERGE && s->kind != SPARSE_LAYER_RESIDUAL)
         return sparse__layer_error(arch, li, SPARSE_EINVAL, "a %s layer takes one input, %zu given",
                                    sparse_layer_kind_name(s->kind), nsrc);
-    const lnode *in = &p->nodes[src[0]];
+    const sparse__node *in = &p->nodes[src[0]];
     size_t stride = s->stride ? s->stride : 1;
     size_t id = 0;
     int rc = SPARSE_OK;
@@ -256,7 +256,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
                                        "depth rate %zu is larger than the %zu channels of '%s': the "
                                        "output would be empty",
                                        dr, in->c, in->name);
-        lnode *nd = new_node(p, s->kind, L->name, NULL, li);
+        sparse__node *nd = new_node(p, s->kind, L->name, NULL, li);
         if (!nd)
             return SPARSE_ENOMEM;
         in = &p->nodes[src[0]];
@@ -273,7 +273,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     }
     case SPARSE_LAYER_BATCHNORM:
     case SPARSE_LAYER_RELU: {
-        lnode *nd = new_node(p, s->kind, L->name, NULL, li);
+        sparse__node *nd = new_node(p, s->kind, L->name, NULL, li);
         if (!nd)
             return SPARSE_ENOMEM;
         in = &p->nodes[src[0]];
@@ -296,7 +296,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     }
     case SPARSE_LAYER_FC: {
         size_t fin = in->c * in->h * in->w;
-        lnode *nd = new_node(p, s->kind, L->name, NULL, li);
+        sparse__node *nd = new_node(p, s->kind, L->name, NULL, li);
         if (!nd)
             return SPARSE_ENOMEM;
         nd->n_in = 1;
@@ -316,7 +316,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     case SPARSE_LAYER_RESIDUAL: {
         size_t a = src[0], b = src[1];
         if (!same_shape(&p->nodes[a], &p->nodes[b])) {
-            const lnode *na = &p->nodes[a], *nb = &p->nodes[b];
+            const sparse__node *na = &p->nodes[a], *nb = &p->nodes[b];
             size_t st = 0;
             for (size_t t = 1; t <= nb->h && t <= nb->w; t++)
                 if ((nb->h + t - 1) / t == na->h && (nb->w + t - 1) / t == na->w) {
@@ -332,7 +332,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
             if (rc)
                 break;
         }
-        lnode *nd = new_node(p, SPARSE_LAYER_MERGE, L->name, NULL, li);
+        sparse__node *nd = new_node(p, SPARSE_LAYER_MERGE, L->name, NULL, li);
         if (!nd)
             return SPARSE_ENOMEM;
         nd->n_in = 2;
@@ -348,7 +348,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     case SPARSE_LAYER_MERGE: {
         size_t c = 0;
         for (size_t i = 0; i < nsrc; i++) {
-            const lnode *a = &p->nodes[src[0]], *b = &p->nodes[src[i]];
+            const sparse__node *a = &p->nodes[src[0]], *b = &p->nodes[src[i]];
             for (size_t j = 0; j < i; j++)
                 if (src[j] == src[i])
                     return sparse__layer_error(arch, li, SPARSE_EINVAL, "input '%s' is listed twice",
@@ -365,7 +365,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
                                            a->name, a->h, a->w, b->name, b->h, b->w);
             c += b->c;
         }
-        lnode *nd = new_node(p, SPARSE_LAYER_MERGE, L->name, NULL, li);
+        sparse__node *nd = new_node(p, SPARSE_LAYER_MERGE, L->name, NULL, li);
         if (!nd)
             return SPARSE_ENOMEM;
         nd->n_in = nsrc;
@@ -382,7 +382,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     }
     if (rc)
         return rc;
-    lnode *nd = &p->nodes[id];
+    sparse__node *nd = &p->nodes[id];
     nd->sz = nd->c * nd->h * nd->w;
     for (size_t i = 0; i < p->n; i++)
         p->nodes[i].sz = p->nodes[i].c * p->nodes[i].h * p->nodes[i].w;
@@ -393,7 +393,7 @@ static int plan_layer(planner *p, size_t li, size_t *layer_out)
     return SPARSE_OK;
 }
 
-int sparse__plan(const sparse_arch *arch, lnode **nodes_out, size_t *n_out)
+int sparse__plan(const sparse_arch *arch, sparse__node **nodes_out, size_t *n_out)
 {
     *nodes_out = NULL;
     *n_out = 0;
@@ -405,7 +405,7 @@ int sparse__plan(const sparse_arch *arch, lnode **nodes_out, size_t *n_out)
     if (!layer_out)
         return SPARSE_ENOMEM;
     int rc = SPARSE_OK;
-    lnode *in = new_node(&p, SPARSE_LAYER_INPUT, "input", NULL, SIZE_MAX);
+    sparse__node *in = new_node(&p, SPARSE_LAYER_INPUT, "input", NULL, SIZE_MAX);
     if (!in) {
         rc = SPARSE_ENOMEM;
         goto done;
@@ -417,7 +417,7 @@ int sparse__plan(const sparse_arch *arch, lnode **nodes_out, size_t *n_out)
     for (size_t li = 0; li < arch->n && !rc; li++)
         rc = plan_layer(&p, li, layer_out);
     if (!rc) {
-        const lnode *last = &p.nodes[p.n - 1];
+        const sparse__node *last = &p.nodes[p.n - 1];
         if (last->c != arch->classes || last->h != 1 || last->w != 1)
             rc = sparse__layer_error(arch, arch->n - 1, SPARSE_ESHAPE,
                                      "the last layer gives the logits and must output %zu values (classes) "

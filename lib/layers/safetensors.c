@@ -47,9 +47,9 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     free(arch_json);
     size_t off = 0;
     for (size_t i = 0; i < net->n_nodes; i++) {
-        const lnode *nd = &net->nodes[i];
+        const sparse__node *nd = &net->nodes[i];
         for (size_t k = 0; k < nd->n_params; k++) {
-            const lparam *p = &nd->params[k];
+            const sparse__param *p = &nd->params[k];
             char name[512];
             snprintf(name, sizeof name, "%s.%s", nd->name, p->name);
             sparse__buf_puts(&h, ",");
@@ -81,7 +81,7 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     unsigned char *d = buf + 8 + h.len;
     for (size_t i = 0; i < net->n_nodes; i++)
         for (size_t k = 0; k < net->nodes[i].n_params; k++) {
-            const lparam *p = &net->nodes[i].params[k];
+            const sparse__param *p = &net->nodes[i].params[k];
             for (size_t j = 0; j < p->n; j++, d += 4)
                 put_le32(d, p->w[j]);
         }
@@ -248,7 +248,7 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
             if (rc)
                 break;
             const char *dot = strrchr(name, '.');
-            lparam *prm = NULL;
+            sparse__param *prm = NULL;
             if (dot)
                 for (size_t i = 0; i < net->n_nodes && !prm; i++) {
                     size_t len = strlen(net->nodes[i].name);

@@ -55,7 +55,7 @@ int sparse__train_options_read(sparse_train_options *dst, const sparse_train_opt
 
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
 {
-    const lnode *in = &net->nodes[0];
+    const sparse__node *in = &net->nodes[0];
     if (sparse_dataset_channels(ds) != in->c || sparse_dataset_height(ds) != in->h ||
         sparse_dataset_width(ds) != in->w)
         return sparse__error(SPARSE_ESHAPE, "%s: images are %zux%zux%zu, the architecture expects %zux%zux%zu", fn,
@@ -93,7 +93,7 @@ static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long 
 static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels,
                        size_t shift, sparse_rng *rng)
 {
-    lnode *in = &net->nodes[0];
+    sparse__node *in = &net->nodes[0];
     const size_t hw = in->h * in->w;
     for (size_t i = 0; i < n; i++) {
         const float *img = sparse_dataset_image(ds, idx[i]);

@@ -16,7 +16,7 @@
 #define VAR_EPS 1e-8f
 #define LA_CLIP 10.0f
 
-struct lvar {
+struct sparse__var {
     int mode;
     double thr;
     uint64_t seed;             /* noise */
@@ -31,7 +31,7 @@ struct lvar {
     float *xz, *dxz;           /* BC FC: scaled input and its gradient */
 };
 
-void sparse__var_free(struct lvar *v)
+void sparse__var_free(struct sparse__var *v)
 {
     if (!v)
         return;
@@ -59,7 +59,7 @@ static int is_var_kind(int kind)
 /* The layers' raw kernels (experimental.h): y = op(x, w) without bias;
  * backward overwrites dw and adds into dx (NULL skips either). They never
  * touch the node's own buffers or im2col cache. */
-static void raw_fwd(sparse_net *net, size_t id, const lnode *nd, const float *x, const float *w, float *y)
+static void raw_fwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w, float *y)
 {
     if (nd->kind == SPARSE_LAYER_FC)
         sparse_exp_fc_forward(net, id, x, w, y);
@@ -67,7 +67,7 @@ static void raw_fwd(sparse_net *net, size_t id, const lnode *nd, const float *x,
         sparse_exp_conv_forward(net, id, x, w, y);
 }
 
-static void raw_bwd(sparse_net *net, size_t id, const lnode *nd, const float *x, const float *w, const float *dy,
+static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w, const float *dy,
                     float *dw, float *dx)
 {
     if (nd->kind == SPARSE_LAYER_FC)
@@ -77,7 +77,7 @@ static void raw_bwd(sparse_net *net, size_t id, const lnode *nd, const float *x,
 }
 
 /* Per output channel (FC: unit) bias, outputs (C, N, H, W). */
-static void add_bias(const sparse_net *net, const lnode *nd, const float *b, float *y)
+static void add_bias(const sparse_net *net, const sparse__node *nd, const float *b, float *y)
 {
     const size_t np = net->batch * nd->h * nd->w;
     for (size_t c = 0; c < nd->c; c++)
@@ -85,7 +85,7 @@ static void add_bias(const sparse_net *net, const lnode *nd, const float *b, flo
             y[c * np + j] += b[c];
 }
 
-static void bias_grad(const sparse_net *net, const lnode *nd, const float *dy, float *g)
+static void bias_grad(const sparse_net *net, const sparse__node *nd, const float *dy, float *g)
 {
     const size_t np = net->batch * nd->h * nd->w;
     for (size_t c = 0; c < nd->c; c++) {
@@ -106,7 +106,7 @@ typedef struct nrng {
     uint64_t s;
     uint32_t buf;
     int have;
-    const struct lvar *v;
+    const struct sparse__var *v;
 } nrng;
 
 static uint32_t next32(nrng *r)
@@ -126,7 +126,7 @@ static uint32_t next32(nrng *r)
 
 static float uni(nrng *r) { return ((float)(next32(r) >> 8) + 0.5f) * (1.0f / 16777216.0f); }
 
-static void zig_tables(struct lvar *v)
+static void zig_tables(struct sparse__var *v)
 {
     const double m1 = 2147483648.0, vn = 9.91256303526217e-3;
     double dn = 3.442619855899, tn = dn, q = vn / exp(-0.5 * dn * dn);
@@ -147,7 +147,7 @@ static void zig_tables(struct lvar *v)
 
 static float gauss(nrng *r)
 {
-    const struct lvar *v = r->v;
+    const struct sparse__var *v = r->v;
     for (;;) {
         const int32_t hz = (int32_t)next32(r);
         const uint32_t iz = (uint32_t)hz & 127u;
@@ -173,11 +173,11 @@ static float clipf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ?
 
 /* Local reparameterisation on input x (the node's input, or x*z for BC FC):
  * out = op(x, W) + b + sqrt(op(x^2, exp(log_sigma2)) + 1e-8) * eps. */
-static void spvd_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, const float *x, nrng *rng)
+static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x, nrng *rng)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
-    const lparam *W = &nd->params[0];
-    const lparam *ls2 = sparse__find_param(nd, "log_sigma2");
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    const sparse__param *W = &nd->params[0];
+    const sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
     raw_fwd(net, id, nd, x, W->w, nd->out);
     if (nd->bias)
@@ -196,12 +196,12 @@ static void spvd_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, cons
 }
 
 /* dy: gradient w.r.t. the output; dx: added into (NULL: not needed). */
-static void spvd_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, const float *x, const float *dy,
+static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
                      float *dx)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
-    lparam *W = &nd->params[0];
-    lparam *ls2 = sparse__find_param(nd, "log_sigma2");
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    sparse__param *W = &nd->params[0];
+    sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
     if (nd->bias)
         bias_grad(net, nd, dy, nd->params[1].g);
@@ -222,9 +222,9 @@ static void spvd_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, cons
 /* Group log alpha of BC. */
 static float group_la(float zmu, float zlv) { return clipf(zlv - logf(zmu * zmu + VAR_EPS), -LA_CLIP, LA_CLIP); }
 
-static void bc_conv_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, nrng *rng)
+static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, nrng *rng)
 {
-    const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+    const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
     spvd_fwd(net, id, nd, v, net->nodes[nd->in[0]].out, rng);
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
@@ -241,9 +241,9 @@ static void bc_conv_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, n
     }
 }
 
-static void bc_conv_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, float *dx)
+static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, float *dx)
 {
-    lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+    sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
@@ -265,10 +265,10 @@ static void bc_conv_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, f
     spvd_bwd(net, id, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
 }
 
-static void bc_fc_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, nrng *rng)
+static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, nrng *rng)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
-    const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = in->h * in->w;
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++)
@@ -283,10 +283,10 @@ static void bc_fc_fwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, nrn
     spvd_fwd(net, id, nd, v, v->xz, rng);
 }
 
-static void bc_fc_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, float *dx)
+static void bc_fc_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, float *dx)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
-    lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = in->h * in->w, nin = n * in->sz;
     memset(v->dxz, 0, nin * sizeof(float));
     /* the group gradients need d loss / d (x z) even when dx is not wanted */
@@ -308,22 +308,22 @@ static void bc_fc_bwd(sparse_net *net, size_t id, lnode *nd, struct lvar *v, flo
 }
 
 /* Evaluation weights into v->wm / v->bm (bias NULL if none). */
-static void effective(lnode *nd, struct lvar *v)
+static void effective(sparse__node *nd, struct sparse__var *v)
 {
-    const lparam *W = &nd->params[0];
-    const lparam *B = nd->bias ? &nd->params[1] : NULL;
+    const sparse__param *W = &nd->params[0];
+    const sparse__param *B = nd->bias ? &nd->params[1] : NULL;
     const float thr = (float)v->thr;
     if (B)
         memcpy(v->bm, B->w, B->n * sizeof(float));
     if (v->mode == SPARSE_VAR_SPVD) {
-        const lparam *ls2 = sparse__find_param(nd, "log_sigma2");
+        const sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
         for (size_t j = 0; j < W->n; j++) {
             const float la = clipf(ls2->w[j] - logf(W->w[j] * W->w[j] + VAR_EPS), -LA_CLIP, LA_CLIP);
             v->wm[j] = la < thr ? W->w[j] : 0.0f;
         }
         return;
     }
-    const lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+    const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t rows = W->shape[0], cols = W->n / rows;
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < cols; k++) {
@@ -339,8 +339,8 @@ static void effective(lnode *nd, struct lvar *v)
 
 static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
 {
-    lnode *nd = &net->nodes[id];
-    struct lvar *v = user;
+    sparse__node *nd = &net->nodes[id];
+    struct sparse__var *v = user;
     if (!ctx->train) {
         effective(nd, v);
         raw_fwd(net, id, nd, ctx->in, v->wm, nd->out);
@@ -361,8 +361,8 @@ static int var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_c
 
 static int var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
 {
-    lnode *nd = &net->nodes[id];
-    struct lvar *v = user;
+    sparse__node *nd = &net->nodes[id];
+    struct sparse__var *v = user;
     if (!ctx->train) {
         /* after an evaluation-mode forward: the effective weights as plain
          * ones (their gradient lands on the mean weights) */
@@ -382,11 +382,11 @@ static int var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node_
 
 /* ---- Setting the mode ---- */
 
-static void drop_posterior(lnode *nd)
+static void drop_posterior(sparse__node *nd)
 {
     size_t k = 0;
     for (size_t i = 0; i < nd->n_params; i++) {
-        lparam *p = &nd->params[i];
+        sparse__param *p = &nd->params[i];
         if (p->posterior) {
             free(p->name);
             sparse_tensor_free(p->value);
@@ -401,7 +401,7 @@ static void drop_posterior(lnode *nd)
     nd->n_params = k;
 }
 
-static void clear_var(lnode *nd)
+static void clear_var(sparse__node *nd)
 {
     if (!nd->var)
         return;
@@ -414,13 +414,13 @@ static void clear_var(lnode *nd)
     nd->var = NULL;
 }
 
-static int add_posterior(lnode *nd, const char *name, int ndim, const size_t *shape)
+static int add_posterior(sparse__node *nd, const char *name, int ndim, const size_t *shape)
 {
-    lparam *ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
+    sparse__param *ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
     if (!ps)
         return SPARSE_ENOMEM;
     nd->params = ps;
-    lparam *p = &ps[nd->n_params];
+    sparse__param *p = &ps[nd->n_params];
     memset(p, 0, sizeof *p);
     p->ndim = ndim;
     p->n = 1;
@@ -446,11 +446,11 @@ static int add_posterior(lnode *nd, const char *name, int ndim, const size_t *sh
     return p->m && p->v ? SPARSE_OK : SPARSE_ENOMEM;
 }
 
-static int make_var(sparse_net *net, lnode *nd, int mode, struct lvar **out)
+static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__var **out)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t mb = net->max_batch, nw = nd->params[0].n;
-    struct lvar *v = sparse__calloc(1, sizeof *v);
+    struct sparse__var *v = sparse__calloc(1, sizeof *v);
     if (!v)
         return SPARSE_ENOMEM;
     v->mode = mode;
@@ -479,7 +479,7 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
     SPARSE__CHECK_NULL(net);
     if (id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_variational: no node %zu", id);
-    lnode *nd = &net->nodes[id];
+    sparse__node *nd = &net->nodes[id];
     if (mode < SPARSE_VAR_NONE || mode > SPARSE_VAR_BC)
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_set_variational: unknown mode %d", mode);
     if (!isfinite(threshold))
@@ -497,14 +497,14 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
         return SPARSE_OK;
     }
     clear_var(nd);
-    struct lvar *v = NULL;
+    struct sparse__var *v = NULL;
     int rc = make_var(net, nd, mode, &v);
     if (rc)
         return rc;
     v->thr = threshold;
     sparse_rng *rng = NULL;
     rc = sparse_rng_create_stream(&rng, seed, 0x7a41u + id);
-    const lparam W0 = nd->params[0];
+    const sparse__param W0 = nd->params[0];
     if (!rc)
         rc = add_posterior(nd, "log_sigma2", W0.ndim, W0.shape);
     if (!rc && mode == SPARSE_VAR_BC) {
@@ -519,11 +519,11 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
         sparse__var_free(v);
         return rc;
     }
-    lparam *ls2 = sparse__find_param(nd, "log_sigma2");
+    sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     for (size_t j = 0; j < ls2->n; j++)
         ls2->w[j] = mode == SPARSE_VAR_SPVD ? -10.0f : (float)(-9.0 + 0.01 * sparse_rng_normal(rng));
     if (mode == SPARSE_VAR_BC) {
-        lparam *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
+        sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
         for (size_t j = 0; j < zmu->n; j++)
             zmu->w[j] = (float)(1.0 + 0.01 * sparse_rng_normal(rng));
         for (size_t j = 0; j < zlv->n; j++)
@@ -564,10 +564,10 @@ SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, spars
     SPARSE__CHECK_NULL(net);
     if (id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_effective_params: no node %zu", id);
-    lnode *nd = &net->nodes[id];
+    sparse__node *nd = &net->nodes[id];
     if (!is_var_kind(nd->kind))
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_effective_params: node '%s' has no weights", nd->name);
-    const lparam *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
+    const sparse__param *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
     const float *wsrc = W->w, *bsrc = B ? B->w : NULL;
     if (nd->var) {
         effective(nd, nd->var);

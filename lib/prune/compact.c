@@ -480,7 +480,7 @@ static int make_stats(cstate *s, sparse_prune_result *res)
     for (size_t i = 0; i < s->n; i++) {
         if (!s->W[i])
             continue;
-        prune_layer_rec *L = &res->layers[res->n_layers++];
+        sparse__prune_layer *L = &res->layers[res->n_layers++];
         const char *nm = sparse_net_node_name(s->net, i);
         L->name = sparse__strdup(nm);
         if (!L->name)
@@ -618,7 +618,7 @@ SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t 
                              SPARSE_PRUNE_LAYER_VERSION);
     if (i >= res->n_layers)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_layer: %zu of %zu layers", i, res->n_layers);
-    const prune_layer_rec *L = &res->layers[i];
+    const sparse__prune_layer *L = &res->layers[i];
     out->name = L->name;
     out->kind = L->kind;
     out->channels_kept = L->ch_kept;
