@@ -65,6 +65,11 @@ typedef enum sparse_merge_mode {
 /* Static lower-case name of a kind as used in YAML ("conv2d", "fc", ...);
  * "unknown" for values out of range. */
 SPARSE_API const char *sparse_layer_kind_name(int kind);
+/* 1 for the kinds of network nodes that carry a "weight" tensor (and an
+ * optional "bias"): conv2d, depthwise_conv2d and fc, the nodes pruning works
+ * on and batch norm folds into; 0 for every other kind, the (arch) kinds
+ * included, and for values out of range. */
+SPARSE_API int sparse_layer_kind_has_weights(int kind);
 
 /* ---- Architecture descriptions ---- */
 

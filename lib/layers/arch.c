@@ -7,17 +7,6 @@
 
 #include "layers_internal.h"
 
-static const char *const kind_names[SPARSE_LAYER_KIND_COUNT_] = {
-    "input", "conv2d", "downsampled_conv2d", "separable_conv2d", "depthwise_conv2d",
-    "input_downsample", "batchnorm", "relu", "maxpool", "avgpool", "fc", "residual", "merge"};
-
-SPARSE_API const char *sparse_layer_kind_name(int kind)
-{
-    if (kind < 0 || kind >= SPARSE_LAYER_KIND_COUNT_)
-        return "unknown";
-    return kind_names[kind];
-}
-
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version)
 {
     SPARSE__CHECK_NULL(spec);
@@ -146,8 +135,8 @@ const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, 
 
 static int is_conv_kind(int k)
 {
-    return k == SPARSE_LAYER_CONV2D || k == SPARSE_LAYER_DOWNSAMPLED_CONV2D ||
-           k == SPARSE_LAYER_SEPARABLE_CONV2D || k == SPARSE_LAYER_DEPTHWISE_CONV2D;
+    const sparse__kind_info *ki = sparse__kind(k);
+    return ki && ki->conv;
 }
 
 static int valid_name(const char *s)

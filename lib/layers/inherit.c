@@ -72,8 +72,7 @@ SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sp
         return sparse__error(SPARSE_EINVAL, "sparse_net_fold_batchnorm: node %zu is not a batch norm", bn_id);
     const sparse__node *bn = &net->nodes[bn_id];
     const sparse__node *prev = &net->nodes[bn->in[0]];
-    if (prev->kind != SPARSE_LAYER_CONV2D && prev->kind != SPARSE_LAYER_DEPTHWISE_CONV2D &&
-        prev->kind != SPARSE_LAYER_FC)
+    if (!sparse_layer_kind_has_weights(prev->kind))
         return sparse__error(SPARSE_EINVAL,
                              "sparse_net_fold_batchnorm: '%s' follows '%s' (%s); only conv2d, depthwise_conv2d "
                              "and fc fold",

@@ -443,33 +443,10 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
                 return rc;
             continue;
         }
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D:
-            sparse__conv_forward(net, nd);
-            break;
-        case SPARSE_LAYER_DEPTHWISE_CONV2D:
-            sparse__dwconv_forward(net, nd);
-            break;
-        case SPARSE_LAYER_FC:
-            sparse__fc_forward(net, nd);
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_AVGPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            sparse__pool_forward(net, nd);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            sparse__bn_forward(net, nd);
-            break;
-        case SPARSE_LAYER_RELU:
-            sparse__relu_forward(net, nd);
-            break;
-        case SPARSE_LAYER_MERGE:
-            sparse__merge_forward(net, nd);
-            break;
-        default:
+        const sparse__kind_info *k = sparse__kind(nd->kind);
+        if (!k || !k->forward)
             return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
-        }
+        k->forward(net, nd);
     }
     net->forward_done = 1;
     if (net->prof)
@@ -502,33 +479,9 @@ int sparse__net_backward_raw(sparse_net *net)
                 return rc;
             continue;
         }
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D:
-            sparse__conv_backward(net, nd);
-            break;
-        case SPARSE_LAYER_DEPTHWISE_CONV2D:
-            sparse__dwconv_backward(net, nd);
-            break;
-        case SPARSE_LAYER_FC:
-            sparse__fc_backward(net, nd);
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_AVGPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            sparse__pool_backward(net, nd);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            sparse__bn_backward(net, nd);
-            break;
-        case SPARSE_LAYER_RELU:
-            sparse__relu_backward(net, nd);
-            break;
-        case SPARSE_LAYER_MERGE:
-            sparse__merge_backward(net, nd);
-            break;
-        default:
-            break;
-        }
+        const sparse__kind_info *k = sparse__kind(nd->kind);
+        if (k && k->backward)
+            k->backward(net, nd);
     }
     if (net->prof) {
         net->pr.backward_seconds += sparse__now() - t0;

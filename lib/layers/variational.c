@@ -51,11 +51,6 @@ static float *fl(size_t n)
     return sparse__calloc(1, bytes);
 }
 
-static int is_var_kind(int kind)
-{
-    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_FC;
-}
-
 /* The layers' raw kernels (experimental.h): y = op(x, w) without bias;
  * backward overwrites dw and adds into dx (NULL skips either). They never
  * touch the node's own buffers or im2col cache. */
@@ -488,7 +483,7 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
         clear_var(nd);
         return SPARSE_OK;
     }
-    if (!is_var_kind(nd->kind))
+    if (!sparse_layer_kind_has_weights(nd->kind))
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_set_variational: node '%s' is a %s, only conv, "
                                             "depthwise and FC nodes have weights to prune",
                              nd->name, sparse_layer_kind_name(nd->kind));
@@ -565,7 +560,7 @@ SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, spars
     if (id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_effective_params: no node %zu", id);
     sparse__node *nd = &net->nodes[id];
-    if (!is_var_kind(nd->kind))
+    if (!sparse_layer_kind_has_weights(nd->kind))
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_effective_params: node '%s' has no weights", nd->name);
     const sparse__param *W = &nd->params[0], *B = nd->bias ? &nd->params[1] : NULL;
     const float *wsrc = W->w, *bsrc = B ? B->w : NULL;

@@ -29,9 +29,6 @@ typedef struct sparse__netfold {
 int sparse__netfold_create(sparse__netfold *f, const sparse_net *net);
 void sparse__netfold_free(sparse__netfold *f);
 
-/* 1 for conv2d, depthwise and FC nodes. */
-int sparse__netfold_weighted(int kind);
-
 /* Deployed parameters of weighted node id: weights (PyTorch layout, one row
  * per output channel) and biases, with its batch norm folded in (which
  * creates out_c biases when the node has none). *w and *b (NULL when there

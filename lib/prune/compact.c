@@ -177,7 +177,7 @@ static int analyse(cstate *s)
                     unite(s, i, y);
                 }
         }
-        if (sparse__prune_has_weights(k)) {
+        if (sparse_layer_kind_has_weights(k)) {
             int rc = sparse_exp_net_effective_params(net, i, &s->W[i], &s->B[i]);
             if (rc)
                 return rc;
@@ -295,7 +295,7 @@ static int analyse(cstate *s)
         if (find(s, r) == r && !s->fixed[r] && kept(s, r) == 0) {
             size_t who = r;
             for (size_t i = 0; i < n; i++)
-                if (find(s, i) == r && sparse__prune_has_weights(s->kind[i])) {
+                if (find(s, i) == r && sparse_layer_kind_has_weights(s->kind[i])) {
                     who = i;
                     break;
                 }
@@ -398,7 +398,7 @@ static int fill_net(cstate *s, sparse_net *dst)
                 rc = copy_named(s->net, o, dst, j, names[q], ko, nko);
             continue;
         }
-        if (!sparse__prune_has_weights(k))
+        if (!sparse_layer_kind_has_weights(k))
             continue;
         size_t in = in0(s, o), ri = find(s, in), hi = 0, wi = 0;
         sparse_net_node_shape(s->net, in, NULL, &hi, &wi);

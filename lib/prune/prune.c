@@ -103,17 +103,12 @@ SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *
                                               : SPARSE_VAR_NONE;
     double thr = o.method == SPARSE_PRUNE_BC ? o.bc_threshold : o.spvd_threshold;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
-        if (!sparse__prune_has_weights(sparse_net_node_kind(net, i)))
+        if (!sparse_layer_kind_has_weights(sparse_net_node_kind(net, i)))
             continue;
         if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
             return rc;
     }
     return sparse_exp_net_set_noise_seed(net, o.seed);
-}
-
-int sparse__prune_has_weights(int kind)
-{
-    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_FC;
 }
 
 /* Value and gradient views of one parameter; the views are released by

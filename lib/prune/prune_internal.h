@@ -19,7 +19,4 @@ struct sparse_prune_result {
     sparse_train_result train[2];
 };
 
-/* 1 for node kinds with weights (conv, depthwise, FC). */
-int sparse__prune_has_weights(int kind);
-
 #endif

@@ -263,6 +263,37 @@ static void test_grad_all_layers_example(void **state)
     free(y);
 }
 
+/* ---- Layer kinds ---- */
+
+/* The kind table's "has weights" agrees with the parameters the graph
+ * builder gives every node of the all-layers example. */
+static void test_layer_kinds(void **state)
+{
+    (void)state;
+    static const char *const names[SPARSE_LAYER_KIND_COUNT_] = {
+        "input", "conv2d", "downsampled_conv2d", "separable_conv2d", "depthwise_conv2d",
+        "input_downsample", "batchnorm", "relu", "maxpool", "avgpool", "fc", "residual", "merge"};
+    for (int k = 0; k < SPARSE_LAYER_KIND_COUNT_; k++) {
+        assert_string_equal(sparse_layer_kind_name(k), names[k]);
+        assert_int_equal(sparse_layer_kind_has_weights(k),
+                         k == SPARSE_LAYER_CONV2D || k == SPARSE_LAYER_DEPTHWISE_CONV2D || k == SPARSE_LAYER_FC);
+    }
+    assert_string_equal(sparse_layer_kind_name(-1), "unknown");
+    assert_string_equal(sparse_layer_kind_name(SPARSE_LAYER_KIND_COUNT_), "unknown");
+    assert_int_equal(sparse_layer_kind_has_weights(-1), 0);
+    assert_int_equal(sparse_layer_kind_has_weights(SPARSE_LAYER_KIND_COUNT_), 0);
+    char *y = read_example("all-layers.yaml");
+    sparse_net *net = make_net(y, 2, 0);
+    free(y);
+    for (size_t id = 0; id < sparse_net_node_count(net); id++) {
+        int has_weight = 0;
+        for (size_t k = 0; k < sparse_net_param_count(net, id); k++)
+            has_weight |= !strcmp(sparse_net_param_name(net, id, k), "weight");
+        assert_int_equal(sparse_layer_kind_has_weights(sparse_net_node_kind(net, id)), has_weight);
+    }
+    sparse_net_free(net);
+}
+
 /* ---- Architecture files ---- */
 
 static void expect_yaml_error(const char *yaml, int code, const char *n1, const char *n2, const char *n3)
@@ -1164,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_grad_pool_bn_relu),
         cmocka_unit_test(test_grad_fc_merge_residual),
         cmocka_unit_test(test_grad_all_layers_example),
+        cmocka_unit_test(test_layer_kinds),
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_arch_roundtrip_and_api),
         cmocka_unit_test(test_all_layers_trains),
