@@ -234,7 +234,7 @@ SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t
 
 /* Batch norm folded into the convolution or FC node that feeds it (for
  * export and int8 deployment, DESIGN.md section 1): with
- * s = gamma / sqrt(running_var + eps), weight' = weight * s per output
+ * s = gamma / sqrt(running_var + 1e-5), weight' = weight * s per output
  * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
  * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
  * Both outputs are new tensors owned by the caller. */

@@ -6,7 +6,6 @@
 
 #include "layers_internal.h"
 
-#define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
 void sparse__bn_forward(sparse_net *net, sparse__node *nd)
@@ -38,7 +37,7 @@ void sparse__bn_forward(sparse_net *net, sparse__node *nd)
             mean = rmean[c];
             var = rvar[c];
         }
-        const float mu = (float)mean, inv = (float)(1.0 / sqrt(var + BN_EPS));
+        const float mu = (float)mean, inv = (float)(1.0 / sqrt(var + SPARSE__BN_EPS));
         const float g = gamma[c], b = beta[c];
         nd->ch1[c] = mu;
         nd->ch2[c] = inv;

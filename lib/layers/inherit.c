@@ -91,7 +91,9 @@ SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sp
     float *ow = sparse_tensor_data(fw), *ob = sparse_tensor_data(fb);
     const size_t per = w->n / bn->c;
     for (size_t c = 0; c < bn->c; c++) {
-        const double s = gamma[c] / sqrt((double)rv[c] + 1e-5);
+        /* Double, then one rounding to float: the folded network differs
+         * from the float one by float rounding only. */
+        const double s = gamma[c] / sqrt((double)rv[c] + SPARSE__BN_EPS);
         for (size_t j = 0; j < per; j++)
             ow[c * per + j] = (float)(w->w[c * per + j] * s);
         const double b = prev->bias ? prev->params[1].w[c] : 0.0;

@@ -146,6 +146,10 @@ void sparse__var_free(struct sparse__var *v);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
 
+/* Batch norm's epsilon (PyTorch's default): in the normalisation (bn.c) and
+ * in the folded weights (inherit.c) that export and int8 deployment use. */
+#define SPARSE__BN_EPS 1e-5
+
 /* Threads to use for a loop of `work` element operations: parallel regions
  * cost microseconds, so small loops stay on one thread. */
 #define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
