@@ -147,6 +147,23 @@ SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
  * bad id or scale, SPARSE_ENOTFOUND for an unknown parameter. */
 SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const char *param, double scale);
 
+/* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017,
+ * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, that the KL terms below
+ * and sparse/prune.h's sparse_prune_neg_kl evaluate. */
+#define SPARSE_EXP_NEG_KL_K1 0.63576
+#define SPARSE_EXP_NEG_KL_K2 1.87320
+#define SPARSE_EXP_NEG_KL_K3 1.48695
+
+/* The KL term of node id's posterior (0 for a plain node), the sum
+ * sparse_prune_kl adds up: SpVD, -(-KL) at every weight's log alpha (clipped
+ * as above; no gradient where the clip holds it); BC, -(-KL) at every
+ * group's log_alpha = z_logvar - log(z_mu^2 + 1e-8) (unclipped) plus every
+ * weight's KL(N(weight, exp(log_sigma2)) || N(0, 1)). Computed in float,
+ * summed in double. If grad_scale is not 0, grad_scale * d KL / d parameter
+ * is added to the parameters' gradients. SPARSE_ERANGE for a bad id or a
+ * scale that is not finite. */
+SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double grad_scale, double *kl);
+
 /* The weight and bias an evaluation pass of node id uses (variational
  * modes: the posterior mean with pruned weights or groups zeroed; plain
  * nodes: the parameters, masks applied). New tensors owned by the caller,

@@ -19,18 +19,21 @@ int sparse__layer_error(const sparse_arch *arch, size_t layer, int code, const c
     return sparse__error(code, "%s: %s", sparse__arch_layer_label(arch, layer, ctx, sizeof ctx), msg);
 }
 
+void sparse__param_free(sparse__param *p)
+{
+    free(p->name);
+    sparse_tensor_free(p->value);
+    sparse_tensor_free(p->grad);
+    free(p->m);
+    free(p->v);
+    free(p->mask);
+}
+
 static void free_node(sparse__node *nd)
 {
     free(nd->name);
-    for (size_t i = 0; i < nd->n_params; i++) {
-        sparse__param *p = &nd->params[i];
-        free(p->name);
-        sparse_tensor_free(p->value);
-        sparse_tensor_free(p->grad);
-        free(p->m);
-        free(p->v);
-        free(p->mask);
-    }
+    for (size_t i = 0; i < nd->n_params; i++)
+        sparse__param_free(&nd->params[i]);
     free(nd->params);
     free(nd->out);
     free(nd->dout);

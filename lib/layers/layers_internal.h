@@ -116,6 +116,8 @@ void sparse__free_nodes(sparse__node *nodes, size_t n);
 /* "file:line: layer 'x' (kind)" context for messages. */
 int sparse__layer_error(const sparse_arch *arch, size_t layer, int code, const char *fmt, ...)
     SPARSE__PRINTF(4, 5);
+/* Frees what a parameter owns (not the struct). */
+void sparse__param_free(sparse__param *p);
 sparse__param *sparse__find_param(sparse__node *nd, const char *name);
 
 /* arch.c */
