@@ -92,6 +92,16 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
 typedef int (*sparse_exp_loss_fn)(void *user, sparse_net *net, double *loss);
 SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn fn, void *user);
 
+/* ---- Options ---- */
+
+/* *dst = the current version of src, which may be any version of
+ * sparse_train_options this library accepts: the fields src's version has,
+ * the defaults for the rest (src NULL: the defaults). Never reads past the
+ * end of an older, smaller struct. SPARSE_EVERSION for an unknown version.
+ * For code that wraps sparse_net_train and changes a field (sparse/prune.h
+ * fine-tunes with the caller's options and its own epoch count). */
+SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src);
+
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *
  * A conv, depthwise or FC node can run in a variational mode (installed

@@ -8,7 +8,6 @@
 
 #include "layers_internal.h"
 #include "optim.h"
-#include "train_options.h"
 
 /* Where each version's struct ends: an older caller's struct is smaller. */
 static size_t options_size(unsigned version)
@@ -36,7 +35,10 @@ SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned ve
     return SPARSE_OK;
 }
 
-int sparse__train_options_read(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
+/* *dst = defaults overlaid with the fields src's version has (src NULL:
+ * defaults); SPARSE_EVERSION, naming fn, for a version the library does not
+ * know. Never reads past the end of a smaller, older struct. */
+static int read_options(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
 {
     sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
     *dst = d;
@@ -49,6 +51,12 @@ int sparse__train_options_read(sparse_train_options *dst, const sparse_train_opt
     memcpy(dst, src, size);
     dst->version = SPARSE_TRAIN_OPTIONS_VERSION;
     return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src)
+{
+    SPARSE__CHECK_NULL(dst);
+    return read_options(dst, src, "sparse_exp_train_options_copy");
 }
 
 #define now_s sparse__now
@@ -114,7 +122,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
     sparse_train_options o;
-    int rc = sparse__train_options_read(&o, opts, "sparse_net_train");
+    int rc = read_options(&o, opts, "sparse_net_train");
     if (rc)
         return rc;
     if (result && result->version != SPARSE_TRAIN_RESULT_VERSION)

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../layers/train_options.h"
 #include "prune_internal.h"
 #include "sparse/experimental.h"
 
@@ -159,9 +158,9 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     if (rc)
         return rc;
     sparse_train_options t;
-    rc = sparse__train_options_read(&t, topts, "sparse_prune_run");
+    rc = sparse_exp_train_options_copy(&t, topts);
     if (rc)
-        return rc;
+        return sparse__error_prefix(rc, "sparse_prune_run");
     if (sparse_dataset_count(train) == 0)
         return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
     rc = sparse_prune_attach(net, &o);

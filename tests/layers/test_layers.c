@@ -703,11 +703,22 @@ static void test_train_options_v1(void **state)
     sparse_train_result r = SPARSE_TRAIN_RESULT_INIT;
     assert_int_equal(sparse_net_train(net, ds, heap, &r), SPARSE_OK);
     assert_int_equal(r.epochs_done, 1);
+    /* The same struct as the current version (what sparse_prune_run does). */
+    sparse_train_options cur;
+    memset(&cur, 0xAB, sizeof cur);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, heap), SPARSE_OK);
+    assert_int_equal(cur.version, SPARSE_TRAIN_OPTIONS_VERSION);
+    assert_int_equal(cur.epochs, 1);
+    assert_int_equal(cur.batch_size, 8);
+    assert_int_equal(cur.max_shift, 0);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, NULL), SPARSE_OK);
+    assert_int_equal(cur.epochs, 10);
     const unsigned v3 = 3;
     memcpy(heap, &v3, sizeof v3); /* version is the first field */
     assert_int_equal(sparse_net_train(net, ds, heap, NULL), SPARSE_EVERSION);
     assert_non_null(strstr(sparse_last_error(), "version 3"));
     assert_int_equal(sparse_train_options_init(&buf.o, 3), SPARSE_EVERSION);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, heap), SPARSE_EVERSION);
     free(heap);
     sparse_dataset_free(ds);
     sparse_net_free(net);
