@@ -4,10 +4,9 @@
  * stride-1 convolutions need no im2col at all: the input already is the
  * column matrix. Depthwise convolutions are direct loops (one small kernel
  * per channel has nothing for a GEMM to reuse). */
-#include <blis.h>
 #include <string.h>
 
-#include "layers_internal.h"
+#include "gemm.h"
 
 /* im2col chunks are kept near L2/L3 size: bigger chunks do not make the
  * GEMM faster but cost memory on wide layers. */
@@ -47,19 +46,7 @@ size_t sparse__conv_work(const sparse__node *nd, const sparse__node *in, size_t 
     return chunk_images(nd, in, max_batch, CONV_WORK_BUDGET) * in->c * nd->k * nd->k * nd->h * nd->w;
 }
 
-/* Transposes are expressed through the strides, never by copying. */
-static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
-{
-    double t0 = net->prof ? sparse__now() : 0.0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
-              rsb, csb, &beta, c, rsc, csc);
-    if (net->prof) {
-        net->pr.conv_gemm_seconds += sparse__now() - t0;
-        net->pr.conv_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
-    }
-}
-#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
+#define sgemm(...) sparse__sgemm(net, &net->pr.conv_gemm_seconds, &net->pr.conv_gemm_flops, __VA_ARGS__)
 
 /* col[(ci,ky,kx)][(nl,oy,ox)] for images n0..n0+nb of the (C, N, H, W) input. */
 /* Output columns [lo, hi) whose input column ox*s + kx - pl lies inside

@@ -2,10 +2,9 @@
  * input is flattened per image in (C, H, W) order, as PyTorch does; a
  * spatial input is first gathered into an (N x F) matrix, a (F, 1, 1) one
  * is used in place through strides. */
-#include <blis.h>
 #include <string.h>
 
-#include "layers_internal.h"
+#include "gemm.h"
 
 size_t sparse__fc_work(const sparse__node *nd, const sparse__node *in, size_t max_batch)
 {
@@ -13,19 +12,7 @@ size_t sparse__fc_work(const sparse__node *nd, const sparse__node *in, size_t ma
     return in->h * in->w > 1 ? max_batch * in->sz : 0;
 }
 
-/* Transposes are expressed through the strides, never by copying. */
-static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
-{
-    double t0 = net->prof ? sparse__now() : 0.0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
-              rsb, csb, &beta, c, rsc, csc);
-    if (net->prof) {
-        net->pr.fc_gemm_seconds += sparse__now() - t0;
-        net->pr.fc_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
-    }
-}
-#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
+#define sgemm(...) sparse__sgemm(net, &net->pr.fc_gemm_seconds, &net->pr.fc_gemm_flops, __VA_ARGS__)
 
 static void gather(const sparse__node *in, const float *x, size_t n, float *xn)
 {
