@@ -1089,6 +1089,27 @@ static int raw_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *
     return rc;
 }
 
+/* The profiling counters see every GEMM of a forward pass: 2*m*n*k flops,
+ * conv and FC apart. */
+static void test_profile_counters(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 5, kernel: 3, padding: same}\n"
+                                    "  - {type: fc, units: 4}\n", 2, 1);
+    assert_int_equal(sparse_exp_net_profile(net, 1), SPARSE_OK);
+    sparse_tensor *x = NULL;
+    assert_int_equal(sparse_tensor_create_nchw(&x, 2, 3, 7, 7), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(net, x, 0, NULL), SPARSE_OK);
+    sparse_exp_profile p = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(sparse_exp_net_profile_get(net, &p), SPARSE_OK);
+    /* conv: (5 x 27) times (27 x 2*49); fc: (4 x 245) times (245 x 2) */
+    assert_true(p.conv_gemm_flops == 2.0 * 5 * (2 * 49) * 27);
+    assert_true(p.fc_gemm_flops == 2.0 * 4 * 2 * 245);
+    assert_true(p.conv_gemm_seconds >= 0.0 && p.fc_gemm_seconds >= 0.0);
+    sparse_tensor_free(x);
+    sparse_net_free(net);
+}
+
 static void test_raw_kernels(void **state)
 {
     (void)state;
@@ -1218,6 +1239,7 @@ int main(void)
         cmocka_unit_test(test_inherit_and_fold),
         cmocka_unit_test(test_experimental_hooks),
         cmocka_unit_test(test_raw_kernels),
+        cmocka_unit_test(test_profile_counters),
         cmocka_unit_test(test_train_shift),
         cmocka_unit_test(test_train_options_v1),
     };
