@@ -68,11 +68,13 @@ static void layer_relink(sparse__arch_layer *l)
         l->s.inputs[i] = i < l->s.n_inputs ? l->inputs[i] : NULL;
 }
 
-static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line)
+static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line,
+                      size_t col)
 {
     memset(dst, 0, sizeof *dst);
     dst->s = *s;
     dst->line = line;
+    dst->col = col;
     dst->name = sparse__strdup(name);
     if (!dst->name)
         return SPARSE_ENOMEM;
@@ -108,7 +110,8 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
     }
     a->cap = arch->n ? arch->n : 1;
     for (size_t i = 0; i < arch->n; i++) {
-        rc = layer_copy(&a->layers[i], &arch->layers[i].s, arch->layers[i].name, arch->layers[i].line);
+        rc = layer_copy(&a->layers[i], &arch->layers[i].s, arch->layers[i].name, arch->layers[i].line,
+                        arch->layers[i].col);
         if (rc) {
             sparse_arch_free(a);
             return rc;
@@ -119,18 +122,23 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
     return SPARSE_OK;
 }
 
+/* "file:line:col: layer 'x' (kind)": where a layer read from YAML is, as the
+ * reader's own errors say it; "layer 'x' (kind)" for one built in code. */
+static const char *label(char *buf, size_t cap, const sparse_arch *a, size_t line, size_t col, const char *name,
+                         int kind)
+{
+    if (line)
+        snprintf(buf, cap, "%s:%zu:%zu: layer '%s' (%s)", a->source ? a->source : "<string>", line, col, name,
+                 sparse_layer_kind_name(kind));
+    else
+        snprintf(buf, cap, "layer '%s' (%s)", name, sparse_layer_kind_name(kind));
+    return buf;
+}
+
 const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap)
 {
     const sparse__arch_layer *l = &a->layers[i];
-    if (l->line && a->source)
-        snprintf(buf, cap, "%s:%zu: layer '%s' (%s)", a->source, l->line, l->name,
-                 sparse_layer_kind_name(l->s.kind));
-    else if (l->line)
-        snprintf(buf, cap, "line %zu: layer '%s' (%s)", l->line, l->name,
-                 sparse_layer_kind_name(l->s.kind));
-    else
-        snprintf(buf, cap, "layer '%s' (%s)", l->name, sparse_layer_kind_name(l->s.kind));
-    return buf;
+    return label(buf, cap, a, l->line, l->col, l->name, l->s.kind);
 }
 
 static int is_conv_kind(int k)
@@ -208,17 +216,17 @@ static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const ch
     return SPARSE_OK;
 }
 
-static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, size_t line, int replace)
+static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, size_t line, size_t col,
+                    int replace)
 {
     char ctx[512];
     char gen[64];
     const char *name = s->name;
-    if (line && a->source)
-        snprintf(ctx, sizeof ctx, "%s:%zu: layer '%s' (%s)", a->source, line, name ? name : "?",
-                 sparse_layer_kind_name(s->kind));
+    if (line)
+        label(ctx, sizeof ctx, a, line, col, name ? name : "?", s->kind);
     else
-        snprintf(ctx, sizeof ctx, "%slayer %zu '%s' (%s)", line ? "" : "", index,
-                 name ? name : "?", sparse_layer_kind_name(s->kind));
+        snprintf(ctx, sizeof ctx, "layer %zu '%s' (%s)", index, name ? name : "?",
+                 sparse_layer_kind_name(s->kind));
     int rc = check_spec(a, s, ctx, replace ? index : SIZE_MAX);
     if (rc)
         return rc;
@@ -236,7 +244,7 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
         name = gen;
     }
     sparse__arch_layer nl;
-    rc = layer_copy(&nl, s, name, line);
+    rc = layer_copy(&nl, s, name, line, col);
     if (rc)
         return rc;
     if (replace) {
@@ -263,16 +271,16 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
     return SPARSE_OK;
 }
 
-int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line)
+int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, size_t col)
 {
-    return arch_put(a, a->n, s, line, 0);
+    return arch_put(a, a->n, s, line, col, 0);
 }
 
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec)
 {
     SPARSE__CHECK_NULL(arch);
     SPARSE__CHECK_NULL(spec);
-    return arch_put(arch, arch->n, spec, 0, 0);
+    return arch_put(arch, arch->n, spec, 0, 0, 0);
 }
 
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -282,7 +290,7 @@ SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const s
     if (index > arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_insert_layer: index %zu > %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0);
+    return arch_put(arch, index, spec, 0, 0, 0);
 }
 
 SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -292,7 +300,7 @@ SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const spar
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_set_layer: index %zu, %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 1);
+    return arch_put(arch, index, spec, 0, 0, 1);
 }
 
 SPARSE_API int sparse_arch_remove_layer(sparse_arch *arch, size_t index)

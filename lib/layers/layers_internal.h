@@ -70,7 +70,7 @@ typedef struct sparse__arch_layer {
     sparse_layer_spec s;  /* strings point at the owned copies below */
     char *name;
     char *inputs[SPARSE_LAYER_MAX_INPUTS];
-    size_t line;
+    size_t line, col;     /* where in the YAML it came from (0: built in code) */
 } sparse__arch_layer;
 
 struct sparse_net {
@@ -121,7 +121,7 @@ void sparse__param_free(sparse__param *p);
 sparse__param *sparse__find_param(sparse__node *nd, const char *name);
 
 /* arch.c */
-int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line);
+int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, size_t col);
 const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap);
 
 /* kernels: forward returns nothing (shapes validated), backward accumulates

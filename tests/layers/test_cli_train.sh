@@ -33,7 +33,7 @@ set +e
 "$sparse" train "$dir/bad.yaml" --data "$dir/d.csv" 2> "$dir/err"; rc=$?
 set -e
 [ $rc -eq 1 ] || fail "bad architecture: exit $rc, expected 1"
-grep -q "^sparse: error: .*bad.yaml:4: layer 'big'" "$dir/err" || fail "message: $(cat "$dir/err")"
+grep -q "^sparse: error: .*bad.yaml:4:5: layer 'big'" "$dir/err" || fail "message: $(cat "$dir/err")"
 
 # usage errors: exit 2
 set +e

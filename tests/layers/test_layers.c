@@ -352,8 +352,14 @@ static void test_yaml_errors(void **state)
                       "bad.yaml:3", "unknown key 'layer'", NULL);
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3\n", SPARSE_EFORMAT,
                       "bad.yaml", "syntax", NULL);
-    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_EFORMAT,
-                      "bad.yaml:4", "'f'", "units");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_ERANGE,
+                      "bad.yaml:4:32: layer 'f' (fc): units", "-3", NULL);
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, units: 4}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "'f'", "'units' appears twice");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, bias: maybe}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "bias", "not true or false");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - &x {type: fc, name: f, units: 3}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "anchors", NULL);
     /* From a file: the path is in the message. */
     char path[] = "/tmp/sparse-arch-XXXXXX";
     int fd = mkstemp(path);
@@ -364,7 +370,7 @@ static void test_yaml_errors(void **state)
     sparse_arch *a = NULL;
     assert_int_equal(sparse_arch_load_yaml(&a, path), SPARSE_EFORMAT);
     char want[600];
-    snprintf(want, sizeof want, "%s:5: layer 'q'", path);
+    snprintf(want, sizeof want, "%s:5:12: layer 'q'", path);
     assert_non_null(strstr(sparse_last_error(), want));
     unlink(path);
 }
