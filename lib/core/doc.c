@@ -124,7 +124,7 @@ int sparse__doc_parse(sparse__doc **out, const char *text, size_t len, const cha
     while (!rc && !done) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
-            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: YAML syntax error: %s%s%s", source,
+            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: syntax error: %s%s%s", source,
                                parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                                parser.problem ? parser.problem : "syntax error",
                                parser.context ? " " : "", parser.context ? parser.context : "");

@@ -898,6 +898,8 @@ static void test_safetensors(void **state)
     buf[8] = '[';
     spit(bad, buf, len);
     assert_int_equal(sparse_net_load(b, bad, 0), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), bad));
+    assert_non_null(strstr(sparse_last_error(), "syntax error"));
     /* wrong dtype */
     memcpy(buf, orig, len);
     char *dt = strstr(buf + 8, "\"F32\"");
