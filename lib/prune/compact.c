@@ -148,17 +148,18 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* Marks channels to remove. */
-static int analyse(cstate *s)
+/* Puts each node in its input's channel space where channel c must stay
+ * channel c (and every summand of a sum in one space); takes the effective
+ * weights of weight nodes. */
+static int join_spaces(cstate *s)
 {
     sparse_net *net = s->net;
-    const size_t n = s->n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < s->n; i++) {
         s->parent[i] = i;
         s->kind[i] = sparse_net_node_kind(net, i);
         sparse_net_node_shape(net, i, &s->C[i], NULL, NULL);
     }
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 1; i < s->n; i++) {
         int k = s->kind[i];
         if (k == SPARSE_LAYER_RELU || k == SPARSE_LAYER_MAXPOOL || k == SPARSE_LAYER_AVGPOOL ||
             k == SPARSE_LAYER_DEPTHWISE_CONV2D || k == SPARSE_LAYER_BATCHNORM)
@@ -183,7 +184,13 @@ static int analyse(cstate *s)
                 return rc;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    return SPARSE_OK;
+}
+
+/* Per-space flags, every channel zero until a producer says otherwise. */
+static int alloc_spaces(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
         size_t r = find(s, i);
         if (s->concat[i])
             s->derived[r] = 1;
@@ -196,7 +203,14 @@ static int analyse(cstate *s)
             memset(s->zero[r], 1, s->C[r]);
         }
     }
-    /* producers: a derived space mixed with other producers is kept whole */
+    return SPARSE_OK;
+}
+
+/* The input's and the logits' spaces keep every channel, and so does a
+ * derived (concatenation) space mixed with other producers. */
+static int fix_spaces(cstate *s)
+{
+    const size_t n = s->n;
     size_t *prod = sparse__calloc(n, sizeof *prod);
     if (!prod)
         return SPARSE_ENOMEM;
@@ -216,8 +230,13 @@ static int analyse(cstate *s)
             fix_space(s, r);
         }
     free(prod);
-    /* zero channels */
-    for (size_t i = 0; i < n; i++) {
+    return SPARSE_OK;
+}
+
+/* A space's channel stays zero only if every producer in it makes it zero. */
+static void mark_zero(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
         size_t r = find(s, i);
         int k = s->kind[i];
         for (size_t c = 0; c < s->C[i]; c++) {
@@ -235,13 +254,19 @@ static int analyse(cstate *s)
                 s->zero[r][c] = 0;
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* A channel is used when a reader outside its space reads it: to a fixed
+ * point, since `used` only grows. */
+static void mark_used(cstate *s)
+{
+    sparse_net *net = s->net;
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && s->fixed[r])
             memset(s->used[r], 1, s->C[r]);
-    /* readers, to a fixed point (used only grows) */
     for (int changed = 1; changed;) {
         changed = 0;
-        for (size_t x = 1; x < n; x++) {
+        for (size_t x = 1; x < s->n; x++) {
             int k = s->kind[x];
             size_t rx = find(s, x), off = 0;
             for (size_t j = 0; j < sparse_net_node_input_count(net, x); j++) {
@@ -270,18 +295,22 @@ static int analyse(cstate *s)
             }
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* Zero or unused channels go; a downsampled conv's 1x1 layer cannot keep
+ * more channels than it reads (rate <= 1), so some removable input channels
+ * are kept instead. */
+static void mark_removed(cstate *s)
+{
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && !s->fixed[r] && !s->derived[r])
             for (size_t c = 0; c < s->C[r]; c++)
                 s->removed[r][c] = s->zero[r][c] || !s->used[r][c];
     derive(s);
-    /* a downsampled conv's 1x1 layer cannot keep more channels than it reads
-     * (rate <= 1): keep some removable input channels instead */
     for (int again = 1, guard = 0; again && guard < 64; guard++) {
         again = 0;
-        for (size_t i = 1; i < n; i++) {
-            const char *nm = sparse_net_node_name(net, i);
-            if (!ends_with(nm, "/reduce"))
+        for (size_t i = 1; i < s->n; i++) {
+            if (!ends_with(sparse_net_node_name(s->net, i), "/reduce"))
                 continue;
             size_t kr = kept(s, find(s, i)), rin = find(s, in0(s, i)), kin = kept(s, rin);
             if (kr > kin) {
@@ -291,10 +320,16 @@ static int analyse(cstate *s)
             }
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* SPARSE_EEMPTY naming a weight layer of a space that lost every channel;
+ * else the kept channels of every space. */
+static int list_kept(cstate *s)
+{
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && !s->fixed[r] && kept(s, r) == 0) {
             size_t who = r;
-            for (size_t i = 0; i < n; i++)
+            for (size_t i = 0; i < s->n; i++)
                 if (find(s, i) == r && sparse_layer_kind_has_weights(s->kind[i])) {
                     who = i;
                     break;
@@ -303,9 +338,9 @@ static int analyse(cstate *s)
                                  "pruning removed every channel of '%s' (and of the layers sharing its "
                                  "channels): the network would be empty; prune less (a higher threshold "
                                  "or a smaller KL weight)",
-                                 sparse_net_node_name(net, who));
+                                 sparse_net_node_name(s->net, who));
         }
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = 0; r < s->n; r++) {
         if (find(s, r) != r)
             continue;
         s->keep[r] = sparse__calloc(s->C[r] + 1, sizeof(size_t));
@@ -316,6 +351,22 @@ static int analyse(cstate *s)
                 s->keep[r][s->nkeep[r]++] = c;
     }
     return SPARSE_OK;
+}
+
+/* Marks channels to remove. */
+static int analyse(cstate *s)
+{
+    int rc = join_spaces(s);
+    if (!rc)
+        rc = alloc_spaces(s);
+    if (!rc)
+        rc = fix_spaces(s);
+    if (rc)
+        return rc;
+    mark_zero(s);
+    mark_used(s);
+    mark_removed(s);
+    return list_kept(s);
 }
 
 static int build_arch(cstate *s, sparse_arch **out)
