@@ -36,6 +36,76 @@ static void init_params(sparse__node *nd, sparse_rng *rng)
     }
 }
 
+/* Parameter tensors, gradients and optimiser state of one node. */
+static int alloc_params(sparse__node *nd)
+{
+    for (size_t k = 0; k < nd->n_params; k++) {
+        sparse__param *p = &nd->params[k];
+        int rc = sparse_tensor_create(&p->value, p->ndim, p->shape);
+        if (!rc)
+            rc = sparse_tensor_create(&p->grad, p->ndim, p->shape);
+        if (rc)
+            return rc;
+        p->w = sparse_tensor_data(p->value);
+        p->g = sparse_tensor_data(p->grad);
+        if (p->trainable) {
+            p->m = alloc_floats(p->n);
+            p->v = alloc_floats(p->n);
+            if (!p->m || !p->v)
+                return SPARSE_ENOMEM;
+        }
+    }
+    return SPARSE_OK;
+}
+
+/* The buffers node nd's kind needs besides its activations; *work grows to
+ * the shared scratch it needs, *cached counts kept im2col floats. */
+static int alloc_kind_buffers(const sparse_net *net, sparse__node *nd, size_t *work, size_t *cached)
+{
+    const size_t max_batch = net->max_batch, act = nd->sz * max_batch;
+    const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
+    size_t wk = 0;
+    int rc = SPARSE_OK;
+    switch (nd->kind) {
+    case SPARSE_LAYER_CONV2D: {
+        wk = sparse__conv_work(nd, in, max_batch);
+        size_t cache = sparse__conv_cache(nd, in, max_batch);
+        /* Kept im2col matrices save time, not correctness: past a
+         * per-network total the later layers rebuild theirs. */
+        if (cache && *cached + cache <= NET_CONV_CACHE_CAP) {
+            if (!(nd->aux = alloc_floats(cache)))
+                rc = SPARSE_ENOMEM;
+            *cached += cache;
+        }
+        break;
+    }
+    case SPARSE_LAYER_FC:
+        wk = sparse__fc_work(nd, in, max_batch);
+        break;
+    case SPARSE_LAYER_BATCHNORM:
+        nd->aux = alloc_floats(act);
+        nd->ch1 = alloc_floats(nd->c);
+        nd->ch2 = alloc_floats(nd->c);
+        if (!nd->aux || !nd->ch1 || !nd->ch2)
+            rc = SPARSE_ENOMEM;
+        break;
+    case SPARSE_LAYER_MAXPOOL:
+    case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+        if (in->sz * max_batch > (size_t)INT32_MAX)
+            return sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
+                                 nd->name, in->sz * max_batch);
+        nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
+        if (!nd->idx)
+            rc = SPARSE_ENOMEM;
+        break;
+    default:
+        break;
+    }
+    if (wk > *work)
+        *work = wk;
+    return rc;
+}
+
 SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size_t max_batch,
                                  uint64_t seed)
 {
@@ -65,73 +135,13 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
     size_t work = 1, cached = 0;
     for (size_t i = 0; i < net->n_nodes && !rc; i++) {
         sparse__node *nd = &net->nodes[i];
-        size_t act = nd->sz * max_batch;
-        nd->out = alloc_floats(act);
-        nd->dout = alloc_floats(act);
-        if (!nd->out || !nd->dout) {
-            rc = SPARSE_ENOMEM;
-            break;
-        }
-        for (size_t k = 0; k < nd->n_params && !rc; k++) {
-            sparse__param *p = &nd->params[k];
-            rc = sparse_tensor_create(&p->value, p->ndim, p->shape);
-            if (!rc)
-                rc = sparse_tensor_create(&p->grad, p->ndim, p->shape);
-            if (rc)
-                break;
-            p->w = sparse_tensor_data(p->value);
-            p->g = sparse_tensor_data(p->grad);
-            if (p->trainable) {
-                p->m = alloc_floats(p->n);
-                p->v = alloc_floats(p->n);
-                if (!p->m || !p->v)
-                    rc = SPARSE_ENOMEM;
-            }
-        }
+        nd->out = alloc_floats(nd->sz * max_batch);
+        nd->dout = alloc_floats(nd->sz * max_batch);
+        rc = !nd->out || !nd->dout ? SPARSE_ENOMEM : alloc_params(nd);
         if (rc)
             break;
         init_params(nd, rng);
-        const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
-        size_t wk = 0;
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D: {
-            wk = sparse__conv_work(nd, in, max_batch);
-            size_t cache = sparse__conv_cache(nd, in, max_batch);
-            /* Kept im2col matrices save time, not correctness: past a
-             * per-network total the later layers rebuild theirs. */
-            if (cache && cached + cache <= NET_CONV_CACHE_CAP) {
-                if (!(nd->aux = alloc_floats(cache)))
-                    rc = SPARSE_ENOMEM;
-                cached += cache;
-            }
-            break;
-        }
-        case SPARSE_LAYER_FC:
-            wk = sparse__fc_work(nd, in, max_batch);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            nd->aux = alloc_floats(act);
-            nd->ch1 = alloc_floats(nd->c);
-            nd->ch2 = alloc_floats(nd->c);
-            if (!nd->aux || !nd->ch1 || !nd->ch2)
-                rc = SPARSE_ENOMEM;
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            if (in->sz * max_batch > (size_t)INT32_MAX) {
-                rc = sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
-                                   nd->name, in->sz * max_batch);
-                break;
-            }
-            nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
-            if (!nd->idx)
-                rc = SPARSE_ENOMEM;
-            break;
-        default:
-            break;
-        }
-        if (wk > work)
-            work = wk;
+        rc = alloc_kind_buffers(net, nd, &work, &cached);
         nd->need_dx = 1;
     }
     sparse_rng_free(rng);
