@@ -546,77 +546,76 @@ static int make_stats(cstate *s, sparse_prune_result *res)
     return SPARSE_OK;
 }
 
+static void cstate_free(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->W)
+            sparse_tensor_free(s->W[i]);
+        if (s->B)
+            sparse_tensor_free(s->B[i]);
+        unsigned char **per_root[] = {s->zero, s->used, s->removed};
+        for (int q = 0; q < 3; q++)
+            if (per_root[q])
+                free(per_root[q][i]);
+        if (s->keep)
+            free(s->keep[i]);
+    }
+    void *arrays[] = {s->parent, s->kind, s->concat, s->C, s->W, s->B, s->zero, s->used,
+                      s->removed, s->fixed, s->derived, s->keep, s->nkeep};
+    for (size_t q = 0; q < sizeof arrays / sizeof arrays[0]; q++)
+        free(arrays[q]);
+}
+
+static int cstate_init(cstate *s, sparse_net *net)
+{
+    memset(s, 0, sizeof *s);
+    s->net = net;
+    s->n = sparse_net_node_count(net);
+    const size_t n = s->n;
+    s->parent = sparse__calloc(n, sizeof *s->parent);
+    s->kind = sparse__calloc(n, sizeof *s->kind);
+    s->concat = sparse__calloc(n, sizeof *s->concat);
+    s->C = sparse__calloc(n, sizeof *s->C);
+    s->W = sparse__calloc(n, sizeof *s->W);
+    s->B = sparse__calloc(n, sizeof *s->B);
+    s->zero = sparse__calloc(n, sizeof *s->zero);
+    s->used = sparse__calloc(n, sizeof *s->used);
+    s->removed = sparse__calloc(n, sizeof *s->removed);
+    s->fixed = sparse__calloc(n, sizeof *s->fixed);
+    s->derived = sparse__calloc(n, sizeof *s->derived);
+    s->keep = sparse__calloc(n, sizeof *s->keep);
+    s->nkeep = sparse__calloc(n, sizeof *s->nkeep);
+    if (!s->parent || !s->kind || !s->concat || !s->C || !s->W || !s->B || !s->zero || !s->used || !s->removed ||
+        !s->fixed || !s->derived || !s->keep || !s->nkeep)
+        return SPARSE_ENOMEM;
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_prune_compact(sparse_prune_result **out, sparse_net *net, size_t max_batch)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     cstate s;
-    memset(&s, 0, sizeof s);
-    s.net = net;
-    s.n = sparse_net_node_count(net);
-    const size_t n = s.n;
-    int rc = SPARSE_OK;
-    s.parent = sparse__calloc(n, sizeof *s.parent);
-    s.kind = sparse__calloc(n, sizeof *s.kind);
-    s.concat = sparse__calloc(n, sizeof *s.concat);
-    s.C = sparse__calloc(n, sizeof *s.C);
-    s.W = sparse__calloc(n, sizeof *s.W);
-    s.B = sparse__calloc(n, sizeof *s.B);
-    s.zero = sparse__calloc(n, sizeof *s.zero);
-    s.used = sparse__calloc(n, sizeof *s.used);
-    s.removed = sparse__calloc(n, sizeof *s.removed);
-    s.fixed = sparse__calloc(n, sizeof *s.fixed);
-    s.derived = sparse__calloc(n, sizeof *s.derived);
-    s.keep = sparse__calloc(n, sizeof *s.keep);
-    s.nkeep = sparse__calloc(n, sizeof *s.nkeep);
     sparse_arch *na = NULL;
     sparse_prune_result *res = NULL;
-    if (!s.parent || !s.kind || !s.concat || !s.C || !s.W || !s.B || !s.zero || !s.used || !s.removed ||
-        !s.fixed || !s.derived || !s.keep || !s.nkeep) {
+    int rc = cstate_init(&s, net);
+    if (!rc)
+        rc = analyse(&s);
+    if (!rc)
+        rc = build_arch(&s, &na);
+    if (!rc && !(res = sparse__calloc(1, sizeof *res)))
         rc = SPARSE_ENOMEM;
-        goto done;
+    if (!rc) {
+        res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
+        res->total = sparse_net_param_total(net);
+        rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     }
-    if ((rc = analyse(&s)) || (rc = build_arch(&s, &na)))
-        goto done;
-    res = sparse__calloc(1, sizeof *res);
-    if (!res) {
-        rc = SPARSE_ENOMEM;
-        goto done;
-    }
-    res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
-    res->total = sparse_net_param_total(net);
-    rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     if (!rc)
         rc = fill_net(&s, res->net);
     if (!rc)
         rc = make_stats(&s, res);
-done:
-    for (size_t i = 0; i < n && s.W; i++) {
-        sparse_tensor_free(s.W[i]);
-        sparse_tensor_free(s.B[i]);
-        if (s.zero)
-            free(s.zero[i]);
-        if (s.used)
-            free(s.used[i]);
-        if (s.removed)
-            free(s.removed[i]);
-        if (s.keep)
-            free(s.keep[i]);
-    }
-    free(s.parent);
-    free(s.kind);
-    free(s.concat);
-    free(s.C);
-    free(s.W);
-    free(s.B);
-    free(s.zero);
-    free(s.used);
-    free(s.removed);
-    free(s.fixed);
-    free(s.derived);
-    free(s.keep);
-    free(s.nkeep);
+    cstate_free(&s);
     sparse_arch_free(na);
     if (rc) {
         sparse_prune_result_free(res);
