@@ -9,7 +9,7 @@ static void train_help(FILE *f)
 {
     fprintf(f,
             "Usage: sparse train ARCH.yaml --data mnist|DIR|FILE.csv [options]\n\n"
-            "Trains the architecture (docs/architecture.md) and reports validation and test accuracy.\n\n"
+            "Trains the architecture (docs/network-format.md) and reports validation and test accuracy.\n\n"
             "Options:\n"
             "  --data SPEC           mnist (cached by 'sparse data fetch mnist'), an MNIST directory or a CSV file\n"
             "  --epochs N            epochs (default 10)\n"

@@ -473,7 +473,7 @@ static int serialise(const sparse_arch *a, char **out, int json)
         }
         sparse__buf_puts(&b, "]}");
     } else {
-        sparse__buf_puts(&b, "# libsparse architecture (docs/architecture.md)\n");
+        sparse__buf_puts(&b, "# libsparse network (docs/network-format.md)\n");
         if (a->name && *a->name) {
             sparse__buf_puts(&b, "name: ");
             sparse__buf_json_string(&b, a->name);
