@@ -59,8 +59,6 @@ SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sp
     return read_options(dst, src, "sparse_exp_train_options_copy");
 }
 
-#define now_s sparse__now
-
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
 {
     const sparse__node *in = &net->nodes[0];
@@ -155,7 +153,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         return SPARSE_ENOMEM;
     }
     net->want_input_grad = 0;
-    double t_train = 0.0, t0 = now_s(), last_loss = 0.0;
+    double t_train = 0.0, t0 = sparse__now(), last_loss = 0.0;
     size_t step = 0, images = 0, epoch, done = 0;
     for (epoch = 0; epoch < o.epochs && !rc; epoch++) {
         sparse_rng *rng = NULL;
@@ -168,7 +166,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         double sum = 0.0;
         for (size_t b = 0; b < batches; b++, step++) {
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
-            double ts = now_s();
+            double ts = sparse__now();
             load_batch(net, train, order + n0, n, labels, o.max_shift, rng);
             rc = sparse__net_forward_raw(net, n, 1);
             if (rc)
@@ -195,7 +193,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
             if (rc)
                 break;
             sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
-            t_train += now_s() - ts;
+            t_train += sparse__now() - ts;
             images += n;
             sum += loss;
             if (o.progress && o.progress(o.user, epoch, b, batches, loss, t_train > 0 ? images / t_train : 0.0)) {
@@ -219,7 +217,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         result->steps = step;
         result->final_loss = last_loss;
         result->train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;
-        result->seconds = now_s() - t0;
+        result->seconds = sparse__now() - t0;
     }
     return rc;
 }
