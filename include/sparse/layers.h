@@ -124,7 +124,7 @@ SPARSE_API int sparse_arch_parse_yaml(sparse_arch **out, const char *text, size_
                                       const char *source);
 /* Serialises to YAML (readable) or to one-line JSON (for run logs). The JSON
  * is also valid YAML, so sparse_arch_parse_yaml reads both back.
- * *out is a NUL-terminated string owned by the caller (free()). */
+ * *out is a NUL-terminated string owned by the caller, released with sparse_free(). */
 SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out);
 SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out);
 

@@ -37,7 +37,8 @@ SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char
                                           const char *source);
 SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
 /* The resolved config, defaults included, as YAML that
- * sparse_search_config_parse reads back. *out owned by the caller (free()). */
+ * sparse_search_config_parse reads back. *out owned by the caller, released
+ * with sparse_free(). */
 SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
 /* Total number of trials the config plans: the three stages and the final one. */
 SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
@@ -119,6 +120,10 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
+/* The working-memory model of the run's objective and WM budget, 5 or 6 (the
+ * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
+ * use. The records hold both WM5 and WM6. */
+SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model);
 
 /* Indices of the trials on the Pareto front of (1 - val accuracy, MS, WM under
  * the run's WM model), among successful trials within the budgets (all

@@ -237,3 +237,11 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
     free(idx);
     return rc;
 }
+
+SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(model);
+    *model = run->cfg->wm_model;
+    return SPARSE_OK;
+}

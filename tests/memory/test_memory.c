@@ -755,7 +755,9 @@ static void test_errors_shapes(void **state)
     sparse_memory_options o;
     assert_int_equal(sparse_memory_options_init(&o, 99), SPARSE_EVERSION);
     assert_int_equal(sparse_memory_options_init(&o, SPARSE_MEMORY_OPTIONS_VERSION), SPARSE_OK);
-    o.version = 2;
+    o.version = SPARSE_MEMORY_OPTIONS_VERSION + 1;
+    assert_int_equal(sparse_memreport_create(&r, g, &o), SPARSE_EVERSION);
+    o.version = 0;
     assert_int_equal(sparse_memreport_create(&r, g, &o), SPARSE_EVERSION);
     o.version = SPARSE_MEMORY_OPTIONS_VERSION;
     o.scratch = 7;
