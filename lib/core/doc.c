@@ -113,8 +113,10 @@ static int add_node(builder *b, const yaml_event_t *ev)
     if ((scalar && ev->data.scalar.anchor) || (map && ev->data.mapping_start.anchor) ||
         (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor))
         return event_error(b, ev, "anchors and aliases are not supported");
-    sparse__doc_node *n =
-        new_node(scalar ? SPARSE__DOC_SCALAR : map ? SPARSE__DOC_MAP : SPARSE__DOC_SEQ, &ev->start_mark);
+    sparse__doc_node *n = new_node(scalar ? SPARSE__DOC_SCALAR
+                                   : map  ? SPARSE__DOC_MAP
+                                          : SPARSE__DOC_SEQ,
+                                   &ev->start_mark);
     if (!n)
         return SPARSE_ENOMEM;
     if (scalar) {
@@ -139,8 +141,8 @@ static int add_node(builder *b, const yaml_event_t *ev)
     if (scalar)
         return SPARSE_OK;
     if (b->depth == MAX_DEPTH)
-        return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels", b->doc->source, n->line,
-                             n->col, MAX_DEPTH);
+        return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels", b->doc->source,
+                             n->line, n->col, MAX_DEPTH);
     b->stack[b->depth] = n;
     b->fill[b->depth] = b->cap[b->depth] = 0;
     b->depth++;
@@ -156,8 +158,8 @@ static int build(builder *b, yaml_parser_t *parser)
         if (!yaml_parser_parse(parser, &ev))
             return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: syntax error: %s%s%s", b->doc->source,
                                  parser->problem_mark.line + 1, parser->problem_mark.column + 1,
-                                 parser->problem ? parser->problem : "invalid input", parser->context ? " " : "",
-                                 parser->context ? parser->context : "");
+                                 parser->problem ? parser->problem : "invalid input",
+                                 parser->context ? " " : "", parser->context ? parser->context : "");
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = 1;

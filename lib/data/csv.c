@@ -152,11 +152,13 @@ static int check_columns(const csv_state *st, csv_rows *r, int label_column)
         r->ncols = st->ncells;
         r->first_line = st->line;
         if (r->ncols < 2)
-            return sparse__error(SPARSE_EFORMAT, "%s:%zu: a row needs a label and at least one pixel, found %zu field",
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:%zu: a row needs a label and at least one pixel, found %zu field",
                                  st->path, st->line, r->ncols);
         if ((size_t)label_column >= r->ncols)
-            return sparse__error(SPARSE_EFORMAT, "%s:%zu: label column %d does not exist: the row has %zu fields",
-                                 st->path, st->line, label_column, r->ncols);
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:%zu: label column %d does not exist: the row has %zu fields", st->path,
+                                 st->line, label_column, r->ncols);
         r->npix = r->ncols - 1;
     }
     if (st->ncells == r->ncols)
@@ -197,7 +199,8 @@ static int store_row(const csv_state *st, csv_rows *r, int label_column)
         const cell *x = &st->cells[i];
         double v;
         if (parse_double(x, &v))
-            return cell_error(st, x, i == (size_t)label_column ? "label is not a number" : "pixel is not a number");
+            return cell_error(st, x,
+                              i == (size_t)label_column ? "label is not a number" : "pixel is not a number");
         if (i != (size_t)label_column) {
             row[k++] = (float)v;
             continue;
@@ -247,8 +250,7 @@ static int read_rows(const char *path, const char *text, size_t len, sparse_csv_
     return rc;
 }
 
-SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
-                                       const sparse_csv_options *opts)
+SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path, const sparse_csv_options *opts)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -19,16 +19,17 @@ typedef struct sparse__gp_kparams {
 double sparse__gp_kernel(const sparse__gp_kparams *kp, const double *a, const double *b);
 /* out (n x m, row stride ldo) = k(X_i, Y_j); X n x dim, Y m x dim. When
  * X == Y and n == m only the lower triangle is computed and mirrored. */
-void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
-                       double *out, size_t ldo);
+void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m,
+                              const double *Y, double *out, size_t ldo);
 /* K (n x n, full) = k(X_i, X_j) and R2 = scaled squared distances. */
-void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K, double *R2);
+void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K,
+                                 double *R2);
 /* Accumulates 0.5 * sum_ij W_ij dK_ij/dtheta for theta = log l_d (into
  * grad[0..dim-1]) and log sf2 (into grad[dim]); W symmetric n x n, K0 and
  * R2 from sparse__gp_kernel_matrix_r2 (R2 is overwritten), MX scratch n x dim.
  * Returns a GSL status. */
 int sparse__gp_kernel_grad(const sparse__gp_kparams *kp, size_t n, const double *X, const double *W,
-                    const double *K0, double *R2, double *MX, double *grad);
+                           const double *K0, double *R2, double *MX, double *grad);
 
 /* The GP's training state, exposed to fit.c. */
 struct sparse_gp {

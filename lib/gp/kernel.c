@@ -46,8 +46,8 @@ double sparse__gp_kernel(const sparse__gp_kparams *kp, const double *a, const do
     return kfun(kp->kind, kp->sf2, scaled_r2(kp, a, b));
 }
 
-void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
-                       double *out, size_t ldo)
+void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m,
+                              const double *Y, double *out, size_t ldo)
 {
     size_t D = kp->dim;
     if (X == Y && n == m) {
@@ -66,7 +66,8 @@ void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const doub
             out[i * ldo + j] = kfun(kp->kind, kp->sf2, scaled_r2(kp, X + i * D, Y + j * D));
 }
 
-void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K, double *R2)
+void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K,
+                                 double *R2)
 {
     size_t D = kp->dim;
     for (size_t i = 0; i < n; i++) {
@@ -82,7 +83,7 @@ void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const d
 }
 
 int sparse__gp_kernel_grad(const sparse__gp_kparams *kp, size_t n, const double *X, const double *W,
-                    const double *K0, double *R2, double *MX, double *grad)
+                           const double *K0, double *R2, double *MX, double *grad)
 {
     size_t D = kp->dim;
     double gs = 0;

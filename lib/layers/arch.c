@@ -124,8 +124,8 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
 
 /* "file:line:col: layer 'x' (kind)": where a layer read from YAML is, as the
  * reader's own errors say it; "layer 'x' (kind)" for one built in code. */
-static const char *label(char *buf, size_t cap, const sparse_arch *a, size_t line, size_t col, const char *name,
-                         int kind)
+static const char *label(char *buf, size_t cap, const sparse_arch *a, size_t line, size_t col,
+                         const char *name, int kind)
 {
     if (line)
         snprintf(buf, cap, "%s:%zu:%zu: layer '%s' (%s)", a->source ? a->source : "<string>", line, col, name,

@@ -87,11 +87,12 @@ static int read_kind(const sparse__doc *doc, const sparse__doc_node *type, const
     for (int k = 1; k < SPARSE_LAYER_KIND_COUNT_ && used < sizeof known; k++)
         used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", k > 1 ? ", " : "",
                                  sparse__kind(k)->name);
-    return sparse__doc_error(doc, type, SPARSE_EFORMAT, "%s: unknown layer type '%s' (known: %s)", label, name,
-                             known);
+    return sparse__doc_error(doc, type, SPARSE_EFORMAT, "%s: unknown layer type '%s' (known: %s)", label,
+                             name, known);
 }
 
-static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const char *what, sparse_layer_spec *s)
+static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const char *what,
+                       sparse_layer_spec *s)
 {
     if (v->kind == SPARSE__DOC_SCALAR) {
         s->n_inputs = 1;
@@ -112,7 +113,8 @@ static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const 
     return SPARSE_OK;
 }
 
-static int read_size(const sparse__doc *doc, const sparse__doc_node *v, const char *what, long min, size_t *out)
+static int read_size(const sparse__doc *doc, const sparse__doc_node *v, const char *what, long min,
+                     size_t *out)
 {
     long l = 0;
     int rc = sparse__doc_long(doc, v, what, min, MAX_SIZE, &l);
@@ -173,8 +175,8 @@ static int parse_layer(const sparse__doc *doc, sparse_arch *a, const sparse__doc
     char label[300];
     snprintf(label, sizeof label, "layer %zu", index + 1);
     if (ln->kind != SPARSE__DOC_MAP)
-        return sparse__doc_error(doc, ln, SPARSE_EFORMAT, "%s: a layer must be a mapping such as {type: conv2d, ...}",
-                                 label);
+        return sparse__doc_error(doc, ln, SPARSE_EFORMAT,
+                                 "%s: a layer must be a mapping such as {type: conv2d, ...}", label);
     /* Name and type first, so every later message can name the layer. */
     const sparse__doc_node *name = sparse__doc_get(ln, "name"), *type = sparse__doc_get(ln, "type");
     if (name && name->kind == SPARSE__DOC_SCALAR)
@@ -235,12 +237,14 @@ static int parse_root(const sparse__doc *doc, sparse_arch **out)
     const sparse__doc_node *input = sparse__doc_get(root, "input"), *layers = sparse__doc_get(root, "layers");
     const sparse__doc_node *classes = sparse__doc_get(root, "classes"), *name = sparse__doc_get(root, "name");
     if (!input)
-        return sparse__doc_error(doc, root, SPARSE_EFORMAT, "missing field 'input' ([channels, height, width])");
+        return sparse__doc_error(doc, root, SPARSE_EFORMAT,
+                                 "missing field 'input' ([channels, height, width])");
     if (!layers)
         return sparse__doc_error(doc, root, SPARSE_EFORMAT, "missing field 'layers'");
     size_t dims[3], ncls = 10;
     const char *nm = NULL;
-    if ((rc = read_input_shape(doc, input, dims)) || (classes && (rc = read_size(doc, classes, "classes", 0, &ncls))) ||
+    if ((rc = read_input_shape(doc, input, dims)) ||
+        (classes && (rc = read_size(doc, classes, "classes", 0, &ncls))) ||
         (name && (rc = sparse__doc_string(doc, name, "name", &nm))))
         return rc;
     if (layers->kind != SPARSE__DOC_SEQ)

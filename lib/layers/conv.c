@@ -61,8 +61,8 @@ static void valid_ox(size_t pl, size_t kx, size_t s, size_t W, size_t Wo, size_t
         *lo = *hi;
 }
 
-static void im2col(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x, size_t n, size_t n0,
-                   size_t nb, float *col)
+static void im2col(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   size_t n, size_t n0, size_t nb, float *col)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const size_t P = Ho * Wo, ld = nb * P, rows = in->c * k * k;
@@ -108,8 +108,8 @@ static void im2col(const sparse_net *net, const sparse__node *nd, const sparse__
     }
 }
 
-static void col2im(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *col, size_t n, size_t n0,
-                   size_t nb, float *dx)
+static void col2im(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *col,
+                   size_t n, size_t n0, size_t nb, float *dx)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const size_t P = Ho * Wo, ld = nb * P;
@@ -187,8 +187,8 @@ static void bias_grad(const sparse_net *net, const sparse__node *nd, size_t n)
 
 /* y = conv(x, w), no bias. `cache` (K x N*P) keeps the im2col matrix for
  * the backward pass, or is NULL (chunks rebuilt in the work buffer). */
-static void conv_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x, const float *w, float *y,
-                     float *cache)
+static void conv_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                     const float *w, float *y, float *cache)
 {
     const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
     if (is_pointwise(nd)) {
@@ -211,8 +211,8 @@ static void conv_fwd(sparse_net *net, const sparse__node *nd, const sparse__node
 
 /* gw = dL/dw (overwritten; skipped when NULL); dx = or += dL/dx (skipped
  * when NULL). `cache` must hold im2col(x) from conv_fwd, or be NULL. */
-static void conv_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x, const float *w,
-                     const float *dy, float *gw, float *dx, int dx_acc, const float *cache)
+static void conv_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                     const float *w, const float *dy, float *gw, float *dx, int dx_acc, const float *cache)
 {
     const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
     if (is_pointwise(nd)) {
@@ -265,8 +265,8 @@ void sparse__conv_backward(sparse_net *net, sparse__node *nd)
 
 /* ---- Depthwise ---- */
 
-static void dw_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin, const float *wt,
-                   const float *bias, float *yout)
+static void dw_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin,
+                   const float *wt, const float *bias, float *yout)
 {
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
@@ -297,8 +297,8 @@ static void dw_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *
 }
 
 /* gw overwritten (NULL: skipped); dx accumulated (NULL: skipped). */
-static void dw_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin, const float *wt,
-                   const float *dyin, float *gw, float *dxin)
+static void dw_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin,
+                   const float *wt, const float *dyin, float *gw, float *dxin)
 {
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     if (gw)
@@ -351,7 +351,8 @@ void sparse__dwconv_backward(sparse_net *net, sparse__node *nd)
 
 /* ---- Raw kernels for experimental hooks ---- */
 
-static int raw_node(sparse_net *net, size_t id, const sparse__node **nd, const sparse__node **in, const char *fn)
+static int raw_node(sparse_net *net, size_t id, const sparse__node **nd, const sparse__node **in,
+                    const char *fn)
 {
     if (!net)
         return sparse__error(SPARSE_EINVAL, "%s: net is NULL", fn);

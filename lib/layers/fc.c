@@ -23,7 +23,8 @@ static void gather(const sparse__node *in, const float *x, size_t n, float *xn)
 }
 
 /* Where X^T (F x N) lives: the gathered copy or the input itself. */
-static const float *xmat(sparse_net *net, const sparse__node *in, const float *x, size_t n, inc_t *rs, inc_t *cs)
+static const float *xmat(sparse_net *net, const sparse__node *in, const float *x, size_t n, inc_t *rs,
+                         inc_t *cs)
 {
     if (in->h * in->w == 1) {
         *rs = (inc_t)n;
@@ -36,7 +37,8 @@ static const float *xmat(sparse_net *net, const sparse__node *in, const float *x
     return net->work;
 }
 
-static void fc_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x, const float *w, float *y)
+static void fc_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   const float *w, float *y)
 {
     const size_t n = net->batch, F = in->sz, O = nd->c;
     inc_t rs, cs;
@@ -45,8 +47,8 @@ static void fc_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *
 }
 
 /* gw overwritten (NULL: skipped), dx written or accumulated (NULL: skipped). */
-static void fc_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x, const float *w,
-                   const float *dy, float *gw, float *dx, int dx_acc)
+static void fc_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   const float *w, const float *dy, float *gw, float *dx, int dx_acc)
 {
     const size_t n = net->batch, F = in->sz, O = nd->c;
     if (gw) {

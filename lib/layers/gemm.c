@@ -6,8 +6,8 @@ void sparse__sgemm(const sparse_net *net, double *seconds, double *flops, dim_t 
                    float beta, float *c, inc_t rsc, inc_t csc)
 {
     double t0 = net->prof ? sparse__now() : 0.0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
-              rsb, csb, &beta, c, rsc, csc);
+    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb,
+              csb, &beta, c, rsc, csc);
     if (net->prof) {
         *seconds += sparse__now() - t0;
         *flops += 2.0 * (double)m * (double)n * (double)k;

@@ -148,8 +148,8 @@ static int make_conv(planner *p, size_t layer, const char *name, const char *suf
                                    "kernel %zux%zu is larger than its %zux%zu input from '%s' (use "
                                    "padding: same or a smaller kernel)",
                                    k, k, ih, iw, in->name);
-    sparse__node *nd = new_node(p, depthwise ? SPARSE_LAYER_DEPTHWISE_CONV2D : SPARSE_LAYER_CONV2D, name,
-                         suffix, layer);
+    sparse__node *nd =
+        new_node(p, depthwise ? SPARSE_LAYER_DEPTHWISE_CONV2D : SPARSE_LAYER_CONV2D, name, suffix, layer);
     if (!nd)
         return SPARSE_ENOMEM;
     nd->n_in = 1;
@@ -205,7 +205,8 @@ static int resolve_inputs(const planner *p, size_t li, const size_t *layer_out, 
         for (j = li; j < arch->n; j++)
             if (!strcmp(arch->layers[j].name, nm))
                 return sparse__layer_error(arch, li, SPARSE_EINVAL,
-                                           "input '%s' is defined later; layers may only read earlier layers", nm);
+                                           "input '%s' is defined later; layers may only read earlier layers",
+                                           nm);
         return sparse__layer_error(arch, li, SPARSE_ENOTFOUND, "unknown input '%s'", nm);
     }
     if (L->s.kind == SPARSE_LAYER_RESIDUAL && L->s.n_inputs == 1) {
@@ -250,7 +251,8 @@ static int plan_conv(planner *p, size_t li, size_t src, size_t *id)
         const double r = floor(s->rate * (double)p->nodes[src].c + 0.5);
         const size_t mid = r < 1.0 ? 1 : (size_t)r;
         int rc = make_conv(p, li, L->name, "/reduce", src, mid, 1, 1, 0, s->bias, 0, id);
-        return rc ? rc : make_conv(p, li, L->name, NULL, *id, s->filters, s->kernel, stride, same, s->bias, 0, id);
+        return rc ? rc
+                  : make_conv(p, li, L->name, NULL, *id, s->filters, s->kernel, stride, same, s->bias, 0, id);
     }
     default: { /* separable */
         int rc = make_conv(p, li, L->name, "/dw", src, 0, s->kernel, stride, same, 0, 1, id);
@@ -268,15 +270,17 @@ static int plan_pool(planner *p, size_t li, size_t src, size_t *id)
     const size_t k = s->size, st = down ? k : (s->stride ? s->stride : k), dr = down ? s->depth_rate : 1;
     const sparse__node *in = &p->nodes[src];
     if (in->h < k || in->w < k)
-        return sparse__layer_error(p->arch, li, SPARSE_ESHAPE,
-                                   "window %zux%zu is larger than its %zux%zu input from '%s': the output would "
-                                   "be empty",
-                                   k, k, in->h, in->w, in->name);
+        return sparse__layer_error(
+            p->arch, li, SPARSE_ESHAPE,
+            "window %zux%zu is larger than its %zux%zu input from '%s': the output would "
+            "be empty",
+            k, k, in->h, in->w, in->name);
     if (in->c < dr)
-        return sparse__layer_error(p->arch, li, SPARSE_ESHAPE,
-                                   "depth rate %zu is larger than the %zu channels of '%s': the output would be "
-                                   "empty",
-                                   dr, in->c, in->name);
+        return sparse__layer_error(
+            p->arch, li, SPARSE_ESHAPE,
+            "depth rate %zu is larger than the %zu channels of '%s': the output would be "
+            "empty",
+            dr, in->c, in->name);
     sparse__node *nd = new_unary(p, s->kind, li, src);
     if (!nd)
         return SPARSE_ENOMEM;
@@ -321,7 +325,8 @@ static int plan_fc(planner *p, size_t li, size_t src, size_t *id)
     nd->bias = s->bias;
     *id = p->n - 1;
     if (fin > ((size_t)1 << 31) / s->units)
-        return sparse__layer_error(p->arch, li, SPARSE_ERANGE, "%zu x %zu weights is too many", fin, s->units);
+        return sparse__layer_error(p->arch, li, SPARSE_ERANGE, "%zu x %zu weights is too many", fin,
+                                   s->units);
     int rc = add_param(nd, "weight", 2, s->units, fin, 1, 1, 1, 1);
     if (!rc && s->bias)
         rc = add_param(nd, "bias", 1, s->units, 1, 1, 1, 1, 0);
@@ -339,10 +344,11 @@ static int plan_residual(planner *p, size_t li, size_t a, size_t b, size_t *id)
             if ((nb->h + t - 1) / t == na->h && (nb->w + t - 1) / t == na->w)
                 st = t;
         if (!st)
-            return sparse__layer_error(p->arch, li, SPARSE_ESHAPE,
-                                       "cannot project '%s' (%zux%zux%zu) onto '%s' (%zux%zux%zu) with a strided "
-                                       "1x1 convolution",
-                                       nb->name, nb->c, nb->h, nb->w, na->name, na->c, na->h, na->w);
+            return sparse__layer_error(
+                p->arch, li, SPARSE_ESHAPE,
+                "cannot project '%s' (%zux%zux%zu) onto '%s' (%zux%zux%zu) with a strided "
+                "1x1 convolution",
+                nb->name, nb->c, nb->h, nb->w, na->name, na->c, na->h, na->w);
         int rc = make_conv(p, li, p->arch->layers[li].name, "/proj", b, na->c, 1, st, 1, 0, 0, &b);
         if (rc)
             return rc;
@@ -371,9 +377,10 @@ static int plan_merge(planner *p, size_t li, const size_t *src, size_t nsrc, siz
                                        "cannot sum '%s' (%zux%zux%zu) and '%s' (%zux%zux%zu): shapes differ",
                                        a->name, a->c, a->h, a->w, b->name, b->c, b->h, b->w);
         if (s->merge == SPARSE_MERGE_CONCAT && (a->h != b->h || a->w != b->w))
-            return sparse__layer_error(p->arch, li, SPARSE_ESHAPE,
-                                       "cannot concatenate '%s' (%zux%zu) and '%s' (%zux%zu): spatial sizes differ",
-                                       a->name, a->h, a->w, b->name, b->h, b->w);
+            return sparse__layer_error(
+                p->arch, li, SPARSE_ESHAPE,
+                "cannot concatenate '%s' (%zux%zu) and '%s' (%zux%zu): spatial sizes differ", a->name, a->h,
+                a->w, b->name, b->h, b->w);
         c += b->c;
     }
     sparse__node *nd = new_unary(p, SPARSE_LAYER_MERGE, li, src[0]);

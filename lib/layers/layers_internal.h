@@ -99,10 +99,10 @@ struct sparse_net {
 /* kinds.c: one entry per sparse_layer_kind. */
 typedef void (*sparse__kernel_fn)(sparse_net *net, sparse__node *nd);
 typedef struct sparse__kind_info {
-    const char *name;     /* as in YAML */
-    int arch_only;        /* expands into other nodes, never a node itself */
-    int has_weights;      /* nodes carry "weight" (and "bias"): pruned, batch norm folds into them */
-    int conv;             /* a layer spec's filters, kernel, stride, padding and bias apply */
+    const char *name; /* as in YAML */
+    int arch_only;    /* expands into other nodes, never a node itself */
+    int has_weights;  /* nodes carry "weight" (and "bias"): pruned, batch norm folds into them */
+    int conv;         /* a layer spec's filters, kernel, stride, padding and bias apply */
     sparse__kernel_fn forward, backward; /* NULL: no pass (the input, arch-only kinds) */
 } sparse__kind_info;
 /* NULL for a value that is not a kind. */

@@ -92,8 +92,9 @@ static int alloc_kind_buffers(const sparse_net *net, sparse__node *nd, size_t *w
     case SPARSE_LAYER_MAXPOOL:
     case SPARSE_LAYER_INPUT_DOWNSAMPLE:
         if (in->sz * max_batch > (size_t)INT32_MAX)
-            return sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
-                                 nd->name, in->sz * max_batch);
+            return sparse__error(SPARSE_ERANGE,
+                                 "node '%s': %zu input values per batch are too many for pooling", nd->name,
+                                 in->sz * max_batch);
         nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
         if (!nd->idx)
             rc = SPARSE_ENOMEM;
@@ -196,9 +197,9 @@ SPARSE_API int sparse_net_find_node(const sparse_net *net, const char *name, siz
     return sparse__error(SPARSE_ENOTFOUND, "sparse_net_find_node: no node named '%s'", name);
 }
 
-#define NODE_OR_ERROR(nd, net, id)                                                                 \
-    const sparse__node *nd = get_node(net, id);                                                           \
-    if (!nd)                                                                                       \
+#define NODE_OR_ERROR(nd, net, id)                                                                           \
+    const sparse__node *nd = get_node(net, id);                                                              \
+    if (!nd)                                                                                                 \
         return sparse__error(net ? SPARSE_ERANGE : SPARSE_EINVAL, "%s: no node %zu", __func__, id);
 
 SPARSE_API int sparse_net_node_kind(const sparse_net *net, size_t id)

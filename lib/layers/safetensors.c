@@ -134,7 +134,10 @@ static int st_open(st_file *f, const char *path)
     return SPARSE_OK;
 }
 
-static const char *scalar(const sparse__doc_node *n) { return n && n->kind == SPARSE__DOC_SCALAR ? n->scalar : NULL; }
+static const char *scalar(const sparse__doc_node *n)
+{
+    return n && n->kind == SPARSE__DOC_SCALAR ? n->scalar : NULL;
+}
 
 static int parse_u64(const char *s, uint64_t *out)
 {
@@ -165,7 +168,8 @@ static int check_entry(st_file *f, const char *name, const sparse__doc_node *e, 
     if (!of || of->kind != SPARSE__DOC_SEQ || of->n != 2)
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' needs data_offsets [begin, end]", f->path, name);
     if (sh->n > 4)
-        return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has %zu dimensions, at most 4", f->path, name, sh->n);
+        return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has %zu dimensions, at most 4", f->path, name,
+                             sh->n);
     uint64_t numel = 1;
     for (size_t i = 0; i < sh->n; i++) {
         uint64_t d;

@@ -41,9 +41,9 @@ static inline float sparse__log_alpha(float log_var, float mean)
 struct sparse__var {
     int mode;
     double thr;
-    uint64_t seed;             /* noise */
-    sparse_rng *step_rng;      /* reseeded every step: the step's noise stream */
-    uint32_t kn[128];          /* ziggurat tables (Marsaglia & Tsang 2000) */
+    uint64_t seed;        /* noise */
+    sparse_rng *step_rng; /* reseeded every step: the step's noise stream */
+    uint32_t kn[128];     /* ziggurat tables (Marsaglia & Tsang 2000) */
     float wn[128], fn[128];
     float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
@@ -52,7 +52,6 @@ struct sparse__var {
     float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized) */
     float *xz, *dxz;           /* BC FC: scaled input and its gradient */
 };
-
 
 /* variational.c: the weight and bias an evaluation pass uses, into v->wm
  * and v->bm (pruned weights or groups zero). */

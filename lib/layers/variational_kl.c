@@ -12,7 +12,8 @@ static float neg_kl(float la, float *grad)
 {
     const float s = 1.0f / (1.0f + expf(-((float)SPARSE_EXP_NEG_KL_K2 + (float)SPARSE_EXP_NEG_KL_K3 * la)));
     const float e = expf(-la);
-    *grad = (float)SPARSE_EXP_NEG_KL_K1 * (float)SPARSE_EXP_NEG_KL_K3 * s * (1.0f - s) + 0.5f * e / (1.0f + e);
+    *grad =
+        (float)SPARSE_EXP_NEG_KL_K1 * (float)SPARSE_EXP_NEG_KL_K3 * s * (1.0f - s) + 0.5f * e / (1.0f + e);
     return (float)SPARSE_EXP_NEG_KL_K1 * s - 0.5f * log1pf(e) - (float)SPARSE_EXP_NEG_KL_K1;
 }
 

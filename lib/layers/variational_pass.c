@@ -14,7 +14,8 @@
 /* The layers' raw kernels (experimental.h): y = op(x, w) without bias;
  * backward overwrites dw and adds into dx (NULL skips either). They never
  * touch the node's own buffers or im2col cache. */
-static void raw_fwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w, float *y)
+static void raw_fwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w,
+                    float *y)
 {
     if (nd->kind == SPARSE_LAYER_FC)
         sparse_exp_fc_forward(net, id, x, w, y);
@@ -22,8 +23,8 @@ static void raw_fwd(sparse_net *net, size_t id, const sparse__node *nd, const fl
         sparse_exp_conv_forward(net, id, x, w, y);
 }
 
-static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w, const float *dy,
-                    float *dw, float *dx)
+static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w,
+                    const float *dy, float *dw, float *dx)
 {
     if (nd->kind == SPARSE_LAYER_FC)
         sparse_exp_fc_backward(net, id, x, w, dy, dw, dx);
@@ -126,7 +127,8 @@ static float gauss(nrng *r)
 
 /* Local reparameterisation on input x (the node's input, or x*z for BC FC):
  * out = op(x, W) + b + sqrt(op(x^2, exp(log_sigma2)) + 1e-8) * eps. */
-static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x, nrng *rng)
+static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x,
+                     nrng *rng)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     const sparse__param *W = &nd->params[0];
@@ -149,8 +151,8 @@ static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse
 }
 
 /* dy: gradient w.r.t. the output; dx: added into (NULL: not needed). */
-static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
-                     float *dx)
+static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x,
+                     const float *dy, float *dx)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     sparse__param *W = &nd->params[0];

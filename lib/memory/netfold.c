@@ -54,13 +54,11 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
         int sk = sparse_net_node_kind(net, src);
         /* Folding rewrites the producer's output, so nobody else may read it. */
         if (!sparse_layer_kind_has_weights(sk) || f->consumers[src] != 1 || f->bn_of[src] != SIZE_MAX) {
-            rc = sparse__error(SPARSE_EUNSUPPORTED,
-                               "batch norm '%s' cannot be folded: its input '%s' (%s) %s",
-                               sparse_net_node_name(net, i), sparse_net_node_name(net, src),
-                               sparse_layer_kind_name(sk),
-                               sparse_layer_kind_has_weights(sk)
-                                   ? "is also read by other nodes"
-                                   : "is not a conv2d, depthwise_conv2d or fc layer");
+            rc = sparse__error(
+                SPARSE_EUNSUPPORTED, "batch norm '%s' cannot be folded: its input '%s' (%s) %s",
+                sparse_net_node_name(net, i), sparse_net_node_name(net, src), sparse_layer_kind_name(sk),
+                sparse_layer_kind_has_weights(sk) ? "is also read by other nodes"
+                                                  : "is not a conv2d, depthwise_conv2d or fc layer");
             sparse__netfold_free(f);
             return rc;
         }

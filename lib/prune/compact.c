@@ -560,8 +560,8 @@ static void cstate_free(cstate *s)
         if (s->keep)
             free(s->keep[i]);
     }
-    void *arrays[] = {s->parent, s->kind, s->concat, s->C, s->W, s->B, s->zero, s->used,
-                      s->removed, s->fixed, s->derived, s->keep, s->nkeep};
+    void *arrays[] = {s->parent, s->kind,    s->concat, s->C,       s->W,    s->B,    s->zero,
+                      s->used,   s->removed, s->fixed,  s->derived, s->keep, s->nkeep};
     for (size_t q = 0; q < sizeof arrays / sizeof arrays[0]; q++)
         free(arrays[q]);
 }
@@ -585,8 +585,8 @@ static int cstate_init(cstate *s, sparse_net *net)
     s->derived = sparse__calloc(n, sizeof *s->derived);
     s->keep = sparse__calloc(n, sizeof *s->keep);
     s->nkeep = sparse__calloc(n, sizeof *s->nkeep);
-    if (!s->parent || !s->kind || !s->concat || !s->C || !s->W || !s->B || !s->zero || !s->used || !s->removed ||
-        !s->fixed || !s->derived || !s->keep || !s->nkeep)
+    if (!s->parent || !s->kind || !s->concat || !s->C || !s->W || !s->B || !s->zero || !s->used ||
+        !s->removed || !s->fixed || !s->derived || !s->keep || !s->nkeep)
         return SPARSE_ENOMEM;
     return SPARSE_OK;
 }
