@@ -50,7 +50,7 @@ static const cli_spec train_spec = {
     .name = "train", .opts = train_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
         "Usage: sparse train ARCH.yaml --data mnist|DIR|FILE.csv [options]\n\n"
-        "Trains the architecture (docs/architecture.md) and reports validation and test accuracy.\n",
+        "Trains the architecture (docs/network-format.md) and reports validation and test accuracy.\n",
 };
 
 /* A training run: what it reads, what it leaves, what it measured. */

@@ -26,7 +26,7 @@ grep -q "^sparse: error: .*missing.safetensors" "$T/err" || fail "--init message
 # a bad architecture: exit 1, file:line and layer in the message
 printf 'input: [1, 4, 4]\nclasses: 2\nlayers:\n  - {type: conv2d, name: big, filters: 2, kernel: 5, padding: valid}\n  - {type: fc, units: 2}\n' >"$T/bad.yaml"
 run 1 train "$T/bad.yaml" --data "$T/d.csv"
-grep -q "^sparse: error: .*bad.yaml:4: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
+grep -q "^sparse: error: .*bad.yaml:4:5: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
 
 # usage errors: exit 2
 run 2 train "$T/a.yaml" --data "$T/d.csv" --optimizer rmsprop

@@ -1,6 +1,6 @@
 /*
  * Memory accounting: hand-computed fixtures. Every expected number below is
- * worked out in the comment next to it from the conventions of DESIGN.md §1:
+ * worked out in the comment next to it from the conventions of docs/design.md §8:
  * int8 (1 byte per weight/activation), biases are weights, BN folded, ReLU in
  * place (so neither appears), x_l and y_l dense element counts, w_l non-zeros,
  * a merge's x_l the concatenation of its inputs.
