@@ -91,8 +91,10 @@ static void catch_stop_signals(void)
 static int finish(int rc, const char *dir)
 {
     if (rc && stop_signal) {
-        fprintf(stderr, "sparse: stopped by %s; every trial recorded is kept. Continue with: sparse search --resume %s\n",
-                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", dir);
+        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        fprintf(stderr, "sparse: stopped by %s; every trial recorded is kept. "
+                        "Continue with: sparse search --resume %s\n",
+                sig, dir);
         return 128 + stop_signal;
     }
     return rc ? cli_lib_error(rc, "search") : CLI_OK;

@@ -91,7 +91,8 @@ int cli_open_run(sparse_run **out, const char *dir, long trial, const char *what
     if (trial >= 0 && (rc = sparse_run_trial_value(*out, (size_t)trial, SPARSE_TRIAL_OK, &ok))) {
         sparse_run_free(*out);
         *out = NULL;
-        return rc == SPARSE_ERANGE ? cli_error("%s: %s has no trial %ld", what, dir, trial) : cli_lib_error(rc, what);
+        return rc == SPARSE_ERANGE ? cli_error("%s: %s has no trial %ld", what, dir, trial)
+                                   : cli_lib_error(rc, what);
     }
     return CLI_OK;
 }

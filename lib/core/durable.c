@@ -87,8 +87,9 @@ int sparse__append_durable(int fd, off_t *end, const void *data, size_t len, con
         return SPARSE_OK;
     }
     if (ftruncate(fd, *end))
-        return sparse__error(SPARSE_EIO, "%s: %s failed: %s; cutting the %zu bytes written back off failed too: %s",
-                             path, step, strerror(err), done, strerror(errno));
+        return sparse__error(SPARSE_EIO,
+                             "%s: %s failed: %s; cutting the %zu bytes written back off failed too: %s", path,
+                             step, strerror(err), done, strerror(errno));
     return sparse__error(SPARSE_EIO, "%s: %s failed: %s (nothing of it kept)", path, step, strerror(err));
 }
 
@@ -123,7 +124,8 @@ static int sync_parent(const char *path)
     }
     int rc = SPARSE_OK, dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd))
-        rc = sparse__error(SPARSE_EIO, "%s: replaced, but fsync of its directory failed: %s", path, strerror(errno));
+        rc = sparse__error(SPARSE_EIO, "%s: replaced, but fsync of its directory failed: %s", path,
+                           strerror(errno));
     if (dfd >= 0)
         close(dfd);
     free(dir);

@@ -136,7 +136,8 @@ static int start_run(sp_search *s, const char *dir)
     if (rc)
         return rc;
     if (n || done)
-        return sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
+        return sparse__error(SPARSE_EINVAL,
+                             "%s already holds a run (%zu trials): resume it or choose another directory",
                              dir, n > done ? n : done);
     char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
     rc = path ? sparse_search_config_to_yaml(s->cfg, &yaml) : SPARSE_ENOMEM;
@@ -183,8 +184,8 @@ static int replay(sp_search *s)
     int rc = SPARSE_OK;
     for (size_t i = 0; !rc && i < sparse__runlog_count(s->log); i++) {
         sp_trial tr;
-        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i, sparse__runlog_line_number(s->log, i), 1,
-                            &tr);
+        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i,
+                            sparse__runlog_line_number(s->log, i), 1, &tr);
         if (!rc && (rc = sp_keep_trial(s, &tr)))
             free(tr.point);
     }

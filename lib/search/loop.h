@@ -125,7 +125,7 @@ typedef struct sp_search {
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
     sp_slot *slots;
-    char *fingerprint; /* the config's, as state.json holds it (sp_config_fingerprint) */
+    char *fingerprint;    /* the config's, as state.json holds it (sp_config_fingerprint) */
     pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
     pthread_cond_t finished;
     size_t completions; /* trials trained so far in this call, under lock */

@@ -218,8 +218,8 @@ static void read_figures(reader *rd, const sparse__doc_node *r, sp_trial *out)
                     (double *)((char *)out + figures[k].offset));
 }
 
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, size_t line_no,
-                   int strict, sp_trial *out)
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                   size_t line_no, int strict, sp_trial *out)
 {
     memset(out, 0, sizeof *out);
     out->id = SP_NO_ID;

@@ -67,10 +67,12 @@ static int read_trials(sparse_run *run, size_t nvars)
         size_t line = sparse__runlog_line_number(run->log, i), first;
         sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t);
         if (t->id == SP_NO_ID)
-            rc = sparse__runlog_add_note(run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
+            rc = sparse__runlog_add_note(
+                run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
         else if ((first = find(run, t->id)) != SIZE_MAX)
-            rc = sparse__runlog_add_note(run->log, line, "%s/trials.jsonl:%zu: trial %zu again (first on line %zu); skipped", dir, line,
-                      t->id, sparse__runlog_line_number(run->log, run->log_index[first]));
+            rc = sparse__runlog_add_note(
+                run->log, line, "%s/trials.jsonl:%zu: trial %zu again (first on line %zu); skipped", dir,
+                line, t->id, sparse__runlog_line_number(run->log, run->log_index[first]));
         else {
             run->log_index[run->n++] = i;
             if (t->id > run->max_id)
@@ -202,9 +204,9 @@ static int locate(const sparse_run *run, size_t id, size_t *pos)
     if (!run->n || id > run->max_id)
         return sparse__error(SPARSE_ERANGE, "run %s has no trial %zu (%s)", dir, id,
                              run->n ? "its last trial is an earlier one" : "it has none yet");
-    return sparse__error(SPARSE_ENOTFOUND,
-                         "run %s has no trial %zu: its record is missing or unreadable (see the run's warnings)", dir,
-                         id);
+    return sparse__error(
+        SPARSE_ENOTFOUND,
+        "run %s has no trial %zu: its record is missing or unreadable (see the run's warnings)", dir, id);
 }
 
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int field, double *value)

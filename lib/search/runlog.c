@@ -26,7 +26,7 @@ struct sparse__runlog {
     size_t *line_no;
     size_t n, cap;
     size_t dropped;
-    char *torn;          /* a writer's torn last line, until cut (NULL: none) */
+    char *torn; /* a writer's torn last line, until cut (NULL: none) */
     size_t torn_line;
     char *state;
     note *notes;
@@ -61,7 +61,8 @@ static int check_dir(const char *path, int create)
     if (lstat(path, &st))
         return sparse__error(SPARSE_EIO, "%s: %s", path, strerror(errno));
     if (S_ISLNK(st.st_mode))
-        return sparse__error(SPARSE_EIO, "%s: is a symbolic link: a run directory's weights/ must be its own", path);
+        return sparse__error(SPARSE_EIO, "%s: is a symbolic link: a run directory's weights/ must be its own",
+                             path);
     if (!S_ISDIR(st.st_mode))
         return sparse__error(SPARSE_EIO, "%s: exists and is not a directory", path);
     return SPARSE_OK;
@@ -149,9 +150,9 @@ static int scan_lines(sparse__runlog *log, const char *text, size_t len, int rea
             if (!sc->bad_line)
                 sc->bad_line = line;
             if (reader)
-                rc = sparse__runlog_add_note(log, line,
-                                             "%s/trials.jsonl:%zu: not a trial record (not a JSON object); skipped",
-                                             log->dir, line);
+                rc = sparse__runlog_add_note(
+                    log, line, "%s/trials.jsonl:%zu: not a trial record (not a JSON object); skipped",
+                    log->dir, line);
         }
         pos = next;
     }
@@ -164,7 +165,8 @@ int sparse__runlog_cut_torn(sparse__runlog *log)
     SPARSE__CHECK_NULL(log);
     if (!log->torn)
         return SPARSE_OK;
-    char *copy = sparse__runlog_path(log, "trials.jsonl.torn"), *trials = sparse__runlog_path(log, "trials.jsonl");
+    char *copy = sparse__runlog_path(log, "trials.jsonl.torn"),
+         *trials = sparse__runlog_path(log, "trials.jsonl");
     int fd = -1;
     off_t end = 0;
     const size_t len = log->dropped;
@@ -178,8 +180,9 @@ int sparse__runlog_cut_torn(sparse__runlog *log)
     if (!rc && (ftruncate(log->fd, log->end) || fsync(log->fd)))
         rc = sparse__error(SPARSE_EIO, "%s: cannot cut the torn last line: %s", trials, strerror(errno));
     if (!rc)
-        rc = sparse__runlog_add_note(log, log->torn_line, "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
-                      log->torn_line, len, copy);
+        rc = sparse__runlog_add_note(log, log->torn_line,
+                                     "%s:%zu: torn last line (%zu bytes) cut; a copy is in %s", trials,
+                                     log->torn_line, len, copy);
     if (!rc) {
         free(log->torn);
         log->torn = NULL;
@@ -209,16 +212,19 @@ static int note_tail(sparse__runlog *log, const char *trials, const scan *sc)
 {
     int rc = SPARSE_OK;
     if (sc->tail_len)
-        rc = sparse__runlog_add_note(log, sc->tail_line,
-                      "%s:%zu: last line is not a whole record (%zu bytes: a crash while writing it, or a search "
-                      "writing it now); ignored (a resume cuts it, keeping a copy in trials.jsonl.torn)",
-                      trials, sc->tail_line, sc->tail_len);
+        rc = sparse__runlog_add_note(
+            log, sc->tail_line,
+            "%s:%zu: last line is not a whole record (%zu bytes: a crash while writing it, or a search "
+            "writing it now); ignored (a resume cuts it, keeping a copy in trials.jsonl.torn)",
+            trials, sc->tail_line, sc->tail_len);
     char *copy = sparse__runlog_path(log, "trials.jsonl.torn");
     struct stat st;
     if (!rc && copy && !lstat(copy, &st))
-        rc = sparse__runlog_add_note(log, 0, "%s: %lld bytes of torn last lines that resumes cut off (kept for inspection; safe to "
-                              "delete)",
-                      copy, (long long)st.st_size);
+        rc = sparse__runlog_add_note(
+            log, 0,
+            "%s: %lld bytes of torn last lines that resumes cut off (kept for inspection; safe to "
+            "delete)",
+            copy, (long long)st.st_size);
     free(copy);
     return rc;
 }
@@ -239,12 +245,13 @@ static int read_trials(sparse__runlog *log, const char *trials, int reader)
     if (!rc)
         rc = scan_lines(log, text, len, reader, &sc);
     if (!rc && !reader && sc.bad_line)
-        rc = sparse__error(SPARSE_EFORMAT,
-                           "%s:%zu: not a trial record (not a JSON object), and %zu record%s follow%s it: a line "
-                           "other than the last is never cut. The file is unchanged: repair or remove that line "
-                           "(keep a copy), then resume",
-                           trials, sc.bad_line, sc.bad_records, sc.bad_records == 1 ? "" : "s",
-                           sc.bad_records == 1 ? "s" : "");
+        rc = sparse__error(
+            SPARSE_EFORMAT,
+            "%s:%zu: not a trial record (not a JSON object), and %zu record%s follow%s it: a line "
+            "other than the last is never cut. The file is unchanged: repair or remove that line "
+            "(keep a copy), then resume",
+            trials, sc.bad_line, sc.bad_records, sc.bad_records == 1 ? "" : "s",
+            sc.bad_records == 1 ? "s" : "");
     if (!rc && reader)
         rc = note_tail(log, trials, &sc);
     if (!rc && !reader && sc.tail_len)
@@ -263,8 +270,8 @@ static void remove_stale(const char *dir, const char *prefix)
     struct dirent *e;
     while ((e = readdir(d))) {
         const char *tmp = strstr(e->d_name, ".tmp.");
-        if (tmp && (!*prefix || tmp == e->d_name + strlen(prefix)) && !strncmp(e->d_name, prefix, strlen(prefix)) &&
-            tmp[5] >= '0' && tmp[5] <= '9')
+        if (tmp && (!*prefix || tmp == e->d_name + strlen(prefix)) &&
+            !strncmp(e->d_name, prefix, strlen(prefix)) && tmp[5] >= '0' && tmp[5] <= '9')
             unlinkat(dirfd(d), e->d_name, 0);
     }
     closedir(d);

@@ -193,8 +193,8 @@ double sp_trial_wm(const sparse_search_config *cfg, const sp_trial *t);
  * kept. Lenient (the run view): every field that reads is kept, the others
  * are -1 (the id SP_NO_ID), and it never fails. out->point is the caller's
  * (free). */
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, size_t line_no,
-                   int strict, sp_trial *out);
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                   size_t line_no, int strict, sp_trial *out);
 
 /* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
  * naming the file when it is malformed. */

@@ -129,7 +129,8 @@ char *sp_config_fingerprint(const sparse_search_config *cfg)
     if (fingerprint_of(cfg, &f))
         return NULL;
     sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "\"config_hash\":\"fnv1a64:%016llx\",\"config_keys\":{", (unsigned long long)f.hash);
+    sparse__buf_printf(&b, "\"config_hash\":\"fnv1a64:%016llx\",\"config_keys\":{",
+                       (unsigned long long)f.hash);
     for (size_t i = 0; i < f.n; i++) {
         sparse__buf_puts(&b, i ? "," : "");
         sparse__buf_json_string(&b, f.e[i].path);
@@ -145,8 +146,10 @@ char *sp_config_fingerprint(const sparse_search_config *cfg)
 char *sp_state_json(const sp_search *s, int finished)
 {
     sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
-                       s->n, s->total, finished ? "true" : "false");
+    sparse__buf_printf(
+        &b,
+        "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":", s->n,
+        s->total, finished ? "true" : "false");
     sparse__buf_json_double(&b, sp_best_feasible(s));
     sparse__buf_printf(&b, ",%s}\n", s->fingerprint);
     char *json = sparse__buf_detach(&b);
@@ -201,8 +204,8 @@ int sp_state_disagreement(const sparse__runlog *log, size_t done, char *msg, siz
 
 /* The first key whose hash differs between the run's fingerprint (keys, a
  * map of state.json) and cfg's f, into msg. */
-static void first_difference(const sparse__doc *d, const sparse__doc_node *keys, const fingerprint *f, char *msg,
-                             size_t cap)
+static void first_difference(const sparse__doc *d, const sparse__doc_node *keys, const fingerprint *f,
+                             char *msg, size_t cap)
 {
     snprintf(msg, cap, "its resolved form differs");
     for (size_t i = 0; keys && i < keys->n; i++) {
@@ -219,8 +222,8 @@ static void first_difference(const sparse__doc *d, const sparse__doc_node *keys,
         char now[17];
         snprintf(now, sizeof now, "%016llx", (unsigned long long)f->e[j].hash);
         if (strcmp(now, hash)) {
-            snprintf(msg, cap, "'%s' changed (now '%.*s')", path, (int)(f->e[j].text_len > 120 ? 120 : f->e[j].text_len),
-                     f->e[j].text);
+            snprintf(msg, cap, "'%s' changed (now '%.*s')", path,
+                     (int)(f->e[j].text_len > 120 ? 120 : f->e[j].text_len), f->e[j].text);
             return;
         }
     }
@@ -250,11 +253,12 @@ static int check_config(const sparse__runlog *log, const sparse__doc *d, const s
     if (strcmp(now, stored)) {
         const sparse__doc_node *keys = sparse__doc_get(root, "config_keys");
         first_difference(d, keys && keys->kind == SPARSE__DOC_MAP ? keys : NULL, &f, why, sizeof why);
-        rc = sparse__error(SPARSE_EINVAL,
-                           "%s/config.yaml is not the config this run started with: %s. A resume continues the same "
-                           "search: put the config back, or start a new run in another directory (a resume may "
-                           "change only threads, workers and time_budget)",
-                           sparse__runlog_dir(log), why);
+        rc = sparse__error(
+            SPARSE_EINVAL,
+            "%s/config.yaml is not the config this run started with: %s. A resume continues the same "
+            "search: put the config back, or start a new run in another directory (a resume may "
+            "change only threads, workers and time_budget)",
+            sparse__runlog_dir(log), why);
     }
     fingerprint_free(&f);
     return rc;
@@ -265,14 +269,15 @@ int sp_state_check(const sparse__runlog *log, const sparse_search_config *cfg)
     sparse__doc *d;
     int rc = parse_state(log, &d);
     if (rc)
-        return sparse__error_prefix(rc, "the run's state.json cannot be read (a resume needs it whole; delete it to "
-                                        "continue from the records alone)");
+        return sparse__error_prefix(
+            rc, "the run's state.json cannot be read (a resume needs it whole; delete it to "
+                "continue from the records alone)");
     if (!d)
         return SPARSE_OK;
     long done = 0;
     char msg[1024];
-    rc = sparse__doc_long(d, sparse__doc_get(sparse__doc_root(d), "trials_done"), "trials_done", 0, 100000000L,
-                          &done);
+    rc = sparse__doc_long(d, sparse__doc_get(sparse__doc_root(d), "trials_done"), "trials_done", 0,
+                          100000000L, &done);
     if (!rc && sp_state_disagreement(log, (size_t)done, msg, sizeof msg))
         rc = sparse__error(SPARSE_EFORMAT,
                            "%s: records are missing, and a resume would train those trials again. Restore "

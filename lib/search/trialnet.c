@@ -117,9 +117,11 @@ static int check_weights_path(const char *path)
     dir[dir_len] = '\0';
     int rc = SPARSE_OK;
     if (dir_len && !lstat(dir, &st) && S_ISLNK(st.st_mode))
-        rc = sparse__error(SPARSE_EIO, "%s: is a symbolic link (not followed): a run's weights/ must be its own", dir);
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights/ must be its own", dir);
     else if (!lstat(path, &st) && S_ISLNK(st.st_mode))
-        rc = sparse__error(SPARSE_EIO, "%s: is a symbolic link (not followed): a run's weights must be its own", path);
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights must be its own", path);
     free(dir);
     return rc;
 }

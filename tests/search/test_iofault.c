@@ -39,8 +39,8 @@ int __wrap_rename(const char *from, const char *to);
 static struct {
     char dir[700];
     long at, calls;
-    char what[160];   /* the call that failed and its file */
-    off_t durable;    /* size of trials.jsonl at its last successful fsync */
+    char what[160]; /* the call that failed and its file */
+    off_t durable;  /* size of trials.jsonl at its last successful fsync */
 } fault;
 
 static int in_dir(const char *path)
@@ -108,15 +108,16 @@ int __wrap_rename(const char *from, const char *to)
 static char *sweep_config(const char *csv)
 {
     char *cfg = malloc(2048);
-    snprintf(cfg, 2048,
-             "data: {source: \"%s\", val_count: 60}\n"
-             "seed: 5\nthreads: 1\ninitial_trials: 2\ncandidates: 8\n"
-             "stages: [{trials: 2, rho: 0.7}, {trials: 1, rho: 0.7}, {trials: 0, rho: 0.7}]\n"
-             "training: {batch: 32}\n"
-             "space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [1, 4], kernel: [2, 3], pool: [1, 2],"
-             " input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [1, 1],"
-             " pruning: [none, spvd, bc]}\n",
-             csv);
+    snprintf(
+        cfg, 2048,
+        "data: {source: \"%s\", val_count: 60}\n"
+        "seed: 5\nthreads: 1\ninitial_trials: 2\ncandidates: 8\n"
+        "stages: [{trials: 2, rho: 0.7}, {trials: 1, rho: 0.7}, {trials: 0, rho: 0.7}]\n"
+        "training: {batch: 32}\n"
+        "space: {blocks: [1, 1], layers_per_block: [1, 1], filters: [1, 4], kernel: [2, 3], pool: [1, 2],"
+        " input_downsample: [false], branches: [false], fc_layers: [0, 0], epochs: [1, 1],"
+        " pruning: [none, spvd, bc]}\n",
+        csv);
     return cfg;
 }
 
@@ -191,7 +192,8 @@ static void test_every_failure_point(void **state)
         assert_true(fault.calls >= k); /* the same calls as the reference, up to the fault */
         if (rc) {
             if (!strstr(sparse_last_error(), dir))
-                fprintf(stderr, "fault %ld (%s): '%s' does not name the file\n", k, fault.what, sparse_last_error());
+                fprintf(stderr, "fault %ld (%s): '%s' does not name the file\n", k, fault.what,
+                        sparse_last_error());
             assert_int_equal(rc, SPARSE_EIO);
             assert_non_null(strstr(sparse_last_error(), dir));
             stopped++;
@@ -215,9 +217,10 @@ static void test_every_failure_point(void **state)
         assert_int_equal(temp_files(dir) + temp_files(weights), 0);
         rm_rf(dir);
     }
-    printf("I/O sweep: %ld failure points; %ld stopped the search with an error naming the file, %ld absorbed "
-           "(a directory fsync after a rename); every resume gave the reference's records\n",
-           points, stopped, absorbed);
+    printf(
+        "I/O sweep: %ld failure points; %ld stopped the search with an error naming the file, %ld absorbed "
+        "(a directory fsync after a rename); every resume gave the reference's records\n",
+        points, stopped, absorbed);
     fault.dir[0] = '\0';
     free(reference);
     free(cfg);

@@ -78,7 +78,8 @@ static void test_torn_tail_is_dropped_and_cut(void **state)
         assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_READ), SPARSE_OK);
         assert_int_equal(sparse__runlog_count(log), 2);
         assert_int_equal(sparse__runlog_note_count(log), 1);
-        assert_non_null(strstr(sparse__runlog_note(log, 0, &line), "trials.jsonl:3: last line is not a whole record"));
+        assert_non_null(
+            strstr(sparse__runlog_note(log, 0, &line), "trials.jsonl:3: last line is not a whole record"));
         assert_int_equal(line, 3);
         sparse__runlog_free(log);
         char copy[600], *kept;
@@ -277,7 +278,8 @@ static void test_stale_temp_files_are_removed(void **state)
     char *dir = log_of(1), path[600];
     const char *stale[] = {"weights/3.safetensors.tmp.4242", "state.json.tmp.17", "state.json.tmp.17.aB3dEf",
                            "config.yaml.tmp.9"};
-    const char *kept[] = {"weights/notes.txt", "weights/3.safetensors", "pareto.csv.tmp.5", "state.json.tmpx"};
+    const char *kept[] = {"weights/notes.txt", "weights/3.safetensors", "pareto.csv.tmp.5",
+                          "state.json.tmpx"};
     for (size_t i = 0; i < 4; i++) {
         write_text(in_dir(path, sizeof path, dir, stale[i]), "x");
         write_text(in_dir(path, sizeof path, dir, kept[i]), "x");
@@ -285,7 +287,8 @@ static void test_stale_temp_files_are_removed(void **state)
     sparse__runlog *log;
     assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_READ), SPARSE_OK);
     sparse__runlog_free(log);
-    assert_int_equal(access(in_dir(path, sizeof path, dir, stale[0]), F_OK), 0); /* a reader removes nothing */
+    assert_int_equal(access(in_dir(path, sizeof path, dir, stale[0]), F_OK),
+                     0); /* a reader removes nothing */
     assert_int_equal(sparse__runlog_open(&log, dir, SPARSE__RUNLOG_APPEND), SPARSE_OK);
     sparse__runlog_free(log);
     for (size_t i = 0; i < 4; i++) {
@@ -357,7 +360,8 @@ static void test_ids_are_numbers(void **state)
         assert_non_null(strstr(sparse_run_warning(run, i, &line), "a record without a valid id; skipped"));
         assert_int_equal(line, i + 1);
     }
-    assert_non_null(strstr(sparse_run_warning(run, 4, NULL), "trials.jsonl:6: trial 0 again (first on line 5)"));
+    assert_non_null(
+        strstr(sparse_run_warning(run, 4, NULL), "trials.jsonl:6: trial 0 again (first on line 5)"));
     double stage = 0;
     assert_int_equal(sparse_run_trial_value(run, 0, SPARSE_TRIAL_STAGE, &stage), SPARSE_OK);
     assert_true(stage == 1);

@@ -253,7 +253,8 @@ static void test_damaged_log_is_refused_and_read_by_id(void **state)
         char dir[700];
         copy_run(r, gone ? "gone" : "garbage", 8, dir, sizeof dir);
         damage_line(dir, 4, gone ? NULL : "garbage \x01 here");
-        expect_refused(dir, SPARSE_EFORMAT, gone ? "state.json says 8 trials are done" : "trials.jsonl:4: not");
+        expect_refused(dir, SPARSE_EFORMAT,
+                       gone ? "state.json says 8 trials are done" : "trials.jsonl:4: not");
 
         sparse_run *run;
         assert_int_equal(sparse_run_open(&run, dir), SPARSE_OK);
@@ -349,7 +350,8 @@ static void test_torn_last_line_is_cut_and_reported(void **state)
     assert_int_equal(sparse_run_trial_count(run), 5);
     assert_int_equal(sparse_run_warning_count(run), 1);
     size_t line = 0;
-    assert_non_null(strstr(sparse_run_warning(run, 0, &line), "trials.jsonl:6: last line is not a whole record"));
+    assert_non_null(
+        strstr(sparse_run_warning(run, 0, &line), "trials.jsonl:6: last line is not a whole record"));
     assert_int_equal(line, 6);
     sparse_run_free(run);
 
@@ -426,7 +428,9 @@ static void test_changed_config_is_refused(void **state)
     assert_int_equal(count_lines(path), 6);
     /* A state.json without a fingerprint (an older run) is not checked. */
     snprintf(path, sizeof path, "%s/state.json", dir);
-    write_text(path, "{\"trials_done\":6,\"trials_planned\":8,\"finished\":false,\"best_feasible_val_accuracy\":0.5}\n");
+    write_text(
+        path,
+        "{\"trials_done\":6,\"trials_planned\":8,\"finished\":false,\"best_feasible_val_accuracy\":0.5}\n");
     edit_config(dir, "workers: 1", "workers: 2");
     o.max_trials = 7;
     assert_int_equal(sparse_search_resume(dir, &o), SPARSE_OK);

@@ -1059,6 +1059,7 @@ int main(void)
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
-    fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup, runstore_teardown);
+    fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
+                                     runstore_teardown);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }

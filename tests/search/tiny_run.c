@@ -52,16 +52,17 @@ char *write_tiny_csv(const char *dir)
 char *tiny_config(const char *csv)
 {
     char *cfg = malloc(4096);
-    snprintf(cfg, 4096,
-             "data: {source: \"%s\", val_count: 60}\n"
-             "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
-             "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
-             "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
-             "training: {batch: 16}\n"
-             "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
-             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
-             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
-             csv);
+    snprintf(
+        cfg, 4096,
+        "data: {source: \"%s\", val_count: 60}\n"
+        "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
+        "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
+        "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
+        "training: {batch: 16}\n"
+        "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
+        " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
+        " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
+        csv);
     return cfg;
 }
 
