@@ -169,33 +169,7 @@ int sparse__read_file_nofollow(const char *path, char **out, size_t *len)
         return sparse__error(SPARSE_ENOTFOUND, "%s: no such file", path);
     if (fd < 0)
         return sparse__error(SPARSE_EIO, "%s: cannot open: %s", path, open_error(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sparse__error(SPARSE_EIO, "%s: not a regular file", path);
-    }
-    sparse__buf b = SPARSE__BUF_INIT;
-    char chunk[65536];
-    int rc = SPARSE_OK;
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = sparse__error(SPARSE_EIO, "%s: read error: %s", path, strerror(errno));
-        if (r <= 0 || (rc = sparse__buf_put(&b, chunk, (size_t)r)))
-            break;
-    }
+    int rc = sparse__read_fd(fd, path, SPARSE_MAX_RUN_FILE_BYTES, "SPARSE_MAX_RUN_FILE_BYTES", out, len);
     close(fd);
-    size_t l = b.len;
-    char *s = rc ? NULL : sparse__buf_detach(&b);
-    sparse__buf_free(&b);
-    if (!rc && !s)
-        rc = SPARSE_ENOMEM;
-    if (rc)
-        return rc;
-    *out = s;
-    if (len)
-        *len = l;
-    return SPARSE_OK;
+    return rc;
 }
