@@ -74,11 +74,12 @@ int sparse__runlog_add_note(sparse__runlog *log, size_t line, const char *fmt, .
     if (!p)
         return SPARSE_ENOMEM;
     log->notes = p;
-    char buf[1024];
+    char raw[1024], buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    sparse__escape(buf, sizeof buf, raw); /* warnings quote the run's files */
     if (!(p[log->nnotes].text = sparse__strdup(buf)))
         return SPARSE_ENOMEM;
     p[log->nnotes++].line = line;
