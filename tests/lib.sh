@@ -54,7 +54,8 @@ layers:
 YAML
 }
 # fake_mnist_cache DIR: the four MNIST file names in DIR at their real sizes
-# (sparse files, all zeros), which is what 'sparse data fetch' checks.
+# (sparse files, all zeros): what a fetch cut short could leave, which
+# 'sparse data fetch' must not take for the real files.
 fake_mnist_cache() {
     mkdir -p "$1"
     truncate -s 47040016 "$1/train-images-idx3-ubyte"

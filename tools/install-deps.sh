@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages libsparse needs to build, test and run its
 # examples. Only what is missing is installed; run as root.
 set -eu
-pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev
+pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev nettle-dev
 libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
 python3-matplotlib librsvg2-bin graphviz"
 missing=""
