@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +111,15 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* fsyncs the directory holding path, so that a rename into it lasts. */
+/* fsyncs the directory holding path, so that a rename into it lasts. No
+ * allocation: it runs after the rename, when a failure would report an
+ * error for a file already replaced. */
 static int sync_parent(const char *path)
 {
-    char *dir = sparse__strdup(path);
-    if (!dir)
-        return SPARSE_ENOMEM;
+    char dir[PATH_MAX];
+    if (strlen(path) >= sizeof dir)
+        return sparse__error(SPARSE_EIO, "%s: replaced, but its name is too long to fsync its directory", path);
+    strcpy(dir, path);
     char *slash = strrchr(dir, '/');
     const char *d = ".";
     if (slash) {
@@ -128,7 +132,6 @@ static int sync_parent(const char *path)
                            strerror(errno));
     if (dfd >= 0)
         close(dfd);
-    free(dir);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "internal.h"
 
 static const char *file_kind(mode_t m)
@@ -101,65 +102,7 @@ int sparse__read_file(const char *path, char **out, size_t *len)
     return sparse__read_file_max(path, SPARSE_MAX_TEXT_BYTES, "SPARSE_MAX_TEXT_BYTES", out, len);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 int sparse__write_file_atomic(const char *path, const void *data, size_t len)
 {
-    size_t plen = strlen(path);
-    char *tmp = sparse__malloc(plen + 32);
-    if (!tmp)
-        return SPARSE_ENOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int rc = sparse__error(SPARSE_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    if (write_all(fd, data, len) || fsync(fd)) {
-        int rc = sparse__error(SPARSE_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    close(fd);
-    if (rename(tmp, path)) {
-        int rc = sparse__error(SPARSE_EIO, "%s: rename failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    /* Make the rename itself durable. */
-    char *dir = sparse__strdup(path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *d = ".";
-        if (slash) {
-            *slash = '\0';
-            d = slash == dir ? "/" : dir;
-        }
-        int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    return SPARSE_OK;
+    return sparse__replace_file(path, data, len);
 }

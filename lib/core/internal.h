@@ -68,7 +68,8 @@ int sparse__buf_printf(sparse__buf *b, const char *fmt, ...) SPARSE__PRINTF(2, 3
 int sparse__buf_json_string(sparse__buf *b, const char *s);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf as null). */
 int sparse__buf_json_double(sparse__buf *b, double v);
-/* Detaches the string (NUL-terminated, never NULL on success). */
+/* Detaches the string (NUL-terminated, never NULL on success); after an
+ * allocation failure NULL, with the buffer's memory released. */
 char *sparse__buf_detach(sparse__buf *b);
 
 /* Reads the whole regular file path into memory (NUL-terminated; len may
@@ -85,8 +86,10 @@ int sparse__open_regular(const char *path, int *fd, unsigned long long *size);
 int sparse__read_fd(int fd, const char *path, size_t max, const char *limit, char **out, size_t *len);
 /* A text file (an architecture or a search config): SPARSE_MAX_TEXT_BYTES. */
 int sparse__read_file(const char *path, char **out, size_t *len);
-/* Writes data to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. */
+/* Writes data to path atomically: sparse__replace_file of durable.h (temp
+ * file created exclusively beside it, fsync, rename, fsync of the
+ * directory; a failure at any step leaves path as it was, except for the
+ * directory fsync, reported after the rename). */
 int sparse__write_file_atomic(const char *path, const void *data, size_t len);
 
 /* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that
