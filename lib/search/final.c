@@ -83,7 +83,9 @@ int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *poi
     if (sp_widest_fit(p, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
         /* Scaling may move only variables the network does not use (the FC
          * weights without an FC layer): then it is the parent's network. */
-        char *k0 = sp_point_key(p, before), *k1 = sp_point_key(p, point);
+        char *k0 = NULL, *k1 = NULL;
+        if (sp_point_key(p, before, &k0) || sp_point_key(p, point, &k1))
+            sparse_clear_error(); /* unknown: taken as not widened, as below */
         widened = k0 && k1 && strcmp(k0, k1);
         free(k0);
         free(k1);

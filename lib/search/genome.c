@@ -460,17 +460,22 @@ int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse
     return sp_genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
-char *sp_point_key(const sp_problem *p, const double *point)
+int sp_point_key(const sp_problem *p, const double *point, char **key)
 {
     sp_genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
-        sparse_arch_free(arch);
-        sparse_clear_error();
-        return NULL;
-    }
+    *key = NULL;
+    int rc = sp_point_arch(p, point, &g, &arch);
+    if (!rc)
+        rc = sparse_arch_to_json(arch, &json);
     sparse_arch_free(arch);
+    if (rc == SPARSE_ENOMEM)
+        return rc;
+    if (rc) {
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
                        g.weight_decay, g.shift, g.prune);
@@ -481,5 +486,7 @@ char *sp_point_key(const sp_problem *p, const double *point)
                 sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
     }
     free(json);
-    return sparse__buf_detach(&b);
+    *key = sparse__buf_detach(&b);
+    sparse__buf_free(&b);
+    return *key ? SPARSE_OK : SPARSE_ENOMEM;
 }

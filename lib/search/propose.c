@@ -16,7 +16,7 @@
 /* References a stage may morph among trials 0..hist-1: every successful
  * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
  * successful if none is). */
-static size_t references(const sp_search *s, size_t hist, int stage, size_t *refs)
+static int references(const sp_search *s, size_t hist, int stage, size_t *refs, size_t *count)
 {
     size_t n = 0, nf = 0;
     for (size_t i = 0; i < hist; i++)
@@ -24,34 +24,35 @@ static size_t references(const sp_search *s, size_t hist, int stage, size_t *ref
             refs[n++] = i;
             nf += s->trials[i].feasible;
         }
+    *count = n;
     if (stage < 3 || n == 0)
-        return n;
+        return SPARSE_OK;
     double *F = sparse__malloc(n * 3 * sizeof *F);
     size_t *idx = sparse__malloc(n * sizeof *idx), *pool = sparse__malloc(n * sizeof *pool);
-    size_t m = 0, count = 0;
-    if (F && idx && pool) {
-        for (size_t j = 0; j < n; j++) {
-            const sp_trial *t = &s->trials[refs[j]];
-            if (nf && !t->feasible)
-                continue;
-            pool[m] = refs[j];
-            F[3 * m] = 1.0 - t->val_acc;
-            F[3 * m + 1] = t->ms;
-            F[3 * m + 2] = sp_trial_wm(s->cfg, t);
-            m++;
-        }
-        if (!sparse_pareto_front(m, 3, F, idx, &count))
-            for (size_t j = 0; j < count; j++)
-                refs[j] = pool[idx[j]];
-        else
-            count = n;
-    } else {
-        count = n;
+    size_t m = 0, front = 0;
+    int rc = F && idx && pool ? SPARSE_OK : SPARSE_ENOMEM;
+    for (size_t j = 0; !rc && j < n; j++) {
+        const sp_trial *t = &s->trials[refs[j]];
+        if (nf && !t->feasible)
+            continue;
+        pool[m] = refs[j];
+        F[3 * m] = 1.0 - t->val_acc;
+        F[3 * m + 1] = t->ms;
+        F[3 * m + 2] = sp_trial_wm(s->cfg, t);
+        m++;
+    }
+    if (!rc && !(rc = sparse_pareto_front(m, 3, F, idx, &front))) {
+        for (size_t j = 0; j < front; j++)
+            refs[j] = pool[idx[j]];
+        *count = front;
+    } else if (rc != SPARSE_ENOMEM) {
+        sparse_clear_error(); /* no front: every successful trial */
+        rc = SPARSE_OK;
     }
     free(F);
     free(idx);
     free(pool);
-    return count;
+    return rc;
 }
 
 /* A random point, preferring one whose network fits the size cap. */
@@ -70,13 +71,15 @@ static int random_point(const sp_search *s, sparse_rng *rng, double *point)
 }
 
 /* Keys (sp_point_key) of trials first..t-1, which trial t's proposal does
- * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const sp_search *s, size_t first, size_t t)
+ * not see, into *out (NULL entries where unknown). Caller frees with
+ * free_keys, also on failure. */
+static int pending_keys(const sp_search *s, size_t first, size_t t, char ***out)
 {
-    char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
-    for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = sp_point_key(&s->prob, sp_point_of(s, j));
-    return keys;
+    char **keys = *out = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
+    int rc = keys ? SPARSE_OK : SPARSE_ENOMEM;
+    for (size_t j = first; !rc && j < t; j++)
+        rc = sp_point_key(&s->prob, sp_point_of(s, j), &keys[j - first]);
+    return rc;
 }
 
 static void free_keys(char **keys, size_t n)
@@ -102,26 +105,31 @@ static int gather(const sp_search *s, const sp_slot *sl, size_t hist, const size
                   sp_morph_set set, sparse_rng *rng, candidates *c)
 {
     const size_t nv = s->lay.nvars, t = sl->t;
-    char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
+    char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys), **pend = NULL;
     /* Trials started but not yet seen (workers > 1): a candidate that
      * repeats one of them would train the same network twice. */
-    char **pend = pending_keys(s, hist, t);
-    int rc = ref_keys && pend ? SPARSE_OK : SPARSE_ENOMEM;
+    int rc = ref_keys ? pending_keys(s, hist, t, &pend) : SPARSE_ENOMEM;
     for (size_t i = 0; !rc && c->count < c->cap && i < 4 * c->cap; i++) {
         size_t r = refs[sparse_rng_uint(rng, nrefs)];
         double *cand = c->points + c->count * nv;
-        if (!ref_keys[r])
-            ref_keys[r] = sp_point_key(&s->prob, s->trials[r].point);
+        if (!ref_keys[r] && (rc = sp_point_key(&s->prob, s->trials[r].point, &ref_keys[r])))
+            break;
         char why[256];
-        if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count], sizeof c->name[c->count])) {
+        rc = sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count], sizeof c->name[c->count]);
+        if (rc == SPARSE_ENOMEM)
+            break;
+        if (rc) { /* no morph of this reference */
             sparse_clear_error();
+            rc = SPARSE_OK;
             continue;
         }
         /* Candidates that cannot meet the budgets are not worth a GP
          * sample, let alone training. */
         if (!sp_within_cap(&s->prob, cand, why, sizeof why))
             continue;
-        char *key = sp_point_key(&s->prob, cand);
+        char *key = NULL;
+        if ((rc = sp_point_key(&s->prob, cand, &key)))
+            break;
         int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
         for (size_t j = 0; key && !same && pend && j < t - hist; j++)
             same = pend[j] && !strcmp(key, pend[j]);
@@ -229,12 +237,16 @@ int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng)
     size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
     if (!refs)
         return SPARSE_ENOMEM;
-    size_t nrefs = t < c->initial_trials ? 0 : references(s, hist, stage, refs);
+    size_t nrefs = 0;
+    int rc = t < c->initial_trials ? SPARSE_OK : references(s, hist, stage, refs, &nrefs);
+    if (rc) {
+        free(refs);
+        return rc;
+    }
     /* Stage 2 morphs pruning parameters only; without any (pruning off in
      * the config) it morphs like stage 1. */
     int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
     sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
-    int rc;
     if (nrefs == 0) {
         snprintf(sl->how, sizeof sl->how, "%s", t < c->initial_trials ? "initial" : "random");
         rc = random_point(s, rng, sl->point);

@@ -65,7 +65,8 @@ static int read_trials(sparse_run *run, size_t nvars)
     for (size_t i = 0; !rc && i < n; i++) {
         sp_trial *t = &run->trials[run->n];
         size_t line = sparse__runlog_line_number(run->log, i), first;
-        sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t);
+        if ((rc = sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t)))
+            break; /* out of memory: a reader skips what does not read */
         if (t->id == SP_NO_ID)
             rc = sparse__runlog_add_note(
                 run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
@@ -91,7 +92,10 @@ static int check_state(sparse_run *run)
     size_t done = 0;
     char msg[1024];
     int rc = SPARSE_OK;
-    if (sp_state_trials_done(run->log, &done)) {
+    int src = sp_state_trials_done(run->log, &done);
+    if (src == SPARSE_ENOMEM) {
+        rc = src;
+    } else if (src) {
         rc = sparse__runlog_add_note(run->log, 0, "%s", sparse_last_error());
         sparse_clear_error();
     } else if (sp_state_disagreement(run->log, done, msg, sizeof msg)) {

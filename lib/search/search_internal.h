@@ -129,9 +129,9 @@ int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse
 /* What a point means for training: its architecture and the training and
  * pruning values that apply to it. Two points with the same key train the
  * same network the same way, so a morph that leaves the key unchanged (say,
- * a merge type without branches) is a no-op. Caller frees; NULL if the
- * architecture cannot be built. */
-char *sp_point_key(const sp_problem *p, const double *point);
+ * a merge type without branches) is a no-op. *key: caller frees; NULL if
+ * the architecture cannot be built. SPARSE_ENOMEM is the only error. */
+int sp_point_key(const sp_problem *p, const double *point, char **key);
 
 /* Morphs (paper Table 6). */
 typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_morph_set;
