@@ -24,3 +24,8 @@ meson setup build-asan --werror --buildtype=debugoptimized \
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite abi
+
+# ThreadSanitizer: the tests that run threads (tools/tsan.sh; no suppressions,
+# tests/tsan.supp says why).
+rm -rf build-tsan
+sh tools/tsan.sh
