@@ -29,3 +29,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 # tests/tsan.supp says why).
 rm -rf build-tsan
 sh tools/tsan.sh
+
+# Fuzzing: every target of tests/fuzz for 10 s on top of its corpus, one per
+# core (tools/fuzz.sh; a longer run is `sh tools/fuzz.sh 600`).
+rm -rf build-fuzz
+sh tools/fuzz.sh 10
