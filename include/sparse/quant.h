@@ -62,6 +62,12 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
 /* NULL is a no-op. */
 SPARSE_API void sparse_qnet_free(sparse_qnet *q);
 
+/* Input shape (C, H, W) of the network; any output may be NULL. */
+SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height,
+                                       size_t *width);
+/* Number of logits (0 if q is NULL). */
+SPARSE_API size_t sparse_qnet_num_classes(const sparse_qnet *q);
+
 /* Nodes: the same ids and count as the sparse_net it came from. */
 SPARSE_API size_t sparse_qnet_node_count(const sparse_qnet *q);
 /* Quantisation of node id's output: real = scale * (q - zero_point). Folded
@@ -69,6 +75,11 @@ SPARSE_API size_t sparse_qnet_node_count(const sparse_qnet *q);
  * tensor). */
 SPARSE_API int sparse_qnet_node_qparams(const sparse_qnet *q, size_t id, double *scale,
                                         int32_t *zero_point);
+
+/* The int8 input of one image (C*H*W floats in (C, H, W) order) as the
+ * network's first step quantises it: round(x / scale) + zero_point, ties
+ * away from zero, saturated. out holds C*H*W values. */
+SPARSE_API int sparse_qnet_quantize_input(const sparse_qnet *q, const float *image, int8_t *out);
 
 /*
  * Integer-only inference of one image: C*H*W floats in (C, H, W) order, as
