@@ -641,6 +641,72 @@ static void test_q_tiny_agreement(void **state)
     sparse_net_free(net);
 }
 
+/* Sets element i of parameter `name` of node `node` (i = SIZE_MAX: all). */
+static void set_param(sparse_net *net, const char *node, const char *name, size_t i, float v)
+{
+    size_t id;
+    sparse_tensor *t = NULL;
+    assert_int_equal(sparse_net_find_node(net, node, &id), SPARSE_OK);
+    assert_int_equal(sparse_net_param(net, id, name, &t), SPARSE_OK);
+    float *d = sparse_tensor_data(t);
+    for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+        if (i == SIZE_MAX || j == i)
+            d[j] = v;
+    sparse_tensor_free(t);
+}
+
+/* Finite but extreme parameters (issue 21: a mutated weights file) would
+ * saturate the int32 arithmetic into garbage: sparse_qnet_create refuses
+ * them, naming the node. */
+static void test_q_extreme_params(void **state)
+{
+    (void)state;
+    static const char yaml[] = "input: [1, 8, 8]\nclasses: 3\nlayers:\n"
+                               "  - {type: conv2d, name: c1, filters: 2, kernel: 3, padding: valid}\n"
+                               "  - {type: relu, name: r1}\n"
+                               "  - {type: conv2d, name: c2, filters: 2, kernel: 3, padding: valid}\n"
+                               "  - {type: fc, name: f, units: 3}\n";
+    enum { N = 16 };
+    float img[N * 64];
+    int32_t labels[N];
+    for (size_t i = 0; i < N * 64; i++)
+        img[i] = (float)rndu();
+    for (size_t i = 0; i < N; i++)
+        labels[i] = (int32_t)(i % 3);
+    sparse_dataset *ds = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, N, 1, 8, 8, img, labels, 3), SPARSE_OK);
+    sparse_qnet *q = NULL;
+
+    /* A bias of 3.9e36 is about 1e42 steps of its int32 scale. */
+    sparse_net *net = memtest_net(yaml, 8, 3);
+    set_param(net, "c1", "bias", 1, 3.9e36f);
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_ERANGE);
+    assert_null(q);
+    assert_non_null(strstr(sparse_last_error(), "node 'c1'"));
+    assert_non_null(strstr(sparse_last_error(), "bias"));
+    sparse_net_free(net);
+
+    /* A weight of 2.1e38 reading a channel that is always 0 (its ReLU never
+     * passes anything): calibration sees nothing of it, and its
+     * requantisation multiplier would be about 2^120. */
+    net = memtest_net(yaml, 8, 3);
+    set_param(net, "c1", "weight", SIZE_MAX, 0.1f);
+    set_param(net, "c1", "bias", 0, -10.0f);
+    for (size_t k = 0; k < 9; k++)
+        set_param(net, "c1", "weight", k, 0.0f);
+    set_param(net, "c2", "weight", 4, 2.1e38f); /* output 0, input channel 0, centre */
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_ERANGE);
+    assert_null(q);
+    assert_non_null(strstr(sparse_last_error(), "node 'c2' output channel 0"));
+    assert_non_null(strstr(sparse_last_error(), "multiplier"));
+    /* The same network with an ordinary weight there is fine. */
+    set_param(net, "c2", "weight", 4, 0.5f);
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_OK);
+    sparse_qnet_free(q);
+    sparse_net_free(net);
+    sparse_dataset_free(ds);
+}
+
 int memtest_quant_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +718,7 @@ int memtest_quant_run(void)
         cmocka_unit_test(test_q_network),
         cmocka_unit_test(test_q_unfused_relu),
         cmocka_unit_test(test_q_tiny_agreement),
+        cmocka_unit_test(test_q_extreme_params),
     };
     return cmocka_run_group_tests_name("memory_int8", tests, NULL, NULL);
 }
