@@ -82,6 +82,7 @@ static int32_t SPARSE_Q8(dot_dense)(const SPARSE_Q8(conv_params) *p, const int8_
     return acc;
 }
 
+#if SPARSE_Q8_WITH_BITMASK || SPARSE_Q8_WITH_CSR
 /* Weight (c, ky, kx) of the window times its input, or 0 in the padding. */
 static int32_t SPARSE_Q8(tap)(const SPARSE_Q8(conv_params) *p, const SPARSE_Q8(window) *win,
                               int32_t w, uint32_t c, ptrdiff_t ky, ptrdiff_t kx)
@@ -91,6 +92,7 @@ static int32_t SPARSE_Q8(tap)(const SPARSE_Q8(conv_params) *p, const SPARSE_Q8(w
         return 0;
     return w * ((int32_t)win->x[((ptrdiff_t)c * p->in_h + iy) * p->in_w + ix] - p->in_zp);
 }
+#endif
 
 #if SPARSE_Q8_WITH_BITMASK
 /* Row o of a bitmask matrix: bits from `bit`, its non-zeros from v. */
@@ -150,12 +152,14 @@ SPARSE_Q8_FN void SPARSE_Q8(conv)(const SPARSE_Q8(conv_params) *p, const int8_t 
 {
     const uint32_t cin = p->in_c / p->groups, cout = p->out_c / p->groups;
     const size_t plane = (size_t)p->in_h * p->in_w, cols = (size_t)cin * p->k * p->k;
-    const int8_t *v = p->w.val; /* bitmask: the current row's first non-zero */
+#if SPARSE_Q8_WITH_BITMASK
+    const int8_t *v = p->w.val; /* the current row's first non-zero */
+#endif
     for (uint32_t o = 0; o < p->out_c; o++) {
         SPARSE_Q8(window) win;
         win.x = x + (size_t)(o / cout) * cin * plane;
-        size_t j0 = 0, j1 = 0;
 #if SPARSE_Q8_WITH_CSR
+        size_t j0 = 0, j1 = 0;
         if (p->w.enc == SPARSE_Q8_CSR) {
             j0 = SPARSE_Q8(index)(p->w.row, o, p->w.row_bytes);
             j1 = SPARSE_Q8(index)(p->w.row, o + 1, p->w.row_bytes);
