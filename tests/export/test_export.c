@@ -25,6 +25,7 @@
 #include "export/export_internal.h"
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
+#include "test_export.h"
 
 /* ---- helpers ---- */
 
@@ -47,19 +48,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/sparse-export-test.XXXXXX", t && *t ? t : "/tmp");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* 1 if every program is found in PATH. */
 static int have_tools(const char *const *names)
@@ -81,14 +69,14 @@ static int have_tools(const char *const *names)
     return 1;
 }
 
-static int have_arm(void)
+int export_test_have_arm(void)
 {
     static const char *const tools[] = {"arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm",
                                         "qemu-system-arm", NULL};
     return have_tools(tools);
 }
 
-static sparse_net *net_from_yaml(const char *yaml, uint64_t seed)
+sparse_net *export_test_net(const char *yaml, uint64_t seed)
 {
     sparse_arch *a = NULL;
     int rc = sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "test");
@@ -121,7 +109,7 @@ static void randomise_batchnorms(sparse_net *net)
 
 /* n images of c x s x s in three classes (a bright row, column or diagonal)
  * with noise. */
-static sparse_dataset *make_data(size_t n, size_t c, size_t s)
+sparse_dataset *export_test_data(size_t n, size_t c, size_t s)
 {
     float *img = malloc(n * c * s * s * sizeof *img);
     int32_t *labels = malloc(n * sizeof *labels);
@@ -144,7 +132,7 @@ static sparse_dataset *make_data(size_t n, size_t c, size_t s)
     return ds;
 }
 
-static char *out_dir(const char *name)
+char *export_test_dir(const char *name)
 {
     char *d = malloc(strlen(tmp_root) + strlen(name) + 2);
     assert_non_null(d);
@@ -189,7 +177,7 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
     qo.calib_images = 300;
     if (sparse_qnet_create(&q, net, ds, &qo))
         fail_msg("%s: quantisation: %s", prefix, sparse_last_error());
-    char *dir = out_dir(prefix);
+    char *dir = export_test_dir(prefix);
     sparse_export_options eo = SPARSE_EXPORT_OPTIONS_INIT;
     eo.prefix = prefix;
     sparse_export_figures fig = SPARSE_EXPORT_FIGURES_INIT;
@@ -230,7 +218,7 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
     assert_int_equal(v.logit_mismatches, 0);
     assert_int_equal(v.label_mismatches, 0);
     assert_true(v.accuracy == v.host_accuracy);
-    if (qemu_images && have_arm()) {
+    if (qemu_images && export_test_have_arm()) {
         tc.target = SPARSE_EXP_TARGET_CORTEX_M4;
         sparse_exp_verify_result m = SPARSE_EXP_VERIFY_RESULT_INIT;
         if (sparse_exp_export_verify(q, dir, prefix, &tc, ds, qemu_images, &m))
@@ -273,9 +261,9 @@ static void test_chain(void **state)
                                "  - {type: relu, name: r2}\n"
                                "  - {type: avgpool, name: p2, size: 2}\n"
                                "  - {type: fc, name: f, units: 3}\n";
-    sparse_net *net = net_from_yaml(yaml, 1);
+    sparse_net *net = export_test_net(yaml, 1);
     randomise_batchnorms(net);
-    sparse_dataset *ds = make_data(1000, 2, 12);
+    sparse_dataset *ds = export_test_data(1000, 2, 12);
     outcome o = export_and_verify(net, ds, "chain", 200);
     assert_int_equal(o.formats[SPARSE_FLASH_DENSE], 3);
     sparse_dataset_free(ds);
@@ -299,11 +287,11 @@ static void test_residual(void **state)
                                "  - {type: residual, name: res2, input: res1}\n"
                                "  - {type: maxpool, name: p, size: 2}\n"
                                "  - {type: fc, name: f, units: 3}\n";
-    sparse_net *net = net_from_yaml(yaml, 2);
+    sparse_net *net = export_test_net(yaml, 2);
     randomise_batchnorms(net);
     size_t id;
     assert_int_equal(sparse_net_find_node(net, "res2/proj", &id), SPARSE_OK);
-    sparse_dataset *ds = make_data(1000, 1, 12);
+    sparse_dataset *ds = export_test_data(1000, 1, 12);
     export_and_verify(net, ds, "residual", 200);
     sparse_dataset_free(ds);
     sparse_net_free(net);
@@ -328,8 +316,8 @@ static void test_branches(void **state)
                                "  - {type: merge, name: fsum, input: [f1, f2], mode: sum}\n"
                                "  - {type: relu, name: fr}\n"
                                "  - {type: fc, name: out, units: 3}\n";
-    sparse_net *net = net_from_yaml(yaml, 3);
-    sparse_dataset *ds = make_data(1000, 1, 10);
+    sparse_net *net = export_test_net(yaml, 3);
+    sparse_dataset *ds = export_test_data(1000, 1, 10);
     export_and_verify(net, ds, "branches", 200);
     sparse_dataset_free(ds);
     sparse_net_free(net);
@@ -354,7 +342,7 @@ static void test_spvd(void **state)
                                "  - {type: conv2d, name: c2, filters: 16, kernel: 3}\n"
                                "  - {type: relu, name: r2}\n"
                                "  - {type: fc, name: f, units: 3}\n";
-    sparse_net *net = net_from_yaml(yaml, 4);
+    sparse_net *net = export_test_net(yaml, 4);
     sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
     assert_int_equal(sparse_prune_attach(net, &po), SPARSE_OK);
     const char *names[] = {"c2", "f"};
@@ -370,7 +358,7 @@ static void test_spvd(void **state)
     }
     sparse_prune_result *pr = NULL;
     assert_int_equal(sparse_prune_compact(&pr, net, 0), SPARSE_OK);
-    sparse_dataset *ds = make_data(1000, 1, 12);
+    sparse_dataset *ds = export_test_data(1000, 1, 12);
     outcome o = export_and_verify(sparse_prune_result_net(pr), ds, "spvd", 200);
     assert_int_equal(o.formats[SPARSE_FLASH_DENSE], 1);
     assert_int_equal(o.formats[SPARSE_FLASH_BITMASK], 1);
@@ -392,7 +380,7 @@ static void test_bc(void **state)
                                "  - {type: separable_conv2d, name: c2, filters: 8, kernel: 3}\n"
                                "  - {type: relu, name: r2}\n"
                                "  - {type: fc, name: f, units: 3}\n";
-    sparse_net *net = net_from_yaml(yaml, 5);
+    sparse_net *net = export_test_net(yaml, 5);
     randomise_batchnorms(net);
     sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
     po.method = SPARSE_PRUNE_BC;
@@ -411,7 +399,7 @@ static void test_bc(void **state)
     assert_int_equal(sparse_net_find_node(small, "c2", &id), SPARSE_OK);
     assert_int_equal(sparse_net_node_shape(small, id, &c, &h, &w), SPARSE_OK);
     assert_int_equal(c, 4);
-    sparse_dataset *ds = make_data(1000, 1, 12);
+    sparse_dataset *ds = export_test_data(1000, 1, 12);
     export_and_verify(small, ds, "bc", 200);
     sparse_prune_result_free(pr);
     sparse_dataset_free(ds);
@@ -427,8 +415,14 @@ int main(void)
         cmocka_unit_test(test_spvd),
         cmocka_unit_test(test_bc),
     };
-    if (!have_arm())
+    if (!export_test_have_arm())
         print_message("export: gcc-arm-none-eabi or qemu-system-arm missing: Cortex-M checks skipped\n");
-    int fails = cmocka_run_group_tests_name("export", tests, setup, teardown);
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp_root, sizeof tmp_root, "%s/sparse-export-test.XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(tmp_root))
+        return 1;
+    int fails = cmocka_run_group_tests_name("export", tests, NULL, NULL);
+    fails += export_test_api_run();
+    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return fails;
 }
