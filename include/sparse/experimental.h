@@ -162,9 +162,10 @@ SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, spars
 
 /* The buffers q's int8 kernels use, as a memory graph: one node per network
  * node (same ids and names; batch norms and fused ReLUs are views, a ReLU
- * that could not be fused is a 1x1 pool with a buffer of its own), pools,
- * sums and ReLUs marked in place where they are the last reader of their
- * input, weights counted as stored (int8 non-zeros). Plan it with
+ * that could not be fused is a 1x1 pool with a buffer of its own), sums and
+ * ReLUs marked in place where they are the last reader of their input, pools
+ * too where that lowers the planned arena, weights counted as stored (int8
+ * non-zeros). Plan it with
  * sparse_memreport_create and SPARSE_SCRATCH_NONE: the kernels use no
  * scratch. *out owned by the caller (sparse_memgraph_free). */
 SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **out);

@@ -1,10 +1,13 @@
 /* The buffers the int8 kernels use, as a memory graph (sparse/memory.h), so
  * that the library's planner lays out an exported model's arena: one node
  * per network node (same ids and names), batch norms and fused ReLUs as
- * views, a ReLU that could not be fused as a tensor of its own, and pools,
- * sums and ReLUs in place where they are the last reader of their input
- * (their kernels write each value at or before every input value still to
- * be read). Weights are counted as stored: int8 non-zeros. */
+ * views, a ReLU that could not be fused as a tensor of its own, and steps in
+ * place where their kernel allows it (it writes each value at or before
+ * every input value still to be read) and they are the last reader of their
+ * input: sums and ReLUs always (same size, so it never costs), pools only
+ * where that lowers the arena (in place, a pool keeps its larger input's
+ * whole buffer alive for its readers). Weights are counted as stored: int8
+ * non-zeros. */
 #include <stdlib.h>
 
 #include "../core/internal.h"
@@ -49,7 +52,7 @@ static int can_run_in_place(const sparse_qnet *q, size_t id)
     return q->nodes[q->n - 1].owner != buf;
 }
 
-static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id)
+static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id, const unsigned char *pool_in_place)
 {
     const sparse__qnode *nd = &q->nodes[id];
     const int kind = mem_kind(nd);
@@ -79,9 +82,33 @@ static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id)
         break;
     default: break;
     }
-    if (!rc && can_run_in_place(q, id))
+    const int pool = nd->op == Q_MAXPOOL || nd->op == Q_AVGPOOL;
+    if (!rc && can_run_in_place(q, id) && (!pool || pool_in_place[id]))
         rc = sparse_memgraph_set_in_place(g, id, 1);
     return rc;
+}
+
+static int build(const sparse_qnet *q, const unsigned char *pool_in_place, sparse_memgraph **out,
+                 uint64_t *arena)
+{
+    sparse_memgraph *g = NULL;
+    sparse_memreport *r = NULL;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    mo.scratch = SPARSE_SCRATCH_NONE;
+    int rc = sparse_memgraph_create(&g);
+    for (size_t i = 0; !rc && i < q->n; i++)
+        rc = add_node(g, q, i, pool_in_place);
+    if (!rc)
+        rc = sparse_memreport_create(&r, g, &mo);
+    if (!rc)
+        rc = sparse_memreport_deploy_arena_bytes(r, arena, NULL);
+    sparse_memreport_free(r);
+    if (rc) {
+        sparse_memgraph_free(g);
+        return rc;
+    }
+    *out = g;
+    return SPARSE_OK;
 }
 
 SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **out)
@@ -89,14 +116,35 @@ SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(q);
-    sparse_memgraph *g = NULL;
-    int rc = sparse_memgraph_create(&g);
-    for (size_t i = 0; !rc && i < q->n; i++)
-        rc = add_node(g, q, i);
+    unsigned char *pool_in_place = sparse__calloc(q->n ? q->n : 1, 1);
+    if (!pool_in_place)
+        return SPARSE_ENOMEM;
+    /* Pools out of place, then each one in place if that lowers the arena. */
+    sparse_memgraph *best = NULL;
+    uint64_t best_arena = 0;
+    int rc = build(q, pool_in_place, &best, &best_arena);
+    for (size_t i = 0; !rc && i < q->n; i++) {
+        const int op = q->nodes[i].op;
+        if ((op != Q_MAXPOOL && op != Q_AVGPOOL) || !can_run_in_place(q, i))
+            continue;
+        pool_in_place[i] = 1;
+        sparse_memgraph *g = NULL;
+        uint64_t arena = 0;
+        rc = build(q, pool_in_place, &g, &arena);
+        if (!rc && arena < best_arena) {
+            sparse_memgraph_free(best);
+            best = g;
+            best_arena = arena;
+        } else {
+            sparse_memgraph_free(g);
+            pool_in_place[i] = 0;
+        }
+    }
+    free(pool_in_place);
     if (rc) {
-        sparse_memgraph_free(g);
+        sparse_memgraph_free(best);
         return rc;
     }
-    *out = g;
+    *out = best;
     return SPARSE_OK;
 }

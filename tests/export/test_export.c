@@ -162,6 +162,7 @@ static unsigned long long header_arena(const char *dir, const char *prefix)
 
 typedef struct outcome {
     int formats[4]; /* sparse_flash_format counts over the exported graph's weighted layers */
+    int pools_in_place, others_in_place; /* steps writing over their input */
     sparse_export_figures fig;
 } outcome;
 
@@ -205,6 +206,21 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         uint64_t f = 0;
         assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT, &f), SPARSE_OK);
         res.formats[f]++;
+        int kind = 0;
+        const char *name = NULL;
+        uint64_t off = 0, in_off = 0;
+        assert_int_equal(sparse_memreport_node_kind(r, i, &kind), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_name(r, i, &name), SPARSE_OK);
+        size_t id = 0, src = 0;
+        if (kind == SPARSE_MEMNODE_INPUT || kind == SPARSE_MEMNODE_VIEW || sparse_net_find_node(net, name, &id) ||
+            sparse_net_node_input(net, id, 0, &src))
+            continue;
+        assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_OFFSET, &off), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, src, SPARSE_MEMFIELD_DEPLOY_OFFSET, &in_off), SPARSE_OK);
+        if (off == in_off && kind == SPARSE_MEMNODE_POOL)
+            res.pools_in_place++;
+        else if (off == in_off)
+            res.others_in_place++;
     }
     sparse_memreport_free(r);
     sparse_memgraph_free(g);
@@ -233,9 +249,10 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         assert_true(m.stack_bytes > 0 && m.stack_bytes < 1024);
         assert_true(m.instructions > 1000.0 && m.instructions_max >= m.instructions);
         assert_int_equal(m.model_ram_bytes, m.model.bss_bytes + m.stack_bytes);
-        print_message("%s: arena %llu B, stack %llu B, %.0f instructions, .text %llu B, .rodata %llu B "
+        print_message("%s: in place: %d pools, %d others; arena %llu B, stack %llu B, %.0f instructions, .text %llu B, .rodata %llu B "
                       "(weights %llu B, deploy flash %llu B)\n",
-                      prefix, (unsigned long long)arena, (unsigned long long)m.stack_bytes, m.instructions,
+                      prefix, res.pools_in_place, res.others_in_place, (unsigned long long)arena,
+                      (unsigned long long)m.stack_bytes, m.instructions,
                       (unsigned long long)m.model.text_bytes, (unsigned long long)m.model.rodata_bytes,
                       (unsigned long long)m.model.rodata_weights_bytes, (unsigned long long)flash);
     }
@@ -266,6 +283,7 @@ static void test_chain(void **state)
     sparse_dataset *ds = export_test_data(1000, 2, 12);
     outcome o = export_and_verify(net, ds, "chain", 200);
     assert_int_equal(o.formats[SPARSE_FLASH_DENSE], 3);
+    assert_int_equal(o.pools_in_place, 1); /* where it lowers the arena */
     sparse_dataset_free(ds);
     sparse_net_free(net);
 }
@@ -292,7 +310,8 @@ static void test_residual(void **state)
     size_t id;
     assert_int_equal(sparse_net_find_node(net, "res2/proj", &id), SPARSE_OK);
     sparse_dataset *ds = export_test_data(1000, 1, 12);
-    export_and_verify(net, ds, "residual", 200);
+    outcome o = export_and_verify(net, ds, "residual", 200);
+    assert_int_equal(o.others_in_place, 2); /* the sums */
     sparse_dataset_free(ds);
     sparse_net_free(net);
 }

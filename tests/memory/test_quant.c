@@ -342,6 +342,17 @@ static void test_q_pools(void **state)
                         }
                 assert_int_equal(z[(c * 3 + i) * 3 + j], m);
             }
+    /* In place (output over input, as an exported model's arena may place
+     * them), every pool gives what it gives out of place. */
+    const sparse__q8_pool_params *pools[] = {&p, &d};
+    for (int k = 0; k < 2; k++)
+        for (int avg = 0; avg < 2 - k; avg++) {
+            int8_t a[4 * 6 * 6], b[4 * 6 * 6];
+            memcpy(b, x, sizeof x);
+            (avg ? sparse__q8_avgpool : sparse__q8_maxpool)(pools[k], x, a);
+            (avg ? sparse__q8_avgpool : sparse__q8_maxpool)(pools[k], b, b);
+            assert_memory_equal(a, b, pools[k]->out_c * 9);
+        }
     /* A ReLU that could not be fused clamps at the zero point. */
     int8_t r[16], in[16];
     fill8(in, 16);
@@ -349,6 +360,8 @@ static void test_q_pools(void **state)
     sparse__q8_relu(&rp, in, r);
     for (size_t i = 0; i < 16; i++)
         assert_int_equal(r[i], in[i] < -7 ? -7 : in[i]);
+    sparse__q8_relu(&rp, in, in);
+    assert_memory_equal(in, r, 16);
 }
 
 static void check_merge(size_t n_in, int concat)
@@ -401,6 +414,12 @@ static void check_merge(size_t n_in, int concat)
     p.act_max = 127;
     sparse__q_add_prepare(&p, in, s, s_out);
     sparse__q8_add(&p, xp, y);
+    /* In place over the first input: the same sums. */
+    int8_t first[N];
+    memcpy(first, x[0], N);
+    const int8_t *xq[3] = {first, x[1], x[2]};
+    sparse__q8_add(&p, xq, first);
+    assert_memory_equal(first, y, N);
     for (size_t j = 0; j < N; j++) {
         double real = 0.0;
         for (size_t i = 0; i < n_in; i++)
