@@ -125,7 +125,7 @@ static int32_t SPARSE_Q8(dot_dense_border)(const SPARSE_Q8(conv_params) *p, cons
     return acc;
 }
 
-#if SPARSE_Q8_WITH_BITMASK || SPARSE_Q8_WITH_CSR
+#if SPARSE_Q8_WITH_CSR
 /* Weight (c, ky, kx) of the window times its input (the zero point in the
  * padding). */
 static int32_t SPARSE_Q8(tap)(const SPARSE_Q8(conv_params) *p, const SPARSE_Q8(window) *win, int32_t w,
@@ -139,18 +139,53 @@ static int32_t SPARSE_Q8(tap)(const SPARSE_Q8(conv_params) *p, const SPARSE_Q8(w
 #endif
 
 #if SPARSE_Q8_WITH_BITMASK
-/* Row o of a bitmask matrix: bits from `bit`, its non-zeros from v. */
-static int32_t SPARSE_Q8(dot_bitmask)(const SPARSE_Q8(conv_params) *p, size_t bit, const int8_t *v,
-                                      const SPARSE_Q8(window) *win)
+/* Row o of a bitmask matrix: bits from `bit`, its non-zeros from v. An
+ * interior window walks its input rows by pointer. */
+static SPARSE_Q8_NOINLINE int32_t SPARSE_Q8(dot_bitmask)(const SPARSE_Q8(conv_params) *p, size_t bit,
+                                                         const int8_t *v, const SPARSE_Q8(window) *win)
 {
     const uint8_t *mask = p->w.mask;
     const uint32_t cin = p->in_c / p->groups;
+    const ptrdiff_t k = p->k, W = p->in_w, plane = (ptrdiff_t)p->in_h * p->in_w;
     int32_t acc = 0;
+    if (win->inside) {
+        /* One pass over the row's bits, a mask byte at a time. */
+        const size_t cols = (size_t)cin * (size_t)(k * k);
+        const uint8_t *mp = mask + (bit >> 3);
+        uint32_t bits = (uint32_t)*mp++ >> (bit & 7), left = 8 - (uint32_t)(bit & 7);
+        const int8_t *xr = win->x + win->y0 * W + win->x0;
+        ptrdiff_t kx = 0, ky = 0;
+        for (size_t j = 0; j < cols; j++) {
+            if (bits & 1)
+                acc += (int32_t)*v++ * xr[kx];
+            bits >>= 1;
+            if (--left == 0 && j + 1 < cols) {
+                bits = *mp++;
+                left = 8;
+            }
+            if (++kx == k) {
+                kx = 0;
+                xr += W;
+                if (++ky == k) {
+                    ky = 0;
+                    xr += plane - k * W;
+                }
+            }
+        }
+        return acc;
+    }
+    const ptrdiff_t H = p->in_h;
     for (uint32_t c = 0; c < cin; c++)
-        for (ptrdiff_t ky = 0; ky < p->k; ky++)
-            for (ptrdiff_t kx = 0; kx < p->k; kx++, bit++)
-                if (mask[bit >> 3] >> (bit & 7) & 1)
-                    acc += SPARSE_Q8(tap)(p, win, *v++, c, ky, kx);
+        for (ptrdiff_t ky = 0; ky < k; ky++) {
+            const ptrdiff_t iy = win->y0 + ky;
+            const int row_in = iy >= 0 && iy < H;
+            const int8_t *xr = win->x + (ptrdiff_t)c * plane + (row_in ? iy * W : 0);
+            for (ptrdiff_t kx = 0; kx < k; kx++, bit++)
+                if (mask[bit >> 3] >> (bit & 7) & 1) {
+                    const ptrdiff_t ix = win->x0 + kx;
+                    acc += (int32_t)*v++ * (row_in && ix >= 0 && ix < W ? xr[ix] : p->in_zp);
+                }
+        }
     return acc;
 }
 #endif
