@@ -299,14 +299,14 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
 
 int cli_cmd_export(int argc, char **argv)
 {
-    args a = {NULL, NULL, "model", NULL, NULL, NULL, -1, 1000, 5000, 0, 1, -1, 0, 0};
+    args a = {.prefix = "model", .trial = -1, .calib = 1000, .val = 5000, .threads = 1, .verify = -1};
     int status = parse_args(&a, argc, argv);
     if (status)
         return status < 0 ? CLI_OK : status;
     int rc = sparse_set_num_threads((int)a.threads);
     if (rc)
         return cli_lib_error(rc, "--threads");
-    model m = {NULL, NULL, NULL, NULL, 0};
+    model m = {0};
     sparse_qnet *q = NULL;
     report r;
     memset(&r, 0, sizeof r);
