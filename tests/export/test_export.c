@@ -382,6 +382,17 @@ static void test_spvd(void **state)
     assert_int_equal(o.formats[SPARSE_FLASH_DENSE], 1);
     assert_int_equal(o.formats[SPARSE_FLASH_BITMASK], 1);
     assert_int_equal(o.formats[SPARSE_FLASH_CSR], 1);
+    if (export_test_have_arm()) {
+        /* The sparse kernels build for Thumb-1 (Cortex-M0+) too, without floating point. */
+        char *dir = export_test_dir("spvd");
+        sparse_exp_toolchain tc = SPARSE_EXP_TOOLCHAIN_INIT;
+        tc.target = SPARSE_EXP_TARGET_CORTEX_M0PLUS;
+        sparse_exp_build_result b = SPARSE_EXP_BUILD_RESULT_INIT;
+        if (sparse_exp_export_build(dir, "spvd", &tc, &b))
+            fail_msg("spvd on a Cortex-M0+: %s", sparse_last_error());
+        assert_int_equal(b.bss_bytes, o.fig.arena_bytes);
+        free(dir);
+    }
     sparse_prune_result_free(pr);
     sparse_dataset_free(ds);
     sparse_net_free(net);
