@@ -3,8 +3,11 @@
 #ifndef SPARSE_CLI_H
 #define SPARSE_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "opts.h"
 #include "sparse/sparse.h"
 
 /* Exit statuses: 0 success, 1 error, 2 usage error. */
@@ -16,23 +19,18 @@
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "sparse: error: <what>: <sparse_last_error()>"; returns CLI_ERROR. */
 int cli_lib_error(int rc, const char *what);
-/* Prints "sparse: usage error: <fmt>" plus a pointer to --help; returns CLI_USAGE. */
+/* Prints "sparse: usage error: <fmt>" plus a pointer to the --help of cmd
+ * ("train", "data info"; NULL: the command's own); returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Strict number parsing for option values; return 0 on success. */
 int cli_parse_long(const char *s, long min, long max, long *out);
 int cli_parse_double(const char *s, double *out);
 
-/* Options every command takes (--quiet, --help's listing of it) and what
- * they govern. stderr is one per process, so how much goes to it is process
- * state set once while parsing, not a flag threaded through every helper. */
-
-/* 1 if arg is an option every command takes (and records it), else 0. */
-int cli_common_option(const char *arg);
-/* Help lines for the options every command takes; width is that of the
- * option column (descriptions start at column width + 2), as in the
- * command's own lines. */
-void cli_common_help(FILE *f, int width);
+/* How much goes to stderr. stderr is one per process, so this is process
+ * state set once while parsing (-q/--quiet), not a flag threaded through
+ * every helper. */
+void cli_set_quiet(void);
 /* Non-zero unless --quiet: notes and per-trial lines may go to stderr. */
 int cli_verbose(void);
 /* Non-zero when a live progress line may go to stderr: not --quiet and
@@ -44,7 +42,60 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints s as a JSON string literal. */
 void cli_json_string(FILE *f, const char *s);
 
-/* Subcommands: argv[0] is the subcommand name. */
+/* ---- Output files (loaders.c) ---- */
+
+/* Opens path for writing, or gives stdout when path is NULL. what names
+ * the output in messages. CLI status. */
+int cli_output_open(FILE **f, const char *path, const char *what);
+/* Closes what cli_output_open gave (stdout is only flushed). CLI status. */
+int cli_output_close(FILE *f, const char *path, const char *what);
+/* text to path (stdout when NULL). CLI status. */
+int cli_write_text(const char *path, const char *text, const char *what);
+
+/* ---- Data sets, networks and runs shared by the commands (loaders.c) ---- */
+
+/* A data set and how to split it, as --data, --val, --seed and --max-train give it. */
+typedef struct cli_data {
+    const char *spec; /* mnist, an MNIST directory or a CSV file */
+    long val;         /* validation images held out of the training split */
+    long seed;        /* seed of a CSV file's split */
+    long max_train;   /* 0: all training images */
+} cli_data;
+
+/* --data and --val, as every command that reads a data set declares them
+ * (its --seed says what else the seed drives). */
+#define CLI_DATA_OPTS(type, member)                                                                        \
+    CLI_OPT_STRING("data", "SPEC", offsetof(type, member.spec),                                           \
+                   "mnist (cached by 'sparse data fetch mnist'), an MNIST directory\n"                   \
+                   "or a CSV file (split by --seed)"),                                                    \
+    CLI_OPT_LONG("val", "N", offsetof(type, member.val), 0, 2147483647L, "5000",                          \
+                 "validation images held out of the training split (lower it for\nsmall CSV data sets)")
+
+/* The three splits of a data set; cli_splits_free frees them. */
+typedef struct cli_splits {
+    sparse_dataset *train, *val, *test;
+} cli_splits;
+
+/* Opens d's data set and splits it; reports failures ("data: ..."). CLI status. */
+int cli_open_data(const cli_data *d, cli_splits *s);
+void cli_splits_free(cli_splits *s);
+
+/* Builds the network of arch (an architecture YAML) or, when arch is NULL,
+ * of the architecture stored in weights (a pruned, compacted network has
+ * fewer channels than its YAML), for up to max_batch images, initialised
+ * from seed, then reads weights when not NULL (allow_extra: tensors the
+ * network does not have, such as pruning's, are ignored). weights_opt names
+ * the option that gave weights, in messages. *out is the caller's. CLI status. */
+int cli_load_net(sparse_net **out, const char *arch, const char *weights, const char *weights_opt,
+                 int allow_extra, size_t max_batch, uint64_t seed);
+
+/* Opens the run directory dir and checks that it has trial id (when
+ * trial >= 0). *out is the caller's (sparse_run_free). what names the
+ * command in messages. CLI status. */
+int cli_open_run(sparse_run **out, const char *dir, long trial, const char *what);
+
+/* ---- Subcommands: argv[0] is the subcommand name ---- */
+
 int cli_cmd_data(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
 int cli_cmd_memory(int argc, char **argv);

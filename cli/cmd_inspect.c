@@ -5,21 +5,35 @@
 
 #include "cli.h"
 
-static void inspect_help(FILE *f)
-{
-    fprintf(f, "Usage: sparse inspect DIR [--all] [--json]\n"
-               "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"
-               "Prints the Pareto front of a search run (validation accuracy, MS, WM) as a table.\n\n"
-               "Options:\n"
-               "  --all             every trial, not only the front\n"
-               "  --trial ID --dot  a Graphviz diagram of trial ID's network, each layer annotated with\n"
-               "                    its MS and WM before and after pruning (render: dot -Tsvg FILE.dot)\n"
-               "  -o FILE           write the diagram to FILE instead of stdout\n"
-               "  --json            an array of objects (id, val_accuracy, test_accuracy,\n"
-               "                    ms_bytes, wm5_bytes, wm6_bytes, params, stage, ok, parent,\n"
-               "                    int8_test_accuracy; null where unknown) instead of the table\n");
-    cli_common_help(f, 18);
-}
+typedef struct inspect_args {
+    const char *dir, *out;
+    long trial;
+    int all, json, dot;
+} inspect_args;
+
+#define F(m) offsetof(inspect_args, m)
+static const cli_opt inspect_opts[] = {
+    CLI_OPT_FLAG("all", F(all), "every trial, not only the front"),
+    {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
+     .expect = "be a trial id", .help = "the trial for --dot"},
+    CLI_OPT_FLAG("dot", F(dot),
+                 "a Graphviz diagram of trial ID's network, each layer annotated with\n"
+                 "its MS and WM before and after pruning (render: dot -Tsvg FILE.dot)"),
+    {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
+     .help = "write the diagram to FILE instead of stdout"},
+    CLI_OPT_FLAG("json", F(json),
+                 "an array of objects (id, val_accuracy, test_accuracy,\n"
+                 "ms_bytes, wm5_bytes, wm6_bytes, params, stage, ok, parent,\n"
+                 "int8_test_accuracy; null where unknown) instead of the table"),
+    {0},
+};
+static const cli_spec inspect_spec = {
+    .name = "inspect", .opts = inspect_opts, .args = {F(dir)}, .n_args = 1,
+    .usage =
+        "Usage: sparse inspect DIR [--all] [--json]\n"
+        "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"
+        "Prints the Pareto front of a search run (validation accuracy, MS, WM) as a table.\n",
+};
 
 /* Index of the report node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
@@ -34,153 +48,99 @@ static size_t report_node(const sparse_memreport *r, const char *name)
     return SIZE_MAX;
 }
 
-static void node_figures(const sparse_memreport *r, const char *name, int wm_model, int nonzero, double *ms,
-                         double *wm)
+/* MS and WM (the run's model) of the layer called name; -1 when the report
+ * has no such layer. */
+static void node_figures(const sparse_memreport *r, const char *name, int wm_model, double *ms, double *wm)
 {
     size_t id = report_node(r, name);
-    uint64_t x = 0, y = 0, w = 0, layer = 0;
+    uint64_t w = 0, m = 0, layer = 0;
     *ms = *wm = -1;
     if (id == SIZE_MAX || sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_IS_LAYER, &layer) || !layer)
         return;
-    sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_X, &x);
-    sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_Y, &y);
-    sparse_memreport_node_value(r, id, nonzero ? SPARSE_MEMFIELD_NONZEROS : SPARSE_MEMFIELD_WEIGHTS, &w);
+    sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_NONZEROS, &w);
+    sparse_memreport_node_value(r, id, wm_model == 6 ? SPARSE_MEMFIELD_WM6 : SPARSE_MEMFIELD_WM5, &m);
     *ms = (double)w;
-    *wm = (double)(wm_model == 6 ? x + y : x + w);
+    *wm = (double)m;
+}
+
+/* One diagram node: name, kind, shape (and channels kept), [MS, WM] before
+ * and after pruning, then the edges from its inputs. */
+static void dot_node(FILE *f, const sparse_net *g, size_t id, const sparse_net *net,
+                     const sparse_memreport *rb, const sparse_memreport *ra, int wm_model)
+{
+    const char *name = sparse_net_node_name(g, id);
+    size_t c = 0, h = 0, w = 0, kept = 0, aid;
+    sparse_net_node_shape(g, id, &c, &h, &w);
+    double msb, wmb, msa, wma;
+    node_figures(rb, name, wm_model, &msb, &wmb);
+    node_figures(ra, name, wm_model, &msa, &wma);
+    int gone = sparse_net_find_node(net, name, &aid) != SPARSE_OK;
+    if (!gone) {
+        size_t ah = 0, aw = 0;
+        sparse_net_node_shape(net, aid, &kept, &ah, &aw);
+    }
+    fprintf(f, "  n%zu [label=\"%s\\n%s %zux%zux%zu", id, name,
+            sparse_layer_kind_name(sparse_net_node_kind(g, id)), c, h, w);
+    if (!gone && kept != c)
+        fprintf(f, " -> %zu ch", kept);
+    if (msb >= 0)
+        fprintf(f, "\\n[%.0f, %.0f] -> [%.0f, %.0f]", msb, wmb, gone ? 0 : msa, gone ? 0 : wma);
+    fprintf(f, "\"%s];\n", gone ? ", style=dashed" : msb >= 0 ? ", style=filled, fillcolor=\"#e8f0fe\"" : "");
+    for (size_t k = 0; k < sparse_net_node_input_count(g, id); k++) {
+        size_t in;
+        if (!sparse_net_node_input(g, id, k, &in))
+            fprintf(f, "  n%zu -> n%zu;\n", in, id);
+    }
 }
 
 /* Graphviz diagram of a trial's network, like the paper's Figure 1: every
- * layer with [MS, WM] before and after pruning. */
-static int write_dot(sparse_run *run, size_t trial, const char *path)
+ * layer with [MS, WM] before and after pruning, WM by the run's model, and
+ * the trial's recorded totals in the title. Before pruning counts every
+ * weight (the variational network's are all kept); after, the non-zeros. */
+static int write_dot(const sparse_run *run, size_t trial, const char *path)
 {
     sparse_net *net = NULL, *before = NULL;
     sparse_memreport *rb = NULL, *ra = NULL;
-    int rc = sparse_run_trial_net(run, trial, &net, &before);
+    sparse_memory_options dense = SPARSE_MEMORY_OPTIONS_INIT;
+    dense.dense = 1;
+    int wm_model = 5;
+    int rc = sparse_run_wm_model(run, &wm_model);
+    if (!rc)
+        rc = sparse_run_trial_net(run, trial, &net, &before);
     if (!rc)
         rc = sparse_memreport_from_net(&ra, net, NULL);
     if (!rc)
-        rc = sparse_memreport_from_net(&rb, before ? before : net, NULL);
-    if (rc) {
-        sparse_net_free(net);
-        sparse_net_free(before);
-        sparse_memreport_free(ra);
-        return cli_lib_error(rc, "inspect --dot");
-    }
-    double wm6 = 0, acc = 0;
-    sparse_run_trial_value(run, trial, SPARSE_TRIAL_WM6_BYTES, &wm6);
-    sparse_run_trial_value(run, trial, SPARSE_TRIAL_VAL_ACCURACY, &acc);
-    int wm_model = 5;
-    FILE *f = path ? fopen(path, "w") : stdout;
-    if (!f) {
-        rc = cli_error("inspect: cannot write %s", path);
-    } else {
+        rc = sparse_memreport_from_net(&rb, before ? before : net, before ? &dense : NULL);
+    FILE *f = NULL;
+    int status = rc ? cli_lib_error(rc, "inspect --dot") : cli_output_open(&f, path, "inspect");
+    if (!status) {
+        double acc = 0, ms = 0, wm = 0;
+        sparse_run_trial_value(run, trial, SPARSE_TRIAL_VAL_ACCURACY, &acc);
+        sparse_run_trial_value(run, trial, SPARSE_TRIAL_MS_BYTES, &ms);
+        const int wm_field = wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
+        sparse_run_trial_value(run, trial, wm_field, &wm);
         const sparse_net *g = before ? before : net;
-        fprintf(f, "digraph trial_%zu {\n  rankdir=TB;\n  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
-                   "  label=\"trial %zu: validation accuracy %.2f%%; per layer [MS, WM%d] in bytes, before -> after "
-                   "pruning\";\n",
-                trial, trial, 100 * acc, wm_model);
-        for (size_t id = 0; id < sparse_net_node_count(g); id++) {
-            const char *name = sparse_net_node_name(g, id);
-            size_t c = 0, h = 0, w = 0, kept = 0;
-            sparse_net_node_shape(g, id, &c, &h, &w);
-            double msb, wmb, msa, wma;
-            node_figures(rb, name, wm_model, before == NULL, &msb, &wmb);
-            node_figures(ra, name, wm_model, 1, &msa, &wma);
-            size_t aid;
-            int gone = sparse_net_find_node(net, name, &aid) != SPARSE_OK;
-            if (!gone) {
-                size_t ac = 0, ah = 0, aw = 0;
-                sparse_net_node_shape(net, aid, &ac, &ah, &aw);
-                kept = ac;
-            }
-            fprintf(f, "  n%zu [label=\"%s\\n%s %zux%zux%zu", id, name, sparse_layer_kind_name(sparse_net_node_kind(g, id)),
-                    c, h, w);
-            if (!gone && kept != c)
-                fprintf(f, " -> %zu ch", kept);
-            if (msb >= 0)
-                fprintf(f, "\\n[%.0f, %.0f] -> [%.0f, %.0f]", msb, wmb, gone ? 0 : msa, gone ? 0 : wma);
-            fprintf(f, "\"%s];\n", gone ? ", style=dashed" : msb >= 0 ? ", style=filled, fillcolor=\"#e8f0fe\"" : "");
-            for (size_t k = 0; k < sparse_net_node_input_count(g, id); k++) {
-                size_t in;
-                if (!sparse_net_node_input(g, id, k, &in))
-                    fprintf(f, "  n%zu -> n%zu;\n", in, id);
-            }
-        }
+        fprintf(f,
+                "digraph trial_%zu {\n  rankdir=TB;\n"
+                "  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
+                "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B; "
+                "per layer [MS, WM%d] in bytes, before -> after pruning\";\n",
+                trial, trial, 100 * acc, ms, wm_model, wm, wm_model);
+        for (size_t id = 0; id < sparse_net_node_count(g); id++)
+            dot_node(f, g, id, net, rb, ra, wm_model);
         fputs("}\n", f);
-        if (path && fclose(f))
-            rc = cli_error("inspect: error writing %s", path);
+        status = cli_output_close(f, path, "inspect");
     }
-    (void)wm6;
     sparse_memreport_free(ra);
     sparse_memreport_free(rb);
     sparse_net_free(net);
     sparse_net_free(before);
-    return rc;
+    return status;
 }
 
-int cli_cmd_inspect(int argc, char **argv)
+/* The table (or JSON array) of the trials idx[0 .. count-1]. */
+static void print_trials(const sparse_run *run, const size_t *idx, size_t count, int json)
 {
-    const char *dir = NULL, *out = NULL;
-    int all = 0, json = 0, dot = 0;
-    long trial = -1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-            return inspect_help(stdout), CLI_OK;
-        else if (cli_common_option(argv[i]))
-            continue;
-        else if (!strcmp(argv[i], "--dot"))
-            dot = 1;
-        else if (!strcmp(argv[i], "--trial") || !strcmp(argv[i], "-o")) {
-            if (i + 1 >= argc)
-                return cli_usage("inspect ", "option %s needs a value", argv[i]);
-            if (argv[i][1] == 'o')
-                out = argv[++i];
-            else if (cli_parse_long(argv[++i], 0, 100000000, &trial))
-                return cli_usage("inspect ", "--trial must be a trial id, not '%s'", argv[i]);
-        }
-        else if (!strcmp(argv[i], "--all"))
-            all = 1;
-        else if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (argv[i][0] == '-')
-            return cli_usage("inspect ", "unknown option '%s'", argv[i]);
-        else if (!dir)
-            dir = argv[i];
-        else
-            return cli_usage("inspect ", "unexpected argument '%s'", argv[i]);
-    }
-    if (!dir)
-        return cli_usage("inspect ", "missing the run directory");
-    if (dot && trial < 0)
-        return cli_usage("inspect ", "--dot needs --trial ID");
-    sparse_run *run;
-    int rc = sparse_run_open(&run, dir);
-    if (rc)
-        return cli_lib_error(rc, "inspect");
-    if (dot) {
-        if ((size_t)trial >= sparse_run_trial_count(run)) {
-            sparse_run_free(run);
-            return cli_error("inspect: %s has no trial %ld", dir, trial);
-        }
-        rc = write_dot(run, (size_t)trial, out);
-        sparse_run_free(run);
-        return rc;
-    }
-    size_t n = sparse_run_trial_count(run), count = 0;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx) {
-        sparse_run_free(run);
-        return cli_error("out of memory");
-    }
-    if (all) {
-        for (size_t i = 0; i < n; i++)
-            idx[i] = i;
-        count = n;
-    } else if ((rc = sparse_run_pareto(run, idx, &count))) {
-        free(idx);
-        sparse_run_free(run);
-        return cli_lib_error(rc, "inspect");
-    }
     static const int fields[] = {SPARSE_TRIAL_VAL_ACCURACY, SPARSE_TRIAL_TEST_ACCURACY, SPARSE_TRIAL_MS_BYTES,
                                  SPARSE_TRIAL_WM5_BYTES,    SPARSE_TRIAL_WM6_BYTES,    SPARSE_TRIAL_PARAMS,
                                  SPARSE_TRIAL_STAGE,        SPARSE_TRIAL_OK,           SPARSE_TRIAL_PARENT,
@@ -222,7 +182,36 @@ int cli_cmd_inspect(int argc, char **argv)
     }
     if (json)
         puts("]");
+}
+
+int cli_cmd_inspect(int argc, char **argv)
+{
+    inspect_args a = {.trial = -1};
+    int rc = cli_parse(&inspect_spec, argc, argv, &a, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!a.dir)
+        return cli_usage("inspect", "missing the run directory");
+    if (a.dot && a.trial < 0)
+        return cli_usage("inspect", "--dot needs --trial ID");
+    sparse_run *run;
+    int status = cli_open_run(&run, a.dir, a.dot ? a.trial : -1, "inspect");
+    if (status)
+        return status;
+    size_t n = sparse_run_trial_count(run), count = n;
+    size_t *idx = a.dot ? NULL : malloc((n ? n : 1) * sizeof *idx);
+    if (a.dot)
+        status = write_dot(run, (size_t)a.trial, a.out);
+    else if (!idx)
+        status = cli_error("out of memory");
+    else if (!a.all && (rc = sparse_run_pareto(run, idx, &count)))
+        status = cli_lib_error(rc, "inspect");
+    else {
+        for (size_t i = 0; a.all && i < n; i++)
+            idx[i] = i;
+        print_trials(run, idx, count, a.json);
+    }
     free(idx);
     sparse_run_free(run);
-    return CLI_OK;
+    return status;
 }

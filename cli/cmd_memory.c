@@ -1,51 +1,40 @@
 /* `sparse memory`: the memory figures of an architecture (docs/memory.md). */
 #include <inttypes.h>
-#include <string.h>
 
 #include "cli.h"
 
-static void memory_help(FILE *f)
-{
-    fprintf(f,
-            "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
-            "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
-            "Prints the memory figures of a network deployed at int8 (docs/memory.md): per layer the\n"
-            "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
-            "into the conv before it and ReLU runs in place, so neither is a layer.\n\n"
-            "The paper's figures (Fedorov et al. 2019): model size MS (eq. 4), working memory WM5\n"
-            "(eq. 5) and WM6 (eq. 6). Beyond the paper, labelled as such: deploy flash (int8 weights\n"
-            "in the cheapest of dense, bitmask or CSR form) and the peak RAM of a planned tensor arena.\n\n"
-            "Options:\n"
-            "  --weights W.safetensors  count non-zeros of these trained or pruned weights; without it\n"
-            "                           every weight counts as non-zero (dense figures)\n"
-            "  --scratch MODEL          arena scratch buffers: im2col (default, full im2col),\n"
-            "                           cmsis (CMSIS-NN's two columns) or none\n"
-            "  --json                   print the report as one JSON object\n");
-    cli_common_help(f, 25);
-}
+typedef struct memory_args {
+    const char *arch, *weights;
+    int scratch, json;
+} memory_args;
 
-/* Every parameter non-zero, so the figures are the dense ones. A batch norm's
- * running mean is zeroed so that folding it into a conv without bias still
- * gives non-zero biases (beta = 1). */
-static int make_dense(sparse_net *net)
-{
-    size_t n = sparse_net_node_count(net);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = sparse_net_param_count(net, i);
-        for (size_t j = 0; j < k; j++) {
-            const char *name = sparse_net_param_name(net, i, j);
-            sparse_tensor *t = NULL;
-            int rc = sparse_net_param(net, i, name, &t);
-            if (rc)
-                return rc;
-            rc = sparse_tensor_fill(t, strcmp(name, "running_mean") ? 1.0f : 0.0f);
-            sparse_tensor_free(t);
-            if (rc)
-                return rc;
-        }
-    }
-    return SPARSE_OK;
-}
+#define F(m) offsetof(memory_args, m)
+static const cli_choice scratch_models[] = {{"im2col", SPARSE_SCRATCH_IM2COL},
+                                            {"cmsis", SPARSE_SCRATCH_IM2COL_2COL},
+                                            {"none", SPARSE_SCRATCH_NONE},
+                                            {NULL, 0}};
+static const cli_opt memory_opts[] = {
+    CLI_OPT_STRING("weights", "W.safetensors", F(weights),
+                   "count non-zeros of these trained or pruned weights; without it\n"
+                   "every weight counts as non-zero (dense figures)"),
+    CLI_OPT_CHOICE("scratch", "MODEL", F(scratch), scratch_models, "im2col",
+                   "arena scratch buffers: im2col (full im2col), cmsis (CMSIS-NN's\n"
+                   "two columns) or none"),
+    CLI_OPT_FLAG("json", F(json), "print the report as one JSON object"),
+    {0},
+};
+static const cli_spec memory_spec = {
+    .name = "memory", .opts = memory_opts, .args = {F(arch)}, .n_args = 1,
+    .usage =
+        "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
+        "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
+        "Prints the memory figures of a network deployed at int8 (docs/memory.md): per layer the\n"
+        "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
+        "into the conv before it and ReLU runs in place, so neither is a layer.\n\n"
+        "The paper's figures (Fedorov et al. 2019): model size MS (eq. 4), working memory WM5\n"
+        "(eq. 5) and WM6 (eq. 6). Beyond the paper, labelled as such: deploy flash (int8 weights\n"
+        "in the cheapest of dense, bitmask or CSR form) and the peak RAM of a planned tensor arena.\n",
+};
 
 static uint64_t field(const sparse_memreport *r, size_t id, int f)
 {
@@ -116,84 +105,39 @@ static void print_table(const sparse_memreport *r, const char *arch_path, const 
            arena, (double)arena / 1024.0, scratch, lb);
 }
 
+static const char *scratch_name(int model)
+{
+    for (const cli_choice *c = scratch_models; c->name; c++)
+        if (c->value == model)
+            return c->name;
+    return "?";
+}
+
 int cli_cmd_memory(int argc, char **argv)
 {
-    const char *arch_path = NULL, *weights = NULL, *scratch = "im2col";
-    int json = 0;
-    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return memory_help(stdout), CLI_OK;
-        else if (cli_common_option(a))
-            continue;
-        else if (!strcmp(a, "--json"))
-            json = 1;
-        else if (!strcmp(a, "--weights") || !strcmp(a, "--scratch")) {
-            if (!v)
-                return cli_usage("memory ", "option %s needs a value", a);
-            i++;
-            if (a[2] == 'w')
-                weights = v;
-            else if (!strcmp(v, "im2col"))
-                mo.scratch = SPARSE_SCRATCH_IM2COL, scratch = v;
-            else if (!strcmp(v, "cmsis"))
-                mo.scratch = SPARSE_SCRATCH_IM2COL_2COL, scratch = v;
-            else if (!strcmp(v, "none"))
-                mo.scratch = SPARSE_SCRATCH_NONE, scratch = v;
-            else
-                return cli_usage("memory ", "--scratch must be im2col, cmsis or none, not '%s'", v);
-        } else if (a[0] == '-' && a[1])
-            return cli_usage("memory ", "unknown option '%s'", a);
-        else if (!arch_path)
-            arch_path = a;
-        else
-            return cli_usage("memory ", "unexpected argument '%s'", a);
-    }
-    if (!arch_path && !weights)
-        return cli_usage("memory ", "missing ARCH.yaml (or --weights, whose file holds its architecture)");
-
-    sparse_arch *arch = NULL;
+    memory_args a = {0};
+    int rc = cli_parse(&memory_spec, argc, argv, &a, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (!a.arch && !a.weights)
+        return cli_usage("memory", "missing ARCH.yaml (or --weights, whose file holds its architecture)");
     sparse_net *net = NULL;
     sparse_memreport *r = NULL;
-    int status = CLI_OK;
-    /* A pruned and compacted network has fewer channels than its YAML: its
-     * weights file holds the architecture it really has. */
-    int rc = arch_path ? sparse_arch_load_yaml(&arch, arch_path) : sparse_net_load_arch(&arch, weights);
-    if (!rc)
-        rc = sparse_arch_validate(arch);
-    if (rc) {
-        status = cli_lib_error(rc, "architecture");
-        goto out;
-    }
-    if ((rc = sparse_net_create(&net, arch, 1, 0))) {
-        status = cli_lib_error(rc, "network");
-        goto out;
-    }
     /* Pruning adds variational tensors to weight files: they do not count. */
-    rc = weights ? sparse_net_load(net, weights, 1) : make_dense(net);
-    if (rc) {
-        status = cli_lib_error(rc, weights ? "--weights" : "network");
-        goto out;
-    }
-    if ((rc = sparse_memreport_from_net(&r, net, &mo))) {
+    int status = cli_load_net(&net, a.arch, a.weights, "--weights", 1, 1, 0);
+    if (status)
+        return status;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    mo.scratch = a.scratch;
+    mo.dense = !a.weights; /* fresh weights: the figures of the dense network */
+    const char *json = NULL;
+    if ((rc = sparse_memreport_from_net(&r, net, &mo)) || (a.json && (rc = sparse_memreport_json(r, &json))))
         status = cli_lib_error(rc, "memory");
-        goto out;
-    }
-    if (json) {
-        const char *s = NULL;
-        if ((rc = sparse_memreport_json(r, &s))) {
-            status = cli_lib_error(rc, "memory");
-            goto out;
-        }
-        printf("%s\n", s);
-    } else {
-        print_table(r, arch_path ? arch_path : weights, weights, scratch);
-    }
-out:
+    else if (a.json)
+        printf("%s\n", json);
+    else
+        print_table(r, a.arch ? a.arch : a.weights, a.weights, scratch_name(a.scratch));
     sparse_memreport_free(r);
     sparse_net_free(net);
-    sparse_arch_free(arch);
     return status;
 }

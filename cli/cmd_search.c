@@ -5,30 +5,10 @@
 
 #include "cli.h"
 
-static void search_help(FILE *f)
-{
-    fprintf(f,
-            "Usage: sparse search CONFIG.yaml --out DIR [options]\n"
-            "       sparse search --resume DIR [options]\n"
-            "       sparse search CONFIG.yaml --print-config\n\n"
-            "Searches architectures, training and pruning for the Pareto front of validation\n"
-            "accuracy, model size (MS) and working memory (WM). See docs/search-config.md.\n\n"
-            "Options:\n"
-            "  --out DIR             run directory to create (trials.jsonl, weights/, pareto.csv)\n"
-            "  --resume DIR          continue the run in DIR exactly where it stopped\n"
-            "  --trials N            stop after N trials in all (default: the config's stages)\n"
-            "  --time-budget T       no new trial after T (e.g. 900, 15m, 2h; default: the config's)\n"
-            "  --threads T           compute threads (default: the config's)\n"
-            "  --data SPEC           use this data set instead of the config's\n"
-            "  --print-config        print the resolved config (defaults included) and exit\n"
-            "  --json                print one JSON object per trial on stdout\n");
-    cli_common_help(f, 22);
-    fprintf(f, "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n");
-}
-
 /* "90", "90s", "15m", "2h" -> seconds. */
-static int parse_duration(const char *s, double *out)
+static int parse_duration(const char *s, void *field)
 {
+    double *out = field;
     char *end;
     double v = strtod(s, &end);
     if (end == s || !isfinite(v) || v < 0)
@@ -44,14 +24,44 @@ static int parse_duration(const char *s, double *out)
     return 0;
 }
 
-typedef struct ui {
-    int json;
-} ui;
+typedef struct search_args {
+    const char *config, *out, *resume, *data;
+    long trials, threads;
+    double time_budget_s;
+    int print_config, json;
+} search_args;
+
+#define F(m) offsetof(search_args, m)
+static const cli_opt search_opts[] = {
+    CLI_OPT_STRING("out", "DIR", F(out), "run directory to create (trials.jsonl, weights/, pareto.csv)"),
+    CLI_OPT_STRING("resume", "DIR", F(resume), "continue the run in DIR exactly where it stopped"),
+    {.type = CLI_LONG, .name = "trials", .arg = "N", .field = F(trials), .min = 1, .max = 10000000,
+     .expect = "be a positive integer", .help = "stop after N trials in all (default: the config's stages)"},
+    {.type = CLI_CUSTOM, .name = "time-budget", .arg = "T", .field = F(time_budget_s),
+     .parse = parse_duration, .expect = "look like 900, 15m or 2h",
+     .help = "no new trial after T (e.g. 900, 15m, 2h; default: the config's)"},
+    {.type = CLI_LONG, .name = "threads", .arg = "T", .field = F(threads), .min = 1, .max = 1024,
+     .help = "compute threads (default: the config's)"},
+    CLI_OPT_STRING("data", "SPEC", F(data), "use this data set instead of the config's"),
+    CLI_OPT_FLAG("print-config", F(print_config), "print the resolved config (defaults included) and exit"),
+    CLI_OPT_FLAG("json", F(json), "print one JSON object per trial on stdout"),
+    {0},
+};
+static const cli_spec search_spec = {
+    .name = "search", .opts = search_opts, .args = {F(config)}, .n_args = 1,
+    .usage =
+        "Usage: sparse search CONFIG.yaml --out DIR [options]\n"
+        "       sparse search --resume DIR [options]\n"
+        "       sparse search CONFIG.yaml --print-config\n\n"
+        "Searches architectures, training and pruning for the Pareto front of validation\n"
+        "accuracy, model size (MS) and working memory (WM). See docs/search-config.md.\n",
+    .epilog = "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n",
+};
 
 static int on_trial(void *user, const sparse_trial_event *ev)
 {
-    ui *u = user;
-    if (u->json) {
+    const search_args *a = user;
+    if (a->json) {
         printf("%s\n", ev->record_json);
         fflush(stdout);
     }
@@ -87,87 +97,56 @@ static int on_progress(void *user, size_t trial, size_t epoch, size_t batch, siz
     return 0;
 }
 
+/* --print-config: the resolved config as YAML. */
+static int print_config(const char *path)
+{
+    sparse_search_config *cfg;
+    char *yaml = NULL;
+    int rc = sparse_search_config_load(&cfg, path);
+    if (!rc)
+        rc = sparse_search_config_to_yaml(cfg, &yaml);
+    sparse_search_config_free(cfg);
+    int status = rc ? cli_lib_error(rc, "config") : cli_write_text(NULL, yaml, "config");
+    sparse_free(yaml);
+    return status;
+}
+
 int cli_cmd_search(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL, *resume = NULL;
-    int print_config = 0;
-    ui u = {0};
-    sparse_search_options opts = SPARSE_SEARCH_OPTIONS_INIT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes_value = !strcmp(a, "--out") || !strcmp(a, "--resume") || !strcmp(a, "--trials") ||
-                          !strcmp(a, "--time-budget") || !strcmp(a, "--threads") || !strcmp(a, "--data");
-        if (takes_value && !v)
-            return cli_usage("search ", "option %s needs a value", a);
-        if (takes_value)
-            i++;
-        long l;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-            return search_help(stdout), CLI_OK;
-        else if (cli_common_option(a))
-            continue;
-        else if (!strcmp(a, "--json"))
-            u.json = 1;
-        else if (!strcmp(a, "--print-config"))
-            print_config = 1;
-        else if (!strcmp(a, "--out"))
-            out = v;
-        else if (!strcmp(a, "--resume"))
-            resume = v;
-        else if (!strcmp(a, "--data"))
-            opts.data_override = v;
-        else if (!strcmp(a, "--trials")) {
-            if (cli_parse_long(v, 1, 10000000, &l))
-                return cli_usage("search ", "--trials must be a positive integer, not '%s'", v);
-            opts.max_trials = (size_t)l;
-        } else if (!strcmp(a, "--threads")) {
-            if (cli_parse_long(v, 1, 1024, &l))
-                return cli_usage("search ", "--threads must be an integer in 1..1024, not '%s'", v);
-            opts.threads = (int)l;
-        } else if (!strcmp(a, "--time-budget")) {
-            if (parse_duration(v, &opts.time_budget_s))
-                return cli_usage("search ", "--time-budget must look like 900, 15m or 2h, not '%s'", v);
-        } else if (a[0] == '-')
-            return cli_usage("search ", "unknown option '%s'", a);
-        else if (!config)
-            config = a;
-        else
-            return cli_usage("search ", "unexpected argument '%s'", a);
-    }
-    opts.on_trial = on_trial;
-    opts.on_progress = on_progress;
-    opts.user = &u;
-    if (resume) {
-        if (config || out)
-            return cli_usage("search ", "--resume DIR takes no CONFIG or --out");
-        int rc = sparse_search_resume(resume, &opts);
+    search_args a = {0};
+    int rc = cli_parse(&search_spec, argc, argv, &a, NULL);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = (size_t)a.trials;
+    o.threads = (int)a.threads;
+    o.time_budget_s = a.time_budget_s;
+    o.data_override = a.data;
+    o.on_trial = on_trial;
+    o.on_progress = on_progress;
+    o.user = &a;
+    if (a.resume) {
+        if (a.config || a.out)
+            return cli_usage("search", "--resume DIR takes no CONFIG or --out");
+        rc = sparse_search_resume(a.resume, &o);
         return rc ? cli_lib_error(rc, "search") : CLI_OK;
     }
-    if (!config)
-        return cli_usage("search ", "missing CONFIG.yaml");
+    if (!a.config)
+        return cli_usage("search", "missing CONFIG.yaml");
+    if (a.print_config)
+        return print_config(a.config);
     sparse_search_config *cfg;
-    int rc = sparse_search_config_load(&cfg, config);
-    if (rc)
+    if ((rc = sparse_search_config_load(&cfg, a.config)))
         return cli_lib_error(rc, "config");
-    if (print_config) {
-        char *yaml;
-        rc = sparse_search_config_to_yaml(cfg, &yaml);
-        if (!rc) {
-            fputs(yaml, stdout);
-            free(yaml);
-        }
+    if (!a.out) {
         sparse_search_config_free(cfg);
-        return rc ? cli_lib_error(rc, "config") : CLI_OK;
+        return cli_usage("search", "missing --out DIR");
     }
-    if (!out) {
-        sparse_search_config_free(cfg);
-        return cli_usage("search ", "missing --out DIR");
-    }
-    rc = sparse_search_run(cfg, out, &opts);
+    rc = sparse_search_run(cfg, a.out, &o);
     sparse_search_config_free(cfg);
     if (rc)
         return cli_lib_error(rc, "search");
     if (cli_verbose())
-        fprintf(stderr, "front: sparse inspect %s\n", out);
+        fprintf(stderr, "front: sparse inspect %s\n", a.out);
     return CLI_OK;
 }

@@ -1,36 +1,65 @@
-/* `sparse train --prune ...`: option parsing, the pruned training run and
- * its report, kept apart from cmd_train.c. */
+/* `sparse train --prune ...`: the pruning options, the pruned training run
+ * and its report, kept apart from cmd_train.c. */
 #ifndef SPARSE_CLI_PRUNE_OPTS_H
 #define SPARSE_CLI_PRUNE_OPTS_H
 
+#include <math.h>
 #include <stdio.h>
 
-#include "sparse/sparse.h"
+#include "cli.h"
 
-typedef struct cli_prune {
+typedef struct cli_prune_args {
+    int method;                 /* --prune: sparse_prune_method; -1 when not given */
+    double threshold;           /* --threshold; NAN: the method's default */
+    double kl_weight;           /* --kl-weight */
+    long zero_epochs, anneal_epochs, finetune_epochs;
+    const char *save_arch;      /* --save-arch OUT.yaml */
+    const char *save_posterior; /* --save-posterior W.safetensors */
+} cli_prune_args;
+
+/* The values that mean "not given" (the rest come from the table's defaults). */
+#define CLI_PRUNE_ARGS_INIT {.method = -1, .threshold = NAN}
+
+extern const cli_choice cli_prune_methods[];
+
+/* The pruning options of a command whose struct type holds a cli_prune_args
+ * member: a --help section of their own. */
+#define CLI_PRUNE_OPTS(type, member)                                                                       \
+    CLI_SECTION_TEXT("Pruning (SpVD: unstructured, BC: structured with compaction):"),                     \
+    CLI_OPT_CHOICE("prune", "none|spvd|bc", offsetof(type, member.method), cli_prune_methods, NULL,        \
+                   "train in variational mode, prune, compact, fine-tune"),                                \
+    CLI_OPT_NUMBER("threshold", "T", offsetof(type, member.threshold), CLI_ANY_NUMBER, NULL,               \
+                   "log-alpha pruning threshold (default 3 for spvd, -1 for bc)"),                         \
+    CLI_OPT_NUMBER("kl-weight", "A", offsetof(type, member.kl_weight), CLI_NON_NEGATIVE, "1",              \
+                   "final KL coefficient (Table 5 alpha)"),                                                \
+    CLI_OPT_LONG("zero-epochs", "Z", offsetof(type, member.zero_epochs), 0, 100000, "0",                   \
+                 "epochs before the KL term starts"),                                                      \
+    CLI_OPT_LONG("anneal-epochs", "E", offsetof(type, member.anneal_epochs), 0, 100000, "15",              \
+                 "epochs of the linear KL ramp"),                                                          \
+    CLI_OPT_LONG("finetune-epochs", "F", offsetof(type, member.finetune_epochs), 0, 100000, "0",           \
+                 "plain training of the compacted network"),                                               \
+    CLI_OPT_STRING("save-arch", "OUT.yaml", offsetof(type, member.save_arch),                              \
+                   "write the compacted architecture"),                                                    \
+    CLI_OPT_STRING("save-posterior", "W.safetensors", offsetof(type, member.save_posterior),               \
+                   "write the variational state (posterior parameters)")
+
+/* A pruned training run and what it leaves. */
+typedef struct cli_pruning {
     sparse_prune_options o;
-    int enabled;                 /* --prune given (none included) */
-    const char *save_arch;       /* --save-arch OUT.yaml */
-    const char *save_posterior;  /* --save-posterior W.safetensors */
     sparse_prune_result *res;
-    sparse_net *varnet;          /* the network trained in variational mode */
-    sparse_net *cnet;            /* the compacted network (borrowed: cmd_train owns it) */
-} cli_prune;
+    sparse_net *varnet; /* the network trained in variational mode */
+    sparse_net *cnet;   /* the compacted network (borrowed: the caller owns it) */
+} cli_pruning;
 
-void cli_prune_init(cli_prune *p);
-void cli_prune_free(cli_prune *p);
-void cli_prune_help(FILE *f);
-/* 1: argv[*i] (and its value) consumed; 0: not a pruning option; -1: usage
- * error already reported. */
-int cli_prune_parse(cli_prune *p, int argc, char **argv, int *i);
+void cli_pruning_free(cli_pruning *p);
 /* Trains *net with pruning; on success *net is the compacted, fine-tuned
- * network (the variational one is kept in p). Returns a CLI status. */
-int cli_prune_train(cli_prune *p, sparse_net **net, const sparse_dataset *train, const sparse_train_options *o,
-                    sparse_train_result *res);
+ * network (the variational one is kept in p). CLI status. */
+int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, const sparse_dataset *train,
+                    const sparse_train_options *o, sparse_train_result *res);
 /* After a successful run: --save-arch, --save-posterior. CLI status. */
-int cli_prune_save(cli_prune *p);
+int cli_prune_save(const cli_pruning *p, const cli_prune_args *a);
 /* Text report lines, and the JSON fields (each starting with ", "). */
-void cli_prune_print(const cli_prune *p, FILE *f);
-void cli_prune_json(const cli_prune *p, FILE *f);
+void cli_prune_print(const cli_pruning *p, FILE *f);
+void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f);
 
 #endif

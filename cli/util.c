@@ -31,25 +31,15 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'sparse %s--help'.\n", cmd ? cmd : "");
+    fprintf(stderr, "\nTry 'sparse %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
     return CLI_USAGE;
 }
 
 static int quiet;
 
-int cli_common_option(const char *arg)
+void cli_set_quiet(void)
 {
-    if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
-        quiet = 1;
-        return 1;
-    }
-    return 0;
-}
-
-void cli_common_help(FILE *f, int width)
-{
-    fprintf(f, "  %-*s%s\n", width, "-q, --quiet", "nothing on stderr but errors: no progress or notes");
-    fprintf(f, "  %-*s%s\n", width, "-h, --help", "show this help");
+    quiet = 1;
 }
 
 int cli_verbose(void)

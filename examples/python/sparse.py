@@ -89,8 +89,8 @@ def _declare(L):
     L.sparse_run_trial_json.restype = ctypes.c_char_p
     L.sparse_run_trial_value.argtypes = [P, ctypes.c_size_t, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
     L.sparse_run_pareto.argtypes = [P, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
-    L.free = ctypes.CDLL(None).free
-    L.free.argtypes = [ctypes.c_void_p]
+    L.sparse_free.argtypes = [ctypes.c_void_p]
+    L.sparse_free.restype = None
 
 
 def version():
@@ -134,7 +134,7 @@ class SearchConfig(_Handle):
         try:
             return ctypes.string_at(p).decode()
         finally:
-            lib().free(p)
+            lib().sparse_free(p)
 
 
 def _options(max_trials, time_budget_s, threads, data, on_trial, on_progress):

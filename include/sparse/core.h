@@ -8,6 +8,11 @@
  *  - after a failure, sparse_last_error() describes what failed and where
  *    (file, line, field, layer); the message is thread-local;
  *  - every *_free() function accepts NULL;
+ *  - memory the library allocates and hands over without a handle (the
+ *    strings of sparse_arch_to_yaml, sparse_arch_to_json and
+ *    sparse_search_config_to_yaml) is released with sparse_free(), never
+ *    with the caller's free(): the caller's C runtime (or language runtime,
+ *    through an FFI) need not be the library's;
  *  - the library never prints, aborts or exits.
  */
 #ifndef SPARSE_CORE_H
@@ -70,6 +75,10 @@ SPARSE_API int sparse_last_error_code(void);
 
 /* Forget the calling thread's last error. */
 SPARSE_API void sparse_clear_error(void);
+
+/* Releases memory the library allocated for the caller (see the header of
+ * each function that returns such memory). NULL is a no-op. */
+SPARSE_API void sparse_free(void *p);
 
 /* Run-time version: "MAJOR.MINOR.PATCH" and MAJOR*10000+MINOR*100+PATCH. */
 SPARSE_API const char *sparse_version(void);

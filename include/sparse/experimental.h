@@ -95,6 +95,16 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
 typedef int (*sparse_exp_loss_fn)(void *user, sparse_net *net, double *loss);
 SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn fn, void *user);
 
+/* ---- Options ---- */
+
+/* *dst = the current version of src, which may be any version of
+ * sparse_train_options this library accepts: the fields src's version has,
+ * the defaults for the rest (src NULL: the defaults). Never reads past the
+ * end of an older, smaller struct. SPARSE_EVERSION for an unknown version.
+ * For code that wraps sparse_net_train and changes a field (sparse/prune.h
+ * fine-tunes with the caller's options and its own epoch count). */
+SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src);
+
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *
  * A conv, depthwise or FC node can run in a variational mode (installed
@@ -150,6 +160,23 @@ SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
  * bad id or scale, SPARSE_ENOTFOUND for an unknown parameter. */
 SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const char *param, double scale);
 
+/* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017,
+ * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, that the KL terms below
+ * and sparse/prune.h's sparse_prune_neg_kl evaluate. */
+#define SPARSE_EXP_NEG_KL_K1 0.63576
+#define SPARSE_EXP_NEG_KL_K2 1.87320
+#define SPARSE_EXP_NEG_KL_K3 1.48695
+
+/* The KL term of node id's posterior (0 for a plain node), the sum
+ * sparse_prune_kl adds up: SpVD, -(-KL) at every weight's log alpha (clipped
+ * as above; no gradient where the clip holds it); BC, -(-KL) at every
+ * group's log_alpha = z_logvar - log(z_mu^2 + 1e-8) (unclipped) plus every
+ * weight's KL(N(weight, exp(log_sigma2)) || N(0, 1)). Computed in float,
+ * summed in double. If grad_scale is not 0, grad_scale * d KL / d parameter
+ * is added to the parameters' gradients. SPARSE_ERANGE for a bad id or a
+ * scale that is not finite. */
+SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double grad_scale, double *kl);
+
 /* The weight and bias an evaluation pass of node id uses (variational
  * modes: the posterior mean with pruned weights or groups zeroed; plain
  * nodes: the parameters, masks applied). New tensors owned by the caller,
@@ -179,7 +206,8 @@ SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **
  * byte offsets[id] (q's node count entries, e.g. the DEPLOY_OFFSET figures
  * of the graph above planned; NULL: every tensor apart). Running them is
  *     PREFIX_q8_run(PREFIX_ops, sizeof PREFIX_ops / sizeof PREFIX_ops[0], arena);
- * prefix must be a C identifier. *out is owned by the caller (free()). */
+ * prefix must be a C identifier. *out is owned by the caller, released with
+ * sparse_free(). */
 SPARSE_API int sparse_exp_qnet_c_source(const sparse_qnet *q, const char *prefix, const uint64_t *offsets,
                                         char **out);
 

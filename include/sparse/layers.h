@@ -7,13 +7,13 @@
  * of the layer before it unless it names its inputs, so branches, merges and
  * residual connections are expressed by naming. Some architecture layers
  * expand into several network nodes, because each half materialises its own
- * tensor (DESIGN.md section 1): a downsampled convolution becomes
+ * tensor (docs/design.md section 8): a downsampled convolution becomes
  * "<name>/reduce" (1x1) then "<name>"; a separable convolution becomes
  * "<name>/dw" (depthwise) then "<name>" (pointwise); a residual connection
  * whose shapes differ becomes "<name>/proj" (1x1 projection) then "<name>"
  * (sum). Node 0 is always the input ("input"); the last node gives the
  * logits fed to softmax cross-entropy. The YAML schema is documented in
- * docs/architecture.md.
+ * docs/network-format.md.
  *
  * Tensors seen through this API use the (N, C, H, W) convention of PyTorch;
  * parameters use PyTorch's layouts (conv weight (Cout, Cin/groups, kh, kw),
@@ -65,6 +65,11 @@ typedef enum sparse_merge_mode {
 /* Static lower-case name of a kind as used in YAML ("conv2d", "fc", ...);
  * "unknown" for values out of range. */
 SPARSE_API const char *sparse_layer_kind_name(int kind);
+/* 1 for the kinds of network nodes that carry a "weight" tensor (and an
+ * optional "bias"): conv2d, depthwise_conv2d and fc, the nodes pruning works
+ * on and batch norm folds into; 0 for every other kind, the (arch) kinds
+ * included, and for values out of range. */
+SPARSE_API int sparse_layer_kind_has_weights(int kind);
 
 /* ---- Architecture descriptions ---- */
 
@@ -119,7 +124,7 @@ SPARSE_API int sparse_arch_parse_yaml(sparse_arch **out, const char *text, size_
                                       const char *source);
 /* Serialises to YAML (readable) or to one-line JSON (for run logs). The JSON
  * is also valid YAML, so sparse_arch_parse_yaml reads both back.
- * *out is a NUL-terminated string owned by the caller (free()). */
+ * *out is a NUL-terminated string owned by the caller, released with sparse_free(). */
 SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out);
 SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out);
 
@@ -228,8 +233,8 @@ SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
 SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t *copied);
 
 /* Batch norm folded into the convolution or FC node that feeds it (for
- * export and int8 deployment, DESIGN.md section 1): with
- * s = gamma / sqrt(running_var + eps), weight' = weight * s per output
+ * export and int8 deployment, docs/design.md section 8): with
+ * s = gamma / sqrt(running_var + 1e-5), weight' = weight * s per output
  * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
  * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
  * Both outputs are new tensors owned by the caller. */

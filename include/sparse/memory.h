@@ -148,11 +148,17 @@ typedef enum sparse_scratch_model {
 typedef struct sparse_memory_options {
     unsigned version; /* SPARSE_MEMORY_OPTIONS_VERSION */
     int scratch;      /* sparse_scratch_model; default SPARSE_SCRATCH_IM2COL */
+    /* Version 2: */
+    int dense;        /* 1: every weight and bias counts as non-zero, whatever its value (the
+                         figures of the dense network, e.g. of an architecture not yet trained);
+                         default 0: non-zeros as the graph gives them */
 } sparse_memory_options;
 
-#define SPARSE_MEMORY_OPTIONS_VERSION 1
-#define SPARSE_MEMORY_OPTIONS_INIT {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL}
-/* Fills *opts with the defaults of the given version (SPARSE_EVERSION if unknown). */
+/* Version 1 callers (no dense) are still accepted. */
+#define SPARSE_MEMORY_OPTIONS_VERSION 2
+#define SPARSE_MEMORY_OPTIONS_INIT {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL, 0}
+/* Fills *opts with the defaults of the given version, 1 or 2 (SPARSE_EVERSION
+ * if unknown); a version 1 struct is written only up to its own end. */
 SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version);
 
 /* ---- Computing the figures ---- */

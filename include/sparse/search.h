@@ -37,7 +37,8 @@ SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char
                                           const char *source);
 SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
 /* The resolved config, defaults included, as YAML that
- * sparse_search_config_parse reads back. *out owned by the caller (free()). */
+ * sparse_search_config_parse reads back. *out owned by the caller, released
+ * with sparse_free(). */
 SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
 /* Total number of trials the config plans: the three stages and the final one. */
 SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
@@ -119,6 +120,10 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
+/* The working-memory model of the run's objective and WM budget, 5 or 6 (the
+ * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
+ * use. The records hold both WM5 and WM6. */
+SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model);
 
 /* Indices of the trials on the Pareto front of (1 - val accuracy, MS, WM under
  * the run's WM model), among successful trials within the budgets (all
@@ -144,9 +149,34 @@ SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_over
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS
- * and against WM, every trial, the front highlighted, the budgets, and for
- * MNIST the paper's Table 3/4 points and hand-designed references. */
+ * and against WM, every trial, the front highlighted, the budgets, and the
+ * reference points of the run config's plot.references. */
 SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
+
+/* A point drawn beside the trials for comparison, e.g. a published result.
+ * The layout is fixed: callers pass arrays of it. */
+typedef struct sparse_plot_reference {
+    const char *label; /* legend text; one colour per distinct label */
+    double accuracy;   /* in [0, 1] */
+    double ms_bytes;   /* model size; 0: not drawn against MS */
+    double wm_bytes;   /* working memory under the run's WM model; 0: not drawn against WM */
+} sparse_plot_reference;
+
+typedef struct sparse_plot_options {
+    unsigned version;                        /* SPARSE_PLOT_OPTIONS_VERSION */
+    const sparse_plot_reference *references; /* borrowed for the call; may be NULL when the count is 0 */
+    size_t reference_count;
+    int config_references; /* 1 (default): the config's plot.references first; 0: only these */
+} sparse_plot_options;
+#define SPARSE_PLOT_OPTIONS_VERSION 1
+#define SPARSE_PLOT_OPTIONS_INIT {SPARSE_PLOT_OPTIONS_VERSION, NULL, 0, 1}
+SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version);
+/* sparse_run_write_pareto_svg with the reference points opts gives (NULL:
+ * the defaults, as sparse_run_write_pareto_svg). A reference without a
+ * label, with an accuracy outside [0, 1] or without a positive size is
+ * SPARSE_EINVAL or SPARSE_ERANGE naming it; nothing is written then. */
+SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
+                                               const sparse_plot_options *opts);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,11 @@ void *sparse__realloc(void *p, size_t size)
     return q;
 }
 
+SPARSE_API void sparse_free(void *p)
+{
+    free(p);
+}
+
 char *sparse__strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

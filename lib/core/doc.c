@@ -61,7 +61,9 @@ int sparse__doc_error(const sparse__doc *doc, const sparse__doc_node *node, int 
     return rc;
 }
 
+/* The document under construction: the open mappings and sequences. */
 typedef struct builder {
+    sparse__doc *doc;
     sparse__doc_node *stack[MAX_DEPTH];
     size_t fill[MAX_DEPTH]; /* items stored in stack[i] */
     size_t cap[MAX_DEPTH];
@@ -97,6 +99,95 @@ static sparse__doc_node *new_node(enum sparse__doc_kind kind, const yaml_mark_t 
     return n;
 }
 
+static int event_error(const builder *b, const yaml_event_t *ev, const char *what)
+{
+    return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: %s", b->doc->source, ev->start_mark.line + 1,
+                         ev->start_mark.column + 1, what);
+}
+
+/* A scalar, or the start of a mapping or sequence: a new node in the open
+ * collection (or the root), opened in turn when it is a collection. */
+static int add_node(builder *b, const yaml_event_t *ev)
+{
+    const int scalar = ev->type == YAML_SCALAR_EVENT, map = ev->type == YAML_MAPPING_START_EVENT;
+    if ((scalar && ev->data.scalar.anchor) || (map && ev->data.mapping_start.anchor) ||
+        (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor))
+        return event_error(b, ev, "anchors and aliases are not supported");
+    sparse__doc_node *n = new_node(scalar ? SPARSE__DOC_SCALAR
+                                   : map  ? SPARSE__DOC_MAP
+                                          : SPARSE__DOC_SEQ,
+                                   &ev->start_mark);
+    if (!n)
+        return SPARSE_ENOMEM;
+    if (scalar) {
+        n->scalar = sparse__malloc(ev->data.scalar.length + 1);
+        if (!n->scalar) {
+            node_free(n);
+            return SPARSE_ENOMEM;
+        }
+        memcpy(n->scalar, ev->data.scalar.value, ev->data.scalar.length);
+        n->scalar[ev->data.scalar.length] = '\0';
+        n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    }
+    if (b->depth == 0) {
+        b->doc->root = n;
+    } else {
+        int rc = push_item(b, n);
+        if (rc) {
+            node_free(n);
+            return rc;
+        }
+    }
+    if (scalar)
+        return SPARSE_OK;
+    if (b->depth == MAX_DEPTH)
+        return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels", b->doc->source,
+                             n->line, n->col, MAX_DEPTH);
+    b->stack[b->depth] = n;
+    b->fill[b->depth] = b->cap[b->depth] = 0;
+    b->depth++;
+    return SPARSE_OK;
+}
+
+/* Reads the whole event stream into b->doc. */
+static int build(builder *b, yaml_parser_t *parser)
+{
+    int rc = SPARSE_OK, docs = 0;
+    for (int done = 0; !rc && !done;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(parser, &ev))
+            return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: syntax error: %s%s%s", b->doc->source,
+                                 parser->problem_mark.line + 1, parser->problem_mark.column + 1,
+                                 parser->problem ? parser->problem : "invalid input",
+                                 parser->context ? " " : "", parser->context ? parser->context : "");
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                rc = event_error(b, &ev, "only one document is allowed");
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = event_error(b, &ev, "anchors and aliases are not supported");
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+            rc = add_node(b, &ev);
+            break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+            b->depth--;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    return rc;
+}
+
 int sparse__doc_parse(sparse__doc **out, const char *text, size_t len, const char *source)
 {
     SPARSE__CHECK_NULL(out);
@@ -120,86 +211,8 @@ int sparse__doc_parse(sparse__doc **out, const char *text, size_t len, const cha
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     builder b;
     memset(&b, 0, sizeof b);
-    int rc = SPARSE_OK, done = 0, docs = 0;
-    while (!rc && !done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&parser, &ev)) {
-            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: %s%s%s", source,
-                               parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                               parser.problem ? parser.problem : "syntax error",
-                               parser.context ? " " : "", parser.context ? parser.context : "");
-            break;
-        }
-        sparse__doc_node *n = NULL;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: only one document is allowed",
-                                   source, ev.start_mark.line + 1, ev.start_mark.column + 1);
-            break;
-        case YAML_ALIAS_EVENT:
-            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: anchors and aliases are not supported",
-                               source, ev.start_mark.line + 1, ev.start_mark.column + 1);
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_MAPPING_START_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-            if ((ev.type == YAML_SCALAR_EVENT && ev.data.scalar.anchor) ||
-                (ev.type == YAML_MAPPING_START_EVENT && ev.data.mapping_start.anchor) ||
-                (ev.type == YAML_SEQUENCE_START_EVENT && ev.data.sequence_start.anchor)) {
-                rc = sparse__error(SPARSE_EFORMAT,
-                                   "%s:%zu:%zu: anchors and aliases are not supported", source,
-                                   ev.start_mark.line + 1, ev.start_mark.column + 1);
-                break;
-            }
-            n = new_node(ev.type == YAML_SCALAR_EVENT          ? SPARSE__DOC_SCALAR
-                         : ev.type == YAML_MAPPING_START_EVENT ? SPARSE__DOC_MAP
-                                                               : SPARSE__DOC_SEQ,
-                         &ev.start_mark);
-            if (!n) {
-                rc = SPARSE_ENOMEM;
-                break;
-            }
-            if (ev.type == YAML_SCALAR_EVENT) {
-                n->scalar = sparse__malloc(ev.data.scalar.length + 1);
-                if (!n->scalar) {
-                    node_free(n);
-                    rc = SPARSE_ENOMEM;
-                    break;
-                }
-                memcpy(n->scalar, ev.data.scalar.value, ev.data.scalar.length);
-                n->scalar[ev.data.scalar.length] = '\0';
-                n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            }
-            if (b.depth == 0) {
-                doc->root = n;
-            } else if ((rc = push_item(&b, n))) {
-                node_free(n);
-                break;
-            }
-            if (n->kind != SPARSE__DOC_SCALAR) {
-                if (b.depth == MAX_DEPTH) {
-                    rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels",
-                                       source, n->line, n->col, MAX_DEPTH);
-                    break;
-                }
-                b.stack[b.depth] = n;
-                b.fill[b.depth] = b.cap[b.depth] = 0;
-                b.depth++;
-            }
-            break;
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            b.depth--;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
+    b.doc = doc;
+    int rc = build(&b, &parser);
     yaml_parser_delete(&parser);
     if (!rc && !doc->root)
         rc = sparse__error(SPARSE_EFORMAT, "%s: empty document", source);

@@ -137,28 +137,88 @@ static int resolve_shape(const char *path, const sparse_csv_options *o, size_t n
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
-                                       const sparse_csv_options *opts)
+/* The rows read so far: pixels (npix per row) and labels. */
+typedef struct csv_rows {
+    float *px;
+    int32_t *lab;
+    size_t n, cap;
+    size_t ncols, npix, first_line; /* set by the first data row */
+} csv_rows;
+
+/* The first data row fixes the column count; every later one must match. */
+static int check_columns(const csv_state *st, csv_rows *r, int label_column)
 {
-    SPARSE__CHECK_NULL(out);
-    *out = NULL;
-    SPARSE__CHECK_NULL(path);
-    sparse_csv_options o = SPARSE_CSV_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o);
-    if (rc)
-        return rc;
-    char *text;
-    size_t len;
-    rc = sparse__read_file(path, &text, &len);
-    if (rc)
-        return rc;
+    if (!r->ncols) {
+        r->ncols = st->ncells;
+        r->first_line = st->line;
+        if (r->ncols < 2)
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:%zu: a row needs a label and at least one pixel, found %zu field",
+                                 st->path, st->line, r->ncols);
+        if ((size_t)label_column >= r->ncols)
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:%zu: label column %d does not exist: the row has %zu fields", st->path,
+                                 st->line, label_column, r->ncols);
+        r->npix = r->ncols - 1;
+    }
+    if (st->ncells == r->ncols)
+        return SPARSE_OK;
+    const cell *last = &st->cells[(st->ncells > r->ncols ? r->ncols : st->ncells) - 1];
+    return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: ragged row: %zu fields, but line %zu has %zu", st->path,
+                         st->line, st->ncells > r->ncols ? st->cells[r->ncols].col : last->col + last->len,
+                         st->ncells, r->first_line, r->ncols);
+}
+
+static int grow_rows(csv_rows *r)
+{
+    size_t ncap = r->cap ? r->cap * 2 : 256, bytes;
+    if (sparse__mul_size(ncap, r->npix * sizeof(float), &bytes))
+        return SPARSE_ERANGE;
+    float *np = sparse__realloc(r->px, bytes);
+    if (!np)
+        return SPARSE_ENOMEM;
+    r->px = np;
+    int32_t *nl = sparse__realloc(r->lab, ncap * sizeof *nl);
+    if (!nl)
+        return SPARSE_ENOMEM;
+    r->lab = nl;
+    r->cap = ncap;
+    return SPARSE_OK;
+}
+
+/* The line's cells as row r->n. */
+static int store_row(const csv_state *st, csv_rows *r, int label_column)
+{
+    if (r->n == r->cap) {
+        int rc = grow_rows(r);
+        if (rc)
+            return rc;
+    }
+    float *row = r->px + r->n * r->npix;
+    for (size_t i = 0, k = 0; i < r->ncols; i++) {
+        const cell *x = &st->cells[i];
+        double v;
+        if (parse_double(x, &v))
+            return cell_error(st, x,
+                              i == (size_t)label_column ? "label is not a number" : "pixel is not a number");
+        if (i != (size_t)label_column) {
+            row[k++] = (float)v;
+            continue;
+        }
+        if (v != floor(v) || v < 0 || v > SPARSE__MAX_LABEL)
+            return cell_error(st, x, "label must be an integer in [0, 65535]");
+        r->lab[r->n] = (int32_t)v;
+    }
+    r->n++;
+    return SPARSE_OK;
+}
+
+/* Every data row of text[0, len) into r; o->header is resolved on the way. */
+static int read_rows(const char *path, const char *text, size_t len, sparse_csv_options *o, csv_rows *r)
+{
     csv_state st = {path, 0, NULL, 0, 0};
-    float *px = NULL;
-    int32_t *lab = NULL;
-    size_t n = 0, cap = 0, ncols = 0, npix = 0, first_line = 0;
     const char *s = text, *end = text + len;
+    int rc = SPARSE_OK;
     /* A UTF-8 byte order mark would make the first cell non-numeric. */
     if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
         s += 3;
@@ -178,84 +238,47 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
         s = e + 1;
         if (rc)
             break;
-        if (!ncols) {
-            if (o.header == 1 || (o.header == -1 && line_is_header(&st, o.label_column))) {
-                o.header = 0;
-                continue;
-            }
-            ncols = st.ncells;
-            first_line = st.line;
-            if (ncols < 2) {
-                rc = sparse__error(SPARSE_EFORMAT, "%s:%zu: a row needs a label and at least one pixel, found %zu field",
-                                   path, st.line, ncols);
-                break;
-            }
-            if ((size_t)o.label_column >= ncols) {
-                rc = sparse__error(SPARSE_EFORMAT, "%s:%zu: label column %d does not exist: the row has %zu fields",
-                                   path, st.line, o.label_column, ncols);
-                break;
-            }
-            npix = ncols - 1;
+        if (!r->ncols && (o->header == 1 || (o->header == -1 && line_is_header(&st, o->label_column)))) {
+            o->header = 0;
+            continue;
         }
-        if (st.ncells != ncols) {
-            const cell *last = &st.cells[(st.ncells > ncols ? ncols : st.ncells) - 1];
-            rc = sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: ragged row: %zu fields, but line %zu has %zu",
-                               path, st.line, st.ncells > ncols ? st.cells[ncols].col : last->col + last->len,
-                               st.ncells, first_line, ncols);
-            break;
-        }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 256, bytes;
-            if (sparse__mul_size(ncap, npix * sizeof(float), &bytes)) {
-                rc = SPARSE_ERANGE;
-                break;
-            }
-            float *np = sparse__realloc(px, bytes);
-            if (!np) {
-                rc = SPARSE_ENOMEM;
-                break;
-            }
-            px = np;
-            int32_t *nl = sparse__realloc(lab, ncap * sizeof *nl);
-            if (!nl) {
-                rc = SPARSE_ENOMEM;
-                break;
-            }
-            lab = nl;
-            cap = ncap;
-        }
-        float *row = px + n * npix;
-        for (size_t i = 0, k = 0; i < ncols; i++) {
-            const cell *x = &st.cells[i];
-            double v;
-            if (parse_double(x, &v)) {
-                rc = cell_error(&st, x, i == (size_t)o.label_column ? "label is not a number"
-                                                                      : "pixel is not a number");
-                break;
-            }
-            if (i == (size_t)o.label_column) {
-                if (v != floor(v) || v < 0 || v > SPARSE__MAX_LABEL) {
-                    rc = cell_error(&st, x, "label must be an integer in [0, 65535]");
-                    break;
-                }
-                lab[n] = (int32_t)v;
-            } else {
-                row[k++] = (float)v;
-            }
-        }
-        n++;
+        rc = check_columns(&st, r, o->label_column);
+        if (!rc)
+            rc = store_row(&st, r, o->label_column);
     }
     free(st.cells);
+    return rc;
+}
+
+SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path, const sparse_csv_options *opts)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(path);
+    sparse_csv_options o = SPARSE_CSV_OPTIONS_INIT;
+    if (opts)
+        o = *opts;
+    int rc = check_options(&o);
+    if (rc)
+        return rc;
+    char *text;
+    size_t len;
+    rc = sparse__read_file(path, &text, &len);
+    if (rc)
+        return rc;
+    csv_rows r;
+    memset(&r, 0, sizeof r);
+    rc = read_rows(path, text, len, &o, &r);
     free(text);
     size_t c = 0, h = 0, w = 0;
-    if (!rc && n == 0)
+    if (!rc && r.n == 0)
         rc = sparse__error(SPARSE_EFORMAT, "%s: no data rows", path);
     if (!rc)
-        rc = resolve_shape(path, &o, npix, &c, &h, &w);
+        rc = resolve_shape(path, &o, r.npix, &c, &h, &w);
     if (rc) {
-        free(px);
-        free(lab);
+        free(r.px);
+        free(r.lab);
         return rc;
     }
-    return sparse__dataset_wrap(out, n, c, h, w, px, lab, 0);
+    return sparse__dataset_wrap(out, r.n, c, h, w, r.px, r.lab, 0);
 }

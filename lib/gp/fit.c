@@ -97,8 +97,8 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
         memset(grad, 0, w->npar * sizeof(double));
     double v = 0;
     if (n > 0) {
-        gp_kparams kp = {D, gp->opts.kernel, gp->opts.inactive_rule, w->ls, sf2};
-        gp__kernel_matrix_r2(&kp, n, gp->X, w->K0, w->R2);
+        sparse__gp_kparams kp = {D, gp->opts.kernel, gp->opts.inactive_rule, w->ls, sf2};
+        sparse__gp_kernel_matrix_r2(&kp, n, gp->X, w->K0, w->R2);
         memcpy(w->K, w->K0, n * n * sizeof(double));
         for (size_t i = 0; i < n; i++)
             w->K[i * n + i] += noise;
@@ -129,7 +129,7 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
                     if (i == j)
                         tr += wij;
                 }
-            if (gp__kernel_grad(&kp, n, gp->X, w->K, w->K0, w->R2, w->MX, grad) != GSL_SUCCESS)
+            if (sparse__gp_kernel_grad(&kp, n, gp->X, w->K, w->K0, w->R2, w->MX, grad) != GSL_SUCCESS)
                 return -1;
             grad[D + 1] = 0.5 * tr * noise_var;
         }
@@ -302,7 +302,7 @@ SPARSE_API int sparse_gp_fit(sparse_gp *gp, sparse_rng *rng)
         gp->sf2 = exp(w.best_theta[D]);
         gp->noise = gp->opts.noise_min + exp(w.best_theta[D + 1]);
     }
-    rc = gp__refactor(gp);
+    rc = sparse__gp_refactor(gp);
 done:
     if (s)
         gsl_multimin_fdfminimizer_free(s);

@@ -127,7 +127,7 @@ static int reserve(sparse_gp *gp, size_t cap)
     return SPARSE_OK;
 }
 
-void gp__standardize(sparse_gp *gp)
+void sparse__gp_standardize(sparse_gp *gp)
 {
     size_t n = gp->n;
     double mean = 0, var = 0;
@@ -149,13 +149,13 @@ void gp__standardize(sparse_gp *gp)
         gp->ys[i] = (gp->y[i] - mean) / scale;
 }
 
-static gp_kparams kparams(const sparse_gp *gp)
+static sparse__gp_kparams kparams(const sparse_gp *gp)
 {
-    gp_kparams kp = {gp->dim, gp->opts.kernel, gp->opts.inactive_rule, gp->ls, gp->sf2};
+    sparse__gp_kparams kp = {gp->dim, gp->opts.kernel, gp->opts.inactive_rule, gp->ls, gp->sf2};
     return kp;
 }
 
-int gp__solve_alpha(sparse_gp *gp)
+int sparse__gp_solve_alpha(sparse_gp *gp)
 {
     size_t n = gp->n;
     if (n == 0)
@@ -176,7 +176,7 @@ int gp__solve_alpha(sparse_gp *gp)
     return SPARSE_OK;
 }
 
-int gp__refactor(sparse_gp *gp)
+int sparse__gp_refactor(sparse_gp *gp)
 {
     size_t n = gp->n;
     gp->factored = 0;
@@ -185,10 +185,10 @@ int gp__refactor(sparse_gp *gp)
         gp->jitter = 0;
         return SPARSE_OK;
     }
-    gp_kparams kp = kparams(gp);
+    sparse__gp_kparams kp = kparams(gp);
     double jitter = 0;
     for (;;) {
-        gp__kernel_matrix(&kp, n, gp->X, n, gp->X, gp->L, gp->cap);
+        sparse__gp_kernel_matrix(&kp, n, gp->X, n, gp->X, gp->L, gp->cap);
         for (size_t i = 0; i < n; i++)
             gp->L[i * gp->cap + i] += gp->noise + jitter;
         gsl_matrix_view K = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
@@ -206,7 +206,7 @@ int gp__refactor(sparse_gp *gp)
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             gp->L[i * gp->cap + j] = 0;
-    int rc = gp__solve_alpha(gp);
+    int rc = sparse__gp_solve_alpha(gp);
     if (rc == SPARSE_OK)
         gp->factored = 1;
     return rc;
@@ -245,8 +245,8 @@ SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, cons
         memcpy(gp->y, y, n * sizeof(double));
     }
     gp->n = n;
-    gp__standardize(gp);
-    return gp__refactor(gp);
+    sparse__gp_standardize(gp);
+    return sparse__gp_refactor(gp);
 }
 
 SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
@@ -263,20 +263,20 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
     memcpy(gp->X + n * D, x, D * sizeof(double));
     gp->y[n] = y;
     gp->n = n + 1;
-    gp__standardize(gp);
+    sparse__gp_standardize(gp);
     if (!gp->factored) {
-        rc = gp__refactor(gp);
+        rc = sparse__gp_refactor(gp);
         if (rc) {
             gp->n = n;
-            gp__standardize(gp);
+            sparse__gp_standardize(gp);
         }
         return rc;
     }
     /* New row of L: solve L l = k(X, x), then the diagonal from the Schur
      * complement; the hyper-parameters, hence K, are unchanged. */
-    gp_kparams kp = kparams(gp);
+    sparse__gp_kparams kp = kparams(gp);
     double *row = gp->L + n * gp->cap;
-    gp__kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
+    sparse__gp_kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
     double d2 = gp->sf2 + gp->noise + gp->jitter;
     if (n > 0) {
         gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
@@ -290,17 +290,17 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
     }
     /* A (near) duplicate leaves no positive pivot: refactorise with jitter. */
     if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
-        rc = gp__refactor(gp);
+        rc = sparse__gp_refactor(gp);
     else {
         row[n] = sqrt(d2);
-        rc = gp__solve_alpha(gp);
+        rc = sparse__gp_solve_alpha(gp);
     }
     if (rc) {
         /* Drop the new observation so the GP stays as it was. */
         int code = rc;
         gp->n = n;
-        gp__standardize(gp);
-        gp__refactor(gp);
+        sparse__gp_standardize(gp);
+        sparse__gp_refactor(gp);
         return sparse__error_prefix(code, "sparse_gp_add: observation %zu", n);
     }
     return SPARSE_OK;
@@ -322,7 +322,7 @@ SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, do
     memcpy(gp->ls, lengthscales, gp->dim * sizeof(double));
     gp->sf2 = signal_var;
     gp->noise = noise;
-    return gp__refactor(gp);
+    return sparse__gp_refactor(gp);
 }
 
 SPARSE_API int sparse_gp_get_hyper(const sparse_gp *gp, double *lengthscales, double *signal_var,
@@ -381,8 +381,8 @@ static int posterior(const sparse_gp *gp, size_t m, const double *Xs, double *me
     double *V = sparse__malloc(cnt);
     if (!V)
         return SPARSE_ENOMEM;
-    gp_kparams kp = kparams(gp);
-    gp__kernel_matrix(&kp, n, gp->X, m, Xs, V, m);
+    sparse__gp_kparams kp = kparams(gp);
+    sparse__gp_kernel_matrix(&kp, n, gp->X, m, Xs, V, m);
     gsl_matrix_view Vm = gsl_matrix_view_array(V, n, m);
     gsl_vector_view mv = gsl_vector_view_array(mean, m);
     gsl_vector_const_view av = gsl_vector_const_view_array(gp->alpha, n);
@@ -437,7 +437,7 @@ SPARSE_API int sparse_gp_predict(const sparse_gp *gp, size_t m, const double *Xs
  * sample honest can lift (seen in a 150-trial MNIST search over 256
  * candidates): clipping them samples from the nearest positive
  * semi-definite covariance. */
-int gp__correlate_by_eigen(double *S, size_t m, double *C, double *z)
+int sparse__gp_correlate_by_eigen(double *S, size_t m, double *C, double *z)
 {
     gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(m);
     gsl_vector *eval = gsl_vector_alloc(m), *tmp = gsl_vector_alloc(m);
@@ -488,8 +488,8 @@ SPARSE_API int sparse_gp_sample(const sparse_gp *gp, size_t m, const double *Xs,
     rc = posterior(gp, m, Xs, out, gp->n ? &V : NULL);
     if (rc)
         goto done;
-    gp_kparams kp = kparams(gp);
-    gp__kernel_matrix(&kp, m, Xs, m, Xs, S, m);
+    sparse__gp_kparams kp = kparams(gp);
+    sparse__gp_kernel_matrix(&kp, m, Xs, m, Xs, S, m);
     gsl_matrix_view Sm = gsl_matrix_view_array(S, m, m);
     if (V) {
         gsl_matrix_view Vm = gsl_matrix_view_array(V, gp->n, m);
@@ -524,7 +524,7 @@ SPARSE_API int sparse_gp_sample(const sparse_gp *gp, size_t m, const double *Xs,
             goto done;
         }
     } else {
-        rc = gp__correlate_by_eigen(S, m, C, z);
+        rc = sparse__gp_correlate_by_eigen(S, m, C, z);
         if (rc)
             goto done;
     }

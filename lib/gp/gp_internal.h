@@ -7,28 +7,29 @@
 #include "sparse/gp.h"
 
 /* Kernel hyper-parameters in natural units. */
-typedef struct gp_kparams {
+typedef struct sparse__gp_kparams {
     size_t dim;
     int kind;          /* sparse_kernel */
     int inactive_rule;
     const double *ls;  /* dim lengthscales */
     double sf2;        /* signal variance */
-} gp_kparams;
+} sparse__gp_kparams;
 
 /* k(a, b). */
-double gp__kernel(const gp_kparams *kp, const double *a, const double *b);
+double sparse__gp_kernel(const sparse__gp_kparams *kp, const double *a, const double *b);
 /* out (n x m, row stride ldo) = k(X_i, Y_j); X n x dim, Y m x dim. When
  * X == Y and n == m only the lower triangle is computed and mirrored. */
-void gp__kernel_matrix(const gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
-                       double *out, size_t ldo);
+void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m,
+                              const double *Y, double *out, size_t ldo);
 /* K (n x n, full) = k(X_i, X_j) and R2 = scaled squared distances. */
-void gp__kernel_matrix_r2(const gp_kparams *kp, size_t n, const double *X, double *K, double *R2);
+void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K,
+                                 double *R2);
 /* Accumulates 0.5 * sum_ij W_ij dK_ij/dtheta for theta = log l_d (into
  * grad[0..dim-1]) and log sf2 (into grad[dim]); W symmetric n x n, K0 and
- * R2 from gp__kernel_matrix_r2 (R2 is overwritten), MX scratch n x dim.
+ * R2 from sparse__gp_kernel_matrix_r2 (R2 is overwritten), MX scratch n x dim.
  * Returns a GSL status. */
-int gp__kernel_grad(const gp_kparams *kp, size_t n, const double *X, const double *W,
-                    const double *K0, double *R2, double *MX, double *grad);
+int sparse__gp_kernel_grad(const sparse__gp_kparams *kp, size_t n, const double *X, const double *W,
+                           const double *K0, double *R2, double *MX, double *grad);
 
 /* The GP's training state, exposed to fit.c. */
 struct sparse_gp {
@@ -48,18 +49,18 @@ struct sparse_gp {
 };
 
 /* Recomputes ys, y_mean, y_scale from y[0..n). */
-void gp__standardize(sparse_gp *gp);
+void sparse__gp_standardize(sparse_gp *gp);
 /* Factorises K + noise I from scratch (with growing jitter on failure) and
  * computes alpha. */
-int gp__refactor(sparse_gp *gp);
+int sparse__gp_refactor(sparse_gp *gp);
 /* Solves for alpha with the current L and ys. */
-int gp__solve_alpha(sparse_gp *gp);
+int sparse__gp_solve_alpha(sparse_gp *gp);
 
 /* z <- V sqrt(max(L, 0)) z for the eigendecomposition S = V L V' (the lower
  * triangle of S is read, then destroyed; C is m x m scratch): a sample of
  * N(0, S) from m standard normals when S is only nearly positive
  * semi-definite. */
-int gp__correlate_by_eigen(double *S, size_t m, double *C, double *z);
+int sparse__gp_correlate_by_eigen(double *S, size_t m, double *C, double *z);
 
 /* Per objective j of n observations (values n x k, row-major): lo[j], the
  * best (smallest) value, and hi[j], the median, where the scalarisation
@@ -68,6 +69,6 @@ int gp__correlate_by_eigen(double *S, size_t m, double *C, double *z);
  * on MNIST) stretch the error axis so far that every gain among good
  * networks looked negligible next to a smaller size. hi[j] falls back to the
  * maximum when more than half the values tie with the best. */
-int gp__objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi);
+int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi);
 
 #endif

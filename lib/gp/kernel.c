@@ -14,7 +14,7 @@ static inline double coord_delta(int rule, double a, double b)
     return a - b;
 }
 
-static inline double scaled_r2(const gp_kparams *kp, const double *a, const double *b)
+static inline double scaled_r2(const sparse__gp_kparams *kp, const double *a, const double *b)
 {
     double r2 = 0;
     for (size_t d = 0; d < kp->dim; d++) {
@@ -41,13 +41,13 @@ static inline double kdiff(int kind, double sf2, double r2)
     return sf2 * (5.0 / 3.0) * (1.0 + SQRT5 * r) * exp(-SQRT5 * r);
 }
 
-double gp__kernel(const gp_kparams *kp, const double *a, const double *b)
+double sparse__gp_kernel(const sparse__gp_kparams *kp, const double *a, const double *b)
 {
     return kfun(kp->kind, kp->sf2, scaled_r2(kp, a, b));
 }
 
-void gp__kernel_matrix(const gp_kparams *kp, size_t n, const double *X, size_t m, const double *Y,
-                       double *out, size_t ldo)
+void sparse__gp_kernel_matrix(const sparse__gp_kparams *kp, size_t n, const double *X, size_t m,
+                              const double *Y, double *out, size_t ldo)
 {
     size_t D = kp->dim;
     if (X == Y && n == m) {
@@ -66,7 +66,8 @@ void gp__kernel_matrix(const gp_kparams *kp, size_t n, const double *X, size_t m
             out[i * ldo + j] = kfun(kp->kind, kp->sf2, scaled_r2(kp, X + i * D, Y + j * D));
 }
 
-void gp__kernel_matrix_r2(const gp_kparams *kp, size_t n, const double *X, double *K, double *R2)
+void sparse__gp_kernel_matrix_r2(const sparse__gp_kparams *kp, size_t n, const double *X, double *K,
+                                 double *R2)
 {
     size_t D = kp->dim;
     for (size_t i = 0; i < n; i++) {
@@ -81,8 +82,8 @@ void gp__kernel_matrix_r2(const gp_kparams *kp, size_t n, const double *X, doubl
     }
 }
 
-int gp__kernel_grad(const gp_kparams *kp, size_t n, const double *X, const double *W,
-                    const double *K0, double *R2, double *MX, double *grad)
+int sparse__gp_kernel_grad(const sparse__gp_kparams *kp, size_t n, const double *X, const double *W,
+                           const double *K0, double *R2, double *MX, double *grad)
 {
     size_t D = kp->dim;
     double gs = 0;

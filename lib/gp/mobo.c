@@ -239,7 +239,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int gp__objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi)
+int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi)
 {
     if (n == 0) {
         for (size_t j = 0; j < k; j++) {
@@ -308,6 +308,87 @@ static int make_candidates(sparse_mobo *m, size_t nc, double *C)
     return rc;
 }
 
+/* Before enough observations: a random candidate, or a random point. */
+static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidates, double *point_out,
+                          size_t *chosen)
+{
+    if (!candidates)
+        return sparse_space_sample(m->space, m->rng, point_out);
+    size_t c = (size_t)sparse_rng_uint(m->rng, n_cand);
+    memcpy(point_out, candidates + c * m->nv, m->nv * sizeof(double));
+    if (chosen)
+        *chosen = c;
+    return SPARSE_OK;
+}
+
+/* Refits every GP's hyper-parameters every refit_every observations. */
+static int refit_if_due(sparse_mobo *m)
+{
+    if (m->n - m->n_fitted < m->opts.refit_every && m->n_fitted != 0)
+        return SPARSE_OK;
+    for (size_t j = 0; j < m->k; j++) {
+        int rc = sparse_gp_fit(m->gps[j], m->rng);
+        if (rc)
+            return sparse__error_prefix(rc, "sparse_mobo_propose: fitting objective %zu", j);
+    }
+    m->n_fitted = m->n;
+    return SPARSE_OK;
+}
+
+/* One joint Thompson sample per objective over all nc encoded candidates:
+ * F[i * k + j] is objective j at candidate i. */
+static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, double *F)
+{
+    double *s = sparse__malloc(nc * sizeof(double));
+    if (!s)
+        return SPARSE_ENOMEM;
+    int rc = SPARSE_OK;
+    for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
+        rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        if (rc) {
+            rc = sparse__error_prefix(rc, "sparse_mobo_propose: sampling objective %zu", j);
+            break;
+        }
+        for (size_t i = 0; i < nc; i++)
+            F[i * m->k + j] = s[i];
+    }
+    free(s);
+    return rc;
+}
+
+/* Chebyshev scalarisation on objectives scaled by their observed spread
+ * (sparse__gp_objective_scales), so the weights compare like with like;
+ * already-observed candidates are skipped (they add nothing), unless
+ * nothing else is left. Returns the index of the best candidate. */
+static size_t pick_chebyshev(const sparse_mobo *m, size_t nc, const double *enc, const double *F,
+                             const double *lambda, const double *lo, const double *hi)
+{
+    size_t best = SIZE_MAX, best_any = 0;
+    double gbest = HUGE_VAL, gbest_any = HUGE_VAL;
+    for (size_t i = 0; i < nc; i++) {
+        double g = -HUGE_VAL;
+        for (size_t j = 0; j < m->k; j++) {
+            double range = hi[j] - lo[j] > 0 ? hi[j] - lo[j] : 1.0;
+            double f = lambda[j] * (F[i * m->k + j] - lo[j]) / range;
+            g = f > g ? f : g;
+        }
+        if (g < gbest_any) {
+            gbest_any = g;
+            best_any = i;
+        }
+        if (g >= gbest)
+            continue;
+        int seen = 0;
+        for (size_t q = 0; q < m->n && !seen; q++)
+            seen = memcmp(m->enc + q * m->dim, enc + i * m->dim, m->dim * sizeof(double)) == 0;
+        if (!seen) {
+            gbest = g;
+            best = i;
+        }
+    }
+    return best == SIZE_MAX ? best_any : best;
+}
+
 SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out)
 {
@@ -325,16 +406,8 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
         memcpy(lambda_out, lambda, m->k * sizeof *lambda);
     size_t min_obs = m->opts.min_observations > 1 ? m->opts.min_observations : 1;
     if (rc || m->n < min_obs) {
-        if (!rc) {
-            if (candidates) {
-                size_t c = (size_t)sparse_rng_uint(m->rng, n_cand);
-                memcpy(point_out, candidates + c * m->nv, m->nv * sizeof(double));
-                if (chosen)
-                    *chosen = c;
-            } else {
-                rc = sparse_space_sample(m->space, m->rng, point_out);
-            }
-        }
+        if (!rc)
+            rc = propose_random(m, n_cand, candidates, point_out, chosen);
         free(lambda);
         return rc;
     }
@@ -367,65 +440,10 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
             goto done;
         }
     }
-    if (m->n - m->n_fitted >= m->opts.refit_every || m->n_fitted == 0) {
-        for (size_t j = 0; j < m->k; j++) {
-            rc = sparse_gp_fit(m->gps[j], m->rng);
-            if (rc) {
-                rc = sparse__error_prefix(rc, "sparse_mobo_propose: fitting objective %zu", j);
-                goto done;
-            }
-        }
-        m->n_fitted = m->n;
-    }
-    /* One joint Thompson sample per objective over all candidates. */
-    double *s = enc == NULL ? NULL : sparse__malloc(nc * sizeof(double));
-    if (!s) {
-        rc = SPARSE_ENOMEM;
+    if ((rc = refit_if_due(m)) || (rc = thompson_sample(m, nc, enc, F)) ||
+        (rc = sparse__gp_objective_scales(m->tvalues, m->n, m->k, lo, hi)))
         goto done;
-    }
-    for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
-        rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
-        if (rc) {
-            rc = sparse__error_prefix(rc, "sparse_mobo_propose: sampling objective %zu", j);
-            break;
-        }
-        for (size_t i = 0; i < nc; i++)
-            F[i * m->k + j] = s[i];
-    }
-    free(s);
-    if (!rc)
-        rc = gp__objective_scales(m->tvalues, m->n, m->k, lo, hi);
-    if (rc)
-        goto done;
-    /* Chebyshev scalarisation on objectives scaled by their observed spread
-     * (gp__objective_scales), so the weights compare like with like;
-     * already-observed candidates are skipped (they add nothing), unless
-     * nothing else is left. */
-    size_t best = SIZE_MAX, best_any = 0;
-    double gbest = HUGE_VAL, gbest_any = HUGE_VAL;
-    for (size_t i = 0; i < nc; i++) {
-        double g = -HUGE_VAL;
-        for (size_t j = 0; j < m->k; j++) {
-            double range = hi[j] - lo[j] > 0 ? hi[j] - lo[j] : 1.0;
-            double f = lambda[j] * (F[i * m->k + j] - lo[j]) / range;
-            g = f > g ? f : g;
-        }
-        if (g < gbest_any) {
-            gbest_any = g;
-            best_any = i;
-        }
-        if (g >= gbest)
-            continue;
-        int seen = 0;
-        for (size_t q = 0; q < m->n && !seen; q++)
-            seen = memcmp(m->enc + q * m->dim, enc + i * m->dim, m->dim * sizeof(double)) == 0;
-        if (!seen) {
-            gbest = g;
-            best = i;
-        }
-    }
-    if (best == SIZE_MAX)
-        best = best_any;
+    size_t best = pick_chebyshev(m, nc, enc, F, lambda, lo, hi);
     memcpy(point_out, C + best * m->nv, m->nv * sizeof(double));
     if (chosen && candidates)
         *chosen = best;

@@ -1,9 +1,9 @@
 /* ReLU. */
 #include "layers_internal.h"
 
-void sparse__relu_forward(sparse_net *net, lnode *nd)
+void sparse__relu_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t m = nd->sz * net->batch;
     const float *restrict x = in->out;
     float *restrict y = nd->out;
@@ -12,9 +12,9 @@ void sparse__relu_forward(sparse_net *net, lnode *nd)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void sparse__relu_backward(sparse_net *net, lnode *nd)
+void sparse__relu_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     if (!nd->need_dx)
         return;
     const size_t m = nd->sz * net->batch;

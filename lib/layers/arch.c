@@ -7,17 +7,6 @@
 
 #include "layers_internal.h"
 
-static const char *const kind_names[SPARSE_LAYER_KIND_COUNT_] = {
-    "input", "conv2d", "downsampled_conv2d", "separable_conv2d", "depthwise_conv2d",
-    "input_downsample", "batchnorm", "relu", "maxpool", "avgpool", "fc", "residual", "merge"};
-
-SPARSE_API const char *sparse_layer_kind_name(int kind)
-{
-    if (kind < 0 || kind >= SPARSE_LAYER_KIND_COUNT_)
-        return "unknown";
-    return kind_names[kind];
-}
-
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version)
 {
     SPARSE__CHECK_NULL(spec);
@@ -51,7 +40,7 @@ SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t hei
     return SPARSE_OK;
 }
 
-static void layer_clear(alayer *l)
+static void layer_clear(sparse__arch_layer *l)
 {
     free(l->name);
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
@@ -72,18 +61,20 @@ SPARSE_API void sparse_arch_free(sparse_arch *arch)
 }
 
 /* Points the spec's strings at the layer's own copies. */
-static void layer_relink(alayer *l)
+static void layer_relink(sparse__arch_layer *l)
 {
     l->s.name = l->name;
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
         l->s.inputs[i] = i < l->s.n_inputs ? l->inputs[i] : NULL;
 }
 
-static int layer_copy(alayer *dst, const sparse_layer_spec *s, const char *name, size_t line)
+static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line,
+                      size_t col)
 {
     memset(dst, 0, sizeof *dst);
     dst->s = *s;
     dst->line = line;
+    dst->col = col;
     dst->name = sparse__strdup(name);
     if (!dst->name)
         return SPARSE_ENOMEM;
@@ -119,7 +110,8 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
     }
     a->cap = arch->n ? arch->n : 1;
     for (size_t i = 0; i < arch->n; i++) {
-        rc = layer_copy(&a->layers[i], &arch->layers[i].s, arch->layers[i].name, arch->layers[i].line);
+        rc = layer_copy(&a->layers[i], &arch->layers[i].s, arch->layers[i].name, arch->layers[i].line,
+                        arch->layers[i].col);
         if (rc) {
             sparse_arch_free(a);
             return rc;
@@ -130,24 +122,29 @@ SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch)
     return SPARSE_OK;
 }
 
+/* "file:line:col: layer 'x' (kind)": where a layer read from YAML is, as the
+ * reader's own errors say it; "layer 'x' (kind)" for one built in code. */
+static const char *label(char *buf, size_t cap, const sparse_arch *a, size_t line, size_t col,
+                         const char *name, int kind)
+{
+    if (line)
+        snprintf(buf, cap, "%s:%zu:%zu: layer '%s' (%s)", a->source ? a->source : "<string>", line, col, name,
+                 sparse_layer_kind_name(kind));
+    else
+        snprintf(buf, cap, "layer '%s' (%s)", name, sparse_layer_kind_name(kind));
+    return buf;
+}
+
 const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap)
 {
-    const alayer *l = &a->layers[i];
-    if (l->line && a->source)
-        snprintf(buf, cap, "%s:%zu: layer '%s' (%s)", a->source, l->line, l->name,
-                 sparse_layer_kind_name(l->s.kind));
-    else if (l->line)
-        snprintf(buf, cap, "line %zu: layer '%s' (%s)", l->line, l->name,
-                 sparse_layer_kind_name(l->s.kind));
-    else
-        snprintf(buf, cap, "layer '%s' (%s)", l->name, sparse_layer_kind_name(l->s.kind));
-    return buf;
+    const sparse__arch_layer *l = &a->layers[i];
+    return label(buf, cap, a, l->line, l->col, l->name, l->s.kind);
 }
 
 static int is_conv_kind(int k)
 {
-    return k == SPARSE_LAYER_CONV2D || k == SPARSE_LAYER_DOWNSAMPLED_CONV2D ||
-           k == SPARSE_LAYER_SEPARABLE_CONV2D || k == SPARSE_LAYER_DEPTHWISE_CONV2D;
+    const sparse__kind_info *ki = sparse__kind(k);
+    return ki && ki->conv;
 }
 
 static int valid_name(const char *s)
@@ -219,17 +216,17 @@ static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const ch
     return SPARSE_OK;
 }
 
-static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, size_t line, int replace)
+static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, size_t line, size_t col,
+                    int replace)
 {
     char ctx[512];
     char gen[64];
     const char *name = s->name;
-    if (line && a->source)
-        snprintf(ctx, sizeof ctx, "%s:%zu: layer '%s' (%s)", a->source, line, name ? name : "?",
-                 sparse_layer_kind_name(s->kind));
+    if (line)
+        label(ctx, sizeof ctx, a, line, col, name ? name : "?", s->kind);
     else
-        snprintf(ctx, sizeof ctx, "%slayer %zu '%s' (%s)", line ? "" : "", index,
-                 name ? name : "?", sparse_layer_kind_name(s->kind));
+        snprintf(ctx, sizeof ctx, "layer %zu '%s' (%s)", index, name ? name : "?",
+                 sparse_layer_kind_name(s->kind));
     int rc = check_spec(a, s, ctx, replace ? index : SIZE_MAX);
     if (rc)
         return rc;
@@ -246,8 +243,8 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
         }
         name = gen;
     }
-    alayer nl;
-    rc = layer_copy(&nl, s, name, line);
+    sparse__arch_layer nl;
+    rc = layer_copy(&nl, s, name, line, col);
     if (rc)
         return rc;
     if (replace) {
@@ -258,7 +255,7 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
     }
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 8;
-        alayer *p = sparse__realloc(a->layers, cap * sizeof *p);
+        sparse__arch_layer *p = sparse__realloc(a->layers, cap * sizeof *p);
         if (!p) {
             layer_clear(&nl);
             return SPARSE_ENOMEM;
@@ -274,16 +271,16 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
     return SPARSE_OK;
 }
 
-int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line)
+int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, size_t col)
 {
-    return arch_put(a, a->n, s, line, 0);
+    return arch_put(a, a->n, s, line, col, 0);
 }
 
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec)
 {
     SPARSE__CHECK_NULL(arch);
     SPARSE__CHECK_NULL(spec);
-    return arch_put(arch, arch->n, spec, 0, 0);
+    return arch_put(arch, arch->n, spec, 0, 0, 0);
 }
 
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -293,7 +290,7 @@ SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const s
     if (index > arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_insert_layer: index %zu > %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0);
+    return arch_put(arch, index, spec, 0, 0, 0);
 }
 
 SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -303,7 +300,7 @@ SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const spar
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_set_layer: index %zu, %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 1);
+    return arch_put(arch, index, spec, 0, 0, 1);
 }
 
 SPARSE_API int sparse_arch_remove_layer(sparse_arch *arch, size_t index)
@@ -372,7 +369,7 @@ SPARSE_API int sparse_arch_set_name(sparse_arch *arch, const char *name)
 SPARSE_API int sparse_arch_validate(const sparse_arch *arch)
 {
     SPARSE__CHECK_NULL(arch);
-    lnode *nodes = NULL;
+    sparse__node *nodes = NULL;
     size_t n = 0;
     int rc = sparse__plan(arch, &nodes, &n);
     sparse__free_nodes(nodes, n);
@@ -399,7 +396,7 @@ static void put_key(sparse__buf *b, const char *k, int json, int *first)
     sparse__buf_puts(b, ": ");
 }
 
-static void put_layer(sparse__buf *b, const alayer *l, int json)
+static void put_layer(sparse__buf *b, const sparse__arch_layer *l, int json)
 {
     const sparse_layer_spec *s = &l->s;
     int first = 1;
@@ -476,7 +473,7 @@ static int serialise(const sparse_arch *a, char **out, int json)
         }
         sparse__buf_puts(&b, "]}");
     } else {
-        sparse__buf_puts(&b, "# libsparse architecture (docs/architecture.md)\n");
+        sparse__buf_puts(&b, "# libsparse network (docs/network-format.md)\n");
         if (a->name && *a->name) {
             sparse__buf_puts(&b, "name: ");
             sparse__buf_json_string(&b, a->name);

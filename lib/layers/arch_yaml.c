@@ -1,80 +1,12 @@
-/* Architecture YAML reader (libyaml document API: every node carries its
- * line, so each error names file:line and the layer). JSON written by
+/* Architecture YAML reader, on the core module's document reader (doc.h):
+ * every error names file:line:col and the layer. JSON written by
  * sparse_arch_to_json is YAML flow syntax and reads back through here. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "../core/doc.h"
 #include "layers_internal.h"
-
-typedef struct yctx {
-    yaml_document_t *doc;
-    const char *src;
-} yctx;
-
-static size_t line_of(const yaml_node_t *n) { return n ? n->start_mark.line + 1 : 0; }
-
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static int err_at(const yctx *y, const yaml_node_t *n, const char *layer, int code, const char *fmt, ...)
-    SPARSE__PRINTF(5, 6);
-
-static int err_at(const yctx *y, const yaml_node_t *n, const char *layer, int code, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (layer)
-        return sparse__error(code, "%s:%zu: %s: %s", y->src, line_of(n), layer, msg);
-    return sparse__error(code, "%s:%zu: %s", y->src, line_of(n), msg);
-}
-
-static int get_size(const yctx *y, const yaml_node_t *n, const char *layer, const char *key, size_t *out)
-{
-    const char *s = scalar(n);
-    char *end;
-    if (!s || !*s || *s == '-')
-        return err_at(y, n, layer, SPARSE_EFORMAT, "'%s' must be a non-negative integer", key);
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > 100000000ULL)
-        return err_at(y, n, layer, SPARSE_EFORMAT, "'%s' must be a non-negative integer, not '%s'", key, s);
-    *out = (size_t)v;
-    return SPARSE_OK;
-}
-
-static int get_double(const yctx *y, const yaml_node_t *n, const char *layer, const char *key, double *out)
-{
-    const char *s = scalar(n);
-    char *end;
-    if (!s || !*s)
-        return err_at(y, n, layer, SPARSE_EFORMAT, "'%s' must be a number", key);
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end)
-        return err_at(y, n, layer, SPARSE_EFORMAT, "'%s' must be a number, not '%s'", key, s);
-    *out = v;
-    return SPARSE_OK;
-}
-
-static int get_bool(const yctx *y, const yaml_node_t *n, const char *layer, const char *key, int *out)
-{
-    const char *s = scalar(n);
-    if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")))
-        *out = 1;
-    else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")))
-        *out = 0;
-    else
-        return err_at(y, n, layer, SPARSE_EFORMAT, "'%s' must be true or false", key);
-    return SPARSE_OK;
-}
 
 enum { K_NAME, K_INPUT, K_FILTERS, K_KERNEL, K_STRIDE, K_PADDING, K_BIAS, K_RATE, K_SIZE, K_DEPTH, K_UNITS,
        K_MODE, K_COUNT };
@@ -131,216 +63,203 @@ static unsigned required_keys(int kind)
     }
 }
 
-static int parse_layer(const yctx *y, sparse_arch *a, const yaml_node_t *ln, size_t index)
+/* Sizes are read in this range; the layer checks (arch.c) then apply each
+ * field's own limits with their own messages. */
+#define MAX_SIZE 100000000L
+
+/* The kind named by a layer's `type` (or a common alias). */
+static int read_kind(const sparse__doc *doc, const sparse__doc_node *type, const char *label, int *kind)
+{
+    const char *name = NULL;
+    int rc = sparse__doc_string(doc, type, label, &name);
+    if (rc)
+        return rc;
+    for (int k = 1; k < SPARSE_LAYER_KIND_COUNT_; k++) /* 0 is the network's input */
+        if (!strcmp(name, sparse__kind(k)->name))
+            return *kind = k, SPARSE_OK;
+    if (!strcmp(name, "dense") || !strcmp(name, "linear"))
+        return *kind = SPARSE_LAYER_FC, SPARSE_OK;
+    if (!strcmp(name, "conv"))
+        return *kind = SPARSE_LAYER_CONV2D, SPARSE_OK;
+    char known[512];
+    size_t used = 0;
+    known[0] = '\0';
+    for (int k = 1; k < SPARSE_LAYER_KIND_COUNT_ && used < sizeof known; k++)
+        used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", k > 1 ? ", " : "",
+                                 sparse__kind(k)->name);
+    return sparse__doc_error(doc, type, SPARSE_EFORMAT, "%s: unknown layer type '%s' (known: %s)", label,
+                             name, known);
+}
+
+static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const char *what,
+                       sparse_layer_spec *s)
+{
+    if (v->kind == SPARSE__DOC_SCALAR) {
+        s->n_inputs = 1;
+        s->inputs[0] = v->scalar;
+        return SPARSE_OK;
+    }
+    if (v->kind != SPARSE__DOC_SEQ)
+        return sparse__doc_error(doc, v, SPARSE_EFORMAT, "%s: a layer name or a list of names", what);
+    if (v->n > SPARSE_LAYER_MAX_INPUTS)
+        return sparse__doc_error(doc, v, SPARSE_EFORMAT, "%s: %zu inputs, at most %d", what, v->n,
+                                 SPARSE_LAYER_MAX_INPUTS);
+    for (size_t i = 0; i < v->n; i++) {
+        int rc = sparse__doc_string(doc, v->items[i], what, &s->inputs[i]);
+        if (rc)
+            return rc;
+    }
+    s->n_inputs = v->n;
+    return SPARSE_OK;
+}
+
+static int read_size(const sparse__doc *doc, const sparse__doc_node *v, const char *what, long min,
+                     size_t *out)
+{
+    long l = 0;
+    int rc = sparse__doc_long(doc, v, what, min, MAX_SIZE, &l);
+    if (!rc)
+        *out = (size_t)l;
+    return rc;
+}
+
+/* One field of a layer into s; what is "LABEL: KEY". */
+static int read_field(const sparse__doc *doc, int key, const sparse__doc_node *v, const char *what,
+                      sparse_layer_spec *s)
+{
+    static const char *const paddings[] = {"valid", "same"}; /* sparse_padding order */
+    static const char *const modes[] = {"sum", "concat", "concatenate"};
+    int m = 0, rc;
+    switch (key) {
+    case K_NAME:
+        return sparse__doc_string(doc, v, what, &s->name);
+    case K_INPUT:
+        return read_inputs(doc, v, what, s);
+    case K_FILTERS:
+        return read_size(doc, v, what, 0, &s->filters);
+    case K_KERNEL:
+        return read_size(doc, v, what, 0, &s->kernel);
+    case K_STRIDE:
+        return read_size(doc, v, what, 1, &s->stride);
+    case K_PADDING:
+        return sparse__doc_enum(doc, v, what, paddings, 2, &s->padding);
+    case K_BIAS:
+        return sparse__doc_bool(doc, v, what, &s->bias);
+    case K_RATE:
+        return sparse__doc_double(doc, v, what, -1e9, 1e9, &s->rate);
+    case K_SIZE:
+        return read_size(doc, v, what, 0, &s->size);
+    case K_DEPTH:
+        return read_size(doc, v, what, 0, &s->depth_rate);
+    case K_UNITS:
+        return read_size(doc, v, what, 0, &s->units);
+    case K_MODE:
+        rc = sparse__doc_enum(doc, v, what, modes, 3, &m);
+        s->merge = m == 0 ? SPARSE_MERGE_SUM : SPARSE_MERGE_CONCAT;
+        return rc;
+    default:
+        return SPARSE_OK;
+    }
+}
+
+static int key_index(const char *k)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        if (!strcmp(k, key_names[i]))
+            return i;
+    return -1;
+}
+
+static int parse_layer(const sparse__doc *doc, sparse_arch *a, const sparse__doc_node *ln, size_t index)
 {
     char label[300];
     snprintf(label, sizeof label, "layer %zu", index + 1);
-    if (ln->type != YAML_MAPPING_NODE)
-        return err_at(y, ln, label, SPARSE_EFORMAT, "a layer must be a mapping such as {type: conv2d, ...}");
+    if (ln->kind != SPARSE__DOC_MAP)
+        return sparse__doc_error(doc, ln, SPARSE_EFORMAT,
+                                 "%s: a layer must be a mapping such as {type: conv2d, ...}", label);
     /* Name and type first, so every later message can name the layer. */
-    const yaml_node_t *type_node = NULL;
-    const char *name = NULL;
-    for (yaml_node_pair_t *p = ln->data.mapping.pairs.start; p < ln->data.mapping.pairs.top; p++) {
-        const char *k = scalar(yaml_document_get_node(y->doc, p->key));
-        const yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-        if (k && !strcmp(k, "type"))
-            type_node = v;
-        else if (k && !strcmp(k, "name"))
-            name = scalar(v);
-    }
-    if (name)
-        snprintf(label, sizeof label, "layer '%s'", name);
-    if (!type_node || !scalar(type_node))
-        return err_at(y, ln, label, SPARSE_EFORMAT, "missing field 'type'");
-    const char *tname = scalar(type_node);
-    int kind = -1;
-    for (int k = 1; k < SPARSE_LAYER_KIND_COUNT_; k++)
-        if (!strcmp(tname, sparse_layer_kind_name(k)))
-            kind = k;
-    if (kind < 0) {
-        /* Common aliases. */
-        if (!strcmp(tname, "dense") || !strcmp(tname, "linear"))
-            kind = SPARSE_LAYER_FC;
-        else if (!strcmp(tname, "conv"))
-            kind = SPARSE_LAYER_CONV2D;
-        else
-            return err_at(y, type_node, label, SPARSE_EFORMAT,
-                          "unknown layer type '%s' (known: conv2d, downsampled_conv2d, separable_conv2d, "
-                          "depthwise_conv2d, input_downsample, batchnorm, relu, maxpool, avgpool, fc, residual, "
-                          "merge)",
-                          tname);
-    }
-    snprintf(label + strlen(label), sizeof label - strlen(label), " (%s)", sparse_layer_kind_name(kind));
+    const sparse__doc_node *name = sparse__doc_get(ln, "name"), *type = sparse__doc_get(ln, "type");
+    if (name && name->kind == SPARSE__DOC_SCALAR)
+        snprintf(label, sizeof label, "layer '%s'", name->scalar);
+    if (!type)
+        return sparse__doc_error(doc, ln, SPARSE_EFORMAT, "%s: missing field 'type'", label);
     sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
-    s.kind = kind;
-    s.name = name;
     s.stride = 0;
-    unsigned seen = 0, allowed = allowed_keys(kind);
-    for (yaml_node_pair_t *p = ln->data.mapping.pairs.start; p < ln->data.mapping.pairs.top; p++) {
-        const yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-        const yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-        const char *k = scalar(kn);
-        if (!k)
-            return err_at(y, kn, label, SPARSE_EFORMAT, "keys must be plain strings");
-        if (!strcmp(k, "type"))
-            continue;
-        int key = -1;
-        for (int i = 0; i < K_COUNT; i++)
-            if (!strcmp(k, key_names[i]))
-                key = i;
-        if (key < 0 || !(allowed & (1u << key)))
-            return err_at(y, kn, label, SPARSE_EFORMAT, "unknown key '%s' for a %s layer", k,
-                          sparse_layer_kind_name(kind));
-        if (seen & (1u << key))
-            return err_at(y, kn, label, SPARSE_EFORMAT, "duplicate key '%s'", k);
-        seen |= 1u << key;
-        int rc = SPARSE_OK;
-        switch (key) {
-        case K_NAME:
-            if (!scalar(v))
-                rc = err_at(y, v, label, SPARSE_EFORMAT, "'name' must be a string");
-            break;
-        case K_INPUT:
-            if (scalar(v)) {
-                s.n_inputs = 1;
-                s.inputs[0] = scalar(v);
-            } else if (v->type == YAML_SEQUENCE_NODE) {
-                size_t cnt = 0;
-                for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-                    const yaml_node_t *e = yaml_document_get_node(y->doc, *it);
-                    if (!scalar(e))
-                        return err_at(y, e, label, SPARSE_EFORMAT, "'input' lists layer names");
-                    if (cnt == SPARSE_LAYER_MAX_INPUTS)
-                        return err_at(y, e, label, SPARSE_EFORMAT, "at most %d inputs", SPARSE_LAYER_MAX_INPUTS);
-                    s.inputs[cnt++] = scalar(e);
-                }
-                s.n_inputs = cnt;
-            } else {
-                rc = err_at(y, v, label, SPARSE_EFORMAT, "'input' must be a layer name or a list of names");
-            }
-            break;
-        case K_FILTERS:
-            rc = get_size(y, v, label, k, &s.filters);
-            break;
-        case K_KERNEL:
-            rc = get_size(y, v, label, k, &s.kernel);
-            break;
-        case K_STRIDE:
-            rc = get_size(y, v, label, k, &s.stride);
-            if (!rc && s.stride == 0)
-                rc = err_at(y, v, label, SPARSE_ERANGE, "'stride' must be at least 1");
-            break;
-        case K_PADDING: {
-            const char *pv = scalar(v);
-            if (pv && !strcmp(pv, "same"))
-                s.padding = SPARSE_PAD_SAME;
-            else if (pv && !strcmp(pv, "valid"))
-                s.padding = SPARSE_PAD_VALID;
-            else
-                rc = err_at(y, v, label, SPARSE_EFORMAT, "'padding' must be same or valid");
-            break;
-        }
-        case K_BIAS:
-            rc = get_bool(y, v, label, k, &s.bias);
-            break;
-        case K_RATE:
-            rc = get_double(y, v, label, k, &s.rate);
-            break;
-        case K_SIZE:
-            rc = get_size(y, v, label, k, &s.size);
-            break;
-        case K_DEPTH:
-            rc = get_size(y, v, label, k, &s.depth_rate);
-            break;
-        case K_UNITS:
-            rc = get_size(y, v, label, k, &s.units);
-            break;
-        case K_MODE: {
-            const char *mv = scalar(v);
-            if (mv && !strcmp(mv, "sum"))
-                s.merge = SPARSE_MERGE_SUM;
-            else if (mv && (!strcmp(mv, "concat") || !strcmp(mv, "concatenate")))
-                s.merge = SPARSE_MERGE_CONCAT;
-            else
-                rc = err_at(y, v, label, SPARSE_EFORMAT, "'mode' must be sum or concat");
-            break;
-        }
-        default:
-            break;
-        }
-        if (rc)
-            return rc;
-    }
-    unsigned missing = required_keys(kind) & ~seen;
+    int rc = read_kind(doc, type, label, &s.kind);
+    if (rc)
+        return rc;
+    snprintf(label + strlen(label), sizeof label - strlen(label), " (%s)", sparse_layer_kind_name(s.kind));
+    const char *keys[K_COUNT + 1] = {"type"};
+    size_t nk = 1;
+    const unsigned allowed = allowed_keys(s.kind);
     for (int i = 0; i < K_COUNT; i++)
+        if (allowed & (1u << i))
+            keys[nk++] = key_names[i];
+    if ((rc = sparse__doc_check_keys(doc, ln, label, keys, nk)))
+        return rc;
+    unsigned seen = 0;
+    for (size_t i = 0; i < ln->n && !rc; i++) {
+        const int key = key_index(ln->items[2 * i]->scalar);
+        if (key < 0) /* "type" */
+            continue;
+        char what[400];
+        snprintf(what, sizeof what, "%s: %s", label, key_names[key]);
+        seen |= 1u << key;
+        rc = read_field(doc, key, ln->items[2 * i + 1], what, &s);
+    }
+    const unsigned missing = required_keys(s.kind) & ~seen;
+    for (int i = 0; i < K_COUNT && !rc; i++)
         if (missing & (1u << i))
-            return err_at(y, ln, label, SPARSE_EFORMAT, "missing field '%s'", key_names[i]);
-    return sparse__arch_add(a, &s, line_of(ln));
+            rc = sparse__doc_error(doc, ln, SPARSE_EFORMAT, "%s: missing field '%s'", label, key_names[i]);
+    return rc ? rc : sparse__arch_add(a, &s, ln->line, ln->col);
 }
 
-static int parse_doc(const yctx *y, sparse_arch **out)
+/* input: [channels, height, width] */
+static int read_input_shape(const sparse__doc *doc, const sparse__doc_node *v, size_t dims[3])
 {
-    yaml_node_t *root = yaml_document_get_root_node(y->doc);
-    if (!root)
-        return sparse__error(SPARSE_EFORMAT, "%s: empty architecture file", y->src);
-    if (root->type != YAML_MAPPING_NODE)
-        return err_at(y, root, NULL, SPARSE_EFORMAT, "the architecture must be a mapping with input and layers");
-    const yaml_node_t *input = NULL, *layers = NULL, *classes = NULL, *name = NULL;
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-        const yaml_node_t *kn = yaml_document_get_node(y->doc, p->key);
-        const yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-        const char *k = scalar(kn);
-        if (k && !strcmp(k, "input"))
-            input = v;
-        else if (k && !strcmp(k, "layers"))
-            layers = v;
-        else if (k && !strcmp(k, "classes"))
-            classes = v;
-        else if (k && !strcmp(k, "name"))
-            name = v;
-        else
-            return err_at(y, kn, NULL, SPARSE_EFORMAT, "unknown key '%s' (known: name, input, classes, layers)",
-                          k ? k : "?");
-    }
-    if (!input)
-        return err_at(y, root, NULL, SPARSE_EFORMAT, "missing field 'input' ([channels, height, width])");
-    if (!layers)
-        return err_at(y, root, NULL, SPARSE_EFORMAT, "missing field 'layers'");
-    size_t dims[3];
-    if (input->type != YAML_SEQUENCE_NODE ||
-        input->data.sequence.items.top - input->data.sequence.items.start != 3)
-        return err_at(y, input, NULL, SPARSE_EFORMAT, "'input' must be [channels, height, width]");
+    if (v->kind != SPARSE__DOC_SEQ || v->n != 3)
+        return sparse__doc_error(doc, v, SPARSE_EFORMAT, "input: must be [channels, height, width]");
     for (int i = 0; i < 3; i++) {
-        int rc = get_size(y, yaml_document_get_node(y->doc, input->data.sequence.items.start[i]), NULL, "input",
-                          &dims[i]);
+        int rc = read_size(doc, v->items[i], "input", 0, &dims[i]);
         if (rc)
             return rc;
     }
-    size_t ncls = 10;
-    if (classes) {
-        int rc = get_size(y, classes, NULL, "classes", &ncls);
-        if (rc)
-            return rc;
-    }
-    if (name && !scalar(name))
-        return err_at(y, name, NULL, SPARSE_EFORMAT, "'name' must be a string");
-    if (layers->type != YAML_SEQUENCE_NODE)
-        return err_at(y, layers, NULL, SPARSE_EFORMAT, "'layers' must be a list");
-    sparse_arch *a = NULL;
-    int rc = sparse_arch_create(&a, dims[0], dims[1], dims[2], ncls);
+    return SPARSE_OK;
+}
+
+static int parse_root(const sparse__doc *doc, sparse_arch **out)
+{
+    static const char *const keys[] = {"name", "input", "classes", "layers"};
+    const sparse__doc_node *root = sparse__doc_root(doc);
+    int rc = sparse__doc_check_keys(doc, root, "architecture", keys, 4);
     if (rc)
-        return sparse__error_prefix(rc, "%s:%zu", y->src, line_of(input));
-    if ((name && (rc = sparse_arch_set_name(a, scalar(name)))) || !(a->source = sparse__strdup(y->src))) {
+        return rc;
+    const sparse__doc_node *input = sparse__doc_get(root, "input"), *layers = sparse__doc_get(root, "layers");
+    const sparse__doc_node *classes = sparse__doc_get(root, "classes"), *name = sparse__doc_get(root, "name");
+    if (!input)
+        return sparse__doc_error(doc, root, SPARSE_EFORMAT,
+                                 "missing field 'input' ([channels, height, width])");
+    if (!layers)
+        return sparse__doc_error(doc, root, SPARSE_EFORMAT, "missing field 'layers'");
+    size_t dims[3], ncls = 10;
+    const char *nm = NULL;
+    if ((rc = read_input_shape(doc, input, dims)) ||
+        (classes && (rc = read_size(doc, classes, "classes", 0, &ncls))) ||
+        (name && (rc = sparse__doc_string(doc, name, "name", &nm))))
+        return rc;
+    if (layers->kind != SPARSE__DOC_SEQ)
+        return sparse__doc_error(doc, layers, SPARSE_EFORMAT, "layers: must be a list");
+    sparse_arch *a = NULL;
+    rc = sparse_arch_create(&a, dims[0], dims[1], dims[2], ncls);
+    if (rc)
+        return sparse__error_prefix(rc, "%s:%zu:%zu", sparse__doc_source(doc), input->line, input->col);
+    if ((nm && (rc = sparse_arch_set_name(a, nm))) || !(a->source = sparse__strdup(sparse__doc_source(doc))))
+        rc = rc ? rc : SPARSE_ENOMEM;
+    for (size_t i = 0; i < layers->n && !rc; i++)
+        rc = parse_layer(doc, a, layers->items[i], i);
+    if (rc) {
         sparse_arch_free(a);
-        return rc ? rc : SPARSE_ENOMEM;
-    }
-    size_t i = 0;
-    for (yaml_node_item_t *it = layers->data.sequence.items.start; it < layers->data.sequence.items.top; it++, i++) {
-        rc = parse_layer(y, a, yaml_document_get_node(y->doc, *it), i);
-        if (rc) {
-            sparse_arch_free(a);
-            return rc;
-        }
+        return rc;
     }
     *out = a;
     return SPARSE_OK;
@@ -351,23 +270,11 @@ SPARSE_API int sparse_arch_parse_yaml(sparse_arch **out, const char *text, size_
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(text);
-    yctx y = {NULL, source ? source : "<string>"};
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&parser))
-        return sparse__error(SPARSE_ENOMEM, "yaml_parser_initialize failed");
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        int rc = sparse__error(SPARSE_EFORMAT, "%s:%zu: YAML syntax error: %s %s", y.src,
-                               parser.problem_mark.line + 1, parser.problem ? parser.problem : "",
-                               parser.context ? parser.context : "");
-        yaml_parser_delete(&parser);
-        return rc;
-    }
-    y.doc = &doc;
-    int rc = parse_doc(&y, out);
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&parser);
+    sparse__doc *doc = NULL;
+    int rc = sparse__doc_parse(&doc, text, len, source);
+    if (!rc)
+        rc = parse_root(doc, out);
+    sparse__doc_free(doc);
     return rc;
 }
 
@@ -376,12 +283,10 @@ SPARSE_API int sparse_arch_load_yaml(sparse_arch **out, const char *path)
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(path);
-    char *text = NULL;
-    size_t len = 0;
-    int rc = sparse__read_file(path, &text, &len);
-    if (rc)
-        return rc;
-    rc = sparse_arch_parse_yaml(out, text, len, path);
-    free(text);
+    sparse__doc *doc = NULL;
+    int rc = sparse__doc_load_file(&doc, path);
+    if (!rc)
+        rc = parse_root(doc, out);
+    sparse__doc_free(doc);
     return rc;
 }

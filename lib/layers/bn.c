@@ -6,12 +6,11 @@
 
 #include "layers_internal.h"
 
-#define BN_EPS 1e-5
 #define BN_MOMENTUM 0.1
 
-void sparse__bn_forward(sparse_net *net, lnode *nd)
+void sparse__bn_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, m = n * nd->h * nd->w;
     float *gamma = nd->params[0].w, *beta = nd->params[1].w;
     float *rmean = nd->params[2].w, *rvar = nd->params[3].w;
@@ -38,7 +37,7 @@ void sparse__bn_forward(sparse_net *net, lnode *nd)
             mean = rmean[c];
             var = rvar[c];
         }
-        const float mu = (float)mean, inv = (float)(1.0 / sqrt(var + BN_EPS));
+        const float mu = (float)mean, inv = (float)(1.0 / sqrt(var + SPARSE__BN_EPS));
         const float g = gamma[c], b = beta[c];
         nd->ch1[c] = mu;
         nd->ch2[c] = inv;
@@ -50,9 +49,9 @@ void sparse__bn_forward(sparse_net *net, lnode *nd)
     }
 }
 
-void sparse__bn_backward(sparse_net *net, lnode *nd)
+void sparse__bn_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, m = n * nd->h * nd->w;
     const float *gamma = nd->params[0].w;
     float *gg = nd->params[0].g, *gb = nd->params[1].g;

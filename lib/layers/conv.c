@@ -4,21 +4,20 @@
  * stride-1 convolutions need no im2col at all: the input already is the
  * column matrix. Depthwise convolutions are direct loops (one small kernel
  * per channel has nothing for a GEMM to reuse). */
-#include <blis.h>
 #include <string.h>
 
-#include "layers_internal.h"
+#include "gemm.h"
 
 /* im2col chunks are kept near L2/L3 size: bigger chunks do not make the
  * GEMM faster but cost memory on wide layers. */
 #define CONV_WORK_BUDGET ((size_t)1 << 20)
 
-static int is_pointwise(const lnode *nd)
+static int is_pointwise(const sparse__node *nd)
 {
     return nd->k == 1 && nd->stride == 1 && nd->pt == 0 && nd->pl == 0 && nd->pb == 0 && nd->pr == 0;
 }
 
-static size_t chunk_images(const lnode *nd, const lnode *in, size_t n, size_t budget)
+static size_t chunk_images(const sparse__node *nd, const sparse__node *in, size_t n, size_t budget)
 {
     size_t per = in->c * nd->k * nd->k * nd->h * nd->w;
     size_t nb = budget / (per ? per : 1);
@@ -32,7 +31,7 @@ static size_t chunk_images(const lnode *nd, const lnode *in, size_t n, size_t bu
  * are rebuilt in the shared work buffer. */
 #define CONV_CACHE_CAP ((size_t)8 << 20)
 
-size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch)
+size_t sparse__conv_cache(const sparse__node *nd, const sparse__node *in, size_t max_batch)
 {
     if (is_pointwise(nd))
         return 0;
@@ -40,26 +39,14 @@ size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch)
     return sz <= CONV_CACHE_CAP ? sz : 0;
 }
 
-size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch)
+size_t sparse__conv_work(const sparse__node *nd, const sparse__node *in, size_t max_batch)
 {
     if (is_pointwise(nd))
         return 0;
     return chunk_images(nd, in, max_batch, CONV_WORK_BUDGET) * in->c * nd->k * nd->k * nd->h * nd->w;
 }
 
-/* Transposes are expressed through the strides, never by copying. */
-static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
-{
-    double t0 = net->prof ? sparse__now() : 0.0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
-              rsb, csb, &beta, c, rsc, csc);
-    if (net->prof) {
-        net->pr.conv_gemm_seconds += sparse__now() - t0;
-        net->pr.conv_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
-    }
-}
-#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
+#define sgemm(...) sparse__sgemm(net, &net->pr.conv_gemm_seconds, &net->pr.conv_gemm_flops, __VA_ARGS__)
 
 /* col[(ci,ky,kx)][(nl,oy,ox)] for images n0..n0+nb of the (C, N, H, W) input. */
 /* Output columns [lo, hi) whose input column ox*s + kx - pl lies inside
@@ -74,8 +61,8 @@ static void valid_ox(size_t pl, size_t kx, size_t s, size_t W, size_t Wo, size_t
         *lo = *hi;
 }
 
-static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, const float *x, size_t n, size_t n0,
-                   size_t nb, float *col)
+static void im2col(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   size_t n, size_t n0, size_t nb, float *col)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const size_t P = Ho * Wo, ld = nb * P, rows = in->c * k * k;
@@ -121,8 +108,8 @@ static void im2col(const sparse_net *net, const lnode *nd, const lnode *in, cons
     }
 }
 
-static void col2im(const sparse_net *net, const lnode *nd, const lnode *in, const float *col, size_t n, size_t n0,
-                   size_t nb, float *dx)
+static void col2im(const sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *col,
+                   size_t n, size_t n0, size_t nb, float *dx)
 {
     const size_t k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const size_t P = Ho * Wo, ld = nb * P;
@@ -158,9 +145,9 @@ static void col2im(const sparse_net *net, const lnode *nd, const lnode *in, cons
             }
 }
 
-static void add_bias(const sparse_net *net, const lnode *nd, size_t n)
+static void add_bias(const sparse_net *net, const sparse__node *nd, size_t n)
 {
-    const lparam *b = nd->bias ? &nd->params[1] : NULL;
+    const sparse__param *b = nd->bias ? &nd->params[1] : NULL;
     if (!b)
         return;
     const size_t np = n * nd->h * nd->w;
@@ -173,7 +160,7 @@ static void add_bias(const sparse_net *net, const lnode *nd, size_t n)
     }
 }
 
-static void bias_grad(const sparse_net *net, const lnode *nd, size_t n)
+static void bias_grad(const sparse_net *net, const sparse__node *nd, size_t n)
 {
     if (!nd->bias)
         return;
@@ -200,8 +187,8 @@ static void bias_grad(const sparse_net *net, const lnode *nd, size_t n)
 
 /* y = conv(x, w), no bias. `cache` (K x N*P) keeps the im2col matrix for
  * the backward pass, or is NULL (chunks rebuilt in the work buffer). */
-static void conv_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w, float *y,
-                     float *cache)
+static void conv_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                     const float *w, float *y, float *cache)
 {
     const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
     if (is_pointwise(nd)) {
@@ -224,8 +211,8 @@ static void conv_fwd(sparse_net *net, const lnode *nd, const lnode *in, const fl
 
 /* gw = dL/dw (overwritten; skipped when NULL); dx = or += dL/dx (skipped
  * when NULL). `cache` must hold im2col(x) from conv_fwd, or be NULL. */
-static void conv_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w,
-                     const float *dy, float *gw, float *dx, int dx_acc, const float *cache)
+static void conv_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                     const float *w, const float *dy, float *gw, float *dx, int dx_acc, const float *cache)
 {
     const size_t n = net->batch, P = nd->h * nd->w, K = in->c * nd->k * nd->k;
     if (is_pointwise(nd)) {
@@ -260,16 +247,16 @@ static void conv_bwd(sparse_net *net, const lnode *nd, const lnode *in, const fl
     }
 }
 
-void sparse__conv_forward(sparse_net *net, lnode *nd)
+void sparse__conv_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     conv_fwd(net, nd, in, in->out, nd->params[0].w, nd->out, nd->aux);
     add_bias(net, nd, net->batch);
 }
 
-void sparse__conv_backward(sparse_net *net, lnode *nd)
+void sparse__conv_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     bias_grad(net, nd, net->batch);
     int acc = nd->need_dx ? sparse__dx_accumulate(net, in) : 1;
     conv_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL, acc,
@@ -278,8 +265,8 @@ void sparse__conv_backward(sparse_net *net, lnode *nd)
 
 /* ---- Depthwise ---- */
 
-static void dw_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *xin, const float *wt,
-                   const float *bias, float *yout)
+static void dw_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin,
+                   const float *wt, const float *bias, float *yout)
 {
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * Ho * Wo * k * k))
@@ -310,8 +297,8 @@ static void dw_fwd(sparse_net *net, const lnode *nd, const lnode *in, const floa
 }
 
 /* gw overwritten (NULL: skipped); dx accumulated (NULL: skipped). */
-static void dw_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *xin, const float *wt,
-                   const float *dyin, float *gw, float *dxin)
+static void dw_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *xin,
+                   const float *wt, const float *dyin, float *gw, float *dxin)
 {
     const size_t n = net->batch, k = nd->k, s = nd->stride, H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     if (gw)
@@ -347,15 +334,15 @@ static void dw_bwd(sparse_net *net, const lnode *nd, const lnode *in, const floa
     }
 }
 
-void sparse__dwconv_forward(sparse_net *net, lnode *nd)
+void sparse__dwconv_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     dw_fwd(net, nd, in, in->out, nd->params[0].w, nd->bias ? nd->params[1].w : NULL, nd->out);
 }
 
-void sparse__dwconv_backward(sparse_net *net, lnode *nd)
+void sparse__dwconv_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     bias_grad(net, nd, net->batch);
     if (nd->need_dx)
         sparse__dx_zero(net, in);
@@ -364,7 +351,8 @@ void sparse__dwconv_backward(sparse_net *net, lnode *nd)
 
 /* ---- Raw kernels for experimental hooks ---- */
 
-static int raw_node(sparse_net *net, size_t id, const lnode **nd, const lnode **in, const char *fn)
+static int raw_node(sparse_net *net, size_t id, const sparse__node **nd, const sparse__node **in,
+                    const char *fn)
 {
     if (!net)
         return sparse__error(SPARSE_EINVAL, "%s: net is NULL", fn);
@@ -379,7 +367,7 @@ static int raw_node(sparse_net *net, size_t id, const lnode **nd, const lnode **
 
 SPARSE_API int sparse_exp_conv_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y)
 {
-    const lnode *nd = NULL, *in = NULL;
+    const sparse__node *nd = NULL, *in = NULL;
     int rc = raw_node(net, id, &nd, &in, "sparse_exp_conv_forward");
     if (rc)
         return rc;
@@ -397,7 +385,7 @@ SPARSE_API int sparse_exp_conv_forward(sparse_net *net, size_t id, const float *
 SPARSE_API int sparse_exp_conv_backward(sparse_net *net, size_t id, const float *x, const float *weight,
                                         const float *dy, float *dweight, float *dx)
 {
-    const lnode *nd = NULL, *in = NULL;
+    const sparse__node *nd = NULL, *in = NULL;
     int rc = raw_node(net, id, &nd, &in, "sparse_exp_conv_backward");
     if (rc)
         return rc;

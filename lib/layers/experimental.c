@@ -35,7 +35,7 @@ SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_n
     SPARSE__CHECK_NULL(net);
     if (id == 0 || id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_hooks: node %zu (1..%zu)", id, net->n_nodes - 1);
-    lnode *nd = &net->nodes[id];
+    sparse__node *nd = &net->nodes[id];
     nd->hook_fwd = forward;
     nd->hook_bwd = backward;
     nd->hook_user = user;
@@ -50,11 +50,11 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
     SPARSE__CHECK_NULL(shape);
     if (id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_add_param: no node %zu", id);
-    lnode *nd = &net->nodes[id];
+    sparse__node *nd = &net->nodes[id];
     if (!*name || strchr(name, '.') || sparse__find_param(nd, name))
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_add_param: node '%s' cannot take a parameter '%s'",
                              nd->name, name);
-    lparam np;
+    sparse__param np;
     memset(&np, 0, sizeof np);
     int rc = sparse_tensor_create(&np.value, ndim, shape);
     if (!rc)
@@ -65,7 +65,7 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
         np.m = sparse__calloc(np.n, sizeof(float));
         np.v = sparse__calloc(np.n, sizeof(float));
     }
-    lparam *ps = NULL;
+    sparse__param *ps = NULL;
     if (!rc && np.name && (!trainable || (np.m && np.v)))
         ps = sparse__realloc(nd->params, (nd->n_params + 1) * sizeof *ps);
     if (!ps) {
@@ -118,9 +118,9 @@ SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const cha
     if (!(scale > 0.0) || !isfinite(scale))
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_lr_scale: scale must be finite and > 0, not %g",
                              scale);
-    lnode *nd = &net->nodes[id];
+    sparse__node *nd = &net->nodes[id];
     if (param) {
-        lparam *p = sparse__find_param(nd, param);
+        sparse__param *p = sparse__find_param(nd, param);
         if (!p)
             return sparse__error(SPARSE_ENOTFOUND, "sparse_exp_net_set_lr_scale: node '%s' has no parameter '%s'",
                                  nd->name, param);

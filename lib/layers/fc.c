@@ -2,32 +2,19 @@
  * input is flattened per image in (C, H, W) order, as PyTorch does; a
  * spatial input is first gathered into an (N x F) matrix, a (F, 1, 1) one
  * is used in place through strides. */
-#include <blis.h>
 #include <string.h>
 
-#include "layers_internal.h"
+#include "gemm.h"
 
-size_t sparse__fc_work(const lnode *nd, const lnode *in, size_t max_batch)
+size_t sparse__fc_work(const sparse__node *nd, const sparse__node *in, size_t max_batch)
 {
     (void)nd;
     return in->h * in->w > 1 ? max_batch * in->sz : 0;
 }
 
-/* Transposes are expressed through the strides, never by copying. */
-static void timed_sgemm(sparse_net *net, dim_t m, dim_t n, dim_t k, float alpha, const float *a, inc_t rsa, inc_t csa,
-                   const float *b, inc_t rsb, inc_t csb, float beta, float *c, inc_t rsc, inc_t csc)
-{
-    double t0 = net->prof ? sparse__now() : 0.0;
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b,
-              rsb, csb, &beta, c, rsc, csc);
-    if (net->prof) {
-        net->pr.fc_gemm_seconds += sparse__now() - t0;
-        net->pr.fc_gemm_flops += 2.0 * (double)m * (double)n * (double)k;
-    }
-}
-#define sgemm(...) timed_sgemm(net, __VA_ARGS__)
+#define sgemm(...) sparse__sgemm(net, &net->pr.fc_gemm_seconds, &net->pr.fc_gemm_flops, __VA_ARGS__)
 
-static void gather(const lnode *in, const float *x, size_t n, float *xn)
+static void gather(const sparse__node *in, const float *x, size_t n, float *xn)
 {
     const size_t hw = in->h * in->w, F = in->sz;
     for (size_t c = 0; c < in->c; c++)
@@ -36,7 +23,8 @@ static void gather(const lnode *in, const float *x, size_t n, float *xn)
 }
 
 /* Where X^T (F x N) lives: the gathered copy or the input itself. */
-static const float *xmat(sparse_net *net, const lnode *in, const float *x, size_t n, inc_t *rs, inc_t *cs)
+static const float *xmat(sparse_net *net, const sparse__node *in, const float *x, size_t n, inc_t *rs,
+                         inc_t *cs)
 {
     if (in->h * in->w == 1) {
         *rs = (inc_t)n;
@@ -49,7 +37,8 @@ static const float *xmat(sparse_net *net, const lnode *in, const float *x, size_
     return net->work;
 }
 
-static void fc_fwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w, float *y)
+static void fc_fwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   const float *w, float *y)
 {
     const size_t n = net->batch, F = in->sz, O = nd->c;
     inc_t rs, cs;
@@ -58,8 +47,8 @@ static void fc_fwd(sparse_net *net, const lnode *nd, const lnode *in, const floa
 }
 
 /* gw overwritten (NULL: skipped), dx written or accumulated (NULL: skipped). */
-static void fc_bwd(sparse_net *net, const lnode *nd, const lnode *in, const float *x, const float *w,
-                   const float *dy, float *gw, float *dx, int dx_acc)
+static void fc_bwd(sparse_net *net, const sparse__node *nd, const sparse__node *in, const float *x,
+                   const float *w, const float *dy, float *gw, float *dx, int dx_acc)
 {
     const size_t n = net->batch, F = in->sz, O = nd->c;
     if (gw) {
@@ -89,9 +78,9 @@ static void fc_bwd(sparse_net *net, const lnode *nd, const lnode *in, const floa
         }
 }
 
-void sparse__fc_forward(sparse_net *net, lnode *nd)
+void sparse__fc_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, O = nd->c;
     fc_fwd(net, nd, in, in->out, nd->params[0].w, nd->out);
     if (nd->bias) {
@@ -102,9 +91,9 @@ void sparse__fc_forward(sparse_net *net, lnode *nd)
     }
 }
 
-void sparse__fc_backward(sparse_net *net, lnode *nd)
+void sparse__fc_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, O = nd->c;
     if (nd->bias) {
         float *gb = nd->params[1].g;
@@ -127,7 +116,7 @@ SPARSE_API int sparse_exp_fc_forward(sparse_net *net, size_t id, const float *x,
         return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_forward: node %zu is not an fc node", id);
     if (!net->batch)
         return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_forward: call it from a hook, during a pass");
-    const lnode *nd = &net->nodes[id];
+    const sparse__node *nd = &net->nodes[id];
     fc_fwd(net, nd, &net->nodes[nd->in[0]], x, weight, y);
     return SPARSE_OK;
 }
@@ -141,7 +130,7 @@ SPARSE_API int sparse_exp_fc_backward(sparse_net *net, size_t id, const float *x
         return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_backward: node %zu is not an fc node", id);
     if (!net->batch)
         return sparse__error(SPARSE_EINVAL, "sparse_exp_fc_backward: call it from a hook, during a pass");
-    const lnode *nd = &net->nodes[id];
+    const sparse__node *nd = &net->nodes[id];
     fc_bwd(net, nd, &net->nodes[nd->in[0]], x, weight, dy, dweight, dx, 1);
     return SPARSE_OK;
 }

@@ -5,7 +5,7 @@
 #include "layers_internal.h"
 
 /* Copies the overlapping box of two row-major arrays of the same rank. */
-static size_t copy_overlap(const lparam *s, lparam *d)
+static size_t copy_overlap(const sparse__param *s, sparse__param *d)
 {
     size_t ov[4] = {1, 1, 1, 1}, ss[4] = {1, 1, 1, 1}, ds[4] = {1, 1, 1, 1};
     for (int i = 0; i < d->ndim; i++)
@@ -34,16 +34,16 @@ SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t
     SPARSE__CHECK_NULL(src);
     size_t total = 0;
     for (size_t i = 1; i < dst->n_nodes; i++) {
-        lnode *d = &dst->nodes[i];
-        const lnode *s = NULL;
+        sparse__node *d = &dst->nodes[i];
+        const sparse__node *s = NULL;
         for (size_t j = 1; j < src->n_nodes && !s; j++)
             if (src->nodes[j].kind == d->kind && !strcmp(src->nodes[j].name, d->name))
                 s = &src->nodes[j];
         if (!s)
             continue;
         for (size_t k = 0; k < d->n_params; k++) {
-            lparam *dp = &d->params[k];
-            const lparam *sp = NULL;
+            sparse__param *dp = &d->params[k];
+            const sparse__param *sp = NULL;
             for (size_t q = 0; q < s->n_params && !sp; q++)
                 if (!strcmp(s->params[q].name, dp->name) && s->params[q].ndim == dp->ndim)
                     sp = &s->params[q];
@@ -70,15 +70,14 @@ SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sp
     SPARSE__CHECK_NULL(net);
     if (bn_id >= net->n_nodes || net->nodes[bn_id].kind != SPARSE_LAYER_BATCHNORM)
         return sparse__error(SPARSE_EINVAL, "sparse_net_fold_batchnorm: node %zu is not a batch norm", bn_id);
-    const lnode *bn = &net->nodes[bn_id];
-    const lnode *prev = &net->nodes[bn->in[0]];
-    if (prev->kind != SPARSE_LAYER_CONV2D && prev->kind != SPARSE_LAYER_DEPTHWISE_CONV2D &&
-        prev->kind != SPARSE_LAYER_FC)
+    const sparse__node *bn = &net->nodes[bn_id];
+    const sparse__node *prev = &net->nodes[bn->in[0]];
+    if (!sparse_layer_kind_has_weights(prev->kind))
         return sparse__error(SPARSE_EINVAL,
                              "sparse_net_fold_batchnorm: '%s' follows '%s' (%s); only conv2d, depthwise_conv2d "
                              "and fc fold",
                              bn->name, prev->name, sparse_layer_kind_name(prev->kind));
-    const lparam *w = &prev->params[0];
+    const sparse__param *w = &prev->params[0];
     const float *gamma = bn->params[0].w, *beta = bn->params[1].w, *rm = bn->params[2].w, *rv = bn->params[3].w;
     sparse_tensor *fw = NULL, *fb = NULL;
     size_t bshape[1] = {bn->c};
@@ -92,7 +91,9 @@ SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sp
     float *ow = sparse_tensor_data(fw), *ob = sparse_tensor_data(fb);
     const size_t per = w->n / bn->c;
     for (size_t c = 0; c < bn->c; c++) {
-        const double s = gamma[c] / sqrt((double)rv[c] + 1e-5);
+        /* Double, then one rounding to float: the folded network differs
+         * from the float one by float rounding only. */
+        const double s = gamma[c] / sqrt((double)rv[c] + SPARSE__BN_EPS);
         for (size_t j = 0; j < per; j++)
             ow[c * per + j] = (float)(w->w[c * per + j] * s);
         const double b = prev->bias ? prev->params[1].w[c] : 0.0;

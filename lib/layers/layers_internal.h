@@ -18,7 +18,7 @@
 #include "sparse/experimental.h"
 #include "sparse/layers.h"
 
-typedef struct lparam {
+typedef struct sparse__param {
     char *name;
     sparse_tensor *value; /* contiguous, PyTorch layout */
     sparse_tensor *grad;
@@ -32,9 +32,9 @@ typedef struct lparam {
     size_t shape[4];
     int posterior;        /* variational parameter (log_sigma2, z_*): not a weight */
     float lr_scale;       /* multiplies the learning rate; 0 (zero-initialised) means 1 */
-} lparam;
+} sparse__param;
 
-typedef struct lnode {
+typedef struct sparse__node {
     int kind;
     char *name;
     size_t layer;         /* architecture layer index (SIZE_MAX for the input) */
@@ -45,7 +45,7 @@ typedef struct lnode {
     /* geometry */
     size_t k, stride, pt, pl, pb, pr, groups, depth_rate;
     int merge, bias;
-    lparam *params;
+    sparse__param *params;
     size_t n_params;
     float *out, *dout;    /* (C, N, H, W), max_batch images */
     float *aux;           /* BN: x-hat; conv: cached im2col matrix (or NULL) */
@@ -55,29 +55,29 @@ typedef struct lnode {
     int dout_ready;       /* backward: dout already holds a gradient this pass */
     sparse_exp_node_fn hook_fwd, hook_bwd;
     void *hook_user;
-    struct lvar *var;     /* variational mode (variational.c), owned; NULL = plain */
-} lnode;
+    struct sparse__var *var; /* variational mode (variational.c), owned; NULL = plain */
+} sparse__node;
 
 struct sparse_arch {
     char *name;
     char *source;         /* file name for messages, or NULL */
     size_t c, h, w, classes;
-    struct alayer *layers;
+    struct sparse__arch_layer *layers;
     size_t n, cap;
 };
 
-typedef struct alayer {
+typedef struct sparse__arch_layer {
     sparse_layer_spec s;  /* strings point at the owned copies below */
     char *name;
     char *inputs[SPARSE_LAYER_MAX_INPUTS];
-    size_t line;
-} alayer;
+    size_t line, col;     /* where in the YAML it came from (0: built in code) */
+} sparse__arch_layer;
 
 struct sparse_net {
     sparse_arch *arch;
     size_t max_batch;
     size_t classes;
-    lnode *nodes;
+    sparse__node *nodes;
     size_t n_nodes;
     size_t batch;         /* images in the last forward pass */
     int train;            /* mode of the last forward pass */
@@ -96,43 +96,61 @@ struct sparse_net {
     void *extra_user;
 };
 
+/* kinds.c: one entry per sparse_layer_kind. */
+typedef void (*sparse__kernel_fn)(sparse_net *net, sparse__node *nd);
+typedef struct sparse__kind_info {
+    const char *name; /* as in YAML */
+    int arch_only;    /* expands into other nodes, never a node itself */
+    int has_weights;  /* nodes carry "weight" (and "bias"): pruned, batch norm folds into them */
+    int conv;         /* a layer spec's filters, kernel, stride, padding and bias apply */
+    sparse__kernel_fn forward, backward; /* NULL: no pass (the input, arch-only kinds) */
+} sparse__kind_info;
+/* NULL for a value that is not a kind. */
+const sparse__kind_info *sparse__kind(int kind);
+
 /* graph.c */
 /* Builds the node list (names, inputs, shapes, parameters' shapes) from an
  * architecture and checks every shape. Allocates no activation buffers. */
-int sparse__plan(const sparse_arch *arch, lnode **nodes, size_t *n_nodes);
-void sparse__free_nodes(lnode *nodes, size_t n);
+int sparse__plan(const sparse_arch *arch, sparse__node **nodes, size_t *n_nodes);
+void sparse__free_nodes(sparse__node *nodes, size_t n);
 /* "file:line: layer 'x' (kind)" context for messages. */
 int sparse__layer_error(const sparse_arch *arch, size_t layer, int code, const char *fmt, ...)
     SPARSE__PRINTF(4, 5);
-lparam *sparse__find_param(lnode *nd, const char *name);
+/* Frees what a parameter owns (not the struct). */
+void sparse__param_free(sparse__param *p);
+sparse__param *sparse__find_param(sparse__node *nd, const char *name);
 
 /* arch.c */
-int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line);
+int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, size_t col);
 const char *sparse__arch_layer_label(const sparse_arch *a, size_t i, char *buf, size_t cap);
 
 /* kernels: forward returns nothing (shapes validated), backward accumulates
  * into the inputs' dout. */
-void sparse__conv_forward(sparse_net *net, lnode *nd);
-void sparse__conv_backward(sparse_net *net, lnode *nd);
-size_t sparse__conv_work(const lnode *nd, const lnode *in, size_t max_batch);
-size_t sparse__conv_cache(const lnode *nd, const lnode *in, size_t max_batch);
-void sparse__dwconv_forward(sparse_net *net, lnode *nd);
-void sparse__dwconv_backward(sparse_net *net, lnode *nd);
-void sparse__fc_forward(sparse_net *net, lnode *nd);
-void sparse__fc_backward(sparse_net *net, lnode *nd);
-size_t sparse__fc_work(const lnode *nd, const lnode *in, size_t max_batch);
-void sparse__pool_forward(sparse_net *net, lnode *nd);
-void sparse__pool_backward(sparse_net *net, lnode *nd);
-void sparse__bn_forward(sparse_net *net, lnode *nd);
-void sparse__bn_backward(sparse_net *net, lnode *nd);
-void sparse__relu_forward(sparse_net *net, lnode *nd);
-void sparse__relu_backward(sparse_net *net, lnode *nd);
-void sparse__merge_forward(sparse_net *net, lnode *nd);
-void sparse__merge_backward(sparse_net *net, lnode *nd);
+void sparse__conv_forward(sparse_net *net, sparse__node *nd);
+void sparse__conv_backward(sparse_net *net, sparse__node *nd);
+size_t sparse__conv_work(const sparse__node *nd, const sparse__node *in, size_t max_batch);
+size_t sparse__conv_cache(const sparse__node *nd, const sparse__node *in, size_t max_batch);
+void sparse__dwconv_forward(sparse_net *net, sparse__node *nd);
+void sparse__dwconv_backward(sparse_net *net, sparse__node *nd);
+void sparse__fc_forward(sparse_net *net, sparse__node *nd);
+void sparse__fc_backward(sparse_net *net, sparse__node *nd);
+size_t sparse__fc_work(const sparse__node *nd, const sparse__node *in, size_t max_batch);
+void sparse__pool_forward(sparse_net *net, sparse__node *nd);
+void sparse__pool_backward(sparse_net *net, sparse__node *nd);
+void sparse__bn_forward(sparse_net *net, sparse__node *nd);
+void sparse__bn_backward(sparse_net *net, sparse__node *nd);
+void sparse__relu_forward(sparse_net *net, sparse__node *nd);
+void sparse__relu_backward(sparse_net *net, sparse__node *nd);
+void sparse__merge_forward(sparse_net *net, sparse__node *nd);
+void sparse__merge_backward(sparse_net *net, sparse__node *nd);
 /* variational.c */
-void sparse__var_free(struct lvar *v);
+void sparse__var_free(struct sparse__var *v);
 /* loss.c: softmax cross-entropy of the last node; fills its dout. */
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss);
+
+/* Batch norm's epsilon (PyTorch's default): in the normalisation (bn.c) and
+ * in the folded weights (inherit.c) that export and int8 deployment use. */
+#define SPARSE__BN_EPS 1e-5
 
 /* Threads to use for a loop of `work` element operations: parallel regions
  * cost microseconds, so small loops stay on one thread. */
@@ -142,8 +160,8 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
  * consumer and add to it (+=) after that, so no buffer is cleared first.
  * sparse__dx_accumulate returns 1 for +=, 0 for = (and marks the buffer
  * written); kernels that scatter call sparse__dx_zero instead. */
-int sparse__dx_accumulate(sparse_net *net, lnode *in);
-void sparse__dx_zero(sparse_net *net, lnode *in);
+int sparse__dx_accumulate(sparse_net *net, sparse__node *in);
+void sparse__dx_zero(sparse_net *net, sparse__node *in);
 
 /* Monotonic seconds (profiling and images/s). */
 double sparse__now(void);

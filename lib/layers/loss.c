@@ -7,7 +7,7 @@
 
 int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double *loss)
 {
-    lnode *last = &net->nodes[net->n_nodes - 1];
+    sparse__node *last = &net->nodes[net->n_nodes - 1];
     const size_t n = net->batch, K = net->classes;
     const float *z = last->out;
     float *p = net->probs, *dz = last->dout;

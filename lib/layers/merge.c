@@ -5,7 +5,7 @@
 
 #include "layers_internal.h"
 
-void sparse__merge_forward(sparse_net *net, lnode *nd)
+void sparse__merge_forward(sparse_net *net, sparse__node *nd)
 {
     const size_t n = net->batch;
     if (nd->merge == SPARSE_MERGE_SUM) {
@@ -20,18 +20,18 @@ void sparse__merge_forward(sparse_net *net, lnode *nd)
     }
     float *y = nd->out;
     for (size_t k = 0; k < nd->n_in; k++) {
-        const lnode *in = &net->nodes[nd->in[k]];
+        const sparse__node *in = &net->nodes[nd->in[k]];
         memcpy(y, in->out, in->sz * n * sizeof(float));
         y += in->sz * n;
     }
 }
 
-void sparse__merge_backward(sparse_net *net, lnode *nd)
+void sparse__merge_backward(sparse_net *net, sparse__node *nd)
 {
     const size_t n = net->batch;
     const float *dy = nd->dout;
     for (size_t k = 0; k < nd->n_in; k++) {
-        lnode *in = &net->nodes[nd->in[k]];
+        sparse__node *in = &net->nodes[nd->in[k]];
         const size_t m = in->sz * n;
         if (nd->in[k] != 0 || net->want_input_grad) {
             if (sparse__dx_accumulate(net, in))

@@ -20,10 +20,10 @@ static float *alloc_floats(size_t n)
 /* He-uniform bound sqrt(6 / fan_in) suits the ReLU networks of the search
  * space; biases start at zero. The draw order (node by node, element by
  * element) is fixed, so a seed always gives the same weights. */
-static void init_params(lnode *nd, sparse_rng *rng)
+static void init_params(sparse__node *nd, sparse_rng *rng)
 {
     for (size_t i = 0; i < nd->n_params; i++) {
-        lparam *p = &nd->params[i];
+        sparse__param *p = &nd->params[i];
         if (!strcmp(p->name, "weight")) {
             size_t fan_in = p->n / p->shape[0];
             float bound = (float)sqrt(6.0 / (double)fan_in);
@@ -34,6 +34,77 @@ static void init_params(lnode *nd, sparse_rng *rng)
                 p->w[j] = 1.0f;
         }
     }
+}
+
+/* Parameter tensors, gradients and optimiser state of one node. */
+static int alloc_params(sparse__node *nd)
+{
+    for (size_t k = 0; k < nd->n_params; k++) {
+        sparse__param *p = &nd->params[k];
+        int rc = sparse_tensor_create(&p->value, p->ndim, p->shape);
+        if (!rc)
+            rc = sparse_tensor_create(&p->grad, p->ndim, p->shape);
+        if (rc)
+            return rc;
+        p->w = sparse_tensor_data(p->value);
+        p->g = sparse_tensor_data(p->grad);
+        if (p->trainable) {
+            p->m = alloc_floats(p->n);
+            p->v = alloc_floats(p->n);
+            if (!p->m || !p->v)
+                return SPARSE_ENOMEM;
+        }
+    }
+    return SPARSE_OK;
+}
+
+/* The buffers node nd's kind needs besides its activations; *work grows to
+ * the shared scratch it needs, *cached counts kept im2col floats. */
+static int alloc_kind_buffers(const sparse_net *net, sparse__node *nd, size_t *work, size_t *cached)
+{
+    const size_t max_batch = net->max_batch, act = nd->sz * max_batch;
+    const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
+    size_t wk = 0;
+    int rc = SPARSE_OK;
+    switch (nd->kind) {
+    case SPARSE_LAYER_CONV2D: {
+        wk = sparse__conv_work(nd, in, max_batch);
+        size_t cache = sparse__conv_cache(nd, in, max_batch);
+        /* Kept im2col matrices save time, not correctness: past a
+         * per-network total the later layers rebuild theirs. */
+        if (cache && *cached + cache <= NET_CONV_CACHE_CAP) {
+            if (!(nd->aux = alloc_floats(cache)))
+                rc = SPARSE_ENOMEM;
+            *cached += cache;
+        }
+        break;
+    }
+    case SPARSE_LAYER_FC:
+        wk = sparse__fc_work(nd, in, max_batch);
+        break;
+    case SPARSE_LAYER_BATCHNORM:
+        nd->aux = alloc_floats(act);
+        nd->ch1 = alloc_floats(nd->c);
+        nd->ch2 = alloc_floats(nd->c);
+        if (!nd->aux || !nd->ch1 || !nd->ch2)
+            rc = SPARSE_ENOMEM;
+        break;
+    case SPARSE_LAYER_MAXPOOL:
+    case SPARSE_LAYER_INPUT_DOWNSAMPLE:
+        if (in->sz * max_batch > (size_t)INT32_MAX)
+            return sparse__error(SPARSE_ERANGE,
+                                 "node '%s': %zu input values per batch are too many for pooling", nd->name,
+                                 in->sz * max_batch);
+        nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
+        if (!nd->idx)
+            rc = SPARSE_ENOMEM;
+        break;
+    default:
+        break;
+    }
+    if (wk > *work)
+        *work = wk;
+    return rc;
 }
 
 SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size_t max_batch,
@@ -64,74 +135,14 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
     }
     size_t work = 1, cached = 0;
     for (size_t i = 0; i < net->n_nodes && !rc; i++) {
-        lnode *nd = &net->nodes[i];
-        size_t act = nd->sz * max_batch;
-        nd->out = alloc_floats(act);
-        nd->dout = alloc_floats(act);
-        if (!nd->out || !nd->dout) {
-            rc = SPARSE_ENOMEM;
-            break;
-        }
-        for (size_t k = 0; k < nd->n_params && !rc; k++) {
-            lparam *p = &nd->params[k];
-            rc = sparse_tensor_create(&p->value, p->ndim, p->shape);
-            if (!rc)
-                rc = sparse_tensor_create(&p->grad, p->ndim, p->shape);
-            if (rc)
-                break;
-            p->w = sparse_tensor_data(p->value);
-            p->g = sparse_tensor_data(p->grad);
-            if (p->trainable) {
-                p->m = alloc_floats(p->n);
-                p->v = alloc_floats(p->n);
-                if (!p->m || !p->v)
-                    rc = SPARSE_ENOMEM;
-            }
-        }
+        sparse__node *nd = &net->nodes[i];
+        nd->out = alloc_floats(nd->sz * max_batch);
+        nd->dout = alloc_floats(nd->sz * max_batch);
+        rc = !nd->out || !nd->dout ? SPARSE_ENOMEM : alloc_params(nd);
         if (rc)
             break;
         init_params(nd, rng);
-        const lnode *in = nd->n_in ? &net->nodes[nd->in[0]] : NULL;
-        size_t wk = 0;
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D: {
-            wk = sparse__conv_work(nd, in, max_batch);
-            size_t cache = sparse__conv_cache(nd, in, max_batch);
-            /* Kept im2col matrices save time, not correctness: past a
-             * per-network total the later layers rebuild theirs. */
-            if (cache && cached + cache <= NET_CONV_CACHE_CAP) {
-                if (!(nd->aux = alloc_floats(cache)))
-                    rc = SPARSE_ENOMEM;
-                cached += cache;
-            }
-            break;
-        }
-        case SPARSE_LAYER_FC:
-            wk = sparse__fc_work(nd, in, max_batch);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            nd->aux = alloc_floats(act);
-            nd->ch1 = alloc_floats(nd->c);
-            nd->ch2 = alloc_floats(nd->c);
-            if (!nd->aux || !nd->ch1 || !nd->ch2)
-                rc = SPARSE_ENOMEM;
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            if (in->sz * max_batch > (size_t)INT32_MAX) {
-                rc = sparse__error(SPARSE_ERANGE, "node '%s': %zu input values per batch are too many for pooling",
-                                   nd->name, in->sz * max_batch);
-                break;
-            }
-            nd->idx = sparse__calloc(act ? act : 1, sizeof *nd->idx);
-            if (!nd->idx)
-                rc = SPARSE_ENOMEM;
-            break;
-        default:
-            break;
-        }
-        if (wk > work)
-            work = wk;
+        rc = alloc_kind_buffers(net, nd, &work, &cached);
         nd->need_dx = 1;
     }
     sparse_rng_free(rng);
@@ -168,7 +179,7 @@ SPARSE_API const sparse_arch *sparse_net_arch(const sparse_net *net) { return ne
 SPARSE_API size_t sparse_net_max_batch(const sparse_net *net) { return net ? net->max_batch : 0; }
 SPARSE_API size_t sparse_net_node_count(const sparse_net *net) { return net ? net->n_nodes : 0; }
 
-static const lnode *get_node(const sparse_net *net, size_t id)
+static const sparse__node *get_node(const sparse_net *net, size_t id)
 {
     return net && id < net->n_nodes ? &net->nodes[id] : NULL;
 }
@@ -186,9 +197,9 @@ SPARSE_API int sparse_net_find_node(const sparse_net *net, const char *name, siz
     return sparse__error(SPARSE_ENOTFOUND, "sparse_net_find_node: no node named '%s'", name);
 }
 
-#define NODE_OR_ERROR(nd, net, id)                                                                 \
-    const lnode *nd = get_node(net, id);                                                           \
-    if (!nd)                                                                                       \
+#define NODE_OR_ERROR(nd, net, id)                                                                           \
+    const sparse__node *nd = get_node(net, id);                                                              \
+    if (!nd)                                                                                                 \
         return sparse__error(net ? SPARSE_ERANGE : SPARSE_EINVAL, "%s: no node %zu", __func__, id);
 
 SPARSE_API int sparse_net_node_kind(const sparse_net *net, size_t id)
@@ -199,19 +210,19 @@ SPARSE_API int sparse_net_node_kind(const sparse_net *net, size_t id)
 
 SPARSE_API const char *sparse_net_node_name(const sparse_net *net, size_t id)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd ? nd->name : NULL;
 }
 
 SPARSE_API size_t sparse_net_node_layer(const sparse_net *net, size_t id)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd ? nd->layer : SIZE_MAX;
 }
 
 SPARSE_API size_t sparse_net_node_input_count(const sparse_net *net, size_t id)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd ? nd->n_in : 0;
 }
 
@@ -245,7 +256,7 @@ SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_nod
     if (info->version != SPARSE_NODE_INFO_VERSION)
         return sparse__error(SPARSE_EVERSION, "sparse_net_node_info: version %u, expected %u",
                              info->version, SPARSE_NODE_INFO_VERSION);
-    const lnode *in = nd->n_in ? &net->nodes[nd->in[0]] : nd;
+    const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : nd;
     info->kind = nd->kind;
     info->in_c = in->c;
     info->in_h = in->h;
@@ -268,23 +279,23 @@ SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_nod
 
 SPARSE_API size_t sparse_net_param_count(const sparse_net *net, size_t id)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd ? nd->n_params : 0;
 }
 
 SPARSE_API const char *sparse_net_param_name(const sparse_net *net, size_t id, size_t k)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd && k < nd->n_params ? nd->params[k].name : NULL;
 }
 
 SPARSE_API int sparse_net_param_trainable(const sparse_net *net, size_t id, size_t k)
 {
-    const lnode *nd = get_node(net, id);
+    const sparse__node *nd = get_node(net, id);
     return nd && k < nd->n_params ? nd->params[k].trainable : 0;
 }
 
-static int param_lookup(sparse_net *net, size_t id, const char *name, lparam **out, const char *fn)
+static int param_lookup(sparse_net *net, size_t id, const char *name, sparse__param **out, const char *fn)
 {
     if (!net || !name)
         return sparse__error(SPARSE_EINVAL, "%s: NULL argument", fn);
@@ -297,7 +308,7 @@ static int param_lookup(sparse_net *net, size_t id, const char *name, lparam **o
     return SPARSE_OK;
 }
 
-static int view_of(sparse_tensor **out, sparse_tensor *t, const lparam *p)
+static int view_of(sparse_tensor **out, sparse_tensor *t, const sparse__param *p)
 {
     return sparse_tensor_reshape(out, t, p->ndim, p->shape);
 }
@@ -306,7 +317,7 @@ SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sp
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
-    lparam *p;
+    sparse__param *p;
     int rc = param_lookup(net, id, name, &p, "sparse_net_param");
     return rc ? rc : view_of(out, p->value, p);
 }
@@ -315,14 +326,14 @@ SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *nam
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
-    lparam *p;
+    sparse__param *p;
     int rc = param_lookup(net, id, name, &p, "sparse_net_param_grad");
     return rc ? rc : view_of(out, p->grad, p);
 }
 
 SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name, const sparse_tensor *mask)
 {
-    lparam *p;
+    sparse__param *p;
     int rc = param_lookup(net, id, name, &p, "sparse_net_set_mask");
     if (rc)
         return rc;
@@ -358,7 +369,7 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
     return SPARSE_OK;
 }
 
-static int counts_as_weight(const lparam *p) { return p->trainable && !p->posterior; }
+static int counts_as_weight(const sparse__param *p) { return p->trainable && !p->posterior; }
 
 SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
 {
@@ -375,7 +386,7 @@ SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net)
     size_t t = 0;
     for (size_t i = 0; net && i < net->n_nodes; i++)
         for (size_t k = 0; k < net->nodes[i].n_params; k++) {
-            const lparam *p = &net->nodes[i].params[k];
+            const sparse__param *p = &net->nodes[i].params[k];
             if (counts_as_weight(p))
                 for (size_t j = 0; j < p->n; j++)
                     t += p->w[j] != 0.0f;
@@ -387,14 +398,14 @@ SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net)
 
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n)
 {
-    lnode *in = &net->nodes[0];
+    sparse__node *in = &net->nodes[0];
     size_t hw = in->h * in->w;
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < in->c; c++)
             memcpy(in->out + (c * n + i) * hw, x + (i * in->c + c) * hw, hw * sizeof(float));
 }
 
-int sparse__dx_accumulate(sparse_net *net, lnode *in)
+int sparse__dx_accumulate(sparse_net *net, sparse__node *in)
 {
     (void)net;
     if (in->dout_ready)
@@ -403,7 +414,7 @@ int sparse__dx_accumulate(sparse_net *net, lnode *in)
     return 0;
 }
 
-void sparse__dx_zero(sparse_net *net, lnode *in)
+void sparse__dx_zero(sparse_net *net, sparse__node *in)
 {
     if (in->dout_ready)
         return;
@@ -420,8 +431,8 @@ double sparse__now(void)
 
 static int run_hook(sparse_net *net, size_t id, int backward)
 {
-    lnode *nd = &net->nodes[id];
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *nd = &net->nodes[id];
+    sparse__node *in = &net->nodes[nd->in[0]];
     sparse_exp_node_ctx ctx = {net->batch, in->out, nd->need_dx ? in->dout : NULL, nd->out, nd->dout, net->train};
     int rc = (backward ? nd->hook_bwd : nd->hook_fwd)(nd->hook_user, net, id, &ctx);
     if (rc)
@@ -436,40 +447,17 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
     net->threads = sparse_get_num_threads();
     double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
-        lnode *nd = &net->nodes[i];
+        sparse__node *nd = &net->nodes[i];
         if (nd->hook_fwd) {
             int rc = run_hook(net, i, 0);
             if (rc)
                 return rc;
             continue;
         }
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D:
-            sparse__conv_forward(net, nd);
-            break;
-        case SPARSE_LAYER_DEPTHWISE_CONV2D:
-            sparse__dwconv_forward(net, nd);
-            break;
-        case SPARSE_LAYER_FC:
-            sparse__fc_forward(net, nd);
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_AVGPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            sparse__pool_forward(net, nd);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            sparse__bn_forward(net, nd);
-            break;
-        case SPARSE_LAYER_RELU:
-            sparse__relu_forward(net, nd);
-            break;
-        case SPARSE_LAYER_MERGE:
-            sparse__merge_forward(net, nd);
-            break;
-        default:
+        const sparse__kind_info *k = sparse__kind(nd->kind);
+        if (!k || !k->forward)
             return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
-        }
+        k->forward(net, nd);
     }
     net->forward_done = 1;
     if (net->prof)
@@ -484,14 +472,14 @@ int sparse__net_backward_raw(sparse_net *net)
         net->nodes[i].dout_ready = 0;
     net->nodes[net->n_nodes - 1].dout_ready = 1;
     for (size_t i = 1; i < net->n_nodes; i++) {
-        lnode *nd = &net->nodes[i];
+        sparse__node *nd = &net->nodes[i];
         nd->need_dx = 0;
         for (size_t k = 0; k < nd->n_in; k++)
             if (nd->in[k] != 0 || net->want_input_grad)
                 nd->need_dx = 1;
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
-        lnode *nd = &net->nodes[i];
+        sparse__node *nd = &net->nodes[i];
         if (!nd->dout_ready) /* a dead end: nothing downstream uses it */
             sparse__dx_zero(net, nd);
         if (nd->hook_bwd) {
@@ -502,33 +490,9 @@ int sparse__net_backward_raw(sparse_net *net)
                 return rc;
             continue;
         }
-        switch (nd->kind) {
-        case SPARSE_LAYER_CONV2D:
-            sparse__conv_backward(net, nd);
-            break;
-        case SPARSE_LAYER_DEPTHWISE_CONV2D:
-            sparse__dwconv_backward(net, nd);
-            break;
-        case SPARSE_LAYER_FC:
-            sparse__fc_backward(net, nd);
-            break;
-        case SPARSE_LAYER_MAXPOOL:
-        case SPARSE_LAYER_AVGPOOL:
-        case SPARSE_LAYER_INPUT_DOWNSAMPLE:
-            sparse__pool_backward(net, nd);
-            break;
-        case SPARSE_LAYER_BATCHNORM:
-            sparse__bn_backward(net, nd);
-            break;
-        case SPARSE_LAYER_RELU:
-            sparse__relu_backward(net, nd);
-            break;
-        case SPARSE_LAYER_MERGE:
-            sparse__merge_backward(net, nd);
-            break;
-        default:
-            break;
-        }
+        const sparse__kind_info *k = sparse__kind(nd->kind);
+        if (k && k->backward)
+            k->backward(net, nd);
     }
     if (net->prof) {
         net->pr.backward_seconds += sparse__now() - t0;
@@ -539,7 +503,7 @@ int sparse__net_backward_raw(sparse_net *net)
 
 static int check_input(const sparse_net *net, const sparse_tensor *x, const char *fn)
 {
-    const lnode *in = &net->nodes[0];
+    const sparse__node *in = &net->nodes[0];
     if (sparse_tensor_ndim(x) != 4 || sparse_tensor_dim(x, 1) != in->c || sparse_tensor_dim(x, 2) != in->h ||
         sparse_tensor_dim(x, 3) != in->w)
         return sparse__error(SPARSE_ESHAPE, "%s: input must be (N, %zu, %zu, %zu)", fn, in->c, in->h, in->w);
@@ -595,7 +559,7 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
     rc = sparse__net_backward_raw(net);
     if (rc)
         return rc;
-    lnode *in = &net->nodes[0];
+    sparse__node *in = &net->nodes[0];
     size_t n = net->batch, hw = in->h * in->w;
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < in->c; c++)
@@ -610,7 +574,7 @@ SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
     SPARSE__CHECK_NULL(net);
     if (!net->batch)
         return sparse__error(SPARSE_EINVAL, "sparse_net_input_grad: no backward pass yet");
-    const lnode *in = &net->nodes[0];
+    const sparse__node *in = &net->nodes[0];
     size_t shape[4] = {net->batch, in->c, in->h, in->w};
     return sparse_tensor_from_data(out, 4, shape, net->xin_grad);
 }
@@ -624,7 +588,7 @@ SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor 
         return sparse__error(SPARSE_ERANGE, "sparse_net_node_output: no node %zu", id);
     if (!net->batch)
         return sparse__error(SPARSE_EINVAL, "sparse_net_node_output: no forward pass yet");
-    const lnode *nd = &net->nodes[id];
+    const sparse__node *nd = &net->nodes[id];
     size_t n = net->batch, hw = nd->h * nd->w;
     int rc = sparse_tensor_create_nchw(out, n, nd->c, nd->h, nd->w);
     if (rc)

@@ -83,9 +83,9 @@ void sparse__optim_step(sparse_net *net, const sparse_train_options *o, double l
     const float c1 = (float)(1.0 / (1.0 - pow(o->beta1, t)));
     const float c2 = (float)(1.0 / (1.0 - pow(o->beta2, t)));
     for (size_t i = 1; i < net->n_nodes; i++) {
-        lnode *nd = &net->nodes[i];
+        sparse__node *nd = &net->nodes[i];
         for (size_t k = 0; k < nd->n_params; k++) {
-            lparam *p = &nd->params[k];
+            sparse__param *p = &nd->params[k];
             if (!p->trainable)
                 continue;
             float *w = p->w, *m = p->m, *v = p->v;

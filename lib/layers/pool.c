@@ -5,9 +5,9 @@
 /* The first element of each window seeds the maximum, so a NaN there
  * propagates; NaN weights make every element NaN, which the loss check
  * then reports. */
-static void max_forward(sparse_net *net, lnode *nd)
+static void max_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, k = nd->k, s = nd->stride, dr = nd->depth_rate;
     const size_t H = in->h, W = in->w, Ho = nd->h, Wo = nd->w, HW = H * W;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * n * HW))
@@ -57,9 +57,9 @@ static void max_forward(sparse_net *net, lnode *nd)
         }
 }
 
-static void avg_forward(sparse_net *net, lnode *nd)
+static void avg_forward(sparse_net *net, sparse__node *nd)
 {
-    const lnode *in = &net->nodes[nd->in[0]];
+    const sparse__node *in = &net->nodes[nd->in[0]];
     const size_t n = net->batch, k = nd->k, s = nd->stride;
     const size_t H = in->h, W = in->w, Ho = nd->h, Wo = nd->w;
     const float scale = 1.0f / (float)(k * k);
@@ -79,7 +79,7 @@ static void avg_forward(sparse_net *net, lnode *nd)
         }
 }
 
-void sparse__pool_forward(sparse_net *net, lnode *nd)
+void sparse__pool_forward(sparse_net *net, sparse__node *nd)
 {
     if (nd->kind == SPARSE_LAYER_AVGPOOL)
         avg_forward(net, nd);
@@ -87,9 +87,9 @@ void sparse__pool_forward(sparse_net *net, lnode *nd)
         max_forward(net, nd);
 }
 
-void sparse__pool_backward(sparse_net *net, lnode *nd)
+void sparse__pool_backward(sparse_net *net, sparse__node *nd)
 {
-    lnode *in = &net->nodes[nd->in[0]];
+    sparse__node *in = &net->nodes[nd->in[0]];
     if (!nd->need_dx)
         return;
     const size_t n = net->batch, m = nd->sz * n;

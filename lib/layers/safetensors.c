@@ -1,14 +1,14 @@
 /* safetensors weights files: 8-byte little-endian header length, a JSON
  * header {"name": {"dtype": "F32", "shape": [...], "data_offsets": [a, b]},
  * "__metadata__": {...}}, then the raw little-endian data. The header is
- * read with libyaml (JSON is YAML flow syntax); everything is validated
- * before a single weight is written into the network. */
+ * read with the core document reader (JSON is YAML flow syntax); everything
+ * is validated before a single weight is written into the network. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "../core/doc.h"
 #include "layers_internal.h"
 
 #define MAX_HEADER ((uint64_t)100 << 20)
@@ -47,9 +47,9 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     free(arch_json);
     size_t off = 0;
     for (size_t i = 0; i < net->n_nodes; i++) {
-        const lnode *nd = &net->nodes[i];
+        const sparse__node *nd = &net->nodes[i];
         for (size_t k = 0; k < nd->n_params; k++) {
-            const lparam *p = &nd->params[k];
+            const sparse__param *p = &nd->params[k];
             char name[512];
             snprintf(name, sizeof name, "%s.%s", nd->name, p->name);
             sparse__buf_puts(&h, ",");
@@ -81,7 +81,7 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     unsigned char *d = buf + 8 + h.len;
     for (size_t i = 0; i < net->n_nodes; i++)
         for (size_t k = 0; k < net->nodes[i].n_params; k++) {
-            const lparam *p = &net->nodes[i].params[k];
+            const sparse__param *p = &net->nodes[i].params[k];
             for (size_t j = 0; j < p->n; j++, d += 4)
                 put_le32(d, p->w[j]);
         }
@@ -96,23 +96,13 @@ typedef struct st_file {
     size_t len;
     const unsigned char *data; /* start of the data section */
     size_t data_len;
-    yaml_parser_t parser;
-    yaml_document_t doc;
-    int have_doc;
+    sparse__doc *header;
     const char *path;
 } st_file;
 
-static const char *scalar(const yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 static void st_close(st_file *f)
 {
-    if (f->have_doc) {
-        yaml_document_delete(&f->doc);
-        yaml_parser_delete(&f->parser);
-    }
+    sparse__doc_free(f->header);
     free(f->bytes);
 }
 
@@ -134,30 +124,19 @@ static int st_open(st_file *f, const char *path)
                              (unsigned long long)hl, f->len);
     f->data = b + 8 + hl;
     f->data_len = f->len - 8 - (size_t)hl;
-    if (!yaml_parser_initialize(&f->parser))
-        return sparse__error(SPARSE_ENOMEM, "yaml_parser_initialize failed");
-    yaml_parser_set_input_string(&f->parser, b + 8, (size_t)hl);
-    if (!yaml_parser_load(&f->parser, &f->doc)) {
-        rc = sparse__error(SPARSE_EFORMAT, "%s: header is not valid JSON (at byte %zu: %s)", path,
-                           8 + f->parser.problem_mark.index, f->parser.problem ? f->parser.problem : "?");
-        yaml_parser_delete(&f->parser);
+    char source[600];
+    snprintf(source, sizeof source, "%s (JSON header)", path);
+    if ((rc = sparse__doc_parse(&f->header, f->bytes + 8, (size_t)hl, source)))
         return rc;
-    }
-    f->have_doc = 1;
-    yaml_node_t *root = yaml_document_get_root_node(&f->doc);
-    if (!root || root->type != YAML_MAPPING_NODE)
+    const sparse__doc_node *root = sparse__doc_root(f->header);
+    if (root->kind != SPARSE__DOC_MAP)
         return sparse__error(SPARSE_EFORMAT, "%s: header must be a JSON object", path);
     return SPARSE_OK;
 }
 
-static const yaml_node_t *map_get(yaml_document_t *doc, const yaml_node_t *m, const char *key)
+static const char *scalar(const sparse__doc_node *n)
 {
-    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        const char *k = scalar(yaml_document_get_node(doc, p->key));
-        if (k && !strcmp(k, key))
-            return yaml_document_get_node(doc, p->value);
-    }
-    return NULL;
+    return n && n->kind == SPARSE__DOC_SCALAR ? n->scalar : NULL;
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -174,38 +153,35 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 /* Checks one tensor entry; fills its shape and byte range. */
-static int check_entry(st_file *f, const char *name, const yaml_node_t *e, int *ndim, size_t *shape,
+static int check_entry(st_file *f, const char *name, const sparse__doc_node *e, int *ndim, size_t *shape,
                        uint64_t *a, uint64_t *b)
 {
-    if (!e || e->type != YAML_MAPPING_NODE)
+    if (!e || e->kind != SPARSE__DOC_MAP)
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' is not an object", f->path, name);
-    const char *dt = scalar(map_get(&f->doc, e, "dtype"));
+    const char *dt = scalar(sparse__doc_get(e, "dtype"));
     if (!dt || strcmp(dt, "F32"))
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has dtype %s, only F32 is supported", f->path, name,
                              dt ? dt : "(missing)");
-    const yaml_node_t *sh = map_get(&f->doc, e, "shape");
-    const yaml_node_t *of = map_get(&f->doc, e, "data_offsets");
-    if (!sh || sh->type != YAML_SEQUENCE_NODE)
+    const sparse__doc_node *sh = sparse__doc_get(e, "shape"), *of = sparse__doc_get(e, "data_offsets");
+    if (!sh || sh->kind != SPARSE__DOC_SEQ)
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has no shape list", f->path, name);
-    if (!of || of->type != YAML_SEQUENCE_NODE || of->data.sequence.items.top - of->data.sequence.items.start != 2)
+    if (!of || of->kind != SPARSE__DOC_SEQ || of->n != 2)
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' needs data_offsets [begin, end]", f->path, name);
-    size_t nd = (size_t)(sh->data.sequence.items.top - sh->data.sequence.items.start);
-    if (nd > 4)
-        return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has %zu dimensions, at most 4", f->path, name, nd);
+    if (sh->n > 4)
+        return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has %zu dimensions, at most 4", f->path, name,
+                             sh->n);
     uint64_t numel = 1;
-    for (size_t i = 0; i < nd; i++) {
+    for (size_t i = 0; i < sh->n; i++) {
         uint64_t d;
-        if (parse_u64(scalar(yaml_document_get_node(&f->doc, sh->data.sequence.items.start[i])), &d) ||
-            d > ((uint64_t)1 << 32))
+        if (parse_u64(scalar(sh->items[i]), &d) || d > ((uint64_t)1 << 32))
             return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has a bad dimension %zu", f->path, name, i);
         shape[i] = (size_t)d;
         numel *= d;
         if (numel > ((uint64_t)1 << 40))
             return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' is too large", f->path, name);
     }
-    *ndim = (int)nd;
-    if (parse_u64(scalar(yaml_document_get_node(&f->doc, of->data.sequence.items.start[0])), a) ||
-        parse_u64(scalar(yaml_document_get_node(&f->doc, of->data.sequence.items.start[1])), b))
+    *ndim = (int)sh->n;
+    if (parse_u64(scalar(of->items[0]), a) || parse_u64(scalar(of->items[1]), b))
         return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has non-integer data_offsets", f->path, name);
     if (*a > *b || *b > f->data_len)
         return sparse__error(SPARSE_EFORMAT,
@@ -228,13 +204,13 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
         st_close(&f);
         return rc;
     }
-    yaml_node_t *root = yaml_document_get_root_node(&f.doc);
+    const sparse__doc_node *root = sparse__doc_root(f.header);
     /* Pass 1 validates everything, pass 2 copies: a bad file leaves the
      * network untouched. */
     for (int pass = 0; pass < 2 && !rc; pass++) {
         size_t found = 0;
-        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top && !rc; p++) {
-            const char *name = scalar(yaml_document_get_node(&f.doc, p->key));
+        for (size_t i = 0; i < root->n && !rc; i++) {
+            const char *name = scalar(root->items[2 * i]);
             if (!name) {
                 rc = sparse__error(SPARSE_EFORMAT, "%s: header keys must be strings", path);
                 break;
@@ -244,16 +220,16 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
             int ndim = 0;
             size_t shape[4] = {0, 0, 0, 0};
             uint64_t a = 0, b = 0;
-            rc = check_entry(&f, name, yaml_document_get_node(&f.doc, p->value), &ndim, shape, &a, &b);
+            rc = check_entry(&f, name, root->items[2 * i + 1], &ndim, shape, &a, &b);
             if (rc)
                 break;
             const char *dot = strrchr(name, '.');
-            lparam *prm = NULL;
+            sparse__param *prm = NULL;
             if (dot)
-                for (size_t i = 0; i < net->n_nodes && !prm; i++) {
-                    size_t len = strlen(net->nodes[i].name);
-                    if ((size_t)(dot - name) == len && !strncmp(name, net->nodes[i].name, len))
-                        prm = sparse__find_param(&net->nodes[i], dot + 1);
+                for (size_t j = 0; j < net->n_nodes && !prm; j++) {
+                    size_t len = strlen(net->nodes[j].name);
+                    if ((size_t)(dot - name) == len && !strncmp(name, net->nodes[j].name, len))
+                        prm = sparse__find_param(&net->nodes[j], dot + 1);
                 }
             if (!prm) {
                 if (!allow_extra)
@@ -284,7 +260,7 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
                     for (size_t k = 0; k < net->nodes[i].n_params && !rc; k++) {
                         char key[512];
                         snprintf(key, sizeof key, "%s.%s", net->nodes[i].name, net->nodes[i].params[k].name);
-                        if (!map_get(&f.doc, root, key))
+                        if (!sparse__doc_get(root, key))
                             rc = sparse__error(SPARSE_ENOTFOUND, "%s: tensor '%s' is missing", path, key);
                     }
                 if (!rc)
@@ -304,9 +280,8 @@ SPARSE_API int sparse_net_load_arch(sparse_arch **out, const char *path)
     st_file f;
     int rc = st_open(&f, path);
     if (!rc) {
-        yaml_node_t *root = yaml_document_get_root_node(&f.doc);
-        const yaml_node_t *meta = map_get(&f.doc, root, "__metadata__");
-        const char *arch = meta && meta->type == YAML_MAPPING_NODE ? scalar(map_get(&f.doc, meta, "arch")) : NULL;
+        const sparse__doc_node *meta = sparse__doc_get(sparse__doc_root(f.header), "__metadata__");
+        const char *arch = scalar(sparse__doc_get(meta, "arch"));
         if (!arch)
             rc = sparse__error(SPARSE_ENOTFOUND, "%s: no __metadata__.arch (not written by libsparse?)", path);
         else

@@ -8,7 +8,6 @@
 
 #include "layers_internal.h"
 #include "optim.h"
-#include "train_options.h"
 
 /* Where each version's struct ends: an older caller's struct is smaller. */
 static size_t options_size(unsigned version)
@@ -36,7 +35,10 @@ SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned ve
     return SPARSE_OK;
 }
 
-int sparse__train_options_read(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
+/* *dst = defaults overlaid with the fields src's version has (src NULL:
+ * defaults); SPARSE_EVERSION, naming fn, for a version the library does not
+ * know. Never reads past the end of a smaller, older struct. */
+static int read_options(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
 {
     sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
     *dst = d;
@@ -51,11 +53,15 @@ int sparse__train_options_read(sparse_train_options *dst, const sparse_train_opt
     return SPARSE_OK;
 }
 
-#define now_s sparse__now
+SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src)
+{
+    SPARSE__CHECK_NULL(dst);
+    return read_options(dst, src, "sparse_exp_train_options_copy");
+}
 
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
 {
-    const lnode *in = &net->nodes[0];
+    const sparse__node *in = &net->nodes[0];
     if (sparse_dataset_channels(ds) != in->c || sparse_dataset_height(ds) != in->h ||
         sparse_dataset_width(ds) != in->w)
         return sparse__error(SPARSE_ESHAPE, "%s: images are %zux%zux%zu, the architecture expects %zux%zux%zu", fn,
@@ -93,7 +99,7 @@ static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long 
 static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels,
                        size_t shift, sparse_rng *rng)
 {
-    lnode *in = &net->nodes[0];
+    sparse__node *in = &net->nodes[0];
     const size_t hw = in->h * in->w;
     for (size_t i = 0; i < n; i++) {
         const float *img = sparse_dataset_image(ds, idx[i]);
@@ -114,7 +120,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
     sparse_train_options o;
-    int rc = sparse__train_options_read(&o, opts, "sparse_net_train");
+    int rc = read_options(&o, opts, "sparse_net_train");
     if (rc)
         return rc;
     if (result && result->version != SPARSE_TRAIN_RESULT_VERSION)
@@ -147,7 +153,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         return SPARSE_ENOMEM;
     }
     net->want_input_grad = 0;
-    double t_train = 0.0, t0 = now_s(), last_loss = 0.0;
+    double t_train = 0.0, t0 = sparse__now(), last_loss = 0.0;
     size_t step = 0, images = 0, epoch, done = 0;
     for (epoch = 0; epoch < o.epochs && !rc; epoch++) {
         sparse_rng *rng = NULL;
@@ -160,7 +166,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         double sum = 0.0;
         for (size_t b = 0; b < batches; b++, step++) {
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
-            double ts = now_s();
+            double ts = sparse__now();
             load_batch(net, train, order + n0, n, labels, o.max_shift, rng);
             rc = sparse__net_forward_raw(net, n, 1);
             if (rc)
@@ -187,7 +193,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
             if (rc)
                 break;
             sparse__optim_step(net, &o, sparse__lr_at(&o, step, total, epoch));
-            t_train += now_s() - ts;
+            t_train += sparse__now() - ts;
             images += n;
             sum += loss;
             if (o.progress && o.progress(o.user, epoch, b, batches, loss, t_train > 0 ? images / t_train : 0.0)) {
@@ -211,7 +217,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
         result->steps = step;
         result->final_loss = last_loss;
         result->train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;
-        result->seconds = now_s() - t0;
+        result->seconds = sparse__now() - t0;
     }
     return rc;
 }

@@ -48,7 +48,7 @@ int sparse__mem_flash(sparse_memreport *r, const sparse_memgraph *g)
         const sparse__memnode *nd = &g->nodes[i];
         sparse__memrow *row = &r->rows[i];
         row->flash_format = SPARSE_FLASH_NONE;
-        if (!sparse__kind_has_weights(nd->kind))
+        if (!sparse__memkind_has_weights(nd->kind))
             continue;
         /* One row per output channel: that is how per-channel kernels walk
          * the weights, and validation guarantees the division is exact. */

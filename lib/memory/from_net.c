@@ -73,7 +73,7 @@ static int add_node(sparse_memgraph *g, const sparse__netfold *f, const sparse_n
         if ((rc = sparse_memgraph_set_kernel(g, id, k, k, s, s)))
             return rc;
     }
-    if (!sparse__netfold_weighted(info.kind))
+    if (!sparse_layer_kind_has_weights(info.kind))
         return SPARSE_OK;
     float *wv = NULL, *bv = NULL;
     size_t nw, nb, oc;

@@ -248,7 +248,7 @@ SPARSE_API int sparse_memgraph_set_params(sparse_memgraph *g, size_t id, uint64_
     sparse__memnode *nd = get_node(g, id, __func__, &rc);
     if (!nd)
         return rc;
-    if (!sparse__kind_has_weights(nd->kind))
+    if (!sparse__memkind_has_weights(nd->kind))
         return sparse__error(SPARSE_EINVAL, "memgraph node %zu '%s': a %s node has no weights", id,
                              nd->name, sparse_memnode_kind_name(nd->kind));
     if (nz_weights > weights || nz_biases > biases)
@@ -276,7 +276,7 @@ SPARSE_API int sparse_memgraph_set_kernel(sparse_memgraph *g, size_t id, uint32_
     if (!nd)
         return rc;
     int k = nd->kind;
-    if (!sparse__kind_has_weights(k) && k != SPARSE_MEMNODE_POOL && k != SPARSE_MEMNODE_DOWNSAMPLE)
+    if (!sparse__memkind_has_weights(k) && k != SPARSE_MEMNODE_POOL && k != SPARSE_MEMNODE_DOWNSAMPLE)
         return sparse__error(SPARSE_EINVAL, "memgraph node %zu '%s': a %s node has no kernel", id,
                              nd->name, sparse_memnode_kind_name(k));
     if (k == SPARSE_MEMNODE_FC)
@@ -332,8 +332,8 @@ int sparse__memgraph_validate(const sparse_memgraph *g)
     int layers = 0;
     for (size_t i = 0; i < g->n; i++) {
         const sparse__memnode *nd = &g->nodes[i];
-        layers += sparse__kind_is_layer(nd->kind);
-        if (!sparse__kind_has_weights(nd->kind))
+        layers += sparse__memkind_is_layer(nd->kind);
+        if (!sparse__memkind_has_weights(nd->kind))
             continue;
         uint64_t want = 0;
         int overflow = expected_weights(nd, &want) != SPARSE_OK;

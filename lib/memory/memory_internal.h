@@ -69,13 +69,13 @@ static inline uint64_t sparse__out_elems(const sparse__memnode *nd)
     return nd->out_c * nd->out_h * nd->out_w;
 }
 
-static inline int sparse__kind_has_weights(int kind)
+static inline int sparse__memkind_has_weights(int kind)
 {
     return kind == SPARSE_MEMNODE_CONV || kind == SPARSE_MEMNODE_DWCONV ||
            kind == SPARSE_MEMNODE_PWCONV || kind == SPARSE_MEMNODE_FC;
 }
 
-static inline int sparse__kind_is_layer(int kind)
+static inline int sparse__memkind_is_layer(int kind)
 {
     return kind != SPARSE_MEMNODE_INPUT && kind != SPARSE_MEMNODE_VIEW;
 }

@@ -1,18 +1,11 @@
 /* The deployed view of a sparse_net: which batch norm folds into which node,
  * and the folded parameters. */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
 #include "netfold.h"
-
-int sparse__netfold_weighted(int kind)
-{
-    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D ||
-           kind == SPARSE_LAYER_FC;
-}
 
 void sparse__netfold_free(sparse__netfold *f)
 {
@@ -60,14 +53,12 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
         }
         int sk = sparse_net_node_kind(net, src);
         /* Folding rewrites the producer's output, so nobody else may read it. */
-        if (!sparse__netfold_weighted(sk) || f->consumers[src] != 1 || f->bn_of[src] != SIZE_MAX) {
-            rc = sparse__error(SPARSE_EUNSUPPORTED,
-                               "batch norm '%s' cannot be folded: its input '%s' (%s) %s",
-                               sparse_net_node_name(net, i), sparse_net_node_name(net, src),
-                               sparse_layer_kind_name(sk),
-                               sparse__netfold_weighted(sk)
-                                   ? "is also read by other nodes"
-                                   : "is not a conv2d, depthwise_conv2d or fc layer");
+        if (!sparse_layer_kind_has_weights(sk) || f->consumers[src] != 1 || f->bn_of[src] != SIZE_MAX) {
+            rc = sparse__error(
+                SPARSE_EUNSUPPORTED, "batch norm '%s' cannot be folded: its input '%s' (%s) %s",
+                sparse_net_node_name(net, i), sparse_net_node_name(net, src), sparse_layer_kind_name(sk),
+                sparse_layer_kind_has_weights(sk) ? "is also read by other nodes"
+                                                  : "is not a conv2d, depthwise_conv2d or fc layer");
             sparse__netfold_free(f);
             return rc;
         }
@@ -76,39 +67,40 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
     return SPARSE_OK;
 }
 
-/* Copy of parameter `name` of node id (the API hands out views only through
- * a non-const net; reading through the view does not modify the network). */
-static int copy_param(const sparse_net *net, size_t id, const char *name, float **out, size_t *n)
+/* A malloc'ed copy of t's values (in index order, whatever its strides). */
+static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 {
-    *out = NULL;
-    *n = 0;
-    sparse_tensor *t = NULL;
-    int rc = sparse_net_param((sparse_net *)(uintptr_t)net, id, name, &t);
-    if (rc)
-        return rc;
     size_t m = sparse_tensor_numel(t);
     float *buf = sparse__malloc((m ? m : 1) * sizeof *buf);
-    if (!buf) {
-        sparse_tensor_free(t);
+    if (!buf)
         return SPARSE_ENOMEM;
-    }
     if (sparse_tensor_is_contiguous(t)) {
         memcpy(buf, sparse_tensor_data_const(t), m * sizeof *buf);
     } else {
         sparse_tensor *c = NULL;
-        rc = sparse_tensor_clone(&c, t);
+        int rc = sparse_tensor_clone(&c, t);
         if (rc) {
             free(buf);
-            sparse_tensor_free(t);
             return rc;
         }
         memcpy(buf, sparse_tensor_data_const(c), m * sizeof *buf);
         sparse_tensor_free(c);
     }
-    sparse_tensor_free(t);
     *out = buf;
     *n = m;
     return SPARSE_OK;
+}
+
+/* Copy of parameter `name` of node id (the API hands out views only through
+ * a non-const net; reading through the view does not modify the network). */
+static int copy_param(const sparse_net *net, size_t id, const char *name, float **out, size_t *n)
+{
+    sparse_tensor *t = NULL;
+    int rc = sparse_net_param((sparse_net *)(uintptr_t)net, id, name, &t);
+    if (!rc)
+        rc = copy_values(t, out, n);
+    sparse_tensor_free(t);
+    return rc;
 }
 
 static int has_param(const sparse_net *net, size_t id, const char *name)
@@ -122,6 +114,21 @@ static int has_param(const sparse_net *net, size_t id, const char *name)
     return 0;
 }
 
+/* The weighted node's batch norm folded in by the layers module, which
+ * keeps the formula and its epsilon. */
+static int copy_folded(const sparse_net *net, size_t bn, float **w, size_t *nw, float **b, size_t *nb)
+{
+    sparse_tensor *fw = NULL, *fb = NULL;
+    int rc = sparse_net_fold_batchnorm(net, bn, &fw, &fb);
+    if (!rc)
+        rc = copy_values(fw, w, nw);
+    if (!rc)
+        rc = copy_values(fb, b, nb);
+    sparse_tensor_free(fw);
+    sparse_tensor_free(fb);
+    return rc;
+}
+
 int sparse__netfold_params(const sparse__netfold *f, const sparse_net *net, size_t id, float **w,
                            size_t *nw, float **b, size_t *nb, size_t *out_c)
 {
@@ -132,64 +139,27 @@ int sparse__netfold_params(const sparse__netfold *f, const sparse_net *net, size
     int rc = sparse_net_node_shape(net, id, &c, &h, &wd);
     if (rc)
         return rc;
-    float *W = NULL, *B = NULL, *g = NULL, *be = NULL, *mu = NULL, *var = NULL;
-    size_t n_w = 0, n_b = 0, n_g = 0, n_be = 0, n_mu = 0, n_var = 0;
-    rc = copy_param(net, id, "weight", &W, &n_w);
-    if (!rc && has_param(net, id, "bias"))
-        rc = copy_param(net, id, "bias", &B, &n_b);
-    if (rc)
-        goto fail;
-    if (n_w % c || (B && n_b != c)) {
+    float *W = NULL, *B = NULL;
+    size_t n_w = 0, n_b = 0;
+    if (f->bn_of[id] != SIZE_MAX) {
+        rc = copy_folded(net, f->bn_of[id], &W, &n_w, &B, &n_b);
+    } else {
+        rc = copy_param(net, id, "weight", &W, &n_w);
+        if (!rc && has_param(net, id, "bias"))
+            rc = copy_param(net, id, "bias", &B, &n_b);
+    }
+    if (!rc && (n_w % c || (B && n_b != c)))
         rc = sparse__error(SPARSE_EINTERNAL, "node '%s': %zu weights, %zu biases for %zu channels",
                            sparse_net_node_name(net, id), n_w, n_b, c);
-        goto fail;
+    if (rc) {
+        free(W);
+        free(B);
+        return rc;
     }
-    size_t bn = f->bn_of[id];
-    if (bn != SIZE_MAX) {
-        if ((rc = copy_param(net, bn, "gamma", &g, &n_g)) ||
-            (rc = copy_param(net, bn, "beta", &be, &n_be)) ||
-            (rc = copy_param(net, bn, "running_mean", &mu, &n_mu)) ||
-            (rc = copy_param(net, bn, "running_var", &var, &n_var)))
-            goto fail;
-        if (n_g != c || n_be != c || n_mu != c || n_var != c) {
-            rc = sparse__error(SPARSE_EINTERNAL, "batch norm '%s': statistics for %zu channels, not %zu",
-                               sparse_net_node_name(net, bn), n_g, c);
-            goto fail;
-        }
-        if (!B) {
-            B = sparse__calloc(c, sizeof *B);
-            if (!B) {
-                rc = SPARSE_ENOMEM;
-                goto fail;
-            }
-            n_b = c;
-        }
-        const size_t per = n_w / c;
-        for (size_t o = 0; o < c; o++) {
-            /* Double, then one rounding to float: the folded network should
-             * differ from the float one by float rounding only. */
-            double s = (double)g[o] / sqrt((double)var[o] + SPARSE__BN_EPS);
-            for (size_t j = 0; j < per; j++)
-                W[o * per + j] = (float)((double)W[o * per + j] * s);
-            B[o] = (float)(((double)B[o] - (double)mu[o]) * s + (double)be[o]);
-        }
-    }
-    free(g);
-    free(be);
-    free(mu);
-    free(var);
     *w = W;
     *b = B;
     *nw = n_w;
     *nb = n_b;
     *out_c = c;
     return SPARSE_OK;
-fail:
-    free(W);
-    free(B);
-    free(g);
-    free(be);
-    free(mu);
-    free(var);
-    return rc;
 }

@@ -12,11 +12,6 @@
 
 #include "sparse/layers.h"
 
-/* The layers module's batch norm epsilon (PyTorch's default). It is not in
- * the public API; tests/memory checks folding against the float network's
- * own forward pass, which catches any change. */
-#define SPARSE__BN_EPS 1e-5
-
 typedef struct sparse__netfold {
     size_t n;
     size_t *consumers; /* number of nodes reading each node */
@@ -29,12 +24,10 @@ typedef struct sparse__netfold {
 int sparse__netfold_create(sparse__netfold *f, const sparse_net *net);
 void sparse__netfold_free(sparse__netfold *f);
 
-/* 1 for conv2d, depthwise and FC nodes. */
-int sparse__netfold_weighted(int kind);
-
 /* Deployed parameters of weighted node id: weights (PyTorch layout, one row
- * per output channel) and biases, with its batch norm folded in (which
- * creates out_c biases when the node has none). *w and *b (NULL when there
+ * per output channel) and biases, with its batch norm folded in by
+ * sparse_net_fold_batchnorm (which creates out_c biases when the node has
+ * none). *w and *b (NULL when there
  * are no biases) are malloc'ed, owned by the caller, NULL on failure. Extra
  * parameters (pruning's variational ones) are ignored. */
 int sparse__netfold_params(const sparse__netfold *f, const sparse_net *net, size_t id, float **w,

@@ -8,7 +8,7 @@ int sparse__mem_paper(sparse_memreport *r, const sparse_memgraph *g)
     for (size_t i = 0; i < g->n; i++) {
         const sparse__memnode *nd = &g->nodes[i];
         sparse__memrow *row = &r->rows[i];
-        row->is_layer = sparse__kind_is_layer(nd->kind);
+        row->is_layer = sparse__memkind_is_layer(nd->kind);
         /* Activations are dense (ReLU outputs are not pruned), so ||x_l||_0 and
          * ||y_l||_0 are element counts; only weights are counted by non-zeros. */
         row->x = nd->in_elems;

@@ -1,18 +1,39 @@
 /* The report handle: options, running the passes, and the getters. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
 #include "memory_internal.h"
 
+/* Where each version's struct ends: an older caller's struct is smaller. */
+static size_t options_size(unsigned version)
+{
+    switch (version) {
+    case 1:
+        return offsetof(sparse_memory_options, dense);
+    case SPARSE_MEMORY_OPTIONS_VERSION:
+        return sizeof(sparse_memory_options);
+    default:
+        return 0;
+    }
+}
+
+static int options_version_error(unsigned version)
+{
+    return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows 1..%u)", version,
+                         (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
+}
+
 SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version)
 {
     SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_MEMORY_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows %u)",
-                             version, (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
+    const size_t size = options_size(version);
+    if (!size)
+        return options_version_error(version);
     sparse_memory_options d = SPARSE_MEMORY_OPTIONS_INIT;
-    *opts = d;
+    d.version = version;
+    memcpy(opts, &d, size);
     return SPARSE_OK;
 }
 
@@ -64,27 +85,46 @@ SPARSE_API int sparse_memreport_create(sparse_memreport **out, const sparse_memg
     SPARSE__CHECK_NULL(g);
     sparse_memory_options o = SPARSE_MEMORY_OPTIONS_INIT;
     if (opts) {
-        if (opts->version != SPARSE_MEMORY_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows %u)",
-                                 opts->version, (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
-        o = *opts;
+        const size_t size = options_size(opts->version);
+        if (!size)
+            return options_version_error(opts->version);
+        memcpy(&o, opts, size);
     }
     if (o.scratch < SPARSE_SCRATCH_IM2COL || o.scratch > SPARSE_SCRATCH_NONE)
         return sparse__error(SPARSE_EINVAL, "sparse_memory_options: unknown scratch model %d", o.scratch);
+    if (o.dense != 0 && o.dense != 1)
+        return sparse__error(SPARSE_EINVAL, "sparse_memory_options: dense is %d, not 0 or 1", o.dense);
     if (g->n == 0)
         return sparse__error(SPARSE_EEMPTY, "memgraph is empty");
     int rc = sparse__memgraph_validate(g);
     if (rc)
         return rc;
-    sparse_memreport *r = sparse__calloc(1, sizeof *r);
-    if (!r)
-        return SPARSE_ENOMEM;
-    r->scratch_model = o.scratch;
-    if ((rc = copy_rows(r, g)) || (rc = sparse__mem_paper(r, g)) || (rc = sparse__mem_flash(r, g)) ||
-        (rc = sparse__mem_arena(r, g))) {
-        sparse_memreport_free(r);
-        return rc;
+    /* Dense figures: the passes read a copy of the nodes whose non-zero
+     * counts are the totals (names and inputs stay the graph's). */
+    sparse__memnode *dense = NULL;
+    sparse_memgraph dg;
+    if (o.dense) {
+        if (!(dense = sparse__calloc(g->n, sizeof *dense)))
+            return SPARSE_ENOMEM;
+        memcpy(dense, g->nodes, g->n * sizeof *dense);
+        for (size_t i = 0; i < g->n; i++) {
+            dense[i].nz_weights = dense[i].weights;
+            dense[i].nz_biases = dense[i].biases;
+        }
+        dg.nodes = dense;
+        dg.n = dg.cap = g->n;
+        g = &dg;
     }
+    sparse_memreport *r = sparse__calloc(1, sizeof *r);
+    rc = r ? SPARSE_OK : SPARSE_ENOMEM;
+    if (r)
+        r->scratch_model = o.scratch;
+    if (!rc && ((rc = copy_rows(r, g)) || (rc = sparse__mem_paper(r, g)) || (rc = sparse__mem_flash(r, g)) ||
+                (rc = sparse__mem_arena(r, g))))
+        sparse_memreport_free(r);
+    free(dense);
+    if (rc)
+        return rc;
     *out = r;
     return SPARSE_OK;
 }

@@ -148,17 +148,18 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && !strcmp(s + a - b, suf);
 }
 
-/* Marks channels to remove. */
-static int analyse(cstate *s)
+/* Puts each node in its input's channel space where channel c must stay
+ * channel c (and every summand of a sum in one space); takes the effective
+ * weights of weight nodes. */
+static int join_spaces(cstate *s)
 {
     sparse_net *net = s->net;
-    const size_t n = s->n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < s->n; i++) {
         s->parent[i] = i;
         s->kind[i] = sparse_net_node_kind(net, i);
         sparse_net_node_shape(net, i, &s->C[i], NULL, NULL);
     }
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 1; i < s->n; i++) {
         int k = s->kind[i];
         if (k == SPARSE_LAYER_RELU || k == SPARSE_LAYER_MAXPOOL || k == SPARSE_LAYER_AVGPOOL ||
             k == SPARSE_LAYER_DEPTHWISE_CONV2D || k == SPARSE_LAYER_BATCHNORM)
@@ -177,13 +178,19 @@ static int analyse(cstate *s)
                     unite(s, i, y);
                 }
         }
-        if (sparse__prune_has_weights(k)) {
+        if (sparse_layer_kind_has_weights(k)) {
             int rc = sparse_exp_net_effective_params(net, i, &s->W[i], &s->B[i]);
             if (rc)
                 return rc;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    return SPARSE_OK;
+}
+
+/* Per-space flags, every channel zero until a producer says otherwise. */
+static int alloc_spaces(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
         size_t r = find(s, i);
         if (s->concat[i])
             s->derived[r] = 1;
@@ -196,7 +203,14 @@ static int analyse(cstate *s)
             memset(s->zero[r], 1, s->C[r]);
         }
     }
-    /* producers: a derived space mixed with other producers is kept whole */
+    return SPARSE_OK;
+}
+
+/* The input's and the logits' spaces keep every channel, and so does a
+ * derived (concatenation) space mixed with other producers. */
+static int fix_spaces(cstate *s)
+{
+    const size_t n = s->n;
     size_t *prod = sparse__calloc(n, sizeof *prod);
     if (!prod)
         return SPARSE_ENOMEM;
@@ -216,8 +230,13 @@ static int analyse(cstate *s)
             fix_space(s, r);
         }
     free(prod);
-    /* zero channels */
-    for (size_t i = 0; i < n; i++) {
+    return SPARSE_OK;
+}
+
+/* A space's channel stays zero only if every producer in it makes it zero. */
+static void mark_zero(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
         size_t r = find(s, i);
         int k = s->kind[i];
         for (size_t c = 0; c < s->C[i]; c++) {
@@ -235,13 +254,19 @@ static int analyse(cstate *s)
                 s->zero[r][c] = 0;
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* A channel is used when a reader outside its space reads it: to a fixed
+ * point, since `used` only grows. */
+static void mark_used(cstate *s)
+{
+    sparse_net *net = s->net;
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && s->fixed[r])
             memset(s->used[r], 1, s->C[r]);
-    /* readers, to a fixed point (used only grows) */
     for (int changed = 1; changed;) {
         changed = 0;
-        for (size_t x = 1; x < n; x++) {
+        for (size_t x = 1; x < s->n; x++) {
             int k = s->kind[x];
             size_t rx = find(s, x), off = 0;
             for (size_t j = 0; j < sparse_net_node_input_count(net, x); j++) {
@@ -270,18 +295,22 @@ static int analyse(cstate *s)
             }
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* Zero or unused channels go; a downsampled conv's 1x1 layer cannot keep
+ * more channels than it reads (rate <= 1), so some removable input channels
+ * are kept instead. */
+static void mark_removed(cstate *s)
+{
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && !s->fixed[r] && !s->derived[r])
             for (size_t c = 0; c < s->C[r]; c++)
                 s->removed[r][c] = s->zero[r][c] || !s->used[r][c];
     derive(s);
-    /* a downsampled conv's 1x1 layer cannot keep more channels than it reads
-     * (rate <= 1): keep some removable input channels instead */
     for (int again = 1, guard = 0; again && guard < 64; guard++) {
         again = 0;
-        for (size_t i = 1; i < n; i++) {
-            const char *nm = sparse_net_node_name(net, i);
-            if (!ends_with(nm, "/reduce"))
+        for (size_t i = 1; i < s->n; i++) {
+            if (!ends_with(sparse_net_node_name(s->net, i), "/reduce"))
                 continue;
             size_t kr = kept(s, find(s, i)), rin = find(s, in0(s, i)), kin = kept(s, rin);
             if (kr > kin) {
@@ -291,11 +320,17 @@ static int analyse(cstate *s)
             }
         }
     }
-    for (size_t r = 0; r < n; r++)
+}
+
+/* SPARSE_EEMPTY naming a weight layer of a space that lost every channel;
+ * else the kept channels of every space. */
+static int list_kept(cstate *s)
+{
+    for (size_t r = 0; r < s->n; r++)
         if (find(s, r) == r && !s->fixed[r] && kept(s, r) == 0) {
             size_t who = r;
-            for (size_t i = 0; i < n; i++)
-                if (find(s, i) == r && sparse__prune_has_weights(s->kind[i])) {
+            for (size_t i = 0; i < s->n; i++)
+                if (find(s, i) == r && sparse_layer_kind_has_weights(s->kind[i])) {
                     who = i;
                     break;
                 }
@@ -303,9 +338,9 @@ static int analyse(cstate *s)
                                  "pruning removed every channel of '%s' (and of the layers sharing its "
                                  "channels): the network would be empty; prune less (a higher threshold "
                                  "or a smaller KL weight)",
-                                 sparse_net_node_name(net, who));
+                                 sparse_net_node_name(s->net, who));
         }
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = 0; r < s->n; r++) {
         if (find(s, r) != r)
             continue;
         s->keep[r] = sparse__calloc(s->C[r] + 1, sizeof(size_t));
@@ -316,6 +351,22 @@ static int analyse(cstate *s)
                 s->keep[r][s->nkeep[r]++] = c;
     }
     return SPARSE_OK;
+}
+
+/* Marks channels to remove. */
+static int analyse(cstate *s)
+{
+    int rc = join_spaces(s);
+    if (!rc)
+        rc = alloc_spaces(s);
+    if (!rc)
+        rc = fix_spaces(s);
+    if (rc)
+        return rc;
+    mark_zero(s);
+    mark_used(s);
+    mark_removed(s);
+    return list_kept(s);
 }
 
 static int build_arch(cstate *s, sparse_arch **out)
@@ -398,7 +449,7 @@ static int fill_net(cstate *s, sparse_net *dst)
                 rc = copy_named(s->net, o, dst, j, names[q], ko, nko);
             continue;
         }
-        if (!sparse__prune_has_weights(k))
+        if (!sparse_layer_kind_has_weights(k))
             continue;
         size_t in = in0(s, o), ri = find(s, in), hi = 0, wi = 0;
         sparse_net_node_shape(s->net, in, NULL, &hi, &wi);
@@ -480,7 +531,7 @@ static int make_stats(cstate *s, sparse_prune_result *res)
     for (size_t i = 0; i < s->n; i++) {
         if (!s->W[i])
             continue;
-        prune_layer_rec *L = &res->layers[res->n_layers++];
+        sparse__prune_layer *L = &res->layers[res->n_layers++];
         const char *nm = sparse_net_node_name(s->net, i);
         L->name = sparse__strdup(nm);
         if (!L->name)
@@ -495,77 +546,76 @@ static int make_stats(cstate *s, sparse_prune_result *res)
     return SPARSE_OK;
 }
 
+static void cstate_free(cstate *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->W)
+            sparse_tensor_free(s->W[i]);
+        if (s->B)
+            sparse_tensor_free(s->B[i]);
+        unsigned char **per_root[] = {s->zero, s->used, s->removed};
+        for (int q = 0; q < 3; q++)
+            if (per_root[q])
+                free(per_root[q][i]);
+        if (s->keep)
+            free(s->keep[i]);
+    }
+    void *arrays[] = {s->parent, s->kind,    s->concat, s->C,       s->W,    s->B,    s->zero,
+                      s->used,   s->removed, s->fixed,  s->derived, s->keep, s->nkeep};
+    for (size_t q = 0; q < sizeof arrays / sizeof arrays[0]; q++)
+        free(arrays[q]);
+}
+
+static int cstate_init(cstate *s, sparse_net *net)
+{
+    memset(s, 0, sizeof *s);
+    s->net = net;
+    s->n = sparse_net_node_count(net);
+    const size_t n = s->n;
+    s->parent = sparse__calloc(n, sizeof *s->parent);
+    s->kind = sparse__calloc(n, sizeof *s->kind);
+    s->concat = sparse__calloc(n, sizeof *s->concat);
+    s->C = sparse__calloc(n, sizeof *s->C);
+    s->W = sparse__calloc(n, sizeof *s->W);
+    s->B = sparse__calloc(n, sizeof *s->B);
+    s->zero = sparse__calloc(n, sizeof *s->zero);
+    s->used = sparse__calloc(n, sizeof *s->used);
+    s->removed = sparse__calloc(n, sizeof *s->removed);
+    s->fixed = sparse__calloc(n, sizeof *s->fixed);
+    s->derived = sparse__calloc(n, sizeof *s->derived);
+    s->keep = sparse__calloc(n, sizeof *s->keep);
+    s->nkeep = sparse__calloc(n, sizeof *s->nkeep);
+    if (!s->parent || !s->kind || !s->concat || !s->C || !s->W || !s->B || !s->zero || !s->used ||
+        !s->removed || !s->fixed || !s->derived || !s->keep || !s->nkeep)
+        return SPARSE_ENOMEM;
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_prune_compact(sparse_prune_result **out, sparse_net *net, size_t max_batch)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     cstate s;
-    memset(&s, 0, sizeof s);
-    s.net = net;
-    s.n = sparse_net_node_count(net);
-    const size_t n = s.n;
-    int rc = SPARSE_OK;
-    s.parent = sparse__calloc(n, sizeof *s.parent);
-    s.kind = sparse__calloc(n, sizeof *s.kind);
-    s.concat = sparse__calloc(n, sizeof *s.concat);
-    s.C = sparse__calloc(n, sizeof *s.C);
-    s.W = sparse__calloc(n, sizeof *s.W);
-    s.B = sparse__calloc(n, sizeof *s.B);
-    s.zero = sparse__calloc(n, sizeof *s.zero);
-    s.used = sparse__calloc(n, sizeof *s.used);
-    s.removed = sparse__calloc(n, sizeof *s.removed);
-    s.fixed = sparse__calloc(n, sizeof *s.fixed);
-    s.derived = sparse__calloc(n, sizeof *s.derived);
-    s.keep = sparse__calloc(n, sizeof *s.keep);
-    s.nkeep = sparse__calloc(n, sizeof *s.nkeep);
     sparse_arch *na = NULL;
     sparse_prune_result *res = NULL;
-    if (!s.parent || !s.kind || !s.concat || !s.C || !s.W || !s.B || !s.zero || !s.used || !s.removed ||
-        !s.fixed || !s.derived || !s.keep || !s.nkeep) {
+    int rc = cstate_init(&s, net);
+    if (!rc)
+        rc = analyse(&s);
+    if (!rc)
+        rc = build_arch(&s, &na);
+    if (!rc && !(res = sparse__calloc(1, sizeof *res)))
         rc = SPARSE_ENOMEM;
-        goto done;
+    if (!rc) {
+        res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
+        res->total = sparse_net_param_total(net);
+        rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     }
-    if ((rc = analyse(&s)) || (rc = build_arch(&s, &na)))
-        goto done;
-    res = sparse__calloc(1, sizeof *res);
-    if (!res) {
-        rc = SPARSE_ENOMEM;
-        goto done;
-    }
-    res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
-    res->total = sparse_net_param_total(net);
-    rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     if (!rc)
         rc = fill_net(&s, res->net);
     if (!rc)
         rc = make_stats(&s, res);
-done:
-    for (size_t i = 0; i < n && s.W; i++) {
-        sparse_tensor_free(s.W[i]);
-        sparse_tensor_free(s.B[i]);
-        if (s.zero)
-            free(s.zero[i]);
-        if (s.used)
-            free(s.used[i]);
-        if (s.removed)
-            free(s.removed[i]);
-        if (s.keep)
-            free(s.keep[i]);
-    }
-    free(s.parent);
-    free(s.kind);
-    free(s.concat);
-    free(s.C);
-    free(s.W);
-    free(s.B);
-    free(s.zero);
-    free(s.used);
-    free(s.removed);
-    free(s.fixed);
-    free(s.derived);
-    free(s.keep);
-    free(s.nkeep);
+    cstate_free(&s);
     sparse_arch_free(na);
     if (rc) {
         sparse_prune_result_free(res);
@@ -618,7 +668,7 @@ SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t 
                              SPARSE_PRUNE_LAYER_VERSION);
     if (i >= res->n_layers)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_layer: %zu of %zu layers", i, res->n_layers);
-    const prune_layer_rec *L = &res->layers[i];
+    const sparse__prune_layer *L = &res->layers[i];
     out->name = L->name;
     out->kind = L->kind;
     out->channels_kept = L->ch_kept;

@@ -1,20 +1,15 @@
-/* Pruning options, the KL terms and their gradients, the KL schedule and
- * the train -> prune -> fine-tune orchestration. Uses only the public
- * layers API and the experimental variational hooks. */
+/* Pruning options, the KL approximation in double precision, the KL term's
+ * schedule and sum over a network, and the train -> prune -> fine-tune
+ * orchestration. Uses only the public layers API and the experimental
+ * variational nodes, which compute each node's KL term (and hold the log
+ * alpha it is a function of). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
-#include "../layers/train_options.h"
 #include "prune_internal.h"
 #include "sparse/experimental.h"
-
-#define K1 0.63576
-#define K2 1.87320
-#define K3 1.48695
-#define LA_CLIP 10.0f
-#define VAR_EPS 1e-8f
 
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
 {
@@ -66,27 +61,19 @@ SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *o, double epo
 
 SPARSE_API double sparse_prune_neg_kl(double la)
 {
-    return K1 / (1.0 + exp(-(K2 + K3 * la))) - 0.5 * log1p(exp(-la)) - K1;
+    return SPARSE_EXP_NEG_KL_K1 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la))) -
+           0.5 * log1p(exp(-la)) - SPARSE_EXP_NEG_KL_K1;
 }
 
 SPARSE_API double sparse_prune_neg_kl_grad(double la)
 {
-    double s = 1.0 / (1.0 + exp(-(K2 + K3 * la)));
-    return K1 * K3 * s * (1.0 - s) + 0.5 / (1.0 + exp(la));
+    double s = 1.0 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la)));
+    return SPARSE_EXP_NEG_KL_K1 * SPARSE_EXP_NEG_KL_K3 * s * (1.0 - s) + 0.5 / (1.0 + exp(la));
 }
 
 SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
 {
     return -0.5 * logvar + 0.5 * (exp(logvar) + mu * mu) - 0.5;
-}
-
-/* float versions for the per-step sums over every weight */
-static float neg_kl_f(float la, float *grad)
-{
-    const float s = 1.0f / (1.0f + expf(-((float)K2 + (float)K3 * la)));
-    const float e = expf(-la);
-    *grad = (float)K1 * (float)K3 * s * (1.0f - s) + 0.5f * e / (1.0f + e);
-    return (float)K1 * s - 0.5f * log1pf(e) - (float)K1;
 }
 
 SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *opts)
@@ -103,109 +90,12 @@ SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *
                                               : SPARSE_VAR_NONE;
     double thr = o.method == SPARSE_PRUNE_BC ? o.bc_threshold : o.spvd_threshold;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
-        if (!sparse__prune_has_weights(sparse_net_node_kind(net, i)))
+        if (!sparse_layer_kind_has_weights(sparse_net_node_kind(net, i)))
             continue;
         if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
             return rc;
     }
     return sparse_exp_net_set_noise_seed(net, o.seed);
-}
-
-int sparse__prune_has_weights(int kind)
-{
-    return kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_FC;
-}
-
-/* Value and gradient views of one parameter; the views are released by
- * the caller. */
-typedef struct pv {
-    sparse_tensor *v, *g;
-    float *w, *d;
-    size_t n;
-} pv;
-
-static int get_pv(sparse_net *net, size_t id, const char *name, pv *p)
-{
-    memset(p, 0, sizeof *p);
-    int rc = sparse_net_param(net, id, name, &p->v);
-    if (!rc)
-        rc = sparse_net_param_grad(net, id, name, &p->g);
-    if (rc) {
-        sparse_tensor_free(p->v);
-        sparse_tensor_free(p->g);
-        memset(p, 0, sizeof *p);
-        return rc;
-    }
-    p->w = sparse_tensor_data(p->v);
-    p->d = sparse_tensor_data(p->g);
-    p->n = sparse_tensor_numel(p->v);
-    return SPARSE_OK;
-}
-
-static void put_pv(pv *p)
-{
-    sparse_tensor_free(p->v);
-    sparse_tensor_free(p->g);
-}
-
-/* KL of one node; gradients scaled by sc added when sc != 0. */
-static int node_kl(sparse_net *net, size_t id, int mode, float sc, double *out)
-{
-    pv W, L, M, V;
-    memset(&M, 0, sizeof M);
-    memset(&V, 0, sizeof V);
-    int rc = get_pv(net, id, "weight", &W);
-    if (!rc)
-        rc = get_pv(net, id, "log_sigma2", &L);
-    if (rc) {
-        put_pv(&W);
-        return rc;
-    }
-    double kl = 0.0;
-    if (mode == SPARSE_VAR_SPVD) {
-        for (size_t j = 0; j < W.n; j++) {
-            const float t = W.w[j], t2 = t * t + VAR_EPS;
-            const float raw = L.w[j] - logf(t2);
-            const float la = raw < -LA_CLIP ? -LA_CLIP : (raw > LA_CLIP ? LA_CLIP : raw);
-            float g;
-            kl -= (double)neg_kl_f(la, &g);
-            if (sc != 0.0f && raw >= -LA_CLIP && raw <= LA_CLIP) {
-                /* d KL / d la = -d(-KL)/d la */
-                const float dla = -sc * g;
-                L.d[j] += dla;
-                W.d[j] += dla * (-2.0f * t / t2);
-            }
-        }
-    } else {
-        rc = get_pv(net, id, "z_mu", &M);
-        if (!rc)
-            rc = get_pv(net, id, "z_logvar", &V);
-        if (!rc) {
-            for (size_t j = 0; j < M.n; j++) {
-                const float m = M.w[j], m2 = m * m + VAR_EPS, la = V.w[j] - logf(m2);
-                float g;
-                kl -= (double)neg_kl_f(la, &g);
-                if (sc != 0.0f) {
-                    V.d[j] += -sc * g;
-                    M.d[j] += -sc * g * (-2.0f * m / m2);
-                }
-            }
-            for (size_t j = 0; j < W.n; j++) {
-                const float lv = L.w[j], t = W.w[j], e = expf(lv);
-                kl += (double)(-0.5f * lv + 0.5f * (e + t * t) - 0.5f);
-                if (sc != 0.0f) {
-                    L.d[j] += sc * (0.5f * e - 0.5f);
-                    W.d[j] += sc * t;
-                }
-            }
-        }
-    }
-    put_pv(&W);
-    put_pv(&L);
-    put_pv(&M);
-    put_pv(&V);
-    *out = kl;
-    return rc;
 }
 
 SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *kl)
@@ -221,7 +111,7 @@ SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *k
         if (mode == SPARSE_VAR_NONE)
             continue;
         double k = 0.0;
-        int rc = node_kl(net, i, mode, (float)add_grad_scale, &k);
+        int rc = sparse_exp_net_variational_kl(net, i, add_grad_scale, &k);
         if (rc)
             return rc;
         sum += k;
@@ -268,9 +158,9 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     if (rc)
         return rc;
     sparse_train_options t;
-    rc = sparse__train_options_read(&t, topts, "sparse_prune_run");
+    rc = sparse_exp_train_options_copy(&t, topts);
     if (rc)
-        return rc;
+        return sparse__error_prefix(rc, "sparse_prune_run");
     if (sparse_dataset_count(train) == 0)
         return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
     rc = sparse_prune_attach(net, &o);

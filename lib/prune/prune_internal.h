@@ -4,22 +4,19 @@
 
 #include "sparse/prune.h"
 
-typedef struct prune_layer_rec {
+typedef struct sparse__prune_layer {
     char *name;
     int kind;
     size_t ch_kept, ch_total, w_kept, w_total;
-} prune_layer_rec;
+} sparse__prune_layer;
 
 struct sparse_prune_result {
     sparse_net *net;          /* compacted, owned (NULL once taken) */
     size_t total;             /* weights and biases before pruning */
     size_t nonzero;           /* after, when the net was taken */
-    prune_layer_rec *layers;
+    sparse__prune_layer *layers;
     size_t n_layers;
     sparse_train_result train[2];
 };
-
-/* 1 for node kinds with weights (conv, depthwise, FC). */
-int sparse__prune_has_weights(int kind);
 
 #endif

@@ -290,6 +290,58 @@ static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_
     return rc;
 }
 
+/* One entry of plot.references: {label, accuracy, ms_bytes, wm_bytes}, at
+ * least one of the sizes. */
+static int parse_reference(parser *p, const sparse__doc_node *n, const char *what, sp_reference *r)
+{
+    static const char *const keys[] = {"label", "accuracy", "ms_bytes", "wm_bytes"};
+    int rc = sparse__doc_check_keys(p->doc, n, what, keys, 4);
+    const sparse__doc_node *v;
+    const char *label = NULL;
+    memset(r, 0, sizeof *r);
+    /* A missing key is named at its entry, not at the document's start. */
+    for (int k = 0; !rc && k < 2; k++)
+        if (!sparse__doc_get(n, keys[k]))
+            rc = sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "%s.%s: missing", what, keys[k]);
+    if (!rc)
+        rc = sparse__doc_string(p->doc, sparse__doc_get(n, "label"), at(p, what, "label"), &label);
+    if (!rc && (!label[0] || strlen(label) >= sizeof r->label))
+        rc = sparse__doc_error(p->doc, sparse__doc_get(n, "label"), SPARSE_ERANGE,
+                               "%s.label: expected 1 to %d characters", what, SP_LABEL_CAP - 1);
+    if (!rc) {
+        snprintf(r->label, sizeof r->label, "%s", label);
+        rc = sparse__doc_double(p->doc, sparse__doc_get(n, "accuracy"), at(p, what, "accuracy"), 0, 1, &r->accuracy);
+    }
+    if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
+        rc = sparse__doc_double(p->doc, v, at(p, what, "ms_bytes"), 1, 1e12, &r->ms);
+    if (!rc && (v = sparse__doc_get(n, "wm_bytes")))
+        rc = sparse__doc_double(p->doc, v, at(p, what, "wm_bytes"), 1, 1e12, &r->wm);
+    if (!rc && r->ms <= 0 && r->wm <= 0)
+        rc = sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "%s: expected ms_bytes, wm_bytes or both", what);
+    return rc;
+}
+
+static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    static const char *const keys[] = {"references"};
+    int rc = sparse__doc_check_keys(p->doc, n, "plot", keys, 1);
+    const sparse__doc_node *v;
+    if (rc || !(v = sparse__doc_get(n, "references")))
+        return rc;
+    if (v->kind != SPARSE__DOC_SEQ || v->n > SP_MAX_REFERENCES)
+        return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
+                                 "plot.references: expected a list of up to %d {label, accuracy, ms_bytes, wm_bytes} "
+                                 "entries",
+                                 SP_MAX_REFERENCES);
+    for (size_t i = 0; !rc && i < v->n; i++) {
+        char what[48];
+        snprintf(what, sizeof what, "plot.references[%zu]", i);
+        rc = parse_reference(p, v->items[i], what, &c->plot_refs[i]);
+    }
+    c->plot_nrefs = rc ? 0 : v->n;
+    return rc;
+}
+
 typedef struct range_key {
     const char *key;
     size_t offset;
@@ -373,7 +425,7 @@ static int parse_root(parser *p, sparse_search_config *c)
     static const char *const keys[] = {"data",       "seed",      "threads",        "workers",
                                        "wm_model",   "budgets",   "stages",         "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
-                                       "space",      "random_fill", "final"};
+                                       "space",      "random_fill", "final",       "plot"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -414,6 +466,8 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = parse_training(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "space")))
         rc = parse_space(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "plot")))
+        rc = parse_plot(p, c, v);
     if (!rc && (c->layer_types & ~0x7u) == 0 && !c->layer_types)
         rc = sparse__doc_error(p->doc, root, SPARSE_ERANGE, "space.layer_types: none allowed");
     return rc;
@@ -495,6 +549,29 @@ static void put_choices(sparse__buf *b, const char *key, sp_choices set, const c
     sparse__buf_puts(b, "]\n");
 }
 
+static void put_plot(sparse__buf *b, const sparse_search_config *c)
+{
+    if (!c->plot_nrefs)
+        return;
+    sparse__buf_puts(b, "plot:\n  references:\n");
+    for (size_t i = 0; i < c->plot_nrefs; i++) {
+        const sp_reference *r = &c->plot_refs[i];
+        sparse__buf_puts(b, "    - {label: ");
+        sparse__buf_json_string(b, r->label);
+        sparse__buf_puts(b, ", accuracy: ");
+        sparse__buf_json_double(b, r->accuracy);
+        if (r->ms > 0) {
+            sparse__buf_puts(b, ", ms_bytes: ");
+            sparse__buf_json_double(b, r->ms);
+        }
+        if (r->wm > 0) {
+            sparse__buf_puts(b, ", wm_bytes: ");
+            sparse__buf_json_double(b, r->wm);
+        }
+        sparse__buf_puts(b, "}\n");
+    }
+}
+
 SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char **out)
 {
     SPARSE__CHECK_NULL(out);
@@ -574,6 +651,7 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
                     bool_names, 2);
     put_choices(&b, "layer_types", c->layer_types, layer_type_names, SP_LAYER_TYPES);
     put_choices(&b, "pruning", c->prune, prune_names, SP_PRUNE_METHODS);
+    put_plot(&b, c);
     char *s = sparse__buf_detach(&b);
     if (!s)
         return SPARSE_ENOMEM;

@@ -3,7 +3,8 @@
  * point of it to an architecture. Node names depend only on a layer's
  * position ("b1l0" is block 1, layer 0), so a morph and its reference share
  * the names of the nodes they have in common: weight inheritance matches by
- * name. */
+ * name. A point's key says what it trains, so that morphs that change
+ * nothing are known as such. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,7 +262,10 @@ void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, con
 typedef struct arch_builder {
     sparse_arch *arch;
     int rc;
-    char last[64]; /* name of the most recent layer */
+    char last[64];                    /* name of the most recent layer */
+    size_t ch, h, w;                  /* running shape, for FC sizing only */
+    char stem[64], block0[64];        /* the input as the blocks see it; block 0's output */
+    size_t stem_size, block0_size;    /* their sizes, for the branches' FC layers */
 } arch_builder;
 
 static void add(arch_builder *a, sparse_layer_spec *s, const char *name)
@@ -291,86 +295,77 @@ static size_t fc_units(double weights, double frac, size_t in, size_t classes)
     return u > 1024 ? 1024 : (size_t)u;
 }
 
-int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
-                   sparse_arch **out)
+/* Convolution l of block k ("bKlL"), its batch norm and ReLU, and the
+ * residual connection from skip that closes every pair. */
+static void add_conv(arch_builder *a, const sp_genome *g, int k, int l, const char *skip)
 {
-    *out = NULL;
-    arch_builder a = {NULL, sparse_arch_create(&a.arch, c, h, w, classes), "input"};
-    if (a.rc)
-        return a.rc;
-    char name[64];
-    size_t ch = c, hh = h, ww = w; /* running shape, for FC sizing only */
-    if (g->in_ds) {
-        sparse_layer_spec s = spec_of(g->in_avg ? SPARSE_LAYER_AVGPOOL : SPARSE_LAYER_INPUT_DOWNSAMPLE);
-        s.size = (size_t)g->in_rate;
-        add(&a, &s, "input_pool");
-        hh /= (size_t)g->in_rate;
-        ww /= (size_t)g->in_rate;
+    static const int kinds[SP_LAYER_TYPES] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_SEPARABLE_CONV2D,
+                                              SPARSE_LAYER_DOWNSAMPLED_CONV2D};
+    char conv[32], name[64];
+    sparse_layer_spec s = spec_of(kinds[g->type[k][l]]);
+    s.filters = (size_t)g->filters[k][l];
+    s.kernel = (size_t)g->kernel[k][l];
+    s.padding = SPARSE_PAD_SAME;
+    s.rate = g->rate[k][l];
+    s.bias = !g->batch_norm;
+    snprintf(conv, sizeof conv, "b%dl%d", k, l);
+    add(a, &s, conv);
+    a->ch = s.filters;
+    if (g->batch_norm) {
+        sparse_layer_spec bn = spec_of(SPARSE_LAYER_BATCHNORM);
+        snprintf(name, sizeof name, "%s_bn", conv);
+        add(a, &bn, name);
     }
-    char stem[64], block0_out[64] = "";
-    snprintf(stem, sizeof stem, "%s", a.last);
-    size_t stem_size = c * hh * ww, block0_size = 0;
-    for (int k = 0; k < g->blocks && !a.rc; k++) {
-        char skip[64] = "";
-        for (int l = 0; l < g->block_layers[k]; l++) {
-            if (l % 2 == 0)
-                snprintf(skip, sizeof skip, "%s", a.last);
-            static const int kinds[SP_LAYER_TYPES] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_SEPARABLE_CONV2D,
-                                                      SPARSE_LAYER_DOWNSAMPLED_CONV2D};
-            sparse_layer_spec s = spec_of(kinds[g->type[k][l]]);
-            s.filters = (size_t)g->filters[k][l];
-            s.kernel = (size_t)g->kernel[k][l];
-            s.padding = SPARSE_PAD_SAME;
-            s.rate = g->rate[k][l];
-            s.bias = !g->batch_norm;
-            char conv[32];
-            snprintf(conv, sizeof conv, "b%dl%d", k, l);
-            add(&a, &s, conv);
-            ch = s.filters;
-            if (g->batch_norm) {
-                sparse_layer_spec bn = spec_of(SPARSE_LAYER_BATCHNORM);
-                snprintf(name, sizeof name, "%s_bn", conv);
-                add(&a, &bn, name);
-            }
-            sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
-            snprintf(name, sizeof name, "%s_relu", conv);
-            add(&a, &relu, name);
-            if (g->residual && l % 2 == 1) {
-                sparse_layer_spec res = spec_of(SPARSE_LAYER_RESIDUAL);
-                res.n_inputs = 1;
-                res.inputs[0] = skip;
-                snprintf(name, sizeof name, "b%dl%d_res", k, l);
-                add(&a, &res, name);
-            }
-        }
-        if (g->block_pool[k] > 1 && hh >= (size_t)g->block_pool[k] && ww >= (size_t)g->block_pool[k]) {
-            sparse_layer_spec s = spec_of(SPARSE_LAYER_MAXPOOL);
-            s.size = (size_t)g->block_pool[k];
-            snprintf(name, sizeof name, "b%d_pool", k);
-            add(&a, &s, name);
-            hh /= s.size;
-            ww /= s.size;
-        }
-        if (k == 0) {
-            snprintf(block0_out, sizeof block0_out, "%s", a.last);
-            block0_size = ch * hh * ww;
-        }
+    sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
+    snprintf(name, sizeof name, "%s_relu", conv);
+    add(a, &relu, name);
+    if (g->residual && l % 2 == 1) {
+        sparse_layer_spec res = spec_of(SPARSE_LAYER_RESIDUAL);
+        res.n_inputs = 1;
+        res.inputs[0] = skip;
+        snprintf(name, sizeof name, "b%dl%d_res", k, l);
+        add(a, &res, name);
     }
-    size_t flat = ch * hh * ww;
-    int branches = (g->left && g->blocks > 0) || g->right;
-    char main_out[64];
-    snprintf(main_out, sizeof main_out, "%s", a.last);
-    size_t widths[3] = {0, 0, 0};
+}
+
+/* Block k: its convolutions, then its max pooling if the image is still
+ * large enough. */
+static void add_block(arch_builder *a, const sp_genome *g, int k)
+{
+    char skip[64] = "", name[64];
+    for (int l = 0; l < g->block_layers[k]; l++) {
+        if (l % 2 == 0)
+            snprintf(skip, sizeof skip, "%s", a->last);
+        add_conv(a, g, k, l, skip);
+    }
+    if (g->block_pool[k] > 1 && a->h >= (size_t)g->block_pool[k] && a->w >= (size_t)g->block_pool[k]) {
+        sparse_layer_spec s = spec_of(SPARSE_LAYER_MAXPOOL);
+        s.size = (size_t)g->block_pool[k];
+        snprintf(name, sizeof name, "b%d_pool", k);
+        add(a, &s, name);
+        a->h /= s.size;
+        a->w /= s.size;
+    }
+    if (k == 0) {
+        snprintf(a->block0, sizeof a->block0, "%s", a->last);
+        a->block0_size = a->ch * a->h * a->w;
+    }
+}
+
+/* Units of the main FC layer and of the left and right branches' (0: none). */
+static void fc_widths(const arch_builder *a, const sp_genome *g, size_t classes, int branches, size_t widths[3])
+{
+    widths[0] = widths[1] = widths[2] = 0;
     /* With branches the main path always ends in an FC layer, so every
      * merge input is a vector. */
     if (g->fc_layers > 0 || branches) {
         double frac = g->fc_layers > 0 ? g->fc_frac : 0.05;
-        widths[0] = fc_units(g->fc_weights, frac, flat, classes);
+        widths[0] = fc_units(g->fc_weights, frac, a->ch * a->h * a->w, classes);
     }
     if (g->left && g->blocks > 0)
-        widths[1] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, block0_size, classes);
+        widths[1] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, a->block0_size, classes);
     if (g->right)
-        widths[2] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, stem_size, classes);
+        widths[2] = fc_units(g->fc_weights, 0.05 + 0.5 * g->fc_frac, a->stem_size, classes);
     if (branches && !g->merge_concat) {
         /* A sum needs one width: the widest branch sets it. */
         size_t m = widths[0] > widths[1] ? widths[0] : widths[1];
@@ -379,17 +374,28 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
             if (widths[i])
                 widths[i] = m;
     }
+}
+
+/* The FC layers after the blocks: the main one, the branches and their
+ * merge, the logits. */
+static void add_head(arch_builder *a, const sp_genome *g, size_t classes)
+{
+    int branches = (g->left && g->blocks > 0) || g->right;
+    char main_out[64];
+    snprintf(main_out, sizeof main_out, "%s", a->last);
+    size_t widths[3];
+    fc_widths(a, g, classes, branches, widths);
     if (widths[0]) {
         sparse_layer_spec s = spec_of(SPARSE_LAYER_FC);
         s.units = widths[0];
-        add(&a, &s, "fc_main");
+        add(a, &s, "fc_main");
         sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
-        add(&a, &relu, "fc_main_relu");
-        snprintf(main_out, sizeof main_out, "%s", a.last);
+        add(a, &relu, "fc_main_relu");
+        snprintf(main_out, sizeof main_out, "%s", a->last);
     }
     if (branches) {
         const char *names[3] = {main_out, "fc_left", "fc_right"};
-        const char *srcs[3] = {NULL, block0_out, stem};
+        const char *srcs[3] = {NULL, a->block0, a->stem};
         sparse_layer_spec merge = spec_of(SPARSE_LAYER_MERGE);
         merge.merge = g->merge_concat ? SPARSE_MERGE_CONCAT : SPARSE_MERGE_SUM;
         merge.inputs[merge.n_inputs++] = main_out;
@@ -401,17 +407,43 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
             s.units = widths[i];
             s.n_inputs = 1;
             s.inputs[0] = srcs[i];
-            add(&a, &s, names[i]);
+            add(a, &s, names[i]);
             sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
             snprintf(relu_names[i], sizeof relu_names[i], "%s_relu", names[i]);
-            add(&a, &relu, relu_names[i]);
+            add(a, &relu, relu_names[i]);
             merge.inputs[merge.n_inputs++] = relu_names[i];
         }
-        add(&a, &merge, "merge");
+        add(a, &merge, "merge");
     }
     sparse_layer_spec logits = spec_of(SPARSE_LAYER_FC);
     logits.units = classes;
-    add(&a, &logits, "logits");
+    add(a, &logits, "logits");
+}
+
+int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
+                   sparse_arch **out)
+{
+    *out = NULL;
+    arch_builder a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.last, sizeof a.last, "input");
+    a.ch = c;
+    a.h = h;
+    a.w = w;
+    if ((a.rc = sparse_arch_create(&a.arch, c, h, w, classes)))
+        return a.rc;
+    if (g->in_ds) {
+        sparse_layer_spec s = spec_of(g->in_avg ? SPARSE_LAYER_AVGPOOL : SPARSE_LAYER_INPUT_DOWNSAMPLE);
+        s.size = (size_t)g->in_rate;
+        add(&a, &s, "input_pool");
+        a.h /= (size_t)g->in_rate;
+        a.w /= (size_t)g->in_rate;
+    }
+    snprintf(a.stem, sizeof a.stem, "%s", a.last);
+    a.stem_size = c * a.h * a.w;
+    for (int k = 0; k < g->blocks && !a.rc; k++)
+        add_block(&a, g, k);
+    add_head(&a, g, classes);
     if (!a.rc)
         a.rc = sparse_arch_validate(a.arch);
     if (a.rc) {
@@ -420,4 +452,34 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
     }
     *out = a.arch;
     return SPARSE_OK;
+}
+
+int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out)
+{
+    sp_genome_decode(p->lay, p->cfg, point, g);
+    return sp_genome_arch(g, p->channels, p->height, p->width, p->classes, out);
+}
+
+char *sp_point_key(const sp_problem *p, const double *point)
+{
+    sp_genome g;
+    sparse_arch *arch = NULL;
+    char *json = NULL;
+    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
+        sparse_arch_free(arch);
+        sparse_clear_error();
+        return NULL;
+    }
+    sparse_arch_free(arch);
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
+                       g.weight_decay, g.shift, g.prune);
+    if (g.prune != SP_PRUNE_NONE) {
+        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
+        for (int k = 0; k < g.blocks; k++)
+            for (int l = 0; l < g.block_layers[k]; l++)
+                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
+    }
+    free(json);
+    return sparse__buf_detach(&b);
 }

@@ -2,171 +2,28 @@
  * per trial a Chebyshev scalarisation drawn at random and Thompson sampling
  * over morphs of the allowed references (probability rho of the stage), or
  * a random proposal; the candidate inherits its reference's weights, is
- * trained, measured and recorded.
+ * trained, measured and recorded. This file sets a run up (or opens one to
+ * resume), replays its records and keeps its state; loop.h names the rest.
  *
  * Determinism: trial t draws from its own RNG stream (seed, t), the GP is
  * rebuilt from the records of trials 0..t-1 (read back exactly: doubles are
  * written in round-trip form) and parents are loaded from their weight files.
- * So a resumed run makes the same decisions as an uninterrupted one.
- *
- * With workers > 1, several trials train at once, each in its own thread;
- * trial t is proposed from trials 0..t-1-lag only (lag = 2 (workers - 1)),
- * which are recorded whatever the timing, so the records stay the same for
- * a seed, a thread count and a worker count. Records are appended in trial
- * order; a trial that finishes before an earlier one waits in memory. */
+ * So a resumed run makes the same decisions as an uninterrupted one. */
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../core/doc.h"
 #include "../core/internal.h"
-#include "runlog.h"
-#include "search_internal.h"
-#include "sparse/data.h"
-#include "sparse/experimental.h"
-#include "sparse/memory.h"
-#include "sparse/prune.h"
-#include "sparse/quant.h"
+#include "loop.h"
 
-#define NO_PARENT SIZE_MAX
+/* ---- the trials so far ---- */
 
-/* What the loop keeps of each evaluated trial. */
-typedef struct trial {
-    int ok, stage, feasible;
-    size_t parent;
-    double *point;
-    double val_acc, ms, wm5, wm6;
-    double seconds, epochs; /* for the time the final stage will take */
-} trial;
-
-struct slot;
-
-typedef struct search {
-    sparse_search_config *cfg;
-    const sparse_search_options *opts;
-    sp_layout lay;
-    sparse__runlog *log;
-    sparse_dataset *train, *val, *test;
-    trial *trials;
-    size_t n, cap;
-    double t0;
-    double budget_s; /* 0 = none */
-    size_t total;
-    size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
-    /* final_seconds' last answer and the trial count it was for: the loop
-     * asks before a trial and the progress event after one. */
-    double final_estimate;
-    size_t final_estimate_at;
-    /* Trials in flight: next is the next trial to start (n <= next), each
-     * of trials n..next-1 holds one of the slots. */
-    size_t next, workers, lag;
-    struct slot *slots;
-    pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
-    pthread_cond_t finished;
-    size_t completions; /* trials trained so far in this call, under lock */
-    size_t oldest;      /* the trial the progress callback hears of (n), under lock */
-    int cancel;
-} search;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int stage_of(const search *s, size_t t)
-{
-    const sparse_search_config *c = s->cfg;
-    if (t >= s->final_from)
-        return 4;
-    if (t < c->stage_trials[0])
-        return 1;
-    if (t < c->stage_trials[0] + c->stage_trials[1])
-        return 2;
-    return 3;
-}
-
-static double wm_of(const search *s, const trial *t) { return s->cfg->wm_model == 6 ? t->wm6 : t->wm5; }
-
-static int is_feasible(const sparse_search_config *c, double ms, double wm)
-{
-    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
-}
-
-/* ---- records ---- */
-
-static void put_num(sparse__buf *b, const char *key, double v)
-{
-    sparse__buf_printf(b, ",\"%s\":", key);
-    sparse__buf_json_double(b, v);
-}
-
-static int read_record(search *s, const char *line, size_t index, trial *out)
-{
-    sparse__doc *d;
-    char src[64];
-    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
-    int rc = sparse__doc_parse(&d, line, strlen(line), src);
-    if (rc)
-        return rc;
-    const sparse__doc_node *r = sparse__doc_root(d);
-    memset(out, 0, sizeof *out);
-    out->parent = NO_PARENT;
-    long l;
-    const char *status;
-    rc = sparse__doc_long(d, sparse__doc_get(r, "id"), "id", 0, 100000000L, &l);
-    if (!rc && (size_t)l != index)
-        rc = sparse__doc_error(d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", l, index);
-    if (!rc)
-        rc = sparse__doc_long(d, sparse__doc_get(r, "stage"), "stage", 1, 4, &l);
-    out->stage = (int)l;
-    const sparse__doc_node *p = sparse__doc_get(r, "parent");
-    if (!rc && p && !sparse__doc_is_null(p)) {
-        rc = sparse__doc_long(d, p, "parent", 0, (long)index - 1, &l);
-        out->parent = (size_t)l;
-    }
-    if (!rc)
-        rc = sparse__doc_string(d, sparse__doc_get(r, "status"), "status", &status);
-    if (!rc)
-        out->ok = !strcmp(status, "ok");
-    const sparse__doc_node *pt = sparse__doc_get(r, "point");
-    if (!rc && !(out->point = sp_parse_point(d, pt, s->lay.nvars)))
-        rc = sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
-                               "point: expected %zu numbers (the config's search space)", s->lay.nvars);
-    if (!rc && out->ok) {
-        double v[4];
-        const char *keys[4] = {"val_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes"};
-        for (int k = 0; !rc && k < 4; k++)
-            rc = sparse__doc_double(d, sparse__doc_get(r, keys[k]), keys[k], 0, 1e15, &v[k]);
-        out->val_acc = v[0];
-        out->ms = v[1];
-        out->wm5 = v[2];
-        out->wm6 = v[3];
-        out->feasible = is_feasible(s->cfg, out->ms, s->cfg->wm_model == 6 ? out->wm6 : out->wm5);
-    }
-    const sparse__doc_node *tr = sparse__doc_get(r, "training");
-    if (!rc)
-        rc = sparse__doc_double(d, sparse__doc_get(r, "seconds"), "seconds", 0, 1e12, &out->seconds);
-    if (!rc && tr)
-        rc = sparse__doc_double(d, sparse__doc_get(tr, "epochs"), "training.epochs", 0, 1e9, &out->epochs);
-    sparse__doc_free(d);
-    if (rc) {
-        free(out->point);
-        out->point = NULL;
-    }
-    return rc;
-}
-
-static int keep_trial(search *s, const trial *t)
+int sp_keep_trial(sp_search *s, const sp_trial *t)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 64;
-        trial *p = sparse__realloc(s->trials, nc * sizeof *p);
+        sp_trial *p = sparse__realloc(s->trials, nc * sizeof *p);
         if (!p)
             return SPARSE_ENOMEM;
         s->trials = p;
@@ -176,854 +33,7 @@ static int keep_trial(search *s, const trial *t)
     return SPARSE_OK;
 }
 
-/* ---- proposals ---- */
-
-/* References a stage may morph among trials 0..hist-1: every successful
- * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
- * successful if none is). */
-static size_t references(const search *s, size_t hist, int stage, size_t *refs)
-{
-    size_t n = 0, nf = 0;
-    for (size_t i = 0; i < hist; i++)
-        if (s->trials[i].ok) {
-            refs[n++] = i;
-            nf += s->trials[i].feasible;
-        }
-    if (stage < 3 || n == 0)
-        return n;
-    double *F = sparse__malloc(n * 3 * sizeof *F);
-    size_t *idx = sparse__malloc(n * sizeof *idx), *pool = sparse__malloc(n * sizeof *pool);
-    size_t m = 0, count = 0;
-    if (F && idx && pool) {
-        for (size_t j = 0; j < n; j++) {
-            const trial *t = &s->trials[refs[j]];
-            if (nf && !t->feasible)
-                continue;
-            pool[m] = refs[j];
-            F[3 * m] = 1.0 - t->val_acc;
-            F[3 * m + 1] = t->ms;
-            F[3 * m + 2] = wm_of(s, t);
-            m++;
-        }
-        if (!sparse_pareto_front(m, 3, F, idx, &count))
-            for (size_t j = 0; j < count; j++)
-                refs[j] = pool[idx[j]];
-        else
-            count = n;
-    } else {
-        count = n;
-    }
-    free(F);
-    free(idx);
-    free(pool);
-    return count;
-}
-
-/* How far above a budget the dense (unpruned) network may be and still be
- * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
- * so activations too. Without pruning the dense figures are the final ones. */
-static void cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
-{
-    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
-    if (prune == SP_PRUNE_NONE)
-        *wm_factor = 1.0;
-    else if (prune == SP_PRUNE_SPVD)
-        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
-    else
-        *wm_factor = 2.0;
-}
-
-/* A point's network before any training: dense MS (every weight counted,
- * since biases start at zero) and WM, and their shares of the size cap. */
-typedef struct cap_figures {
-    uint64_t ms, wm;
-    double ms_factor, wm_factor, ms_share, wm_share;
-} cap_figures;
-
-/* 0 if the network cannot be built (it fails later with its own reason). */
-static int cap_shares(const search *s, const double *point, cap_figures *f)
-{
-    const sparse_search_config *c = s->cfg;
-    sp_genome g;
-    sp_genome_decode(&s->lay, c, point, &g);
-    sparse_arch *arch = NULL;
-    sparse_net *net = NULL;
-    sparse_memreport *mem = NULL;
-    uint64_t ms = 0, wm = 0;
-    size_t layer;
-    int built = 0;
-    if (!sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                        sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) &&
-        !sparse_net_create(&net, arch, 1, 0) && !sparse_memreport_from_net(&mem, net, NULL) &&
-        !sparse_memreport_ms_bytes(mem, &ms) && !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
-        size_t n = 0;
-        uint64_t dense = 0, w = 0;
-        sparse_memreport_node_count(mem, &n);
-        for (size_t i = 0; i < n; i++)
-            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
-                dense += w;
-        ms = dense > ms ? dense : ms;
-        cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
-        f->ms_share = c->budget_ms > 0 ? (double)ms / (f->ms_factor * c->budget_ms) : 0.0;
-        f->wm_share = c->budget_wm > 0 ? (double)wm / (f->wm_factor * c->budget_wm) : 0.0;
-        f->ms = ms;
-        f->wm = wm;
-        built = 1;
-    }
-    sparse_clear_error();
-    sparse_memreport_free(mem);
-    sparse_net_free(net);
-    sparse_arch_free(arch);
-    return built;
-}
-
-/* 1 if the point's network, before any training, can still meet the
- * budgets (always 1 without budgets); *why says which it exceeds. */
-static int within_cap(const search *s, const double *point, char *why, size_t why_cap)
-{
-    const sparse_search_config *c = s->cfg;
-    cap_figures f;
-    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !cap_shares(s, point, &f))
-        return 1;
-    if (f.ms_share > 1.0) {
-        snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
-                 (unsigned long long)f.ms, f.ms_factor, c->budget_ms);
-        return 0;
-    }
-    if (f.wm_share > 1.0) {
-        snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
-                 c->wm_model, (unsigned long long)f.wm, f.wm_factor, c->budget_wm);
-        return 0;
-    }
-    return 1;
-}
-
-/* The point with every filter count and the FC weights scaled by m, within
- * their bounds. */
-static void scale_widths(const search *s, const double *point, double m, double *out)
-{
-    const sp_layout *lay = &s->lay;
-    const sparse_search_config *c = s->cfg;
-    memcpy(out, point, lay->nvars * sizeof *out);
-    for (int k = 0; k < lay->bmax; k++)
-        for (int l = 0; l < lay->lmax; l++) {
-            size_t v = lay->layer[k][l].filters;
-            if (v != SIZE_MAX && isfinite(point[v]))
-                out[v] = fmin(fmax(round(point[v] * m), c->filters.lo), c->filters.hi);
-        }
-    size_t v = lay->fc_weights;
-    if (v != SIZE_MAX && isfinite(point[v]))
-        out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
-}
-
-/* The larger of the shares of a limit that the point's dense network takes:
- * of the size cap (box NULL), or of box {ms, wm} in bytes (0: no bound);
- * -1 if the network cannot be built. */
-static double share_of(const search *s, const double *point, const double *box)
-{
-    cap_figures f;
-    if (!cap_shares(s, point, &f))
-        return -1;
-    if (!box)
-        return fmax(f.ms_share, f.wm_share);
-    return fmax(box[0] > 0 ? (double)f.ms / box[0] : 0.0, box[1] > 0 ? (double)f.wm / box[1] : 0.0);
-}
-
-/* Scales point's filter counts and FC weights by the largest factor in
- * [lo_m, hi_m] whose network takes at most target of the limit (share_of);
- * 1 if one did, 0 (point unchanged) if none. Bisection on log m: the shares
- * grow with the widths. */
-static int widest_fit(const search *s, double *point, double lo_m, double hi_m, const double *box, double target)
-{
-    double *scaled = sparse__malloc(s->lay.nvars * sizeof *scaled);
-    if (!scaled) {
-        sparse_clear_error(); /* the unscaled point is still a valid one */
-        return 0;
-    }
-    double lo = log(lo_m), hi = log(hi_m);
-    int found = 0;
-    for (int it = 0; it < 16; it++) {
-        double mid = 0.5 * (lo + hi), share;
-        scale_widths(s, point, exp(mid), scaled);
-        if ((share = share_of(s, scaled, box)) >= 0 && share <= target) {
-            found = 1;
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    if (found) {
-        scale_widths(s, point, exp(lo), scaled);
-        memcpy(point, scaled, s->lay.nvars * sizeof *point);
-    }
-    free(scaled);
-    return found;
-}
-
-/* Widens or narrows a random point so that its network fills a random
- * share (random_fill, log-uniform) of the size cap. Uniform draws over
- * widths of, say, 3 to 32 filters per layer mostly land far below or far
- * above budgets of a few KB; the first MNIST runs found their best networks
- * among the few initial ones that happened to sit near the budget. */
-static void fit_to_cap(search *s, sparse_rng *rng, double *point)
-{
-    const sparse_search_config *c = s->cfg;
-    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
-        return;
-    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
-    widest_fit(s, point, 1.0 / 64, 64.0, NULL, target);
-}
-
-/* What a point means for training: its architecture and the training and
- * pruning values that apply to it. Two points with the same key train the
- * same network the same way, so a morph that leaves the key unchanged (say,
- * a merge type without branches) is a no-op. Caller frees; NULL if the
- * architecture cannot be built. */
-static char *effective_key(const search *s, const double *point)
-{
-    sp_genome g;
-    sp_genome_decode(&s->lay, s->cfg, point, &g);
-    sparse_arch *arch = NULL;
-    char *json = NULL;
-    if (sp_genome_arch(&g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                       sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train), &arch) ||
-        sparse_arch_to_json(arch, &json)) {
-        sparse_arch_free(arch);
-        sparse_clear_error();
-        return NULL;
-    }
-    sparse_arch_free(arch);
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
-                       g.weight_decay, g.shift, g.prune);
-    if (g.prune != SP_PRUNE_NONE) {
-        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
-        for (int k = 0; k < g.blocks; k++)
-            for (int l = 0; l < g.block_layers[k]; l++)
-                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
-    }
-    free(json);
-    return sparse__buf_detach(&b);
-}
-
-/* A random point, preferring one whose network fits the size cap. */
-static int random_point(search *s, sparse_rng *rng, double *point)
-{
-    char why[256];
-    int rc = SPARSE_OK;
-    for (int attempt = 0; attempt < 64 && !rc; attempt++) {
-        rc = sparse_space_sample(s->lay.space, rng, point);
-        if (!rc)
-            fit_to_cap(s, rng, point);
-        if (!rc && within_cap(s, point, why, sizeof why))
-            break;
-    }
-    return rc;
-}
-
-static const double *point_of(const search *s, size_t t);
-
-/* Keys (effective_key) of trials first..t-1, which trial t's proposal does
- * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const search *s, size_t first, size_t t)
-{
-    char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
-    for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = effective_key(s, point_of(s, j));
-    return keys;
-}
-
-static void free_keys(char **keys, size_t n)
-{
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
-}
-
-/* Trial t's point, parent and how it was chosen, from trials 0..hist-1. */
-static int propose(search *s, size_t t, size_t hist, int stage, sparse_rng *rng, double *point, size_t *parent,
-                   char *how, size_t how_cap, char *morph, size_t morph_cap)
-{
-    const sparse_search_config *c = s->cfg;
-    size_t nv = s->lay.nvars;
-    *parent = NO_PARENT;
-    morph[0] = '\0';
-    size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
-    if (!refs)
-        return SPARSE_ENOMEM;
-    size_t nrefs = t < c->initial_trials ? 0 : references(s, hist, stage, refs);
-    /* Stage 2 morphs pruning parameters only; without any (pruning off in
-     * the config) it morphs like stage 1. */
-    int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
-    sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
-    int rc = SPARSE_OK;
-    if (nrefs == 0) {
-        snprintf(how, how_cap, "%s", t < c->initial_trials ? "initial" : "random");
-        rc = random_point(s, rng, point);
-    } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
-        if (stage == 1) {
-            snprintf(how, how_cap, "random");
-            rc = random_point(s, rng, point);
-        } else {
-            snprintf(how, how_cap, "random-morph");
-            *parent = refs[sparse_rng_uint(rng, nrefs)];
-            rc = sp_morph(&s->lay, rng, s->trials[*parent].point, set, 2, point, morph, morph_cap);
-        }
-    } else {
-        /* Thompson sampling over morphs of the references. */
-        size_t nc = c->candidates, got = 0;
-        double *cand = sparse__malloc(nc * nv * sizeof *cand);
-        size_t *cparent = sparse__malloc(nc * sizeof *cparent);
-        char(*cname)[96] = sparse__malloc(nc * sizeof *cname);
-        sparse_mobo *mobo = NULL;
-        rc = cand && cparent && cname ? SPARSE_OK : SPARSE_ENOMEM;
-        char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
-        /* Trials started but not yet seen (workers > 1): a candidate that
-         * repeats one of them would train the same network twice. */
-        char **pend = pending_keys(s, hist, t);
-        rc = rc ? rc : ref_keys && pend ? SPARSE_OK : SPARSE_ENOMEM;
-        for (size_t i = 0; !rc && got < nc && i < 4 * nc; i++) {
-            size_t r = refs[sparse_rng_uint(rng, nrefs)];
-            if (!ref_keys[r])
-                ref_keys[r] = effective_key(s, s->trials[r].point);
-            char why[256];
-            if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand + got * nv, cname[got],
-                         sizeof cname[got])) {
-                sparse_clear_error();
-                continue;
-            }
-            /* Candidates that cannot meet the budgets are not worth a GP
-             * sample, let alone training. */
-            if (!within_cap(s, cand + got * nv, why, sizeof why))
-                continue;
-            char *key = effective_key(s, cand + got * nv);
-            int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
-            for (size_t j = 0; key && !same && pend && j < t - hist; j++)
-                same = pend[j] && !strcmp(key, pend[j]);
-            free(key);
-            if (same)
-                continue;
-            cparent[got++] = r;
-        }
-        free_keys(ref_keys, hist);
-        free_keys(pend, t - hist);
-        if (!rc && got == 0)
-            rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
-        if (!rc) {
-            sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
-            mo.restarts = 2;
-            if (c->lambda_box) {
-                mo.scalarization = SPARSE_SCALAR_BOX;
-                mo.lambda_lo = c->lambda_lo;
-                mo.lambda_hi = c->lambda_hi;
-            }
-            /* All three on log scales: an error going from 3% to 2% counts
-             * like a network 1.5x smaller. On a linear error scale the
-             * range-normalised scalarisation saw every accuracy gain near
-             * the top as tiny and kept proposing small, poor networks. */
-            static const int logs[3] = {1, 1, 1};
-            rc = sparse_mobo_create(&mobo, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
-        }
-        const double half_error = 0.5 / (double)(sparse_dataset_count(s->val) ? sparse_dataset_count(s->val) : 1);
-        for (size_t i = 0; !rc && i < hist; i++) {
-            const trial *tr = &s->trials[i];
-            if (!tr->ok)
-                continue;
-            /* Zeros cannot be logged: a perfect score counts as half an
-             * error on the validation split, a size of 0 bytes as one. */
-            double f[3] = {fmax(1.0 - tr->val_acc, half_error), fmax(tr->ms, 1.0), fmax(wm_of(s, tr), 1.0)};
-            rc = sparse_mobo_observe(mobo, tr->point, f);
-        }
-        size_t chosen = SIZE_MAX;
-        const char *chooser = "mobo";
-        if (!rc)
-            rc = sparse_mobo_propose(mobo, got, cand, point, &chosen, NULL);
-        if (rc == SPARSE_ENUMERIC) {
-            /* A GP that cannot be fitted or sampled on these observations
-             * must not end the search: the trial takes a random one of the
-             * candidates instead (the same one again on resume). */
-            sparse_clear_error();
-            rc = SPARSE_OK;
-            chosen = (size_t)sparse_rng_uint(rng, got);
-            chooser = "fallback-morph";
-        }
-        if (!rc && chosen < got) {
-            *parent = cparent[chosen];
-            snprintf(morph, morph_cap, "%s", cname[chosen]);
-            memcpy(point, cand + chosen * nv, nv * sizeof *point);
-            snprintf(how, how_cap, "%s", chooser);
-        } else if (!rc) {
-            snprintf(how, how_cap, "random");
-        }
-        sparse_mobo_free(mobo);
-        free(cand);
-        free(cparent);
-        free(cname);
-    }
-    free(refs);
-    return rc;
-}
-
-/* ---- the final stage ---- */
-
-/* The k-th box of the final stage (default: the run's budgets). */
-static void final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
-{
-    if (c->final_nboxes) {
-        *ms = c->final_box_ms[k % c->final_nboxes];
-        *wm = c->final_box_wm[k % c->final_nboxes];
-    } else {
-        *ms = c->budget_ms;
-        *wm = c->budget_wm;
-    }
-}
-
-/* The most accurate on validation (the lowest id among equals) of trials
- * 0..limit-1 within final box k that taken does not mark; NO_PARENT if none. */
-static size_t best_in_box(const search *s, size_t limit, size_t k, const unsigned char *taken)
-{
-    double ms, wm;
-    final_box(s->cfg, k, &ms, &wm);
-    size_t best = NO_PARENT;
-    for (size_t i = 0; i < limit; i++) {
-        const trial *tr = &s->trials[i];
-        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && wm_of(s, tr) > wm))
-            continue;
-        if (best == NO_PARENT || tr->val_acc > s->trials[best].val_acc)
-            best = i;
-    }
-    return best;
-}
-
-/* The j-th final trial's parent among trials 0..limit-1: the best of box j
- * mod boxes, else of the next box, and so on. Boxes take turns, so a few
- * final trials already cover every box. */
-static size_t pick_final(const search *s, size_t limit, size_t j, const unsigned char *taken, size_t *box)
-{
-    size_t nboxes = s->cfg->final_nboxes ? s->cfg->final_nboxes : 1, p = NO_PARENT;
-    for (size_t k = 0; k < nboxes && p == NO_PARENT; k++) {
-        *box = j + k;
-        p = best_in_box(s, limit, *box, taken);
-    }
-    return p;
-}
-
-/* With final.fill, widens the point of a final trial of parent tr (never
- * narrows it) until its network fills box: the search ranks networks after
- * a few epochs, when a wider one is not yet better, but after the final
- * stage's long training the box's spare bytes buy accuracy. A pruned
- * network's size is known only after training: the wider one is taken to
- * keep the parent's share of its dense MS and WM, with a tenth to spare.
- * SpVD networks are not widened: the KL term prunes a wider one back to
- * about its parent's size (measured on MNIST: five widened SpVD finals
- * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
- * validation accuracy, in 1.5x the time of a plain retrain, which gained
- * +0.14 to +0.40). 1 if it widened. */
-static int fill_box(const search *s, const trial *tr, size_t box, double *point)
-{
-    double limit[2];
-    cap_figures dense;
-    final_box(s->cfg, box, &limit[0], &limit[1]);
-    if (!s->cfg->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !cap_shares(s, tr->point, &dense) ||
-        !dense.ms || !dense.wm)
-        return 0;
-    limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
-    limit[1] /= fmin(wm_of(s, tr) / (double)dense.wm, 1.0);
-    sp_genome g;
-    sp_genome_decode(&s->lay, s->cfg, tr->point, &g);
-    if (g.prune == SP_PRUNE_SPVD)
-        return 0;
-    double *before = sparse__malloc(s->lay.nvars * sizeof *before);
-    if (!before) {
-        sparse_clear_error(); /* the parent's point is still a valid one */
-        return 0;
-    }
-    memcpy(before, point, s->lay.nvars * sizeof *before);
-    int widened = 0;
-    if (widest_fit(s, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
-        /* Scaling may move only variables the network does not use (the FC
-         * weights without an FC layer): then it is the parent's network. */
-        char *k0 = effective_key(s, before), *k1 = effective_key(s, point);
-        widened = k0 && k1 && strcmp(k0, k1);
-        free(k0);
-        free(k1);
-    }
-    if (!widened)
-        memcpy(point, before, s->lay.nvars * sizeof *point);
-    free(before);
-    return widened;
-}
-
-static size_t parent_of(const search *s, size_t t);
-
-/* The trial that final trial t trains again (NO_PARENT once every box is
- * spent): pick_final among the searched trials, all of them recorded,
- * without those that earlier final trials took. */
-static int final_parent(const search *s, size_t t, size_t *parent, size_t *box)
-{
-    *parent = NO_PARENT;
-    size_t searched = s->final_from;
-    unsigned char *taken = sparse__calloc(searched + 1, 1);
-    if (!taken)
-        return SPARSE_ENOMEM;
-    for (size_t j = searched; j < t; j++) {
-        size_t p = parent_of(s, j);
-        if (p < searched)
-            taken[p] = 1;
-    }
-    *parent = pick_final(s, searched, t - s->final_from, taken, box);
-    free(taken);
-    return SPARSE_OK;
-}
-
-/* Seconds the final stage would take if it started now: the networks it
- * would train, each at its own time per epoch in the search (pruned ones,
- * often the more accurate, take two to three times longer per epoch than
- * plain ones), times its growth in weights if widened, plus a tenth; with
- * several workers, each network goes to the first one free, in the order
- * the final stage takes them. */
-static int final_seconds(search *s, double *out)
-{
-    if (s->final_estimate_at == s->n) {
-        *out = s->final_estimate;
-        return SPARSE_OK;
-    }
-    *out = 0;
-    unsigned char *taken = sparse__calloc(s->n + 1, 1);
-    double *point = sparse__malloc(s->lay.nvars * sizeof *point);
-    double *free_at = sparse__calloc(s->workers, sizeof *free_at);
-    if (!taken || !point || !free_at) {
-        free(taken);
-        free(point);
-        free(free_at);
-        return SPARSE_ENOMEM;
-    }
-    for (size_t j = 0; j < s->cfg->final_trials; j++) {
-        size_t box, p = pick_final(s, s->n, j, taken, &box);
-        if (p == NO_PARENT)
-            break;
-        taken[p] = 1;
-        const trial *tr = &s->trials[p];
-        double growth = 1.0;
-        cap_figures before, after;
-        memcpy(point, tr->point, s->lay.nvars * sizeof *point);
-        if (fill_box(s, tr, box, point) && cap_shares(s, tr->point, &before) && cap_shares(s, point, &after) &&
-            before.ms)
-            growth = (double)after.ms / (double)before.ms;
-        size_t first_free = 0;
-        for (size_t w = 1; w < s->workers; w++)
-            if (free_at[w] < free_at[first_free])
-                first_free = w;
-        if (tr->epochs > 0)
-            free_at[first_free] += 1.1 * growth * tr->seconds / tr->epochs * (double)s->cfg->final_epochs;
-    }
-    for (size_t w = 0; w < s->workers; w++)
-        *out = fmax(*out, free_at[w]);
-    free(taken);
-    free(point);
-    free(free_at);
-    s->final_estimate = *out;
-    s->final_estimate_at = s->n;
-    return SPARSE_OK;
-}
-
-/* Before trial s->next starts: starts the final stage early if the time
- * left is what it needs. */
-static int plan_final(search *s, double elapsed, double budget)
-{
-    if (s->next >= s->final_from || !s->cfg->final_trials || budget <= 0)
-        return SPARSE_OK;
-    double need;
-    int rc = final_seconds(s, &need);
-    if (!rc && need > 0 && elapsed + need >= budget) {
-        s->final_from = s->next;
-        s->total = s->next + s->cfg->final_trials;
-    }
-    return rc;
-}
-
-/* ---- evaluation of one candidate ---- */
-
-typedef struct outcome {
-    int ok;
-    char reason[512];
-    double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
-    double int8_test_acc; /* -1 when the network could not be quantised */
-    size_t inherited;
-    char *arch_json;
-    char *compact_json; /* BC: the architecture after structured pruning */
-} outcome;
-
-/* A trial from its proposal to its record. */
-typedef struct slot {
-    search *s;
-    size_t t;
-    int busy, done; /* done: trained (or failed to), under s->lock */
-    int stage, rc;
-    size_t parent;
-    double *point;
-    sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
-    char how[32], morph[96];
-    outcome o;
-    double start, seconds;
-    char error[1024]; /* the worker's error message when rc != 0 */
-    pthread_t thread;
-} slot;
-
-static slot *slot_of(const search *s, size_t t)
-{
-    for (size_t i = 0; i <= s->lag; i++)
-        if (s->slots[i].busy && s->slots[i].t == t)
-            return &s->slots[i];
-    return NULL;
-}
-
-/* Trial t's point and parent, recorded or in flight. */
-static const double *point_of(const search *s, size_t t)
-{
-    const slot *sl = t < s->n ? NULL : slot_of(s, t);
-    return sl ? sl->point : s->trials[t].point;
-}
-
-static size_t parent_of(const search *s, size_t t)
-{
-    const slot *sl = t < s->n ? NULL : slot_of(s, t);
-    return sl ? sl->parent : s->trials[t].parent;
-}
-
-/* Runs in the workers: the user's callback hears of the oldest trial in
- * flight only, one call at a time; a cancellation stops every trial. */
-static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch, double loss,
-                       double images_per_s)
-{
-    (void)images_per_s;
-    slot *sl = user;
-    search *s = sl->s;
-    pthread_mutex_lock(&s->lock);
-    if (!s->cancel && s->opts->on_progress && sl->t == s->oldest &&
-        s->opts->on_progress(s->opts->user, sl->t, epoch, batch, per_epoch, loss))
-        s->cancel = 1;
-    int stop = s->cancel;
-    pthread_mutex_unlock(&s->lock);
-    return stop;
-}
-
-/* The reference's weights file holds its posterior when it was pruned: load
- * it in its variational mode so the child inherits log sigma^2 and the group
- * scales too. */
-static int load_parent(search *s, size_t parent, const sp_genome *pg, sparse_net **out)
-{
-    *out = NULL;
-    char *path = sparse__runlog_weights_path(s->log, parent);
-    if (!path)
-        return SPARSE_ENOMEM;
-    sparse_arch *arch = NULL;
-    int rc = SPARSE_OK;
-    if (pg->prune != SP_PRUNE_NONE) {
-        sparse_prune_options po;
-        sp_prune_options(pg, 0, &po);
-        rc = sparse_prune_load(out, path, 1, &po);
-    } else {
-        rc = sparse_net_load_arch(&arch, path);
-        if (!rc)
-            rc = sparse_net_create(out, arch, 1, 0);
-        if (!rc)
-            rc = sparse_net_load(*out, path, 1);
-    }
-    if (rc) {
-        sparse_net_free(*out);
-        *out = NULL;
-        sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent);
-    }
-    sparse_arch_free(arch);
-    free(path);
-    return rc;
-}
-
-/* Failures of the candidate itself (divergence, impossible shapes, empty
- * after pruning) are recorded, not fatal; I/O and memory errors are. */
-static int candidate_failure(int rc)
-{
-    return rc == SPARSE_ESHAPE || rc == SPARSE_ENUMERIC || rc == SPARSE_EEMPTY || rc == SPARSE_ERANGE ||
-           rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
-}
-
-/* Trains trial t (genome g of point) from parent (genome pg) and measures
- * it. It reads nothing of s that the calling thread changes meanwhile (the
- * trials array grows), so that it can run in a worker. */
-static int evaluate(search *s, size_t t, const double *point, const sp_genome *g, size_t parent,
-                    const sp_genome *pg, void *progress_user, outcome *o)
-{
-    memset(o, 0, sizeof *o);
-    size_t classes = sparse_dataset_num_classes(s->train);
-    sparse_arch *arch = NULL;
-    sparse_net *net = NULL, *ref = NULL, *eval_net = NULL;
-    sparse_prune_result *pruned = NULL;
-    sparse_memreport *mem = NULL;
-    uint64_t seed_t = s->cfg->seed * 1000003ULL + t;
-    sparse_prune_options po;
-    sp_prune_options(g, seed_t, &po);
-    if (!within_cap(s, point, o->reason, sizeof o->reason))
-        return SPARSE_OK;
-    int rc = sp_genome_arch(g, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                            sparse_dataset_width(s->train), classes, &arch);
-    if (!rc)
-        rc = sparse_arch_to_json(arch, &o->arch_json);
-    if (!rc)
-        rc = sparse_net_create(&net, arch, s->cfg->batch, seed_t);
-    /* Variational mode before inheritance, so the posterior is inherited. */
-    if (!rc && po.method != SPARSE_PRUNE_NONE)
-        rc = sparse_prune_attach(net, &po);
-    if (!rc && parent != NO_PARENT && !(rc = load_parent(s, parent, pg, &ref)))
-        rc = sp_inherit(net, ref, &o->inherited);
-    sparse_net_free(ref);
-    if (!rc) {
-        sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
-        to.epochs = (size_t)g->epochs;
-        to.batch_size = s->cfg->batch;
-        to.optimizer = s->cfg->optimizer;
-        to.schedule = s->cfg->schedule;
-        to.lr = g->lr;
-        to.weight_decay = g->weight_decay;
-        to.label_smoothing = (float)g->label_smoothing;
-        to.max_shift = (size_t)g->shift;
-        to.seed = s->cfg->seed * 7919ULL + t;
-        to.progress = progress_cb;
-        to.user = progress_user;
-        if (po.method == SPARSE_PRUNE_NONE) {
-            rc = sparse_net_train(net, s->train, &to, NULL);
-            eval_net = net;
-        } else {
-            /* Train in the variational mode, then compact with each layer's
-             * own threshold; the variational net (posterior included) is
-             * what the weights file keeps for later inheritance. */
-            rc = sparse_prune_run(&pruned, net, s->train, &to, &po);
-            if (!rc) {
-                sparse_prune_result_free(pruned);
-                pruned = NULL;
-                int mode = po.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
-                rc = sp_set_layer_thresholds(net, g, mode, seed_t);
-            }
-            if (!rc)
-                rc = sparse_prune_compact(&pruned, net, 0);
-            if (!rc)
-                eval_net = sparse_prune_result_net(pruned);
-            if (!rc && po.method == SPARSE_PRUNE_BC)
-                rc = sparse_arch_to_json(sparse_prune_result_arch(pruned), &o->compact_json);
-        }
-    }
-    if (!rc)
-        rc = sparse_net_evaluate(eval_net, s->val, &o->val_acc);
-    if (!rc)
-        rc = sparse_net_evaluate(eval_net, s->test, &o->test_acc);
-    o->int8_test_acc = -1;
-    if (!rc) {
-        /* The deployed network is int8: measure it too. A network the int8
-         * path cannot take is reported without the figure, not failed. */
-        sparse_qnet *q = NULL;
-        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
-        if (sparse_qnet_create(&q, eval_net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
-            o->int8_test_acc = -1;
-        sparse_qnet_free(q);
-        sparse_clear_error();
-    }
-    if (!rc)
-        rc = sparse_memreport_from_net(&mem, eval_net, NULL);
-    uint64_t v = 0, lb = 0;
-    size_t layer;
-    if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))
-        o->ms = (double)v;
-    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 5, &v, &layer)))
-        o->wm5 = (double)v;
-    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 6, &v, &layer)))
-        o->wm6 = (double)v;
-    if (!rc && !(rc = sparse_memreport_deploy_flash_bytes(mem, &v)))
-        o->flash = (double)v;
-    if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
-        o->arena = (double)v;
-    if (!rc)
-        o->params = (double)sparse_net_param_nonzero(eval_net);
-    if (!rc) {
-        char *path = sparse__runlog_weights_path(s->log, t);
-        rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
-        free(path);
-    }
-    sparse_memreport_free(mem);
-    sparse_prune_result_free(pruned);
-    sparse_net_free(net);
-    sparse_arch_free(arch);
-    if (rc && candidate_failure(rc)) {
-        snprintf(o->reason, sizeof o->reason, "%s: %s", sparse_strerror(rc), sparse_last_error());
-        sparse_clear_error();
-        return SPARSE_OK;
-    }
-    o->ok = rc == SPARSE_OK;
-    return rc;
-}
-
-static char *make_record(const search *s, size_t t, int stage, size_t parent, const char *how,
-                         const char *morph, const double *point, const sp_genome *g,
-                         const outcome *o, double seconds)
-{
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "{\"id\":%zu,\"stage\":%d,\"parent\":", t, stage);
-    if (parent == NO_PARENT)
-        sparse__buf_puts(&b, "null");
-    else
-        sparse__buf_printf(&b, "%zu", parent);
-    sparse__buf_puts(&b, ",\"proposal\":");
-    sparse__buf_json_string(&b, how);
-    sparse__buf_puts(&b, ",\"morph\":");
-    sparse__buf_json_string(&b, morph);
-    sparse__buf_puts(&b, ",\"status\":");
-    sparse__buf_json_string(&b, o->ok ? "ok" : "failed");
-    if (!o->ok) {
-        sparse__buf_puts(&b, ",\"reason\":");
-        sparse__buf_json_string(&b, o->reason);
-    }
-    sparse__buf_puts(&b, ",\"point\":[");
-    for (size_t i = 0; i < s->lay.nvars; i++) {
-        if (i)
-            sparse__buf_puts(&b, ",");
-        sparse__buf_json_double(&b, point[i]);
-    }
-    static const char *const prune_names[] = {"none", "spvd", "bc"};
-    sparse__buf_printf(&b, "],\"training\":{\"epochs\":%d", g->epochs);
-    put_num(&b, "lr", g->lr);
-    put_num(&b, "label_smoothing", g->label_smoothing);
-    put_num(&b, "weight_decay", g->weight_decay);
-    sparse__buf_printf(&b, ",\"shift\":%d},\"pruning\":{\"method\":\"%s\"", g->shift, prune_names[g->prune]);
-    if (g->prune) {
-        put_num(&b, "kl_weight", g->kl_weight);
-        sparse__buf_printf(&b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);
-        put_num(&b, "fc_threshold", g->threshold_fc);
-    }
-    sparse__buf_puts(&b, "}");
-    if (o->arch_json)
-        sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
-    if (o->compact_json)
-        sparse__buf_printf(&b, ",\"compact_arch\":%s", o->compact_json);
-    if (o->ok) {
-        put_num(&b, "val_accuracy", o->val_acc);
-        put_num(&b, "test_accuracy", o->test_acc);
-        if (o->int8_test_acc >= 0)
-            put_num(&b, "int8_test_accuracy", o->int8_test_acc);
-        put_num(&b, "ms_bytes", o->ms);
-        put_num(&b, "wm5_bytes", o->wm5);
-        put_num(&b, "wm6_bytes", o->wm6);
-        put_num(&b, "params", o->params);
-        put_num(&b, "flash_bytes", o->flash);
-        put_num(&b, "arena_bytes", o->arena);
-        sparse__buf_printf(&b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
-                           is_feasible(s->cfg, o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5) ? "true"
-                                                                                               : "false");
-    }
-    put_num(&b, "seconds", floor(seconds * 1000.0 + 0.5) / 1000.0);
-    sparse__buf_puts(&b, "}");
-    return sparse__buf_detach(&b);
-}
-
-static double best_feasible(const search *s)
+double sp_best_feasible(const sp_search *s)
 {
     double best = -1;
     for (size_t i = 0; i < s->n; i++)
@@ -1032,12 +42,12 @@ static double best_feasible(const search *s)
     return best;
 }
 
-static int write_state(search *s, int finished)
+int sp_write_state(sp_search *s, int finished)
 {
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
                        s->n, s->total, finished ? "true" : "false");
-    sparse__buf_json_double(&b, best_feasible(s));
+    sparse__buf_json_double(&b, sp_best_feasible(s));
     sparse__buf_puts(&b, "}\n");
     char *json = sparse__buf_detach(&b);
     if (!json)
@@ -1047,252 +57,7 @@ static int write_state(search *s, int finished)
     return rc;
 }
 
-/* Seconds the run still needs after its last trial: the search trials left
- * at the mean time of those so far, the final ones at the mean of those
- * done, or before the first at final_seconds' estimate (a final trial trains
- * several times longer than a searched one), shared among the workers. */
-static double time_left(search *s)
-{
-    double searched = 0, finals = 0, est = 0;
-    size_t ns = 0, nf = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->trials[i].stage == 4) {
-            finals += s->trials[i].seconds;
-            nf++;
-        } else {
-            searched += s->trials[i].seconds;
-            ns++;
-        }
-    }
-    size_t final_from = s->final_from < s->total ? s->final_from : s->total;
-    size_t search_left = final_from > s->n ? final_from - s->n : 0;
-    size_t final_left = s->total - (s->n > final_from ? s->n : final_from);
-    double left = ns ? (double)search_left * searched / (double)ns / (double)s->workers : 0.0;
-    if (final_left && nf)
-        left += (double)final_left * finals / (double)nf / (double)s->workers;
-    else if (final_left && !final_seconds(s, &est))
-        left += est * (double)final_left / (double)s->cfg->final_trials;
-    sparse_clear_error();
-    return left;
-}
-
-/* Proposes trial s->next into sl from the trials it may see; in the final
- * stage it trains final_of again, widened for box. */
-static int prepare_trial(search *s, slot *sl, size_t hist, size_t final_of, size_t box)
-{
-    size_t t = s->next;
-    memset(sl, 0, sizeof *sl);
-    sl->s = s;
-    sl->t = t;
-    sl->stage = stage_of(s, t);
-    sl->start = now_s();
-    sl->parent = NO_PARENT;
-    sparse_rng *rng = NULL;
-    if (!(sl->point = sparse__malloc(s->lay.nvars * sizeof *sl->point)))
-        return SPARSE_ENOMEM;
-    int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
-    if (!rc && sl->stage == 4) {
-        sl->parent = final_of;
-        memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
-        snprintf(sl->how, sizeof sl->how, "final");
-        snprintf(sl->morph, sizeof sl->morph, "%s",
-                 fill_box(s, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
-    } else if (!rc) {
-        rc = propose(s, t, hist, sl->stage, rng, sl->point, &sl->parent, sl->how, sizeof sl->how, sl->morph,
-                     sizeof sl->morph);
-    }
-    sparse_rng_free(rng);
-    if (!rc) {
-        sp_genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
-        if (sl->parent != NO_PARENT)
-            sp_genome_decode(&s->lay, s->cfg, s->trials[sl->parent].point, &sl->parent_g);
-        if (sl->stage == 4) {
-            sl->g.epochs = (int)s->cfg->final_epochs;
-            sl->g.shift = (int)s->cfg->final_shift;
-        }
-        sl->busy = 1;
-        s->next++;
-    } else {
-        free(sl->point);
-        sl->point = NULL;
-    }
-    return rc ? sparse__error_prefix(rc, "trial %zu", t) : SPARSE_OK;
-}
-
-/* Trains and measures the trial of a slot (a worker's thread with
- * workers > 1); its error message travels in the slot. */
-static void *train_trial(void *arg)
-{
-    slot *sl = arg;
-    search *s = sl->s;
-    int rc = evaluate(s, sl->t, sl->point, &sl->g, sl->parent, &sl->parent_g, sl, &sl->o);
-    if (rc)
-        snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
-    pthread_mutex_lock(&s->lock);
-    sl->rc = rc;
-    sl->seconds = now_s() - sl->start;
-    sl->done = 1;
-    s->completions++;
-    pthread_cond_signal(&s->finished);
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
-}
-
-/* Waits for the slot's worker thread to end (there is one with workers > 1). */
-static void join_worker(const search *s, slot *sl)
-{
-    if (s->workers > 1)
-        pthread_join(sl->thread, NULL);
-}
-
-static void release_slot(slot *sl)
-{
-    free(sl->point);
-    free(sl->o.arch_json);
-    free(sl->o.compact_json);
-    sl->point = NULL;
-    sl->o.arch_json = sl->o.compact_json = NULL;
-    sl->busy = 0;
-}
-
-/* Appends the record of the trained trial s->n (in sl) and reports it. */
-static int record_trial(search *s, slot *sl)
-{
-    size_t t = sl->t;
-    int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
-    const outcome *o = &sl->o;
-    char *rec = NULL;
-    if (!rc) {
-        rec = make_record(s, t, sl->stage, sl->parent, sl->how, sl->morph, sl->point, &sl->g, o, sl->seconds);
-        rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
-    }
-    if (rc) {
-        free(rec);
-        release_slot(sl);
-        return sparse__error_prefix(rc, "trial %zu", t);
-    }
-    trial tr = {o->ok, sl->stage, 0, sl->parent, sl->point, o->val_acc, o->ms, o->wm5, o->wm6, sl->seconds,
-                sl->g.epochs};
-    tr.feasible = o->ok && is_feasible(s->cfg, o->ms, wm_of(s, &tr));
-    rc = keep_trial(s, &tr);
-    if (!rc)
-        sl->point = NULL; /* the trial's now */
-    if (!rc)
-        rc = write_state(s, 0);
-    if (!rc && s->opts->on_trial) {
-        double elapsed = now_s() - s->t0;
-        sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION, t, s->total, sl->stage, o->ok, o->val_acc,
-                                 o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5, best_feasible(s),
-                                 elapsed, -1.0, rec};
-        if (s->total > t + 1)
-            ev.remaining_s = time_left(s);
-        if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
-            ev.remaining_s = s->budget_s - elapsed > 0 ? s->budget_s - elapsed : 0;
-        if (s->opts->on_trial(s->opts->user, &ev))
-            rc = sparse__error(SPARSE_ECANCELLED, "search stopped by the trial callback after trial %zu", t);
-    }
-    free(rec);
-    release_slot(sl);
-    return rc;
-}
-
-/* The trials trial t may see: all before it but the last lag; a final
- * trial sees every searched one. */
-static size_t history_of(const search *s, size_t t)
-{
-    if (t >= s->final_from)
-        return s->final_from;
-    return t > s->lag ? t - s->lag : 0;
-}
-
-/* Starts trial s->next if it can start now: 1 if it did, 0 if it must wait
- * for earlier trials, -1 if the run starts no more trials. */
-static int start_next(search *s, double budget, int *rc)
-{
-    slot *free_slot = NULL;
-    for (size_t i = 0; i <= s->lag && !free_slot; i++)
-        if (!s->slots[i].busy)
-            free_slot = &s->slots[i];
-    if (s->next >= s->total)
-        return -1;
-    double elapsed = now_s() - s->t0;
-    if (budget > 0 && elapsed >= budget)
-        return -1;
-    if ((*rc = plan_final(s, elapsed, budget)))
-        return -1;
-    size_t hist = history_of(s, s->next);
-    if (!free_slot || hist > s->n)
-        return 0;
-    size_t final_of = NO_PARENT, box = 0;
-    if (s->next >= s->final_from) {
-        if ((*rc = final_parent(s, s->next, &final_of, &box)))
-            return -1;
-        if (final_of == NO_PARENT) { /* every box spent */
-            s->total = s->next;
-            return -1;
-        }
-    }
-    if ((*rc = prepare_trial(s, free_slot, hist, final_of, box)))
-        return -1;
-    if (s->workers == 1) {
-        train_trial(free_slot);
-        return 1;
-    }
-    int err = pthread_create(&free_slot->thread, NULL, train_trial, free_slot);
-    if (err) {
-        release_slot(free_slot);
-        s->next--;
-        *rc = sparse__error(SPARSE_ENOMEM, "trial %zu: cannot start a worker thread: %s", s->next, strerror(err));
-        return -1;
-    }
-    return 1;
-}
-
-/* Runs trials until the limit, the time budget, an error or a cancellation.
- * Trials in flight then finish, or stop if it was an error; those that
- * finished after a failed one are not recorded (a resume trains them). */
-static int run_trials(search *s, double budget)
-{
-    int rc = SPARSE_OK, starting = 1;
-    for (;;) {
-        pthread_mutex_lock(&s->lock);
-        if (rc)
-            s->cancel = 1;
-        s->oldest = s->n;
-        slot *sl = slot_of(s, s->n);
-        int ready = sl && sl->done;
-        size_t running = 0, seen = s->completions;
-        for (size_t i = 0; i <= s->lag; i++)
-            running += s->slots[i].busy && !s->slots[i].done;
-        pthread_mutex_unlock(&s->lock);
-        if (ready && !rc) {
-            join_worker(s, sl);
-            rc = record_trial(s, sl);
-            continue;
-        }
-        if (starting && !rc && running < s->workers) {
-            int started = start_next(s, budget, &rc);
-            if (started < 0)
-                starting = 0;
-            if (started)
-                continue;
-        }
-        if (!running)
-            break;
-        pthread_mutex_lock(&s->lock);
-        while (s->completions == seen)
-            pthread_cond_wait(&s->finished, &s->lock);
-        pthread_mutex_unlock(&s->lock);
-    }
-    for (size_t i = 0; i <= s->lag; i++)
-        if (s->slots[i].busy) {
-            join_worker(s, &s->slots[i]);
-            release_slot(&s->slots[i]);
-        }
-    return rc;
-}
-
-static void search_destroy(search *s)
+static void search_destroy(sp_search *s)
 {
     free(s->slots);
     for (size_t i = 0; i < s->n; i++)
@@ -1308,7 +73,7 @@ static void search_destroy(search *s)
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
  * below that cannot be met by any point of any space. */
-static int check_wm_budget(const search *s)
+static int check_wm_budget(const sp_search *s)
 {
     const sparse_search_config *c = s->cfg;
     size_t ch = sparse_dataset_channels(s->train), h = sparse_dataset_height(s->train),
@@ -1325,7 +90,7 @@ static int check_wm_budget(const search *s)
 
 /* Training refuses a shift that can move an image out of itself entirely;
  * said once here, not as the failure of every trial. */
-static int check_shift(const search *s)
+static int check_shift(const sp_search *s)
 {
     const size_t h = sparse_dataset_height(s->train), w = sparse_dataset_width(s->train);
     const double most = fmax(s->cfg->shift.hi, (double)s->cfg->final_shift);
@@ -1333,6 +98,104 @@ static int check_shift(const search *s)
         return sparse__error(SPARSE_ERANGE, "%s %g pixels: the images are %zux%zu, a shift must be below both",
                              most == s->cfg->shift.hi ? "space.shift up to" : "final.shift", most, h, w);
     return SPARSE_OK;
+}
+
+/* The run's plan before any record: the trials, where the final stage
+ * starts, the time budget, the workers and their threads. */
+static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search_options *opts)
+{
+    s->cfg = cfg;
+    s->opts = opts;
+    s->t0 = sp_now_s();
+    s->total = sparse_search_config_trials(cfg);
+    if (opts->max_trials && opts->max_trials < s->total)
+        s->total = opts->max_trials;
+    /* The final stage follows the three stages, or starts early enough to
+     * fit in a trial limit; a time budget may start it earlier still. */
+    s->final_from = SIZE_MAX;
+    s->final_estimate_at = SIZE_MAX;
+    if (cfg->final_trials)
+        s->final_from = s->total > cfg->final_trials ? s->total - cfg->final_trials : s->total;
+    s->budget_s = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    /* Each worker trains with its share of the threads. */
+    s->workers = cfg->workers;
+    s->lag = 2 * (s->workers - 1);
+    int threads = opts->threads > 0 ? opts->threads : cfg->threads;
+    int rc = sparse_set_num_threads(threads > (int)s->workers ? threads / (int)s->workers : 1);
+    if (!rc && !(s->slots = sparse__calloc(s->lag + 1, sizeof *s->slots)))
+        rc = SPARSE_ENOMEM;
+    return rc;
+}
+
+/* The search space, the data and the run directory (created, with its
+ * config.yaml, for a new run). The data come first: an impossible budget is
+ * refused before a run directory is made for it. */
+static int open_run(sp_search *s, const char *dir, int create)
+{
+    const sparse_search_config *cfg = s->cfg;
+    int rc = sp_layout_create(&s->lay, cfg);
+    if (!rc)
+        rc = sp_open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
+    if (!rc) {
+        sp_problem prob = {cfg, &s->lay, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
+                           sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train)};
+        s->prob = prob;
+        rc = check_wm_budget(s);
+    }
+    if (!rc)
+        rc = check_shift(s);
+    if (!rc)
+        rc = sparse__runlog_open(&s->log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
+    if (!rc && create && sparse__runlog_count(s->log) > 0)
+        rc = sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
+                           dir, sparse__runlog_count(s->log));
+    if (!rc && create) {
+        char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
+        rc = path ? sparse_search_config_to_yaml(cfg, &yaml) : SPARSE_ENOMEM;
+        if (!rc)
+            rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
+        free(yaml);
+        free(path);
+    }
+    return rc;
+}
+
+/* Reads back the records of an existing run: the decisions of the trials
+ * to come depend on them exactly. */
+static int replay(sp_search *s)
+{
+    int rc = SPARSE_OK;
+    for (size_t i = 0; !rc && i < sparse__runlog_count(s->log); i++) {
+        sp_trial tr;
+        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i, 1, &tr);
+        if (!rc && (rc = sp_keep_trial(s, &tr)))
+            free(tr.point);
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (s->trials[i].stage == 4 && i < s->final_from) {
+            s->final_from = i; /* a time budget started it early */
+            if (i + s->cfg->final_trials < s->total)
+                s->total = i + s->cfg->final_trials;
+        }
+    s->next = s->n;
+    return rc;
+}
+
+/* state.json, pareto.csv and pareto.svg after the trials of this call. */
+static int write_summary(sp_search *s, const char *dir)
+{
+    int rc = sp_write_state(s, s->n >= s->total);
+    sparse_run *run = NULL;
+    if (!rc)
+        rc = sparse_run_open(&run, dir);
+    if (!rc)
+        rc = sparse_run_write_pareto_csv(run);
+    char *svg = rc ? NULL : sparse__runlog_path(s->log, "pareto.svg");
+    if (svg)
+        rc = sparse_run_write_pareto_svg(run, svg);
+    free(svg);
+    sparse_run_free(run);
+    return rc;
 }
 
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
@@ -1344,82 +207,19 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
     if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
         return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
                              opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
-    search s;
+    sp_search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
-    s.cfg = cfg;
-    s.opts = opts;
-    s.t0 = now_s();
-    s.total = sparse_search_config_trials(cfg);
-    if (opts->max_trials && opts->max_trials < s.total)
-        s.total = opts->max_trials;
-    /* The final stage follows the three stages, or starts early enough to
-     * fit in a trial limit; a time budget may start it earlier still. */
-    s.final_from = SIZE_MAX;
-    s.final_estimate_at = SIZE_MAX;
-    if (cfg->final_trials)
-        s.final_from = s.total > cfg->final_trials ? s.total - cfg->final_trials : s.total;
-    double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
-    s.budget_s = budget;
-    /* Each worker trains with its share of the threads. */
-    s.workers = cfg->workers;
-    s.lag = 2 * (s.workers - 1);
-    int threads = opts->threads > 0 ? opts->threads : cfg->threads;
-    int rc = sparse_set_num_threads(threads > (int)s.workers ? threads / (int)s.workers : 1);
-    if (!rc && !(s.slots = sparse__calloc(s.lag + 1, sizeof *s.slots)))
-        rc = SPARSE_ENOMEM;
+    int rc = plan_run(&s, cfg, opts);
     if (!rc)
-        rc = sp_layout_create(&s.lay, cfg);
-    /* The data first: an impossible budget is refused before a run
-     * directory is made for it. */
+        rc = open_run(&s, dir, create);
     if (!rc)
-        rc = sp_open_data(cfg, opts->data_override, &s.train, &s.val, &s.test);
+        rc = replay(&s);
     if (!rc)
-        rc = check_wm_budget(&s);
+        rc = sp_run_trials(&s, s.budget_s);
     if (!rc)
-        rc = check_shift(&s);
-    if (!rc)
-        rc = sparse__runlog_open(&s.log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
-    if (!rc && create && sparse__runlog_count(s.log) > 0)
-        rc = sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
-                           dir, sparse__runlog_count(s.log));
-    if (!rc && create) {
-        char *yaml = NULL, *path = sparse__runlog_path(s.log, "config.yaml");
-        rc = path ? sparse_search_config_to_yaml(cfg, &yaml) : SPARSE_ENOMEM;
-        if (!rc)
-            rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
-        free(yaml);
-        free(path);
-    }
-    for (size_t i = 0; !rc && i < sparse__runlog_count(s.log); i++) {
-        trial tr;
-        rc = read_record(&s, sparse__runlog_line(s.log, i), i, &tr);
-        if (!rc && (rc = keep_trial(&s, &tr)))
-            free(tr.point);
-    }
-    for (size_t i = 0; i < s.n; i++)
-        if (s.trials[i].stage == 4 && i < s.final_from) {
-            s.final_from = i; /* a time budget started it early */
-            if (i + cfg->final_trials < s.total)
-                s.total = i + cfg->final_trials;
-        }
-    s.next = s.n;
-    if (!rc)
-        rc = run_trials(&s, budget);
-    if (!rc)
-        rc = write_state(&s, s.n >= s.total);
-    if (!rc) {
-        sparse_run *run;
-        rc = sparse_run_open(&run, dir);
-        if (!rc)
-            rc = sparse_run_write_pareto_csv(run);
-        char *svg = rc ? NULL : sparse__runlog_path(s.log, "pareto.svg");
-        if (svg)
-            rc = sparse_run_write_pareto_svg(run, svg);
-        free(svg);
-        sparse_run_free(run);
-    }
+        rc = write_summary(&s, dir);
     search_destroy(&s);
     pthread_cond_destroy(&s.finished);
     pthread_mutex_destroy(&s.lock);

@@ -11,6 +11,8 @@
 #define SP_MAX_BLOCKS 4
 #define SP_MAX_LAYERS 4
 #define SP_MAX_BOXES 8
+#define SP_MAX_REFERENCES 32
+#define SP_LABEL_CAP 64
 
 enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
 enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
@@ -22,6 +24,13 @@ typedef struct sp_range {
 
 /* Allowed values of a categorical choice as a bit set. */
 typedef unsigned sp_choices;
+
+/* A point the Pareto plot draws beside the trials (plot.references). */
+typedef struct sp_reference {
+    char label[SP_LABEL_CAP];
+    double accuracy;         /* 0..1 */
+    double ms, wm;           /* bytes; 0 = not drawn on that panel */
+} sp_reference;
 
 struct sparse_search_config {
     char *source;
@@ -60,6 +69,9 @@ struct sparse_search_config {
         merge_concat, prune;
     sp_range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing,
         weight_decay, fc_frac, shift;
+    /* the Pareto plot: points to compare with, under the run's WM model */
+    sp_reference plot_refs[SP_MAX_REFERENCES];
+    size_t plot_nrefs;
 };
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
@@ -102,6 +114,24 @@ void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, con
 int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
                    sparse_arch **out);
 
+/* What building a point's network takes: the config, its space and the
+ * data's image shape and classes (all borrowed). */
+typedef struct sp_problem {
+    const sparse_search_config *cfg;
+    const sp_layout *lay;
+    size_t channels, height, width, classes;
+} sp_problem;
+
+/* The genome of point into g, and its architecture (caller frees; NULL on
+ * failure). */
+int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out);
+/* What a point means for training: its architecture and the training and
+ * pruning values that apply to it. Two points with the same key train the
+ * same network the same way, so a morph that leaves the key unchanged (say,
+ * a merge type without branches) is a no-op. Caller frees; NULL if the
+ * architecture cannot be built. */
+char *sp_point_key(const sp_problem *p, const double *point);
+
 /* Morphs (paper Table 6). */
 typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_morph_set;
 /* Applies 1..max_ops random morphs of the allowed set to point into out;
@@ -115,23 +145,60 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
  * have, so a widened child computes what its reference computed. */
 int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
 
-/* Pruning options of a genome (thresholds: the FC one; see
- * sp_set_layer_thresholds for the per-layer ones). */
+/* Pruning options of a genome (thresholds: the FC one; sp_prune_trial
+ * gives every layer its own). */
 struct sparse_prune_options;
+struct sparse_prune_result;
 void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_options *po);
-/* Gives every variational node of net its genome layer's threshold. */
-int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed);
+/* The weights file at path of a trial of genome g, for batches of up to
+ * batch images: a pruned trial's in its variational mode, so that its
+ * posterior (log sigma^2, group scales) comes too. *out owned by the
+ * caller; NULL on failure. */
+int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net **out);
+/* Prunes net, a trained variational network of genome g, with every layer's
+ * own threshold (paper Table 5), and compacts it for batches of up to batch
+ * images (0: net's own) into *out (owned by the caller). */
+int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t batch,
+                   struct sparse_prune_result **out);
 
-/* A record's "point" (a list of nvars numbers, null for inactive variables)
- * in a fresh array (caller frees); NULL if it is not one. */
-struct sparse__doc;
-struct sparse__doc_node;
-double *sp_parse_point(const struct sparse__doc *d, const struct sparse__doc_node *pt, size_t nvars);
+/* ---- trial records (records.c) ---- */
+
+#define SP_NO_PARENT SIZE_MAX
+
+/* One line of trials.jsonl as the search and the run view read it back.
+ * Figures the record does not hold are -1. */
+typedef struct sp_trial {
+    int stage;     /* 1, 2, 3; 4 for the final stage (-1: unknown) */
+    size_t parent; /* SP_NO_PARENT for none */
+    int ok;        /* 1 trained and measured, 0 failed (-1: the line is not a record; lenient reading only) */
+    int feasible;  /* 1 ok and within the config's budgets */
+    double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
+    double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
+    double seconds;
+    double epochs; /* epochs trained, for the time a final stage takes */
+} sp_trial;
+
+/* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
+int sp_feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
+/* The trial's WM under the config's model. */
+double sp_trial_wm(const sparse_search_config *cfg, const sp_trial *t);
+
+/* Reads record `index` (0-based; the line of trials.jsonl) of a run with
+ * config cfg, whose space has nvars variables. Strict (the search): a
+ * missing or malformed field it needs is an error naming trials.jsonl:line
+ * and the field, and nothing is kept. Lenient (the run view): every field
+ * that reads is kept, the others are -1, and it never fails. out->point is
+ * the caller's (free). */
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
+                   sp_trial *out);
 
 /* The point of trial id (borrowed; NULL if failed or out of range) and the
  * path of its weights file (caller frees). */
 const double *sparse__run_point(const sparse_run *run, size_t id);
 char *sparse__run_path(const sparse_run *run, size_t id);
+/* The run's Pareto front (sparse_run_pareto) in a fresh array (caller
+ * frees; NULL on failure). */
+int sp_run_front(const sparse_run *run, size_t **idx, size_t *count);
 /* The config stored in a run directory (borrowed). */
 const sparse_search_config *sparse__run_config(const sparse_run *run);
 /* The splits a search with cfg trains, validates and tests on (the data spec

@@ -1,7 +1,8 @@
 /* pareto.svg: validation accuracy against model size and against working
  * memory, every trial as a grey dot, the front highlighted, the budgets as
- * dashed lines and, for MNIST, the paper's reference points. Plain SVG 1.1
- * text, no dependencies. */
+ * dashed lines, and the reference points its caller gives (the run config's
+ * plot.references, sparse_plot_options), one colour per label. The plot
+ * knows nothing of any data set. Plain SVG 1.1 text, no dependencies. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +22,28 @@ typedef struct axis {
     double acc_lo, acc_hi;
 } axis;
 
+/* A reference point as drawn: accuracy in percent, sizes in bytes (0: not
+ * on that panel). */
 typedef struct refpoint {
     const char *label;
-    double acc, ms, wm;
-    int wm_model;
+    double acc, size[2];
+    const char *color;
 } refpoint;
 
-/* Paper Tables 3 and 4 (MNIST, KB = 1024 B) and the hand-designed networks
- * of issue 8, measured on this machine with PyTorch. */
-static const refpoint refs[] = {
-    {"paper T3", 98.64, 2.77 * 1024, 1.96 * 1024, 5}, {"paper T3", 96.49, 1.44 * 1024, 1.33 * 1024, 5},
-    {"paper T4", 97.03, 15 * 1024, 1.38 * 1024, 6},   {"paper T4", 95.76, 1.76 * 1024, 0.62 * 1024, 6},
-    {"by hand", 97.17, 1066, 802, 5},                  {"by hand", 98.70, 2698, 1594, 5},
-    {"by hand", 97.17, 1066, 980, 6},
-};
+/* What one plot shows. */
+typedef struct plot {
+    const sparse_run *run;
+    const sparse_search_config *cfg;
+    size_t n, count; /* trials; on the front */
+    size_t *front;
+    refpoint *refs;
+    size_t nrefs;
+    axis a;
+} plot;
+
+static const char *const palette[] = {"#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                      "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+#define NCOLORS (sizeof palette / sizeof palette[0])
 
 static double px_x(const axis *a, int panel, double bytes)
 {
@@ -45,6 +54,20 @@ static double px_x(const axis *a, int panel, double bytes)
 static double px_y(const axis *a, double acc)
 {
     return MARGIN_T + (a->acc_hi - acc) / (a->acc_hi - a->acc_lo) * PANEL_H;
+}
+
+/* Text from the caller, as SVG character data. */
+static void put_text(sparse__buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': sparse__buf_puts(b, "&amp;"); break;
+        case '<': sparse__buf_puts(b, "&lt;"); break;
+        case '>': sparse__buf_puts(b, "&gt;"); break;
+        case '"': sparse__buf_puts(b, "&quot;"); break;
+        default: sparse__buf_put(b, s, 1);
+        }
+    }
 }
 
 static void frame(sparse__buf *b, const axis *a, int panel, const char *xlabel)
@@ -78,54 +101,43 @@ static void frame(sparse__buf *b, const axis *a, int panel, const char *xlabel)
                           "transform=\"rotate(-90 %.1f %.1f)\">validation accuracy (%%)</text>\n",
                        x0 - 44, MARGIN_T + PANEL_H / 2, x0 - 44, MARGIN_T + PANEL_H / 2);
 }
+
 /* Validation accuracy, MS and WM of trial i; 0 for a failed trial. */
-static int trial_point(const sparse_run *run, size_t i, int wm_field, double *acc, double *ms, double *wm)
+static int trial_point(const plot *p, size_t i, double *acc, double *ms, double *wm)
 {
+    int wm_field = p->cfg->wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
     double ok = 0;
-    sparse_run_trial_value(run, i, SPARSE_TRIAL_OK, &ok);
+    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_OK, &ok);
     if (ok != 1)
         return 0;
-    sparse_run_trial_value(run, i, SPARSE_TRIAL_VAL_ACCURACY, acc);
-    sparse_run_trial_value(run, i, SPARSE_TRIAL_MS_BYTES, ms);
-    sparse_run_trial_value(run, i, wm_field, wm);
+    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_VAL_ACCURACY, acc);
+    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_MS_BYTES, ms);
+    sparse_run_trial_value(p->run, i, wm_field, wm);
     return 1;
 }
 
-
-SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path)
+static void widen_axis(axis *a, double acc, double lo_bytes, double hi_bytes)
 {
-    SPARSE__CHECK_NULL(run);
-    SPARSE__CHECK_NULL(path);
-    size_t n = sparse_run_trial_count(run), count = 0;
-    size_t *front = sparse__malloc((n ? n : 1) * sizeof *front);
-    if (!front)
-        return SPARSE_ENOMEM;
-    int rc = sparse_run_pareto(run, front, &count);
-    if (rc) {
-        free(front);
-        return rc;
-    }
-    const sparse_search_config *cfg = sparse__run_config(run);
-    int wm_field = cfg->wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
-    int mnist = !strcmp(cfg->data, "mnist") && !cfg->binary;
+    a->lo = fmin(a->lo, log10(fmax(1, lo_bytes)));
+    a->hi = fmax(a->hi, log10(fmax(1, hi_bytes)));
+    a->acc_lo = fmin(a->acc_lo, acc);
+    a->acc_hi = fmax(a->acc_hi, acc);
+}
+
+/* Axes that hold every trial and every reference. */
+static void fit_axes(plot *p)
+{
     axis a = {9, 0, 100, 0};
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < p->n; i++) {
         double acc, ms, wm;
-        if (!trial_point(run, i, wm_field, &acc, &ms, &wm))
-            continue;
-        a.lo = fmin(a.lo, log10(fmax(1, fmin(ms, wm))));
-        a.hi = fmax(a.hi, log10(fmax(1, fmax(ms, wm))));
-        a.acc_lo = fmin(a.acc_lo, 100 * acc);
-        a.acc_hi = fmax(a.acc_hi, 100 * acc);
+        if (trial_point(p, i, &acc, &ms, &wm))
+            widen_axis(&a, 100 * acc, fmin(ms, wm), fmax(ms, wm));
     }
-    if (mnist)
-        for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++)
-            if (refs[r].wm_model == cfg->wm_model) {
-                a.lo = fmin(a.lo, log10(fmin(refs[r].ms, refs[r].wm)));
-                a.hi = fmax(a.hi, log10(fmax(refs[r].ms, refs[r].wm)));
-                a.acc_lo = fmin(a.acc_lo, refs[r].acc);
-                a.acc_hi = fmax(a.acc_hi, refs[r].acc);
-            }
+    for (size_t r = 0; r < p->nrefs; r++) {
+        const double *sz = p->refs[r].size;
+        double lo = sz[0] > 0 && sz[1] > 0 ? fmin(sz[0], sz[1]) : fmax(sz[0], sz[1]);
+        widen_axis(&a, p->refs[r].acc, lo, fmax(sz[0], sz[1]));
+    }
     if (a.lo > a.hi) { /* nothing to plot */
         a.lo = 2;
         a.hi = 4;
@@ -138,7 +150,82 @@ SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *pa
     a.acc_hi = fmin(100, ceil(a.acc_hi) + 0.5);
     a.lo = floor(a.lo * 10) / 10 - 0.05;
     a.hi = ceil(a.hi * 10) / 10 + 0.05;
+    p->a = a;
+}
 
+static void draw_budgets(sparse__buf *b, const plot *p)
+{
+    double budgets[2] = {p->cfg->budget_ms, p->cfg->budget_wm};
+    for (int panel = 0; panel < 2; panel++)
+        if (budgets[panel] > 0 && log10(budgets[panel]) > p->a.lo && log10(budgets[panel]) < p->a.hi) {
+            double x = px_x(&p->a, panel, budgets[panel]);
+            sparse__buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" "
+                                  "stroke-dasharray=\"6 4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+                                  "fill=\"#c33\">budget</text>\n",
+                               x, MARGIN_T, x, MARGIN_T + PANEL_H, x + 3, MARGIN_T + 12);
+        }
+}
+
+/* Every trial in grey, then the front on top. */
+static void draw_trials(sparse__buf *b, const plot *p)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t j = 0; j < (pass ? p->count : p->n); j++) {
+            size_t i = pass ? p->front[j] : j;
+            double acc, ms, wm;
+            if (!trial_point(p, i, &acc, &ms, &wm) || 100 * acc < p->a.acc_lo)
+                continue;
+            const char *style = pass ? "r=\"5\" fill=\"#1f77b4\" stroke=\"#123\"" : "r=\"3\" fill=\"#bbb\"";
+            double xs[2] = {px_x(&p->a, 0, ms), px_x(&p->a, 1, wm)};
+            for (int panel = 0; panel < 2; panel++)
+                sparse__buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" %s><title>trial %zu: %.2f%%, MS %.0f B, WM %.0f "
+                                      "B</title></circle>\n",
+                                   xs[panel], px_y(&p->a, 100 * acc), style, i, 100 * acc, ms, wm);
+        }
+}
+
+static void draw_references(sparse__buf *b, const plot *p)
+{
+    for (size_t r = 0; r < p->nrefs; r++) {
+        const refpoint *ref = &p->refs[r];
+        double y = px_y(&p->a, ref->acc);
+        for (int panel = 0; panel < 2; panel++) {
+            if (ref->size[panel] <= 0)
+                continue;
+            double x = px_x(&p->a, panel, ref->size[panel]);
+            sparse__buf_printf(b, "<path d=\"M%.1f %.1fl5 5m-10 0l5 -5l5 -5m-10 0l5 5\" stroke=\"%s\" "
+                                  "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"%s\">",
+                               x, y, ref->color, x + 7, y - 6, ref->color);
+            put_text(b, ref->label);
+            sparse__buf_printf(b, " %.2f%%</text>\n", ref->acc);
+        }
+    }
+}
+
+/* The legend: trials, the front, then one line per reference label. */
+static void draw_legend(sparse__buf *b, const plot *p)
+{
+    double lx = MARGIN_L + 2 * PANEL_W + GAP - 150, ly = MARGIN_T + PANEL_H - 50;
+    sparse__buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#bbb\"/><text x=\"%.1f\" y=\"%.1f\" "
+                          "font-size=\"11\">trial</text>\n<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#1f77b4\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">Pareto front</text>\n",
+                       lx, ly, lx + 10, ly + 4, lx, ly + 18, lx + 10, ly + 22);
+    double y = ly - 14;
+    for (size_t r = p->nrefs; r-- > 0;) {
+        size_t first = 0;
+        while (strcmp(p->refs[first].label, p->refs[r].label))
+            first++;
+        if (first != r)
+            continue; /* a label's first point names it */
+        sparse__buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">x ", lx, y, p->refs[r].color);
+        put_text(b, p->refs[r].label);
+        sparse__buf_puts(b, "</text>\n");
+        y -= 16;
+    }
+}
+
+static char *render(const plot *p)
+{
     sparse__buf b = SPARSE__BUF_INIT;
     double width = 2 * PANEL_W + GAP + MARGIN_L + 30, height = PANEL_H + MARGIN_T + 80;
     sparse__buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -148,63 +235,124 @@ SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *pa
                        width, height, width, height);
     sparse__buf_printf(&b, "<text x=\"%.1f\" y=\"24\" font-size=\"15\">SpArSe search: %zu trials, %zu on the "
                            "front (WM model %d)</text>\n",
-                       MARGIN_L, n, count, cfg->wm_model);
-    frame(&b, &a, 0, "model size MS (bytes, int8)");
+                       MARGIN_L, p->n, p->count, p->cfg->wm_model);
+    frame(&b, &p->a, 0, "model size MS (bytes, int8)");
     char wm_label[64];
-    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8)", cfg->wm_model);
-    frame(&b, &a, 1, wm_label);
-    double budgets[2] = {cfg->budget_ms, cfg->budget_wm};
-    for (int p = 0; p < 2; p++)
-        if (budgets[p] > 0 && log10(budgets[p]) > a.lo && log10(budgets[p]) < a.hi) {
-            double x = px_x(&a, p, budgets[p]);
-            sparse__buf_printf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" "
-                                   "stroke-dasharray=\"6 4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-                                   "fill=\"#c33\">budget</text>\n",
-                               x, MARGIN_T, x, MARGIN_T + PANEL_H, x + 3, MARGIN_T + 12);
-        }
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t j = 0; j < (pass ? count : n); j++) {
-            size_t i = pass ? front[j] : j;
-            double acc, ms, wm;
-            if (!trial_point(run, i, wm_field, &acc, &ms, &wm))
-                continue;
-            if (100 * acc < a.acc_lo)
-                continue;
-            const char *style = pass ? "r=\"5\" fill=\"#1f77b4\" stroke=\"#123\"" : "r=\"3\" fill=\"#bbb\"";
-            sparse__buf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" %s><title>trial %zu: %.2f%%, MS %.0f B, WM %.0f "
-                                   "B</title></circle>\n",
-                               px_x(&a, 0, ms), px_y(&a, 100 * acc), style, i, 100 * acc, ms, wm);
-            sparse__buf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" %s><title>trial %zu: %.2f%%, MS %.0f B, WM %.0f "
-                                   "B</title></circle>\n",
-                               px_x(&a, 1, wm), px_y(&a, 100 * acc), style, i, 100 * acc, ms, wm);
-        }
-    if (mnist)
-        for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
-            if (refs[r].wm_model != cfg->wm_model)
-                continue;
-            const char *color = refs[r].label[0] == 'p' ? "#d62728" : "#2ca02c";
-            double xs[2] = {px_x(&a, 0, refs[r].ms), px_x(&a, 1, refs[r].wm)}, y = px_y(&a, refs[r].acc);
-            for (int p = 0; p < 2; p++)
-                sparse__buf_printf(&b, "<path d=\"M%.1f %.1fl5 5m-10 0l5 -5l5 -5m-10 0l5 5\" stroke=\"%s\" "
-                                       "stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
-                                       "fill=\"%s\">%s %.2f%%</text>\n",
-                                   xs[p], y, color, xs[p] + 7, y - 6, color, refs[r].label, refs[r].acc);
-        }
-    double lx = MARGIN_L + 2 * PANEL_W + GAP - 150, ly = MARGIN_T + PANEL_H - 50;
-    sparse__buf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#bbb\"/><text x=\"%.1f\" y=\"%.1f\" "
-                           "font-size=\"11\">trial</text>\n<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#1f77b4\"/>"
-                           "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">Pareto front</text>\n",
-                       lx, ly, lx + 10, ly + 4, lx, ly + 18, lx + 10, ly + 22);
-    if (mnist)
-        sparse__buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#d62728\">x paper</text>"
-                               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#2ca02c\">x by hand</text>\n",
-                           lx, ly + 40, lx + 60, ly + 40);
+    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8)", p->cfg->wm_model);
+    frame(&b, &p->a, 1, wm_label);
+    draw_budgets(&b, p);
+    draw_trials(&b, p);
+    draw_references(&b, p);
+    draw_legend(&b, p);
     sparse__buf_puts(&b, "</svg>\n");
-    free(front);
-    char *svg = sparse__buf_detach(&b);
-    if (!svg)
+    return sparse__buf_detach(&b);
+}
+
+/* Reference r of the caller's, checked, as drawn. */
+static int take_reference(const sparse_plot_reference *in, size_t r, refpoint *out)
+{
+    if (!in->label || !in->label[0])
+        return sparse__error(SPARSE_EINVAL, "plot reference %zu: no label", r);
+    if (!(in->accuracy >= 0 && in->accuracy <= 1))
+        return sparse__error(SPARSE_ERANGE, "plot reference %zu ('%s'): accuracy %g is outside [0, 1]", r, in->label,
+                             in->accuracy);
+    if (!(in->ms_bytes >= 0 && in->ms_bytes <= 1e12 && in->wm_bytes >= 0 && in->wm_bytes <= 1e12) ||
+        (in->ms_bytes <= 0 && in->wm_bytes <= 0))
+        return sparse__error(SPARSE_ERANGE,
+                             "plot reference %zu ('%s'): ms_bytes %g, wm_bytes %g: expected at least one in "
+                             "(0, 1e12], the other 0 or in it",
+                             r, in->label, in->ms_bytes, in->wm_bytes);
+    out->label = in->label;
+    out->acc = 100 * in->accuracy;
+    out->size[0] = in->ms_bytes;
+    out->size[1] = in->wm_bytes;
+    return SPARSE_OK;
+}
+
+/* The references to draw: the config's (unless opts says not), then the
+ * options', each label in its own colour. */
+static int gather_references(plot *p, const sparse_plot_options *opts)
+{
+    size_t from_cfg = opts->config_references ? p->cfg->plot_nrefs : 0;
+    p->refs = sparse__calloc(from_cfg + opts->reference_count + 1, sizeof *p->refs);
+    if (!p->refs)
         return SPARSE_ENOMEM;
-    rc = sparse__write_file_atomic(path, svg, strlen(svg));
+    for (size_t r = 0; r < from_cfg; r++) {
+        const sp_reference *in = &p->cfg->plot_refs[r];
+        refpoint ref = {in->label, 100 * in->accuracy, {in->ms, in->wm}, NULL};
+        p->refs[p->nrefs++] = ref;
+    }
+    for (size_t r = 0; r < opts->reference_count; r++) {
+        int rc = take_reference(&opts->references[r], r, &p->refs[p->nrefs]);
+        if (rc)
+            return rc;
+        p->nrefs++;
+    }
+    size_t labels = 0;
+    for (size_t r = 0; r < p->nrefs; r++) {
+        size_t first = 0;
+        while (strcmp(p->refs[first].label, p->refs[r].label))
+            first++;
+        p->refs[r].color = first < r ? p->refs[first].color : palette[labels++ % NCOLORS];
+    }
+    return SPARSE_OK;
+}
+
+static int check_version(unsigned version)
+{
+    if (version != SPARSE_PLOT_OPTIONS_VERSION)
+        return sparse__error(SPARSE_EVERSION, "sparse_plot_options version %u (this library knows %u)", version,
+                             SPARSE_PLOT_OPTIONS_VERSION);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version)
+{
+    SPARSE__CHECK_NULL(opts);
+    int rc = check_version(version);
+    if (rc)
+        return rc;
+    sparse_plot_options d = SPARSE_PLOT_OPTIONS_INIT;
+    *opts = d;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
+                                               const sparse_plot_options *opts)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(path);
+    sparse_plot_options defaults = SPARSE_PLOT_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    int rc = check_version(opts->version);
+    if (rc)
+        return rc;
+    if (opts->reference_count && !opts->references)
+        return sparse__error(SPARSE_EINVAL, "sparse_plot_options: %zu references but references is NULL",
+                             opts->reference_count);
+    plot p;
+    memset(&p, 0, sizeof p);
+    p.run = run;
+    p.cfg = sparse__run_config(run);
+    p.n = sparse_run_trial_count(run);
+    rc = sp_run_front(run, &p.front, &p.count);
+    if (!rc)
+        rc = gather_references(&p, opts);
+    char *svg = NULL;
+    if (!rc) {
+        fit_axes(&p);
+        rc = (svg = render(&p)) ? SPARSE_OK : SPARSE_ENOMEM;
+    }
+    if (!rc)
+        rc = sparse__write_file_atomic(path, svg, strlen(svg));
     free(svg);
+    free(p.front);
+    free(p.refs);
     return rc;
+}
+
+SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path)
+{
+    return sparse_run_write_pareto_svg_ext(run, path, NULL);
 }

@@ -1,6 +1,7 @@
 /* A trial's network: the pruning options and per-layer thresholds of its
- * genome, and the network as the search evaluated it, rebuilt from the run
- * directory (for inspection, export and classification). */
+ * genome, the one loader of its weights file (a reference the search
+ * inherits from, or a trial rebuilt from the run directory for inspection,
+ * export and classification) and the one way it is pruned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,9 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *p
 /* Paper Table 5 prunes every layer with its own threshold: conv nodes
  * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
  * FC nodes the FC threshold. */
-int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint64_t seed)
+static int set_layer_thresholds(sparse_net *net, const sp_genome *g, uint64_t seed)
 {
+    const int mode = g->prune == SP_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
     for (size_t id = 0; id < sparse_net_node_count(net); id++) {
         if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
             continue;
@@ -44,6 +46,60 @@ int sp_set_layer_thresholds(sparse_net *net, const sp_genome *g, int mode, uint6
             return rc;
     }
     return SPARSE_OK;
+}
+
+int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t batch, sparse_prune_result **out)
+{
+    *out = NULL;
+    int rc = set_layer_thresholds(net, g, seed);
+    return rc ? rc : sparse_prune_compact(out, net, batch);
+}
+
+int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net **out)
+{
+    *out = NULL;
+    sparse_arch *arch = NULL;
+    int rc;
+    if (g->prune != SP_PRUNE_NONE) {
+        sparse_prune_options po;
+        sp_prune_options(g, 0, &po);
+        rc = sparse_prune_load(out, path, batch, &po);
+    } else {
+        rc = sparse_net_load_arch(&arch, path);
+        if (!rc)
+            rc = sparse_net_create(out, arch, batch, 0);
+        if (!rc)
+            rc = sparse_net_load(*out, path, 1);
+    }
+    sparse_arch_free(arch);
+    if (rc) {
+        sparse_net_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The network of a trial's weights file as the search evaluated it: pruned
+ * (into *out, *before the variational one) or as it is (*out). */
+static int rebuild(const char *path, const sp_genome *g, sparse_net **out, sparse_net **before)
+{
+    sparse_net *net = NULL;
+    sparse_prune_result *pruned = NULL;
+    int rc = sp_load_trial(path, g, 256, &net);
+    if (!rc && g->prune == SP_PRUNE_NONE) {
+        *out = net;
+        return SPARSE_OK;
+    }
+    if (!rc)
+        rc = sp_prune_trial(net, g, 0, 256, &pruned);
+    if (!rc)
+        rc = sparse_prune_result_take_net(pruned, out);
+    sparse_prune_result_free(pruned);
+    if (rc)
+        sparse_net_free(net);
+    else
+        *before = net;
+    return rc;
 }
 
 SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
@@ -71,43 +127,14 @@ SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net
     char *path = sparse__run_path(run, id);
     if (!path)
         return SPARSE_ENOMEM;
-    sparse_net *net = NULL;
-    sparse_arch *arch = NULL;
-    sparse_prune_result *pruned = NULL;
-    if (g.prune == SP_PRUNE_NONE) {
-        rc = sparse_net_load_arch(&arch, path);
-        if (!rc)
-            rc = sparse_net_create(&net, arch, 256, 0);
-        if (!rc)
-            rc = sparse_net_load(net, path, 1);
-        sparse_arch_free(arch);
-    } else {
-        sparse_prune_options po;
-        sp_prune_options(&g, 0, &po);
-        rc = sparse_prune_load(&net, path, 256, &po);
-        if (!rc)
-            rc = sp_set_layer_thresholds(net, &g, g.prune == SP_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD, 0);
-        if (!rc)
-            rc = sparse_prune_compact(&pruned, net, 256);
-    }
+    sparse_net *variational = NULL;
+    rc = rebuild(path, &g, out, &variational);
     free(path);
-    if (rc) {
-        sparse_net_free(net);
+    if (rc)
         return sparse__error_prefix(rc, "rebuilding the network of trial %zu", id);
-    }
-    if (pruned) {
-        rc = sparse_prune_result_take_net(pruned, out);
-        sparse_prune_result_free(pruned);
-        if (rc) {
-            sparse_net_free(net);
-            return rc;
-        }
-        if (before)
-            *before = net;
-        else
-            sparse_net_free(net);
-    } else {
-        *out = net;
-    }
+    if (before)
+        *before = variational;
+    else
+        sparse_net_free(variational);
     return SPARSE_OK;
 }

@@ -58,6 +58,24 @@ if command -v dot >/dev/null 2>&1; then
     dot -Tsvg "$T/t0.dot" -o "$T/t0.svg" || fail "the --dot diagram does not render"
 fi
 run 2 inspect "$T/run" --dot
+# The diagram's WM is the run's model, and its figures are the memory
+# report's: trial 0 of a wm_model 6 run, its conv layer after pruning, as
+# `sparse memory` counts the exported network.
+grep -q "MS [0-9]* B, WM5 [0-9]* B; per layer \[MS, WM5\]" "$T/t0.dot" || fail "--dot title: $(grep label= "$T/t0.dot")"
+sed 's/^seed: 3$/seed: 3\nwm_model: 6/' "$T/tiny.yaml" >"$T/tiny6.yaml"
+run 0 search "$T/tiny6.yaml" --out "$T/run6" --trials 1
+run 0 inspect "$T/run6" --trial 0 --dot -o "$T/w6.dot"
+ms=$(sed -n 's/.*"ms_bytes":\([0-9]*\).*/\1/p' "$T/run6/trials.jsonl")
+wm6=$(sed -n 's/.*"wm6_bytes":\([0-9]*\).*/\1/p' "$T/run6/trials.jsonl")
+grep -q "MS $ms B, WM6 $wm6 B; per layer \[MS, WM6\]" "$T/w6.dot" || fail "--dot title for wm_model 6: $(grep label= "$T/w6.dot")"
+run 0 export-arch "$T/run6" --trial 0 -o "$T/w6.yaml" --save "$T/w6.safetensors"
+run 0 memory "$T/w6.yaml" --weights "$T/w6.safetensors" --json
+conv=$(sed -n 's/.*{"id":1,"name":"\([^"]*\)".*/\1/p' "$T/out")
+nz=$(sed -n 's/.*{"id":1,[^}]*"nonzeros":\([0-9]*\).*/\1/p' "$T/out")
+lw6=$(sed -n 's/.*{"id":1,[^}]*"wm6":\([0-9]*\).*/\1/p' "$T/out")
+[ -n "$conv" ] && [ -n "$nz" ] && [ -n "$lw6" ] || fail "memory --json: no layer 1 in $(cat "$T/out")"
+grep -q "label=\"$conv\\\\n.*-> \[$nz, $lw6\]" "$T/w6.dot" ||
+    fail "--dot: layer $conv is not [$nz, $lw6] after pruning: $(grep "$conv" "$T/w6.dot")"
 run 0 search --resume "$T/run"
 [ "$(wc -l <"$T/run/trials.jsonl")" -eq 5 ] || fail "resuming a finished run added trials"
 run 1 search "$T/tiny.yaml" --out "$T/run"

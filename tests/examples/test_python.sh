@@ -16,7 +16,7 @@ cat "$T/out"
 grep -q "^front:" "$T/out" || { echo "FAIL: no front printed"; exit 1; }
 [ -s "$T/run/front.png" ] || { echo "FAIL: no plot"; exit 1; }
 printf 'data: mnist\nseeed: 1\n' >"$T/bad.yaml"
-"$PY" - "$SRC/examples/python" "$T/bad.yaml" <<'EOP' || exit 1
+"$PY" - "$SRC/examples/python" "$T/bad.yaml" "$T/tiny.yaml" <<'EOP' || exit 1
 import os, sys
 sys.path.insert(0, sys.argv[1])
 import sparse
@@ -33,5 +33,9 @@ except sparse.SparseError as e:
     print("error as expected:", e)
 else:
     sys.exit("FAIL: a bad config was accepted")
+# The resolved config comes back as a string the library allocated and the
+# wrapper releases with sparse_free.
+text = sparse.SearchConfig(sys.argv[3]).to_yaml()
+assert "stages:" in text and "val_count: 40" in text, text
 EOP
 echo "ok: python wrapper"

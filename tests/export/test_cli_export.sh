@@ -53,7 +53,7 @@ err_has "missing --out DIR"
 run 2 export "$T/a.yaml" --out "$T/o"
 err_has "needs RUN_DIR --trial ID, or --weights W and --data SPEC"
 run 2 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv" --out "$T/o" --target avr
-err_has "--target is host, cortex-m0plus, cortex-m4 or cortex-m7"
+err_has "--target must be host, cortex-m0plus, cortex-m4 or cortex-m7, not 'avr'"
 run 1 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv" --val 50 --out "$T/o" --prefix 2fast
 err_has "C prefix '2fast'"
 

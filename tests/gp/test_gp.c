@@ -787,14 +787,14 @@ static void test_objective_scales(void **state)
     /* two objectives: an error with one outlier, a size with ties at the best */
     const double v[] = {0.02, 500, 0.03, 500, 0.025, 500, 0.9, 800, 0.022, 900};
     double lo[2], hi[2];
-    assert_int_equal(gp__objective_scales(v, 5, 2, lo, hi), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective_scales(v, 5, 2, lo, hi), SPARSE_OK);
     assert_true(lo[0] == 0.02 && hi[0] == 0.025); /* the median, not the 0.9 outlier */
     assert_true(lo[1] == 500 && hi[1] == 900);    /* 3 of 5 tie with the best: the maximum */
-    assert_int_equal(gp__objective_scales(v, 1, 2, lo, hi), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective_scales(v, 1, 2, lo, hi), SPARSE_OK);
     assert_true(lo[0] == 0.02 && hi[0] == 0.02);
-    assert_int_equal(gp__objective_scales(v, 2, 2, lo, hi), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective_scales(v, 2, 2, lo, hi), SPARSE_OK);
     assert_true(lo[0] == 0.02 && hi[0] == 0.03); /* lower median ties: the maximum */
-    assert_int_equal(gp__objective_scales(NULL, 0, 2, lo, hi), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective_scales(NULL, 0, 2, lo, hi), SPARSE_OK);
     assert_true(lo[0] == 0.0 && hi[0] == 1.0);
 }
 
@@ -814,7 +814,7 @@ static void test_sample_indefinite_covariance(void **state)
         for (size_t j = 0; j < M; j++)
             S[i * M + j] = u[i] * u[j] - (i == j ? eps : 0.0);
     }
-    assert_int_equal(gp__correlate_by_eigen(S, M, C, z), SPARSE_OK);
+    assert_int_equal(sparse__gp_correlate_by_eigen(S, M, C, z), SPARSE_OK);
     double zz = 0, zu = 0;
     for (size_t i = 0; i < M; i++) {
         zz += z[i] * z[i];

@@ -263,6 +263,37 @@ static void test_grad_all_layers_example(void **state)
     free(y);
 }
 
+/* ---- Layer kinds ---- */
+
+/* The kind table's "has weights" agrees with the parameters the graph
+ * builder gives every node of the all-layers example. */
+static void test_layer_kinds(void **state)
+{
+    (void)state;
+    static const char *const names[SPARSE_LAYER_KIND_COUNT_] = {
+        "input", "conv2d", "downsampled_conv2d", "separable_conv2d", "depthwise_conv2d",
+        "input_downsample", "batchnorm", "relu", "maxpool", "avgpool", "fc", "residual", "merge"};
+    for (int k = 0; k < SPARSE_LAYER_KIND_COUNT_; k++) {
+        assert_string_equal(sparse_layer_kind_name(k), names[k]);
+        assert_int_equal(sparse_layer_kind_has_weights(k),
+                         k == SPARSE_LAYER_CONV2D || k == SPARSE_LAYER_DEPTHWISE_CONV2D || k == SPARSE_LAYER_FC);
+    }
+    assert_string_equal(sparse_layer_kind_name(-1), "unknown");
+    assert_string_equal(sparse_layer_kind_name(SPARSE_LAYER_KIND_COUNT_), "unknown");
+    assert_int_equal(sparse_layer_kind_has_weights(-1), 0);
+    assert_int_equal(sparse_layer_kind_has_weights(SPARSE_LAYER_KIND_COUNT_), 0);
+    char *y = read_example("all-layers.yaml");
+    sparse_net *net = make_net(y, 2, 0);
+    free(y);
+    for (size_t id = 0; id < sparse_net_node_count(net); id++) {
+        int has_weight = 0;
+        for (size_t k = 0; k < sparse_net_param_count(net, id); k++)
+            has_weight |= !strcmp(sparse_net_param_name(net, id, k), "weight");
+        assert_int_equal(sparse_layer_kind_has_weights(sparse_net_node_kind(net, id)), has_weight);
+    }
+    sparse_net_free(net);
+}
+
 /* ---- Architecture files ---- */
 
 static void expect_yaml_error(const char *yaml, int code, const char *n1, const char *n2, const char *n3)
@@ -321,8 +352,14 @@ static void test_yaml_errors(void **state)
                       "bad.yaml:3", "unknown key 'layer'", NULL);
     expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3\n", SPARSE_EFORMAT,
                       "bad.yaml", "syntax", NULL);
-    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_EFORMAT,
-                      "bad.yaml:4", "'f'", "units");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: -3}\n", SPARSE_ERANGE,
+                      "bad.yaml:4:32: layer 'f' (fc): units", "-3", NULL);
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, units: 4}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "'f'", "'units' appears twice");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 3, bias: maybe}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "bias", "not true or false");
+    expect_yaml_error("input: [1, 8, 8]\nclasses: 3\nlayers:\n  - &x {type: fc, name: f, units: 3}\n",
+                      SPARSE_EFORMAT, "bad.yaml:4", "anchors", NULL);
     /* From a file: the path is in the message. */
     char path[] = "/tmp/sparse-arch-XXXXXX";
     int fd = mkstemp(path);
@@ -333,7 +370,7 @@ static void test_yaml_errors(void **state)
     sparse_arch *a = NULL;
     assert_int_equal(sparse_arch_load_yaml(&a, path), SPARSE_EFORMAT);
     char want[600];
-    snprintf(want, sizeof want, "%s:5: layer 'q'", path);
+    snprintf(want, sizeof want, "%s:5:12: layer 'q'", path);
     assert_non_null(strstr(sparse_last_error(), want));
     unlink(path);
 }
@@ -672,11 +709,22 @@ static void test_train_options_v1(void **state)
     sparse_train_result r = SPARSE_TRAIN_RESULT_INIT;
     assert_int_equal(sparse_net_train(net, ds, heap, &r), SPARSE_OK);
     assert_int_equal(r.epochs_done, 1);
+    /* The same struct as the current version (what sparse_prune_run does). */
+    sparse_train_options cur;
+    memset(&cur, 0xAB, sizeof cur);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, heap), SPARSE_OK);
+    assert_int_equal(cur.version, SPARSE_TRAIN_OPTIONS_VERSION);
+    assert_int_equal(cur.epochs, 1);
+    assert_int_equal(cur.batch_size, 8);
+    assert_int_equal(cur.max_shift, 0);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, NULL), SPARSE_OK);
+    assert_int_equal(cur.epochs, 10);
     const unsigned v3 = 3;
     memcpy(heap, &v3, sizeof v3); /* version is the first field */
     assert_int_equal(sparse_net_train(net, ds, heap, NULL), SPARSE_EVERSION);
     assert_non_null(strstr(sparse_last_error(), "version 3"));
     assert_int_equal(sparse_train_options_init(&buf.o, 3), SPARSE_EVERSION);
+    assert_int_equal(sparse_exp_train_options_copy(&cur, heap), SPARSE_EVERSION);
     free(heap);
     sparse_dataset_free(ds);
     sparse_net_free(net);
@@ -850,6 +898,8 @@ static void test_safetensors(void **state)
     buf[8] = '[';
     spit(bad, buf, len);
     assert_int_equal(sparse_net_load(b, bad, 0), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), bad));
+    assert_non_null(strstr(sparse_last_error(), "syntax error"));
     /* wrong dtype */
     memcpy(buf, orig, len);
     char *dt = strstr(buf + 8, "\"F32\"");
@@ -1047,6 +1097,27 @@ static int raw_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *
     return rc;
 }
 
+/* The profiling counters see every GEMM of a forward pass: 2*m*n*k flops,
+ * conv and FC apart. */
+static void test_profile_counters(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 5, kernel: 3, padding: same}\n"
+                                    "  - {type: fc, units: 4}\n", 2, 1);
+    assert_int_equal(sparse_exp_net_profile(net, 1), SPARSE_OK);
+    sparse_tensor *x = NULL;
+    assert_int_equal(sparse_tensor_create_nchw(&x, 2, 3, 7, 7), SPARSE_OK);
+    assert_int_equal(sparse_net_forward(net, x, 0, NULL), SPARSE_OK);
+    sparse_exp_profile p = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(sparse_exp_net_profile_get(net, &p), SPARSE_OK);
+    /* conv: (5 x 27) times (27 x 2*49); fc: (4 x 245) times (245 x 2) */
+    assert_true(p.conv_gemm_flops == 2.0 * 5 * (2 * 49) * 27);
+    assert_true(p.fc_gemm_flops == 2.0 * 4 * 2 * 245);
+    assert_true(p.conv_gemm_seconds >= 0.0 && p.fc_gemm_seconds >= 0.0);
+    sparse_tensor_free(x);
+    sparse_net_free(net);
+}
+
 static void test_raw_kernels(void **state)
 {
     (void)state;
@@ -1164,6 +1235,7 @@ int main(void)
         cmocka_unit_test(test_grad_pool_bn_relu),
         cmocka_unit_test(test_grad_fc_merge_residual),
         cmocka_unit_test(test_grad_all_layers_example),
+        cmocka_unit_test(test_layer_kinds),
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_arch_roundtrip_and_api),
         cmocka_unit_test(test_all_layers_trains),
@@ -1175,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_inherit_and_fold),
         cmocka_unit_test(test_experimental_hooks),
         cmocka_unit_test(test_raw_kernels),
+        cmocka_unit_test(test_profile_counters),
         cmocka_unit_test(test_train_shift),
         cmocka_unit_test(test_train_options_v1),
     };

@@ -1,6 +1,6 @@
 /*
  * Memory accounting: hand-computed fixtures. Every expected number below is
- * worked out in the comment next to it from the conventions of DESIGN.md §1:
+ * worked out in the comment next to it from the conventions of docs/design.md §8:
  * int8 (1 byte per weight/activation), biases are weights, BN folded, ReLU in
  * place (so neither appears), x_l and y_l dense element counts, w_l non-zeros,
  * a merge's x_l the concatenation of its inputs.
@@ -755,7 +755,9 @@ static void test_errors_shapes(void **state)
     sparse_memory_options o;
     assert_int_equal(sparse_memory_options_init(&o, 99), SPARSE_EVERSION);
     assert_int_equal(sparse_memory_options_init(&o, SPARSE_MEMORY_OPTIONS_VERSION), SPARSE_OK);
-    o.version = 2;
+    o.version = SPARSE_MEMORY_OPTIONS_VERSION + 1;
+    assert_int_equal(sparse_memreport_create(&r, g, &o), SPARSE_EVERSION);
+    o.version = 0;
     assert_int_equal(sparse_memreport_create(&r, g, &o), SPARSE_EVERSION);
     o.version = SPARSE_MEMORY_OPTIONS_VERSION;
     o.scratch = 7;

@@ -192,6 +192,31 @@ static void test_net_tiny_cnn(void **state)
     assert_int_equal(sparse_memreport_ms_bytes(r, &ms), SPARSE_OK);
     assert_int_equal(ms, 9098 - 8 - 16 - 10);
     sparse_memreport_free(r);
+    /* The dense option counts them: the figures are those of every parameter
+     * non-zero (fill_dense above), flash format included. */
+    o.scratch = SPARSE_SCRATCH_IM2COL;
+    o.dense = 1;
+    assert_int_equal(sparse_memreport_from_net(&r, fresh, &o), SPARSE_OK);
+    totals(fresh, r, 9098, 8634, "fc", 7840, "pool1");
+    row(fresh, r, "conv2", SPARSE_MEMNODE_CONV, 1568, 3136, 1168, 2736, 4704);
+    assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+    assert_int_equal(flash, 9336);
+    sparse_memreport_free(r);
+    /* A version 1 caller's struct ends before dense: init does not write it
+     * and the report does not read it. */
+    sparse_memory_options v1;
+    v1.dense = 1;
+    assert_int_equal(sparse_memory_options_init(&v1, 1), SPARSE_OK);
+    assert_int_equal(v1.version, 1);
+    assert_int_equal(v1.scratch, SPARSE_SCRATCH_IM2COL);
+    assert_int_equal(v1.dense, 1);
+    assert_int_equal(sparse_memreport_from_net(&r, fresh, &v1), SPARSE_OK);
+    assert_int_equal(sparse_memreport_ms_bytes(r, &ms), SPARSE_OK);
+    assert_int_equal(ms, 9098 - 8 - 16 - 10);
+    sparse_memreport_free(r);
+    o.dense = 2;
+    assert_int_equal(sparse_memreport_from_net(&r, fresh, &o), SPARSE_EINVAL);
+    assert_null(r);
     sparse_net_free(fresh);
     sparse_memgraph_free(g);
     sparse_net_free(net);

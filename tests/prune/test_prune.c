@@ -167,6 +167,18 @@ static void check_net_kl(int method)
         }
     }
     assert_true(fabs(kl - want) <= 1e-4 * fabs(want) + 1e-3);
+    /* the network's KL is the sum of its nodes' (experimental.h) */
+    double sum = 0.0, k = 1.0;
+    for (size_t i = 0; i < sparse_net_node_count(net); i++) {
+        assert_int_equal(sparse_exp_net_variational_kl(net, i, 0.0, &k), SPARSE_OK);
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+            assert_true(k == 0.0);
+        sum += k;
+    }
+    assert_true(sum == kl);
+    assert_int_equal(sparse_exp_net_variational_kl(net, sparse_net_node_count(net), 0.0, &k), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_variational_kl(net, id, NAN, &k), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_variational_kl(NULL, id, 0.0, &k), SPARSE_EINVAL);
     /* gradients: zero them, add d KL, compare with central differences */
     const char *names[] = {"weight", "log_sigma2", "z_mu", "z_logvar"};
     for (size_t i = 0; i < sparse_net_node_count(net); i++)

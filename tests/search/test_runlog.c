@@ -10,6 +10,7 @@
 
 #include "core/internal.h"
 #include "search/runlog.h"
+#include "sparse/search.h"
 
 char *make_tmpdir(void);
 void rm_rf(const char *dir);
@@ -117,7 +118,46 @@ static void test_not_a_directory(void **state)
     unlink(path);
 }
 
+/* A run directory by hand: config.yaml (with wm_model when model is not 0)
+ * and no trial yet. Returns the directory (the caller frees it). */
+static char *bare_run(int model)
+{
+    char *dir = make_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "data: mnist\n");
+    if (model)
+        fprintf(f, "wm_model: %d\n", model);
+    assert_int_equal(fclose(f), 0);
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    assert_non_null(f = fopen(path, "w"));
+    assert_int_equal(fclose(f), 0);
+    return dir;
+}
+
+static void test_run_wm_model(void **state)
+{
+    (void)state;
+    const int models[][2] = {{0, 5}, {5, 5}, {6, 6}}; /* config's wm_model (0: none), expected */
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char *dir = bare_run(models[i][0]);
+        sparse_run *run = NULL;
+        int model = 0;
+        assert_int_equal(sparse_run_open(&run, dir), SPARSE_OK);
+        assert_int_equal(sparse_run_trial_count(run), 0);
+        assert_int_equal(sparse_run_wm_model(run, &model), SPARSE_OK);
+        assert_int_equal(model, models[i][1]);
+        assert_int_equal(sparse_run_wm_model(run, NULL), SPARSE_EINVAL);
+        assert_int_equal(sparse_run_wm_model(NULL, &model), SPARSE_EINVAL);
+        sparse_run_free(run);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
 const struct CMUnitTest runlog_tests[] = {
+    cmocka_unit_test(test_run_wm_model),
     cmocka_unit_test(test_append_and_reopen),
     cmocka_unit_test(test_torn_tail_is_dropped_and_cut),
     cmocka_unit_test(test_not_a_directory),

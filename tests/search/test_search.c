@@ -19,6 +19,14 @@ char *make_tmpdir(void);
 void rm_rf(const char *dir);
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
+extern const struct CMUnitTest records_tests[];
+extern const size_t records_test_count;
+extern const struct CMUnitTest cap_tests[];
+extern const size_t cap_test_count;
+extern const struct CMUnitTest final_tests[];
+extern const size_t final_test_count;
+extern const struct CMUnitTest plot_tests[];
+extern const size_t plot_test_count;
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -77,6 +85,17 @@ static void test_config_roundtrip(void **state)
               45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
                   "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
     roundtrip("data: mnist\nworkers: 3\n", 40, "threads: 2\nworkers: 3\n");
+    roundtrip("data: mnist\nplot: {references: [{label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48,"
+              " wm_bytes: 2007.04}, {label: by hand, accuracy: 0.9717, wm_bytes: 802}]}\n",
+              40, "plot:\n  references:\n    - {label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48, "
+                  "wm_bytes: 2007.04}\n    - {label: \"by hand\", accuracy: 0.9717, wm_bytes: 802}\n");
+    /* No references, no plot key: the resolved config of every earlier run. */
+    sparse_search_config *plain = parse("data: mnist\nplot: {references: []}\n");
+    char *yaml;
+    assert_int_equal(sparse_search_config_to_yaml(plain, &yaml), SPARSE_OK);
+    assert_null(strstr(yaml, "plot"));
+    free(yaml);
+    sparse_search_config_free(plain);
     sparse_search_config_free(NULL);
 }
 
@@ -110,6 +129,23 @@ static void test_config_errors(void **state)
     expect_error("data: mnist\nfinal: {trials: 2, epoch: 3}\n", SPARSE_EFORMAT, "final: unknown key 'epoch'");
     expect_error("data: mnist\nfinal: {trials: 2, boxes: []}\n", SPARSE_EFORMAT, "final.boxes: expected a list of 1 to 8");
     expect_error("data: mnist\nfinal: {boxes: [{ms_bytes: 0}]}\n", SPARSE_ERANGE, "final.boxes[0].ms_bytes");
+    expect_error("data: mnist\nplot: {refs: []}\n", SPARSE_EFORMAT, "bad.yaml:2:8: plot: unknown key 'refs' (allowed: references)");
+    expect_error("data: mnist\nplot: {references: {label: a}}\n", SPARSE_EFORMAT,
+                 "bad.yaml:2:20: plot.references: expected a list of up to 32");
+    expect_error("data: mnist\nplot:\n  references:\n    - {label: a, accuracy: 98.6, ms_bytes: 2000}\n", SPARSE_ERANGE,
+                 "bad.yaml:4:28: plot.references[0].accuracy: 98.6 is outside the allowed range [0, 1]");
+    expect_error("data: mnist\nplot: {references: [{accuracy: 0.9, ms_bytes: 2000}]}\n", SPARSE_EFORMAT,
+                 "bad.yaml:2:21: plot.references[0].label: missing");
+    expect_error("data: mnist\nplot: {references: [{label: a, ms_bytes: 2000}]}\n", SPARSE_EFORMAT,
+                 "bad.yaml:2:21: plot.references[0].accuracy: missing");
+    expect_error("data: mnist\nplot: {references: [{label: a, accuracy: 0.9}]}\n", SPARSE_EFORMAT,
+                 "bad.yaml:2:21: plot.references[0]: expected ms_bytes, wm_bytes or both");
+    expect_error("data: mnist\nplot: {references: [{label: a, accuracy: 0.9, wm_bytes: 0}]}\n", SPARSE_ERANGE,
+                 "plot.references[0].wm_bytes");
+    expect_error("data: mnist\nplot: {references: [{label: a, accuracy: 0.9, colour: red}]}\n", SPARSE_EFORMAT,
+                 "plot.references[0]: unknown key 'colour'");
+    expect_error("data: mnist\nplot: {references: [{label: \"\", accuracy: 0.9, ms_bytes: 1}]}\n", SPARSE_ERANGE,
+                 "plot.references[0].label: expected 1 to 63 characters");
 }
 
 static void test_random_points_build_valid_archs(void **state)
@@ -1092,5 +1128,9 @@ int main(void)
         cmocka_unit_test(test_workers_keep_records_identical),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }

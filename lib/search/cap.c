@@ -1,0 +1,146 @@
+/* The size cap: how far above the budgets a point's network may be before
+ * any training and still be worth training, and width fitting, which scales
+ * a point's filter counts and FC weights until its network takes a given
+ * share of the cap or of a box. Pure functions of the point, the config and
+ * the data's shape: they build the dense network, never train it. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "loop.h"
+#include "sparse/memory.h"
+
+void sp_cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
+{
+    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
+    if (prune == SP_PRUNE_NONE)
+        *wm_factor = 1.0;
+    else if (prune == SP_PRUNE_SPVD)
+        *wm_factor = wm_model == 5 ? 2.0 : 1.0;
+    else
+        *wm_factor = 2.0;
+}
+
+int sp_dense_figures(const sp_problem *p, const double *point, sp_cap_figures *f)
+{
+    const sparse_search_config *c = p->cfg;
+    sp_genome g;
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL;
+    sparse_memreport *mem = NULL;
+    uint64_t ms = 0, wm = 0;
+    size_t layer;
+    int built = 0;
+    if (!sp_point_arch(p, point, &g, &arch) && !sparse_net_create(&net, arch, 1, 0) &&
+        !sparse_memreport_from_net(&mem, net, NULL) && !sparse_memreport_ms_bytes(mem, &ms) &&
+        !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
+        /* Every weight counts: biases start at zero, so MS does not see them. */
+        size_t n = 0;
+        uint64_t dense = 0, w = 0;
+        sparse_memreport_node_count(mem, &n);
+        for (size_t i = 0; i < n; i++)
+            if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
+                dense += w;
+        ms = dense > ms ? dense : ms;
+        sp_cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
+        f->ms_share = c->budget_ms > 0 ? (double)ms / (f->ms_factor * c->budget_ms) : 0.0;
+        f->wm_share = c->budget_wm > 0 ? (double)wm / (f->wm_factor * c->budget_wm) : 0.0;
+        f->ms = ms;
+        f->wm = wm;
+        built = 1;
+    }
+    sparse_clear_error();
+    sparse_memreport_free(mem);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    return built;
+}
+
+int sp_within_cap(const sp_problem *p, const double *point, char *why, size_t why_cap)
+{
+    const sparse_search_config *c = p->cfg;
+    sp_cap_figures f;
+    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !sp_dense_figures(p, point, &f))
+        return 1;
+    if (f.ms_share > 1.0) {
+        snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
+                 (unsigned long long)f.ms, f.ms_factor, c->budget_ms);
+        return 0;
+    }
+    if (f.wm_share > 1.0) {
+        snprintf(why, why_cap, "exceeds the size cap before training: dense WM%d %llu B > %g x budget %g B",
+                 c->wm_model, (unsigned long long)f.wm, f.wm_factor, c->budget_wm);
+        return 0;
+    }
+    return 1;
+}
+
+void sp_scale_widths(const sp_problem *p, const double *point, double m, double *out)
+{
+    const sp_layout *lay = p->lay;
+    const sparse_search_config *c = p->cfg;
+    memcpy(out, point, lay->nvars * sizeof *out);
+    for (int k = 0; k < lay->bmax; k++)
+        for (int l = 0; l < lay->lmax; l++) {
+            size_t v = lay->layer[k][l].filters;
+            if (v != SIZE_MAX && isfinite(point[v]))
+                out[v] = fmin(fmax(round(point[v] * m), c->filters.lo), c->filters.hi);
+        }
+    size_t v = lay->fc_weights;
+    if (v != SIZE_MAX && isfinite(point[v]))
+        out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
+}
+
+double sp_share_of(const sp_problem *p, const double *point, const double *box)
+{
+    sp_cap_figures f;
+    if (!sp_dense_figures(p, point, &f))
+        return -1;
+    if (!box)
+        return fmax(f.ms_share, f.wm_share);
+    return fmax(box[0] > 0 ? (double)f.ms / box[0] : 0.0, box[1] > 0 ? (double)f.wm / box[1] : 0.0);
+}
+
+/* Bisection on log m: the shares grow with the widths. */
+int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, const double *box, double target)
+{
+    size_t nvars = p->lay->nvars;
+    double *scaled = sparse__malloc(nvars * sizeof *scaled);
+    if (!scaled) {
+        sparse_clear_error(); /* the unscaled point is still a valid one */
+        return 0;
+    }
+    double lo = log(lo_m), hi = log(hi_m);
+    int found = 0;
+    for (int it = 0; it < 16; it++) {
+        double mid = 0.5 * (lo + hi), share;
+        sp_scale_widths(p, point, exp(mid), scaled);
+        if ((share = sp_share_of(p, scaled, box)) >= 0 && share <= target) {
+            found = 1;
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    if (found) {
+        sp_scale_widths(p, point, exp(lo), scaled);
+        memcpy(point, scaled, nvars * sizeof *point);
+    }
+    free(scaled);
+    return found;
+}
+
+/* Uniform draws over widths of, say, 3 to 32 filters per layer mostly land
+ * far below or far above budgets of a few KB; the first MNIST runs found
+ * their best networks among the few initial ones that happened to sit near
+ * the budget. */
+void sp_fit_to_cap(const sp_problem *p, sparse_rng *rng, double *point)
+{
+    const sparse_search_config *c = p->cfg;
+    if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
+        return;
+    double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
+    sp_widest_fit(p, point, 1.0 / 64, 64.0, NULL, target);
+}

@@ -1,0 +1,166 @@
+/* Evaluating one candidate: its network built and given its reference's
+ * weights, trained (with variational pruning when its genome says so, then
+ * pruned with each layer's own threshold), measured (accuracy, int8
+ * accuracy, MS, WM, deployment sizes) and its weights saved for the trials
+ * that will inherit from it. A failure of the candidate itself is an
+ * outcome, recorded with its reason; only I/O and memory errors stop the
+ * search. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "loop.h"
+#include "sparse/memory.h"
+#include "sparse/prune.h"
+#include "sparse/quant.h"
+
+/* Failures of the candidate itself (divergence, impossible shapes, empty
+ * after pruning) are recorded, not fatal; I/O and memory errors are. */
+static int candidate_failure(int rc)
+{
+    return rc == SPARSE_ESHAPE || rc == SPARSE_ENUMERIC || rc == SPARSE_EEMPTY || rc == SPARSE_ERANGE ||
+           rc == SPARSE_EBUDGET || rc == SPARSE_EINVAL;
+}
+
+/* The reference's weights file holds its posterior when it was pruned: it
+ * loads in its variational mode, so the child inherits log sigma^2 and the
+ * group scales too. */
+static int load_parent(const sp_search *s, size_t parent, const sp_genome *pg, sparse_net **out)
+{
+    char *path = sparse__runlog_weights_path(s->log, parent);
+    *out = NULL;
+    if (!path)
+        return SPARSE_ENOMEM;
+    int rc = sp_load_trial(path, pg, 1, out);
+    free(path);
+    return rc ? sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent) : SPARSE_OK;
+}
+
+/* The untrained network of sl's genome (variational when pruned) with its
+ * reference's weights where they fit; its architecture in o->arch_json. */
+static int build(const sp_search *s, const sp_slot *sl, const sparse_prune_options *po, uint64_t seed,
+                 sparse_arch **arch, sparse_net **net, sp_outcome *o)
+{
+    const sp_problem *p = &s->prob;
+    sparse_net *ref = NULL;
+    int rc = sp_genome_arch(&sl->g, p->channels, p->height, p->width, p->classes, arch);
+    if (!rc)
+        rc = sparse_arch_to_json(*arch, &o->arch_json);
+    if (!rc)
+        rc = sparse_net_create(net, *arch, s->cfg->batch, seed);
+    /* Variational mode before inheritance, so the posterior is inherited. */
+    if (!rc && po->method != SPARSE_PRUNE_NONE)
+        rc = sparse_prune_attach(*net, po);
+    if (!rc && sl->parent != SP_NO_PARENT && !(rc = load_parent(s, sl->parent, &sl->parent_g, &ref)))
+        rc = sp_inherit(*net, ref, &o->inherited);
+    sparse_net_free(ref);
+    return rc;
+}
+
+/* Trains net by sl's genome; *eval_net is the network to measure: net
+ * itself, or the pruned one in *pruned (net, variational, posterior
+ * included, is what the weights file keeps for later inheritance). */
+static int train(const sp_search *s, sp_slot *sl, sparse_net *net, const sparse_prune_options *po, uint64_t seed,
+                 sparse_progress_fn progress, sparse_prune_result **pruned, sparse_net **eval_net, sp_outcome *o)
+{
+    const sp_genome *g = &sl->g;
+    sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
+    to.epochs = (size_t)g->epochs;
+    to.batch_size = s->cfg->batch;
+    to.optimizer = s->cfg->optimizer;
+    to.schedule = s->cfg->schedule;
+    to.lr = g->lr;
+    to.weight_decay = g->weight_decay;
+    to.label_smoothing = (float)g->label_smoothing;
+    to.max_shift = (size_t)g->shift;
+    to.seed = s->cfg->seed * 7919ULL + sl->t;
+    to.progress = progress;
+    to.user = sl;
+    if (po->method == SPARSE_PRUNE_NONE) {
+        *eval_net = net;
+        return sparse_net_train(net, s->train, &to, NULL);
+    }
+    int rc = sparse_prune_run(pruned, net, s->train, &to, po);
+    if (!rc) {
+        sparse_prune_result_free(*pruned);
+        rc = sp_prune_trial(net, g, seed, 0, pruned);
+    }
+    if (!rc)
+        *eval_net = sparse_prune_result_net(*pruned);
+    if (!rc && po->method == SPARSE_PRUNE_BC)
+        rc = sparse_arch_to_json(sparse_prune_result_arch(*pruned), &o->compact_json);
+    return rc;
+}
+
+/* The trained network's accuracy (float and int8) and sizes into o. */
+static int measure(const sp_search *s, sparse_net *net, sp_outcome *o)
+{
+    int rc = sparse_net_evaluate(net, s->val, &o->val_acc);
+    if (!rc)
+        rc = sparse_net_evaluate(net, s->test, &o->test_acc);
+    o->int8_test_acc = -1;
+    if (!rc) {
+        /* The deployed network is int8: measure it too. A network the int8
+         * path cannot take is reported without the figure, not failed. */
+        sparse_qnet *q = NULL;
+        sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
+        if (sparse_qnet_create(&q, net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
+            o->int8_test_acc = -1;
+        sparse_qnet_free(q);
+        sparse_clear_error();
+    }
+    sparse_memreport *mem = NULL;
+    if (!rc)
+        rc = sparse_memreport_from_net(&mem, net, NULL);
+    uint64_t v = 0, lb = 0;
+    size_t layer;
+    if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))
+        o->ms = (double)v;
+    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 5, &v, &layer)))
+        o->wm5 = (double)v;
+    if (!rc && !(rc = sparse_memreport_wm_bytes(mem, 6, &v, &layer)))
+        o->wm6 = (double)v;
+    if (!rc && !(rc = sparse_memreport_deploy_flash_bytes(mem, &v)))
+        o->flash = (double)v;
+    if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
+        o->arena = (double)v;
+    if (!rc)
+        o->params = (double)sparse_net_param_nonzero(net);
+    sparse_memreport_free(mem);
+    return rc;
+}
+
+int sp_evaluate(const sp_search *s, sp_slot *sl, sparse_progress_fn progress)
+{
+    sp_outcome *o = &sl->o;
+    memset(o, 0, sizeof *o);
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL, *eval_net = NULL;
+    sparse_prune_result *pruned = NULL;
+    uint64_t seed = s->cfg->seed * 1000003ULL + sl->t;
+    sparse_prune_options po;
+    sp_prune_options(&sl->g, seed, &po);
+    if (!sp_within_cap(&s->prob, sl->point, o->reason, sizeof o->reason))
+        return SPARSE_OK;
+    int rc = build(s, sl, &po, seed, &arch, &net, o);
+    if (!rc)
+        rc = train(s, sl, net, &po, seed, progress, &pruned, &eval_net, o);
+    if (!rc)
+        rc = measure(s, eval_net, o);
+    if (!rc) {
+        char *path = sparse__runlog_weights_path(s->log, sl->t);
+        rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
+        free(path);
+    }
+    sparse_prune_result_free(pruned);
+    sparse_net_free(net);
+    sparse_arch_free(arch);
+    if (rc && candidate_failure(rc)) {
+        snprintf(o->reason, sizeof o->reason, "%s: %s", sparse_strerror(rc), sparse_last_error());
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
+    o->ok = rc == SPARSE_OK;
+    return rc;
+}

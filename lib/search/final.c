@@ -1,0 +1,186 @@
+/* The final stage (stage 4): the most accurate searched network of each box
+ * in turn, trained again for longer, widened first to fill its box with
+ * final.fill; and when, under a time budget, it has to start. The search
+ * ranks networks after a few epochs each; the networks a user will deploy
+ * deserve the longer training. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "loop.h"
+
+void sp_final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
+{
+    if (c->final_nboxes) {
+        *ms = c->final_box_ms[k % c->final_nboxes];
+        *wm = c->final_box_wm[k % c->final_nboxes];
+    } else {
+        *ms = c->budget_ms;
+        *wm = c->budget_wm;
+    }
+}
+
+/* The most accurate on validation (the lowest id among equals) of trials
+ * 0..limit-1 within final box k that taken does not mark; SP_NO_PARENT if none. */
+static size_t best_in_box(const sparse_search_config *c, const sp_trial *trials, size_t limit, size_t k,
+                          const unsigned char *taken)
+{
+    double ms, wm;
+    sp_final_box(c, k, &ms, &wm);
+    size_t best = SP_NO_PARENT;
+    for (size_t i = 0; i < limit; i++) {
+        const sp_trial *tr = &trials[i];
+        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && sp_trial_wm(c, tr) > wm))
+            continue;
+        if (best == SP_NO_PARENT || tr->val_acc > trials[best].val_acc)
+            best = i;
+    }
+    return best;
+}
+
+size_t sp_pick_final(const sparse_search_config *c, const sp_trial *trials, size_t limit, size_t j,
+                     const unsigned char *taken, size_t *box)
+{
+    size_t nboxes = c->final_nboxes ? c->final_nboxes : 1, p = SP_NO_PARENT;
+    for (size_t k = 0; k < nboxes && p == SP_NO_PARENT; k++) {
+        *box = j + k;
+        p = best_in_box(c, trials, limit, *box, taken);
+    }
+    return p;
+}
+
+/* A pruned network's size is known only after training: the wider one is
+ * taken to keep the parent's share of its dense MS and WM, with a tenth to
+ * spare. SpVD networks are not widened: the KL term prunes a wider one back
+ * to about its parent's size (measured on MNIST: five widened SpVD finals
+ * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
+ * validation accuracy, in 1.5x the time of a plain retrain, which gained
+ * +0.14 to +0.40). */
+int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *point)
+{
+    const sparse_search_config *c = p->cfg;
+    const size_t nvars = p->lay->nvars;
+    double limit[2];
+    sp_cap_figures dense;
+    sp_final_box(c, box, &limit[0], &limit[1]);
+    if (!c->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !sp_dense_figures(p, tr->point, &dense) ||
+        !dense.ms || !dense.wm)
+        return 0;
+    limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
+    limit[1] /= fmin(sp_trial_wm(c, tr) / (double)dense.wm, 1.0);
+    sp_genome g;
+    sp_genome_decode(p->lay, c, tr->point, &g);
+    if (g.prune == SP_PRUNE_SPVD)
+        return 0;
+    double *before = sparse__malloc(nvars * sizeof *before);
+    if (!before) {
+        sparse_clear_error(); /* the parent's point is still a valid one */
+        return 0;
+    }
+    memcpy(before, point, nvars * sizeof *before);
+    int widened = 0;
+    if (sp_widest_fit(p, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
+        /* Scaling may move only variables the network does not use (the FC
+         * weights without an FC layer): then it is the parent's network. */
+        char *k0 = sp_point_key(p, before), *k1 = sp_point_key(p, point);
+        widened = k0 && k1 && strcmp(k0, k1);
+        free(k0);
+        free(k1);
+    }
+    if (!widened)
+        memcpy(point, before, nvars * sizeof *point);
+    free(before);
+    return widened;
+}
+
+/* Pruned networks, often the more accurate, take two to three times longer
+ * per epoch than plain ones: each network is costed at its own time per
+ * epoch in the search. */
+int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size_t workers, double *out)
+{
+    const sparse_search_config *c = p->cfg;
+    const size_t nvars = p->lay->nvars;
+    *out = 0;
+    unsigned char *taken = sparse__calloc(n + 1, 1);
+    double *point = sparse__malloc(nvars * sizeof *point);
+    double *free_at = sparse__calloc(workers, sizeof *free_at);
+    if (!taken || !point || !free_at) {
+        free(taken);
+        free(point);
+        free(free_at);
+        return SPARSE_ENOMEM;
+    }
+    for (size_t j = 0; j < c->final_trials; j++) {
+        size_t box, parent = sp_pick_final(c, trials, n, j, taken, &box);
+        if (parent == SP_NO_PARENT)
+            break;
+        taken[parent] = 1;
+        const sp_trial *tr = &trials[parent];
+        double growth = 1.0;
+        sp_cap_figures before, after;
+        memcpy(point, tr->point, nvars * sizeof *point);
+        if (sp_fill_box(p, tr, box, point) && sp_dense_figures(p, tr->point, &before) &&
+            sp_dense_figures(p, point, &after) && before.ms)
+            growth = (double)after.ms / (double)before.ms;
+        size_t first_free = 0;
+        for (size_t w = 1; w < workers; w++)
+            if (free_at[w] < free_at[first_free])
+                first_free = w;
+        if (tr->epochs > 0)
+            free_at[first_free] += 1.1 * growth * tr->seconds / tr->epochs * (double)c->final_epochs;
+    }
+    for (size_t w = 0; w < workers; w++)
+        *out = fmax(*out, free_at[w]);
+    free(taken);
+    free(point);
+    free(free_at);
+    return SPARSE_OK;
+}
+
+/* ---- in the loop ---- */
+
+int sp_final_estimate(sp_search *s, double *out)
+{
+    double seconds;
+    if (s->final_estimate_at != s->n) {
+        int rc = sp_final_seconds(&s->prob, s->trials, s->n, s->workers, &seconds);
+        if (rc)
+            return rc;
+        s->final_estimate = seconds;
+        s->final_estimate_at = s->n;
+    }
+    *out = s->final_estimate;
+    return SPARSE_OK;
+}
+
+int sp_plan_final(sp_search *s, double elapsed, double budget)
+{
+    if (s->next >= s->final_from || !s->cfg->final_trials || budget <= 0)
+        return SPARSE_OK;
+    double need;
+    int rc = sp_final_estimate(s, &need);
+    if (!rc && need > 0 && elapsed + need >= budget) {
+        s->final_from = s->next;
+        s->total = s->next + s->cfg->final_trials;
+    }
+    return rc;
+}
+
+/* The final trials before t are all recorded or in flight. */
+int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box)
+{
+    *parent = SP_NO_PARENT;
+    size_t searched = s->final_from;
+    unsigned char *taken = sparse__calloc(searched + 1, 1);
+    if (!taken)
+        return SPARSE_ENOMEM;
+    for (size_t j = searched; j < t; j++) {
+        size_t p = sp_parent_of(s, j);
+        if (p < searched)
+            taken[p] = 1;
+    }
+    *parent = sp_pick_final(s->cfg, s->trials, searched, t - s->final_from, taken, box);
+    free(taken);
+    return SPARSE_OK;
+}

@@ -1,0 +1,258 @@
+/* Trial records: the line of trials.jsonl a trial leaves, and the one reader
+ * of those lines, for the search (which resumes from them and must refuse a
+ * record it cannot trust) and for the run view (which shows what it can).
+ *
+ * Doubles are written in round-trip form, so a resumed search reads back
+ * exactly the figures the uninterrupted one decided on. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/doc.h"
+#include "../core/internal.h"
+#include "loop.h"
+
+int sp_feasible(const sparse_search_config *c, double ms, double wm5, double wm6)
+{
+    double wm = c->wm_model == 6 ? wm6 : wm5;
+    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
+}
+
+double sp_trial_wm(const sparse_search_config *c, const sp_trial *t) { return c->wm_model == 6 ? t->wm6 : t->wm5; }
+
+/* ---- writing ---- */
+
+static void put_num(sparse__buf *b, const char *key, double v)
+{
+    sparse__buf_printf(b, ",\"%s\":", key);
+    sparse__buf_json_double(b, v);
+}
+
+/* What the trial trained: the training recipe and the pruning parameters. */
+static void put_recipe(sparse__buf *b, const sp_genome *g)
+{
+    static const char *const prune_names[] = {"none", "spvd", "bc"};
+    sparse__buf_printf(b, "],\"training\":{\"epochs\":%d", g->epochs);
+    put_num(b, "lr", g->lr);
+    put_num(b, "label_smoothing", g->label_smoothing);
+    put_num(b, "weight_decay", g->weight_decay);
+    sparse__buf_printf(b, ",\"shift\":%d},\"pruning\":{\"method\":\"%s\"", g->shift, prune_names[g->prune]);
+    if (g->prune) {
+        put_num(b, "kl_weight", g->kl_weight);
+        sparse__buf_printf(b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);
+        put_num(b, "fc_threshold", g->threshold_fc);
+    }
+    sparse__buf_puts(b, "}");
+}
+
+/* The figures of a successful trial. */
+static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const sp_outcome *o)
+{
+    put_num(b, "val_accuracy", o->val_acc);
+    put_num(b, "test_accuracy", o->test_acc);
+    if (o->int8_test_acc >= 0)
+        put_num(b, "int8_test_accuracy", o->int8_test_acc);
+    put_num(b, "ms_bytes", o->ms);
+    put_num(b, "wm5_bytes", o->wm5);
+    put_num(b, "wm6_bytes", o->wm6);
+    put_num(b, "params", o->params);
+    put_num(b, "flash_bytes", o->flash);
+    put_num(b, "arena_bytes", o->arena);
+    sparse__buf_printf(b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
+                       sp_feasible(cfg, o->ms, o->wm5, o->wm6) ? "true" : "false");
+}
+
+char *sp_trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
+                      const char *how, const char *morph, const double *point, const sp_genome *g,
+                      const sp_outcome *o, double seconds)
+{
+    sparse__buf b = SPARSE__BUF_INIT;
+    sparse__buf_printf(&b, "{\"id\":%zu,\"stage\":%d,\"parent\":", t, stage);
+    if (parent == SP_NO_PARENT)
+        sparse__buf_puts(&b, "null");
+    else
+        sparse__buf_printf(&b, "%zu", parent);
+    sparse__buf_puts(&b, ",\"proposal\":");
+    sparse__buf_json_string(&b, how);
+    sparse__buf_puts(&b, ",\"morph\":");
+    sparse__buf_json_string(&b, morph);
+    sparse__buf_puts(&b, ",\"status\":");
+    sparse__buf_json_string(&b, o->ok ? "ok" : "failed");
+    if (!o->ok) {
+        sparse__buf_puts(&b, ",\"reason\":");
+        sparse__buf_json_string(&b, o->reason);
+    }
+    sparse__buf_puts(&b, ",\"point\":[");
+    for (size_t i = 0; i < nvars; i++) {
+        if (i)
+            sparse__buf_puts(&b, ",");
+        sparse__buf_json_double(&b, point[i]);
+    }
+    put_recipe(&b, g);
+    if (o->arch_json)
+        sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
+    if (o->compact_json)
+        sparse__buf_printf(&b, ",\"compact_arch\":%s", o->compact_json);
+    if (o->ok)
+        put_figures(&b, cfg, o);
+    put_num(&b, "seconds", floor(seconds * 1000.0 + 0.5) / 1000.0);
+    sparse__buf_puts(&b, "}");
+    return sparse__buf_detach(&b);
+}
+
+/* ---- reading ---- */
+
+/* A record's "point" (a list of nvars numbers, null for inactive variables)
+ * in a fresh array (caller frees); NULL if it is not one. */
+static double *parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars)
+{
+    if (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != nvars)
+        return NULL;
+    double *p = sparse__malloc((nvars ? nvars : 1) * sizeof *p);
+    for (size_t i = 0; p && i < nvars; i++) {
+        p[i] = NAN;
+        if (!sparse__doc_is_null(pt->items[i]) &&
+            sparse__doc_double(d, pt->items[i], "point", -1e300, 1e300, &p[i])) {
+            free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+/* How much the search relies on a field: it ignores an informational one,
+ * reads an optional one if there, and cannot do without a required one. */
+enum need { INFO, OPTIONAL, REQUIRED };
+
+/* One record being read: in strict mode the first field the search cannot
+ * trust is the record's error (rc) and the rest is not read. */
+typedef struct reader {
+    const sparse__doc *d;
+    int strict, rc;
+} reader;
+
+/* Whether to read the field at node n: not after a strict failure, and not
+ * when it is absent or null unless the search requires it. */
+static int wanted(const reader *rd, const sparse__doc_node *n, enum need need)
+{
+    return !rd->rc && ((n && !sparse__doc_is_null(n)) || (rd->strict && need == REQUIRED));
+}
+
+/* A field that did not read: the record's error if the search relies on
+ * it, else the field stays unknown. */
+static void fail(reader *rd, enum need need, int rc)
+{
+    if (rd->strict && need != INFO)
+        rd->rc = rc;
+    else
+        sparse_clear_error();
+}
+
+/* The number at key of map into *out, within [lo, hi]. */
+static void read_number(reader *rd, const sparse__doc_node *map, const char *key, const char *what, double lo,
+                        double hi, enum need need, double *out)
+{
+    const sparse__doc_node *n = sparse__doc_get(map, key);
+    double v;
+    int rc;
+    if (!wanted(rd, n, need))
+        return;
+    if ((rc = sparse__doc_double(rd->d, n, what, lo, hi, &v)))
+        fail(rd, need, rc);
+    else
+        *out = v;
+}
+
+static void read_integer(reader *rd, const sparse__doc_node *map, const char *key, long lo, long hi, enum need need,
+                         long *out)
+{
+    const sparse__doc_node *n = sparse__doc_get(map, key);
+    long v;
+    int rc;
+    if (!wanted(rd, n, need))
+        return;
+    if ((rc = sparse__doc_long(rd->d, n, key, lo, hi, &v)))
+        fail(rd, need, rc);
+    else
+        *out = v;
+}
+
+/* id, stage, parent and status, in that order. */
+static void read_identity(reader *rd, const sparse__doc_node *r, size_t index, sp_trial *out)
+{
+    long id = -1, stage = -1, parent = -1;
+    read_integer(rd, r, "id", 0, 100000000L, REQUIRED, &id);
+    if (!rd->rc && rd->strict && (size_t)id != index)
+        rd->rc = sparse__doc_error(rd->d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", id, index);
+    read_integer(rd, r, "stage", 1, 4, REQUIRED, &stage);
+    out->stage = (int)stage;
+    read_integer(rd, r, "parent", 0, (long)index - 1, OPTIONAL, &parent);
+    out->parent = parent < 0 ? SP_NO_PARENT : (size_t)parent;
+    const char *status = NULL;
+    int rc = rd->rc ? SPARSE_OK : sparse__doc_string(rd->d, sparse__doc_get(r, "status"), "status", &status);
+    if (rc)
+        fail(rd, REQUIRED, rc);
+    out->ok = status && !strcmp(status, "ok");
+}
+
+static void read_figures(reader *rd, const sparse__doc_node *r, sp_trial *out)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+        int needed; /* by the search, of a successful trial */
+    } figures[] = {
+        {"val_accuracy", offsetof(sp_trial, val_acc), 1},
+        {"ms_bytes", offsetof(sp_trial, ms), 1},
+        {"wm5_bytes", offsetof(sp_trial, wm5), 1},
+        {"wm6_bytes", offsetof(sp_trial, wm6), 1},
+        {"test_accuracy", offsetof(sp_trial, test_acc), 0},
+        {"int8_test_accuracy", offsetof(sp_trial, int8_test_acc), 0},
+        {"params", offsetof(sp_trial, params), 0},
+    };
+    for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
+        read_number(rd, r, figures[k].key, figures[k].key, 0, 1e15, figures[k].needed && out->ok ? REQUIRED : INFO,
+                    (double *)((char *)out + figures[k].offset));
+}
+
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
+                   sp_trial *out)
+{
+    memset(out, 0, sizeof *out);
+    out->stage = -1;
+    out->parent = SP_NO_PARENT;
+    out->ok = out->feasible = -1;
+    out->val_acc = out->test_acc = out->int8_test_acc = out->ms = out->wm5 = out->wm6 = out->params = -1;
+    out->seconds = out->epochs = -1;
+    sparse__doc *d;
+    char src[64];
+    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
+    int rc = sparse__doc_parse(&d, line, strlen(line), src);
+    if (rc) {
+        if (strict)
+            return rc;
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
+    const sparse__doc_node *r = sparse__doc_root(d);
+    reader rd = {d, strict, SPARSE_OK};
+    read_identity(&rd, r, index, out);
+    const sparse__doc_node *pt = sparse__doc_get(r, "point");
+    if (!rd.rc && !(out->point = parse_point(d, pt, nvars)))
+        fail(&rd, REQUIRED,
+             sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
+                               "point: expected %zu numbers (the config's search space)", nvars));
+    read_figures(&rd, r, out);
+    out->feasible = out->ok == 1 && sp_feasible(cfg, out->ms, out->wm5, out->wm6);
+    read_number(&rd, r, "seconds", "seconds", 0, 1e12, REQUIRED, &out->seconds);
+    const sparse__doc_node *tr = sparse__doc_get(r, "training");
+    if (tr)
+        read_number(&rd, tr, "epochs", "training.epochs", 0, 1e9, REQUIRED, &out->epochs);
+    sparse__doc_free(d);
+    if (rd.rc) {
+        free(out->point);
+        out->point = NULL;
+    }
+    return rd.rc;
+}

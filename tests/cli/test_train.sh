@@ -1,0 +1,37 @@
+#!/bin/sh
+# `sparse train`: JSON output, weights file, exit statuses and messages.
+set -u
+SPARSE=$1
+. "$(dirname "$0")/../lib.sh"
+
+two_class_fixture "$T"
+run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 3 --batch 16 --lr 0.01 --val 30 --json \
+    --save "$T/w.safetensors"
+last=$(tail -n 1 "$T/out")
+for key in train_images_per_s val_accuracy test_accuracy params; do
+    echo "$last" | grep -q "\"$key\": " || fail "no $key in: $last"
+done
+[ -s "$T/w.safetensors" ] || fail "no weights file"
+err_empty # stderr is not a terminal: no progress line
+cp "$T/out" "$T/trained"
+
+# --init: zero epochs from the saved weights evaluate exactly as the trained network
+acc() { sed -n 's/.*"val_accuracy": \([0-9.]*\).*/\1/p' "$1" | tail -n 1; }
+run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 0 --batch 16 --val 30 --json --init "$T/w.safetensors"
+[ "$(acc "$T/trained")" = "$(acc "$T/out")" ] ||
+    fail "--init: val accuracy $(acc "$T/out") != trained $(acc "$T/trained")"
+run 1 train "$T/a.yaml" --data "$T/d.csv" --val 30 --init "$T/missing.safetensors"
+grep -q "^sparse: error: .*missing.safetensors" "$T/err" || fail "--init message: $(cat "$T/err")"
+
+# a bad architecture: exit 1, file:line and layer in the message
+printf 'input: [1, 4, 4]\nclasses: 2\nlayers:\n  - {type: conv2d, name: big, filters: 2, kernel: 5, padding: valid}\n  - {type: fc, units: 2}\n' >"$T/bad.yaml"
+run 1 train "$T/bad.yaml" --data "$T/d.csv"
+grep -q "^sparse: error: .*bad.yaml:4:5: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
+
+# usage errors: exit 2
+run 2 train "$T/a.yaml" --data "$T/d.csv" --optimizer rmsprop
+run 2 train "$T/a.yaml"
+err_has "missing --data"
+
+[ $fails -eq 0 ] && echo "ok: sparse train"
+exit $fails

@@ -1,0 +1,37 @@
+/* A run directory's trials.jsonl (the config beside it fixed): opened as
+ * `sparse inspect` and programs open it, every figure and the front read. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "sparse/sparse.h"
+
+static const char config[] = "data: mnist\nseed: 1\nbudgets: {ms_bytes: 2048, wm_bytes: 2048}\n"
+                             "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 8],"
+                             " pruning: [none, spvd, bc]}\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!fuzz_write("config.yaml", config, sizeof config - 1) || !fuzz_write("trials.jsonl", data, size))
+        return 0;
+    sparse_run *run = NULL;
+    if (sparse_run_open(&run, fuzz_dir()) == SPARSE_OK) {
+        size_t n = sparse_run_trial_count(run);
+        volatile double sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *json = sparse_run_trial_json(run, i);
+            sum += json ? (double)strlen(json) : 0.0;
+            for (int f = 0; f <= SPARSE_TRIAL_INT8_TEST_ACCURACY; f++) {
+                double v = 0;
+                if (sparse_run_trial_value(run, i, f, &v) == SPARSE_OK)
+                    sum += v;
+            }
+        }
+        size_t idx[4096], count = 0;
+        if (n <= sizeof idx / sizeof idx[0])
+            sparse_run_pareto(run, idx, &count);
+        (void)sum;
+    }
+    sparse_run_free(run);
+    return 0;
+}
