@@ -24,8 +24,14 @@ static const cli_choice targets[] = {
 
 #define F(m) offsetof(args, m)
 static const cli_opt deploy_opts[] = {
-    {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
-     .expect = "be a trial id", .help = "the trial of RUN_DIR (see 'sparse inspect RUN_DIR')"},
+    {.type = CLI_LONG,
+     .name = "trial",
+     .arg = "ID",
+     .field = F(trial),
+     .min = 0,
+     .max = 100000000,
+     .expect = "be a trial id",
+     .help = "the trial of RUN_DIR (see 'sparse inspect RUN_DIR')"},
     CLI_OPT_STRING("out", "DIR", F(out), "where PREFIX.h and PREFIX.c go (created if missing)"),
     CLI_OPT_STRING("prefix", "NAME", F(prefix),
                    "names in the generated code: a letter, then letters, digits, '_'\n"
@@ -37,28 +43,32 @@ static const cli_opt deploy_opts[] = {
                  "run the model on N test images (0 = all) on the host, or for\n"
                  "cortex-m4 under qemu-system-arm -M mps2-an386, and compare every\n"
                  "logit with the library's int8 path; exit status 1 on a mismatch"),
-    CLI_OPT_STRING("build-dir", "DIR", F(build_dir), "keep the object, firmware and images there (default: removed)"),
+    CLI_OPT_STRING("build-dir", "DIR", F(build_dir),
+                   "keep the object, firmware and images there (default: removed)"),
     CLI_OPT_LONG("threads", "T", F(threads), 1, 1024, "1", "compute threads for calibration"),
     CLI_OPT_FLAG("json", F(json), "print one JSON object"),
     CLI_SECTION_TEXT("Without a run directory (with one, --data moves the run's data):"),
     CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparse train --save'"),
     CLI_DATA_OPTS(args, data),
-    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "CSV split seed, as given to 'sparse train'"),
+    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0",
+                 "CSV split seed, as given to 'sparse train'"),
     CLI_OPT_LONG("calib", "N", F(calib), 0, 2147483647L, "1000",
                  "calibration images from the training split, 0 = all"),
     {0},
 };
 static const cli_spec deploy_spec = {
-    .name = "export", .opts = deploy_opts, .args = {F(src)}, .n_args = 1,
-    .usage =
-        "Usage: sparse export RUN_DIR --trial ID --out DIR [options]\n"
-        "       sparse export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
-        "Writes the network as int8 C99 for a microcontroller: DIR/PREFIX.h (the API) and\n"
-        "DIR/PREFIX.c (the library's int8 kernels, the weights as const arrays, one static arena).\n"
-        "From a run directory, the trial's network is calibrated on the run's training split as\n"
-        "the search did (1000 images) and verified on its test split. Prints the network's memory\n"
-        "figures as predicted and as exported; with a Cortex-M target, the object's sections\n"
-        "(docs/deploy.md).\n",
+    .name = "export",
+    .opts = deploy_opts,
+    .args = {F(src)},
+    .n_args = 1,
+    .usage = "Usage: sparse export RUN_DIR --trial ID --out DIR [options]\n"
+             "       sparse export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
+             "Writes the network as int8 C99 for a microcontroller: DIR/PREFIX.h (the API) and\n"
+             "DIR/PREFIX.c (the library's int8 kernels, the weights as const arrays, one static arena).\n"
+             "From a run directory, the trial's network is calibrated on the run's training split as\n"
+             "the search did (1000 images) and verified on its test split. Prints the network's memory\n"
+             "figures as predicted and as exported; with a Cortex-M target, the object's sections\n"
+             "(docs/deploy.md).\n",
 };
 
 /* The network and its data splits, from a run or from files. */
@@ -135,17 +145,18 @@ static void print_text(const args *a, const char *prefix, const report *r)
     printf("                (predicted: the search's figures, arena with im2col scratch; exported: int8\n"
            "                 non-zeros, the arena of the generated code, no scratch)\n");
     if (r->built)
-        printf("%-15s .text %llu, .rodata %llu (weights %llu), .bss %llu, .data %llu\n", target_names[a->target],
-               (unsigned long long)r->obj.text_bytes, (unsigned long long)r->obj.rodata_bytes,
-               (unsigned long long)r->obj.rodata_weights_bytes, (unsigned long long)r->obj.bss_bytes,
-               (unsigned long long)r->obj.data_bytes);
+        printf("%-15s .text %llu, .rodata %llu (weights %llu), .bss %llu, .data %llu\n",
+               target_names[a->target], (unsigned long long)r->obj.text_bytes,
+               (unsigned long long)r->obj.rodata_bytes, (unsigned long long)r->obj.rodata_weights_bytes,
+               (unsigned long long)r->obj.bss_bytes, (unsigned long long)r->obj.data_bytes);
     if (!r->verified)
         return;
     const sparse_exp_verify_result *v = &r->ver;
     printf("verified        %zu %s images on %s: %zu logit mismatches, %zu label mismatches\n", v->images,
            r->split, a->target == 0 ? "the host" : "qemu mps2-an386 (Cortex-M4)", v->logit_mismatches,
            v->label_mismatches);
-    printf("accuracy        %.2f%% (library int8 path: %.2f%%)\n", 100.0 * v->accuracy, 100.0 * v->host_accuracy);
+    printf("accuracy        %.2f%% (library int8 path: %.2f%%)\n", 100.0 * v->accuracy,
+           100.0 * v->host_accuracy);
     if (a->target == 0)
         return;
     printf("instructions    %.0f per inference (max %.0f)\n", v->instructions, v->instructions_max);
@@ -162,15 +173,18 @@ static void print_json(const args *a, const char *prefix, const report *r)
     cli_json_string(stdout, a->out);
     printf(", \"prefix\": ");
     cli_json_string(stdout, prefix);
-    printf(", \"target\": \"%s\", \"input\": [%zu, %zu, %zu], \"input_scale\": %.17g, \"input_zero_point\": %d, "
-           "\"classes\": %zu",
-           target_names[a->target], r->fig.input_c, r->fig.input_h, r->fig.input_w, r->fig.input_scale,
-           (int)r->fig.input_zero_point, r->fig.classes);
-    printf(", \"predicted\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": %llu, "
+    printf(
+        ", \"target\": \"%s\", \"input\": [%zu, %zu, %zu], \"input_scale\": %.17g, \"input_zero_point\": %d, "
+        "\"classes\": %zu",
+        target_names[a->target], r->fig.input_c, r->fig.input_h, r->fig.input_w, r->fig.input_scale,
+        (int)r->fig.input_zero_point, r->fig.classes);
+    printf(", \"predicted\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": "
+           "%llu, "
            "\"arena_bytes\": %llu}",
            (unsigned long long)r->pred[0], (unsigned long long)r->pred[1], (unsigned long long)r->pred[2],
            (unsigned long long)r->pred[3], (unsigned long long)r->pred[4]);
-    printf(", \"exported\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": %llu, "
+    printf(", \"exported\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": "
+           "%llu, "
            "\"arena_bytes\": %llu, \"arena_lower_bound_bytes\": %llu}",
            (unsigned long long)r->fig.ms_bytes, (unsigned long long)r->fig.wm5_bytes,
            (unsigned long long)r->fig.wm6_bytes, (unsigned long long)r->fig.flash_bytes,
@@ -184,7 +198,8 @@ static void print_json(const args *a, const char *prefix, const report *r)
                (unsigned long long)o->data_bytes);
     if (r->verified) {
         const sparse_exp_verify_result *v = &r->ver;
-        printf(", \"verify\": {\"split\": \"%s\", \"images\": %zu, \"logit_mismatches\": %zu, \"label_mismatches\": %zu, "
+        printf(", \"verify\": {\"split\": \"%s\", \"images\": %zu, \"logit_mismatches\": %zu, "
+               "\"label_mismatches\": %zu, "
                "\"accuracy\": %.6f, \"library_int8_accuracy\": %.6f, \"instructions\": %.1f, "
                "\"instructions_max\": %.1f, \"stack_bytes\": %llu, \"model_ram_bytes\": %llu, "
                "\"firmware_bss_bytes\": %llu, \"firmware_data_bytes\": %llu}",
@@ -215,7 +230,8 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
     r->split = images == m->d.test ? "test" : "validation";
     if (!images || !sparse_dataset_count(images))
         return cli_error("export: no test or validation images to verify on");
-    cli_note("export: running %ld images on %s...", a->verify ? a->verify : (long)sparse_dataset_count(images),
+    cli_note("export: running %ld images on %s...",
+             a->verify ? a->verify : (long)sparse_dataset_count(images),
              a->target == 0 ? "the host" : "qemu");
     if ((rc = sparse_exp_export_verify(q, a->out, prefix, &tc, images, (size_t)a->verify, &r->ver)))
         return cli_lib_error(rc, "export: verify");
@@ -263,8 +279,9 @@ int cli_cmd_export(int argc, char **argv)
         else
             print_text(&a, a.prefix, &r);
         if (r.verified && (r.ver.logit_mismatches || r.ver.label_mismatches))
-            status = cli_error("export: the exported model differs from the library's int8 path on %zu images",
-                               r.ver.logit_mismatches);
+            status =
+                cli_error("export: the exported model differs from the library's int8 path on %zu images",
+                          r.ver.logit_mismatches);
     }
     sparse_qnet_free(q);
     sparse_net_free(m.net);

@@ -43,7 +43,4 @@ void Reset_Handler(void)
 
 /* Under an emulator or a debugger, a fault ends the run with status 99
  * instead of hanging; on a bare board, loop here instead. */
-void Fault_Handler(void)
-{
-    _exit(99);
-}
+void Fault_Handler(void) { _exit(99); }

@@ -236,8 +236,10 @@ typedef struct sparse_exp_toolchain {
     double timeout_s;         /* limit for each tool run, default 3600 */
 } sparse_exp_toolchain;
 #define SPARSE_EXP_TOOLCHAIN_VERSION 1
-#define SPARSE_EXP_TOOLCHAIN_INIT \
-    {SPARSE_EXP_TOOLCHAIN_VERSION, SPARSE_EXP_TARGET_CORTEX_M4, NULL, NULL, NULL, NULL, 0.0}
+#define SPARSE_EXP_TOOLCHAIN_INIT                                                                            \
+    {                                                                                                        \
+        SPARSE_EXP_TOOLCHAIN_VERSION, SPARSE_EXP_TARGET_CORTEX_M4, NULL, NULL, NULL, NULL, 0.0               \
+    }
 
 /* Sections of a model's object file (arm-none-eabi-size -A), in bytes. */
 typedef struct sparse_exp_build_result {
@@ -249,7 +251,10 @@ typedef struct sparse_exp_build_result {
     uint64_t data_bytes;
 } sparse_exp_build_result;
 #define SPARSE_EXP_BUILD_RESULT_VERSION 1
-#define SPARSE_EXP_BUILD_RESULT_INIT {SPARSE_EXP_BUILD_RESULT_VERSION, 0, 0, 0, 0, 0}
+#define SPARSE_EXP_BUILD_RESULT_INIT                                                                         \
+    {                                                                                                        \
+        SPARSE_EXP_BUILD_RESULT_VERSION, 0, 0, 0, 0, 0                                                       \
+    }
 
 /* Compiles dir/PREFIX.c (written by sparse_export_qnet) for tc's target
  * (tc may be NULL: defaults) with -std=c99 -pedantic -Wall -Wextra -Werror
@@ -264,23 +269,26 @@ SPARSE_API int sparse_exp_export_build(const char *dir, const char *prefix, cons
 
 /* What running an exported model on images showed. */
 typedef struct sparse_exp_verify_result {
-    unsigned version;           /* SPARSE_EXP_VERIFY_RESULT_VERSION, set by the caller */
+    unsigned version; /* SPARSE_EXP_VERIFY_RESULT_VERSION, set by the caller */
     size_t images;
-    size_t logit_mismatches;    /* images whose int8 logits differ from sparse_qnet_predict's */
-    size_t label_mismatches;    /* images whose label differs */
-    double accuracy;            /* the exported model's, against the images' labels */
-    double host_accuracy;       /* sparse_qnet_predict's, same images */
-    double instructions;        /* per inference, mean (Cortex-M4 under qemu -icount; 0 on a host) */
+    size_t logit_mismatches; /* images whose int8 logits differ from sparse_qnet_predict's */
+    size_t label_mismatches; /* images whose label differs */
+    double accuracy;         /* the exported model's, against the images' labels */
+    double host_accuracy;    /* sparse_qnet_predict's, same images */
+    double instructions;     /* per inference, mean (Cortex-M4 under qemu -icount; 0 on a host) */
     double instructions_max;
-    uint64_t stack_bytes;       /* deepest stack of one inference (painted stack; 0 on a host) */
-    uint64_t model_ram_bytes;   /* the model's .bss + .data + stack_bytes */
-    uint64_t firmware_bss_bytes;  /* .bss and .data of the rest of the test firmware */
-    uint64_t firmware_data_bytes; /* (newlib, the image buffer), not the model's */
+    uint64_t stack_bytes;          /* deepest stack of one inference (painted stack; 0 on a host) */
+    uint64_t model_ram_bytes;      /* the model's .bss + .data + stack_bytes */
+    uint64_t firmware_bss_bytes;   /* .bss and .data of the rest of the test firmware */
+    uint64_t firmware_data_bytes;  /* (newlib, the image buffer), not the model's */
     sparse_exp_build_result model; /* the model object's sections */
 } sparse_exp_verify_result;
 #define SPARSE_EXP_VERIFY_RESULT_VERSION 1
-#define SPARSE_EXP_VERIFY_RESULT_INIT \
-    {SPARSE_EXP_VERIFY_RESULT_VERSION, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, SPARSE_EXP_BUILD_RESULT_INIT}
+#define SPARSE_EXP_VERIFY_RESULT_INIT                                                                        \
+    {                                                                                                        \
+        SPARSE_EXP_VERIFY_RESULT_VERSION, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0,                           \
+            SPARSE_EXP_BUILD_RESULT_INIT                                                                     \
+    }
 
 /* Builds the example firmware (examples/deploy: startup, linker script,
  * main, as the library embeds them) around dir/PREFIX.c for tc's target,
@@ -292,8 +300,8 @@ typedef struct sparse_exp_verify_result {
  * measures instructions, stack and RAM. q must be the network dir/PREFIX.c
  * was exported from. Mismatches are reported in *out, not as an error. */
 SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
-                                        const sparse_exp_toolchain *tc, const sparse_dataset *images, size_t n,
-                                        sparse_exp_verify_result *out);
+                                        const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                        size_t n, sparse_exp_verify_result *out);
 
 #ifdef __cplusplus
 }

@@ -48,13 +48,16 @@ extern "C" {
 #endif
 
 typedef struct sparse_export_options {
-    unsigned version; /* SPARSE_EXPORT_OPTIONS_VERSION */
+    unsigned version;   /* SPARSE_EXPORT_OPTIONS_VERSION */
     const char *prefix; /* names of the generated code: a letter, then letters, digits or '_'
                            (at most 48); default "model" */
 } sparse_export_options;
 
 #define SPARSE_EXPORT_OPTIONS_VERSION 1
-#define SPARSE_EXPORT_OPTIONS_INIT {SPARSE_EXPORT_OPTIONS_VERSION, "model"}
+#define SPARSE_EXPORT_OPTIONS_INIT                                                                           \
+    {                                                                                                        \
+        SPARSE_EXPORT_OPTIONS_VERSION, "model"                                                               \
+    }
 /* Fills *opts with the defaults of the given version (SPARSE_EVERSION if unknown). */
 SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned version);
 
@@ -62,19 +65,22 @@ SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned 
  * figures of the buffers and weights the generated code really has (int8
  * non-zeros; a ReLU that cannot be fused is a tensor of its own). */
 typedef struct sparse_export_figures {
-    unsigned version;        /* SPARSE_EXPORT_FIGURES_VERSION, set by the caller */
-    uint64_t ms_bytes;       /* paper MS: non-zero int8 weights and biases */
-    uint64_t wm5_bytes;      /* paper WM, model (5) */
-    uint64_t wm6_bytes;      /* paper WM, model (6) */
-    uint64_t flash_bytes;    /* deploy flash: encoded weights, 4 B per bias and per channel */
-    uint64_t arena_bytes;    /* PREFIX_ARENA_SIZE: the planner's arena, no scratch buffers */
+    unsigned version;                 /* SPARSE_EXPORT_FIGURES_VERSION, set by the caller */
+    uint64_t ms_bytes;                /* paper MS: non-zero int8 weights and biases */
+    uint64_t wm5_bytes;               /* paper WM, model (5) */
+    uint64_t wm6_bytes;               /* paper WM, model (6) */
+    uint64_t flash_bytes;             /* deploy flash: encoded weights, 4 B per bias and per channel */
+    uint64_t arena_bytes;             /* PREFIX_ARENA_SIZE: the planner's arena, no scratch buffers */
     uint64_t arena_lower_bound_bytes; /* most bytes alive at one step */
     size_t input_c, input_h, input_w, classes;
-    double input_scale;      /* real = input_scale * (q - input_zero_point) */
+    double input_scale; /* real = input_scale * (q - input_zero_point) */
     int32_t input_zero_point;
 } sparse_export_figures;
 #define SPARSE_EXPORT_FIGURES_VERSION 1
-#define SPARSE_EXPORT_FIGURES_INIT {SPARSE_EXPORT_FIGURES_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0}
+#define SPARSE_EXPORT_FIGURES_INIT                                                                           \
+    {                                                                                                        \
+        SPARSE_EXPORT_FIGURES_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0                                  \
+    }
 
 /*
  * Writes dir/PREFIX.h and dir/PREFIX.c for q (each replaced atomically;

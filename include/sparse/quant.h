@@ -63,8 +63,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
 SPARSE_API void sparse_qnet_free(sparse_qnet *q);
 
 /* Input shape (C, H, W) of the network; any output may be NULL. */
-SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height,
-                                       size_t *width);
+SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height, size_t *width);
 /* Number of logits (0 if q is NULL). */
 SPARSE_API size_t sparse_qnet_num_classes(const sparse_qnet *q);
 

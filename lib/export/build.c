@@ -13,11 +13,16 @@
 const char *sparse__target_cpu(int target)
 {
     switch (target) {
-    case SPARSE_EXP_TARGET_HOST: return "host";
-    case SPARSE_EXP_TARGET_CORTEX_M0PLUS: return "cortex-m0plus";
-    case SPARSE_EXP_TARGET_CORTEX_M4: return "cortex-m4";
-    case SPARSE_EXP_TARGET_CORTEX_M7: return "cortex-m7";
-    default: return NULL;
+    case SPARSE_EXP_TARGET_HOST:
+        return "host";
+    case SPARSE_EXP_TARGET_CORTEX_M0PLUS:
+        return "cortex-m0plus";
+    case SPARSE_EXP_TARGET_CORTEX_M4:
+        return "cortex-m4";
+    case SPARSE_EXP_TARGET_CORTEX_M7:
+        return "cortex-m7";
+    default:
+        return NULL;
     }
 }
 
@@ -91,8 +96,8 @@ static int parse_sizes(const char *text, const char *prefix, sparse_exp_build_re
  * mean floating point on the inference path. */
 static int is_float_helper(const char *sym)
 {
-    static const char *const aeabi[] = {"f", "d", "cf", "cd", "i2f", "i2d", "ui2f", "ui2d", "l2f", "l2d",
-                                        "ul2f", "ul2d"};
+    static const char *const aeabi[] = {"f",    "d",    "cf",  "cd",  "i2f",  "i2d",
+                                        "ui2f", "ui2d", "l2f", "l2d", "ul2f", "ul2d"};
     if (!strncmp(sym, "__aeabi_", 8)) {
         for (size_t i = 0; i < sizeof aeabi / sizeof aeabi[0]; i++)
             if (!strncmp(sym + 8, aeabi[i], strlen(aeabi[i])))
@@ -102,14 +107,15 @@ static int is_float_helper(const char *sym)
     size_t n = strlen(sym);
     return n > 3 && sym[0] == '_' && sym[1] == '_' &&
            (!strcmp(sym + n - 3, "sf2") || !strcmp(sym + n - 3, "df2") || !strcmp(sym + n - 3, "sf3") ||
-            !strcmp(sym + n - 3, "df3") || strstr(sym, "sfsi") || strstr(sym, "dfsi") || strstr(sym, "sisf") ||
-            strstr(sym, "sidf"));
+            !strcmp(sym + n - 3, "df3") || strstr(sym, "sfsi") || strstr(sym, "dfsi") ||
+            strstr(sym, "sisf") || strstr(sym, "sidf"));
 }
 
 static int check_no_float(const char *nm_output, const char *object)
 {
     sparse__buf found = SPARSE__BUF_INIT;
-    for (const char *line = nm_output; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = nm_output; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         char type[8], sym[256];
         if (sscanf(line, "%7s %255s", type, sym) == 2 && !strcmp(type, "U") && is_float_helper(sym))
             sparse__buf_printf(&found, " %s", sym);
@@ -166,8 +172,9 @@ int sparse__build_model(const char *dir, const char *prefix, const sparse_exp_to
     char *argv[24];
     int k = 0;
     argv[k++] = host ? (char *)tc->host_cc : gcc;
-    const char *flags[] = {"-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-Os",
-                           "-ffunction-sections", "-fdata-sections", "-c"};
+    const char *flags[] = {
+        "-std=c99", "-pedantic",           "-Wall",           "-Wextra", "-Werror", "-ffreestanding",
+        "-Os",      "-ffunction-sections", "-fdata-sections", "-c"};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         argv[k++] = (char *)flags[i];
     if (!host) {
@@ -179,7 +186,8 @@ int sparse__build_model(const char *dir, const char *prefix, const sparse_exp_to
     argv[k++] = obj;
     argv[k] = NULL;
     if (!rc)
-        rc = sparse__run_ok(argv, tc->timeout_s, host ? HINT_CC : HINT_ARM, "export: compiling the model", NULL);
+        rc = sparse__run_ok(argv, tc->timeout_s, host ? HINT_CC : HINT_ARM, "export: compiling the model",
+                            NULL);
     if (!rc && !host)
         rc = sparse__read_sizes(obj, prefix, tc, res);
     if (!rc && !host)

@@ -15,8 +15,8 @@ SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned 
 {
     SPARSE__CHECK_NULL(opts);
     if (version != SPARSE_EXPORT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_export_options version %u (this library knows %u)", version,
-                             (unsigned)SPARSE_EXPORT_OPTIONS_VERSION);
+        return sparse__error(SPARSE_EVERSION, "sparse_export_options version %u (this library knows %u)",
+                             version, (unsigned)SPARSE_EXPORT_OPTIONS_VERSION);
     sparse_export_options d = SPARSE_EXPORT_OPTIONS_INIT;
     *opts = d;
     return SPARSE_OK;
@@ -28,7 +28,7 @@ typedef struct plan {
     sparse_memreport *report;
     uint64_t *offsets; /* per node */
     size_t n;
-    char upper[64];    /* the prefix in upper case, for macros */
+    char upper[64]; /* the prefix in upper case, for macros */
 } plan;
 
 static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
@@ -69,7 +69,8 @@ static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
 
 static void put_header(sparse__buf *b, const char *x, const char *X, const sparse_export_figures *f)
 {
-    sparse__buf_printf(b,
+    sparse__buf_printf(
+        b,
         "/*\n * %s.h: an int8 network exported by libsparse %s (sparse export). Do not edit.\n *\n"
         " * Input: %zu x %zu x %zu int8 values in (C, H, W) order, real = scale * (q - zero point).\n"
         " * Output: %zu int8 logits; the label is the index of the largest (the first on ties).\n"
@@ -85,14 +86,16 @@ static void put_header(sparse__buf *b, const char *x, const char *X, const spars
         x, SPARSE_VERSION_STRING, f->input_c, f->input_h, f->input_w, f->classes, X,
         (unsigned long long)f->flash_bytes, (unsigned long long)f->ms_bytes, (unsigned long long)f->wm5_bytes,
         (unsigned long long)f->wm6_bytes, X, x, x, x, x, X, X);
-    sparse__buf_printf(b,
+    sparse__buf_printf(
+        b,
         "#define %s_INPUT_C %zu\n#define %s_INPUT_H %zu\n#define %s_INPUT_W %zu\n#define %s_INPUT_SIZE %zu\n"
         "#define %s_NUM_CLASSES %zu\n#define %s_ARENA_SIZE %llu\n"
         "/* Input quantisation (a constant; no float is used on the integer path). */\n"
         "#define %s_INPUT_SCALE %.17e\n#define %s_INPUT_ZERO_POINT (%d)\n\n",
-        X, f->input_c, X, f->input_h, X, f->input_w, X, f->input_c * f->input_h * f->input_w, X, f->classes, X,
-        (unsigned long long)f->arena_bytes, X, f->input_scale, X, (int)f->input_zero_point);
-    sparse__buf_printf(b,
+        X, f->input_c, X, f->input_h, X, f->input_w, X, f->input_c * f->input_h * f->input_w, X, f->classes,
+        X, (unsigned long long)f->arena_bytes, X, f->input_scale, X, (int)f->input_zero_point);
+    sparse__buf_printf(
+        b,
         "/* Runs the network: input holds %s_INPUT_SIZE values (it may be %s_input_buffer()),\n"
         " * logits receives %s_NUM_CLASSES. Returns 0, or -1 for a NULL pointer. Not reentrant. */\n"
         "int %s_run(const int8_t *input, int8_t *logits);\n"
@@ -115,7 +118,8 @@ static void put_header(sparse__buf *b, const char *x, const char *X, const spars
 
 static void put_source(sparse__buf *b, const char *x, const char *X, const char *body, const plan *p)
 {
-    sparse__buf_printf(b,
+    sparse__buf_printf(
+        b,
         "/*\n * %s.c: an int8 network exported by libsparse %s (sparse export). Do not edit.\n"
         " * Freestanding C99: <stdint.h>, <stddef.h> and <string.h> (memcpy) only, no allocation,\n"
         " * no floating point. Weights and tables are static const (flash); every tensor lives in\n"
@@ -136,7 +140,8 @@ static void put_source(sparse__buf *b, const char *x, const char *X, const char 
         sparse__buf_printf(b, "%s %zu: %llu, %llu;", shown++ % 6 ? "" : "\n *", i,
                            (unsigned long long)p->offsets[i], (unsigned long long)y);
     }
-    sparse__buf_printf(b,
+    sparse__buf_printf(
+        b,
         "\n * In-place steps share their input's offset. */\nstatic int8_t %s_arena[%s_ARENA_SIZE];\n\n"
         "int8_t *%s_input_buffer(void)\n{\n    return %s_arena + %llu;\n}\n\n"
         "int %s_run(const int8_t *input, int8_t *logits)\n{\n"
@@ -144,8 +149,8 @@ static void put_source(sparse__buf *b, const char *x, const char *X, const char 
         "    if (input != %s_arena + %llu)\n        memcpy(%s_arena + %llu, input, %s_INPUT_SIZE);\n"
         "    %s_q8_run(%s_ops, sizeof %s_ops / sizeof %s_ops[0], %s_arena);\n"
         "    memcpy(logits, %s_arena + %llu, %s_NUM_CLASSES);\n    return 0;\n}\n",
-        x, X, x, x, (unsigned long long)in_off, x, x, (unsigned long long)in_off, x, (unsigned long long)in_off,
-        X, x, x, x, x, x, x, (unsigned long long)out_off, X);
+        x, X, x, x, (unsigned long long)in_off, x, x, (unsigned long long)in_off, x,
+        (unsigned long long)in_off, X, x, x, x, x, x, x, (unsigned long long)out_off, X);
 }
 
 /* dir/PREFIX.ext replaced atomically. */

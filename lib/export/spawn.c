@@ -92,7 +92,8 @@ int sparse__run_tool(char *const *argv, double timeout_s, const char *hint, char
         return SPARSE_ENOMEM;
     *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
     if (timed_out)
-        return sparse__error(SPARSE_EIO, "%s did not finish within %.0f s and was stopped", argv[0], timeout_s);
+        return sparse__error(SPARSE_EIO, "%s did not finish within %.0f s and was stopped", argv[0],
+                             timeout_s);
     return SPARSE_OK;
 }
 
@@ -135,7 +136,8 @@ int sparse__workdir_open(sparse__workdir *w, const char *dir)
     if (!templ)
         return SPARSE_ENOMEM;
     if (!mkdtemp(templ)) {
-        int rc = sparse__error(SPARSE_EIO, "cannot create a temporary directory %s: %s", templ, strerror(errno));
+        int rc =
+            sparse__error(SPARSE_EIO, "cannot create a temporary directory %s: %s", templ, strerror(errno));
         free(templ);
         return rc;
     }

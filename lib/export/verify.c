@@ -42,9 +42,9 @@ static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size
     size_t c, h, w;
     sparse_qnet_input_shape(q, &c, &h, &w);
     if (sparse_dataset_channels(ds) != c || sparse_dataset_height(ds) != h || sparse_dataset_width(ds) != w)
-        return sparse__error(SPARSE_ESHAPE, "export verification: images are %zux%zux%zu, the network takes %zux%zux%zu",
-                             sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds), c,
-                             h, w);
+        return sparse__error(
+            SPARSE_ESHAPE, "export verification: images are %zux%zux%zu, the network takes %zux%zux%zu",
+            sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds), c, h, w);
     const size_t avail = sparse_dataset_count(ds);
     j->n = n && n < avail ? n : avail;
     if (j->n == 0)
@@ -99,7 +99,8 @@ static int build_firmware(job *j, const char *object)
     char upper[64];
     size_t k = 0;
     for (; j->prefix[k] && k + 1 < sizeof upper; k++)
-        upper[k] = (char)(j->prefix[k] >= 'a' && j->prefix[k] <= 'z' ? j->prefix[k] - 'a' + 'A' : j->prefix[k]);
+        upper[k] =
+            (char)(j->prefix[k] >= 'a' && j->prefix[k] <= 'z' ? j->prefix[k] - 'a' + 'A' : j->prefix[k]);
     upper[k] = 0;
     char *def[4] = {format("-DSPARSE_MODEL=%s", j->prefix), format("-DSPARSE_MODEL_UPPER=%s", upper),
                     format("-DSPARSE_MODEL_HEADER=\"%s.h\"", j->prefix), format("-I%s", j->dir)};
@@ -107,9 +108,24 @@ static int build_firmware(job *j, const char *object)
     if (!rc && (!def[0] || !def[1] || !def[2] || !def[3] || !gcc))
         rc = SPARSE_ENOMEM;
     char *host_argv[] = {(char *)j->tc.host_cc, "-std=c99", "-O2", def[0], def[1], def[2], def[3], main_c,
-                         (char *)object, "-o", j->fw, NULL};
-    char *arm_argv[] = {gcc, "-mcpu=cortex-m4", "-mthumb", "-Os", "--specs=rdimon.specs", "-T", board_ld, def[0],
-                        def[1], def[2], def[3], main_c, startup_c, (char *)object, "-o", j->fw, NULL};
+                         (char *)object,        "-o",       j->fw, NULL};
+    char *arm_argv[] = {gcc,
+                        "-mcpu=cortex-m4",
+                        "-mthumb",
+                        "-Os",
+                        "--specs=rdimon.specs",
+                        "-T",
+                        board_ld,
+                        def[0],
+                        def[1],
+                        def[2],
+                        def[3],
+                        main_c,
+                        startup_c,
+                        (char *)object,
+                        "-o",
+                        j->fw,
+                        NULL};
     if (!rc)
         rc = sparse__run_ok(host ? host_argv : arm_argv, j->tc.timeout_s, NULL,
                             "export verification: building the firmware", NULL);
@@ -157,8 +173,17 @@ static int run_firmware(job *j, sparse_exp_verify_result *res)
         char *argv[] = {j->fw, j->images, j->results, NULL};
         rc = sparse__run_ok(argv, j->tc.timeout_s, NULL, "export verification: running the model", &out);
     } else {
-        char *argv[] = {(char *)j->tc.qemu, "-M", "mps2-an386", "-nographic", "-semihosting-config", cfg.data,
-                        "-icount", "shift=0", "-kernel", j->fw, NULL};
+        char *argv[] = {(char *)j->tc.qemu,
+                        "-M",
+                        "mps2-an386",
+                        "-nographic",
+                        "-semihosting-config",
+                        cfg.data,
+                        "-icount",
+                        "shift=0",
+                        "-kernel",
+                        j->fw,
+                        NULL};
         rc = sparse__run_ok(argv, j->tc.timeout_s, "(Debian: apt-get install qemu-system-arm)",
                             "export verification: running the firmware under qemu", &out);
     }
@@ -167,8 +192,8 @@ static int run_firmware(job *j, sparse_exp_verify_result *res)
     if (!rc)
         parse_summary(out, res, &images);
     if (!rc && images != j->n)
-        rc = sparse__error(SPARSE_EIO, "export verification: the firmware ran %zu of %zu images:\n%.2000s", images,
-                           j->n, out);
+        rc = sparse__error(SPARSE_EIO, "export verification: the firmware ran %zu of %zu images:\n%.2000s",
+                           images, j->n, out);
     free(out);
     return rc;
 }
@@ -183,8 +208,8 @@ static int compare(job *j, sparse_exp_verify_result *res)
     const size_t rec = 1 + j->classes;
     if (len != j->n * rec) {
         free(got);
-        return sparse__error(SPARSE_EFORMAT, "export verification: %s holds %zu bytes, not %zu", j->results, len,
-                             j->n * rec);
+        return sparse__error(SPARSE_EFORMAT, "export verification: %s holds %zu bytes, not %zu", j->results,
+                             len, j->n * rec);
     }
     size_t right = 0, host_right = 0;
     for (size_t i = 0; i < j->n; i++) {
@@ -229,8 +254,8 @@ static int verify(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n, sp
 }
 
 SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
-                                        const sparse_exp_toolchain *tc, const sparse_dataset *images, size_t n,
-                                        sparse_exp_verify_result *out)
+                                        const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                        size_t n, sparse_exp_verify_result *out)
 {
     SPARSE__CHECK_NULL(q);
     SPARSE__CHECK_NULL(dir);

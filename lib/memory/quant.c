@@ -53,8 +53,8 @@ static int plan(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
         nd->owner = nd->last = i;
         nd->n_in = sparse_net_node_input_count(net, i);
         if (nd->n_in > SPARSE_Q8_MAX_INPUTS)
-            return sparse__error(SPARSE_EUNSUPPORTED, "int8: node '%s' has %zu inputs (at most %d)",
-                                 nd->name, nd->n_in, SPARSE_Q8_MAX_INPUTS);
+            return sparse__error(SPARSE_EUNSUPPORTED, "int8: node '%s' has %zu inputs (at most %d)", nd->name,
+                                 nd->n_in, SPARSE_Q8_MAX_INPUTS);
         const size_t *src = nd->src;
         for (size_t k = 0; k < nd->n_in; k++) {
             if ((rc = sparse_net_node_input(net, i, k, &nd->src[k])))

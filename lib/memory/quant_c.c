@@ -26,8 +26,8 @@ static void put_name(sparse__buf *b, const char *name)
     sparse__buf_puts(b, "'");
     for (size_t i = 0; name[i] && i < 64; i++) {
         char c = name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '.' || c == '/' || c == '-';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                 c == '.' || c == '/' || c == '-';
         sparse__buf_put(b, ok ? &c : "?", 1);
     }
     sparse__buf_puts(b, "'");
@@ -40,11 +40,21 @@ static void put_array(emitter *e, const char *tag, size_t id, int type, const vo
     for (size_t i = 0; i < n; i++) {
         long long v = 0;
         switch (type) {
-        case T_I8: v = ((const int8_t *)data)[i]; break;
-        case T_U8: v = ((const uint8_t *)data)[i]; break;
-        case T_U16: v = ((const uint16_t *)data)[i]; break;
-        case T_U32: v = ((const uint32_t *)data)[i]; break;
-        default: v = ((const int32_t *)data)[i]; break;
+        case T_I8:
+            v = ((const int8_t *)data)[i];
+            break;
+        case T_U8:
+            v = ((const uint8_t *)data)[i];
+            break;
+        case T_U16:
+            v = ((const uint16_t *)data)[i];
+            break;
+        case T_U32:
+            v = ((const uint32_t *)data)[i];
+            break;
+        default:
+            v = ((const int32_t *)data)[i];
+            break;
         }
         /* INT32_MIN is not a constant in C: write it as an expression. */
         if (v == INT32_MIN)
@@ -67,13 +77,20 @@ static const char *encoding_name(int enc)
 
 static const char *encoding_macro(int enc)
 {
-    return enc == SPARSE_Q8_CSR ? "SPARSE_Q8_CSR" : enc == SPARSE_Q8_BITMASK ? "SPARSE_Q8_BITMASK" : "SPARSE_Q8_DENSE";
+    return enc == SPARSE_Q8_CSR       ? "SPARSE_Q8_CSR"
+           : enc == SPARSE_Q8_BITMASK ? "SPARSE_Q8_BITMASK"
+                                      : "SPARSE_Q8_DENSE";
 }
 
 static const char *op_macro(int kind)
 {
-    static const char *const names[] = {"0", "SPARSE_Q8_OP_CONV", "SPARSE_Q8_OP_MAXPOOL", "SPARSE_Q8_OP_AVGPOOL",
-                                        "SPARSE_Q8_OP_ADD", "SPARSE_Q8_OP_CONCAT", "SPARSE_Q8_OP_RELU"};
+    static const char *const names[] = {"0",
+                                        "SPARSE_Q8_OP_CONV",
+                                        "SPARSE_Q8_OP_MAXPOOL",
+                                        "SPARSE_Q8_OP_AVGPOOL",
+                                        "SPARSE_Q8_OP_ADD",
+                                        "SPARSE_Q8_OP_CONCAT",
+                                        "SPARSE_Q8_OP_RELU"};
     return kind >= 1 && kind <= SPARSE_Q8_OP_RELU ? names[kind] : "0";
 }
 
@@ -177,9 +194,8 @@ static void emit_comment(emitter *e, size_t id)
     put_name(&e->b, nd->name);
     sparse__buf_printf(&e->b, ": %s -> %zux%zux%zu", sparse_layer_kind_name(nd->kind), nd->c, nd->h, nd->w);
     if (nd->op == Q_CONV)
-        sparse__buf_printf(&e->b, ", kernel %u stride %u, %s, %zu of %zu weights non-zero",
-                           nd->conv.k, nd->conv.stride, encoding_name(nd->conv.w.enc), nd->nnz,
-                           nd->rows * nd->cols);
+        sparse__buf_printf(&e->b, ", kernel %u stride %u, %s, %zu of %zu weights non-zero", nd->conv.k,
+                           nd->conv.stride, encoding_name(nd->conv.w.enc), nd->nnz, nd->rows * nd->cols);
     if (nd->relu)
         sparse__buf_puts(&e->b, ", ReLU fused");
     sparse__buf_puts(&e->b, " */\n");
@@ -224,13 +240,15 @@ static void emit_ops(emitter *e)
             sparse__buf_printf(&e->b, "%s%llu", k ? ", " : "", (unsigned long long)offset_of(e, nd->in[k]));
         sparse__buf_puts(&e->b, "};\n");
     }
-    sparse__buf_printf(&e->b, "\n/* The network, step by step. */\nstatic const %s_q8_op %s_ops[] = {\n", x, x);
+    sparse__buf_printf(&e->b, "\n/* The network, step by step. */\nstatic const %s_q8_op %s_ops[] = {\n", x,
+                       x);
     for (size_t i = 0; i < e->q->n; i++) {
         const sparse__qnode *nd = &e->q->nodes[i];
         int kind = 0;
         if (!sparse__qnode_params(nd, &kind))
             continue;
-        sparse__buf_printf(&e->b, "    {.kind = %s, .n_in = %zu, .out = %llu, .in = %s_in%zu, .p = &%s_p%zu},\n",
+        sparse__buf_printf(&e->b,
+                           "    {.kind = %s, .n_in = %zu, .out = %llu, .in = %s_in%zu, .p = &%s_p%zu},\n",
                            op_macro(kind), nd->n_in, (unsigned long long)offset_of(e, i), x, i, x, i);
     }
     sparse__buf_puts(&e->b, "};\n");
@@ -239,7 +257,8 @@ static void emit_ops(emitter *e)
 static int valid_prefix(const char *prefix)
 {
     size_t n = strlen(prefix);
-    if (n == 0 || n > 48 || !((prefix[0] >= 'a' && prefix[0] <= 'z') || (prefix[0] >= 'A' && prefix[0] <= 'Z')))
+    if (n == 0 || n > 48 ||
+        !((prefix[0] >= 'a' && prefix[0] <= 'z') || (prefix[0] >= 'A' && prefix[0] <= 'Z')))
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = prefix[i];

@@ -17,7 +17,8 @@
 static int mem_kind(const sparse__qnode *nd)
 {
     switch (nd->op) {
-    case Q_INPUT: return SPARSE_MEMNODE_INPUT;
+    case Q_INPUT:
+        return SPARSE_MEMNODE_INPUT;
     case Q_CONV:
         if (nd->kind == SPARSE_LAYER_FC)
             return SPARSE_MEMNODE_FC;
@@ -26,13 +27,18 @@ static int mem_kind(const sparse__qnode *nd)
         return nd->conv.k == 1 ? SPARSE_MEMNODE_PWCONV : SPARSE_MEMNODE_CONV;
     case Q_MAXPOOL:
         return nd->kind == SPARSE_LAYER_INPUT_DOWNSAMPLE ? SPARSE_MEMNODE_DOWNSAMPLE : SPARSE_MEMNODE_POOL;
-    case Q_AVGPOOL: return SPARSE_MEMNODE_POOL;
-    case Q_ADD: return SPARSE_MEMNODE_ADD;
-    case Q_CONCAT: return SPARSE_MEMNODE_CONCAT;
+    case Q_AVGPOOL:
+        return SPARSE_MEMNODE_POOL;
+    case Q_ADD:
+        return SPARSE_MEMNODE_ADD;
+    case Q_CONCAT:
+        return SPARSE_MEMNODE_CONCAT;
     /* An element-wise op with a buffer of its own: what a 1x1 pool is to
      * the planner. */
-    case Q_RELU: return SPARSE_MEMNODE_POOL;
-    default: return SPARSE_MEMNODE_VIEW;
+    case Q_RELU:
+        return SPARSE_MEMNODE_POOL;
+    default:
+        return SPARSE_MEMNODE_VIEW;
     }
 }
 
@@ -62,8 +68,8 @@ static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id, const u
     if (rc)
         return rc;
     if (got != id)
-        return sparse__error(SPARSE_EINTERNAL, "int8 memgraph: node '%s' got id %zu, not %zu", nd->name,
-                             got, id);
+        return sparse__error(SPARSE_EINTERNAL, "int8 memgraph: node '%s' got id %zu, not %zu", nd->name, got,
+                             id);
     switch (kind) {
     case SPARSE_MEMNODE_CONV:
     case SPARSE_MEMNODE_DWCONV:
@@ -80,7 +86,8 @@ static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id, const u
         if (nd->op != Q_RELU)
             rc = sparse_memgraph_set_kernel(g, id, nd->pool.k, nd->pool.k, nd->pool.stride, nd->pool.stride);
         break;
-    default: break;
+    default:
+        break;
     }
     const int pool = nd->op == Q_MAXPOOL || nd->op == Q_AVGPOOL;
     if (!rc && can_run_in_place(q, id) && (!pool || pool_in_place[id]))

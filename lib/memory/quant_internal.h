@@ -42,11 +42,11 @@ enum { Q_INPUT, Q_CONV, Q_MAXPOOL, Q_AVGPOOL, Q_ADD, Q_CONCAT, Q_RELU, Q_ALIAS }
 
 typedef struct sparse__qnode {
     int op;
-    int kind;      /* the network node's sparse_layer_kind */
+    int kind; /* the network node's sparse_layer_kind */
     char *name;
-    size_t owner;  /* node whose buffer holds this node's output (itself unless Q_ALIAS) */
-    size_t last;   /* owners: the last node folded or fused into them, whose float
-                      output the tensor stands for (its range calibrates it) */
+    size_t owner; /* node whose buffer holds this node's output (itself unless Q_ALIAS) */
+    size_t last;  /* owners: the last node folded or fused into them, whose float
+                     output the tensor stands for (its range calibrates it) */
     size_t n_in;
     size_t src[SPARSE_Q8_MAX_INPUTS]; /* the network node's inputs */
     size_t in[SPARSE_Q8_MAX_INPUTS];  /* owners of the inputs */
@@ -78,7 +78,7 @@ struct sparse_qnet {
     size_t n;
     sparse__q8_op *ops; /* one per node that computes something, in node order */
     size_t n_ops;
-    int8_t *arena;      /* every tensor apart (offsets above), so node outputs stay readable */
+    int8_t *arena; /* every tensor apart (offsets above), so node outputs stay readable */
     size_t arena_size;
     size_t in_c, in_h, in_w, classes;
 };

@@ -31,13 +31,27 @@ void sparse__qnode_free(sparse__qnode *nd)
 const void *sparse__qnode_params(const sparse__qnode *nd, int *kind)
 {
     switch (nd->op) {
-    case Q_CONV: *kind = SPARSE_Q8_OP_CONV; return &nd->conv;
-    case Q_MAXPOOL: *kind = SPARSE_Q8_OP_MAXPOOL; return &nd->pool;
-    case Q_AVGPOOL: *kind = SPARSE_Q8_OP_AVGPOOL; return &nd->pool;
-    case Q_ADD: *kind = SPARSE_Q8_OP_ADD; return &nd->add;
-    case Q_CONCAT: *kind = SPARSE_Q8_OP_CONCAT; return &nd->cat;
-    case Q_RELU: *kind = SPARSE_Q8_OP_RELU; return &nd->relu_p;
-    default: *kind = 0; return NULL;
+    case Q_CONV:
+        *kind = SPARSE_Q8_OP_CONV;
+        return &nd->conv;
+    case Q_MAXPOOL:
+        *kind = SPARSE_Q8_OP_MAXPOOL;
+        return &nd->pool;
+    case Q_AVGPOOL:
+        *kind = SPARSE_Q8_OP_AVGPOOL;
+        return &nd->pool;
+    case Q_ADD:
+        *kind = SPARSE_Q8_OP_ADD;
+        return &nd->add;
+    case Q_CONCAT:
+        *kind = SPARSE_Q8_OP_CONCAT;
+        return &nd->cat;
+    case Q_RELU:
+        *kind = SPARSE_Q8_OP_RELU;
+        return &nd->relu_p;
+    default:
+        *kind = 0;
+        return NULL;
     }
 }
 
@@ -301,15 +315,20 @@ int sparse__qnode_prepare(sparse_qnet *q, size_t id, const sparse_net *net, cons
 {
     sparse__qnode *nd = &q->nodes[id];
     switch (nd->op) {
-    case Q_CONV: return prepare_conv(q, nd, id, net, f);
+    case Q_CONV:
+        return prepare_conv(q, nd, id, net, f);
     case Q_MAXPOOL:
-    case Q_AVGPOOL: return prepare_pool(nd, id, net);
+    case Q_AVGPOOL:
+        return prepare_pool(nd, id, net);
     case Q_ADD:
-    case Q_CONCAT: prepare_merge(q, nd); return SPARSE_OK;
+    case Q_CONCAT:
+        prepare_merge(q, nd);
+        return SPARSE_OK;
     case Q_RELU:
         nd->relu_p.count = (uint32_t)nd->count;
         nd->relu_p.zp = (int8_t)nd->zp;
         return SPARSE_OK;
-    default: return SPARSE_OK;
+    default:
+        return SPARSE_OK;
     }
 }

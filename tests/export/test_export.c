@@ -48,7 +48,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-
 /* 1 if every program is found in PATH. */
 static int have_tools(const char *const *names)
 {
@@ -122,7 +121,8 @@ sparse_dataset *export_test_data(size_t n, size_t c, size_t s)
             for (size_t y = 0; y < s; y++)
                 for (size_t x = 0; x < s; x++) {
                     int on = (l == 0 && y == s / 2) || (l == 1 && x == s / 3) || (l == 2 && x == y);
-                    img[((i * c + ch) * s + y) * s + x] = (float)((on ? 0.8 : 0.1) + 0.3 * rndu() - 0.1 * (double)ch);
+                    img[((i * c + ch) * s + y) * s + x] =
+                        (float)((on ? 0.8 : 0.1) + 0.3 * rndu() - 0.1 * (double)ch);
                 }
     }
     sparse_dataset *ds = NULL;
@@ -204,7 +204,8 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
     assert_int_equal(sparse_memreport_node_count(r, &n), SPARSE_OK);
     for (size_t i = 0; i < n; i++) {
         uint64_t f = 0;
-        assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT, &f), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT, &f),
+                         SPARSE_OK);
         res.formats[f]++;
         int kind = 0;
         const char *name = NULL;
@@ -212,11 +213,12 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         assert_int_equal(sparse_memreport_node_kind(r, i, &kind), SPARSE_OK);
         assert_int_equal(sparse_memreport_node_name(r, i, &name), SPARSE_OK);
         size_t id = 0, src = 0;
-        if (kind == SPARSE_MEMNODE_INPUT || kind == SPARSE_MEMNODE_VIEW || sparse_net_find_node(net, name, &id) ||
-            sparse_net_node_input(net, id, 0, &src))
+        if (kind == SPARSE_MEMNODE_INPUT || kind == SPARSE_MEMNODE_VIEW ||
+            sparse_net_find_node(net, name, &id) || sparse_net_node_input(net, id, 0, &src))
             continue;
         assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_OFFSET, &off), SPARSE_OK);
-        assert_int_equal(sparse_memreport_node_value(r, src, SPARSE_MEMFIELD_DEPLOY_OFFSET, &in_off), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, src, SPARSE_MEMFIELD_DEPLOY_OFFSET, &in_off),
+                         SPARSE_OK);
         if (off == in_off && kind == SPARSE_MEMNODE_POOL)
             res.pools_in_place++;
         else if (off == in_off)
@@ -249,7 +251,8 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         assert_true(m.stack_bytes > 0 && m.stack_bytes < 1024);
         assert_true(m.instructions > 1000.0 && m.instructions_max >= m.instructions);
         assert_int_equal(m.model_ram_bytes, m.model.bss_bytes + m.stack_bytes);
-        print_message("%s: in place: %d pools, %d others; arena %llu B, stack %llu B, %.0f instructions, .text %llu B, .rodata %llu B "
+        print_message("%s: in place: %d pools, %d others; arena %llu B, stack %llu B, %.0f instructions, "
+                      ".text %llu B, .rodata %llu B "
                       "(weights %llu B, deploy flash %llu B)\n",
                       prefix, res.pools_in_place, res.others_in_place, (unsigned long long)arena,
                       (unsigned long long)m.stack_bytes, m.instructions,
@@ -268,16 +271,17 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
 static void test_chain(void **state)
 {
     (void)state;
-    static const char yaml[] = "input: [2, 12, 12]\nclasses: 3\nlayers:\n"
-                               "  - {type: input_downsample, name: down, size: 1, depth: 2}\n"
-                               "  - {type: conv2d, name: c1, filters: 6, kernel: 3, bias: false}\n"
-                               "  - {type: batchnorm, name: bn1}\n"
-                               "  - {type: relu, name: r1}\n"
-                               "  - {type: maxpool, name: p1, size: 2}\n"
-                               "  - {type: conv2d, name: c2, filters: 8, kernel: 3, stride: 2, padding: valid}\n"
-                               "  - {type: relu, name: r2}\n"
-                               "  - {type: avgpool, name: p2, size: 2}\n"
-                               "  - {type: fc, name: f, units: 3}\n";
+    static const char yaml[] =
+        "input: [2, 12, 12]\nclasses: 3\nlayers:\n"
+        "  - {type: input_downsample, name: down, size: 1, depth: 2}\n"
+        "  - {type: conv2d, name: c1, filters: 6, kernel: 3, bias: false}\n"
+        "  - {type: batchnorm, name: bn1}\n"
+        "  - {type: relu, name: r1}\n"
+        "  - {type: maxpool, name: p1, size: 2}\n"
+        "  - {type: conv2d, name: c2, filters: 8, kernel: 3, stride: 2, padding: valid}\n"
+        "  - {type: relu, name: r2}\n"
+        "  - {type: avgpool, name: p2, size: 2}\n"
+        "  - {type: fc, name: f, units: 3}\n";
     sparse_net *net = export_test_net(yaml, 1);
     randomise_batchnorms(net);
     sparse_dataset *ds = export_test_data(1000, 2, 12);
@@ -439,11 +443,8 @@ static void test_bc(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain),
-        cmocka_unit_test(test_residual),
-        cmocka_unit_test(test_branches),
-        cmocka_unit_test(test_spvd),
-        cmocka_unit_test(test_bc),
+        cmocka_unit_test(test_chain), cmocka_unit_test(test_residual), cmocka_unit_test(test_branches),
+        cmocka_unit_test(test_spvd),  cmocka_unit_test(test_bc),
     };
     if (!export_test_have_arm())
         print_message("export: gcc-arm-none-eabi or qemu-system-arm missing: Cortex-M checks skipped\n");

@@ -81,7 +81,9 @@ static void write_two_model_main(const char *path, sparse_qnet *qa, sparse_qnet 
     fprintf(f, "int main(void)\n{\n    float odd[64];\n    int8_t got[64], la[3], lb[3];\n");
     for (int i = 0; i < 64; i++)
         fprintf(f, "    odd[%d] = %s;\n", i,
-                isnan(odd[i]) ? "NAN" : isinf(odd[i]) ? (odd[i] > 0 ? "INFINITY" : "-INFINITY") : "0");
+                isnan(odd[i])   ? "NAN"
+                : isinf(odd[i]) ? (odd[i] > 0 ? "INFINITY" : "-INFINITY")
+                                : "0");
     for (int i = 0; i < 64; i++)
         if (isfinite(odd[i]))
             fprintf(f, "    odd[%d] = %af;\n", i, (double)odd[i]);
@@ -137,18 +139,30 @@ static void test_two_models(void **state)
     snprintf(inc, sizeof inc, "-I%s", dir);
     write_two_model_main(main_c, qa, qb, sparse_dataset_image(ds, 0));
     /* The models as the header promises: C99, pedantic, freestanding, no warning. */
-    char *cc_a[] = {"cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-O2", "-c",
-                    a_c, "-o", a_o,
+    char *cc_a[] = {
+        "cc",
+        "-std=c99",
+        "-pedantic",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-ffreestanding",
+        "-O2",
+        "-c",
+        a_c,
+        "-o",
+        a_o,
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-                    "-mgeneral-regs-only", /* any floating point would not compile */
+        "-mgeneral-regs-only", /* any floating point would not compile */
 #endif
-                    NULL};
+        NULL
+    };
     assert_int_equal(sparse__run_ok(cc_a, 60, NULL, "alpha", NULL), SPARSE_OK);
-    char *cc_b[] = {"cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-O2", "-c",
-                    b_c, "-o", b_o, NULL};
+    char *cc_b[] = {"cc",  "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-ffreestanding",
+                    "-O2", "-c",       b_c,         "-o",    b_o,       NULL};
     assert_int_equal(sparse__run_ok(cc_b, 60, NULL, "beta", NULL), SPARSE_OK);
-    char *link[] = {"cc", "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", inc, main_c, a_o, b_o,
-                    "-lm", "-o", exe, NULL};
+    char *link[] = {"cc",   "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", inc,
+                    main_c, a_o,        b_o,         "-lm",   "-o",      exe,       NULL};
     int rc = sparse__run_ok(link, 60, NULL, "two models", NULL);
     if (rc)
         fail_msg("%s", sparse_last_error());
@@ -217,7 +231,8 @@ static void test_errors(void **state)
     sparse_qnet *q = tiny_qnet(14, ds);
     char *dir = export_test_dir("errors");
     sparse_export_options eo = SPARSE_EXPORT_OPTIONS_INIT;
-    const char *bad[] = {"", "9lives", "a-b", "_x", "x y", "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"};
+    const char *bad[] = {"",   "9lives", "a-b",
+                         "_x", "x y",    "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         eo.prefix = bad[i];
         assert_int_equal(sparse_export_qnet(q, dir, &eo, NULL), SPARSE_EINVAL);

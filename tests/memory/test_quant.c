@@ -79,12 +79,12 @@ static void test_q_fixed_point(void **state)
     assert_int_equal(sparse__q8_srdhm(-1, 1 << 30), 0);
     assert_int_equal(sparse__q8_srdhm(INT32_MAX, INT32_MAX), INT32_MAX - 1);
 
-    assert_int_equal(sparse__q8_rdivpot(5, 1), 3);   /* 2.5: ties away from zero */
+    assert_int_equal(sparse__q8_rdivpot(5, 1), 3); /* 2.5: ties away from zero */
     assert_int_equal(sparse__q8_rdivpot(-5, 1), -3);
     assert_int_equal(sparse__q8_rdivpot(3, 1), 2);
     assert_int_equal(sparse__q8_rdivpot(-3, 1), -2);
-    assert_int_equal(sparse__q8_rdivpot(6, 2), 2);   /* 1.5 */
-    assert_int_equal(sparse__q8_rdivpot(5, 2), 1);   /* 1.25 */
+    assert_int_equal(sparse__q8_rdivpot(6, 2), 2); /* 1.5 */
+    assert_int_equal(sparse__q8_rdivpot(5, 2), 1); /* 1.25 */
     assert_int_equal(sparse__q8_rdivpot(-6, 2), -2);
     assert_int_equal(sparse__q8_rdivpot(7, 0), 7);
     assert_int_equal(sparse__q8_rdivpot(INT32_MAX, 31), 1);
@@ -92,7 +92,7 @@ static void test_q_fixed_point(void **state)
 
     assert_int_equal(sparse__q8_mul(100, 1 << 30, 0), 50);
     assert_int_equal(sparse__q8_mul(100, 1 << 30, 1), 100);
-    assert_int_equal(sparse__q8_mul(100, 1 << 30, -2), 13);  /* 12.5 */
+    assert_int_equal(sparse__q8_mul(100, 1 << 30, -2), 13); /* 12.5 */
     assert_int_equal(sparse__q8_mul(-100, 1 << 30, -2), -13);
     /* x << 3 saturates to INT32_MAX before the multiply by 0.5. */
     assert_int_equal(sparse__q8_mul(INT32_MAX, 1 << 30, 3), 1 << 30);
@@ -729,14 +729,10 @@ static void test_q_extreme_params(void **state)
 int memtest_quant_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_q_multiplier),
-        cmocka_unit_test(test_q_fixed_point),
-        cmocka_unit_test(test_q_conv_kinds),
-        cmocka_unit_test(test_q_pools),
-        cmocka_unit_test(test_q_merges),
-        cmocka_unit_test(test_q_network),
-        cmocka_unit_test(test_q_unfused_relu),
-        cmocka_unit_test(test_q_tiny_agreement),
+        cmocka_unit_test(test_q_multiplier),     cmocka_unit_test(test_q_fixed_point),
+        cmocka_unit_test(test_q_conv_kinds),     cmocka_unit_test(test_q_pools),
+        cmocka_unit_test(test_q_merges),         cmocka_unit_test(test_q_network),
+        cmocka_unit_test(test_q_unfused_relu),   cmocka_unit_test(test_q_tiny_agreement),
         cmocka_unit_test(test_q_extreme_params),
     };
     return cmocka_run_group_tests_name("memory_int8", tests, NULL, NULL);

@@ -58,8 +58,9 @@ static void conv_im2col(const bench_q8_conv_params *p, const int8_t *in, int8_t 
                     acc += (int32_t)wr[j] * (col[j] - p->in_zp);
                 acc += p->bias[o];
                 acc = bench_q8_mul(acc, p->mult[o], p->shift[o]) + p->out_zp;
-                out[(o * p->out_h + oy) * p->out_w + ox] = (int8_t)(acc < p->act_min ? p->act_min
-                                                                    : acc > p->act_max ? p->act_max : acc);
+                out[(o * p->out_h + oy) * p->out_w + ox] = (int8_t)(acc < p->act_min   ? p->act_min
+                                                                    : acc > p->act_max ? p->act_max
+                                                                                       : acc);
             }
         }
 }
