@@ -118,9 +118,10 @@ static int32_t SPARSE_Q8(dot_dense_border)(const SPARSE_Q8(conv_params) *p, cons
     int32_t acc = 0;
     for (uint32_t c = 0; c < cin; c++, w += k * k, xc += H * W)
         for (ptrdiff_t ky = ky0; ky < ky1; ky++) {
-            const int8_t *xr = xc + (win->y0 + ky) * W, *wr = w + ky * k;
+            /* From the first tap inside: no pointer before the input. */
+            const int8_t *xp = xc + (win->y0 + ky) * W + win->x0 + kx0, *wp = w + ky * k + kx0;
             for (ptrdiff_t kx = kx0; kx < kx1; kx++)
-                acc += (int32_t)wr[kx] * ((int32_t)xr[win->x0 + kx] - zp);
+                acc += (int32_t)*wp++ * ((int32_t)*xp++ - zp);
         }
     return acc;
 }
