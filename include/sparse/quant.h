@@ -54,8 +54,14 @@ SPARSE_API int sparse_quant_options_init(sparse_quant_options *opts, unsigned ve
  * activation buffers are (a forward pass runs); net is not retained. opts
  * may be NULL. Errors: SPARSE_ESHAPE if calib's images do not match the
  * network's input, SPARSE_EEMPTY for an empty calib, SPARSE_EUNSUPPORTED
- * for a batch norm that cannot be folded (naming it). *out is owned by the
- * caller (sparse_qnet_free), NULL on failure.
+ * for a batch norm that cannot be folded, a merge of more than 8 inputs, an
+ * image over 65535 pixels a side or a kernel, stride or padding over 255,
+ * or more than 66306 products per output (the int32 accumulator's bound),
+ * SPARSE_ERANGE for a bias or a requantisation multiplier the integer
+ * arithmetic cannot hold (finite but extreme parameters), each naming the
+ * node (and channel). Weighted layers are stored in the encoding the
+ * deploy-flash model chooses (dense, bitmask or CSR) and run as stored.
+ * *out is owned by the caller (sparse_qnet_free), NULL on failure.
  */
 SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const sparse_dataset *calib,
                                   const sparse_quant_options *opts);
