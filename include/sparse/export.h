@@ -69,7 +69,7 @@ typedef struct sparse_export_figures {
     uint64_t ms_bytes;                /* paper MS: non-zero int8 weights and biases */
     uint64_t wm5_bytes;               /* paper WM, model (5) */
     uint64_t wm6_bytes;               /* paper WM, model (6) */
-    uint64_t flash_bytes;             /* deploy flash: encoded weights, 4 B per bias and per channel */
+    uint64_t flash_bytes;             /* deploy flash: the model's .rodata on a 32-bit Cortex-M */
     uint64_t arena_bytes;             /* PREFIX_ARENA_SIZE: the planner's arena, no scratch buffers */
     uint64_t arena_lower_bound_bytes; /* most bytes alive at one step */
     size_t input_c, input_h, input_w, classes;

@@ -204,18 +204,32 @@ typedef enum sparse_flash_format {
  *   csr     = nnz + nnz*idx + (rows + 1)*ptr,
  *             idx = 1 if cols <= 256, 2 if cols <= 65536, else 4;
  *             ptr = 2 if nnz <= 65535, else 4.
- * Biases and scales are not included (see sparse_memreport_deploy_flash_bytes).
- * format may be NULL. rows, cols >= 1 and nnz <= rows*cols.
+ * Biases, requantisation constants and tables are not included (see
+ * sparse_memreport_deploy_flash_bytes). format may be NULL. rows, cols >= 1
+ * and nnz <= rows*cols.
  */
 SPARSE_API int sparse_memory_deploy_weight_bytes(uint64_t rows, uint64_t cols, uint64_t nnz,
                                                  int *format, uint64_t *bytes);
 
 /*
- * BEYOND THE PAPER. Flash for the int8 deployment of the whole graph: for
- * every CONV, DWCONV, PWCONV and FC node, its weight tensor at
- * sparse_memory_deploy_weight_bytes(out_c, weights/out_c, nz_weights) plus
- * 4 bytes (int32) per bias plus 4 bytes (float32 scale) per output channel.
- * Code, graph metadata and activation quantisation parameters are not counted.
+ * BEYOND THE PAPER. Flash for the int8 deployment of the whole graph: what
+ * the int8 export (sparse/export.h) stores besides code, i.e. its .rodata on
+ * a 32-bit Cortex-M, where pointers and int32 take 4 bytes. For every step:
+ *  - CONV, DWCONV, PWCONV, FC: the weight tensor at
+ *    sparse_memory_deploy_weight_bytes(out_c, weights/out_c, nz_weights)
+ *    (+1 placeholder value if it is bitmask or CSR with no non-zero),
+ *    4 bytes (int32) per bias, 5 per output channel (int32 multiplier, int8
+ *    shift) and a 60-byte descriptor;
+ *  - POOL, DOWNSAMPLE: a 20-byte descriptor;
+ *  - ADD: 20 + 8 per input; CONCAT: 8 + 12 per input;
+ *  - a ReLU that the export cannot fuse into its producer: 8 (only the
+ *    library's own graphs, from a sparse_net or an int8 network, mark one;
+ *    the builder API has no ReLU node);
+ *  - plus 16 bytes in the table of steps and 4 per input (its arena offset).
+ * The descriptors hold the activation quantisation constants (zero points,
+ * clamps, the multipliers of sums and concatenations), so those are counted.
+ * Not counted: code (the kernels, .text), the input's scale (a macro) and
+ * the arena (RAM). The input and the other VIEW nodes store nothing.
  */
 SPARSE_API int sparse_memreport_deploy_flash_bytes(const sparse_memreport *r, uint64_t *bytes);
 

@@ -162,6 +162,34 @@ typedef struct SPARSE_Q8(op) {
     const void *p;
 } SPARSE_Q8(op);
 
+/* Bytes of each table entry on a 32-bit Arm target (AAPCS: 4-byte pointers,
+ * int32_t aligned to 4): what the deploy-flash model counts per step
+ * (lib/memory/flash.c) besides the weights. A 32-bit Arm build of this file
+ * (every exported model's) stops on the array below when a struct and its
+ * figure part. */
+#define SPARSE_Q8_ILP32_CONV_PARAMS 60
+#define SPARSE_Q8_ILP32_POOL_PARAMS 20
+#define SPARSE_Q8_ILP32_ADD_PARAMS 20
+#define SPARSE_Q8_ILP32_ADD_INPUT 8
+#define SPARSE_Q8_ILP32_CONCAT_PARAMS 8
+#define SPARSE_Q8_ILP32_CONCAT_INPUT 12
+#define SPARSE_Q8_ILP32_RELU_PARAMS 8
+#define SPARSE_Q8_ILP32_OP 16
+#define SPARSE_Q8_ILP32_OFFSET 4 /* one uint32_t arena offset per input of a step */
+#if defined(__arm__) && defined(UINTPTR_MAX) && UINTPTR_MAX == 0xFFFFFFFFu
+typedef char
+    SPARSE_Q8(ilp32_sizes_match)[sizeof(SPARSE_Q8(conv_params)) == SPARSE_Q8_ILP32_CONV_PARAMS &&
+                                         sizeof(SPARSE_Q8(pool_params)) == SPARSE_Q8_ILP32_POOL_PARAMS &&
+                                         sizeof(SPARSE_Q8(add_params)) == SPARSE_Q8_ILP32_ADD_PARAMS &&
+                                         sizeof(SPARSE_Q8(add_input)) == SPARSE_Q8_ILP32_ADD_INPUT &&
+                                         sizeof(SPARSE_Q8(concat_params)) == SPARSE_Q8_ILP32_CONCAT_PARAMS &&
+                                         sizeof(SPARSE_Q8(concat_input)) == SPARSE_Q8_ILP32_CONCAT_INPUT &&
+                                         sizeof(SPARSE_Q8(relu_params)) == SPARSE_Q8_ILP32_RELU_PARAMS &&
+                                         sizeof(SPARSE_Q8(op)) == SPARSE_Q8_ILP32_OP
+                                     ? 1
+                                     : -1];
+#endif
+
 /* Fixed point. srdhm: round(a * b / 2^31), INT32_MIN * INT32_MIN saturating
  * (gemmlowp SaturatingRoundingDoublingHighMul). rdivpot: x / 2^e rounded to
  * nearest, ties away from zero, 0 <= e <= 31 (RoundingDivideByPOT). mul:

@@ -67,6 +67,11 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
     return SPARSE_OK;
 }
 
+int sparse__netfold_relu_fuses(const sparse__netfold *f, const sparse_net *net, size_t src)
+{
+    return src < f->n && f->consumers[src] == 1 && sparse_net_node_kind(net, src) != SPARSE_LAYER_INPUT;
+}
+
 /* A malloc'ed copy of t's values (in index order, whatever its strides). */
 static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 {

@@ -84,7 +84,7 @@ static int plan(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
             break;
         case SPARSE_LAYER_RELU: {
             size_t own = nd->in[0];
-            if (f->consumers[src[0]] == 1 && own != 0) {
+            if (sparse__netfold_relu_fuses(f, net, src[0])) {
                 nd->op = Q_ALIAS;
                 nd->owner = own;
                 q->nodes[own].last = i;

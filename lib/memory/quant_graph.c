@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../core/internal.h"
+#include "memory_internal.h"
 #include "quant_internal.h"
 #include "sparse/experimental.h"
 
@@ -34,7 +35,7 @@ static int mem_kind(const sparse__qnode *nd)
     case Q_CONCAT:
         return SPARSE_MEMNODE_CONCAT;
     /* An element-wise op with a buffer of its own: what a 1x1 pool is to
-     * the planner. */
+     * the planner (relu_step tells the flash model its descriptor). */
     case Q_RELU:
         return SPARSE_MEMNODE_POOL;
     default:
@@ -70,6 +71,7 @@ static int add_node(sparse_memgraph *g, const sparse_qnet *q, size_t id, const u
     if (got != id)
         return sparse__error(SPARSE_EINTERNAL, "int8 memgraph: node '%s' got id %zu, not %zu", nd->name, got,
                              id);
+    g->nodes[id].relu_step = nd->op == Q_RELU;
     switch (kind) {
     case SPARSE_MEMNODE_CONV:
     case SPARSE_MEMNODE_DWCONV:

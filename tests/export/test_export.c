@@ -164,7 +164,42 @@ typedef struct outcome {
     int formats[4]; /* sparse_flash_format counts over the exported graph's weighted layers */
     int pools_in_place, others_in_place; /* steps writing over their input */
     sparse_export_figures fig;
+    uint64_t search_flash; /* the deploy flash of the float network, as the search records it */
 } outcome;
+
+/* The search predicts the flash from the float network: the same steps and
+ * tables as the int8 graph (node ids are the network's in both), so a node's
+ * figure differs only where weights round to 0 in int8, by at most 5 B for
+ * each (a CSR value and a 4-byte column index; int8 never adds a non-zero). */
+static uint64_t check_search_flash(const sparse_net *net, const sparse_memreport *q8)
+{
+    sparse_memreport *r = NULL;
+    uint64_t total = 0;
+    size_t n = 0, n8 = 0;
+    assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
+    assert_int_equal(sparse_memreport_node_count(r, &n), SPARSE_OK);
+    assert_int_equal(sparse_memreport_node_count(q8, &n8), SPARSE_OK);
+    assert_int_equal(n, n8);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t f = 0, f8 = 0, nz = 0, nz8 = 0;
+        assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH, &f), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(q8, i, SPARSE_MEMFIELD_DEPLOY_FLASH, &f8), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_NONZEROS, &nz), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(q8, i, SPARSE_MEMFIELD_NONZEROS, &nz8), SPARSE_OK);
+        assert_true(nz >= nz8);
+        if (f != f8 && (f > f8 ? f - f8 : f8 - f) > 5 * (nz - nz8))
+            fail_msg("node %zu: deploy flash %llu B from the float network, %llu B in int8 (%llu and %llu "
+                     "non-zeros)",
+                     i, (unsigned long long)f, (unsigned long long)f8, (unsigned long long)nz,
+                     (unsigned long long)nz8);
+        total += f;
+    }
+    uint64_t flash = 0;
+    assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+    assert_int_equal(flash, total);
+    sparse_memreport_free(r);
+    return flash;
+}
 
 /* Exports net, checks the arena, verifies 1,000 images on the host and,
  * when qemu_images > 0 and the toolchain is there, on a Cortex-M4. */
@@ -224,6 +259,7 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         else if (off == in_off)
             res.others_in_place++;
     }
+    res.search_flash = check_search_flash(net, r);
     sparse_memreport_free(r);
     sparse_memgraph_free(g);
 
@@ -247,17 +283,20 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
         /* The arena is the model's .bss; its stack and instructions were measured. */
         assert_int_equal(m.model.bss_bytes, arena);
         assert_int_equal(m.model.data_bytes, 0);
-        assert_true(m.model.rodata_weights_bytes >= flash - 4 * fig.classes);
+        /* The deploy-flash model is what the object stores: weights and
+         * tables, byte for byte. */
+        assert_int_equal(m.model.rodata_bytes, flash);
         assert_true(m.stack_bytes > 0 && m.stack_bytes < 1024);
         assert_true(m.instructions > 1000.0 && m.instructions_max >= m.instructions);
         assert_int_equal(m.model_ram_bytes, m.model.bss_bytes + m.stack_bytes);
         print_message("%s: in place: %d pools, %d others; arena %llu B, stack %llu B, %.0f instructions, "
-                      ".text %llu B, .rodata %llu B "
-                      "(weights %llu B, deploy flash %llu B)\n",
+                      ".text %llu B, .rodata %llu B (weights %llu B); deploy flash %llu B, "
+                      "from the float network %llu B\n",
                       prefix, res.pools_in_place, res.others_in_place, (unsigned long long)arena,
                       (unsigned long long)m.stack_bytes, m.instructions,
                       (unsigned long long)m.model.text_bytes, (unsigned long long)m.model.rodata_bytes,
-                      (unsigned long long)m.model.rodata_weights_bytes, (unsigned long long)flash);
+                      (unsigned long long)m.model.rodata_weights_bytes, (unsigned long long)flash,
+                      (unsigned long long)res.search_flash);
     }
     free(dir);
     sparse_qnet_free(q);
@@ -440,11 +479,70 @@ static void test_bc(void **state)
     sparse_net_free(net);
 }
 
+/* A layer whose every weight was pruned (CSR, no value) and one with a
+ * single non-zero: the export keeps one placeholder value for the first, and
+ * the flash model counts it. Built for the Cortex-M4 only. */
+static void test_all_pruned(void **state)
+{
+    (void)state;
+    if (!export_test_have_arm())
+        skip();
+    static const char yaml[] = "input: [1, 8, 8]\nclasses: 3\nlayers:\n"
+                               "  - {type: conv2d, name: c1, filters: 4, kernel: 3}\n"
+                               "  - {type: relu, name: r1}\n"
+                               "  - {type: conv2d, name: c2, filters: 4, kernel: 3}\n"
+                               "  - {type: conv2d, name: c3, filters: 4, kernel: 3}\n"
+                               "  - {type: fc, name: f, units: 3}\n";
+    sparse_net *net = export_test_net(yaml, 6);
+    const char *names[] = {"c2", "c3"};
+    for (int k = 0; k < 2; k++) {
+        size_t id, n;
+        sparse_tensor *t = NULL;
+        assert_int_equal(sparse_net_find_node(net, names[k], &id), SPARSE_OK);
+        float *w = param(net, id, "weight", &n, &t);
+        for (size_t i = k; i < n; i++)
+            w[i] = 0.0f; /* c2: none left; c3: its first weight */
+        sparse_tensor_free(t);
+    }
+    sparse_dataset *ds = export_test_data(60, 1, 8);
+    char *dir = export_test_dir("pruned");
+    sparse_export_options eo = SPARSE_EXPORT_OPTIONS_INIT;
+    eo.prefix = "pruned";
+    sparse_export_figures fig = SPARSE_EXPORT_FIGURES_INIT;
+    assert_int_equal(sparse_export_net(net, ds, NULL, dir, &eo, &fig), SPARSE_OK);
+    /* c2: CSR of 4 x 36 with no value: 5 two-byte row pointers, the
+     * placeholder, biases, multipliers, shifts, descriptor, op, input;
+     * c3: CSR with one value and its 1-byte column index. */
+    sparse_memreport *r = NULL;
+    assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
+    const uint64_t want[] = {10 + 1 + 16 + 20 + 80, 10 + 2 + 16 + 20 + 80};
+    for (int k = 0; k < 2; k++) {
+        size_t id;
+        uint64_t flash = 0, format = 0;
+        assert_int_equal(sparse_net_find_node(net, names[k], &id), SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT, &format),
+                         SPARSE_OK);
+        assert_int_equal(sparse_memreport_node_value(r, id, SPARSE_MEMFIELD_DEPLOY_FLASH, &flash), SPARSE_OK);
+        assert_int_equal(format, SPARSE_FLASH_CSR);
+        assert_int_equal(flash, want[k]);
+    }
+    sparse_memreport_free(r);
+    sparse_exp_toolchain tc = SPARSE_EXP_TOOLCHAIN_INIT;
+    tc.target = SPARSE_EXP_TARGET_CORTEX_M4;
+    sparse_exp_build_result b = SPARSE_EXP_BUILD_RESULT_INIT;
+    if (sparse_exp_export_build(dir, "pruned", &tc, &b))
+        fail_msg("pruned: %s", sparse_last_error());
+    assert_int_equal(b.rodata_bytes, fig.flash_bytes);
+    free(dir);
+    sparse_dataset_free(ds);
+    sparse_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain), cmocka_unit_test(test_residual), cmocka_unit_test(test_branches),
-        cmocka_unit_test(test_spvd),  cmocka_unit_test(test_bc),
+        cmocka_unit_test(test_spvd),  cmocka_unit_test(test_bc),       cmocka_unit_test(test_all_pruned),
     };
     if (!export_test_have_arm())
         print_message("export: gcc-arm-none-eabi or qemu-system-arm missing: Cortex-M checks skipped\n");
