@@ -28,10 +28,11 @@ typedef struct sparse_exp_profile {
     uint64_t steps;
 } sparse_exp_profile;
 #define SPARSE_EXP_PROFILE_VERSION 1
+#define SPARSE_EXP_PROFILE_INIT {SPARSE_EXP_PROFILE_VERSION, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0}
 
 /* Turns counting on (1) or off (0); turning it on resets the counters. */
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
-/* Copies the counters; p->version must be set. */
+/* Copies the counters into *p, of the version p->version says (set it). */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 
 /* ---- Memory ---- */
@@ -101,6 +102,12 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
  * For code that wraps sparse_net_train and changes a field (sparse/prune.h
  * fine-tunes with the caller's options and its own epoch count). */
 SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src);
+/* The other way for results: *dst, of the version dst->version says (set by
+ * its caller; SPARSE_EVERSION if unknown), gets the fields of src (the
+ * current version) that its version has, and nothing past its end. For
+ * code that hands a caller a sparse_train_result it stored
+ * (sparse_prune_result_training). */
+SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const sparse_train_result *src);
 
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *

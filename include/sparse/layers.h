@@ -135,7 +135,9 @@ SPARSE_API size_t sparse_arch_num_classes(const sparse_arch *arch);
 SPARSE_API const char *sparse_arch_name(const sparse_arch *arch); /* "" if unnamed */
 SPARSE_API int sparse_arch_set_name(sparse_arch *arch, const char *name);
 
-/* Layers: appended, read, replaced, removed by index. */
+/* Layers: appended, read, replaced, removed by index. The spec passed in may
+ * be of any version this library knows; sparse_arch_layer fills *out as
+ * the version out->version says (set it, e.g. with SPARSE_LAYER_SPEC_INIT). */
 SPARSE_API size_t sparse_arch_layer_count(const sparse_arch *arch);
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec);
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec);

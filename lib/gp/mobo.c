@@ -25,14 +25,12 @@ struct sparse_mobo {
     size_t n_fitted;  /* observations at the last hyper-parameter fit */
 };
 
+SPARSE__STRUCT_VERSIONS(mobo_options_versions, sparse_mobo_options, SPARSE_MOBO_OPTIONS_INIT,
+                        SPARSE_MOBO_OPTIONS_VERSION, sizeof(sparse_mobo_options));
+
 SPARSE_API int sparse_mobo_options_init(sparse_mobo_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_MOBO_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options_init: unknown version %u", version);
-    sparse_mobo_options d = SPARSE_MOBO_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&mobo_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_mobo_free(sparse_mobo *m)
@@ -57,8 +55,6 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *m)
 
 static int check_options(const sparse_mobo_options *o, size_t k)
 {
-    if (o->version != SPARSE_MOBO_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options: unknown version %u", o->version);
     if (o->scalarization != SPARSE_SCALAR_DIRICHLET && o->scalarization != SPARSE_SCALAR_BOX)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.scalarization: %d", o->scalarization);
     if (o->scalarization == SPARSE_SCALAR_BOX) {
@@ -96,10 +92,10 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: no objectives");
     if (sparse_space_num_vars(space) == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: empty space");
-    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o, k);
+    sparse_mobo_options o;
+    int rc = sparse__struct_read(&mobo_options_versions, &o, opts, "sparse_mobo_create");
+    if (!rc)
+        rc = check_options(&o, k);
     if (rc)
         return rc;
     sparse_mobo *m = sparse__calloc(1, sizeof *m);

@@ -7,15 +7,12 @@
 
 #include "layers_internal.h"
 
+SPARSE__STRUCT_VERSIONS(layer_spec_versions, sparse_layer_spec, SPARSE_LAYER_SPEC_INIT,
+                        SPARSE_LAYER_SPEC_VERSION, sizeof(sparse_layer_spec));
+
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version)
 {
-    SPARSE__CHECK_NULL(spec);
-    if (version != SPARSE_LAYER_SPEC_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_layer_spec_init: version %u, expected %u",
-                             version, SPARSE_LAYER_SPEC_VERSION);
-    sparse_layer_spec d = SPARSE_LAYER_SPEC_INIT;
-    *spec = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&layer_spec_versions, spec, version);
 }
 
 SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t height, size_t width,
@@ -161,9 +158,6 @@ static int valid_name(const char *s)
 /* Checks what can be checked without shapes; ctx names the layer. */
 static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const char *ctx, size_t skip)
 {
-    if (s->version != SPARSE_LAYER_SPEC_VERSION)
-        return sparse__error(SPARSE_EVERSION, "%s: layer spec version %u, expected %u", ctx,
-                             s->version, SPARSE_LAYER_SPEC_VERSION);
     if (s->kind <= SPARSE_LAYER_INPUT || s->kind >= SPARSE_LAYER_KIND_COUNT_)
         return sparse__error(SPARSE_EINVAL, "%s: unknown layer kind %d", ctx, s->kind);
     if (s->n_inputs > SPARSE_LAYER_MAX_INPUTS)
@@ -276,11 +270,20 @@ int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, si
     return arch_put(a, a->n, s, line, col, 0);
 }
 
+/* arch_put of a caller's spec, of any version. */
+static int put_spec(sparse_arch *arch, size_t index, const sparse_layer_spec *spec, int replace,
+                    const char *fn)
+{
+    sparse_layer_spec s;
+    int rc = sparse__struct_read(&layer_spec_versions, &s, spec, fn);
+    return rc ? rc : arch_put(arch, index, &s, 0, 0, replace);
+}
+
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec)
 {
     SPARSE__CHECK_NULL(arch);
     SPARSE__CHECK_NULL(spec);
-    return arch_put(arch, arch->n, spec, 0, 0, 0);
+    return put_spec(arch, arch->n, spec, 0, "sparse_arch_add_layer");
 }
 
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -290,7 +293,7 @@ SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const s
     if (index > arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_insert_layer: index %zu > %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0, 0);
+    return put_spec(arch, index, spec, 0, "sparse_arch_insert_layer");
 }
 
 SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -300,7 +303,7 @@ SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const spar
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_set_layer: index %zu, %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0, 1);
+    return put_spec(arch, index, spec, 1, "sparse_arch_set_layer");
 }
 
 SPARSE_API int sparse_arch_remove_layer(sparse_arch *arch, size_t index)
@@ -326,8 +329,7 @@ SPARSE_API int sparse_arch_layer(const sparse_arch *arch, size_t index, sparse_l
     SPARSE__CHECK_NULL(out);
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_layer: index %zu, %zu layers", index, arch->n);
-    *out = arch->layers[index].s;
-    return SPARSE_OK;
+    return sparse__struct_write(&layer_spec_versions, out, &arch->layers[index].s, "sparse_arch_layer");
 }
 
 SPARSE_API size_t sparse_arch_layer_line(const sparse_arch *arch, size_t index)

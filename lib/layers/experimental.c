@@ -6,6 +6,9 @@
 
 #include "layers_internal.h"
 
+SPARSE__STRUCT_VERSIONS(profile_versions, sparse_exp_profile, SPARSE_EXP_PROFILE_INIT,
+                        SPARSE_EXP_PROFILE_VERSION, sizeof(sparse_exp_profile));
+
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
 {
     SPARSE__CHECK_NULL(net);
@@ -20,13 +23,7 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p)
 {
     SPARSE__CHECK_NULL(net);
-    SPARSE__CHECK_NULL(p);
-    if (p->version != SPARSE_EXP_PROFILE_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_exp_net_profile_get: version %u, expected %u", p->version,
-                             SPARSE_EXP_PROFILE_VERSION);
-    *p = net->pr;
-    p->version = SPARSE_EXP_PROFILE_VERSION;
-    return SPARSE_OK;
+    return sparse__struct_write(&profile_versions, p, &net->pr, "sparse_exp_net_profile_get");
 }
 
 SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,

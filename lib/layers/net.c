@@ -249,32 +249,32 @@ SPARSE_API int sparse_net_node_shape(const sparse_net *net, size_t id, size_t *c
     return SPARSE_OK;
 }
 
+SPARSE__STRUCT_VERSIONS(node_info_versions, sparse_node_info, SPARSE_NODE_INFO_INIT, SPARSE_NODE_INFO_VERSION,
+                        sizeof(sparse_node_info));
+
 SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_node_info *info)
 {
     NODE_OR_ERROR(nd, net, id);
-    SPARSE__CHECK_NULL(info);
-    if (info->version != SPARSE_NODE_INFO_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_net_node_info: version %u, expected %u",
-                             info->version, SPARSE_NODE_INFO_VERSION);
+    sparse_node_info cur = SPARSE_NODE_INFO_INIT;
     const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : nd;
-    info->kind = nd->kind;
-    info->in_c = in->c;
-    info->in_h = in->h;
-    info->in_w = in->w;
-    info->out_c = nd->c;
-    info->out_h = nd->h;
-    info->out_w = nd->w;
-    info->kernel = nd->k;
-    info->stride = nd->stride;
-    info->pad_top = nd->pt;
-    info->pad_left = nd->pl;
-    info->pad_bottom = nd->pb;
-    info->pad_right = nd->pr;
-    info->groups = nd->groups;
-    info->depth_rate = nd->depth_rate;
-    info->merge = nd->merge;
-    info->has_bias = nd->bias;
-    return SPARSE_OK;
+    cur.kind = nd->kind;
+    cur.in_c = in->c;
+    cur.in_h = in->h;
+    cur.in_w = in->w;
+    cur.out_c = nd->c;
+    cur.out_h = nd->h;
+    cur.out_w = nd->w;
+    cur.kernel = nd->k;
+    cur.stride = nd->stride;
+    cur.pad_top = nd->pt;
+    cur.pad_left = nd->pl;
+    cur.pad_bottom = nd->pb;
+    cur.pad_right = nd->pr;
+    cur.groups = nd->groups;
+    cur.depth_rate = nd->depth_rate;
+    cur.merge = nd->merge;
+    cur.has_bias = nd->bias;
+    return sparse__struct_write(&node_info_versions, info, &cur, "sparse_net_node_info");
 }
 
 SPARSE_API size_t sparse_net_param_count(const sparse_net *net, size_t id)

@@ -42,15 +42,12 @@ struct sparse_qnet {
     size_t in_c, in_h, in_w, classes;
 };
 
+SPARSE__STRUCT_VERSIONS(quant_options_versions, sparse_quant_options, SPARSE_QUANT_OPTIONS_INIT,
+                        SPARSE_QUANT_OPTIONS_VERSION, sizeof(sparse_quant_options));
+
 SPARSE_API int sparse_quant_options_init(sparse_quant_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_QUANT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                             version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-    sparse_quant_options d = SPARSE_QUANT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&quant_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_qnet_free(sparse_qnet *q)
@@ -355,15 +352,12 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(calib);
-    sparse_quant_options o = SPARSE_QUANT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != SPARSE_QUANT_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                                 opts->version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sparse_quant_options o;
+    int rc = sparse__struct_read(&quant_options_versions, &o, opts, "sparse_qnet_create");
+    if (rc)
+        return rc;
     size_t c, h, w;
-    int rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
+    rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
     if (rc)
         return rc;
     if (sparse_dataset_channels(calib) != c || sparse_dataset_height(calib) != h ||

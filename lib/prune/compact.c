@@ -659,36 +659,29 @@ SPARSE_API size_t sparse_prune_result_layer_count(const sparse_prune_result *res
     return res ? res->n_layers : 0;
 }
 
+SPARSE__STRUCT_VERSIONS(prune_layer_versions, sparse_prune_layer, SPARSE_PRUNE_LAYER_INIT,
+                        SPARSE_PRUNE_LAYER_VERSION, sizeof(sparse_prune_layer));
+
 SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t i, sparse_prune_layer *out)
 {
     SPARSE__CHECK_NULL(res);
     SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_PRUNE_LAYER_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_result_layer: version %u, expected %u", out->version,
-                             SPARSE_PRUNE_LAYER_VERSION);
     if (i >= res->n_layers)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_layer: %zu of %zu layers", i, res->n_layers);
     const sparse__prune_layer *L = &res->layers[i];
-    out->name = L->name;
-    out->kind = L->kind;
-    out->channels_kept = L->ch_kept;
-    out->channels_total = L->ch_total;
-    out->weights_kept = L->w_kept;
-    out->weights_total = L->w_total;
-    return SPARSE_OK;
+    const sparse_prune_layer cur = {
+        SPARSE_PRUNE_LAYER_VERSION, L->name, L->kind, L->ch_kept, L->ch_total, L->w_kept, L->w_total};
+    return sparse__struct_write(&prune_layer_versions, out, &cur, "sparse_prune_result_layer");
 }
 
 SPARSE_API int sparse_prune_result_training(const sparse_prune_result *res, int phase, sparse_train_result *out)
 {
     SPARSE__CHECK_NULL(res);
     SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_TRAIN_RESULT_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_result_training: version %u, expected %u",
-                             out->version, SPARSE_TRAIN_RESULT_VERSION);
     if (phase < 0 || phase > 1)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_training: phase %d, 0 or 1", phase);
-    *out = res->train[phase];
-    return SPARSE_OK;
+    int rc = sparse_exp_train_result_copy(out, &res->train[phase]);
+    return rc ? sparse__error_prefix(rc, "sparse_prune_result_training") : SPARSE_OK;
 }
 
 SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net **out)

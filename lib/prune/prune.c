@@ -11,23 +11,16 @@
 #include "prune_internal.h"
 #include "sparse/experimental.h"
 
+SPARSE__STRUCT_VERSIONS(prune_options_versions, sparse_prune_options, SPARSE_PRUNE_OPTIONS_INIT,
+                        SPARSE_PRUNE_OPTIONS_VERSION, sizeof(sparse_prune_options));
+
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_PRUNE_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_options_init: version %u, expected %u", version,
-                             SPARSE_PRUNE_OPTIONS_VERSION);
-    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&prune_options_versions, opts, version);
 }
 
-SPARSE_API int sparse_prune_options_check(const sparse_prune_options *o)
+static int check_options(const sparse_prune_options *o)
 {
-    SPARSE__CHECK_NULL(o);
-    if (o->version != SPARSE_PRUNE_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_options: version %u, expected %u", o->version,
-                             SPARSE_PRUNE_OPTIONS_VERSION);
     if (o->method < SPARSE_PRUNE_NONE || o->method > SPARSE_PRUNE_BC)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_options: unknown method %d", o->method);
     if (!isfinite(o->spvd_threshold) || !isfinite(o->bc_threshold))
@@ -47,16 +40,31 @@ SPARSE_API int sparse_prune_options_check(const sparse_prune_options *o)
     return SPARSE_OK;
 }
 
-SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *o, double epoch)
+/* *o = a caller's options of any version (NULL: the defaults), checked. */
+static int read_options(sparse_prune_options *o, const sparse_prune_options *src, const char *fn)
 {
-    if (!o)
+    int rc = sparse__struct_read(&prune_options_versions, o, src, fn);
+    return rc ? rc : check_options(o);
+}
+
+SPARSE_API int sparse_prune_options_check(const sparse_prune_options *opts)
+{
+    SPARSE__CHECK_NULL(opts);
+    sparse_prune_options o;
+    return read_options(&o, opts, "sparse_prune_options_check");
+}
+
+SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double epoch)
+{
+    sparse_prune_options o;
+    if (!opts || sparse__struct_read(&prune_options_versions, &o, opts, "sparse_prune_kl_coef"))
         return NAN;
-    double t = epoch - (double)o->zero_epochs;
+    double t = epoch - (double)o.zero_epochs;
     if (t < 0.0)
         return 0.0;
-    if (o->anneal_epochs <= 0 || t >= (double)o->anneal_epochs)
-        return o->kl_weight;
-    return o->kl_weight * t / (double)o->anneal_epochs;
+    if (o.anneal_epochs <= 0 || t >= (double)o.anneal_epochs)
+        return o.kl_weight;
+    return o.kl_weight * t / (double)o.anneal_epochs;
 }
 
 SPARSE_API double sparse_prune_neg_kl(double la)
@@ -79,10 +87,8 @@ SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
 SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *opts)
 {
     SPARSE__CHECK_NULL(net);
-    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = sparse_prune_options_check(&o);
+    sparse_prune_options o;
+    int rc = read_options(&o, opts, "sparse_prune_attach");
     if (rc)
         return rc;
     int mode = o.method == SPARSE_PRUNE_SPVD ? SPARSE_VAR_SPVD
@@ -151,10 +157,8 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
-    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
-    if (popts)
-        o = *popts;
-    int rc = sparse_prune_options_check(&o);
+    sparse_prune_options o;
+    int rc = read_options(&o, popts, "sparse_prune_run");
     if (rc)
         return rc;
     sparse_train_options t;

@@ -198,20 +198,22 @@ static int write_summary(sp_search *s, const char *dir)
     return rc;
 }
 
+SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_SEARCH_OPTIONS_INIT,
+                        SPARSE_SEARCH_OPTIONS_VERSION, sizeof(sparse_search_options));
+
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                        const sparse_search_options *opts)
 {
-    sparse_search_options defaults = SPARSE_SEARCH_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
+    sparse_search_options o;
+    int rc = sparse__struct_read(&search_options_versions, &o, opts,
+                                 create ? "sparse_search_run" : "sparse_search_resume");
+    if (rc)
+        return rc;
     sp_search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
-    int rc = plan_run(&s, cfg, opts);
+    rc = plan_run(&s, cfg, &o);
     if (!rc)
         rc = open_run(&s, dir, create);
     if (!rc)
@@ -228,13 +230,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
 
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             version, SPARSE_SEARCH_OPTIONS_VERSION);
-    sparse_search_options d = SPARSE_SEARCH_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&search_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,

@@ -174,7 +174,7 @@ static void test_random_points_build_valid_archs(void **state)
         }
         valid++;
         for (size_t l = 0; l < sparse_arch_layer_count(arch); l++) {
-            sparse_layer_spec s;
+            sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
             assert_int_equal(sparse_arch_layer(arch, l, &s), SPARSE_OK);
             kinds_seen[s.kind]++;
         }
