@@ -38,9 +38,7 @@ static const cli_spec inspect_spec = {
 /* Index of the report node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
 {
-    size_t n = 0;
-    sparse_memreport_node_count(r, &n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < sparse_memreport_node_count(r); i++) {
         const char *s;
         if (!sparse_memreport_node_name(r, i, &s) && !strcmp(s, name))
             return i;

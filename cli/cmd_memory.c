@@ -62,8 +62,7 @@ static const char *node_name(const sparse_memreport *r, size_t id)
 static void print_table(const sparse_memreport *r, const char *arch_path, const char *weights,
                         const char *scratch)
 {
-    size_t n = 0;
-    (void)sparse_memreport_node_count(r, &n);
+    const size_t n = sparse_memreport_node_count(r);
     printf("%s (%s, int8: 1 B per weight and activation)\n\n", arch_path,
            weights ? weights : "no weights: dense counts");
     printf("%-14s %-10s %8s %8s %8s %8s %8s %8s | %8s %-7s %8s\n", "layer", "kind", "x_l", "y_l",

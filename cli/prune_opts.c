@@ -73,7 +73,7 @@ void cli_prune_print(const cli_pruning *p, FILE *f)
     if (!p->res || !p->cnet)
         return;
     fprintf(f, "pruning           %s: %zu of %zu weights non-zero\n", method_name(p->o.method),
-            sparse_net_param_nonzero(p->cnet), sparse_prune_result_total(p->res));
+            sparse_net_nonzero_count(p->cnet), sparse_prune_result_weight_count(p->res));
     for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
         if (sparse_prune_result_layer(p->res, i, &L))
@@ -95,11 +95,12 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f)
     fprintf(f, ", \"prune\": \"%s\"", method_name(a->method));
     if (!p->res || !p->cnet)
         return;
-    fprintf(f, ", \"threshold\": %g, \"kl_weight\": %g, \"zero_epochs\": %d, \"anneal_epochs\": %d, "
-               "\"finetune_epochs\": %d, \"nonzero_weights\": %zu, \"total_weights\": %zu, \"layers\": [",
+    fprintf(f,
+            ", \"threshold\": %g, \"kl_weight\": %g, \"zero_epochs\": %d, \"anneal_epochs\": %d, "
+            "\"finetune_epochs\": %d, \"nonzero_weights\": %zu, \"total_weights\": %zu, \"layers\": [",
             p->o.method == SPARSE_PRUNE_BC ? p->o.bc_threshold : p->o.spvd_threshold, p->o.kl_weight,
-            p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs, sparse_net_param_nonzero(p->cnet),
-            sparse_prune_result_total(p->res));
+            p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs, sparse_net_nonzero_count(p->cnet),
+            sparse_prune_result_weight_count(p->res));
     for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
         if (sparse_prune_result_layer(p->res, i, &L))

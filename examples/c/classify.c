@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         return fail("data", rc);
     }
     size_t c = sparse_dataset_channels(test), h = sparse_dataset_height(test), w = sparse_dataset_width(test);
-    size_t classes = sparse_arch_num_classes(arch), n = sparse_dataset_count(test), correct = 0;
+    size_t classes = sparse_arch_class_count(arch), n = sparse_dataset_image_count(test), correct = 0;
     size_t lshape[2] = {batch, classes};
     rc = sparse_tensor_create_nchw(&x, batch, c, h, w);
     if (!rc)

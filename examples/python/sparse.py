@@ -76,8 +76,8 @@ def _declare(L):
     L.sparse_search_config_load.argtypes = [ctypes.POINTER(P), ctypes.c_char_p]
     L.sparse_search_config_free.argtypes = [P]
     L.sparse_search_config_to_yaml.argtypes = [P, ctypes.POINTER(ctypes.c_void_p)]
-    L.sparse_search_config_trials.argtypes = [P]
-    L.sparse_search_config_trials.restype = ctypes.c_size_t
+    L.sparse_search_config_trial_count.argtypes = [P]
+    L.sparse_search_config_trial_count.restype = ctypes.c_size_t
     L.sparse_search_options_init.argtypes = [ctypes.POINTER(SearchOptions), ctypes.c_uint]
     L.sparse_search_run.argtypes = [P, ctypes.c_char_p, ctypes.POINTER(SearchOptions)]
     L.sparse_search_resume.argtypes = [ctypes.c_char_p, ctypes.POINTER(SearchOptions)]
@@ -126,7 +126,7 @@ class SearchConfig(_Handle):
 
     @property
     def trials(self):
-        return lib().sparse_search_config_trials(self._h)
+        return lib().sparse_search_config_trial_count(self._h)
 
     def to_yaml(self):
         p = ctypes.c_void_p()

@@ -87,8 +87,8 @@ SPARSE_API int sparse_version_number(void);
 /* Number of threads used by the compute kernels (BLIS). Set it once, before
  * training; the same seed with the same thread count gives bit-identical
  * results. n must be >= 1. */
-SPARSE_API int sparse_set_num_threads(int n);
-SPARSE_API int sparse_get_num_threads(void);
+SPARSE_API int sparse_set_thread_count(int n);
+SPARSE_API int sparse_thread_count(void);
 
 /* ---- Seeded random numbers (GSL's mt19937 underneath) ---- */
 

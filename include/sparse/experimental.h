@@ -130,7 +130,7 @@ SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const spar
  *    above the threshold set to zero.
  * Biases stay deterministic. The extra parameters are ordinary named
  * parameters: the optimiser trains them (without weight decay),
- * sparse_net_save/load store them, and sparse_net_param_total/nonzero do
+ * sparse_net_save/load store them, and sparse_net_weight_count/nonzero do
  * not count them as weights.
  *
  * Noise: a training forward pass of node id draws its N(0,1) values from a

@@ -85,7 +85,7 @@ typedef struct sparse_layer_spec {
     unsigned version;        /* SPARSE_LAYER_SPEC_VERSION */
     int kind;                /* sparse_layer_kind */
     const char *name;        /* unique; NULL = generated ("conv2d_3") */
-    size_t n_inputs;         /* 0 = the previous layer's output */
+    size_t input_count;         /* 0 = the previous layer's output */
     const char *inputs[SPARSE_LAYER_MAX_INPUTS]; /* layer names, or "input" */
     size_t filters;          /* conv kinds: output channels */
     size_t kernel;           /* conv kinds: square kernel side, 1..5 */
@@ -107,10 +107,10 @@ typedef struct sparse_layer_spec {
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version);
 
 /* Empty architecture for inputs of shape (channels, height, width) and
- * num_classes outputs (the last layer must produce num_classes values).
+ * class_count outputs (the last layer must produce class_count values).
  * *out owned by the caller. */
 SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t height, size_t width,
-                                  size_t num_classes);
+                                  size_t class_count);
 SPARSE_API void sparse_arch_free(sparse_arch *arch);
 /* Deep copy. *out owned by the caller. */
 SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch);
@@ -131,7 +131,7 @@ SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out);
 /* Architecture-wide properties. */
 SPARSE_API int sparse_arch_input_shape(const sparse_arch *arch, size_t *channels, size_t *height,
                                        size_t *width);
-SPARSE_API size_t sparse_arch_num_classes(const sparse_arch *arch);
+SPARSE_API size_t sparse_arch_class_count(const sparse_arch *arch);
 SPARSE_API const char *sparse_arch_name(const sparse_arch *arch); /* "" if unnamed */
 SPARSE_API int sparse_arch_set_name(sparse_arch *arch, const char *name);
 
@@ -223,8 +223,8 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
  * weights too, before folding; running statistics and variational
  * posterior parameters are not weights) and their non-zero count, summed
  * over nodes. */
-SPARSE_API size_t sparse_net_param_total(const sparse_net *net);
-SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
+SPARSE_API size_t sparse_net_weight_count(const sparse_net *net);
+SPARSE_API size_t sparse_net_nonzero_count(const sparse_net *net);
 
 /* Weight inheritance (paper, appendix C): for every node of dst whose name
  * and kind match a node of src, each parameter present in both gets the
@@ -323,7 +323,7 @@ typedef struct sparse_train_result {
 #define SPARSE_TRAIN_RESULT_INIT {SPARSE_TRAIN_RESULT_VERSION, 0, 0, 0.0, 0.0, 0.0}
 
 /* Trains net on train (images must match the architecture's input shape,
- * labels < num_classes). opts NULL = defaults; result may be NULL.
+ * labels < the class count). opts NULL = defaults; result may be NULL.
  * SPARSE_ENUMERIC if the loss turns NaN/Inf (the message gives epoch and
  * batch; the weights are those of the last finite step), SPARSE_ECANCELLED
  * if the progress callback asks to stop. Optimiser state lives in the net

@@ -109,8 +109,8 @@ SPARSE_API sparse_net *sparse_prune_result_net(const sparse_prune_result *res);
 SPARSE_API const sparse_arch *sparse_prune_result_arch(const sparse_prune_result *res);
 /* Non-zero weights and biases of the compacted network, and the weights
  * and biases of the network before pruning. */
-SPARSE_API size_t sparse_prune_result_nonzero(const sparse_prune_result *res);
-SPARSE_API size_t sparse_prune_result_total(const sparse_prune_result *res);
+SPARSE_API size_t sparse_prune_result_nonzero_count(const sparse_prune_result *res);
+SPARSE_API size_t sparse_prune_result_weight_count(const sparse_prune_result *res);
 SPARSE_API size_t sparse_prune_result_layer_count(const sparse_prune_result *res);
 SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t i, sparse_prune_layer *out);
 /* What training measured: phase 0 the variational phase, 1 fine-tuning

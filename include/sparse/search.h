@@ -41,7 +41,7 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
  * with sparse_free(). */
 SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
 /* Total number of trials the config plans: the three stages and the final one. */
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg);
 
 /* ---- Running ---- */
 

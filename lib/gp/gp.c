@@ -81,7 +81,7 @@ SPARSE_API void sparse_gp_free(sparse_gp *gp)
 }
 
 SPARSE_API size_t sparse_gp_dim(const sparse_gp *gp) { return gp ? gp->dim : 0; }
-SPARSE_API size_t sparse_gp_num_obs(const sparse_gp *gp) { return gp ? gp->n : 0; }
+SPARSE_API size_t sparse_gp_observation_count(const sparse_gp *gp) { return gp ? gp->n : 0; }
 SPARSE_API double sparse_gp_jitter(const sparse_gp *gp) { return gp ? gp->jitter : 0.0; }
 
 /* Grows every per-observation buffer to hold cap rows; L keeps its rows. */

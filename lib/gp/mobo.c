@@ -71,8 +71,8 @@ static int check_options(const sparse_mobo_options *o, size_t k)
         if (!(sum > 0))
             return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: lambda box upper bounds sum to 0");
     }
-    if (o->num_candidates == 0)
-        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.num_candidates is 0");
+    if (o->candidate_count == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.candidate_count is 0");
     if (!(o->local_fraction >= 0 && o->local_fraction <= 1))
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.local_fraction %g not in [0, 1]",
                              o->local_fraction);
@@ -90,7 +90,7 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
     SPARSE__CHECK_NULL(space);
     if (k == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: no objectives");
-    if (sparse_space_num_vars(space) == 0)
+    if (sparse_space_var_count(space) == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: empty space");
     sparse_mobo_options o;
     int rc = sparse__struct_read(&mobo_options_versions, &o, opts, "sparse_mobo_create");
@@ -103,7 +103,7 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
         return SPARSE_ENOMEM;
     m->opts = o;
     m->k = k;
-    m->nv = sparse_space_num_vars(space);
+    m->nv = sparse_space_var_count(space);
     m->dim = sparse_space_encoded_dim(space);
     rc = sparse_space_clone(&m->space, space);
     if (!rc)
@@ -143,7 +143,7 @@ fail:
     return rc;
 }
 
-SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *m) { return m ? m->n : 0; }
+SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *m) { return m ? m->n : 0; }
 
 static int grow(sparse_mobo *m)
 {
@@ -407,7 +407,7 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
         free(lambda);
         return rc;
     }
-    size_t nc = candidates ? n_cand : m->opts.num_candidates;
+    size_t nc = candidates ? n_cand : m->opts.candidate_count;
     double *own = NULL, *enc = NULL, *F = NULL, *lo = NULL, *hi = NULL;
     const double *C = candidates;
     if (!candidates) {

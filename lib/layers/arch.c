@@ -62,7 +62,7 @@ static void layer_relink(sparse__arch_layer *l)
 {
     l->s.name = l->name;
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
-        l->s.inputs[i] = i < l->s.n_inputs ? l->inputs[i] : NULL;
+        l->s.inputs[i] = i < l->s.input_count ? l->inputs[i] : NULL;
 }
 
 static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line,
@@ -75,7 +75,7 @@ static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const
     dst->name = sparse__strdup(name);
     if (!dst->name)
         return SPARSE_ENOMEM;
-    for (size_t i = 0; i < s->n_inputs; i++) {
+    for (size_t i = 0; i < s->input_count; i++) {
         dst->inputs[i] = sparse__strdup(s->inputs[i]);
         if (!dst->inputs[i]) {
             layer_clear(dst);
@@ -160,10 +160,10 @@ static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const ch
 {
     if (s->kind <= SPARSE_LAYER_INPUT || s->kind >= SPARSE_LAYER_KIND_COUNT_)
         return sparse__error(SPARSE_EINVAL, "%s: unknown layer kind %d", ctx, s->kind);
-    if (s->n_inputs > SPARSE_LAYER_MAX_INPUTS)
-        return sparse__error(SPARSE_ERANGE, "%s: %zu inputs, at most %d", ctx, s->n_inputs,
+    if (s->input_count > SPARSE_LAYER_MAX_INPUTS)
+        return sparse__error(SPARSE_ERANGE, "%s: %zu inputs, at most %d", ctx, s->input_count,
                              SPARSE_LAYER_MAX_INPUTS);
-    for (size_t i = 0; i < s->n_inputs; i++)
+    for (size_t i = 0; i < s->input_count; i++)
         if (!valid_name(s->inputs[i]))
             return sparse__error(SPARSE_EINVAL, "%s: input %zu is not a valid layer name", ctx, i);
     if (s->name && !valid_name(s->name))
@@ -200,10 +200,10 @@ static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const ch
     if (s->kind == SPARSE_LAYER_MERGE) {
         if (s->merge != SPARSE_MERGE_SUM && s->merge != SPARSE_MERGE_CONCAT)
             return sparse__error(SPARSE_EINVAL, "%s: mode must be sum or concat", ctx);
-        if (s->n_inputs < 2)
+        if (s->input_count < 2)
             return sparse__error(SPARSE_EINVAL, "%s: a merge needs at least 2 inputs", ctx);
     }
-    if (s->kind == SPARSE_LAYER_RESIDUAL && (s->n_inputs < 1 || s->n_inputs > 2))
+    if (s->kind == SPARSE_LAYER_RESIDUAL && (s->input_count < 1 || s->input_count > 2))
         return sparse__error(SPARSE_EINVAL,
                              "%s: a residual needs 1 input (the skip, added to the previous layer) or 2",
                              ctx);
@@ -350,7 +350,7 @@ SPARSE_API int sparse_arch_input_shape(const sparse_arch *arch, size_t *channels
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_arch_num_classes(const sparse_arch *arch) { return arch ? arch->classes : 0; }
+SPARSE_API size_t sparse_arch_class_count(const sparse_arch *arch) { return arch ? arch->classes : 0; }
 
 SPARSE_API const char *sparse_arch_name(const sparse_arch *arch)
 {
@@ -407,10 +407,10 @@ static void put_layer(sparse__buf *b, const sparse__arch_layer *l, int json)
     put_str(b, sparse_layer_kind_name(s->kind), json);
     put_key(b, "name", json, &first);
     put_str(b, l->name, json);
-    if (s->n_inputs) {
+    if (s->input_count) {
         put_key(b, "input", json, &first);
         sparse__buf_puts(b, "[");
-        for (size_t i = 0; i < s->n_inputs; i++) {
+        for (size_t i = 0; i < s->input_count; i++) {
             if (i)
                 sparse__buf_puts(b, ", ");
             put_str(b, l->inputs[i], json);

@@ -57,7 +57,7 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
     if (!rc)
         rc = sparse_tensor_create(&np.grad, ndim, shape);
     np.name = sparse__strdup(name);
-    np.n = sparse_tensor_numel(np.value);
+    np.n = sparse_tensor_element_count(np.value);
     if (!rc && np.name && trainable) {
         np.m = sparse__calloc(np.n, sizeof(float));
         np.v = sparse__calloc(np.n, sizeof(float));

@@ -342,9 +342,9 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
         p->mask = NULL;
         return SPARSE_OK;
     }
-    if (sparse_tensor_numel(mask) != p->n || sparse_tensor_ndim(mask) != p->ndim)
+    if (sparse_tensor_element_count(mask) != p->n || sparse_tensor_dim_count(mask) != p->ndim)
         return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask of %zu values for '%s.%s' of %zu",
-                             sparse_tensor_numel(mask), net->nodes[id].name, name, p->n);
+                             sparse_tensor_element_count(mask), net->nodes[id].name, name, p->n);
     for (int i = 0; i < p->ndim; i++)
         if (sparse_tensor_dim(mask, i) != p->shape[i])
             return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask shape differs from '%s.%s'",
@@ -371,7 +371,7 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
 
 static int counts_as_weight(const sparse__param *p) { return p->trainable && !p->posterior; }
 
-SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
+SPARSE_API size_t sparse_net_weight_count(const sparse_net *net)
 {
     size_t t = 0;
     for (size_t i = 0; net && i < net->n_nodes; i++)
@@ -381,7 +381,7 @@ SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
     return t;
 }
 
-SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net)
+SPARSE_API size_t sparse_net_nonzero_count(const sparse_net *net)
 {
     size_t t = 0;
     for (size_t i = 0; net && i < net->n_nodes; i++)
@@ -444,7 +444,7 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
 {
     net->batch = n;
     net->train = train;
-    net->threads = sparse_get_num_threads();
+    net->threads = sparse_thread_count();
     double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
         sparse__node *nd = &net->nodes[i];
@@ -504,8 +504,8 @@ int sparse__net_backward_raw(sparse_net *net)
 static int check_input(const sparse_net *net, const sparse_tensor *x, const char *fn)
 {
     const sparse__node *in = &net->nodes[0];
-    if (sparse_tensor_ndim(x) != 4 || sparse_tensor_dim(x, 1) != in->c || sparse_tensor_dim(x, 2) != in->h ||
-        sparse_tensor_dim(x, 3) != in->w)
+    if (sparse_tensor_dim_count(x) != 4 || sparse_tensor_dim(x, 1) != in->c ||
+        sparse_tensor_dim(x, 2) != in->h || sparse_tensor_dim(x, 3) != in->w)
         return sparse__error(SPARSE_ESHAPE, "%s: input must be (N, %zu, %zu, %zu)", fn, in->c, in->h, in->w);
     if (sparse_tensor_dim(x, 0) > net->max_batch)
         return sparse__error(SPARSE_ESHAPE, "%s: batch of %zu images, the network was built for %zu", fn,
@@ -523,7 +523,8 @@ SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int t
     if (rc)
         return rc;
     size_t n = sparse_tensor_dim(x, 0);
-    if (logits && (sparse_tensor_numel(logits) != n * net->classes || !sparse_tensor_is_contiguous(logits)))
+    if (logits &&
+        (sparse_tensor_element_count(logits) != n * net->classes || !sparse_tensor_is_contiguous(logits)))
         return sparse__error(SPARSE_ESHAPE, "sparse_net_forward: logits must be a contiguous (%zu, %zu) tensor",
                              n, net->classes);
     sparse__net_set_input(net, sparse_tensor_data_const(x), n);

@@ -40,10 +40,10 @@ static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const 
         return sparse__error(SPARSE_ESHAPE, "%s: images are %zux%zux%zu, the architecture expects %zux%zux%zu", fn,
                              sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds),
                              in->c, in->h, in->w);
-    if (sparse_dataset_num_classes(ds) > net->classes)
+    if (sparse_dataset_class_count(ds) > net->classes)
         return sparse__error(SPARSE_ERANGE, "%s: the data set has %zu classes, the architecture %zu", fn,
-                             sparse_dataset_num_classes(ds), net->classes);
-    if (sparse_dataset_count(ds) == 0)
+                             sparse_dataset_class_count(ds), net->classes);
+    if (sparse_dataset_image_count(ds) == 0)
         return sparse__error(SPARSE_EEMPTY, "%s: the data set is empty", fn);
     return SPARSE_OK;
 }
@@ -114,7 +114,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     rc = check_dataset(net, train, "sparse_net_train");
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(train);
+    const size_t count = sparse_dataset_image_count(train);
     const size_t bs = o.batch_size;
     const size_t batches = (count + bs - 1) / bs;
     const size_t total = batches * o.epochs;
@@ -205,7 +205,7 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
     int rc = check_dataset(net, ds, "sparse_net_evaluate");
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(ds), bs = net->max_batch, K = net->classes;
+    const size_t count = sparse_dataset_image_count(ds), bs = net->max_batch, K = net->classes;
     size_t *idx = sparse__malloc(bs * sizeof *idx);
     int32_t *labels = sparse__malloc(bs * sizeof *labels);
     if (!idx || !labels) {

@@ -70,7 +70,7 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
 /* A malloc'ed copy of t's values (in index order, whatever its strides). */
 static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 {
-    size_t m = sparse_tensor_numel(t);
+    size_t m = sparse_tensor_element_count(t);
     float *buf = sparse__malloc((m ? m : 1) * sizeof *buf);
     if (!buf)
         return SPARSE_ENOMEM;

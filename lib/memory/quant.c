@@ -166,7 +166,7 @@ static int calibrate(sparse_qnet *q, sparse_net *net, const sparse_dataset *ds, 
             if ((rc = sparse_net_node_output(net, nd->last, &t)))
                 break;
             const float *v = sparse_tensor_data_const(t);
-            size_t m = sparse_tensor_numel(t);
+            size_t m = sparse_tensor_element_count(t);
             for (size_t j = 0; j < m; j++) {
                 if (!isfinite(v[j])) {
                     rc = sparse__error(SPARSE_ENUMERIC, "int8 calibration: node '%s' output is %g",
@@ -365,7 +365,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
         return sparse__error(SPARSE_ESHAPE, "int8 calibration images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(calib), sparse_dataset_height(calib),
                              sparse_dataset_width(calib), c, h, w);
-    size_t n_img = sparse_dataset_count(calib);
+    size_t n_img = sparse_dataset_image_count(calib);
     if (o.calib_images && o.calib_images < n_img)
         n_img = o.calib_images;
     if (n_img == 0)
@@ -385,7 +385,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     q->in_c = c;
     q->in_h = h;
     q->in_w = w;
-    q->classes = sparse_arch_num_classes(sparse_net_arch(net));
+    q->classes = sparse_arch_class_count(sparse_net_arch(net));
     rc = plan(q, net, &f);
     if (!rc)
         rc = calibrate(q, net, calib, n_img);
@@ -485,7 +485,7 @@ SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, do
         return sparse__error(SPARSE_ESHAPE, "int8 evaluation: images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(ds), sparse_dataset_height(ds),
                              sparse_dataset_width(ds), q->in_c, q->in_h, q->in_w);
-    size_t n = sparse_dataset_count(ds), right = 0;
+    size_t n = sparse_dataset_image_count(ds), right = 0;
     if (n == 0)
         return sparse__error(SPARSE_EEMPTY, "int8 evaluation: no images");
     for (size_t i = 0; i < n; i++) {

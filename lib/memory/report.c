@@ -144,13 +144,7 @@ SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, ui
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *count)
-{
-    SPARSE__CHECK_NULL(r);
-    SPARSE__CHECK_NULL(count);
-    *count = r->n;
-    return SPARSE_OK;
-}
+SPARSE_API size_t sparse_memreport_node_count(const sparse_memreport *r) { return r ? r->n : 0; }
 
 /* Returns the row, or NULL with the recorded status in *rc. */
 static const sparse__memrow *get_row(const sparse_memreport *r, size_t id, const char *what, int *rc)

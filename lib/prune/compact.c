@@ -75,7 +75,7 @@ static void fix_space(cstate *s, size_t r)
 static int row_zero(const cstate *s, size_t i, size_t c)
 {
     const sparse_tensor *w = s->W[i];
-    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_numel(w) / rows;
+    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_element_count(w) / rows;
     const float *d = sparse_tensor_data_const(w) + c * cols;
     for (size_t k = 0; k < cols; k++)
         if (d[k] != 0.0f)
@@ -87,7 +87,7 @@ static int row_zero(const cstate *s, size_t i, size_t c)
 static int reads(const cstate *s, size_t x, size_t c, size_t hw)
 {
     const sparse_tensor *w = s->W[x];
-    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_numel(w) / rows;
+    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_element_count(w) / rows;
     const float *d = sparse_tensor_data_const(w);
     size_t per = s->kind[x] == SPARSE_LAYER_FC ? hw : cols / s->C[in0(s, x)];
     for (size_t r = 0; r < rows; r++)
@@ -375,7 +375,7 @@ static int build_arch(cstate *s, sparse_arch **out)
     size_t c, h, w;
     sparse_arch_input_shape(a, &c, &h, &w);
     sparse_arch *na = NULL;
-    int rc = sparse_arch_create(&na, c, h, w, sparse_arch_num_classes(a));
+    int rc = sparse_arch_create(&na, c, h, w, sparse_arch_class_count(a));
     if (!rc && sparse_arch_name(a)[0])
         rc = sparse_arch_set_name(na, sparse_arch_name(a));
     for (size_t li = 0; !rc && li < sparse_arch_layer_count(a); li++) {
@@ -464,8 +464,8 @@ static int fill_net(cstate *s, sparse_net *dst)
         }
         const float *ow = sparse_tensor_data_const(s->W[o]);
         float *nw = sparse_tensor_data(tw);
-        const size_t ocols = sparse_tensor_numel(s->W[o]) / sparse_tensor_dim(s->W[o], 0);
-        const size_t ncols = sparse_tensor_numel(tw) / sparse_tensor_dim(tw, 0);
+        const size_t ocols = sparse_tensor_element_count(s->W[o]) / sparse_tensor_dim(s->W[o], 0);
+        const size_t ncols = sparse_tensor_element_count(tw) / sparse_tensor_dim(tw, 0);
         for (size_t a = 0; a < nko; a++) {
             const float *src = ow + ko[a] * ocols;
             float *d = nw + a * ncols;
@@ -483,7 +483,7 @@ static int fill_net(cstate *s, sparse_net *dst)
             for (size_t a = 0; a < nko; a++)
                 nb[a] = ob[ko[a]];
         }
-        size_t nz = 0, nn = sparse_tensor_numel(tw);
+        size_t nz = 0, nn = sparse_tensor_element_count(tw);
         for (size_t q = 0; q < nn; q++)
             nz += nw[q] != 0.0f;
         if (nz < nn) {
@@ -513,7 +513,7 @@ static size_t count_nonzero(sparse_net *net, size_t id)
             continue;
         }
         const float *d = sparse_tensor_data_const(t);
-        for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+        for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             nz += d[i] != 0.0f;
         sparse_tensor_free(t);
     }
@@ -539,7 +539,8 @@ static int make_stats(cstate *s, sparse_prune_result *res)
         L->kind = s->kind[i];
         L->ch_total = s->C[i];
         L->ch_kept = s->nkeep[find(s, i)];
-        L->w_total = sparse_tensor_numel(s->W[i]) + (s->B[i] ? sparse_tensor_numel(s->B[i]) : 0);
+        L->w_total =
+            sparse_tensor_element_count(s->W[i]) + (s->B[i] ? sparse_tensor_element_count(s->B[i]) : 0);
         size_t j = 0;
         L->w_kept = sparse_net_find_node(res->net, nm, &j) ? 0 : count_nonzero(res->net, j);
     }
@@ -608,7 +609,7 @@ SPARSE_API int sparse_prune_compact(sparse_prune_result **out, sparse_net *net, 
         rc = SPARSE_ENOMEM;
     if (!rc) {
         res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
-        res->total = sparse_net_param_total(net);
+        res->total = sparse_net_weight_count(net);
         rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     }
     if (!rc)
@@ -645,14 +646,17 @@ SPARSE_API const sparse_arch *sparse_prune_result_arch(const sparse_prune_result
     return res && res->net ? sparse_net_arch(res->net) : NULL;
 }
 
-SPARSE_API size_t sparse_prune_result_nonzero(const sparse_prune_result *res)
+SPARSE_API size_t sparse_prune_result_nonzero_count(const sparse_prune_result *res)
 {
     if (!res)
         return 0;
-    return res->net ? sparse_net_param_nonzero(res->net) : res->nonzero;
+    return res->net ? sparse_net_nonzero_count(res->net) : res->nonzero;
 }
 
-SPARSE_API size_t sparse_prune_result_total(const sparse_prune_result *res) { return res ? res->total : 0; }
+SPARSE_API size_t sparse_prune_result_weight_count(const sparse_prune_result *res)
+{
+    return res ? res->total : 0;
+}
 
 SPARSE_API size_t sparse_prune_result_layer_count(const sparse_prune_result *res)
 {
@@ -691,7 +695,7 @@ SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net
     SPARSE__CHECK_NULL(res);
     if (!res->net)
         return sparse__error(SPARSE_EINVAL, "sparse_prune_result_take_net: the network was already taken");
-    res->nonzero = sparse_net_param_nonzero(res->net);
+    res->nonzero = sparse_net_nonzero_count(res->net);
     *out = res->net;
     res->net = NULL;
     return SPARSE_OK;

@@ -165,12 +165,12 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     rc = sparse_exp_train_options_copy(&t, topts);
     if (rc)
         return sparse__error_prefix(rc, "sparse_prune_run");
-    if (sparse_dataset_count(train) == 0)
+    if (sparse_dataset_image_count(train) == 0)
         return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
     rc = sparse_prune_attach(net, &o);
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(train), bs = t.batch_size ? t.batch_size : 1;
+    const size_t count = sparse_dataset_image_count(train), bs = t.batch_size ? t.batch_size : 1;
     hook_state hs = {o, (double)count, (count + bs - 1) / bs, 0};
     sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT, r1 = SPARSE_TRAIN_RESULT_INIT;
     if (o.method != SPARSE_PRUNE_NONE)

@@ -522,7 +522,7 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
     free(cfg);
 }
 
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg)
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg)
 {
     return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] + cfg->final_trials : 0;
 }

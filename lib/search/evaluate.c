@@ -126,7 +126,7 @@ static int measure(const sp_search *s, sparse_net *net, sp_outcome *o)
     if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
         o->arena = (double)v;
     if (!rc)
-        o->params = (double)sparse_net_param_nonzero(net);
+        o->params = (double)sparse_net_nonzero_count(net);
     sparse_memreport_free(mem);
     return rc;
 }

@@ -107,7 +107,7 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     s->cfg = cfg;
     s->opts = opts;
     s->t0 = sp_now_s();
-    s->total = sparse_search_config_trials(cfg);
+    s->total = sparse_search_config_trial_count(cfg);
     if (opts->max_trials && opts->max_trials < s->total)
         s->total = opts->max_trials;
     /* The final stage follows the three stages, or starts early enough to
@@ -121,7 +121,7 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     s->workers = cfg->workers;
     s->lag = 2 * (s->workers - 1);
     int threads = opts->threads > 0 ? opts->threads : cfg->threads;
-    int rc = sparse_set_num_threads(threads > (int)s->workers ? threads / (int)s->workers : 1);
+    int rc = sparse_set_thread_count(threads > (int)s->workers ? threads / (int)s->workers : 1);
     if (!rc && !(s->slots = sparse__calloc(s->lag + 1, sizeof *s->slots)))
         rc = SPARSE_ENOMEM;
     return rc;
@@ -138,7 +138,7 @@ static int open_run(sp_search *s, const char *dir, int create)
         rc = sp_open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
     if (!rc) {
         sp_problem prob = {cfg, &s->lay, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                           sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train)};
+                           sparse_dataset_width(s->train), sparse_dataset_class_count(s->train)};
         s->prob = prob;
         rc = check_wm_budget(s);
     }

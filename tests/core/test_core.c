@@ -161,12 +161,12 @@ static void test_struct_versions(void **state)
 static void test_threads(void **state)
 {
     (void)state;
-    assert_int_equal(sparse_set_num_threads(0), SPARSE_ERANGE);
+    assert_int_equal(sparse_set_thread_count(0), SPARSE_ERANGE);
     assert_non_null(strstr(sparse_last_error(), "0 threads"));
-    assert_int_equal(sparse_set_num_threads(2), SPARSE_OK);
-    assert_int_equal(sparse_get_num_threads(), 2);
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
-    assert_int_equal(sparse_get_num_threads(), 1);
+    assert_int_equal(sparse_set_thread_count(2), SPARSE_OK);
+    assert_int_equal(sparse_thread_count(), 2);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
+    assert_int_equal(sparse_thread_count(), 1);
 }
 
 static void test_rng_determinism(void **state)

@@ -103,7 +103,7 @@ static void test_space_encode_decode(void **state)
 {
     (void)state;
     sparse_space *s = make_space();
-    assert_int_equal(sparse_space_num_vars(s), 5);
+    assert_int_equal(sparse_space_var_count(s), 5);
     assert_int_equal(sparse_space_encoded_dim(s), 7);
     assert_true(sparse_space_has_conditions(s));
     size_t idx;
@@ -419,7 +419,7 @@ static void test_incremental_equals_refit(void **state)
     for (size_t i = 5; i < n; i++)
         assert_int_equal(sparse_gp_add(a, X + i * D, y[i]), SPARSE_OK);
     assert_int_equal(sparse_gp_set_data(b, n, X, y), SPARSE_OK);
-    assert_int_equal(sparse_gp_num_obs(a), n);
+    assert_int_equal(sparse_gp_observation_count(a), n);
     double ma[25], va[25], mb[25], vb[25], la, lb;
     assert_int_equal(sparse_gp_predict(a, m, Xs, ma, va), SPARSE_OK);
     assert_int_equal(sparse_gp_predict(b, m, Xs, mb, vb), SPARSE_OK);
@@ -525,13 +525,13 @@ static void test_gp_bad_inputs(void **state)
     assert_int_equal(sparse_gp_set_data(gp, 4, X, y), SPARSE_ENUMERIC);
     assert_non_null(strstr(sparse_last_error(), "observation 1"));
     X[3] = 0.4;
-    assert_int_equal(sparse_gp_num_obs(gp), 0);
+    assert_int_equal(sparse_gp_observation_count(gp), 0);
     assert_int_equal(sparse_gp_set_data(gp, 4, X, y), SPARSE_OK);
     double bad[2] = {0.5, NAN};
     assert_int_equal(sparse_gp_add(gp, bad, 1.0), SPARSE_ENUMERIC);
     assert_non_null(strstr(sparse_last_error(), "observation 4"));
     assert_int_equal(sparse_gp_add(gp, X, INFINITY), SPARSE_ENUMERIC);
-    assert_int_equal(sparse_gp_num_obs(gp), 4);
+    assert_int_equal(sparse_gp_observation_count(gp), 4);
     double mu, var;
     assert_int_equal(sparse_gp_predict(gp, 1, bad, &mu, &var), SPARSE_EINVAL);
     double ls[2] = {-1, 1};
@@ -673,7 +673,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
     assert_int_equal(sparse_space_add_int(s, "x1", 0, 10, 0, NULL), SPARSE_OK);
     assert_int_equal(sparse_space_add_categorical(s, "x2", 3, NULL), SPARSE_OK);
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    o.num_candidates = 200;
+    o.candidate_count = 200;
     o.restarts = 2;
     sparse_mobo *m = NULL;
     assert_int_equal(sparse_mobo_create(&m, s, 2, NULL, &o, seed), SPARSE_OK);
@@ -686,7 +686,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
         assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_OK);
         memcpy(proposals + 3 * t, p, sizeof p);
     }
-    assert_int_equal(sparse_mobo_num_observations(m), steps);
+    assert_int_equal(sparse_mobo_observation_count(m), steps);
     size_t idx[64], cnt;
     assert_int_equal(sparse_mobo_pareto(m, idx, &cnt), SPARSE_OK);
     assert_true(cnt >= 1);
@@ -704,7 +704,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
     f[1] = 1;
     p[1] = 11; /* out of bounds */
     assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_ERANGE);
-    assert_int_equal(sparse_mobo_num_observations(m), steps);
+    assert_int_equal(sparse_mobo_observation_count(m), steps);
     sparse_mobo_free(m);
 }
 
@@ -760,7 +760,7 @@ static void test_mobo_degenerate_data(void **state)
      * conditional space: proposals stay valid and finite. */
     sparse_space *s = make_space();
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    o.num_candidates = 100;
+    o.candidate_count = 100;
     sparse_mobo *m = NULL;
     int logs[2] = {0, 1};
     assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 3), SPARSE_OK);

@@ -36,7 +36,7 @@ refnet *refnet_create(sparse_net *net)
             sparse_net_param(net, i, nm, &t);
             rparam *rp = &r->p[i][j];
             strncpy(rp->name, nm, sizeof rp->name - 1);
-            rp->n = sparse_tensor_numel(t);
+            rp->n = sparse_tensor_element_count(t);
             rp->v = malloc(rp->n * sizeof(double));
             const float *d = sparse_tensor_data_const(t);
             for (size_t e = 0; e < rp->n; e++)

@@ -56,7 +56,7 @@ static void randomise_params(sparse_net *net, uint64_t seed)
             sparse_tensor *t;
             assert_int_equal(sparse_net_param(net, id, nm, &t), SPARSE_OK);
             float *d = sparse_tensor_data(t);
-            for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+            for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
                 d[j] = (float)(!strcmp(nm, "gamma") ? 0.5 + sparse_rng_uniform(rng)
                                                      : 0.2 * (sparse_rng_uniform(rng) - 0.5));
             sparse_tensor_free(t);
@@ -446,7 +446,7 @@ static void test_arch_roundtrip_and_api(void **state)
         assert_int_equal(sparse_arch_validate(ex), SPARSE_OK);
         assert_int_equal(sparse_net_create(&net, ex, 2, 0), SPARSE_OK);
         if (params[e])
-            assert_int_equal(sparse_net_param_total(net), params[e]);
+            assert_int_equal(sparse_net_weight_count(net), params[e]);
         sparse_net_free(net);
         sparse_arch_free(ex);
     }
@@ -455,7 +455,7 @@ static void test_arch_roundtrip_and_api(void **state)
     tiny = parse(ty);
     free(ty);
     assert_int_equal(sparse_net_create(&net, tiny, 1, 0), SPARSE_OK);
-    assert_int_equal(sparse_net_param_total(net), 8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 16 * 49 + 10);
+    assert_int_equal(sparse_net_weight_count(net), 8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 16 * 49 + 10);
     sparse_net_free(net);
     sparse_arch_free(tiny);
 
@@ -631,7 +631,7 @@ static int check_shifted_batch(void *user, size_t epoch, size_t batch, size_t ba
     for (size_t i = 0; i < n; i++) {
         long dx = 0, dy = 0;
         int found = 0;
-        for (size_t k = 0; k < sparse_dataset_count(sh->ds) && !found; k++)
+        for (size_t k = 0; k < sparse_dataset_image_count(sh->ds) && !found; k++)
             found = moved_by(x + i * c * hw * hw, sparse_dataset_image(sh->ds, k), c, hw, sh->max_shift, &dx, &dy);
         assert_true(found);
         sh->offsets[dy + 2][dx + 2]++;
@@ -748,9 +748,10 @@ static void train_once(const char *yaml, uint64_t seed, float **weights, size_t 
         for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
             sparse_tensor *t;
             sparse_net_param(net, id, sparse_net_param_name(net, id, k), &t);
-            *weights = realloc(*weights, (total + sparse_tensor_numel(t)) * sizeof(float));
-            memcpy(*weights + total, sparse_tensor_data_const(t), sparse_tensor_numel(t) * sizeof(float));
-            total += sparse_tensor_numel(t);
+            *weights = realloc(*weights, (total + sparse_tensor_element_count(t)) * sizeof(float));
+            memcpy(*weights + total, sparse_tensor_data_const(t),
+                   sparse_tensor_element_count(t) * sizeof(float));
+            total += sparse_tensor_element_count(t);
             sparse_tensor_free(t);
         }
     *count = total;
@@ -767,7 +768,7 @@ static void test_threads_same_bits(void **state)
     float *w[2] = {NULL, NULL};
     size_t cnt[2];
     for (int t = 0; t < 2; t++) {
-        assert_int_equal(sparse_set_num_threads(t + 1), SPARSE_OK);
+        assert_int_equal(sparse_set_thread_count(t + 1), SPARSE_OK);
         sparse_net *net = make_net(y, 64, 3);
         sparse_dataset *ds = blobs(192, 1, 28, 10, 2, 0);
         sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
@@ -779,16 +780,17 @@ static void test_threads_same_bits(void **state)
             for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
                 sparse_tensor *p;
                 sparse_net_param(net, id, sparse_net_param_name(net, id, k), &p);
-                w[t] = realloc(w[t], (total + sparse_tensor_numel(p)) * sizeof(float));
-                memcpy(w[t] + total, sparse_tensor_data_const(p), sparse_tensor_numel(p) * sizeof(float));
-                total += sparse_tensor_numel(p);
+                w[t] = realloc(w[t], (total + sparse_tensor_element_count(p)) * sizeof(float));
+                memcpy(w[t] + total, sparse_tensor_data_const(p),
+                       sparse_tensor_element_count(p) * sizeof(float));
+                total += sparse_tensor_element_count(p);
                 sparse_tensor_free(p);
             }
         cnt[t] = total;
         sparse_dataset_free(ds);
         sparse_net_free(net);
     }
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
     assert_int_equal(cnt[0], cnt[1]);
     assert_memory_equal(w[0], w[1], cnt[0] * sizeof(float));
     free(w[0]);
@@ -810,10 +812,10 @@ static void test_determinism(void **state)
     assert_int_equal(na, nc);
     assert_memory_not_equal(a, c, na * sizeof(float));
     /* Two threads: identical bits run to run as well. */
-    assert_int_equal(sparse_set_num_threads(2), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(2), SPARSE_OK);
     train_once(y, 42, &b, &nb);
     train_once(y, 42, &c, &nc);
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
     assert_memory_equal(b, c, nb * sizeof(float));
     free(a);
     free(b);
@@ -864,7 +866,7 @@ static void test_safetensors(void **state)
             sparse_net_param(a, id, nm, &ta);
             sparse_net_param(b, id, nm, &tb);
             assert_memory_equal(sparse_tensor_data_const(ta), sparse_tensor_data_const(tb),
-                                sparse_tensor_numel(ta) * sizeof(float));
+                                sparse_tensor_element_count(ta) * sizeof(float));
             sparse_tensor_free(ta);
             sparse_tensor_free(tb);
         }
@@ -932,7 +934,7 @@ static void test_masks(void **state)
     assert_int_equal(sparse_net_param(net, 1, "weight", &w), SPARSE_OK);
     assert_int_equal(sparse_tensor_clone(&m, w), SPARSE_OK);
     float *md = sparse_tensor_data(m);
-    for (size_t j = 0; j < sparse_tensor_numel(m); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(m); j++)
         md[j] = (float)(j % 2);
     assert_int_equal(sparse_net_set_mask(net, 1, "weight", m), SPARSE_OK);
     sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
@@ -940,9 +942,9 @@ static void test_masks(void **state)
     o.epochs = 1;
     o.batch_size = 8;
     assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
-    for (size_t j = 0; j < sparse_tensor_numel(w); j += 2)
+    for (size_t j = 0; j < sparse_tensor_element_count(w); j += 2)
         assert_true(sparse_tensor_data_const(w)[j] == 0.0f);
-    assert_true(sparse_net_param_nonzero(net) < sparse_net_param_total(net));
+    assert_true(sparse_net_nonzero_count(net) < sparse_net_weight_count(net));
     sparse_tensor_free(w);
     sparse_tensor_free(m);
     sparse_dataset_free(ds);
@@ -1059,7 +1061,7 @@ static int extra_sum(void *user, sparse_net *net, double *loss)
     sparse_net_param(net, id, "log_sigma2", &p);
     sparse_net_param_grad(net, id, "log_sigma2", &g);
     double s = 0;
-    for (size_t j = 0; j < sparse_tensor_numel(p); j++) {
+    for (size_t j = 0; j < sparse_tensor_element_count(p); j++) {
         s += sparse_tensor_data(p)[j];
         sparse_tensor_data(g)[j] = 1.0f;
     }
@@ -1143,7 +1145,8 @@ static void test_raw_kernels(void **state)
         sparse_tensor *ga, *gb;
         sparse_net_param_grad(a, id, "weight", &ga);
         sparse_net_param_grad(b, id, "weight", &gb);
-        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb), sparse_tensor_numel(ga) * sizeof(float));
+        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb),
+                            sparse_tensor_element_count(ga) * sizeof(float));
         sparse_tensor_free(ga);
         sparse_tensor_free(gb);
     }
@@ -1182,7 +1185,7 @@ static void test_experimental_hooks(void **state)
     sparse_net_node_output(net, rid, &o);
     sparse_tensor *oc;
     sparse_net_node_output(net, cid, &oc);
-    for (size_t j = 0; j < sparse_tensor_numel(o); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(o); j++)
         assert_true(sparse_tensor_data(o)[j] == 2.0f * sparse_tensor_data(oc)[j]);
     sparse_tensor_free(o);
     sparse_tensor_free(oc);

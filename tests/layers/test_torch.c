@@ -70,7 +70,7 @@ int main(void)
             sparse_tensor *t;
             sparse_net_param(net, id, nm, &t);
             float *d = sparse_tensor_data(t);
-            for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+            for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
                 d[j] = !strcmp(nm, "gamma") || !strcmp(nm, "running_var") ? (float)(0.5 + sparse_rng_uniform(rng))
                                                                           : (float)(0.2 * sparse_rng_normal(rng));
             sparse_tensor_free(t);
@@ -87,7 +87,7 @@ int main(void)
     sparse_tensor_create(&x, 4, xs);
     sparse_tensor_create(&logits, 2, ls);
     float *xd = sparse_tensor_data(x);
-    for (size_t j = 0; j < sparse_tensor_numel(x); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(x); j++)
         xd[j] = (float)sparse_rng_normal(rng);
     int32_t labels[4] = {0, 3, 1, 4};
     sparse_rng_free(rng);
@@ -120,7 +120,7 @@ int main(void)
             snprintf(name, sizeof name, "grad:%s.%s", sparse_net_node_name(net, id), nm);
             size_t shape[4];
             int nd = sparse_tensor_shape(g, shape);
-            put(bin, txt, name, sparse_tensor_data(g), sparse_tensor_numel(g), nd, shape);
+            put(bin, txt, name, sparse_tensor_data(g), sparse_tensor_element_count(g), nd, shape);
             sparse_tensor_free(g);
         }
     fclose(bin);

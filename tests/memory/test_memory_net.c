@@ -248,7 +248,7 @@ static void prune_first(sparse_net *net, const char *node, size_t n)
     sparse_tensor *mask = NULL;
     assert_int_equal(sparse_tensor_clone(&mask, t), SPARSE_OK);
     float *m = sparse_tensor_data(mask);
-    for (size_t i = 0; i < sparse_tensor_numel(mask); i++)
+    for (size_t i = 0; i < sparse_tensor_element_count(mask); i++)
         m[i] = i < n ? 0.0f : 1.0f;
     assert_int_equal(sparse_net_set_mask(net, find(net, node), "weight", mask), SPARSE_OK);
     sparse_tensor_free(mask);

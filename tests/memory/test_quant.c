@@ -361,7 +361,7 @@ static double compare_nodes(sparse_net *net, sparse_qnet *q, const float *img, s
             double s;
             int32_t zp;
             assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
-            assert_int_equal(count, sparse_tensor_numel(t));
+            assert_int_equal(count, sparse_tensor_element_count(t));
             const float *fv = sparse_tensor_data_const(t);
             double sum = 0.0, mx = 0.0;
             for (size_t j = 0; j < count; j++) {
@@ -402,7 +402,7 @@ static void test_q_network(void **state)
         sparse_tensor *t = NULL;
         assert_int_equal(sparse_net_param(net, bn, bn_params[k], &t), SPARSE_OK);
         float *v = sparse_tensor_data(t);
-        for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+        for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             v[i] = k == 3 ? (float)(0.5 + rndu()) : (float)(rndu() - 0.3);
         sparse_tensor_free(t);
     }

@@ -55,7 +55,7 @@ static sparse_tensor *rand_input(sparse_net *net, size_t n, unsigned seed)
     sparse_rng *r = NULL;
     sparse_rng_create(&r, seed);
     float *d = sparse_tensor_data(x);
-    for (size_t i = 0; i < sparse_tensor_numel(x); i++)
+    for (size_t i = 0; i < sparse_tensor_element_count(x); i++)
         d[i] = (float)sparse_rng_normal(r);
     sparse_rng_free(r);
     return x;
@@ -67,7 +67,7 @@ static float *param_data(sparse_net *net, size_t id, const char *name, size_t *n
     if (sparse_net_param(net, id, name, &t))
         return NULL;
     float *d = sparse_tensor_data(t);
-    *n = sparse_tensor_numel(t);
+    *n = sparse_tensor_element_count(t);
     sparse_tensor_free(t); /* the view's storage belongs to the network */
     return d;
 }
@@ -342,7 +342,7 @@ static void set_group(sparse_net *net, const char *node, size_t g, float zmu)
 static void compare_outputs(sparse_net *a, sparse_net *b, size_t n)
 {
     sparse_tensor *x = rand_input(a, n, 5), *la = NULL, *lb = NULL;
-    size_t cls = sparse_arch_num_classes(sparse_net_arch(a));
+    size_t cls = sparse_arch_class_count(sparse_net_arch(a));
     size_t shape[2] = {n, cls};
     sparse_tensor_create(&la, 2, shape);
     sparse_tensor_create(&lb, 2, shape);
@@ -426,7 +426,7 @@ static void test_compact_bc(void **state)
         assert_true(L.weights_kept <= L.weights_total);
     }
     assert_true(found);
-    assert_true(sparse_prune_result_nonzero(res) < sparse_prune_result_total(res));
+    assert_true(sparse_prune_result_nonzero_count(res) < sparse_prune_result_weight_count(res));
     /* the compacted architecture round-trips through YAML */
     char *y = NULL;
     assert_int_equal(sparse_arch_to_yaml(sparse_prune_result_arch(res), &y), SPARSE_OK);
@@ -490,7 +490,7 @@ static void test_compact_spvd(void **state)
     /* channel 0 is zero on both sides of the residual sum */
     assert_int_equal(node_channels(c, "c1"), 5);
     compare_outputs(net, c, 4);
-    size_t nz = sparse_prune_result_nonzero(res), tot = sparse_prune_result_total(res);
+    size_t nz = sparse_prune_result_nonzero_count(res), tot = sparse_prune_result_weight_count(res);
     assert_true(nz < tot * 3 / 4);
     /* the masks keep pruned weights at zero through training */
     sparse_tensor *x = rand_input(c, 4, 9);
@@ -633,7 +633,7 @@ static void test_bad_params(void **state)
     sparse_net *first = taken;
     assert_int_equal(sparse_prune_result_take_net(res, &taken), SPARSE_EINVAL);
     assert_null(taken);
-    assert_true(sparse_prune_result_nonzero(res) > 0);
+    assert_true(sparse_prune_result_nonzero_count(res) > 0);
     sparse_net_free(first);
     sparse_prune_result_free(res);
     sparse_prune_result_free(NULL);

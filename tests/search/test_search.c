@@ -67,7 +67,7 @@ static void roundtrip(const char *text, size_t trials, const char *needle)
     assert_int_equal(sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml"), SPARSE_OK);
     assert_int_equal(sparse_search_config_to_yaml(c2, &y2), SPARSE_OK);
     assert_string_equal(y1, y2);
-    assert_int_equal(sparse_search_config_trials(c), trials);
+    assert_int_equal(sparse_search_config_trial_count(c), trials);
     if (!strstr(y1, needle))
         fprintf(stderr, "'%s' not in:\n%s", needle, y1);
     assert_non_null(strstr(y1, needle));
@@ -534,13 +534,13 @@ static void test_search_resume_after_kill_is_identical(void **state)
     assert_int_equal(sparse_data_open(csv, &d, &direct[0], &direct[1], &direct[2]), SPARSE_OK);
     d.seed = 8;
     assert_int_equal(sparse_data_open(csv, &d, &other[0], &other[1], &other[2]), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(split[1]), 60);
+    assert_int_equal(sparse_dataset_image_count(split[1]), 60);
     const size_t px = sparse_dataset_channels(split[0]) * sparse_dataset_height(split[0]) *
                       sparse_dataset_width(split[0]);
     int differs = 0;
     for (int k = 0; k < 3; k++) {
-        assert_int_equal(sparse_dataset_count(split[k]), sparse_dataset_count(direct[k]));
-        for (size_t i = 0; i < sparse_dataset_count(split[k]); i++) {
+        assert_int_equal(sparse_dataset_image_count(split[k]), sparse_dataset_image_count(direct[k]));
+        for (size_t i = 0; i < sparse_dataset_image_count(split[k]); i++) {
             assert_int_equal(sparse_dataset_label(split[k], i), sparse_dataset_label(direct[k], i));
             assert_memory_equal(sparse_dataset_image(split[k], i), sparse_dataset_image(direct[k], i),
                                 px * sizeof(float));
@@ -865,7 +865,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
              "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
-    assert_int_equal(sparse_search_config_trials(c), 11);
+    assert_int_equal(sparse_search_config_trial_count(c), 11);
     sparse_search_config_free(c);
     snprintf(run, sizeof run, "%s/run", tmp);
     run_search(cfg, run, 0);

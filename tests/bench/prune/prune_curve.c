@@ -53,7 +53,7 @@ static size_t nonzero_now(sparse_net *net, size_t *channels, size_t cap, size_t 
     sparse_prune_result *r = NULL;
     if (sparse_prune_compact(&r, net, 0))
         return 0;
-    size_t nz = sparse_prune_result_nonzero(r);
+    size_t nz = sparse_prune_result_nonzero_count(r);
     *nl = 0;
     for (size_t i = 0; i < sparse_prune_result_layer_count(r) && i < cap; i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    sparse_set_num_threads((int)threads);
+    sparse_set_thread_count((int)threads);
     sparse_arch *arch = NULL;
     sparse_dataset *train = NULL;
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
@@ -170,8 +170,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "error: %s\n", sparse_last_error());
         return 1;
     }
-    s.batches = (sparse_dataset_count(train) + t.batch_size - 1) / t.batch_size;
-    s.n_train = (double)sparse_dataset_count(train);
+    s.batches = (sparse_dataset_image_count(train) + t.batch_size - 1) / t.batch_size;
+    s.n_train = (double)sparse_dataset_image_count(train);
     s.t0 = now();
     sparse_exp_net_set_extra_loss(s.net, kl_hook, &s);
     t.progress = on_progress;
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
             double va = 0, ta = 0, fva = 0, fta = 0;
             sparse_net_evaluate(c, s.val, &va);
             sparse_net_evaluate(c, s.test, &ta);
-            size_t nz = sparse_prune_result_nonzero(r);
+            size_t nz = sparse_prune_result_nonzero_count(r);
             if (finetune > 0) {
                 sparse_train_options f = t;
                 f.epochs = (size_t)finetune;
@@ -215,10 +215,13 @@ int main(int argc, char **argv)
             }
             char *j = NULL;
             sparse_arch_to_json(sparse_prune_result_arch(r), &j);
-            printf("{\"threshold\": %g, \"val_accuracy\": %.4f, \"test_accuracy\": %.4f, \"nonzero_weights\": %zu, "
-                   "\"total_weights\": %zu, \"finetuned_val_accuracy\": %.4f, \"finetuned_test_accuracy\": %.4f, "
+            printf("{\"threshold\": %g, \"val_accuracy\": %.4f, \"test_accuracy\": %.4f, "
+                   "\"nonzero_weights\": %zu, "
+                   "\"total_weights\": %zu, \"finetuned_val_accuracy\": %.4f, \"finetuned_test_accuracy\": "
+                   "%.4f, "
                    "\"finetuned_nonzero\": %zu, \"layers\": [",
-                   thr, va, ta, nz, sparse_prune_result_total(r), fva, fta, sparse_net_param_nonzero(c));
+                   thr, va, ta, nz, sparse_prune_result_weight_count(r), fva, fta,
+                   sparse_net_nonzero_count(c));
             for (size_t i = 0; i < sparse_prune_result_layer_count(r); i++) {
                 sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
                 sparse_prune_result_layer(r, i, &L);

@@ -115,7 +115,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench: %s\n", sparse_last_error());
                 return 1;
             }
-            sparse_set_num_threads(t);
+            sparse_set_thread_count(t);
             sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
             o.batch_size = (size_t)batch;
             o.epochs = 1;
