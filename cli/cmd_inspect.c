@@ -104,7 +104,7 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     int wm_model = 5;
     int rc = sparse_run_wm_model(run, &wm_model);
     if (!rc)
-        rc = sparse_run_trial_net(run, trial, &net, &before);
+        rc = sparse_run_trial_net(&net, &before, run, trial);
     if (!rc)
         rc = sparse_memreport_from_net(&ra, net, NULL);
     if (!rc)

@@ -129,13 +129,15 @@ int cli_cmd_memory(int argc, char **argv)
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = a.scratch;
     mo.dense = !a.weights; /* fresh weights: the figures of the dense network */
-    const char *json = NULL;
-    if ((rc = sparse_memreport_from_net(&r, net, &mo)) || (a.json && (rc = sparse_memreport_json(r, &json))))
+    char *json = NULL;
+    if ((rc = sparse_memreport_from_net(&r, net, &mo)) ||
+        (a.json && (rc = sparse_memreport_to_json(&json, r))))
         status = cli_lib_error(rc, "memory");
     else if (a.json)
         printf("%s\n", json);
     else
         print_table(r, a.arch ? a.arch : a.weights, a.weights, scratch_name(a.scratch));
+    sparse_free(json);
     sparse_memreport_free(r);
     sparse_net_free(net);
     return status;

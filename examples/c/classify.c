@@ -36,7 +36,7 @@ int main(int argc, char **argv)
     sparse_data_options dopts = SPARSE_DATA_OPTIONS_INIT;
     if (argc > 4)
         dopts.val_count = (size_t)strtoul(argv[4], NULL, 10);
-    if ((rc = sparse_data_open(argv[3], &dopts, &train, &val, &test))) {
+    if ((rc = sparse_data_open(&train, &val, &test, argv[3], &dopts))) {
         sparse_arch_free(arch);
         sparse_net_free(net);
         return fail("data", rc);

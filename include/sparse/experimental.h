@@ -186,8 +186,8 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
  * nodes: the parameters, masks applied). New tensors owned by the caller,
  * PyTorch layouts; *bias is NULL when the node has no bias. Either out
  * pointer may be NULL. */
-SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                               sparse_tensor **bias);
+SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
+                                               size_t id);
 
 #ifdef __cplusplus
 }

@@ -125,8 +125,8 @@ SPARSE_API int sparse_arch_parse_yaml(sparse_arch **out, const char *text, size_
 /* Serialises to YAML (readable) or to one-line JSON (for run logs). The JSON
  * is also valid YAML, so sparse_arch_parse_yaml reads both back.
  * *out is a NUL-terminated string owned by the caller, released with sparse_free(). */
-SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out);
-SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out);
+SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch);
+SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch);
 
 /* Architecture-wide properties. */
 SPARSE_API int sparse_arch_input_shape(const sparse_arch *arch, size_t *channels, size_t *height,
@@ -208,10 +208,10 @@ SPARSE_API const char *sparse_net_param_name(const sparse_net *net, size_t id, s
  * network. *out is owned by the caller (sparse_tensor_free) and stays valid
  * after the network is freed. SPARSE_ENOTFOUND if the node has no such
  * parameter. */
-SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sparse_tensor **out);
+SPARSE_API int sparse_net_param(sparse_tensor **out, sparse_net *net, size_t id, const char *name);
 /* The gradient of the last backward pass, same rules. */
-SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *name,
-                                     sparse_tensor **out);
+SPARSE_API int sparse_net_param_grad(sparse_tensor **out, sparse_net *net, size_t id,
+                                     const char *name);
 /* 1 if the optimiser updates the parameter. */
 SPARSE_API int sparse_net_param_trainable(const sparse_net *net, size_t id, size_t k);
 /* Fixes a 0/1 mask on a parameter (same shape): masked entries are zeroed
@@ -240,8 +240,8 @@ SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t
  * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
  * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
  * Both outputs are new tensors owned by the caller. */
-SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sparse_tensor **weight,
-                                         sparse_tensor **bias);
+SPARSE_API int sparse_net_fold_batchnorm(sparse_tensor **weight, sparse_tensor **bias, const sparse_net *net,
+                                         size_t bn_id);
 
 /* ---- Forward, loss, backward ---- */
 
@@ -258,10 +258,10 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
                                    double *loss);
 /* Gradient of the loss with respect to the input x of the last backward
  * (N, C, H, W): a copy, owned by the caller. */
-SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out);
+SPARSE_API int sparse_net_input_grad(sparse_tensor **out, sparse_net *net);
 /* Output activations of node id of the last forward pass, (N, C, H, W)
  * copied into a new tensor owned by the caller. */
-SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor **out);
+SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size_t id);
 
 /* ---- Training ---- */
 

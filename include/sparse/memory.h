@@ -271,9 +271,10 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
  *    "arena_bytes"}, ... ]}
  * "layers" holds the paper's layers only (not INPUT or VIEW nodes);
  * "beyond_paper" lists the keys that are not the paper's figures.
- * *json is borrowed: owned by r, valid until r is freed.
+ * *out is a NUL-terminated string owned by the caller, released with
+ * sparse_free().
  */
-SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json);
+SPARSE_API int sparse_memreport_to_json(char **out, const sparse_memreport *r);
 
 /* ---- From a network (sparse/layers.h) ---- */
 

@@ -119,7 +119,7 @@ SPARSE_API int sparse_prune_result_training(const sparse_prune_result *res, int 
                                             sparse_train_result *out);
 /* Takes the compacted network out of res (res keeps its counts);
  * *out owned by the caller. */
-SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net **out);
+SPARSE_API int sparse_prune_result_take_net(sparse_net **out, sparse_prune_result *res);
 
 /* Compacts net as it evaluates (variational nodes: the pruned posterior
  * means; plain nodes: their parameters) into a new plain network built for

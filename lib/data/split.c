@@ -136,9 +136,8 @@ static int finish(const sparse_data_options *o, sparse_dataset *tr, sparse_datas
     return rc;
 }
 
-SPARSE_API int sparse_data_open(const char *spec, const sparse_data_options *opts,
-                                sparse_dataset **train, sparse_dataset **val,
-                                sparse_dataset **test)
+SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                const char *spec, const sparse_data_options *opts)
 {
     SPARSE__CHECK_NULL(train);
     SPARSE__CHECK_NULL(val);

@@ -499,5 +499,5 @@ static int serialise(const sparse_arch *a, char **out, int json)
     return *out ? SPARSE_OK : SPARSE_ENOMEM;
 }
 
-SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out) { return serialise(arch, out, 0); }
-SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out) { return serialise(arch, out, 1); }
+SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch) { return serialise(arch, out, 0); }
+SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch) { return serialise(arch, out, 1); }

@@ -313,7 +313,7 @@ static int view_of(sparse_tensor **out, sparse_tensor *t, const sparse__param *p
     return sparse_tensor_reshape(out, t, p->ndim, p->shape);
 }
 
-SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+SPARSE_API int sparse_net_param(sparse_tensor **out, sparse_net *net, size_t id, const char *name)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -322,7 +322,7 @@ SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sp
     return rc ? rc : view_of(out, p->value, p);
 }
 
-SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+SPARSE_API int sparse_net_param_grad(sparse_tensor **out, sparse_net *net, size_t id, const char *name)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -568,7 +568,7 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
+SPARSE_API int sparse_net_input_grad(sparse_tensor **out, sparse_net *net)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -580,7 +580,7 @@ SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
     return sparse_tensor_from_data(out, 4, shape, net->xin_grad);
 }
 
-SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor **out)
+SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size_t id)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -231,8 +231,8 @@ SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed)
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                           sparse_tensor **bias)
+SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
+                                               size_t id)
 {
     if (weight)
         *weight = NULL;

@@ -96,7 +96,7 @@ static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 static int copy_param(const sparse_net *net, size_t id, const char *name, float **out, size_t *n)
 {
     sparse_tensor *t = NULL;
-    int rc = sparse_net_param((sparse_net *)(uintptr_t)net, id, name, &t);
+    int rc = sparse_net_param(&t, (sparse_net *)(uintptr_t)net, id, name);
     if (!rc)
         rc = copy_values(t, out, n);
     sparse_tensor_free(t);
@@ -119,7 +119,7 @@ static int has_param(const sparse_net *net, size_t id, const char *name)
 static int copy_folded(const sparse_net *net, size_t bn, float **w, size_t *nw, float **b, size_t *nb)
 {
     sparse_tensor *fw = NULL, *fb = NULL;
-    int rc = sparse_net_fold_batchnorm(net, bn, &fw, &fb);
+    int rc = sparse_net_fold_batchnorm(&fw, &fb, net, bn);
     if (!rc)
         rc = copy_values(fw, w, nw);
     if (!rc)

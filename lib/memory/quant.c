@@ -163,7 +163,7 @@ static int calibrate(sparse_qnet *q, sparse_net *net, const sparse_dataset *ds, 
             if (nd->op == Q_ALIAS || !calibrated(nd->op))
                 continue;
             sparse_tensor *t = NULL;
-            if ((rc = sparse_net_node_output(net, nd->last, &t)))
+            if ((rc = sparse_net_node_output(&t, net, nd->last)))
                 break;
             const float *v = sparse_tensor_data_const(t);
             size_t m = sparse_tensor_element_count(t);

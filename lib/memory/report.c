@@ -24,7 +24,6 @@ SPARSE_API void sparse_memreport_free(sparse_memreport *r)
         free(r->rows[i].inputs);
     }
     free(r->rows);
-    free(r->json);
     free(r);
 }
 
@@ -211,16 +210,10 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json)
+SPARSE_API int sparse_memreport_to_json(char **out, const sparse_memreport *r)
 {
-    SPARSE__CHECK_NULL(json);
-    *json = NULL;
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
     SPARSE__CHECK_NULL(r);
-    if (!r->json) {
-        int rc = sparse__mem_json(r, &r->json);
-        if (rc)
-            return rc;
-    }
-    *json = r->json;
-    return SPARSE_OK;
+    return sparse__mem_json(r, out);
 }

@@ -179,7 +179,7 @@ static int join_spaces(cstate *s)
                 }
         }
         if (sparse_layer_kind_has_weights(k)) {
-            int rc = sparse_exp_net_effective_params(net, i, &s->W[i], &s->B[i]);
+            int rc = sparse_exp_net_effective_params(&s->W[i], &s->B[i], net, i);
             if (rc)
                 return rc;
         }
@@ -418,9 +418,9 @@ static int copy_named(sparse_net *src, size_t o, sparse_net *dst, size_t j, cons
                       size_t nk)
 {
     sparse_tensor *a = NULL, *b = NULL;
-    int rc = sparse_net_param(src, o, name, &a);
+    int rc = sparse_net_param(&a, src, o, name);
     if (!rc)
-        rc = sparse_net_param(dst, j, name, &b);
+        rc = sparse_net_param(&b, dst, j, name);
     if (!rc) {
         const float *sa = sparse_tensor_data_const(a);
         float *db = sparse_tensor_data(b);
@@ -455,9 +455,9 @@ static int fill_net(cstate *s, sparse_net *dst)
         sparse_net_node_shape(s->net, in, NULL, &hi, &wi);
         const size_t *ki = s->keep[ri], nki = s->nkeep[ri];
         sparse_tensor *tw = NULL, *tb = NULL, *mask = NULL;
-        rc = sparse_net_param(dst, j, "weight", &tw);
+        rc = sparse_net_param(&tw, dst, j, "weight");
         if (!rc && s->B[o])
-            rc = sparse_net_param(dst, j, "bias", &tb);
+            rc = sparse_net_param(&tb, dst, j, "bias");
         if (rc) {
             sparse_tensor_free(tw);
             return rc;
@@ -508,7 +508,7 @@ static size_t count_nonzero(sparse_net *net, size_t id)
     const char *names[] = {"weight", "bias"};
     for (int q = 0; q < 2; q++) {
         sparse_tensor *t = NULL;
-        if (sparse_net_param(net, id, names[q], &t)) {
+        if (sparse_net_param(&t, net, id, names[q])) {
             sparse_clear_error();
             continue;
         }
@@ -688,7 +688,7 @@ SPARSE_API int sparse_prune_result_training(const sparse_prune_result *res, int 
     return rc ? sparse__error_prefix(rc, "sparse_prune_result_training") : SPARSE_OK;
 }
 
-SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net **out)
+SPARSE_API int sparse_prune_result_take_net(sparse_net **out, sparse_prune_result *res)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -572,7 +572,7 @@ static void put_plot(sparse__buf *b, const sparse_search_config *c)
     }
 }
 
-SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char **out)
+SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *c)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

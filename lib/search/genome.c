@@ -465,7 +465,7 @@ char *sp_point_key(const sp_problem *p, const double *point)
     sp_genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
+    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(&json, arch)) {
         sparse_arch_free(arch);
         sparse_clear_error();
         return NULL;

@@ -41,9 +41,9 @@ int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
         }
         /* Weights are (out, in, kh, kw) and (out, in): dimension 1 is the input. */
         sparse_tensor *cw = NULL, *pw = NULL;
-        rc = sparse_net_param(child, id, "weight", &cw);
+        rc = sparse_net_param(&cw, child, id, "weight");
         if (!rc)
-            rc = sparse_net_param((sparse_net *)parent, pid, "weight", &pw);
+            rc = sparse_net_param(&pw, (sparse_net *)parent, pid, "weight");
         if (!rc && sparse_tensor_dim_count(cw) >= 2 &&
             sparse_tensor_dim_count(cw) == sparse_tensor_dim_count(pw) &&
             sparse_tensor_dim(cw, 1) > sparse_tensor_dim(pw, 1))

@@ -151,7 +151,7 @@ static int open_run(sp_search *s, const char *dir, int create)
                            dir, sparse__runlog_count(s->log));
     if (!rc && create) {
         char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
-        rc = path ? sparse_search_config_to_yaml(cfg, &yaml) : SPARSE_ENOMEM;
+        rc = path ? sparse_search_config_to_yaml(&yaml, cfg) : SPARSE_ENOMEM;
         if (!rc)
             rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
         free(yaml);

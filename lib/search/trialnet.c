@@ -93,7 +93,7 @@ static int rebuild(const char *path, const sp_genome *g, sparse_net **out, spars
     if (!rc)
         rc = sp_prune_trial(net, g, 0, 256, &pruned);
     if (!rc)
-        rc = sparse_prune_result_take_net(pruned, out);
+        rc = sparse_prune_result_take_net(out, pruned);
     sparse_prune_result_free(pruned);
     if (rc)
         sparse_net_free(net);
@@ -102,8 +102,7 @@ static int rebuild(const char *path, const sp_genome *g, sparse_net **out, spars
     return rc;
 }
 
-SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
-                                    sparse_net **before)
+SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run, size_t id)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -741,14 +741,14 @@ static void test_data_open(void **state)
     assert_int_equal(sparse_data_options_init(&o, SPARSE_DATA_OPTIONS_VERSION), SPARSE_OK);
     assert_int_equal(o.val_count, 5000);
     sparse_dataset *tr = (sparse_dataset *)1, *va = (sparse_dataset *)1, *te = (sparse_dataset *)1;
-    expect_error(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_ERANGE, "val_count 5000", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_ERANGE, "val_count 5000", NULL);
     assert_null(tr);
     assert_null(va);
     assert_null(te);
 
     o.val_count = 8;
     o.normalize = 0;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
     assert_int_equal(sparse_dataset_image_count(tr), 22);
     assert_int_equal(sparse_dataset_image_count(va), 8);
     assert_int_equal(sparse_dataset_image_count(te), 7);
@@ -762,7 +762,7 @@ static void test_data_open(void **state)
     /* Normalised with the training split's statistics, applied to all. */
     o.normalize = 1;
     o.max_train = 10;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
     assert_int_equal(sparse_dataset_image_count(tr), 10);
     sparse_dataset *first10;
     assert_int_equal(sparse_dataset_range(&first10, raw_tr, 0, 10), SPARSE_OK);
@@ -782,7 +782,7 @@ static void test_data_open(void **state)
     /* Binary: classes 0-4 -> 0, 5-9 -> 1. */
     o.binary = 1;
     o.max_train = 0;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
     assert_int_equal(sparse_dataset_class_count(tr), 2);
     assert_int_equal(sparse_dataset_class_count(te), 2);
     for (size_t i = 0; i < sparse_dataset_image_count(te); i++)
@@ -805,8 +805,8 @@ static void test_data_open(void **state)
     o.val_count = 10;
     o.seed = 7;
     sparse_dataset *tr2, *va2, *te2;
-    assert_int_equal(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_OK);
-    assert_int_equal(sparse_data_open(p, &o, &tr2, &va2, &te2), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr2, &va2, &te2, p, &o), SPARSE_OK);
     assert_int_equal(sparse_dataset_image_count(te), 10);
     assert_int_equal(sparse_dataset_image_count(va), 10);
     assert_int_equal(sparse_dataset_image_count(tr), 30);
@@ -823,7 +823,7 @@ static void test_data_open(void **state)
     sparse_dataset_free(va2);
     sparse_dataset_free(te2);
     o.seed = 8;
-    assert_int_equal(sparse_data_open(p, &o, &tr2, &va2, &te2), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr2, &va2, &te2, p, &o), SPARSE_OK);
     assert_memory_not_equal(sparse_dataset_image(tr, 0), sparse_dataset_image(tr2, 0), 30 * 4 * sizeof(float));
     sparse_dataset_free(tr2);
     sparse_dataset_free(va2);
@@ -833,14 +833,14 @@ static void test_data_open(void **state)
     sparse_dataset_free(te);
 
     o.test_fraction = 1.0;
-    expect_error(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_EINVAL, "test_fraction", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_EINVAL, "test_fraction", NULL);
     o.test_fraction = 0.2;
     o.version = 0;
-    expect_error(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_EVERSION, NULL, NULL);
-    expect_error(sparse_data_open(path_of(p, "nothing-here"), NULL, &tr, &va, &te), SPARSE_ENOTFOUND,
+    expect_error(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_EVERSION, NULL, NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, path_of(p, "nothing-here"), NULL), SPARSE_ENOTFOUND,
                  "nothing-here", NULL);
     write_text(p, "x");
-    expect_error(sparse_data_open(p, NULL, &tr, &va, &te), SPARSE_EUNSUPPORTED, "nothing-here", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, p, NULL), SPARSE_EUNSUPPORTED, "nothing-here", NULL);
     /* "mnist" is the cache directory; an empty cache says how to fill it. */
     char old[512] = "";
     const char *x = getenv("XDG_CACHE_HOME");
@@ -848,8 +848,8 @@ static void test_data_open(void **state)
     if (had)
         snprintf(old, sizeof old, "%s", x);
     setenv("XDG_CACHE_HOME", tmpdir, 1);
-    expect_error(sparse_data_open("mnist", NULL, &tr, &va, &te), SPARSE_ENOTFOUND,
-                 "sparse data fetch mnist", tmpdir);
+    expect_error(sparse_data_open(&tr, &va, &te, "mnist", NULL), SPARSE_ENOTFOUND, "sparse data fetch mnist",
+                 tmpdir);
     assert_null(tr);
     if (had)
         setenv("XDG_CACHE_HOME", old, 1);

@@ -22,7 +22,7 @@ int main(void)
     sparse_dataset *tr, *va, *te;
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
     o.normalize = 0;
-    int rc = sparse_data_open("mnist", &o, &tr, &va, &te);
+    int rc = sparse_data_open(&tr, &va, &te, "mnist", &o);
     if (rc == SPARSE_ENOTFOUND) {
         printf("SKIP: %s\n", sparse_last_error());
         return 77;
@@ -47,7 +47,7 @@ int main(void)
     o.normalize = 1;
     o.binary = 1;
     o.max_train = 1000;
-    CHECK(sparse_data_open("mnist", &o, &tr, &va, &te) == SPARSE_OK);
+    CHECK(sparse_data_open(&tr, &va, &te, "mnist", &o) == SPARSE_OK);
     CHECK(sparse_dataset_image_count(tr) == 1000 && sparse_dataset_image_count(te) == 10000);
     CHECK(sparse_dataset_class_count(tr) == 2);
     CHECK(sparse_dataset_label(tr, 0) == 1 && sparse_dataset_label(te, 0) == 1);

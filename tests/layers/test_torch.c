@@ -68,7 +68,7 @@ int main(void)
             if (!strcmp(nm, "weight"))
                 continue;
             sparse_tensor *t;
-            sparse_net_param(net, id, nm, &t);
+            sparse_net_param(&t, net, id, nm);
             float *d = sparse_tensor_data(t);
             for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
                 d[j] = !strcmp(nm, "gamma") || !strcmp(nm, "running_var") ? (float)(0.5 + sparse_rng_uniform(rng))
@@ -106,7 +106,7 @@ int main(void)
     put(bin, txt, "logits", sparse_tensor_data(logits), 20, 2, ls);
     put(bin, txt, "loss", &lossf, 1, 1, &one);
     sparse_tensor *gx;
-    sparse_net_input_grad(net, &gx);
+    sparse_net_input_grad(&gx, net);
     put(bin, txt, "grad:x", sparse_tensor_data(gx), 800, 4, xs);
     sparse_tensor_free(gx);
     for (size_t id = 0; id < sparse_net_node_count(net); id++)
@@ -115,7 +115,7 @@ int main(void)
                 continue;
             const char *nm = sparse_net_param_name(net, id, k);
             sparse_tensor *g;
-            sparse_net_param_grad(net, id, nm, &g);
+            sparse_net_param_grad(&g, net, id, nm);
             char name[256];
             snprintf(name, sizeof name, "grad:%s.%s", sparse_net_node_name(net, id), nm);
             size_t shape[4];

@@ -86,7 +86,7 @@ static void fill_dense(sparse_net *net)
         for (size_t k = 0; k < sparse_net_param_count(net, i); k++) {
             const char *name = sparse_net_param_name(net, i, k);
             sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_param(net, i, name, &t), SPARSE_OK);
+            assert_int_equal(sparse_net_param(&t, net, i, name), SPARSE_OK);
             assert_int_equal(sparse_tensor_fill(t, strcmp(name, "running_mean") ? 1.0f : 0.0f),
                              SPARSE_OK);
             sparse_tensor_free(t);
@@ -244,7 +244,7 @@ static void test_net_tiny_cnn(void **state)
 static void prune_first(sparse_net *net, const char *node, size_t n)
 {
     sparse_tensor *t = NULL;
-    assert_int_equal(sparse_net_param(net, find(net, node), "weight", &t), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, net, find(net, node), "weight"), SPARSE_OK);
     sparse_tensor *mask = NULL;
     assert_int_equal(sparse_tensor_clone(&mask, t), SPARSE_OK);
     float *m = sparse_tensor_data(mask);
@@ -340,10 +340,10 @@ static void test_net_all_layers(void **state)
      * with beta 0 there too, its folded bias. */
     size_t bn = find(net, "b1bn");
     sparse_tensor *t = NULL;
-    assert_int_equal(sparse_net_param(net, bn, "gamma", &t), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, net, bn, "gamma"), SPARSE_OK);
     sparse_tensor_data(t)[3] = 0.0f;
     sparse_tensor_free(t);
-    assert_int_equal(sparse_net_param(net, bn, "beta", &t), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, net, bn, "beta"), SPARSE_OK);
     sparse_tensor_data(t)[3] = 0.0f;
     sparse_tensor_free(t);
     assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
@@ -378,8 +378,8 @@ static void test_net_compacted(void **state)
     fill_dense(net);
     size_t c1 = find(net, "conv1");
     sparse_tensor *w = NULL, *b = NULL;
-    assert_int_equal(sparse_net_param(net, c1, "weight", &w), SPARSE_OK);
-    assert_int_equal(sparse_net_param(net, c1, "bias", &b), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&w, net, c1, "weight"), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&b, net, c1, "bias"), SPARSE_OK);
     for (size_t c = 0; c < 4; c++) {
         memset(sparse_tensor_data(w) + c * 9, 0, 9 * sizeof(float));
         sparse_tensor_data(b)[c] = 0.0f;

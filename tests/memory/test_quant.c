@@ -357,7 +357,7 @@ static double compare_nodes(sparse_net *net, sparse_qnet *q, const float *img, s
             if (shared)
                 continue;
             sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_node_output(net, id, &t), SPARSE_OK);
+            assert_int_equal(sparse_net_node_output(&t, net, id), SPARSE_OK);
             double s;
             int32_t zp;
             assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
@@ -400,7 +400,7 @@ static void test_q_network(void **state)
     const char *bn_params[] = {"gamma", "beta", "running_mean", "running_var"};
     for (int k = 0; k < 4; k++) {
         sparse_tensor *t = NULL;
-        assert_int_equal(sparse_net_param(net, bn, bn_params[k], &t), SPARSE_OK);
+        assert_int_equal(sparse_net_param(&t, net, bn, bn_params[k]), SPARSE_OK);
         float *v = sparse_tensor_data(t);
         for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             v[i] = k == 3 ? (float)(0.5 + rndu()) : (float)(rndu() - 0.3);

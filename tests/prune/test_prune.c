@@ -64,7 +64,7 @@ static sparse_tensor *rand_input(sparse_net *net, size_t n, unsigned seed)
 static float *param_data(sparse_net *net, size_t id, const char *name, size_t *n)
 {
     sparse_tensor *t = NULL;
-    if (sparse_net_param(net, id, name, &t))
+    if (sparse_net_param(&t, net, id, name))
         return NULL;
     float *d = sparse_tensor_data(t);
     *n = sparse_tensor_element_count(t);
@@ -75,7 +75,7 @@ static float *param_data(sparse_net *net, size_t id, const char *name, size_t *n
 static float *grad_data(sparse_net *net, size_t id, const char *name)
 {
     sparse_tensor *t = NULL;
-    if (sparse_net_param_grad(net, id, name, &t))
+    if (sparse_net_param_grad(&t, net, id, name))
         return NULL;
     float *d = sparse_tensor_data(t);
     sparse_tensor_free(t);
@@ -429,7 +429,7 @@ static void test_compact_bc(void **state)
     assert_true(sparse_prune_result_nonzero_count(res) < sparse_prune_result_weight_count(res));
     /* the compacted architecture round-trips through YAML */
     char *y = NULL;
-    assert_int_equal(sparse_arch_to_yaml(sparse_prune_result_arch(res), &y), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_yaml(&y, sparse_prune_result_arch(res)), SPARSE_OK);
     sparse_arch *back = NULL;
     assert_int_equal(sparse_arch_parse_yaml(&back, y, strlen(y), NULL), SPARSE_OK);
     assert_int_equal(sparse_arch_validate(back), SPARSE_OK);
@@ -629,9 +629,9 @@ static void test_bad_params(void **state)
     assert_int_equal(sparse_prune_result_training(res, 1, &tr), SPARSE_OK);
     assert_int_equal(tr.epochs_done, 1);
     sparse_net *taken = NULL;
-    assert_int_equal(sparse_prune_result_take_net(res, &taken), SPARSE_OK);
+    assert_int_equal(sparse_prune_result_take_net(&taken, res), SPARSE_OK);
     sparse_net *first = taken;
-    assert_int_equal(sparse_prune_result_take_net(res, &taken), SPARSE_EINVAL);
+    assert_int_equal(sparse_prune_result_take_net(&taken, res), SPARSE_EINVAL);
     assert_null(taken);
     assert_true(sparse_prune_result_nonzero_count(res) > 0);
     sparse_net_free(first);

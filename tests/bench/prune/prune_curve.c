@@ -151,7 +151,7 @@ int main(int argc, char **argv)
     d.max_train = (size_t)max_train;
     int rc = sparse_arch_load_yaml(&arch, arch_path);
     if (!rc)
-        rc = sparse_data_open(data, &d, &train, &s.val, &s.test);
+        rc = sparse_data_open(&train, &s.val, &s.test, data, &d);
     if (!rc && load)
         rc = sparse_prune_load(&s.net, load, t.batch_size, &s.o);
     else if (!rc)
@@ -214,7 +214,7 @@ int main(int argc, char **argv)
                 sparse_net_evaluate(c, s.test, &fta);
             }
             char *j = NULL;
-            sparse_arch_to_json(sparse_prune_result_arch(r), &j);
+            sparse_arch_to_json(&j, sparse_prune_result_arch(r));
             printf("{\"threshold\": %g, \"val_accuracy\": %.4f, \"test_accuracy\": %.4f, "
                    "\"nonzero_weights\": %zu, "
                    "\"total_weights\": %zu, \"finetuned_val_accuracy\": %.4f, \"finetuned_test_accuracy\": "

@@ -48,7 +48,7 @@ static double sgemm_peak(int threads)
 static double run_torch(const char *script, const sparse_arch *arch, int batch, int threads, int steps)
 {
     char *json = NULL;
-    if (sparse_arch_to_json(arch, &json))
+    if (sparse_arch_to_json(&json, arch))
         return -1;
     size_t len = strlen(json) + strlen(script) + 128;
     char *cmd = malloc(len);
