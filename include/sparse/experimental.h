@@ -111,16 +111,17 @@ SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const spar
 
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *
- * A conv, depthwise or FC node can run in a variational mode (installed
- * through the node hooks above, so a node in this mode has them taken):
- *  - SPARSE_VAR_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
+ * A conv, depthwise or FC node can run in a variational mode, one per
+ * pruning method (sparse_prune_method, sparse/layers.h), installed through
+ * the node hooks above, so a node in this mode has them taken:
+ *  - SPARSE_PRUNE_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
  *    one extra parameter "log_sigma2" shaped like "weight". Training passes
  *    use the local reparameterisation trick, mean conv(x, weight) plus
  *    variance conv(x^2, exp(log_sigma2)) times N(0,1) noise; evaluation
  *    passes use the mean weights with every weight whose
  *    log_alpha = clip(log_sigma2 - log(weight^2 + 1e-8), -10, 10) is at or
  *    above the node's threshold set to zero.
- *  - SPARSE_VAR_BC, Bayesian Compression (Louizos et al. 2017, group
+ *  - SPARSE_PRUNE_BC, Bayesian Compression (Louizos et al. 2017, group
  *    normal-Jeffreys): "log_sigma2" (weight log-variance) plus "z_mu" and
  *    "z_logvar", one group scale per output channel of a convolution and
  *    per input neuron of an FC layer (inputs flattened in C, H, W order).
@@ -139,22 +140,18 @@ SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const spar
  * (what finite-difference checks need) and the same seed gives the same run.
  */
 
-typedef enum sparse_var_mode {
-    SPARSE_VAR_NONE = 0,
-    SPARSE_VAR_SPVD = 1,
-    SPARSE_VAR_BC = 2
-} sparse_var_mode;
-
-/* Puts node id (conv, depthwise or FC) in a variational mode, adding and
+/* Puts node id (conv, depthwise or FC) in the variational mode of pruning
+ * method `mode` (a sparse_prune_method), adding and
  * initialising its extra parameters from seed (SpVD: log_sigma2 = -10;
  * BC: z_mu ~ N(1, 0.01^2), z_logvar ~ N(-9, 0.01^2), log_sigma2 ~
  * N(-9, 0.01^2)); the weights are kept. threshold must be finite.
- * SPARSE_VAR_NONE removes the mode, its parameters and its hooks. Setting
+ * SPARSE_PRUNE_NONE removes the mode, its parameters and its hooks. Setting
  * the mode a node already has only changes the threshold. SPARSE_EINVAL for
  * other kinds of nodes. */
 SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
                                               uint64_t seed);
-/* The node's sparse_var_mode (SPARSE_VAR_NONE for plain or bad ids). */
+/* The node's mode, a sparse_prune_method (SPARSE_PRUNE_NONE for plain or
+ * bad ids). */
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
 SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);

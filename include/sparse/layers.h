@@ -71,6 +71,15 @@ SPARSE_API const char *sparse_layer_kind_name(int kind);
  * included, and for values out of range. */
 SPARSE_API int sparse_layer_kind_has_weights(int kind);
 
+/* How the weights of those nodes are pruned: the one list of pruning
+ * methods. sparse/prune.h runs them; the variational nodes that implement
+ * them belong to this module (sparse/experimental.h). Values are ABI. */
+typedef enum sparse_prune_method {
+    SPARSE_PRUNE_NONE = 0, /* plain weights, nothing pruned */
+    SPARSE_PRUNE_SPVD = 1, /* Sparse Variational Dropout: single weights (unstructured) */
+    SPARSE_PRUNE_BC = 2    /* Bayesian Compression: conv output channels, FC input neurons */
+} sparse_prune_method;
+
 /* ---- Architecture descriptions ---- */
 
 typedef struct sparse_arch sparse_arch;

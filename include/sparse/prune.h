@@ -39,15 +39,9 @@
 extern "C" {
 #endif
 
-typedef enum sparse_prune_method {
-    SPARSE_PRUNE_NONE = 0,
-    SPARSE_PRUNE_SPVD = 1,
-    SPARSE_PRUNE_BC = 2
-} sparse_prune_method;
-
 typedef struct sparse_prune_options {
     unsigned version;       /* SPARSE_PRUNE_OPTIONS_VERSION */
-    int method;             /* sparse_prune_method, default SpVD */
+    int method;             /* sparse_prune_method (sparse/layers.h), default SpVD */
     double spvd_threshold;  /* log alpha at or above which a weight is pruned, default 3 */
     double bc_threshold;    /* log alpha at or above which a group is pruned, default -1 */
     double kl_weight;       /* final KL coefficient (Table 5 alpha, in (0, 1] there), default 1 */

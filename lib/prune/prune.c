@@ -91,14 +91,11 @@ SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *
     int rc = read_options(&o, opts, "sparse_prune_attach");
     if (rc)
         return rc;
-    int mode = o.method == SPARSE_PRUNE_SPVD ? SPARSE_VAR_SPVD
-               : o.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC
-                                              : SPARSE_VAR_NONE;
     double thr = o.method == SPARSE_PRUNE_BC ? o.bc_threshold : o.spvd_threshold;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         if (!sparse_layer_kind_has_weights(sparse_net_node_kind(net, i)))
             continue;
-        if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
+        if ((rc = sparse_exp_net_set_variational(net, i, o.method, thr, o.seed)))
             return rc;
     }
     return sparse_exp_net_set_noise_seed(net, o.seed);
@@ -114,7 +111,7 @@ SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *k
     double sum = 0.0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         int mode = sparse_exp_net_variational_mode(net, i);
-        if (mode == SPARSE_VAR_NONE)
+        if (mode == SPARSE_PRUNE_NONE)
             continue;
         double k = 0.0;
         int rc = sparse_exp_net_variational_kl(net, i, add_grad_scale, &k);

@@ -147,7 +147,7 @@ static void check_net_kl(int method)
     assert_int_equal(sparse_prune_kl(net, 0.0, &kl), SPARSE_OK);
     double want = 0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
-        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_PRUNE_NONE)
             continue;
         size_t n1 = 0, n2 = 0;
         float *wi = param_data(net, i, "weight", &n1), *li = param_data(net, i, "log_sigma2", &n2);
@@ -171,7 +171,7 @@ static void check_net_kl(int method)
     double sum = 0.0, k = 1.0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         assert_int_equal(sparse_exp_net_variational_kl(net, i, 0.0, &k), SPARSE_OK);
-        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_PRUNE_NONE)
             assert_true(k == 0.0);
         sum += k;
     }
@@ -281,7 +281,7 @@ static void check_grads(int method)
     const char *names[] = {"weight", "bias", "log_sigma2", "z_mu", "z_logvar"};
     size_t checked = 0;
     for (size_t i = 1; i < sparse_net_node_count(net); i++) {
-        if (sparse_exp_net_variational_mode(net, i) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, i) == SPARSE_PRUNE_NONE)
             continue;
         for (int q = 0; q < 5; q++) {
             size_t n = 0;
@@ -580,9 +580,10 @@ static void test_bad_params(void **state)
     assert_int_equal(sparse_prune_options_init(&o, SPARSE_PRUNE_OPTIONS_VERSION), SPARSE_OK);
 
     sparse_net *net = make_net(GRAPH, 4);
-    assert_int_equal(sparse_exp_net_set_variational(net, 1, SPARSE_VAR_SPVD, NAN, 0), SPARSE_ERANGE);
-    assert_int_equal(sparse_exp_net_set_variational(net, 2, SPARSE_VAR_SPVD, 3, 0), SPARSE_EINVAL); /* relu */
-    assert_int_equal(sparse_exp_net_set_variational(net, 999, SPARSE_VAR_SPVD, 3, 0), SPARSE_ERANGE);
+    assert_int_equal(sparse_exp_net_set_variational(net, 1, SPARSE_PRUNE_SPVD, NAN, 0), SPARSE_ERANGE);
+    /* node 2 is a relu */
+    assert_int_equal(sparse_exp_net_set_variational(net, 2, SPARSE_PRUNE_SPVD, 3, 0), SPARSE_EINVAL);
+    assert_int_equal(sparse_exp_net_set_variational(net, 999, SPARSE_PRUNE_SPVD, 3, 0), SPARSE_ERANGE);
     assert_int_equal(sparse_exp_net_set_variational(net, 1, 7, 3, 0), SPARSE_EINVAL);
     assert_int_equal(sparse_exp_net_set_variational(NULL, 1, 1, 3, 0), SPARSE_EINVAL);
     assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);

@@ -163,7 +163,7 @@ int main(int argc, char **argv)
         rc = sparse_prune_attach(s.net, &s.o);
     /* log_sigma2 (SpVD) or z_logvar (BC) may move faster than the weights */
     for (size_t i = 0; !rc && posterior_lr_scale != 1.0 && i < sparse_net_node_count(s.net); i++)
-        if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_PRUNE_NONE)
             rc = sparse_exp_net_set_lr_scale(s.net, i, s.o.method == SPARSE_PRUNE_BC ? "z_logvar" : "log_sigma2",
                                              posterior_lr_scale);
     if (rc) {
@@ -191,10 +191,9 @@ int main(int argc, char **argv)
         double thr = tok ? atof(tok) : (s.o.method == SPARSE_PRUNE_BC ? s.o.bc_threshold : s.o.spvd_threshold);
         sparse_prune_options o = s.o;
         o.spvd_threshold = o.bc_threshold = thr;
-        int mode = o.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
         for (size_t i = 0; i < sparse_net_node_count(s.net); i++)
-            if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_VAR_NONE)
-                sparse_exp_net_set_variational(s.net, i, mode, thr, 0);
+            if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_PRUNE_NONE)
+                sparse_exp_net_set_variational(s.net, i, sparse_exp_net_variational_mode(s.net, i), thr, 0);
         sparse_prune_result *r = NULL;
         if ((rc = sparse_prune_compact(&r, s.net, 0))) {
             printf("{\"threshold\": %g, \"error\": \"%s\"}\n", thr, sparse_last_error());
