@@ -35,13 +35,6 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 /* Copies the counters into *p, of the version p->version says (set it). */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 
-/* ---- Memory ---- */
-
-/* Stops keeping im2col matrices between the forward and backward passes
- * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
- * (0 = default, 1M floats). For very wide layers, and to test that path. */
-SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
-
 /* ---- Node hooks ---- */
 
 /* Raw view of one node during a pass: activations are channel-major
@@ -163,7 +156,7 @@ SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const cha
 
 /* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017,
  * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, that the KL terms below
- * and sparse/prune.h's sparse_prune_neg_kl evaluate. */
+ * evaluate. */
 #define SPARSE_EXP_NEG_KL_K1 0.63576
 #define SPARSE_EXP_NEG_KL_K2 1.87320
 #define SPARSE_EXP_NEG_KL_K3 1.48695

@@ -184,11 +184,6 @@ SPARSE_API int sparse_gp_fit(sparse_gp *gp, sparse_rng *rng);
 /* Log marginal likelihood of the (standardised) targets at the current
  * hyper-parameters, without priors. */
 SPARSE_API int sparse_gp_log_marginal_likelihood(const sparse_gp *gp, double *lml);
-/* Objective used by the fit at log-parameters theta = [log l_1..log l_dim,
- * log signal_var, log(noise - noise_min)] (dim + 2 values): *value = LML
- * (+ log prior if with_prior) and grad (dim + 2, may be NULL) its gradient. */
-SPARSE_API int sparse_gp_objective(const sparse_gp *gp, const double *theta, int with_prior,
-                                   double *value, double *grad);
 
 /* Posterior mean and variance of f at m points Xs (m x dim). var may be NULL. */
 SPARSE_API int sparse_gp_predict(const sparse_gp *gp, size_t m, const double *Xs, double *mean,
@@ -213,8 +208,6 @@ SPARSE_API int sparse_pareto_front(size_t n, size_t k, const double *F, size_t *
  * contribute nothing. */
 SPARSE_API int sparse_hypervolume(size_t n, size_t k, const double *F, const double *ref,
                                   double *hv);
-/* lambda ~ Dirichlet(alpha, ..., alpha) over k entries (sums to 1). */
-SPARSE_API int sparse_dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda);
 
 /* ======================================================================
  * Multi-objective Bayesian optimisation driver

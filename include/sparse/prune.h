@@ -64,14 +64,6 @@ SPARSE_API int sparse_prune_options_check(const sparse_prune_options *opts);
  * / anneal_epochs). NaN if opts is NULL. */
 SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double epoch);
 
-/* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017:
- * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, with k1 = 0.63576,
- * k2 = 1.87320, k3 = 1.48695, and its derivative in la. */
-SPARSE_API double sparse_prune_neg_kl(double log_alpha);
-SPARSE_API double sparse_prune_neg_kl_grad(double log_alpha);
-/* KL of N(mu, exp(logvar)) from N(0, 1), the weight term of BC. */
-SPARSE_API double sparse_prune_weight_kl(double mu, double logvar);
-
 /* Puts every conv, depthwise and FC node of net in the method's mode
  * (SPARSE_PRUNE_NONE: back to plain) with the method's threshold, seeding
  * the posterior parameters and the noise from opts->seed. */

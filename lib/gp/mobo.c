@@ -261,7 +261,7 @@ int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double
 static int draw_lambda(sparse_mobo *m, double *lambda)
 {
     if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET)
-        return sparse_dirichlet_sample(m->rng, m->k, 1.0, lambda);
+        return sparse__dirichlet_sample(m->rng, m->k, 1.0, lambda);
     double sum = 0;
     for (size_t j = 0; j < m->k; j++) {
         lambda[j] = m->lambda_lo[j] + (m->lambda_hi[j] - m->lambda_lo[j]) * sparse_rng_uniform(m->rng);

@@ -94,7 +94,7 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats)
+int sparse__net_limit_conv_memory(sparse_net *net, size_t chunk_floats)
 {
     SPARSE__CHECK_NULL(net);
     for (size_t i = 0; i < net->n_nodes; i++)

@@ -67,19 +67,19 @@ SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double 
     return o.kl_weight * t / (double)o.anneal_epochs;
 }
 
-SPARSE_API double sparse_prune_neg_kl(double la)
+double sparse__prune_neg_kl(double la)
 {
     return SPARSE_EXP_NEG_KL_K1 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la))) -
            0.5 * log1p(exp(-la)) - SPARSE_EXP_NEG_KL_K1;
 }
 
-SPARSE_API double sparse_prune_neg_kl_grad(double la)
+double sparse__prune_neg_kl_grad(double la)
 {
     double s = 1.0 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la)));
     return SPARSE_EXP_NEG_KL_K1 * SPARSE_EXP_NEG_KL_K3 * s * (1.0 - s) + 0.5 / (1.0 + exp(la));
 }
 
-SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
+double sparse__prune_weight_kl(double mu, double logvar)
 {
     return -0.5 * logvar + 0.5 * (exp(logvar) + mu * mu) - 0.5;
 }

@@ -335,15 +335,15 @@ static void check_gradient(int kernel, int rule, int prior)
     assert_int_equal(sparse_gp_set_data(gp, n, X, y), SPARSE_OK);
     double theta[6] = {log(0.3), log(0.8), log(1.7), log(0.5), log(1.3), log(0.02)};
     double v, g[6];
-    assert_int_equal(sparse_gp_objective(gp, theta, prior, &v, g), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective(gp, theta, prior, &v, g), SPARSE_OK);
     for (size_t i = 0; i < D + 2; i++) {
         double h = 1e-5, tp[6], tm[6], vp, vm;
         memcpy(tp, theta, sizeof tp);
         memcpy(tm, theta, sizeof tm);
         tp[i] += h;
         tm[i] -= h;
-        assert_int_equal(sparse_gp_objective(gp, tp, prior, &vp, NULL), SPARSE_OK);
-        assert_int_equal(sparse_gp_objective(gp, tm, prior, &vm, NULL), SPARSE_OK);
+        assert_int_equal(sparse__gp_objective(gp, tp, prior, &vp, NULL), SPARSE_OK);
+        assert_int_equal(sparse__gp_objective(gp, tm, prior, &vm, NULL), SPARSE_OK);
         double fd = (vp - vm) / (2 * h);
         if (fabs(fd - g[i]) > 1e-6 * (1 + fabs(fd)))
             fail_msg("kernel %d rule %d prior %d: dtheta[%zu] analytic %.10g vs fd %.10g", kernel,
@@ -642,7 +642,7 @@ static void test_dirichlet(void **state)
     assert_int_equal(sparse_rng_create(&rng, 77), SPARSE_OK);
     double lam[3], mean[3] = {0};
     for (int t = 0; t < 3000; t++) {
-        assert_int_equal(sparse_dirichlet_sample(rng, 3, 1.0, lam), SPARSE_OK);
+        assert_int_equal(sparse__dirichlet_sample(rng, 3, 1.0, lam), SPARSE_OK);
         double s = lam[0] + lam[1] + lam[2];
         assert_true(fabs(s - 1) < 1e-12);
         for (int j = 0; j < 3; j++) {
@@ -652,7 +652,7 @@ static void test_dirichlet(void **state)
     }
     for (int j = 0; j < 3; j++)
         assert_true(fabs(mean[j] - 1.0 / 3) < 0.02);
-    assert_int_equal(sparse_dirichlet_sample(rng, 0, 1.0, lam), SPARSE_EINVAL);
+    assert_int_equal(sparse__dirichlet_sample(rng, 0, 1.0, lam), SPARSE_EINVAL);
     sparse_rng_free(rng);
 }
 

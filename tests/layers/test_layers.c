@@ -15,6 +15,7 @@
 #include <sparse/experimental.h>
 #include <sparse/sparse.h>
 
+#include "layers/layers_internal.h"
 #include "refnet.h"
 
 #ifndef EXAMPLES_DIR
@@ -78,7 +79,7 @@ static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample
 {
     sparse_net *net = make_net(yaml, n, 11);
     if (g_chunked)
-        assert_int_equal(sparse_exp_net_limit_conv_memory(net, 1), SPARSE_OK);
+        assert_int_equal(sparse__net_limit_conv_memory(net, 1), SPARSE_OK);
     randomise_params(net, 5);
     size_t C, H, W, K;
     sparse_net_node_shape(net, 0, &C, &H, &W);

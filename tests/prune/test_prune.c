@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "prune/prune_internal.h"
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 
@@ -91,24 +92,24 @@ static void test_kl_values(void **state)
     for (size_t i = 0; i < sizeof las / sizeof las[0]; i++) {
         double la = las[i];
         double want = K1 / (1.0 + exp(-(K2 + K3 * la))) - 0.5 * log1p(exp(-la)) - K1;
-        assert_true(fabs(sparse_prune_neg_kl(la) - want) < 1e-12);
+        assert_true(fabs(sparse__prune_neg_kl(la) - want) < 1e-12);
         double h = 1e-5;
-        double fd = (sparse_prune_neg_kl(la + h) - sparse_prune_neg_kl(la - h)) / (2 * h);
-        assert_true(fabs(sparse_prune_neg_kl_grad(la) - fd) < 1e-7);
+        double fd = (sparse__prune_neg_kl(la + h) - sparse__prune_neg_kl(la - h)) / (2 * h);
+        assert_true(fabs(sparse__prune_neg_kl_grad(la) - fd) < 1e-7);
     }
     /* known points: la = 0 gives k1 sigmoid(k2) - 0.5 ln 2 - k1 */
-    assert_true(fabs(sparse_prune_neg_kl(0.0) - (-0.431239)) < 1e-5);
+    assert_true(fabs(sparse__prune_neg_kl(0.0) - (-0.431239)) < 1e-5);
     /* huge alpha: the KL vanishes (the weight carries no information) */
-    assert_true(fabs(sparse_prune_neg_kl(30.0)) < 1e-9);
+    assert_true(fabs(sparse__prune_neg_kl(30.0)) < 1e-9);
     /* -KL is increasing in log alpha and never positive */
     for (double la = -10; la < 10; la += 0.5) {
-        assert_true(sparse_prune_neg_kl(la) <= 0.0);
-        assert_true(sparse_prune_neg_kl_grad(la) > 0.0);
+        assert_true(sparse__prune_neg_kl(la) <= 0.0);
+        assert_true(sparse__prune_neg_kl_grad(la) > 0.0);
     }
-    assert_true(fabs(sparse_prune_weight_kl(0.0, 0.0)) < 1e-15);
-    assert_true(fabs(sparse_prune_weight_kl(1.0, 0.0) - 0.5) < 1e-15);
-    assert_true(fabs(sparse_prune_weight_kl(0.0, log(2.0)) - (0.5 - 0.5 * log(2.0))) < 1e-15);
-    assert_true(fabs(sparse_prune_weight_kl(0.5, -9.0) - (4.5 + 0.5 * (exp(-9.0) + 0.25) - 0.5)) < 1e-12);
+    assert_true(fabs(sparse__prune_weight_kl(0.0, 0.0)) < 1e-15);
+    assert_true(fabs(sparse__prune_weight_kl(1.0, 0.0) - 0.5) < 1e-15);
+    assert_true(fabs(sparse__prune_weight_kl(0.0, log(2.0)) - (0.5 - 0.5 * log(2.0))) < 1e-15);
+    assert_true(fabs(sparse__prune_weight_kl(0.5, -9.0) - (4.5 + 0.5 * (exp(-9.0) + 0.25) - 0.5)) < 1e-12);
 }
 
 static void test_kl_schedule(void **state)
@@ -155,15 +156,15 @@ static void check_net_kl(int method)
             for (size_t j = 0; j < n1; j++) {
                 double la = (double)li[j] - log((double)wi[j] * wi[j] + 1e-8);
                 la = la < -10 ? -10 : la > 10 ? 10 : la;
-                want -= sparse_prune_neg_kl(la);
+                want -= sparse__prune_neg_kl(la);
             }
         } else {
             size_t nz = 0;
             float *zm = param_data(net, i, "z_mu", &nz), *zl = param_data(net, i, "z_logvar", &nz);
             for (size_t j = 0; j < nz; j++)
-                want -= sparse_prune_neg_kl((double)zl[j] - log((double)zm[j] * zm[j] + 1e-8));
+                want -= sparse__prune_neg_kl((double)zl[j] - log((double)zm[j] * zm[j] + 1e-8));
             for (size_t j = 0; j < n1; j++)
-                want += sparse_prune_weight_kl(wi[j], li[j]);
+                want += sparse__prune_weight_kl(wi[j], li[j]);
         }
     }
     assert_true(fabs(kl - want) <= 1e-4 * fabs(want) + 1e-3);
