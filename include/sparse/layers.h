@@ -341,6 +341,13 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train,
                                 const sparse_train_options *opts, sparse_train_result *result);
 /* Top-1 accuracy in inference mode (batch norm running statistics). */
 SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, double *accuracy);
+/* Inference of one image: C*H*W floats in (C, H, W) order, as
+ * sparse_dataset_image() gives them, through the network in inference mode
+ * (the label is the one sparse_net_evaluate counts). logits (may be NULL)
+ * receives the class_count float logits, *label (may be NULL) their argmax
+ * (the first on ties). Uses the network's buffers, like a forward pass of
+ * one image: not for two threads at once. */
+SPARSE_API int sparse_net_predict(sparse_net *net, const float *image, float *logits, int *label);
 
 /* ---- Weights files (safetensors) ---- */
 

@@ -524,6 +524,48 @@ static int record_loss(void *user, size_t epoch, size_t batch, size_t batches, d
     return l->stop_after && l->calls >= l->stop_after;
 }
 
+/* sparse_net_predict image by image gives the labels sparse_net_evaluate
+ * counts (the same accuracy, exactly) and the logits of a batched forward
+ * pass of the same images. */
+static void check_predict(sparse_net *net, const sparse_dataset *ds, double accuracy)
+{
+    const size_t n = sparse_dataset_image_count(ds), K = sparse_arch_class_count(sparse_net_arch(net));
+    const size_t per = sparse_dataset_channels(ds) * sparse_dataset_height(ds) * sparse_dataset_width(ds);
+    const size_t batch = sparse_net_max_batch(net);
+    sparse_tensor *x = NULL, *z = NULL;
+    size_t zshape[2] = {batch, K};
+    assert_int_equal(sparse_tensor_create_nchw(&x, batch, sparse_dataset_channels(ds),
+                                               sparse_dataset_height(ds), sparse_dataset_width(ds)),
+                     SPARSE_OK);
+    assert_int_equal(sparse_tensor_create(&z, 2, zshape), SPARSE_OK);
+    for (size_t i = 0; i < batch; i++)
+        memcpy(sparse_tensor_data(x) + i * per, sparse_dataset_image(ds, i), per * sizeof(float));
+    assert_int_equal(sparse_net_forward(net, x, 0, z), SPARSE_OK);
+    size_t correct = 0;
+    float logits[16];
+    for (size_t i = 0; i < n; i++) {
+        int label = -1, only_label = -1;
+        assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, i), logits, &label), SPARSE_OK);
+        assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, i), NULL, &only_label), SPARSE_OK);
+        assert_int_equal(label, only_label);
+        assert_true(label >= 0 && (size_t)label < K);
+        for (size_t k = 0; k < K; k++) {
+            assert_true(logits[k] <= logits[label]);
+            if (i < batch) {
+                const float want = sparse_tensor_data(z)[i * K + k];
+                assert_true(fabsf(logits[k] - want) <= 1e-5f * (1.0f + fabsf(want)));
+            }
+        }
+        correct += label == sparse_dataset_label(ds, i);
+    }
+    assert_true((double)correct / (double)n == accuracy);
+    assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, 0), logits, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_predict(NULL, sparse_dataset_image(ds, 0), logits, NULL), SPARSE_EINVAL);
+    assert_int_equal(sparse_net_predict(net, NULL, logits, NULL), SPARSE_EINVAL);
+    sparse_tensor_free(x);
+    sparse_tensor_free(z);
+}
+
 static void test_all_layers_trains(void **state)
 {
     (void)state;
@@ -547,6 +589,7 @@ static void test_all_layers_trains(void **state)
     double acc;
     assert_int_equal(sparse_net_evaluate(net, ds, &acc), SPARSE_OK);
     assert_true(acc > 0.5);
+    check_predict(net, ds, acc);
     /* cancellation */
     l.calls = 0;
     l.stop_after = 3;
