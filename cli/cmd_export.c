@@ -12,7 +12,7 @@ typedef struct export_args {
 #define F(m) offsetof(export_args, m)
 static const cli_opt export_opts[] = {
     {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
-     .expect = "be a trial id", .help = "the trial (see 'sparse inspect DIR')"},
+     .expect = "be a trial id", .help = "the trial, by its id (the id column of 'sparse inspect DIR')"},
     {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
      .help = "write the YAML to FILE instead of stdout"},
     CLI_OPT_STRING("save", "W.safetensors", F(save), "also write its weights (pruned weights are zero)"),

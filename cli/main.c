@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +50,9 @@ static void prefer_passive_openmp(char **argv)
 int main(int argc, char **argv)
 {
     prefer_passive_openmp(argv);
+    /* A file size limit (ulimit -f) makes write fail with EFBIG, which the
+     * library reports naming the file, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2)
         return print_help(stderr), CLI_USAGE;
     const char *cmd = argv[1];

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/durable.h"
 #include "../core/internal.h"
 #include "loop.h"
 
@@ -44,12 +45,7 @@ double sp_best_feasible(const sp_search *s)
 
 int sp_write_state(sp_search *s, int finished)
 {
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
-                       s->n, s->total, finished ? "true" : "false");
-    sparse__buf_json_double(&b, sp_best_feasible(s));
-    sparse__buf_puts(&b, "}\n");
-    char *json = sparse__buf_detach(&b);
+    char *json = sp_state_json(s, finished);
     if (!json)
         return SPARSE_ENOMEM;
     int rc = sparse__runlog_write_state(s->log, json);
@@ -60,6 +56,7 @@ int sp_write_state(sp_search *s, int finished)
 static void search_destroy(sp_search *s)
 {
     free(s->slots);
+    free(s->fingerprint);
     for (size_t i = 0; i < s->n; i++)
         free(s->trials[i].point);
     free(s->trials);
@@ -124,7 +121,31 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     int rc = sparse_set_thread_count(threads > (int)s->workers ? threads / (int)s->workers : 1);
     if (!rc && !(s->slots = sparse__calloc(s->lag + 1, sizeof *s->slots)))
         rc = SPARSE_ENOMEM;
+    if (!rc && !(s->fingerprint = sp_config_fingerprint(cfg)))
+        rc = SPARSE_ENOMEM;
     return rc;
+}
+
+/* A new run in dir (locked, open): refused if it holds one already, else
+ * its config.yaml and a first state.json, which holds the fingerprint a
+ * resume checks the config against. */
+static int start_run(sp_search *s, const char *dir)
+{
+    size_t done = 0, n = sparse__runlog_count(s->log);
+    int rc = sp_state_trials_done(s->log, &done);
+    if (rc)
+        return rc;
+    if (n || done)
+        return sparse__error(SPARSE_EINVAL,
+                             "%s already holds a run (%zu trials): resume it or choose another directory",
+                             dir, n > done ? n : done);
+    char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
+    rc = path ? sparse_search_config_to_yaml(&yaml, s->cfg) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = sparse__replace_file(path, yaml, strlen(yaml));
+    free(yaml);
+    free(path);
+    return rc ? rc : sp_write_state(s, 0);
 }
 
 /* The search space, the data and the run directory (created, with its
@@ -146,17 +167,13 @@ static int open_run(sp_search *s, const char *dir, int create)
         rc = check_shift(s);
     if (!rc)
         rc = sparse__runlog_open(&s->log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
-    if (!rc && create && sparse__runlog_count(s->log) > 0)
-        rc = sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
-                           dir, sparse__runlog_count(s->log));
-    if (!rc && create) {
-        char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
-        rc = path ? sparse_search_config_to_yaml(&yaml, cfg) : SPARSE_ENOMEM;
-        if (!rc)
-            rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
-        free(yaml);
-        free(path);
-    }
+    if (!rc && create)
+        rc = start_run(s, dir);
+    else if (!rc)
+        rc = sp_state_check(s->log, cfg);
+    /* Only now that the run is the one to continue. */
+    if (!rc)
+        rc = sparse__runlog_cut_torn(s->log);
     return rc;
 }
 
@@ -167,7 +184,8 @@ static int replay(sp_search *s)
     int rc = SPARSE_OK;
     for (size_t i = 0; !rc && i < sparse__runlog_count(s->log); i++) {
         sp_trial tr;
-        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i, 1, &tr);
+        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i,
+                            sparse__runlog_line_number(s->log, i), 1, &tr);
         if (!rc && (rc = sp_keep_trial(s, &tr)))
             free(tr.point);
     }

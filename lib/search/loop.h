@@ -125,6 +125,7 @@ typedef struct sp_search {
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
     sp_slot *slots;
+    char *fingerprint;    /* the config's, as state.json holds it (sp_config_fingerprint) */
     pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
     pthread_cond_t finished;
     size_t completions; /* trials trained so far in this call, under lock */
@@ -194,5 +195,18 @@ int sp_keep_trial(sp_search *s, const sp_trial *t);
 double sp_best_feasible(const sp_search *s);
 /* Replaces state.json with the run's progress. */
 int sp_write_state(sp_search *s, int finished);
+
+/* ---- state.json (state.c) ---- */
+
+/* The fingerprint of the config fields that determine the records, as the
+ * members "config_hash" and "config_keys" of state.json (a fresh string,
+ * NULL without memory). */
+char *sp_config_fingerprint(const sparse_search_config *cfg);
+/* state.json of the run now (a fresh string, NULL without memory). */
+char *sp_state_json(const sp_search *s, int finished);
+/* What a resume checks before it replays a record: state.json (if the run
+ * has one) counts no more trials than the records hold, and cfg has the
+ * fingerprint the run started with. */
+int sp_state_check(const sparse__runlog *log, const sparse_search_config *cfg);
 
 #endif

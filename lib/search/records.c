@@ -178,16 +178,18 @@ static void read_integer(reader *rd, const sparse__doc_node *map, const char *ke
         *out = v;
 }
 
-/* id, stage, parent and status, in that order. */
+/* id, stage, parent and status, in that order. Strict reading expects id
+ * `index`; a parent is an earlier trial. */
 static void read_identity(reader *rd, const sparse__doc_node *r, size_t index, sp_trial *out)
 {
     long id = -1, stage = -1, parent = -1;
     read_integer(rd, r, "id", 0, 100000000L, REQUIRED, &id);
     if (!rd->rc && rd->strict && (size_t)id != index)
         rd->rc = sparse__doc_error(rd->d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", id, index);
+    out->id = id < 0 ? SP_NO_ID : (size_t)id;
     read_integer(rd, r, "stage", 1, 4, REQUIRED, &stage);
     out->stage = (int)stage;
-    read_integer(rd, r, "parent", 0, (long)index - 1, OPTIONAL, &parent);
+    read_integer(rd, r, "parent", 0, id - 1, OPTIONAL, &parent);
     out->parent = parent < 0 ? SP_NO_PARENT : (size_t)parent;
     const char *status = NULL;
     int rc = rd->rc ? SPARSE_OK : sparse__doc_string(rd->d, sparse__doc_get(r, "status"), "status", &status);
@@ -216,10 +218,11 @@ static void read_figures(reader *rd, const sparse__doc_node *r, sp_trial *out)
                     (double *)((char *)out + figures[k].offset));
 }
 
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
-                   sp_trial *out)
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                   size_t line_no, int strict, sp_trial *out)
 {
     memset(out, 0, sizeof *out);
+    out->id = SP_NO_ID;
     out->stage = -1;
     out->parent = SP_NO_PARENT;
     out->ok = out->feasible = -1;
@@ -227,7 +230,7 @@ int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *li
     out->seconds = out->epochs = -1;
     sparse__doc *d;
     char src[64];
-    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
+    snprintf(src, sizeof src, "trials.jsonl:%zu", line_no);
     int rc = sparse__doc_parse(&d, line, strlen(line), src);
     if (rc) {
         if (strict)

@@ -215,10 +215,21 @@ static int record_trial(sp_search *s, sp_slot *sl)
         release_slot(sl);
         return sparse__error_prefix(rc, "trial %zu", t);
     }
-    sp_trial tr = {.stage = sl->stage, .parent = sl->parent, .ok = o->ok,
-                   .feasible = o->ok && sp_feasible(s->cfg, o->ms, o->wm5, o->wm6), .point = sl->point,
-                   .val_acc = o->val_acc, .test_acc = o->test_acc, .int8_test_acc = o->int8_test_acc, .ms = o->ms,
-                   .wm5 = o->wm5, .wm6 = o->wm6, .params = o->params, .seconds = sl->seconds, .epochs = sl->g.epochs};
+    sp_trial tr = {.id = t,
+                   .stage = sl->stage,
+                   .parent = sl->parent,
+                   .ok = o->ok,
+                   .feasible = o->ok && sp_feasible(s->cfg, o->ms, o->wm5, o->wm6),
+                   .point = sl->point,
+                   .val_acc = o->val_acc,
+                   .test_acc = o->test_acc,
+                   .int8_test_acc = o->int8_test_acc,
+                   .ms = o->ms,
+                   .wm5 = o->wm5,
+                   .wm6 = o->wm6,
+                   .params = o->params,
+                   .seconds = sl->seconds,
+                   .epochs = sl->g.epochs};
     rc = sp_keep_trial(s, &tr);
     if (!rc)
         sl->point = NULL; /* the trial's now */

@@ -7,6 +7,7 @@
 #include "sparse/gp.h"
 #include "sparse/layers.h"
 #include "sparse/search.h"
+#include "runlog.h"
 
 #define SP_MAX_BLOCKS 4
 #define SP_MAX_LAYERS 4
@@ -171,10 +172,12 @@ int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t ba
 /* ---- trial records (records.c) ---- */
 
 #define SP_NO_PARENT SIZE_MAX
+#define SP_NO_ID SIZE_MAX
 
 /* One line of trials.jsonl as the search and the run view read it back.
  * Figures the record does not hold are -1. */
 typedef struct sp_trial {
+    size_t id;     /* as recorded (SP_NO_ID: unreadable; lenient reading only) */
     int stage;     /* 1, 2, 3; 4 for the final stage (-1: unknown) */
     size_t parent; /* SP_NO_PARENT for none */
     int ok;        /* 1 trained and measured, 0 failed (-1: the line is not a record; lenient reading only) */
@@ -190,14 +193,22 @@ int sp_feasible(const sparse_search_config *cfg, double ms, double wm5, double w
 /* The trial's WM under the config's model. */
 double sp_trial_wm(const sparse_search_config *cfg, const sp_trial *t);
 
-/* Reads record `index` (0-based; the line of trials.jsonl) of a run with
- * config cfg, whose space has nvars variables. Strict (the search): a
- * missing or malformed field it needs is an error naming trials.jsonl:line
- * and the field, and nothing is kept. Lenient (the run view): every field
- * that reads is kept, the others are -1, and it never fails. out->point is
- * the caller's (free). */
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
-                   sp_trial *out);
+/* Reads a record of a run with config cfg, whose space has nvars variables;
+ * line_no is its line in trials.jsonl, for messages. Strict (the search):
+ * the record must be trial `index`, and a missing or malformed field it
+ * needs is an error naming trials.jsonl:line and the field, and nothing is
+ * kept. Lenient (the run view): every field that reads is kept, the others
+ * are -1 (the id SP_NO_ID), and it never fails. out->point is the caller's
+ * (free). */
+int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                   size_t line_no, int strict, sp_trial *out);
+
+/* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
+ * naming the file when it is malformed. */
+int sp_state_trials_done(const sparse__runlog *log, size_t *done);
+/* 1 (and why into msg) if state.json counts more trials done (done) than
+ * trials.jsonl holds records: records were lost after they were written. */
+int sp_state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap);
 
 /* The point of trial id (borrowed; NULL if failed or out of range) and the
  * path of its weights file (caller frees). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/durable.h"
 #include "../core/internal.h"
 #include "search_internal.h"
 
@@ -102,17 +103,18 @@ static void frame(sparse__buf *b, const axis *a, int panel, const char *xlabel)
                        x0 - 44, MARGIN_T + PANEL_H / 2, x0 - 44, MARGIN_T + PANEL_H / 2);
 }
 
-/* Validation accuracy, MS and WM of trial i; 0 for a failed trial. */
-static int trial_point(const plot *p, size_t i, double *acc, double *ms, double *wm)
+/* Validation accuracy, MS and WM of trial id; 0 for a failed trial. */
+static int trial_point(const plot *p, size_t id, double *acc, double *ms, double *wm)
 {
     int wm_field = p->cfg->wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
     double ok = 0;
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_OK, &ok);
+    if (sparse_run_trial_value(p->run, id, SPARSE_TRIAL_OK, &ok))
+        return 0;
     if (ok != 1)
         return 0;
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_VAL_ACCURACY, acc);
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_MS_BYTES, ms);
-    sparse_run_trial_value(p->run, i, wm_field, wm);
+    sparse_run_trial_value(p->run, id, SPARSE_TRIAL_VAL_ACCURACY, acc);
+    sparse_run_trial_value(p->run, id, SPARSE_TRIAL_MS_BYTES, ms);
+    sparse_run_trial_value(p->run, id, wm_field, wm);
     return 1;
 }
 
@@ -130,7 +132,8 @@ static void fit_axes(plot *p)
     axis a = {9, 0, 100, 0};
     for (size_t i = 0; i < p->n; i++) {
         double acc, ms, wm;
-        if (trial_point(p, i, &acc, &ms, &wm))
+        size_t id = 0;
+        if (!sparse_run_trial_id(p->run, i, &id) && trial_point(p, id, &acc, &ms, &wm))
             widen_axis(&a, 100 * acc, fmin(ms, wm), fmax(ms, wm));
     }
     for (size_t r = 0; r < p->nrefs; r++) {
@@ -171,7 +174,11 @@ static void draw_trials(sparse__buf *b, const plot *p)
 {
     for (int pass = 0; pass < 2; pass++)
         for (size_t j = 0; j < (pass ? p->count : p->n); j++) {
-            size_t i = pass ? p->front[j] : j;
+            size_t i = 0;
+            if (pass)
+                i = p->front[j];
+            else if (sparse_run_trial_id(p->run, j, &i))
+                continue;
             double acc, ms, wm;
             if (!trial_point(p, i, &acc, &ms, &wm) || 100 * acc < p->a.acc_lo)
                 continue;
@@ -332,7 +339,7 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
         rc = (svg = render(&p)) ? SPARSE_OK : SPARSE_ENOMEM;
     }
     if (!rc)
-        rc = sparse__write_file_atomic(path, svg, strlen(svg));
+        rc = sparse__replace_file(path, svg, strlen(svg));
     free(svg);
     free(p.front);
     free(p.refs);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/internal.h"
 #include "search_internal.h"
@@ -99,6 +100,29 @@ static int rebuild(const char *path, const sp_genome *g, sparse_net **out, spars
     return rc;
 }
 
+/* A trial's weights file is read from the run directory itself: neither it
+ * nor weights/ may be a symbolic link leading elsewhere. */
+static int check_weights_path(const char *path)
+{
+    struct stat st;
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char *dir = sparse__malloc(dir_len + 1);
+    if (!dir)
+        return SPARSE_ENOMEM;
+    memcpy(dir, path, dir_len);
+    dir[dir_len] = '\0';
+    int rc = SPARSE_OK;
+    if (dir_len && !lstat(dir, &st) && S_ISLNK(st.st_mode))
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights/ must be its own", dir);
+    else if (!lstat(path, &st) && S_ISLNK(st.st_mode))
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights must be its own", path);
+    free(dir);
+    return rc;
+}
+
 SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run, size_t id)
 {
     SPARSE__CHECK_NULL(out);
@@ -111,8 +135,10 @@ SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const
     int rc = sparse_run_trial_value(run, id, SPARSE_TRIAL_OK, &ok);
     if (rc)
         return rc;
-    if (ok != 1 || !point)
+    if (ok != 1)
         return sparse__error(SPARSE_ENOTFOUND, "trial %zu failed: it has no network", id);
+    if (!point)
+        return sparse__error(SPARSE_EFORMAT, "trial %zu: its record has no readable point", id);
     const sparse_search_config *cfg = sparse__run_config(run);
     sp_layout lay;
     if ((rc = sp_layout_create(&lay, cfg)))
@@ -124,7 +150,9 @@ SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const
     if (!path)
         return SPARSE_ENOMEM;
     sparse_net *variational = NULL;
-    rc = rebuild(path, &g, out, &variational);
+    rc = check_weights_path(path);
+    if (!rc)
+        rc = rebuild(path, &g, out, &variational);
     free(path);
     if (rc)
         return sparse__error_prefix(rc, "rebuilding the network of trial %zu", id);

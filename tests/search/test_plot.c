@@ -14,9 +14,8 @@
 #include "core/internal.h"
 #include "search/loop.h"
 #include "sparse/sparse.h"
+#include "tiny_run.h"
 
-char *make_tmpdir(void);
-void rm_rf(const char *dir);
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
 

@@ -78,7 +78,7 @@ static void test_record_reads_back_exactly(void **state)
     assert_non_null(strstr(rec, "\"proposal\":\"mobo\",\"morph\":\"threshold\",\"status\":\"ok\""));
     assert_non_null(strstr(rec, "\"feasible\":true")); /* WM6 1000 meets wm_bytes 1000; WM5 does not count */
     sp_trial t;
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 3, 1, &t), SPARSE_OK);
+    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 3, 4, 1, &t), SPARSE_OK);
     assert_int_equal(t.stage, 2);
     assert_int_equal(t.parent, 1);
     assert_int_equal(t.ok, 1);
@@ -102,7 +102,7 @@ static void test_record_reads_back_exactly(void **state)
     assert_non_null(strstr(rec, "\"parent\":null"));
     assert_non_null(strstr(rec, "\"status\":\"failed\",\"reason\":\"exceeds \\\"the\\\" cap\""));
     assert_null(strstr(rec, "val_accuracy"));
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 0, 1, &t), SPARSE_OK);
+    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 0, 1, 1, &t), SPARSE_OK);
     assert_int_equal(t.ok, 0);
     assert_int_equal(t.feasible, 0);
     assert_true(t.parent == SP_NO_PARENT);
@@ -130,14 +130,14 @@ static void expect_untrusted(const bench *b, const char *rec, const char *from, 
 {
     char *bad = edit(rec, from, to);
     sp_trial t;
-    int rc = sp_trial_parse(b->c, b->lay.nvars, bad, 2, 1, &t);
+    int rc = sp_trial_parse(b->c, b->lay.nvars, bad, 2, 3, 1, &t);
     if (rc == SPARSE_OK || !strstr(sparse_last_error(), message))
         fprintf(stderr, "%s -> %s: rc %d, '%s'\n", from, to, rc, sparse_last_error());
     assert_int_not_equal(rc, SPARSE_OK);
     assert_non_null(strstr(sparse_last_error(), message));
     assert_null(t.point);
     sparse_clear_error();
-    assert_int_equal(sp_trial_parse(b->c, b->lay.nvars, bad, 2, 0, lenient), SPARSE_OK);
+    assert_int_equal(sp_trial_parse(b->c, b->lay.nvars, bad, 2, 3, 0, lenient), SPARSE_OK);
     assert_int_equal(sparse_last_error_code(), SPARSE_OK);
     free(bad);
 }
@@ -170,14 +170,14 @@ static void test_untrusted_records(void **state)
     free(t.point);
     /* A figure the search does not use never stops it. */
     char *odd = edit(rec, "\"params\":321", "\"params\":\"many\"");
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, odd, 2, 1, &t), SPARSE_OK);
+    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, odd, 2, 3, 1, &t), SPARSE_OK);
     assert_true(t.params == -1 && t.ms == 900);
     free(t.point);
     free(odd);
     /* Not a record at all. */
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 1, &t), SPARSE_EFORMAT);
+    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 3, 1, &t), SPARSE_EFORMAT);
     assert_non_null(strstr(sparse_last_error(), "trials.jsonl:3:"));
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 0, &t), SPARSE_OK);
+    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 3, 0, &t), SPARSE_OK);
     assert_true(t.ok == -1 && t.feasible == -1 && t.stage == -1 && !t.point);
     free(rec);
     bench_close(&b);

@@ -14,9 +14,8 @@
 #include "core/internal.h"
 #include "search/search_internal.h"
 #include "sparse/sparse.h"
+#include "tiny_run.h"
 
-char *make_tmpdir(void);
-void rm_rf(const char *dir);
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
 extern const struct CMUnitTest records_tests[];
@@ -27,6 +26,10 @@ extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
+extern const struct CMUnitTest runstore_tests[];
+extern const size_t runstore_test_count;
+int runstore_setup(void **state);
+int runstore_teardown(void **state);
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -351,70 +354,6 @@ static void test_inheritance_copies_overlap(void **state)
 
 /* ---- end to end on a tiny generated data set ---- */
 
-static char *write_tiny_csv(const char *dir)
-{
-    char *path = malloc(600);
-    snprintf(path, 600, "%s/tiny.csv", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    sparse_rng *rng;
-    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
-    /* 3 classes of 8x8 images: a bright row, column or diagonal, plus noise. */
-    for (int i = 0; i < 360; i++) {
-        int label = i % 3;
-        fprintf(f, "%d", label);
-        for (int y = 0; y < 8; y++)
-            for (int x = 0; x < 8; x++) {
-                int on = (label == 0 && y == 3) || (label == 1 && x == 4) || (label == 2 && x == y);
-                fprintf(f, ",%.3f", (on ? 0.8 : 0.1) + 0.2 * sparse_rng_uniform(rng));
-            }
-        fputc('\n', f);
-    }
-    fclose(f);
-    sparse_rng_free(rng);
-    return path;
-}
-
-static char *tiny_config(const char *csv)
-{
-    char *cfg = malloc(4096);
-    snprintf(cfg, 4096,
-             "data: {source: \"%s\", val_count: 60}\n"
-             "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
-             "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
-             "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
-             "training: {batch: 16}\n"
-             "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
-             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
-             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
-             csv);
-    return cfg;
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *text = calloc(1, 1 << 20);
-    assert_non_null(text);
-    size_t n = fread(text, 1, (1 << 20) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
-
-/* Records with the "seconds" field removed (timings may differ). */
-static void strip_seconds(char *s)
-{
-    char *p;
-    while ((p = strstr(s, ",\"seconds\":"))) {
-        char *e = p + 11;
-        while (*e && *e != '}' && *e != ',')
-            e++;
-        memmove(p, e, strlen(e) + 1);
-    }
-}
-
 static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
 {
     sparse_search_config *c = parse(cfg_text);
@@ -425,19 +364,6 @@ static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
         fprintf(stderr, "%s\n", sparse_last_error());
     assert_int_equal(rc, SPARSE_OK);
     sparse_search_config_free(c);
-}
-
-static size_t count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
 }
 
 /* Runs the search of cfg into dir in a child process, killed with SIGKILL
@@ -927,6 +853,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     assert_non_null(f);
     fputs(cut, f);
     fclose(f);
+    rewind_state(run, 9);
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
     assert_int_equal(sparse_search_resume(run, &o), SPARSE_OK);
     char *again = read_all(path);
@@ -1132,5 +1059,7 @@ int main(void)
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
+                                     runstore_teardown);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }
