@@ -126,9 +126,8 @@ SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned vers
  *   a directory  with the four MNIST file names,
  *   FILE.csv     a CSV file (split by opts->seed).
  * All three outputs are owned by the caller; on failure all are NULL. */
-SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val,
-                                sparse_dataset **test, const char *spec,
-                                const sparse_data_options *opts);
+SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                const char *spec, const sparse_data_options *opts);
 
 /* Directory where `sparse data fetch mnist` caches MNIST:
  * $XDG_CACHE_HOME/sparse/mnist, else $HOME/.cache/sparse/mnist. Writes a

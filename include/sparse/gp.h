@@ -226,7 +226,7 @@ typedef struct sparse_mobo_options {
     int scalarization;         /* sparse_scalarization (default DIRICHLET) */
     const double *lambda_lo;   /* BOX: k lower bounds >= 0 (copied at create) */
     const double *lambda_hi;   /* BOX: k upper bounds, sum > 0 (copied at create) */
-    size_t candidate_count;     /* candidates drawn when the caller gives none (default 1000) */
+    size_t candidate_count;    /* candidates drawn when the caller gives none (default 1000) */
     double local_fraction;     /* share of drawn candidates that are mutations of
                                   Pareto-optimal observations (default 0.5) */
     size_t min_observations;   /* below this, proposals are random (default 2) */
@@ -256,8 +256,8 @@ SPARSE_API int sparse_mobo_observe(sparse_mobo *mobo, const double *point, const
 SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *mobo);
 
 /* Proposes the next point into point_out (var_count values). candidates
- * (candidate_count x var_count points, borrowed) may be NULL to let the driver draw
- * its own; *chosen (may be NULL) receives the index of the chosen candidate
+ * (candidate_count x var_count points, borrowed) may be NULL to let the
+ * driver draw its own; *chosen (may be NULL) receives the index of the chosen candidate
  * (SIZE_MAX when the driver drew the point itself). lambda_out (k values,
  * may be NULL) receives the scalarisation weights used. Before
  * opts.min_observations observations the proposal is uniformly random. */

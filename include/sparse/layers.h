@@ -94,7 +94,7 @@ typedef struct sparse_layer_spec {
     unsigned version;        /* SPARSE_LAYER_SPEC_VERSION */
     int kind;                /* sparse_layer_kind */
     const char *name;        /* unique; NULL = generated ("conv2d_3") */
-    size_t input_count;         /* 0 = the previous layer's output */
+    size_t input_count;      /* 0 = the previous layer's output */
     const char *inputs[SPARSE_LAYER_MAX_INPUTS]; /* layer names, or "input" */
     size_t filters;          /* conv kinds: output channels */
     size_t kernel;           /* conv kinds: square kernel side, 1..5 */
