@@ -7,7 +7,10 @@
 #define SPARSE_EXPERIMENTAL_H
 
 #include "sparse/core.h"
+#include "sparse/data.h"
 #include "sparse/layers.h"
+#include "sparse/memory.h"
+#include "sparse/quant.h"
 #include "sparse/tensor.h"
 
 #ifdef __cplusplus
@@ -178,6 +181,124 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
  * pointer may be NULL. */
 SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
                                                size_t id);
+
+/* ---- Int8 networks as C (used by sparse/export.h) ---- */
+
+/* The buffers q's int8 kernels use, as a memory graph: one node per network
+ * node (same ids and names; batch norms and fused ReLUs are views, a ReLU
+ * that could not be fused is a 1x1 pool with a buffer of its own), sums and
+ * ReLUs marked in place where they are the last reader of their input, pools
+ * too where that lowers the planned arena, weights counted as stored (int8
+ * non-zeros). Plan it with
+ * sparse_memreport_create and SPARSE_SCRATCH_NONE: the kernels use no
+ * scratch. *out owned by the caller (sparse_memgraph_free). */
+SPARSE_API int sparse_exp_qnet_memgraph(sparse_memgraph **out, const sparse_qnet *q);
+
+/* C99 text defining q for an exported model (sparse/export.h): the int8
+ * kernels' source as the library compiles it, with every function static
+ * and every name PREFIX_q8_*, only the kernels q uses; then its weights,
+ * biases and requantisation constants as static const arrays and
+ *     static const PREFIX_q8_op PREFIX_ops[];
+ * the steps of the network over an arena in which node id's tensor is at
+ * byte offsets[id] (q's node count entries, e.g. the DEPLOY_OFFSET figures
+ * of the graph above planned; NULL: every tensor apart). Running them is
+ *     PREFIX_q8_run(PREFIX_ops, sizeof PREFIX_ops / sizeof PREFIX_ops[0], arena);
+ * prefix must be a C identifier. *out is owned by the caller, released with
+ * sparse_free(). */
+SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
+                                        const uint64_t *offsets);
+
+/* ---- Exported models on a microcontroller (sparse/export.h) ----
+ *
+ * The library runs the tools itself (posix_spawnp with an explicit argument
+ * list, never a shell; their output is captured, never printed): Debian's
+ * gcc-arm-none-eabi and libnewlib-arm-none-eabi for Cortex-M builds,
+ * qemu-system-arm for runs, the system's C compiler for host builds. */
+
+typedef enum sparse_exp_target {
+    SPARSE_EXP_TARGET_HOST = 0,          /* the system's cc */
+    SPARSE_EXP_TARGET_CORTEX_M0PLUS = 1, /* arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb */
+    SPARSE_EXP_TARGET_CORTEX_M4 = 2,     /* -mcpu=cortex-m4; runs under qemu's mps2-an386 */
+    SPARSE_EXP_TARGET_CORTEX_M7 = 3      /* -mcpu=cortex-m7 */
+} sparse_exp_target;
+
+typedef struct sparse_exp_toolchain {
+    unsigned version;         /* SPARSE_EXP_TOOLCHAIN_VERSION */
+    int target;               /* sparse_exp_target, default Cortex-M4 */
+    const char *host_cc;      /* default "cc" */
+    const char *cross_prefix; /* default "arm-none-eabi-" (gcc, size and nm are run) */
+    const char *qemu;         /* default "qemu-system-arm" */
+    const char *work_dir;     /* build products go here (created if missing, kept); NULL:
+                                 a temporary directory, removed afterwards */
+    double timeout_s;         /* limit for each tool run, default 3600 */
+} sparse_exp_toolchain;
+#define SPARSE_EXP_TOOLCHAIN_VERSION 1
+#define SPARSE_EXP_TOOLCHAIN_INIT                                                                            \
+    {                                                                                                        \
+        SPARSE_EXP_TOOLCHAIN_VERSION, SPARSE_EXP_TARGET_CORTEX_M4, NULL, NULL, NULL, NULL, 0.0               \
+    }
+
+/* Sections of a model's object file (arm-none-eabi-size -A), in bytes. */
+typedef struct sparse_exp_build_result {
+    unsigned version;              /* SPARSE_EXP_BUILD_RESULT_VERSION, set by the caller */
+    uint64_t text_bytes;           /* code: the kernels and PREFIX_run */
+    uint64_t rodata_bytes;         /* constants, of which: */
+    uint64_t rodata_weights_bytes; /*   weights as encoded, biases, multipliers, shifts */
+    uint64_t bss_bytes;            /* the arena */
+    uint64_t data_bytes;
+} sparse_exp_build_result;
+#define SPARSE_EXP_BUILD_RESULT_VERSION 1
+#define SPARSE_EXP_BUILD_RESULT_INIT                                                                         \
+    {                                                                                                        \
+        SPARSE_EXP_BUILD_RESULT_VERSION, 0, 0, 0, 0, 0                                                       \
+    }
+
+/* Compiles dir/PREFIX.c (written by sparse_export_qnet) for tc's target
+ * (tc may be NULL: defaults) with -std=c99 -pedantic -Wall -Wextra -Werror
+ * -ffreestanding -Os -ffunction-sections -fdata-sections, and for a
+ * Cortex-M reads its sections into *out (a host build only checks that it
+ * compiles) and refuses soft-float helpers among its undefined symbols
+ * (SPARSE_EUNSUPPORTED naming them). A tool that is missing is
+ * SPARSE_ENOTFOUND naming the Debian package; a failing one SPARSE_EIO
+ * with its output. */
+SPARSE_API int sparse_exp_export_build(const char *dir, const char *prefix, const sparse_exp_toolchain *tc,
+                                       sparse_exp_build_result *out);
+
+/* What running an exported model on images showed. */
+typedef struct sparse_exp_verify_result {
+    unsigned version; /* SPARSE_EXP_VERIFY_RESULT_VERSION, set by the caller */
+    size_t images;
+    size_t logit_mismatches; /* images whose int8 logits differ from sparse_qnet_predict's */
+    size_t label_mismatches; /* images whose label differs */
+    double accuracy;         /* the exported model's, against the images' labels */
+    double host_accuracy;    /* sparse_qnet_predict's, same images */
+    double instructions;     /* per inference, mean (Cortex-M4 under qemu -icount; 0 on a host) */
+    double instructions_max;
+    uint64_t stack_bytes;          /* deepest stack of one inference (painted stack; 0 on a host) */
+    uint64_t model_ram_bytes;      /* the model's .bss + .data + stack_bytes */
+    uint64_t firmware_bss_bytes;   /* .bss and .data of the rest of the test firmware */
+    uint64_t firmware_data_bytes;  /* (newlib, the image buffer), not the model's */
+    sparse_exp_build_result model; /* the model object's sections */
+} sparse_exp_verify_result;
+#define SPARSE_EXP_VERIFY_RESULT_VERSION 1
+#define SPARSE_EXP_VERIFY_RESULT_INIT                                                                        \
+    {                                                                                                        \
+        SPARSE_EXP_VERIFY_RESULT_VERSION, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0,                           \
+            SPARSE_EXP_BUILD_RESULT_INIT                                                                     \
+    }
+
+/* Builds the example firmware (examples/deploy: startup, linker script,
+ * main, as the library embeds them) around dir/PREFIX.c for tc's target,
+ * runs it on the first n images of `images` (n = 0: all), quantised by
+ * sparse_qnet_quantize_input, and compares every image's logits with
+ * sparse_qnet_predict's. Targets: the host (the system's cc, run directly)
+ * and the Cortex-M4 (qemu-system-arm -M mps2-an386 -nographic
+ * -semihosting-config enable=on,target=native -icount shift=0), which also
+ * measures instructions, stack and RAM. q must be the network dir/PREFIX.c
+ * was exported from. Mismatches are reported in *out, not as an error. */
+SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
+                                        const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                        size_t n, sparse_exp_verify_result *out);
 
 #ifdef __cplusplus
 }

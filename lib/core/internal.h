@@ -119,6 +119,9 @@ int sparse__struct_init(const sparse__struct_versions *v, void *s, unsigned vers
  * (never reading past its end); cur's version is the current one. s NULL
  * gives the defaults. SPARSE_EVERSION naming fn for an unknown version. */
 int sparse__struct_read(const sparse__struct_versions *v, void *cur, const void *s, const char *fn);
+/* SPARSE_OK if s's version is one the table knows, else SPARSE_EVERSION
+ * naming fn: for a result struct, checked before the work that fills it. */
+int sparse__struct_check(const sparse__struct_versions *v, const void *s, const char *fn);
 /* Fills a caller's struct s, of the version s->version says, from cur (the
  * current layout): only the bytes of s's version are written, and s keeps
  * its version. SPARSE_EVERSION naming fn for an unknown version. */

@@ -61,6 +61,14 @@ int sparse__struct_read(const sparse__struct_versions *v, void *cur, const void 
     return SPARSE_OK;
 }
 
+int sparse__struct_check(const sparse__struct_versions *v, const void *s, const char *fn)
+{
+    if (!s)
+        return sparse__error(SPARSE_EINVAL, "%s: the %s is NULL", fn, v->type);
+    const unsigned version = version_of(s);
+    return sparse__struct_size(v, version) ? SPARSE_OK : unknown_version(v, fn, v->type, version);
+}
+
 int sparse__struct_write(const sparse__struct_versions *v, void *s, const void *cur, const char *fn)
 {
     if (!s)

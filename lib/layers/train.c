@@ -96,9 +96,9 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     int rc = sparse__struct_read(&train_options_versions, &o, opts, "sparse_net_train");
     if (rc)
         return rc;
-    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
-    if (result && (rc = sparse__struct_write(&train_result_versions, result, &res, "sparse_net_train")))
+    if (result && (rc = sparse__struct_check(&train_result_versions, result, "sparse_net_train")))
         return rc;
+    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
     if (o.batch_size < 1 || o.batch_size > net->max_batch)
         return sparse__error(SPARSE_ERANGE, "sparse_net_train: batch size %zu, the network allows 1..%zu",
                              o.batch_size, net->max_batch);
