@@ -84,9 +84,9 @@ static int load_from_run(const args *a, model *m)
     int status = cli_open_run(&run, a->src, a->trial, "export");
     if (status)
         return status;
-    int rc = sparse_run_trial_net(run, (size_t)a->trial, &m->net, NULL);
+    int rc = sparse_run_trial_net(&m->net, NULL, run, (size_t)a->trial);
     if (!rc)
-        rc = sparse_run_open_data(run, a->data.spec, &m->d.train, &m->d.val, &m->d.test);
+        rc = sparse_run_open_data(&m->d.train, &m->d.val, &m->d.test, run, a->data.spec);
     sparse_run_free(run);
     sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT; /* as the search calibrates */
     m->calib = qo.calib_images;
@@ -226,12 +226,12 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
     if (a->target != SPARSE_EXP_TARGET_HOST && a->target != SPARSE_EXP_TARGET_CORTEX_M4)
         return cli_error("export: --verify runs on the host or on cortex-m4 (qemu mps2-an386), not %s",
                          target_names[a->target]);
-    const sparse_dataset *images = m->d.test && sparse_dataset_count(m->d.test) ? m->d.test : m->d.val;
+    const sparse_dataset *images = m->d.test && sparse_dataset_image_count(m->d.test) ? m->d.test : m->d.val;
     r->split = images == m->d.test ? "test" : "validation";
-    if (!images || !sparse_dataset_count(images))
+    if (!images || !sparse_dataset_image_count(images))
         return cli_error("export: no test or validation images to verify on");
     cli_note("export: running %ld images on %s...",
-             a->verify ? a->verify : (long)sparse_dataset_count(images),
+             a->verify ? a->verify : (long)sparse_dataset_image_count(images),
              a->target == 0 ? "the host" : "qemu");
     if ((rc = sparse_exp_export_verify(q, a->out, prefix, &tc, images, (size_t)a->verify, &r->ver)))
         return cli_lib_error(rc, "export: verify");
@@ -251,7 +251,7 @@ int cli_cmd_export(int argc, char **argv)
         return cli_usage("export", "--trial needs a run directory");
     if (a.trial < 0 && (!a.weights || !a.data.spec))
         return cli_usage("export", "needs RUN_DIR --trial ID, or --weights W and --data SPEC");
-    if ((rc = sparse_set_num_threads((int)a.threads)))
+    if ((rc = sparse_set_thread_count((int)a.threads)))
         return cli_lib_error(rc, "--threads");
     model m = {0};
     sparse_qnet *q = NULL;

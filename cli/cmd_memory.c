@@ -64,8 +64,7 @@ static const char *node_name(const sparse_memreport *r, size_t id)
 static void print_table(const sparse_memreport *r, const char *arch_path, const char *weights,
                         const char *scratch)
 {
-    size_t n = 0;
-    (void)sparse_memreport_node_count(r, &n);
+    const size_t n = sparse_memreport_node_count(r);
     printf("%s (%s, int8: 1 B per weight and activation)\n\n", arch_path,
            weights ? weights : "no weights: dense counts");
     printf("%-14s %-10s %8s %8s %8s %8s %8s %8s | %8s %-7s %8s\n", "layer", "kind", "x_l", "y_l",
@@ -132,13 +131,15 @@ int cli_cmd_memory(int argc, char **argv)
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = a.scratch;
     mo.dense = !a.weights; /* fresh weights: the figures of the dense network */
-    const char *json = NULL;
-    if ((rc = sparse_memreport_from_net(&r, net, &mo)) || (a.json && (rc = sparse_memreport_json(r, &json))))
+    char *json = NULL;
+    if ((rc = sparse_memreport_from_net(&r, net, &mo)) ||
+        (a.json && (rc = sparse_memreport_to_json(&json, r))))
         status = cli_lib_error(rc, "memory");
     else if (a.json)
         printf("%s\n", json);
     else
         print_table(r, a.arch ? a.arch : a.weights, a.weights, scratch_name(a.scratch));
+    sparse_free(json);
     sparse_memreport_free(r);
     sparse_net_free(net);
     return status;

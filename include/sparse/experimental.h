@@ -31,18 +31,12 @@ typedef struct sparse_exp_profile {
     uint64_t steps;
 } sparse_exp_profile;
 #define SPARSE_EXP_PROFILE_VERSION 1
+#define SPARSE_EXP_PROFILE_INIT {SPARSE_EXP_PROFILE_VERSION, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0}
 
 /* Turns counting on (1) or off (0); turning it on resets the counters. */
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
-/* Copies the counters; p->version must be set. */
+/* Copies the counters into *p, of the version p->version says (set it). */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
-
-/* ---- Memory ---- */
-
-/* Stops keeping im2col matrices between the forward and backward passes
- * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
- * (0 = default, 1M floats). For very wide layers, and to test that path. */
-SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
 
 /* ---- Node hooks ---- */
 
@@ -104,19 +98,26 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
  * For code that wraps sparse_net_train and changes a field (sparse/prune.h
  * fine-tunes with the caller's options and its own epoch count). */
 SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src);
+/* The other way for results: *dst, of the version dst->version says (set by
+ * its caller; SPARSE_EVERSION if unknown), gets the fields of src (the
+ * current version) that its version has, and nothing past its end. For
+ * code that hands a caller a sparse_train_result it stored
+ * (sparse_prune_result_training). */
+SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const sparse_train_result *src);
 
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *
- * A conv, depthwise or FC node can run in a variational mode (installed
- * through the node hooks above, so a node in this mode has them taken):
- *  - SPARSE_VAR_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
+ * A conv, depthwise or FC node can run in a variational mode, one per
+ * pruning method (sparse_prune_method, sparse/layers.h), installed through
+ * the node hooks above, so a node in this mode has them taken:
+ *  - SPARSE_PRUNE_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
  *    one extra parameter "log_sigma2" shaped like "weight". Training passes
  *    use the local reparameterisation trick, mean conv(x, weight) plus
  *    variance conv(x^2, exp(log_sigma2)) times N(0,1) noise; evaluation
  *    passes use the mean weights with every weight whose
  *    log_alpha = clip(log_sigma2 - log(weight^2 + 1e-8), -10, 10) is at or
  *    above the node's threshold set to zero.
- *  - SPARSE_VAR_BC, Bayesian Compression (Louizos et al. 2017, group
+ *  - SPARSE_PRUNE_BC, Bayesian Compression (Louizos et al. 2017, group
  *    normal-Jeffreys): "log_sigma2" (weight log-variance) plus "z_mu" and
  *    "z_logvar", one group scale per output channel of a convolution and
  *    per input neuron of an FC layer (inputs flattened in C, H, W order).
@@ -126,7 +127,7 @@ SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sp
  *    above the threshold set to zero.
  * Biases stay deterministic. The extra parameters are ordinary named
  * parameters: the optimiser trains them (without weight decay),
- * sparse_net_save/load store them, and sparse_net_param_total/nonzero do
+ * sparse_net_save/load store them, and sparse_net_weight_count/nonzero do
  * not count them as weights.
  *
  * Noise: a training forward pass of node id draws its N(0,1) values from a
@@ -135,22 +136,18 @@ SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sp
  * (what finite-difference checks need) and the same seed gives the same run.
  */
 
-typedef enum sparse_var_mode {
-    SPARSE_VAR_NONE = 0,
-    SPARSE_VAR_SPVD = 1,
-    SPARSE_VAR_BC = 2
-} sparse_var_mode;
-
-/* Puts node id (conv, depthwise or FC) in a variational mode, adding and
+/* Puts node id (conv, depthwise or FC) in the variational mode of pruning
+ * method `mode` (a sparse_prune_method), adding and
  * initialising its extra parameters from seed (SpVD: log_sigma2 = -10;
  * BC: z_mu ~ N(1, 0.01^2), z_logvar ~ N(-9, 0.01^2), log_sigma2 ~
  * N(-9, 0.01^2)); the weights are kept. threshold must be finite.
- * SPARSE_VAR_NONE removes the mode, its parameters and its hooks. Setting
+ * SPARSE_PRUNE_NONE removes the mode, its parameters and its hooks. Setting
  * the mode a node already has only changes the threshold. SPARSE_EINVAL for
  * other kinds of nodes. */
 SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
                                               uint64_t seed);
-/* The node's sparse_var_mode (SPARSE_VAR_NONE for plain or bad ids). */
+/* The node's mode, a sparse_prune_method (SPARSE_PRUNE_NONE for plain or
+ * bad ids). */
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
 SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
@@ -162,7 +159,7 @@ SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const cha
 
 /* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017,
  * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, that the KL terms below
- * and sparse/prune.h's sparse_prune_neg_kl evaluate. */
+ * evaluate. */
 #define SPARSE_EXP_NEG_KL_K1 0.63576
 #define SPARSE_EXP_NEG_KL_K2 1.87320
 #define SPARSE_EXP_NEG_KL_K3 1.48695
@@ -182,8 +179,8 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
  * nodes: the parameters, masks applied). New tensors owned by the caller,
  * PyTorch layouts; *bias is NULL when the node has no bias. Either out
  * pointer may be NULL. */
-SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                               sparse_tensor **bias);
+SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
+                                               size_t id);
 
 /* ---- Int8 networks as C (used by sparse/export.h) ---- */
 
@@ -195,7 +192,7 @@ SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, spars
  * non-zeros). Plan it with
  * sparse_memreport_create and SPARSE_SCRATCH_NONE: the kernels use no
  * scratch. *out owned by the caller (sparse_memgraph_free). */
-SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **out);
+SPARSE_API int sparse_exp_qnet_memgraph(sparse_memgraph **out, const sparse_qnet *q);
 
 /* C99 text defining q for an exported model (sparse/export.h): the int8
  * kernels' source as the library compiles it, with every function static
@@ -208,8 +205,8 @@ SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **
  *     PREFIX_q8_run(PREFIX_ops, sizeof PREFIX_ops / sizeof PREFIX_ops[0], arena);
  * prefix must be a C identifier. *out is owned by the caller, released with
  * sparse_free(). */
-SPARSE_API int sparse_exp_qnet_c_source(const sparse_qnet *q, const char *prefix, const uint64_t *offsets,
-                                        char **out);
+SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
+                                        const uint64_t *offsets);
 
 /* ---- Exported models on a microcontroller (sparse/export.h) ----
  *

@@ -86,7 +86,7 @@ SPARSE_API void sparse_memgraph_free(sparse_memgraph *g);
  * Appends a node and returns its id in *id.
  *  - name: copied; NULL gives "<kind><id>" (e.g. "conv3"). Names should be
  *    unique for readable reports but this is not enforced.
- *  - inputs: ids of earlier nodes (n_inputs of them; the array is copied).
+ *  - inputs: ids of earlier nodes (input_count of them; the array is copied).
  *    INPUT takes none; ADD and CONCAT take two or more; every other kind
  *    takes exactly one. An id that is not smaller than the new node's id (a
  *    forward reference, itself, hence any cycle) is SPARSE_ERANGE.
@@ -101,7 +101,7 @@ SPARSE_API void sparse_memgraph_free(sparse_memgraph *g);
  * On failure the graph is unchanged and *id is left untouched.
  */
 SPARSE_API int sparse_memgraph_add_node(sparse_memgraph *g, int kind, const char *name,
-                                        const size_t *inputs, size_t n_inputs, uint64_t out_c,
+                                        const size_t *inputs, size_t input_count, uint64_t out_c,
                                         uint64_t out_h, uint64_t out_w, size_t *id);
 
 /*
@@ -248,8 +248,9 @@ SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, ui
 
 /* ---- Per-node figures ---- */
 
-/* Number of nodes (layers and the rest), ids 0 .. count-1 as in the graph. */
-SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *count);
+/* Number of nodes (layers and the rest), ids 0 .. count-1 as in the graph;
+ * 0 if r is NULL. */
+SPARSE_API size_t sparse_memreport_node_count(const sparse_memreport *r);
 /* Borrowed name, valid until the report is freed. */
 SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, const char **name);
 SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind);
@@ -284,9 +285,10 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
  *    "arena_bytes"}, ... ]}
  * "layers" holds the paper's layers only (not INPUT or VIEW nodes);
  * "beyond_paper" lists the keys that are not the paper's figures.
- * *json is borrowed: owned by r, valid until r is freed.
+ * *out is a NUL-terminated string owned by the caller, released with
+ * sparse_free().
  */
-SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json);
+SPARSE_API int sparse_memreport_to_json(char **out, const sparse_memreport *r);
 
 /* ---- From a network (sparse/layers.h) ---- */
 

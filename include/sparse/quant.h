@@ -71,7 +71,7 @@ SPARSE_API void sparse_qnet_free(sparse_qnet *q);
 /* Input shape (C, H, W) of the network; any output may be NULL. */
 SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height, size_t *width);
 /* Number of logits (0 if q is NULL). */
-SPARSE_API size_t sparse_qnet_num_classes(const sparse_qnet *q);
+SPARSE_API size_t sparse_qnet_class_count(const sparse_qnet *q);
 
 /* Nodes: the same ids and count as the sparse_net it came from. */
 SPARSE_API size_t sparse_qnet_node_count(const sparse_qnet *q);

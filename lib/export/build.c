@@ -26,15 +26,17 @@ const char *sparse__target_cpu(int target)
     }
 }
 
+SPARSE__STRUCT_VERSIONS(toolchain_versions, sparse_exp_toolchain, SPARSE_EXP_TOOLCHAIN_INIT,
+                        SPARSE_EXP_TOOLCHAIN_VERSION, sizeof(sparse_exp_toolchain));
+SPARSE__STRUCT_VERSIONS(build_result_versions, sparse_exp_build_result, SPARSE_EXP_BUILD_RESULT_INIT,
+                        SPARSE_EXP_BUILD_RESULT_VERSION, sizeof(sparse_exp_build_result));
+
 int sparse__toolchain_resolve(const sparse_exp_toolchain *tc, sparse_exp_toolchain *out)
 {
-    sparse_exp_toolchain d = SPARSE_EXP_TOOLCHAIN_INIT;
-    if (tc) {
-        if (tc->version != SPARSE_EXP_TOOLCHAIN_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_exp_toolchain version %u (this library knows %u)",
-                                 tc->version, (unsigned)SPARSE_EXP_TOOLCHAIN_VERSION);
-        d = *tc;
-    }
+    sparse_exp_toolchain d;
+    int rc = sparse__struct_read(&toolchain_versions, &d, tc, "export");
+    if (rc)
+        return rc;
     if (!sparse__target_cpu(d.target))
         return sparse__error(SPARSE_EINVAL, "export: unknown target %d", d.target);
     if (!d.host_cc)
@@ -205,14 +207,12 @@ SPARSE_API int sparse_exp_export_build(const char *dir, const char *prefix, cons
 {
     SPARSE__CHECK_NULL(dir);
     SPARSE__CHECK_NULL(prefix);
-    SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_EXP_BUILD_RESULT_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_exp_build_result version %u (this library knows %u)",
-                             out->version, (unsigned)SPARSE_EXP_BUILD_RESULT_VERSION);
-    sparse_exp_build_result res = SPARSE_EXP_BUILD_RESULT_INIT;
-    sparse_exp_toolchain t = SPARSE_EXP_TOOLCHAIN_INIT;
-    int rc = sparse__toolchain_resolve(tc, &t);
+    int rc = sparse__struct_check(&build_result_versions, out, "sparse_exp_export_build");
     if (rc)
+        return rc;
+    sparse_exp_build_result res = SPARSE_EXP_BUILD_RESULT_INIT;
+    sparse_exp_toolchain t;
+    if ((rc = sparse__toolchain_resolve(tc, &t)))
         return rc;
     sparse__workdir w;
     if ((rc = sparse__workdir_open(&w, t.work_dir)))
@@ -220,6 +220,6 @@ SPARSE_API int sparse_exp_export_build(const char *dir, const char *prefix, cons
     rc = sparse__build_model(dir, prefix, &t, &w, &res, NULL);
     sparse__workdir_close(&w);
     if (!rc)
-        *out = res;
+        rc = sparse__struct_write(&build_result_versions, out, &res, "sparse_exp_export_build");
     return rc;
 }

@@ -11,15 +11,14 @@
 #include "../core/internal.h"
 #include "export_internal.h"
 
+SPARSE__STRUCT_VERSIONS(export_options_versions, sparse_export_options, SPARSE_EXPORT_OPTIONS_INIT,
+                        SPARSE_EXPORT_OPTIONS_VERSION, sizeof(sparse_export_options));
+SPARSE__STRUCT_VERSIONS(export_figures_versions, sparse_export_figures, SPARSE_EXPORT_FIGURES_INIT,
+                        SPARSE_EXPORT_FIGURES_VERSION, sizeof(sparse_export_figures));
+
 SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_EXPORT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_export_options version %u (this library knows %u)",
-                             version, (unsigned)SPARSE_EXPORT_OPTIONS_VERSION);
-    sparse_export_options d = SPARSE_EXPORT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&export_options_versions, opts, version);
 }
 
 /* The plan: the memory graph of the int8 kernels' buffers, laid out by the
@@ -36,7 +35,7 @@ static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
     sparse_memgraph *g = NULL;
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = SPARSE_SCRATCH_NONE;
-    int rc = sparse_exp_qnet_memgraph(q, &g);
+    int rc = sparse_exp_qnet_memgraph(&g, q);
     if (!rc)
         rc = sparse_memreport_create(&p->report, g, &mo);
     sparse_memgraph_free(g);
@@ -63,7 +62,7 @@ static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
         rc = sparse_qnet_input_shape(q, &fig->input_c, &fig->input_h, &fig->input_w);
     if (!rc)
         rc = sparse_qnet_node_qparams(q, 0, &fig->input_scale, &fig->input_zero_point);
-    fig->classes = sparse_qnet_num_classes(q);
+    fig->classes = sparse_qnet_class_count(q);
     return rc;
 }
 
@@ -173,7 +172,7 @@ static int export_files(const sparse_qnet *q, const char *dir, const char *prefi
     char *body = NULL;
     int rc = make_plan(p, q, fig);
     if (!rc)
-        rc = sparse_exp_qnet_c_source(q, prefix, p->offsets, &body);
+        rc = sparse_exp_qnet_c_source(&body, q, prefix, p->offsets);
     if (rc)
         return rc;
     size_t k = 0;
@@ -202,26 +201,22 @@ SPARSE_API int sparse_export_qnet(const sparse_qnet *q, const char *dir, const s
 {
     SPARSE__CHECK_NULL(q);
     SPARSE__CHECK_NULL(dir);
-    sparse_export_options o = SPARSE_EXPORT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != SPARSE_EXPORT_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_export_options version %u (this library knows %u)",
-                                 opts->version, (unsigned)SPARSE_EXPORT_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sparse_export_options o;
+    int rc = sparse__struct_read(&export_options_versions, &o, opts, "sparse_export_qnet");
+    if (rc)
+        return rc;
     if (!o.prefix)
         o.prefix = "model";
-    if (figures && figures->version != SPARSE_EXPORT_FIGURES_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_export_figures version %u (this library knows %u)",
-                             figures->version, (unsigned)SPARSE_EXPORT_FIGURES_VERSION);
+    if (figures && (rc = sparse__struct_check(&export_figures_versions, figures, "sparse_export_qnet")))
+        return rc;
     sparse_export_figures fig = SPARSE_EXPORT_FIGURES_INIT;
     plan p;
     memset(&p, 0, sizeof p);
-    int rc = export_files(q, dir, o.prefix, &p, &fig);
+    rc = export_files(q, dir, o.prefix, &p, &fig);
     sparse_memreport_free(p.report);
     free(p.offsets);
     if (!rc && figures)
-        *figures = fig;
+        rc = sparse__struct_write(&export_figures_versions, figures, &fig, "sparse_export_qnet");
     return rc;
 }
 

@@ -45,12 +45,12 @@ static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size
         return sparse__error(
             SPARSE_ESHAPE, "export verification: images are %zux%zux%zu, the network takes %zux%zux%zu",
             sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds), c, h, w);
-    const size_t avail = sparse_dataset_count(ds);
+    const size_t avail = sparse_dataset_image_count(ds);
     j->n = n && n < avail ? n : avail;
     if (j->n == 0)
         return sparse__error(SPARSE_EEMPTY, "export verification: no images");
     j->in_size = c * h * w;
-    j->classes = sparse_qnet_num_classes(q);
+    j->classes = sparse_qnet_class_count(q);
     j->inputs = sparse__malloc(j->n * j->in_size);
     j->expected = sparse__malloc(j->n * j->classes);
     j->labels = sparse__calloc(j->n, sizeof *j->labels);
@@ -253,6 +253,9 @@ static int verify(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n, sp
     return rc;
 }
 
+SPARSE__STRUCT_VERSIONS(verify_result_versions, sparse_exp_verify_result, SPARSE_EXP_VERIFY_RESULT_INIT,
+                        SPARSE_EXP_VERIFY_RESULT_VERSION, sizeof(sparse_exp_verify_result));
+
 SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
                                         const sparse_exp_toolchain *tc, const sparse_dataset *images,
                                         size_t n, sparse_exp_verify_result *out)
@@ -261,16 +264,14 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
     SPARSE__CHECK_NULL(dir);
     SPARSE__CHECK_NULL(prefix);
     SPARSE__CHECK_NULL(images);
-    SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_EXP_VERIFY_RESULT_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_exp_verify_result version %u (this library knows %u)",
-                             out->version, (unsigned)SPARSE_EXP_VERIFY_RESULT_VERSION);
+    int rc = sparse__struct_check(&verify_result_versions, out, "sparse_exp_export_verify");
+    if (rc)
+        return rc;
     job j;
     memset(&j, 0, sizeof j);
     j.dir = dir;
     j.prefix = prefix;
-    int rc = sparse__toolchain_resolve(tc, &j.tc);
-    if (rc)
+    if ((rc = sparse__toolchain_resolve(tc, &j.tc)))
         return rc;
     if (j.tc.target != SPARSE_EXP_TARGET_HOST && j.tc.target != SPARSE_EXP_TARGET_CORTEX_M4)
         return sparse__error(SPARSE_EUNSUPPORTED,
@@ -288,6 +289,6 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
     free(j.images);
     free(j.results);
     if (!rc)
-        *out = res;
+        rc = sparse__struct_write(&verify_result_versions, out, &res, "sparse_exp_export_verify");
     return rc;
 }

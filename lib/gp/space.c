@@ -195,7 +195,7 @@ SPARSE_API int sparse_space_set_condition(sparse_space *space, size_t var, size_
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_space_num_vars(const sparse_space *space) { return space ? space->n : 0; }
+SPARSE_API size_t sparse_space_var_count(const sparse_space *space) { return space ? space->n : 0; }
 SPARSE_API size_t sparse_space_encoded_dim(const sparse_space *space)
 {
     return space ? space->enc_dim : 0;

@@ -57,7 +57,6 @@ struct sparse_memreport {
     uint64_t ms, wm5, wm6, flash, arena, arena_lb;
     size_t wm5_arg, wm6_arg;
     int scratch_model;
-    char *json;
 };
 
 /* a * b, or SPARSE_ERANGE (unrecorded) if it does not fit in 64 bits. */

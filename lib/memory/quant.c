@@ -12,15 +12,12 @@
 #include "../core/internal.h"
 #include "quant_internal.h"
 
+SPARSE__STRUCT_VERSIONS(quant_options_versions, sparse_quant_options, SPARSE_QUANT_OPTIONS_INIT,
+                        SPARSE_QUANT_OPTIONS_VERSION, sizeof(sparse_quant_options));
+
 SPARSE_API int sparse_quant_options_init(sparse_quant_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_QUANT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                             version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-    sparse_quant_options d = SPARSE_QUANT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&quant_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_qnet_free(sparse_qnet *q)
@@ -135,10 +132,10 @@ static int calibrate(sparse_qnet *q, sparse_net *net, const sparse_dataset *ds, 
             if (nd->op == Q_ALIAS || !calibrated(nd->op))
                 continue;
             sparse_tensor *t = NULL;
-            if ((rc = sparse_net_node_output(net, nd->last, &t)))
+            if ((rc = sparse_net_node_output(&t, net, nd->last)))
                 break;
             const float *v = sparse_tensor_data_const(t);
-            size_t m = sparse_tensor_numel(t);
+            size_t m = sparse_tensor_element_count(t);
             for (size_t j = 0; j < m; j++) {
                 if (!isfinite(v[j])) {
                     rc = sparse__error(SPARSE_ENUMERIC, "int8 calibration: node '%s' output is %g",
@@ -243,15 +240,12 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(calib);
-    sparse_quant_options o = SPARSE_QUANT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != SPARSE_QUANT_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                                 opts->version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sparse_quant_options o;
+    int rc = sparse__struct_read(&quant_options_versions, &o, opts, "sparse_qnet_create");
+    if (rc)
+        return rc;
     size_t c, h, w;
-    int rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
+    rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
     if (rc)
         return rc;
     if (sparse_dataset_channels(calib) != c || sparse_dataset_height(calib) != h ||
@@ -259,7 +253,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
         return sparse__error(SPARSE_ESHAPE, "int8 calibration images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(calib), sparse_dataset_height(calib),
                              sparse_dataset_width(calib), c, h, w);
-    size_t n_img = sparse_dataset_count(calib);
+    size_t n_img = sparse_dataset_image_count(calib);
     if (o.calib_images && o.calib_images < n_img)
         n_img = o.calib_images;
     if (n_img == 0)
@@ -279,7 +273,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     q->in_c = c;
     q->in_h = h;
     q->in_w = w;
-    q->classes = sparse_arch_num_classes(sparse_net_arch(net));
+    q->classes = sparse_arch_class_count(sparse_net_arch(net));
     rc = plan(q, net, &f);
     if (!rc)
         rc = calibrate(q, net, calib, n_img);
@@ -376,7 +370,7 @@ SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, s
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_qnet_num_classes(const sparse_qnet *q) { return q ? q->classes : 0; }
+SPARSE_API size_t sparse_qnet_class_count(const sparse_qnet *q) { return q ? q->classes : 0; }
 
 SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, double *accuracy)
 {
@@ -389,7 +383,7 @@ SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, do
         return sparse__error(SPARSE_ESHAPE, "int8 evaluation: images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(ds), sparse_dataset_height(ds),
                              sparse_dataset_width(ds), q->in_c, q->in_h, q->in_w);
-    size_t n = sparse_dataset_count(ds), right = 0;
+    size_t n = sparse_dataset_image_count(ds), right = 0;
     if (n == 0)
         return sparse__error(SPARSE_EEMPTY, "int8 evaluation: no images");
     for (size_t i = 0; i < n; i++) {

@@ -268,8 +268,8 @@ static int valid_prefix(const char *prefix)
     return 1;
 }
 
-SPARSE_API int sparse_exp_qnet_c_source(const sparse_qnet *q, const char *prefix, const uint64_t *offsets,
-                                        char **out)
+SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
+                                        const uint64_t *offsets)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

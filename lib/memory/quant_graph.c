@@ -120,7 +120,7 @@ static int build(const sparse_qnet *q, const unsigned char *pool_in_place, spars
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_exp_qnet_memgraph(const sparse_qnet *q, sparse_memgraph **out)
+SPARSE_API int sparse_exp_qnet_memgraph(sparse_memgraph **out, const sparse_qnet *q)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -37,10 +37,8 @@ int sp_dense_figures(const sp_problem *p, const double *point, sp_cap_figures *f
         !sparse_memreport_from_net(&mem, net, NULL) && !sparse_memreport_ms_bytes(mem, &ms) &&
         !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
         /* Every weight counts: biases start at zero, so MS does not see them. */
-        size_t n = 0;
         uint64_t dense = 0, w = 0;
-        sparse_memreport_node_count(mem, &n);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < sparse_memreport_node_count(mem); i++)
             if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
                 dense += w;
         ms = dense > ms ? dense : ms;

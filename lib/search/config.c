@@ -522,7 +522,7 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
     free(cfg);
 }
 
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg)
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg)
 {
     return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] + cfg->final_trials : 0;
 }
@@ -572,7 +572,7 @@ static void put_plot(sparse__buf *b, const sparse_search_config *c)
     }
 }
 
-SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char **out)
+SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *c)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -46,7 +46,7 @@ static int build(const sp_search *s, const sp_slot *sl, const sparse_prune_optio
     sparse_net *ref = NULL;
     int rc = sp_genome_arch(&sl->g, p->channels, p->height, p->width, p->classes, arch);
     if (!rc)
-        rc = sparse_arch_to_json(*arch, &o->arch_json);
+        rc = sparse_arch_to_json(&o->arch_json, *arch);
     if (!rc)
         rc = sparse_net_create(net, *arch, s->cfg->batch, seed);
     /* Variational mode before inheritance, so the posterior is inherited. */
@@ -89,7 +89,7 @@ static int train(const sp_search *s, sp_slot *sl, sparse_net *net, const sparse_
     if (!rc)
         *eval_net = sparse_prune_result_net(*pruned);
     if (!rc && po->method == SPARSE_PRUNE_BC)
-        rc = sparse_arch_to_json(sparse_prune_result_arch(*pruned), &o->compact_json);
+        rc = sparse_arch_to_json(&o->compact_json, sparse_prune_result_arch(*pruned));
     return rc;
 }
 
@@ -126,7 +126,7 @@ static int measure(const sp_search *s, sparse_net *net, sp_outcome *o)
     if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
         o->arena = (double)v;
     if (!rc)
-        o->params = (double)sparse_net_param_nonzero(net);
+        o->params = (double)sparse_net_nonzero_count(net);
     sparse_memreport_free(mem);
     return rc;
 }

@@ -190,7 +190,7 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
         return sparse__error_prefix(b.rc, "building the search space");
     }
     lay->space = b.s;
-    lay->nvars = sparse_space_num_vars(b.s);
+    lay->nvars = sparse_space_var_count(b.s);
     return SPARSE_OK;
 }
 
@@ -321,7 +321,7 @@ static void add_conv(arch_builder *a, const sp_genome *g, int k, int l, const ch
     add(a, &relu, name);
     if (g->residual && l % 2 == 1) {
         sparse_layer_spec res = spec_of(SPARSE_LAYER_RESIDUAL);
-        res.n_inputs = 1;
+        res.input_count = 1;
         res.inputs[0] = skip;
         snprintf(name, sizeof name, "b%dl%d_res", k, l);
         add(a, &res, name);
@@ -398,20 +398,20 @@ static void add_head(arch_builder *a, const sp_genome *g, size_t classes)
         const char *srcs[3] = {NULL, a->block0, a->stem};
         sparse_layer_spec merge = spec_of(SPARSE_LAYER_MERGE);
         merge.merge = g->merge_concat ? SPARSE_MERGE_CONCAT : SPARSE_MERGE_SUM;
-        merge.inputs[merge.n_inputs++] = main_out;
+        merge.inputs[merge.input_count++] = main_out;
         char relu_names[3][64];
         for (int i = 1; i < 3; i++) {
             if (!widths[i])
                 continue;
             sparse_layer_spec s = spec_of(SPARSE_LAYER_FC);
             s.units = widths[i];
-            s.n_inputs = 1;
+            s.input_count = 1;
             s.inputs[0] = srcs[i];
             add(a, &s, names[i]);
             sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
             snprintf(relu_names[i], sizeof relu_names[i], "%s_relu", names[i]);
             add(a, &relu, relu_names[i]);
-            merge.inputs[merge.n_inputs++] = relu_names[i];
+            merge.inputs[merge.input_count++] = relu_names[i];
         }
         add(a, &merge, "merge");
     }
@@ -465,7 +465,7 @@ char *sp_point_key(const sp_problem *p, const double *point)
     sp_genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
+    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(&json, arch)) {
         sparse_arch_free(arch);
         sparse_clear_error();
         return NULL;

@@ -104,7 +104,7 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     s->cfg = cfg;
     s->opts = opts;
     s->t0 = sp_now_s();
-    s->total = sparse_search_config_trials(cfg);
+    s->total = sparse_search_config_trial_count(cfg);
     if (opts->max_trials && opts->max_trials < s->total)
         s->total = opts->max_trials;
     /* The final stage follows the three stages, or starts early enough to
@@ -118,7 +118,7 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     s->workers = cfg->workers;
     s->lag = 2 * (s->workers - 1);
     int threads = opts->threads > 0 ? opts->threads : cfg->threads;
-    int rc = sparse_set_num_threads(threads > (int)s->workers ? threads / (int)s->workers : 1);
+    int rc = sparse_set_thread_count(threads > (int)s->workers ? threads / (int)s->workers : 1);
     if (!rc && !(s->slots = sparse__calloc(s->lag + 1, sizeof *s->slots)))
         rc = SPARSE_ENOMEM;
     if (!rc && !(s->fingerprint = sp_config_fingerprint(cfg)))
@@ -140,7 +140,7 @@ static int start_run(sp_search *s, const char *dir)
                              "%s already holds a run (%zu trials): resume it or choose another directory",
                              dir, n > done ? n : done);
     char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
-    rc = path ? sparse_search_config_to_yaml(s->cfg, &yaml) : SPARSE_ENOMEM;
+    rc = path ? sparse_search_config_to_yaml(&yaml, s->cfg) : SPARSE_ENOMEM;
     if (!rc)
         rc = sparse__replace_file(path, yaml, strlen(yaml));
     free(yaml);
@@ -159,7 +159,7 @@ static int open_run(sp_search *s, const char *dir, int create)
         rc = sp_open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
     if (!rc) {
         sp_problem prob = {cfg, &s->lay, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                           sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train)};
+                           sparse_dataset_width(s->train), sparse_dataset_class_count(s->train)};
         s->prob = prob;
         rc = check_wm_budget(s);
     }
@@ -216,20 +216,22 @@ static int write_summary(sp_search *s, const char *dir)
     return rc;
 }
 
+SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_SEARCH_OPTIONS_INIT,
+                        SPARSE_SEARCH_OPTIONS_VERSION, sizeof(sparse_search_options));
+
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                        const sparse_search_options *opts)
 {
-    sparse_search_options defaults = SPARSE_SEARCH_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
+    sparse_search_options o;
+    int rc = sparse__struct_read(&search_options_versions, &o, opts,
+                                 create ? "sparse_search_run" : "sparse_search_resume");
+    if (rc)
+        return rc;
     sp_search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
-    int rc = plan_run(&s, cfg, opts);
+    rc = plan_run(&s, cfg, &o);
     if (!rc)
         rc = open_run(&s, dir, create);
     if (!rc)
@@ -246,13 +248,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
 
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             version, SPARSE_SEARCH_OPTIONS_VERSION);
-    sparse_search_options d = SPARSE_SEARCH_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&search_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,

@@ -153,7 +153,7 @@ static int make_mobo(const sp_search *s, size_t hist, sparse_rng *rng, sparse_mo
      * proposing small, poor networks. */
     static const int logs[3] = {1, 1, 1};
     int rc = sparse_mobo_create(out, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
-    const size_t nval = sparse_dataset_count(s->val);
+    const size_t nval = sparse_dataset_image_count(s->val);
     const double half_error = 0.5 / (double)(nval ? nval : 1);
     for (size_t i = 0; !rc && i < hist; i++) {
         const sp_trial *tr = &s->trials[i];

@@ -160,11 +160,11 @@ int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_d
     d.max_train = cfg->max_train;
     d.binary = cfg->binary;
     d.seed = cfg->seed;
-    return sparse_data_open(override ? override : cfg->data, &d, train, val, test);
+    return sparse_data_open(train, val, test, override ? override : cfg->data, &d);
 }
 
-SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
-                                    sparse_dataset **train, sparse_dataset **val, sparse_dataset **test)
+SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                    const sparse_run *run, const char *data_override)
 {
     SPARSE__CHECK_NULL(train);
     SPARSE__CHECK_NULL(val);

@@ -16,7 +16,14 @@
 #define SP_LABEL_CAP 64
 
 enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
-enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
+/* The pruning methods are the public sparse_prune_method's, under the names
+ * the search used before it had them; the genome's choice index is the value. */
+enum {
+    SP_PRUNE_NONE = SPARSE_PRUNE_NONE,
+    SP_PRUNE_SPVD = SPARSE_PRUNE_SPVD,
+    SP_PRUNE_BC = SPARSE_PRUNE_BC,
+    SP_PRUNE_METHODS = SPARSE_PRUNE_BC + 1
+};
 
 /* A searchable range; lo == hi fixes the value. */
 typedef struct sp_range {

@@ -115,7 +115,7 @@ static void fingerprint_free(fingerprint *f)
 static int fingerprint_of(const sparse_search_config *cfg, fingerprint *f)
 {
     memset(f, 0, sizeof *f);
-    int rc = sparse_search_config_to_yaml(cfg, &f->yaml);
+    int rc = sparse_search_config_to_yaml(&f->yaml, cfg);
     if (!rc)
         rc = split(f);
     if (rc)

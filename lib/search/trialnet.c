@@ -16,9 +16,7 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *p
 {
     sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
     *po = d;
-    po->method = g->prune == SP_PRUNE_SPVD ? SPARSE_PRUNE_SPVD
-                 : g->prune == SP_PRUNE_BC ? SPARSE_PRUNE_BC
-                                           : SPARSE_PRUNE_NONE;
+    po->method = g->prune;
     po->spvd_threshold = po->bc_threshold = g->threshold_fc;
     po->kl_weight = g->kl_weight;
     po->zero_epochs = g->zero_epochs;
@@ -32,9 +30,8 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *p
  * FC nodes the FC threshold. */
 static int set_layer_thresholds(sparse_net *net, const sp_genome *g, uint64_t seed)
 {
-    const int mode = g->prune == SP_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
     for (size_t id = 0; id < sparse_net_node_count(net); id++) {
-        if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, id) == SPARSE_PRUNE_NONE)
             continue;
         const char *name = sparse_net_node_name(net, id);
         int k, l;
@@ -42,7 +39,7 @@ static int set_layer_thresholds(sparse_net *net, const sp_genome *g, uint64_t se
         if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
             l < g->block_layers[k])
             thr = g->threshold[k][l];
-        int rc = sparse_exp_net_set_variational(net, id, mode, thr, seed);
+        int rc = sparse_exp_net_set_variational(net, id, g->prune, thr, seed);
         if (rc)
             return rc;
     }
@@ -94,7 +91,7 @@ static int rebuild(const char *path, const sp_genome *g, sparse_net **out, spars
     if (!rc)
         rc = sp_prune_trial(net, g, 0, 256, &pruned);
     if (!rc)
-        rc = sparse_prune_result_take_net(pruned, out);
+        rc = sparse_prune_result_take_net(out, pruned);
     sparse_prune_result_free(pruned);
     if (rc)
         sparse_net_free(net);
@@ -126,8 +123,7 @@ static int check_weights_path(const char *path)
     return rc;
 }
 
-SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
-                                    sparse_net **before)
+SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run, size_t id)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

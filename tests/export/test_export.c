@@ -97,9 +97,9 @@ static void randomise_batchnorms(sparse_net *net)
             continue;
         for (int k = 0; k < 4; k++) {
             sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_param(net, id, names[k], &t), SPARSE_OK);
+            assert_int_equal(sparse_net_param(&t, net, id, names[k]), SPARSE_OK);
             float *v = sparse_tensor_data(t);
-            for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+            for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
                 v[i] = (float)(k == 3 ? 0.3 + rndu() : k == 0 ? 0.5 + rndu() : rndu() - 0.5);
             sparse_tensor_free(t);
         }
@@ -226,7 +226,7 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
     sparse_memreport *r = NULL;
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = SPARSE_SCRATCH_NONE;
-    assert_int_equal(sparse_exp_qnet_memgraph(q, &g), SPARSE_OK);
+    assert_int_equal(sparse_exp_qnet_memgraph(&g, q), SPARSE_OK);
     assert_int_equal(sparse_memreport_create(&r, g, &mo), SPARSE_OK);
     uint64_t arena = 0, flash = 0;
     assert_int_equal(sparse_memreport_deploy_arena_bytes(r, &arena, NULL), SPARSE_OK);
@@ -235,8 +235,7 @@ static outcome export_and_verify(sparse_net *net, const sparse_dataset *ds, cons
     assert_int_equal(header_arena(dir, prefix), arena);
     assert_int_equal(fig.arena_bytes, arena);
     assert_int_equal(fig.flash_bytes, flash);
-    size_t n = 0;
-    assert_int_equal(sparse_memreport_node_count(r, &n), SPARSE_OK);
+    const size_t n = sparse_memreport_node_count(r);
     for (size_t i = 0; i < n; i++) {
         uint64_t f = 0;
         assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT, &f),
@@ -387,8 +386,8 @@ static void test_branches(void **state)
 
 static float *param(sparse_net *net, size_t id, const char *name, size_t *n, sparse_tensor **t)
 {
-    assert_int_equal(sparse_net_param(net, id, name, t), SPARSE_OK);
-    *n = sparse_tensor_numel(*t);
+    assert_int_equal(sparse_net_param(t, net, id, name), SPARSE_OK);
+    *n = sparse_tensor_element_count(*t);
     return sparse_tensor_data(*t);
 }
 

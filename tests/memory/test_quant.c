@@ -469,11 +469,11 @@ static double compare_nodes(sparse_net *net, sparse_qnet *q, const float *img, s
             if (shared)
                 continue;
             sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_node_output(net, id, &t), SPARSE_OK);
+            assert_int_equal(sparse_net_node_output(&t, net, id), SPARSE_OK);
             double s;
             int32_t zp;
             assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
-            assert_int_equal(count, sparse_tensor_numel(t));
+            assert_int_equal(count, sparse_tensor_element_count(t));
             const float *fv = sparse_tensor_data_const(t);
             double sum = 0.0, mx = 0.0;
             for (size_t j = 0; j < count; j++) {
@@ -512,9 +512,9 @@ static void test_q_network(void **state)
     const char *bn_params[] = {"gamma", "beta", "running_mean", "running_var"};
     for (int k = 0; k < 4; k++) {
         sparse_tensor *t = NULL;
-        assert_int_equal(sparse_net_param(net, bn, bn_params[k], &t), SPARSE_OK);
+        assert_int_equal(sparse_net_param(&t, net, bn, bn_params[k]), SPARSE_OK);
         float *v = sparse_tensor_data(t);
-        for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+        for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             v[i] = k == 3 ? (float)(0.5 + rndu()) : (float)(rndu() - 0.3);
         sparse_tensor_free(t);
     }
@@ -666,9 +666,9 @@ static void set_param(sparse_net *net, const char *node, const char *name, size_
     size_t id;
     sparse_tensor *t = NULL;
     assert_int_equal(sparse_net_find_node(net, node, &id), SPARSE_OK);
-    assert_int_equal(sparse_net_param(net, id, name, &t), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, net, id, name), SPARSE_OK);
     float *d = sparse_tensor_data(t);
-    for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
         if (i == SIZE_MAX || j == i)
             d[j] = v;
     sparse_tensor_free(t);

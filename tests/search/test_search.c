@@ -66,11 +66,11 @@ static void roundtrip(const char *text, size_t trials, const char *needle)
 {
     sparse_search_config *c = parse(text), *c2;
     char *y1, *y2;
-    assert_int_equal(sparse_search_config_to_yaml(c, &y1), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&y1, c), SPARSE_OK);
     assert_int_equal(sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml"), SPARSE_OK);
-    assert_int_equal(sparse_search_config_to_yaml(c2, &y2), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&y2, c2), SPARSE_OK);
     assert_string_equal(y1, y2);
-    assert_int_equal(sparse_search_config_trials(c), trials);
+    assert_int_equal(sparse_search_config_trial_count(c), trials);
     if (!strstr(y1, needle))
         fprintf(stderr, "'%s' not in:\n%s", needle, y1);
     assert_non_null(strstr(y1, needle));
@@ -95,7 +95,7 @@ static void test_config_roundtrip(void **state)
     /* No references, no plot key: the resolved config of every earlier run. */
     sparse_search_config *plain = parse("data: mnist\nplot: {references: []}\n");
     char *yaml;
-    assert_int_equal(sparse_search_config_to_yaml(plain, &yaml), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&yaml, plain), SPARSE_OK);
     assert_null(strstr(yaml, "plot"));
     free(yaml);
     sparse_search_config_free(plain);
@@ -177,7 +177,7 @@ static void test_random_points_build_valid_archs(void **state)
         }
         valid++;
         for (size_t l = 0; l < sparse_arch_layer_count(arch); l++) {
-            sparse_layer_spec s;
+            sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
             assert_int_equal(sparse_arch_layer(arch, l, &s), SPARSE_OK);
             kinds_seen[s.kind]++;
         }
@@ -330,8 +330,8 @@ static void test_inheritance_copies_overlap(void **state)
     assert_int_equal(sparse_net_find_node(parent, "b0l0", &pid), SPARSE_OK);
     assert_int_equal(sparse_net_find_node(child, "b0l0", &cid), SPARSE_OK);
     sparse_tensor *pw, *cw;
-    assert_int_equal(sparse_net_param(parent, pid, "weight", &pw), SPARSE_OK);
-    assert_int_equal(sparse_net_param(child, cid, "weight", &cw), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&pw, parent, pid, "weight"), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&cw, child, cid, "weight"), SPARSE_OK);
     assert_int_equal(sparse_tensor_dim(cw, 0), 6);
     /* The first 4 output channels are the parent's; the other 2 stay fresh. */
     const float *a = sparse_tensor_data_const(pw), *b = sparse_tensor_data_const(cw);
@@ -453,20 +453,20 @@ static void test_search_resume_after_kill_is_identical(void **state)
      * validation images): the same images in the same order as a direct
      * open with the config's options, and a different seed differs. */
     sparse_dataset *split[3], *direct[3], *other[3];
-    assert_int_equal(sparse_run_open_data(run, NULL, &split[0], &split[1], &split[2]), SPARSE_OK);
+    assert_int_equal(sparse_run_open_data(&split[0], &split[1], &split[2], run, NULL), SPARSE_OK);
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = 60;
     d.seed = 7;
-    assert_int_equal(sparse_data_open(csv, &d, &direct[0], &direct[1], &direct[2]), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&direct[0], &direct[1], &direct[2], csv, &d), SPARSE_OK);
     d.seed = 8;
-    assert_int_equal(sparse_data_open(csv, &d, &other[0], &other[1], &other[2]), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(split[1]), 60);
+    assert_int_equal(sparse_data_open(&other[0], &other[1], &other[2], csv, &d), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(split[1]), 60);
     const size_t px = sparse_dataset_channels(split[0]) * sparse_dataset_height(split[0]) *
                       sparse_dataset_width(split[0]);
     int differs = 0;
     for (int k = 0; k < 3; k++) {
-        assert_int_equal(sparse_dataset_count(split[k]), sparse_dataset_count(direct[k]));
-        for (size_t i = 0; i < sparse_dataset_count(split[k]); i++) {
+        assert_int_equal(sparse_dataset_image_count(split[k]), sparse_dataset_image_count(direct[k]));
+        for (size_t i = 0; i < sparse_dataset_image_count(split[k]); i++) {
             assert_int_equal(sparse_dataset_label(split[k], i), sparse_dataset_label(direct[k], i));
             assert_memory_equal(sparse_dataset_image(split[k], i), sparse_dataset_image(direct[k], i),
                                 px * sizeof(float));
@@ -479,7 +479,7 @@ static void test_search_resume_after_kill_is_identical(void **state)
     }
     assert_true(differs);
     sparse_dataset *tr = (sparse_dataset *)1, *va = (sparse_dataset *)1, *te = (sparse_dataset *)1;
-    assert_int_equal(sparse_run_open_data(NULL, NULL, &tr, &va, &te), SPARSE_EINVAL);
+    assert_int_equal(sparse_run_open_data(&tr, &va, &te, NULL, NULL), SPARSE_EINVAL);
     assert_null(tr);
     assert_null(va);
     assert_null(te);
@@ -655,7 +655,7 @@ static void test_widened_child_starts_from_parent(void **state)
     sparse_dataset *train, *val, *test;
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = 60;
-    assert_int_equal(sparse_data_open(csv, &d, &train, &val, &test), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&train, &val, &test, csv, &d), SPARSE_OK);
     sparse_search_config *c = parse("data: mnist\nspace: {blocks: [2, 2], layers_per_block: [1, 1], layer_types: [conv2d],"
                                     " batch_norm: [true], input_downsample: [false], branches: [false], residual: [false],"
                                     " fc_layers: [1, 1], pool: [2, 2]}\n");
@@ -791,7 +791,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
              "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
-    assert_int_equal(sparse_search_config_trials(c), 11);
+    assert_int_equal(sparse_search_config_trial_count(c), 11);
     sparse_search_config_free(c);
     snprintf(run, sizeof run, "%s/run", tmp);
     run_search(cfg, run, 0);
