@@ -175,11 +175,9 @@ static uint64_t check_search_flash(const sparse_net *net, const sparse_memreport
 {
     sparse_memreport *r = NULL;
     uint64_t total = 0;
-    size_t n = 0, n8 = 0;
     assert_int_equal(sparse_memreport_from_net(&r, net, NULL), SPARSE_OK);
-    assert_int_equal(sparse_memreport_node_count(r, &n), SPARSE_OK);
-    assert_int_equal(sparse_memreport_node_count(q8, &n8), SPARSE_OK);
-    assert_int_equal(n, n8);
+    const size_t n = sparse_memreport_node_count(r);
+    assert_int_equal(n, sparse_memreport_node_count(q8));
     for (size_t i = 0; i < n; i++) {
         uint64_t f = 0, f8 = 0, nz = 0, nz8 = 0;
         assert_int_equal(sparse_memreport_node_value(r, i, SPARSE_MEMFIELD_DEPLOY_FLASH, &f), SPARSE_OK);
