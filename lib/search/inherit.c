@@ -26,7 +26,7 @@ static void zero_new_inputs(sparse_tensor *w, size_t keep)
                     d[(ptrdiff_t)a * st[0] + (ptrdiff_t)b * st[1] + (ptrdiff_t)c * st[2] + (ptrdiff_t)e * st[3]] = 0.0f;
 }
 
-int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
+int sparse__inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
 {
     int rc = sparse_net_inherit(child, parent, copied);
     for (size_t id = 1; !rc && id < sparse_net_node_count(child); id++) {

@@ -285,7 +285,7 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     if (!p->refs)
         return SPARSE_ENOMEM;
     for (size_t r = 0; r < from_cfg; r++) {
-        const sp_reference *in = &p->cfg->plot_refs[r];
+        const sparse__reference *in = &p->cfg->plot_refs[r];
         refpoint ref = {in->label, 100 * in->accuracy, {in->ms, in->wm}, NULL};
         p->refs[p->nrefs++] = ref;
     }
@@ -330,7 +330,7 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
     p.run = run;
     p.cfg = sparse__run_config(run);
     p.n = sparse_run_trial_count(run);
-    rc = sp_run_front(run, &p.front, &p.count);
+    rc = sparse__run_front(run, &p.front, &p.count);
     if (!rc)
         rc = gather_references(&p, &o);
     char *svg = NULL;
