@@ -17,7 +17,7 @@ if ! readelf -S "$lib" | grep -q '\.debug_info'; then
     exit 77
 fi
 if [ "${3:-}" = --update ]; then
-    abidw --headers-dir "$inc/sparse" --drop-private-types --no-corpus-path --drop-undefined-syms \
+    abidw --headers-dir "$inc/sparse" --drop-private-types --no-corpus-path --drop-undefined-syms --short-locs --no-comp-dir-path \
         --type-id-style hash --out-file "$base" "$lib" || exit 1
     echo "wrote $base"
     exit 0
