@@ -41,10 +41,10 @@ int cli_cmd_export_arch(int argc, char **argv)
         return status;
     sparse_net *net = NULL;
     char *yaml = NULL;
-    rc = sparse_run_trial_net(run, (size_t)a.trial, &net, NULL);
+    rc = sparse_run_trial_net(&net, NULL, run, (size_t)a.trial);
     sparse_run_free(run);
     if (!rc)
-        rc = sparse_arch_to_yaml(sparse_net_arch(net), &yaml);
+        rc = sparse_arch_to_yaml(&yaml, sparse_net_arch(net));
     if (!rc && a.save)
         rc = sparse_net_save(net, a.save);
     sparse_net_free(net);

@@ -38,9 +38,7 @@ static const cli_spec inspect_spec = {
 /* Index of the report node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
 {
-    size_t n = 0;
-    sparse_memreport_node_count(r, &n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < sparse_memreport_node_count(r); i++) {
         const char *s;
         if (!sparse_memreport_node_name(r, i, &s) && !strcmp(s, name))
             return i;
@@ -106,7 +104,7 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     int wm_model = 5;
     int rc = sparse_run_wm_model(run, &wm_model);
     if (!rc)
-        rc = sparse_run_trial_net(run, trial, &net, &before);
+        rc = sparse_run_trial_net(&net, &before, run, trial);
     if (!rc)
         rc = sparse_memreport_from_net(&ra, net, NULL);
     if (!rc)

@@ -142,7 +142,7 @@ static int print_config(const char *path)
     char *yaml = NULL;
     int rc = sparse_search_config_load(&cfg, path);
     if (!rc)
-        rc = sparse_search_config_to_yaml(cfg, &yaml);
+        rc = sparse_search_config_to_yaml(&yaml, cfg);
     sparse_search_config_free(cfg);
     int status = rc ? cli_lib_error(rc, "config") : cli_write_text(NULL, yaml, "config");
     sparse_free(yaml);

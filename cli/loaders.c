@@ -39,7 +39,7 @@ int cli_open_data(const cli_data *d, cli_splits *s)
     o.val_count = (size_t)d->val;
     o.seed = (uint64_t)d->seed;
     o.max_train = (size_t)d->max_train;
-    int rc = sparse_data_open(d->spec, &o, &s->train, &s->val, &s->test);
+    int rc = sparse_data_open(&s->train, &s->val, &s->test, d->spec, &o);
     return rc ? cli_lib_error(rc, "data") : CLI_OK;
 }
 

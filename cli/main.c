@@ -15,6 +15,7 @@ static const command commands[] = {
     {"search", cli_cmd_search, "search architectures for the Pareto front (accuracy, MS, WM)"},
     {"inspect", cli_cmd_inspect, "show the Pareto front or every trial of a run"},
     {"export-arch", cli_cmd_export_arch, "write a trial's architecture as YAML"},
+    {"export", cli_cmd_export, "write a network as int8 C for a microcontroller; build, run in qemu"},
     {"data", cli_cmd_data, "fetch and inspect data sets"},
     {"train", cli_cmd_train, "train an architecture (YAML) on a data set"},
     {"memory", cli_cmd_memory, "memory figures of an architecture: MS, WM5, WM6, flash, arena"},

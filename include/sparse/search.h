@@ -41,9 +41,9 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
 /* The resolved config, defaults included, as YAML that
  * sparse_search_config_parse reads back. *out owned by the caller, released
  * with sparse_free(). */
-SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
+SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *cfg);
 /* Total number of trials the config plans: the three stages and the final one. */
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg);
 
 /* ---- Running ---- */
 
@@ -172,8 +172,8 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *ids, size_t *cou
  * for batches of up to 256 images. *out is owned by the caller. before (may
  * be NULL) receives, for pruned trials, the network before pruning (the
  * variational one; NULL otherwise), also owned by the caller. */
-SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
-                                    sparse_net **before);
+SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run,
+                                    size_t id);
 
 /* The training, validation and test splits of the run's search, opened again
  * from its config: same data spec (or data_override, when not NULL, e.g. the
@@ -181,9 +181,9 @@ SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net
  * and relabelling, so a trial's network can be calibrated and evaluated on
  * exactly the images the search used. All three are owned by the caller
  * (sparse_dataset_free); on failure all are NULL. */
-SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
-                                    sparse_dataset **train, sparse_dataset **val,
-                                    sparse_dataset **test);
+SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val,
+                                    sparse_dataset **test, const sparse_run *run,
+                                    const char *data_override);
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS

@@ -17,18 +17,19 @@ struct sparse_run {
     sparse_search_config *cfg;
     /* The records whose id reads, in file order, read leniently; log_index
      * is each one's record in the log. */
-    sp_trial *trials;
+    sparse__trial *trials;
     size_t *log_index;
     size_t n, max_id;
 };
 
 /* A trial's figure as sparse_run_trial_value gives it (-1: not measured). */
-static double field_value(const sp_trial *t, int field)
+static double field_value(const sparse__trial *t, int field)
 {
     switch (field) {
     case SPARSE_TRIAL_OK: return t->ok;
     case SPARSE_TRIAL_STAGE: return t->stage;
-    case SPARSE_TRIAL_PARENT: return t->parent == SP_NO_PARENT ? -1.0 : (double)t->parent;
+    case SPARSE_TRIAL_PARENT:
+        return t->parent == SPARSE__NO_PARENT ? -1.0 : (double)t->parent;
     case SPARSE_TRIAL_VAL_ACCURACY: return t->val_acc;
     case SPARSE_TRIAL_TEST_ACCURACY: return t->test_acc;
     case SPARSE_TRIAL_MS_BYTES: return t->ms;
@@ -63,11 +64,11 @@ static int read_trials(sparse_run *run, size_t nvars)
         return SPARSE_ENOMEM;
     int rc = SPARSE_OK;
     for (size_t i = 0; !rc && i < n; i++) {
-        sp_trial *t = &run->trials[run->n];
+        sparse__trial *t = &run->trials[run->n];
         size_t line = sparse__runlog_line_number(run->log, i), first;
-        if ((rc = sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t)))
+        if ((rc = sparse__trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t)))
             break; /* out of memory: a reader skips what does not read */
-        if (t->id == SP_NO_ID)
+        if (t->id == SPARSE__NO_ID)
             rc = sparse__runlog_add_note(
                 run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
         else if ((first = find(run, t->id)) != SIZE_MAX)
@@ -92,13 +93,13 @@ static int check_state(sparse_run *run)
     size_t done = 0;
     char msg[1024];
     int rc = SPARSE_OK;
-    int src = sp_state_trials_done(run->log, &done);
+    int src = sparse__state_trials_done(run->log, &done);
     if (src == SPARSE_ENOMEM) {
         rc = src;
     } else if (src) {
         rc = sparse__runlog_add_note(run->log, 0, "%s", sparse_last_error());
         sparse_clear_error();
-    } else if (sp_state_disagreement(run->log, done, msg, sizeof msg)) {
+    } else if (sparse__state_disagreement(run->log, done, msg, sizeof msg)) {
         rc = sparse__runlog_add_note(run->log, 0, "%s: records are missing", msg);
     }
     return rc;
@@ -118,10 +119,10 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
         rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
     size_t nvars = 0;
-    sp_layout lay;
-    if (!rc && !(rc = sp_layout_create(&lay, run->cfg))) {
+    sparse__layout lay;
+    if (!rc && !(rc = sparse__layout_create(&lay, run->cfg))) {
         nvars = lay.nvars;
-        sp_layout_destroy(&lay);
+        sparse__layout_destroy(&lay);
     }
     if (!rc)
         rc = check_state(run);
@@ -156,26 +157,26 @@ const double *sparse__run_point(const sparse_run *run, size_t id)
     return i == SIZE_MAX ? NULL : run->trials[i].point;
 }
 
-int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
-                 sparse_dataset **val, sparse_dataset **test)
+int sparse__open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
+                      sparse_dataset **val, sparse_dataset **test)
 {
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = cfg->val_count;
     d.max_train = cfg->max_train;
     d.binary = cfg->binary;
     d.seed = cfg->seed;
-    return sparse_data_open(override ? override : cfg->data, &d, train, val, test);
+    return sparse_data_open(train, val, test, override ? override : cfg->data, &d);
 }
 
-SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
-                                    sparse_dataset **train, sparse_dataset **val, sparse_dataset **test)
+SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                    const sparse_run *run, const char *data_override)
 {
     SPARSE__CHECK_NULL(train);
     SPARSE__CHECK_NULL(val);
     SPARSE__CHECK_NULL(test);
     *train = *val = *test = NULL;
     SPARSE__CHECK_NULL(run);
-    return sp_open_data(run->cfg, data_override, train, val, test);
+    return sparse__open_data(run->cfg, data_override, train, val, test);
 }
 
 char *sparse__run_path(const sparse_run *run, size_t id) { return sparse__runlog_weights_path(run->log, id); }
@@ -253,13 +254,13 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     size_t *pool = sparse__malloc((n ? n : 1) * sizeof *pool), *front = sparse__malloc((n ? n : 1) * sizeof *front);
     int rc = F && pool && front ? SPARSE_OK : SPARSE_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
-        const sp_trial *t = &run->trials[i];
+        const sparse__trial *t = &run->trials[i];
         if (t->ok != 1 || (any_feasible && t->feasible != 1))
             continue;
         pool[m] = t->id;
         F[3 * m] = 1.0 - t->val_acc;
         F[3 * m + 1] = t->ms;
-        F[3 * m + 2] = sp_trial_wm(run->cfg, t);
+        F[3 * m + 2] = sparse__trial_wm(run->cfg, t);
         m++;
     }
     size_t c = 0;
@@ -275,7 +276,7 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     return rc;
 }
 
-int sp_run_front(const sparse_run *run, size_t **idx, size_t *count)
+int sparse__run_front(const sparse_run *run, size_t **idx, size_t *count)
 {
     size_t n = sparse_run_trial_count(run);
     *count = 0;
@@ -293,13 +294,13 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
 {
     SPARSE__CHECK_NULL(run);
     size_t c = 0, *idx;
-    int rc = sp_run_front(run, &idx, &c);
+    int rc = sparse__run_front(run, &idx, &c);
     if (rc)
         return rc;
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_puts(&b, "id,stage,val_accuracy,test_accuracy,ms_bytes,wm5_bytes,wm6_bytes,params\n");
     for (size_t j = 0; !rc && j < c; j++) {
-        const sp_trial *t = &run->trials[find(run, idx[j])];
+        const sparse__trial *t = &run->trials[find(run, idx[j])];
         sparse__buf_printf(&b, "%zu,%d,%.6f,%.6f,%.0f,%.0f,%.0f,%.0f\n", idx[j], t->stage, t->val_acc, t->test_acc,
                            t->ms, t->wm5, t->wm6, t->params);
     }

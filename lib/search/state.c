@@ -115,7 +115,7 @@ static void fingerprint_free(fingerprint *f)
 static int fingerprint_of(const sparse_search_config *cfg, fingerprint *f)
 {
     memset(f, 0, sizeof *f);
-    int rc = sparse_search_config_to_yaml(cfg, &f->yaml);
+    int rc = sparse_search_config_to_yaml(&f->yaml, cfg);
     if (!rc)
         rc = split(f);
     if (rc)
@@ -123,7 +123,7 @@ static int fingerprint_of(const sparse_search_config *cfg, fingerprint *f)
     return rc;
 }
 
-char *sp_config_fingerprint(const sparse_search_config *cfg)
+char *sparse__config_fingerprint(const sparse_search_config *cfg)
 {
     fingerprint f;
     if (fingerprint_of(cfg, &f))
@@ -143,14 +143,14 @@ char *sp_config_fingerprint(const sparse_search_config *cfg)
     return s;
 }
 
-char *sp_state_json(const sp_search *s, int finished)
+char *sparse__state_json(const sparse__search *s, int finished)
 {
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(
         &b,
         "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":", s->n,
         s->total, finished ? "true" : "false");
-    sparse__buf_json_double(&b, sp_best_feasible(s));
+    sparse__buf_json_double(&b, sparse__best_feasible(s));
     sparse__buf_printf(&b, ",%s}\n", s->fingerprint);
     char *json = sparse__buf_detach(&b);
     sparse__buf_free(&b);
@@ -176,7 +176,7 @@ static int parse_state(const sparse__runlog *log, sparse__doc **out)
     return rc;
 }
 
-int sp_state_trials_done(const sparse__runlog *log, size_t *done)
+int sparse__state_trials_done(const sparse__runlog *log, size_t *done)
 {
     sparse__doc *d;
     long n = 0;
@@ -191,7 +191,7 @@ int sp_state_trials_done(const sparse__runlog *log, size_t *done)
     return rc;
 }
 
-int sp_state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap)
+int sparse__state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap)
 {
     size_t n = sparse__runlog_count(log);
     if (done <= n)
@@ -264,7 +264,7 @@ static int check_config(const sparse__runlog *log, const sparse__doc *d, const s
     return rc;
 }
 
-int sp_state_check(const sparse__runlog *log, const sparse_search_config *cfg)
+int sparse__state_check(const sparse__runlog *log, const sparse_search_config *cfg)
 {
     sparse__doc *d;
     int rc = parse_state(log, &d);
@@ -278,7 +278,7 @@ int sp_state_check(const sparse__runlog *log, const sparse_search_config *cfg)
     char msg[1024];
     rc = sparse__doc_long(d, sparse__doc_get(sparse__doc_root(d), "trials_done"), "trials_done", 0,
                           100000000L, &done);
-    if (!rc && sp_state_disagreement(log, (size_t)done, msg, sizeof msg))
+    if (!rc && sparse__state_disagreement(log, (size_t)done, msg, sizeof msg))
         rc = sparse__error(SPARSE_EFORMAT,
                            "%s: records are missing, and a resume would train those trials again. Restore "
                            "trials.jsonl, or delete state.json to continue from the records it holds",

@@ -285,7 +285,7 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     if (!p->refs)
         return SPARSE_ENOMEM;
     for (size_t r = 0; r < from_cfg; r++) {
-        const sp_reference *in = &p->cfg->plot_refs[r];
+        const sparse__reference *in = &p->cfg->plot_refs[r];
         refpoint ref = {in->label, 100 * in->accuracy, {in->ms, in->wm}, NULL};
         p->refs[p->nrefs++] = ref;
     }
@@ -305,23 +305,12 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     return SPARSE_OK;
 }
 
-static int check_version(unsigned version)
-{
-    if (version != SPARSE_PLOT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_plot_options version %u (this library knows %u)", version,
-                             SPARSE_PLOT_OPTIONS_VERSION);
-    return SPARSE_OK;
-}
+SPARSE__STRUCT_VERSIONS(plot_options_versions, sparse_plot_options, SPARSE_PLOT_OPTIONS_INIT,
+                        SPARSE_PLOT_OPTIONS_VERSION, sizeof(sparse_plot_options));
 
 SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    int rc = check_version(version);
-    if (rc)
-        return rc;
-    sparse_plot_options d = SPARSE_PLOT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&plot_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
@@ -329,23 +318,21 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
 {
     SPARSE__CHECK_NULL(run);
     SPARSE__CHECK_NULL(path);
-    sparse_plot_options defaults = SPARSE_PLOT_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    int rc = check_version(opts->version);
+    sparse_plot_options o;
+    int rc = sparse__struct_read(&plot_options_versions, &o, opts, "sparse_run_write_pareto_svg_ext");
     if (rc)
         return rc;
-    if (opts->reference_count && !opts->references)
+    if (o.reference_count && !o.references)
         return sparse__error(SPARSE_EINVAL, "sparse_plot_options: %zu references but references is NULL",
-                             opts->reference_count);
+                             o.reference_count);
     plot p;
     memset(&p, 0, sizeof p);
     p.run = run;
     p.cfg = sparse__run_config(run);
     p.n = sparse_run_trial_count(run);
-    rc = sp_run_front(run, &p.front, &p.count);
+    rc = sparse__run_front(run, &p.front, &p.count);
     if (!rc)
-        rc = gather_references(&p, opts);
+        rc = gather_references(&p, &o);
     char *svg = NULL;
     if (!rc) {
         fit_axes(&p);

@@ -242,7 +242,7 @@ static int load_csv(void)
     sparse_dataset *tr = NULL, *va = NULL, *te = NULL;
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
     o.val_count = 20;
-    int rc = sparse_data_open(csv, &o, &tr, &va, &te);
+    int rc = sparse_data_open(&tr, &va, &te, csv, &o);
     sparse_dataset_free(tr);
     sparse_dataset_free(va);
     sparse_dataset_free(te);
@@ -279,10 +279,11 @@ static int train_step(void)
 static int memory_report(void)
 {
     sparse_memreport *r = NULL;
-    const char *json;
+    char *json = NULL;
     int rc = sparse_memreport_from_net(&r, ready_net, NULL);
     if (!rc)
-        rc = sparse_memreport_json(r, &json);
+        rc = sparse_memreport_to_json(&json, r);
+    sparse_free(json);
     sparse_memreport_free(r);
     return rc;
 }
@@ -427,7 +428,7 @@ static int setup(void **state)
     sparse_dataset *tr = NULL, *va = NULL, *te = NULL;
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
     o.val_count = 20;
-    if (sparse_data_open(csv, &o, &tr, &va, &te))
+    if (sparse_data_open(&tr, &va, &te, csv, &o))
         return -1;
     sparse_dataset_free(va);
     sparse_dataset_free(te);
@@ -439,7 +440,7 @@ static int setup(void **state)
     sparse_arch_free(a);
     if (sparse_dataset_range(&one_batch, calib, 0, 64))
         return -1;
-    sparse_set_num_threads(1); /* one allocation order */
+    sparse_set_thread_count(1); /* one allocation order */
     sparse_train_options t = SPARSE_TRAIN_OPTIONS_INIT;
     t.epochs = 1;
     return sparse_net_train(ready_net, calib, &t, NULL) ? -1 : 0;

@@ -48,7 +48,7 @@ static double sgemm_peak(int threads)
 static double run_torch(const char *script, const sparse_arch *arch, int batch, int threads, int steps)
 {
     char *json = NULL;
-    if (sparse_arch_to_json(arch, &json))
+    if (sparse_arch_to_json(&json, arch))
         return -1;
     size_t len = strlen(json) + strlen(script) + 128;
     char *cmd = malloc(len);
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bench: %s\n", sparse_last_error());
                 return 1;
             }
-            sparse_set_num_threads(t);
+            sparse_set_thread_count(t);
             sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
             o.batch_size = (size_t)batch;
             o.epochs = 1;
