@@ -26,6 +26,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Strict number parsing for option values; return 0 on success. */
 int cli_parse_long(const char *s, long min, long max, long *out);
 int cli_parse_double(const char *s, double *out);
+/* "90", "90s", "15m", "2h" -> seconds into the double *field (a CLI_CUSTOM
+ * parser); 0 on success. */
+int cli_parse_duration(const char *s, void *field);
 
 /* How much goes to stderr. stderr is one per process, so this is process
  * state set once while parsing (-q/--quiet), not a flag threaded through

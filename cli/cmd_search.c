@@ -8,25 +8,6 @@
 
 #include "cli.h"
 
-/* "90", "90s", "15m", "2h" -> seconds. */
-static int parse_duration(const char *s, void *field)
-{
-    double *out = field;
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !isfinite(v) || v < 0)
-        return -1;
-    double unit = 1;
-    if (!strcmp(end, "h"))
-        unit = 3600;
-    else if (!strcmp(end, "m"))
-        unit = 60;
-    else if (*end && strcmp(end, "s"))
-        return -1;
-    *out = v * unit;
-    return 0;
-}
-
 typedef struct search_args {
     const char *config, *out, *resume, *data;
     long trials, threads;
@@ -41,7 +22,7 @@ static const cli_opt search_opts[] = {
     {.type = CLI_LONG, .name = "trials", .arg = "N", .field = F(trials), .min = 1, .max = 10000000,
      .expect = "be a positive integer", .help = "stop after N trials in all (default: the config's stages)"},
     {.type = CLI_CUSTOM, .name = "time-budget", .arg = "T", .field = F(time_budget_s),
-     .parse = parse_duration, .expect = "look like 900, 15m or 2h",
+     .parse = cli_parse_duration, .expect = "look like 900, 15m or 2h",
      .help = "no new trial after T (e.g. 900, 15m, 2h; default: the config's)"},
     {.type = CLI_LONG, .name = "threads", .arg = "T", .field = F(threads), .min = 1, .max = 1024,
      .help = "compute threads (default: the config's)"},

@@ -72,6 +72,8 @@ int cli_load_net(sparse_net **out, const char *arch, const char *weights, const 
         *out = NULL;
         return cli_lib_error(rc, weights_opt);
     }
+    if (weights && *sparse_net_load_note(*out))
+        cli_note("note: %s", sparse_net_load_note(*out));
     return CLI_OK;
 }
 

@@ -93,6 +93,24 @@ int cli_parse_double(const char *s, double *out)
     return 0;
 }
 
+int cli_parse_duration(const char *s, void *field)
+{
+    double *out = field;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !isfinite(v) || v < 0)
+        return -1;
+    double unit = 1;
+    if (!strcmp(end, "h"))
+        unit = 3600;
+    else if (!strcmp(end, "m"))
+        unit = 60;
+    else if (*end && strcmp(end, "s"))
+        return -1;
+    *out = v * unit;
+    return 0;
+}
+
 void cli_json_string(FILE *f, const char *s)
 {
     fputc('"', f);

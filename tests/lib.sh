@@ -54,13 +54,24 @@ layers:
 YAML
 }
 # fake_mnist_cache DIR: the four MNIST file names in DIR at their real sizes
-# (sparse files, all zeros), which is what 'sparse data fetch' checks.
+# (sparse files, all zeros): what a fetch cut short could leave, which
+# 'sparse data fetch' must not take for the real files.
 fake_mnist_cache() {
     mkdir -p "$1"
     truncate -s 47040016 "$1/train-images-idx3-ubyte"
     truncate -s 60008 "$1/train-labels-idx1-ubyte"
     truncate -s 7840016 "$1/t10k-images-idx3-ubyte"
     truncate -s 10008 "$1/t10k-labels-idx1-ubyte"
+}
+# linked_mnist_cache DIR: the four files of the real MNIST cache linked into
+# DIR (a cache 'sparse data fetch' finds complete: it checks their SHA-256);
+# fails when the real cache has not been fetched.
+linked_mnist_cache() {
+    real="${XDG_CACHE_HOME:-$HOME/.cache}/sparse/mnist"
+    mkdir -p "$1"
+    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+        [ -f "$real/$f" ] && ln -sf "$real/$f" "$1/$f" || return 1
+    done
 }
 # offline_bin DIR: DIR holds only the programs 'sparse data fetch' needs
 # besides npm, and grep for run() (for PATH=DIR).

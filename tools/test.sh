@@ -24,3 +24,13 @@ meson setup build-asan --werror --buildtype=debugoptimized \
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite abi
+
+# ThreadSanitizer: the tests that run threads (tools/tsan.sh; no suppressions,
+# tests/tsan.supp says why).
+rm -rf build-tsan
+sh tools/tsan.sh
+
+# Fuzzing: every target of tests/fuzz for 10 s on top of its corpus, one per
+# core (tools/fuzz.sh; a longer run is `sh tools/fuzz.sh 600`).
+rm -rf build-fuzz
+sh tools/fuzz.sh 10

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sparse/limits.h" /* the largest inputs the readers accept */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -357,8 +357,17 @@ SPARSE_API int sparse_net_predict(sparse_net *net, const float *image, float *lo
 SPARSE_API int sparse_net_save(const sparse_net *net, const char *path);
 /* Reads parameters into net. Every tensor of the network must be present
  * with its exact shape; names the network does not have are errors unless
- * allow_extra is 1. */
+ * allow_extra is 1, when they are ignored (a pruned network's variational
+ * parameters) and sparse_net_load_note says so. The tensors' data must fill
+ * the data section exactly (no bytes between or after them), each name
+ * once. Limits: sparse/limits.h (SPARSE_MAX_WEIGHTS_BYTES,
+ * SPARSE_MAX_SAFETENSORS_HEADER, SPARSE_MAX_TENSOR_VALUES). */
 SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extra);
+/* What the last successful sparse_net_load on net ignored, as one line
+ * naming the file ("W: ignored 4 tensors the network does not have
+ * (c1.log_sigma2, ...)"), or "" when nothing was. Owned by net, valid until
+ * the next sparse_net_load on it. */
+SPARSE_API const char *sparse_net_load_note(const sparse_net *net);
 /* The architecture stored in a file written by sparse_net_save.
  * *out owned by the caller. */
 SPARSE_API int sparse_net_load_arch(sparse_arch **out, const char *path);

@@ -16,8 +16,9 @@ struct sparse__doc {
 };
 
 /* Nesting deeper than this is refused rather than risking the C stack in
- * the recursive free. */
-#define MAX_DEPTH 64
+ * the recursive free; more nodes than SPARSE_MAX_YAML_NODES rather than
+ * growing without bound (limits.h). */
+#define MAX_DEPTH SPARSE_MAX_YAML_DEPTH
 
 static void node_free(sparse__doc_node *n)
 {
@@ -68,6 +69,7 @@ typedef struct builder {
     size_t fill[MAX_DEPTH]; /* items stored in stack[i] */
     size_t cap[MAX_DEPTH];
     int depth;
+    long nodes;
 } builder;
 
 static int push_item(builder *b, sparse__doc_node *child)
@@ -113,6 +115,10 @@ static int add_node(builder *b, const yaml_event_t *ev)
     if ((scalar && ev->data.scalar.anchor) || (map && ev->data.mapping_start.anchor) ||
         (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor))
         return event_error(b, ev, "anchors and aliases are not supported");
+    if (++b->nodes > SPARSE_MAX_YAML_NODES)
+        return sparse__error(SPARSE_ERANGE, "%s:%zu:%zu: more than %ld nodes (SPARSE_MAX_YAML_NODES)",
+                             b->doc->source, ev->start_mark.line + 1, ev->start_mark.column + 1,
+                             (long)SPARSE_MAX_YAML_NODES);
     sparse__doc_node *n = new_node(scalar ? SPARSE__DOC_SCALAR
                                    : map  ? SPARSE__DOC_MAP
                                           : SPARSE__DOC_SEQ,
@@ -141,8 +147,8 @@ static int add_node(builder *b, const yaml_event_t *ev)
     if (scalar)
         return SPARSE_OK;
     if (b->depth == MAX_DEPTH)
-        return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels", b->doc->source,
-                             n->line, n->col, MAX_DEPTH);
+        return sparse__error(SPARSE_EFORMAT, "%s:%zu:%zu: nested deeper than %d levels (SPARSE_MAX_YAML_DEPTH)",
+                             b->doc->source, n->line, n->col, MAX_DEPTH);
     b->stack[b->depth] = n;
     b->fill[b->depth] = b->cap[b->depth] = 0;
     b->depth++;

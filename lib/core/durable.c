@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +111,15 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* fsyncs the directory holding path, so that a rename into it lasts. */
+/* fsyncs the directory holding path, so that a rename into it lasts. No
+ * allocation: it runs after the rename, when a failure would report an
+ * error for a file already replaced. */
 static int sync_parent(const char *path)
 {
-    char *dir = sparse__strdup(path);
-    if (!dir)
-        return SPARSE_ENOMEM;
+    char dir[PATH_MAX];
+    if (strlen(path) >= sizeof dir)
+        return sparse__error(SPARSE_EIO, "%s: replaced, but its name is too long to fsync its directory", path);
+    strcpy(dir, path);
     char *slash = strrchr(dir, '/');
     const char *d = ".";
     if (slash) {
@@ -128,7 +132,6 @@ static int sync_parent(const char *path)
                            strerror(errno));
     if (dfd >= 0)
         close(dfd);
-    free(dir);
     return rc;
 }
 
@@ -169,33 +172,7 @@ int sparse__read_file_nofollow(const char *path, char **out, size_t *len)
         return sparse__error(SPARSE_ENOTFOUND, "%s: no such file", path);
     if (fd < 0)
         return sparse__error(SPARSE_EIO, "%s: cannot open: %s", path, open_error(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return sparse__error(SPARSE_EIO, "%s: not a regular file", path);
-    }
-    sparse__buf b = SPARSE__BUF_INIT;
-    char chunk[65536];
-    int rc = SPARSE_OK;
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = sparse__error(SPARSE_EIO, "%s: read error: %s", path, strerror(errno));
-        if (r <= 0 || (rc = sparse__buf_put(&b, chunk, (size_t)r)))
-            break;
-    }
+    int rc = sparse__read_fd(fd, path, SPARSE_MAX_RUN_FILE_BYTES, "SPARSE_MAX_RUN_FILE_BYTES", out, len);
     close(fd);
-    size_t l = b.len;
-    char *s = rc ? NULL : sparse__buf_detach(&b);
-    sparse__buf_free(&b);
-    if (!rc && !s)
-        rc = SPARSE_ENOMEM;
-    if (rc)
-        return rc;
-    *out = s;
-    if (len)
-        *len = l;
-    return SPARSE_OK;
+    return rc;
 }

@@ -47,10 +47,10 @@ int sparse__verror(int code, const char *fmt, va_list ap)
         return code;
     }
     /* Format into a scratch buffer first: fmt's arguments may point into
-     * tl_message itself. */
+     * tl_message itself. Escaped: messages quote input. */
     char tmp[sizeof tl_message];
     vsnprintf(tmp, sizeof tmp, fmt, ap);
-    memcpy(tl_message, tmp, sizeof tmp);
+    sparse__escape(tl_message, sizeof tl_message, tmp);
     return code;
 }
 
@@ -65,12 +65,13 @@ int sparse__error(int code, const char *fmt, ...)
 
 int sparse__error_prefix(int code, const char *fmt, ...)
 {
-    char prefix[512];
+    char raw[512], prefix[512];
     char old[sizeof tl_message];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    sparse__escape(prefix, sizeof prefix, raw);
     memcpy(old, tl_message, sizeof old);
     size_t n = strlen(prefix);
     memcpy(tl_message, prefix, n);

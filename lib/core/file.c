@@ -7,95 +7,102 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "internal.h"
 
-int sparse__read_file(const char *path, char **out, size_t *len)
+static const char *file_kind(mode_t m)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a regular file";
+}
+
+static int too_big(const char *path, unsigned long long size, size_t max, const char *limit)
+{
+    return sparse__error(SPARSE_ERANGE, "%s: %s%llu bytes, more than the %zu allowed (%s)", path,
+                         size > max ? "" : "over ", size, max, limit);
+}
+
+int sparse__open_regular(const char *path, int *fd, unsigned long long *size)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+     * right after). */
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0)
         return sparse__error(SPARSE_EIO, "%s: cannot open: %s", path, strerror(errno));
-    sparse__buf b = SPARSE__BUF_INIT;
-    char chunk[65536];
-    size_t n;
+    struct stat st;
     int rc = SPARSE_OK;
-    while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = sparse__buf_put(&b, chunk, n);
-    if (!rc && ferror(f))
-        rc = sparse__error(SPARSE_EIO, "%s: read error: %s", path, strerror(errno));
-    fclose(f);
+    if (fstat(*fd, &st))
+        rc = sparse__error(SPARSE_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = sparse__error(SPARSE_EIO, "%s: is %s, not a regular file", path, file_kind(st.st_mode));
     if (rc) {
-        sparse__buf_free(&b);
+        close(*fd);
+        *fd = -1;
         return rc;
     }
+    if (size)
+        *size = (unsigned long long)st.st_size;
+    return SPARSE_OK;
+}
+
+int sparse__read_fd(int fd, const char *path, size_t max, const char *limit, char **out, size_t *len)
+{
+    *out = NULL;
+    struct stat st;
+    if (fstat(fd, &st))
+        return sparse__error(SPARSE_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return sparse__error(SPARSE_EIO, "%s: is %s, not a regular file", path, file_kind(st.st_mode));
+    if ((unsigned long long)st.st_size > max)
+        return too_big(path, (unsigned long long)st.st_size, max, limit);
+    sparse__buf b = SPARSE__BUF_INIT;
+    /* The size is a hint (the file may change): reads stop at max anyway. */
+    int rc = sparse__buf_grow(&b, (size_t)st.st_size + 1);
+    char chunk[65536];
+    while (!rc) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = sparse__error(SPARSE_EIO, "%s: read error: %s", path, strerror(errno));
+        else if (r == 0)
+            break;
+        else if ((size_t)r > max - b.len)
+            rc = too_big(path, (unsigned long long)b.len + (size_t)r, max, limit);
+        else
+            rc = sparse__buf_put(&b, chunk, (size_t)r);
+    }
     size_t l = b.len;
-    char *s = sparse__buf_detach(&b);
-    if (!s)
-        return SPARSE_ENOMEM;
+    char *s = rc ? NULL : sparse__buf_detach(&b);
+    sparse__buf_free(&b);
+    if (!rc && !s)
+        rc = SPARSE_ENOMEM;
+    if (rc)
+        return rc;
     *out = s;
     if (len)
         *len = l;
     return SPARSE_OK;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int sparse__read_file_max(const char *path, size_t max, const char *limit, char **out, size_t *len)
 {
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
+    *out = NULL;
+    int fd;
+    int rc = sparse__open_regular(path, &fd, NULL);
+    if (rc)
+        return rc;
+    rc = sparse__read_fd(fd, path, max, limit, out, len);
+    close(fd);
+    return rc;
+}
+
+int sparse__read_file(const char *path, char **out, size_t *len)
+{
+    return sparse__read_file_max(path, SPARSE_MAX_TEXT_BYTES, "SPARSE_MAX_TEXT_BYTES", out, len);
 }
 
 int sparse__write_file_atomic(const char *path, const void *data, size_t len)
 {
-    size_t plen = strlen(path);
-    char *tmp = sparse__malloc(plen + 32);
-    if (!tmp)
-        return SPARSE_ENOMEM;
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int rc = sparse__error(SPARSE_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    if (write_all(fd, data, len) || fsync(fd)) {
-        int rc = sparse__error(SPARSE_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    close(fd);
-    if (rename(tmp, path)) {
-        int rc = sparse__error(SPARSE_EIO, "%s: rename failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    free(tmp);
-    /* Make the rename itself durable. */
-    char *dir = sparse__strdup(path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *d = ".";
-        if (slash) {
-            *slash = '\0';
-            d = slash == dir ? "/" : dir;
-        }
-        int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-    }
-    return SPARSE_OK;
+    return sparse__replace_file(path, data, len);
 }

@@ -27,6 +27,13 @@ int sparse__verror(int code, const char *fmt, va_list ap);
 /* Prepends "prefix: " to the current message (adds context on the way up). */
 int sparse__error_prefix(int code, const char *fmt, ...) SPARSE__PRINTF(2, 3);
 
+/* Copies src into dst (cap bytes with the NUL) made safe to print: control
+ * bytes and bytes that are not valid UTF-8 become \xNN, printable text and
+ * valid UTF-8 stay as they are; cut at a character boundary when dst is
+ * short. Every error message and run warning goes through it, so text
+ * quoted from a file never reaches a terminal raw. Returns the length. */
+size_t sparse__escape(char *dst, size_t cap, const char *src);
+
 /* Allocation that records SPARSE_ENOMEM on failure; NULL for size 0 is
  * never returned (a 1-byte block is allocated instead). */
 void *sparse__malloc(size_t size);
@@ -61,13 +68,28 @@ int sparse__buf_printf(sparse__buf *b, const char *fmt, ...) SPARSE__PRINTF(2, 3
 int sparse__buf_json_string(sparse__buf *b, const char *s);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf as null). */
 int sparse__buf_json_double(sparse__buf *b, double v);
-/* Detaches the string (NUL-terminated, never NULL on success). */
+/* Detaches the string (NUL-terminated, never NULL on success); after an
+ * allocation failure NULL, with the buffer's memory released. */
 char *sparse__buf_detach(sparse__buf *b);
 
-/* Reads a whole file into memory (NUL-terminated). */
+/* Reads the whole regular file path into memory (NUL-terminated; len may
+ * be NULL), opened without blocking: a directory, FIFO, socket or device is
+ * SPARSE_EIO before any read, a file of more than max bytes SPARSE_ERANGE
+ * naming limit (the macro of sparse/limits.h), before reading and while
+ * reading (a file that grows). */
+int sparse__read_file_max(const char *path, size_t max, const char *limit, char **out, size_t *len);
+/* Opens the regular file path for reading into *fd, without blocking, and
+ * gives its size (size may be NULL): a directory, FIFO, socket or device is
+ * SPARSE_EIO naming path and what it is. */
+int sparse__open_regular(const char *path, int *fd, unsigned long long *size);
+/* sparse__read_file_max for fd, already open (not closed here); path names it. */
+int sparse__read_fd(int fd, const char *path, size_t max, const char *limit, char **out, size_t *len);
+/* A text file (an architecture or a search config): SPARSE_MAX_TEXT_BYTES. */
 int sparse__read_file(const char *path, char **out, size_t *len);
-/* Writes data to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. */
+/* Writes data to path atomically: sparse__replace_file of durable.h (temp
+ * file created exclusively beside it, fsync, rename, fsync of the
+ * directory; a failure at any step leaves path as it was, except for the
+ * directory fsync, reported after the rename). */
 int sparse__write_file_atomic(const char *path, const void *data, size_t len);
 
 /* The gsl_rng * behind a sparse_rng, for GSL samplers (gsl_ran_*) that

@@ -101,10 +101,13 @@ int sparse__buf_json_double(sparse__buf *b, double v)
 
 char *sparse__buf_detach(sparse__buf *b)
 {
-    if (b->failed)
+    if (b->failed || (!b->data && sparse__buf_grow(b, 0))) {
+        /* The text so far is released here: callers only check for NULL. */
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
         return NULL;
-    if (!b->data && sparse__buf_grow(b, 0))
-        return NULL;
+    }
     char *s = b->data;
     b->data = NULL;
     b->len = b->cap = 0;

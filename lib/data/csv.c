@@ -37,6 +37,12 @@ static int split_line(csv_state *st, const char *s, const char *e)
 {
     st->ncells = 0;
     const char *line = s;
+    size_t fields = 1;
+    for (const char *p = s; (p = memchr(p, ',', (size_t)(e - p))); p++)
+        fields++;
+    if (fields > (size_t)SPARSE_MAX_CSV_COLUMNS)
+        return sparse__error(SPARSE_ERANGE, "%s:%zu: %zu fields, more than %ld (SPARSE_MAX_CSV_COLUMNS)", st->path,
+                             st->line, fields, (long)SPARSE_MAX_CSV_COLUMNS);
     for (;;) {
         const char *c = s;
         while (s < e && *s != ',')
@@ -165,7 +171,10 @@ static int check_columns(const csv_state *st, csv_rows *r, int label_column)
 
 static int grow_rows(csv_rows *r)
 {
-    size_t ncap = r->cap ? r->cap * 2 : 256, bytes;
+    /* Wide rows start with fewer: a first allocation of at most 2^20
+     * values whatever the column count. */
+    size_t first = ((size_t)1 << 20) / r->npix, ncap = r->cap ? r->cap * 2 : first < 1 ? 1 : first > 256 ? 256 : first;
+    size_t bytes;
     if (sparse__mul_size(ncap, r->npix * sizeof(float), &bytes))
         return SPARSE_ERANGE;
     float *np = sparse__realloc(r->px, bytes);
@@ -183,6 +192,9 @@ static int grow_rows(csv_rows *r)
 /* The line's cells as row r->n. */
 static int store_row(const csv_state *st, csv_rows *r, int label_column)
 {
+    if (r->n == (size_t)SPARSE_MAX_ITEMS)
+        return sparse__error(SPARSE_ERANGE, "%s:%zu: more than %ld data rows (SPARSE_MAX_ITEMS)", st->path,
+                             st->line, (long)SPARSE_MAX_ITEMS);
     if (r->n == r->cap) {
         int rc = grow_rows(r);
         if (rc)
@@ -257,7 +269,7 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path, c
         return rc;
     char *text;
     size_t len;
-    rc = sparse__read_file(path, &text, &len);
+    rc = sparse__read_file_max(path, SPARSE_MAX_CSV_BYTES, "SPARSE_MAX_CSV_BYTES", &text, &len);
     if (rc)
         return rc;
     csv_rows r;

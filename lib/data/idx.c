@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../core/internal.h"
@@ -20,7 +21,8 @@ typedef struct idx_file {
     const char *path;
     gzFile gz;
     unsigned long long off;
-    unsigned long long size; /* stream size the header implies; 0 before it is read */
+    unsigned long long size;      /* stream size the header implies; 0 before it is read */
+    unsigned long long file_size; /* bytes on disk */
 } idx_file;
 
 static const char *stream_kind(idx_file *f)
@@ -28,20 +30,20 @@ static const char *stream_kind(idx_file *f)
     return gzdirect(f->gz) ? "" : " (decompressed)";
 }
 
+/* Regular files only, opened without blocking (a FIFO must not wait for a
+ * writer; /dev/zero must not be read forever). */
 static int idx_open(idx_file *f, const char *path)
 {
     f->path = path;
     f->off = 0;
-    errno = 0;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz)
-        return sparse__error(SPARSE_EIO, "%s: cannot open: %s", path,
-                             errno ? strerror(errno) : "out of memory");
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        gzclose(f->gz);
-        f->gz = NULL;
-        return sparse__error(SPARSE_EIO, "%s: is a directory, not an IDX file", path);
+    int fd;
+    int rc = sparse__open_regular(path, &fd, &f->file_size);
+    if (rc)
+        return rc;
+    f->gz = gzdopen(fd, "rb");
+    if (!f->gz) {
+        close(fd);
+        return sparse__error(SPARSE_ENOMEM, "%s: cannot open: out of memory", path);
     }
     gzbuffer(f->gz, 1 << 17);
     return SPARSE_OK;
@@ -147,6 +149,40 @@ static int idx_expect_end(idx_file *f)
     return SPARSE_OK;
 }
 
+/* The image file's dimensions against sparse/limits.h, before anything is
+ * allocated for them. */
+static int idx_limits(const idx_file *f, const uint32_t dims[3])
+{
+    const unsigned long long n = dims[0], per = (unsigned long long)dims[1] * dims[2];
+    if (n > SPARSE_MAX_ITEMS)
+        return sparse__error(SPARSE_ERANGE, "%s: byte offset 4: %llu images, more than %ld (SPARSE_MAX_ITEMS)",
+                             f->path, n, (long)SPARSE_MAX_ITEMS);
+    if (dims[1] > SPARSE_MAX_IMAGE_SIDE || dims[2] > SPARSE_MAX_IMAGE_SIDE || per > SPARSE_MAX_IMAGE_VALUES)
+        return sparse__error(SPARSE_ERANGE,
+                             "%s: byte offset 8: images of %lux%lu, more than sides of %d and %ld pixels "
+                             "(SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_IMAGE_VALUES)",
+                             f->path, (unsigned long)dims[1], (unsigned long)dims[2], SPARSE_MAX_IMAGE_SIDE,
+                             (long)SPARSE_MAX_IMAGE_VALUES);
+    if (n * per > (unsigned long long)SPARSE_MAX_DATA_VALUES)
+        return sparse__error(SPARSE_ERANGE,
+                             "%s: byte offset 4: %llu images of %lux%lu are %llu pixels, more than %lld "
+                             "(SPARSE_MAX_DATA_VALUES)",
+                             f->path, n, (unsigned long)dims[1], (unsigned long)dims[2], n * per,
+                             (long long)SPARSE_MAX_DATA_VALUES);
+    return SPARSE_OK;
+}
+
+/* A plain file shorter than its header implies is refused before its data
+ * is read (a gzip file's size says little about its contents). */
+static int idx_check_size(idx_file *f)
+{
+    if (!gzdirect(f->gz) || f->file_size >= f->size)
+        return SPARSE_OK;
+    return sparse__error(SPARSE_EFORMAT,
+                         "%s: byte offset %llu: file is truncated: the header implies %llu bytes",
+                         f->path, f->file_size, f->size);
+}
+
 /* Pixels are scaled to [0, 1]. The float array grows with the data actually
  * read, so a corrupted header announcing billions of images fails as a
  * truncated file rather than as a giant allocation. */
@@ -229,17 +265,17 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
         rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu labels, but %s holds %lu images",
                            labels_path, (unsigned long)ldim[0], images_path,
                            (unsigned long)idim[0]);
-    size_t n = idim[0], total = 0;
-    if (!rc && (sparse__mul_size(n, (size_t)idim[1] * idim[2], &total) ||
-                sparse__mul_size(total, sizeof(float), &(size_t){0})))
-        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu x %lu x %lu images are too many",
-                           images_path, (unsigned long)idim[0], (unsigned long)idim[1],
-                           (unsigned long)idim[2]);
-    if (!rc) {
-        fi.size = 16 + (unsigned long long)total;
-        fl.size = 8 + (unsigned long long)n;
+    if (!rc)
+        rc = idx_limits(&fi, idim);
+    size_t n = idim[0], total = (size_t)idim[0] * idim[1] * idim[2]; /* within the limits */
+    fi.size = 16 + (unsigned long long)total;
+    fl.size = 8 + (unsigned long long)n;
+    if (!rc)
+        rc = idx_check_size(&fi);
+    if (!rc)
+        rc = idx_check_size(&fl);
+    if (!rc)
         rc = read_pixels(&fi, total, &px);
-    }
     if (!rc)
         rc = idx_expect_end(&fi);
     if (!rc)

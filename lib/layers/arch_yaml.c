@@ -214,16 +214,26 @@ static int parse_layer(const sparse__doc *doc, sparse_arch *a, const sparse__doc
     return rc ? rc : sparse__arch_add(a, &s, ln->line, ln->col);
 }
 
-/* input: [channels, height, width] */
+/* input: [channels, height, width], within sparse/limits.h's image limits. */
 static int read_input_shape(const sparse__doc *doc, const sparse__doc_node *v, size_t dims[3])
 {
     if (v->kind != SPARSE__DOC_SEQ || v->n != 3)
         return sparse__doc_error(doc, v, SPARSE_EFORMAT, "input: must be [channels, height, width]");
+    static const char *const what[3] = {"input: channels (SPARSE_MAX_CHANNELS)",
+                                        "input: height (SPARSE_MAX_IMAGE_SIDE)",
+                                        "input: width (SPARSE_MAX_IMAGE_SIDE)"};
     for (int i = 0; i < 3; i++) {
-        int rc = read_size(doc, v->items[i], "input", 0, &dims[i]);
+        long l = 0;
+        int rc = sparse__doc_long(doc, v->items[i], what[i], 1,
+                                  i ? SPARSE_MAX_IMAGE_SIDE : SPARSE_MAX_CHANNELS, &l);
         if (rc)
             return rc;
+        dims[i] = (size_t)l;
     }
+    if ((double)dims[0] * (double)dims[1] * (double)dims[2] > (double)SPARSE_MAX_IMAGE_VALUES)
+        return sparse__doc_error(doc, v, SPARSE_ERANGE,
+                                 "input: %zux%zux%zu is more than %ld values per image (SPARSE_MAX_IMAGE_VALUES)",
+                                 dims[0], dims[1], dims[2], (long)SPARSE_MAX_IMAGE_VALUES);
     return SPARSE_OK;
 }
 
@@ -249,6 +259,9 @@ static int parse_root(const sparse__doc *doc, sparse_arch **out)
         return rc;
     if (layers->kind != SPARSE__DOC_SEQ)
         return sparse__doc_error(doc, layers, SPARSE_EFORMAT, "layers: must be a list");
+    if (layers->n > SPARSE_MAX_LAYERS)
+        return sparse__doc_error(doc, layers, SPARSE_ERANGE, "layers: %zu layers, more than %d (SPARSE_MAX_LAYERS)",
+                                 layers->n, SPARSE_MAX_LAYERS);
     sparse_arch *a = NULL;
     rc = sparse_arch_create(&a, dims[0], dims[1], dims[2], ncls);
     if (rc)

@@ -75,6 +75,7 @@ typedef struct sparse__arch_layer {
 
 struct sparse_net {
     sparse_arch *arch;
+    char load_note[320];  /* what the last sparse_net_load let pass (sparse_net_load_note) */
     size_t max_batch;
     size_t classes;
     sparse__node *nodes;

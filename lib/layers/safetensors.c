@@ -11,7 +11,6 @@
 #include "../core/doc.h"
 #include "layers_internal.h"
 
-#define MAX_HEADER ((uint64_t)100 << 20)
 
 static void put_le32(unsigned char *p, float f)
 {
@@ -110,7 +109,7 @@ static int st_open(st_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    int rc = sparse__read_file(path, &f->bytes, &f->len);
+    int rc = sparse__read_file_max(path, SPARSE_MAX_WEIGHTS_BYTES, "SPARSE_MAX_WEIGHTS_BYTES", &f->bytes, &f->len);
     if (rc)
         return rc;
     if (f->len < 8)
@@ -119,9 +118,12 @@ static int st_open(st_file *f, const char *path)
     uint64_t hl = 0;
     for (int i = 0; i < 8; i++)
         hl |= (uint64_t)b[i] << (8 * i);
-    if (hl < 2 || hl > MAX_HEADER || hl > f->len - 8)
+    if (hl < 2 || hl > f->len - 8)
         return sparse__error(SPARSE_EFORMAT, "%s: header length %llu does not fit the %zu-byte file", path,
                              (unsigned long long)hl, f->len);
+    if (hl > SPARSE_MAX_SAFETENSORS_HEADER)
+        return sparse__error(SPARSE_ERANGE, "%s: header length %llu, more than %ld (SPARSE_MAX_SAFETENSORS_HEADER)",
+                             path, (unsigned long long)hl, (long)SPARSE_MAX_SAFETENSORS_HEADER);
     f->data = b + 8 + hl;
     f->data_len = f->len - 8 - (size_t)hl;
     char source[600];
@@ -173,12 +175,13 @@ static int check_entry(st_file *f, const char *name, const sparse__doc_node *e, 
     uint64_t numel = 1;
     for (size_t i = 0; i < sh->n; i++) {
         uint64_t d;
-        if (parse_u64(scalar(sh->items[i]), &d) || d > ((uint64_t)1 << 32))
+        if (parse_u64(scalar(sh->items[i]), &d))
             return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' has a bad dimension %zu", f->path, name, i);
         shape[i] = (size_t)d;
+        if (d && numel > (uint64_t)SPARSE_MAX_TENSOR_VALUES / d)
+            return sparse__error(SPARSE_ERANGE, "%s: tensor '%s' has more than %ld values (SPARSE_MAX_TENSOR_VALUES)",
+                                 f->path, name, (long)SPARSE_MAX_TENSOR_VALUES);
         numel *= d;
-        if (numel > ((uint64_t)1 << 40))
-            return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' is too large", f->path, name);
     }
     *ndim = (int)sh->n;
     if (parse_u64(scalar(of->items[0]), a) || parse_u64(scalar(of->items[1]), b))
@@ -194,82 +197,156 @@ static int check_entry(st_file *f, const char *name, const sparse__doc_node *e, 
     return SPARSE_OK;
 }
 
+/* One tensor of the header: its name, byte range, and the parameter of the
+ * network it fills (NULL: one the network does not have). */
+typedef struct st_entry {
+    const char *name;
+    uint64_t a, b;
+    sparse__param *prm;
+} st_entry;
+
+static int by_offset(const void *x, const void *y)
+{
+    const st_entry *p = x, *q = y;
+    return p->a != q->a ? (p->a < q->a ? -1 : 1) : p->b != q->b ? (p->b < q->b ? -1 : 1) : 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const st_entry *)x)->name, ((const st_entry *)y)->name);
+}
+
+/* The parameter "<node>.<param>" of net, or NULL. */
+static sparse__param *net_param(sparse_net *net, const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    for (size_t j = 0; dot && j < net->n_nodes; j++) {
+        size_t len = strlen(net->nodes[j].name);
+        if ((size_t)(dot - name) == len && !strncmp(name, net->nodes[j].name, len))
+            return sparse__find_param(&net->nodes[j], dot + 1);
+    }
+    return NULL;
+}
+
+/* Every tensor of the header, checked and matched to net's parameters into
+ * e[0..*n): in strict mode a tensor net lacks is an error, in lenient mode
+ * it is counted in *extra. */
+static int read_entries(st_file *f, sparse_net *net, int allow_extra, st_entry *e, size_t *n, size_t *extra)
+{
+    const sparse__doc_node *root = sparse__doc_root(f->header);
+    *n = *extra = 0;
+    for (size_t i = 0; i < root->n; i++) {
+        const char *name = scalar(root->items[2 * i]);
+        if (!name)
+            return sparse__error(SPARSE_EFORMAT, "%s: header keys must be strings", f->path);
+        if (!strcmp(name, "__metadata__"))
+            continue;
+        int ndim = 0;
+        size_t shape[4] = {0, 0, 0, 0};
+        st_entry *t = &e[(*n)++];
+        t->name = name;
+        int rc = check_entry(f, name, root->items[2 * i + 1], &ndim, shape, &t->a, &t->b);
+        if (rc)
+            return rc;
+        if (!(t->prm = net_param(net, name))) {
+            if (!allow_extra)
+                return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' does not belong to this network", f->path,
+                                     name);
+            ++*extra;
+            continue;
+        }
+        int same = ndim == t->prm->ndim;
+        for (int d = 0; same && d < ndim; d++)
+            same = shape[d] == t->prm->shape[d];
+        if (!same)
+            return sparse__error(SPARSE_ESHAPE, "%s: tensor '%s' has a different shape than in the network",
+                                 f->path, name);
+    }
+    return SPARSE_OK;
+}
+
+/* The format's layout: tensors' bytes fill the data section exactly, with
+ * nothing before, between or after them and no byte in two tensors. Sorts e
+ * by offset. */
+static int check_layout(const st_file *f, st_entry *e, size_t n)
+{
+    qsort(e, n, sizeof *e, by_offset);
+    uint64_t end = 0;
+    for (size_t i = 0; i < n; end = e[i++].b) {
+        if (e[i].a > end)
+            return sparse__error(SPARSE_EFORMAT, "%s: data bytes %llu..%llu before tensor '%s' belong to no tensor",
+                                 f->path, (unsigned long long)end, (unsigned long long)e[i].a - 1, e[i].name);
+        if (e[i].a < end)
+            return sparse__error(SPARSE_EFORMAT, "%s: tensors '%s' and '%s' share data bytes", f->path,
+                                 e[i - 1].name, e[i].name);
+    }
+    if (end != f->data_len)
+        return sparse__error(SPARSE_EFORMAT, "%s: %llu bytes after the last tensor's data belong to no tensor",
+                             f->path, (unsigned long long)(f->data_len - end));
+    return SPARSE_OK;
+}
+
+/* Each tensor named once, and every parameter of net present. */
+static int check_names(const st_file *f, const sparse_net *net, st_entry *e, size_t n)
+{
+    qsort(e, n, sizeof *e, by_name);
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && !strcmp(e[i - 1].name, e[i].name))
+            return sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' appears twice", f->path, e[i].name);
+        found += e[i].prm != NULL;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < net->n_nodes; i++)
+        total += net->nodes[i].n_params;
+    for (size_t i = 0; i < net->n_nodes && found < total; i++)
+        for (size_t k = 0; k < net->nodes[i].n_params; k++) {
+            char key[512];
+            snprintf(key, sizeof key, "%s.%s", net->nodes[i].name, net->nodes[i].params[k].name);
+            st_entry want = {key, 0, 0, NULL};
+            if (!bsearch(&want, e, n, sizeof *e, by_name))
+                return sparse__error(SPARSE_ENOTFOUND, "%s: tensor '%s' is missing", f->path, key);
+        }
+    return SPARSE_OK;
+}
 SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extra)
 {
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(path);
+    net->load_note[0] = '\0';
     st_file f;
+    st_entry *e = NULL;
+    size_t n = 0, extra = 0;
     int rc = st_open(&f, path);
-    if (rc) {
-        st_close(&f);
-        return rc;
+    if (!rc && !(e = sparse__calloc(sparse__doc_root(f.header)->n, sizeof *e)))
+        rc = SPARSE_ENOMEM;
+    /* Everything is checked before a weight is written: a bad file leaves
+     * the network untouched. */
+    if (!rc)
+        rc = read_entries(&f, net, allow_extra, e, &n, &extra);
+    if (!rc)
+        rc = check_layout(&f, e, n);
+    if (!rc)
+        rc = check_names(&f, net, e, n);
+    for (size_t i = 0; !rc && i < n; i++)
+        for (size_t j = 0; e[i].prm && j < e[i].prm->n; j++)
+            e[i].prm->w[j] = get_le32(f.data + e[i].a + 4 * j);
+    if (!rc && extra) {
+        const char *first = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (!e[i].prm && (!first || strcmp(e[i].name, first) < 0))
+                first = e[i].name;
+        snprintf(net->load_note, sizeof net->load_note, "%s: ignored %zu tensor%s the network does not have (%s%s)",
+                 path, extra, extra > 1 ? "s" : "", first, extra > 1 ? ", ..." : "");
     }
-    const sparse__doc_node *root = sparse__doc_root(f.header);
-    /* Pass 1 validates everything, pass 2 copies: a bad file leaves the
-     * network untouched. */
-    for (int pass = 0; pass < 2 && !rc; pass++) {
-        size_t found = 0;
-        for (size_t i = 0; i < root->n && !rc; i++) {
-            const char *name = scalar(root->items[2 * i]);
-            if (!name) {
-                rc = sparse__error(SPARSE_EFORMAT, "%s: header keys must be strings", path);
-                break;
-            }
-            if (!strcmp(name, "__metadata__"))
-                continue;
-            int ndim = 0;
-            size_t shape[4] = {0, 0, 0, 0};
-            uint64_t a = 0, b = 0;
-            rc = check_entry(&f, name, root->items[2 * i + 1], &ndim, shape, &a, &b);
-            if (rc)
-                break;
-            const char *dot = strrchr(name, '.');
-            sparse__param *prm = NULL;
-            if (dot)
-                for (size_t j = 0; j < net->n_nodes && !prm; j++) {
-                    size_t len = strlen(net->nodes[j].name);
-                    if ((size_t)(dot - name) == len && !strncmp(name, net->nodes[j].name, len))
-                        prm = sparse__find_param(&net->nodes[j], dot + 1);
-                }
-            if (!prm) {
-                if (!allow_extra)
-                    rc = sparse__error(SPARSE_EFORMAT, "%s: tensor '%s' does not belong to this network", path,
-                                       name);
-                continue;
-            }
-            int same = ndim == prm->ndim;
-            for (int d = 0; same && d < ndim; d++)
-                same = shape[d] == prm->shape[d];
-            if (!same) {
-                rc = sparse__error(SPARSE_ESHAPE, "%s: tensor '%s' has a different shape than in the network", path,
-                                   name);
-                break;
-            }
-            found++;
-            if (pass == 1)
-                for (size_t j = 0; j < prm->n; j++)
-                    prm->w[j] = get_le32(f.data + a + 4 * j);
-        }
-        if (!rc && pass == 0) {
-            size_t total = 0;
-            for (size_t i = 0; i < net->n_nodes; i++)
-                total += net->nodes[i].n_params;
-            if (found != total) {
-                /* Name the first missing tensor. */
-                for (size_t i = 0; i < net->n_nodes && !rc; i++)
-                    for (size_t k = 0; k < net->nodes[i].n_params && !rc; k++) {
-                        char key[512];
-                        snprintf(key, sizeof key, "%s.%s", net->nodes[i].name, net->nodes[i].params[k].name);
-                        if (!sparse__doc_get(root, key))
-                            rc = sparse__error(SPARSE_ENOTFOUND, "%s: tensor '%s' is missing", path, key);
-                    }
-                if (!rc)
-                    rc = sparse__error(SPARSE_EFORMAT, "%s: duplicate tensor names", path);
-            }
-        }
-    }
+    free(e);
     st_close(&f);
     return rc;
+}
+
+SPARSE_API const char *sparse_net_load_note(const sparse_net *net)
+{
+    return net ? net->load_note : "";
 }
 
 SPARSE_API int sparse_net_load_arch(sparse_arch **out, const char *path)

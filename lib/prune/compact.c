@@ -405,7 +405,8 @@ static int build_arch(cstate *s, sparse_arch **out)
         }
         rc = sparse_arch_add_layer(na, &sp);
     }
-    sparse_clear_error();
+    if (!rc)
+        sparse_clear_error(); /* a layer sparse_net_find_node did not find */
     if (rc) {
         sparse_arch_free(na);
         return rc;
@@ -502,13 +503,18 @@ static int fill_net(cstate *s, sparse_net *dst)
     return rc;
 }
 
-static size_t count_nonzero(sparse_net *net, size_t id)
+/* Non-zero weights and biases of node id into *nz (a node without a bias
+ * counts its weights). */
+static int count_nonzero(sparse_net *net, size_t id, size_t *out)
 {
     size_t nz = 0;
     const char *names[] = {"weight", "bias"};
     for (int q = 0; q < 2; q++) {
         sparse_tensor *t = NULL;
-        if (sparse_net_param(&t, net, id, names[q])) {
+        int rc = sparse_net_param(&t, net, id, names[q]);
+        if (rc == SPARSE_ENOMEM)
+            return rc;
+        if (rc) {
             sparse_clear_error();
             continue;
         }
@@ -517,7 +523,8 @@ static size_t count_nonzero(sparse_net *net, size_t id)
             nz += d[i] != 0.0f;
         sparse_tensor_free(t);
     }
-    return nz;
+    *out = nz;
+    return SPARSE_OK;
 }
 
 static int make_stats(cstate *s, sparse_prune_result *res)
@@ -542,7 +549,11 @@ static int make_stats(cstate *s, sparse_prune_result *res)
         L->w_total =
             sparse_tensor_element_count(s->W[i]) + (s->B[i] ? sparse_tensor_element_count(s->B[i]) : 0);
         size_t j = 0;
-        L->w_kept = sparse_net_find_node(res->net, nm, &j) ? 0 : count_nonzero(res->net, j);
+        L->w_kept = 0;
+        if (sparse_net_find_node(res->net, nm, &j))
+            sparse_clear_error(); /* removed whole */
+        else if (count_nonzero(res->net, j, &L->w_kept))
+            return SPARSE_ENOMEM;
     }
     return SPARSE_OK;
 }

@@ -106,10 +106,16 @@ static int measure(const sparse__search *s, sparse_net *net, sparse__outcome *o)
          * path cannot take is reported without the figure, not failed. */
         sparse_qnet *q = NULL;
         sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
-        if (sparse_qnet_create(&q, net, s->train, &qo) || sparse_qnet_evaluate(q, s->test, &o->int8_test_acc))
-            o->int8_test_acc = -1;
+        int qrc = sparse_qnet_create(&q, net, s->train, &qo);
+        if (!qrc)
+            qrc = sparse_qnet_evaluate(q, s->test, &o->int8_test_acc);
         sparse_qnet_free(q);
-        sparse_clear_error();
+        if (qrc == SPARSE_ENOMEM)
+            rc = qrc; /* memory, not the network: stops the search like any other */
+        else if (qrc)
+            o->int8_test_acc = -1;
+        if (qrc != SPARSE_ENOMEM)
+            sparse_clear_error();
     }
     sparse_memreport *mem = NULL;
     if (!rc)

@@ -83,7 +83,9 @@ int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t b
     if (sparse__widest_fit(p, point, 1.0, 4.0, limit, g.prune == SPARSE_PRUNE_NONE ? 1.0 : 0.9)) {
         /* Scaling may move only variables the network does not use (the FC
          * weights without an FC layer): then it is the parent's network. */
-        char *k0 = sparse__point_key(p, before), *k1 = sparse__point_key(p, point);
+        char *k0 = NULL, *k1 = NULL;
+        if (sparse__point_key(p, before, &k0) || sparse__point_key(p, point, &k1))
+            sparse_clear_error(); /* unknown: taken as not widened, as below */
         widened = k0 && k1 && strcmp(k0, k1);
         free(k0);
         free(k1);

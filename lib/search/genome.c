@@ -462,17 +462,22 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
     return sparse__genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
-char *sparse__point_key(const sparse__problem *p, const double *point)
+int sparse__point_key(const sparse__problem *p, const double *point, char **key)
 {
     sparse__genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    if (sparse__point_arch(p, point, &g, &arch) || sparse_arch_to_json(&json, arch)) {
-        sparse_arch_free(arch);
-        sparse_clear_error();
-        return NULL;
-    }
+    *key = NULL;
+    int rc = sparse__point_arch(p, point, &g, &arch);
+    if (!rc)
+        rc = sparse_arch_to_json(&json, arch);
     sparse_arch_free(arch);
+    if (rc == SPARSE_ENOMEM)
+        return rc;
+    if (rc) {
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
                        g.weight_decay, g.shift, g.prune);
@@ -483,5 +488,7 @@ char *sparse__point_key(const sparse__problem *p, const double *point)
                 sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
     }
     free(json);
-    return sparse__buf_detach(&b);
+    *key = sparse__buf_detach(&b);
+    sparse__buf_free(&b);
+    return *key ? SPARSE_OK : SPARSE_ENOMEM;
 }

@@ -213,8 +213,8 @@ static int write_summary(sparse__search *s, const char *dir)
     if (!rc)
         rc = sparse_run_write_pareto_csv(run);
     char *svg = rc ? NULL : sparse__runlog_path(s->log, "pareto.svg");
-    if (svg)
-        rc = sparse_run_write_pareto_svg(run, svg);
+    if (!rc)
+        rc = svg ? sparse_run_write_pareto_svg(run, svg) : SPARSE_ENOMEM;
     free(svg);
     sparse_run_free(run);
     return rc;

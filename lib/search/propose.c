@@ -16,7 +16,7 @@
 /* References a stage may morph among trials 0..hist-1: every successful
  * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
  * successful if none is). */
-static size_t references(const sparse__search *s, size_t hist, int stage, size_t *refs)
+static int references(const sparse__search *s, size_t hist, int stage, size_t *refs, size_t *count)
 {
     size_t n = 0, nf = 0;
     for (size_t i = 0; i < hist; i++)
@@ -24,34 +24,35 @@ static size_t references(const sparse__search *s, size_t hist, int stage, size_t
             refs[n++] = i;
             nf += s->trials[i].feasible;
         }
+    *count = n;
     if (stage < 3 || n == 0)
-        return n;
+        return SPARSE_OK;
     double *F = sparse__malloc(n * 3 * sizeof *F);
     size_t *idx = sparse__malloc(n * sizeof *idx), *pool = sparse__malloc(n * sizeof *pool);
-    size_t m = 0, count = 0;
-    if (F && idx && pool) {
-        for (size_t j = 0; j < n; j++) {
-            const sparse__trial *t = &s->trials[refs[j]];
-            if (nf && !t->feasible)
-                continue;
-            pool[m] = refs[j];
-            F[3 * m] = 1.0 - t->val_acc;
-            F[3 * m + 1] = t->ms;
-            F[3 * m + 2] = sparse__trial_wm(s->cfg, t);
-            m++;
-        }
-        if (!sparse_pareto_front(m, 3, F, idx, &count))
-            for (size_t j = 0; j < count; j++)
-                refs[j] = pool[idx[j]];
-        else
-            count = n;
-    } else {
-        count = n;
+    size_t m = 0, front = 0;
+    int rc = F && idx && pool ? SPARSE_OK : SPARSE_ENOMEM;
+    for (size_t j = 0; !rc && j < n; j++) {
+        const sparse__trial *t = &s->trials[refs[j]];
+        if (nf && !t->feasible)
+            continue;
+        pool[m] = refs[j];
+        F[3 * m] = 1.0 - t->val_acc;
+        F[3 * m + 1] = t->ms;
+        F[3 * m + 2] = sparse__trial_wm(s->cfg, t);
+        m++;
+    }
+    if (!rc && !(rc = sparse_pareto_front(m, 3, F, idx, &front))) {
+        for (size_t j = 0; j < front; j++)
+            refs[j] = pool[idx[j]];
+        *count = front;
+    } else if (rc != SPARSE_ENOMEM) {
+        sparse_clear_error(); /* no front: every successful trial */
+        rc = SPARSE_OK;
     }
     free(F);
     free(idx);
     free(pool);
-    return count;
+    return rc;
 }
 
 /* A random point, preferring one whose network fits the size cap. */
@@ -69,14 +70,16 @@ static int random_point(const sparse__search *s, sparse_rng *rng, double *point)
     return rc;
 }
 
-/* Keys (sparse__point_key) of trials first..t-1, which trial t's proposal does
- * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const sparse__search *s, size_t first, size_t t)
+/* Keys (sparse__point_key) of trials first..t-1, which trial t's proposal
+ * does not see, into *out (NULL entries where unknown). Caller frees with
+ * free_keys, also on failure. */
+static int pending_keys(const sparse__search *s, size_t first, size_t t, char ***out)
 {
-    char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
-    for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = sparse__point_key(&s->prob, sparse__point_of(s, j));
-    return keys;
+    char **keys = *out = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
+    int rc = keys ? SPARSE_OK : SPARSE_ENOMEM;
+    for (size_t j = first; !rc && j < t; j++)
+        rc = sparse__point_key(&s->prob, sparse__point_of(s, j), &keys[j - first]);
+    return rc;
 }
 
 static void free_keys(char **keys, size_t n)
@@ -102,27 +105,32 @@ static int gather(const sparse__search *s, const sparse__slot *sl, size_t hist, 
                   size_t nrefs, sparse__morph_set set, sparse_rng *rng, candidates *c)
 {
     const size_t nv = s->lay.nvars, t = sl->t;
-    char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
+    char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys), **pend = NULL;
     /* Trials started but not yet seen (workers > 1): a candidate that
      * repeats one of them would train the same network twice. */
-    char **pend = pending_keys(s, hist, t);
-    int rc = ref_keys && pend ? SPARSE_OK : SPARSE_ENOMEM;
+    int rc = ref_keys ? pending_keys(s, hist, t, &pend) : SPARSE_ENOMEM;
     for (size_t i = 0; !rc && c->count < c->cap && i < 4 * c->cap; i++) {
         size_t r = refs[sparse_rng_uint(rng, nrefs)];
         double *cand = c->points + c->count * nv;
-        if (!ref_keys[r])
-            ref_keys[r] = sparse__point_key(&s->prob, s->trials[r].point);
+        if (!ref_keys[r] && (rc = sparse__point_key(&s->prob, s->trials[r].point, &ref_keys[r])))
+            break;
         char why[256];
-        if (sparse__morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count],
-                          sizeof c->name[c->count])) {
+        rc = sparse__morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count],
+                           sizeof c->name[c->count]);
+        if (rc == SPARSE_ENOMEM)
+            break;
+        if (rc) { /* no morph of this reference */
             sparse_clear_error();
+            rc = SPARSE_OK;
             continue;
         }
         /* Candidates that cannot meet the budgets are not worth a GP
          * sample, let alone training. */
         if (!sparse__within_cap(&s->prob, cand, why, sizeof why))
             continue;
-        char *key = sparse__point_key(&s->prob, cand);
+        char *key = NULL;
+        if ((rc = sparse__point_key(&s->prob, cand, &key)))
+            break;
         int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
         for (size_t j = 0; key && !same && pend && j < t - hist; j++)
             same = pend[j] && !strcmp(key, pend[j]);
@@ -232,12 +240,16 @@ int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, spar
     size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
     if (!refs)
         return SPARSE_ENOMEM;
-    size_t nrefs = t < c->initial_trials ? 0 : references(s, hist, stage, refs);
+    size_t nrefs = 0;
+    int rc = t < c->initial_trials ? SPARSE_OK : references(s, hist, stage, refs, &nrefs);
+    if (rc) {
+        free(refs);
+        return rc;
+    }
     /* Stage 2 morphs pruning parameters only; without any (pruning off in
      * the config) it morphs like stage 1. */
     int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
     sparse__morph_set set = stage == 2 && pruning_vars ? SPARSE__MORPH_PRUNING_ONLY : SPARSE__MORPH_ALL;
-    int rc;
     if (nrefs == 0) {
         snprintf(sl->how, sizeof sl->how, "%s", t < c->initial_trials ? "initial" : "random");
         rc = random_point(s, rng, sl->point);

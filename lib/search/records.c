@@ -107,21 +107,26 @@ char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t
 /* ---- reading ---- */
 
 /* A record's "point" (a list of nvars numbers, null for inactive variables)
- * in a fresh array (caller frees); NULL if it is not one. */
-static double *parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars)
+ * in a fresh array *out (caller frees); SPARSE_EFORMAT without a message if
+ * it is not one. */
+static int parse_point(const sparse__doc *d, const sparse__doc_node *pt, size_t nvars, double **out)
 {
+    *out = NULL;
     if (!pt || pt->kind != SPARSE__DOC_SEQ || pt->n != nvars)
-        return NULL;
+        return SPARSE_EFORMAT;
     double *p = sparse__malloc((nvars ? nvars : 1) * sizeof *p);
-    for (size_t i = 0; p && i < nvars; i++) {
+    if (!p)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < nvars; i++) {
         p[i] = NAN;
         if (!sparse__doc_is_null(pt->items[i]) &&
             sparse__doc_double(d, pt->items[i], "point", -1e300, 1e300, &p[i])) {
             free(p);
-            return NULL;
+            return SPARSE_EFORMAT;
         }
     }
-    return p;
+    *out = p;
+    return SPARSE_OK;
 }
 
 /* How much the search relies on a field: it ignores an informational one,
@@ -143,10 +148,10 @@ static int wanted(const reader *rd, const sparse__doc_node *n, enum need need)
 }
 
 /* A field that did not read: the record's error if the search relies on
- * it, else the field stays unknown. */
+ * it (or memory ran out), else the field stays unknown. */
 static void fail(reader *rd, enum need need, int rc)
 {
-    if (rd->strict && need != INFO)
+    if (rc == SPARSE_ENOMEM || (rd->strict && need != INFO))
         rd->rc = rc;
     else
         sparse_clear_error();
@@ -236,7 +241,7 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
     snprintf(src, sizeof src, "trials.jsonl:%zu", line_no);
     int rc = sparse__doc_parse(&d, line, strlen(line), src);
     if (rc) {
-        if (strict)
+        if (strict || rc == SPARSE_ENOMEM)
             return rc;
         sparse_clear_error();
         return SPARSE_OK;
@@ -245,10 +250,12 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
     reader rd = {d, strict, SPARSE_OK};
     read_identity(&rd, r, index, out);
     const sparse__doc_node *pt = sparse__doc_get(r, "point");
-    if (!rd.rc && !(out->point = parse_point(d, pt, nvars)))
+    if (!rd.rc && (rc = parse_point(d, pt, nvars, &out->point)))
         fail(&rd, REQUIRED,
-             sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
-                               "point: expected %zu numbers (the config's search space)", nvars));
+             rc == SPARSE_ENOMEM ? rc
+                                 : sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
+                                                     "point: expected %zu numbers (the config's search space)",
+                                                     nvars));
     read_figures(&rd, r, out);
     out->feasible = out->ok == 1 && sparse__feasible(cfg, out->ms, out->wm5, out->wm6);
     read_number(&rd, r, "seconds", "seconds", 0, 1e12, REQUIRED, &out->seconds);

@@ -66,7 +66,8 @@ static int read_trials(sparse_run *run, size_t nvars)
     for (size_t i = 0; !rc && i < n; i++) {
         sparse__trial *t = &run->trials[run->n];
         size_t line = sparse__runlog_line_number(run->log, i), first;
-        sparse__trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t);
+        if ((rc = sparse__trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t)))
+            break; /* out of memory: a reader skips what does not read */
         if (t->id == SPARSE__NO_ID)
             rc = sparse__runlog_add_note(
                 run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
@@ -92,7 +93,10 @@ static int check_state(sparse_run *run)
     size_t done = 0;
     char msg[1024];
     int rc = SPARSE_OK;
-    if (sparse__state_trials_done(run->log, &done)) {
+    int src = sparse__state_trials_done(run->log, &done);
+    if (src == SPARSE_ENOMEM) {
+        rc = src;
+    } else if (src) {
         rc = sparse__runlog_add_note(run->log, 0, "%s", sparse_last_error());
         sparse_clear_error();
     } else if (sparse__state_disagreement(run->log, done, msg, sizeof msg)) {

@@ -74,11 +74,12 @@ int sparse__runlog_add_note(sparse__runlog *log, size_t line, const char *fmt, .
     if (!p)
         return SPARSE_ENOMEM;
     log->notes = p;
-    char buf[1024];
+    char raw[1024], buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    sparse__escape(buf, sizeof buf, raw); /* warnings quote the run's files */
     if (!(p[log->nnotes].text = sparse__strdup(buf)))
         return SPARSE_ENOMEM;
     p[log->nnotes++].line = line;
@@ -109,17 +110,22 @@ static int keep_line(sparse__runlog *log, const char *s, size_t len, size_t line
 }
 
 /* A line is a record only if it parses as a JSON object: a crash can leave
- * a prefix of the last line, and damage anything else. */
-static int is_record(const char *s, size_t len)
+ * a prefix of the last line, and damage anything else. *yes says which;
+ * running out of memory is an error, not a verdict on the line. */
+static int is_record(const char *s, size_t len, int *yes)
 {
     sparse__doc *d;
-    if (len == 0 || s[0] != '{' || sparse__doc_parse(&d, s, len, "trials.jsonl")) {
+    *yes = 0;
+    int rc = len == 0 || s[0] != '{' ? SPARSE_EFORMAT : sparse__doc_parse(&d, s, len, "trials.jsonl");
+    if (rc == SPARSE_ENOMEM)
+        return rc;
+    if (rc) {
         sparse_clear_error();
-        return 0;
+        return SPARSE_OK;
     }
-    int ok = sparse__doc_root(d)->kind == SPARSE__DOC_MAP;
+    *yes = sparse__doc_root(d)->kind == SPARSE__DOC_MAP;
     sparse__doc_free(d);
-    return ok;
+    return SPARSE_OK;
 }
 
 /* trials.jsonl as read: its records kept, the first line that is not one
@@ -139,7 +145,10 @@ static int scan_lines(sparse__runlog *log, const char *text, size_t len, int rea
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos, next = pos + l + (nl ? 1 : 0);
         line++;
-        if (nl && is_record(text + pos, l)) {
+        int record = 0;
+        if (nl && (rc = is_record(text + pos, l, &record)))
+            break;
+        if (record) {
             sc->bad_records += sc->bad_line != 0;
             rc = keep_line(log, text + pos, l, line);
         } else if (next == len) { /* the last line: torn by a crash while it was written */
@@ -219,7 +228,9 @@ static int note_tail(sparse__runlog *log, const char *trials, const scan *sc)
             trials, sc->tail_line, sc->tail_len);
     char *copy = sparse__runlog_path(log, "trials.jsonl.torn");
     struct stat st;
-    if (!rc && copy && !lstat(copy, &st))
+    if (!rc && !copy)
+        rc = SPARSE_ENOMEM;
+    if (!rc && !lstat(copy, &st))
         rc = sparse__runlog_add_note(
             log, 0,
             "%s: %lld bytes of torn last lines that resumes cut off (kept for inspection; safe to "

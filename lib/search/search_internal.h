@@ -130,9 +130,9 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
 /* What a point means for training: its architecture and the training and
  * pruning values that apply to it. Two points with the same key train the
  * same network the same way, so a morph that leaves the key unchanged (say,
- * a merge type without branches) is a no-op. Caller frees; NULL if the
- * architecture cannot be built. */
-char *sparse__point_key(const sparse__problem *p, const double *point);
+ * a merge type without branches) is a no-op. *key: caller frees; NULL if
+ * the architecture cannot be built. SPARSE_ENOMEM is the only error. */
+int sparse__point_key(const sparse__problem *p, const double *point, char **key);
 
 /* Morphs (paper Table 6). */
 typedef enum sparse__morph_set { SPARSE__MORPH_ALL = 0, SPARSE__MORPH_PRUNING_ONLY = 1 } sparse__morph_set;

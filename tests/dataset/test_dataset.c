@@ -482,13 +482,18 @@ static void test_idx_errors(void **state)
             expect_error(rc, cases[i].code, cases[i].msg, file);
             assert_null(ds);
         }
-    /* A header announcing 2 billion images fails as a truncated file, not
-     * as a giant allocation. */
+    /* A header announcing 2 billion images fails on the item limit, not as
+     * a giant allocation; 4 million images on the file's size, before the
+     * pixels are read. */
     char bad2[512];
     path_of(bad2, "e-bad2");
     idx_variant(bad, 0, 4, 0x7f, 0, 0, 0);
     idx_variant(bad2, 1, 4, 0x7f, 0, 0, 0);
-    expect_error(sparse_dataset_load_idx(&ds, bad, bad2), SPARSE_EFORMAT, "offset 40: file is truncated", bad);
+    expect_error(sparse_dataset_load_idx(&ds, bad, bad2), SPARSE_ERANGE, "offset 4: 2130706436 images, more than 16777216 (SPARSE_MAX_ITEMS)", bad);
+    idx_variant(bad, 0, 5, 0x40, 0, 0, 0);
+    idx_variant(bad2, 1, 5, 0x40, 0, 0, 0);
+    expect_error(sparse_dataset_load_idx(&ds, bad, bad2), SPARSE_EFORMAT,
+                 "offset 40: file is truncated: the header implies 25165864 bytes", bad);
     expect_error(sparse_dataset_load_idx(&ds, path_of(bad, "missing"), lab), SPARSE_EIO, "missing",
                  "cannot open");
     expect_error(sparse_dataset_load_idx(&ds, tmpdir, lab), SPARSE_EIO, tmpdir, NULL);

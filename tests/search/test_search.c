@@ -1054,6 +1054,8 @@ int main(void)
         cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
         cmocka_unit_test(test_workers_keep_records_identical),
     };
+    if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
+        cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
