@@ -92,6 +92,7 @@ struct sparse_net {
     int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
     int prof;             /* profiling counters enabled */
     sparse_exp_profile pr;
+    double *node_s;       /* profiling: forward, backward seconds per node (2 per node) */
     sparse_exp_loss_fn extra_loss;
     void *extra_user;
 };

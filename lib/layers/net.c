@@ -151,7 +151,8 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
         net->work_n = work;
         net->probs = alloc_floats(net->classes * max_batch);
         net->xin_grad = alloc_floats(net->nodes[0].sz * max_batch);
-        if (!net->work || !net->probs || !net->xin_grad)
+        net->node_s = sparse__calloc(2 * net->n_nodes, sizeof *net->node_s);
+        if (!net->work || !net->probs || !net->xin_grad || !net->node_s)
             rc = SPARSE_ENOMEM;
     }
     if (rc) {
@@ -172,6 +173,7 @@ SPARSE_API void sparse_net_free(sparse_net *net)
     free(net->work);
     free(net->probs);
     free(net->xin_grad);
+    free(net->node_s);
     free(net);
 }
 
@@ -457,7 +459,10 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
         const sparse__kind_info *k = sparse__kind(nd->kind);
         if (!k || !k->forward)
             return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
+        double tn = net->prof ? sparse__now() : 0.0;
         k->forward(net, nd);
+        if (net->prof)
+            net->node_s[2 * i] += sparse__now() - tn;
     }
     net->forward_done = 1;
     if (net->prof)
@@ -491,8 +496,11 @@ int sparse__net_backward_raw(sparse_net *net)
             continue;
         }
         const sparse__kind_info *k = sparse__kind(nd->kind);
+        double tn = net->prof ? sparse__now() : 0.0;
         if (k && k->backward)
             k->backward(net, nd);
+        if (net->prof)
+            net->node_s[2 * i + 1] += sparse__now() - tn;
     }
     if (net->prof) {
         net->pr.backward_seconds += sparse__now() - t0;

@@ -1114,6 +1114,17 @@ static void test_profile_counters(void **state)
     assert_true(p.conv_gemm_flops == 2.0 * 5 * (2 * 49) * 27);
     assert_true(p.fc_gemm_flops == 2.0 * 4 * 2 * 245);
     assert_true(p.conv_gemm_seconds >= 0.0 && p.fc_gemm_seconds >= 0.0);
+    /* per node: the kernels' own time, nothing for the input; turning
+     * profiling on again resets it */
+    double f = -1, b = -1;
+    assert_int_equal(sparse_exp_net_profile_node(net, 1, &f, &b), SPARSE_OK);
+    assert_true(f > 0.0 && b == 0.0);
+    assert_int_equal(sparse_exp_net_profile_node(net, 0, &f, NULL), SPARSE_OK);
+    assert_true(f == 0.0);
+    assert_int_equal(sparse_exp_net_profile(net, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_profile_node(net, 1, &f, &b), SPARSE_OK);
+    assert_true(f == 0.0);
+    assert_int_equal(sparse_exp_net_profile_node(net, 3, &f, &b), SPARSE_ERANGE);
     sparse_tensor_free(x);
     sparse_net_free(net);
 }
