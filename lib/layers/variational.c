@@ -17,7 +17,7 @@ void sparse__var_free(struct sparse__var *v)
     if (!v)
         return;
     float *bufs[] = {v->s2, v->gs2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps,
-                     v->u,  v->du,  v->ez, v->zs, v->xz, v->dxz};
+                     v->u,  v->du,  v->dz, v->ez, v->zs, v->xz, v->dxz};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     sparse_rng_free(v->step_rng);
@@ -141,7 +141,7 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
                  (v->dxz = fl(mb * in->sz));
         else
             ok = (v->ez = fl(mb * nd->c)) && (v->zs = fl(mb * nd->c)) && (v->u = fl(mb * nd->sz)) &&
-                 (v->du = fl(mb * nd->sz));
+                 (v->du = fl(mb * nd->sz)) && (v->dz = fl(mb));
     }
     if (!ok) {
         sparse__var_free(v);

@@ -49,7 +49,8 @@ struct sparse__var {
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized */
     float *u, *du;             /* BC conv: pre-scale output and its gradient */
-    float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized) */
+    float *dz;                 /* BC conv: per-image gradient of one channel's z (max_batch) */
+    float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized as (F, N)) */
     float *xz, *dxz;           /* BC FC: scaled input and its gradient */
 };
 

@@ -32,7 +32,7 @@ static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const fl
         sparse_exp_conv_backward(net, id, x, w, dy, dw, dx);
 }
 
-/* Per output channel (FC: unit) bias, outputs (C, N, H, W). */
+/* Per output channel (FC: unit) bias, outputs (C, H, W, N). */
 static void add_bias(const sparse_net *net, const sparse__node *nd, const float *b, float *y)
 {
     const size_t np = net->batch * nd->h * nd->w;
@@ -182,13 +182,16 @@ static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
+        float *zs = v->zs + c * n;
         for (size_t i = 0; i < n; i++) {
-            const float e = gauss(rng), z = zmu->w[c] + sd * e;
+            const float e = gauss(rng);
             v->ez[c * n + i] = e;
-            v->zs[c * n + i] = z;
-            float *o = nd->out + (c * n + i) * hw;
-            for (size_t p = 0; p < hw; p++)
-                o[p] *= z;
+            zs[i] = zmu->w[c] + sd * e;
+        }
+        for (size_t p = 0; p < hw; p++) {
+            float *o = nd->out + (c * hw + p) * n;
+            for (size_t i = 0; i < n; i++)
+                o[i] *= zs[i];
         }
     }
 }
@@ -199,17 +202,21 @@ static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
     const size_t n = net->batch, hw = nd->h * nd->w;
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
+        const float *zs = v->zs + c * n;
+        float *dz = v->dz;
+        for (size_t i = 0; i < n; i++)
+            dz[i] = 0.0f;
+        for (size_t p = 0; p < hw; p++) {
+            const size_t o = (c * hw + p) * n;
+            for (size_t i = 0; i < n; i++) {
+                dz[i] += nd->dout[o + i] * v->u[o + i];
+                v->du[o + i] = nd->dout[o + i] * zs[i];
+            }
+        }
         float gm = 0.0f, gl = 0.0f;
         for (size_t i = 0; i < n; i++) {
-            const size_t o = (c * n + i) * hw;
-            const float z = v->zs[c * n + i];
-            float dz = 0.0f;
-            for (size_t p = 0; p < hw; p++) {
-                dz += nd->dout[o + p] * v->u[o + p];
-                v->du[o + p] = nd->dout[o + p] * z;
-            }
-            gm += dz;
-            gl += dz * v->ez[c * n + i];
+            gm += dz[i];
+            gl += dz[i] * v->ez[c * n + i];
         }
         zmu->g[c] = gm;
         zlv->g[c] = gl * 0.5f * sd;
@@ -225,7 +232,7 @@ static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct spars
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < hw; p++) {
-                const size_t f = c * hw + p, j = (c * n + i) * hw + p;
+                const size_t f = c * hw + p, j = f * n + i;
                 const float e = gauss(rng);
                 const float z = zmu->w[f] + expf(0.5f * zlv->w[f]) * e;
                 v->ez[j] = e;
@@ -248,7 +255,7 @@ static void bc_fc_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spars
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < hw; p++) {
-                const size_t f = c * hw + p, j = (c * n + i) * hw + p;
+                const size_t f = c * hw + p, j = f * n + i;
                 const float dz = v->dxz[j] * in->out[j];
                 zmu->g[f] += dz;
                 zlv->g[f] += dz * v->ez[j];
