@@ -157,13 +157,6 @@ static void conv_direct(const sparse__conv_geo *g, const float *x, const float *
 
 /* ---- conv_wgrad ---- */
 
-typedef struct wg_item {
-    const float *x;   /* padded input at (ci, ky, kx0, image 0) */
-    const float *dy;  /* output gradient of the block's first channel */
-    float *gw;        /* gw at (block's first channel, ci, ky, kx0) */
-    size_t ho, wo, s, n, xrs, ds, gs;
-} wg_item;
-
 /* Largest block of output channels whose CB x KT sums, CB gradient
  * vectors and one input vector fit in the registers. */
 static size_t wgrad_cb(size_t kt)
@@ -172,42 +165,60 @@ static size_t wgrad_cb(size_t kt)
     return cb > WG_CB ? WG_CB : (cb < 1 ? 1 : cb);
 }
 
-INLINE void wg_tile(const wg_item *t, const int CB, const int KT)
+/* One output row's share of a tile's sums: acc[c][j] (in memory between
+ * rows, the tile's registers during one) += dy[c] x[j] over the row's
+ * positions and images, which for stride 1 are one contiguous run in both;
+ * values past the last whole vector go to tail. */
+typedef struct wg_row {
+    const float *x, *dy; /* input at (row, first tap column), gradient at (block's first channel, row) */
+    size_t len, n, ds, s, wo;
+    vf *acc;             /* CB x KT */
+    float *tail;
+} wg_row;
+
+INLINE void wg_run(const float *restrict x, const float *restrict dy, size_t len, size_t n, size_t ds,
+                   vf acc[WG_CB][WG_KT], float tail[WG_CB][WG_KT], const int CB, const int KT)
+{
+    const size_t lv = len / VL * VL;
+    for (size_t i = 0; i < lv; i += VL) {
+        vf d[WG_CB];
+        for (int c = 0; c < CB; c++)
+            d[c] = ld(dy + (size_t)c * ds + i);
+        for (int j = 0; j < KT; j++) {
+            const vf xv = ld(x + (size_t)j * n + i);
+            for (int c = 0; c < CB; c++)
+                acc[c][j] += d[c] * xv;
+        }
+    }
+    for (size_t i = lv; i < len; i++)
+        for (int c = 0; c < CB; c++)
+            for (int j = 0; j < KT; j++)
+                tail[c][j] += dy[(size_t)c * ds + i] * x[(size_t)j * n + i];
+}
+
+INLINE void wg_tile(const wg_row *r, const int CB, const int KT)
 {
     vf acc[WG_CB][WG_KT];
     float tail[WG_CB][WG_KT];
     for (int c = 0; c < CB; c++)
         for (int j = 0; j < KT; j++) {
-            acc[c][j] = (vf){0};
-            tail[c][j] = 0.0f;
+            acc[c][j] = r->acc[c * KT + j];
+            tail[c][j] = r->tail[c * KT + j];
         }
-    const size_t n = t->n, nv = n / VL * VL;
-    for (size_t oy = 0; oy < t->ho; oy++)
-        for (size_t ox = 0; ox < t->wo; ox++) {
-            const float *xr = t->x + oy * t->s * t->xrs + ox * t->s * n;
-            const float *dr = t->dy + (oy * t->wo + ox) * n;
-            for (size_t i = 0; i < nv; i += VL) {
-                vf d[WG_CB];
-                for (int c = 0; c < CB; c++)
-                    d[c] = ld(dr + (size_t)c * t->ds + i);
-                for (int j = 0; j < KT; j++) {
-                    const vf xv = ld(xr + (size_t)j * n + i);
-                    for (int c = 0; c < CB; c++)
-                        acc[c][j] += d[c] * xv;
-                }
-            }
-            for (size_t i = nv; i < n; i++)
-                for (int c = 0; c < CB; c++)
-                    for (int j = 0; j < KT; j++)
-                        tail[c][j] += dr[(size_t)c * t->ds + i] * xr[(size_t)j * n + i];
-        }
+    if (r->s == 1)
+        wg_run(r->x, r->dy, r->len, r->n, r->ds, acc, tail, CB, KT);
+    else
+        for (size_t ox = 0; ox < r->wo; ox++)
+            wg_run(r->x + ox * r->s * r->n, r->dy + ox * r->n, r->n, r->n, r->ds, acc, tail, CB, KT);
     for (int c = 0; c < CB; c++)
-        for (int j = 0; j < KT; j++)
-            t->gw[(size_t)c * t->gs + (size_t)j] = hsum(acc[c][j]) + tail[c][j];
+        for (int j = 0; j < KT; j++) {
+            r->acc[c * KT + j] = acc[c][j];
+            r->tail[c * KT + j] = tail[c][j];
+        }
 }
 
 #define WG_FN(cb, kt)                                                                                        \
-    static void wg_##cb##_##kt(const wg_item *t) { wg_tile(t, cb, kt); }
+    static void wg_##cb##_##kt(const wg_row *r) { wg_tile(r, cb, kt); }
 #define WG_ROW(cb) WG_FN(cb, 1) WG_FN(cb, 2) WG_FN(cb, 3) WG_FN(cb, 4) WG_FN(cb, 5)
 WG_ROW(1)
 WG_ROW(2)
@@ -218,26 +229,61 @@ WG_ROW(6)
 WG_ROW(7)
 WG_ROW(8)
 #define WG_PTRS(cb) {wg_##cb##_1, wg_##cb##_2, wg_##cb##_3, wg_##cb##_4, wg_##cb##_5}
-static void (*const wg_tiles[WG_CB][WG_KT])(const wg_item *) = {WG_PTRS(1), WG_PTRS(2), WG_PTRS(3), WG_PTRS(4),
-                                                                 WG_PTRS(5), WG_PTRS(6), WG_PTRS(7), WG_PTRS(8)};
+static void (*const wg_tiles[WG_CB][WG_KT])(const wg_row *) = {WG_PTRS(1), WG_PTRS(2), WG_PTRS(3), WG_PTRS(4),
+                                                                WG_PTRS(5), WG_PTRS(6), WG_PTRS(7), WG_PTRS(8)};
+
+/* Sums of one work item kept between rows: enough for a few input
+ * channels' taps of one block (the item's share of the output gradient
+ * stays in L1 while every tap of those channels passes over it). */
+#define WG_SUMS 384
 
 static void conv_wgrad(const sparse__conv_geo *g, const float *xp, const float *dy, float *gw, size_t n, int nt)
 {
     const size_t k = g->k, hp = (g->ho - 1) * g->s + k, wp = (g->wo - 1) * g->s + k;
     const size_t kt_full = k < WG_KT ? k : WG_KT, chunks = (k + WG_KT - 1) / WG_KT;
     const size_t cbm = wgrad_cb(kt_full), nb = sparse__conv_blocks(g->cout, cbm);
-    const size_t items = nb * g->cin * k * chunks;
+    const size_t per_ci = k * chunks * cbm * kt_full, cig = per_ci < WG_SUMS ? WG_SUMS / per_ci : 1;
+    const size_t groups = (g->cin + cig - 1) / cig, ds = g->ho * g->wo * n;
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t it = 0; it < items; it++) {
-        const size_t ch = it % chunks, ky = it / chunks % k, ci = it / (chunks * k) % g->cin, b = it / (chunks * k * g->cin);
-        const size_t kx0 = ch * WG_KT, kt = k - kx0 < WG_KT ? k - kx0 : WG_KT;
+    for (size_t it = 0; it < nb * groups; it++) {
+        const size_t b = it / groups, ci0 = it % groups * cig, ci1 = ci0 + cig < g->cin ? ci0 + cig : g->cin;
         size_t c0, cb;
         sparse__conv_block(g->cout, cbm, b, &c0, &cb);
-        const wg_item t = {xp + ((ci * hp + ky) * wp + kx0) * n, dy + c0 * g->ho * g->wo * n,
-                           gw + ((c0 * g->cin + ci) * k + ky) * k + kx0, g->ho, g->wo, g->s, n, wp * n,
-                           g->ho * g->wo * n, g->cin * k * k};
-        wg_tiles[cb - 1][kt - 1](&t);
+        vf acc[WG_SUMS];
+        float tail[WG_SUMS];
+        const size_t used = (ci1 - ci0) * per_ci;
+        for (size_t j = 0; j < used; j++) {
+            acc[j] = (vf){0};
+            tail[j] = 0.0f;
+        }
+        for (size_t oy = 0; oy < g->ho; oy++)
+            for (size_t ci = ci0; ci < ci1; ci++)
+                for (size_t ky = 0; ky < k; ky++)
+                    for (size_t ch = 0; ch < chunks; ch++) {
+                        const size_t kx0 = ch * WG_KT, kt = k - kx0 < WG_KT ? k - kx0 : WG_KT;
+                        const size_t slot = (((ci - ci0) * k + ky) * chunks + ch) * cbm * kt_full;
+                        const wg_row r = {xp + ((ci * hp + oy * g->s + ky) * wp + kx0) * n,
+                                          dy + c0 * ds + oy * g->wo * n,
+                                          g->wo * n,
+                                          n,
+                                          ds,
+                                          g->s,
+                                          g->wo,
+                                          acc + slot,
+                                          tail + slot};
+                        wg_tiles[cb - 1][kt - 1](&r);
+                    }
+        for (size_t ci = ci0; ci < ci1; ci++)
+            for (size_t ky = 0; ky < k; ky++)
+                for (size_t ch = 0; ch < chunks; ch++) {
+                    const size_t kx0 = ch * WG_KT, kt = k - kx0 < WG_KT ? k - kx0 : WG_KT;
+                    const size_t slot = (((ci - ci0) * k + ky) * chunks + ch) * cbm * kt_full;
+                    for (size_t c = 0; c < cb; c++)
+                        for (size_t j = 0; j < kt; j++)
+                            gw[(((c0 + c) * g->cin + ci) * k + ky) * k + kx0 + j] =
+                                hsum(acc[slot + c * kt + j]) + tail[slot + c * kt + j];
+                }
     }
 }
 

@@ -48,12 +48,16 @@ INLINE void sti(int32_t *p, vi v) { memcpy(p, &v, sizeof v); }
 /* m ? a : b lane by lane, m all ones or all zeros per lane. */
 INLINE vf sel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
 
+/* Sum of the lanes, pairwise (lane l + lane l + w, halving w): a fixed
+ * order, and log2(VL) dependent adds instead of VL. */
 INLINE float hsum(vf v)
 {
-    float s = 0.0f;
-    for (int l = 0; l < VL; l++)
-        s += v[l];
-    return s;
+    float a[VL];
+    memcpy(a, &v, sizeof a);
+    for (int w = VL / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            a[l] += a[l + w];
+    return a[0];
 }
 
 /* Fill the kernel table's entries of one file. */

@@ -56,6 +56,7 @@ typedef struct sparse__node {
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
+    int wants_grad;       /* backward: the node or one it reads needs this node's output gradient */
     size_t readers;       /* nodes that read this one's output */
     size_t fused;         /* last pass: nodes in the fused group starting here (0: none) */
     size_t fuse_first;    /* last pass: first node of the fused group this one is in (SIZE_MAX: none) */
@@ -186,6 +187,12 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
  * written); kernels that scatter call sparse__dx_zero instead. */
 int sparse__dx_accumulate(sparse_net *net, sparse__node *in);
 void sparse__dx_zero(sparse_net *net, sparse__node *in);
+
+/* Zeroed floats on a cache line boundary (so that whole vectors of a
+ * channel's images do not straddle lines), released with free(); NULL
+ * with the error set when out of memory. */
+#define SPARSE__ALIGN 64
+float *sparse__alloc_floats(size_t n);
 
 /* Monotonic seconds (profiling and images/s). */
 double sparse__now(void);

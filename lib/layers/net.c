@@ -9,13 +9,24 @@
 
 #define NET_CONV_CACHE_CAP ((size_t)16 << 20) /* floats: 64 MB */
 
-static float *alloc_floats(size_t n)
+float *sparse__alloc_floats(size_t n)
 {
     size_t bytes;
-    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes))
+    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes) || bytes > SIZE_MAX - SPARSE__ALIGN) {
+        sparse__error(SPARSE_ENOMEM, "out of memory allocating %zu floats", n);
         return NULL;
-    return sparse__calloc(1, bytes);
+    }
+    bytes = (bytes + SPARSE__ALIGN - 1) / SPARSE__ALIGN * SPARSE__ALIGN;
+    float *p = aligned_alloc(SPARSE__ALIGN, bytes);
+    if (!p) {
+        sparse__error(SPARSE_ENOMEM, "out of memory allocating %zu floats", n);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
 }
+
+#define alloc_floats sparse__alloc_floats
 
 /* He-uniform bound sqrt(6 / fan_in) suits the ReLU networks of the search
  * space; biases start at zero. The draw order (node by node, element by
@@ -546,15 +557,25 @@ int sparse__net_backward_raw(sparse_net *net)
     for (size_t i = 0; i + 1 < net->n_nodes; i++)
         net->nodes[i].dout_ready = 0;
     net->nodes[net->n_nodes - 1].dout_ready = 1;
+    /* a node's output gradient is wanted when the node or a node it reads
+     * has trainable parameters, or it reads the input and the input's
+     * gradient is wanted */
+    net->nodes[0].wants_grad = net->want_input_grad;
     for (size_t i = 1; i < net->n_nodes; i++) {
         sparse__node *nd = &net->nodes[i];
         nd->need_dx = 0;
         for (size_t k = 0; k < nd->n_in; k++)
-            if (nd->in[k] != 0 || net->want_input_grad)
+            if (net->nodes[nd->in[k]].wants_grad)
                 nd->need_dx = 1;
+        nd->wants_grad = nd->need_dx;
+        for (size_t k = 0; k < nd->n_params; k++)
+            if (nd->params[k].trainable)
+                nd->wants_grad = 1;
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
         sparse__node *nd = &net->nodes[i];
+        if (!nd->wants_grad)
+            continue;
         if (!nd->dout_ready) /* a dead end: nothing downstream uses it */
             sparse__dx_zero(net, nd);
         int rc = SPARSE_OK;

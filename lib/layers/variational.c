@@ -24,13 +24,7 @@ void sparse__var_free(struct sparse__var *v)
     free(v);
 }
 
-static float *fl(size_t n)
-{
-    size_t bytes;
-    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes))
-        return NULL;
-    return sparse__calloc(1, bytes);
-}
+#define fl sparse__alloc_floats
 
 /* Evaluation weights into v->wm / v->bm (bias NULL if none). */
 void sparse__var_effective(sparse__node *nd, struct sparse__var *v)
