@@ -35,9 +35,9 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 /* Seconds spent in node id's own forward and backward kernels while
  * profiling was on (either pointer may be NULL). A node whose work another
- * node's kernel does (fused, e.g. a batch norm computed by the convolution
- * before it) reports 0 and its time counts for that node. Nodes with hooks
- * are not timed. */
+ * node's kernel does (fused, e.g. a ReLU computed with the batch norm
+ * before it) reports 0 and its time counts for that node. A node with
+ * hooks reports its hooks' time. */
 SPARSE_API int sparse_exp_net_profile_node(const sparse_net *net, size_t id, double *forward_seconds,
                                            double *backward_seconds);
 

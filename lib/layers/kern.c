@@ -5,10 +5,12 @@
 #define VARIANT_FILLERS(v)                                                                                   \
     void sparse__kern_conv_##v(sparse__kern *k);                                                             \
     void sparse__kern_elem_##v(sparse__kern *k);                                                             \
+    void sparse__kern_var_##v(sparse__kern *k);                                                              \
     static void fill_##v(sparse__kern *k)                                                                    \
     {                                                                                                        \
         sparse__kern_conv_##v(k);                                                                            \
         sparse__kern_elem_##v(k);                                                                            \
+        sparse__kern_var_##v(k);                                                                             \
     }
 VARIANT_FILLERS(base)
 #if defined(SPARSE_KERN_X86)
@@ -22,7 +24,7 @@ size_t sparse__kern_variants(sparse__kern *out, size_t cap)
 #if defined(SPARSE_KERN_X86)
     __builtin_cpu_init();
     const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (avx2 && __builtin_cpu_supports("avx512f") && n < cap)
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && n < cap)
         fill_avx512(&out[n++]);
     if (avx2 && n < cap)
         fill_avx2(&out[n++]);

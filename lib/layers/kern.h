@@ -42,6 +42,14 @@ typedef struct sparse__epi {
     size_t h, w, ho, wo, n; /* producer map, pooled map */
 } sparse__epi;
 
+/* Values of a noise stream are made in blocks of this many (kern_var.c). */
+#define SPARSE__NORMAL_BLOCK 4096
+
+/* The constants of SpVD's KL term (experimental.h, variational.h). */
+typedef struct sparse__klk {
+    float k1, k2, k3, eps, clip;
+} sparse__klk;
+
 typedef struct sparse__kern {
     const char *name;
     /* Output channels per block of the packed weights conv_direct reads:
@@ -89,6 +97,20 @@ typedef struct sparse__kern {
     void (*relu)(const float *x, float *y, size_t m);
     /* dx (= or +=) dy where y > 0, else 0 */
     void (*relu_grad)(const float *y, const float *dy, float *dx, size_t m, int acc);
+
+    /* Variational nodes. e[0..m) = values j0.. of the N(0, 1) stream keyed
+     * key (each a function of key and its index alone); j0 a multiple of
+     * SPARSE__NORMAL_BLOCK and m at most that. */
+    void (*normals)(uint64_t key, uint64_t j0, size_t m, float *e);
+    /* e = the stream's values j0.., var = sd = sqrt(var + eps), out += sd e. */
+    void (*spvd_noise)(uint64_t key, uint64_t j0, size_t m, float eps, float *var, float *e, float *out);
+    /* sd = dy e / (2 sd): the gradient at the variance, in place. */
+    void (*spvd_dvar)(const float *dy, const float *e, size_t m, float *sd);
+    void (*expv)(const float *x, size_t m, float *y);
+    /* Sum of SpVD's KL over weights t, log variances lv; sc != 0 adds sc *
+     * its gradient into gw and glv. */
+    double (*spvd_kl)(const float *t, const float *lv, size_t m, const sparse__klk *c, float sc, float *gw,
+                      float *glv);
 } sparse__kern;
 
 /* *k = the fastest variant this CPU runs. */

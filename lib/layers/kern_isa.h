@@ -63,5 +63,6 @@ INLINE float hsum(vf v)
 /* Fill the kernel table's entries of one file. */
 void VARIANT(sparse__kern_conv)(sparse__kern *k);
 void VARIANT(sparse__kern_elem)(sparse__kern *k);
+void VARIANT(sparse__kern_var)(sparse__kern *k);
 
 #endif

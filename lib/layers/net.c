@@ -478,7 +478,10 @@ static int run_hook(sparse_net *net, size_t id, int backward)
     sparse__node *nd = &net->nodes[id];
     sparse__node *in = &net->nodes[nd->in[0]];
     sparse_exp_node_ctx ctx = {net->batch, in->out, nd->need_dx ? in->dout : NULL, nd->out, nd->dout, net->train};
+    double t0 = net->prof ? sparse__now() : 0.0;
     int rc = (backward ? nd->hook_bwd : nd->hook_fwd)(nd->hook_user, net, id, &ctx);
+    if (net->prof)
+        net->node_s[2 * id + (backward ? 1 : 0)] += sparse__now() - t0;
     if (rc)
         return sparse__error_prefix(rc, "node '%s': %s hook", nd->name, backward ? "backward" : "forward");
     return SPARSE_OK;

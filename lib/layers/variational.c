@@ -125,7 +125,6 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
     if (!v)
         return SPARSE_ENOMEM;
     v->mode = mode;
-    sparse__var_noise_tables(v);
     int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
              (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;

@@ -433,6 +433,97 @@ static void test_fused_net(void **state)
     sparse_arch_free(a);
 }
 
+/* The noise: a value depends on (key, index) only, so a shorter block is a
+ * prefix of a whole one; the variants agree; 2^20 values have N(0, 1)'s
+ * moments and tail masses. */
+static void test_normals(void **state)
+{
+    (void)state;
+    sparse__kern all[4];
+    const size_t count = sparse__kern_variants(all, 4), B = SPARSE__NORMAL_BLOCK, N = (size_t)1 << 20;
+    float *e = malloc(N * sizeof *e), *f = malloc(B * sizeof *f), *first = malloc(B * sizeof *first);
+    for (size_t v = 0; v < count; v++) {
+        for (size_t j0 = 0; j0 < N; j0 += B)
+            all[v].normals(0x5eed, j0, B, e + j0);
+        for (size_t len = 1; len < B; len = len * 3 + 1) {
+            all[v].normals(0x5eed, 2 * B, len, f);
+            assert_memory_equal(f, e + 2 * B, len * sizeof *f);
+        }
+        if (v == 0)
+            memcpy(first, e, B * sizeof *first);
+        else /* another variant: the same values up to vector maths rounding */
+            for (size_t j = 0; j < B; j++)
+                assert_true(fabsf(first[j] - e[j]) <= 1e-6f * (1.0f + fabsf(first[j])));
+        double s1 = 0, s2 = 0, s4 = 0;
+        size_t over1 = 0, over2 = 0, over3 = 0;
+        for (size_t j = 0; j < N; j++) {
+            const double z = e[j];
+            assert_true(isfinite(z) && fabs(z) < 5.5);
+            s1 += z;
+            s2 += z * z;
+            s4 += z * z * z * z;
+            over1 += z > 1.0;
+            over2 += fabs(z) > 2.0;
+            over3 += fabs(z) > 3.0;
+        }
+        const double n = (double)N;
+        assert_true(fabs(s1 / n) < 0.005 && fabs(s2 / n - 1.0) < 0.006 && fabs(s4 / n - 3.0) < 0.05);
+        assert_true(fabs(over1 / n - 0.158655) < 0.002);
+        assert_true(fabs(over2 / n - 0.0455003) < 0.001);
+        assert_true(fabs(over3 / n - 0.0026998) < 0.0003);
+        /* spvd_noise: the same values, sd = sqrt(var + eps) in place of var */
+        float var[64], sd_e[64], out[64];
+        for (int j = 0; j < 64; j++) {
+            var[j] = (float)j * 0.01f;
+            out[j] = 1.0f;
+        }
+        all[v].spvd_noise(0x5eed, 0, 64, 1e-8f, var, sd_e, out);
+        for (int j = 0; j < 64; j++) {
+            assert_memory_equal(&sd_e[j], &e[j], sizeof(float));
+            assert_true(fabsf(var[j] - sqrtf((float)j * 0.01f + 1e-8f)) <= 1e-6f);
+            assert_true(fabsf(out[j] - (1.0f + var[j] * e[j])) <= 1e-6f);
+        }
+    }
+    free(e);
+    free(f);
+    free(first);
+}
+
+/* SpVD's KL kernel against the double-precision formulas of sparse/prune.h. */
+static void test_spvd_kl(void **state)
+{
+    (void)state;
+    sparse__kern all[4];
+    const size_t count = sparse__kern_variants(all, 4), m = 1000;
+    const sparse__klk c = {(float)SPARSE_EXP_NEG_KL_K1, (float)SPARSE_EXP_NEG_KL_K2, (float)SPARSE_EXP_NEG_KL_K3,
+                           1e-8f, 10.0f};
+    float *t = malloc(m * sizeof *t), *lv = malloc(m * sizeof *lv), *gw = calloc(m, sizeof *gw),
+          *gl = calloc(m, sizeof *gl);
+    for (size_t j = 0; j < m; j++) {
+        t[j] = 0.5f * rnd();
+        lv[j] = -14.0f + 16.0f * (rnd() + 1.0f); /* log alpha from below -10 to above 10 */
+    }
+    for (size_t v = 0; v < count; v++) {
+        memset(gw, 0, m * sizeof *gw);
+        memset(gl, 0, m * sizeof *gl);
+        const double kl = all[v].spvd_kl(t, lv, m, &c, 0.5f, gw, gl);
+        double ref = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            const double raw = lv[j] - log((double)t[j] * t[j] + 1e-8), la = raw < -10 ? -10 : raw > 10 ? 10 : raw;
+            ref -= sparse_prune_neg_kl(la);
+            const double g = raw < -10 || raw > 10 ? 0.0 : -0.5 * sparse_prune_neg_kl_grad(la);
+            assert_true(fabs(gl[j] - g) <= 1e-5 * (1 + fabs(g)));
+            const double dw = g * (-2.0 * t[j] / ((double)t[j] * t[j] + 1e-8));
+            assert_true(fabs(gw[j] - dw) <= 1e-4 * (1 + fabs(dw)));
+        }
+        assert_true(fabs(kl - ref) <= 1e-5 * fabs(ref));
+    }
+    free(t);
+    free(lv);
+    free(gw);
+    free(gl);
+}
+
 static void test_pack_blocks(void **state)
 {
     (void)state;
@@ -461,6 +552,8 @@ int main(void)
         cmocka_unit_test(test_conv_kernels),
         cmocka_unit_test(test_elem_kernels),
         cmocka_unit_test(test_fused_net),
+        cmocka_unit_test(test_normals),
+        cmocka_unit_test(test_spvd_kl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  *   arch=... threads=T sparse_images_per_s=... torch_images_per_s=... ratio=...
  *     effective_gflops=... (3x the forward conv/FC flops of an image, times images/s)
  *     [spvd_images_per_s=... spvd_epoch_ratio=...]         (with --spvd)
- *   layer arch=... node=... kind=... forward_us=... backward_us=...  (with --layers)
+ *   layer arch=... node=... kind=... forward_us=... backward_us=...  (with --layers;
+ *   spvd_layer the same for the SpVD network)
  *   eval arch=... images_per_s=...                         (sparse_net_evaluate)
  * The engines take turns and the best of --reps runs of each counts (the
  * machine may be shared).
@@ -117,17 +118,25 @@ typedef struct bench_opts {
     const char *script;
 } bench_opts;
 
-static void print_layers(const char *name, sparse_net *net, const double *node_s, double steps, double step_us)
+static void print_layers(const char *what, const char *name, sparse_net *net, const double *node_s, double steps,
+                         double step_us)
 {
     double sum = 0;
     for (size_t i = 1; i < sparse_net_node_count(net); i++) {
         double f = node_s[2 * i] / steps * 1e6, b = node_s[2 * i + 1] / steps * 1e6;
         sum += f + b;
-        printf("layer arch=%s node=%s kind=%s forward_us=%.1f backward_us=%.1f\n", name, sparse_net_node_name(net, i),
-               sparse_layer_kind_name(sparse_net_node_kind(net, i)), f, b);
+        printf("%s arch=%s node=%s kind=%s forward_us=%.1f backward_us=%.1f\n", what, name,
+               sparse_net_node_name(net, i), sparse_layer_kind_name(sparse_net_node_kind(net, i)), f, b);
     }
-    printf("layer arch=%s node=(loss,optimiser,batch) kind=other forward_us=%.1f backward_us=0.0 step_us=%.1f\n",
+    printf("%s arch=%s node=(loss,optimiser,batch) kind=other forward_us=%.1f backward_us=0.0 step_us=%.1f\n", what,
            name, step_us - sum, step_us);
+}
+
+/* Per-node seconds of the last profiled run of net. */
+static void node_times(sparse_net *net, double *node_s)
+{
+    for (size_t i = 0; i < sparse_net_node_count(net); i++)
+        sparse_exp_net_profile_node(net, i, &node_s[2 * i], &node_s[2 * i + 1]);
 }
 
 static int bench_arch(const char *path, const sparse_dataset *ds, int threads, double peak, const bench_opts *b)
@@ -148,7 +157,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
         sparse_exp_net_set_extra_loss(var, kl_hook, &n_train);
     }
     const size_t nodes = sparse_net_node_count(net);
-    double *node_s = calloc(2 * nodes, sizeof *node_s);
+    double *node_s = calloc(2 * nodes, sizeof *node_s), *var_s = calloc(2 * nodes, sizeof *var_s);
     sparse_set_num_threads(threads);
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.batch_size = (size_t)b->batch;
@@ -159,19 +168,23 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
         rc = train_once(var, ds, &o, &ips);
     const size_t per_epoch = (sparse_dataset_count(ds) + (size_t)b->batch - 1) / (size_t)b->batch;
     o.epochs = ((size_t)b->steps + per_epoch - 1) / per_epoch;
-    sparse_exp_profile pr = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0};
+    sparse_exp_profile pr = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0}, vpr = pr;
     for (int r = 0; r < b->reps && !rc; r++) {
         sparse_exp_net_profile(net, 1);
         rc = train_once(net, ds, &o, &ips);
         if (!rc && ips > best) {
             best = ips;
             sparse_exp_net_profile_get(net, &pr);
-            for (size_t i = 0; i < nodes; i++)
-                sparse_exp_net_profile_node(net, i, &node_s[2 * i], &node_s[2 * i + 1]);
+            node_times(net, node_s);
         }
         sparse_exp_net_profile(net, 0);
-        if (!rc && var && !(rc = train_once(var, ds, &o, &ips)) && ips > vbest)
+        if (var)
+            sparse_exp_net_profile(var, 1);
+        if (!rc && var && !(rc = train_once(var, ds, &o, &ips)) && ips > vbest) {
             vbest = ips;
+            sparse_exp_net_profile_get(var, &vpr);
+            node_times(var, var_s);
+        }
         double acc, t0 = now();
         if (!rc && !(rc = sparse_net_evaluate(net, ds, &acc))) {
             double e = (double)sparse_dataset_count(ds) / (now() - t0);
@@ -194,10 +207,13 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
             printf(" spvd_images_per_s=%.1f spvd_epoch_ratio=%.2f", vbest, vbest > 0 ? best / vbest : 0.0);
         printf("\neval arch=%s threads=%d images_per_s=%.1f\n", name, threads, ebest);
         if (b->layers && pr.steps)
-            print_layers(name, net, node_s, (double)pr.steps, 1e6 * (double)b->batch / best);
+            print_layers("layer", name, net, node_s, (double)pr.steps, 1e6 * (double)b->batch / best);
+        if (b->layers && vpr.steps)
+            print_layers("spvd_layer", name, var, var_s, (double)vpr.steps, 1e6 * (double)b->batch / vbest);
         fflush(stdout);
     }
     free(node_s);
+    free(var_s);
     sparse_net_free(var);
     sparse_net_free(net);
     sparse_arch_free(arch);
