@@ -89,10 +89,13 @@ void cli_splits_free(cli_splits *s);
 int cli_load_net(sparse_net **out, const char *arch, const char *weights, const char *weights_opt,
                  int allow_extra, size_t max_batch, uint64_t seed);
 
-/* Opens the run directory dir and checks that it has trial id (when
- * trial >= 0). *out is the caller's (sparse_run_free). what names the
- * command in messages. CLI status. */
+/* Opens the run directory dir, prints its warnings (lines it could not
+ * read, cli_run_warnings) and checks that it has the trial whose id is
+ * trial (when trial >= 0). *out is the caller's (sparse_run_free). what
+ * names the command in messages. CLI status. */
 int cli_open_run(sparse_run **out, const char *dir, long trial, const char *what);
+/* "sparse: warning: ..." on stderr for each of the run's warnings, unless --quiet. */
+void cli_run_warnings(const sparse_run *run);
 
 /* ---- Subcommands: argv[0] is the subcommand name ---- */
 
@@ -103,5 +106,6 @@ int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_export_arch(int argc, char **argv);
+int cli_cmd_export(int argc, char **argv);
 
 #endif

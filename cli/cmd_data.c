@@ -347,17 +347,17 @@ typedef struct split_info {
 static void print_text(const char *spec, const char *path, const split_info *s, int ns)
 {
     const sparse_dataset *d = s[0].ds;
-    size_t k = sparse_dataset_num_classes(d);
+    size_t k = sparse_dataset_class_count(d);
     if (strcmp(spec, path))
         printf("data set:      %s (%s)\n", spec, path);
     else
         printf("data set:      %s\n", path);
     if (ns == 2)
-        printf("images:        %zu train + %zu test = %zu\n", sparse_dataset_count(s[0].ds),
-               sparse_dataset_count(s[1].ds),
-               sparse_dataset_count(s[0].ds) + sparse_dataset_count(s[1].ds));
+        printf("images:        %zu train + %zu test = %zu\n", sparse_dataset_image_count(s[0].ds),
+               sparse_dataset_image_count(s[1].ds),
+               sparse_dataset_image_count(s[0].ds) + sparse_dataset_image_count(s[1].ds));
     else
-        printf("images:        %zu\n", sparse_dataset_count(d));
+        printf("images:        %zu\n", sparse_dataset_image_count(d));
     printf("image shape:   %zux%zux%zu (height x width x channels)\n", sparse_dataset_height(d),
            sparse_dataset_width(d), sparse_dataset_channels(d));
     printf("classes:       %zu\n", k);
@@ -367,21 +367,21 @@ static void print_text(const char *spec, const char *path, const split_info *s, 
                s[i].min, s[i].max);
         printf("  per class:  ");
         for (size_t c = 0; c < k; c++)
-            printf(" %zu:%zu", c, sparse_dataset_class_count(s[i].ds, c));
+            printf(" %zu:%zu", c, sparse_dataset_label_count(s[i].ds, c));
         printf("\n");
     }
-    if (ns == 2 && sparse_dataset_count(s[0].ds) > 5000)
+    if (ns == 2 && sparse_dataset_image_count(s[0].ds) > 5000)
         printf("default split: %zu train / 5000 validation (end of the training file) / %zu test\n",
-               sparse_dataset_count(s[0].ds) - 5000, sparse_dataset_count(s[1].ds));
+               sparse_dataset_image_count(s[0].ds) - 5000, sparse_dataset_image_count(s[1].ds));
 }
 
 static void print_json(const char *spec, const char *path, const char *kind, const split_info *s,
                        int ns)
 {
     const sparse_dataset *d = s[0].ds;
-    size_t k = sparse_dataset_num_classes(d), total = 0;
+    size_t k = sparse_dataset_class_count(d), total = 0;
     for (int i = 0; i < ns; i++)
-        total += sparse_dataset_count(s[i].ds);
+        total += sparse_dataset_image_count(s[i].ds);
     printf("{\"spec\":");
     cli_json_string(stdout, spec);
     printf(",\"path\":");
@@ -392,9 +392,9 @@ static void print_json(const char *spec, const char *path, const char *kind, con
            k);
     for (int i = 0; i < ns; i++) {
         printf("%s\"%s\":{\"count\":%zu,\"class_counts\":[", i ? "," : "", s[i].name,
-               sparse_dataset_count(s[i].ds));
+               sparse_dataset_image_count(s[i].ds));
         for (size_t c = 0; c < k; c++)
-            printf("%s%zu", c ? "," : "", sparse_dataset_class_count(s[i].ds, c));
+            printf("%s%zu", c ? "," : "", sparse_dataset_label_count(s[i].ds, c));
         printf("],\"pixels\":{\"mean\":%.17g,\"std\":%.17g,\"min\":%.17g,\"max\":%.17g}}", s[i].mean,
                s[i].std, s[i].min, s[i].max);
     }

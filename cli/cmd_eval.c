@@ -44,17 +44,17 @@ typedef struct eval_result {
  * the data has no test images) and, with --int8, its quantised copy. */
 static int eval_run(const eval_args *a, sparse_net *net, const cli_splits *d, eval_result *res)
 {
-    const sparse_dataset *set = d->test && sparse_dataset_count(d->test) ? d->test : d->val;
-    if (!set || !sparse_dataset_count(set))
+    const sparse_dataset *set = d->test && sparse_dataset_image_count(d->test) ? d->test : d->val;
+    if (!set || !sparse_dataset_image_count(set))
         return cli_error("data: %s has no test or validation images", a->data.spec);
     res->split = set == d->test ? "test" : "val";
-    res->images = sparse_dataset_count(set);
+    res->images = sparse_dataset_image_count(set);
     int rc = sparse_net_evaluate(net, set, &res->float_acc);
     if (rc)
         return cli_lib_error(rc, "float evaluation");
     if (!a->int8)
         return CLI_OK;
-    size_t train = sparse_dataset_count(d->train);
+    size_t train = sparse_dataset_image_count(d->train);
     res->calib_images = a->calib == 0 || (size_t)a->calib > train ? train : (size_t)a->calib;
     sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
     qo.calib_images = (size_t)a->calib;
@@ -100,7 +100,7 @@ int cli_cmd_eval(int argc, char **argv)
         return cli_usage("eval", "missing --weights W.safetensors");
     if (!a.data.spec)
         return cli_usage("eval", "missing --data mnist|DIR|FILE.csv");
-    if ((rc = sparse_set_num_threads((int)a.threads)))
+    if ((rc = sparse_set_thread_count((int)a.threads)))
         return cli_lib_error(rc, "--threads");
     sparse_net *net = NULL;
     cli_splits d = {0};

@@ -12,7 +12,7 @@ typedef struct export_args {
 #define F(m) offsetof(export_args, m)
 static const cli_opt export_opts[] = {
     {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
-     .expect = "be a trial id", .help = "the trial (see 'sparse inspect DIR')"},
+     .expect = "be a trial id", .help = "the trial, by its id (the id column of 'sparse inspect DIR')"},
     {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
      .help = "write the YAML to FILE instead of stdout"},
     CLI_OPT_STRING("save", "W.safetensors", F(save), "also write its weights (pruned weights are zero)"),
@@ -41,10 +41,10 @@ int cli_cmd_export_arch(int argc, char **argv)
         return status;
     sparse_net *net = NULL;
     char *yaml = NULL;
-    rc = sparse_run_trial_net(run, (size_t)a.trial, &net, NULL);
+    rc = sparse_run_trial_net(&net, NULL, run, (size_t)a.trial);
     sparse_run_free(run);
     if (!rc)
-        rc = sparse_arch_to_yaml(sparse_net_arch(net), &yaml);
+        rc = sparse_arch_to_yaml(&yaml, sparse_net_arch(net));
     if (!rc && a.save)
         rc = sparse_net_save(net, a.save);
     sparse_net_free(net);

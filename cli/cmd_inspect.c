@@ -15,7 +15,7 @@ typedef struct inspect_args {
 static const cli_opt inspect_opts[] = {
     CLI_OPT_FLAG("all", F(all), "every trial, not only the front"),
     {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
-     .expect = "be a trial id", .help = "the trial for --dot"},
+     .expect = "be a trial id", .help = "the trial for --dot, by its id (the id column)"},
     CLI_OPT_FLAG("dot", F(dot),
                  "a Graphviz diagram of trial ID's network, each layer annotated with\n"
                  "its MS and WM before and after pruning (render: dot -Tsvg FILE.dot)"),
@@ -38,9 +38,7 @@ static const cli_spec inspect_spec = {
 /* Index of the report node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
 {
-    size_t n = 0;
-    sparse_memreport_node_count(r, &n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < sparse_memreport_node_count(r); i++) {
         const char *s;
         if (!sparse_memreport_node_name(r, i, &s) && !strcmp(s, name))
             return i;
@@ -106,7 +104,7 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     int wm_model = 5;
     int rc = sparse_run_wm_model(run, &wm_model);
     if (!rc)
-        rc = sparse_run_trial_net(run, trial, &net, &before);
+        rc = sparse_run_trial_net(&net, &before, run, trial);
     if (!rc)
         rc = sparse_memreport_from_net(&ra, net, NULL);
     if (!rc)
@@ -138,7 +136,7 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     return status;
 }
 
-/* The table (or JSON array) of the trials idx[0 .. count-1]. */
+/* The table (or JSON array) of the trials whose ids are idx[0 .. count-1]. */
 static void print_trials(const sparse_run *run, const size_t *idx, size_t count, int json)
 {
     static const int fields[] = {SPARSE_TRIAL_VAL_ACCURACY, SPARSE_TRIAL_TEST_ACCURACY, SPARSE_TRIAL_MS_BYTES,
@@ -208,7 +206,7 @@ int cli_cmd_inspect(int argc, char **argv)
         status = cli_lib_error(rc, "inspect");
     else {
         for (size_t i = 0; a.all && i < n; i++)
-            idx[i] = i;
+            sparse_run_trial_id(run, i, &idx[i]); /* ids, not lines: a run may miss one */
         print_trials(run, idx, count, a.json);
     }
     free(idx);

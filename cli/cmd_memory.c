@@ -32,8 +32,10 @@ static const cli_spec memory_spec = {
         "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
         "into the conv before it and ReLU runs in place, so neither is a layer.\n\n"
         "The paper's figures (Fedorov et al. 2019): model size MS (eq. 4), working memory WM5\n"
-        "(eq. 5) and WM6 (eq. 6). Beyond the paper, labelled as such: deploy flash (int8 weights\n"
-        "in the cheapest of dense, bitmask or CSR form) and the peak RAM of a planned tensor arena.\n",
+        "(eq. 5) and WM6 (eq. 6). Beyond the paper, labelled as such: deploy flash (what the int8\n"
+        "export stores on a 32-bit Cortex-M besides code: weights in the cheapest of dense, bitmask or\n"
+        "CSR form, biases, requantisation constants, step tables) and the peak RAM of a planned\n"
+        "tensor arena.\n",
 };
 
 static uint64_t field(const sparse_memreport *r, size_t id, int f)
@@ -62,8 +64,7 @@ static const char *node_name(const sparse_memreport *r, size_t id)
 static void print_table(const sparse_memreport *r, const char *arch_path, const char *weights,
                         const char *scratch)
 {
-    size_t n = 0;
-    (void)sparse_memreport_node_count(r, &n);
+    const size_t n = sparse_memreport_node_count(r);
     printf("%s (%s, int8: 1 B per weight and activation)\n\n", arch_path,
            weights ? weights : "no weights: dense counts");
     printf("%-14s %-10s %8s %8s %8s %8s %8s %8s | %8s %-7s %8s\n", "layer", "kind", "x_l", "y_l",
@@ -98,7 +99,7 @@ static void print_table(const sparse_memreport *r, const char *arch_path, const 
            (double)wm6 / 1024.0, node_name(r, at6));
     printf("Beyond the paper (int8 deployment estimate, not the paper's objectives):\n");
     printf("  deploy flash                   %10" PRIu64 " B  (%.2f KB) weights in cheapest format, "
-           "int32 biases, float32 scales\n",
+           "constants, step tables\n",
            flash, (double)flash / 1024.0);
     printf("  deploy arena (peak RAM)        %10" PRIu64 " B  (%.2f KB) scratch %s, lower bound %" PRIu64
            " B\n",
@@ -130,13 +131,15 @@ int cli_cmd_memory(int argc, char **argv)
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = a.scratch;
     mo.dense = !a.weights; /* fresh weights: the figures of the dense network */
-    const char *json = NULL;
-    if ((rc = sparse_memreport_from_net(&r, net, &mo)) || (a.json && (rc = sparse_memreport_json(r, &json))))
+    char *json = NULL;
+    if ((rc = sparse_memreport_from_net(&r, net, &mo)) ||
+        (a.json && (rc = sparse_memreport_to_json(&json, r))))
         status = cli_lib_error(rc, "memory");
     else if (a.json)
         printf("%s\n", json);
     else
         print_table(r, a.arch ? a.arch : a.weights, a.weights, scratch_name(a.scratch));
+    sparse_free(json);
     sparse_memreport_free(r);
     sparse_net_free(net);
     return status;

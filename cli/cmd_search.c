@@ -1,5 +1,8 @@
-/* `sparse search`: run or resume a SpArSe search; progress on stderr. */
+/* `sparse search`: run or resume a SpArSe search; progress on stderr.
+ * SIGINT and SIGTERM stop it between records (through the library's
+ * callbacks), so the run directory stays whole, and say how to resume. */
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,11 +58,63 @@ static const cli_spec search_spec = {
         "       sparse search CONFIG.yaml --print-config\n\n"
         "Searches architectures, training and pruning for the Pareto front of validation\n"
         "accuracy, model size (MS) and working memory (WM). See docs/search-config.md.\n",
-    .epilog = "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n",
+    .epilog = "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n"
+              "SIGINT (Ctrl-C) or SIGTERM stops the search after the record being written, keeps every\n"
+              "trial recorded and exits with 128 + the signal number (130, 143); a second one stops at once.\n"
+              "Continue with 'sparse search --resume DIR'.\n",
 };
+
+/* The signal that asked the search to stop (0: none). The callbacks read
+ * it; the library then stops cleanly, the record being written whole. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+/* A signal the shell made us ignore (SIGINT of a background job without
+ * job control) stays ignored. */
+static void catch_stop_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sa.sa_flags = SA_RESETHAND; /* a second signal stops at once */
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* The outcome of a search or resume of dir: stopped by a signal, failed,
+ * or done (a signal after the last trial changes nothing). */
+static int finish(int rc, const char *dir)
+{
+    if (rc && stop_signal) {
+        const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        fprintf(stderr, "sparse: stopped by %s; every trial recorded is kept. "
+                        "Continue with: sparse search --resume %s\n",
+                sig, dir);
+        return 128 + stop_signal;
+    }
+    return rc ? cli_lib_error(rc, "search") : CLI_OK;
+}
+
+/* Before a resume: what the run directory holds that the resume will not
+ * use (a torn last line it cuts, lines it refuses), on stderr. */
+static void warn_before_resume(const char *dir)
+{
+    sparse_run *run = NULL;
+    if (sparse_run_open(&run, dir) == SPARSE_OK)
+        cli_run_warnings(run);
+    sparse_run_free(run);
+    sparse_clear_error();
+}
 
 static int on_trial(void *user, const sparse_trial_event *ev)
 {
+    if (stop_signal)
+        return 1;
     const search_args *a = user;
     if (a->json) {
         printf("%s\n", ev->record_json);
@@ -91,6 +146,8 @@ static int on_trial(void *user, const sparse_trial_event *ev)
 static int on_progress(void *user, size_t trial, size_t epoch, size_t batch, size_t per_epoch, double loss)
 {
     (void)user;
+    if (stop_signal)
+        return 1;
     if (batch % 50 == 0 && cli_progress())
         fprintf(stderr, "\r\033[Ktrial %zu  epoch %zu  batch %zu/%zu  loss %.4f", trial + 1, epoch + 1,
                 batch + 1, per_epoch, loss);
@@ -104,7 +161,7 @@ static int print_config(const char *path)
     char *yaml = NULL;
     int rc = sparse_search_config_load(&cfg, path);
     if (!rc)
-        rc = sparse_search_config_to_yaml(cfg, &yaml);
+        rc = sparse_search_config_to_yaml(&yaml, cfg);
     sparse_search_config_free(cfg);
     int status = rc ? cli_lib_error(rc, "config") : cli_write_text(NULL, yaml, "config");
     sparse_free(yaml);
@@ -128,8 +185,9 @@ int cli_cmd_search(int argc, char **argv)
     if (a.resume) {
         if (a.config || a.out)
             return cli_usage("search", "--resume DIR takes no CONFIG or --out");
-        rc = sparse_search_resume(a.resume, &o);
-        return rc ? cli_lib_error(rc, "search") : CLI_OK;
+        warn_before_resume(a.resume);
+        catch_stop_signals();
+        return finish(sparse_search_resume(a.resume, &o), a.resume);
     }
     if (!a.config)
         return cli_usage("search", "missing CONFIG.yaml");
@@ -142,10 +200,11 @@ int cli_cmd_search(int argc, char **argv)
         sparse_search_config_free(cfg);
         return cli_usage("search", "missing --out DIR");
     }
+    catch_stop_signals();
     rc = sparse_search_run(cfg, a.out, &o);
     sparse_search_config_free(cfg);
     if (rc)
-        return cli_lib_error(rc, "search");
+        return finish(rc, a.out);
     if (cli_verbose())
         fprintf(stderr, "front: sparse inspect %s\n", a.out);
     return CLI_OK;

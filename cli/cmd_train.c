@@ -91,7 +91,7 @@ static sparse_train_options train_options(const train_args *a)
  * accuracies and writes what --save and the pruning options ask for. */
 static int train_run_all(const train_args *a, train_run *t)
 {
-    int rc = sparse_set_num_threads((int)a->threads);
+    int rc = sparse_set_thread_count((int)a->threads);
     if (rc)
         return cli_lib_error(rc, "--threads");
     const uint64_t seed = (uint64_t)a->data.seed;
@@ -113,9 +113,9 @@ static int train_run_all(const train_args *a, train_run *t)
     }
     t->val_acc = t->test_acc = -1.0;
     const sparse_dataset *val = t->data.val, *test = t->data.test;
-    if (val && sparse_dataset_count(val) && (rc = sparse_net_evaluate(t->net, val, &t->val_acc)))
+    if (val && sparse_dataset_image_count(val) && (rc = sparse_net_evaluate(t->net, val, &t->val_acc)))
         return cli_lib_error(rc, "validation");
-    if (test && sparse_dataset_count(test) && (rc = sparse_net_evaluate(t->net, test, &t->test_acc)))
+    if (test && sparse_dataset_image_count(test) && (rc = sparse_net_evaluate(t->net, test, &t->test_acc)))
         return cli_lib_error(rc, "test");
     if (a->save && (rc = sparse_net_save(t->net, a->save)))
         return cli_lib_error(rc, "--save");
@@ -124,7 +124,7 @@ static int train_run_all(const train_args *a, train_run *t)
 
 static void train_print_text(const train_args *a, const train_run *t)
 {
-    printf("architecture      %s (%zu parameters)\n", a->arch, sparse_net_param_total(t->net));
+    printf("architecture      %s (%zu parameters)\n", a->arch, sparse_net_weight_count(t->net));
     printf("epochs            %zu, final training loss %.4f\n", t->res.epochs_done, t->res.final_loss);
     printf("training speed    %.0f images/s (%ld thread%s)\n", t->res.train_images_per_s, a->threads,
            a->threads == 1 ? "" : "s");
@@ -144,7 +144,7 @@ static void train_print_json(const train_args *a, const train_run *t)
     printf(", \"params\": %zu, \"epochs\": %zu, \"batch\": %ld, \"threads\": %ld, \"seed\": %ld, "
            "\"final_loss\": %.6g, \"train_images_per_s\": %.1f, \"train_seconds\": %.3f, "
            "\"val_accuracy\": %.6f, \"test_accuracy\": %.6f",
-           sparse_net_param_total(t->net), t->res.epochs_done, a->batch, a->threads, a->data.seed,
+           sparse_net_weight_count(t->net), t->res.epochs_done, a->batch, a->threads, a->data.seed,
            t->res.final_loss, t->res.train_images_per_s, t->res.seconds, t->val_acc < 0 ? 0.0 : t->val_acc,
            t->test_acc < 0 ? 0.0 : t->test_acc);
     cli_prune_json(&t->prune, &a->prune, stdout);

@@ -39,7 +39,7 @@ int cli_open_data(const cli_data *d, cli_splits *s)
     o.val_count = (size_t)d->val;
     o.seed = (uint64_t)d->seed;
     o.max_train = (size_t)d->max_train;
-    int rc = sparse_data_open(d->spec, &o, &s->train, &s->val, &s->test);
+    int rc = sparse_data_open(&s->train, &s->val, &s->test, d->spec, &o);
     return rc ? cli_lib_error(rc, "data") : CLI_OK;
 }
 
@@ -75,15 +75,24 @@ int cli_load_net(sparse_net **out, const char *arch, const char *weights, const 
     return CLI_OK;
 }
 
+void cli_run_warnings(const sparse_run *run)
+{
+    for (size_t i = 0; i < sparse_run_warning_count(run); i++)
+        cli_note("warning: %s", sparse_run_warning(run, i, NULL));
+}
+
 int cli_open_run(sparse_run **out, const char *dir, long trial, const char *what)
 {
     int rc = sparse_run_open(out, dir);
     if (rc)
         return cli_lib_error(rc, what);
-    if (trial >= 0 && (size_t)trial >= sparse_run_trial_count(*out)) {
+    cli_run_warnings(*out);
+    double ok;
+    if (trial >= 0 && (rc = sparse_run_trial_value(*out, (size_t)trial, SPARSE_TRIAL_OK, &ok))) {
         sparse_run_free(*out);
         *out = NULL;
-        return cli_error("%s: %s has no trial %ld", what, dir, trial);
+        return rc == SPARSE_ERANGE ? cli_error("%s: %s has no trial %ld", what, dir, trial)
+                                   : cli_lib_error(rc, what);
     }
     return CLI_OK;
 }

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@ static const command commands[] = {
     {"search", cli_cmd_search, "search architectures for the Pareto front (accuracy, MS, WM)"},
     {"inspect", cli_cmd_inspect, "show the Pareto front or every trial of a run"},
     {"export-arch", cli_cmd_export_arch, "write a trial's architecture as YAML"},
+    {"export", cli_cmd_export, "write a network as int8 C for a microcontroller; build, run in qemu"},
     {"data", cli_cmd_data, "fetch and inspect data sets"},
     {"train", cli_cmd_train, "train an architecture (YAML) on a data set"},
     {"memory", cli_cmd_memory, "memory figures of an architecture: MS, WM5, WM6, flash, arena"},
@@ -49,6 +51,9 @@ static void prefer_passive_openmp(char **argv)
 int main(int argc, char **argv)
 {
     prefer_passive_openmp(argv);
+    /* A file size limit (ulimit -f) makes write fail with EFBIG, which the
+     * library reports naming the file, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2)
         return print_help(stderr), CLI_USAGE;
     const char *cmd = argv[1];

@@ -37,7 +37,7 @@ int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, c
     sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT;
     sparse_prune_result_training(p->res, 0, &r0);
     *res = r0;
-    if ((rc = sparse_prune_result_take_net(p->res, &c)))
+    if ((rc = sparse_prune_result_take_net(&c, p->res)))
         return cli_lib_error(rc, "pruning");
     p->varnet = *net;
     p->cnet = c;
@@ -53,7 +53,7 @@ int cli_prune_save(const cli_pruning *p, const cli_prune_args *a)
     if (!a->save_arch || !p->cnet)
         return CLI_OK;
     char *y = NULL;
-    if ((rc = sparse_arch_to_yaml(sparse_net_arch(p->cnet), &y)))
+    if ((rc = sparse_arch_to_yaml(&y, sparse_net_arch(p->cnet))))
         return cli_lib_error(rc, "--save-arch");
     int status = cli_write_text(a->save_arch, y, "--save-arch");
     sparse_free(y);
@@ -73,7 +73,7 @@ void cli_prune_print(const cli_pruning *p, FILE *f)
     if (!p->res || !p->cnet)
         return;
     fprintf(f, "pruning           %s: %zu of %zu weights non-zero\n", method_name(p->o.method),
-            sparse_net_param_nonzero(p->cnet), sparse_prune_result_total(p->res));
+            sparse_net_nonzero_count(p->cnet), sparse_prune_result_weight_count(p->res));
     for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
         if (sparse_prune_result_layer(p->res, i, &L))
@@ -83,7 +83,7 @@ void cli_prune_print(const cli_pruning *p, FILE *f)
                 L.weights_total);
     }
     char *y = NULL;
-    if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_yaml(sparse_net_arch(p->cnet), &y))
+    if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_yaml(&y, sparse_net_arch(p->cnet)))
         fprintf(f, "compacted architecture:\n%s", y);
     sparse_free(y);
 }
@@ -95,11 +95,12 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f)
     fprintf(f, ", \"prune\": \"%s\"", method_name(a->method));
     if (!p->res || !p->cnet)
         return;
-    fprintf(f, ", \"threshold\": %g, \"kl_weight\": %g, \"zero_epochs\": %d, \"anneal_epochs\": %d, "
-               "\"finetune_epochs\": %d, \"nonzero_weights\": %zu, \"total_weights\": %zu, \"layers\": [",
+    fprintf(f,
+            ", \"threshold\": %g, \"kl_weight\": %g, \"zero_epochs\": %d, \"anneal_epochs\": %d, "
+            "\"finetune_epochs\": %d, \"nonzero_weights\": %zu, \"total_weights\": %zu, \"layers\": [",
             p->o.method == SPARSE_PRUNE_BC ? p->o.bc_threshold : p->o.spvd_threshold, p->o.kl_weight,
-            p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs, sparse_net_param_nonzero(p->cnet),
-            sparse_prune_result_total(p->res));
+            p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs, sparse_net_nonzero_count(p->cnet),
+            sparse_prune_result_weight_count(p->res));
     for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
         if (sparse_prune_result_layer(p->res, i, &L))
@@ -111,7 +112,7 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f)
     }
     fputc(']', f);
     char *j = NULL;
-    if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_json(sparse_net_arch(p->cnet), &j))
+    if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_json(&j, sparse_net_arch(p->cnet)))
         fprintf(f, ", \"compacted_arch\": %s", j);
     sparse_free(j);
 }

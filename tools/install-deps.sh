@@ -1,10 +1,13 @@
 #!/bin/sh
 # Installs the Debian 12 packages libsparse needs to build, test and run its
-# examples. Only what is missing is installed; run as root.
+# examples (the Arm toolchain and qemu: exported models built for and run on
+# an emulated Cortex-M4; abigail-tools: the ABI compared with its baseline).
+# Only what is missing is installed; run as root.
 set -eu
 pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev
 libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
-python3-matplotlib librsvg2-bin graphviz"
+python3-matplotlib librsvg2-bin graphviz
+gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm abigail-tools"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,7 +8,7 @@ sh tools/install-deps.sh
 
 # Release build: every suite (tests/meson.build lists them).
 rm -rf build-test
-meson setup build-test --werror --buildtype=release >/dev/null
+meson setup build-test --werror --buildtype=release -Ddebug=true >/dev/null
 ninja -C build-test
 # Real MNIST for the 'network' suite (cached; the tests skip if this fails).
 ./build-test/cli/sparse data fetch mnist || echo "test.sh: MNIST fetch failed; network tests will skip" >&2

@@ -17,8 +17,8 @@ def load(path=None):
     lib.sparse_tensor_create.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int,
                                          ctypes.POINTER(ctypes.c_size_t)]
     lib.sparse_tensor_free.argtypes = [ctypes.c_void_p]
-    lib.sparse_tensor_numel.argtypes = [ctypes.c_void_p]
-    lib.sparse_tensor_numel.restype = ctypes.c_size_t
+    lib.sparse_tensor_element_count.argtypes = [ctypes.c_void_p]
+    lib.sparse_tensor_element_count.restype = ctypes.c_size_t
     lib.sparse_tensor_data.argtypes = [ctypes.c_void_p]
     lib.sparse_tensor_data.restype = ctypes.POINTER(ctypes.c_float)
     return lib
@@ -42,7 +42,7 @@ def main():
         raise SparseError(lib, rc)
     data = lib.sparse_tensor_data(t)
     data[0] = 1.5
-    print("tensor of", lib.sparse_tensor_numel(t), "floats, first =", data[0])
+    print("tensor of", lib.sparse_tensor_element_count(t), "floats, first =", data[0])
     lib.sparse_tensor_free(t)
 
     bad = (ctypes.c_size_t * 2)(3, 0)

@@ -75,9 +75,9 @@ def _declare(L):
     L.sparse_last_error.restype = ctypes.c_char_p
     L.sparse_search_config_load.argtypes = [ctypes.POINTER(P), ctypes.c_char_p]
     L.sparse_search_config_free.argtypes = [P]
-    L.sparse_search_config_to_yaml.argtypes = [P, ctypes.POINTER(ctypes.c_void_p)]
-    L.sparse_search_config_trials.argtypes = [P]
-    L.sparse_search_config_trials.restype = ctypes.c_size_t
+    L.sparse_search_config_to_yaml.argtypes = [ctypes.POINTER(ctypes.c_void_p), P]
+    L.sparse_search_config_trial_count.argtypes = [P]
+    L.sparse_search_config_trial_count.restype = ctypes.c_size_t
     L.sparse_search_options_init.argtypes = [ctypes.POINTER(SearchOptions), ctypes.c_uint]
     L.sparse_search_run.argtypes = [P, ctypes.c_char_p, ctypes.POINTER(SearchOptions)]
     L.sparse_search_resume.argtypes = [ctypes.c_char_p, ctypes.POINTER(SearchOptions)]
@@ -126,11 +126,11 @@ class SearchConfig(_Handle):
 
     @property
     def trials(self):
-        return lib().sparse_search_config_trials(self._h)
+        return lib().sparse_search_config_trial_count(self._h)
 
     def to_yaml(self):
         p = ctypes.c_void_p()
-        _check(lib().sparse_search_config_to_yaml(self._h, ctypes.byref(p)))
+        _check(lib().sparse_search_config_to_yaml(ctypes.byref(p), self._h))
         try:
             return ctypes.string_at(p).decode()
         finally:

@@ -9,10 +9,13 @@
  *    (file, line, field, layer); the message is thread-local;
  *  - every *_free() function accepts NULL;
  *  - memory the library allocates and hands over without a handle (the
- *    strings of sparse_arch_to_yaml, sparse_arch_to_json and
- *    sparse_search_config_to_yaml) is released with sparse_free(), never
- *    with the caller's free(): the caller's C runtime (or language runtime,
- *    through an FFI) need not be the library's;
+ *    strings of sparse_arch_to_yaml, sparse_arch_to_json,
+ *    sparse_search_config_to_yaml and sparse_memreport_to_json) is released
+ *    with sparse_free(), never with the caller's free(): the caller's C
+ *    runtime (or language runtime, through an FFI) need not be the library's;
+ *  - a function that hands over a new object or string takes the pointer it
+ *    is returned through first (sparse_arch_to_yaml(&yaml, arch)); on
+ *    failure that pointer is set to NULL;
  *  - the library never prints, aborts or exits.
  */
 #ifndef SPARSE_CORE_H
@@ -87,8 +90,8 @@ SPARSE_API int sparse_version_number(void);
 /* Number of threads used by the compute kernels (BLIS). Set it once, before
  * training; the same seed with the same thread count gives bit-identical
  * results. n must be >= 1. */
-SPARSE_API int sparse_set_num_threads(int n);
-SPARSE_API int sparse_get_num_threads(void);
+SPARSE_API int sparse_set_thread_count(int n);
+SPARSE_API int sparse_thread_count(void);
 
 /* ---- Seeded random numbers (GSL's mt19937 underneath) ---- */
 

@@ -1,6 +1,6 @@
 /*
  * sparse_dataset: labelled images in memory (float32, C x H x W each, labels
- * 0..num_classes-1), read from IDX (MNIST family, plain or .gz) or CSV files,
+ * 0..class_count-1), read from IDX (MNIST family, plain or .gz) or CSV files,
  * split, normalised, relabelled and cut into shuffled mini-batches.
  *
  * Every reader validates what it reads; a bad file gives SPARSE_EFORMAT (or
@@ -23,8 +23,8 @@ typedef struct sparse_dataset sparse_dataset;
 
 /* Reads one IDX image file (magic 0x00000803, u8 pixels) and its IDX label
  * file (0x00000801). Either may be gzip-compressed (detected by content).
- * Pixels are scaled to [0, 1] (byte / 255); num_classes = max label + 1.
- * Trailing bytes after the data are an error. *out owned by the caller. */
+ * Pixels are scaled to [0, 1] (byte / 255); the class count is the largest
+ * label + 1. Trailing bytes after the data are an error. *out owned by the caller. */
 SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_path,
                                        const char *labels_path);
 
@@ -56,21 +56,22 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
                                        const sparse_csv_options *opts);
 
 /* Builds a data set from memory: n images of c*h*w finite floats (NCHW
- * order) and n labels in [0, num_classes). Both arrays are copied. */
+ * order) and n labels in [0, class_count). Both arrays are copied. */
 SPARSE_API int sparse_dataset_from_memory(sparse_dataset **out, size_t n, size_t c, size_t h,
                                           size_t w, const float *images, const int32_t *labels,
-                                          size_t num_classes);
+                                          size_t class_count);
 
 SPARSE_API void sparse_dataset_free(sparse_dataset *ds);
 
 /* ---- Inspecting ---- */
 
-SPARSE_API size_t sparse_dataset_count(const sparse_dataset *ds);
+/* Number of images. */
+SPARSE_API size_t sparse_dataset_image_count(const sparse_dataset *ds);
 SPARSE_API size_t sparse_dataset_channels(const sparse_dataset *ds);
 SPARSE_API size_t sparse_dataset_height(const sparse_dataset *ds);
 SPARSE_API size_t sparse_dataset_width(const sparse_dataset *ds);
 /* Number of classes: max label + 1, or the value fixed by relabelling. */
-SPARSE_API size_t sparse_dataset_num_classes(const sparse_dataset *ds);
+SPARSE_API size_t sparse_dataset_class_count(const sparse_dataset *ds);
 /* Label of image i, or -1 if out of range. */
 SPARSE_API int sparse_dataset_label(const sparse_dataset *ds, size_t i);
 /* Borrowed pointer to image i (C*H*W floats), NULL if out of range. */
@@ -79,13 +80,13 @@ SPARSE_API const float *sparse_dataset_image(const sparse_dataset *ds, size_t i)
  * (any output pointer may be NULL). */
 SPARSE_API int sparse_dataset_pixel_stats(const sparse_dataset *ds, double *mean, double *std,
                                           double *min, double *max);
-/* Number of images with label c. */
-SPARSE_API size_t sparse_dataset_class_count(const sparse_dataset *ds, size_t c);
+/* Number of images with label `label` (0 out of range). */
+SPARSE_API size_t sparse_dataset_label_count(const sparse_dataset *ds, size_t label);
 
 /* ---- Transforming ---- */
 
 /* New data set holding images [first, first+count) of src (a copy; keeps
- * src's num_classes, as does subset). */
+ * src's class count, as does subset). */
 SPARSE_API int sparse_dataset_range(sparse_dataset **out, const sparse_dataset *src, size_t first,
                                     size_t count);
 /* New data set holding the listed images of src, in that order (a copy). */
@@ -97,10 +98,10 @@ SPARSE_API int sparse_dataset_compute_normalization(const sparse_dataset *ds, fl
                                                     float *std);
 /* x <- (x - mean) / std for every pixel; std must be > 0. */
 SPARSE_API int sparse_dataset_normalize(sparse_dataset *ds, float mean, float std);
-/* Binary relabelling: class c becomes group_of_class[c] (0 or 1); n_classes
- * must equal sparse_dataset_num_classes(ds). */
+/* Binary relabelling: class c becomes group_of_class[c] (0 or 1); class_count
+ * must equal sparse_dataset_class_count(ds). */
 SPARSE_API int sparse_dataset_relabel(sparse_dataset *ds, const int *group_of_class,
-                                      size_t n_classes);
+                                      size_t class_count);
 
 /* ---- Standard splits ---- */
 
@@ -111,7 +112,7 @@ typedef struct sparse_data_options {
     double test_fraction;   /* CSV without a test file: share held out for test (default 0.2) */
     uint64_t seed;          /* seed for the CSV train/val/test shuffle (default 0) */
     int normalize;          /* 1 = mean/std from the training split applied to all (default 1) */
-    int binary;             /* 1 = relabel classes into two groups: c < num_classes/2 -> 0, else 1 */
+    int binary;             /* 1 = relabel classes into two groups: c < class_count/2 -> 0, else 1 */
     size_t max_train;       /* 0 = all; else keep only the first max_train training images */
 } sparse_data_options;
 
@@ -125,9 +126,8 @@ SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned vers
  *   a directory  with the four MNIST file names,
  *   FILE.csv     a CSV file (split by opts->seed).
  * All three outputs are owned by the caller; on failure all are NULL. */
-SPARSE_API int sparse_data_open(const char *spec, const sparse_data_options *opts,
-                                sparse_dataset **train, sparse_dataset **val,
-                                sparse_dataset **test);
+SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                const char *spec, const sparse_data_options *opts);
 
 /* Directory where `sparse data fetch mnist` caches MNIST:
  * $XDG_CACHE_HOME/sparse/mnist, else $HOME/.cache/sparse/mnist. Writes a

@@ -7,7 +7,10 @@
 #define SPARSE_EXPERIMENTAL_H
 
 #include "sparse/core.h"
+#include "sparse/data.h"
 #include "sparse/layers.h"
+#include "sparse/memory.h"
+#include "sparse/quant.h"
 #include "sparse/tensor.h"
 
 #ifdef __cplusplus
@@ -29,10 +32,11 @@ typedef struct sparse_exp_profile {
     uint64_t steps;
 } sparse_exp_profile;
 #define SPARSE_EXP_PROFILE_VERSION 1
+#define SPARSE_EXP_PROFILE_INIT {SPARSE_EXP_PROFILE_VERSION, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0}
 
 /* Turns counting on (1) or off (0); turning it on resets the counters. */
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
-/* Copies the counters; p->version must be set. */
+/* Copies the counters into *p, of the version p->version says (set it). */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
 /* Seconds spent in node id's own forward and backward kernels while
  * profiling was on (either pointer may be NULL). A node whose work another
@@ -41,13 +45,6 @@ SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_prof
  * hooks reports its hooks' time. */
 SPARSE_API int sparse_exp_net_profile_node(const sparse_net *net, size_t id, double *forward_seconds,
                                            double *backward_seconds);
-
-/* ---- Memory ---- */
-
-/* Stops keeping im2col matrices between the forward and backward passes
- * (they are rebuilt in chunks instead) and caps a chunk at chunk_floats
- * (0 = default, 1M floats). For very wide layers, and to test that path. */
-SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
 
 /* ---- Node hooks ---- */
 
@@ -110,19 +107,26 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
  * For code that wraps sparse_net_train and changes a field (sparse/prune.h
  * fine-tunes with the caller's options and its own epoch count). */
 SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src);
+/* The other way for results: *dst, of the version dst->version says (set by
+ * its caller; SPARSE_EVERSION if unknown), gets the fields of src (the
+ * current version) that its version has, and nothing past its end. For
+ * code that hands a caller a sparse_train_result it stored
+ * (sparse_prune_result_training). */
+SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const sparse_train_result *src);
 
 /* ---- Variational nodes (used by sparse/prune.h) ----
  *
- * A conv, depthwise or FC node can run in a variational mode (installed
- * through the node hooks above, so a node in this mode has them taken):
- *  - SPARSE_VAR_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
+ * A conv, depthwise or FC node can run in a variational mode, one per
+ * pruning method (sparse_prune_method, sparse/layers.h), installed through
+ * the node hooks above, so a node in this mode has them taken:
+ *  - SPARSE_PRUNE_SPVD, Sparse Variational Dropout (Molchanov et al. 2017):
  *    one extra parameter "log_sigma2" shaped like "weight". Training passes
  *    use the local reparameterisation trick, mean conv(x, weight) plus
  *    variance conv(x^2, exp(log_sigma2)) times N(0,1) noise; evaluation
  *    passes use the mean weights with every weight whose
  *    log_alpha = clip(log_sigma2 - log(weight^2 + 1e-8), -10, 10) is at or
  *    above the node's threshold set to zero.
- *  - SPARSE_VAR_BC, Bayesian Compression (Louizos et al. 2017, group
+ *  - SPARSE_PRUNE_BC, Bayesian Compression (Louizos et al. 2017, group
  *    normal-Jeffreys): "log_sigma2" (weight log-variance) plus "z_mu" and
  *    "z_logvar", one group scale per output channel of a convolution and
  *    per input neuron of an FC layer (inputs flattened in C, H, W order).
@@ -132,7 +136,7 @@ SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sp
  *    above the threshold set to zero.
  * Biases stay deterministic. The extra parameters are ordinary named
  * parameters: the optimiser trains them (without weight decay),
- * sparse_net_save/load store them, and sparse_net_param_total/nonzero do
+ * sparse_net_save/load store them, and sparse_net_weight_count/nonzero do
  * not count them as weights.
  *
  * Noise: a training forward pass of node id draws its N(0,1) values from a
@@ -141,22 +145,18 @@ SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sp
  * (what finite-difference checks need) and the same seed gives the same run.
  */
 
-typedef enum sparse_var_mode {
-    SPARSE_VAR_NONE = 0,
-    SPARSE_VAR_SPVD = 1,
-    SPARSE_VAR_BC = 2
-} sparse_var_mode;
-
-/* Puts node id (conv, depthwise or FC) in a variational mode, adding and
+/* Puts node id (conv, depthwise or FC) in the variational mode of pruning
+ * method `mode` (a sparse_prune_method), adding and
  * initialising its extra parameters from seed (SpVD: log_sigma2 = -10;
  * BC: z_mu ~ N(1, 0.01^2), z_logvar ~ N(-9, 0.01^2), log_sigma2 ~
  * N(-9, 0.01^2)); the weights are kept. threshold must be finite.
- * SPARSE_VAR_NONE removes the mode, its parameters and its hooks. Setting
+ * SPARSE_PRUNE_NONE removes the mode, its parameters and its hooks. Setting
  * the mode a node already has only changes the threshold. SPARSE_EINVAL for
  * other kinds of nodes. */
 SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mode, double threshold,
                                               uint64_t seed);
-/* The node's sparse_var_mode (SPARSE_VAR_NONE for plain or bad ids). */
+/* The node's mode, a sparse_prune_method (SPARSE_PRUNE_NONE for plain or
+ * bad ids). */
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
 SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
@@ -168,7 +168,7 @@ SPARSE_API int sparse_exp_net_set_lr_scale(sparse_net *net, size_t id, const cha
 
 /* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017,
  * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, that the KL terms below
- * and sparse/prune.h's sparse_prune_neg_kl evaluate. */
+ * evaluate. */
 #define SPARSE_EXP_NEG_KL_K1 0.63576
 #define SPARSE_EXP_NEG_KL_K2 1.87320
 #define SPARSE_EXP_NEG_KL_K3 1.48695
@@ -188,8 +188,126 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
  * nodes: the parameters, masks applied). New tensors owned by the caller,
  * PyTorch layouts; *bias is NULL when the node has no bias. Either out
  * pointer may be NULL. */
-SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                               sparse_tensor **bias);
+SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
+                                               size_t id);
+
+/* ---- Int8 networks as C (used by sparse/export.h) ---- */
+
+/* The buffers q's int8 kernels use, as a memory graph: one node per network
+ * node (same ids and names; batch norms and fused ReLUs are views, a ReLU
+ * that could not be fused is a 1x1 pool with a buffer of its own), sums and
+ * ReLUs marked in place where they are the last reader of their input, pools
+ * too where that lowers the planned arena, weights counted as stored (int8
+ * non-zeros). Plan it with
+ * sparse_memreport_create and SPARSE_SCRATCH_NONE: the kernels use no
+ * scratch. *out owned by the caller (sparse_memgraph_free). */
+SPARSE_API int sparse_exp_qnet_memgraph(sparse_memgraph **out, const sparse_qnet *q);
+
+/* C99 text defining q for an exported model (sparse/export.h): the int8
+ * kernels' source as the library compiles it, with every function static
+ * and every name PREFIX_q8_*, only the kernels q uses; then its weights,
+ * biases and requantisation constants as static const arrays and
+ *     static const PREFIX_q8_op PREFIX_ops[];
+ * the steps of the network over an arena in which node id's tensor is at
+ * byte offsets[id] (q's node count entries, e.g. the DEPLOY_OFFSET figures
+ * of the graph above planned; NULL: every tensor apart). Running them is
+ *     PREFIX_q8_run(PREFIX_ops, sizeof PREFIX_ops / sizeof PREFIX_ops[0], arena);
+ * prefix must be a C identifier. *out is owned by the caller, released with
+ * sparse_free(). */
+SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
+                                        const uint64_t *offsets);
+
+/* ---- Exported models on a microcontroller (sparse/export.h) ----
+ *
+ * The library runs the tools itself (posix_spawnp with an explicit argument
+ * list, never a shell; their output is captured, never printed): Debian's
+ * gcc-arm-none-eabi and libnewlib-arm-none-eabi for Cortex-M builds,
+ * qemu-system-arm for runs, the system's C compiler for host builds. */
+
+typedef enum sparse_exp_target {
+    SPARSE_EXP_TARGET_HOST = 0,          /* the system's cc */
+    SPARSE_EXP_TARGET_CORTEX_M0PLUS = 1, /* arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb */
+    SPARSE_EXP_TARGET_CORTEX_M4 = 2,     /* -mcpu=cortex-m4; runs under qemu's mps2-an386 */
+    SPARSE_EXP_TARGET_CORTEX_M7 = 3      /* -mcpu=cortex-m7 */
+} sparse_exp_target;
+
+typedef struct sparse_exp_toolchain {
+    unsigned version;         /* SPARSE_EXP_TOOLCHAIN_VERSION */
+    int target;               /* sparse_exp_target, default Cortex-M4 */
+    const char *host_cc;      /* default "cc" */
+    const char *cross_prefix; /* default "arm-none-eabi-" (gcc, size and nm are run) */
+    const char *qemu;         /* default "qemu-system-arm" */
+    const char *work_dir;     /* build products go here (created if missing, kept); NULL:
+                                 a temporary directory, removed afterwards */
+    double timeout_s;         /* limit for each tool run, default 3600 */
+} sparse_exp_toolchain;
+#define SPARSE_EXP_TOOLCHAIN_VERSION 1
+#define SPARSE_EXP_TOOLCHAIN_INIT                                                                            \
+    {                                                                                                        \
+        SPARSE_EXP_TOOLCHAIN_VERSION, SPARSE_EXP_TARGET_CORTEX_M4, NULL, NULL, NULL, NULL, 0.0               \
+    }
+
+/* Sections of a model's object file (arm-none-eabi-size -A), in bytes. */
+typedef struct sparse_exp_build_result {
+    unsigned version;              /* SPARSE_EXP_BUILD_RESULT_VERSION, set by the caller */
+    uint64_t text_bytes;           /* code: the kernels and PREFIX_run */
+    uint64_t rodata_bytes;         /* constants, of which: */
+    uint64_t rodata_weights_bytes; /*   weights as encoded, biases, multipliers, shifts */
+    uint64_t bss_bytes;            /* the arena */
+    uint64_t data_bytes;
+} sparse_exp_build_result;
+#define SPARSE_EXP_BUILD_RESULT_VERSION 1
+#define SPARSE_EXP_BUILD_RESULT_INIT                                                                         \
+    {                                                                                                        \
+        SPARSE_EXP_BUILD_RESULT_VERSION, 0, 0, 0, 0, 0                                                       \
+    }
+
+/* Compiles dir/PREFIX.c (written by sparse_export_qnet) for tc's target
+ * (tc may be NULL: defaults) with -std=c99 -pedantic -Wall -Wextra -Werror
+ * -ffreestanding -Os -ffunction-sections -fdata-sections, and for a
+ * Cortex-M reads its sections into *out (a host build only checks that it
+ * compiles) and refuses soft-float helpers among its undefined symbols
+ * (SPARSE_EUNSUPPORTED naming them). A tool that is missing is
+ * SPARSE_ENOTFOUND naming the Debian package; a failing one SPARSE_EIO
+ * with its output. */
+SPARSE_API int sparse_exp_export_build(const char *dir, const char *prefix, const sparse_exp_toolchain *tc,
+                                       sparse_exp_build_result *out);
+
+/* What running an exported model on images showed. */
+typedef struct sparse_exp_verify_result {
+    unsigned version; /* SPARSE_EXP_VERIFY_RESULT_VERSION, set by the caller */
+    size_t images;
+    size_t logit_mismatches; /* images whose int8 logits differ from sparse_qnet_predict's */
+    size_t label_mismatches; /* images whose label differs */
+    double accuracy;         /* the exported model's, against the images' labels */
+    double host_accuracy;    /* sparse_qnet_predict's, same images */
+    double instructions;     /* per inference, mean (Cortex-M4 under qemu -icount; 0 on a host) */
+    double instructions_max;
+    uint64_t stack_bytes;          /* deepest stack of one inference (painted stack; 0 on a host) */
+    uint64_t model_ram_bytes;      /* the model's .bss + .data + stack_bytes */
+    uint64_t firmware_bss_bytes;   /* .bss and .data of the rest of the test firmware */
+    uint64_t firmware_data_bytes;  /* (newlib, the image buffer), not the model's */
+    sparse_exp_build_result model; /* the model object's sections */
+} sparse_exp_verify_result;
+#define SPARSE_EXP_VERIFY_RESULT_VERSION 1
+#define SPARSE_EXP_VERIFY_RESULT_INIT                                                                        \
+    {                                                                                                        \
+        SPARSE_EXP_VERIFY_RESULT_VERSION, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0,                           \
+            SPARSE_EXP_BUILD_RESULT_INIT                                                                     \
+    }
+
+/* Builds the example firmware (examples/deploy: startup, linker script,
+ * main, as the library embeds them) around dir/PREFIX.c for tc's target,
+ * runs it on the first n images of `images` (n = 0: all), quantised by
+ * sparse_qnet_quantize_input, and compares every image's logits with
+ * sparse_qnet_predict's. Targets: the host (the system's cc, run directly)
+ * and the Cortex-M4 (qemu-system-arm -M mps2-an386 -nographic
+ * -semihosting-config enable=on,target=native -icount shift=0), which also
+ * measures instructions, stack and RAM. q must be the network dir/PREFIX.c
+ * was exported from. Mismatches are reported in *out, not as an error. */
+SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
+                                        const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                        size_t n, sparse_exp_verify_result *out);
 
 #ifdef __cplusplus
 }

@@ -53,19 +53,19 @@ SPARSE_API int sparse_space_add_real(sparse_space *space, const char *name, doub
 /* Adds an integer variable in [lo, hi] (lo <= hi; lo >= 1 when log_scale). */
 SPARSE_API int sparse_space_add_int(sparse_space *space, const char *name, long lo, long hi,
                                     int log_scale, size_t *index);
-/* Adds a categorical variable with n_choices >= 1 choices, valued by the
- * choice index 0..n_choices-1 (one-hot encoded). */
+/* Adds a categorical variable with choice_count >= 1 choices, valued by the
+ * choice index 0..choice_count-1 (one-hot encoded). */
 SPARSE_API int sparse_space_add_categorical(sparse_space *space, const char *name,
-                                            size_t n_choices, size_t *index);
+                                            size_t choice_count, size_t *index);
 /* Makes variable `var` active only when variable `parent` (an integer or
  * categorical variable added before var) is active and takes one of the
- * n_values values in `values` (copied; category indices for categoricals). */
+ * value_count values in `values` (copied; category indices for categoricals). */
 SPARSE_API int sparse_space_set_condition(sparse_space *space, size_t var, size_t parent,
-                                          const double *values, size_t n_values);
+                                          const double *values, size_t value_count);
 
-SPARSE_API size_t sparse_space_num_vars(const sparse_space *space);
+SPARSE_API size_t sparse_space_var_count(const sparse_space *space);
 /* Length of the encoded vector (reals and integers: 1; categoricals:
- * n_choices). 0 for NULL. */
+ * choice_count). 0 for NULL. */
 SPARSE_API size_t sparse_space_encoded_dim(const sparse_space *space);
 /* 1 if any variable is conditional. */
 SPARSE_API int sparse_space_has_conditions(const sparse_space *space);
@@ -74,15 +74,15 @@ SPARSE_API int sparse_space_find(const sparse_space *space, const char *name, si
 /* Borrowed name of variable i (NULL if out of range), valid while space lives. */
 SPARSE_API const char *sparse_space_var_name(const sparse_space *space, size_t i);
 SPARSE_API int sparse_space_var_kind(const sparse_space *space, size_t i, sparse_var_kind *kind);
-/* Bounds of variable i: [lo, hi] for reals and integers, [0, n_choices-1]
+/* Bounds of variable i: [lo, hi] for reals and integers, [0, choice_count-1]
  * for categoricals. Either output may be NULL. */
 SPARSE_API int sparse_space_var_bounds(const sparse_space *space, size_t i, double *lo, double *hi);
 
-/* A point is an array of num_vars doubles: the real value, the integer value
+/* A point is an array of var_count doubles: the real value, the integer value
  * or the category index. Values of inactive variables are ignored on input
  * and set to NaN on output. */
 
-/* active[i] = 1 if variable i is active at point (array of num_vars ints). */
+/* active[i] = 1 if variable i is active at point (array of var_count ints). */
 SPARSE_API int sparse_space_active(const sparse_space *space, const double *point, int *active);
 /* Checks bounds and integrality of the active variables; SPARSE_ERANGE
  * naming the variable otherwise. */
@@ -92,7 +92,7 @@ SPARSE_API int sparse_space_validate(const sparse_space *space, const double *po
  * coordinate of an inactive variable is SPARSE_SPACE_INACTIVE. */
 SPARSE_API int sparse_space_encode(const sparse_space *space, const double *point, double *x);
 /* Inverse of encode (clamps to bounds, rounds integers, argmax for one-hot);
- * writes num_vars doubles to point. */
+ * writes var_count doubles to point. */
 SPARSE_API int sparse_space_decode(const sparse_space *space, const double *x, double *point);
 /* Uniform random valid point (log-uniform for log-scaled variables). */
 SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, double *point);
@@ -100,7 +100,7 @@ SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, d
  * fill in variables that a change of their parent activates). */
 SPARSE_API int sparse_space_sample_all(const sparse_space *space, sparse_rng *rng, double *point);
 /* Random neighbour of point: each active variable is perturbed with
- * probability max(prob, 1/num_vars) (reals/integers by a Gaussian step of
+ * probability max(prob, 1/var_count) (reals/integers by a Gaussian step of
  * `scale` in normalised units, categoricals resampled). */
 SPARSE_API int sparse_space_mutate(const sparse_space *space, sparse_rng *rng, const double *point,
                                    double prob, double scale, double *out);
@@ -153,7 +153,7 @@ SPARSE_API int sparse_gp_create(sparse_gp **out, size_t dim, const sparse_gp_opt
 SPARSE_API void sparse_gp_free(sparse_gp *gp);
 
 SPARSE_API size_t sparse_gp_dim(const sparse_gp *gp);
-SPARSE_API size_t sparse_gp_num_obs(const sparse_gp *gp);
+SPARSE_API size_t sparse_gp_observation_count(const sparse_gp *gp);
 
 /* Replaces the training data by n rows of X (n x dim) and y (both copied)
  * and factorises with the current hyper-parameters. NaN/Inf anywhere gives
@@ -184,11 +184,6 @@ SPARSE_API int sparse_gp_fit(sparse_gp *gp, sparse_rng *rng);
 /* Log marginal likelihood of the (standardised) targets at the current
  * hyper-parameters, without priors. */
 SPARSE_API int sparse_gp_log_marginal_likelihood(const sparse_gp *gp, double *lml);
-/* Objective used by the fit at log-parameters theta = [log l_1..log l_dim,
- * log signal_var, log(noise - noise_min)] (dim + 2 values): *value = LML
- * (+ log prior if with_prior) and grad (dim + 2, may be NULL) its gradient. */
-SPARSE_API int sparse_gp_objective(const sparse_gp *gp, const double *theta, int with_prior,
-                                   double *value, double *grad);
 
 /* Posterior mean and variance of f at m points Xs (m x dim). var may be NULL. */
 SPARSE_API int sparse_gp_predict(const sparse_gp *gp, size_t m, const double *Xs, double *mean,
@@ -213,8 +208,6 @@ SPARSE_API int sparse_pareto_front(size_t n, size_t k, const double *F, size_t *
  * contribute nothing. */
 SPARSE_API int sparse_hypervolume(size_t n, size_t k, const double *F, const double *ref,
                                   double *hv);
-/* lambda ~ Dirichlet(alpha, ..., alpha) over k entries (sums to 1). */
-SPARSE_API int sparse_dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda);
 
 /* ======================================================================
  * Multi-objective Bayesian optimisation driver
@@ -233,7 +226,7 @@ typedef struct sparse_mobo_options {
     int scalarization;         /* sparse_scalarization (default DIRICHLET) */
     const double *lambda_lo;   /* BOX: k lower bounds >= 0 (copied at create) */
     const double *lambda_hi;   /* BOX: k upper bounds, sum > 0 (copied at create) */
-    size_t num_candidates;     /* candidates drawn when the caller gives none (default 1000) */
+    size_t candidate_count;    /* candidates drawn when the caller gives none (default 1000) */
     double local_fraction;     /* share of drawn candidates that are mutations of
                                   Pareto-optimal observations (default 0.5) */
     size_t min_observations;   /* below this, proposals are random (default 2) */
@@ -256,22 +249,22 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
                                   uint64_t seed);
 SPARSE_API void sparse_mobo_free(sparse_mobo *mobo);
 
-/* Records an evaluated point (num_vars values) and its k objective values
+/* Records an evaluated point (var_count values) and its k objective values
  * (both copied). NaN/Inf or non-positive log-scaled values are rejected
  * (SPARSE_ENUMERIC / SPARSE_EINVAL naming the observation and objective). */
 SPARSE_API int sparse_mobo_observe(sparse_mobo *mobo, const double *point, const double *values);
-SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *mobo);
+SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *mobo);
 
-/* Proposes the next point into point_out (num_vars values). candidates
- * (n_cand x num_vars points, borrowed) may be NULL to let the driver draw
- * its own; *chosen (may be NULL) receives the index of the chosen candidate
+/* Proposes the next point into point_out (var_count values). candidates
+ * (candidate_count x var_count points, borrowed) may be NULL to let the
+ * driver draw its own; *chosen (may be NULL) receives the index of the chosen candidate
  * (SIZE_MAX when the driver drew the point itself). lambda_out (k values,
  * may be NULL) receives the scalarisation weights used. Before
  * opts.min_observations observations the proposal is uniformly random. */
-SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t n_cand, const double *candidates,
+SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
 
-/* Indices of the Pareto-optimal observations (capacity num_observations). */
+/* Indices of the Pareto-optimal observations (capacity observation_count). */
 SPARSE_API int sparse_mobo_pareto(const sparse_mobo *mobo, size_t *idx, size_t *count);
 
 #ifdef __cplusplus

@@ -71,6 +71,15 @@ SPARSE_API const char *sparse_layer_kind_name(int kind);
  * included, and for values out of range. */
 SPARSE_API int sparse_layer_kind_has_weights(int kind);
 
+/* How the weights of those nodes are pruned: the one list of pruning
+ * methods. sparse/prune.h runs them; the variational nodes that implement
+ * them belong to this module (sparse/experimental.h). Values are ABI. */
+typedef enum sparse_prune_method {
+    SPARSE_PRUNE_NONE = 0, /* plain weights, nothing pruned */
+    SPARSE_PRUNE_SPVD = 1, /* Sparse Variational Dropout: single weights (unstructured) */
+    SPARSE_PRUNE_BC = 2    /* Bayesian Compression: conv output channels, FC input neurons */
+} sparse_prune_method;
+
 /* ---- Architecture descriptions ---- */
 
 typedef struct sparse_arch sparse_arch;
@@ -85,7 +94,7 @@ typedef struct sparse_layer_spec {
     unsigned version;        /* SPARSE_LAYER_SPEC_VERSION */
     int kind;                /* sparse_layer_kind */
     const char *name;        /* unique; NULL = generated ("conv2d_3") */
-    size_t n_inputs;         /* 0 = the previous layer's output */
+    size_t input_count;      /* 0 = the previous layer's output */
     const char *inputs[SPARSE_LAYER_MAX_INPUTS]; /* layer names, or "input" */
     size_t filters;          /* conv kinds: output channels */
     size_t kernel;           /* conv kinds: square kernel side, 1..5 */
@@ -107,10 +116,10 @@ typedef struct sparse_layer_spec {
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version);
 
 /* Empty architecture for inputs of shape (channels, height, width) and
- * num_classes outputs (the last layer must produce num_classes values).
+ * class_count outputs (the last layer must produce class_count values).
  * *out owned by the caller. */
 SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t height, size_t width,
-                                  size_t num_classes);
+                                  size_t class_count);
 SPARSE_API void sparse_arch_free(sparse_arch *arch);
 /* Deep copy. *out owned by the caller. */
 SPARSE_API int sparse_arch_clone(sparse_arch **out, const sparse_arch *arch);
@@ -125,17 +134,19 @@ SPARSE_API int sparse_arch_parse_yaml(sparse_arch **out, const char *text, size_
 /* Serialises to YAML (readable) or to one-line JSON (for run logs). The JSON
  * is also valid YAML, so sparse_arch_parse_yaml reads both back.
  * *out is a NUL-terminated string owned by the caller, released with sparse_free(). */
-SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out);
-SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out);
+SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch);
+SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch);
 
 /* Architecture-wide properties. */
 SPARSE_API int sparse_arch_input_shape(const sparse_arch *arch, size_t *channels, size_t *height,
                                        size_t *width);
-SPARSE_API size_t sparse_arch_num_classes(const sparse_arch *arch);
+SPARSE_API size_t sparse_arch_class_count(const sparse_arch *arch);
 SPARSE_API const char *sparse_arch_name(const sparse_arch *arch); /* "" if unnamed */
 SPARSE_API int sparse_arch_set_name(sparse_arch *arch, const char *name);
 
-/* Layers: appended, read, replaced, removed by index. */
+/* Layers: appended, read, replaced, removed by index. The spec passed in may
+ * be of any version this library knows; sparse_arch_layer fills *out as
+ * the version out->version says (set it, e.g. with SPARSE_LAYER_SPEC_INIT). */
 SPARSE_API size_t sparse_arch_layer_count(const sparse_arch *arch);
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec);
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec);
@@ -206,10 +217,10 @@ SPARSE_API const char *sparse_net_param_name(const sparse_net *net, size_t id, s
  * network. *out is owned by the caller (sparse_tensor_free) and stays valid
  * after the network is freed. SPARSE_ENOTFOUND if the node has no such
  * parameter. */
-SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sparse_tensor **out);
+SPARSE_API int sparse_net_param(sparse_tensor **out, sparse_net *net, size_t id, const char *name);
 /* The gradient of the last backward pass, same rules. */
-SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *name,
-                                     sparse_tensor **out);
+SPARSE_API int sparse_net_param_grad(sparse_tensor **out, sparse_net *net, size_t id,
+                                     const char *name);
 /* 1 if the optimiser updates the parameter. */
 SPARSE_API int sparse_net_param_trainable(const sparse_net *net, size_t id, size_t k);
 /* Fixes a 0/1 mask on a parameter (same shape): masked entries are zeroed
@@ -221,8 +232,8 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
  * weights too, before folding; running statistics and variational
  * posterior parameters are not weights) and their non-zero count, summed
  * over nodes. */
-SPARSE_API size_t sparse_net_param_total(const sparse_net *net);
-SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net);
+SPARSE_API size_t sparse_net_weight_count(const sparse_net *net);
+SPARSE_API size_t sparse_net_nonzero_count(const sparse_net *net);
 
 /* Weight inheritance (paper, appendix C): for every node of dst whose name
  * and kind match a node of src, each parameter present in both gets the
@@ -238,8 +249,8 @@ SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t
  * channel and bias' = (bias - running_mean) * s + beta. bn_id must be a
  * batch-norm node whose input is a conv2d, depthwise_conv2d or fc node.
  * Both outputs are new tensors owned by the caller. */
-SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sparse_tensor **weight,
-                                         sparse_tensor **bias);
+SPARSE_API int sparse_net_fold_batchnorm(sparse_tensor **weight, sparse_tensor **bias, const sparse_net *net,
+                                         size_t bn_id);
 
 /* ---- Forward, loss, backward ---- */
 
@@ -256,12 +267,12 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
                                    double *loss);
 /* Gradient of the loss with respect to the input x of the last backward
  * (N, C, H, W): a copy, owned by the caller. */
-SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out);
+SPARSE_API int sparse_net_input_grad(sparse_tensor **out, sparse_net *net);
 /* Output activations of node id of the last forward pass, (N, C, H, W)
  * copied into a new tensor owned by the caller. SPARSE_EINVAL for a node
- * that training or evaluation computed inside a fused kernel (a batch norm
- * or ReLU before a pooling): run sparse_net_forward first. */
-SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor **out);
+ * that training, evaluation or prediction computed inside a fused kernel
+ * (a batch norm or ReLU before a pooling): run sparse_net_forward first. */
+SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size_t id);
 
 /* ---- Training ---- */
 
@@ -323,7 +334,7 @@ typedef struct sparse_train_result {
 #define SPARSE_TRAIN_RESULT_INIT {SPARSE_TRAIN_RESULT_VERSION, 0, 0, 0.0, 0.0, 0.0}
 
 /* Trains net on train (images must match the architecture's input shape,
- * labels < num_classes). opts NULL = defaults; result may be NULL.
+ * labels < the class count). opts NULL = defaults; result may be NULL.
  * SPARSE_ENUMERIC if the loss turns NaN/Inf (the message gives epoch and
  * batch; the weights are those of the last finite step), SPARSE_ECANCELLED
  * if the progress callback asks to stop. Optimiser state lives in the net
@@ -332,6 +343,13 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train,
                                 const sparse_train_options *opts, sparse_train_result *result);
 /* Top-1 accuracy in inference mode (batch norm running statistics). */
 SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, double *accuracy);
+/* Inference of one image: C*H*W floats in (C, H, W) order, as
+ * sparse_dataset_image() gives them, through the network in inference mode
+ * (the label is the one sparse_net_evaluate counts). logits (may be NULL)
+ * receives the class_count float logits, *label (may be NULL) their argmax
+ * (the first on ties). Uses the network's buffers, like a forward pass of
+ * one image: not for two threads at once. */
+SPARSE_API int sparse_net_predict(sparse_net *net, const float *image, float *logits, int *label);
 
 /* ---- Weights files (safetensors) ---- */
 

@@ -86,7 +86,7 @@ SPARSE_API void sparse_memgraph_free(sparse_memgraph *g);
  * Appends a node and returns its id in *id.
  *  - name: copied; NULL gives "<kind><id>" (e.g. "conv3"). Names should be
  *    unique for readable reports but this is not enforced.
- *  - inputs: ids of earlier nodes (n_inputs of them; the array is copied).
+ *  - inputs: ids of earlier nodes (input_count of them; the array is copied).
  *    INPUT takes none; ADD and CONCAT take two or more; every other kind
  *    takes exactly one. An id that is not smaller than the new node's id (a
  *    forward reference, itself, hence any cycle) is SPARSE_ERANGE.
@@ -101,7 +101,7 @@ SPARSE_API void sparse_memgraph_free(sparse_memgraph *g);
  * On failure the graph is unchanged and *id is left untouched.
  */
 SPARSE_API int sparse_memgraph_add_node(sparse_memgraph *g, int kind, const char *name,
-                                        const size_t *inputs, size_t n_inputs, uint64_t out_c,
+                                        const size_t *inputs, size_t input_count, uint64_t out_c,
                                         uint64_t out_h, uint64_t out_w, size_t *id);
 
 /*
@@ -204,18 +204,32 @@ typedef enum sparse_flash_format {
  *   csr     = nnz + nnz*idx + (rows + 1)*ptr,
  *             idx = 1 if cols <= 256, 2 if cols <= 65536, else 4;
  *             ptr = 2 if nnz <= 65535, else 4.
- * Biases and scales are not included (see sparse_memreport_deploy_flash_bytes).
- * format may be NULL. rows, cols >= 1 and nnz <= rows*cols.
+ * Biases, requantisation constants and tables are not included (see
+ * sparse_memreport_deploy_flash_bytes). format may be NULL. rows, cols >= 1
+ * and nnz <= rows*cols.
  */
 SPARSE_API int sparse_memory_deploy_weight_bytes(uint64_t rows, uint64_t cols, uint64_t nnz,
                                                  int *format, uint64_t *bytes);
 
 /*
- * BEYOND THE PAPER. Flash for the int8 deployment of the whole graph: for
- * every CONV, DWCONV, PWCONV and FC node, its weight tensor at
- * sparse_memory_deploy_weight_bytes(out_c, weights/out_c, nz_weights) plus
- * 4 bytes (int32) per bias plus 4 bytes (float32 scale) per output channel.
- * Code, graph metadata and activation quantisation parameters are not counted.
+ * BEYOND THE PAPER. Flash for the int8 deployment of the whole graph: what
+ * the int8 export (sparse/export.h) stores besides code, i.e. its .rodata on
+ * a 32-bit Cortex-M, where pointers and int32 take 4 bytes. For every step:
+ *  - CONV, DWCONV, PWCONV, FC: the weight tensor at
+ *    sparse_memory_deploy_weight_bytes(out_c, weights/out_c, nz_weights)
+ *    (+1 placeholder value if it is bitmask or CSR with no non-zero),
+ *    4 bytes (int32) per bias, 5 per output channel (int32 multiplier, int8
+ *    shift) and a 60-byte descriptor;
+ *  - POOL, DOWNSAMPLE: a 20-byte descriptor;
+ *  - ADD: 20 + 8 per input; CONCAT: 8 + 12 per input;
+ *  - a ReLU that the export cannot fuse into its producer: 8 (only the
+ *    library's own graphs, from a sparse_net or an int8 network, mark one;
+ *    the builder API has no ReLU node);
+ *  - plus 16 bytes in the table of steps and 4 per input (its arena offset).
+ * The descriptors hold the activation quantisation constants (zero points,
+ * clamps, the multipliers of sums and concatenations), so those are counted.
+ * Not counted: code (the kernels, .text), the input's scale (a macro) and
+ * the arena (RAM). The input and the other VIEW nodes store nothing.
  */
 SPARSE_API int sparse_memreport_deploy_flash_bytes(const sparse_memreport *r, uint64_t *bytes);
 
@@ -234,8 +248,9 @@ SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, ui
 
 /* ---- Per-node figures ---- */
 
-/* Number of nodes (layers and the rest), ids 0 .. count-1 as in the graph. */
-SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *count);
+/* Number of nodes (layers and the rest), ids 0 .. count-1 as in the graph;
+ * 0 if r is NULL. */
+SPARSE_API size_t sparse_memreport_node_count(const sparse_memreport *r);
 /* Borrowed name, valid until the report is freed. */
 SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, const char **name);
 SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind);
@@ -270,9 +285,10 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
  *    "arena_bytes"}, ... ]}
  * "layers" holds the paper's layers only (not INPUT or VIEW nodes);
  * "beyond_paper" lists the keys that are not the paper's figures.
- * *json is borrowed: owned by r, valid until r is freed.
+ * *out is a NUL-terminated string owned by the caller, released with
+ * sparse_free().
  */
-SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json);
+SPARSE_API int sparse_memreport_to_json(char **out, const sparse_memreport *r);
 
 /* ---- From a network (sparse/layers.h) ---- */
 

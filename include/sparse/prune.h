@@ -39,15 +39,9 @@
 extern "C" {
 #endif
 
-typedef enum sparse_prune_method {
-    SPARSE_PRUNE_NONE = 0,
-    SPARSE_PRUNE_SPVD = 1,
-    SPARSE_PRUNE_BC = 2
-} sparse_prune_method;
-
 typedef struct sparse_prune_options {
     unsigned version;       /* SPARSE_PRUNE_OPTIONS_VERSION */
-    int method;             /* sparse_prune_method, default SpVD */
+    int method;             /* sparse_prune_method (sparse/layers.h), default SpVD */
     double spvd_threshold;  /* log alpha at or above which a weight is pruned, default 3 */
     double bc_threshold;    /* log alpha at or above which a group is pruned, default -1 */
     double kl_weight;       /* final KL coefficient (Table 5 alpha, in (0, 1] there), default 1 */
@@ -69,14 +63,6 @@ SPARSE_API int sparse_prune_options_check(const sparse_prune_options *opts);
  * batches): 0 before zero_epochs, then kl_weight * min(1, (t - zero_epochs)
  * / anneal_epochs). NaN if opts is NULL. */
 SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double epoch);
-
-/* The approximation of -KL(q || log-uniform prior) of Molchanov et al. 2017:
- * k1*sigmoid(k2 + k3*la) - 0.5*log1p(exp(-la)) - k1, with k1 = 0.63576,
- * k2 = 1.87320, k3 = 1.48695, and its derivative in la. */
-SPARSE_API double sparse_prune_neg_kl(double log_alpha);
-SPARSE_API double sparse_prune_neg_kl_grad(double log_alpha);
-/* KL of N(mu, exp(logvar)) from N(0, 1), the weight term of BC. */
-SPARSE_API double sparse_prune_weight_kl(double mu, double logvar);
 
 /* Puts every conv, depthwise and FC node of net in the method's mode
  * (SPARSE_PRUNE_NONE: back to plain) with the method's threshold, seeding
@@ -109,8 +95,8 @@ SPARSE_API sparse_net *sparse_prune_result_net(const sparse_prune_result *res);
 SPARSE_API const sparse_arch *sparse_prune_result_arch(const sparse_prune_result *res);
 /* Non-zero weights and biases of the compacted network, and the weights
  * and biases of the network before pruning. */
-SPARSE_API size_t sparse_prune_result_nonzero(const sparse_prune_result *res);
-SPARSE_API size_t sparse_prune_result_total(const sparse_prune_result *res);
+SPARSE_API size_t sparse_prune_result_nonzero_count(const sparse_prune_result *res);
+SPARSE_API size_t sparse_prune_result_weight_count(const sparse_prune_result *res);
 SPARSE_API size_t sparse_prune_result_layer_count(const sparse_prune_result *res);
 SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t i, sparse_prune_layer *out);
 /* What training measured: phase 0 the variational phase, 1 fine-tuning
@@ -119,7 +105,7 @@ SPARSE_API int sparse_prune_result_training(const sparse_prune_result *res, int 
                                             sparse_train_result *out);
 /* Takes the compacted network out of res (res keeps its counts);
  * *out owned by the caller. */
-SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net **out);
+SPARSE_API int sparse_prune_result_take_net(sparse_net **out, sparse_prune_result *res);
 
 /* Compacts net as it evaluates (variational nodes: the pruned posterior
  * means; plain nodes: their parameters) into a new plain network built for

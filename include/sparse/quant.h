@@ -54,13 +54,24 @@ SPARSE_API int sparse_quant_options_init(sparse_quant_options *opts, unsigned ve
  * activation buffers are (a forward pass runs); net is not retained. opts
  * may be NULL. Errors: SPARSE_ESHAPE if calib's images do not match the
  * network's input, SPARSE_EEMPTY for an empty calib, SPARSE_EUNSUPPORTED
- * for a batch norm that cannot be folded (naming it). *out is owned by the
- * caller (sparse_qnet_free), NULL on failure.
+ * for a batch norm that cannot be folded, a merge of more than 8 inputs, an
+ * image over 65535 pixels a side or a kernel, stride or padding over 255,
+ * or more than 66306 products per output (the int32 accumulator's bound),
+ * SPARSE_ERANGE for a bias or a requantisation multiplier the integer
+ * arithmetic cannot hold (finite but extreme parameters), each naming the
+ * node (and channel). Weighted layers are stored in the encoding the
+ * deploy-flash model chooses (dense, bitmask or CSR) and run as stored.
+ * *out is owned by the caller (sparse_qnet_free), NULL on failure.
  */
 SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const sparse_dataset *calib,
                                   const sparse_quant_options *opts);
 /* NULL is a no-op. */
 SPARSE_API void sparse_qnet_free(sparse_qnet *q);
+
+/* Input shape (C, H, W) of the network; any output may be NULL. */
+SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height, size_t *width);
+/* Number of logits (0 if q is NULL). */
+SPARSE_API size_t sparse_qnet_class_count(const sparse_qnet *q);
 
 /* Nodes: the same ids and count as the sparse_net it came from. */
 SPARSE_API size_t sparse_qnet_node_count(const sparse_qnet *q);
@@ -69,6 +80,11 @@ SPARSE_API size_t sparse_qnet_node_count(const sparse_qnet *q);
  * tensor). */
 SPARSE_API int sparse_qnet_node_qparams(const sparse_qnet *q, size_t id, double *scale,
                                         int32_t *zero_point);
+
+/* The int8 input of one image (C*H*W floats in (C, H, W) order) as the
+ * network's first step quantises it: round(x / scale) + zero_point, ties
+ * away from zero, saturated. out holds C*H*W values. */
+SPARSE_API int sparse_qnet_quantize_input(const sparse_qnet *q, const float *image, int8_t *out);
 
 /*
  * Integer-only inference of one image: C*H*W floats in (C, H, W) order, as

@@ -9,7 +9,9 @@
  *   trials.jsonl                 one JSON object per evaluated candidate,
  *                                appended and fsynced one at a time
  *   weights/<id>.safetensors     trained weights of every successful trial
- *   state.json                   progress summary, replaced atomically
+ *   state.json                   progress summary and the config's
+ *                                fingerprint, replaced atomically
+ *   lock                         the advisory lock of the search writing it
  *   pareto.csv, pareto.svg       the current front, as a table and a picture
  * Every decision of trial t depends only on the seed, t and the records of
  * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
@@ -39,9 +41,9 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg);
 /* The resolved config, defaults included, as YAML that
  * sparse_search_config_parse reads back. *out owned by the caller, released
  * with sparse_free(). */
-SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *cfg, char **out);
+SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *cfg);
 /* Total number of trials the config plans: the three stages and the final one. */
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg);
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg);
 
 /* ---- Running ---- */
 
@@ -87,24 +89,60 @@ typedef struct sparse_search_options {
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version);
 
 /* Starts a search in out_dir (created; it must not already hold a run).
- * opts may be NULL. */
+ * opts may be NULL. A search holds an advisory lock on its run directory
+ * (out_dir/lock) while it runs: a second search or resume there is
+ * SPARSE_EIO naming the directory and the process holding it. The kernel
+ * drops the lock when the process ends, kill -9 included. Readers
+ * (sparse_run_open) need no lock. A write that fails (a full disk, a file
+ * size limit) stops the search with SPARSE_EIO naming the file and leaves
+ * no part of a record in trials.jsonl. */
 SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,
                                  const sparse_search_options *opts);
-/* Continues the run in dir with the config stored there. */
+/* Continues the run in dir with the config stored there. It refuses
+ * (leaving every file as it is) a config.yaml that differs from the one the
+ * run started with in anything but threads, workers and time_budget
+ * (SPARSE_EINVAL naming the first key that differs), a trials.jsonl with a
+ * line that is not a record before its last line (SPARSE_EFORMAT naming
+ * file:line), and a trials.jsonl holding fewer records than state.json
+ * counts (SPARSE_EFORMAT). A torn last line (a crash while it was written)
+ * is cut off and the trial trained again; a copy of it goes to
+ * trials.jsonl.torn, which sparse_run_open reports. */
 SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts);
 
 /* ---- Inspecting a run directory ---- */
 
 typedef struct sparse_run sparse_run;
 
-/* Reads dir's trials (a torn last line is ignored). *out owned by the caller. */
+/* Trials are addressed by the id their record holds (0, 1, 2, ... in the
+ * order the search ran them), never by their line in trials.jsonl: every
+ * call below that takes a trial takes its id, except sparse_run_trial_id,
+ * which lists them by position. In a run directory without damage the two
+ * agree; when a line is missing or unreadable they do not, and the id is
+ * still the trial's. */
+
+/* Reads dir's trials; *out owned by the caller. A run directory written by
+ * a search that is still going is read as far as it has got. Lines it
+ * cannot read (not a JSON object, no valid id, an id seen before, a torn
+ * last line) are skipped and listed by sparse_run_warning, as is a
+ * state.json that counts more trials than the records hold. */
 SPARSE_API int sparse_run_open(sparse_run **out, const char *dir);
 SPARSE_API void sparse_run_free(sparse_run *run);
+/* Trials read: positions 0 .. count-1 for sparse_run_trial_id. */
 SPARSE_API size_t sparse_run_trial_count(const sparse_run *run);
-/* Borrowed JSON record of trial i. */
-SPARSE_API const char *sparse_run_trial_json(const sparse_run *run, size_t i);
+/* The id of the trial at position i (file order), for iterating;
+ * SPARSE_ERANGE when i >= sparse_run_trial_count. */
+SPARSE_API int sparse_run_trial_id(const sparse_run *run, size_t i, size_t *id);
+/* Borrowed JSON record of trial id (NULL if the run has none). */
+SPARSE_API const char *sparse_run_trial_json(const sparse_run *run, size_t id);
+/* What sparse_run_open read past: warnings 0 .. count-1, each a message
+ * naming the file and line (borrowed from run) and, in *line (may be NULL),
+ * the line of trials.jsonl it is about (0 for none). NULL when i >= count. */
+SPARSE_API size_t sparse_run_warning_count(const sparse_run *run);
+SPARSE_API const char *sparse_run_warning(const sparse_run *run, size_t i, size_t *line);
 
-/* Figures of trial i (any output may be NULL); values not measured are -1. */
+/* Figures of trial id; values not measured are -1. No record with that id:
+ * SPARSE_ERANGE past the run's last id, SPARSE_ENOTFOUND for one whose
+ * record is missing or unreadable. */
 typedef enum sparse_trial_field {
     SPARSE_TRIAL_OK = 0,          /* 1 trained and measured, 0 failed */
     SPARSE_TRIAL_STAGE = 1,
@@ -119,23 +157,23 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_FEASIBLE = 10,   /* 1 if within the config's budgets */
     SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
 } sparse_trial_field;
-SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value);
+SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int field, double *value);
 /* The working-memory model of the run's objective and WM budget, 5 or 6 (the
  * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
  * use. The records hold both WM5 and WM6. */
 SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model);
 
-/* Indices of the trials on the Pareto front of (1 - val accuracy, MS, WM under
+/* Ids of the trials on the Pareto front of (1 - val accuracy, MS, WM under
  * the run's WM model), among successful trials within the budgets (all
- * successful trials if the run has no budgets). idx needs trial_count slots. */
-SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count);
+ * successful trials if the run has no budgets). ids needs trial_count slots. */
+SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *ids, size_t *count);
 /* The network of trial id as the search evaluated it: trained weights, and
  * for pruned trials the pruned network (masked for SpVD, compacted for BC),
  * for batches of up to 256 images. *out is owned by the caller. before (may
  * be NULL) receives, for pruned trials, the network before pruning (the
  * variational one; NULL otherwise), also owned by the caller. */
-SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
-                                    sparse_net **before);
+SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run,
+                                    size_t id);
 
 /* The training, validation and test splits of the run's search, opened again
  * from its config: same data spec (or data_override, when not NULL, e.g. the
@@ -143,9 +181,9 @@ SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net
  * and relabelling, so a trial's network can be calibrated and evaluated on
  * exactly the images the search used. All three are owned by the caller
  * (sparse_dataset_free); on failure all are NULL. */
-SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
-                                    sparse_dataset **train, sparse_dataset **val,
-                                    sparse_dataset **test);
+SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val,
+                                    sparse_dataset **test, const sparse_run *run,
+                                    const char *data_override);
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
 /* Writes an SVG picture of the run to path: validation accuracy against MS

@@ -14,5 +14,6 @@
 #include "sparse/quant.h"
 #include "sparse/gp.h"
 #include "sparse/search.h"
+#include "sparse/export.h"
 
 #endif

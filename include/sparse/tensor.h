@@ -36,15 +36,18 @@ SPARSE_API int sparse_tensor_clone(sparse_tensor **out, const sparse_tensor *t);
 /* Releases the handle; storage goes when no other view uses it. NULL is a no-op. */
 SPARSE_API void sparse_tensor_free(sparse_tensor *t);
 
-SPARSE_API int sparse_tensor_ndim(const sparse_tensor *t);
+/* Number of dimensions, 1..4; 0 if t is NULL. */
+SPARSE_API int sparse_tensor_dim_count(const sparse_tensor *t);
 /* Size of dimension i; 0 if t is NULL or i is out of range. */
 SPARSE_API size_t sparse_tensor_dim(const sparse_tensor *t, int i);
 /* Stride of dimension i in elements; 0 if t is NULL or i out of range. */
 SPARSE_API ptrdiff_t sparse_tensor_stride(const sparse_tensor *t, int i);
-SPARSE_API size_t sparse_tensor_numel(const sparse_tensor *t);
+/* Number of elements, the product of the sizes; 0 if t is NULL. */
+SPARSE_API size_t sparse_tensor_element_count(const sparse_tensor *t);
 /* 1 if the elements are laid out densely in row-major order. */
 SPARSE_API int sparse_tensor_is_contiguous(const sparse_tensor *t);
-/* Copies up to SPARSE_TENSOR_MAX_DIMS sizes into shape; returns ndim or error. */
+/* Copies up to SPARSE_TENSOR_MAX_DIMS sizes into shape; returns the dimension count
+ * or an error. */
 SPARSE_API int sparse_tensor_shape(const sparse_tensor *t, size_t *shape);
 
 /* Pointer to element (0,...,0) for bulk access; borrowed, valid while any

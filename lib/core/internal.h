@@ -81,4 +81,50 @@ void sparse__rng_reseed_stream(sparse_rng *rng, uint64_t seed, uint64_t stream);
  * at once (search workers) do not race on it. */
 void sparse__gsl_quiet(void);
 
+/* ---- Versioned structs (docs/design.md section 6) ----
+ *
+ * Every options struct a caller fills, and every result struct the library
+ * fills for a caller, starts with `unsigned version`; fields are only ever
+ * appended, so version v is the first sizes[v - 1] bytes of the current
+ * layout. One table per struct, next to the code that reads it, declared
+ * with SPARSE__STRUCT_VERSIONS; the functions below are the only code that
+ * copies such a struct across versions. */
+typedef struct sparse__struct_versions {
+    const char *type;     /* "sparse_train_options", for messages */
+    const void *defaults; /* the current version's defaults: the struct's *_INIT macro */
+    const size_t *sizes;  /* sizes[v - 1]: bytes of version v */
+    unsigned count;       /* versions 1..count are known; count is the current one */
+} sparse__struct_versions;
+
+/* Declares `static const sparse__struct_versions name` for struct TYPE with
+ * defaults INIT at current version VERSION. The variable arguments are the
+ * sizes of versions 1..VERSION in order: an older version's is the offsetof
+ * of the first field added after it, the current one's sizeof(TYPE).
+ * Compiling fails when their count is not VERSION. */
+#define SPARSE__STRUCT_VERSIONS(name, TYPE, INIT, VERSION, ...)                                              \
+    static const TYPE name##_defaults = INIT;                                                                \
+    static const size_t name##_sizes[] = {__VA_ARGS__};                                                      \
+    _Static_assert(sizeof name##_sizes / sizeof name##_sizes[0] == (VERSION),                                \
+                   #TYPE ": SPARSE__STRUCT_VERSIONS needs one size per version");                            \
+    static const sparse__struct_versions name = {#TYPE, &name##_defaults, name##_sizes, (VERSION)}
+
+/* Bytes of version `version`, or 0 for a version the table does not know. */
+size_t sparse__struct_size(const sparse__struct_versions *v, unsigned version);
+/* The body of every *_init(s, version): writes the defaults of that version
+ * into s, its own bytes only (an older, smaller struct is not overrun).
+ * SPARSE_EVERSION ("<type>_init: ...") for an unknown version. */
+int sparse__struct_init(const sparse__struct_versions *v, void *s, unsigned version);
+/* Reads a caller's struct s of any known version into cur, a struct of the
+ * current layout: the defaults, overlaid with the fields s's version has
+ * (never reading past its end); cur's version is the current one. s NULL
+ * gives the defaults. SPARSE_EVERSION naming fn for an unknown version. */
+int sparse__struct_read(const sparse__struct_versions *v, void *cur, const void *s, const char *fn);
+/* SPARSE_OK if s's version is one the table knows, else SPARSE_EVERSION
+ * naming fn: for a result struct, checked before the work that fills it. */
+int sparse__struct_check(const sparse__struct_versions *v, const void *s, const char *fn);
+/* Fills a caller's struct s, of the version s->version says, from cur (the
+ * current layout): only the bytes of s's version are written, and s keeps
+ * its version. SPARSE_EVERSION naming fn for an unknown version. */
+int sparse__struct_write(const sparse__struct_versions *v, void *s, const void *cur, const char *fn);
+
 #endif

@@ -81,9 +81,10 @@ SPARSE_API int sparse_batcher_next(sparse_batcher *b, sparse_tensor *x, int32_t 
     /* Any contiguous layout with batch_size rows of C*H*W floats will do, so
      * fully connected inputs may pass a (batch, C*H*W) tensor. */
     if (!sparse_tensor_is_contiguous(x) || rows < b->batch_size ||
-        sparse_tensor_numel(x) / rows != per || (sparse_tensor_ndim(x) == 4 &&
-        (sparse_tensor_dim(x, 1) != ds->c || sparse_tensor_dim(x, 2) != ds->h ||
-         sparse_tensor_dim(x, 3) != ds->w)))
+        sparse_tensor_element_count(x) / rows != per ||
+        (sparse_tensor_dim_count(x) == 4 &&
+         (sparse_tensor_dim(x, 1) != ds->c || sparse_tensor_dim(x, 2) != ds->h ||
+          sparse_tensor_dim(x, 3) != ds->w)))
         return sparse__error(SPARSE_ESHAPE,
                              "sparse_batcher_next: x must be a contiguous (>= %zu, %zu, %zu, %zu) tensor",
                              b->batch_size, ds->c, ds->h, ds->w);

@@ -9,15 +9,12 @@
 #include "../core/internal.h"
 #include "data_internal.h"
 
+SPARSE__STRUCT_VERSIONS(csv_options_versions, sparse_csv_options, SPARSE_CSV_OPTIONS_INIT,
+                        SPARSE_CSV_OPTIONS_VERSION, sizeof(sparse_csv_options));
+
 SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_CSV_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_csv_options_init: version %u, this library knows %u",
-                             version, SPARSE_CSV_OPTIONS_VERSION);
-    sparse_csv_options d = SPARSE_CSV_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&csv_options_versions, opts, version);
 }
 
 typedef struct cell {
@@ -95,9 +92,6 @@ static int line_is_header(const csv_state *st, int label_column)
 
 static int check_options(const sparse_csv_options *o)
 {
-    if (o->version != SPARSE_CSV_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_dataset_load_csv: options version %u, this library knows %u",
-                             o->version, SPARSE_CSV_OPTIONS_VERSION);
     if (o->label_column < 0)
         return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: label_column %d is negative",
                              o->label_column);
@@ -255,10 +249,10 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path, c
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(path);
-    sparse_csv_options o = SPARSE_CSV_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o);
+    sparse_csv_options o;
+    int rc = sparse__struct_read(&csv_options_versions, &o, opts, "sparse_dataset_load_csv");
+    if (!rc)
+        rc = check_options(&o);
     if (rc)
         return rc;
     char *text;

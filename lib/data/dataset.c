@@ -128,14 +128,11 @@ SPARSE_API void sparse_dataset_free(sparse_dataset *ds)
     free(ds);
 }
 
-SPARSE_API size_t sparse_dataset_count(const sparse_dataset *ds) { return ds ? ds->n : 0; }
+SPARSE_API size_t sparse_dataset_image_count(const sparse_dataset *ds) { return ds ? ds->n : 0; }
 SPARSE_API size_t sparse_dataset_channels(const sparse_dataset *ds) { return ds ? ds->c : 0; }
 SPARSE_API size_t sparse_dataset_height(const sparse_dataset *ds) { return ds ? ds->h : 0; }
 SPARSE_API size_t sparse_dataset_width(const sparse_dataset *ds) { return ds ? ds->w : 0; }
-SPARSE_API size_t sparse_dataset_num_classes(const sparse_dataset *ds)
-{
-    return ds ? ds->num_classes : 0;
-}
+SPARSE_API size_t sparse_dataset_class_count(const sparse_dataset *ds) { return ds ? ds->num_classes : 0; }
 
 SPARSE_API int sparse_dataset_label(const sparse_dataset *ds, size_t i)
 {
@@ -147,13 +144,13 @@ SPARSE_API const float *sparse_dataset_image(const sparse_dataset *ds, size_t i)
     return ds && i < ds->n ? ds->images + i * ds->c * ds->h * ds->w : NULL;
 }
 
-SPARSE_API size_t sparse_dataset_class_count(const sparse_dataset *ds, size_t c)
+SPARSE_API size_t sparse_dataset_label_count(const sparse_dataset *ds, size_t label)
 {
     if (!ds)
         return 0;
     size_t k = 0;
     for (size_t i = 0; i < ds->n; i++)
-        k += (size_t)ds->labels[i] == c;
+        k += (size_t)ds->labels[i] == label;
     return k;
 }
 

@@ -9,15 +9,12 @@
 #include "../core/internal.h"
 #include "data_internal.h"
 
+SPARSE__STRUCT_VERSIONS(data_options_versions, sparse_data_options, SPARSE_DATA_OPTIONS_INIT,
+                        SPARSE_DATA_OPTIONS_VERSION, sizeof(sparse_data_options));
+
 SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_DATA_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_data_options_init: version %u, this library knows %u",
-                             version, SPARSE_DATA_OPTIONS_VERSION);
-    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&data_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_data_cache_dir(char *buf, size_t cap, const char *name)
@@ -50,9 +47,6 @@ SPARSE_API int sparse_data_cache_dir(char *buf, size_t cap, const char *name)
 
 static int check_options(const sparse_data_options *o)
 {
-    if (o->version != SPARSE_DATA_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_data_open: options version %u, this library knows %u",
-                             o->version, SPARSE_DATA_OPTIONS_VERSION);
     if (!(o->test_fraction >= 0.0 && o->test_fraction < 1.0))
         return sparse__error(SPARSE_EINVAL, "sparse_data_open: test_fraction %g is outside [0, 1)",
                              o->test_fraction);
@@ -142,19 +136,18 @@ static int finish(const sparse_data_options *o, sparse_dataset *tr, sparse_datas
     return rc;
 }
 
-SPARSE_API int sparse_data_open(const char *spec, const sparse_data_options *opts,
-                                sparse_dataset **train, sparse_dataset **val,
-                                sparse_dataset **test)
+SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                const char *spec, const sparse_data_options *opts)
 {
     SPARSE__CHECK_NULL(train);
     SPARSE__CHECK_NULL(val);
     SPARSE__CHECK_NULL(test);
     *train = *val = *test = NULL;
     SPARSE__CHECK_NULL(spec);
-    sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o);
+    sparse_data_options o;
+    int rc = sparse__struct_read(&data_options_versions, &o, opts, "sparse_data_open");
+    if (!rc)
+        rc = check_options(&o);
     if (rc)
         return rc;
     char cache[4096];

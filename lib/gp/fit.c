@@ -152,8 +152,8 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
     return isfinite(v) ? 0 : -1;
 }
 
-SPARSE_API int sparse_gp_objective(const sparse_gp *gp, const double *theta, int with_prior,
-                                   double *value, double *grad)
+int sparse__gp_objective(const sparse_gp *gp, const double *theta, int with_prior, double *value,
+                         double *grad)
 {
     SPARSE__CHECK_NULL(gp);
     SPARSE__CHECK_NULL(theta);
@@ -161,13 +161,13 @@ SPARSE_API int sparse_gp_objective(const sparse_gp *gp, const double *theta, int
     sparse__gsl_quiet();
     for (size_t i = 0; i < gp->dim + 2; i++)
         if (!isfinite(theta[i]))
-            return sparse__error(SPARSE_EINVAL, "sparse_gp_objective: theta[%zu] is not finite", i);
+            return sparse__error(SPARSE_EINVAL, "sparse__gp_objective: theta[%zu] is not finite", i);
     fit_work w;
     int rc = work_alloc(&w, gp, with_prior);
     if (rc == SPARSE_OK) {
         if (evaluate(&w, theta, value, grad ? w.grad : NULL) != 0)
-            rc = sparse__error(SPARSE_ENUMERIC, "sparse_gp_objective: covariance not positive "
-                               "definite at these hyper-parameters");
+            rc = sparse__error(SPARSE_ENUMERIC, "sparse__gp_objective: covariance not positive "
+                                                "definite at these hyper-parameters");
         else if (grad)
             memcpy(grad, w.grad, w.npar * sizeof(double));
     }

@@ -11,20 +11,16 @@
 #include "../core/internal.h"
 #include "gp_internal.h"
 
+SPARSE__STRUCT_VERSIONS(gp_options_versions, sparse_gp_options, SPARSE_GP_OPTIONS_INIT,
+                        SPARSE_GP_OPTIONS_VERSION, sizeof(sparse_gp_options));
+
 SPARSE_API int sparse_gp_options_init(sparse_gp_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_GP_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_gp_options_init: unknown version %u", version);
-    sparse_gp_options d = SPARSE_GP_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&gp_options_versions, opts, version);
 }
 
 static int check_options(const sparse_gp_options *o)
 {
-    if (o->version != SPARSE_GP_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_gp_options: unknown version %u", o->version);
     if (o->kernel != SPARSE_KERNEL_MATERN52 && o->kernel != SPARSE_KERNEL_RBF)
         return sparse__error(SPARSE_EINVAL, "sparse_gp_options.kernel: unknown kernel %d", o->kernel);
     if (o->restarts < 1 || o->max_iter < 1)
@@ -45,10 +41,10 @@ SPARSE_API int sparse_gp_create(sparse_gp **out, size_t dim, const sparse_gp_opt
     sparse__gsl_quiet();
     if (dim == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_gp_create: dim is 0");
-    sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o);
+    sparse_gp_options o;
+    int rc = sparse__struct_read(&gp_options_versions, &o, opts, "sparse_gp_create");
+    if (!rc)
+        rc = check_options(&o);
     if (rc)
         return rc;
     sparse_gp *gp = sparse__calloc(1, sizeof *gp);
@@ -85,7 +81,7 @@ SPARSE_API void sparse_gp_free(sparse_gp *gp)
 }
 
 SPARSE_API size_t sparse_gp_dim(const sparse_gp *gp) { return gp ? gp->dim : 0; }
-SPARSE_API size_t sparse_gp_num_obs(const sparse_gp *gp) { return gp ? gp->n : 0; }
+SPARSE_API size_t sparse_gp_observation_count(const sparse_gp *gp) { return gp ? gp->n : 0; }
 SPARSE_API double sparse_gp_jitter(const sparse_gp *gp) { return gp ? gp->jitter : 0.0; }
 
 /* Grows every per-observation buffer to hold cap rows; L keeps its rows. */

@@ -71,4 +71,15 @@ int sparse__gp_correlate_by_eigen(double *S, size_t m, double *C, double *z);
  * maximum when more than half the values tie with the best. */
 int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double *lo, double *hi);
 
+/* The objective sparse_gp_fit maximises, at log-parameters theta =
+ * [log l_1..log l_dim, log signal_var, log(noise - noise_min)] (dim + 2
+ * values): *value = LML (+ log prior if with_prior) and grad (dim + 2, may
+ * be NULL) its gradient. */
+int sparse__gp_objective(const sparse_gp *gp, const double *theta, int with_prior, double *value,
+                         double *grad);
+
+/* lambda ~ Dirichlet(alpha, ..., alpha) over k entries (sums to 1): the
+ * MOBO driver's random scalarisation weights. */
+int sparse__dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda);
+
 #endif

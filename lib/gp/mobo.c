@@ -25,14 +25,12 @@ struct sparse_mobo {
     size_t n_fitted;  /* observations at the last hyper-parameter fit */
 };
 
+SPARSE__STRUCT_VERSIONS(mobo_options_versions, sparse_mobo_options, SPARSE_MOBO_OPTIONS_INIT,
+                        SPARSE_MOBO_OPTIONS_VERSION, sizeof(sparse_mobo_options));
+
 SPARSE_API int sparse_mobo_options_init(sparse_mobo_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_MOBO_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options_init: unknown version %u", version);
-    sparse_mobo_options d = SPARSE_MOBO_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&mobo_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_mobo_free(sparse_mobo *m)
@@ -57,8 +55,6 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *m)
 
 static int check_options(const sparse_mobo_options *o, size_t k)
 {
-    if (o->version != SPARSE_MOBO_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_mobo_options: unknown version %u", o->version);
     if (o->scalarization != SPARSE_SCALAR_DIRICHLET && o->scalarization != SPARSE_SCALAR_BOX)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.scalarization: %d", o->scalarization);
     if (o->scalarization == SPARSE_SCALAR_BOX) {
@@ -75,8 +71,8 @@ static int check_options(const sparse_mobo_options *o, size_t k)
         if (!(sum > 0))
             return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: lambda box upper bounds sum to 0");
     }
-    if (o->num_candidates == 0)
-        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.num_candidates is 0");
+    if (o->candidate_count == 0)
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.candidate_count is 0");
     if (!(o->local_fraction >= 0 && o->local_fraction <= 1))
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.local_fraction %g not in [0, 1]",
                              o->local_fraction);
@@ -94,12 +90,12 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
     SPARSE__CHECK_NULL(space);
     if (k == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: no objectives");
-    if (sparse_space_num_vars(space) == 0)
+    if (sparse_space_var_count(space) == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_create: empty space");
-    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = check_options(&o, k);
+    sparse_mobo_options o;
+    int rc = sparse__struct_read(&mobo_options_versions, &o, opts, "sparse_mobo_create");
+    if (!rc)
+        rc = check_options(&o, k);
     if (rc)
         return rc;
     sparse_mobo *m = sparse__calloc(1, sizeof *m);
@@ -107,7 +103,7 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
         return SPARSE_ENOMEM;
     m->opts = o;
     m->k = k;
-    m->nv = sparse_space_num_vars(space);
+    m->nv = sparse_space_var_count(space);
     m->dim = sparse_space_encoded_dim(space);
     rc = sparse_space_clone(&m->space, space);
     if (!rc)
@@ -147,7 +143,7 @@ fail:
     return rc;
 }
 
-SPARSE_API size_t sparse_mobo_num_observations(const sparse_mobo *m) { return m ? m->n : 0; }
+SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *m) { return m ? m->n : 0; }
 
 static int grow(sparse_mobo *m)
 {
@@ -265,7 +261,7 @@ int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double
 static int draw_lambda(sparse_mobo *m, double *lambda)
 {
     if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET)
-        return sparse_dirichlet_sample(m->rng, m->k, 1.0, lambda);
+        return sparse__dirichlet_sample(m->rng, m->k, 1.0, lambda);
     double sum = 0;
     for (size_t j = 0; j < m->k; j++) {
         lambda[j] = m->lambda_lo[j] + (m->lambda_hi[j] - m->lambda_lo[j]) * sparse_rng_uniform(m->rng);
@@ -411,7 +407,7 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
         free(lambda);
         return rc;
     }
-    size_t nc = candidates ? n_cand : m->opts.num_candidates;
+    size_t nc = candidates ? n_cand : m->opts.candidate_count;
     double *own = NULL, *enc = NULL, *F = NULL, *lo = NULL, *hi = NULL;
     const double *C = candidates;
     if (!candidates) {

@@ -191,14 +191,14 @@ SPARSE_API int sparse_hypervolume(size_t n, size_t k, const double *F, const dou
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda)
+int sparse__dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda)
 {
     SPARSE__CHECK_NULL(rng);
     SPARSE__CHECK_NULL(lambda);
     if (k == 0)
-        return sparse__error(SPARSE_EINVAL, "sparse_dirichlet_sample: k is 0");
+        return sparse__error(SPARSE_EINVAL, "sparse__dirichlet_sample: k is 0");
     if (!(alpha > 0) || !isfinite(alpha))
-        return sparse__error(SPARSE_EINVAL, "sparse_dirichlet_sample: alpha = %g", alpha);
+        return sparse__error(SPARSE_EINVAL, "sparse__dirichlet_sample: alpha = %g", alpha);
     double *a = sparse__malloc(k * sizeof *a);
     if (!a)
         return SPARSE_ENOMEM;

@@ -195,7 +195,7 @@ SPARSE_API int sparse_space_set_condition(sparse_space *space, size_t var, size_
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_space_num_vars(const sparse_space *space) { return space ? space->n : 0; }
+SPARSE_API size_t sparse_space_var_count(const sparse_space *space) { return space ? space->n : 0; }
 SPARSE_API size_t sparse_space_encoded_dim(const sparse_space *space)
 {
     return space ? space->enc_dim : 0;
@@ -394,6 +394,19 @@ SPARSE_API int sparse_space_encode(const sparse_space *space, const double *poin
     return rc;
 }
 
+/* Inactive variables of point become NaN, as the API promises. */
+static int clear_inactive(const sparse_space *space, double *point)
+{
+    int *active = active_buf(space, point);
+    if (!active)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < space->n; i++)
+        if (!active[i])
+            point[i] = NAN;
+    free(active);
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_space_decode(const sparse_space *space, const double *x, double *point)
 {
     SPARSE__CHECK_NULL(space);
@@ -413,14 +426,7 @@ SPARSE_API int sparse_space_decode(const sparse_space *space, const double *x, d
     }
     /* Activity follows from the decoded parents, not from the sentinels, so
      * a decoded point is always consistent. */
-    int *active = active_buf(space, point);
-    if (!active)
-        return SPARSE_ENOMEM;
-    for (size_t i = 0; i < space->n; i++)
-        if (!active[i])
-            point[i] = NAN;
-    free(active);
-    return SPARSE_OK;
+    return clear_inactive(space, point);
 }
 
 static double sample_var(const space_var *v, sparse_rng *rng)
@@ -430,19 +436,6 @@ static double sample_var(const space_var *v, sparse_rng *rng)
     if (v->kind == SPARSE_VAR_INT && !v->log_scale)
         return v->lo + (double)sparse_rng_uint(rng, (uint64_t)(v->hi - v->lo) + 1);
     return from_unit(v, sparse_rng_uniform(rng));
-}
-
-/* Inactive variables of point become NaN, as the API promises. */
-static int clear_inactive(const sparse_space *space, double *point)
-{
-    int *active = active_buf(space, point);
-    if (!active)
-        return SPARSE_ENOMEM;
-    for (size_t i = 0; i < space->n; i++)
-        if (!active[i])
-            point[i] = NAN;
-    free(active);
-    return SPARSE_OK;
 }
 
 SPARSE_API int sparse_space_sample(const sparse_space *space, sparse_rng *rng, double *point)

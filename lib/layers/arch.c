@@ -7,15 +7,12 @@
 
 #include "layers_internal.h"
 
+SPARSE__STRUCT_VERSIONS(layer_spec_versions, sparse_layer_spec, SPARSE_LAYER_SPEC_INIT,
+                        SPARSE_LAYER_SPEC_VERSION, sizeof(sparse_layer_spec));
+
 SPARSE_API int sparse_layer_spec_init(sparse_layer_spec *spec, unsigned version)
 {
-    SPARSE__CHECK_NULL(spec);
-    if (version != SPARSE_LAYER_SPEC_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_layer_spec_init: version %u, expected %u",
-                             version, SPARSE_LAYER_SPEC_VERSION);
-    sparse_layer_spec d = SPARSE_LAYER_SPEC_INIT;
-    *spec = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&layer_spec_versions, spec, version);
 }
 
 SPARSE_API int sparse_arch_create(sparse_arch **out, size_t channels, size_t height, size_t width,
@@ -65,7 +62,7 @@ static void layer_relink(sparse__arch_layer *l)
 {
     l->s.name = l->name;
     for (size_t i = 0; i < SPARSE_LAYER_MAX_INPUTS; i++)
-        l->s.inputs[i] = i < l->s.n_inputs ? l->inputs[i] : NULL;
+        l->s.inputs[i] = i < l->s.input_count ? l->inputs[i] : NULL;
 }
 
 static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const char *name, size_t line,
@@ -78,7 +75,7 @@ static int layer_copy(sparse__arch_layer *dst, const sparse_layer_spec *s, const
     dst->name = sparse__strdup(name);
     if (!dst->name)
         return SPARSE_ENOMEM;
-    for (size_t i = 0; i < s->n_inputs; i++) {
+    for (size_t i = 0; i < s->input_count; i++) {
         dst->inputs[i] = sparse__strdup(s->inputs[i]);
         if (!dst->inputs[i]) {
             layer_clear(dst);
@@ -161,15 +158,12 @@ static int valid_name(const char *s)
 /* Checks what can be checked without shapes; ctx names the layer. */
 static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const char *ctx, size_t skip)
 {
-    if (s->version != SPARSE_LAYER_SPEC_VERSION)
-        return sparse__error(SPARSE_EVERSION, "%s: layer spec version %u, expected %u", ctx,
-                             s->version, SPARSE_LAYER_SPEC_VERSION);
     if (s->kind <= SPARSE_LAYER_INPUT || s->kind >= SPARSE_LAYER_KIND_COUNT_)
         return sparse__error(SPARSE_EINVAL, "%s: unknown layer kind %d", ctx, s->kind);
-    if (s->n_inputs > SPARSE_LAYER_MAX_INPUTS)
-        return sparse__error(SPARSE_ERANGE, "%s: %zu inputs, at most %d", ctx, s->n_inputs,
+    if (s->input_count > SPARSE_LAYER_MAX_INPUTS)
+        return sparse__error(SPARSE_ERANGE, "%s: %zu inputs, at most %d", ctx, s->input_count,
                              SPARSE_LAYER_MAX_INPUTS);
-    for (size_t i = 0; i < s->n_inputs; i++)
+    for (size_t i = 0; i < s->input_count; i++)
         if (!valid_name(s->inputs[i]))
             return sparse__error(SPARSE_EINVAL, "%s: input %zu is not a valid layer name", ctx, i);
     if (s->name && !valid_name(s->name))
@@ -206,10 +200,10 @@ static int check_spec(const sparse_arch *a, const sparse_layer_spec *s, const ch
     if (s->kind == SPARSE_LAYER_MERGE) {
         if (s->merge != SPARSE_MERGE_SUM && s->merge != SPARSE_MERGE_CONCAT)
             return sparse__error(SPARSE_EINVAL, "%s: mode must be sum or concat", ctx);
-        if (s->n_inputs < 2)
+        if (s->input_count < 2)
             return sparse__error(SPARSE_EINVAL, "%s: a merge needs at least 2 inputs", ctx);
     }
-    if (s->kind == SPARSE_LAYER_RESIDUAL && (s->n_inputs < 1 || s->n_inputs > 2))
+    if (s->kind == SPARSE_LAYER_RESIDUAL && (s->input_count < 1 || s->input_count > 2))
         return sparse__error(SPARSE_EINVAL,
                              "%s: a residual needs 1 input (the skip, added to the previous layer) or 2",
                              ctx);
@@ -276,11 +270,20 @@ int sparse__arch_add(sparse_arch *a, const sparse_layer_spec *s, size_t line, si
     return arch_put(a, a->n, s, line, col, 0);
 }
 
+/* arch_put of a caller's spec, of any version. */
+static int put_spec(sparse_arch *arch, size_t index, const sparse_layer_spec *spec, int replace,
+                    const char *fn)
+{
+    sparse_layer_spec s;
+    int rc = sparse__struct_read(&layer_spec_versions, &s, spec, fn);
+    return rc ? rc : arch_put(arch, index, &s, 0, 0, replace);
+}
+
 SPARSE_API int sparse_arch_add_layer(sparse_arch *arch, const sparse_layer_spec *spec)
 {
     SPARSE__CHECK_NULL(arch);
     SPARSE__CHECK_NULL(spec);
-    return arch_put(arch, arch->n, spec, 0, 0, 0);
+    return put_spec(arch, arch->n, spec, 0, "sparse_arch_add_layer");
 }
 
 SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -290,7 +293,7 @@ SPARSE_API int sparse_arch_insert_layer(sparse_arch *arch, size_t index, const s
     if (index > arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_insert_layer: index %zu > %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0, 0);
+    return put_spec(arch, index, spec, 0, "sparse_arch_insert_layer");
 }
 
 SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const sparse_layer_spec *spec)
@@ -300,7 +303,7 @@ SPARSE_API int sparse_arch_set_layer(sparse_arch *arch, size_t index, const spar
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_set_layer: index %zu, %zu layers", index,
                              arch->n);
-    return arch_put(arch, index, spec, 0, 0, 1);
+    return put_spec(arch, index, spec, 1, "sparse_arch_set_layer");
 }
 
 SPARSE_API int sparse_arch_remove_layer(sparse_arch *arch, size_t index)
@@ -326,8 +329,7 @@ SPARSE_API int sparse_arch_layer(const sparse_arch *arch, size_t index, sparse_l
     SPARSE__CHECK_NULL(out);
     if (index >= arch->n)
         return sparse__error(SPARSE_ERANGE, "sparse_arch_layer: index %zu, %zu layers", index, arch->n);
-    *out = arch->layers[index].s;
-    return SPARSE_OK;
+    return sparse__struct_write(&layer_spec_versions, out, &arch->layers[index].s, "sparse_arch_layer");
 }
 
 SPARSE_API size_t sparse_arch_layer_line(const sparse_arch *arch, size_t index)
@@ -348,7 +350,7 @@ SPARSE_API int sparse_arch_input_shape(const sparse_arch *arch, size_t *channels
     return SPARSE_OK;
 }
 
-SPARSE_API size_t sparse_arch_num_classes(const sparse_arch *arch) { return arch ? arch->classes : 0; }
+SPARSE_API size_t sparse_arch_class_count(const sparse_arch *arch) { return arch ? arch->classes : 0; }
 
 SPARSE_API const char *sparse_arch_name(const sparse_arch *arch)
 {
@@ -405,10 +407,10 @@ static void put_layer(sparse__buf *b, const sparse__arch_layer *l, int json)
     put_str(b, sparse_layer_kind_name(s->kind), json);
     put_key(b, "name", json, &first);
     put_str(b, l->name, json);
-    if (s->n_inputs) {
+    if (s->input_count) {
         put_key(b, "input", json, &first);
         sparse__buf_puts(b, "[");
-        for (size_t i = 0; i < s->n_inputs; i++) {
+        for (size_t i = 0; i < s->input_count; i++) {
             if (i)
                 sparse__buf_puts(b, ", ");
             put_str(b, l->inputs[i], json);
@@ -497,5 +499,5 @@ static int serialise(const sparse_arch *a, char **out, int json)
     return *out ? SPARSE_OK : SPARSE_ENOMEM;
 }
 
-SPARSE_API int sparse_arch_to_yaml(const sparse_arch *arch, char **out) { return serialise(arch, out, 0); }
-SPARSE_API int sparse_arch_to_json(const sparse_arch *arch, char **out) { return serialise(arch, out, 1); }
+SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch) { return serialise(arch, out, 0); }
+SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch) { return serialise(arch, out, 1); }

@@ -95,7 +95,7 @@ static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const 
                        sparse_layer_spec *s)
 {
     if (v->kind == SPARSE__DOC_SCALAR) {
-        s->n_inputs = 1;
+        s->input_count = 1;
         s->inputs[0] = v->scalar;
         return SPARSE_OK;
     }
@@ -109,7 +109,7 @@ static int read_inputs(const sparse__doc *doc, const sparse__doc_node *v, const 
         if (rc)
             return rc;
     }
-    s->n_inputs = v->n;
+    s->input_count = v->n;
     return SPARSE_OK;
 }
 

@@ -6,6 +6,9 @@
 
 #include "layers_internal.h"
 
+SPARSE__STRUCT_VERSIONS(profile_versions, sparse_exp_profile, SPARSE_EXP_PROFILE_INIT,
+                        SPARSE_EXP_PROFILE_VERSION, sizeof(sparse_exp_profile));
+
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
 {
     SPARSE__CHECK_NULL(net);
@@ -21,13 +24,7 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p)
 {
     SPARSE__CHECK_NULL(net);
-    SPARSE__CHECK_NULL(p);
-    if (p->version != SPARSE_EXP_PROFILE_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_exp_net_profile_get: version %u, expected %u", p->version,
-                             SPARSE_EXP_PROFILE_VERSION);
-    *p = net->pr;
-    p->version = SPARSE_EXP_PROFILE_VERSION;
-    return SPARSE_OK;
+    return sparse__struct_write(&profile_versions, p, &net->pr, "sparse_exp_net_profile_get");
 }
 
 SPARSE_API int sparse_exp_net_profile_node(const sparse_net *net, size_t id, double *forward_seconds,
@@ -74,7 +71,7 @@ SPARSE_API int sparse_exp_net_add_param(sparse_net *net, size_t id, const char *
     if (!rc)
         rc = sparse_tensor_create(&np.grad, ndim, shape);
     np.name = sparse__strdup(name);
-    np.n = sparse_tensor_numel(np.value);
+    np.n = sparse_tensor_element_count(np.value);
     if (!rc && np.name && trainable) {
         np.m = sparse__calloc(np.n, sizeof(float));
         np.v = sparse__calloc(np.n, sizeof(float));
@@ -111,7 +108,7 @@ SPARSE_API int sparse_exp_net_set_extra_loss(sparse_net *net, sparse_exp_loss_fn
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_exp_net_limit_conv_memory(sparse_net *net, size_t chunk_floats)
+int sparse__net_limit_conv_memory(sparse_net *net, size_t chunk_floats)
 {
     SPARSE__CHECK_NULL(net);
     for (size_t i = 0; i < net->n_nodes; i++)

@@ -185,12 +185,12 @@ static int resolve_inputs(const planner *p, size_t li, const size_t *layer_out, 
     const sparse_arch *arch = p->arch;
     const sparse__arch_layer *L = &arch->layers[li];
     const size_t prev = li == 0 ? 0 : layer_out[li - 1];
-    *nsrc = L->s.n_inputs;
+    *nsrc = L->s.input_count;
     if (*nsrc == 0) {
         src[0] = prev;
         *nsrc = 1;
     }
-    for (size_t i = 0; i < L->s.n_inputs; i++) {
+    for (size_t i = 0; i < L->s.input_count; i++) {
         const char *nm = L->inputs[i];
         if (!strcmp(nm, "input")) {
             src[i] = 0;
@@ -210,7 +210,7 @@ static int resolve_inputs(const planner *p, size_t li, const size_t *layer_out, 
                                            nm);
         return sparse__layer_error(arch, li, SPARSE_ENOTFOUND, "unknown input '%s'", nm);
     }
-    if (L->s.kind == SPARSE_LAYER_RESIDUAL && L->s.n_inputs == 1) {
+    if (L->s.kind == SPARSE_LAYER_RESIDUAL && L->s.input_count == 1) {
         src[1] = src[0];
         src[0] = prev;
         *nsrc = 2;

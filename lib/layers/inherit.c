@@ -60,8 +60,8 @@ SPARSE_API int sparse_net_inherit(sparse_net *dst, const sparse_net *src, size_t
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_fold_batchnorm(const sparse_net *net, size_t bn_id, sparse_tensor **weight,
-                                         sparse_tensor **bias)
+SPARSE_API int sparse_net_fold_batchnorm(sparse_tensor **weight, sparse_tensor **bias, const sparse_net *net,
+                                         size_t bn_id)
 {
     SPARSE__CHECK_NULL(weight);
     SPARSE__CHECK_NULL(bias);

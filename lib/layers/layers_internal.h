@@ -208,4 +208,11 @@ void sparse__images_in(float *dst, const float *const *img, size_t n, size_t f);
 /* Copies (N, C, H, W) images into the input node. */
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n);
 
+/* experimental.c */
+/* Stops keeping im2col matrices between the forward and backward passes
+ * (they are rebuilt in chunks, as for layers too wide to keep them) and
+ * caps a chunk at chunk_floats (0 = default, 1M floats): the chunked path
+ * on small networks, for tests. */
+int sparse__net_limit_conv_memory(sparse_net *net, size_t chunk_floats);
+
 #endif

@@ -268,32 +268,32 @@ SPARSE_API int sparse_net_node_shape(const sparse_net *net, size_t id, size_t *c
     return SPARSE_OK;
 }
 
+SPARSE__STRUCT_VERSIONS(node_info_versions, sparse_node_info, SPARSE_NODE_INFO_INIT, SPARSE_NODE_INFO_VERSION,
+                        sizeof(sparse_node_info));
+
 SPARSE_API int sparse_net_node_info(const sparse_net *net, size_t id, sparse_node_info *info)
 {
     NODE_OR_ERROR(nd, net, id);
-    SPARSE__CHECK_NULL(info);
-    if (info->version != SPARSE_NODE_INFO_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_net_node_info: version %u, expected %u",
-                             info->version, SPARSE_NODE_INFO_VERSION);
+    sparse_node_info cur = SPARSE_NODE_INFO_INIT;
     const sparse__node *in = nd->n_in ? &net->nodes[nd->in[0]] : nd;
-    info->kind = nd->kind;
-    info->in_c = in->c;
-    info->in_h = in->h;
-    info->in_w = in->w;
-    info->out_c = nd->c;
-    info->out_h = nd->h;
-    info->out_w = nd->w;
-    info->kernel = nd->k;
-    info->stride = nd->stride;
-    info->pad_top = nd->pt;
-    info->pad_left = nd->pl;
-    info->pad_bottom = nd->pb;
-    info->pad_right = nd->pr;
-    info->groups = nd->groups;
-    info->depth_rate = nd->depth_rate;
-    info->merge = nd->merge;
-    info->has_bias = nd->bias;
-    return SPARSE_OK;
+    cur.kind = nd->kind;
+    cur.in_c = in->c;
+    cur.in_h = in->h;
+    cur.in_w = in->w;
+    cur.out_c = nd->c;
+    cur.out_h = nd->h;
+    cur.out_w = nd->w;
+    cur.kernel = nd->k;
+    cur.stride = nd->stride;
+    cur.pad_top = nd->pt;
+    cur.pad_left = nd->pl;
+    cur.pad_bottom = nd->pb;
+    cur.pad_right = nd->pr;
+    cur.groups = nd->groups;
+    cur.depth_rate = nd->depth_rate;
+    cur.merge = nd->merge;
+    cur.has_bias = nd->bias;
+    return sparse__struct_write(&node_info_versions, info, &cur, "sparse_net_node_info");
 }
 
 SPARSE_API size_t sparse_net_param_count(const sparse_net *net, size_t id)
@@ -332,7 +332,7 @@ static int view_of(sparse_tensor **out, sparse_tensor *t, const sparse__param *p
     return sparse_tensor_reshape(out, t, p->ndim, p->shape);
 }
 
-SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+SPARSE_API int sparse_net_param(sparse_tensor **out, sparse_net *net, size_t id, const char *name)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -341,7 +341,7 @@ SPARSE_API int sparse_net_param(sparse_net *net, size_t id, const char *name, sp
     return rc ? rc : view_of(out, p->value, p);
 }
 
-SPARSE_API int sparse_net_param_grad(sparse_net *net, size_t id, const char *name, sparse_tensor **out)
+SPARSE_API int sparse_net_param_grad(sparse_tensor **out, sparse_net *net, size_t id, const char *name)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -361,9 +361,9 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
         p->mask = NULL;
         return SPARSE_OK;
     }
-    if (sparse_tensor_numel(mask) != p->n || sparse_tensor_ndim(mask) != p->ndim)
+    if (sparse_tensor_element_count(mask) != p->n || sparse_tensor_dim_count(mask) != p->ndim)
         return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask of %zu values for '%s.%s' of %zu",
-                             sparse_tensor_numel(mask), net->nodes[id].name, name, p->n);
+                             sparse_tensor_element_count(mask), net->nodes[id].name, name, p->n);
     for (int i = 0; i < p->ndim; i++)
         if (sparse_tensor_dim(mask, i) != p->shape[i])
             return sparse__error(SPARSE_ESHAPE, "sparse_net_set_mask: mask shape differs from '%s.%s'",
@@ -390,7 +390,7 @@ SPARSE_API int sparse_net_set_mask(sparse_net *net, size_t id, const char *name,
 
 static int counts_as_weight(const sparse__param *p) { return p->trainable && !p->posterior; }
 
-SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
+SPARSE_API size_t sparse_net_weight_count(const sparse_net *net)
 {
     size_t t = 0;
     for (size_t i = 0; net && i < net->n_nodes; i++)
@@ -400,7 +400,7 @@ SPARSE_API size_t sparse_net_param_total(const sparse_net *net)
     return t;
 }
 
-SPARSE_API size_t sparse_net_param_nonzero(const sparse_net *net)
+SPARSE_API size_t sparse_net_nonzero_count(const sparse_net *net)
 {
     size_t t = 0;
     for (size_t i = 0; net && i < net->n_nodes; i++)
@@ -528,7 +528,7 @@ int sparse__net_forward_raw(sparse_net *net, size_t n, int train, int fuse)
 {
     net->batch = n;
     net->train = train;
-    net->threads = sparse_get_num_threads();
+    net->threads = sparse_thread_count();
     plan_groups(net, fuse);
     double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
@@ -609,8 +609,8 @@ int sparse__net_backward_raw(sparse_net *net)
 static int check_input(const sparse_net *net, const sparse_tensor *x, const char *fn)
 {
     const sparse__node *in = &net->nodes[0];
-    if (sparse_tensor_ndim(x) != 4 || sparse_tensor_dim(x, 1) != in->c || sparse_tensor_dim(x, 2) != in->h ||
-        sparse_tensor_dim(x, 3) != in->w)
+    if (sparse_tensor_dim_count(x) != 4 || sparse_tensor_dim(x, 1) != in->c ||
+        sparse_tensor_dim(x, 2) != in->h || sparse_tensor_dim(x, 3) != in->w)
         return sparse__error(SPARSE_ESHAPE, "%s: input must be (N, %zu, %zu, %zu)", fn, in->c, in->h, in->w);
     if (sparse_tensor_dim(x, 0) > net->max_batch)
         return sparse__error(SPARSE_ESHAPE, "%s: batch of %zu images, the network was built for %zu", fn,
@@ -628,7 +628,8 @@ SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int t
     if (rc)
         return rc;
     size_t n = sparse_tensor_dim(x, 0);
-    if (logits && (sparse_tensor_numel(logits) != n * net->classes || !sparse_tensor_is_contiguous(logits)))
+    if (logits &&
+        (sparse_tensor_element_count(logits) != n * net->classes || !sparse_tensor_is_contiguous(logits)))
         return sparse__error(SPARSE_ESHAPE, "sparse_net_forward: logits must be a contiguous (%zu, %zu) tensor",
                              n, net->classes);
     sparse__net_set_input(net, sparse_tensor_data_const(x), n);
@@ -668,7 +669,7 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
+SPARSE_API int sparse_net_input_grad(sparse_tensor **out, sparse_net *net)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -680,7 +681,7 @@ SPARSE_API int sparse_net_input_grad(sparse_net *net, sparse_tensor **out)
     return sparse_tensor_from_data(out, 4, shape, net->xin_grad);
 }
 
-SPARSE_API int sparse_net_node_output(sparse_net *net, size_t id, sparse_tensor **out)
+SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size_t id)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;

@@ -36,7 +36,7 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(path);
     char *arch_json = NULL;
-    int rc = sparse_arch_to_json(net->arch, &arch_json);
+    int rc = sparse_arch_to_json(&arch_json, net->arch);
     if (rc)
         return rc;
     sparse__buf h = SPARSE__BUF_INIT;

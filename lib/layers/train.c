@@ -9,54 +9,27 @@
 #include "layers_internal.h"
 #include "optim.h"
 
-/* Where each version's struct ends: an older caller's struct is smaller. */
-static size_t options_size(unsigned version)
-{
-    switch (version) {
-    case 1:
-        return offsetof(sparse_train_options, max_shift);
-    case SPARSE_TRAIN_OPTIONS_VERSION:
-        return sizeof(sparse_train_options);
-    default:
-        return 0;
-    }
-}
+SPARSE__STRUCT_VERSIONS(train_options_versions, sparse_train_options, SPARSE_TRAIN_OPTIONS_INIT,
+                        SPARSE_TRAIN_OPTIONS_VERSION, offsetof(sparse_train_options, max_shift),
+                        sizeof(sparse_train_options));
+SPARSE__STRUCT_VERSIONS(train_result_versions, sparse_train_result, SPARSE_TRAIN_RESULT_INIT,
+                        SPARSE_TRAIN_RESULT_VERSION, sizeof(sparse_train_result));
 
 SPARSE_API int sparse_train_options_init(sparse_train_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    const size_t size = options_size(version);
-    if (!size)
-        return sparse__error(SPARSE_EVERSION, "sparse_train_options_init: version %u, expected 1..%u", version,
-                             SPARSE_TRAIN_OPTIONS_VERSION);
-    sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
-    d.version = version;
-    memcpy(opts, &d, size);
-    return SPARSE_OK;
-}
-
-/* *dst = defaults overlaid with the fields src's version has (src NULL:
- * defaults); SPARSE_EVERSION, naming fn, for a version the library does not
- * know. Never reads past the end of a smaller, older struct. */
-static int read_options(sparse_train_options *dst, const sparse_train_options *src, const char *fn)
-{
-    sparse_train_options d = SPARSE_TRAIN_OPTIONS_INIT;
-    *dst = d;
-    if (!src)
-        return SPARSE_OK;
-    const size_t size = options_size(src->version);
-    if (!size)
-        return sparse__error(SPARSE_EVERSION, "%s: train options version %u, expected 1..%u", fn, src->version,
-                             SPARSE_TRAIN_OPTIONS_VERSION);
-    memcpy(dst, src, size);
-    dst->version = SPARSE_TRAIN_OPTIONS_VERSION;
-    return SPARSE_OK;
+    return sparse__struct_init(&train_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_exp_train_options_copy(sparse_train_options *dst, const sparse_train_options *src)
 {
     SPARSE__CHECK_NULL(dst);
-    return read_options(dst, src, "sparse_exp_train_options_copy");
+    return sparse__struct_read(&train_options_versions, dst, src, "sparse_exp_train_options_copy");
+}
+
+SPARSE_API int sparse_exp_train_result_copy(sparse_train_result *dst, const sparse_train_result *src)
+{
+    SPARSE__CHECK_NULL(src);
+    return sparse__struct_write(&train_result_versions, dst, src, "sparse_exp_train_result_copy");
 }
 
 static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const char *fn)
@@ -67,10 +40,10 @@ static int check_dataset(const sparse_net *net, const sparse_dataset *ds, const 
         return sparse__error(SPARSE_ESHAPE, "%s: images are %zux%zux%zu, the architecture expects %zux%zux%zu", fn,
                              sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds),
                              in->c, in->h, in->w);
-    if (sparse_dataset_num_classes(ds) > net->classes)
+    if (sparse_dataset_class_count(ds) > net->classes)
         return sparse__error(SPARSE_ERANGE, "%s: the data set has %zu classes, the architecture %zu", fn,
-                             sparse_dataset_num_classes(ds), net->classes);
-    if (sparse_dataset_count(ds) == 0)
+                             sparse_dataset_class_count(ds), net->classes);
+    if (sparse_dataset_image_count(ds) == 0)
         return sparse__error(SPARSE_EEMPTY, "%s: the data set is empty", fn);
     return SPARSE_OK;
 }
@@ -124,12 +97,12 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
     sparse_train_options o;
-    int rc = read_options(&o, opts, "sparse_net_train");
+    int rc = sparse__struct_read(&train_options_versions, &o, opts, "sparse_net_train");
     if (rc)
         return rc;
-    if (result && result->version != SPARSE_TRAIN_RESULT_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_net_train: result version %u, expected %u", result->version,
-                             SPARSE_TRAIN_RESULT_VERSION);
+    if (result && (rc = sparse__struct_check(&train_result_versions, result, "sparse_net_train")))
+        return rc;
+    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
     if (o.batch_size < 1 || o.batch_size > net->max_batch)
         return sparse__error(SPARSE_ERANGE, "sparse_net_train: batch size %zu, the network allows 1..%zu",
                              o.batch_size, net->max_batch);
@@ -145,7 +118,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     rc = check_dataset(net, train, "sparse_net_train");
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(train);
+    const size_t count = sparse_dataset_image_count(train);
     const size_t bs = o.batch_size;
     const size_t batches = (count + bs - 1) / bs;
     const size_t total = batches * o.epochs;
@@ -217,11 +190,12 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
     free(order);
     free(labels);
     if (result) {
-        result->epochs_done = done;
-        result->steps = step;
-        result->final_loss = last_loss;
-        result->train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;
-        result->seconds = sparse__now() - t0;
+        res.epochs_done = done;
+        res.steps = step;
+        res.final_loss = last_loss;
+        res.train_images_per_s = t_train > 0 ? (double)images / t_train : 0.0;
+        res.seconds = sparse__now() - t0;
+        sparse__struct_write(&train_result_versions, result, &res, "sparse_net_train");
     }
     return rc;
 }
@@ -235,7 +209,7 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
     int rc = check_dataset(net, ds, "sparse_net_evaluate");
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(ds), bs = net->max_batch, K = net->classes;
+    const size_t count = sparse_dataset_image_count(ds), bs = net->max_batch, K = net->classes;
     size_t *idx = sparse__malloc(bs * sizeof *idx);
     int32_t *labels = sparse__malloc(bs * sizeof *labels);
     if (!idx || !labels) {

@@ -34,7 +34,7 @@ void sparse__var_effective(sparse__node *nd, struct sparse__var *v)
     const float thr = (float)v->thr;
     if (B)
         memcpy(v->bm, B->w, B->n * sizeof(float));
-    if (v->mode == SPARSE_VAR_SPVD) {
+    if (v->mode == SPARSE_PRUNE_SPVD) {
         const sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
         for (size_t j = 0; j < W->n; j++) {
             const float la = sparse__log_alpha(ls2->w[j], W->w[j]);
@@ -128,7 +128,7 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
     int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
              (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
-    if (ok && mode == SPARSE_VAR_BC) {
+    if (ok && mode == SPARSE_PRUNE_BC) {
         if (nd->kind == SPARSE_LAYER_FC)
             ok = (v->ez = fl(mb * in->sz)) && (v->zs = fl(mb * in->sz)) && (v->xz = fl(mb * in->sz)) &&
                  (v->dxz = fl(mb * in->sz));
@@ -150,11 +150,11 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
     if (id >= net->n_nodes)
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_variational: no node %zu", id);
     sparse__node *nd = &net->nodes[id];
-    if (mode < SPARSE_VAR_NONE || mode > SPARSE_VAR_BC)
+    if (mode < SPARSE_PRUNE_NONE || mode > SPARSE_PRUNE_BC)
         return sparse__error(SPARSE_EINVAL, "sparse_exp_net_set_variational: unknown mode %d", mode);
     if (!isfinite(threshold))
         return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_variational: threshold must be finite");
-    if (mode == SPARSE_VAR_NONE) {
+    if (mode == SPARSE_PRUNE_NONE) {
         clear_var(nd);
         return SPARSE_OK;
     }
@@ -177,7 +177,7 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
     const sparse__param W0 = nd->params[0];
     if (!rc)
         rc = add_posterior(nd, "log_sigma2", W0.ndim, W0.shape);
-    if (!rc && mode == SPARSE_VAR_BC) {
+    if (!rc && mode == SPARSE_PRUNE_BC) {
         size_t g = nd->kind == SPARSE_LAYER_FC ? net->nodes[nd->in[0]].sz : nd->c;
         rc = add_posterior(nd, "z_mu", 1, &g);
         if (!rc)
@@ -191,8 +191,8 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
     }
     sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     for (size_t j = 0; j < ls2->n; j++)
-        ls2->w[j] = mode == SPARSE_VAR_SPVD ? -10.0f : (float)(-9.0 + 0.01 * sparse_rng_normal(rng));
-    if (mode == SPARSE_VAR_BC) {
+        ls2->w[j] = mode == SPARSE_PRUNE_SPVD ? -10.0f : (float)(-9.0 + 0.01 * sparse_rng_normal(rng));
+    if (mode == SPARSE_PRUNE_BC) {
         sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
         for (size_t j = 0; j < zmu->n; j++)
             zmu->w[j] = (float)(1.0 + 0.01 * sparse_rng_normal(rng));
@@ -211,7 +211,7 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id)
 {
     if (!net || id >= net->n_nodes || !net->nodes[id].var)
-        return SPARSE_VAR_NONE;
+        return SPARSE_PRUNE_NONE;
     return net->nodes[id].var->mode;
 }
 
@@ -224,8 +224,8 @@ SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed)
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_exp_net_effective_params(sparse_net *net, size_t id, sparse_tensor **weight,
-                                           sparse_tensor **bias)
+SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
+                                               size_t id)
 {
     if (weight)
         *weight = NULL;

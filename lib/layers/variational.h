@@ -39,7 +39,7 @@ static inline float sparse__log_alpha(float log_var, float mean)
 }
 
 struct sparse__var {
-    int mode;
+    int mode; /* sparse_prune_method, never SPARSE_PRUNE_NONE */
     double thr;
     uint64_t seed;        /* noise */
     sparse_rng *step_rng; /* reseeded every step: the step's noise stream */

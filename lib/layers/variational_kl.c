@@ -67,6 +67,6 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
     sparse__node *nd = &net->nodes[id];
     if (!nd->var)
         return SPARSE_OK;
-    *kl = nd->var->mode == SPARSE_VAR_SPVD ? spvd_kl(net, nd, (float)grad_scale) : bc_kl(nd, (float)grad_scale);
+    *kl = nd->var->mode == SPARSE_PRUNE_SPVD ? spvd_kl(net, nd, (float)grad_scale) : bc_kl(nd, (float)grad_scale);
     return SPARSE_OK;
 }

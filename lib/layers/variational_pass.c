@@ -227,7 +227,7 @@ int sparse__var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_
     }
     sparse__rng_reseed_stream(v->step_rng, v->seed, net->step * 1000003u + id);
     const uint64_t key = sparse_rng_seed64(v->step_rng);
-    if (v->mode == SPARSE_VAR_SPVD)
+    if (v->mode == SPARSE_PRUNE_SPVD)
         spvd_fwd(net, id, nd, v, ctx->in, key);
     else if (nd->kind == SPARSE_LAYER_FC)
         bc_fc_fwd(net, id, nd, v, key);
@@ -248,7 +248,7 @@ int sparse__var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node
         raw_bwd(net, id, nd, ctx->in, v->wm, ctx->dout, nd->params[0].g, ctx->din);
         return SPARSE_OK;
     }
-    if (v->mode == SPARSE_VAR_SPVD)
+    if (v->mode == SPARSE_PRUNE_SPVD)
         spvd_bwd(net, id, nd, v, ctx->in, ctx->dout, ctx->din);
     else if (nd->kind == SPARSE_LAYER_FC)
         bc_fc_bwd(net, id, nd, v, ctx->din);

@@ -67,6 +67,9 @@ static int add_node(sparse_memgraph *g, const sparse__netfold *f, const sparse_n
     if (got != id)
         return sparse__error(SPARSE_EINTERNAL, "memory: node '%s' got memgraph id %zu, not %zu",
                              sparse_net_node_name(net, id), got, id);
+    /* A ReLU the int8 kernels cannot fuse still costs a step in flash. */
+    if (info.kind == SPARSE_LAYER_RELU && !sparse__netfold_relu_fuses(f, net, in[0]))
+        g->nodes[id].relu_step = 1;
     if (kind == SPARSE_MEMNODE_CONV || kind == SPARSE_MEMNODE_DWCONV || kind == SPARSE_MEMNODE_PWCONV ||
         kind == SPARSE_MEMNODE_POOL || kind == SPARSE_MEMNODE_DOWNSAMPLE) {
         uint32_t k = (uint32_t)info.kernel, s = (uint32_t)info.stride;

@@ -27,6 +27,11 @@ typedef struct sparse__memnode {
     uint64_t weights, biases, nz_weights, nz_biases;
     uint32_t kh, kw, sh, sw;
     int in_place;
+    /* A ReLU that the int8 kernels run as a step of its own (a clamp, where
+     * it cannot be fused into its producer): a VIEW from a network, a POOL in
+     * the int8 graph. Only the library's adapters set it (the public API has
+     * no ReLU node); it changes the deploy flash alone. */
+    int relu_step;
 } sparse__memnode;
 
 struct sparse_memgraph {
@@ -52,7 +57,6 @@ struct sparse_memreport {
     uint64_t ms, wm5, wm6, flash, arena, arena_lb;
     size_t wm5_arg, wm6_arg;
     int scratch_model;
-    char *json;
 };
 
 /* a * b, or SPARSE_ERANGE (unrecorded) if it does not fit in 64 bits. */

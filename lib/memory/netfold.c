@@ -67,10 +67,15 @@ int sparse__netfold_create(sparse__netfold *f, const sparse_net *net)
     return SPARSE_OK;
 }
 
+int sparse__netfold_relu_fuses(const sparse__netfold *f, const sparse_net *net, size_t src)
+{
+    return src < f->n && f->consumers[src] == 1 && sparse_net_node_kind(net, src) != SPARSE_LAYER_INPUT;
+}
+
 /* A malloc'ed copy of t's values (in index order, whatever its strides). */
 static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 {
-    size_t m = sparse_tensor_numel(t);
+    size_t m = sparse_tensor_element_count(t);
     float *buf = sparse__malloc((m ? m : 1) * sizeof *buf);
     if (!buf)
         return SPARSE_ENOMEM;
@@ -96,7 +101,7 @@ static int copy_values(const sparse_tensor *t, float **out, size_t *n)
 static int copy_param(const sparse_net *net, size_t id, const char *name, float **out, size_t *n)
 {
     sparse_tensor *t = NULL;
-    int rc = sparse_net_param((sparse_net *)(uintptr_t)net, id, name, &t);
+    int rc = sparse_net_param(&t, (sparse_net *)(uintptr_t)net, id, name);
     if (!rc)
         rc = copy_values(t, out, n);
     sparse_tensor_free(t);
@@ -119,7 +124,7 @@ static int has_param(const sparse_net *net, size_t id, const char *name)
 static int copy_folded(const sparse_net *net, size_t bn, float **w, size_t *nw, float **b, size_t *nb)
 {
     sparse_tensor *fw = NULL, *fb = NULL;
-    int rc = sparse_net_fold_batchnorm(net, bn, &fw, &fb);
+    int rc = sparse_net_fold_batchnorm(&fw, &fb, net, bn);
     if (!rc)
         rc = copy_values(fw, w, nw);
     if (!rc)

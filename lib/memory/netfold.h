@@ -24,6 +24,11 @@ typedef struct sparse__netfold {
 int sparse__netfold_create(sparse__netfold *f, const sparse_net *net);
 void sparse__netfold_free(sparse__netfold *f);
 
+/* 1 if a ReLU reading node src runs fused into the clamp of src's tensor:
+ * src is not the input and nothing else reads it. Otherwise the int8
+ * kernels run the ReLU as a step of its own. */
+int sparse__netfold_relu_fuses(const sparse__netfold *f, const sparse_net *net, size_t src);
+
 /* Deployed parameters of weighted node id: weights (PyTorch layout, one row
  * per output channel) and biases, with its batch norm folded in by
  * sparse_net_fold_batchnorm (which creates out_c biases when the node has

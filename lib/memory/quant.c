@@ -1,71 +1,34 @@
 /* Post-training int8 quantisation of a sparse_net and integer-only
- * inference (sparse/quant.h). The network is read through the layers
- * module's public API only; batch norm folding is netfold.c's, shared with
- * the memory adapter. */
+ * inference (sparse/quant.h): which node owns which tensor, calibration, the
+ * host arena and the op table the shared int8 kernels run. The network is
+ * read through the layers module's public API only; batch norm folding is
+ * netfold.c's, shared with the memory adapter; each layer's parameters are
+ * quant_layer.c's. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/internal.h"
-#include "netfold.h"
 #include "quant_internal.h"
-#include "sparse/quant.h"
 
-enum { Q_INPUT, Q_CONV, Q_MAXPOOL, Q_AVGPOOL, Q_ADD, Q_CONCAT, Q_RELU, Q_ALIAS };
-
-typedef struct qnode {
-    int op;
-    size_t owner;  /* node whose buffer holds this node's output (itself unless Q_ALIAS) */
-    size_t last;   /* owners: the last node folded or fused into them, whose float
-                      output the tensor stands for (its range calibrates it) */
-    size_t n_in;
-    size_t in[SPARSE__Q_MAX_INPUTS]; /* owners of the inputs */
-    size_t count;  /* c*h*w */
-    double scale;
-    int32_t zp;
-    int relu;      /* a ReLU is fused: clamp at the zero point */
-    double lo, hi; /* calibration range */
-    int8_t *out;
-    sparse__qconv conv;
-    int8_t *wq;
-    int32_t *bq, *mult;
-    int *shift;
-    sparse__qpool pool;
-    sparse__qadd add;
-    sparse__qconcat cat;
-} qnode;
-
-struct sparse_qnet {
-    qnode *nodes;
-    size_t n;
-    size_t in_c, in_h, in_w, classes;
-};
+SPARSE__STRUCT_VERSIONS(quant_options_versions, sparse_quant_options, SPARSE_QUANT_OPTIONS_INIT,
+                        SPARSE_QUANT_OPTIONS_VERSION, sizeof(sparse_quant_options));
 
 SPARSE_API int sparse_quant_options_init(sparse_quant_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_QUANT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                             version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-    sparse_quant_options d = SPARSE_QUANT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&quant_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_qnet_free(sparse_qnet *q)
 {
     if (!q)
         return;
-    for (size_t i = 0; i < q->n; i++) {
-        qnode *nd = &q->nodes[i];
-        free(nd->out);
-        free(nd->wq);
-        free(nd->bq);
-        free(nd->mult);
-        free(nd->shift);
-    }
+    for (size_t i = 0; i < q->n; i++)
+        sparse__qnode_free(&q->nodes[i]);
     free(q->nodes);
+    free(q->ops);
+    free(q->arena);
     free(q);
 }
 
@@ -74,21 +37,24 @@ SPARSE_API void sparse_qnet_free(sparse_qnet *q)
 static int plan(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
 {
     for (size_t i = 0; i < q->n; i++) {
-        qnode *nd = &q->nodes[i];
+        sparse__qnode *nd = &q->nodes[i];
         int kind = sparse_net_node_kind(net, i);
-        size_t c, h, w;
-        int rc = sparse_net_node_shape(net, i, &c, &h, &w);
+        int rc = sparse_net_node_shape(net, i, &nd->c, &nd->h, &nd->w);
         if (rc)
             return rc;
-        nd->count = c * h * w;
+        nd->name = sparse__strdup(sparse_net_node_name(net, i));
+        if (!nd->name)
+            return SPARSE_ENOMEM;
+        nd->kind = kind;
+        nd->count = nd->c * nd->h * nd->w;
         nd->owner = nd->last = i;
         nd->n_in = sparse_net_node_input_count(net, i);
-        if (nd->n_in > SPARSE__Q_MAX_INPUTS)
-            return sparse__error(SPARSE_EUNSUPPORTED, "int8: node '%s' has %zu inputs (at most %d)",
-                                 sparse_net_node_name(net, i), nd->n_in, SPARSE__Q_MAX_INPUTS);
-        size_t src[SPARSE__Q_MAX_INPUTS];
+        if (nd->n_in > SPARSE_Q8_MAX_INPUTS)
+            return sparse__error(SPARSE_EUNSUPPORTED, "int8: node '%s' has %zu inputs (at most %d)", nd->name,
+                                 nd->n_in, SPARSE_Q8_MAX_INPUTS);
+        const size_t *src = nd->src;
         for (size_t k = 0; k < nd->n_in; k++) {
-            if ((rc = sparse_net_node_input(net, i, k, &src[k])))
+            if ((rc = sparse_net_node_input(net, i, k, &nd->src[k])))
                 return rc;
             nd->in[k] = q->nodes[src[k]].owner;
         }
@@ -115,7 +81,7 @@ static int plan(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
             break;
         case SPARSE_LAYER_RELU: {
             size_t own = nd->in[0];
-            if (f->consumers[src[0]] == 1 && own != 0) {
+            if (sparse__netfold_relu_fuses(f, net, src[0])) {
                 nd->op = Q_ALIAS;
                 nd->owner = own;
                 q->nodes[own].last = i;
@@ -162,14 +128,14 @@ static int calibrate(sparse_qnet *q, sparse_net *net, const sparse_dataset *ds, 
         rc = sparse_net_forward(net, x, 0, NULL);
         sparse_tensor_free(x);
         for (size_t i = 0; i < q->n && !rc; i++) {
-            qnode *nd = &q->nodes[i];
+            sparse__qnode *nd = &q->nodes[i];
             if (nd->op == Q_ALIAS || !calibrated(nd->op))
                 continue;
             sparse_tensor *t = NULL;
-            if ((rc = sparse_net_node_output(net, nd->last, &t)))
+            if ((rc = sparse_net_node_output(&t, net, nd->last)))
                 break;
             const float *v = sparse_tensor_data_const(t);
-            size_t m = sparse_tensor_numel(t);
+            size_t m = sparse_tensor_element_count(t);
             for (size_t j = 0; j < m; j++) {
                 if (!isfinite(v[j])) {
                     rc = sparse__error(SPARSE_ENUMERIC, "int8 calibration: node '%s' output is %g",
@@ -207,84 +173,52 @@ static void choose_qparams(double lo, double hi, double *scale, int32_t *zp)
     *zp = (int32_t)z;
 }
 
-static int quantize_conv(sparse_qnet *q, qnode *nd, size_t id, const sparse_net *net,
-                         const sparse__netfold *f)
+/* The host arena holds every tensor apart, so that each node's output stays
+ * readable after a prediction (sparse_qnet_node_output); the op table
+ * addresses it by offsets, as an exported model's planned arena. */
+static int layout(sparse_qnet *q)
 {
-    sparse_node_info info = SPARSE_NODE_INFO_INIT;
-    int rc = sparse_net_node_info(net, id, &info);
-    if (rc)
-        return rc;
-    float *w = NULL, *b = NULL;
-    size_t nw, nb, oc;
-    if ((rc = sparse__netfold_params(f, net, id, &w, &nw, &b, &nb, &oc)))
-        return rc;
-    const qnode *in = &q->nodes[nd->in[0]];
-    sparse__qconv *p = &nd->conv;
-    if (info.kind == SPARSE_LAYER_FC) {
-        p->in_c = in->count;
-        p->in_h = p->in_w = p->out_h = p->out_w = 1;
-        p->k = p->stride = p->groups = 1;
-    } else {
-        p->in_c = info.in_c;
-        p->in_h = info.in_h;
-        p->in_w = info.in_w;
-        p->out_h = info.out_h;
-        p->out_w = info.out_w;
-        p->k = info.kernel;
-        p->stride = info.stride;
-        p->pad_top = info.pad_top;
-        p->pad_left = info.pad_left;
-        p->groups = info.groups ? info.groups : 1;
+    size_t off = 0, n_ops = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        sparse__qnode *nd = &q->nodes[i];
+        if (nd->op == Q_ALIAS)
+            continue;
+        nd->offset = off;
+        off += nd->count;
+        n_ops += nd->op != Q_INPUT;
+        if (off > UINT32_MAX)
+            return sparse__error(SPARSE_EUNSUPPORTED, "int8: the network's tensors take more than 4 GiB");
     }
-    p->out_c = oc;
-    nd->wq = sparse__malloc(nw ? nw : 1);
-    nd->mult = sparse__calloc(oc, sizeof *nd->mult);
-    nd->shift = sparse__calloc(oc, sizeof *nd->shift);
-    nd->bq = b ? sparse__calloc(oc, sizeof *nd->bq) : NULL;
-    if (!nd->wq || !nd->mult || !nd->shift || (b && !nd->bq)) {
-        free(w);
-        free(b);
+    q->arena_size = off;
+    q->arena = sparse__calloc(off ? off : 1, 1);
+    q->ops = sparse__calloc(n_ops ? n_ops : 1, sizeof *q->ops);
+    if (!q->arena || !q->ops)
         return SPARSE_ENOMEM;
+    for (size_t i = 0; i < q->n; i++) {
+        sparse__qnode *nd = &q->nodes[i];
+        int kind = 0;
+        const void *p = sparse__qnode_params(nd, &kind);
+        if (!p)
+            continue;
+        sparse__q8_op *op = &q->ops[q->n_ops++];
+        for (size_t k = 0; k < nd->n_in; k++)
+            nd->in_off[k] = (uint32_t)q->nodes[nd->in[k]].offset;
+        op->kind = (uint8_t)kind;
+        op->n_in = (uint8_t)nd->n_in;
+        op->in = nd->in_off;
+        op->out = (uint32_t)nd->offset;
+        op->p = p;
     }
-    const size_t per = nw / oc;
-    for (size_t o = 0; o < oc; o++) {
-        double mx = 0.0;
-        for (size_t j = 0; j < per; j++)
-            if (fabs((double)w[o * per + j]) > mx)
-                mx = fabs((double)w[o * per + j]);
-        /* An all-zero (pruned) channel keeps scale 1: its weights stay 0. */
-        double ws = mx > 0.0 ? mx / 127.0 : 1.0;
-        for (size_t j = 0; j < per; j++) {
-            double v = round((double)w[o * per + j] / ws);
-            nd->wq[o * per + j] = (int8_t)(v > 127.0 ? 127.0 : v < -127.0 ? -127.0 : v);
-        }
-        double bs = in->scale * ws;
-        if (b) {
-            double v = round((double)b[o] / bs);
-            nd->bq[o] = (int32_t)(v > 2147483647.0 ? 2147483647.0 : v < -2147483648.0 ? -2147483648.0 : v);
-        }
-        sparse__q_multiplier(bs / nd->scale, &nd->mult[o], &nd->shift[o]);
-    }
-    free(w);
-    free(b);
-    p->w = nd->wq;
-    p->bias = nd->bq;
-    p->mult = nd->mult;
-    p->shift = nd->shift;
-    p->in_zp = in->zp;
-    p->out_zp = nd->zp;
-    p->act_min = nd->relu ? nd->zp : INT8_MIN;
-    p->act_max = INT8_MAX;
     return SPARSE_OK;
 }
 
 static int prepare(sparse_qnet *q, const sparse_net *net, const sparse__netfold *f)
 {
     for (size_t i = 0; i < q->n; i++) {
-        qnode *nd = &q->nodes[i];
+        sparse__qnode *nd = &q->nodes[i];
         if (nd->op == Q_ALIAS)
             continue;
-        const qnode *in0 = nd->n_in ? &q->nodes[nd->in[0]] : NULL;
+        const sparse__qnode *in0 = nd->n_in ? &q->nodes[nd->in[0]] : NULL;
         /* Only the input has no inputs, and it is calibrated. */
         if (calibrated(nd->op) || !in0) {
             choose_qparams(nd->lo, nd->hi, &nd->scale, &nd->zp);
@@ -292,60 +226,11 @@ static int prepare(sparse_qnet *q, const sparse_net *net, const sparse__netfold 
             nd->scale = in0->scale;
             nd->zp = in0->zp;
         }
-        const int32_t amin = nd->relu ? nd->zp : INT8_MIN;
-        nd->out = sparse__malloc(nd->count ? nd->count : 1);
-        if (!nd->out)
-            return SPARSE_ENOMEM;
-        int rc = SPARSE_OK;
-        sparse_node_info info = SPARSE_NODE_INFO_INIT;
-        double sc[SPARSE__Q_MAX_INPUTS];
-        switch (nd->op) {
-        case Q_CONV: rc = quantize_conv(q, nd, i, net, f); break;
-        case Q_MAXPOOL:
-        case Q_AVGPOOL:
-            if ((rc = sparse_net_node_info(net, i, &info)))
-                break;
-            nd->pool.out_c = info.out_c;
-            nd->pool.in_h = info.in_h;
-            nd->pool.in_w = info.in_w;
-            nd->pool.out_h = info.out_h;
-            nd->pool.out_w = info.out_w;
-            nd->pool.k = info.kernel;
-            nd->pool.stride = info.stride;
-            nd->pool.depth_rate = info.depth_rate ? info.depth_rate : 1;
-            nd->pool.act_min = amin;
-            nd->pool.act_max = INT8_MAX;
-            break;
-        case Q_ADD:
-            nd->add.n_in = nd->n_in;
-            nd->add.count = nd->count;
-            for (size_t k = 0; k < nd->n_in; k++) {
-                nd->add.in_zp[k] = q->nodes[nd->in[k]].zp;
-                sc[k] = q->nodes[nd->in[k]].scale;
-            }
-            nd->add.out_zp = nd->zp;
-            nd->add.act_min = amin;
-            nd->add.act_max = INT8_MAX;
-            sparse__q_add_prepare(&nd->add, sc, nd->scale);
-            break;
-        case Q_CONCAT:
-            nd->cat.n_in = nd->n_in;
-            for (size_t k = 0; k < nd->n_in; k++) {
-                nd->cat.count[k] = q->nodes[nd->in[k]].count;
-                nd->cat.in_zp[k] = q->nodes[nd->in[k]].zp;
-                sc[k] = q->nodes[nd->in[k]].scale;
-            }
-            nd->cat.out_zp = nd->zp;
-            nd->cat.act_min = amin;
-            nd->cat.act_max = INT8_MAX;
-            sparse__q_concat_prepare(&nd->cat, sc, nd->scale);
-            break;
-        default: break;
-        }
+        int rc = sparse__qnode_prepare(q, i, net, f);
         if (rc)
             return rc;
     }
-    return SPARSE_OK;
+    return layout(q);
 }
 
 SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const sparse_dataset *calib,
@@ -355,15 +240,12 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(calib);
-    sparse_quant_options o = SPARSE_QUANT_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != SPARSE_QUANT_OPTIONS_VERSION)
-            return sparse__error(SPARSE_EVERSION, "sparse_quant_options version %u (this library knows %u)",
-                                 opts->version, (unsigned)SPARSE_QUANT_OPTIONS_VERSION);
-        o = *opts;
-    }
+    sparse_quant_options o;
+    int rc = sparse__struct_read(&quant_options_versions, &o, opts, "sparse_qnet_create");
+    if (rc)
+        return rc;
     size_t c, h, w;
-    int rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
+    rc = sparse_arch_input_shape(sparse_net_arch(net), &c, &h, &w);
     if (rc)
         return rc;
     if (sparse_dataset_channels(calib) != c || sparse_dataset_height(calib) != h ||
@@ -371,7 +253,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
         return sparse__error(SPARSE_ESHAPE, "int8 calibration images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(calib), sparse_dataset_height(calib),
                              sparse_dataset_width(calib), c, h, w);
-    size_t n_img = sparse_dataset_count(calib);
+    size_t n_img = sparse_dataset_image_count(calib);
     if (o.calib_images && o.calib_images < n_img)
         n_img = o.calib_images;
     if (n_img == 0)
@@ -391,7 +273,7 @@ SPARSE_API int sparse_qnet_create(sparse_qnet **out, sparse_net *net, const spar
     q->in_c = c;
     q->in_h = h;
     q->in_w = w;
-    q->classes = sparse_arch_num_classes(sparse_net_arch(net));
+    q->classes = sparse_arch_class_count(sparse_net_arch(net));
     rc = plan(q, net, &f);
     if (!rc)
         rc = calibrate(q, net, calib, n_img);
@@ -423,7 +305,7 @@ SPARSE_API int sparse_qnet_node_qparams(const sparse_qnet *q, size_t id, double 
     int rc = check_id(q, id, __func__);
     if (rc)
         return rc;
-    const qnode *nd = &q->nodes[q->nodes[id].owner];
+    const sparse__qnode *nd = &q->nodes[q->nodes[id].owner];
     if (scale)
         *scale = nd->scale;
     if (zero_point)
@@ -439,46 +321,56 @@ SPARSE_API int sparse_qnet_node_output(const sparse_qnet *q, size_t id, const in
     int rc = check_id(q, id, __func__);
     if (rc)
         return rc;
-    const qnode *nd = &q->nodes[q->nodes[id].owner];
-    *data = nd->out;
+    const sparse__qnode *nd = &q->nodes[q->nodes[id].owner];
+    *data = q->arena + nd->offset;
     if (count)
         *count = nd->count;
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_qnet_predict(sparse_qnet *q, const float *image, int8_t *logits, int *label)
+SPARSE_API int sparse_qnet_quantize_input(const sparse_qnet *q, const float *image, int8_t *out)
 {
     SPARSE__CHECK_NULL(q);
     SPARSE__CHECK_NULL(image);
-    qnode *in = &q->nodes[0];
+    SPARSE__CHECK_NULL(out);
+    const sparse__qnode *in = &q->nodes[0];
     for (size_t j = 0; j < in->count; j++)
-        in->out[j] = sparse__q_quantize((double)image[j], in->scale, in->zp);
-    for (size_t i = 1; i < q->n; i++) {
-        qnode *nd = &q->nodes[i];
-        const int8_t *x[SPARSE__Q_MAX_INPUTS];
-        for (size_t k = 0; k < nd->n_in; k++)
-            x[k] = q->nodes[nd->in[k]].out;
-        switch (nd->op) {
-        case Q_CONV: sparse__q_conv(&nd->conv, x[0], nd->out); break;
-        case Q_MAXPOOL: sparse__q_maxpool(&nd->pool, x[0], nd->out); break;
-        case Q_AVGPOOL: sparse__q_avgpool(&nd->pool, x[0], nd->out); break;
-        case Q_ADD: sparse__q_add(&nd->add, x, nd->out); break;
-        case Q_CONCAT: sparse__q_concat(&nd->cat, x, nd->out); break;
-        case Q_RELU: sparse__q_relu(nd->count, nd->zp, x[0], nd->out); break;
-        default: break;
-        }
-    }
-    const qnode *last = &q->nodes[q->nodes[q->n - 1].owner];
+        out[j] = sparse__q_quantize((double)image[j], in->scale, in->zp);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_qnet_predict(sparse_qnet *q, const float *image, int8_t *logits, int *label)
+{
+    int rc = sparse_qnet_quantize_input(q, image, q ? q->arena + q->nodes[0].offset : NULL);
+    if (rc)
+        return rc;
+    sparse__q8_run(q->ops, q->n_ops, q->arena);
+    const sparse__qnode *last = &q->nodes[q->nodes[q->n - 1].owner];
+    const int8_t *out = q->arena + last->offset;
     size_t best = 0;
     for (size_t j = 1; j < last->count; j++)
-        if (last->out[j] > last->out[best])
+        if (out[j] > out[best])
             best = j;
     if (logits)
-        memcpy(logits, last->out, last->count);
+        memcpy(logits, out, last->count);
     if (label)
         *label = (int)best;
     return SPARSE_OK;
 }
+
+SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, size_t *height, size_t *width)
+{
+    SPARSE__CHECK_NULL(q);
+    if (channels)
+        *channels = q->in_c;
+    if (height)
+        *height = q->in_h;
+    if (width)
+        *width = q->in_w;
+    return SPARSE_OK;
+}
+
+SPARSE_API size_t sparse_qnet_class_count(const sparse_qnet *q) { return q ? q->classes : 0; }
 
 SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, double *accuracy)
 {
@@ -491,7 +383,7 @@ SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, do
         return sparse__error(SPARSE_ESHAPE, "int8 evaluation: images are %zux%zux%zu, the network takes %zux%zux%zu",
                              sparse_dataset_channels(ds), sparse_dataset_height(ds),
                              sparse_dataset_width(ds), q->in_c, q->in_h, q->in_w);
-    size_t n = sparse_dataset_count(ds), right = 0;
+    size_t n = sparse_dataset_image_count(ds), right = 0;
     if (n == 0)
         return sparse__error(SPARSE_EEMPTY, "int8 evaluation: no images");
     for (size_t i = 0; i < n; i++) {

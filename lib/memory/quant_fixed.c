@@ -1,4 +1,6 @@
-/* TFLite's fixed-point requantisation (see quant_internal.h). */
+/* Host side of the int8 arithmetic: real scales to the kernels' integer
+ * multipliers and shifts (TFLite's rules, see quant_internal.h). The
+ * integer arithmetic itself is int8_kernels.c's. */
 #include <math.h>
 
 #include "quant_internal.h"
@@ -26,39 +28,6 @@ void sparse__q_multiplier(double real, int32_t *m, int *shift)
     *shift = e;
 }
 
-int32_t sparse__q_srdhm(int32_t a, int32_t b)
-{
-    if (a == b && a == INT32_MIN)
-        return INT32_MAX;
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-    /* C division truncates toward zero, as gemmlowp relies on. */
-    return (int32_t)((ab + nudge) / (1LL << 31));
-}
-
-int32_t sparse__q_rdivpot(int32_t x, int exponent)
-{
-    const int32_t mask = (int32_t)((1LL << exponent) - 1);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    /* Arithmetic shift of a negative value: implementation-defined in C, an
-     * arithmetic shift on every compiler libsparse supports (as in TFLite). */
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-int32_t sparse__q_mul(int32_t x, int32_t m, int shift)
-{
-    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    int64_t xs = (int64_t)x * ((int64_t)1 << left);
-    if (xs > INT32_MAX)
-        xs = INT32_MAX;
-    else if (xs < INT32_MIN)
-        xs = INT32_MIN;
-    if (right > 31)
-        return 0;
-    return sparse__q_rdivpot(sparse__q_srdhm((int32_t)xs, m), right);
-}
-
 int8_t sparse__q_quantize(double real, double scale, int32_t zero_point)
 {
     double v = round(real / scale) + (double)zero_point;
@@ -67,4 +36,37 @@ int8_t sparse__q_quantize(double real, double scale, int32_t zero_point)
     if (v > 127.0)
         v = 127.0;
     return (int8_t)v;
+}
+
+/* The kernels hold shifts as int8: every multiplier here is below 2^31
+ * (scales of int8 tensors), so the shift is in [-31, 31]. */
+static void multiplier8(double real, int32_t *m, int8_t *shift)
+{
+    int s = 0;
+    sparse__q_multiplier(real, m, &s);
+    *shift = (int8_t)(s > 31 ? 31 : s);
+}
+
+void sparse__q_add_prepare(sparse__q8_add_params *p, sparse__q8_add_input *in, const double *in_scale,
+                           double out_scale)
+{
+    double mx = 0.0;
+    for (size_t i = 0; i < p->n_in; i++)
+        if (in_scale[i] > mx)
+            mx = in_scale[i];
+    const double twice = 2.0 * mx;
+    for (size_t i = 0; i < p->n_in; i++)
+        multiplier8(in_scale[i] / twice, &in[i].mult, &in[i].shift);
+    multiplier8(twice / ((double)(1 << SPARSE_Q8_ADD_LEFT_SHIFT) * out_scale), &p->out_mult, &p->out_shift);
+    p->in = in;
+}
+
+void sparse__q_concat_prepare(sparse__q8_concat_params *p, sparse__q8_concat_input *in,
+                              const double *in_scale, double out_scale)
+{
+    for (size_t i = 0; i < p->n_in; i++) {
+        in[i].same = in_scale[i] == out_scale && in[i].zp == p->out_zp;
+        multiplier8(in_scale[i] / out_scale, &in[i].mult, &in[i].shift);
+    }
+    p->in = in;
 }

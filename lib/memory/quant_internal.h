@@ -1,15 +1,10 @@
 /*
- * Int8 arithmetic of the quantised network, private to lib/memory/ (tests
- * use it directly). The fixed-point rules are TensorFlow Lite's
- * (tensorflow/lite/kernels/internal/common.h, gemmlowp's fixedpoint.h) so a
- * network quantised here computes what TFLite Micro would:
- *
- *   real = scale * (q - zero_point)              activations, per tensor
- *   real = scale[c] * q                          weights, per output channel
- *   bias: int32 at scale input_scale * weight_scale[c], zero point 0
- *
- * A real multiplier M (e.g. input_scale * weight_scale[c] / output_scale) is
- * held as a Q31 int32 m in [2^30, 2^31) and a power of two: M = m * 2^(shift-31).
+ * The int8 network, private to lib/memory/ (tests use it directly): the
+ * host-side arithmetic that turns real scales into the kernels' integer
+ * constants (double precision, TFLite's rules), and the layout of a
+ * sparse_qnet, shared by its parts (quant.c builds and runs it,
+ * quant_layer.c quantises and encodes its layers, quant_graph.c describes
+ * its buffers, quant_c.c writes it as C).
  */
 #ifndef SPARSE_MEMORY_QUANT_INTERNAL_H
 #define SPARSE_MEMORY_QUANT_INTERNAL_H
@@ -17,84 +12,86 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- Fixed point (quant_fixed.c) ---- */
+#include "int8_kernels.h"
+#include "netfold.h"
+#include "sparse/layers.h"
+#include "sparse/quant.h"
 
-/* TFLite QuantizeMultiplier: real = m * 2^(shift - 31); real 0 gives (0, 0),
- * and shifts below -31 flush to (0, 0) as TFLite does. real must be >= 0. */
+/* ---- Fixed point from reals (quant_fixed.c) ---- */
+
+/* TFLite QuantizeMultiplier: real = m * 2^(shift - 31) with m in
+ * [2^30, 2^31); real 0 gives (0, 0), and shifts below -31 flush to (0, 0)
+ * as TFLite does. real must be >= 0 (shifts above 31 are the caller's to
+ * refuse). */
 void sparse__q_multiplier(double real, int32_t *m, int *shift);
-/* gemmlowp SaturatingRoundingDoublingHighMul: round(a * b / 2^31), with
- * INT32_MIN * INT32_MIN saturating to INT32_MAX. */
-int32_t sparse__q_srdhm(int32_t a, int32_t b);
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away
- * from zero; 0 <= exponent <= 31. */
-int32_t sparse__q_rdivpot(int32_t x, int exponent);
-/* TFLite MultiplyByQuantizedMultiplier: x * real, rounded. A left shift that
- * would overflow int32 saturates (TFLite leaves it undefined). */
-int32_t sparse__q_mul(int32_t x, int32_t m, int shift);
 /* Quantises a real to int8 with (scale, zero_point), rounding half away from
  * zero and saturating. */
 int8_t sparse__q_quantize(double real, double scale, int32_t zero_point);
+/* The multipliers of a sum (TFLite ADD: inputs scaled by s_i / (2 max_j s_j),
+ * the sum by 2 max_j s_j / (2^20 s_out)) and of a concatenation (s_i / s_out
+ * per input; `same` when an input's quantisation is the output's). p->n_in,
+ * p->in[i].zp and p->out_zp are set by the caller. */
+void sparse__q_add_prepare(sparse__q8_add_params *p, sparse__q8_add_input *in, const double *in_scale,
+                           double out_scale);
+void sparse__q_concat_prepare(sparse__q8_concat_params *p, sparse__q8_concat_input *in,
+                              const double *in_scale, double out_scale);
 
-/* ---- Reference kernels (quant_kernels.c), one image, (C, H, W) int8 ---- */
+/* ---- The network ---- */
 
-#define SPARSE__Q_MAX_INPUTS 8
+enum { Q_INPUT, Q_CONV, Q_MAXPOOL, Q_AVGPOOL, Q_ADD, Q_CONCAT, Q_RELU, Q_ALIAS };
 
-/* Convolution, depthwise (groups == in_c == out_c) or not (groups == 1);
- * FC is a 1x1 convolution over in_c = C*H*W inputs of a 1x1 image.
- * Padding reads as the input zero point, i.e. contributes nothing. */
-typedef struct sparse__qconv {
-    size_t in_c, in_h, in_w, out_c, out_h, out_w;
-    size_t k, stride, pad_top, pad_left, groups;
-    const int8_t *w;      /* (out_c, in_c / groups, k, k) */
-    const int32_t *bias;  /* out_c, or NULL */
-    const int32_t *mult;  /* out_c */
-    const int *shift;     /* out_c */
-    int32_t in_zp, out_zp, act_min, act_max;
-} sparse__qconv;
-void sparse__q_conv(const sparse__qconv *p, const int8_t *x, int8_t *y);
-
-/* Pools over valid k x k windows; input and output share their quantisation
- * (TFLite's rule), so max pooling is exact and average pooling only rounds.
- * depth_rate > 1 (input downsampling) also takes the max over that many
- * consecutive channels: output channel c reads channels c*dr .. c*dr+dr-1. */
-typedef struct sparse__qpool {
-    size_t out_c, in_h, in_w, out_h, out_w, k, stride, depth_rate;
-    int32_t act_min, act_max;
-} sparse__qpool;
-void sparse__q_maxpool(const sparse__qpool *p, const int8_t *x, int8_t *y);
-void sparse__q_avgpool(const sparse__qpool *p, const int8_t *x, int8_t *y);
-
-/* Element-wise sum of n inputs of `count` values, each rescaled (TFLite ADD:
- * inputs shifted left by left_shift, scaled by s_i / (2 max_j s_j), summed,
- * then scaled by 2 max_j s_j / (2^left_shift s_out)). */
-typedef struct sparse__qadd {
-    size_t n_in, count;
-    int32_t in_zp[SPARSE__Q_MAX_INPUTS], in_mult[SPARSE__Q_MAX_INPUTS];
-    int in_shift[SPARSE__Q_MAX_INPUTS];
-    int left_shift;
-    int32_t out_mult;
-    int out_shift;
-    int32_t out_zp, act_min, act_max;
-} sparse__qadd;
-/* Fills p's multipliers from the real scales (n_in, count, zero points and
- * activation range are set by the caller). */
-void sparse__q_add_prepare(sparse__qadd *p, const double *in_scale, double out_scale);
-void sparse__q_add(const sparse__qadd *p, const int8_t *const *x, int8_t *y);
-
-/* Channel concatenation, each input requantised to the output's scale with
- * its own multiplier (copied as is when the quantisations are equal). */
-typedef struct sparse__qconcat {
+typedef struct sparse__qnode {
+    int op;
+    int kind; /* the network node's sparse_layer_kind */
+    char *name;
+    size_t owner; /* node whose buffer holds this node's output (itself unless Q_ALIAS) */
+    size_t last;  /* owners: the last node folded or fused into them, whose float
+                     output the tensor stands for (its range calibrates it) */
     size_t n_in;
-    size_t count[SPARSE__Q_MAX_INPUTS];
-    int32_t in_zp[SPARSE__Q_MAX_INPUTS], mult[SPARSE__Q_MAX_INPUTS];
-    int shift[SPARSE__Q_MAX_INPUTS], same[SPARSE__Q_MAX_INPUTS];
-    int32_t out_zp, act_min, act_max;
-} sparse__qconcat;
-void sparse__q_concat_prepare(sparse__qconcat *p, const double *in_scale, double out_scale);
-void sparse__q_concat(const sparse__qconcat *p, const int8_t *const *x, int8_t *y);
+    size_t src[SPARSE_Q8_MAX_INPUTS]; /* the network node's inputs */
+    size_t in[SPARSE_Q8_MAX_INPUTS];  /* owners of the inputs */
+    size_t c, h, w, count;            /* output shape, count = c*h*w */
+    double scale;
+    int32_t zp;
+    int relu;      /* a ReLU is fused: clamp at the zero point */
+    double lo, hi; /* calibration range */
+    size_t offset; /* owners: the tensor's place in the host arena */
+    uint32_t in_off[SPARSE_Q8_MAX_INPUTS];
+    /* The kernel's parameters (one of them, by op) and what they point to. */
+    sparse__q8_conv_params conv;
+    sparse__q8_pool_params pool;
+    sparse__q8_add_params add;
+    sparse__q8_concat_params cat;
+    sparse__q8_relu_params relu_p;
+    sparse__q8_add_input add_in[SPARSE_Q8_MAX_INPUTS];
+    sparse__q8_concat_input cat_in[SPARSE_Q8_MAX_INPUTS];
+    int8_t *val;
+    uint8_t *mask;
+    void *col, *row;
+    int32_t *bias, *mult;
+    int8_t *shift;
+    size_t rows, cols, nnz, nnz_bias; /* conv: weight matrix and its int8 non-zeros */
+} sparse__qnode;
 
-/* ReLU that could not be fused: the quantisation is unchanged, so it is a
- * clamp at the zero point. */
-void sparse__q_relu(size_t count, int32_t zero_point, const int8_t *x, int8_t *y);
+struct sparse_qnet {
+    sparse__qnode *nodes;
+    size_t n;
+    sparse__q8_op *ops; /* one per node that computes something, in node order */
+    size_t n_ops;
+    int8_t *arena; /* every tensor apart (offsets above), so node outputs stay readable */
+    size_t arena_size;
+    size_t in_c, in_h, in_w, classes;
+};
+
+/* Fills node id's kernel parameters (quant_layer.c): weights quantised per
+ * output channel and encoded as the deploy-flash model chooses, biases and
+ * multipliers; pools, sums, concatenations and ReLUs from their inputs'
+ * quantisation. Out-of-range values are refused naming the node. */
+int sparse__qnode_prepare(sparse_qnet *q, size_t id, const sparse_net *net, const sparse__netfold *f);
+/* Frees what the node owns. */
+void sparse__qnode_free(sparse__qnode *nd);
+/* The kernel parameters of a computing node's op (NULL for input and
+ * aliases) and its sparse__q8 op kind. */
+const void *sparse__qnode_params(const sparse__qnode *nd, int *kind);
 
 #endif

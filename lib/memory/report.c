@@ -6,35 +6,13 @@
 #include "../core/internal.h"
 #include "memory_internal.h"
 
-/* Where each version's struct ends: an older caller's struct is smaller. */
-static size_t options_size(unsigned version)
-{
-    switch (version) {
-    case 1:
-        return offsetof(sparse_memory_options, dense);
-    case SPARSE_MEMORY_OPTIONS_VERSION:
-        return sizeof(sparse_memory_options);
-    default:
-        return 0;
-    }
-}
-
-static int options_version_error(unsigned version)
-{
-    return sparse__error(SPARSE_EVERSION, "sparse_memory_options version %u (this library knows 1..%u)", version,
-                         (unsigned)SPARSE_MEMORY_OPTIONS_VERSION);
-}
+SPARSE__STRUCT_VERSIONS(memory_options_versions, sparse_memory_options, SPARSE_MEMORY_OPTIONS_INIT,
+                        SPARSE_MEMORY_OPTIONS_VERSION, offsetof(sparse_memory_options, dense),
+                        sizeof(sparse_memory_options));
 
 SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    const size_t size = options_size(version);
-    if (!size)
-        return options_version_error(version);
-    sparse_memory_options d = SPARSE_MEMORY_OPTIONS_INIT;
-    d.version = version;
-    memcpy(opts, &d, size);
-    return SPARSE_OK;
+    return sparse__struct_init(&memory_options_versions, opts, version);
 }
 
 SPARSE_API void sparse_memreport_free(sparse_memreport *r)
@@ -46,7 +24,6 @@ SPARSE_API void sparse_memreport_free(sparse_memreport *r)
         free(r->rows[i].inputs);
     }
     free(r->rows);
-    free(r->json);
     free(r);
 }
 
@@ -83,20 +60,17 @@ SPARSE_API int sparse_memreport_create(sparse_memreport **out, const sparse_memg
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(g);
-    sparse_memory_options o = SPARSE_MEMORY_OPTIONS_INIT;
-    if (opts) {
-        const size_t size = options_size(opts->version);
-        if (!size)
-            return options_version_error(opts->version);
-        memcpy(&o, opts, size);
-    }
+    sparse_memory_options o;
+    int rc = sparse__struct_read(&memory_options_versions, &o, opts, "sparse_memreport_create");
+    if (rc)
+        return rc;
     if (o.scratch < SPARSE_SCRATCH_IM2COL || o.scratch > SPARSE_SCRATCH_NONE)
         return sparse__error(SPARSE_EINVAL, "sparse_memory_options: unknown scratch model %d", o.scratch);
     if (o.dense != 0 && o.dense != 1)
         return sparse__error(SPARSE_EINVAL, "sparse_memory_options: dense is %d, not 0 or 1", o.dense);
     if (g->n == 0)
         return sparse__error(SPARSE_EEMPTY, "memgraph is empty");
-    int rc = sparse__memgraph_validate(g);
+    rc = sparse__memgraph_validate(g);
     if (rc)
         return rc;
     /* Dense figures: the passes read a copy of the nodes whose non-zero
@@ -169,13 +143,7 @@ SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, ui
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_memreport_node_count(const sparse_memreport *r, size_t *count)
-{
-    SPARSE__CHECK_NULL(r);
-    SPARSE__CHECK_NULL(count);
-    *count = r->n;
-    return SPARSE_OK;
-}
+SPARSE_API size_t sparse_memreport_node_count(const sparse_memreport *r) { return r ? r->n : 0; }
 
 /* Returns the row, or NULL with the recorded status in *rc. */
 static const sparse__memrow *get_row(const sparse_memreport *r, size_t id, const char *what, int *rc)
@@ -242,16 +210,10 @@ SPARSE_API int sparse_memreport_node_value(const sparse_memreport *r, size_t id,
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_memreport_json(sparse_memreport *r, const char **json)
+SPARSE_API int sparse_memreport_to_json(char **out, const sparse_memreport *r)
 {
-    SPARSE__CHECK_NULL(json);
-    *json = NULL;
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
     SPARSE__CHECK_NULL(r);
-    if (!r->json) {
-        int rc = sparse__mem_json(r, &r->json);
-        if (rc)
-            return rc;
-    }
-    *json = r->json;
-    return SPARSE_OK;
+    return sparse__mem_json(r, out);
 }

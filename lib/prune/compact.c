@@ -75,7 +75,7 @@ static void fix_space(cstate *s, size_t r)
 static int row_zero(const cstate *s, size_t i, size_t c)
 {
     const sparse_tensor *w = s->W[i];
-    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_numel(w) / rows;
+    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_element_count(w) / rows;
     const float *d = sparse_tensor_data_const(w) + c * cols;
     for (size_t k = 0; k < cols; k++)
         if (d[k] != 0.0f)
@@ -87,7 +87,7 @@ static int row_zero(const cstate *s, size_t i, size_t c)
 static int reads(const cstate *s, size_t x, size_t c, size_t hw)
 {
     const sparse_tensor *w = s->W[x];
-    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_numel(w) / rows;
+    size_t rows = sparse_tensor_dim(w, 0), cols = sparse_tensor_element_count(w) / rows;
     const float *d = sparse_tensor_data_const(w);
     size_t per = s->kind[x] == SPARSE_LAYER_FC ? hw : cols / s->C[in0(s, x)];
     for (size_t r = 0; r < rows; r++)
@@ -179,7 +179,7 @@ static int join_spaces(cstate *s)
                 }
         }
         if (sparse_layer_kind_has_weights(k)) {
-            int rc = sparse_exp_net_effective_params(net, i, &s->W[i], &s->B[i]);
+            int rc = sparse_exp_net_effective_params(&s->W[i], &s->B[i], net, i);
             if (rc)
                 return rc;
         }
@@ -375,7 +375,7 @@ static int build_arch(cstate *s, sparse_arch **out)
     size_t c, h, w;
     sparse_arch_input_shape(a, &c, &h, &w);
     sparse_arch *na = NULL;
-    int rc = sparse_arch_create(&na, c, h, w, sparse_arch_num_classes(a));
+    int rc = sparse_arch_create(&na, c, h, w, sparse_arch_class_count(a));
     if (!rc && sparse_arch_name(a)[0])
         rc = sparse_arch_set_name(na, sparse_arch_name(a));
     for (size_t li = 0; !rc && li < sparse_arch_layer_count(a); li++) {
@@ -418,9 +418,9 @@ static int copy_named(sparse_net *src, size_t o, sparse_net *dst, size_t j, cons
                       size_t nk)
 {
     sparse_tensor *a = NULL, *b = NULL;
-    int rc = sparse_net_param(src, o, name, &a);
+    int rc = sparse_net_param(&a, src, o, name);
     if (!rc)
-        rc = sparse_net_param(dst, j, name, &b);
+        rc = sparse_net_param(&b, dst, j, name);
     if (!rc) {
         const float *sa = sparse_tensor_data_const(a);
         float *db = sparse_tensor_data(b);
@@ -455,17 +455,17 @@ static int fill_net(cstate *s, sparse_net *dst)
         sparse_net_node_shape(s->net, in, NULL, &hi, &wi);
         const size_t *ki = s->keep[ri], nki = s->nkeep[ri];
         sparse_tensor *tw = NULL, *tb = NULL, *mask = NULL;
-        rc = sparse_net_param(dst, j, "weight", &tw);
+        rc = sparse_net_param(&tw, dst, j, "weight");
         if (!rc && s->B[o])
-            rc = sparse_net_param(dst, j, "bias", &tb);
+            rc = sparse_net_param(&tb, dst, j, "bias");
         if (rc) {
             sparse_tensor_free(tw);
             return rc;
         }
         const float *ow = sparse_tensor_data_const(s->W[o]);
         float *nw = sparse_tensor_data(tw);
-        const size_t ocols = sparse_tensor_numel(s->W[o]) / sparse_tensor_dim(s->W[o], 0);
-        const size_t ncols = sparse_tensor_numel(tw) / sparse_tensor_dim(tw, 0);
+        const size_t ocols = sparse_tensor_element_count(s->W[o]) / sparse_tensor_dim(s->W[o], 0);
+        const size_t ncols = sparse_tensor_element_count(tw) / sparse_tensor_dim(tw, 0);
         for (size_t a = 0; a < nko; a++) {
             const float *src = ow + ko[a] * ocols;
             float *d = nw + a * ncols;
@@ -483,7 +483,7 @@ static int fill_net(cstate *s, sparse_net *dst)
             for (size_t a = 0; a < nko; a++)
                 nb[a] = ob[ko[a]];
         }
-        size_t nz = 0, nn = sparse_tensor_numel(tw);
+        size_t nz = 0, nn = sparse_tensor_element_count(tw);
         for (size_t q = 0; q < nn; q++)
             nz += nw[q] != 0.0f;
         if (nz < nn) {
@@ -508,12 +508,12 @@ static size_t count_nonzero(sparse_net *net, size_t id)
     const char *names[] = {"weight", "bias"};
     for (int q = 0; q < 2; q++) {
         sparse_tensor *t = NULL;
-        if (sparse_net_param(net, id, names[q], &t)) {
+        if (sparse_net_param(&t, net, id, names[q])) {
             sparse_clear_error();
             continue;
         }
         const float *d = sparse_tensor_data_const(t);
-        for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+        for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             nz += d[i] != 0.0f;
         sparse_tensor_free(t);
     }
@@ -539,7 +539,8 @@ static int make_stats(cstate *s, sparse_prune_result *res)
         L->kind = s->kind[i];
         L->ch_total = s->C[i];
         L->ch_kept = s->nkeep[find(s, i)];
-        L->w_total = sparse_tensor_numel(s->W[i]) + (s->B[i] ? sparse_tensor_numel(s->B[i]) : 0);
+        L->w_total =
+            sparse_tensor_element_count(s->W[i]) + (s->B[i] ? sparse_tensor_element_count(s->B[i]) : 0);
         size_t j = 0;
         L->w_kept = sparse_net_find_node(res->net, nm, &j) ? 0 : count_nonzero(res->net, j);
     }
@@ -608,7 +609,7 @@ SPARSE_API int sparse_prune_compact(sparse_prune_result **out, sparse_net *net, 
         rc = SPARSE_ENOMEM;
     if (!rc) {
         res->train[0].version = res->train[1].version = SPARSE_TRAIN_RESULT_VERSION;
-        res->total = sparse_net_param_total(net);
+        res->total = sparse_net_weight_count(net);
         rc = sparse_net_create(&res->net, na, max_batch ? max_batch : sparse_net_max_batch(net), 0);
     }
     if (!rc)
@@ -645,60 +646,56 @@ SPARSE_API const sparse_arch *sparse_prune_result_arch(const sparse_prune_result
     return res && res->net ? sparse_net_arch(res->net) : NULL;
 }
 
-SPARSE_API size_t sparse_prune_result_nonzero(const sparse_prune_result *res)
+SPARSE_API size_t sparse_prune_result_nonzero_count(const sparse_prune_result *res)
 {
     if (!res)
         return 0;
-    return res->net ? sparse_net_param_nonzero(res->net) : res->nonzero;
+    return res->net ? sparse_net_nonzero_count(res->net) : res->nonzero;
 }
 
-SPARSE_API size_t sparse_prune_result_total(const sparse_prune_result *res) { return res ? res->total : 0; }
+SPARSE_API size_t sparse_prune_result_weight_count(const sparse_prune_result *res)
+{
+    return res ? res->total : 0;
+}
 
 SPARSE_API size_t sparse_prune_result_layer_count(const sparse_prune_result *res)
 {
     return res ? res->n_layers : 0;
 }
 
+SPARSE__STRUCT_VERSIONS(prune_layer_versions, sparse_prune_layer, SPARSE_PRUNE_LAYER_INIT,
+                        SPARSE_PRUNE_LAYER_VERSION, sizeof(sparse_prune_layer));
+
 SPARSE_API int sparse_prune_result_layer(const sparse_prune_result *res, size_t i, sparse_prune_layer *out)
 {
     SPARSE__CHECK_NULL(res);
     SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_PRUNE_LAYER_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_result_layer: version %u, expected %u", out->version,
-                             SPARSE_PRUNE_LAYER_VERSION);
     if (i >= res->n_layers)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_layer: %zu of %zu layers", i, res->n_layers);
     const sparse__prune_layer *L = &res->layers[i];
-    out->name = L->name;
-    out->kind = L->kind;
-    out->channels_kept = L->ch_kept;
-    out->channels_total = L->ch_total;
-    out->weights_kept = L->w_kept;
-    out->weights_total = L->w_total;
-    return SPARSE_OK;
+    const sparse_prune_layer cur = {
+        SPARSE_PRUNE_LAYER_VERSION, L->name, L->kind, L->ch_kept, L->ch_total, L->w_kept, L->w_total};
+    return sparse__struct_write(&prune_layer_versions, out, &cur, "sparse_prune_result_layer");
 }
 
 SPARSE_API int sparse_prune_result_training(const sparse_prune_result *res, int phase, sparse_train_result *out)
 {
     SPARSE__CHECK_NULL(res);
     SPARSE__CHECK_NULL(out);
-    if (out->version != SPARSE_TRAIN_RESULT_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_result_training: version %u, expected %u",
-                             out->version, SPARSE_TRAIN_RESULT_VERSION);
     if (phase < 0 || phase > 1)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_result_training: phase %d, 0 or 1", phase);
-    *out = res->train[phase];
-    return SPARSE_OK;
+    int rc = sparse_exp_train_result_copy(out, &res->train[phase]);
+    return rc ? sparse__error_prefix(rc, "sparse_prune_result_training") : SPARSE_OK;
 }
 
-SPARSE_API int sparse_prune_result_take_net(sparse_prune_result *res, sparse_net **out)
+SPARSE_API int sparse_prune_result_take_net(sparse_net **out, sparse_prune_result *res)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(res);
     if (!res->net)
         return sparse__error(SPARSE_EINVAL, "sparse_prune_result_take_net: the network was already taken");
-    res->nonzero = sparse_net_param_nonzero(res->net);
+    res->nonzero = sparse_net_nonzero_count(res->net);
     *out = res->net;
     res->net = NULL;
     return SPARSE_OK;

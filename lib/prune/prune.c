@@ -11,23 +11,16 @@
 #include "prune_internal.h"
 #include "sparse/experimental.h"
 
+SPARSE__STRUCT_VERSIONS(prune_options_versions, sparse_prune_options, SPARSE_PRUNE_OPTIONS_INIT,
+                        SPARSE_PRUNE_OPTIONS_VERSION, sizeof(sparse_prune_options));
+
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_PRUNE_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_options_init: version %u, expected %u", version,
-                             SPARSE_PRUNE_OPTIONS_VERSION);
-    sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&prune_options_versions, opts, version);
 }
 
-SPARSE_API int sparse_prune_options_check(const sparse_prune_options *o)
+static int check_options(const sparse_prune_options *o)
 {
-    SPARSE__CHECK_NULL(o);
-    if (o->version != SPARSE_PRUNE_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_prune_options: version %u, expected %u", o->version,
-                             SPARSE_PRUNE_OPTIONS_VERSION);
     if (o->method < SPARSE_PRUNE_NONE || o->method > SPARSE_PRUNE_BC)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_options: unknown method %d", o->method);
     if (!isfinite(o->spvd_threshold) || !isfinite(o->bc_threshold))
@@ -47,31 +40,46 @@ SPARSE_API int sparse_prune_options_check(const sparse_prune_options *o)
     return SPARSE_OK;
 }
 
-SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *o, double epoch)
+/* *o = a caller's options of any version (NULL: the defaults), checked. */
+static int read_options(sparse_prune_options *o, const sparse_prune_options *src, const char *fn)
 {
-    if (!o)
-        return NAN;
-    double t = epoch - (double)o->zero_epochs;
-    if (t < 0.0)
-        return 0.0;
-    if (o->anneal_epochs <= 0 || t >= (double)o->anneal_epochs)
-        return o->kl_weight;
-    return o->kl_weight * t / (double)o->anneal_epochs;
+    int rc = sparse__struct_read(&prune_options_versions, o, src, fn);
+    return rc ? rc : check_options(o);
 }
 
-SPARSE_API double sparse_prune_neg_kl(double la)
+SPARSE_API int sparse_prune_options_check(const sparse_prune_options *opts)
+{
+    SPARSE__CHECK_NULL(opts);
+    sparse_prune_options o;
+    return read_options(&o, opts, "sparse_prune_options_check");
+}
+
+SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double epoch)
+{
+    sparse_prune_options o;
+    if (!opts || sparse__struct_read(&prune_options_versions, &o, opts, "sparse_prune_kl_coef"))
+        return NAN;
+    double t = epoch - (double)o.zero_epochs;
+    if (t < 0.0)
+        return 0.0;
+    if (o.anneal_epochs <= 0 || t >= (double)o.anneal_epochs)
+        return o.kl_weight;
+    return o.kl_weight * t / (double)o.anneal_epochs;
+}
+
+double sparse__prune_neg_kl(double la)
 {
     return SPARSE_EXP_NEG_KL_K1 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la))) -
            0.5 * log1p(exp(-la)) - SPARSE_EXP_NEG_KL_K1;
 }
 
-SPARSE_API double sparse_prune_neg_kl_grad(double la)
+double sparse__prune_neg_kl_grad(double la)
 {
     double s = 1.0 / (1.0 + exp(-(SPARSE_EXP_NEG_KL_K2 + SPARSE_EXP_NEG_KL_K3 * la)));
     return SPARSE_EXP_NEG_KL_K1 * SPARSE_EXP_NEG_KL_K3 * s * (1.0 - s) + 0.5 / (1.0 + exp(la));
 }
 
-SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
+double sparse__prune_weight_kl(double mu, double logvar)
 {
     return -0.5 * logvar + 0.5 * (exp(logvar) + mu * mu) - 0.5;
 }
@@ -79,20 +87,15 @@ SPARSE_API double sparse_prune_weight_kl(double mu, double logvar)
 SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *opts)
 {
     SPARSE__CHECK_NULL(net);
-    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
-    if (opts)
-        o = *opts;
-    int rc = sparse_prune_options_check(&o);
+    sparse_prune_options o;
+    int rc = read_options(&o, opts, "sparse_prune_attach");
     if (rc)
         return rc;
-    int mode = o.method == SPARSE_PRUNE_SPVD ? SPARSE_VAR_SPVD
-               : o.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC
-                                              : SPARSE_VAR_NONE;
     double thr = o.method == SPARSE_PRUNE_BC ? o.bc_threshold : o.spvd_threshold;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         if (!sparse_layer_kind_has_weights(sparse_net_node_kind(net, i)))
             continue;
-        if ((rc = sparse_exp_net_set_variational(net, i, mode, thr, o.seed)))
+        if ((rc = sparse_exp_net_set_variational(net, i, o.method, thr, o.seed)))
             return rc;
     }
     return sparse_exp_net_set_noise_seed(net, o.seed);
@@ -108,7 +111,7 @@ SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *k
     double sum = 0.0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         int mode = sparse_exp_net_variational_mode(net, i);
-        if (mode == SPARSE_VAR_NONE)
+        if (mode == SPARSE_PRUNE_NONE)
             continue;
         double k = 0.0;
         int rc = sparse_exp_net_variational_kl(net, i, add_grad_scale, &k);
@@ -151,22 +154,20 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     *out = NULL;
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(train);
-    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
-    if (popts)
-        o = *popts;
-    int rc = sparse_prune_options_check(&o);
+    sparse_prune_options o;
+    int rc = read_options(&o, popts, "sparse_prune_run");
     if (rc)
         return rc;
     sparse_train_options t;
     rc = sparse_exp_train_options_copy(&t, topts);
     if (rc)
         return sparse__error_prefix(rc, "sparse_prune_run");
-    if (sparse_dataset_count(train) == 0)
+    if (sparse_dataset_image_count(train) == 0)
         return sparse__error(SPARSE_EEMPTY, "sparse_prune_run: the training set is empty");
     rc = sparse_prune_attach(net, &o);
     if (rc)
         return rc;
-    const size_t count = sparse_dataset_count(train), bs = t.batch_size ? t.batch_size : 1;
+    const size_t count = sparse_dataset_image_count(train), bs = t.batch_size ? t.batch_size : 1;
     hook_state hs = {o, (double)count, (count + bs - 1) / bs, 0};
     sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT, r1 = SPARSE_TRAIN_RESULT_INIT;
     if (o.method != SPARSE_PRUNE_NONE)

@@ -12,39 +12,37 @@
 #include "loop.h"
 #include "sparse/memory.h"
 
-void sp_cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
+void sparse__cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor)
 {
-    *ms_factor = prune == SP_PRUNE_NONE ? 1.0 : 4.0;
-    if (prune == SP_PRUNE_NONE)
+    *ms_factor = prune == SPARSE_PRUNE_NONE ? 1.0 : 4.0;
+    if (prune == SPARSE_PRUNE_NONE)
         *wm_factor = 1.0;
-    else if (prune == SP_PRUNE_SPVD)
+    else if (prune == SPARSE_PRUNE_SPVD)
         *wm_factor = wm_model == 5 ? 2.0 : 1.0;
     else
         *wm_factor = 2.0;
 }
 
-int sp_dense_figures(const sp_problem *p, const double *point, sp_cap_figures *f)
+int sparse__dense_figures(const sparse__problem *p, const double *point, sparse__cap_figures *f)
 {
     const sparse_search_config *c = p->cfg;
-    sp_genome g;
+    sparse__genome g;
     sparse_arch *arch = NULL;
     sparse_net *net = NULL;
     sparse_memreport *mem = NULL;
     uint64_t ms = 0, wm = 0;
     size_t layer;
     int built = 0;
-    if (!sp_point_arch(p, point, &g, &arch) && !sparse_net_create(&net, arch, 1, 0) &&
+    if (!sparse__point_arch(p, point, &g, &arch) && !sparse_net_create(&net, arch, 1, 0) &&
         !sparse_memreport_from_net(&mem, net, NULL) && !sparse_memreport_ms_bytes(mem, &ms) &&
         !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
         /* Every weight counts: biases start at zero, so MS does not see them. */
-        size_t n = 0;
         uint64_t dense = 0, w = 0;
-        sparse_memreport_node_count(mem, &n);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < sparse_memreport_node_count(mem); i++)
             if (!sparse_memreport_node_value(mem, i, SPARSE_MEMFIELD_WEIGHTS, &w))
                 dense += w;
         ms = dense > ms ? dense : ms;
-        sp_cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
+        sparse__cap_factors(g.prune, c->wm_model, &f->ms_factor, &f->wm_factor);
         f->ms_share = c->budget_ms > 0 ? (double)ms / (f->ms_factor * c->budget_ms) : 0.0;
         f->wm_share = c->budget_wm > 0 ? (double)wm / (f->wm_factor * c->budget_wm) : 0.0;
         f->ms = ms;
@@ -58,11 +56,11 @@ int sp_dense_figures(const sp_problem *p, const double *point, sp_cap_figures *f
     return built;
 }
 
-int sp_within_cap(const sp_problem *p, const double *point, char *why, size_t why_cap)
+int sparse__within_cap(const sparse__problem *p, const double *point, char *why, size_t why_cap)
 {
     const sparse_search_config *c = p->cfg;
-    sp_cap_figures f;
-    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !sp_dense_figures(p, point, &f))
+    sparse__cap_figures f;
+    if ((c->budget_ms <= 0 && c->budget_wm <= 0) || !sparse__dense_figures(p, point, &f))
         return 1;
     if (f.ms_share > 1.0) {
         snprintf(why, why_cap, "exceeds the size cap before training: dense MS %llu B > %g x budget %g B",
@@ -77,9 +75,9 @@ int sp_within_cap(const sp_problem *p, const double *point, char *why, size_t wh
     return 1;
 }
 
-void sp_scale_widths(const sp_problem *p, const double *point, double m, double *out)
+void sparse__scale_widths(const sparse__problem *p, const double *point, double m, double *out)
 {
-    const sp_layout *lay = p->lay;
+    const sparse__layout *lay = p->lay;
     const sparse_search_config *c = p->cfg;
     memcpy(out, point, lay->nvars * sizeof *out);
     for (int k = 0; k < lay->bmax; k++)
@@ -93,10 +91,10 @@ void sp_scale_widths(const sp_problem *p, const double *point, double m, double 
         out[v] = fmin(fmax(round(point[v] * m), c->fc_weights.lo), c->fc_weights.hi);
 }
 
-double sp_share_of(const sp_problem *p, const double *point, const double *box)
+double sparse__share_of(const sparse__problem *p, const double *point, const double *box)
 {
-    sp_cap_figures f;
-    if (!sp_dense_figures(p, point, &f))
+    sparse__cap_figures f;
+    if (!sparse__dense_figures(p, point, &f))
         return -1;
     if (!box)
         return fmax(f.ms_share, f.wm_share);
@@ -104,7 +102,8 @@ double sp_share_of(const sp_problem *p, const double *point, const double *box)
 }
 
 /* Bisection on log m: the shares grow with the widths. */
-int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, const double *box, double target)
+int sparse__widest_fit(const sparse__problem *p, double *point, double lo_m, double hi_m, const double *box,
+                       double target)
 {
     size_t nvars = p->lay->nvars;
     double *scaled = sparse__malloc(nvars * sizeof *scaled);
@@ -116,8 +115,8 @@ int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, 
     int found = 0;
     for (int it = 0; it < 16; it++) {
         double mid = 0.5 * (lo + hi), share;
-        sp_scale_widths(p, point, exp(mid), scaled);
-        if ((share = sp_share_of(p, scaled, box)) >= 0 && share <= target) {
+        sparse__scale_widths(p, point, exp(mid), scaled);
+        if ((share = sparse__share_of(p, scaled, box)) >= 0 && share <= target) {
             found = 1;
             lo = mid;
         } else {
@@ -125,7 +124,7 @@ int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, 
         }
     }
     if (found) {
-        sp_scale_widths(p, point, exp(lo), scaled);
+        sparse__scale_widths(p, point, exp(lo), scaled);
         memcpy(point, scaled, nvars * sizeof *point);
     }
     free(scaled);
@@ -136,11 +135,11 @@ int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, 
  * far below or far above budgets of a few KB; the first MNIST runs found
  * their best networks among the few initial ones that happened to sit near
  * the budget. */
-void sp_fit_to_cap(const sp_problem *p, sparse_rng *rng, double *point)
+void sparse__fit_to_cap(const sparse__problem *p, sparse_rng *rng, double *point)
 {
     const sparse_search_config *c = p->cfg;
     if (c->random_fill.lo <= 0 || (c->budget_ms <= 0 && c->budget_wm <= 0))
         return;
     double target = c->random_fill.lo * pow(c->random_fill.hi / c->random_fill.lo, sparse_rng_uniform(rng));
-    sp_widest_fit(p, point, 1.0 / 64, 64.0, NULL, target);
+    sparse__widest_fit(p, point, 1.0 / 64, 64.0, NULL, target);
 }

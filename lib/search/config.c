@@ -11,9 +11,9 @@
 #include "../core/internal.h"
 #include "search_internal.h"
 
-static const char *const layer_type_names[SP_LAYER_TYPES] = {"conv2d", "separable_conv2d",
-                                                             "downsampled_conv2d"};
-static const char *const prune_names[SP_PRUNE_METHODS] = {"none", "spvd", "bc"};
+static const char *const layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "separable_conv2d",
+                                                                  "downsampled_conv2d"};
+static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "bc"};
 static const char *const optimizer_names[] = {"adam", "sgd"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 
@@ -31,7 +31,7 @@ static void set_defaults(sparse_search_config *c)
     c->initial_trials = 6;
     c->final_epochs = 20;
     c->candidates = 128;
-    c->random_fill = (sp_range){0.2, 1.0};
+    c->random_fill = (sparse__range){0.2, 1.0};
     for (int k = 0; k < 3; k++) {
         c->lambda_lo[k] = 0.0;
         c->lambda_hi[k] = 1.0;
@@ -39,16 +39,16 @@ static void set_defaults(sparse_search_config *c)
     c->batch = 64;
     c->optimizer = SPARSE_OPTIM_ADAM;
     c->schedule = SPARSE_LR_ONE_CYCLE;
-    c->blocks = (sp_range){1, 2};
-    c->layers = (sp_range){1, 2};
-    c->kernel = (sp_range){2, 5};
-    c->filters = (sp_range){2, 32};
-    c->rate = (sp_range){0.1, 0.5};
-    c->pool = (sp_range){1, 3};
-    c->input_rate = (sp_range){2, 4};
-    c->fc_layers = (sp_range){0, 1};
-    c->fc_weights = (sp_range){1000, 50000};
-    c->fc_frac = (sp_range){0.05, 1.0};
+    c->blocks = (sparse__range){1, 2};
+    c->layers = (sparse__range){1, 2};
+    c->kernel = (sparse__range){2, 5};
+    c->filters = (sparse__range){2, 32};
+    c->rate = (sparse__range){0.1, 0.5};
+    c->pool = (sparse__range){1, 3};
+    c->input_rate = (sparse__range){2, 4};
+    c->fc_layers = (sparse__range){0, 1};
+    c->fc_weights = (sparse__range){1000, 50000};
+    c->fc_frac = (sparse__range){0.05, 1.0};
     c->layer_types = 0x7;
     c->input_downsample = 0x3;
     c->input_pool_avg = 0x3;
@@ -57,15 +57,15 @@ static void set_defaults(sparse_search_config *c)
     c->branches = 0x3;
     c->merge_concat = 0x3;
     c->prune = 0x1;
-    c->threshold = (sp_range){-1, 3};
-    c->kl_weight = (sp_range){0.01, 1};
-    c->zero_epochs = (sp_range){0, 2};
-    c->anneal_epochs = (sp_range){1, 3};
-    c->lr = (sp_range){1e-3, 2e-2};
-    c->epochs = (sp_range){2, 6};
-    c->label_smoothing = (sp_range){0, 0.1};
-    c->weight_decay = (sp_range){0, 0};
-    c->shift = (sp_range){0, 0};
+    c->threshold = (sparse__range){-1, 3};
+    c->kl_weight = (sparse__range){0.01, 1};
+    c->zero_epochs = (sparse__range){0, 2};
+    c->anneal_epochs = (sparse__range){1, 3};
+    c->lr = (sparse__range){1e-3, 2e-2};
+    c->epochs = (sparse__range){2, 6};
+    c->label_smoothing = (sparse__range){0, 0.1};
+    c->weight_decay = (sparse__range){0, 0};
+    c->shift = (sparse__range){0, 0};
 }
 
 typedef struct parser {
@@ -81,7 +81,7 @@ static const char *at(parser *p, const char *section, const char *key)
 
 /* [lo, hi] with min <= lo <= hi <= max, or a single number (fixed). */
 static int read_range(parser *p, const sparse__doc_node *n, const char *what, double min, double max,
-                      int integer, sp_range *out)
+                      int integer, sparse__range *out)
 {
     double lo, hi;
     int rc;
@@ -106,10 +106,10 @@ static int read_range(parser *p, const sparse__doc_node *n, const char *what, do
 }
 
 /* A list of allowed names (or one name), as a bit set. */
-static int read_choices(parser *p, const sparse__doc_node *n, const char *what,
-                        const char *const *names, size_t count, sp_choices *out)
+static int read_choices(parser *p, const sparse__doc_node *n, const char *what, const char *const *names,
+                        size_t count, sparse__choices *out)
 {
-    sp_choices set = 0;
+    sparse__choices set = 0;
     int idx, rc;
     if (n->kind == SPARSE__DOC_SEQ) {
         if (n->n == 0)
@@ -130,7 +130,7 @@ static int read_choices(parser *p, const sparse__doc_node *n, const char *what,
 
 static const char *const bool_names[] = {"false", "true"};
 
-static int read_bools(parser *p, const sparse__doc_node *n, const char *what, sp_choices *out)
+static int read_bools(parser *p, const sparse__doc_node *n, const char *what, sparse__choices *out)
 {
     return read_choices(p, n, what, bool_names, 2, out);
 }
@@ -229,10 +229,10 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
     if (!rc && (v = sparse__doc_get(n, "fill")))
         rc = sparse__doc_bool(p->doc, v, "final.fill", &c->final_fill);
     if (!rc && (v = sparse__doc_get(n, "boxes"))) {
-        if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SP_MAX_BOXES)
+        if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SPARSE__MAX_BOXES)
             return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
                                      "final.boxes: expected a list of 1 to %d {ms_bytes, wm_bytes} entries",
-                                     SP_MAX_BOXES);
+                                     SPARSE__MAX_BOXES);
         for (size_t i = 0; !rc && i < v->n; i++) {
             char what[48];
             snprintf(what, sizeof what, "final.boxes[%zu]", i);
@@ -292,7 +292,7 @@ static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_
 
 /* One entry of plot.references: {label, accuracy, ms_bytes, wm_bytes}, at
  * least one of the sizes. */
-static int parse_reference(parser *p, const sparse__doc_node *n, const char *what, sp_reference *r)
+static int parse_reference(parser *p, const sparse__doc_node *n, const char *what, sparse__reference *r)
 {
     static const char *const keys[] = {"label", "accuracy", "ms_bytes", "wm_bytes"};
     int rc = sparse__doc_check_keys(p->doc, n, what, keys, 4);
@@ -307,7 +307,7 @@ static int parse_reference(parser *p, const sparse__doc_node *n, const char *wha
         rc = sparse__doc_string(p->doc, sparse__doc_get(n, "label"), at(p, what, "label"), &label);
     if (!rc && (!label[0] || strlen(label) >= sizeof r->label))
         rc = sparse__doc_error(p->doc, sparse__doc_get(n, "label"), SPARSE_ERANGE,
-                               "%s.label: expected 1 to %d characters", what, SP_LABEL_CAP - 1);
+                               "%s.label: expected 1 to %d characters", what, SPARSE__LABEL_CAP - 1);
     if (!rc) {
         snprintf(r->label, sizeof r->label, "%s", label);
         rc = sparse__doc_double(p->doc, sparse__doc_get(n, "accuracy"), at(p, what, "accuracy"), 0, 1, &r->accuracy);
@@ -328,11 +328,12 @@ static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node
     const sparse__doc_node *v;
     if (rc || !(v = sparse__doc_get(n, "references")))
         return rc;
-    if (v->kind != SPARSE__DOC_SEQ || v->n > SP_MAX_REFERENCES)
-        return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
-                                 "plot.references: expected a list of up to %d {label, accuracy, ms_bytes, wm_bytes} "
-                                 "entries",
-                                 SP_MAX_REFERENCES);
+    if (v->kind != SPARSE__DOC_SEQ || v->n > SPARSE__MAX_REFERENCES)
+        return sparse__doc_error(
+            p->doc, v, SPARSE_EFORMAT,
+            "plot.references: expected a list of up to %d {label, accuracy, ms_bytes, wm_bytes} "
+            "entries",
+            SPARSE__MAX_REFERENCES);
     for (size_t i = 0; !rc && i < v->n; i++) {
         char what[48];
         snprintf(what, sizeof what, "plot.references[%zu]", i);
@@ -351,8 +352,8 @@ typedef struct range_key {
 
 #define RANGE(name, field, mn, mx, integer) {name, offsetof(sparse_search_config, field), mn, mx, integer}
 static const range_key range_keys[] = {
-    RANGE("blocks", blocks, 1, SP_MAX_BLOCKS, 1),
-    RANGE("layers_per_block", layers, 1, SP_MAX_LAYERS, 1),
+    RANGE("blocks", blocks, 1, SPARSE__MAX_BLOCKS, 1),
+    RANGE("layers_per_block", layers, 1, SPARSE__MAX_LAYERS, 1),
     RANGE("kernel", kernel, 1, 5, 1),
     RANGE("filters", filters, 1, 256, 1),
     RANGE("downsample_rate", rate, 0.01, 1, 0),
@@ -403,19 +404,19 @@ static int parse_space(parser *p, sparse_search_config *c, const sparse__doc_nod
         const sparse__doc_node *v = sparse__doc_get(n, range_keys[i].key);
         if (v)
             rc = read_range(p, v, at(p, "space", range_keys[i].key), range_keys[i].min, range_keys[i].max,
-                            range_keys[i].integer, (sp_range *)((char *)c + range_keys[i].offset));
+                            range_keys[i].integer, (sparse__range *)((char *)c + range_keys[i].offset));
     }
     for (size_t i = 0; !rc && i < NBOOL; i++) {
         const sparse__doc_node *v = sparse__doc_get(n, bool_keys[i].key);
         if (v)
             rc = read_bools(p, v, at(p, "space", bool_keys[i].key),
-                            (sp_choices *)((char *)c + bool_keys[i].offset));
+                            (sparse__choices *)((char *)c + bool_keys[i].offset));
     }
     const sparse__doc_node *v;
     if (!rc && (v = sparse__doc_get(n, "layer_types")))
-        rc = read_choices(p, v, "space.layer_types", layer_type_names, SP_LAYER_TYPES, &c->layer_types);
+        rc = read_choices(p, v, "space.layer_types", layer_type_names, SPARSE__LAYER_TYPES, &c->layer_types);
     if (!rc && (v = sparse__doc_get(n, "pruning")))
-        rc = read_choices(p, v, "space.pruning", prune_names, SP_PRUNE_METHODS, &c->prune);
+        rc = read_choices(p, v, "space.pruning", prune_names, SPARSE__PRUNE_METHODS, &c->prune);
     return rc;
 }
 
@@ -522,12 +523,12 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
     free(cfg);
 }
 
-SPARSE_API size_t sparse_search_config_trials(const sparse_search_config *cfg)
+SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg)
 {
     return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] + cfg->final_trials : 0;
 }
 
-static void put_range(sparse__buf *b, const char *key, sp_range r)
+static void put_range(sparse__buf *b, const char *key, sparse__range r)
 {
     sparse__buf_printf(b, "  %s: [", key);
     sparse__buf_json_double(b, r.lo);
@@ -536,7 +537,7 @@ static void put_range(sparse__buf *b, const char *key, sp_range r)
     sparse__buf_puts(b, "]\n");
 }
 
-static void put_choices(sparse__buf *b, const char *key, sp_choices set, const char *const *names,
+static void put_choices(sparse__buf *b, const char *key, sparse__choices set, const char *const *names,
                         size_t n)
 {
     sparse__buf_printf(b, "  %s: [", key);
@@ -555,7 +556,7 @@ static void put_plot(sparse__buf *b, const sparse_search_config *c)
         return;
     sparse__buf_puts(b, "plot:\n  references:\n");
     for (size_t i = 0; i < c->plot_nrefs; i++) {
-        const sp_reference *r = &c->plot_refs[i];
+        const sparse__reference *r = &c->plot_refs[i];
         sparse__buf_puts(b, "    - {label: ");
         sparse__buf_json_string(b, r->label);
         sparse__buf_puts(b, ", accuracy: ");
@@ -572,7 +573,7 @@ static void put_plot(sparse__buf *b, const sparse_search_config *c)
     }
 }
 
-SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char **out)
+SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *c)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -645,12 +646,12 @@ SPARSE_API int sparse_search_config_to_yaml(const sparse_search_config *c, char 
     sparse__buf_printf(&b, "training:\n  batch: %zu\n  optimizer: %s\n  schedule: %s\nspace:\n", c->batch,
                        optimizer_names[c->optimizer], schedule_names[c->schedule]);
     for (size_t i = 0; i < NRANGE; i++)
-        put_range(&b, range_keys[i].key, *(const sp_range *)((const char *)c + range_keys[i].offset));
+        put_range(&b, range_keys[i].key, *(const sparse__range *)((const char *)c + range_keys[i].offset));
     for (size_t i = 0; i < NBOOL; i++)
-        put_choices(&b, bool_keys[i].key, *(const sp_choices *)((const char *)c + bool_keys[i].offset),
+        put_choices(&b, bool_keys[i].key, *(const sparse__choices *)((const char *)c + bool_keys[i].offset),
                     bool_names, 2);
-    put_choices(&b, "layer_types", c->layer_types, layer_type_names, SP_LAYER_TYPES);
-    put_choices(&b, "pruning", c->prune, prune_names, SP_PRUNE_METHODS);
+    put_choices(&b, "layer_types", c->layer_types, layer_type_names, SPARSE__LAYER_TYPES);
+    put_choices(&b, "pruning", c->prune, prune_names, SPARSE__PRUNE_METHODS);
     put_plot(&b, c);
     char *s = sparse__buf_detach(&b);
     if (!s)

@@ -26,34 +26,34 @@ static int candidate_failure(int rc)
 /* The reference's weights file holds its posterior when it was pruned: it
  * loads in its variational mode, so the child inherits log sigma^2 and the
  * group scales too. */
-static int load_parent(const sp_search *s, size_t parent, const sp_genome *pg, sparse_net **out)
+static int load_parent(const sparse__search *s, size_t parent, const sparse__genome *pg, sparse_net **out)
 {
     char *path = sparse__runlog_weights_path(s->log, parent);
     *out = NULL;
     if (!path)
         return SPARSE_ENOMEM;
-    int rc = sp_load_trial(path, pg, 1, out);
+    int rc = sparse__load_trial(path, pg, 1, out);
     free(path);
     return rc ? sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent) : SPARSE_OK;
 }
 
 /* The untrained network of sl's genome (variational when pruned) with its
  * reference's weights where they fit; its architecture in o->arch_json. */
-static int build(const sp_search *s, const sp_slot *sl, const sparse_prune_options *po, uint64_t seed,
-                 sparse_arch **arch, sparse_net **net, sp_outcome *o)
+static int build(const sparse__search *s, const sparse__slot *sl, const sparse_prune_options *po,
+                 uint64_t seed, sparse_arch **arch, sparse_net **net, sparse__outcome *o)
 {
-    const sp_problem *p = &s->prob;
+    const sparse__problem *p = &s->prob;
     sparse_net *ref = NULL;
-    int rc = sp_genome_arch(&sl->g, p->channels, p->height, p->width, p->classes, arch);
+    int rc = sparse__genome_arch(&sl->g, p->channels, p->height, p->width, p->classes, arch);
     if (!rc)
-        rc = sparse_arch_to_json(*arch, &o->arch_json);
+        rc = sparse_arch_to_json(&o->arch_json, *arch);
     if (!rc)
         rc = sparse_net_create(net, *arch, s->cfg->batch, seed);
     /* Variational mode before inheritance, so the posterior is inherited. */
     if (!rc && po->method != SPARSE_PRUNE_NONE)
         rc = sparse_prune_attach(*net, po);
-    if (!rc && sl->parent != SP_NO_PARENT && !(rc = load_parent(s, sl->parent, &sl->parent_g, &ref)))
-        rc = sp_inherit(*net, ref, &o->inherited);
+    if (!rc && sl->parent != SPARSE__NO_PARENT && !(rc = load_parent(s, sl->parent, &sl->parent_g, &ref)))
+        rc = sparse__inherit(*net, ref, &o->inherited);
     sparse_net_free(ref);
     return rc;
 }
@@ -61,10 +61,11 @@ static int build(const sp_search *s, const sp_slot *sl, const sparse_prune_optio
 /* Trains net by sl's genome; *eval_net is the network to measure: net
  * itself, or the pruned one in *pruned (net, variational, posterior
  * included, is what the weights file keeps for later inheritance). */
-static int train(const sp_search *s, sp_slot *sl, sparse_net *net, const sparse_prune_options *po, uint64_t seed,
-                 sparse_progress_fn progress, sparse_prune_result **pruned, sparse_net **eval_net, sp_outcome *o)
+static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, const sparse_prune_options *po,
+                 uint64_t seed, sparse_progress_fn progress, sparse_prune_result **pruned,
+                 sparse_net **eval_net, sparse__outcome *o)
 {
-    const sp_genome *g = &sl->g;
+    const sparse__genome *g = &sl->g;
     sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
     to.epochs = (size_t)g->epochs;
     to.batch_size = s->cfg->batch;
@@ -84,17 +85,17 @@ static int train(const sp_search *s, sp_slot *sl, sparse_net *net, const sparse_
     int rc = sparse_prune_run(pruned, net, s->train, &to, po);
     if (!rc) {
         sparse_prune_result_free(*pruned);
-        rc = sp_prune_trial(net, g, seed, 0, pruned);
+        rc = sparse__prune_trial(net, g, seed, 0, pruned);
     }
     if (!rc)
         *eval_net = sparse_prune_result_net(*pruned);
     if (!rc && po->method == SPARSE_PRUNE_BC)
-        rc = sparse_arch_to_json(sparse_prune_result_arch(*pruned), &o->compact_json);
+        rc = sparse_arch_to_json(&o->compact_json, sparse_prune_result_arch(*pruned));
     return rc;
 }
 
 /* The trained network's accuracy (float and int8) and sizes into o. */
-static int measure(const sp_search *s, sparse_net *net, sp_outcome *o)
+static int measure(const sparse__search *s, sparse_net *net, sparse__outcome *o)
 {
     int rc = sparse_net_evaluate(net, s->val, &o->val_acc);
     if (!rc)
@@ -126,22 +127,22 @@ static int measure(const sp_search *s, sparse_net *net, sp_outcome *o)
     if (!rc && !(rc = sparse_memreport_deploy_arena_bytes(mem, &v, &lb)))
         o->arena = (double)v;
     if (!rc)
-        o->params = (double)sparse_net_param_nonzero(net);
+        o->params = (double)sparse_net_nonzero_count(net);
     sparse_memreport_free(mem);
     return rc;
 }
 
-int sp_evaluate(const sp_search *s, sp_slot *sl, sparse_progress_fn progress)
+int sparse__evaluate(const sparse__search *s, sparse__slot *sl, sparse_progress_fn progress)
 {
-    sp_outcome *o = &sl->o;
+    sparse__outcome *o = &sl->o;
     memset(o, 0, sizeof *o);
     sparse_arch *arch = NULL;
     sparse_net *net = NULL, *eval_net = NULL;
     sparse_prune_result *pruned = NULL;
     uint64_t seed = s->cfg->seed * 1000003ULL + sl->t;
     sparse_prune_options po;
-    sp_prune_options(&sl->g, seed, &po);
-    if (!sp_within_cap(&s->prob, sl->point, o->reason, sizeof o->reason))
+    sparse__prune_options(&sl->g, seed, &po);
+    if (!sparse__within_cap(&s->prob, sl->point, o->reason, sizeof o->reason))
         return SPARSE_OK;
     int rc = build(s, sl, &po, seed, &arch, &net, o);
     if (!rc)

@@ -10,7 +10,7 @@
 #include "../core/internal.h"
 #include "loop.h"
 
-void sp_final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
+void sparse__final_box(const sparse_search_config *c, size_t k, double *ms, double *wm)
 {
     if (c->final_nboxes) {
         *ms = c->final_box_ms[k % c->final_nboxes];
@@ -22,28 +22,28 @@ void sp_final_box(const sparse_search_config *c, size_t k, double *ms, double *w
 }
 
 /* The most accurate on validation (the lowest id among equals) of trials
- * 0..limit-1 within final box k that taken does not mark; SP_NO_PARENT if none. */
-static size_t best_in_box(const sparse_search_config *c, const sp_trial *trials, size_t limit, size_t k,
+ * 0..limit-1 within final box k that taken does not mark; SPARSE__NO_PARENT if none. */
+static size_t best_in_box(const sparse_search_config *c, const sparse__trial *trials, size_t limit, size_t k,
                           const unsigned char *taken)
 {
     double ms, wm;
-    sp_final_box(c, k, &ms, &wm);
-    size_t best = SP_NO_PARENT;
+    sparse__final_box(c, k, &ms, &wm);
+    size_t best = SPARSE__NO_PARENT;
     for (size_t i = 0; i < limit; i++) {
-        const sp_trial *tr = &trials[i];
-        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && sp_trial_wm(c, tr) > wm))
+        const sparse__trial *tr = &trials[i];
+        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && sparse__trial_wm(c, tr) > wm))
             continue;
-        if (best == SP_NO_PARENT || tr->val_acc > trials[best].val_acc)
+        if (best == SPARSE__NO_PARENT || tr->val_acc > trials[best].val_acc)
             best = i;
     }
     return best;
 }
 
-size_t sp_pick_final(const sparse_search_config *c, const sp_trial *trials, size_t limit, size_t j,
-                     const unsigned char *taken, size_t *box)
+size_t sparse__pick_final(const sparse_search_config *c, const sparse__trial *trials, size_t limit, size_t j,
+                          const unsigned char *taken, size_t *box)
 {
-    size_t nboxes = c->final_nboxes ? c->final_nboxes : 1, p = SP_NO_PARENT;
-    for (size_t k = 0; k < nboxes && p == SP_NO_PARENT; k++) {
+    size_t nboxes = c->final_nboxes ? c->final_nboxes : 1, p = SPARSE__NO_PARENT;
+    for (size_t k = 0; k < nboxes && p == SPARSE__NO_PARENT; k++) {
         *box = j + k;
         p = best_in_box(c, trials, limit, *box, taken);
     }
@@ -57,21 +57,21 @@ size_t sp_pick_final(const sparse_search_config *c, const sp_trial *trials, size
  * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
  * validation accuracy, in 1.5x the time of a plain retrain, which gained
  * +0.14 to +0.40). */
-int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *point)
+int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t box, double *point)
 {
     const sparse_search_config *c = p->cfg;
     const size_t nvars = p->lay->nvars;
     double limit[2];
-    sp_cap_figures dense;
-    sp_final_box(c, box, &limit[0], &limit[1]);
-    if (!c->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !sp_dense_figures(p, tr->point, &dense) ||
+    sparse__cap_figures dense;
+    sparse__final_box(c, box, &limit[0], &limit[1]);
+    if (!c->final_fill || (limit[0] <= 0 && limit[1] <= 0) || !sparse__dense_figures(p, tr->point, &dense) ||
         !dense.ms || !dense.wm)
         return 0;
     limit[0] /= fmin(tr->ms / (double)dense.ms, 1.0);
-    limit[1] /= fmin(sp_trial_wm(c, tr) / (double)dense.wm, 1.0);
-    sp_genome g;
-    sp_genome_decode(p->lay, c, tr->point, &g);
-    if (g.prune == SP_PRUNE_SPVD)
+    limit[1] /= fmin(sparse__trial_wm(c, tr) / (double)dense.wm, 1.0);
+    sparse__genome g;
+    sparse__genome_decode(p->lay, c, tr->point, &g);
+    if (g.prune == SPARSE_PRUNE_SPVD)
         return 0;
     double *before = sparse__malloc(nvars * sizeof *before);
     if (!before) {
@@ -80,10 +80,10 @@ int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *poi
     }
     memcpy(before, point, nvars * sizeof *before);
     int widened = 0;
-    if (sp_widest_fit(p, point, 1.0, 4.0, limit, g.prune == SP_PRUNE_NONE ? 1.0 : 0.9)) {
+    if (sparse__widest_fit(p, point, 1.0, 4.0, limit, g.prune == SPARSE_PRUNE_NONE ? 1.0 : 0.9)) {
         /* Scaling may move only variables the network does not use (the FC
          * weights without an FC layer): then it is the parent's network. */
-        char *k0 = sp_point_key(p, before), *k1 = sp_point_key(p, point);
+        char *k0 = sparse__point_key(p, before), *k1 = sparse__point_key(p, point);
         widened = k0 && k1 && strcmp(k0, k1);
         free(k0);
         free(k1);
@@ -97,7 +97,8 @@ int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *poi
 /* Pruned networks, often the more accurate, take two to three times longer
  * per epoch than plain ones: each network is costed at its own time per
  * epoch in the search. */
-int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size_t workers, double *out)
+int sparse__final_seconds(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t workers,
+                          double *out)
 {
     const sparse_search_config *c = p->cfg;
     const size_t nvars = p->lay->nvars;
@@ -112,16 +113,16 @@ int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size
         return SPARSE_ENOMEM;
     }
     for (size_t j = 0; j < c->final_trials; j++) {
-        size_t box, parent = sp_pick_final(c, trials, n, j, taken, &box);
-        if (parent == SP_NO_PARENT)
+        size_t box, parent = sparse__pick_final(c, trials, n, j, taken, &box);
+        if (parent == SPARSE__NO_PARENT)
             break;
         taken[parent] = 1;
-        const sp_trial *tr = &trials[parent];
+        const sparse__trial *tr = &trials[parent];
         double growth = 1.0;
-        sp_cap_figures before, after;
+        sparse__cap_figures before, after;
         memcpy(point, tr->point, nvars * sizeof *point);
-        if (sp_fill_box(p, tr, box, point) && sp_dense_figures(p, tr->point, &before) &&
-            sp_dense_figures(p, point, &after) && before.ms)
+        if (sparse__fill_box(p, tr, box, point) && sparse__dense_figures(p, tr->point, &before) &&
+            sparse__dense_figures(p, point, &after) && before.ms)
             growth = (double)after.ms / (double)before.ms;
         size_t first_free = 0;
         for (size_t w = 1; w < workers; w++)
@@ -140,11 +141,11 @@ int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size
 
 /* ---- in the loop ---- */
 
-int sp_final_estimate(sp_search *s, double *out)
+int sparse__final_estimate(sparse__search *s, double *out)
 {
     double seconds;
     if (s->final_estimate_at != s->n) {
-        int rc = sp_final_seconds(&s->prob, s->trials, s->n, s->workers, &seconds);
+        int rc = sparse__final_seconds(&s->prob, s->trials, s->n, s->workers, &seconds);
         if (rc)
             return rc;
         s->final_estimate = seconds;
@@ -154,12 +155,12 @@ int sp_final_estimate(sp_search *s, double *out)
     return SPARSE_OK;
 }
 
-int sp_plan_final(sp_search *s, double elapsed, double budget)
+int sparse__plan_final(sparse__search *s, double elapsed, double budget)
 {
     if (s->next >= s->final_from || !s->cfg->final_trials || budget <= 0)
         return SPARSE_OK;
     double need;
-    int rc = sp_final_estimate(s, &need);
+    int rc = sparse__final_estimate(s, &need);
     if (!rc && need > 0 && elapsed + need >= budget) {
         s->final_from = s->next;
         s->total = s->next + s->cfg->final_trials;
@@ -168,19 +169,19 @@ int sp_plan_final(sp_search *s, double elapsed, double budget)
 }
 
 /* The final trials before t are all recorded or in flight. */
-int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box)
+int sparse__final_parent(const sparse__search *s, size_t t, size_t *parent, size_t *box)
 {
-    *parent = SP_NO_PARENT;
+    *parent = SPARSE__NO_PARENT;
     size_t searched = s->final_from;
     unsigned char *taken = sparse__calloc(searched + 1, 1);
     if (!taken)
         return SPARSE_ENOMEM;
     for (size_t j = searched; j < t; j++) {
-        size_t p = sp_parent_of(s, j);
+        size_t p = sparse__parent_of(s, j);
         if (p < searched)
             taken[p] = 1;
     }
-    *parent = sp_pick_final(s->cfg, s->trials, searched, t - s->final_from, taken, box);
+    *parent = sparse__pick_final(s->cfg, s->trials, searched, t - s->final_from, taken, box);
     free(taken);
     return SPARSE_OK;
 }

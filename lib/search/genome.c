@@ -15,15 +15,15 @@
 
 #define NONE SIZE_MAX
 
-static int fixed(sp_range r) { return r.lo == r.hi; }
-static int popcount(sp_choices c)
+static int fixed(sparse__range r) { return r.lo == r.hi; }
+static int popcount(sparse__choices c)
 {
     int n = 0;
     for (; c; c &= c - 1)
         n++;
     return n;
 }
-static int first_choice(sp_choices c)
+static int first_choice(sparse__choices c)
 {
     for (int i = 0; i < 32; i++)
         if (c & (1u << i))
@@ -36,7 +36,7 @@ typedef struct builder {
     int rc;
 } builder;
 
-static size_t add_int(builder *b, const char *name, sp_range r, int log_scale)
+static size_t add_int(builder *b, const char *name, sparse__range r, int log_scale)
 {
     size_t idx = NONE;
     if (b->rc || fixed(r))
@@ -45,7 +45,7 @@ static size_t add_int(builder *b, const char *name, sp_range r, int log_scale)
     return idx;
 }
 
-static size_t add_real(builder *b, const char *name, sp_range r, int log_scale)
+static size_t add_real(builder *b, const char *name, sparse__range r, int log_scale)
 {
     size_t idx = NONE;
     if (b->rc || fixed(r))
@@ -55,7 +55,7 @@ static size_t add_real(builder *b, const char *name, sp_range r, int log_scale)
 }
 
 /* Categorical over the allowed choices only (index into the allowed list). */
-static size_t add_choice(builder *b, const char *name, sp_choices set)
+static size_t add_choice(builder *b, const char *name, sparse__choices set)
 {
     size_t idx = NONE;
     if (b->rc || popcount(set) < 2)
@@ -84,7 +84,7 @@ static void when_choice(builder *b, size_t var, size_t parent, double value)
 }
 
 /* Index, within the allowed list of set, of choice c (for conditions). */
-static int choice_pos(sp_choices set, int c)
+static int choice_pos(sparse__choices set, int c)
 {
     int pos = 0;
     for (int i = 0; i < c; i++)
@@ -92,7 +92,7 @@ static int choice_pos(sp_choices set, int c)
     return pos;
 }
 
-int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
+int sparse__layout_create(sparse__layout *lay, const sparse_search_config *cfg)
 {
     memset(lay, 0xff, sizeof *lay); /* every index NONE */
     lay->space = NULL;
@@ -121,7 +121,7 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
             when_between(&b, lay->block_pool[k], lay->blocks, k + 1, lay->bmax);
         }
         for (int l = 0; l < lay->lmax; l++) {
-            sp_layer_vars *v = &lay->layer[k][l];
+            sparse__layer_vars *v = &lay->layer[k][l];
             snprintf(name, sizeof name, "b%d.l%d.type", k, l);
             v->type = add_choice(&b, name, cfg->layer_types);
             snprintf(name, sizeof name, "b%d.l%d.kernel", k, l);
@@ -129,7 +129,8 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
             snprintf(name, sizeof name, "b%d.l%d.filters", k, l);
             v->filters = add_int(&b, name, cfg->filters, 1);
             snprintf(name, sizeof name, "b%d.l%d.rate", k, l);
-            v->rate = (cfg->layer_types & (1u << SP_DOWNSAMPLED)) ? add_real(&b, name, cfg->rate, 0) : NONE;
+            v->rate =
+                (cfg->layer_types & (1u << SPARSE__DOWNSAMPLED)) ? add_real(&b, name, cfg->rate, 0) : NONE;
             snprintf(name, sizeof name, "b%d.l%d.threshold", k, l);
             v->threshold = (cfg->prune & ~1u) ? add_real(&b, name, cfg->threshold, 0) : NONE;
             /* A layer exists when its block has more than l layers (and, for
@@ -145,7 +146,7 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
             }
             if (v->rate != NONE) {
                 if (v->type != NONE)
-                    when_choice(&b, v->rate, v->type, choice_pos(cfg->layer_types, SP_DOWNSAMPLED));
+                    when_choice(&b, v->rate, v->type, choice_pos(cfg->layer_types, SPARSE__DOWNSAMPLED));
                 else if (parent != NONE)
                     when_between(&b, v->rate, parent, l + 1, lay->lmax);
             }
@@ -172,7 +173,7 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
         /* With "none" allowed, the pruning parameters matter only otherwise. */
         double vals[2];
         size_t n = 0;
-        for (int m = 1; m < SP_PRUNE_METHODS; m++)
+        for (int m = 1; m < SPARSE__PRUNE_METHODS; m++)
             if (cfg->prune & (1u << m))
                 vals[n++] = choice_pos(cfg->prune, m);
         size_t vars[] = {lay->kl_weight, lay->zero_epochs, lay->anneal_epochs, lay->threshold_fc};
@@ -190,11 +191,11 @@ int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg)
         return sparse__error_prefix(b.rc, "building the search space");
     }
     lay->space = b.s;
-    lay->nvars = sparse_space_num_vars(b.s);
+    lay->nvars = sparse_space_var_count(b.s);
     return SPARSE_OK;
 }
 
-void sp_layout_destroy(sp_layout *lay)
+void sparse__layout_destroy(sparse__layout *lay)
 {
     if (lay) {
         sparse_space_free(lay->space);
@@ -208,7 +209,7 @@ static double value(const double *point, size_t idx, double fallback)
 }
 
 /* Choice variable -> the choice's own index (not its position in the list). */
-static int choice_value(const double *point, size_t idx, sp_choices set)
+static int choice_value(const double *point, size_t idx, sparse__choices set)
 {
     if (idx == NONE || isnan(point[idx]))
         return first_choice(set);
@@ -219,8 +220,8 @@ static int choice_value(const double *point, size_t idx, sp_choices set)
     return first_choice(set);
 }
 
-void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, const double *p,
-                      sp_genome *g)
+void sparse__genome_decode(const sparse__layout *lay, const sparse_search_config *cfg, const double *p,
+                           sparse__genome *g)
 {
     memset(g, 0, sizeof *g);
     g->in_ds = choice_value(p, lay->in_ds, cfg->input_downsample);
@@ -231,7 +232,7 @@ void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, con
         g->block_layers[k] = (int)value(p, lay->block_layers[k], cfg->layers.lo);
         g->block_pool[k] = (int)value(p, lay->block_pool[k], cfg->pool.lo);
         for (int l = 0; l < g->block_layers[k]; l++) {
-            const sp_layer_vars *v = &lay->layer[k][l];
+            const sparse__layer_vars *v = &lay->layer[k][l];
             g->type[k][l] = choice_value(p, v->type, cfg->layer_types);
             g->kernel[k][l] = (int)value(p, v->kernel, cfg->kernel.lo);
             g->filters[k][l] = (int)value(p, v->filters, cfg->filters.lo);
@@ -297,10 +298,10 @@ static size_t fc_units(double weights, double frac, size_t in, size_t classes)
 
 /* Convolution l of block k ("bKlL"), its batch norm and ReLU, and the
  * residual connection from skip that closes every pair. */
-static void add_conv(arch_builder *a, const sp_genome *g, int k, int l, const char *skip)
+static void add_conv(arch_builder *a, const sparse__genome *g, int k, int l, const char *skip)
 {
-    static const int kinds[SP_LAYER_TYPES] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_SEPARABLE_CONV2D,
-                                              SPARSE_LAYER_DOWNSAMPLED_CONV2D};
+    static const int kinds[SPARSE__LAYER_TYPES] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_SEPARABLE_CONV2D,
+                                                   SPARSE_LAYER_DOWNSAMPLED_CONV2D};
     char conv[32], name[64];
     sparse_layer_spec s = spec_of(kinds[g->type[k][l]]);
     s.filters = (size_t)g->filters[k][l];
@@ -321,7 +322,7 @@ static void add_conv(arch_builder *a, const sp_genome *g, int k, int l, const ch
     add(a, &relu, name);
     if (g->residual && l % 2 == 1) {
         sparse_layer_spec res = spec_of(SPARSE_LAYER_RESIDUAL);
-        res.n_inputs = 1;
+        res.input_count = 1;
         res.inputs[0] = skip;
         snprintf(name, sizeof name, "b%dl%d_res", k, l);
         add(a, &res, name);
@@ -330,7 +331,7 @@ static void add_conv(arch_builder *a, const sp_genome *g, int k, int l, const ch
 
 /* Block k: its convolutions, then its max pooling if the image is still
  * large enough. */
-static void add_block(arch_builder *a, const sp_genome *g, int k)
+static void add_block(arch_builder *a, const sparse__genome *g, int k)
 {
     char skip[64] = "", name[64];
     for (int l = 0; l < g->block_layers[k]; l++) {
@@ -353,7 +354,8 @@ static void add_block(arch_builder *a, const sp_genome *g, int k)
 }
 
 /* Units of the main FC layer and of the left and right branches' (0: none). */
-static void fc_widths(const arch_builder *a, const sp_genome *g, size_t classes, int branches, size_t widths[3])
+static void fc_widths(const arch_builder *a, const sparse__genome *g, size_t classes, int branches,
+                      size_t widths[3])
 {
     widths[0] = widths[1] = widths[2] = 0;
     /* With branches the main path always ends in an FC layer, so every
@@ -378,7 +380,7 @@ static void fc_widths(const arch_builder *a, const sp_genome *g, size_t classes,
 
 /* The FC layers after the blocks: the main one, the branches and their
  * merge, the logits. */
-static void add_head(arch_builder *a, const sp_genome *g, size_t classes)
+static void add_head(arch_builder *a, const sparse__genome *g, size_t classes)
 {
     int branches = (g->left && g->blocks > 0) || g->right;
     char main_out[64];
@@ -398,20 +400,20 @@ static void add_head(arch_builder *a, const sp_genome *g, size_t classes)
         const char *srcs[3] = {NULL, a->block0, a->stem};
         sparse_layer_spec merge = spec_of(SPARSE_LAYER_MERGE);
         merge.merge = g->merge_concat ? SPARSE_MERGE_CONCAT : SPARSE_MERGE_SUM;
-        merge.inputs[merge.n_inputs++] = main_out;
+        merge.inputs[merge.input_count++] = main_out;
         char relu_names[3][64];
         for (int i = 1; i < 3; i++) {
             if (!widths[i])
                 continue;
             sparse_layer_spec s = spec_of(SPARSE_LAYER_FC);
             s.units = widths[i];
-            s.n_inputs = 1;
+            s.input_count = 1;
             s.inputs[0] = srcs[i];
             add(a, &s, names[i]);
             sparse_layer_spec relu = spec_of(SPARSE_LAYER_RELU);
             snprintf(relu_names[i], sizeof relu_names[i], "%s_relu", names[i]);
             add(a, &relu, relu_names[i]);
-            merge.inputs[merge.n_inputs++] = relu_names[i];
+            merge.inputs[merge.input_count++] = relu_names[i];
         }
         add(a, &merge, "merge");
     }
@@ -420,8 +422,8 @@ static void add_head(arch_builder *a, const sp_genome *g, size_t classes)
     add(a, &logits, "logits");
 }
 
-int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
-                   sparse_arch **out)
+int sparse__genome_arch(const sparse__genome *g, size_t c, size_t h, size_t w, size_t classes,
+                        sparse_arch **out)
 {
     *out = NULL;
     arch_builder a;
@@ -454,18 +456,18 @@ int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t clas
     return SPARSE_OK;
 }
 
-int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out)
+int sparse__point_arch(const sparse__problem *p, const double *point, sparse__genome *g, sparse_arch **out)
 {
-    sp_genome_decode(p->lay, p->cfg, point, g);
-    return sp_genome_arch(g, p->channels, p->height, p->width, p->classes, out);
+    sparse__genome_decode(p->lay, p->cfg, point, g);
+    return sparse__genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
-char *sp_point_key(const sp_problem *p, const double *point)
+char *sparse__point_key(const sparse__problem *p, const double *point)
 {
-    sp_genome g;
+    sparse__genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    if (sp_point_arch(p, point, &g, &arch) || sparse_arch_to_json(arch, &json)) {
+    if (sparse__point_arch(p, point, &g, &arch) || sparse_arch_to_json(&json, arch)) {
         sparse_arch_free(arch);
         sparse_clear_error();
         return NULL;
@@ -474,7 +476,7 @@ char *sp_point_key(const sp_problem *p, const double *point)
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
                        g.weight_decay, g.shift, g.prune);
-    if (g.prune != SP_PRUNE_NONE) {
+    if (g.prune != SPARSE_PRUNE_NONE) {
         sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
         for (int k = 0; k < g.blocks; k++)
             for (int l = 0; l < g.block_layers[k]; l++)

@@ -11,7 +11,7 @@
 
 static void zero_new_inputs(sparse_tensor *w, size_t keep)
 {
-    int nd = sparse_tensor_ndim(w);
+    int nd = sparse_tensor_dim_count(w);
     size_t n[4] = {1, 1, 1, 1};
     ptrdiff_t st[4] = {0, 0, 0, 0};
     for (int i = 0; i < nd; i++) {
@@ -26,7 +26,7 @@ static void zero_new_inputs(sparse_tensor *w, size_t keep)
                     d[(ptrdiff_t)a * st[0] + (ptrdiff_t)b * st[1] + (ptrdiff_t)c * st[2] + (ptrdiff_t)e * st[3]] = 0.0f;
 }
 
-int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
+int sparse__inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
 {
     int rc = sparse_net_inherit(child, parent, copied);
     for (size_t id = 1; !rc && id < sparse_net_node_count(child); id++) {
@@ -41,10 +41,11 @@ int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied)
         }
         /* Weights are (out, in, kh, kw) and (out, in): dimension 1 is the input. */
         sparse_tensor *cw = NULL, *pw = NULL;
-        rc = sparse_net_param(child, id, "weight", &cw);
+        rc = sparse_net_param(&cw, child, id, "weight");
         if (!rc)
-            rc = sparse_net_param((sparse_net *)parent, pid, "weight", &pw);
-        if (!rc && sparse_tensor_ndim(cw) >= 2 && sparse_tensor_ndim(cw) == sparse_tensor_ndim(pw) &&
+            rc = sparse_net_param(&pw, (sparse_net *)parent, pid, "weight");
+        if (!rc && sparse_tensor_dim_count(cw) >= 2 &&
+            sparse_tensor_dim_count(cw) == sparse_tensor_dim_count(pw) &&
             sparse_tensor_dim(cw, 1) > sparse_tensor_dim(pw, 1))
             zero_new_inputs(cw, sparse_tensor_dim(pw, 1));
         sparse_tensor_free(cw);

@@ -14,16 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/durable.h"
 #include "../core/internal.h"
 #include "loop.h"
 
 /* ---- the trials so far ---- */
 
-int sp_keep_trial(sp_search *s, const sp_trial *t)
+int sparse__keep_trial(sparse__search *s, const sparse__trial *t)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 64;
-        sp_trial *p = sparse__realloc(s->trials, nc * sizeof *p);
+        sparse__trial *p = sparse__realloc(s->trials, nc * sizeof *p);
         if (!p)
             return SPARSE_ENOMEM;
         s->trials = p;
@@ -33,7 +34,7 @@ int sp_keep_trial(sp_search *s, const sp_trial *t)
     return SPARSE_OK;
 }
 
-double sp_best_feasible(const sp_search *s)
+double sparse__best_feasible(const sparse__search *s)
 {
     double best = -1;
     for (size_t i = 0; i < s->n; i++)
@@ -42,14 +43,9 @@ double sp_best_feasible(const sp_search *s)
     return best;
 }
 
-int sp_write_state(sp_search *s, int finished)
+int sparse__write_state(sparse__search *s, int finished)
 {
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":",
-                       s->n, s->total, finished ? "true" : "false");
-    sparse__buf_json_double(&b, sp_best_feasible(s));
-    sparse__buf_puts(&b, "}\n");
-    char *json = sparse__buf_detach(&b);
+    char *json = sparse__state_json(s, finished);
     if (!json)
         return SPARSE_ENOMEM;
     int rc = sparse__runlog_write_state(s->log, json);
@@ -57,9 +53,10 @@ int sp_write_state(sp_search *s, int finished)
     return rc;
 }
 
-static void search_destroy(sp_search *s)
+static void search_destroy(sparse__search *s)
 {
     free(s->slots);
+    free(s->fingerprint);
     for (size_t i = 0; i < s->n; i++)
         free(s->trials[i].point);
     free(s->trials);
@@ -67,13 +64,13 @@ static void search_destroy(sp_search *s)
     sparse_dataset_free(s->train);
     sparse_dataset_free(s->val);
     sparse_dataset_free(s->test);
-    sp_layout_destroy(&s->lay);
+    sparse__layout_destroy(&s->lay);
 }
 
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
  * below that cannot be met by any point of any space. */
-static int check_wm_budget(const sp_search *s)
+static int check_wm_budget(const sparse__search *s)
 {
     const sparse_search_config *c = s->cfg;
     size_t ch = sparse_dataset_channels(s->train), h = sparse_dataset_height(s->train),
@@ -90,7 +87,7 @@ static int check_wm_budget(const sp_search *s)
 
 /* Training refuses a shift that can move an image out of itself entirely;
  * said once here, not as the failure of every trial. */
-static int check_shift(const sp_search *s)
+static int check_shift(const sparse__search *s)
 {
     const size_t h = sparse_dataset_height(s->train), w = sparse_dataset_width(s->train);
     const double most = fmax(s->cfg->shift.hi, (double)s->cfg->final_shift);
@@ -102,12 +99,12 @@ static int check_shift(const sp_search *s)
 
 /* The run's plan before any record: the trials, where the final stage
  * starts, the time budget, the workers and their threads. */
-static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search_options *opts)
+static int plan_run(sparse__search *s, sparse_search_config *cfg, const sparse_search_options *opts)
 {
     s->cfg = cfg;
     s->opts = opts;
-    s->t0 = sp_now_s();
-    s->total = sparse_search_config_trials(cfg);
+    s->t0 = sparse__now_s();
+    s->total = sparse_search_config_trial_count(cfg);
     if (opts->max_trials && opts->max_trials < s->total)
         s->total = opts->max_trials;
     /* The final stage follows the three stages, or starts early enough to
@@ -121,24 +118,52 @@ static int plan_run(sp_search *s, sparse_search_config *cfg, const sparse_search
     s->workers = cfg->workers;
     s->lag = 2 * (s->workers - 1);
     int threads = opts->threads > 0 ? opts->threads : cfg->threads;
-    int rc = sparse_set_num_threads(threads > (int)s->workers ? threads / (int)s->workers : 1);
+    int rc = sparse_set_thread_count(threads > (int)s->workers ? threads / (int)s->workers : 1);
     if (!rc && !(s->slots = sparse__calloc(s->lag + 1, sizeof *s->slots)))
         rc = SPARSE_ENOMEM;
+    if (!rc && !(s->fingerprint = sparse__config_fingerprint(cfg)))
+        rc = SPARSE_ENOMEM;
     return rc;
+}
+
+/* A new run in dir (locked, open): refused if it holds one already, else
+ * its config.yaml and a first state.json, which holds the fingerprint a
+ * resume checks the config against. */
+static int start_run(sparse__search *s, const char *dir)
+{
+    size_t done = 0, n = sparse__runlog_count(s->log);
+    int rc = sparse__state_trials_done(s->log, &done);
+    if (rc)
+        return rc;
+    if (n || done)
+        return sparse__error(SPARSE_EINVAL,
+                             "%s already holds a run (%zu trials): resume it or choose another directory",
+                             dir, n > done ? n : done);
+    char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
+    rc = path ? sparse_search_config_to_yaml(&yaml, s->cfg) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = sparse__replace_file(path, yaml, strlen(yaml));
+    free(yaml);
+    free(path);
+    return rc ? rc : sparse__write_state(s, 0);
 }
 
 /* The search space, the data and the run directory (created, with its
  * config.yaml, for a new run). The data come first: an impossible budget is
  * refused before a run directory is made for it. */
-static int open_run(sp_search *s, const char *dir, int create)
+static int open_run(sparse__search *s, const char *dir, int create)
 {
     const sparse_search_config *cfg = s->cfg;
-    int rc = sp_layout_create(&s->lay, cfg);
+    int rc = sparse__layout_create(&s->lay, cfg);
     if (!rc)
-        rc = sp_open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
+        rc = sparse__open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
     if (!rc) {
-        sp_problem prob = {cfg, &s->lay, sparse_dataset_channels(s->train), sparse_dataset_height(s->train),
-                           sparse_dataset_width(s->train), sparse_dataset_num_classes(s->train)};
+        sparse__problem prob = {cfg,
+                                &s->lay,
+                                sparse_dataset_channels(s->train),
+                                sparse_dataset_height(s->train),
+                                sparse_dataset_width(s->train),
+                                sparse_dataset_class_count(s->train)};
         s->prob = prob;
         rc = check_wm_budget(s);
     }
@@ -146,29 +171,26 @@ static int open_run(sp_search *s, const char *dir, int create)
         rc = check_shift(s);
     if (!rc)
         rc = sparse__runlog_open(&s->log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
-    if (!rc && create && sparse__runlog_count(s->log) > 0)
-        rc = sparse__error(SPARSE_EINVAL, "%s already holds a run (%zu trials): resume it or choose another directory",
-                           dir, sparse__runlog_count(s->log));
-    if (!rc && create) {
-        char *yaml = NULL, *path = sparse__runlog_path(s->log, "config.yaml");
-        rc = path ? sparse_search_config_to_yaml(cfg, &yaml) : SPARSE_ENOMEM;
-        if (!rc)
-            rc = sparse__write_file_atomic(path, yaml, strlen(yaml));
-        free(yaml);
-        free(path);
-    }
+    if (!rc && create)
+        rc = start_run(s, dir);
+    else if (!rc)
+        rc = sparse__state_check(s->log, cfg);
+    /* Only now that the run is the one to continue. */
+    if (!rc)
+        rc = sparse__runlog_cut_torn(s->log);
     return rc;
 }
 
 /* Reads back the records of an existing run: the decisions of the trials
  * to come depend on them exactly. */
-static int replay(sp_search *s)
+static int replay(sparse__search *s)
 {
     int rc = SPARSE_OK;
     for (size_t i = 0; !rc && i < sparse__runlog_count(s->log); i++) {
-        sp_trial tr;
-        rc = sp_trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i, 1, &tr);
-        if (!rc && (rc = sp_keep_trial(s, &tr)))
+        sparse__trial tr;
+        rc = sparse__trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i,
+                                 sparse__runlog_line_number(s->log, i), 1, &tr);
+        if (!rc && (rc = sparse__keep_trial(s, &tr)))
             free(tr.point);
     }
     for (size_t i = 0; i < s->n; i++)
@@ -182,9 +204,9 @@ static int replay(sp_search *s)
 }
 
 /* state.json, pareto.csv and pareto.svg after the trials of this call. */
-static int write_summary(sp_search *s, const char *dir)
+static int write_summary(sparse__search *s, const char *dir)
 {
-    int rc = sp_write_state(s, s->n >= s->total);
+    int rc = sparse__write_state(s, s->n >= s->total);
     sparse_run *run = NULL;
     if (!rc)
         rc = sparse_run_open(&run, dir);
@@ -198,26 +220,28 @@ static int write_summary(sp_search *s, const char *dir)
     return rc;
 }
 
+SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_SEARCH_OPTIONS_INIT,
+                        SPARSE_SEARCH_OPTIONS_VERSION, sizeof(sparse_search_options));
+
 static int search_loop(sparse_search_config *cfg, const char *dir, int create,
                        const sparse_search_options *opts)
 {
-    sparse_search_options defaults = SPARSE_SEARCH_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    if (opts->version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             opts->version, SPARSE_SEARCH_OPTIONS_VERSION);
-    sp_search s;
+    sparse_search_options o;
+    int rc = sparse__struct_read(&search_options_versions, &o, opts,
+                                 create ? "sparse_search_run" : "sparse_search_resume");
+    if (rc)
+        return rc;
+    sparse__search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
-    int rc = plan_run(&s, cfg, opts);
+    rc = plan_run(&s, cfg, &o);
     if (!rc)
         rc = open_run(&s, dir, create);
     if (!rc)
         rc = replay(&s);
     if (!rc)
-        rc = sp_run_trials(&s, s.budget_s);
+        rc = sparse__run_trials(&s, s.budget_s);
     if (!rc)
         rc = write_summary(&s, dir);
     search_destroy(&s);
@@ -228,13 +252,7 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create,
 
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    if (version != SPARSE_SEARCH_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_search_options version %u (this library knows %u)",
-                             version, SPARSE_SEARCH_OPTIONS_VERSION);
-    sparse_search_options d = SPARSE_SEARCH_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&search_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,

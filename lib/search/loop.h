@@ -21,67 +21,69 @@
 /* How far above a budget the dense (unpruned) network may be and still be
  * worth training: pruning removes weights (SpVD, BC) and, with BC, channels,
  * so activations too. Without pruning the dense figures are the final ones. */
-void sp_cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor);
+void sparse__cap_factors(int prune, int wm_model, double *ms_factor, double *wm_factor);
 
 /* A point's network before any training: dense MS (every weight counted)
  * and WM, and their shares of the size cap (0 without that budget). */
-typedef struct sp_cap_figures {
+typedef struct sparse__cap_figures {
     uint64_t ms, wm;
     double ms_factor, wm_factor, ms_share, wm_share;
-} sp_cap_figures;
+} sparse__cap_figures;
 
 /* The figures of point's network; 0 if it cannot be built (it fails later
  * with its own reason). */
-int sp_dense_figures(const sp_problem *p, const double *point, sp_cap_figures *f);
+int sparse__dense_figures(const sparse__problem *p, const double *point, sparse__cap_figures *f);
 /* 1 if the point's network, before any training, can still meet the
  * budgets (always 1 without budgets, or if it cannot be built); else 0 and
  * why (capacity why_cap) says which it exceeds. */
-int sp_within_cap(const sp_problem *p, const double *point, char *why, size_t why_cap);
+int sparse__within_cap(const sparse__problem *p, const double *point, char *why, size_t why_cap);
 /* The point with every filter count and the FC weights scaled by m and
  * rounded, within the space's bounds, into out. */
-void sp_scale_widths(const sp_problem *p, const double *point, double m, double *out);
+void sparse__scale_widths(const sparse__problem *p, const double *point, double m, double *out);
 /* The larger of the shares of a limit that the point's dense network takes:
  * of the size cap (box NULL), or of box {ms, wm} in bytes (0: no bound);
  * -1 if the network cannot be built. */
-double sp_share_of(const sp_problem *p, const double *point, const double *box);
-/* Scales point's widths (sp_scale_widths) by the largest factor in
+double sparse__share_of(const sparse__problem *p, const double *point, const double *box);
+/* Scales point's widths (sparse__scale_widths) by the largest factor in
  * [lo_m, hi_m] whose network takes at most target of the limit
- * (sp_share_of), to within 16 bisection steps on log m; 1 if one did, 0
+ * (sparse__share_of), to within 16 bisection steps on log m; 1 if one did, 0
  * (point unchanged) if none. */
-int sp_widest_fit(const sp_problem *p, double *point, double lo_m, double hi_m, const double *box, double target);
+int sparse__widest_fit(const sparse__problem *p, double *point, double lo_m, double hi_m, const double *box,
+                       double target);
 /* Widens or narrows a random point so that its network fills a random share
  * (the config's random_fill, log-uniform) of the size cap; nothing without
  * budgets or with random_fill 0. */
-void sp_fit_to_cap(const sp_problem *p, sparse_rng *rng, double *point);
+void sparse__fit_to_cap(const sparse__problem *p, sparse_rng *rng, double *point);
 
 /* ---- the final stage (final.c) ---- */
 
 /* The k-th box of the final stage, taking turns (default: the run's
  * budgets); 0 is no bound. */
-void sp_final_box(const sparse_search_config *cfg, size_t k, double *ms, double *wm);
+void sparse__final_box(const sparse_search_config *cfg, size_t k, double *ms, double *wm);
 /* The j-th final trial's parent among trials 0..limit-1 (taken marks those
  * already taken): the most accurate on validation (the lowest id among
  * equals) within box j, else within the next box, and so on; its box in
  * *box. Boxes take turns, so a few final trials already cover every box.
- * SP_NO_PARENT once every box is spent. */
-size_t sp_pick_final(const sparse_search_config *cfg, const sp_trial *trials, size_t limit, size_t j,
-                     const unsigned char *taken, size_t *box);
+ * SPARSE__NO_PARENT once every box is spent. */
+size_t sparse__pick_final(const sparse_search_config *cfg, const sparse__trial *trials, size_t limit,
+                          size_t j, const unsigned char *taken, size_t *box);
 /* With final.fill, widens point, a final trial's copy of its parent tr's
  * (never narrowing it), until its network fills box: the search ranks
  * networks after a few epochs, when a wider one is not yet better, but
  * after the final stage's long training the box's spare bytes buy
  * accuracy. 1 if it widened, 0 (point unchanged) if not. */
-int sp_fill_box(const sp_problem *p, const sp_trial *tr, size_t box, double *point);
+int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t box, double *point);
 /* Seconds the final stage would take if it started after trials 0..n-1: the
  * networks it would train, each at its time per epoch in the search, times
  * its growth in weights if widened, plus a tenth; with several workers,
  * each network goes to the first one free, in the order the final stage
  * takes them. */
-int sp_final_seconds(const sp_problem *p, const sp_trial *trials, size_t n, size_t workers, double *out);
+int sparse__final_seconds(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t workers,
+                          double *out);
 
 /* ---- what one evaluation gives ---- */
 
-typedef struct sp_outcome {
+typedef struct sparse__outcome {
     int ok;
     char reason[512];
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
@@ -89,80 +91,81 @@ typedef struct sp_outcome {
     size_t inherited;
     char *arch_json;
     char *compact_json; /* BC: the architecture after structured pruning */
-} sp_outcome;
+} sparse__outcome;
 
 /* ---- records (records.c) ---- */
 
 /* The trials.jsonl line of trial t: how it was proposed (how, morph), its
  * point (nvars numbers), the genome g it trained and what came of it; a
  * fresh string (caller frees), NULL without memory. */
-char *sp_trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
-                      const char *how, const char *morph, const double *point, const sp_genome *g,
-                      const sp_outcome *o, double seconds);
+char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
+                           const char *how, const char *morph, const double *point, const sparse__genome *g,
+                           const sparse__outcome *o, double seconds);
 
 /* ---- the loop's state (loop.c sets it up) ---- */
 
-typedef struct sp_slot sp_slot;
+typedef struct sparse__slot sparse__slot;
 
-typedef struct sp_search {
+typedef struct sparse__search {
     sparse_search_config *cfg;
     const sparse_search_options *opts;
-    sp_layout lay;
-    sp_problem prob; /* the config, lay and the data's shape */
+    sparse__layout lay;
+    sparse__problem prob; /* the config, lay and the data's shape */
     sparse__runlog *log;
     sparse_dataset *train, *val, *test;
-    sp_trial *trials; /* the recorded trials, 0..n-1 */
+    sparse__trial *trials; /* the recorded trials, 0..n-1 */
     size_t n, cap;
     double t0;
     double budget_s; /* 0 = none */
     size_t total;
     size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
-    /* sp_final_estimate's last answer and the trial count it was for: the
+    /* sparse__final_estimate's last answer and the trial count it was for: the
      * loop asks before a trial and the progress event after one. */
     double final_estimate;
     size_t final_estimate_at;
     /* Trials in flight: next is the next trial to start (n <= next), each
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
-    sp_slot *slots;
+    sparse__slot *slots;
+    char *fingerprint;    /* the config's, as state.json holds it (sparse__config_fingerprint) */
     pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
     pthread_cond_t finished;
     size_t completions; /* trials trained so far in this call, under lock */
     size_t oldest;      /* the trial the progress callback hears of (n), under lock */
     int cancel;
-} sp_search;
+} sparse__search;
 
 /* A trial from its proposal to its record. */
-struct sp_slot {
-    sp_search *s;
+struct sparse__slot {
+    sparse__search *s;
     size_t t;
     int busy, done; /* done: trained (or failed to), under s->lock */
     int stage, rc;
     size_t parent;
     double *point;
-    sp_genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
+    sparse__genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
     char how[32], morph[96];
-    sp_outcome o;
+    sparse__outcome o;
     double start, seconds;
     char error[1024]; /* the worker's error message when rc != 0 */
     pthread_t thread;
 };
 
-/* sp_final_seconds after the recorded trials, computed once per count. */
-int sp_final_estimate(sp_search *s, double *out);
+/* sparse__final_seconds after the recorded trials, computed once per count. */
+int sparse__final_estimate(sparse__search *s, double *out);
 /* Before trial s->next starts: starts the final stage early if the time
  * left (budget - elapsed seconds) is what it needs. */
-int sp_plan_final(sp_search *s, double elapsed, double budget);
-/* The trial that final trial t trains again, and its box: sp_pick_final
+int sparse__plan_final(sparse__search *s, double elapsed, double budget);
+/* The trial that final trial t trains again, and its box: sparse__pick_final
  * among the searched trials, all recorded, without those that earlier final
- * trials took; SP_NO_PARENT once every box is spent. */
-int sp_final_parent(const sp_search *s, size_t t, size_t *parent, size_t *box);
+ * trials took; SPARSE__NO_PARENT once every box is spent. */
+int sparse__final_parent(const sparse__search *s, size_t t, size_t *parent, size_t *box);
 
 /* ---- proposals (propose.c) ---- */
 
 /* Trial sl->t's point, parent, how it was chosen and its morphs, into sl,
  * from the records of trials 0..hist-1 and draws of rng. */
-int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng);
+int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng);
 
 /* ---- one evaluation (evaluate.c) ---- */
 
@@ -171,28 +174,41 @@ int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng);
  * thread changes meanwhile (the trials array grows), so that it can run in
  * a worker. Failures of the candidate itself are an outcome (sl->o.ok 0,
  * sl->o.reason), SPARSE_OK; I/O and memory errors are returned. */
-int sp_evaluate(const sp_search *s, sp_slot *sl, sparse_progress_fn progress);
+int sparse__evaluate(const sparse__search *s, sparse__slot *sl, sparse_progress_fn progress);
 
 /* ---- the scheduler (scheduler.c) ---- */
 
 /* Seconds on the monotonic clock. */
-double sp_now_s(void);
+double sparse__now_s(void);
 /* Runs trials s->n.. until the limit (s->total), the time budget (seconds
  * since s->t0; 0 = none), an error or a cancellation. Trials in flight then
  * finish, or stop if it was an error; those that finished after a failed
  * one are not recorded (a resume trains them). */
-int sp_run_trials(sp_search *s, double budget);
+int sparse__run_trials(sparse__search *s, double budget);
 /* Trial t's point and parent, recorded or in flight (borrowed). */
-const double *sp_point_of(const sp_search *s, size_t t);
-size_t sp_parent_of(const sp_search *s, size_t t);
+const double *sparse__point_of(const sparse__search *s, size_t t);
+size_t sparse__parent_of(const sparse__search *s, size_t t);
 
 /* ---- the run's state (loop.c) ---- */
 
 /* Appends a recorded trial (its point now the run's). */
-int sp_keep_trial(sp_search *s, const sp_trial *t);
+int sparse__keep_trial(sparse__search *s, const sparse__trial *t);
 /* The best validation accuracy within the budgets so far (-1: none). */
-double sp_best_feasible(const sp_search *s);
+double sparse__best_feasible(const sparse__search *s);
 /* Replaces state.json with the run's progress. */
-int sp_write_state(sp_search *s, int finished);
+int sparse__write_state(sparse__search *s, int finished);
+
+/* ---- state.json (state.c) ---- */
+
+/* The fingerprint of the config fields that determine the records, as the
+ * members "config_hash" and "config_keys" of state.json (a fresh string,
+ * NULL without memory). */
+char *sparse__config_fingerprint(const sparse_search_config *cfg);
+/* state.json of the run now (a fresh string, NULL without memory). */
+char *sparse__state_json(const sparse__search *s, int finished);
+/* What a resume checks before it replays a record: state.json (if the run
+ * has one) counts no more trials than the records hold, and cfg has the
+ * fingerprint the run started with. */
+int sparse__state_check(const sparse__runlog *log, const sparse_search_config *cfg);
 
 #endif

@@ -12,7 +12,7 @@
 #define NONE SIZE_MAX
 
 typedef struct mctx {
-    const sp_layout *lay;
+    const sparse__layout *lay;
     sparse_rng *rng;
     double *p;       /* point being morphed */
     const double *fresh; /* a random point, for newly active variables */
@@ -66,11 +66,11 @@ static int pick_layer(mctx *m, int *k, int *l)
 {
     /* A fixed block count means every allowed block exists. */
     int blocks = has(m->lay->blocks) ? (int)m->p[m->lay->blocks] : m->lay->bmax;
-    int pairs[SP_MAX_BLOCKS * SP_MAX_LAYERS][2], n = 0;
-    for (int b = 0; b < blocks && b < SP_MAX_BLOCKS; b++) {
+    int pairs[SPARSE__MAX_BLOCKS * SPARSE__MAX_LAYERS][2], n = 0;
+    for (int b = 0; b < blocks && b < SPARSE__MAX_BLOCKS; b++) {
         size_t lv = m->lay->block_layers[b];
         int layers = has(lv) && !isnan(m->p[lv]) ? (int)m->p[lv] : m->lay->lmax;
-        for (int i = 0; i < layers && i < SP_MAX_LAYERS; i++) {
+        for (int i = 0; i < layers && i < SPARSE__MAX_LAYERS; i++) {
             pairs[n][0] = b;
             pairs[n][1] = i;
             n++;
@@ -230,7 +230,7 @@ static const morph morphs[] = {
 #define NMORPHS (sizeof morphs / sizeof morphs[0])
 
 /* Newly active variables take the fresh sample's values; inactive ones NaN. */
-static int settle(const sp_layout *lay, double *p, const double *fresh)
+static int settle(const sparse__layout *lay, double *p, const double *fresh)
 {
     int active[512];
     if (lay->nvars > 512)
@@ -257,8 +257,8 @@ static int settle(const sp_layout *lay, double *p, const double *fresh)
     return sparse_space_validate(lay->space, p);
 }
 
-int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morph_set set,
-             int max_ops, double *out, char *names, size_t cap)
+int sparse__morph(const sparse__layout *lay, sparse_rng *rng, const double *point, sparse__morph_set set,
+                  int max_ops, double *out, char *names, size_t cap)
 {
     double fresh[512];
     if (lay->nvars > 512)
@@ -277,7 +277,7 @@ int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morp
     const size_t drawn_from = has(lay->shift) ? NMORPHS : NMORPHS - 1;
     for (int attempt = 0; applied < ops && attempt < 64; attempt++) {
         const morph *mo = &morphs[sparse_rng_uint(rng, drawn_from)];
-        if (set == SP_MORPH_PRUNING_ONLY && !mo->pruning)
+        if (set == SPARSE__MORPH_PRUNING_ONLY && !mo->pruning)
             continue;
         if (!mo->fn(&m))
             continue;

@@ -16,7 +16,7 @@
 /* References a stage may morph among trials 0..hist-1: every successful
  * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
  * successful if none is). */
-static size_t references(const sp_search *s, size_t hist, int stage, size_t *refs)
+static size_t references(const sparse__search *s, size_t hist, int stage, size_t *refs)
 {
     size_t n = 0, nf = 0;
     for (size_t i = 0; i < hist; i++)
@@ -31,13 +31,13 @@ static size_t references(const sp_search *s, size_t hist, int stage, size_t *ref
     size_t m = 0, count = 0;
     if (F && idx && pool) {
         for (size_t j = 0; j < n; j++) {
-            const sp_trial *t = &s->trials[refs[j]];
+            const sparse__trial *t = &s->trials[refs[j]];
             if (nf && !t->feasible)
                 continue;
             pool[m] = refs[j];
             F[3 * m] = 1.0 - t->val_acc;
             F[3 * m + 1] = t->ms;
-            F[3 * m + 2] = sp_trial_wm(s->cfg, t);
+            F[3 * m + 2] = sparse__trial_wm(s->cfg, t);
             m++;
         }
         if (!sparse_pareto_front(m, 3, F, idx, &count))
@@ -55,27 +55,27 @@ static size_t references(const sp_search *s, size_t hist, int stage, size_t *ref
 }
 
 /* A random point, preferring one whose network fits the size cap. */
-static int random_point(const sp_search *s, sparse_rng *rng, double *point)
+static int random_point(const sparse__search *s, sparse_rng *rng, double *point)
 {
     char why[256];
     int rc = SPARSE_OK;
     for (int attempt = 0; attempt < 64 && !rc; attempt++) {
         rc = sparse_space_sample(s->lay.space, rng, point);
         if (!rc)
-            sp_fit_to_cap(&s->prob, rng, point);
-        if (!rc && sp_within_cap(&s->prob, point, why, sizeof why))
+            sparse__fit_to_cap(&s->prob, rng, point);
+        if (!rc && sparse__within_cap(&s->prob, point, why, sizeof why))
             break;
     }
     return rc;
 }
 
-/* Keys (sp_point_key) of trials first..t-1, which trial t's proposal does
+/* Keys (sparse__point_key) of trials first..t-1, which trial t's proposal does
  * not see; NULL entries where unknown. Caller frees with free_keys. */
-static char **pending_keys(const sp_search *s, size_t first, size_t t)
+static char **pending_keys(const sparse__search *s, size_t first, size_t t)
 {
     char **keys = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
     for (size_t j = first; keys && j < t; j++)
-        keys[j - first] = sp_point_key(&s->prob, sp_point_of(s, j));
+        keys[j - first] = sparse__point_key(&s->prob, sparse__point_of(s, j));
     return keys;
 }
 
@@ -98,8 +98,8 @@ typedef struct candidates {
 /* Draws up to c->cap morphs of random references for trial sl->t (at most
  * 4 cap draws), keeping those within the size cap that change what the
  * reference trains and repeat no trial in flight. */
-static int gather(const sp_search *s, const sp_slot *sl, size_t hist, const size_t *refs, size_t nrefs,
-                  sp_morph_set set, sparse_rng *rng, candidates *c)
+static int gather(const sparse__search *s, const sparse__slot *sl, size_t hist, const size_t *refs,
+                  size_t nrefs, sparse__morph_set set, sparse_rng *rng, candidates *c)
 {
     const size_t nv = s->lay.nvars, t = sl->t;
     char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys);
@@ -111,17 +111,18 @@ static int gather(const sp_search *s, const sp_slot *sl, size_t hist, const size
         size_t r = refs[sparse_rng_uint(rng, nrefs)];
         double *cand = c->points + c->count * nv;
         if (!ref_keys[r])
-            ref_keys[r] = sp_point_key(&s->prob, s->trials[r].point);
+            ref_keys[r] = sparse__point_key(&s->prob, s->trials[r].point);
         char why[256];
-        if (sp_morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count], sizeof c->name[c->count])) {
+        if (sparse__morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count],
+                          sizeof c->name[c->count])) {
             sparse_clear_error();
             continue;
         }
         /* Candidates that cannot meet the budgets are not worth a GP
          * sample, let alone training. */
-        if (!sp_within_cap(&s->prob, cand, why, sizeof why))
+        if (!sparse__within_cap(&s->prob, cand, why, sizeof why))
             continue;
-        char *key = sp_point_key(&s->prob, cand);
+        char *key = sparse__point_key(&s->prob, cand);
         int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
         for (size_t j = 0; key && !same && pend && j < t - hist; j++)
             same = pend[j] && !strcmp(key, pend[j]);
@@ -137,7 +138,7 @@ static int gather(const sp_search *s, const sp_slot *sl, size_t hist, const size
 
 /* The optimiser over the observations of trials 0..hist-1, its seed drawn
  * from rng. */
-static int make_mobo(const sp_search *s, size_t hist, sparse_rng *rng, sparse_mobo **out)
+static int make_mobo(const sparse__search *s, size_t hist, sparse_rng *rng, sparse_mobo **out)
 {
     const sparse_search_config *c = s->cfg;
     sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
@@ -153,22 +154,24 @@ static int make_mobo(const sp_search *s, size_t hist, sparse_rng *rng, sparse_mo
      * proposing small, poor networks. */
     static const int logs[3] = {1, 1, 1};
     int rc = sparse_mobo_create(out, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
-    const size_t nval = sparse_dataset_count(s->val);
+    const size_t nval = sparse_dataset_image_count(s->val);
     const double half_error = 0.5 / (double)(nval ? nval : 1);
     for (size_t i = 0; !rc && i < hist; i++) {
-        const sp_trial *tr = &s->trials[i];
+        const sparse__trial *tr = &s->trials[i];
         if (!tr->ok)
             continue;
         /* Zeros cannot be logged: a perfect score counts as half an error
          * on the validation split, a size of 0 bytes as one. */
-        double f[3] = {fmax(1.0 - tr->val_acc, half_error), fmax(tr->ms, 1.0), fmax(sp_trial_wm(c, tr), 1.0)};
+        double f[3] = {fmax(1.0 - tr->val_acc, half_error), fmax(tr->ms, 1.0),
+                       fmax(sparse__trial_wm(c, tr), 1.0)};
         rc = sparse_mobo_observe(*out, tr->point, f);
     }
     return rc;
 }
 
 /* Thompson sampling over the candidates (c->count > 0) into sl. */
-static int choose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng, const candidates *c)
+static int choose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng,
+                  const candidates *c)
 {
     const size_t nv = s->lay.nvars;
     sparse_mobo *mobo = NULL;
@@ -199,8 +202,8 @@ static int choose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng,
 }
 
 /* Thompson sampling over morphs of the references. */
-static int propose_by_mobo(const sp_search *s, sp_slot *sl, size_t hist, const size_t *refs, size_t nrefs,
-                           sp_morph_set set, sparse_rng *rng)
+static int propose_by_mobo(const sparse__search *s, sparse__slot *sl, size_t hist, const size_t *refs,
+                           size_t nrefs, sparse__morph_set set, sparse_rng *rng)
 {
     candidates c = {0, s->cfg->candidates, NULL, NULL, NULL};
     c.points = sparse__malloc(c.cap * s->lay.nvars * sizeof *c.points);
@@ -219,12 +222,12 @@ static int propose_by_mobo(const sp_search *s, sp_slot *sl, size_t hist, const s
     return rc;
 }
 
-int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng)
+int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng)
 {
     const sparse_search_config *c = s->cfg;
     const size_t t = sl->t;
     const int stage = sl->stage;
-    sl->parent = SP_NO_PARENT;
+    sl->parent = SPARSE__NO_PARENT;
     sl->morph[0] = '\0';
     size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
     if (!refs)
@@ -233,7 +236,7 @@ int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng)
     /* Stage 2 morphs pruning parameters only; without any (pruning off in
      * the config) it morphs like stage 1. */
     int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
-    sp_morph_set set = stage == 2 && pruning_vars ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
+    sparse__morph_set set = stage == 2 && pruning_vars ? SPARSE__MORPH_PRUNING_ONLY : SPARSE__MORPH_ALL;
     int rc;
     if (nrefs == 0) {
         snprintf(sl->how, sizeof sl->how, "%s", t < c->initial_trials ? "initial" : "random");
@@ -245,8 +248,8 @@ int sp_propose(const sp_search *s, sp_slot *sl, size_t hist, sparse_rng *rng)
         } else {
             snprintf(sl->how, sizeof sl->how, "random-morph");
             sl->parent = refs[sparse_rng_uint(rng, nrefs)];
-            rc = sp_morph(&s->lay, rng, s->trials[sl->parent].point, set, 2, sl->point, sl->morph,
-                          sizeof sl->morph);
+            rc = sparse__morph(&s->lay, rng, s->trials[sl->parent].point, set, 2, sl->point, sl->morph,
+                               sizeof sl->morph);
         }
     } else {
         rc = propose_by_mobo(s, sl, hist, refs, nrefs, set, rng);

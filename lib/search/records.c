@@ -13,13 +13,16 @@
 #include "../core/internal.h"
 #include "loop.h"
 
-int sp_feasible(const sparse_search_config *c, double ms, double wm5, double wm6)
+int sparse__feasible(const sparse_search_config *c, double ms, double wm5, double wm6)
 {
     double wm = c->wm_model == 6 ? wm6 : wm5;
     return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
 }
 
-double sp_trial_wm(const sparse_search_config *c, const sp_trial *t) { return c->wm_model == 6 ? t->wm6 : t->wm5; }
+double sparse__trial_wm(const sparse_search_config *c, const sparse__trial *t)
+{
+    return c->wm_model == 6 ? t->wm6 : t->wm5;
+}
 
 /* ---- writing ---- */
 
@@ -30,7 +33,7 @@ static void put_num(sparse__buf *b, const char *key, double v)
 }
 
 /* What the trial trained: the training recipe and the pruning parameters. */
-static void put_recipe(sparse__buf *b, const sp_genome *g)
+static void put_recipe(sparse__buf *b, const sparse__genome *g)
 {
     static const char *const prune_names[] = {"none", "spvd", "bc"};
     sparse__buf_printf(b, "],\"training\":{\"epochs\":%d", g->epochs);
@@ -47,7 +50,7 @@ static void put_recipe(sparse__buf *b, const sp_genome *g)
 }
 
 /* The figures of a successful trial. */
-static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const sp_outcome *o)
+static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const sparse__outcome *o)
 {
     put_num(b, "val_accuracy", o->val_acc);
     put_num(b, "test_accuracy", o->test_acc);
@@ -60,16 +63,16 @@ static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const s
     put_num(b, "flash_bytes", o->flash);
     put_num(b, "arena_bytes", o->arena);
     sparse__buf_printf(b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
-                       sp_feasible(cfg, o->ms, o->wm5, o->wm6) ? "true" : "false");
+                       sparse__feasible(cfg, o->ms, o->wm5, o->wm6) ? "true" : "false");
 }
 
-char *sp_trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
-                      const char *how, const char *morph, const double *point, const sp_genome *g,
-                      const sp_outcome *o, double seconds)
+char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
+                           const char *how, const char *morph, const double *point, const sparse__genome *g,
+                           const sparse__outcome *o, double seconds)
 {
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "{\"id\":%zu,\"stage\":%d,\"parent\":", t, stage);
-    if (parent == SP_NO_PARENT)
+    if (parent == SPARSE__NO_PARENT)
         sparse__buf_puts(&b, "null");
     else
         sparse__buf_printf(&b, "%zu", parent);
@@ -178,17 +181,19 @@ static void read_integer(reader *rd, const sparse__doc_node *map, const char *ke
         *out = v;
 }
 
-/* id, stage, parent and status, in that order. */
-static void read_identity(reader *rd, const sparse__doc_node *r, size_t index, sp_trial *out)
+/* id, stage, parent and status, in that order. Strict reading expects id
+ * `index`; a parent is an earlier trial. */
+static void read_identity(reader *rd, const sparse__doc_node *r, size_t index, sparse__trial *out)
 {
     long id = -1, stage = -1, parent = -1;
     read_integer(rd, r, "id", 0, 100000000L, REQUIRED, &id);
     if (!rd->rc && rd->strict && (size_t)id != index)
         rd->rc = sparse__doc_error(rd->d, r, SPARSE_EFORMAT, "id %ld where %zu was expected", id, index);
+    out->id = id < 0 ? SPARSE__NO_ID : (size_t)id;
     read_integer(rd, r, "stage", 1, 4, REQUIRED, &stage);
     out->stage = (int)stage;
-    read_integer(rd, r, "parent", 0, (long)index - 1, OPTIONAL, &parent);
-    out->parent = parent < 0 ? SP_NO_PARENT : (size_t)parent;
+    read_integer(rd, r, "parent", 0, id - 1, OPTIONAL, &parent);
+    out->parent = parent < 0 ? SPARSE__NO_PARENT : (size_t)parent;
     const char *status = NULL;
     int rc = rd->rc ? SPARSE_OK : sparse__doc_string(rd->d, sparse__doc_get(r, "status"), "status", &status);
     if (rc)
@@ -196,38 +201,39 @@ static void read_identity(reader *rd, const sparse__doc_node *r, size_t index, s
     out->ok = status && !strcmp(status, "ok");
 }
 
-static void read_figures(reader *rd, const sparse__doc_node *r, sp_trial *out)
+static void read_figures(reader *rd, const sparse__doc_node *r, sparse__trial *out)
 {
     static const struct {
         const char *key;
         size_t offset;
         int needed; /* by the search, of a successful trial */
     } figures[] = {
-        {"val_accuracy", offsetof(sp_trial, val_acc), 1},
-        {"ms_bytes", offsetof(sp_trial, ms), 1},
-        {"wm5_bytes", offsetof(sp_trial, wm5), 1},
-        {"wm6_bytes", offsetof(sp_trial, wm6), 1},
-        {"test_accuracy", offsetof(sp_trial, test_acc), 0},
-        {"int8_test_accuracy", offsetof(sp_trial, int8_test_acc), 0},
-        {"params", offsetof(sp_trial, params), 0},
+        {"val_accuracy", offsetof(sparse__trial, val_acc), 1},
+        {"ms_bytes", offsetof(sparse__trial, ms), 1},
+        {"wm5_bytes", offsetof(sparse__trial, wm5), 1},
+        {"wm6_bytes", offsetof(sparse__trial, wm6), 1},
+        {"test_accuracy", offsetof(sparse__trial, test_acc), 0},
+        {"int8_test_accuracy", offsetof(sparse__trial, int8_test_acc), 0},
+        {"params", offsetof(sparse__trial, params), 0},
     };
     for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
         read_number(rd, r, figures[k].key, figures[k].key, 0, 1e15, figures[k].needed && out->ok ? REQUIRED : INFO,
                     (double *)((char *)out + figures[k].offset));
 }
 
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
-                   sp_trial *out)
+int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                        size_t line_no, int strict, sparse__trial *out)
 {
     memset(out, 0, sizeof *out);
+    out->id = SPARSE__NO_ID;
     out->stage = -1;
-    out->parent = SP_NO_PARENT;
+    out->parent = SPARSE__NO_PARENT;
     out->ok = out->feasible = -1;
     out->val_acc = out->test_acc = out->int8_test_acc = out->ms = out->wm5 = out->wm6 = out->params = -1;
     out->seconds = out->epochs = -1;
     sparse__doc *d;
     char src[64];
-    snprintf(src, sizeof src, "trials.jsonl:%zu", index + 1);
+    snprintf(src, sizeof src, "trials.jsonl:%zu", line_no);
     int rc = sparse__doc_parse(&d, line, strlen(line), src);
     if (rc) {
         if (strict)
@@ -244,7 +250,7 @@ int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *li
              sparse__doc_error(d, pt ? pt : r, SPARSE_EFORMAT,
                                "point: expected %zu numbers (the config's search space)", nvars));
     read_figures(&rd, r, out);
-    out->feasible = out->ok == 1 && sp_feasible(cfg, out->ms, out->wm5, out->wm6);
+    out->feasible = out->ok == 1 && sparse__feasible(cfg, out->ms, out->wm5, out->wm6);
     read_number(&rd, r, "seconds", "seconds", 0, 1e12, REQUIRED, &out->seconds);
     const sparse__doc_node *tr = sparse__doc_get(r, "training");
     if (tr)

@@ -1,11 +1,13 @@
 /* Read-only view of a run directory: the trials, their figures and the
  * Pareto front, for `sparse inspect` and for programs. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/doc.h"
+#include "../core/durable.h"
 #include "../core/internal.h"
 #include "runlog.h"
 #include "search_internal.h"
@@ -13,16 +15,21 @@
 struct sparse_run {
     sparse__runlog *log;
     sparse_search_config *cfg;
-    sp_trial *trials; /* each line of trials.jsonl, read leniently */
+    /* The records whose id reads, in file order, read leniently; log_index
+     * is each one's record in the log. */
+    sparse__trial *trials;
+    size_t *log_index;
+    size_t n, max_id;
 };
 
 /* A trial's figure as sparse_run_trial_value gives it (-1: not measured). */
-static double field_value(const sp_trial *t, int field)
+static double field_value(const sparse__trial *t, int field)
 {
     switch (field) {
     case SPARSE_TRIAL_OK: return t->ok;
     case SPARSE_TRIAL_STAGE: return t->stage;
-    case SPARSE_TRIAL_PARENT: return t->parent == SP_NO_PARENT ? -1.0 : (double)t->parent;
+    case SPARSE_TRIAL_PARENT:
+        return t->parent == SPARSE__NO_PARENT ? -1.0 : (double)t->parent;
     case SPARSE_TRIAL_VAL_ACCURACY: return t->val_acc;
     case SPARSE_TRIAL_TEST_ACCURACY: return t->test_acc;
     case SPARSE_TRIAL_MS_BYTES: return t->ms;
@@ -33,6 +40,65 @@ static double field_value(const sp_trial *t, int field)
     case SPARSE_TRIAL_FEASIBLE: return t->feasible;
     default: return t->int8_test_acc; /* SPARSE_TRIAL_INT8_TEST_ACCURACY */
     }
+}
+
+/* Position of trial id among the trials read; SIZE_MAX if none has it. */
+static size_t find(const sparse_run *run, size_t id)
+{
+    if (id < run->n && run->trials[id].id == id)
+        return id; /* a run without damage */
+    for (size_t i = 0; i < run->n; i++)
+        if (run->trials[i].id == id)
+            return i;
+    return SIZE_MAX;
+}
+
+/* Every record of the log whose id reads, once: a record without one, or
+ * with the id of an earlier one, is skipped with a warning. */
+static int read_trials(sparse_run *run, size_t nvars)
+{
+    const char *dir = sparse__runlog_dir(run->log);
+    size_t n = sparse__runlog_count(run->log);
+    if (!(run->trials = sparse__calloc(n ? n : 1, sizeof *run->trials)) ||
+        !(run->log_index = sparse__calloc(n ? n : 1, sizeof *run->log_index)))
+        return SPARSE_ENOMEM;
+    int rc = SPARSE_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        sparse__trial *t = &run->trials[run->n];
+        size_t line = sparse__runlog_line_number(run->log, i), first;
+        sparse__trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, line, 0, t);
+        if (t->id == SPARSE__NO_ID)
+            rc = sparse__runlog_add_note(
+                run->log, line, "%s/trials.jsonl:%zu: a record without a valid id; skipped", dir, line);
+        else if ((first = find(run, t->id)) != SIZE_MAX)
+            rc = sparse__runlog_add_note(
+                run->log, line, "%s/trials.jsonl:%zu: trial %zu again (first on line %zu); skipped", dir,
+                line, t->id, sparse__runlog_line_number(run->log, run->log_index[first]));
+        else {
+            run->log_index[run->n++] = i;
+            if (t->id > run->max_id)
+                run->max_id = t->id;
+            continue;
+        }
+        free(t->point);
+        t->point = NULL;
+    }
+    return rc;
+}
+
+/* state.json counting trials the log lacks, noted with the log's notes. */
+static int check_state(sparse_run *run)
+{
+    size_t done = 0;
+    char msg[1024];
+    int rc = SPARSE_OK;
+    if (sparse__state_trials_done(run->log, &done)) {
+        rc = sparse__runlog_add_note(run->log, 0, "%s", sparse_last_error());
+        sparse_clear_error();
+    } else if (sparse__state_disagreement(run->log, done, msg, sizeof msg)) {
+        rc = sparse__runlog_add_note(run->log, 0, "%s: records are missing", msg);
+    }
+    return rc;
 }
 
 SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
@@ -48,16 +114,16 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
     if (!rc)
         rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
-    size_t n = rc ? 0 : sparse__runlog_count(run->log), nvars = 0;
-    sp_layout lay;
-    if (!rc && !(rc = sp_layout_create(&lay, run->cfg))) {
+    size_t nvars = 0;
+    sparse__layout lay;
+    if (!rc && !(rc = sparse__layout_create(&lay, run->cfg))) {
         nvars = lay.nvars;
-        sp_layout_destroy(&lay);
+        sparse__layout_destroy(&lay);
     }
-    if (!rc && !(run->trials = sparse__calloc(n ? n : 1, sizeof *run->trials)))
-        rc = SPARSE_ENOMEM;
-    for (size_t i = 0; !rc && i < n; i++)
-        sp_trial_parse(run->cfg, nvars, sparse__runlog_line(run->log, i), i, 0, &run->trials[i]);
+    if (!rc)
+        rc = check_state(run);
+    if (!rc)
+        rc = read_trials(run, nvars);
     if (rc) {
         sparse_run_free(run);
         return sparse__error_prefix(rc, "opening run %s", dir);
@@ -70,9 +136,10 @@ SPARSE_API void sparse_run_free(sparse_run *run)
 {
     if (!run)
         return;
-    for (size_t i = 0; run->trials && i < sparse__runlog_count(run->log); i++)
+    for (size_t i = 0; i < run->n; i++)
         free(run->trials[i].point);
     free(run->trials);
+    free(run->log_index);
     sparse__runlog_free(run->log);
     sparse_search_config_free(run->cfg);
     free(run);
@@ -82,53 +149,91 @@ const sparse_search_config *sparse__run_config(const sparse_run *run) { return r
 
 const double *sparse__run_point(const sparse_run *run, size_t id)
 {
-    return id < sparse_run_trial_count(run) ? run->trials[id].point : NULL;
+    size_t i = find(run, id);
+    return i == SIZE_MAX ? NULL : run->trials[i].point;
 }
 
-int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
-                 sparse_dataset **val, sparse_dataset **test)
+int sparse__open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
+                      sparse_dataset **val, sparse_dataset **test)
 {
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = cfg->val_count;
     d.max_train = cfg->max_train;
     d.binary = cfg->binary;
     d.seed = cfg->seed;
-    return sparse_data_open(override ? override : cfg->data, &d, train, val, test);
+    return sparse_data_open(train, val, test, override ? override : cfg->data, &d);
 }
 
-SPARSE_API int sparse_run_open_data(const sparse_run *run, const char *data_override,
-                                    sparse_dataset **train, sparse_dataset **val, sparse_dataset **test)
+SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
+                                    const sparse_run *run, const char *data_override)
 {
     SPARSE__CHECK_NULL(train);
     SPARSE__CHECK_NULL(val);
     SPARSE__CHECK_NULL(test);
     *train = *val = *test = NULL;
     SPARSE__CHECK_NULL(run);
-    return sp_open_data(run->cfg, data_override, train, val, test);
+    return sparse__open_data(run->cfg, data_override, train, val, test);
 }
 
 char *sparse__run_path(const sparse_run *run, size_t id) { return sparse__runlog_weights_path(run->log, id); }
 
-SPARSE_API size_t sparse_run_trial_count(const sparse_run *run)
+SPARSE_API size_t sparse_run_trial_count(const sparse_run *run) { return run ? run->n : 0; }
+
+SPARSE_API int sparse_run_trial_id(const sparse_run *run, size_t i, size_t *id)
 {
-    return run ? sparse__runlog_count(run->log) : 0;
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(id);
+    if (i >= run->n)
+        return sparse__error(SPARSE_ERANGE, "position %zu of a run with %zu trials", i, run->n);
+    *id = run->trials[i].id;
+    return SPARSE_OK;
 }
 
-SPARSE_API const char *sparse_run_trial_json(const sparse_run *run, size_t i)
+SPARSE_API const char *sparse_run_trial_json(const sparse_run *run, size_t id)
 {
-    return run ? sparse__runlog_line(run->log, i) : NULL;
+    size_t i = run ? find(run, id) : SIZE_MAX;
+    return i == SIZE_MAX ? NULL : sparse__runlog_line(run->log, run->log_index[i]);
 }
 
-SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t i, int field, double *value)
+/* Trial id's position, or an error: SPARSE_ERANGE past the last id,
+ * SPARSE_ENOTFOUND for an id whose record is missing or unreadable. */
+static int locate(const sparse_run *run, size_t id, size_t *pos)
+{
+    if ((*pos = find(run, id)) != SIZE_MAX)
+        return SPARSE_OK;
+    const char *dir = sparse__runlog_dir(run->log);
+    if (!run->n || id > run->max_id)
+        return sparse__error(SPARSE_ERANGE, "run %s has no trial %zu (%s)", dir, id,
+                             run->n ? "its last trial is an earlier one" : "it has none yet");
+    return sparse__error(
+        SPARSE_ENOTFOUND,
+        "run %s has no trial %zu: its record is missing or unreadable (see the run's warnings)", dir, id);
+}
+
+SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int field, double *value)
 {
     SPARSE__CHECK_NULL(run);
     SPARSE__CHECK_NULL(value);
-    if (i >= sparse_run_trial_count(run))
-        return sparse__error(SPARSE_ERANGE, "trial %zu of a run with %zu trials", i, sparse_run_trial_count(run));
+    size_t i;
+    int rc = locate(run, id, &i);
+    if (rc)
+        return rc;
     if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_INT8_TEST_ACCURACY)
         return sparse__error(SPARSE_ERANGE, "unknown trial field %d", field);
     *value = field_value(&run->trials[i], field);
     return SPARSE_OK;
+}
+
+SPARSE_API size_t sparse_run_warning_count(const sparse_run *run)
+{
+    return run ? sparse__runlog_note_count(run->log) : 0;
+}
+
+SPARSE_API const char *sparse_run_warning(const sparse_run *run, size_t i, size_t *line)
+{
+    if (line)
+        *line = 0;
+    return run ? sparse__runlog_note(run->log, i, line) : NULL;
 }
 
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *count)
@@ -145,13 +250,13 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     size_t *pool = sparse__malloc((n ? n : 1) * sizeof *pool), *front = sparse__malloc((n ? n : 1) * sizeof *front);
     int rc = F && pool && front ? SPARSE_OK : SPARSE_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
-        const sp_trial *t = &run->trials[i];
+        const sparse__trial *t = &run->trials[i];
         if (t->ok != 1 || (any_feasible && t->feasible != 1))
             continue;
-        pool[m] = i;
+        pool[m] = t->id;
         F[3 * m] = 1.0 - t->val_acc;
         F[3 * m + 1] = t->ms;
-        F[3 * m + 2] = sp_trial_wm(run->cfg, t);
+        F[3 * m + 2] = sparse__trial_wm(run->cfg, t);
         m++;
     }
     size_t c = 0;
@@ -167,7 +272,7 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     return rc;
 }
 
-int sp_run_front(const sparse_run *run, size_t **idx, size_t *count)
+int sparse__run_front(const sparse_run *run, size_t **idx, size_t *count)
 {
     size_t n = sparse_run_trial_count(run);
     *count = 0;
@@ -185,13 +290,13 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
 {
     SPARSE__CHECK_NULL(run);
     size_t c = 0, *idx;
-    int rc = sp_run_front(run, &idx, &c);
+    int rc = sparse__run_front(run, &idx, &c);
     if (rc)
         return rc;
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_puts(&b, "id,stage,val_accuracy,test_accuracy,ms_bytes,wm5_bytes,wm6_bytes,params\n");
     for (size_t j = 0; !rc && j < c; j++) {
-        const sp_trial *t = &run->trials[idx[j]];
+        const sparse__trial *t = &run->trials[find(run, idx[j])];
         sparse__buf_printf(&b, "%zu,%d,%.6f,%.6f,%.0f,%.0f,%.0f,%.0f\n", idx[j], t->stage, t->val_acc, t->test_acc,
                            t->ms, t->wm5, t->wm6, t->params);
     }
@@ -199,7 +304,7 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
     sparse__buf_free(&b);
     char *path = csv ? sparse__runlog_path(run->log, "pareto.csv") : NULL;
     if (!rc)
-        rc = csv && path ? sparse__write_file_atomic(path, csv, strlen(csv)) : SPARSE_ENOMEM;
+        rc = csv && path ? sparse__replace_file(path, csv, strlen(csv)) : SPARSE_ENOMEM;
     free(csv);
     free(path);
     free(idx);

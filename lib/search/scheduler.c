@@ -16,14 +16,14 @@
 #include "../core/internal.h"
 #include "loop.h"
 
-double sp_now_s(void)
+double sparse__now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int stage_of(const sp_search *s, size_t t)
+static int stage_of(const sparse__search *s, size_t t)
 {
     const sparse_search_config *c = s->cfg;
     if (t >= s->final_from)
@@ -35,8 +35,7 @@ static int stage_of(const sp_search *s, size_t t)
     return 3;
 }
 
-
-static sp_slot *slot_of(const sp_search *s, size_t t)
+static sparse__slot *slot_of(const sparse__search *s, size_t t)
 {
     for (size_t i = 0; i <= s->lag; i++)
         if (s->slots[i].busy && s->slots[i].t == t)
@@ -44,15 +43,15 @@ static sp_slot *slot_of(const sp_search *s, size_t t)
     return NULL;
 }
 
-const double *sp_point_of(const sp_search *s, size_t t)
+const double *sparse__point_of(const sparse__search *s, size_t t)
 {
-    const sp_slot *sl = t < s->n ? NULL : slot_of(s, t);
+    const sparse__slot *sl = t < s->n ? NULL : slot_of(s, t);
     return sl ? sl->point : s->trials[t].point;
 }
 
-size_t sp_parent_of(const sp_search *s, size_t t)
+size_t sparse__parent_of(const sparse__search *s, size_t t)
 {
-    const sp_slot *sl = t < s->n ? NULL : slot_of(s, t);
+    const sparse__slot *sl = t < s->n ? NULL : slot_of(s, t);
     return sl ? sl->parent : s->trials[t].parent;
 }
 
@@ -62,8 +61,8 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
                        double images_per_s)
 {
     (void)images_per_s;
-    sp_slot *sl = user;
-    sp_search *s = sl->s;
+    sparse__slot *sl = user;
+    sparse__search *s = sl->s;
     pthread_mutex_lock(&s->lock);
     if (!s->cancel && s->opts->on_progress && sl->t == s->oldest &&
         s->opts->on_progress(s->opts->user, sl->t, epoch, batch, per_epoch, loss))
@@ -75,9 +74,9 @@ static int progress_cb(void *user, size_t epoch, size_t batch, size_t per_epoch,
 
 /* Seconds the run still needs after its last trial: the search trials left
  * at the mean time of those so far, the final ones at the mean of those
- * done, or before the first at sp_final_estimate (a final trial trains
+ * done, or before the first at sparse__final_estimate (a final trial trains
  * several times longer than a searched one), shared among the workers. */
-static double time_left(sp_search *s)
+static double time_left(sparse__search *s)
 {
     double searched = 0, finals = 0, est = 0;
     size_t ns = 0, nf = 0;
@@ -96,7 +95,7 @@ static double time_left(sp_search *s)
     double left = ns ? (double)search_left * searched / (double)ns / (double)s->workers : 0.0;
     if (final_left && nf)
         left += (double)final_left * finals / (double)nf / (double)s->workers;
-    else if (final_left && !sp_final_estimate(s, &est))
+    else if (final_left && !sparse__final_estimate(s, &est))
         left += est * (double)final_left / (double)s->cfg->final_trials;
     sparse_clear_error();
     return left;
@@ -104,15 +103,15 @@ static double time_left(sp_search *s)
 
 /* Proposes trial s->next into sl from the trials it may see; in the final
  * stage it trains final_of again, widened for box. */
-static int prepare_trial(sp_search *s, sp_slot *sl, size_t hist, size_t final_of, size_t box)
+static int prepare_trial(sparse__search *s, sparse__slot *sl, size_t hist, size_t final_of, size_t box)
 {
     size_t t = s->next;
     memset(sl, 0, sizeof *sl);
     sl->s = s;
     sl->t = t;
     sl->stage = stage_of(s, t);
-    sl->start = sp_now_s();
-    sl->parent = SP_NO_PARENT;
+    sl->start = sparse__now_s();
+    sl->parent = SPARSE__NO_PARENT;
     sparse_rng *rng = NULL;
     if (!(sl->point = sparse__malloc(s->lay.nvars * sizeof *sl->point)))
         return SPARSE_ENOMEM;
@@ -122,15 +121,16 @@ static int prepare_trial(sp_search *s, sp_slot *sl, size_t hist, size_t final_of
         memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
         snprintf(sl->how, sizeof sl->how, "final");
         snprintf(sl->morph, sizeof sl->morph, "%s",
-                 sp_fill_box(&s->prob, &s->trials[final_of], box, sl->point) ? "widen+retrain" : "retrain");
+                 sparse__fill_box(&s->prob, &s->trials[final_of], box, sl->point) ? "widen+retrain"
+                                                                                  : "retrain");
     } else if (!rc) {
-        rc = sp_propose(s, sl, hist, rng);
+        rc = sparse__propose(s, sl, hist, rng);
     }
     sparse_rng_free(rng);
     if (!rc) {
-        sp_genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
-        if (sl->parent != SP_NO_PARENT)
-            sp_genome_decode(&s->lay, s->cfg, s->trials[sl->parent].point, &sl->parent_g);
+        sparse__genome_decode(&s->lay, s->cfg, sl->point, &sl->g);
+        if (sl->parent != SPARSE__NO_PARENT)
+            sparse__genome_decode(&s->lay, s->cfg, s->trials[sl->parent].point, &sl->parent_g);
         if (sl->stage == 4) {
             sl->g.epochs = (int)s->cfg->final_epochs;
             sl->g.shift = (int)s->cfg->final_shift;
@@ -148,14 +148,14 @@ static int prepare_trial(sp_search *s, sp_slot *sl, size_t hist, size_t final_of
  * workers > 1); its error message travels in the slot. */
 static void *train_trial(void *arg)
 {
-    sp_slot *sl = arg;
-    sp_search *s = sl->s;
-    int rc = sp_evaluate(s, sl, progress_cb);
+    sparse__slot *sl = arg;
+    sparse__search *s = sl->s;
+    int rc = sparse__evaluate(s, sl, progress_cb);
     if (rc)
         snprintf(sl->error, sizeof sl->error, "%s", sparse_last_error());
     pthread_mutex_lock(&s->lock);
     sl->rc = rc;
-    sl->seconds = sp_now_s() - sl->start;
+    sl->seconds = sparse__now_s() - sl->start;
     sl->done = 1;
     s->completions++;
     pthread_cond_signal(&s->finished);
@@ -164,13 +164,13 @@ static void *train_trial(void *arg)
 }
 
 /* Waits for the slot's worker thread to end (there is one with workers > 1). */
-static void join_worker(const sp_search *s, sp_slot *sl)
+static void join_worker(const sparse__search *s, sparse__slot *sl)
 {
     if (s->workers > 1)
         pthread_join(sl->thread, NULL);
 }
 
-static void release_slot(sp_slot *sl)
+static void release_slot(sparse__slot *sl)
 {
     free(sl->point);
     free(sl->o.arch_json);
@@ -181,14 +181,23 @@ static void release_slot(sp_slot *sl)
 }
 
 /* Tells the trial callback of the trial just recorded (record rec). */
-static int report_trial(sp_search *s, const sp_slot *sl, const char *rec)
+static int report_trial(sparse__search *s, const sparse__slot *sl, const char *rec)
 {
-    const sp_outcome *o = &sl->o;
+    const sparse__outcome *o = &sl->o;
     const size_t t = sl->t;
-    double elapsed = sp_now_s() - s->t0;
-    sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION, t, s->total, sl->stage, o->ok, o->val_acc,
-                             o->ms, s->cfg->wm_model == 6 ? o->wm6 : o->wm5, sp_best_feasible(s),
-                             elapsed, -1.0, rec};
+    double elapsed = sparse__now_s() - s->t0;
+    sparse_trial_event ev = {SPARSE_TRIAL_EVENT_VERSION,
+                             t,
+                             s->total,
+                             sl->stage,
+                             o->ok,
+                             o->val_acc,
+                             o->ms,
+                             s->cfg->wm_model == 6 ? o->wm6 : o->wm5,
+                             sparse__best_feasible(s),
+                             elapsed,
+                             -1.0,
+                             rec};
     if (s->total > t + 1)
         ev.remaining_s = time_left(s);
     if (s->budget_s > 0 && ev.remaining_s > s->budget_s - elapsed)
@@ -199,15 +208,15 @@ static int report_trial(sp_search *s, const sp_slot *sl, const char *rec)
 }
 
 /* Appends the record of the trained trial s->n (in sl) and reports it. */
-static int record_trial(sp_search *s, sp_slot *sl)
+static int record_trial(sparse__search *s, sparse__slot *sl)
 {
     size_t t = sl->t;
     int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
-    const sp_outcome *o = &sl->o;
+    const sparse__outcome *o = &sl->o;
     char *rec = NULL;
     if (!rc) {
-        rec = sp_trial_record(s->cfg, s->lay.nvars, t, sl->stage, sl->parent, sl->how, sl->morph, sl->point, &sl->g,
-                              o, sl->seconds);
+        rec = sparse__trial_record(s->cfg, s->lay.nvars, t, sl->stage, sl->parent, sl->how, sl->morph,
+                                   sl->point, &sl->g, o, sl->seconds);
         rc = rec ? sparse__runlog_append(s->log, rec) : SPARSE_ENOMEM;
     }
     if (rc) {
@@ -215,15 +224,26 @@ static int record_trial(sp_search *s, sp_slot *sl)
         release_slot(sl);
         return sparse__error_prefix(rc, "trial %zu", t);
     }
-    sp_trial tr = {.stage = sl->stage, .parent = sl->parent, .ok = o->ok,
-                   .feasible = o->ok && sp_feasible(s->cfg, o->ms, o->wm5, o->wm6), .point = sl->point,
-                   .val_acc = o->val_acc, .test_acc = o->test_acc, .int8_test_acc = o->int8_test_acc, .ms = o->ms,
-                   .wm5 = o->wm5, .wm6 = o->wm6, .params = o->params, .seconds = sl->seconds, .epochs = sl->g.epochs};
-    rc = sp_keep_trial(s, &tr);
+    sparse__trial tr = {.id = t,
+                        .stage = sl->stage,
+                        .parent = sl->parent,
+                        .ok = o->ok,
+                        .feasible = o->ok && sparse__feasible(s->cfg, o->ms, o->wm5, o->wm6),
+                        .point = sl->point,
+                        .val_acc = o->val_acc,
+                        .test_acc = o->test_acc,
+                        .int8_test_acc = o->int8_test_acc,
+                        .ms = o->ms,
+                        .wm5 = o->wm5,
+                        .wm6 = o->wm6,
+                        .params = o->params,
+                        .seconds = sl->seconds,
+                        .epochs = sl->g.epochs};
+    rc = sparse__keep_trial(s, &tr);
     if (!rc)
         sl->point = NULL; /* the trial's now */
     if (!rc)
-        rc = sp_write_state(s, 0);
+        rc = sparse__write_state(s, 0);
     if (!rc && s->opts->on_trial)
         rc = report_trial(s, sl, rec);
     free(rec);
@@ -233,7 +253,7 @@ static int record_trial(sp_search *s, sp_slot *sl)
 
 /* The trials trial t may see: all before it but the last lag; a final
  * trial sees every searched one. */
-static size_t history_of(const sp_search *s, size_t t)
+static size_t history_of(const sparse__search *s, size_t t)
 {
     if (t >= s->final_from)
         return s->final_from;
@@ -242,27 +262,27 @@ static size_t history_of(const sp_search *s, size_t t)
 
 /* Starts trial s->next if it can start now: 1 if it did, 0 if it must wait
  * for earlier trials, -1 if the run starts no more trials. */
-static int start_next(sp_search *s, double budget, int *rc)
+static int start_next(sparse__search *s, double budget, int *rc)
 {
-    sp_slot *free_slot = NULL;
+    sparse__slot *free_slot = NULL;
     for (size_t i = 0; i <= s->lag && !free_slot; i++)
         if (!s->slots[i].busy)
             free_slot = &s->slots[i];
     if (s->next >= s->total)
         return -1;
-    double elapsed = sp_now_s() - s->t0;
+    double elapsed = sparse__now_s() - s->t0;
     if (budget > 0 && elapsed >= budget)
         return -1;
-    if ((*rc = sp_plan_final(s, elapsed, budget)))
+    if ((*rc = sparse__plan_final(s, elapsed, budget)))
         return -1;
     size_t hist = history_of(s, s->next);
     if (!free_slot || hist > s->n)
         return 0;
-    size_t final_of = SP_NO_PARENT, box = 0;
+    size_t final_of = SPARSE__NO_PARENT, box = 0;
     if (s->next >= s->final_from) {
-        if ((*rc = sp_final_parent(s, s->next, &final_of, &box)))
+        if ((*rc = sparse__final_parent(s, s->next, &final_of, &box)))
             return -1;
-        if (final_of == SP_NO_PARENT) { /* every box spent */
+        if (final_of == SPARSE__NO_PARENT) { /* every box spent */
             s->total = s->next;
             return -1;
         }
@@ -286,7 +306,7 @@ static int start_next(sp_search *s, double budget, int *rc)
 /* Runs trials until the limit, the time budget, an error or a cancellation.
  * Trials in flight then finish, or stop if it was an error; those that
  * finished after a failed one are not recorded (a resume trains them). */
-int sp_run_trials(sp_search *s, double budget)
+int sparse__run_trials(sparse__search *s, double budget)
 {
     int rc = SPARSE_OK, starting = 1;
     for (;;) {
@@ -294,7 +314,7 @@ int sp_run_trials(sp_search *s, double budget)
         if (rc)
             s->cancel = 1;
         s->oldest = s->n;
-        sp_slot *sl = slot_of(s, s->n);
+        sparse__slot *sl = slot_of(s, s->n);
         int ready = sl && sl->done;
         size_t running = 0, seen = s->completions;
         for (size_t i = 0; i <= s->lag; i++)

@@ -7,30 +7,32 @@
 #include "sparse/gp.h"
 #include "sparse/layers.h"
 #include "sparse/search.h"
+#include "runlog.h"
 
-#define SP_MAX_BLOCKS 4
-#define SP_MAX_LAYERS 4
-#define SP_MAX_BOXES 8
-#define SP_MAX_REFERENCES 32
-#define SP_LABEL_CAP 64
+#define SPARSE__MAX_BLOCKS 4
+#define SPARSE__MAX_LAYERS 4
+#define SPARSE__MAX_BOXES 8
+#define SPARSE__MAX_REFERENCES 32
+#define SPARSE__LABEL_CAP 64
 
-enum { SP_CONV = 0, SP_SEPARABLE = 1, SP_DOWNSAMPLED = 2, SP_LAYER_TYPES = 3 };
-enum { SP_PRUNE_NONE = 0, SP_PRUNE_SPVD = 1, SP_PRUNE_BC = 2, SP_PRUNE_METHODS = 3 };
+enum { SPARSE__CONV = 0, SPARSE__SEPARABLE = 1, SPARSE__DOWNSAMPLED = 2, SPARSE__LAYER_TYPES = 3 };
+/* The genome's pruning choice is a sparse_prune_method value (0, 1, 2). */
+#define SPARSE__PRUNE_METHODS (SPARSE_PRUNE_BC + 1)
 
 /* A searchable range; lo == hi fixes the value. */
-typedef struct sp_range {
+typedef struct sparse__range {
     double lo, hi;
-} sp_range;
+} sparse__range;
 
 /* Allowed values of a categorical choice as a bit set. */
-typedef unsigned sp_choices;
+typedef unsigned sparse__choices;
 
 /* A point the Pareto plot draws beside the trials (plot.references). */
-typedef struct sp_reference {
-    char label[SP_LABEL_CAP];
+typedef struct sparse__reference {
+    char label[SPARSE__LABEL_CAP];
     double accuracy;         /* 0..1 */
     double ms, wm;           /* bytes; 0 = not drawn on that panel */
-} sp_reference;
+} sparse__reference;
 
 struct sparse_search_config {
     char *source;
@@ -51,146 +53,155 @@ struct sparse_search_config {
      * each a trial of stage 4. final_trials 0 = no final stage. */
     size_t final_trials, final_epochs, final_shift, final_nboxes;
     int final_fill; /* widen each network until it fills its box */
-    double final_box_ms[SP_MAX_BOXES], final_box_wm[SP_MAX_BOXES];
+    double final_box_ms[SPARSE__MAX_BOXES], final_box_wm[SPARSE__MAX_BOXES];
     double stage_rho[3];
     size_t initial_trials;
     size_t candidates;
     /* Random points are widened or narrowed to a share of the size cap
      * drawn log-uniformly from this range; lo == 0 turns that off. */
-    sp_range random_fill;
+    sparse__range random_fill;
     int lambda_box;
     double lambda_lo[3], lambda_hi[3];
     /* training */
     size_t batch;
     int optimizer, schedule;
     /* space */
-    sp_range blocks, layers, kernel, filters, rate, pool, input_rate, fc_layers, fc_weights;
-    sp_choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,
+    sparse__range blocks, layers, kernel, filters, rate, pool, input_rate, fc_layers, fc_weights;
+    sparse__choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,
         merge_concat, prune;
-    sp_range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing,
-        weight_decay, fc_frac, shift;
+    sparse__range threshold, kl_weight, zero_epochs, anneal_epochs, lr, epochs, label_smoothing, weight_decay,
+        fc_frac, shift;
     /* the Pareto plot: points to compare with, under the run's WM model */
-    sp_reference plot_refs[SP_MAX_REFERENCES];
+    sparse__reference plot_refs[SPARSE__MAX_REFERENCES];
     size_t plot_nrefs;
 };
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
  * the variable is fixed and not searched). */
-typedef struct sp_layer_vars {
+typedef struct sparse__layer_vars {
     size_t type, kernel, filters, rate, threshold;
-} sp_layer_vars;
+} sparse__layer_vars;
 
-typedef struct sp_layout {
+typedef struct sparse__layout {
     sparse_space *space;
     size_t in_ds, in_rate, in_avg, blocks, batch_norm, residual, fc_layers, fc_weights, fc_frac,
         left, right, merge, prune, threshold_fc, kl_weight, zero_epochs, anneal_epochs, lr, epochs,
         label_smoothing, weight_decay, shift;
-    size_t block_layers[SP_MAX_BLOCKS], block_pool[SP_MAX_BLOCKS];
-    sp_layer_vars layer[SP_MAX_BLOCKS][SP_MAX_LAYERS];
+    size_t block_layers[SPARSE__MAX_BLOCKS], block_pool[SPARSE__MAX_BLOCKS];
+    sparse__layer_vars layer[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS];
     size_t nvars;
     int bmax, lmax;
-} sp_layout;
+} sparse__layout;
 
 /* The genome decoded into plain values (what training and the arch need). */
-typedef struct sp_genome {
+typedef struct sparse__genome {
     int in_ds, in_rate, in_avg, blocks, batch_norm, residual, fc_layers, left, right, merge_concat,
         prune;
     double fc_weights, fc_frac;
-    int block_layers[SP_MAX_BLOCKS], block_pool[SP_MAX_BLOCKS];
-    int type[SP_MAX_BLOCKS][SP_MAX_LAYERS], kernel[SP_MAX_BLOCKS][SP_MAX_LAYERS],
-        filters[SP_MAX_BLOCKS][SP_MAX_LAYERS];
-    double rate[SP_MAX_BLOCKS][SP_MAX_LAYERS], threshold[SP_MAX_BLOCKS][SP_MAX_LAYERS];
+    int block_layers[SPARSE__MAX_BLOCKS], block_pool[SPARSE__MAX_BLOCKS];
+    int type[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS], kernel[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS],
+        filters[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS];
+    double rate[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS], threshold[SPARSE__MAX_BLOCKS][SPARSE__MAX_LAYERS];
     double threshold_fc, kl_weight, lr, label_smoothing, weight_decay;
     int zero_epochs, anneal_epochs, epochs, shift;
-} sp_genome;
+} sparse__genome;
 
-int sp_layout_create(sp_layout *lay, const sparse_search_config *cfg);
-void sp_layout_destroy(sp_layout *lay);
+int sparse__layout_create(sparse__layout *lay, const sparse_search_config *cfg);
+void sparse__layout_destroy(sparse__layout *lay);
 /* Reads a point (layout->nvars doubles) into plain values, fixed values
  * taken from the config. */
-void sp_genome_decode(const sp_layout *lay, const sparse_search_config *cfg, const double *point,
-                      sp_genome *g);
+void sparse__genome_decode(const sparse__layout *lay, const sparse_search_config *cfg, const double *point,
+                           sparse__genome *g);
 /* Builds the architecture of a genome for inputs (c, h, w) and classes. */
-int sp_genome_arch(const sp_genome *g, size_t c, size_t h, size_t w, size_t classes,
-                   sparse_arch **out);
+int sparse__genome_arch(const sparse__genome *g, size_t c, size_t h, size_t w, size_t classes,
+                        sparse_arch **out);
 
 /* What building a point's network takes: the config, its space and the
  * data's image shape and classes (all borrowed). */
-typedef struct sp_problem {
+typedef struct sparse__problem {
     const sparse_search_config *cfg;
-    const sp_layout *lay;
+    const sparse__layout *lay;
     size_t channels, height, width, classes;
-} sp_problem;
+} sparse__problem;
 
 /* The genome of point into g, and its architecture (caller frees; NULL on
  * failure). */
-int sp_point_arch(const sp_problem *p, const double *point, sp_genome *g, sparse_arch **out);
+int sparse__point_arch(const sparse__problem *p, const double *point, sparse__genome *g, sparse_arch **out);
 /* What a point means for training: its architecture and the training and
  * pruning values that apply to it. Two points with the same key train the
  * same network the same way, so a morph that leaves the key unchanged (say,
  * a merge type without branches) is a no-op. Caller frees; NULL if the
  * architecture cannot be built. */
-char *sp_point_key(const sp_problem *p, const double *point);
+char *sparse__point_key(const sparse__problem *p, const double *point);
 
 /* Morphs (paper Table 6). */
-typedef enum sp_morph_set { SP_MORPH_ALL = 0, SP_MORPH_PRUNING_ONLY = 1 } sp_morph_set;
+typedef enum sparse__morph_set { SPARSE__MORPH_ALL = 0, SPARSE__MORPH_PRUNING_ONLY = 1 } sparse__morph_set;
 /* Applies 1..max_ops random morphs of the allowed set to point into out;
  * names (capacity cap) receives their names joined by '+'. SPARSE_EEMPTY if
  * no morph applies. */
-int sp_morph(const sp_layout *lay, sparse_rng *rng, const double *point, sp_morph_set set,
-             int max_ops, double *out, char *names, size_t cap);
-
+int sparse__morph(const sparse__layout *lay, sparse_rng *rng, const double *point, sparse__morph_set set,
+                  int max_ops, double *out, char *names, size_t cap);
 
 /* sparse_net_inherit, then zero the weights on inputs the reference did not
  * have, so a widened child computes what its reference computed. */
-int sp_inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
+int sparse__inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
 
-/* Pruning options of a genome (thresholds: the FC one; sp_prune_trial
+/* Pruning options of a genome (thresholds: the FC one; sparse__prune_trial
  * gives every layer its own). */
 struct sparse_prune_options;
 struct sparse_prune_result;
-void sp_prune_options(const sp_genome *g, uint64_t seed, struct sparse_prune_options *po);
+void sparse__prune_options(const sparse__genome *g, uint64_t seed, struct sparse_prune_options *po);
 /* The weights file at path of a trial of genome g, for batches of up to
  * batch images: a pruned trial's in its variational mode, so that its
  * posterior (log sigma^2, group scales) comes too. *out owned by the
  * caller; NULL on failure. */
-int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net **out);
+int sparse__load_trial(const char *path, const sparse__genome *g, size_t batch, sparse_net **out);
 /* Prunes net, a trained variational network of genome g, with every layer's
  * own threshold (paper Table 5), and compacts it for batches of up to batch
  * images (0: net's own) into *out (owned by the caller). */
-int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t batch,
-                   struct sparse_prune_result **out);
+int sparse__prune_trial(sparse_net *net, const sparse__genome *g, uint64_t seed, size_t batch,
+                        struct sparse_prune_result **out);
 
 /* ---- trial records (records.c) ---- */
 
-#define SP_NO_PARENT SIZE_MAX
+#define SPARSE__NO_PARENT SIZE_MAX
+#define SPARSE__NO_ID SIZE_MAX
 
 /* One line of trials.jsonl as the search and the run view read it back.
  * Figures the record does not hold are -1. */
-typedef struct sp_trial {
+typedef struct sparse__trial {
+    size_t id;     /* as recorded (SPARSE__NO_ID: unreadable; lenient reading only) */
     int stage;     /* 1, 2, 3; 4 for the final stage (-1: unknown) */
-    size_t parent; /* SP_NO_PARENT for none */
+    size_t parent; /* SPARSE__NO_PARENT for none */
     int ok;        /* 1 trained and measured, 0 failed (-1: the line is not a record; lenient reading only) */
     int feasible;  /* 1 ok and within the config's budgets */
     double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
     double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
     double seconds;
     double epochs; /* epochs trained, for the time a final stage takes */
-} sp_trial;
+} sparse__trial;
 
 /* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
-int sp_feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
+int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
 /* The trial's WM under the config's model. */
-double sp_trial_wm(const sparse_search_config *cfg, const sp_trial *t);
+double sparse__trial_wm(const sparse_search_config *cfg, const sparse__trial *t);
 
-/* Reads record `index` (0-based; the line of trials.jsonl) of a run with
- * config cfg, whose space has nvars variables. Strict (the search): a
- * missing or malformed field it needs is an error naming trials.jsonl:line
- * and the field, and nothing is kept. Lenient (the run view): every field
- * that reads is kept, the others are -1, and it never fails. out->point is
- * the caller's (free). */
-int sp_trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index, int strict,
-                   sp_trial *out);
+/* Reads a record of a run with config cfg, whose space has nvars variables;
+ * line_no is its line in trials.jsonl, for messages. Strict (the search):
+ * the record must be trial `index`, and a missing or malformed field it
+ * needs is an error naming trials.jsonl:line and the field, and nothing is
+ * kept. Lenient (the run view): every field that reads is kept, the others
+ * are -1 (the id SPARSE__NO_ID), and it never fails. out->point is the caller's
+ * (free). */
+int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
+                        size_t line_no, int strict, sparse__trial *out);
+
+/* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
+ * naming the file when it is malformed. */
+int sparse__state_trials_done(const sparse__runlog *log, size_t *done);
+/* 1 (and why into msg) if state.json counts more trials done (done) than
+ * trials.jsonl holds records: records were lost after they were written. */
+int sparse__state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap);
 
 /* The point of trial id (borrowed; NULL if failed or out of range) and the
  * path of its weights file (caller frees). */
@@ -198,13 +209,13 @@ const double *sparse__run_point(const sparse_run *run, size_t id);
 char *sparse__run_path(const sparse_run *run, size_t id);
 /* The run's Pareto front (sparse_run_pareto) in a fresh array (caller
  * frees; NULL on failure). */
-int sp_run_front(const sparse_run *run, size_t **idx, size_t *count);
+int sparse__run_front(const sparse_run *run, size_t **idx, size_t *count);
 /* The config stored in a run directory (borrowed). */
 const sparse_search_config *sparse__run_config(const sparse_run *run);
 /* The splits a search with cfg trains, validates and tests on (the data spec
  * replaced by override when not NULL): one place, so that a run's data can
  * be opened again exactly as its search saw them. */
-int sp_open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
-                 sparse_dataset **val, sparse_dataset **test);
+int sparse__open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
+                      sparse_dataset **val, sparse_dataset **test);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/durable.h"
 #include "../core/internal.h"
 #include "search_internal.h"
 
@@ -102,17 +103,18 @@ static void frame(sparse__buf *b, const axis *a, int panel, const char *xlabel)
                        x0 - 44, MARGIN_T + PANEL_H / 2, x0 - 44, MARGIN_T + PANEL_H / 2);
 }
 
-/* Validation accuracy, MS and WM of trial i; 0 for a failed trial. */
-static int trial_point(const plot *p, size_t i, double *acc, double *ms, double *wm)
+/* Validation accuracy, MS and WM of trial id; 0 for a failed trial. */
+static int trial_point(const plot *p, size_t id, double *acc, double *ms, double *wm)
 {
     int wm_field = p->cfg->wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
     double ok = 0;
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_OK, &ok);
+    if (sparse_run_trial_value(p->run, id, SPARSE_TRIAL_OK, &ok))
+        return 0;
     if (ok != 1)
         return 0;
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_VAL_ACCURACY, acc);
-    sparse_run_trial_value(p->run, i, SPARSE_TRIAL_MS_BYTES, ms);
-    sparse_run_trial_value(p->run, i, wm_field, wm);
+    sparse_run_trial_value(p->run, id, SPARSE_TRIAL_VAL_ACCURACY, acc);
+    sparse_run_trial_value(p->run, id, SPARSE_TRIAL_MS_BYTES, ms);
+    sparse_run_trial_value(p->run, id, wm_field, wm);
     return 1;
 }
 
@@ -130,7 +132,8 @@ static void fit_axes(plot *p)
     axis a = {9, 0, 100, 0};
     for (size_t i = 0; i < p->n; i++) {
         double acc, ms, wm;
-        if (trial_point(p, i, &acc, &ms, &wm))
+        size_t id = 0;
+        if (!sparse_run_trial_id(p->run, i, &id) && trial_point(p, id, &acc, &ms, &wm))
             widen_axis(&a, 100 * acc, fmin(ms, wm), fmax(ms, wm));
     }
     for (size_t r = 0; r < p->nrefs; r++) {
@@ -171,7 +174,11 @@ static void draw_trials(sparse__buf *b, const plot *p)
 {
     for (int pass = 0; pass < 2; pass++)
         for (size_t j = 0; j < (pass ? p->count : p->n); j++) {
-            size_t i = pass ? p->front[j] : j;
+            size_t i = 0;
+            if (pass)
+                i = p->front[j];
+            else if (sparse_run_trial_id(p->run, j, &i))
+                continue;
             double acc, ms, wm;
             if (!trial_point(p, i, &acc, &ms, &wm) || 100 * acc < p->a.acc_lo)
                 continue;
@@ -278,7 +285,7 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     if (!p->refs)
         return SPARSE_ENOMEM;
     for (size_t r = 0; r < from_cfg; r++) {
-        const sp_reference *in = &p->cfg->plot_refs[r];
+        const sparse__reference *in = &p->cfg->plot_refs[r];
         refpoint ref = {in->label, 100 * in->accuracy, {in->ms, in->wm}, NULL};
         p->refs[p->nrefs++] = ref;
     }
@@ -298,23 +305,12 @@ static int gather_references(plot *p, const sparse_plot_options *opts)
     return SPARSE_OK;
 }
 
-static int check_version(unsigned version)
-{
-    if (version != SPARSE_PLOT_OPTIONS_VERSION)
-        return sparse__error(SPARSE_EVERSION, "sparse_plot_options version %u (this library knows %u)", version,
-                             SPARSE_PLOT_OPTIONS_VERSION);
-    return SPARSE_OK;
-}
+SPARSE__STRUCT_VERSIONS(plot_options_versions, sparse_plot_options, SPARSE_PLOT_OPTIONS_INIT,
+                        SPARSE_PLOT_OPTIONS_VERSION, sizeof(sparse_plot_options));
 
 SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version)
 {
-    SPARSE__CHECK_NULL(opts);
-    int rc = check_version(version);
-    if (rc)
-        return rc;
-    sparse_plot_options d = SPARSE_PLOT_OPTIONS_INIT;
-    *opts = d;
-    return SPARSE_OK;
+    return sparse__struct_init(&plot_options_versions, opts, version);
 }
 
 SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
@@ -322,30 +318,28 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
 {
     SPARSE__CHECK_NULL(run);
     SPARSE__CHECK_NULL(path);
-    sparse_plot_options defaults = SPARSE_PLOT_OPTIONS_INIT;
-    if (!opts)
-        opts = &defaults;
-    int rc = check_version(opts->version);
+    sparse_plot_options o;
+    int rc = sparse__struct_read(&plot_options_versions, &o, opts, "sparse_run_write_pareto_svg_ext");
     if (rc)
         return rc;
-    if (opts->reference_count && !opts->references)
+    if (o.reference_count && !o.references)
         return sparse__error(SPARSE_EINVAL, "sparse_plot_options: %zu references but references is NULL",
-                             opts->reference_count);
+                             o.reference_count);
     plot p;
     memset(&p, 0, sizeof p);
     p.run = run;
     p.cfg = sparse__run_config(run);
     p.n = sparse_run_trial_count(run);
-    rc = sp_run_front(run, &p.front, &p.count);
+    rc = sparse__run_front(run, &p.front, &p.count);
     if (!rc)
-        rc = gather_references(&p, opts);
+        rc = gather_references(&p, &o);
     char *svg = NULL;
     if (!rc) {
         fit_axes(&p);
         rc = (svg = render(&p)) ? SPARSE_OK : SPARSE_ENOMEM;
     }
     if (!rc)
-        rc = sparse__write_file_atomic(path, svg, strlen(svg));
+        rc = sparse__replace_file(path, svg, strlen(svg));
     free(svg);
     free(p.front);
     free(p.refs);

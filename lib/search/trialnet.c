@@ -5,19 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/internal.h"
 #include "search_internal.h"
 #include "sparse/experimental.h"
 #include "sparse/prune.h"
 
-void sp_prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *po)
+void sparse__prune_options(const sparse__genome *g, uint64_t seed, sparse_prune_options *po)
 {
     sparse_prune_options d = SPARSE_PRUNE_OPTIONS_INIT;
     *po = d;
-    po->method = g->prune == SP_PRUNE_SPVD ? SPARSE_PRUNE_SPVD
-                 : g->prune == SP_PRUNE_BC ? SPARSE_PRUNE_BC
-                                           : SPARSE_PRUNE_NONE;
+    po->method = g->prune;
     po->spvd_threshold = po->bc_threshold = g->threshold_fc;
     po->kl_weight = g->kl_weight;
     po->zero_epochs = g->zero_epochs;
@@ -29,11 +28,10 @@ void sp_prune_options(const sp_genome *g, uint64_t seed, sparse_prune_options *p
 /* Paper Table 5 prunes every layer with its own threshold: conv nodes
  * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
  * FC nodes the FC threshold. */
-static int set_layer_thresholds(sparse_net *net, const sp_genome *g, uint64_t seed)
+static int set_layer_thresholds(sparse_net *net, const sparse__genome *g, uint64_t seed)
 {
-    const int mode = g->prune == SP_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
     for (size_t id = 0; id < sparse_net_node_count(net); id++) {
-        if (sparse_exp_net_variational_mode(net, id) == SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(net, id) == SPARSE_PRUNE_NONE)
             continue;
         const char *name = sparse_net_node_name(net, id);
         int k, l;
@@ -41,28 +39,29 @@ static int set_layer_thresholds(sparse_net *net, const sp_genome *g, uint64_t se
         if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
             l < g->block_layers[k])
             thr = g->threshold[k][l];
-        int rc = sparse_exp_net_set_variational(net, id, mode, thr, seed);
+        int rc = sparse_exp_net_set_variational(net, id, g->prune, thr, seed);
         if (rc)
             return rc;
     }
     return SPARSE_OK;
 }
 
-int sp_prune_trial(sparse_net *net, const sp_genome *g, uint64_t seed, size_t batch, sparse_prune_result **out)
+int sparse__prune_trial(sparse_net *net, const sparse__genome *g, uint64_t seed, size_t batch,
+                        sparse_prune_result **out)
 {
     *out = NULL;
     int rc = set_layer_thresholds(net, g, seed);
     return rc ? rc : sparse_prune_compact(out, net, batch);
 }
 
-int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net **out)
+int sparse__load_trial(const char *path, const sparse__genome *g, size_t batch, sparse_net **out)
 {
     *out = NULL;
     sparse_arch *arch = NULL;
     int rc;
-    if (g->prune != SP_PRUNE_NONE) {
+    if (g->prune != SPARSE_PRUNE_NONE) {
         sparse_prune_options po;
-        sp_prune_options(g, 0, &po);
+        sparse__prune_options(g, 0, &po);
         rc = sparse_prune_load(out, path, batch, &po);
     } else {
         rc = sparse_net_load_arch(&arch, path);
@@ -81,19 +80,19 @@ int sp_load_trial(const char *path, const sp_genome *g, size_t batch, sparse_net
 
 /* The network of a trial's weights file as the search evaluated it: pruned
  * (into *out, *before the variational one) or as it is (*out). */
-static int rebuild(const char *path, const sp_genome *g, sparse_net **out, sparse_net **before)
+static int rebuild(const char *path, const sparse__genome *g, sparse_net **out, sparse_net **before)
 {
     sparse_net *net = NULL;
     sparse_prune_result *pruned = NULL;
-    int rc = sp_load_trial(path, g, 256, &net);
-    if (!rc && g->prune == SP_PRUNE_NONE) {
+    int rc = sparse__load_trial(path, g, 256, &net);
+    if (!rc && g->prune == SPARSE_PRUNE_NONE) {
         *out = net;
         return SPARSE_OK;
     }
     if (!rc)
-        rc = sp_prune_trial(net, g, 0, 256, &pruned);
+        rc = sparse__prune_trial(net, g, 0, 256, &pruned);
     if (!rc)
-        rc = sparse_prune_result_take_net(pruned, out);
+        rc = sparse_prune_result_take_net(out, pruned);
     sparse_prune_result_free(pruned);
     if (rc)
         sparse_net_free(net);
@@ -102,8 +101,30 @@ static int rebuild(const char *path, const sp_genome *g, sparse_net **out, spars
     return rc;
 }
 
-SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net **out,
-                                    sparse_net **before)
+/* A trial's weights file is read from the run directory itself: neither it
+ * nor weights/ may be a symbolic link leading elsewhere. */
+static int check_weights_path(const char *path)
+{
+    struct stat st;
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    char *dir = sparse__malloc(dir_len + 1);
+    if (!dir)
+        return SPARSE_ENOMEM;
+    memcpy(dir, path, dir_len);
+    dir[dir_len] = '\0';
+    int rc = SPARSE_OK;
+    if (dir_len && !lstat(dir, &st) && S_ISLNK(st.st_mode))
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights/ must be its own", dir);
+    else if (!lstat(path, &st) && S_ISLNK(st.st_mode))
+        rc = sparse__error(SPARSE_EIO,
+                           "%s: is a symbolic link (not followed): a run's weights must be its own", path);
+    free(dir);
+    return rc;
+}
+
+SPARSE_API int sparse_run_trial_net(sparse_net **out, sparse_net **before, const sparse_run *run, size_t id)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
@@ -115,20 +136,24 @@ SPARSE_API int sparse_run_trial_net(const sparse_run *run, size_t id, sparse_net
     int rc = sparse_run_trial_value(run, id, SPARSE_TRIAL_OK, &ok);
     if (rc)
         return rc;
-    if (ok != 1 || !point)
+    if (ok != 1)
         return sparse__error(SPARSE_ENOTFOUND, "trial %zu failed: it has no network", id);
+    if (!point)
+        return sparse__error(SPARSE_EFORMAT, "trial %zu: its record has no readable point", id);
     const sparse_search_config *cfg = sparse__run_config(run);
-    sp_layout lay;
-    if ((rc = sp_layout_create(&lay, cfg)))
+    sparse__layout lay;
+    if ((rc = sparse__layout_create(&lay, cfg)))
         return rc;
-    sp_genome g;
-    sp_genome_decode(&lay, cfg, point, &g);
-    sp_layout_destroy(&lay);
+    sparse__genome g;
+    sparse__genome_decode(&lay, cfg, point, &g);
+    sparse__layout_destroy(&lay);
     char *path = sparse__run_path(run, id);
     if (!path)
         return SPARSE_ENOMEM;
     sparse_net *variational = NULL;
-    rc = rebuild(path, &g, out, &variational);
+    rc = check_weights_path(path);
+    if (!rc)
+        rc = rebuild(path, &g, out, &variational);
     free(path);
     if (rc)
         return sparse__error_prefix(rc, "rebuilding the network of trial %zu", id);

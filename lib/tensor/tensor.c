@@ -108,7 +108,7 @@ SPARSE_API void sparse_tensor_free(sparse_tensor *t)
     free(t);
 }
 
-SPARSE_API int sparse_tensor_ndim(const sparse_tensor *t) { return t ? t->ndim : 0; }
+SPARSE_API int sparse_tensor_dim_count(const sparse_tensor *t) { return t ? t->ndim : 0; }
 
 SPARSE_API size_t sparse_tensor_dim(const sparse_tensor *t, int i)
 {
@@ -120,7 +120,7 @@ SPARSE_API ptrdiff_t sparse_tensor_stride(const sparse_tensor *t, int i)
     return (t && i >= 0 && i < t->ndim) ? t->stride[i] : 0;
 }
 
-SPARSE_API size_t sparse_tensor_numel(const sparse_tensor *t)
+SPARSE_API size_t sparse_tensor_element_count(const sparse_tensor *t)
 {
     if (!t)
         return 0;
@@ -280,9 +280,9 @@ SPARSE_API int sparse_tensor_reshape(sparse_tensor **out, sparse_tensor *t, int 
     int rc = check_shape("sparse_tensor_reshape", ndim, shape, &numel);
     if (rc)
         return rc;
-    if (numel != sparse_tensor_numel(t))
+    if (numel != sparse_tensor_element_count(t))
         return sparse__error(SPARSE_ESHAPE, "sparse_tensor_reshape: %zu elements cannot become %zu",
-                             sparse_tensor_numel(t), numel);
+                             sparse_tensor_element_count(t), numel);
     if (!sparse_tensor_is_contiguous(t))
         return sparse__error(SPARSE_ESHAPE,
                              "sparse_tensor_reshape: source is a non-contiguous view; clone it first");

@@ -62,15 +62,111 @@ static void test_sparse_free(void **state)
     sparse_free(NULL);
 }
 
+/* A struct at version 3 whose versions 1 and 2 ended earlier, as an options
+ * struct grows: the helper behind every *_init and every reader of a
+ * caller's versioned struct. */
+typedef struct fake_opts {
+    unsigned version;
+    int a;      /* version 1 */
+    double b;   /* version 2 */
+    char c[13]; /* version 3 */
+} fake_opts;
+#define FAKE_OPTS_INIT {3, 7, 2.5, "defaults"}
+SPARSE__STRUCT_VERSIONS(fake_versions, fake_opts, FAKE_OPTS_INIT, 3, offsetof(fake_opts, b),
+                        offsetof(fake_opts, c), sizeof(fake_opts));
+
+typedef struct one_opts {
+    unsigned version;
+    int a;
+} one_opts;
+#define ONE_OPTS_INIT {1, 0}
+SPARSE__STRUCT_VERSIONS(one_versions, one_opts, ONE_OPTS_INIT, 1, sizeof(one_opts));
+
+/* The struct as callers built against versions 1 and 2 saw it. */
+typedef struct fake_opts_v1 {
+    unsigned version;
+    int a;
+} fake_opts_v1;
+typedef struct fake_opts_v2 {
+    unsigned version;
+    int a;
+    double b;
+} fake_opts_v2;
+
+static void test_struct_versions(void **state)
+{
+    (void)state;
+    assert_int_equal(sizeof(fake_opts_v1), offsetof(fake_opts, b));
+    assert_int_equal(sizeof(fake_opts_v2), offsetof(fake_opts, c));
+    assert_int_equal(sparse__struct_size(&fake_versions, 0), 0);
+    assert_int_equal(sparse__struct_size(&fake_versions, 1), sizeof(fake_opts_v1));
+    assert_int_equal(sparse__struct_size(&fake_versions, 3), sizeof(fake_opts));
+    assert_int_equal(sparse__struct_size(&fake_versions, 4), 0);
+    /* Heap blocks of exactly an older version's size: under ASan, a byte
+     * read or written past the end fails the test. */
+    fake_opts_v1 *v1 = malloc(sizeof *v1);
+    fake_opts_v2 *v2 = malloc(sizeof *v2);
+    assert_int_equal(sparse__struct_init(&fake_versions, v1, 1), SPARSE_OK);
+    assert_int_equal(v1->version, 1);
+    assert_int_equal(v1->a, 7);
+    assert_int_equal(sparse__struct_init(&fake_versions, v2, 2), SPARSE_OK);
+    assert_int_equal(v2->version, 2);
+    assert_true(v2->b == 2.5);
+    v1->a = 9;
+    v2->b = -1.0;
+    fake_opts cur;
+    memset(&cur, 0xAB, sizeof cur);
+    assert_int_equal(sparse__struct_read(&fake_versions, &cur, v1, "fn"), SPARSE_OK);
+    assert_int_equal(cur.version, 3);
+    assert_int_equal(cur.a, 9);
+    assert_true(cur.b == 2.5);
+    assert_string_equal(cur.c, "defaults");
+    assert_int_equal(sparse__struct_read(&fake_versions, &cur, v2, "fn"), SPARSE_OK);
+    assert_int_equal(cur.a, 7);
+    assert_true(cur.b == -1.0);
+    assert_string_equal(cur.c, "defaults");
+    assert_int_equal(sparse__struct_read(&fake_versions, &cur, NULL, "fn"), SPARSE_OK);
+    assert_int_equal(cur.version, 3);
+    assert_true(cur.b == 2.5);
+    /* Results the other way: only the caller's version's fields, its
+     * version kept. */
+    cur.a = 11;
+    cur.b = 4.0;
+    assert_int_equal(sparse__struct_write(&fake_versions, v1, &cur, "fn"), SPARSE_OK);
+    assert_int_equal(v1->version, 1);
+    assert_int_equal(v1->a, 11);
+    assert_int_equal(sparse__struct_write(&fake_versions, v2, &cur, "fn"), SPARSE_OK);
+    assert_int_equal(v2->version, 2);
+    assert_true(v2->b == 4.0);
+    /* Unknown versions, on both sides of the known ones. */
+    v1->version = 4;
+    assert_int_equal(sparse__struct_read(&fake_versions, &cur, v1, "fn"), SPARSE_EVERSION);
+    assert_string_equal(sparse_last_error(), "fn: fake_opts version 4 (this library knows versions 1..3)");
+    assert_int_equal(sparse__struct_write(&fake_versions, v1, &cur, "fn"), SPARSE_EVERSION);
+    assert_int_equal(v1->a, 11);
+    v1->version = 0;
+    assert_int_equal(sparse__struct_read(&fake_versions, &cur, v1, "fn"), SPARSE_EVERSION);
+    assert_int_equal(sparse__struct_init(&fake_versions, v1, 0), SPARSE_EVERSION);
+    assert_string_equal(sparse_last_error(),
+                        "fake_opts_init: requested version 0 (this library knows versions 1..3)");
+    assert_int_equal(sparse__struct_init(&fake_versions, NULL, 1), SPARSE_EINVAL);
+    assert_int_equal(sparse__struct_write(&fake_versions, NULL, &cur, "fn"), SPARSE_EINVAL);
+    one_opts one = {2, 0}, one_cur;
+    assert_int_equal(sparse__struct_read(&one_versions, &one_cur, &one, "g"), SPARSE_EVERSION);
+    assert_string_equal(sparse_last_error(), "g: one_opts version 2 (this library knows version 1)");
+    free(v1);
+    free(v2);
+}
+
 static void test_threads(void **state)
 {
     (void)state;
-    assert_int_equal(sparse_set_num_threads(0), SPARSE_ERANGE);
+    assert_int_equal(sparse_set_thread_count(0), SPARSE_ERANGE);
     assert_non_null(strstr(sparse_last_error(), "0 threads"));
-    assert_int_equal(sparse_set_num_threads(2), SPARSE_OK);
-    assert_int_equal(sparse_get_num_threads(), 2);
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
-    assert_int_equal(sparse_get_num_threads(), 1);
+    assert_int_equal(sparse_set_thread_count(2), SPARSE_OK);
+    assert_int_equal(sparse_thread_count(), 2);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
+    assert_int_equal(sparse_thread_count(), 1);
 }
 
 static void test_rng_determinism(void **state)
@@ -306,14 +402,13 @@ static void test_doc_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_version),          cmocka_unit_test(test_strerror_all_codes),
-        cmocka_unit_test(test_last_error),       cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_sparse_free),
-        cmocka_unit_test(test_rng_determinism),  cmocka_unit_test(test_rng_reseed_stream),
-        cmocka_unit_test(test_rng_distributions),
-        cmocka_unit_test(test_rng_state_roundtrip), cmocka_unit_test(test_buf_json),
-        cmocka_unit_test(test_atomic_file),     cmocka_unit_test(test_doc_yaml_and_json),
-        cmocka_unit_test(test_doc_errors),
+        cmocka_unit_test(test_version),           cmocka_unit_test(test_strerror_all_codes),
+        cmocka_unit_test(test_last_error),        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_sparse_free),       cmocka_unit_test(test_struct_versions),
+        cmocka_unit_test(test_rng_determinism),   cmocka_unit_test(test_rng_reseed_stream),
+        cmocka_unit_test(test_rng_distributions), cmocka_unit_test(test_rng_state_roundtrip),
+        cmocka_unit_test(test_buf_json),          cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_doc_yaml_and_json), cmocka_unit_test(test_doc_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

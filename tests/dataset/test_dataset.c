@@ -152,21 +152,21 @@ static void test_from_memory(void **state)
 {
     (void)state;
     sparse_dataset *ds = small_ds(5, 3);
-    assert_int_equal(sparse_dataset_count(ds), 5);
+    assert_int_equal(sparse_dataset_image_count(ds), 5);
     assert_int_equal(sparse_dataset_channels(ds), 2);
     assert_int_equal(sparse_dataset_height(ds), 3);
     assert_int_equal(sparse_dataset_width(ds), 2);
-    assert_int_equal(sparse_dataset_num_classes(ds), 3);
+    assert_int_equal(sparse_dataset_class_count(ds), 3);
     assert_int_equal(sparse_dataset_label(ds, 4), 1);
     assert_int_equal(sparse_dataset_label(ds, 5), -1);
     assert_true(sparse_dataset_image(ds, 1)[0] == 12.0f);
     assert_null(sparse_dataset_image(ds, 5));
-    assert_int_equal(sparse_dataset_class_count(ds, 0), 2);
-    assert_int_equal(sparse_dataset_class_count(ds, 2), 1);
-    assert_int_equal(sparse_dataset_class_count(ds, 9), 0);
+    assert_int_equal(sparse_dataset_label_count(ds, 0), 2);
+    assert_int_equal(sparse_dataset_label_count(ds, 2), 1);
+    assert_int_equal(sparse_dataset_label_count(ds, 9), 0);
     sparse_dataset_free(ds);
     sparse_dataset_free(NULL);
-    assert_int_equal(sparse_dataset_count(NULL), 0);
+    assert_int_equal(sparse_dataset_image_count(NULL), 0);
 
     float img[4] = {0, 1, 2, 3};
     int32_t lab[2] = {0, 2};
@@ -192,15 +192,15 @@ static void test_range_subset(void **state)
     (void)state;
     sparse_dataset *ds = small_ds(6, 4), *r = NULL;
     assert_int_equal(sparse_dataset_range(&r, ds, 2, 3), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(r), 3);
-    assert_int_equal(sparse_dataset_num_classes(r), 4);
+    assert_int_equal(sparse_dataset_image_count(r), 3);
+    assert_int_equal(sparse_dataset_class_count(r), 4);
     assert_int_equal(sparse_dataset_label(r, 0), 2);
     assert_memory_equal(sparse_dataset_image(r, 0), sparse_dataset_image(ds, 2), 12 * sizeof(float));
     sparse_dataset_free(r);
     assert_int_equal(sparse_dataset_range(&r, ds, 6, 0), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(r), 0);
+    assert_int_equal(sparse_dataset_image_count(r), 0);
     /* An empty subset keeps the parent's classes but has no statistics. */
-    assert_int_equal(sparse_dataset_num_classes(r), 4);
+    assert_int_equal(sparse_dataset_class_count(r), 4);
     expect_error(sparse_dataset_pixel_stats(r, NULL, NULL, NULL, NULL), SPARSE_EEMPTY, NULL, NULL);
     sparse_dataset_free(r);
     expect_error(sparse_dataset_range(&r, ds, 5, 2), SPARSE_ERANGE, NULL, NULL);
@@ -259,11 +259,11 @@ static void test_relabel(void **state)
     int g[4] = {1, 0, 0, 1};
     expect_error(sparse_dataset_relabel(ds, g, 3), SPARSE_ESHAPE, NULL, NULL);
     assert_int_equal(sparse_dataset_relabel(ds, g, 4), SPARSE_OK);
-    assert_int_equal(sparse_dataset_num_classes(ds), 2);
+    assert_int_equal(sparse_dataset_class_count(ds), 2);
     int want[8] = {1, 0, 0, 1, 1, 0, 0, 1};
     for (int i = 0; i < 8; i++)
         assert_int_equal(sparse_dataset_label(ds, (size_t)i), want[i]);
-    assert_int_equal(sparse_dataset_class_count(ds, 1), 4);
+    assert_int_equal(sparse_dataset_label_count(ds, 1), 4);
     sparse_dataset_free(ds);
 }
 
@@ -380,11 +380,11 @@ static void test_batcher(void **state)
 static void check_idx_content(const sparse_dataset *ds, uint32_t n, uint32_t h, uint32_t w,
                               uint32_t classes)
 {
-    assert_int_equal(sparse_dataset_count(ds), n);
+    assert_int_equal(sparse_dataset_image_count(ds), n);
     assert_int_equal(sparse_dataset_channels(ds), 1);
     assert_int_equal(sparse_dataset_height(ds), h);
     assert_int_equal(sparse_dataset_width(ds), w);
-    assert_int_equal(sparse_dataset_num_classes(ds), n < classes ? n : classes);
+    assert_int_equal(sparse_dataset_class_count(ds), n < classes ? n : classes);
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(sparse_dataset_label(ds, i), (int)(i % classes));
         const float *im = sparse_dataset_image(ds, i);
@@ -582,10 +582,10 @@ static void test_mnist_dir(void **state)
         snprintf(b, sizeof b, "%s/%s%s", dir, names[3], gz ? ".gz" : "");
         write_idx_pair(a, b, 6, 4, 4, 3, gz);
         assert_int_equal(sparse_dataset_load_mnist_dir(&tr, &te, dir), SPARSE_OK);
-        assert_int_equal(sparse_dataset_count(tr), 20);
-        assert_int_equal(sparse_dataset_count(te), 6);
-        assert_int_equal(sparse_dataset_num_classes(tr), 10);
-        assert_int_equal(sparse_dataset_num_classes(te), 10);
+        assert_int_equal(sparse_dataset_image_count(tr), 20);
+        assert_int_equal(sparse_dataset_image_count(te), 6);
+        assert_int_equal(sparse_dataset_class_count(tr), 10);
+        assert_int_equal(sparse_dataset_class_count(te), 10);
         sparse_dataset_free(tr);
         sparse_dataset_free(te);
     }
@@ -619,11 +619,11 @@ static void test_csv(void **state)
     write_text(p, "label,p0,p1,p2,p3\n1,0,1,2,3\n\n0, 4 ,5,6,7.5\r\n2,1e1,-1,0,0\n");
     sparse_dataset *ds = NULL;
     assert_int_equal(sparse_dataset_load_csv(&ds, p, NULL), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(ds), 3);
+    assert_int_equal(sparse_dataset_image_count(ds), 3);
     assert_int_equal(sparse_dataset_height(ds), 2);
     assert_int_equal(sparse_dataset_width(ds), 2);
     assert_int_equal(sparse_dataset_channels(ds), 1);
-    assert_int_equal(sparse_dataset_num_classes(ds), 3);
+    assert_int_equal(sparse_dataset_class_count(ds), 3);
     assert_int_equal(sparse_dataset_label(ds, 1), 0);
     assert_true(sparse_dataset_image(ds, 1)[3] == 7.5f);
     assert_true(sparse_dataset_image(ds, 2)[0] == 10.0f);
@@ -632,9 +632,9 @@ static void test_csv(void **state)
     /* A byte order mark is no header; long numerals are numbers. */
     write_text(p, "\xef\xbb\xbf" "3,1,2,3,0.000000000000000000000000000000000000000000000000000000000000000000000000001\n");
     assert_int_equal(sparse_dataset_load_csv(&ds, p, NULL), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(ds), 1);
+    assert_int_equal(sparse_dataset_image_count(ds), 1);
     assert_int_equal(sparse_dataset_label(ds, 0), 3);
-    assert_int_equal(sparse_dataset_num_classes(ds), 4);
+    assert_int_equal(sparse_dataset_class_count(ds), 4);
     sparse_dataset_free(ds);
 
     /* No header, label in the last column, explicit shape. */
@@ -647,7 +647,7 @@ static void test_csv(void **state)
     o.height = 1;
     o.width = 3;
     assert_int_equal(sparse_dataset_load_csv(&ds, p, &o), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(ds), 2);
+    assert_int_equal(sparse_dataset_image_count(ds), 2);
     assert_int_equal(sparse_dataset_channels(ds), 2);
     assert_int_equal(sparse_dataset_label(ds, 0), 1);
     assert_true(sparse_dataset_image(ds, 1)[5] == 11.0f);
@@ -666,7 +666,7 @@ static void test_csv(void **state)
     assert_int_equal(sparse_csv_options_init(&o, SPARSE_CSV_OPTIONS_VERSION), SPARSE_OK);
     o.header = 1;
     assert_int_equal(sparse_dataset_load_csv(&ds, p, &o), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(ds), 1);
+    assert_int_equal(sparse_dataset_image_count(ds), 1);
     assert_int_equal(sparse_dataset_label(ds, 0), 1);
     sparse_dataset_free(ds);
 
@@ -741,17 +741,17 @@ static void test_data_open(void **state)
     assert_int_equal(sparse_data_options_init(&o, SPARSE_DATA_OPTIONS_VERSION), SPARSE_OK);
     assert_int_equal(o.val_count, 5000);
     sparse_dataset *tr = (sparse_dataset *)1, *va = (sparse_dataset *)1, *te = (sparse_dataset *)1;
-    expect_error(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_ERANGE, "val_count 5000", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_ERANGE, "val_count 5000", NULL);
     assert_null(tr);
     assert_null(va);
     assert_null(te);
 
     o.val_count = 8;
     o.normalize = 0;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(tr), 22);
-    assert_int_equal(sparse_dataset_count(va), 8);
-    assert_int_equal(sparse_dataset_count(te), 7);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(tr), 22);
+    assert_int_equal(sparse_dataset_image_count(va), 8);
+    assert_int_equal(sparse_dataset_image_count(te), 7);
     /* Validation is the tail of the training file. */
     assert_int_equal(sparse_dataset_label(va, 0), 22 % 10);
     assert_memory_equal(sparse_dataset_image(va, 7), sparse_dataset_image(raw_tr, 29), 4 * sizeof(float));
@@ -762,8 +762,8 @@ static void test_data_open(void **state)
     /* Normalised with the training split's statistics, applied to all. */
     o.normalize = 1;
     o.max_train = 10;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(tr), 10);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(tr), 10);
     sparse_dataset *first10;
     assert_int_equal(sparse_dataset_range(&first10, raw_tr, 0, 10), SPARSE_OK);
     float m, s;
@@ -782,10 +782,10 @@ static void test_data_open(void **state)
     /* Binary: classes 0-4 -> 0, 5-9 -> 1. */
     o.binary = 1;
     o.max_train = 0;
-    assert_int_equal(sparse_data_open(dir, &o, &tr, &va, &te), SPARSE_OK);
-    assert_int_equal(sparse_dataset_num_classes(tr), 2);
-    assert_int_equal(sparse_dataset_num_classes(te), 2);
-    for (size_t i = 0; i < sparse_dataset_count(te); i++)
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+    assert_int_equal(sparse_dataset_class_count(tr), 2);
+    assert_int_equal(sparse_dataset_class_count(te), 2);
+    for (size_t i = 0; i < sparse_dataset_image_count(te); i++)
         assert_int_equal(sparse_dataset_label(te, i), sparse_dataset_label(raw_te, i) >= 5);
     sparse_dataset_free(tr);
     sparse_dataset_free(va);
@@ -805,17 +805,17 @@ static void test_data_open(void **state)
     o.val_count = 10;
     o.seed = 7;
     sparse_dataset *tr2, *va2, *te2;
-    assert_int_equal(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_OK);
-    assert_int_equal(sparse_data_open(p, &o, &tr2, &va2, &te2), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(te), 10);
-    assert_int_equal(sparse_dataset_count(va), 10);
-    assert_int_equal(sparse_dataset_count(tr), 30);
+    assert_int_equal(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr2, &va2, &te2, p, &o), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(te), 10);
+    assert_int_equal(sparse_dataset_image_count(va), 10);
+    assert_int_equal(sparse_dataset_image_count(tr), 30);
     assert_memory_equal(sparse_dataset_image(tr, 0), sparse_dataset_image(tr2, 0), 30 * 4 * sizeof(float));
     /* Every row lands in exactly one split. */
     int seen[50] = {0};
     sparse_dataset *all[3] = {tr, va, te};
     for (int k = 0; k < 3; k++)
-        for (size_t i = 0; i < sparse_dataset_count(all[k]); i++)
+        for (size_t i = 0; i < sparse_dataset_image_count(all[k]); i++)
             seen[(int)sparse_dataset_image(all[k], i)[0]]++;
     for (int i = 0; i < 50; i++)
         assert_int_equal(seen[i], 1);
@@ -823,7 +823,7 @@ static void test_data_open(void **state)
     sparse_dataset_free(va2);
     sparse_dataset_free(te2);
     o.seed = 8;
-    assert_int_equal(sparse_data_open(p, &o, &tr2, &va2, &te2), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&tr2, &va2, &te2, p, &o), SPARSE_OK);
     assert_memory_not_equal(sparse_dataset_image(tr, 0), sparse_dataset_image(tr2, 0), 30 * 4 * sizeof(float));
     sparse_dataset_free(tr2);
     sparse_dataset_free(va2);
@@ -833,14 +833,14 @@ static void test_data_open(void **state)
     sparse_dataset_free(te);
 
     o.test_fraction = 1.0;
-    expect_error(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_EINVAL, "test_fraction", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_EINVAL, "test_fraction", NULL);
     o.test_fraction = 0.2;
     o.version = 0;
-    expect_error(sparse_data_open(p, &o, &tr, &va, &te), SPARSE_EVERSION, NULL, NULL);
-    expect_error(sparse_data_open(path_of(p, "nothing-here"), NULL, &tr, &va, &te), SPARSE_ENOTFOUND,
+    expect_error(sparse_data_open(&tr, &va, &te, p, &o), SPARSE_EVERSION, NULL, NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, path_of(p, "nothing-here"), NULL), SPARSE_ENOTFOUND,
                  "nothing-here", NULL);
     write_text(p, "x");
-    expect_error(sparse_data_open(p, NULL, &tr, &va, &te), SPARSE_EUNSUPPORTED, "nothing-here", NULL);
+    expect_error(sparse_data_open(&tr, &va, &te, p, NULL), SPARSE_EUNSUPPORTED, "nothing-here", NULL);
     /* "mnist" is the cache directory; an empty cache says how to fill it. */
     char old[512] = "";
     const char *x = getenv("XDG_CACHE_HOME");
@@ -848,8 +848,8 @@ static void test_data_open(void **state)
     if (had)
         snprintf(old, sizeof old, "%s", x);
     setenv("XDG_CACHE_HOME", tmpdir, 1);
-    expect_error(sparse_data_open("mnist", NULL, &tr, &va, &te), SPARSE_ENOTFOUND,
-                 "sparse data fetch mnist", tmpdir);
+    expect_error(sparse_data_open(&tr, &va, &te, "mnist", NULL), SPARSE_ENOTFOUND, "sparse data fetch mnist",
+                 tmpdir);
     assert_null(tr);
     if (had)
         setenv("XDG_CACHE_HOME", old, 1);

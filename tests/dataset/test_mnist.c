@@ -22,18 +22,18 @@ int main(void)
     sparse_dataset *tr, *va, *te;
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
     o.normalize = 0;
-    int rc = sparse_data_open("mnist", &o, &tr, &va, &te);
+    int rc = sparse_data_open(&tr, &va, &te, "mnist", &o);
     if (rc == SPARSE_ENOTFOUND) {
         printf("SKIP: %s\n", sparse_last_error());
         return 77;
     }
     CHECK(rc == SPARSE_OK);
-    CHECK(sparse_dataset_count(tr) == 55000);
-    CHECK(sparse_dataset_count(va) == 5000);
-    CHECK(sparse_dataset_count(te) == 10000);
+    CHECK(sparse_dataset_image_count(tr) == 55000);
+    CHECK(sparse_dataset_image_count(va) == 5000);
+    CHECK(sparse_dataset_image_count(te) == 10000);
     CHECK(sparse_dataset_height(tr) == 28 && sparse_dataset_width(tr) == 28);
     CHECK(sparse_dataset_channels(tr) == 1);
-    CHECK(sparse_dataset_num_classes(tr) == 10 && sparse_dataset_num_classes(te) == 10);
+    CHECK(sparse_dataset_class_count(tr) == 10 && sparse_dataset_class_count(te) == 10);
     /* The first training label of MNIST is a 5, the first test label a 7. */
     CHECK(sparse_dataset_label(tr, 0) == 5);
     CHECK(sparse_dataset_label(te, 0) == 7);
@@ -47,9 +47,9 @@ int main(void)
     o.normalize = 1;
     o.binary = 1;
     o.max_train = 1000;
-    CHECK(sparse_data_open("mnist", &o, &tr, &va, &te) == SPARSE_OK);
-    CHECK(sparse_dataset_count(tr) == 1000 && sparse_dataset_count(te) == 10000);
-    CHECK(sparse_dataset_num_classes(tr) == 2);
+    CHECK(sparse_data_open(&tr, &va, &te, "mnist", &o) == SPARSE_OK);
+    CHECK(sparse_dataset_image_count(tr) == 1000 && sparse_dataset_image_count(te) == 10000);
+    CHECK(sparse_dataset_class_count(tr) == 2);
     CHECK(sparse_dataset_label(tr, 0) == 1 && sparse_dataset_label(te, 0) == 1);
     CHECK(sparse_dataset_pixel_stats(tr, &mean, &sd, NULL, NULL) == SPARSE_OK);
     CHECK(fabs(mean) < 1e-4 && fabs(sd - 1.0) < 1e-4);

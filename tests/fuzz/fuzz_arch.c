@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sparse_arch *a = NULL;
     if (sparse_arch_parse_yaml(&a, (const char *)data, size, "fuzz.yaml") == SPARSE_OK) {
         char *yaml = NULL;
-        if (sparse_arch_to_yaml(a, &yaml) == SPARSE_OK) {
+        if (sparse_arch_to_yaml(&yaml, a) == SPARSE_OK) {
             /* What the library writes it must read back. */
             sparse_arch *b = NULL;
             if (sparse_arch_parse_yaml(&b, yaml, strlen(yaml), "roundtrip.yaml") != SPARSE_OK)

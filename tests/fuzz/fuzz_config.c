@@ -12,9 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sparse_search_config_parse(&c, (const char *)data, size, "fuzz.yaml") == SPARSE_OK) {
         char *y1 = NULL, *y2 = NULL;
         sparse_search_config *c2 = NULL;
-        if (sparse_search_config_to_yaml(c, &y1) == SPARSE_OK) {
+        if (sparse_search_config_to_yaml(&y1, c) == SPARSE_OK) {
             if (sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml") != SPARSE_OK ||
-                sparse_search_config_to_yaml(c2, &y2) != SPARSE_OK || strcmp(y1, y2) != 0)
+                sparse_search_config_to_yaml(&y2, c2) != SPARSE_OK || strcmp(y1, y2) != 0)
                 __builtin_trap();
         }
         free(y1);

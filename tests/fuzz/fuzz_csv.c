@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     sparse_dataset *ds = NULL;
     if (sparse_dataset_load_csv(&ds, path, &o) == SPARSE_OK) {
-        volatile size_t n = sparse_dataset_count(ds) + sparse_dataset_num_classes(ds);
+        volatile size_t n = sparse_dataset_image_count(ds) + sparse_dataset_class_count(ds);
         (void)n;
     }
     sparse_dataset_free(ds);

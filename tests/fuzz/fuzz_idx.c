@@ -29,8 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sparse_dataset *ds = NULL;
     if (sparse_dataset_load_idx(&ds, img_path, lab_path) == SPARSE_OK) {
         /* Touch what a caller would read. */
-        size_t n = sparse_dataset_count(ds), px = sparse_dataset_channels(ds) * sparse_dataset_height(ds) *
-                                                 sparse_dataset_width(ds);
+        size_t n = sparse_dataset_image_count(ds),
+               px = sparse_dataset_channels(ds) * sparse_dataset_height(ds) * sparse_dataset_width(ds);
         volatile float sum = 0;
         for (size_t i = 0; i < n; i++)
             sum += sparse_dataset_image(ds, i)[px - 1] + (float)sparse_dataset_label(ds, i);

@@ -1,5 +1,6 @@
 /* A run directory's trials.jsonl (the config beside it fixed): opened as
- * `sparse inspect` and programs open it, every figure and the front read. */
+ * `sparse inspect` and programs open it, every warning, every trial by its
+ * id, every figure and the front read. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,12 +19,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sparse_run_open(&run, fuzz_dir()) == SPARSE_OK) {
         size_t n = sparse_run_trial_count(run);
         volatile double sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *json = sparse_run_trial_json(run, i);
+        for (size_t i = 0; i < sparse_run_warning_count(run); i++) {
+            size_t line = 0;
+            sum += (double)strlen(sparse_run_warning(run, i, &line)) + (double)line;
+        }
+        for (size_t i = 0; i <= n; i++) {
+            size_t id = i; /* one past the end: an id no trial has */
+            if (i < n && sparse_run_trial_id(run, i, &id) != SPARSE_OK)
+                continue;
+            const char *json = sparse_run_trial_json(run, id);
             sum += json ? (double)strlen(json) : 0.0;
             for (int f = 0; f <= SPARSE_TRIAL_INT8_TEST_ACCURACY; f++) {
                 double v = 0;
-                if (sparse_run_trial_value(run, i, f, &v) == SPARSE_OK)
+                if (sparse_run_trial_value(run, id, f, &v) == SPARSE_OK)
                     sum += v;
             }
         }

@@ -103,7 +103,7 @@ static void test_space_encode_decode(void **state)
 {
     (void)state;
     sparse_space *s = make_space();
-    assert_int_equal(sparse_space_num_vars(s), 5);
+    assert_int_equal(sparse_space_var_count(s), 5);
     assert_int_equal(sparse_space_encoded_dim(s), 7);
     assert_true(sparse_space_has_conditions(s));
     size_t idx;
@@ -335,15 +335,15 @@ static void check_gradient(int kernel, int rule, int prior)
     assert_int_equal(sparse_gp_set_data(gp, n, X, y), SPARSE_OK);
     double theta[6] = {log(0.3), log(0.8), log(1.7), log(0.5), log(1.3), log(0.02)};
     double v, g[6];
-    assert_int_equal(sparse_gp_objective(gp, theta, prior, &v, g), SPARSE_OK);
+    assert_int_equal(sparse__gp_objective(gp, theta, prior, &v, g), SPARSE_OK);
     for (size_t i = 0; i < D + 2; i++) {
         double h = 1e-5, tp[6], tm[6], vp, vm;
         memcpy(tp, theta, sizeof tp);
         memcpy(tm, theta, sizeof tm);
         tp[i] += h;
         tm[i] -= h;
-        assert_int_equal(sparse_gp_objective(gp, tp, prior, &vp, NULL), SPARSE_OK);
-        assert_int_equal(sparse_gp_objective(gp, tm, prior, &vm, NULL), SPARSE_OK);
+        assert_int_equal(sparse__gp_objective(gp, tp, prior, &vp, NULL), SPARSE_OK);
+        assert_int_equal(sparse__gp_objective(gp, tm, prior, &vm, NULL), SPARSE_OK);
         double fd = (vp - vm) / (2 * h);
         if (fabs(fd - g[i]) > 1e-6 * (1 + fabs(fd)))
             fail_msg("kernel %d rule %d prior %d: dtheta[%zu] analytic %.10g vs fd %.10g", kernel,
@@ -419,7 +419,7 @@ static void test_incremental_equals_refit(void **state)
     for (size_t i = 5; i < n; i++)
         assert_int_equal(sparse_gp_add(a, X + i * D, y[i]), SPARSE_OK);
     assert_int_equal(sparse_gp_set_data(b, n, X, y), SPARSE_OK);
-    assert_int_equal(sparse_gp_num_obs(a), n);
+    assert_int_equal(sparse_gp_observation_count(a), n);
     double ma[25], va[25], mb[25], vb[25], la, lb;
     assert_int_equal(sparse_gp_predict(a, m, Xs, ma, va), SPARSE_OK);
     assert_int_equal(sparse_gp_predict(b, m, Xs, mb, vb), SPARSE_OK);
@@ -525,13 +525,13 @@ static void test_gp_bad_inputs(void **state)
     assert_int_equal(sparse_gp_set_data(gp, 4, X, y), SPARSE_ENUMERIC);
     assert_non_null(strstr(sparse_last_error(), "observation 1"));
     X[3] = 0.4;
-    assert_int_equal(sparse_gp_num_obs(gp), 0);
+    assert_int_equal(sparse_gp_observation_count(gp), 0);
     assert_int_equal(sparse_gp_set_data(gp, 4, X, y), SPARSE_OK);
     double bad[2] = {0.5, NAN};
     assert_int_equal(sparse_gp_add(gp, bad, 1.0), SPARSE_ENUMERIC);
     assert_non_null(strstr(sparse_last_error(), "observation 4"));
     assert_int_equal(sparse_gp_add(gp, X, INFINITY), SPARSE_ENUMERIC);
-    assert_int_equal(sparse_gp_num_obs(gp), 4);
+    assert_int_equal(sparse_gp_observation_count(gp), 4);
     double mu, var;
     assert_int_equal(sparse_gp_predict(gp, 1, bad, &mu, &var), SPARSE_EINVAL);
     double ls[2] = {-1, 1};
@@ -642,7 +642,7 @@ static void test_dirichlet(void **state)
     assert_int_equal(sparse_rng_create(&rng, 77), SPARSE_OK);
     double lam[3], mean[3] = {0};
     for (int t = 0; t < 3000; t++) {
-        assert_int_equal(sparse_dirichlet_sample(rng, 3, 1.0, lam), SPARSE_OK);
+        assert_int_equal(sparse__dirichlet_sample(rng, 3, 1.0, lam), SPARSE_OK);
         double s = lam[0] + lam[1] + lam[2];
         assert_true(fabs(s - 1) < 1e-12);
         for (int j = 0; j < 3; j++) {
@@ -652,7 +652,7 @@ static void test_dirichlet(void **state)
     }
     for (int j = 0; j < 3; j++)
         assert_true(fabs(mean[j] - 1.0 / 3) < 0.02);
-    assert_int_equal(sparse_dirichlet_sample(rng, 0, 1.0, lam), SPARSE_EINVAL);
+    assert_int_equal(sparse__dirichlet_sample(rng, 0, 1.0, lam), SPARSE_EINVAL);
     sparse_rng_free(rng);
 }
 
@@ -673,7 +673,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
     assert_int_equal(sparse_space_add_int(s, "x1", 0, 10, 0, NULL), SPARSE_OK);
     assert_int_equal(sparse_space_add_categorical(s, "x2", 3, NULL), SPARSE_OK);
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    o.num_candidates = 200;
+    o.candidate_count = 200;
     o.restarts = 2;
     sparse_mobo *m = NULL;
     assert_int_equal(sparse_mobo_create(&m, s, 2, NULL, &o, seed), SPARSE_OK);
@@ -686,7 +686,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
         assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_OK);
         memcpy(proposals + 3 * t, p, sizeof p);
     }
-    assert_int_equal(sparse_mobo_num_observations(m), steps);
+    assert_int_equal(sparse_mobo_observation_count(m), steps);
     size_t idx[64], cnt;
     assert_int_equal(sparse_mobo_pareto(m, idx, &cnt), SPARSE_OK);
     assert_true(cnt >= 1);
@@ -704,7 +704,7 @@ static void run_mobo(uint64_t seed, double *proposals, size_t steps)
     f[1] = 1;
     p[1] = 11; /* out of bounds */
     assert_int_equal(sparse_mobo_observe(m, p, f), SPARSE_ERANGE);
-    assert_int_equal(sparse_mobo_num_observations(m), steps);
+    assert_int_equal(sparse_mobo_observation_count(m), steps);
     sparse_mobo_free(m);
 }
 
@@ -760,7 +760,7 @@ static void test_mobo_degenerate_data(void **state)
      * conditional space: proposals stay valid and finite. */
     sparse_space *s = make_space();
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    o.num_candidates = 100;
+    o.candidate_count = 100;
     sparse_mobo *m = NULL;
     int logs[2] = {0, 1};
     assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 3), SPARSE_OK);

@@ -33,10 +33,10 @@ refnet *refnet_create(sparse_net *net)
         for (size_t j = 0; j < k; j++) {
             sparse_tensor *t = NULL;
             const char *nm = sparse_net_param_name(net, i, j);
-            sparse_net_param(net, i, nm, &t);
+            sparse_net_param(&t, net, i, nm);
             rparam *rp = &r->p[i][j];
             strncpy(rp->name, nm, sizeof rp->name - 1);
-            rp->n = sparse_tensor_numel(t);
+            rp->n = sparse_tensor_element_count(t);
             rp->v = malloc(rp->n * sizeof(double));
             const float *d = sparse_tensor_data_const(t);
             for (size_t e = 0; e < rp->n; e++)

@@ -15,6 +15,7 @@
 #include <sparse/experimental.h>
 #include <sparse/sparse.h>
 
+#include "layers/layers_internal.h"
 #include "refnet.h"
 
 #ifndef EXAMPLES_DIR
@@ -54,9 +55,9 @@ static void randomise_params(sparse_net *net, uint64_t seed)
             if (!sparse_net_param_trainable(net, id, k) || !strcmp(nm, "weight"))
                 continue;
             sparse_tensor *t;
-            assert_int_equal(sparse_net_param(net, id, nm, &t), SPARSE_OK);
+            assert_int_equal(sparse_net_param(&t, net, id, nm), SPARSE_OK);
             float *d = sparse_tensor_data(t);
-            for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+            for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
                 d[j] = (float)(!strcmp(nm, "gamma") ? 0.5 + sparse_rng_uniform(rng)
                                                      : 0.2 * (sparse_rng_uniform(rng) - 0.5));
             sparse_tensor_free(t);
@@ -78,7 +79,7 @@ static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample
 {
     sparse_net *net = make_net(yaml, n, 11);
     if (g_chunked)
-        assert_int_equal(sparse_exp_net_limit_conv_memory(net, 1), SPARSE_OK);
+        assert_int_equal(sparse__net_limit_conv_memory(net, 1), SPARSE_OK);
     randomise_params(net, 5);
     size_t C, H, W, K;
     sparse_net_node_shape(net, 0, &C, &H, &W);
@@ -124,7 +125,7 @@ static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample
                 continue;
             const char *nm = sparse_net_param_name(net, id, k);
             sparse_tensor *g;
-            assert_int_equal(sparse_net_param_grad(net, id, nm, &g), SPARSE_OK);
+            assert_int_equal(sparse_net_param_grad(&g, net, id, nm), SPARSE_OK);
             size_t np;
             double *p = refnet_param(r, id, nm, &np);
             size_t step = np > sample ? np / sample : 1;
@@ -146,7 +147,7 @@ static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample
             sparse_tensor_free(g);
         }
     sparse_tensor *gx;
-    assert_int_equal(sparse_net_input_grad(net, &gx), SPARSE_OK);
+    assert_int_equal(sparse_net_input_grad(&gx, net), SPARSE_OK);
     size_t step = nx > sample ? nx / sample : 1;
     for (size_t j = 0; j < nx; j += step) {
         double keep = xr[j];
@@ -396,15 +397,15 @@ static void test_arch_roundtrip_and_api(void **state)
     sparse_arch *a = parse(y);
     free(y);
     char *yaml = NULL, *json = NULL, *json2 = NULL;
-    assert_int_equal(sparse_arch_to_yaml(a, &yaml), SPARSE_OK);
-    assert_int_equal(sparse_arch_to_json(a, &json), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_yaml(&yaml, a), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_json(&json, a), SPARSE_OK);
     sparse_arch *b = NULL, *c = NULL;
     assert_int_equal(sparse_arch_parse_yaml(&b, yaml, strlen(yaml), NULL), SPARSE_OK);
     assert_int_equal(sparse_arch_parse_yaml(&c, json, strlen(json), NULL), SPARSE_OK);
-    assert_int_equal(sparse_arch_to_json(b, &json2), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_json(&json2, b), SPARSE_OK);
     assert_string_equal(json, json2);
     free(json2);
-    assert_int_equal(sparse_arch_to_json(c, &json2), SPARSE_OK);
+    assert_int_equal(sparse_arch_to_json(&json2, c), SPARSE_OK);
     assert_string_equal(json, json2);
 
     /* Programmatic construction equals the parsed tiny-cnn. */
@@ -446,7 +447,7 @@ static void test_arch_roundtrip_and_api(void **state)
     assert_int_equal(sparse_net_node_input_count(net, id), 3);
     assert_int_equal(sparse_net_find_node(net, "nope", &id), SPARSE_ENOTFOUND);
     sparse_tensor *t = NULL;
-    assert_int_equal(sparse_net_param(net, 1, "weight", &t), SPARSE_ENOTFOUND);
+    assert_int_equal(sparse_net_param(&t, net, 1, "weight"), SPARSE_ENOTFOUND);
     assert_null(t);
     sparse_net_free(net);
 
@@ -460,7 +461,7 @@ static void test_arch_roundtrip_and_api(void **state)
         assert_int_equal(sparse_arch_validate(ex), SPARSE_OK);
         assert_int_equal(sparse_net_create(&net, ex, 2, 0), SPARSE_OK);
         if (params[e])
-            assert_int_equal(sparse_net_param_total(net), params[e]);
+            assert_int_equal(sparse_net_weight_count(net), params[e]);
         sparse_net_free(net);
         sparse_arch_free(ex);
     }
@@ -469,7 +470,7 @@ static void test_arch_roundtrip_and_api(void **state)
     tiny = parse(ty);
     free(ty);
     assert_int_equal(sparse_net_create(&net, tiny, 1, 0), SPARSE_OK);
-    assert_int_equal(sparse_net_param_total(net), 8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 16 * 49 + 10);
+    assert_int_equal(sparse_net_weight_count(net), 8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 16 * 49 + 10);
     sparse_net_free(net);
     sparse_arch_free(tiny);
 
@@ -537,6 +538,48 @@ static int record_loss(void *user, size_t epoch, size_t batch, size_t batches, d
     return l->stop_after && l->calls >= l->stop_after;
 }
 
+/* sparse_net_predict image by image gives the labels sparse_net_evaluate
+ * counts (the same accuracy, exactly) and the logits of a batched forward
+ * pass of the same images. */
+static void check_predict(sparse_net *net, const sparse_dataset *ds, double accuracy)
+{
+    const size_t n = sparse_dataset_image_count(ds), K = sparse_arch_class_count(sparse_net_arch(net));
+    const size_t per = sparse_dataset_channels(ds) * sparse_dataset_height(ds) * sparse_dataset_width(ds);
+    const size_t batch = sparse_net_max_batch(net);
+    sparse_tensor *x = NULL, *z = NULL;
+    size_t zshape[2] = {batch, K};
+    assert_int_equal(sparse_tensor_create_nchw(&x, batch, sparse_dataset_channels(ds),
+                                               sparse_dataset_height(ds), sparse_dataset_width(ds)),
+                     SPARSE_OK);
+    assert_int_equal(sparse_tensor_create(&z, 2, zshape), SPARSE_OK);
+    for (size_t i = 0; i < batch; i++)
+        memcpy(sparse_tensor_data(x) + i * per, sparse_dataset_image(ds, i), per * sizeof(float));
+    assert_int_equal(sparse_net_forward(net, x, 0, z), SPARSE_OK);
+    size_t correct = 0;
+    float logits[16];
+    for (size_t i = 0; i < n; i++) {
+        int label = -1, only_label = -1;
+        assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, i), logits, &label), SPARSE_OK);
+        assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, i), NULL, &only_label), SPARSE_OK);
+        assert_int_equal(label, only_label);
+        assert_true(label >= 0 && (size_t)label < K);
+        for (size_t k = 0; k < K; k++) {
+            assert_true(logits[k] <= logits[label]);
+            if (i < batch) {
+                const float want = sparse_tensor_data(z)[i * K + k];
+                assert_true(fabsf(logits[k] - want) <= 1e-5f * (1.0f + fabsf(want)));
+            }
+        }
+        correct += label == sparse_dataset_label(ds, i);
+    }
+    assert_true((double)correct / (double)n == accuracy);
+    assert_int_equal(sparse_net_predict(net, sparse_dataset_image(ds, 0), logits, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_predict(NULL, sparse_dataset_image(ds, 0), logits, NULL), SPARSE_EINVAL);
+    assert_int_equal(sparse_net_predict(net, NULL, logits, NULL), SPARSE_EINVAL);
+    sparse_tensor_free(x);
+    sparse_tensor_free(z);
+}
+
 static void test_all_layers_trains(void **state)
 {
     (void)state;
@@ -560,6 +603,7 @@ static void test_all_layers_trains(void **state)
     double acc;
     assert_int_equal(sparse_net_evaluate(net, ds, &acc), SPARSE_OK);
     assert_true(acc > 0.5);
+    check_predict(net, ds, acc);
     /* cancellation */
     l.calls = 0;
     l.stop_after = 3;
@@ -589,7 +633,7 @@ static void test_nan_loss_stops(void **state)
     assert_true(res.steps >= 1 && res.steps < 8);
     /* A NaN weight is caught on the next forward pass too. */
     sparse_tensor *w;
-    assert_int_equal(sparse_net_param(net, 1, "weight", &w), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&w, net, 1, "weight"), SPARSE_OK);
     sparse_tensor_data(w)[0] = NAN;
     sparse_tensor_free(w);
     o.lr = 1e-3;
@@ -639,13 +683,13 @@ static int check_shifted_batch(void *user, size_t epoch, size_t batch, size_t ba
     (void)epoch, (void)batch, (void)batches, (void)loss, (void)ips;
     shift_seen *sh = user;
     sparse_tensor *in = NULL;
-    assert_int_equal(sparse_net_node_output(sh->net, 0, &in), SPARSE_OK);
+    assert_int_equal(sparse_net_node_output(&in, sh->net, 0), SPARSE_OK);
     const size_t n = sparse_tensor_dim(in, 0), c = sparse_tensor_dim(in, 1), hw = sparse_tensor_dim(in, 2);
     const float *x = sparse_tensor_data_const(in);
     for (size_t i = 0; i < n; i++) {
         long dx = 0, dy = 0;
         int found = 0;
-        for (size_t k = 0; k < sparse_dataset_count(sh->ds) && !found; k++)
+        for (size_t k = 0; k < sparse_dataset_image_count(sh->ds) && !found; k++)
             found = moved_by(x + i * c * hw * hw, sparse_dataset_image(sh->ds, k), c, hw, sh->max_shift, &dx, &dy);
         assert_true(found);
         sh->offsets[dy + 2][dx + 2]++;
@@ -761,10 +805,11 @@ static void train_once(const char *yaml, uint64_t seed, float **weights, size_t 
     for (size_t id = 0; id < sparse_net_node_count(net); id++)
         for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
             sparse_tensor *t;
-            sparse_net_param(net, id, sparse_net_param_name(net, id, k), &t);
-            *weights = realloc(*weights, (total + sparse_tensor_numel(t)) * sizeof(float));
-            memcpy(*weights + total, sparse_tensor_data_const(t), sparse_tensor_numel(t) * sizeof(float));
-            total += sparse_tensor_numel(t);
+            sparse_net_param(&t, net, id, sparse_net_param_name(net, id, k));
+            *weights = realloc(*weights, (total + sparse_tensor_element_count(t)) * sizeof(float));
+            memcpy(*weights + total, sparse_tensor_data_const(t),
+                   sparse_tensor_element_count(t) * sizeof(float));
+            total += sparse_tensor_element_count(t);
             sparse_tensor_free(t);
         }
     *count = total;
@@ -781,7 +826,7 @@ static void test_threads_same_bits(void **state)
     float *w[2] = {NULL, NULL};
     size_t cnt[2];
     for (int t = 0; t < 2; t++) {
-        assert_int_equal(sparse_set_num_threads(t + 1), SPARSE_OK);
+        assert_int_equal(sparse_set_thread_count(t + 1), SPARSE_OK);
         sparse_net *net = make_net(y, 64, 3);
         sparse_dataset *ds = blobs(192, 1, 28, 10, 2, 0);
         sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
@@ -792,17 +837,18 @@ static void test_threads_same_bits(void **state)
         for (size_t id = 0; id < sparse_net_node_count(net); id++)
             for (size_t k = 0; k < sparse_net_param_count(net, id); k++) {
                 sparse_tensor *p;
-                sparse_net_param(net, id, sparse_net_param_name(net, id, k), &p);
-                w[t] = realloc(w[t], (total + sparse_tensor_numel(p)) * sizeof(float));
-                memcpy(w[t] + total, sparse_tensor_data_const(p), sparse_tensor_numel(p) * sizeof(float));
-                total += sparse_tensor_numel(p);
+                sparse_net_param(&p, net, id, sparse_net_param_name(net, id, k));
+                w[t] = realloc(w[t], (total + sparse_tensor_element_count(p)) * sizeof(float));
+                memcpy(w[t] + total, sparse_tensor_data_const(p),
+                       sparse_tensor_element_count(p) * sizeof(float));
+                total += sparse_tensor_element_count(p);
                 sparse_tensor_free(p);
             }
         cnt[t] = total;
         sparse_dataset_free(ds);
         sparse_net_free(net);
     }
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
     assert_int_equal(cnt[0], cnt[1]);
     assert_memory_equal(w[0], w[1], cnt[0] * sizeof(float));
     free(w[0]);
@@ -824,10 +870,10 @@ static void test_determinism(void **state)
     assert_int_equal(na, nc);
     assert_memory_not_equal(a, c, na * sizeof(float));
     /* Two threads: identical bits run to run as well. */
-    assert_int_equal(sparse_set_num_threads(2), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(2), SPARSE_OK);
     train_once(y, 42, &b, &nb);
     train_once(y, 42, &c, &nc);
-    assert_int_equal(sparse_set_num_threads(1), SPARSE_OK);
+    assert_int_equal(sparse_set_thread_count(1), SPARSE_OK);
     assert_memory_equal(b, c, nb * sizeof(float));
     free(a);
     free(b);
@@ -875,10 +921,10 @@ static void test_safetensors(void **state)
         for (size_t k = 0; k < sparse_net_param_count(a, id); k++) {
             const char *nm = sparse_net_param_name(a, id, k);
             sparse_tensor *ta, *tb;
-            sparse_net_param(a, id, nm, &ta);
-            sparse_net_param(b, id, nm, &tb);
+            sparse_net_param(&ta, a, id, nm);
+            sparse_net_param(&tb, b, id, nm);
             assert_memory_equal(sparse_tensor_data_const(ta), sparse_tensor_data_const(tb),
-                                sparse_tensor_numel(ta) * sizeof(float));
+                                sparse_tensor_element_count(ta) * sizeof(float));
             sparse_tensor_free(ta);
             sparse_tensor_free(tb);
         }
@@ -943,10 +989,10 @@ static void test_masks(void **state)
     (void)state;
     sparse_net *net = make_net(HEAD "  - {type: conv2d, filters: 2, kernel: 3}\n  - {type: fc, units: 4}\n", 8, 1);
     sparse_tensor *w, *m;
-    assert_int_equal(sparse_net_param(net, 1, "weight", &w), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&w, net, 1, "weight"), SPARSE_OK);
     assert_int_equal(sparse_tensor_clone(&m, w), SPARSE_OK);
     float *md = sparse_tensor_data(m);
-    for (size_t j = 0; j < sparse_tensor_numel(m); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(m); j++)
         md[j] = (float)(j % 2);
     assert_int_equal(sparse_net_set_mask(net, 1, "weight", m), SPARSE_OK);
     sparse_dataset *ds = blobs(32, 3, 7, 4, 1, 0);
@@ -954,9 +1000,9 @@ static void test_masks(void **state)
     o.epochs = 1;
     o.batch_size = 8;
     assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
-    for (size_t j = 0; j < sparse_tensor_numel(w); j += 2)
+    for (size_t j = 0; j < sparse_tensor_element_count(w); j += 2)
         assert_true(sparse_tensor_data_const(w)[j] == 0.0f);
-    assert_true(sparse_net_param_nonzero(net) < sparse_net_param_total(net));
+    assert_true(sparse_net_nonzero_count(net) < sparse_net_weight_count(net));
     sparse_tensor_free(w);
     sparse_tensor_free(m);
     sparse_dataset_free(ds);
@@ -966,7 +1012,7 @@ static void test_masks(void **state)
 static void copy_param(sparse_net *dst, size_t did, const char *dn, sparse_tensor *src)
 {
     sparse_tensor *t;
-    assert_int_equal(sparse_net_param(dst, did, dn, &t), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, dst, did, dn), SPARSE_OK);
     assert_int_equal(sparse_tensor_copy(t, src), SPARSE_OK);
     sparse_tensor_free(t);
 }
@@ -979,8 +1025,8 @@ static void test_inherit_and_fold(void **state)
     sparse_net *b = make_net(HEAD "  - {type: conv2d, name: c, filters: 5, kernel: 3}\n  - {type: fc, name: f, units: 4}\n",
                              2, 2);
     sparse_tensor *wa, *wb, *wb0;
-    sparse_net_param(a, 1, "weight", &wa);
-    sparse_net_param(b, 1, "weight", &wb);
+    sparse_net_param(&wa, a, 1, "weight");
+    sparse_net_param(&wb, b, 1, "weight");
     sparse_tensor_clone(&wb0, wb);
     size_t copied = 0;
     assert_int_equal(sparse_net_inherit(b, a, &copied), SPARSE_OK);
@@ -1007,15 +1053,15 @@ static void test_inherit_and_fold(void **state)
     o.batch_size = 8;
     assert_int_equal(sparse_net_train(bn, ds, &o, NULL), SPARSE_OK);
     sparse_tensor *fw, *fb, *t;
-    assert_int_equal(sparse_net_fold_batchnorm(bn, 1, &fw, &fb), SPARSE_EINVAL);
+    assert_int_equal(sparse_net_fold_batchnorm(&fw, &fb, bn, 1), SPARSE_EINVAL);
     assert_null(fw);
-    assert_int_equal(sparse_net_fold_batchnorm(bn, 2, &fw, &fb), SPARSE_OK);
+    assert_int_equal(sparse_net_fold_batchnorm(&fw, &fb, bn, 2), SPARSE_OK);
     copy_param(plain, 1, "weight", fw);
     copy_param(plain, 1, "bias", fb);
-    sparse_net_param(bn, 3, "weight", &t);
+    sparse_net_param(&t, bn, 3, "weight");
     copy_param(plain, 2, "weight", t);
     sparse_tensor_free(t);
-    sparse_net_param(bn, 3, "bias", &t);
+    sparse_net_param(&t, bn, 3, "bias");
     copy_param(plain, 2, "bias", t);
     sparse_tensor_free(t);
     double acc1, acc2;
@@ -1070,10 +1116,10 @@ static int extra_sum(void *user, sparse_net *net, double *loss)
 {
     sparse_tensor *p, *g;
     size_t id = *(size_t *)user;
-    sparse_net_param(net, id, "log_sigma2", &p);
-    sparse_net_param_grad(net, id, "log_sigma2", &g);
+    sparse_net_param(&p, net, id, "log_sigma2");
+    sparse_net_param_grad(&g, net, id, "log_sigma2");
     double s = 0;
-    for (size_t j = 0; j < sparse_tensor_numel(p); j++) {
+    for (size_t j = 0; j < sparse_tensor_element_count(p); j++) {
         s += sparse_tensor_data(p)[j];
         sparse_tensor_data(g)[j] = 1.0f;
     }
@@ -1087,7 +1133,7 @@ static int raw_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *
 {
     (void)user;
     sparse_tensor *w;
-    sparse_net_param(net, id, "weight", &w);
+    sparse_net_param(&w, net, id, "weight");
     int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
                  ? sparse_exp_fc_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out)
                  : sparse_exp_conv_forward(net, id, ctx->in, sparse_tensor_data(w), ctx->out);
@@ -1099,8 +1145,8 @@ static int raw_bwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *
 {
     (void)user;
     sparse_tensor *w, *g;
-    sparse_net_param(net, id, "weight", &w);
-    sparse_net_param_grad(net, id, "weight", &g);
+    sparse_net_param(&w, net, id, "weight");
+    sparse_net_param_grad(&g, net, id, "weight");
     int rc = sparse_net_node_kind(net, id) == SPARSE_LAYER_FC
                  ? sparse_exp_fc_backward(net, id, ctx->in, sparse_tensor_data(w), ctx->dout, sparse_tensor_data(g),
                                           ctx->din)
@@ -1166,15 +1212,16 @@ static void test_raw_kernels(void **state)
     assert_true(la == lb);
     for (size_t id = 1; id < sparse_net_node_count(a); id++) {
         sparse_tensor *ga, *gb;
-        sparse_net_param_grad(a, id, "weight", &ga);
-        sparse_net_param_grad(b, id, "weight", &gb);
-        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb), sparse_tensor_numel(ga) * sizeof(float));
+        sparse_net_param_grad(&ga, a, id, "weight");
+        sparse_net_param_grad(&gb, b, id, "weight");
+        assert_memory_equal(sparse_tensor_data(ga), sparse_tensor_data(gb),
+                            sparse_tensor_element_count(ga) * sizeof(float));
         sparse_tensor_free(ga);
         sparse_tensor_free(gb);
     }
     sparse_tensor *xa, *xb;
-    sparse_net_input_grad(a, &xa);
-    sparse_net_input_grad(b, &xb);
+    sparse_net_input_grad(&xa, a);
+    sparse_net_input_grad(&xb, b);
     assert_memory_equal(sparse_tensor_data(xa), sparse_tensor_data(xb), 3 * 147 * sizeof(float));
     assert_int_equal(sparse_exp_fc_forward(b, 1, sparse_tensor_data(x), sparse_tensor_data(x), sparse_tensor_data(x)),
                      SPARSE_EINVAL);
@@ -1204,10 +1251,10 @@ static void test_experimental_hooks(void **state)
     int32_t lab[2] = {1, 2};
     assert_int_equal(sparse_net_backward(net, lab, 0, NULL), SPARSE_OK);
     assert_int_equal(calls, 2);
-    sparse_net_node_output(net, rid, &o);
+    sparse_net_node_output(&o, net, rid);
     sparse_tensor *oc;
-    sparse_net_node_output(net, cid, &oc);
-    for (size_t j = 0; j < sparse_tensor_numel(o); j++)
+    sparse_net_node_output(&oc, net, cid);
+    for (size_t j = 0; j < sparse_tensor_element_count(o); j++)
         assert_true(sparse_tensor_data(o)[j] == 2.0f * sparse_tensor_data(oc)[j]);
     sparse_tensor_free(o);
     sparse_tensor_free(oc);
@@ -1223,7 +1270,7 @@ static void test_experimental_hooks(void **state)
     opt.schedule = SPARSE_LR_CONSTANT;
     assert_int_equal(sparse_net_train(ref, ds, &opt, NULL), SPARSE_OK);
     sparse_tensor *p;
-    assert_int_equal(sparse_net_param(ref, cid, "log_sigma2", &p), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&p, ref, cid, "log_sigma2"), SPARSE_OK);
     assert_true(sparse_tensor_data(p)[0] < -10.0f + -0.005f); /* 8 Adam steps of ~lr */
 
     /* a learning-rate scale of 4 on that parameter: Adam's steps of a
@@ -1239,7 +1286,7 @@ static void test_experimental_hooks(void **state)
     assert_int_equal(sparse_exp_net_set_lr_scale(NULL, cid, NULL, 2.0), SPARSE_EINVAL);
     assert_int_equal(sparse_net_train(fast, ds, &opt, NULL), SPARSE_OK);
     sparse_tensor *pf;
-    assert_int_equal(sparse_net_param(fast, cid, "log_sigma2", &pf), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&pf, fast, cid, "log_sigma2"), SPARSE_OK);
     double slow_move = sparse_tensor_data(p)[0] + 10.0, fast_move = sparse_tensor_data(pf)[0] + 10.0;
     assert_true(fabs(fast_move / (4.0 * slow_move) - 1.0) < 1e-3); /* float rounding near -10 */
     sparse_tensor_free(pf);

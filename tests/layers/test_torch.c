@@ -68,9 +68,9 @@ int main(void)
             if (!strcmp(nm, "weight"))
                 continue;
             sparse_tensor *t;
-            sparse_net_param(net, id, nm, &t);
+            sparse_net_param(&t, net, id, nm);
             float *d = sparse_tensor_data(t);
-            for (size_t j = 0; j < sparse_tensor_numel(t); j++)
+            for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
                 d[j] = !strcmp(nm, "gamma") || !strcmp(nm, "running_var") ? (float)(0.5 + sparse_rng_uniform(rng))
                                                                           : (float)(0.2 * sparse_rng_normal(rng));
             sparse_tensor_free(t);
@@ -87,7 +87,7 @@ int main(void)
     sparse_tensor_create(&x, 4, xs);
     sparse_tensor_create(&logits, 2, ls);
     float *xd = sparse_tensor_data(x);
-    for (size_t j = 0; j < sparse_tensor_numel(x); j++)
+    for (size_t j = 0; j < sparse_tensor_element_count(x); j++)
         xd[j] = (float)sparse_rng_normal(rng);
     int32_t labels[4] = {0, 3, 1, 4};
     sparse_rng_free(rng);
@@ -106,7 +106,7 @@ int main(void)
     put(bin, txt, "logits", sparse_tensor_data(logits), 20, 2, ls);
     put(bin, txt, "loss", &lossf, 1, 1, &one);
     sparse_tensor *gx;
-    sparse_net_input_grad(net, &gx);
+    sparse_net_input_grad(&gx, net);
     put(bin, txt, "grad:x", sparse_tensor_data(gx), 800, 4, xs);
     sparse_tensor_free(gx);
     for (size_t id = 0; id < sparse_net_node_count(net); id++)
@@ -115,12 +115,12 @@ int main(void)
                 continue;
             const char *nm = sparse_net_param_name(net, id, k);
             sparse_tensor *g;
-            sparse_net_param_grad(net, id, nm, &g);
+            sparse_net_param_grad(&g, net, id, nm);
             char name[256];
             snprintf(name, sizeof name, "grad:%s.%s", sparse_net_node_name(net, id), nm);
             size_t shape[4];
             int nd = sparse_tensor_shape(g, shape);
-            put(bin, txt, name, sparse_tensor_data(g), sparse_tensor_numel(g), nd, shape);
+            put(bin, txt, name, sparse_tensor_data(g), sparse_tensor_element_count(g), nd, shape);
             sparse_tensor_free(g);
         }
     fclose(bin);

@@ -5,6 +5,11 @@
  * place (so neither appears), x_l and y_l dense element counts, w_l non-zeros,
  * a merge's x_l the concatenation of its inputs.
  *   WM5_l = x_l + w_l        WM6_l = x_l + y_l        MS = sum of w_l
+ * Deploy flash (docs/memory.md section 4), per step of the int8 export on a
+ * 32-bit Cortex-M: a weighted layer's encoded weights + 4 B per bias + 5 B
+ * per output channel (int32 multiplier, int8 shift) + 60 (its descriptor);
+ * a pool or downsampling 20; a sum 20 + 8 per input; a concatenation 8 + 12
+ * per input; every step 16 (op) + 4 per input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,17 +188,21 @@ static void test_pooled_chain(void **state)
     check_layer(r, id[5], 784, 10, 7850, 8634, 794);
     check_totals(r, 9098, 8634, id[5], 7840, id[2]);
 
-    /* Flash, all dense (rows = output channels):
+    /* Flash, all dense (rows = output channels), each weighted layer
+     * + 60 descriptor + 16 op + 4 input = + 80:
      *   conv1 8x9:    dense 72 < bitmask 9+72 = 81 < csr 72*2 + 9*2 = 162 -> 72
-     *                 + 4*8 bias + 4*8 scales = 136
-     *   conv2 16x72:  1152 + 64 + 64 = 1280
-     *   fc 10x784:    7840 + 40 + 40 = 7920      total 9336 */
+     *                 + 4*8 biases + 5*8 multipliers and shifts + 80 = 224
+     *   conv2 16x72:  1152 + 64 + 80 + 80 = 1376
+     *   fc 10x784:    7840 + 40 + 50 + 80 = 8010
+     *   pool1, pool2: 20 + 16 + 4 = 40 each      total 224 + 1376 + 8010 + 80 = 9690 */
     uint64_t flash = 0;
     assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
-    assert_int_equal(flash, 9336);
-    assert_int_equal(val(r, id[1], SPARSE_MEMFIELD_DEPLOY_FLASH), 136);
+    assert_int_equal(flash, 9690);
+    assert_int_equal(val(r, id[1], SPARSE_MEMFIELD_DEPLOY_FLASH), 224);
     assert_int_equal(val(r, id[1], SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT), SPARSE_FLASH_DENSE);
+    assert_int_equal(val(r, id[2], SPARSE_MEMFIELD_DEPLOY_FLASH), 40);
     assert_int_equal(val(r, id[2], SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT), SPARSE_FLASH_NONE);
+    assert_int_equal(val(r, id[0], SPARSE_MEMFIELD_DEPLOY_FLASH), 0);
 
     /* Arena with full im2col: scratch conv1 = 1*9*28*28 = 7056 [1,1], conv2 =
      * 8*9*14*14 = 14112 [3,3]. Tensors: input 784 [0,1], conv1 6272 [1,2],
@@ -300,7 +309,10 @@ static void test_residual(void **state)
  * By concat: cat x = 288, y = 8*6*6 = 288; WM5 = 288, WM6 = 576
  *            fc 2: W = 2*288 = 576, b = 2 -> 578; x = 288, y = 2
  *            WM5 = 866, WM6 = 290
- *            MS = 40 + 8 + 578 = 626; WM5 = 866 (fc); WM6 = 576 (cat) */
+ *            MS = 40 + 8 + 578 = 626; WM5 = 866 (fc); WM6 = 576 (cat)
+ * Flash (dense): c1 36 + 4*4 + 5*4 + 80 = 152; c2 4 + 16 + 20 + 80 = 120;
+ *   sum: 20 + 2*8 + 16 + 2*4 = 60, fc 288 + 4*2 + 5*2 + 80 = 386: 718
+ *   concat: 8 + 2*12 + 16 + 2*4 = 56, fc 576 + 8 + 10 + 80 = 674: 1002 */
 static void test_branches(void **state)
 {
     (void)state;
@@ -333,6 +345,13 @@ static void test_branches(void **state)
             check_layer(r, fc, 288, 2, 578, 866, 290);
             check_totals(r, 626, 866, fc, 576, m);
         }
+        uint64_t flash = 0;
+        assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+        assert_int_equal(val(r, c1, SPARSE_MEMFIELD_DEPLOY_FLASH), 152);
+        assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_FLASH), 120);
+        assert_int_equal(val(r, m, SPARSE_MEMFIELD_DEPLOY_FLASH), concat ? 56 : 60);
+        assert_int_equal(val(r, fc, SPARSE_MEMFIELD_DEPLOY_FLASH), concat ? 674 : 386);
+        assert_int_equal(flash, concat ? 1002 : 718);
         sparse_memreport_free(r);
         sparse_memgraph_free(g);
     }
@@ -346,9 +365,10 @@ static void test_branches(void **state)
  *   pool: x = 384, y = 6*4*4 = 96;  WM5 = 384, WM6 = 480
  *   MS = 33; WM5 = 384 (pool); WM6 = 576 (pw).
  * Flash: dw 3x9, 20 nz: dense 27, bitmask ceil(27/8) + 20 = 24, csr
- *        20*(1+1) + 4*2 = 48 -> bitmask 24, + 12 + 12 = 48
+ *        20*(1+1) + 4*2 = 48 -> bitmask 24, + 4*3 biases + 5*3 + 80 = 131
  *        pw 6x3, 10 nz: dense 18, bitmask 3 + 10 = 13, csr 20 + 14 = 34
- *        -> bitmask 13, + 24 + 24 = 61.   Total 109. */
+ *        -> bitmask 13, + 4*6 (biases kept dense) + 5*6 + 80 = 147
+ *        pool 20 + 16 + 4 = 40.   Total 318. */
 static void test_separable(void **state)
 {
     (void)state;
@@ -363,12 +383,12 @@ static void test_separable(void **state)
     check_layer(r, pw, 192, 384, 10, 202, 576);
     check_layer(r, p, 384, 96, 0, 384, 480);
     check_totals(r, 33, 384, p, 576, pw);
-    assert_int_equal(val(r, dw, SPARSE_MEMFIELD_DEPLOY_FLASH), 48);
+    assert_int_equal(val(r, dw, SPARSE_MEMFIELD_DEPLOY_FLASH), 131);
     assert_int_equal(val(r, dw, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT), SPARSE_FLASH_BITMASK);
-    assert_int_equal(val(r, pw, SPARSE_MEMFIELD_DEPLOY_FLASH), 61);
+    assert_int_equal(val(r, pw, SPARSE_MEMFIELD_DEPLOY_FLASH), 147);
     uint64_t flash = 0;
     assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
-    assert_int_equal(flash, 109);
+    assert_int_equal(flash, 318);
     /* Depthwise runs direct (no im2col); a 1x1 stride-1 conv needs none. */
     assert_int_equal(val(r, dw, SPARSE_MEMFIELD_DEPLOY_SCRATCH), 0);
     assert_int_equal(val(r, pw, SPARSE_MEMFIELD_DEPLOY_SCRATCH), 0);
@@ -408,7 +428,10 @@ static void test_downsampled(void **state)
  * 500 + 10 = 510).
  *   down: x = 784, y = 196; WM5 = 784, WM6 = 980
  *   fc:   x = 196, y = 10;  WM5 = 706, WM6 = 206
- *   MS = 510; WM5 = 784 (down); WM6 = 980 (down). */
+ *   MS = 510; WM5 = 784 (down); WM6 = 980 (down).
+ * Flash: down 20 + 16 + 4 = 40; the view none; fc 10x196, 500 nz: dense
+ * 1960, bitmask 245 + 500 = 745, csr 500*2 + 11*2 = 1022 -> 745, + 4*10 +
+ * 5*10 + 80 = 915. Total 955. */
 static void test_input_downsampling(void **state)
 {
     (void)state;
@@ -423,6 +446,12 @@ static void test_input_downsampling(void **state)
     assert_int_equal(val(r, fl, SPARSE_MEMFIELD_IS_LAYER), 0);
     check_layer(r, fc, 196, 10, 510, 706, 206);
     check_totals(r, 510, 784, ds, 980, ds);
+    uint64_t flash = 0;
+    assert_int_equal(sparse_memreport_deploy_flash_bytes(r, &flash), SPARSE_OK);
+    assert_int_equal(val(r, ds, SPARSE_MEMFIELD_DEPLOY_FLASH), 40);
+    assert_int_equal(val(r, fl, SPARSE_MEMFIELD_DEPLOY_FLASH), 0);
+    assert_int_equal(val(r, fc, SPARSE_MEMFIELD_DEPLOY_FLASH), 915);
+    assert_int_equal(flash, 955);
     /* The view shares the downsampled buffer: input 784 [0,1], down 196
      * [1,3] (through the view), fc 10 [3,3]. Live: 784, 980, 196, 206. */
     check_arena(r, 980, 980);
@@ -446,7 +475,10 @@ static void test_input_downsampling(void **state)
  *   fc2:   W = 5000, b = 10 -> 5010. x = 500, y = 10; WM5 = 5510, WM6 = 510
  *   MS = 520 + 25050 + 400500 + 5010 = 431080; WM5 = 401300 (fc1);
  *   WM6 = 14400 (pool1).
- * Flash, dense: 660 + 25400 + 404000 + 5080 = 435140.
+ * Flash, dense (each weighted layer + 4 B per bias + 5 B per channel + 80):
+ *   conv1 500 + 80 + 100 + 80 = 760, conv2 25000 + 200 + 250 + 80 = 25530,
+ *   fc1 400000 + 2000 + 2500 + 80 = 404580, fc2 5000 + 40 + 50 + 80 = 5170,
+ *   pools 2 * 40, the ReLU view 0: 436120.
  * Arena (full im2col): scratch conv1 = 1*25*24*24 = 14400 [1,1], conv2 =
  * 20*25*8*8 = 32000 [3,3]. Live: 784, 26704, 14400, 2880+3200+32000 = 38080,
  * 4000, 1300, 510. Greedy: s2@0, s1@0, conv1@14400, conv2@32000, pool1@35200,
@@ -457,13 +489,14 @@ static void test_input_downsampling(void **state)
  *   MS = 26980; WM5 = max(1204, 11520, 7930, 3200, 21300, 1510) = 21300 (fc1);
  *   WM6 = 14400 unchanged (activations are dense).
  *   Flash: conv1 20x25, 400 nz: dense 500, bitmask 63+400 = 463, csr
- *          400*2 + 21*2 = 842 -> 463 + 80 + 80 = 623
+ *          400*2 + 21*2 = 842 -> 463 + 80 + 100 + 80 = 723
  *          conv2 50x500, 5000 nz: bitmask 3125+5000 = 8125, csr (2-byte
- *          indices) 15000 + 102 = 15102 -> 8125 + 400 = 8525
+ *          indices) 15000 + 102 = 15102 -> 8125 + 200 + 250 + 80 = 8655
  *          fc1 500x800, 20000 nz: bitmask 50000+20000 = 70000, csr 60000 +
- *          501*2 = 61002 -> 61002 + 4000 = 65002
+ *          501*2 = 61002 -> 61002 + 2000 + 2500 + 80 = 65582
  *          fc2 10x500, 1000 nz: bitmask 625+1000 = 1625, csr 3000 + 22 ->
- *          1625 + 80 = 1705.        Total 75855; the arena stays 38080. */
+ *          1625 + 40 + 50 + 80 = 1795; pools 80.
+ *          Total 76835; the arena stays 38080. */
 static void test_lenet5(void **state)
 {
     (void)state;
@@ -493,19 +526,20 @@ static void test_lenet5(void **state)
             check_layer(r, f1, 800, 500, 400500, 401300, 1300);
             check_layer(r, f2, 500, 10, 5010, 5510, 510);
             check_totals(r, 431080, 401300, f1, 14400, p1);
-            assert_int_equal(flash, 435140);
+            assert_int_equal(flash, 436120);
         } else {
             check_layer(r, c1, 784, 11520, 420, 1204, 12304);
             check_layer(r, c2, 2880, 3200, 5050, 7930, 6080);
             check_layer(r, f1, 800, 500, 20500, 21300, 1300);
             check_layer(r, f2, 500, 10, 1010, 1510, 510);
             check_totals(r, 26980, 21300, f1, 14400, p1);
-            assert_int_equal(val(r, c1, SPARSE_MEMFIELD_DEPLOY_FLASH), 623);
-            assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_FLASH), 8525);
-            assert_int_equal(val(r, f1, SPARSE_MEMFIELD_DEPLOY_FLASH), 65002);
+            assert_int_equal(val(r, c1, SPARSE_MEMFIELD_DEPLOY_FLASH), 723);
+            assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_FLASH), 8655);
+            assert_int_equal(val(r, f1, SPARSE_MEMFIELD_DEPLOY_FLASH), 65582);
             assert_int_equal(val(r, f1, SPARSE_MEMFIELD_DEPLOY_FLASH_FORMAT), SPARSE_FLASH_CSR);
-            assert_int_equal(val(r, f2, SPARSE_MEMFIELD_DEPLOY_FLASH), 1705);
-            assert_int_equal(flash, 75855);
+            assert_int_equal(val(r, f2, SPARSE_MEMFIELD_DEPLOY_FLASH), 1795);
+            assert_int_equal(val(r, relu, SPARSE_MEMFIELD_DEPLOY_FLASH), 0);
+            assert_int_equal(flash, 76835);
         }
         check_arena(r, 38080, 38080);
         assert_int_equal(val(r, c2, SPARSE_MEMFIELD_DEPLOY_SCRATCH), 32000);
@@ -574,17 +608,18 @@ static void test_json(void **state)
     build_tiny_cnn(g, id);
     sparse_memreport *r = report(g, SPARSE_SCRATCH_IM2COL);
     sparse_memgraph_free(g); /* the report stands alone */
-    const char *json = NULL, *again = NULL;
-    assert_int_equal(sparse_memreport_json(r, &json), SPARSE_OK);
-    assert_int_equal(sparse_memreport_json(r, &again), SPARSE_OK);
-    assert_ptr_equal(json, again);
+    char *json = NULL, *again = NULL;
+    assert_int_equal(sparse_memreport_to_json(&json, r), SPARSE_OK);
+    assert_int_equal(sparse_memreport_to_json(&again, r), SPARSE_OK);
+    assert_string_equal(json, again);
+    sparse_free(again);
     sparse__doc *d = NULL;
     assert_int_equal(sparse__doc_parse(&d, json, strlen(json), "report"), SPARSE_OK);
     const sparse__doc_node *root = sparse__doc_root(d);
     assert_int_equal(jnum(d, root, "ms_bytes"), 9098);
     assert_int_equal(jnum(d, root, "wm5_bytes"), 8634);
     assert_int_equal(jnum(d, root, "wm6_bytes"), 7840);
-    assert_int_equal(jnum(d, root, "flash_bytes"), 9336);
+    assert_int_equal(jnum(d, root, "flash_bytes"), 9690);
     assert_int_equal(jnum(d, root, "arena_bytes"), 18816);
     assert_int_equal(jnum(d, root, "arena_lower_bound_bytes"), 18816);
     assert_string_equal(sparse__doc_get(root, "wm5_argmax")->scalar, "fc");
@@ -603,14 +638,15 @@ static void test_json(void **state)
     assert_int_equal(jnum(d, c2, "wm5"), 2736);
     assert_int_equal(jnum(d, c2, "wm6"), 4704);
     assert_int_equal(jnum(d, c2, "arena_bytes"), 18816);
+    assert_int_equal(jnum(d, c2, "flash_bytes"), 1376);
     assert_string_equal(sparse__doc_get(c2, "flash_format")->scalar, "dense");
     sparse__doc_free(d);
+    sparse_free(json);
 
     const char *name = NULL;
     int kind = -1;
-    size_t count = 0;
-    assert_int_equal(sparse_memreport_node_count(r, &count), SPARSE_OK);
-    assert_int_equal(count, 6);
+    assert_int_equal(sparse_memreport_node_count(r), 6);
+    assert_int_equal(sparse_memreport_node_count(NULL), 0);
     assert_int_equal(sparse_memreport_node_name(r, 0, &name), SPARSE_OK);
     assert_string_equal(name, "input");
     assert_int_equal(sparse_memreport_node_kind(r, 2, &kind), SPARSE_OK);
@@ -641,7 +677,7 @@ static void test_errors_null_and_empty(void **state)
     uint64_t v;
     assert_int_equal(sparse_memreport_ms_bytes(NULL, &v), SPARSE_EINVAL);
     assert_int_equal(sparse_memreport_deploy_arena_bytes(NULL, &v, NULL), SPARSE_EINVAL);
-    assert_int_equal(sparse_memreport_json(NULL, NULL), SPARSE_EINVAL);
+    assert_int_equal(sparse_memreport_to_json(NULL, NULL), SPARSE_EINVAL);
     assert_int_equal(sparse_memory_options_init(NULL, SPARSE_MEMORY_OPTIONS_VERSION), SPARSE_EINVAL);
 
     sparse_memgraph *g;

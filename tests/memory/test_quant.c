@@ -72,30 +72,30 @@ static void test_q_multiplier(void **state)
 static void test_q_fixed_point(void **state)
 {
     (void)state;
-    assert_int_equal(sparse__q_srdhm(INT32_MIN, INT32_MIN), INT32_MAX);
-    assert_int_equal(sparse__q_srdhm(1 << 30, 1 << 30), 1 << 29);
-    assert_int_equal(sparse__q_srdhm(3, 1 << 30), 2);   /* 1.5 -> 2 */
-    assert_int_equal(sparse__q_srdhm(-3, 1 << 30), -1); /* -1.5: gemmlowp's nudge gives -1 */
-    assert_int_equal(sparse__q_srdhm(-1, 1 << 30), 0);
-    assert_int_equal(sparse__q_srdhm(INT32_MAX, INT32_MAX), INT32_MAX - 1);
+    assert_int_equal(sparse__q8_srdhm(INT32_MIN, INT32_MIN), INT32_MAX);
+    assert_int_equal(sparse__q8_srdhm(1 << 30, 1 << 30), 1 << 29);
+    assert_int_equal(sparse__q8_srdhm(3, 1 << 30), 2);   /* 1.5 -> 2 */
+    assert_int_equal(sparse__q8_srdhm(-3, 1 << 30), -1); /* -1.5: gemmlowp's nudge gives -1 */
+    assert_int_equal(sparse__q8_srdhm(-1, 1 << 30), 0);
+    assert_int_equal(sparse__q8_srdhm(INT32_MAX, INT32_MAX), INT32_MAX - 1);
 
-    assert_int_equal(sparse__q_rdivpot(5, 1), 3);   /* 2.5: ties away from zero */
-    assert_int_equal(sparse__q_rdivpot(-5, 1), -3);
-    assert_int_equal(sparse__q_rdivpot(3, 1), 2);
-    assert_int_equal(sparse__q_rdivpot(-3, 1), -2);
-    assert_int_equal(sparse__q_rdivpot(6, 2), 2);   /* 1.5 */
-    assert_int_equal(sparse__q_rdivpot(5, 2), 1);   /* 1.25 */
-    assert_int_equal(sparse__q_rdivpot(-6, 2), -2);
-    assert_int_equal(sparse__q_rdivpot(7, 0), 7);
-    assert_int_equal(sparse__q_rdivpot(INT32_MAX, 31), 1);
-    assert_int_equal(sparse__q_rdivpot(INT32_MIN, 31), -1);
+    assert_int_equal(sparse__q8_rdivpot(5, 1), 3); /* 2.5: ties away from zero */
+    assert_int_equal(sparse__q8_rdivpot(-5, 1), -3);
+    assert_int_equal(sparse__q8_rdivpot(3, 1), 2);
+    assert_int_equal(sparse__q8_rdivpot(-3, 1), -2);
+    assert_int_equal(sparse__q8_rdivpot(6, 2), 2); /* 1.5 */
+    assert_int_equal(sparse__q8_rdivpot(5, 2), 1); /* 1.25 */
+    assert_int_equal(sparse__q8_rdivpot(-6, 2), -2);
+    assert_int_equal(sparse__q8_rdivpot(7, 0), 7);
+    assert_int_equal(sparse__q8_rdivpot(INT32_MAX, 31), 1);
+    assert_int_equal(sparse__q8_rdivpot(INT32_MIN, 31), -1);
 
-    assert_int_equal(sparse__q_mul(100, 1 << 30, 0), 50);
-    assert_int_equal(sparse__q_mul(100, 1 << 30, 1), 100);
-    assert_int_equal(sparse__q_mul(100, 1 << 30, -2), 13);  /* 12.5 */
-    assert_int_equal(sparse__q_mul(-100, 1 << 30, -2), -13);
+    assert_int_equal(sparse__q8_mul(100, 1 << 30, 0), 50);
+    assert_int_equal(sparse__q8_mul(100, 1 << 30, 1), 100);
+    assert_int_equal(sparse__q8_mul(100, 1 << 30, -2), 13); /* 12.5 */
+    assert_int_equal(sparse__q8_mul(-100, 1 << 30, -2), -13);
     /* x << 3 saturates to INT32_MAX before the multiply by 0.5. */
-    assert_int_equal(sparse__q_mul(INT32_MAX, 1 << 30, 3), 1 << 30);
+    assert_int_equal(sparse__q8_mul(INT32_MAX, 1 << 30, 3), 1 << 30);
 
     /* x * real within one unit for random multipliers over many magnitudes. */
     for (int i = 0; i < 20000; i++) {
@@ -105,7 +105,7 @@ static void test_q_fixed_point(void **state)
         int s;
         sparse__q_multiplier(real, &m, &s);
         double want = (double)x * real;
-        double got = sparse__q_mul(x, m, s);
+        double got = sparse__q8_mul(x, m, s);
         if (fabs(got - want) > 1.0)
             fail_msg("q_mul(%d, %.9g) = %g, want %.3f", x, real, got, want);
     }
@@ -125,6 +125,70 @@ static void fill8(int8_t *v, size_t n)
         v[i] = rnd8();
 }
 
+/* The same convolution with its weights as a bitmask and as CSR (with 1-,
+ * 2- and 4-byte indices) gives the dense result bit for bit. The encoders
+ * here are the test's own, written from the format's description. */
+static void check_encodings(const sparse__q8_conv_params *dense, size_t cols, const int8_t *x,
+                            const int8_t *want, const char *what)
+{
+    const size_t rows = dense->out_c, n = rows * cols;
+    const size_t out = rows * dense->out_h * dense->out_w;
+    int8_t *val = calloc(n + 1, 1), *y = malloc(out);
+    uint8_t *mask = calloc(n / 8 + 1, 1);
+    uint32_t *col32 = calloc(n + 1, 4), *row32 = calloc(rows + 1, 4);
+    uint16_t *col16 = calloc(n + 1, 2), *row16 = calloc(rows + 1, 2);
+    uint8_t *col8 = calloc(n + 1, 1);
+    assert_true(val && y && mask && col32 && row32 && col16 && row16 && col8);
+    size_t k = 0;
+    for (size_t o = 0; o < rows; o++) {
+        row32[o] = (uint32_t)k;
+        row16[o] = (uint16_t)k;
+        for (size_t j = 0; j < cols; j++) {
+            int8_t v = dense->w.val[o * cols + j];
+            if (!v)
+                continue;
+            mask[(o * cols + j) / 8] |= (uint8_t)(1u << ((o * cols + j) % 8));
+            col32[k] = (uint32_t)j;
+            col16[k] = (uint16_t)j;
+            col8[k] = (uint8_t)j;
+            val[k++] = v;
+        }
+    }
+    row32[rows] = (uint32_t)k;
+    row16[rows] = (uint16_t)k;
+    sparse__q8_conv_params p = *dense;
+    p.w.enc = SPARSE_Q8_BITMASK;
+    p.w.val = val;
+    p.w.mask = mask;
+    sparse__q8_conv(&p, x, y);
+    if (memcmp(y, want, out))
+        fail_msg("%s: bitmask weights differ from dense", what);
+    const void *cols_of[3] = {col8, col16, col32};
+    const unsigned col_bytes[3] = {1, 2, 4};
+    for (int e = 0; e < 3; e++) {
+        if (e == 0 && cols > 256)
+            continue;
+        p.w.enc = SPARSE_Q8_CSR;
+        p.w.mask = NULL;
+        p.w.col = cols_of[e];
+        p.w.col_bytes = (uint8_t)col_bytes[e];
+        p.w.row = e == 2 ? (const void *)row32 : (const void *)row16;
+        p.w.row_bytes = e == 2 ? 4 : 2;
+        memset(y, 0x55, out);
+        sparse__q8_conv(&p, x, y);
+        if (memcmp(y, want, out))
+            fail_msg("%s: CSR weights (%u-byte columns) differ from dense", what, col_bytes[e]);
+    }
+    free(val);
+    free(y);
+    free(mask);
+    free(col32);
+    free(row32);
+    free(col16);
+    free(row16);
+    free(col8);
+}
+
 /* Checks a convolution (or FC) against sum((x - zp) s_in * w s_w) + b s_in s_w. */
 static void check_conv(size_t in_c, size_t hw, size_t out_c, size_t k, size_t stride, size_t pad,
                        size_t groups, int relu, const char *what)
@@ -133,7 +197,7 @@ static void check_conv(size_t in_c, size_t hw, size_t out_c, size_t k, size_t st
     const size_t cin_g = in_c / groups, nw = out_c * cin_g * k * k;
     int8_t *x = malloc(in_c * hw * hw), *w = malloc(nw), *y = malloc(out_c * out_hw * out_hw);
     int32_t *b = malloc(out_c * sizeof *b), *mult = malloc(out_c * sizeof *mult);
-    int *shift = malloc(out_c * sizeof *shift);
+    int8_t *shift = malloc(out_c * sizeof *shift);
     double *sw = malloc(out_c * sizeof *sw);
     assert_non_null(x);
     assert_non_null(w);
@@ -152,11 +216,35 @@ static void check_conv(size_t in_c, size_t hw, size_t out_c, size_t k, size_t st
     for (size_t o = 0; o < out_c; o++) {
         sw[o] = 0.005 + 0.02 * rndu();
         b[o] = (int32_t)(rnd() % 4001) - 2000;
-        sparse__q_multiplier(s_in * sw[o] / s_out, &mult[o], &shift[o]);
+        int sh;
+        sparse__q_multiplier(s_in * sw[o] / s_out, &mult[o], &sh);
+        shift[o] = (int8_t)sh;
     }
-    sparse__qconv p = {in_c, hw, hw, out_c, out_hw, out_hw, k, stride, pad, pad, groups,
-                       w, b, mult, shift, zp_in, zp_out, relu ? zp_out : -128, 127};
-    sparse__q_conv(&p, x, y);
+    /* Some zero weights, so the sparse encodings have something to skip. */
+    for (size_t i = 0; i < nw; i++)
+        if (rnd() % 3 == 0)
+            w[i] = 0;
+    sparse__q8_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.in_c = (uint32_t)in_c;
+    p.out_c = (uint32_t)out_c;
+    p.groups = (uint32_t)groups;
+    p.in_h = p.in_w = (uint16_t)hw;
+    p.out_h = p.out_w = (uint16_t)out_hw;
+    p.k = (uint8_t)k;
+    p.stride = (uint8_t)stride;
+    p.pad_top = p.pad_left = (uint8_t)pad;
+    p.in_zp = (int8_t)zp_in;
+    p.out_zp = (int8_t)zp_out;
+    p.act_min = (int8_t)(relu ? zp_out : -128);
+    p.act_max = 127;
+    p.w.enc = SPARSE_Q8_DENSE;
+    p.w.val = w;
+    p.bias = b;
+    p.mult = mult;
+    p.shift = shift;
+    sparse__q8_conv(&p, x, y);
+    check_encodings(&p, nw / out_c, x, y, what);
     const size_t cout_g = out_c / groups;
     size_t inside = 0, n_out = out_c * out_hw * out_hw;
     for (size_t o = 0; o < out_c; o++)
@@ -209,8 +297,8 @@ static void test_q_pools(void **state)
     (void)state;
     int8_t x[4 * 6 * 6], y[4 * 3 * 3];
     fill8(x, sizeof x);
-    sparse__qpool p = {4, 6, 6, 3, 3, 2, 2, 1, -128, 127};
-    sparse__q_maxpool(&p, x, y);
+    sparse__q8_pool_params p = {4, 6, 6, 3, 3, 2, 2, 1, -128, 127};
+    sparse__q8_maxpool(&p, x, y);
     for (size_t c = 0; c < 4; c++)
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
@@ -225,7 +313,7 @@ static void test_q_pools(void **state)
                 assert_int_equal(y[(c * 3 + i) * 3 + j], m); /* max pooling is exact */
                 (void)s;
             }
-    sparse__q_avgpool(&p, x, y);
+    sparse__q8_avgpool(&p, x, y);
     for (size_t c = 0; c < 4; c++)
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
@@ -240,8 +328,8 @@ static void test_q_pools(void **state)
             }
     /* Input downsampling: 2x2 pixels and 2 channels at once (4 -> 2 channels). */
     int8_t z[2 * 3 * 3];
-    sparse__qpool d = {2, 6, 6, 3, 3, 2, 2, 2, -128, 127};
-    sparse__q_maxpool(&d, x, z);
+    sparse__q8_pool_params d = {2, 6, 6, 3, 3, 2, 2, 2, -128, 127};
+    sparse__q8_maxpool(&d, x, z);
     for (size_t c = 0; c < 2; c++)
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 3; j++) {
@@ -254,12 +342,26 @@ static void test_q_pools(void **state)
                         }
                 assert_int_equal(z[(c * 3 + i) * 3 + j], m);
             }
+    /* In place (output over input, as an exported model's arena may place
+     * them), every pool gives what it gives out of place. */
+    const sparse__q8_pool_params *pools[] = {&p, &d};
+    for (int k = 0; k < 2; k++)
+        for (int avg = 0; avg < 2 - k; avg++) {
+            int8_t a[4 * 6 * 6], b[4 * 6 * 6];
+            memcpy(b, x, sizeof x);
+            (avg ? sparse__q8_avgpool : sparse__q8_maxpool)(pools[k], x, a);
+            (avg ? sparse__q8_avgpool : sparse__q8_maxpool)(pools[k], b, b);
+            assert_memory_equal(a, b, pools[k]->out_c * 9);
+        }
     /* A ReLU that could not be fused clamps at the zero point. */
     int8_t r[16], in[16];
     fill8(in, 16);
-    sparse__q_relu(16, -7, in, r);
+    sparse__q8_relu_params rp = {16, -7};
+    sparse__q8_relu(&rp, in, r);
     for (size_t i = 0; i < 16; i++)
         assert_int_equal(r[i], in[i] < -7 ? -7 : in[i]);
+    sparse__q8_relu(&rp, in, in);
+    assert_memory_equal(in, r, 16);
 }
 
 static void check_merge(size_t n_in, int concat)
@@ -277,18 +379,20 @@ static void check_merge(size_t n_in, int concat)
     const double s_out = concat ? 0.08 : 0.15;
     const int32_t zp_out = 5;
     if (concat) {
-        sparse__qconcat p;
+        sparse__q8_concat_params p;
+        sparse__q8_concat_input in[3];
         memset(&p, 0, sizeof p);
-        p.n_in = n_in;
+        memset(in, 0, sizeof in);
+        p.n_in = (uint8_t)n_in;
         for (size_t i = 0; i < n_in; i++) {
-            p.count[i] = N;
-            p.in_zp[i] = zp[i];
+            in[i].count = N;
+            in[i].zp = (int8_t)zp[i];
         }
         p.out_zp = zp_out;
         p.act_min = -128;
         p.act_max = 127;
-        sparse__q_concat_prepare(&p, s, s_out);
-        sparse__q_concat(&p, xp, y);
+        sparse__q_concat_prepare(&p, in, s, s_out);
+        sparse__q8_concat(&p, xp, y);
         for (size_t i = 0; i < n_in; i++)
             for (size_t j = 0; j < N; j++) {
                 int32_t want = ref_q(s[i] * (x[i][j] - zp[i]), s_out, zp_out, -128, 127);
@@ -297,17 +401,25 @@ static void check_merge(size_t n_in, int concat)
             }
         return;
     }
-    sparse__qadd p;
+    sparse__q8_add_params p;
+    sparse__q8_add_input in[3];
     memset(&p, 0, sizeof p);
-    p.n_in = n_in;
+    memset(in, 0, sizeof in);
+    p.n_in = (uint8_t)n_in;
     p.count = N;
     for (size_t i = 0; i < n_in; i++)
-        p.in_zp[i] = zp[i];
+        in[i].zp = (int8_t)zp[i];
     p.out_zp = zp_out;
     p.act_min = -128;
     p.act_max = 127;
-    sparse__q_add_prepare(&p, s, s_out);
-    sparse__q_add(&p, xp, y);
+    sparse__q_add_prepare(&p, in, s, s_out);
+    sparse__q8_add(&p, xp, y);
+    /* In place over the first input: the same sums. */
+    int8_t first[N];
+    memcpy(first, x[0], N);
+    const int8_t *xq[3] = {first, x[1], x[2]};
+    sparse__q8_add(&p, xq, first);
+    assert_memory_equal(first, y, N);
     for (size_t j = 0; j < N; j++) {
         double real = 0.0;
         for (size_t i = 0; i < n_in; i++)
@@ -357,11 +469,11 @@ static double compare_nodes(sparse_net *net, sparse_qnet *q, const float *img, s
             if (shared)
                 continue;
             sparse_tensor *t = NULL;
-            assert_int_equal(sparse_net_node_output(net, id, &t), SPARSE_OK);
+            assert_int_equal(sparse_net_node_output(&t, net, id), SPARSE_OK);
             double s;
             int32_t zp;
             assert_int_equal(sparse_qnet_node_qparams(q, id, &s, &zp), SPARSE_OK);
-            assert_int_equal(count, sparse_tensor_numel(t));
+            assert_int_equal(count, sparse_tensor_element_count(t));
             const float *fv = sparse_tensor_data_const(t);
             double sum = 0.0, mx = 0.0;
             for (size_t j = 0; j < count; j++) {
@@ -400,9 +512,9 @@ static void test_q_network(void **state)
     const char *bn_params[] = {"gamma", "beta", "running_mean", "running_var"};
     for (int k = 0; k < 4; k++) {
         sparse_tensor *t = NULL;
-        assert_int_equal(sparse_net_param(net, bn, bn_params[k], &t), SPARSE_OK);
+        assert_int_equal(sparse_net_param(&t, net, bn, bn_params[k]), SPARSE_OK);
         float *v = sparse_tensor_data(t);
-        for (size_t i = 0; i < sparse_tensor_numel(t); i++)
+        for (size_t i = 0; i < sparse_tensor_element_count(t); i++)
             v[i] = k == 3 ? (float)(0.5 + rndu()) : (float)(rndu() - 0.3);
         sparse_tensor_free(t);
     }
@@ -548,17 +660,80 @@ static void test_q_tiny_agreement(void **state)
     sparse_net_free(net);
 }
 
+/* Sets element i of parameter `name` of node `node` (i = SIZE_MAX: all). */
+static void set_param(sparse_net *net, const char *node, const char *name, size_t i, float v)
+{
+    size_t id;
+    sparse_tensor *t = NULL;
+    assert_int_equal(sparse_net_find_node(net, node, &id), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&t, net, id, name), SPARSE_OK);
+    float *d = sparse_tensor_data(t);
+    for (size_t j = 0; j < sparse_tensor_element_count(t); j++)
+        if (i == SIZE_MAX || j == i)
+            d[j] = v;
+    sparse_tensor_free(t);
+}
+
+/* Finite but extreme parameters (issue 21: a mutated weights file) would
+ * saturate the int32 arithmetic into garbage: sparse_qnet_create refuses
+ * them, naming the node. */
+static void test_q_extreme_params(void **state)
+{
+    (void)state;
+    static const char yaml[] = "input: [1, 8, 8]\nclasses: 3\nlayers:\n"
+                               "  - {type: conv2d, name: c1, filters: 2, kernel: 3, padding: valid}\n"
+                               "  - {type: relu, name: r1}\n"
+                               "  - {type: conv2d, name: c2, filters: 2, kernel: 3, padding: valid}\n"
+                               "  - {type: fc, name: f, units: 3}\n";
+    enum { N = 16 };
+    float img[N * 64];
+    int32_t labels[N];
+    for (size_t i = 0; i < N * 64; i++)
+        img[i] = (float)rndu();
+    for (size_t i = 0; i < N; i++)
+        labels[i] = (int32_t)(i % 3);
+    sparse_dataset *ds = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, N, 1, 8, 8, img, labels, 3), SPARSE_OK);
+    sparse_qnet *q = NULL;
+
+    /* A bias of 3.9e36 is about 1e42 steps of its int32 scale. */
+    sparse_net *net = memtest_net(yaml, 8, 3);
+    set_param(net, "c1", "bias", 1, 3.9e36f);
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_ERANGE);
+    assert_null(q);
+    assert_non_null(strstr(sparse_last_error(), "node 'c1'"));
+    assert_non_null(strstr(sparse_last_error(), "bias"));
+    sparse_net_free(net);
+
+    /* A weight of 2.1e38 reading a channel that is always 0 (its ReLU never
+     * passes anything): calibration sees nothing of it, and its
+     * requantisation multiplier would be about 2^120. */
+    net = memtest_net(yaml, 8, 3);
+    set_param(net, "c1", "weight", SIZE_MAX, 0.1f);
+    set_param(net, "c1", "bias", 0, -10.0f);
+    for (size_t k = 0; k < 9; k++)
+        set_param(net, "c1", "weight", k, 0.0f);
+    set_param(net, "c2", "weight", 4, 2.1e38f); /* output 0, input channel 0, centre */
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_ERANGE);
+    assert_null(q);
+    assert_non_null(strstr(sparse_last_error(), "node 'c2' output channel 0"));
+    assert_non_null(strstr(sparse_last_error(), "multiplier"));
+    /* The same network with an ordinary weight there is fine. */
+    set_param(net, "c2", "weight", 4, 0.5f);
+    assert_int_equal(sparse_qnet_create(&q, net, ds, NULL), SPARSE_OK);
+    sparse_qnet_free(q);
+    sparse_net_free(net);
+    sparse_dataset_free(ds);
+}
+
 int memtest_quant_run(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_q_multiplier),
-        cmocka_unit_test(test_q_fixed_point),
-        cmocka_unit_test(test_q_conv_kinds),
-        cmocka_unit_test(test_q_pools),
-        cmocka_unit_test(test_q_merges),
-        cmocka_unit_test(test_q_network),
-        cmocka_unit_test(test_q_unfused_relu),
-        cmocka_unit_test(test_q_tiny_agreement),
+        cmocka_unit_test(test_q_multiplier),     cmocka_unit_test(test_q_fixed_point),
+        cmocka_unit_test(test_q_conv_kinds),     cmocka_unit_test(test_q_pools),
+        cmocka_unit_test(test_q_merges),         cmocka_unit_test(test_q_network),
+        cmocka_unit_test(test_q_unfused_relu),   cmocka_unit_test(test_q_tiny_agreement),
+        cmocka_unit_test(test_q_extreme_params),
     };
     return cmocka_run_group_tests_name("memory_int8", tests, NULL, NULL);
 }

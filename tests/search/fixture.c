@@ -21,8 +21,8 @@ void fixture_open(fixture *f, const char *extra, const char *prune, double filte
     if (rc)
         fprintf(stderr, "%s\n", sparse_last_error());
     assert_int_equal(rc, SPARSE_OK);
-    assert_int_equal(sp_layout_create(&f->lay, f->c), SPARSE_OK);
-    sp_problem p = {f->c, &f->lay, 1, 8, 8, 3};
+    assert_int_equal(sparse__layout_create(&f->lay, f->c), SPARSE_OK);
+    sparse__problem p = {f->c, &f->lay, 1, 8, 8, 3};
     f->p = p;
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 1), SPARSE_OK);
@@ -34,7 +34,7 @@ void fixture_open(fixture *f, const char *extra, const char *prune, double filte
 
 void fixture_close(fixture *f)
 {
-    sp_layout_destroy(&f->lay);
+    sparse__layout_destroy(&f->lay);
     sparse_search_config_free(f->c);
 }
 

@@ -9,8 +9,8 @@
 
 typedef struct fixture {
     sparse_search_config *c;
-    sp_layout lay;
-    sp_problem p;
+    sparse__layout lay;
+    sparse__problem p;
     double point[512];
 } fixture;
 

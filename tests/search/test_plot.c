@@ -14,9 +14,8 @@
 #include "core/internal.h"
 #include "search/loop.h"
 #include "sparse/sparse.h"
+#include "tiny_run.h"
 
-char *make_tmpdir(void);
-void rm_rf(const char *dir);
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
 
@@ -46,29 +45,30 @@ static sparse_run *hand_made_run(const char *dir, const char *extra)
     write_to(dir, "config.yaml", cfg_text);
     sparse_search_config *c;
     assert_int_equal(sparse_search_config_parse(&c, cfg_text, strlen(cfg_text), "c.yaml"), SPARSE_OK);
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, c), SPARSE_OK);
     double point[512];
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 1), SPARSE_OK);
     assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
-    sp_genome g;
-    sp_genome_decode(&lay, c, point, &g);
-    sp_outcome o;
+    sparse__genome g;
+    sparse__genome_decode(&lay, c, point, &g);
+    sparse__outcome o;
     memset(&o, 0, sizeof o);
     o.ok = 1;
     char trials[8192] = "";
     for (size_t t = 0; t < 2; t++) {
         o.val_acc = 0.97 + 0.01 * (double)t;
         o.ms = o.wm5 = o.wm6 = 900 + 600 * (double)t;
-        char *rec = sp_trial_record(c, lay.nvars, t, 1, SP_NO_PARENT, "initial", "", point, &g, &o, 1);
+        char *rec =
+            sparse__trial_record(c, lay.nvars, t, 1, SPARSE__NO_PARENT, "initial", "", point, &g, &o, 1);
         strcat(trials, rec);
         strcat(trials, "\n");
         free(rec);
     }
     write_to(dir, "trials.jsonl", trials);
     sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
+    sparse__layout_destroy(&lay);
     sparse_search_config_free(c);
     sparse_run *run;
     assert_int_equal(sparse_run_open(&run, dir), SPARSE_OK);

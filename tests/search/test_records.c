@@ -23,33 +23,33 @@ static const char *records_config = "data: mnist\nwm_model: 6\nbudgets: {ms_byte
 
 typedef struct bench {
     sparse_search_config *c;
-    sp_layout lay;
+    sparse__layout lay;
     double point[512];
-    sp_genome g;
+    sparse__genome g;
 } bench;
 
 /* The config above, its space and a random point of it with pruning on. */
 static void bench_open(bench *b)
 {
     assert_int_equal(sparse_search_config_parse(&b->c, records_config, strlen(records_config), "r.yaml"), SPARSE_OK);
-    assert_int_equal(sp_layout_create(&b->lay, b->c), SPARSE_OK);
+    assert_int_equal(sparse__layout_create(&b->lay, b->c), SPARSE_OK);
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 4), SPARSE_OK);
     do
         assert_int_equal(sparse_space_sample(b->lay.space, rng, b->point), SPARSE_OK);
-    while (sp_genome_decode(&b->lay, b->c, b->point, &b->g), b->g.prune == SP_PRUNE_NONE);
+    while (sparse__genome_decode(&b->lay, b->c, b->point, &b->g), b->g.prune == SPARSE_PRUNE_NONE);
     sparse_rng_free(rng);
 }
 
 static void bench_close(bench *b)
 {
-    sp_layout_destroy(&b->lay);
+    sparse__layout_destroy(&b->lay);
     sparse_search_config_free(b->c);
 }
 
-static sp_outcome measured(double acc, double ms, double wm5, double wm6)
+static sparse__outcome measured(double acc, double ms, double wm5, double wm6)
 {
-    sp_outcome o;
+    sparse__outcome o;
     memset(&o, 0, sizeof o);
     o.ok = 1;
     o.val_acc = acc;
@@ -71,14 +71,15 @@ static void test_record_reads_back_exactly(void **state)
     bench b;
     bench_open(&b);
     /* Figures whose shortest decimal form has 17 digits. */
-    sp_outcome o = measured(0.1 + 0.2, 1999.0, 3000.0, 1000.0);
+    sparse__outcome o = measured(0.1 + 0.2, 1999.0, 3000.0, 1000.0);
     b.point[0] += 1e-13;
-    char *rec = sp_trial_record(b.c, b.lay.nvars, 3, 2, 1, "mobo", "threshold", b.point, &b.g, &o, 12.34567);
+    char *rec =
+        sparse__trial_record(b.c, b.lay.nvars, 3, 2, 1, "mobo", "threshold", b.point, &b.g, &o, 12.34567);
     assert_non_null(rec);
     assert_non_null(strstr(rec, "\"proposal\":\"mobo\",\"morph\":\"threshold\",\"status\":\"ok\""));
     assert_non_null(strstr(rec, "\"feasible\":true")); /* WM6 1000 meets wm_bytes 1000; WM5 does not count */
-    sp_trial t;
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 3, 1, &t), SPARSE_OK);
+    sparse__trial t;
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, rec, 3, 4, 1, &t), SPARSE_OK);
     assert_int_equal(t.stage, 2);
     assert_int_equal(t.parent, 1);
     assert_int_equal(t.ok, 1);
@@ -90,22 +91,23 @@ static void test_record_reads_back_exactly(void **state)
     assert_true(t.ms == 1999 && t.wm5 == 3000 && t.wm6 == 1000);
     assert_true(t.seconds == 12.346); /* kept to the millisecond */
     assert_true(t.epochs == b.g.epochs);
-    assert_true(sp_trial_wm(b.c, &t) == 1000);
+    assert_true(sparse__trial_wm(b.c, &t) == 1000);
     free(t.point);
     free(rec);
 
     /* A failed trial: its reason, no figures, never feasible. */
-    sp_outcome f;
+    sparse__outcome f;
     memset(&f, 0, sizeof f);
     snprintf(f.reason, sizeof f.reason, "exceeds \"the\" cap");
-    rec = sp_trial_record(b.c, b.lay.nvars, 0, 1, SP_NO_PARENT, "initial", "", b.point, &b.g, &f, 0.5);
+    rec = sparse__trial_record(b.c, b.lay.nvars, 0, 1, SPARSE__NO_PARENT, "initial", "", b.point, &b.g, &f,
+                               0.5);
     assert_non_null(strstr(rec, "\"parent\":null"));
     assert_non_null(strstr(rec, "\"status\":\"failed\",\"reason\":\"exceeds \\\"the\\\" cap\""));
     assert_null(strstr(rec, "val_accuracy"));
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, rec, 0, 1, &t), SPARSE_OK);
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, rec, 0, 1, 1, &t), SPARSE_OK);
     assert_int_equal(t.ok, 0);
     assert_int_equal(t.feasible, 0);
-    assert_true(t.parent == SP_NO_PARENT);
+    assert_true(t.parent == SPARSE__NO_PARENT);
     assert_true(t.val_acc == -1 && t.ms == -1);
     free(t.point);
     free(rec);
@@ -125,19 +127,19 @@ static char *edit(const char *text, const char *from, const char *to)
 
 /* The record, edited, read strictly (a resume) fails with `message`; read
  * leniently (the run view) it gives the rest and leaves no error behind. */
-static void expect_untrusted(const bench *b, const char *rec, const char *from, const char *to, const char *message,
-                             sp_trial *lenient)
+static void expect_untrusted(const bench *b, const char *rec, const char *from, const char *to,
+                             const char *message, sparse__trial *lenient)
 {
     char *bad = edit(rec, from, to);
-    sp_trial t;
-    int rc = sp_trial_parse(b->c, b->lay.nvars, bad, 2, 1, &t);
+    sparse__trial t;
+    int rc = sparse__trial_parse(b->c, b->lay.nvars, bad, 2, 3, 1, &t);
     if (rc == SPARSE_OK || !strstr(sparse_last_error(), message))
         fprintf(stderr, "%s -> %s: rc %d, '%s'\n", from, to, rc, sparse_last_error());
     assert_int_not_equal(rc, SPARSE_OK);
     assert_non_null(strstr(sparse_last_error(), message));
     assert_null(t.point);
     sparse_clear_error();
-    assert_int_equal(sp_trial_parse(b->c, b->lay.nvars, bad, 2, 0, lenient), SPARSE_OK);
+    assert_int_equal(sparse__trial_parse(b->c, b->lay.nvars, bad, 2, 3, 0, lenient), SPARSE_OK);
     assert_int_equal(sparse_last_error_code(), SPARSE_OK);
     free(bad);
 }
@@ -147,14 +149,14 @@ static void test_untrusted_records(void **state)
     (void)state;
     bench b;
     bench_open(&b);
-    sp_outcome o = measured(0.75, 900, 800, 700);
-    char *rec = sp_trial_record(b.c, b.lay.nvars, 2, 3, 0, "mobo", "x", b.point, &b.g, &o, 1.0);
-    sp_trial t;
+    sparse__outcome o = measured(0.75, 900, 800, 700);
+    char *rec = sparse__trial_record(b.c, b.lay.nvars, 2, 3, 0, "mobo", "x", b.point, &b.g, &o, 1.0);
+    sparse__trial t;
     expect_untrusted(&b, rec, "\"id\":2", "\"id\":5", "trials.jsonl:3:1:1: id 5 where 2 was expected", &t);
     assert_true(t.val_acc == 0.75 && t.stage == 3);
     free(t.point);
     expect_untrusted(&b, rec, "\"parent\":0", "\"parent\":2", "trials.jsonl:3:", &t);
-    assert_true(t.parent == SP_NO_PARENT && t.ok == 1);
+    assert_true(t.parent == SPARSE__NO_PARENT && t.ok == 1);
     free(t.point);
     expect_untrusted(&b, rec, "\"point\":[", "\"point\":[1,", "point: expected", &t);
     assert_null(t.point);
@@ -170,14 +172,14 @@ static void test_untrusted_records(void **state)
     free(t.point);
     /* A figure the search does not use never stops it. */
     char *odd = edit(rec, "\"params\":321", "\"params\":\"many\"");
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, odd, 2, 1, &t), SPARSE_OK);
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, odd, 2, 3, 1, &t), SPARSE_OK);
     assert_true(t.params == -1 && t.ms == 900);
     free(t.point);
     free(odd);
     /* Not a record at all. */
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 1, &t), SPARSE_EFORMAT);
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 3, 1, &t), SPARSE_EFORMAT);
     assert_non_null(strstr(sparse_last_error(), "trials.jsonl:3:"));
-    assert_int_equal(sp_trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 0, &t), SPARSE_OK);
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, "{\"id\": [", 2, 3, 0, &t), SPARSE_OK);
     assert_true(t.ok == -1 && t.feasible == -1 && t.stage == -1 && !t.point);
     free(rec);
     bench_close(&b);

@@ -14,9 +14,8 @@
 #include "core/internal.h"
 #include "search/search_internal.h"
 #include "sparse/sparse.h"
+#include "tiny_run.h"
 
-char *make_tmpdir(void);
-void rm_rf(const char *dir);
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
 extern const struct CMUnitTest records_tests[];
@@ -27,6 +26,10 @@ extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
+extern const struct CMUnitTest runstore_tests[];
+extern const size_t runstore_test_count;
+int runstore_setup(void **state);
+int runstore_teardown(void **state);
 
 /* Every feature of Table 5 on, for the space/morph tests. */
 static const char *wide_config =
@@ -63,11 +66,11 @@ static void roundtrip(const char *text, size_t trials, const char *needle)
 {
     sparse_search_config *c = parse(text), *c2;
     char *y1, *y2;
-    assert_int_equal(sparse_search_config_to_yaml(c, &y1), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&y1, c), SPARSE_OK);
     assert_int_equal(sparse_search_config_parse(&c2, y1, strlen(y1), "resolved.yaml"), SPARSE_OK);
-    assert_int_equal(sparse_search_config_to_yaml(c2, &y2), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&y2, c2), SPARSE_OK);
     assert_string_equal(y1, y2);
-    assert_int_equal(sparse_search_config_trials(c), trials);
+    assert_int_equal(sparse_search_config_trial_count(c), trials);
     if (!strstr(y1, needle))
         fprintf(stderr, "'%s' not in:\n%s", needle, y1);
     assert_non_null(strstr(y1, needle));
@@ -92,7 +95,7 @@ static void test_config_roundtrip(void **state)
     /* No references, no plot key: the resolved config of every earlier run. */
     sparse_search_config *plain = parse("data: mnist\nplot: {references: []}\n");
     char *yaml;
-    assert_int_equal(sparse_search_config_to_yaml(plain, &yaml), SPARSE_OK);
+    assert_int_equal(sparse_search_config_to_yaml(&yaml, plain), SPARSE_OK);
     assert_null(strstr(yaml, "plot"));
     free(yaml);
     sparse_search_config_free(plain);
@@ -152,8 +155,8 @@ static void test_random_points_build_valid_archs(void **state)
 {
     (void)state;
     sparse_search_config *c = parse(wide_config);
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, c), SPARSE_OK);
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 5), SPARSE_OK);
     double point[512];
@@ -161,10 +164,10 @@ static void test_random_points_build_valid_archs(void **state)
     const int n = 300;
     for (int i = 0; i < n; i++) {
         assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
-        sp_genome g;
-        sp_genome_decode(&lay, c, point, &g);
+        sparse__genome g;
+        sparse__genome_decode(&lay, c, point, &g);
         sparse_arch *arch;
-        int rc = sp_genome_arch(&g, 1, 28, 28, 10, &arch);
+        int rc = sparse__genome_arch(&g, 1, 28, 28, 10, &arch);
         if (rc) {
             /* Only shapes may make a random point impossible. */
             if (rc != SPARSE_ESHAPE)
@@ -174,7 +177,7 @@ static void test_random_points_build_valid_archs(void **state)
         }
         valid++;
         for (size_t l = 0; l < sparse_arch_layer_count(arch); l++) {
-            sparse_layer_spec s;
+            sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
             assert_int_equal(sparse_arch_layer(arch, l, &s), SPARSE_OK);
             kinds_seen[s.kind]++;
         }
@@ -187,28 +190,28 @@ static void test_random_points_build_valid_archs(void **state)
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
         assert_true(kinds_seen[kinds[k]] > 0);
     sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
+    sparse__layout_destroy(&lay);
     sparse_search_config_free(c);
 }
 
 /* A parsed config, its space and an RNG: what a morph needs. */
 typedef struct morph_bench {
     sparse_search_config *c;
-    sp_layout lay;
+    sparse__layout lay;
     sparse_rng *rng;
 } morph_bench;
 
 static void morph_bench_open(morph_bench *m, const char *config, uint64_t seed)
 {
     m->c = parse(config);
-    assert_int_equal(sp_layout_create(&m->lay, m->c), SPARSE_OK);
+    assert_int_equal(sparse__layout_create(&m->lay, m->c), SPARSE_OK);
     assert_int_equal(sparse_rng_create(&m->rng, seed), SPARSE_OK);
 }
 
 static void morph_bench_close(morph_bench *m)
 {
     sparse_rng_free(m->rng);
-    sp_layout_destroy(&m->lay);
+    sparse__layout_destroy(&m->lay);
     sparse_search_config_free(m->c);
 }
 
@@ -218,15 +221,15 @@ static void test_morphs(void **state)
     morph_bench m;
     morph_bench_open(&m, wide_config, 9);
     sparse_search_config *c = m.c;
-    sp_layout lay = m.lay;
+    sparse__layout lay = m.lay;
     sparse_rng *rng = m.rng;
     double p[512], q[512];
     char names[128];
     int changed = 0;
     for (int i = 0; i < 300; i++) {
         assert_int_equal(sparse_space_sample(lay.space, rng, p), SPARSE_OK);
-        sp_morph_set set = i % 2 ? SP_MORPH_PRUNING_ONLY : SP_MORPH_ALL;
-        int rc = sp_morph(&lay, rng, p, set, 2, q, names, sizeof names);
+        sparse__morph_set set = i % 2 ? SPARSE__MORPH_PRUNING_ONLY : SPARSE__MORPH_ALL;
+        int rc = sparse__morph(&lay, rng, p, set, 2, q, names, sizeof names);
         if (rc == SPARSE_EEMPTY)
             continue; /* e.g. pruning morphs of a point with pruning off */
         if (rc)
@@ -241,11 +244,11 @@ static void test_morphs(void **state)
         for (size_t v = 0; v < lay.nvars; v++)
             diff += !(p[v] == q[v] || (isnan(p[v]) && isnan(q[v])));
         changed += diff > 0;
-        if (set == SP_MORPH_PRUNING_ONLY) {
+        if (set == SPARSE__MORPH_PRUNING_ONLY) {
             /* Stage 2 changes pruning parameters only. */
-            sp_genome a, b;
-            sp_genome_decode(&lay, c, p, &a);
-            sp_genome_decode(&lay, c, q, &b);
+            sparse__genome a, b;
+            sparse__genome_decode(&lay, c, p, &a);
+            sparse__genome_decode(&lay, c, q, &b);
             assert_int_equal(a.blocks, b.blocks);
             for (int k = 0; k < a.blocks; k++)
                 for (int l = 0; l < a.block_layers[k]; l++) {
@@ -271,7 +274,7 @@ static int morph_count(const char *config, const char *morph)
     int count = 0;
     for (int i = 0; i < 300; i++) {
         assert_int_equal(sparse_space_sample(m.lay.space, m.rng, p), SPARSE_OK);
-        if (sp_morph(&m.lay, m.rng, p, SP_MORPH_ALL, 2, q, names, sizeof names) == SPARSE_OK)
+        if (sparse__morph(&m.lay, m.rng, p, SPARSE__MORPH_ALL, 2, q, names, sizeof names) == SPARSE_OK)
             count += strstr(names, morph) != NULL;
     }
     morph_bench_close(&m);
@@ -301,22 +304,22 @@ static void test_inheritance_copies_overlap(void **state)
     (void)state;
     sparse_search_config *c = parse("data: mnist\nspace: {blocks: [1, 1], layers_per_block: [1, 1], layer_types: [conv2d],"
                                     " batch_norm: [false], input_downsample: [false], branches: [false], residual: [false]}\n");
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
-    sp_genome g;
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, c), SPARSE_OK);
+    sparse__genome g;
     double point[512];
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 1), SPARSE_OK);
     assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
-    sp_genome_decode(&lay, c, point, &g);
+    sparse__genome_decode(&lay, c, point, &g);
     g.filters[0][0] = 4;
     g.kernel[0][0] = 3;
     g.block_pool[0] = 2;
     g.fc_layers = 0;
     sparse_arch *pa, *ca;
-    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
+    assert_int_equal(sparse__genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
     g.filters[0][0] = 6; /* the child is wider */
-    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
+    assert_int_equal(sparse__genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
     sparse_net *parent, *child;
     assert_int_equal(sparse_net_create(&parent, pa, 4, 11), SPARSE_OK);
     assert_int_equal(sparse_net_create(&child, ca, 4, 12), SPARSE_OK);
@@ -327,8 +330,8 @@ static void test_inheritance_copies_overlap(void **state)
     assert_int_equal(sparse_net_find_node(parent, "b0l0", &pid), SPARSE_OK);
     assert_int_equal(sparse_net_find_node(child, "b0l0", &cid), SPARSE_OK);
     sparse_tensor *pw, *cw;
-    assert_int_equal(sparse_net_param(parent, pid, "weight", &pw), SPARSE_OK);
-    assert_int_equal(sparse_net_param(child, cid, "weight", &cw), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&pw, parent, pid, "weight"), SPARSE_OK);
+    assert_int_equal(sparse_net_param(&cw, child, cid, "weight"), SPARSE_OK);
     assert_int_equal(sparse_tensor_dim(cw, 0), 6);
     /* The first 4 output channels are the parent's; the other 2 stay fresh. */
     const float *a = sparse_tensor_data_const(pw), *b = sparse_tensor_data_const(cw);
@@ -345,75 +348,11 @@ static void test_inheritance_copies_overlap(void **state)
     sparse_arch_free(pa);
     sparse_arch_free(ca);
     sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
+    sparse__layout_destroy(&lay);
     sparse_search_config_free(c);
 }
 
 /* ---- end to end on a tiny generated data set ---- */
-
-static char *write_tiny_csv(const char *dir)
-{
-    char *path = malloc(600);
-    snprintf(path, 600, "%s/tiny.csv", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    sparse_rng *rng;
-    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
-    /* 3 classes of 8x8 images: a bright row, column or diagonal, plus noise. */
-    for (int i = 0; i < 360; i++) {
-        int label = i % 3;
-        fprintf(f, "%d", label);
-        for (int y = 0; y < 8; y++)
-            for (int x = 0; x < 8; x++) {
-                int on = (label == 0 && y == 3) || (label == 1 && x == 4) || (label == 2 && x == y);
-                fprintf(f, ",%.3f", (on ? 0.8 : 0.1) + 0.2 * sparse_rng_uniform(rng));
-            }
-        fputc('\n', f);
-    }
-    fclose(f);
-    sparse_rng_free(rng);
-    return path;
-}
-
-static char *tiny_config(const char *csv)
-{
-    char *cfg = malloc(4096);
-    snprintf(cfg, 4096,
-             "data: {source: \"%s\", val_count: 60}\n"
-             "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
-             "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
-             "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
-             "training: {batch: 16}\n"
-             "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
-             " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
-             " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
-             csv);
-    return cfg;
-}
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *text = calloc(1, 1 << 20);
-    assert_non_null(text);
-    size_t n = fread(text, 1, (1 << 20) - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
-
-/* Records with the "seconds" field removed (timings may differ). */
-static void strip_seconds(char *s)
-{
-    char *p;
-    while ((p = strstr(s, ",\"seconds\":"))) {
-        char *e = p + 11;
-        while (*e && *e != '}' && *e != ',')
-            e++;
-        memmove(p, e, strlen(e) + 1);
-    }
-}
 
 static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
 {
@@ -425,19 +364,6 @@ static void run_search(const char *cfg_text, const char *dir, size_t max_trials)
         fprintf(stderr, "%s\n", sparse_last_error());
     assert_int_equal(rc, SPARSE_OK);
     sparse_search_config_free(c);
-}
-
-static size_t count_lines(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
-    return n;
 }
 
 /* Runs the search of cfg into dir in a child process, killed with SIGKILL
@@ -527,20 +453,20 @@ static void test_search_resume_after_kill_is_identical(void **state)
      * validation images): the same images in the same order as a direct
      * open with the config's options, and a different seed differs. */
     sparse_dataset *split[3], *direct[3], *other[3];
-    assert_int_equal(sparse_run_open_data(run, NULL, &split[0], &split[1], &split[2]), SPARSE_OK);
+    assert_int_equal(sparse_run_open_data(&split[0], &split[1], &split[2], run, NULL), SPARSE_OK);
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = 60;
     d.seed = 7;
-    assert_int_equal(sparse_data_open(csv, &d, &direct[0], &direct[1], &direct[2]), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&direct[0], &direct[1], &direct[2], csv, &d), SPARSE_OK);
     d.seed = 8;
-    assert_int_equal(sparse_data_open(csv, &d, &other[0], &other[1], &other[2]), SPARSE_OK);
-    assert_int_equal(sparse_dataset_count(split[1]), 60);
+    assert_int_equal(sparse_data_open(&other[0], &other[1], &other[2], csv, &d), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(split[1]), 60);
     const size_t px = sparse_dataset_channels(split[0]) * sparse_dataset_height(split[0]) *
                       sparse_dataset_width(split[0]);
     int differs = 0;
     for (int k = 0; k < 3; k++) {
-        assert_int_equal(sparse_dataset_count(split[k]), sparse_dataset_count(direct[k]));
-        for (size_t i = 0; i < sparse_dataset_count(split[k]); i++) {
+        assert_int_equal(sparse_dataset_image_count(split[k]), sparse_dataset_image_count(direct[k]));
+        for (size_t i = 0; i < sparse_dataset_image_count(split[k]); i++) {
             assert_int_equal(sparse_dataset_label(split[k], i), sparse_dataset_label(direct[k], i));
             assert_memory_equal(sparse_dataset_image(split[k], i), sparse_dataset_image(direct[k], i),
                                 px * sizeof(float));
@@ -553,7 +479,7 @@ static void test_search_resume_after_kill_is_identical(void **state)
     }
     assert_true(differs);
     sparse_dataset *tr = (sparse_dataset *)1, *va = (sparse_dataset *)1, *te = (sparse_dataset *)1;
-    assert_int_equal(sparse_run_open_data(NULL, NULL, &tr, &va, &te), SPARSE_EINVAL);
+    assert_int_equal(sparse_run_open_data(&tr, &va, &te, NULL, NULL), SPARSE_EINVAL);
     assert_null(tr);
     assert_null(va);
     assert_null(te);
@@ -729,28 +655,28 @@ static void test_widened_child_starts_from_parent(void **state)
     sparse_dataset *train, *val, *test;
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = 60;
-    assert_int_equal(sparse_data_open(csv, &d, &train, &val, &test), SPARSE_OK);
+    assert_int_equal(sparse_data_open(&train, &val, &test, csv, &d), SPARSE_OK);
     sparse_search_config *c = parse("data: mnist\nspace: {blocks: [2, 2], layers_per_block: [1, 1], layer_types: [conv2d],"
                                     " batch_norm: [true], input_downsample: [false], branches: [false], residual: [false],"
                                     " fc_layers: [1, 1], pool: [2, 2]}\n");
-    sp_layout lay;
-    assert_int_equal(sp_layout_create(&lay, c), SPARSE_OK);
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, c), SPARSE_OK);
     sparse_rng *rng;
     assert_int_equal(sparse_rng_create(&rng, 2), SPARSE_OK);
     double point[512];
     assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
-    sp_genome g;
-    sp_genome_decode(&lay, c, point, &g);
+    sparse__genome g;
+    sparse__genome_decode(&lay, c, point, &g);
     g.filters[0][0] = 3;
     g.filters[1][0] = 4;
     g.kernel[0][0] = g.kernel[1][0] = 3;
     g.fc_weights = 200;
     g.fc_frac = 1;
     sparse_arch *pa, *ca;
-    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
+    assert_int_equal(sparse__genome_arch(&g, 1, 8, 8, 3, &pa), SPARSE_OK);
     g.filters[0][0] = 5; /* widen both convolutions */
     g.filters[1][0] = 6;
-    assert_int_equal(sp_genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
+    assert_int_equal(sparse__genome_arch(&g, 1, 8, 8, 3, &ca), SPARSE_OK);
     sparse_net *parent, *child, *fresh;
     assert_int_equal(sparse_net_create(&parent, pa, 16, 1), SPARSE_OK);
     assert_int_equal(sparse_net_create(&child, ca, 16, 2), SPARSE_OK);
@@ -763,7 +689,7 @@ static void test_widened_child_starts_from_parent(void **state)
     double acc_parent, acc_child0, acc_fresh0;
     assert_int_equal(sparse_net_evaluate(parent, val, &acc_parent), SPARSE_OK);
     size_t copied;
-    assert_int_equal(sp_inherit(child, parent, &copied), SPARSE_OK);
+    assert_int_equal(sparse__inherit(child, parent, &copied), SPARSE_OK);
     assert_int_equal(sparse_net_evaluate(child, val, &acc_child0), SPARSE_OK);
     assert_int_equal(sparse_net_evaluate(fresh, val, &acc_fresh0), SPARSE_OK);
     print_message("parent %.3f, widened child before training %.3f, fresh %.3f\n", acc_parent, acc_child0, acc_fresh0);
@@ -789,7 +715,7 @@ static void test_widened_child_starts_from_parent(void **state)
     sparse_arch_free(pa);
     sparse_arch_free(ca);
     sparse_rng_free(rng);
-    sp_layout_destroy(&lay);
+    sparse__layout_destroy(&lay);
     sparse_search_config_free(c);
     sparse_dataset_free(train);
     sparse_dataset_free(val);
@@ -865,7 +791,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
              "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
-    assert_int_equal(sparse_search_config_trials(c), 11);
+    assert_int_equal(sparse_search_config_trial_count(c), 11);
     sparse_search_config_free(c);
     snprintf(run, sizeof run, "%s/run", tmp);
     run_search(cfg, run, 0);
@@ -927,6 +853,7 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     assert_non_null(f);
     fputs(cut, f);
     fclose(f);
+    rewind_state(run, 9);
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
     assert_int_equal(sparse_search_resume(run, &o), SPARSE_OK);
     char *again = read_all(path);
@@ -1132,5 +1059,7 @@ int main(void)
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
+                                     runstore_teardown);
     return fails + cmocka_run_group_tests(tests, NULL, NULL);
 }

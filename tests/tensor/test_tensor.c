@@ -12,7 +12,7 @@ static void test_create_shape_strides(void **state)
     (void)state;
     sparse_tensor *t;
     assert_int_equal(sparse_tensor_create_nchw(&t, 2, 3, 4, 5), SPARSE_OK);
-    assert_int_equal(sparse_tensor_ndim(t), 4);
+    assert_int_equal(sparse_tensor_dim_count(t), 4);
     assert_int_equal(sparse_tensor_dim(t, 0), 2);
     assert_int_equal(sparse_tensor_dim(t, 3), 5);
     assert_int_equal(sparse_tensor_dim(t, 4), 0);
@@ -20,7 +20,7 @@ static void test_create_shape_strides(void **state)
     assert_int_equal(sparse_tensor_stride(t, 1), 20);
     assert_int_equal(sparse_tensor_stride(t, 2), 5);
     assert_int_equal(sparse_tensor_stride(t, 3), 1);
-    assert_int_equal(sparse_tensor_numel(t), 120);
+    assert_int_equal(sparse_tensor_element_count(t), 120);
     assert_true(sparse_tensor_is_contiguous(t));
     for (size_t i = 0; i < 120; i++)
         assert_true(sparse_tensor_data(t)[i] == 0.0f);
@@ -45,7 +45,7 @@ static void test_bad_shapes(void **state)
     assert_int_equal(sparse_tensor_create(&t, 2, huge), SPARSE_ESHAPE);
     assert_int_equal(sparse_tensor_create(NULL, 2, shape), SPARSE_EINVAL);
     assert_int_equal(sparse_tensor_create(&t, 2, NULL), SPARSE_EINVAL);
-    assert_int_equal(sparse_tensor_ndim(NULL), 0);
+    assert_int_equal(sparse_tensor_dim_count(NULL), 0);
     assert_null(sparse_tensor_data(NULL));
 }
 

@@ -37,7 +37,7 @@ extern "C" {
     pub fn sparse_net_train(net: *mut SparseNet, train: *const SparseDataset,
                             opts: *const std::ffi::c_void, result: *mut std::ffi::c_void) -> c_int;
     pub fn sparse_net_evaluate(net: *mut SparseNet, ds: *const SparseDataset, accuracy: *mut f64) -> c_int;
-    pub fn sparse_net_param_nonzero(net: *const SparseNet) -> usize;
+    pub fn sparse_net_nonzero_count(net: *const SparseNet) -> usize;
 
     pub fn sparse_dataset_from_memory(out: *mut *mut SparseDataset, n: usize, c: usize, h: usize,
                                       w: usize, images: *const f32, labels: *const i32,

@@ -137,7 +137,7 @@ fn run() -> Result<(), Error> {
     let mut net = Net::new(&arch, 64, 7)?;
     net.train(&train)?;
     println!("test accuracy: {:.2}%", 100.0 * net.accuracy(&test)?);
-    println!("non-zero weights: {}", unsafe { ffi::sparse_net_param_nonzero(net.0) });
+    println!("non-zero weights: {}", unsafe { ffi::sparse_net_nonzero_count(net.0) });
     let (ms, wm5, wm6) = net.memory()?;
     println!("MS {} B, WM5 {} B, WM6 {} B (int8, Fedorov et al. 2019 eqs. 4-6)", ms, wm5, wm6);
     // Errors come back as values carrying the library's message.

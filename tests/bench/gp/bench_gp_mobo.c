@@ -104,7 +104,7 @@ static double run(const problem *pb, const sparse_space *space, uint64_t seed, s
                   int use_mobo)
 {
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
-    o.num_candidates = 1000;
+    o.candidate_count = 1000;
     o.restarts = 2;
     o.min_observations = use_mobo ? N_INIT : (size_t)-1;
     sparse_mobo *m = NULL;

@@ -53,7 +53,7 @@ static size_t nonzero_now(sparse_net *net, size_t *channels, size_t cap, size_t 
     sparse_prune_result *r = NULL;
     if (sparse_prune_compact(&r, net, 0))
         return 0;
-    size_t nz = sparse_prune_result_nonzero(r);
+    size_t nz = sparse_prune_result_nonzero_count(r);
     *nl = 0;
     for (size_t i = 0; i < sparse_prune_result_layer_count(r) && i < cap; i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
@@ -144,14 +144,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    sparse_set_num_threads((int)threads);
+    sparse_set_thread_count((int)threads);
     sparse_arch *arch = NULL;
     sparse_dataset *train = NULL;
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.max_train = (size_t)max_train;
     int rc = sparse_arch_load_yaml(&arch, arch_path);
     if (!rc)
-        rc = sparse_data_open(data, &d, &train, &s.val, &s.test);
+        rc = sparse_data_open(&train, &s.val, &s.test, data, &d);
     if (!rc && load)
         rc = sparse_prune_load(&s.net, load, t.batch_size, &s.o);
     else if (!rc)
@@ -163,15 +163,15 @@ int main(int argc, char **argv)
         rc = sparse_prune_attach(s.net, &s.o);
     /* log_sigma2 (SpVD) or z_logvar (BC) may move faster than the weights */
     for (size_t i = 0; !rc && posterior_lr_scale != 1.0 && i < sparse_net_node_count(s.net); i++)
-        if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_VAR_NONE)
+        if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_PRUNE_NONE)
             rc = sparse_exp_net_set_lr_scale(s.net, i, s.o.method == SPARSE_PRUNE_BC ? "z_logvar" : "log_sigma2",
                                              posterior_lr_scale);
     if (rc) {
         fprintf(stderr, "error: %s\n", sparse_last_error());
         return 1;
     }
-    s.batches = (sparse_dataset_count(train) + t.batch_size - 1) / t.batch_size;
-    s.n_train = (double)sparse_dataset_count(train);
+    s.batches = (sparse_dataset_image_count(train) + t.batch_size - 1) / t.batch_size;
+    s.n_train = (double)sparse_dataset_image_count(train);
     s.t0 = now();
     sparse_exp_net_set_extra_loss(s.net, kl_hook, &s);
     t.progress = on_progress;
@@ -191,10 +191,9 @@ int main(int argc, char **argv)
         double thr = tok ? atof(tok) : (s.o.method == SPARSE_PRUNE_BC ? s.o.bc_threshold : s.o.spvd_threshold);
         sparse_prune_options o = s.o;
         o.spvd_threshold = o.bc_threshold = thr;
-        int mode = o.method == SPARSE_PRUNE_BC ? SPARSE_VAR_BC : SPARSE_VAR_SPVD;
         for (size_t i = 0; i < sparse_net_node_count(s.net); i++)
-            if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_VAR_NONE)
-                sparse_exp_net_set_variational(s.net, i, mode, thr, 0);
+            if (sparse_exp_net_variational_mode(s.net, i) != SPARSE_PRUNE_NONE)
+                sparse_exp_net_set_variational(s.net, i, sparse_exp_net_variational_mode(s.net, i), thr, 0);
         sparse_prune_result *r = NULL;
         if ((rc = sparse_prune_compact(&r, s.net, 0))) {
             printf("{\"threshold\": %g, \"error\": \"%s\"}\n", thr, sparse_last_error());
@@ -203,7 +202,7 @@ int main(int argc, char **argv)
             double va = 0, ta = 0, fva = 0, fta = 0;
             sparse_net_evaluate(c, s.val, &va);
             sparse_net_evaluate(c, s.test, &ta);
-            size_t nz = sparse_prune_result_nonzero(r);
+            size_t nz = sparse_prune_result_nonzero_count(r);
             if (finetune > 0) {
                 sparse_train_options f = t;
                 f.epochs = (size_t)finetune;
@@ -214,11 +213,14 @@ int main(int argc, char **argv)
                 sparse_net_evaluate(c, s.test, &fta);
             }
             char *j = NULL;
-            sparse_arch_to_json(sparse_prune_result_arch(r), &j);
-            printf("{\"threshold\": %g, \"val_accuracy\": %.4f, \"test_accuracy\": %.4f, \"nonzero_weights\": %zu, "
-                   "\"total_weights\": %zu, \"finetuned_val_accuracy\": %.4f, \"finetuned_test_accuracy\": %.4f, "
+            sparse_arch_to_json(&j, sparse_prune_result_arch(r));
+            printf("{\"threshold\": %g, \"val_accuracy\": %.4f, \"test_accuracy\": %.4f, "
+                   "\"nonzero_weights\": %zu, "
+                   "\"total_weights\": %zu, \"finetuned_val_accuracy\": %.4f, \"finetuned_test_accuracy\": "
+                   "%.4f, "
                    "\"finetuned_nonzero\": %zu, \"layers\": [",
-                   thr, va, ta, nz, sparse_prune_result_total(r), fva, fta, sparse_net_param_nonzero(c));
+                   thr, va, ta, nz, sparse_prune_result_weight_count(r), fva, fta,
+                   sparse_net_nonzero_count(c));
             for (size_t i = 0; i < sparse_prune_result_layer_count(r); i++) {
                 sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
                 sparse_prune_result_layer(r, i, &L);

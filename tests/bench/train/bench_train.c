@@ -56,7 +56,7 @@ static double sgemm_peak(int threads)
 static double run_torch(const char *script, const sparse_arch *arch, int batch, int threads, int steps)
 {
     char *json = NULL;
-    if (sparse_arch_to_json(arch, &json))
+    if (sparse_arch_to_json(&json, arch))
         return -1;
     size_t len = strlen(json) + strlen(script) + 128;
     char *cmd = malloc(len);
@@ -147,7 +147,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
         fprintf(stderr, "bench: %s\n", sparse_last_error());
         return 1;
     }
-    double n_train = (double)sparse_dataset_count(ds);
+    double n_train = (double)sparse_dataset_image_count(ds);
     if (b->spvd) {
         sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
         if (sparse_net_create(&var, arch, (size_t)b->batch, 0) || sparse_prune_attach(var, &po)) {
@@ -158,7 +158,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
     }
     const size_t nodes = sparse_net_node_count(net);
     double *node_s = calloc(2 * nodes, sizeof *node_s), *var_s = calloc(2 * nodes, sizeof *var_s);
-    sparse_set_num_threads(threads);
+    sparse_set_thread_count(threads);
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.batch_size = (size_t)b->batch;
     o.epochs = 1;
@@ -166,7 +166,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
     int rc = train_once(net, ds, &o, &ips); /* warm-up */
     if (!rc && var)
         rc = train_once(var, ds, &o, &ips);
-    const size_t per_epoch = (sparse_dataset_count(ds) + (size_t)b->batch - 1) / (size_t)b->batch;
+    const size_t per_epoch = (sparse_dataset_image_count(ds) + (size_t)b->batch - 1) / (size_t)b->batch;
     o.epochs = ((size_t)b->steps + per_epoch - 1) / per_epoch;
     sparse_exp_profile pr = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0}, vpr = pr;
     for (int r = 0; r < b->reps && !rc; r++) {
@@ -187,7 +187,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
         }
         double acc, t0 = now();
         if (!rc && !(rc = sparse_net_evaluate(net, ds, &acc))) {
-            double e = (double)sparse_dataset_count(ds) / (now() - t0);
+            double e = (double)sparse_dataset_image_count(ds) / (now() - t0);
             ebest = e > ebest ? e : ebest;
         }
         double tv = b->script ? run_torch(b->script, arch, b->batch, threads, b->steps) : -1;

@@ -1,0 +1,135 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sparse/sparse.h"
+#include "tiny_run.h"
+
+char *make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/sparse-search-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+char *write_tiny_csv(const char *dir)
+{
+    char *path = malloc(600);
+    snprintf(path, 600, "%s/tiny.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    sparse_rng *rng;
+    assert_int_equal(sparse_rng_create(&rng, 3), SPARSE_OK);
+    /* 3 classes of 8x8 images: a bright row, column or diagonal, plus noise. */
+    for (int i = 0; i < 360; i++) {
+        int label = i % 3;
+        fprintf(f, "%d", label);
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                int on = (label == 0 && y == 3) || (label == 1 && x == 4) || (label == 2 && x == y);
+                fprintf(f, ",%.3f", (on ? 0.8 : 0.1) + 0.2 * sparse_rng_uniform(rng));
+            }
+        fputc('\n', f);
+    }
+    fclose(f);
+    sparse_rng_free(rng);
+    return path;
+}
+
+char *tiny_config(const char *csv)
+{
+    char *cfg = malloc(4096);
+    snprintf(
+        cfg, 4096,
+        "data: {source: \"%s\", val_count: 60}\n"
+        "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
+        "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
+        "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
+        "training: {batch: 16}\n"
+        "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
+        " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
+        " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
+        csv);
+    return cfg;
+}
+
+char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *text = calloc(1, 1 << 20);
+    assert_non_null(text);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+void strip_seconds(char *s)
+{
+    char *p;
+    while ((p = strstr(s, ",\"seconds\":"))) {
+        char *e = p + 11;
+        while (*e && *e != '}' && *e != ',')
+            e++;
+        memmove(p, e, strlen(e) + 1);
+    }
+}
+
+size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
+}
+
+char *records_of(const char *dir)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    char *text = read_all(path);
+    strip_seconds(text);
+    return text;
+}
+
+void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+void rewind_state(const char *run, size_t done)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/state.json", run);
+    char *text = read_all(path), *at = strstr(text, "\"trials_done\":");
+    assert_non_null(at);
+    at += strlen("\"trials_done\":");
+    char *rest = at + strspn(at, "0123456789");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%zu%s", (int)(at - text), text, done, rest);
+    assert_int_equal(fclose(f), 0);
+    free(text);
+}

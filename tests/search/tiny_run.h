@@ -1,0 +1,33 @@
+/* What the end-to-end tests of the search share: scratch directories, a
+ * tiny generated data set and search config, and run directories read back
+ * (records compared with their "seconds" stripped: timings differ). */
+#ifndef SPARSE_TEST_SEARCH_TINY_RUN_H
+#define SPARSE_TEST_SEARCH_TINY_RUN_H
+
+#include <stddef.h>
+
+/* A fresh directory under /tmp (caller frees the name) and its removal. */
+char *make_tmpdir(void);
+void rm_rf(const char *dir);
+/* DIR/tiny.csv: 360 images of 8x8 in 3 classes (a bright row, column or
+ * diagonal, plus noise); its path (caller frees). */
+char *write_tiny_csv(const char *dir);
+/* An 8-trial search over one- and two-block networks on csv, with budgets,
+ * every pruning method and shifts (caller frees). */
+char *tiny_config(const char *csv);
+/* The whole file (caller frees); fails the test if it cannot be read. */
+char *read_all(const char *path);
+/* Records with the "seconds" field removed, in place. */
+void strip_seconds(char *s);
+/* Newlines in path (0 if it cannot be opened). */
+size_t count_lines(const char *path);
+/* DIR/trials.jsonl with its seconds stripped (caller frees). */
+char *records_of(const char *dir);
+/* Writes text to path (replacing it). */
+void write_text(const char *path, const char *text);
+/* Sets trials_done of run's state.json to done, as a crash after `done`
+ * trials leaves it (state.json is replaced after each record, so it never
+ * counts one the log lacks). */
+void rewind_state(const char *run, size_t done);
+
+#endif
