@@ -22,8 +22,9 @@ extern "C" {
 /* Counters accumulated by a network while profiling is on. */
 typedef struct sparse_exp_profile {
     unsigned version;          /* SPARSE_EXP_PROFILE_VERSION */
-    double conv_gemm_flops;    /* 2*M*N*K summed over convolution GEMMs (forward + backward) */
-    double conv_gemm_seconds;  /* wall time inside those GEMMs */
+    double conv_gemm_flops;    /* 2*M*N*K summed over convolution kernels, GEMMs and direct ones alike
+                                  (forward + backward; padding taps counted) */
+    double conv_gemm_seconds;  /* wall time inside those kernels */
     double fc_gemm_flops;
     double fc_gemm_seconds;
     double forward_seconds;    /* whole forward passes */
@@ -37,11 +38,19 @@ typedef struct sparse_exp_profile {
 SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable);
 /* Copies the counters into *p, of the version p->version says (set it). */
 SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_profile *p);
+/* Seconds spent in node id's own forward and backward kernels while
+ * profiling was on (either pointer may be NULL). A node whose work another
+ * node's kernel does (fused, e.g. a ReLU computed with the batch norm
+ * before it) reports 0 and its time counts for that node. A node with
+ * hooks reports its hooks' time. */
+SPARSE_API int sparse_exp_net_profile_node(const sparse_net *net, size_t id, double *forward_seconds,
+                                           double *backward_seconds);
 
 /* ---- Node hooks ---- */
 
-/* Raw view of one node during a pass: activations are channel-major
- * (C, N, H, W) with N = batch. `in`/`din` are the first input's buffers. */
+/* Raw view of one node during a pass: activations are (C, H, W, N) with
+ * N = batch (the images of one pixel contiguous). `in`/`din` are the first
+ * input's buffers. */
 typedef struct sparse_exp_node_ctx {
     size_t batch;
     const float *in;
@@ -62,7 +71,7 @@ SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_n
 
 /* Raw kernels with a node's geometry, for hooks (e.g. the local
  * reparameterisation trick needs conv(x, theta) and conv(x^2, alpha*theta^2)).
- * Buffers are channel-major (C, N, H, W) with N = the current batch, shaped
+ * Buffers are (C, H, W, N) with N = the current batch, shaped
  * like the node's input (x, dx) and output (y, dy); weights use the node's
  * "weight" layout. No bias is applied. Forward overwrites y; backward
  * overwrites dweight and adds into dx (either may be NULL to skip it). They

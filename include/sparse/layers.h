@@ -269,7 +269,9 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
  * (N, C, H, W): a copy, owned by the caller. */
 SPARSE_API int sparse_net_input_grad(sparse_tensor **out, sparse_net *net);
 /* Output activations of node id of the last forward pass, (N, C, H, W)
- * copied into a new tensor owned by the caller. */
+ * copied into a new tensor owned by the caller. SPARSE_EINVAL for a node
+ * that training, evaluation or prediction computed inside a fused kernel
+ * (a batch norm or ReLU before a pooling): run sparse_net_forward first. */
 SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size_t id);
 
 /* ---- Training ---- */

@@ -14,6 +14,7 @@ SPARSE_API int sparse_exp_net_profile(sparse_net *net, int enable)
     SPARSE__CHECK_NULL(net);
     net->prof = enable ? 1 : 0;
     if (enable) {
+        memset(net->node_s, 0, 2 * net->n_nodes * sizeof *net->node_s);
         memset(&net->pr, 0, sizeof net->pr);
         net->pr.version = SPARSE_EXP_PROFILE_VERSION;
     }
@@ -24,6 +25,19 @@ SPARSE_API int sparse_exp_net_profile_get(const sparse_net *net, sparse_exp_prof
 {
     SPARSE__CHECK_NULL(net);
     return sparse__struct_write(&profile_versions, p, &net->pr, "sparse_exp_net_profile_get");
+}
+
+SPARSE_API int sparse_exp_net_profile_node(const sparse_net *net, size_t id, double *forward_seconds,
+                                           double *backward_seconds)
+{
+    SPARSE__CHECK_NULL(net);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_profile_node: no node %zu", id);
+    if (forward_seconds)
+        *forward_seconds = net->node_s[2 * id];
+    if (backward_seconds)
+        *backward_seconds = net->node_s[2 * id + 1];
+    return SPARSE_OK;
 }
 
 SPARSE_API int sparse_exp_net_set_hooks(sparse_net *net, size_t id, sparse_exp_node_fn forward,

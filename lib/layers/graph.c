@@ -38,6 +38,7 @@ static void free_node(sparse__node *nd)
     free(nd->out);
     free(nd->dout);
     free(nd->aux);
+    free(nd->wpk);
     free(nd->ch1);
     free(nd->ch2);
     free(nd->idx);

@@ -1,9 +1,11 @@
 /*
  * Internals of the layers module. Activations and their gradients are kept
- * channel-major, (C, N, H, W): a whole batch of one channel is contiguous,
- * so a convolution is one GEMM per batch (W (Cout x K) times the im2col
- * matrix (K x N*Ho*Wo)) and batch norm walks contiguous memory. Only the
- * public API converts to and from (N, C, H, W).
+ * as (C, H, W, N): the N images of one pixel of one channel are
+ * contiguous, so every kernel vectorises across the batch (a convolution
+ * tile is a few channels times a few vectors of images, pooling and
+ * elementwise passes read whole vectors), a channel is one contiguous run
+ * for batch norm, and an FC layer reads its input as the (F x N) matrix it
+ * is. Only the public API converts to and from (N, C, H, W).
  *
  * This header must not include GSL headers: files including it include
  * blis.h (both declare the CBLAS enums).
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "../core/internal.h"
+#include "kern.h"
 #include "sparse/experimental.h"
 #include "sparse/layers.h"
 
@@ -47,11 +50,17 @@ typedef struct sparse__node {
     int merge, bias;
     sparse__param *params;
     size_t n_params;
-    float *out, *dout;    /* (C, N, H, W), max_batch images */
-    float *aux;           /* BN: x-hat; conv: cached im2col matrix (or NULL) */
+    float *out, *dout;    /* (C, H, W, N), up to max_batch images */
+    float *aux;           /* conv: cached im2col matrix (or NULL) */
+    float *wpk;           /* direct conv: weights packed for the kernel, then the flipped ones */
     float *ch1, *ch2;     /* BN: per-channel batch mean and 1/std */
     int32_t *idx;         /* max pools: flat input index of each output's max */
     int need_dx;          /* backward must produce the input gradient */
+    int wants_grad;       /* backward: the node or one it reads needs this node's output gradient */
+    size_t readers;       /* nodes that read this one's output */
+    size_t fused;         /* last pass: nodes in the fused group starting here (0: none) */
+    size_t fuse_first;    /* last pass: first node of the fused group this one is in (SIZE_MAX: none) */
+    int stale;            /* last pass: output not written (inside a fused group) */
     int dout_ready;       /* backward: dout already holds a gradient this pass */
     sparse_exp_node_fn hook_fwd, hook_bwd;
     void *hook_user;
@@ -80,19 +89,22 @@ struct sparse_net {
     size_t classes;
     sparse__node *nodes;
     size_t n_nodes;
+    sparse__kern kern;    /* vector kernels for this CPU */
     size_t batch;         /* images in the last forward pass */
     int train;            /* mode of the last forward pass */
     int forward_done;
     float *work;          /* shared scratch: im2col, FC gather, ... */
     size_t work_n;
     float *probs;         /* softmax of the logits, (classes, N) */
-    float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input */
+    float *xin_grad;      /* (N, C, H, W) gradient w.r.t. the input; training's shifted images */
+    const float **img;    /* max_batch image pointers, for loading a batch */
     uint64_t step;        /* optimiser steps taken */
     int want_input_grad;  /* compute the gradient w.r.t. the input image */
     size_t conv_budget;   /* im2col chunk size in floats (0 = default) */
     int threads;          /* OpenMP threads for the non-GEMM loops of this pass */
     int prof;             /* profiling counters enabled */
     sparse_exp_profile pr;
+    double *node_s;       /* profiling: forward, backward seconds per node (2 per node) */
     sparse_exp_loss_fn extra_loss;
     void *extra_user;
 };
@@ -131,15 +143,28 @@ void sparse__conv_forward(sparse_net *net, sparse__node *nd);
 void sparse__conv_backward(sparse_net *net, sparse__node *nd);
 size_t sparse__conv_work(const sparse__node *nd, const sparse__node *in, size_t max_batch);
 size_t sparse__conv_cache(const sparse__node *nd, const sparse__node *in, size_t max_batch);
+/* 1 if the node runs the direct kernels (conv.c has the rule); floats of
+ * its packed weights. */
+int sparse__conv_is_direct(const sparse__node *nd);
+size_t sparse__conv_packed(const sparse__node *nd);
 void sparse__dwconv_forward(sparse_net *net, sparse__node *nd);
 void sparse__dwconv_backward(sparse_net *net, sparse__node *nd);
 void sparse__fc_forward(sparse_net *net, sparse__node *nd);
 void sparse__fc_backward(sparse_net *net, sparse__node *nd);
-size_t sparse__fc_work(const sparse__node *nd, const sparse__node *in, size_t max_batch);
 void sparse__pool_forward(sparse_net *net, sparse__node *nd);
 void sparse__pool_backward(sparse_net *net, sparse__node *nd);
 void sparse__bn_forward(sparse_net *net, sparse__node *nd);
 void sparse__bn_backward(sparse_net *net, sparse__node *nd);
+/* Channel c of a batch norm whose input channel is x: its statistics into
+ * ch1, ch2 (and, training, the running ones); its parameter gradients from
+ * its dout and dx (= or +=, NULL: skipped). */
+void sparse__bn_channel_stats(sparse_net *net, sparse__node *nd, size_t c, const float *x);
+void sparse__bn_channel_backward(sparse_net *net, sparse__node *nd, size_t c, const float *x, float *dx, int acc);
+/* fused.c: nodes in the fused group starting at node i (below 2: none),
+ * and the group's passes. */
+size_t sparse__fused_len(const sparse_net *net, size_t i);
+void sparse__fused_forward(sparse_net *net, size_t i, size_t len);
+void sparse__fused_backward(sparse_net *net, size_t i, size_t len);
 void sparse__relu_forward(sparse_net *net, sparse__node *nd);
 void sparse__relu_backward(sparse_net *net, sparse__node *nd);
 void sparse__merge_forward(sparse_net *net, sparse__node *nd);
@@ -164,13 +189,24 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
 int sparse__dx_accumulate(sparse_net *net, sparse__node *in);
 void sparse__dx_zero(sparse_net *net, sparse__node *in);
 
+/* Zeroed floats on a cache line boundary (so that whole vectors of a
+ * channel's images do not straddle lines), released with free(); NULL
+ * with the error set when out of memory. */
+#define SPARSE__ALIGN 64
+float *sparse__alloc_floats(size_t n);
+
 /* Monotonic seconds (profiling and images/s). */
 double sparse__now(void);
 
 /* net.c */
-int sparse__net_forward_raw(sparse_net *net, size_t n, int train);
+/* One forward pass of the n images in the input node; fuse: run fused
+ * groups (no intermediate outputs; sparse__net_backward_raw follows the
+ * same plan). */
+int sparse__net_forward_raw(sparse_net *net, size_t n, int train, int fuse);
 int sparse__net_backward_raw(sparse_net *net);
-/* Copies (N,C,H,W) images into the input node's (C,N,H,W) buffer. */
+/* Copies n (C, H, W) images of f floats each into dst as (C, H, W, n). */
+void sparse__images_in(float *dst, const float *const *img, size_t n, size_t f);
+/* Copies (N, C, H, W) images into the input node. */
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n);
 
 /* experimental.c */

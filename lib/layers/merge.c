@@ -33,7 +33,7 @@ void sparse__merge_backward(sparse_net *net, sparse__node *nd)
     for (size_t k = 0; k < nd->n_in; k++) {
         sparse__node *in = &net->nodes[nd->in[k]];
         const size_t m = in->sz * n;
-        if (nd->in[k] != 0 || net->want_input_grad) {
+        if (in->wants_grad) {
             if (sparse__dx_accumulate(net, in))
                 for (size_t j = 0; j < m; j++)
                     in->dout[j] += dy[j];

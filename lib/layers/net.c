@@ -9,13 +9,24 @@
 
 #define NET_CONV_CACHE_CAP ((size_t)16 << 20) /* floats: 64 MB */
 
-static float *alloc_floats(size_t n)
+float *sparse__alloc_floats(size_t n)
 {
     size_t bytes;
-    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes))
+    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes) || bytes > SIZE_MAX - SPARSE__ALIGN) {
+        sparse__error(SPARSE_ENOMEM, "out of memory allocating %zu floats", n);
         return NULL;
-    return sparse__calloc(1, bytes);
+    }
+    bytes = (bytes + SPARSE__ALIGN - 1) / SPARSE__ALIGN * SPARSE__ALIGN;
+    float *p = aligned_alloc(SPARSE__ALIGN, bytes);
+    if (!p) {
+        sparse__error(SPARSE_ENOMEM, "out of memory allocating %zu floats", n);
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
 }
+
+#define alloc_floats sparse__alloc_floats
 
 /* He-uniform bound sqrt(6 / fan_in) suits the ReLU networks of the search
  * space; biases start at zero. The draw order (node by node, element by
@@ -77,16 +88,14 @@ static int alloc_kind_buffers(const sparse_net *net, sparse__node *nd, size_t *w
                 rc = SPARSE_ENOMEM;
             *cached += cache;
         }
+        if (sparse__conv_packed(nd) && !(nd->wpk = alloc_floats(sparse__conv_packed(nd))))
+            rc = SPARSE_ENOMEM;
         break;
     }
-    case SPARSE_LAYER_FC:
-        wk = sparse__fc_work(nd, in, max_batch);
-        break;
     case SPARSE_LAYER_BATCHNORM:
-        nd->aux = alloc_floats(act);
         nd->ch1 = alloc_floats(nd->c);
         nd->ch2 = alloc_floats(nd->c);
-        if (!nd->aux || !nd->ch1 || !nd->ch2)
+        if (!nd->ch1 || !nd->ch2)
             rc = SPARSE_ENOMEM;
         break;
     case SPARSE_LAYER_MAXPOOL:
@@ -127,6 +136,7 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
     }
     net->max_batch = max_batch;
     net->classes = arch->classes;
+    sparse__kern_select(&net->kern);
     sparse_rng *rng = NULL;
     rc = sparse_rng_create_stream(&rng, seed, 0x1a7e55);
     if (rc) {
@@ -146,12 +156,19 @@ SPARSE_API int sparse_net_create(sparse_net **out, const sparse_arch *arch, size
         nd->need_dx = 1;
     }
     sparse_rng_free(rng);
+    for (size_t i = 0; i < net->n_nodes; i++) {
+        net->nodes[i].fuse_first = SIZE_MAX;
+        for (size_t k = 0; k < net->nodes[i].n_in; k++)
+            net->nodes[net->nodes[i].in[k]].readers++;
+    }
     if (!rc) {
         net->work = alloc_floats(work);
         net->work_n = work;
         net->probs = alloc_floats(net->classes * max_batch);
         net->xin_grad = alloc_floats(net->nodes[0].sz * max_batch);
-        if (!net->work || !net->probs || !net->xin_grad)
+        net->node_s = sparse__calloc(2 * net->n_nodes, sizeof *net->node_s);
+        net->img = sparse__calloc(max_batch, sizeof *net->img);
+        if (!net->work || !net->probs || !net->xin_grad || !net->node_s || !net->img)
             rc = SPARSE_ENOMEM;
     }
     if (rc) {
@@ -172,6 +189,8 @@ SPARSE_API void sparse_net_free(sparse_net *net)
     free(net->work);
     free(net->probs);
     free(net->xin_grad);
+    free(net->node_s);
+    free(net->img);
     free(net);
 }
 
@@ -396,13 +415,38 @@ SPARSE_API size_t sparse_net_nonzero_count(const sparse_net *net)
 
 /* ---- Forward and backward ---- */
 
+/* Images go in and out of the (C, H, W, N) layout a block of images at a
+ * time: each of the block's images is read (or written) sequentially while
+ * the block's pixels are written (or read) as contiguous runs. */
+#define IMAGE_BLOCK 16
+
+void sparse__images_in(float *dst, const float *const *img, size_t n, size_t f)
+{
+    for (size_t i0 = 0; i0 < n; i0 += IMAGE_BLOCK) {
+        const size_t nb = n - i0 < IMAGE_BLOCK ? n - i0 : IMAGE_BLOCK;
+        for (size_t j = 0; j < f; j++)
+            for (size_t b = 0; b < nb; b++)
+                dst[j * n + i0 + b] = img[i0 + b][j];
+    }
+}
+
+/* dst (N, F) from (F, N) src. */
+static void images_out(float *dst, const float *src, size_t n, size_t f)
+{
+    for (size_t i0 = 0; i0 < n; i0 += IMAGE_BLOCK) {
+        const size_t nb = n - i0 < IMAGE_BLOCK ? n - i0 : IMAGE_BLOCK;
+        for (size_t j = 0; j < f; j++)
+            for (size_t b = 0; b < nb; b++)
+                dst[(i0 + b) * f + j] = src[j * n + i0 + b];
+    }
+}
+
 void sparse__net_set_input(sparse_net *net, const float *x, size_t n)
 {
     sparse__node *in = &net->nodes[0];
-    size_t hw = in->h * in->w;
     for (size_t i = 0; i < n; i++)
-        for (size_t c = 0; c < in->c; c++)
-            memcpy(in->out + (c * n + i) * hw, x + (i * in->c + c) * hw, hw * sizeof(float));
+        net->img[i] = x + i * in->sz;
+    sparse__images_in(in->out, net->img, n, in->sz);
 }
 
 int sparse__dx_accumulate(sparse_net *net, sparse__node *in)
@@ -434,32 +478,77 @@ static int run_hook(sparse_net *net, size_t id, int backward)
     sparse__node *nd = &net->nodes[id];
     sparse__node *in = &net->nodes[nd->in[0]];
     sparse_exp_node_ctx ctx = {net->batch, in->out, nd->need_dx ? in->dout : NULL, nd->out, nd->dout, net->train};
+    double t0 = net->prof ? sparse__now() : 0.0;
     int rc = (backward ? nd->hook_bwd : nd->hook_fwd)(nd->hook_user, net, id, &ctx);
+    if (net->prof)
+        net->node_s[2 * id + (backward ? 1 : 0)] += sparse__now() - t0;
     if (rc)
         return sparse__error_prefix(rc, "node '%s': %s hook", nd->name, backward ? "backward" : "forward");
     return SPARSE_OK;
 }
 
-int sparse__net_forward_raw(sparse_net *net, size_t n, int train)
+static int run_kernel(sparse_net *net, size_t i, int backward)
+{
+    sparse__node *nd = &net->nodes[i];
+    const sparse__kind_info *k = sparse__kind(nd->kind);
+    sparse__kernel_fn fn = k ? (backward ? k->backward : k->forward) : NULL;
+    if (!fn && !backward)
+        return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
+    double t0 = net->prof ? sparse__now() : 0.0;
+    if (fn)
+        fn(net, nd);
+    if (net->prof)
+        net->node_s[2 * i + (backward ? 1 : 0)] += sparse__now() - t0;
+    return SPARSE_OK;
+}
+
+/* Marks the fused groups of this pass (fuse: where sparse__fused_len finds
+ * them; else none). */
+static void plan_groups(sparse_net *net, int fuse)
+{
+    for (size_t i = 1; i < net->n_nodes; i++) {
+        net->nodes[i].fused = 0;
+        net->nodes[i].fuse_first = SIZE_MAX;
+        net->nodes[i].stale = 0;
+    }
+    for (size_t i = 1; fuse && i < net->n_nodes; i++) {
+        const size_t len = sparse__fused_len(net, i);
+        if (len < 2)
+            continue;
+        net->nodes[i].fused = len;
+        for (size_t j = i; j < i + len; j++) {
+            net->nodes[j].fuse_first = i;
+            net->nodes[j].stale = j + 1 < i + len;
+        }
+        i += len - 1;
+    }
+}
+
+int sparse__net_forward_raw(sparse_net *net, size_t n, int train, int fuse)
 {
     net->batch = n;
     net->train = train;
     net->threads = sparse_thread_count();
+    plan_groups(net, fuse);
     double t0 = net->prof ? sparse__now() : 0.0;
     for (size_t i = 1; i < net->n_nodes; i++) {
         sparse__node *nd = &net->nodes[i];
-        if (nd->hook_fwd) {
-            int rc = run_hook(net, i, 0);
-            if (rc)
-                return rc;
-            continue;
-        }
-        const sparse__kind_info *k = sparse__kind(nd->kind);
-        if (!k || !k->forward)
-            return sparse__error(SPARSE_EINTERNAL, "node '%s': kind %d has no forward", nd->name, nd->kind);
-        k->forward(net, nd);
+        int rc = SPARSE_OK;
+        if (nd->hook_fwd)
+            rc = run_hook(net, i, 0);
+        else if (nd->fused) {
+            double tn = net->prof ? sparse__now() : 0.0;
+            sparse__fused_forward(net, i, nd->fused);
+            if (net->prof)
+                net->node_s[2 * i] += sparse__now() - tn;
+            i += nd->fused - 1;
+        } else
+            rc = run_kernel(net, i, 0);
+        if (rc)
+            return rc;
     }
-    net->forward_done = 1;
+    /* sparse_net_backward needs every node's output */
+    net->forward_done = !fuse;
     if (net->prof)
         net->pr.forward_seconds += sparse__now() - t0;
     return SPARSE_OK;
@@ -471,28 +560,44 @@ int sparse__net_backward_raw(sparse_net *net)
     for (size_t i = 0; i + 1 < net->n_nodes; i++)
         net->nodes[i].dout_ready = 0;
     net->nodes[net->n_nodes - 1].dout_ready = 1;
+    /* a node's output gradient is wanted when the node or a node it reads
+     * has trainable parameters, or it reads the input and the input's
+     * gradient is wanted */
+    net->nodes[0].wants_grad = net->want_input_grad;
     for (size_t i = 1; i < net->n_nodes; i++) {
         sparse__node *nd = &net->nodes[i];
         nd->need_dx = 0;
         for (size_t k = 0; k < nd->n_in; k++)
-            if (nd->in[k] != 0 || net->want_input_grad)
+            if (net->nodes[nd->in[k]].wants_grad)
                 nd->need_dx = 1;
+        nd->wants_grad = nd->need_dx;
+        for (size_t k = 0; k < nd->n_params; k++)
+            if (nd->params[k].trainable)
+                nd->wants_grad = 1;
     }
     for (size_t i = net->n_nodes - 1; i >= 1; i--) {
         sparse__node *nd = &net->nodes[i];
+        if (!nd->wants_grad)
+            continue;
         if (!nd->dout_ready) /* a dead end: nothing downstream uses it */
             sparse__dx_zero(net, nd);
+        int rc = SPARSE_OK;
         if (nd->hook_bwd) {
             for (size_t k = 0; k < nd->n_in; k++)
                 sparse__dx_zero(net, &net->nodes[nd->in[k]]);
-            int rc = run_hook(net, i, 1);
-            if (rc)
-                return rc;
-            continue;
-        }
-        const sparse__kind_info *k = sparse__kind(nd->kind);
-        if (k && k->backward)
-            k->backward(net, nd);
+            rc = run_hook(net, i, 1);
+        } else if (nd->fuse_first != SIZE_MAX) {
+            /* the group's last node: the whole group, back to its producer */
+            const size_t first = nd->fuse_first;
+            double tn = net->prof ? sparse__now() : 0.0;
+            sparse__fused_backward(net, first, i - first + 1);
+            if (net->prof)
+                net->node_s[2 * first + 1] += sparse__now() - tn;
+            i = first;
+        } else
+            rc = run_kernel(net, i, 1);
+        if (rc)
+            return rc;
     }
     if (net->prof) {
         net->pr.backward_seconds += sparse__now() - t0;
@@ -528,7 +633,7 @@ SPARSE_API int sparse_net_forward(sparse_net *net, const sparse_tensor *x, int t
         return sparse__error(SPARSE_ESHAPE, "sparse_net_forward: logits must be a contiguous (%zu, %zu) tensor",
                              n, net->classes);
     sparse__net_set_input(net, sparse_tensor_data_const(x), n);
-    rc = sparse__net_forward_raw(net, n, train ? 1 : 0);
+    rc = sparse__net_forward_raw(net, n, train ? 1 : 0, 0);
     if (rc)
         return rc;
     if (logits) {
@@ -560,11 +665,7 @@ SPARSE_API int sparse_net_backward(sparse_net *net, const int32_t *labels, float
     rc = sparse__net_backward_raw(net);
     if (rc)
         return rc;
-    sparse__node *in = &net->nodes[0];
-    size_t n = net->batch, hw = in->h * in->w;
-    for (size_t i = 0; i < n; i++)
-        for (size_t c = 0; c < in->c; c++)
-            memcpy(net->xin_grad + (i * in->c + c) * hw, in->dout + (c * n + i) * hw, hw * sizeof(float));
+    images_out(net->xin_grad, net->nodes[0].dout, net->batch, net->nodes[0].sz);
     return SPARSE_OK;
 }
 
@@ -590,13 +691,14 @@ SPARSE_API int sparse_net_node_output(sparse_tensor **out, sparse_net *net, size
     if (!net->batch)
         return sparse__error(SPARSE_EINVAL, "sparse_net_node_output: no forward pass yet");
     const sparse__node *nd = &net->nodes[id];
-    size_t n = net->batch, hw = nd->h * nd->w;
-    int rc = sparse_tensor_create_nchw(out, n, nd->c, nd->h, nd->w);
+    if (nd->stale)
+        return sparse__error(SPARSE_EINVAL,
+                             "sparse_net_node_output: node '%s' was computed inside a fused kernel by the last "
+                             "pass (training or evaluation); run sparse_net_forward first",
+                             nd->name);
+    int rc = sparse_tensor_create_nchw(out, net->batch, nd->c, nd->h, nd->w);
     if (rc)
         return rc;
-    float *d = sparse_tensor_data(*out);
-    for (size_t i = 0; i < n; i++)
-        for (size_t c = 0; c < nd->c; c++)
-            memcpy(d + (i * nd->c + c) * hw, nd->out + (c * n + i) * hw, hw * sizeof(float));
+    images_out(sparse_tensor_data(*out), nd->out, net->batch, nd->sz);
     return SPARSE_OK;
 }

@@ -10,7 +10,7 @@ SPARSE_API int sparse_net_predict(sparse_net *net, const float *image, float *lo
     SPARSE__CHECK_NULL(net);
     SPARSE__CHECK_NULL(image);
     sparse__net_set_input(net, image, 1);
-    int rc = sparse__net_forward_raw(net, 1, 0);
+    int rc = sparse__net_forward_raw(net, 1, 0, 1);
     if (rc)
         return rc;
     /* The logits node holds (classes, 1): one value per class. */

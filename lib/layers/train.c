@@ -68,7 +68,8 @@ static void shifted_copy(float *dst, const float *img, size_t h, size_t w, long 
 }
 
 /* Copies images idx[0..n) into the input node; with shift > 0, each image
- * moved by its own random offset drawn from rng. */
+ * moved by its own random offset drawn from rng (the moved copies go
+ * through xin_grad, which training does not otherwise use). */
 static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *idx, size_t n, int32_t *labels,
                        size_t shift, sparse_rng *rng)
 {
@@ -77,14 +78,17 @@ static void load_batch(sparse_net *net, const sparse_dataset *ds, const size_t *
     for (size_t i = 0; i < n; i++) {
         const float *img = sparse_dataset_image(ds, idx[i]);
         labels[i] = (int32_t)sparse_dataset_label(ds, idx[i]);
-        long dx = 0, dy = 0;
-        if (shift) {
-            dx = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
-            dy = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
-        }
+        net->img[i] = img;
+        if (!shift)
+            continue;
+        const long dx = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
+        const long dy = (long)sparse_rng_uint(rng, 2 * shift + 1) - (long)shift;
+        float *moved = net->xin_grad + i * in->sz;
         for (size_t c = 0; c < in->c; c++)
-            shifted_copy(in->out + (c * n + i) * hw, img + c * hw, in->h, in->w, dx, dy);
+            shifted_copy(moved + c * hw, img + c * hw, in->h, in->w, dx, dy);
+        net->img[i] = moved;
     }
+    sparse__images_in(in->out, net->img, n, in->sz);
 }
 
 SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, const sparse_train_options *opts,
@@ -141,7 +145,7 @@ SPARSE_API int sparse_net_train(sparse_net *net, const sparse_dataset *train, co
             const size_t n0 = b * bs, n = count - n0 < bs ? count - n0 : bs;
             double ts = sparse__now();
             load_batch(net, train, order + n0, n, labels, o.max_shift, rng);
-            rc = sparse__net_forward_raw(net, n, 1);
+            rc = sparse__net_forward_raw(net, n, 1, 1);
             if (rc)
                 break;
             double loss = 0.0;
@@ -219,7 +223,7 @@ SPARSE_API int sparse_net_evaluate(sparse_net *net, const sparse_dataset *ds, do
         for (size_t i = 0; i < n; i++)
             idx[i] = n0 + i;
         load_batch(net, ds, idx, n, labels, 0, NULL);
-        rc = sparse__net_forward_raw(net, n, 0);
+        rc = sparse__net_forward_raw(net, n, 0, 1);
         if (rc)
             break;
         const float *z = net->nodes[net->n_nodes - 1].out;

@@ -17,20 +17,14 @@ void sparse__var_free(struct sparse__var *v)
     if (!v)
         return;
     float *bufs[] = {v->s2, v->gs2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps,
-                     v->u,  v->du,  v->ez, v->zs, v->xz, v->dxz};
+                     v->u,  v->du,  v->dz, v->ez, v->zs, v->xz, v->dxz};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
     sparse_rng_free(v->step_rng);
     free(v);
 }
 
-static float *fl(size_t n)
-{
-    size_t bytes;
-    if (sparse__mul_size(n ? n : 1, sizeof(float), &bytes))
-        return NULL;
-    return sparse__calloc(1, bytes);
-}
+#define fl sparse__alloc_floats
 
 /* Evaluation weights into v->wm / v->bm (bias NULL if none). */
 void sparse__var_effective(sparse__node *nd, struct sparse__var *v)
@@ -131,7 +125,6 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
     if (!v)
         return SPARSE_ENOMEM;
     v->mode = mode;
-    sparse__var_noise_tables(v);
     int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
              (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
@@ -141,7 +134,7 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
                  (v->dxz = fl(mb * in->sz));
         else
             ok = (v->ez = fl(mb * nd->c)) && (v->zs = fl(mb * nd->c)) && (v->u = fl(mb * nd->sz)) &&
-                 (v->du = fl(mb * nd->sz));
+                 (v->du = fl(mb * nd->sz)) && (v->dz = fl(mb));
     }
     if (!ok) {
         sparse__var_free(v);

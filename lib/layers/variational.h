@@ -43,13 +43,12 @@ struct sparse__var {
     double thr;
     uint64_t seed;        /* noise */
     sparse_rng *step_rng; /* reseeded every step: the step's noise stream */
-    uint32_t kn[128];     /* ziggurat tables (Marsaglia & Tsang 2000) */
-    float wn[128], fn[128];
     float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized */
     float *u, *du;             /* BC conv: pre-scale output and its gradient */
-    float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized) */
+    float *dz;                 /* BC conv: per-image gradient of one channel's z (max_batch) */
+    float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized as (F, N)) */
     float *xz, *dxz;           /* BC FC: scaled input and its gradient */
 };
 
@@ -58,8 +57,6 @@ struct sparse__var {
 void sparse__var_effective(sparse__node *nd, struct sparse__var *v);
 
 /* variational_pass.c */
-/* Fills v's ziggurat tables (once, when the node is put in a mode). */
-void sparse__var_noise_tables(struct sparse__var *v);
 /* The node hooks of a node in a variational mode; user is its struct sparse__var. */
 int sparse__var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx);
 int sparse__var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx);

@@ -18,23 +18,14 @@ static float neg_kl(float la, float *grad)
 }
 
 /* SpVD: -KL at the clipped log alpha of every weight; no gradient where the
- * clip holds log alpha. */
-static double spvd_kl(sparse__node *nd, float sc)
+ * clip holds log alpha. A vector kernel (kern_var.c): the same formulas as
+ * neg_kl, over every weight at once. */
+static double spvd_kl(const sparse_net *net, sparse__node *nd, float sc)
 {
     sparse__param *W = &nd->params[0], *L = sparse__find_param(nd, "log_sigma2");
-    double kl = 0.0;
-    for (size_t j = 0; j < W->n; j++) {
-        const float t = W->w[j], raw = sparse__log_alpha_raw(L->w[j], t), la = sparse__log_alpha_clip(raw);
-        float g;
-        kl -= (double)neg_kl(la, &g);
-        if (sc != 0.0f && raw >= -SPARSE__LOG_ALPHA_CLIP && raw <= SPARSE__LOG_ALPHA_CLIP) {
-            /* d KL / d la = -d(-KL)/d la */
-            const float dla = -sc * g;
-            L->g[j] += dla;
-            W->g[j] += dla * (-2.0f * t / (t * t + SPARSE__VAR_EPS));
-        }
-    }
-    return kl;
+    const sparse__klk c = {(float)SPARSE_EXP_NEG_KL_K1, (float)SPARSE_EXP_NEG_KL_K2, (float)SPARSE_EXP_NEG_KL_K3,
+                           SPARSE__VAR_EPS, SPARSE__LOG_ALPHA_CLIP};
+    return net->kern.spvd_kl(W->w, L->w, W->n, &c, sc, W->g, L->g);
 }
 
 /* BC: -KL at every group's (unclipped) log alpha, plus the weights'
@@ -76,6 +67,6 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
     sparse__node *nd = &net->nodes[id];
     if (!nd->var)
         return SPARSE_OK;
-    *kl = nd->var->mode == SPARSE_PRUNE_SPVD ? spvd_kl(nd, (float)grad_scale) : bc_kl(nd, (float)grad_scale);
+    *kl = nd->var->mode == SPARSE_PRUNE_SPVD ? spvd_kl(net, nd, (float)grad_scale) : bc_kl(nd, (float)grad_scale);
     return SPARSE_OK;
 }

@@ -32,7 +32,7 @@ static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const fl
         sparse_exp_conv_backward(net, id, x, w, dy, dw, dx);
 }
 
-/* Per output channel (FC: unit) bias, outputs (C, N, H, W). */
+/* Per output channel (FC: unit) bias, outputs (C, H, W, N). */
 static void add_bias(const sparse_net *net, const sparse__node *nd, const float *b, float *y)
 {
     const size_t np = net->batch * nd->h * nd->w;
@@ -53,82 +53,33 @@ static void bias_grad(const sparse_net *net, const sparse__node *nd, const float
 }
 
 /* ---- Noise ----
- * N(0,1) draws are most of the extra cost of a variational pass (one per
- * output activation), so they come from a ziggurat over a splitmix64
- * counter stream seeded from the node's sparse_rng stream for the step:
- * several times cheaper than a library call per draw, same determinism. */
+ * One N(0,1) value per output activation (and per group sample for BC):
+ * the kernels' counter-based normals (kern_var.c), keyed per node and
+ * optimiser step from the node's sparse_rng stream; a node's draws are
+ * split into streams by what they are for. */
 
-typedef struct nrng {
-    uint64_t s;
-    uint32_t buf;
-    int have;
-    const struct sparse__var *v;
-} nrng;
+enum { NOISE_OUT = 0, NOISE_GROUP = 1 };
 
-static uint32_t next32(nrng *r)
+static uint64_t noise_key(uint64_t step_key, int what) { return step_key ^ (0x2545f4914f6cdd1dULL * (uint64_t)(what + 1)); }
+
+/* Values are functions of (key, index) alone, so chunks can go to any
+ * thread. */
+#define NOISE_CHUNK SPARSE__NORMAL_BLOCK
+
+static void normals(const sparse_net *net, uint64_t key, size_t m, float *e)
 {
-    if (r->have) {
-        r->have = 0;
-        return r->buf;
-    }
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    r->buf = (uint32_t)(z >> 32);
-    r->have = 1;
-    return (uint32_t)z;
-}
-
-static float uni(nrng *r) { return ((float)(next32(r) >> 8) + 0.5f) * (1.0f / 16777216.0f); }
-
-void sparse__var_noise_tables(struct sparse__var *v)
-{
-    const double m1 = 2147483648.0, vn = 9.91256303526217e-3;
-    double dn = 3.442619855899, tn = dn, q = vn / exp(-0.5 * dn * dn);
-    v->kn[0] = (uint32_t)((dn / q) * m1);
-    v->kn[1] = 0;
-    v->wn[0] = (float)(q / m1);
-    v->wn[127] = (float)(dn / m1);
-    v->fn[0] = 1.0f;
-    v->fn[127] = (float)exp(-0.5 * dn * dn);
-    for (int i = 126; i >= 1; i--) {
-        dn = sqrt(-2.0 * log(vn / dn + exp(-0.5 * dn * dn)));
-        v->kn[i + 1] = (uint32_t)((dn / tn) * m1);
-        tn = dn;
-        v->fn[i] = (float)exp(-0.5 * dn * dn);
-        v->wn[i] = (float)(dn / m1);
-    }
-}
-
-static float gauss(nrng *r)
-{
-    const struct sparse__var *v = r->v;
-    for (;;) {
-        const int32_t hz = (int32_t)next32(r);
-        const uint32_t iz = (uint32_t)hz & 127u;
-        const int64_t ahz = hz < 0 ? -(int64_t)hz : (int64_t)hz;
-        const float x = (float)hz * v->wn[iz];
-        if (ahz < (int64_t)v->kn[iz])
-            return x;
-        if (iz == 0) { /* the tail beyond r */
-            const float rr = 3.442620f;
-            float t, y;
-            do {
-                t = -logf(uni(r)) / rr;
-                y = -logf(uni(r));
-            } while (y + y < t * t);
-            return hz > 0 ? rr + t : -rr - t;
-        }
-        if (v->fn[iz] + uni(r) * (v->fn[iz - 1] - v->fn[iz]) < expf(-0.5f * x * x))
-            return x;
+    const size_t chunks = (m + NOISE_CHUNK - 1) / NOISE_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
+    for (size_t c = 0; c < chunks; c++) {
+        const size_t j0 = c * NOISE_CHUNK, len = m - j0 < NOISE_CHUNK ? m - j0 : NOISE_CHUNK;
+        net->kern.normals(key, j0, len, e + j0);
     }
 }
 
 /* Local reparameterisation on input x (the node's input, or x*z for BC FC):
  * out = op(x, W) + b + sqrt(op(x^2, exp(log_sigma2)) + 1e-8) * eps. */
 static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x,
-                     nrng *rng)
+                     uint64_t key)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     const sparse__param *W = &nd->params[0];
@@ -137,16 +88,16 @@ static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse
     raw_fwd(net, id, nd, x, W->w, nd->out);
     if (nd->bias)
         add_bias(net, nd, nd->params[1].w, nd->out);
-    for (size_t j = 0; j < W->n; j++)
-        v->s2[j] = expf(ls2->w[j]);
+    net->kern.expv(ls2->w, W->n, v->s2);
     for (size_t j = 0; j < nin; j++)
         v->x2[j] = x[j] * x[j];
     raw_fwd(net, id, nd, v->x2, v->s2, v->sd);
-    for (size_t j = 0; j < nout; j++) {
-        const float sd = sqrtf(v->sd[j] + SPARSE__VAR_EPS), e = gauss(rng);
-        v->sd[j] = sd;
-        v->eps[j] = e;
-        nd->out[j] += sd * e;
+    const size_t chunks = (nout + NOISE_CHUNK - 1) / NOISE_CHUNK;
+    const uint64_t k = noise_key(key, NOISE_OUT);
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nout))
+    for (size_t c = 0; c < chunks; c++) {
+        const size_t j0 = c * NOISE_CHUNK, len = nout - j0 < NOISE_CHUNK ? nout - j0 : NOISE_CHUNK;
+        net->kern.spvd_noise(k, j0, len, SPARSE__VAR_EPS, v->sd + j0, v->eps + j0, nd->out + j0);
     }
 }
 
@@ -162,8 +113,7 @@ static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse
         bias_grad(net, nd, dy, nd->params[1].g);
     raw_bwd(net, id, nd, x, W->w, dy, W->g, dx);
     /* d out / d var = eps / (2 sd); sd is not needed afterwards. */
-    for (size_t j = 0; j < nout; j++)
-        v->sd[j] = dy[j] * v->eps[j] * 0.5f / v->sd[j];
+    net->kern.spvd_dvar(dy, v->eps, nout, v->sd);
     if (dx)
         memset(v->dx2, 0, nin * sizeof(float));
     raw_bwd(net, id, nd, v->x2, v->s2, v->sd, v->gs2, dx ? v->dx2 : NULL);
@@ -174,21 +124,22 @@ static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse
         ls2->g[j] = v->gs2[j] * v->s2[j];
 }
 
-static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, nrng *rng)
+static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, uint64_t key)
 {
     const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
-    spvd_fwd(net, id, nd, v, net->nodes[nd->in[0]].out, rng);
+    spvd_fwd(net, id, nd, v, net->nodes[nd->in[0]].out, key);
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
+    normals(net, noise_key(key, NOISE_GROUP), nd->c * n, v->ez);
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
-        for (size_t i = 0; i < n; i++) {
-            const float e = gauss(rng), z = zmu->w[c] + sd * e;
-            v->ez[c * n + i] = e;
-            v->zs[c * n + i] = z;
-            float *o = nd->out + (c * n + i) * hw;
-            for (size_t p = 0; p < hw; p++)
-                o[p] *= z;
+        float *zs = v->zs + c * n;
+        for (size_t i = 0; i < n; i++)
+            zs[i] = zmu->w[c] + sd * v->ez[c * n + i];
+        for (size_t p = 0; p < hw; p++) {
+            float *o = nd->out + (c * hw + p) * n;
+            for (size_t i = 0; i < n; i++)
+                o[i] *= zs[i];
         }
     }
 }
@@ -199,17 +150,21 @@ static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
     const size_t n = net->batch, hw = nd->h * nd->w;
     for (size_t c = 0; c < nd->c; c++) {
         const float sd = expf(0.5f * zlv->w[c]);
+        const float *zs = v->zs + c * n;
+        float *dz = v->dz;
+        for (size_t i = 0; i < n; i++)
+            dz[i] = 0.0f;
+        for (size_t p = 0; p < hw; p++) {
+            const size_t o = (c * hw + p) * n;
+            for (size_t i = 0; i < n; i++) {
+                dz[i] += nd->dout[o + i] * v->u[o + i];
+                v->du[o + i] = nd->dout[o + i] * zs[i];
+            }
+        }
         float gm = 0.0f, gl = 0.0f;
         for (size_t i = 0; i < n; i++) {
-            const size_t o = (c * n + i) * hw;
-            const float z = v->zs[c * n + i];
-            float dz = 0.0f;
-            for (size_t p = 0; p < hw; p++) {
-                dz += nd->dout[o + p] * v->u[o + p];
-                v->du[o + p] = nd->dout[o + p] * z;
-            }
-            gm += dz;
-            gl += dz * v->ez[c * n + i];
+            gm += dz[i];
+            gl += dz[i] * v->ez[c * n + i];
         }
         zmu->g[c] = gm;
         zlv->g[c] = gl * 0.5f * sd;
@@ -217,22 +172,22 @@ static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
     spvd_bwd(net, id, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
 }
 
-static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, nrng *rng)
+static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, uint64_t key)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
-    const size_t n = net->batch, hw = in->h * in->w;
-    for (size_t c = 0; c < in->c; c++)
-        for (size_t i = 0; i < n; i++)
-            for (size_t p = 0; p < hw; p++) {
-                const size_t f = c * hw + p, j = (c * n + i) * hw + p;
-                const float e = gauss(rng);
-                const float z = zmu->w[f] + expf(0.5f * zlv->w[f]) * e;
-                v->ez[j] = e;
-                v->zs[j] = z;
-                v->xz[j] = in->out[j] * z;
-            }
-    spvd_fwd(net, id, nd, v, v->xz, rng);
+    const size_t n = net->batch;
+    normals(net, noise_key(key, NOISE_GROUP), in->sz * n, v->ez);
+    for (size_t f = 0; f < in->sz; f++) {
+        const float sd = expf(0.5f * zlv->w[f]);
+        for (size_t i = 0; i < n; i++) {
+            const size_t j = f * n + i;
+            const float z = zmu->w[f] + sd * v->ez[j];
+            v->zs[j] = z;
+            v->xz[j] = in->out[j] * z;
+        }
+    }
+    spvd_fwd(net, id, nd, v, v->xz, key);
 }
 
 static void bc_fc_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, float *dx)
@@ -248,7 +203,7 @@ static void bc_fc_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spars
     for (size_t c = 0; c < in->c; c++)
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < hw; p++) {
-                const size_t f = c * hw + p, j = (c * n + i) * hw + p;
+                const size_t f = c * hw + p, j = f * n + i;
                 const float dz = v->dxz[j] * in->out[j];
                 zmu->g[f] += dz;
                 zlv->g[f] += dz * v->ez[j];
@@ -271,13 +226,13 @@ int sparse__var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_
         return SPARSE_OK;
     }
     sparse__rng_reseed_stream(v->step_rng, v->seed, net->step * 1000003u + id);
-    nrng r = {sparse_rng_seed64(v->step_rng), 0, 0, v};
+    const uint64_t key = sparse_rng_seed64(v->step_rng);
     if (v->mode == SPARSE_PRUNE_SPVD)
-        spvd_fwd(net, id, nd, v, ctx->in, &r);
+        spvd_fwd(net, id, nd, v, ctx->in, key);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_fwd(net, id, nd, v, &r);
+        bc_fc_fwd(net, id, nd, v, key);
     else
-        bc_conv_fwd(net, id, nd, v, &r);
+        bc_conv_fwd(net, id, nd, v, key);
     return SPARSE_OK;
 }
 

@@ -93,7 +93,7 @@ static void gradcheck(const char *yaml, size_t n, float smoothing, size_t sample
     double *xr = malloc(nx * sizeof *xr);
     for (size_t i = 0; i < nx; i++)
         xr[i] = xd[i] = (float)sparse_rng_normal(rng);
-    int32_t labels[64];
+    int32_t labels[128];
     for (size_t i = 0; i < n; i++)
         labels[i] = (int32_t)sparse_rng_uint(rng, K);
     sparse_rng_free(rng);
@@ -187,6 +187,20 @@ static void test_grad_conv(void **state)
     gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 4, padding: same, stride: 3}\n  - {type: fc, units: 4}\n", 2,
               0, 60);
     gradcheck(HEAD "  - {type: conv2d, filters: 3, kernel: 1}\n  - {type: fc, units: 4}\n", 2, 0, 60);
+}
+
+/* Batches that fill whole vectors and tiles of the kernels and leave some
+ * images over (the small batches above only reach the leftover path). */
+static void test_grad_wide_batch(void **state)
+{
+    (void)state;
+    gradcheck(HEAD "  - {type: conv2d, filters: 7, kernel: 3, padding: same, bias: false}\n  - {type: batchnorm}\n"
+                   "  - {type: relu}\n  - {type: maxpool, size: 2}\n  - {type: conv2d, filters: 3, kernel: 2}\n"
+                   "  - {type: fc, units: 4}\n",
+              70, 0, 40);
+    gradcheck(HEAD "  - {type: avgpool, size: 2, stride: 1}\n  - {type: conv2d, filters: 5, kernel: 5, padding: valid}\n"
+                   "  - {type: fc, units: 4}\n",
+              37, 0, 40);
 }
 
 static void test_grad_conv_chunked(void **state)
@@ -1160,6 +1174,17 @@ static void test_profile_counters(void **state)
     assert_true(p.conv_gemm_flops == 2.0 * 5 * (2 * 49) * 27);
     assert_true(p.fc_gemm_flops == 2.0 * 4 * 2 * 245);
     assert_true(p.conv_gemm_seconds >= 0.0 && p.fc_gemm_seconds >= 0.0);
+    /* per node: the kernels' own time, nothing for the input; turning
+     * profiling on again resets it */
+    double f = -1, b = -1;
+    assert_int_equal(sparse_exp_net_profile_node(net, 1, &f, &b), SPARSE_OK);
+    assert_true(f > 0.0 && b == 0.0);
+    assert_int_equal(sparse_exp_net_profile_node(net, 0, &f, NULL), SPARSE_OK);
+    assert_true(f == 0.0);
+    assert_int_equal(sparse_exp_net_profile(net, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_profile_node(net, 1, &f, &b), SPARSE_OK);
+    assert_true(f == 0.0);
+    assert_int_equal(sparse_exp_net_profile_node(net, 3, &f, &b), SPARSE_ERANGE);
     sparse_tensor_free(x);
     sparse_net_free(net);
 }
@@ -1278,6 +1303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_conv),
         cmocka_unit_test(test_grad_conv_chunked),
+        cmocka_unit_test(test_grad_wide_batch),
         cmocka_unit_test(test_grad_separable_downsampled),
         cmocka_unit_test(test_grad_pool_bn_relu),
         cmocka_unit_test(test_grad_fc_merge_residual),

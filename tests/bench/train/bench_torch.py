@@ -2,8 +2,8 @@
 """PyTorch side of the training benchmark.
 
 Usage: bench_torch.py ARCH_JSON BATCH THREADS STEPS
-Builds the same sequential network (conv2d, relu, maxpool, avgpool, fc) as
-the libsparse architecture, trains it with Adam on random MNIST-shaped
+Builds the same sequential network (conv2d, batchnorm, relu, maxpool, avgpool,
+fc) as the libsparse architecture, trains it with Adam on random MNIST-shaped
 data and prints `torch_images_per_s=<value>`. Exit 77 without torch."""
 import json
 import sys
@@ -34,6 +34,8 @@ for L in arch["layers"]:
             h, w = (h - k) // s + 1, (w - k) // s + 1
     elif t == "relu":
         layers.append(nn.ReLU())
+    elif t == "batchnorm":
+        layers.append(nn.BatchNorm2d(c))
     elif t in ("maxpool", "avgpool"):
         k, s = L["size"], L.get("stride", L["size"])
         layers.append((nn.MaxPool2d if t == "maxpool" else nn.AvgPool2d)(k, s))
