@@ -83,9 +83,13 @@ typedef struct sparse_search_options {
     sparse_trial_fn on_trial;  /* may be NULL */
     sparse_search_progress_fn on_progress; /* may be NULL */
     void *user;
+    /* Version 2: */
+    int64_t seed;              /* -1 (default) = the config's; 0 .. 2^31-1 replaces it: a new run
+                                  records it in its config.yaml, a resume must name the run's own */
 } sparse_search_options;
-#define SPARSE_SEARCH_OPTIONS_VERSION 1
-#define SPARSE_SEARCH_OPTIONS_INIT {SPARSE_SEARCH_OPTIONS_VERSION, 0, 0.0, 0, NULL, NULL, NULL, NULL}
+/* Version 1 callers (no seed) are still accepted. */
+#define SPARSE_SEARCH_OPTIONS_VERSION 2
+#define SPARSE_SEARCH_OPTIONS_INIT {SPARSE_SEARCH_OPTIONS_VERSION, 0, 0.0, 0, NULL, NULL, NULL, NULL, -1}
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version);
 
 /* Starts a search in out_dir (created; it must not already hold a run).

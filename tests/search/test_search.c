@@ -499,6 +499,70 @@ static void test_search_resume_after_kill_is_identical(void **state)
     free(tmp);
 }
 
+/* The options' seed replaces the config's: a new run records it in its
+ * config.yaml and makes the records the config with that seed makes; a
+ * resume takes the run's own seed only. A version-1 options struct (no
+ * seed) keeps the config's. */
+static void test_seed_option(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv), *seed = strstr(cfg, "seed: 7\n");
+    assert_non_null(seed);
+    char by_option[700], by_config[700], old[700], path[800];
+    snprintf(by_option, sizeof by_option, "%s/option", tmp);
+    snprintf(by_config, sizeof by_config, "%s/config", tmp);
+    snprintf(old, sizeof old, "%s/v1", tmp);
+    sparse_search_config *c = parse(cfg);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    assert_int_equal(o.seed, -1);
+    o.max_trials = 2;
+    o.seed = 9;
+    assert_int_equal(sparse_search_run(c, by_option, &o), SPARSE_OK);
+    seed[6] = '9';
+    run_search(cfg, by_config, 2);
+    char *a = records_of(by_option), *b = records_of(by_config);
+    assert_string_equal(a, b);
+    snprintf(path, sizeof path, "%s/config.yaml", by_option);
+    char *yaml = read_all(path);
+    assert_non_null(strstr(yaml, "\nseed: 9\n"));
+    free(yaml);
+    /* The run's own seed continues it; another is refused, as is one out of range. */
+    o.max_trials = 3;
+    o.seed = 8;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_EINVAL);
+    assert_non_null(strstr(sparse_last_error(), "seed 8, but the run was started with seed 9"));
+    o.seed = 3000000000LL;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_ERANGE);
+    o.seed = 9;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_OK);
+    snprintf(path, sizeof path, "%s/trials.jsonl", by_option);
+    assert_int_equal(count_lines(path), 3);
+    /* Exactly a version-1 struct on the heap: the seed is neither read nor
+     * written, the config's (7) is the run's. */
+    const size_t v1 = offsetof(sparse_search_options, seed);
+    sparse_search_options first;
+    assert_int_equal(sparse_search_options_init(&first, 1), SPARSE_OK);
+    first.max_trials = 1;
+    first.seed = 5; /* past the version's end: not the caller's */
+    sparse_search_options *heap = malloc(v1);
+    memcpy(heap, &first, v1);
+    assert_int_equal(sparse_search_run(c, old, heap), SPARSE_OK);
+    free(heap);
+    snprintf(path, sizeof path, "%s/config.yaml", old);
+    yaml = read_all(path);
+    assert_non_null(strstr(yaml, "\nseed: 7\n"));
+    free(yaml);
+    free(a);
+    free(b);
+    sparse_search_config_free(c);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Overwrites tiny_config's budgets line in place (the same width). */
 static void set_budgets(char *cfg, const char *line)
 {
@@ -1047,6 +1111,7 @@ int main(void)
         cmocka_unit_test(test_shift_morph_only_when_searched),
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
+        cmocka_unit_test(test_seed_option),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
         cmocka_unit_test(test_budget_below_input_is_refused),
         cmocka_unit_test(test_random_points_fill_the_budget),
