@@ -98,6 +98,7 @@ static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, con
 static int measure(const sparse__search *s, sparse_net *net, sparse__outcome *o)
 {
     int rc = sparse_net_evaluate(net, s->val, &o->val_acc);
+    o->val_se = sparse__binomial_se(o->val_acc, (double)sparse_dataset_image_count(s->val));
     if (!rc)
         rc = sparse_net_evaluate(net, s->test, &o->test_acc);
     o->int8_test_acc = -1;

@@ -38,7 +38,7 @@ double sparse__best_feasible(const sparse__search *s)
 {
     double best = -1;
     for (size_t i = 0; i < s->n; i++)
-        if (s->trials[i].ok && s->trials[i].feasible && s->trials[i].val_acc > best)
+        if (sparse__front_candidate(&s->trials[i]) && s->trials[i].val_acc > best)
             best = s->trials[i].val_acc;
     return best;
 }
@@ -58,7 +58,7 @@ static void search_destroy(sparse__search *s)
     free(s->slots);
     free(s->fingerprint);
     for (size_t i = 0; i < s->n; i++)
-        free(s->trials[i].point);
+        sparse__trial_clear(&s->trials[i]);
     free(s->trials);
     sparse__runlog_free(s->log);
     sparse_dataset_free(s->train);
@@ -191,7 +191,7 @@ static int replay(sparse__search *s)
         rc = sparse__trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i,
                                  sparse__runlog_line_number(s->log, i), 1, &tr);
         if (!rc && (rc = sparse__keep_trial(s, &tr)))
-            free(tr.point);
+            sparse__trial_clear(&tr);
     }
     for (size_t i = 0; i < s->n; i++)
         if (s->trials[i].stage == 4 && i < s->final_from) {

@@ -88,9 +88,19 @@ typedef struct sparse__outcome {
     char reason[512];
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
     double int8_test_acc; /* -1 when the network could not be quantised */
+    double val_se; /* binomial standard error of val_acc */
     size_t inherited;
     char *arch_json;
     char *compact_json; /* BC: the architecture after structured pruning */
+    /* The learning curve: validation accuracy after epochs 1 .. ncurve
+     * (every epoch but the last of a trial trained to its end). */
+    double *curve;
+    size_t ncurve;
+    /* Stopped early after epochs_done epochs, with the curve model's
+     * guess of where it would have ended (sparse__trial). */
+    int partial;
+    size_t epochs_done;
+    double pred_acc, pred_log_sd;
 } sparse__outcome;
 
 /* ---- records (records.c) ---- */
@@ -123,6 +133,7 @@ typedef struct sparse__search {
      * loop asks before a trial and the progress event after one. */
     double final_estimate;
     size_t final_estimate_at;
+    int final_ranked; /* the searched trials hold their posterior (the final stage's picks) */
     /* Trials in flight: next is the next trial to start (n <= next), each
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
@@ -159,7 +170,7 @@ int sparse__plan_final(sparse__search *s, double elapsed, double budget);
 /* The trial that final trial t trains again, and its box: sparse__pick_final
  * among the searched trials, all recorded, without those that earlier final
  * trials took; SPARSE__NO_PARENT once every box is spent. */
-int sparse__final_parent(const sparse__search *s, size_t t, size_t *parent, size_t *box);
+int sparse__final_parent(sparse__search *s, size_t t, size_t *parent, size_t *box);
 
 /* ---- proposals (propose.c) ---- */
 

@@ -24,6 +24,8 @@ extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
 extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
+extern const struct CMUnitTest posterior_tests[];
+extern const size_t posterior_test_count;
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
 extern const struct CMUnitTest runstore_tests[];
@@ -1123,6 +1125,7 @@ int main(void)
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("posterior", posterior_tests, posterior_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
                                      runstore_teardown);
