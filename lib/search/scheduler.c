@@ -135,6 +135,10 @@ static int prepare_trial(sparse__search *s, sparse__slot *sl, size_t hist, size_
             sl->g.epochs = (int)s->cfg->final_epochs;
             sl->g.shift = (int)s->cfg->final_shift;
         }
+        /* A final trial is the one worth its epochs: it never stops early. */
+        rc = sl->stage == 4 ? SPARSE_OK : sparse__stop_plan_make(&s->prob, s->trials, hist, sl->point, &sl->g, &sl->stop);
+    }
+    if (!rc) {
         sl->busy = 1;
         s->next++;
     } else {
@@ -176,6 +180,7 @@ static void release_slot(sparse__slot *sl)
     free(sl->o.arch_json);
     free(sl->o.compact_json);
     free(sl->o.curve);
+    sparse__stop_plan_free(&sl->stop);
     sl->point = sl->o.curve = NULL;
     sl->o.arch_json = sl->o.compact_json = NULL;
     sl->busy = 0;

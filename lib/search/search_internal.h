@@ -55,6 +55,12 @@ struct sparse_search_config {
     /* How the front and the final stage rank trials: by the surrogate's
      * posterior mean of the validation accuracy, or by the measurement. */
     int rank_posterior;
+    /* Stopping trials early (curve.c): on or off, the quantile of the gains
+     * a trial may still make that it is granted, and the curves needed at a
+     * point of the schedule before any trial stops there. */
+    int early_stop;
+    double early_quantile;
+    size_t early_min_curves;
     int final_fill; /* widen each network until it fills its box */
     double final_box_ms[SPARSE__MAX_BOXES], final_box_wm[SPARSE__MAX_BOXES];
     double stage_rho[3];

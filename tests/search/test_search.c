@@ -24,6 +24,8 @@ extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
 extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
+extern const struct CMUnitTest curve_tests[];
+extern const size_t curve_test_count;
 extern const struct CMUnitTest posterior_tests[];
 extern const size_t posterior_test_count;
 extern const struct CMUnitTest plot_tests[];
@@ -1007,6 +1009,65 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     free(tmp);
 }
 
+/* Early stopping end to end: with a lenient curve model some trials stop
+ * before their last epoch, their records say so (epochs done, curve, what
+ * the curve promised), none is on the front, and a run killed and resumed
+ * makes the same records. */
+static void test_early_stop_end_to_end(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], full[700], killed[700];
+    char *stages = strstr(base, "stages: ["), *epochs = strstr(base, "epochs: [1, 2]");
+    assert_non_null(stages);
+    assert_non_null(epochs);
+    memcpy(epochs, "epochs: [3, 4]", 14);
+    char *stages_end = strchr(stages, '\n');
+    snprintf(cfg, sizeof cfg, "%.*sstages: [{trials: 8, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 6, rho: 0.7}]\n"
+             "early_stop: {quantile: 0.5, min_curves: 2}\n%s",
+             (int)(stages - base), base, stages_end + 1);
+    snprintf(full, sizeof full, "%s/full", tmp);
+    snprintf(killed, sizeof killed, "%s/killed", tmp);
+    run_search(cfg, full, 0);
+    const size_t kill_after[] = {5, 11};
+    kill_and_resume(cfg, killed, kill_after, 2);
+    char *a = records_of(full), *b = records_of(killed);
+    assert_string_equal(a, b);
+    size_t partial = 0;
+    for (size_t t = 0; t < 16; t++) {
+        char *rec = line_of(a, t);
+        if (strstr(rec, "\"partial\":true")) {
+            partial++;
+            int planned = atoi(strstr(rec, "\"training\":{\"epochs\":") + 21);
+            int done = atoi(strstr(rec, "\"epochs_done\":") + 14);
+            assert_true(done >= 1 && done < planned);
+            assert_non_null(strstr(rec, "\"predicted_val_accuracy\":"));
+            assert_non_null(strstr(rec, "\"curve\":["));
+        }
+        free(rec);
+    }
+    print_message("%zu of 16 trials stopped early\n", partial);
+    assert_true(partial > 0);
+    sparse_run *run;
+    assert_int_equal(sparse_run_open(&run, full), SPARSE_OK);
+    size_t ids[16], count;
+    double v;
+    assert_int_equal(sparse_run_pareto(run, ids, &count), SPARSE_OK);
+    assert_true(count > 0);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(sparse_run_trial_value(run, ids[i], SPARSE_TRIAL_PARTIAL, &v), SPARSE_OK);
+        assert_true(v == 0);
+    }
+    sparse_run_free(run);
+    free(a);
+    free(b);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* What the workers test's callbacks saw. */
 typedef struct watch {
     int in_progress, overlapped;
@@ -1120,12 +1181,14 @@ int main(void)
         cmocka_unit_test(test_widened_child_starts_from_parent),
         cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
         cmocka_unit_test(test_workers_keep_records_identical),
+        cmocka_unit_test(test_early_stop_end_to_end),
     };
     int fails = _cmocka_run_group_tests("runlog", runlog_tests, runlog_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("posterior", posterior_tests, posterior_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("curve", curve_tests, curve_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
                                      runstore_teardown);
