@@ -297,6 +297,17 @@ SPARSE_API int sparse_mobo_predict(sparse_mobo *mobo, size_t count, const double
 SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
 
+/* sparse_mobo_propose over the caller's candidates (candidate_count x
+ * var_count, borrowed), where a candidate that known marks (candidate_count
+ * flags, may be NULL for none) competes with the posterior mean of every
+ * objective instead of a posterior sample: a candidate about which one
+ * more evaluation would teach little (a recipe change of a configuration
+ * measured already, say) must then beat the others' samples with what is
+ * known of it, not with a lucky draw. */
+SPARSE_API int sparse_mobo_propose_known(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
+                                         const unsigned char *known, double *point_out, size_t *chosen,
+                                         double *lambda_out);
+
 /* Indices of the Pareto-optimal observations (capacity observation_count). */
 SPARSE_API int sparse_mobo_pareto(const sparse_mobo *mobo, size_t *idx, size_t *count);
 

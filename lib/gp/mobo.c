@@ -396,21 +396,31 @@ static int add_believers(sparse_mobo *m)
 }
 
 /* One joint Thompson sample per objective over all nc encoded candidates:
- * F[i * k + j] is objective j at candidate i. */
-static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, double *F)
+ * F[i * k + j] is objective j at candidate i; a candidate that known marks
+ * takes its posterior mean instead. */
+static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const unsigned char *known, double *F)
 {
-    double *s = sparse__malloc(nc * sizeof(double));
+    size_t nk = 0;
+    for (size_t i = 0; known && i < nc; i++)
+        nk += known[i] != 0;
+    double *s = sparse__malloc((nc + nk + nk * m->dim) * sizeof(double));
     if (!s)
         return SPARSE_ENOMEM;
+    double *mean = s + nc, *kenc = mean + nk;
+    for (size_t i = 0, q = 0; known && i < nc; i++)
+        if (known[i])
+            memcpy(kenc + m->dim * q++, enc + i * m->dim, m->dim * sizeof(double));
     int rc = SPARSE_OK;
     for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
         rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        if (!rc && nk)
+            rc = sparse_gp_predict(m->gps[j], nk, kenc, mean, NULL);
         if (rc) {
             rc = sparse__error_prefix(rc, "sparse_mobo_propose: sampling objective %zu", j);
             break;
         }
-        for (size_t i = 0; i < nc; i++)
-            F[i * m->k + j] = s[i];
+        for (size_t i = 0, q = 0; i < nc; i++)
+            F[i * m->k + j] = known && known[i] ? mean[q++] : s[i];
     }
     free(s);
     return rc;
@@ -486,6 +496,13 @@ SPARSE_API int sparse_mobo_predict(sparse_mobo *m, size_t count, const double *p
 SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out)
 {
+    return sparse_mobo_propose_known(m, n_cand, candidates, NULL, point_out, chosen, lambda_out);
+}
+
+SPARSE_API int sparse_mobo_propose_known(sparse_mobo *m, size_t n_cand, const double *candidates,
+                                         const unsigned char *known, double *point_out, size_t *chosen,
+                                         double *lambda_out)
+{
     SPARSE__CHECK_NULL(m);
     SPARSE__CHECK_NULL(point_out);
     if (chosen)
@@ -534,7 +551,7 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
             goto done;
         }
     }
-    if ((rc = refit_if_due(m)) || (rc = add_believers(m)) || (rc = thompson_sample(m, nc, enc, F)) ||
+    if ((rc = refit_if_due(m)) || (rc = add_believers(m)) || (rc = thompson_sample(m, nc, enc, candidates ? known : NULL, F)) ||
         (rc = sparse__gp_objective_scales(m->tvalues, m->n, m->k, lo, hi)))
         goto done;
     size_t best = pick_chebyshev(m, nc, enc, F, lambda, lo, hi);

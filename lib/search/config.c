@@ -35,6 +35,7 @@ static void set_defaults(sparse_search_config *c)
     c->early_stop = 1;
     c->early_quantile = 0.9;
     c->early_min_curves = 8;
+    c->arch_repeats = 1;
     c->candidates = 128;
     c->random_fill = (sparse__range){0.2, 1.0};
     for (int k = 0; k < 3; k++) {
@@ -452,7 +453,7 @@ static int parse_root(parser *p, sparse_search_config *c)
                                        "wm_model",   "budgets",   "stages",         "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
                                        "space",      "random_fill", "final",       "plot",
-                                       "ranking",    "early_stop"};
+                                       "ranking",    "early_stop", "arch_repeats"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -499,6 +500,8 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = sparse__doc_enum(p->doc, v, "ranking", ranking_names, 2, &c->rank_posterior);
     if (!rc && (v = sparse__doc_get(root, "early_stop")))
         rc = parse_early_stop(p, c, v);
+    if (!rc)
+        rc = read_count(p, root, "", "arch_repeats", 0, 100000, &c->arch_repeats);
     if (!rc && (c->layer_types & ~0x7u) == 0 && !c->layer_types)
         rc = sparse__doc_error(p->doc, root, SPARSE_ERANGE, "space.layer_types: none allowed");
     return rc;
@@ -690,6 +693,7 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
     } else {
         sparse__buf_puts(&b, "early_stop: off\n");
     }
+    sparse__buf_printf(&b, "arch_repeats: %zu\n", c->arch_repeats);
     put_plot(&b, c);
     char *s = sparse__buf_detach(&b);
     if (!s)

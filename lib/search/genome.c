@@ -462,6 +462,20 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
     return sparse__genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
+char *sparse__arch_key(const sparse__problem *p, const double *point)
+{
+    sparse__genome g;
+    sparse_arch *arch = NULL;
+    char *json = NULL;
+    if (sparse__point_arch(p, point, &g, &arch) || sparse_arch_to_json(&json, arch)) {
+        sparse_arch_free(arch);
+        sparse_clear_error();
+        return NULL;
+    }
+    sparse_arch_free(arch);
+    return json;
+}
+
 char *sparse__point_key(const sparse__problem *p, const double *point)
 {
     sparse__genome g;

@@ -56,11 +56,12 @@ static size_t references(const sparse_search_config *cfg, const sparse__trial *t
     return count;
 }
 
-/* What trials 0..t-1 trained (sparse__point_key), sorted: recorded or in
- * flight, a configuration is trained once. */
+/* What trials 0..t-1 trained, recorded or in flight, sorted: their
+ * configurations (sparse__point_key; each is trained once) and their
+ * architectures (sparse__arch_key, once per trial). */
 typedef struct seen_keys {
-    char **keys;
-    size_t n;
+    char **keys, **archs;
+    size_t n, narchs;
 } seen_keys;
 
 static int cmp_key(const void *a, const void *b)
@@ -70,16 +71,21 @@ static int cmp_key(const void *a, const void *b)
 
 static int seen_open(seen_keys *k, const sparse__search *s, size_t t)
 {
-    k->n = 0;
-    if (!(k->keys = sparse__calloc(t ? t : 1, sizeof *k->keys)))
+    k->n = k->narchs = 0;
+    k->keys = sparse__calloc(t ? t : 1, sizeof *k->keys);
+    k->archs = sparse__calloc(t ? t : 1, sizeof *k->archs);
+    if (!k->keys || !k->archs)
         return SPARSE_ENOMEM;
     for (size_t j = 0; j < t; j++) {
         const double *point = sparse__point_of(s, j);
-        char *key = point ? sparse__point_key(&s->prob, point) : NULL;
+        char *key = point ? sparse__point_key(&s->prob, point) : NULL, *arch = key ? sparse__arch_key(&s->prob, point) : NULL;
         if (key)
             k->keys[k->n++] = key;
+        if (arch)
+            k->archs[k->narchs++] = arch;
     }
     qsort(k->keys, k->n, sizeof *k->keys, cmp_key);
+    qsort(k->archs, k->narchs, sizeof *k->archs, cmp_key);
     return SPARSE_OK;
 }
 
@@ -87,7 +93,28 @@ static void seen_close(seen_keys *k)
 {
     for (size_t i = 0; k->keys && i < k->n; i++)
         free(k->keys[i]);
+    for (size_t i = 0; k->archs && i < k->narchs; i++)
+        free(k->archs[i]);
     free(k->keys);
+    free(k->archs);
+}
+
+/* How many earlier trials trained point's architecture. */
+static size_t arch_count(const sparse__search *s, const seen_keys *k, const double *point)
+{
+    char *arch = sparse__arch_key(&s->prob, point);
+    size_t lo = 0, hi = k->narchs, n = 0;
+    while (arch && lo < hi) { /* the first entry not below arch */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(k->archs[mid], arch) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (arch && lo + n < k->narchs && !strcmp(k->archs[lo + n], arch))
+        n++;
+    free(arch);
+    return n;
 }
 
 /* 1 if point trains what a trial before it trained (or has no key). */
@@ -226,9 +253,16 @@ static int choose(proposal *pr, const candidates *c)
     const size_t nv = pr->s->lay.nvars;
     size_t chosen = SIZE_MAX;
     const char *chooser = "mobo";
-    int rc = make_mobo(pr);
+    /* A candidate that trains a measured architecture again (another
+     * recipe or pruning) must earn its place with what is known of it. */
+    const size_t repeats = pr->s->cfg->arch_repeats;
+    unsigned char *known = repeats ? sparse__calloc(c->count, 1) : NULL;
+    int rc = repeats && !known ? SPARSE_ENOMEM : make_mobo(pr);
+    for (size_t i = 0; !rc && known && i < c->count; i++)
+        known[i] = arch_count(pr->s, &pr->seen, c->points + i * nv) >= repeats;
     if (!rc)
-        rc = sparse_mobo_propose(pr->mobo, c->count, c->points, sl->point, &chosen, NULL);
+        rc = sparse_mobo_propose_known(pr->mobo, c->count, c->points, known, sl->point, &chosen, NULL);
+    free(known);
     if (rc == SPARSE_ENUMERIC) {
         /* A GP that cannot be fitted or sampled on these observations must
          * not end the search: the trial takes a random one of the
@@ -297,7 +331,7 @@ int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, spar
     const int stage = sl->stage;
     sl->parent = SPARSE__NO_PARENT;
     sl->morph[0] = '\0';
-    proposal pr = {s, sl, hist, rng, s->trials, NULL, {NULL, 0}, NULL};
+    proposal pr = {s, sl, hist, rng, s->trials, NULL, {NULL, NULL, 0, 0}, NULL};
     size_t *refs = sparse__malloc((hist + 1) * sizeof *refs), nrefs = 0;
     int rc = refs ? seen_open(&pr.seen, s, t) : SPARSE_ENOMEM;
     if (!rc && t >= c->initial_trials && stage == 3 && c->rank_posterior)

@@ -61,6 +61,10 @@ struct sparse_search_config {
     int early_stop;
     double early_quantile;
     size_t early_min_curves;
+    /* An architecture trained this many times counts as measured: a
+     * candidate that trains it again competes with its posterior mean,
+     * not a posterior sample (0: never). */
+    size_t arch_repeats;
     int final_fill; /* widen each network until it fills its box */
     double final_box_ms[SPARSE__MAX_BOXES], final_box_wm[SPARSE__MAX_BOXES];
     double stage_rho[3];
@@ -142,6 +146,11 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
  * a merge type without branches) is a no-op. Caller frees; NULL if the
  * architecture cannot be built. */
 char *sparse__point_key(const sparse__problem *p, const double *point);
+/* The architecture alone of a point (its layer graph with widths and
+ * kernel sizes, whatever its training and pruning), as JSON: two points
+ * with the same one train the same network in different ways. Caller
+ * frees; NULL if it cannot be built. */
+char *sparse__arch_key(const sparse__problem *p, const double *point);
 
 /* Morphs (paper Table 6). */
 typedef enum sparse__morph_set { SPARSE__MORPH_ALL = 0, SPARSE__MORPH_PRUNING_ONLY = 1 } sparse__morph_set;

@@ -23,7 +23,8 @@ static const char *const free_keys[] = {"threads", "workers", "time_budget", "pl
  * left out of the hash, so that such a run still resumes (its config.yaml
  * lacks them, and it gets the default), while a run that sets another
  * value is held to it. */
-static const char *const new_key_defaults[] = {"ranking: posterior", "early_stop: {quantile: 0.9, min_curves: 8}"};
+static const char *const new_key_defaults[] = {"ranking: posterior", "early_stop: {quantile: 0.9, min_curves: 8}",
+                                               "arch_repeats: 1"};
 
 static int is_new_key_default(const char *line, size_t len)
 {

@@ -886,6 +886,40 @@ static void test_mobo_noise_and_pending(void **state)
     sparse_space_free(s);
 }
 
+/* Candidates marked known compete with their posterior mean: with every
+ * candidate known the choice is the one of the best mean, whatever the
+ * seed; unmarked, a sample sometimes prefers the unexplored one. */
+static void test_mobo_known_candidates(void **state)
+{
+    (void)state;
+    sparse_space *s = NULL;
+    assert_int_equal(sparse_space_create(&s), SPARSE_OK);
+    assert_int_equal(sparse_space_add_real(s, "x", 0, 1, 0, NULL), SPARSE_OK);
+    double C[2] = {0.12, 0.9}, out, mean[2];
+    unsigned char all[2] = {1, 1};
+    int explored = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        sparse_mobo *m = NULL, *free_choice = NULL;
+        assert_int_equal(sparse_mobo_create(&m, s, 1, NULL, NULL, seed), SPARSE_OK);
+        assert_int_equal(sparse_mobo_create(&free_choice, s, 1, NULL, NULL, seed), SPARSE_OK);
+        for (int i = 0; i < 6; i++) {
+            double x = 0.02 * i, f = 0.1 + x;
+            assert_int_equal(sparse_mobo_observe(m, &x, &f), SPARSE_OK);
+            assert_int_equal(sparse_mobo_observe(free_choice, &x, &f), SPARSE_OK);
+        }
+        size_t chosen, other;
+        assert_int_equal(sparse_mobo_predict(m, 2, C, mean, NULL), SPARSE_OK);
+        assert_int_equal(sparse_mobo_propose_known(m, 2, C, all, &out, &chosen, NULL), SPARSE_OK);
+        assert_int_equal(chosen, mean[0] <= mean[1] ? 0 : 1);
+        assert_int_equal(sparse_mobo_propose_known(free_choice, 2, C, NULL, &out, &other, NULL), SPARSE_OK);
+        explored += other != chosen;
+        sparse_mobo_free(m);
+        sparse_mobo_free(free_choice);
+    }
+    assert_true(explored > 0);
+    sparse_space_free(s);
+}
+
 static void test_mobo_degenerate_data(void **state)
 {
     (void)state;
@@ -979,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_mobo_deterministic),
         cmocka_unit_test(test_mobo_errors),
         cmocka_unit_test(test_mobo_noise_and_pending),
+        cmocka_unit_test(test_mobo_known_candidates),
         cmocka_unit_test(test_mobo_degenerate_data),
         cmocka_unit_test(test_objective_scales),
         cmocka_unit_test(test_sample_indefinite_covariance),

@@ -855,7 +855,9 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     char *tmp = make_tmpdir();
     char *csv = write_tiny_csv(tmp);
     char *base = tiny_config(csv), cfg[4600], run[700], path[800];
-    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, "
+    /* Ranked by the measurements, as this test's rule below; the posterior
+     * ranking has a test of its own. */
+    snprintf(cfg, sizeof cfg, "%sranking: validation\nfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, "
              "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
@@ -1068,6 +1070,44 @@ static void test_early_stop_end_to_end(void **state)
     free(tmp);
 }
 
+/* Ranked by the posterior (the default), the final stage takes in each
+ * box the searched trial of the best posterior mean, the one the run view
+ * reports, never a partial one. */
+static void test_final_stage_picks_by_posterior(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[700];
+    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 2, epochs: 2}\n", base);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    run_search(cfg, run, 0);
+    sparse_run *r;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    int taken[8] = {0};
+    for (size_t t = 8; t < 10; t++) {
+        double expect = -1, best = -1;
+        for (size_t i = 0; i < 8; i++) {
+            if (trial_value(r, i, SPARSE_TRIAL_OK) != 1 || taken[i] || trial_value(r, i, SPARSE_TRIAL_PARTIAL) == 1 ||
+                trial_value(r, i, SPARSE_TRIAL_MS_BYTES) > 2000 || trial_value(r, i, SPARSE_TRIAL_WM5_BYTES) > 2000)
+                continue;
+            double acc = trial_value(r, i, SPARSE_TRIAL_POSTERIOR_ACCURACY);
+            if (expect < 0 || acc > best) {
+                expect = (double)i;
+                best = acc;
+            }
+        }
+        assert_true(expect >= 0);
+        assert_true(trial_value(r, t, SPARSE_TRIAL_PARENT) == expect);
+        taken[(size_t)expect] = 1;
+    }
+    sparse_run_free(r);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* What the workers test's callbacks saw. */
 typedef struct watch {
     int in_progress, overlapped;
@@ -1180,6 +1220,7 @@ int main(void)
         cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
         cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
+        cmocka_unit_test(test_final_stage_picks_by_posterior),
         cmocka_unit_test(test_workers_keep_records_identical),
         cmocka_unit_test(test_early_stop_end_to_end),
     };
