@@ -10,7 +10,7 @@
 
 typedef struct search_args {
     const char *config, *out, *resume, *data;
-    long trials, threads;
+    long trials, threads, seed;
     double time_budget_s;
     int print_config, json;
 } search_args;
@@ -26,6 +26,9 @@ static const cli_opt search_opts[] = {
      .help = "no new trial after T (e.g. 900, 15m, 2h; default: the config's)"},
     {.type = CLI_LONG, .name = "threads", .arg = "T", .field = F(threads), .min = 1, .max = 1024,
      .help = "compute threads (default: the config's)"},
+    CLI_OPT_LONG("seed", "S", F(seed), 0, 2147483647L, NULL,
+                 "seed of the search and of its data split, replacing the config's\n"
+                 "(default: the config's); a new run records it in its config.yaml"),
     CLI_OPT_STRING("data", "SPEC", F(data), "use this data set instead of the config's"),
     CLI_OPT_FLAG("print-config", F(print_config), "print the resolved config (defaults included) and exit"),
     CLI_OPT_FLAG("json", F(json), "print one JSON object per trial on stdout"),
@@ -135,8 +138,9 @@ static int on_progress(void *user, size_t trial, size_t epoch, size_t batch, siz
     return 0;
 }
 
-/* --print-config: the resolved config as YAML. */
-static int print_config(const char *path)
+/* --print-config: the resolved config as YAML, with --seed's seed (what
+ * the run's config.yaml would hold). */
+static int print_config(const char *path, long seed)
 {
     sparse_search_config *cfg;
     char *yaml = NULL;
@@ -144,14 +148,22 @@ static int print_config(const char *path)
     if (!rc)
         rc = sparse_search_config_to_yaml(&yaml, cfg);
     sparse_search_config_free(cfg);
-    int status = rc ? cli_lib_error(rc, "config") : cli_write_text(NULL, yaml, "config");
+    if (rc)
+        return cli_lib_error(rc, "config");
+    char *line = strstr(yaml, "\nseed: "), *end = line ? strchr(line + 1, '\n') : NULL;
+    size_t cap = strlen(yaml) + 32;
+    char *text = seed >= 0 && end ? malloc(cap) : NULL;
+    if (text)
+        snprintf(text, cap, "%.*s\nseed: %ld%s", (int)(line - yaml), yaml, seed, end);
+    int status = seed >= 0 && !text ? cli_error("out of memory") : cli_write_text(NULL, text ? text : yaml, "config");
+    free(text);
     sparse_free(yaml);
     return status;
 }
 
 int cli_cmd_search(int argc, char **argv)
 {
-    search_args a = {0};
+    search_args a = {.seed = -1};
     int rc = cli_parse(&search_spec, argc, argv, &a, NULL);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -160,6 +172,7 @@ int cli_cmd_search(int argc, char **argv)
     o.threads = (int)a.threads;
     o.time_budget_s = a.time_budget_s;
     o.data_override = a.data;
+    o.seed = a.seed;
     o.on_trial = on_trial;
     o.on_progress = on_progress;
     o.user = &a;
@@ -173,7 +186,7 @@ int cli_cmd_search(int argc, char **argv)
     if (!a.config)
         return cli_usage("search", "missing CONFIG.yaml");
     if (a.print_config)
-        return print_config(a.config);
+        return print_config(a.config, a.seed);
     sparse_search_config *cfg;
     if ((rc = sparse_search_config_load(&cfg, a.config)))
         return cli_lib_error(rc, "config");

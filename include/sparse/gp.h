@@ -165,6 +165,18 @@ SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, cons
  * the observation is dropped and the GP is as before. */
 SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y);
 
+/* Observations with noise of their own (heteroscedastic): observation i is
+ * y_i = f(x_i) + eps_i + e_i with e_i ~ N(0, noise_var[i]) on top of the
+ * fitted noise eps_i, e.g. the sampling error of a measured accuracy.
+ * noise_var is in y's units (NULL: all 0; finite and >= 0, else
+ * SPARSE_ENUMERIC naming the observation); repeated observations of one x
+ * then share one latent f(x), weighted by their precision. As
+ * sparse_gp_set_data and sparse_gp_add otherwise; with any noise of its own,
+ * an add refactorises in O(n^3) (the standardisation of y moves). */
+SPARSE_API int sparse_gp_set_data_noisy(sparse_gp *gp, size_t n, const double *X, const double *y,
+                                        const double *noise_var);
+SPARSE_API int sparse_gp_add_noisy(sparse_gp *gp, const double *x, double y, double noise_var);
+
 /* Sets the hyper-parameters (lengthscales: dim values > 0; signal_var > 0;
  * noise >= 0) and refactorises. */
 SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, double signal_var,
@@ -253,7 +265,28 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *mobo);
  * (both copied). NaN/Inf or non-positive log-scaled values are rejected
  * (SPARSE_ENUMERIC / SPARSE_EINVAL naming the observation and objective). */
 SPARSE_API int sparse_mobo_observe(sparse_mobo *mobo, const double *point, const double *values);
+/* sparse_mobo_observe of a measurement with noise of its own: noise_var (k
+ * values, may be NULL for none) is each objective's measurement variance in
+ * the objective's own units (finite, >= 0; for a log-scaled objective it is
+ * modelled as noise_var / value^2, the delta method), on top of the noise
+ * each GP fits. Repeated observations of one point then share one latent
+ * value (sparse_gp_set_data_noisy). */
+SPARSE_API int sparse_mobo_observe_noisy(sparse_mobo *mobo, const double *point, const double *values,
+                                         const double *noise_var);
 SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *mobo);
+/* Points being evaluated (count x var_count, copied; count 0 clears them),
+ * whose values are not known yet: each proposal takes them as observed at
+ * the surrogate's posterior mean (a kriging believer), so proposals for
+ * several parallel evaluations do not repeat one idea. They stay until
+ * replaced; they never enter sparse_mobo_predict or sparse_mobo_pareto. */
+SPARSE_API int sparse_mobo_set_pending(sparse_mobo *mobo, size_t count, const double *points);
+/* The surrogate's posterior at count points (count x var_count): mean and
+ * sd (count x k each, row-major; sd may be NULL) of every objective in its
+ * own units, from the observations alone (hyper-parameters fitted as a
+ * proposal would). For a log-scaled objective, mean is the posterior median
+ * exp(mu) and sd exp(mu) sigma (delta method). */
+SPARSE_API int sparse_mobo_predict(sparse_mobo *mobo, size_t count, const double *points, double *mean,
+                                   double *sd);
 
 /* Proposes the next point into point_out (var_count values). candidates
  * (candidate_count x var_count points, borrowed) may be NULL to let the
@@ -263,6 +296,17 @@ SPARSE_API size_t sparse_mobo_observation_count(const sparse_mobo *mobo);
  * opts.min_observations observations the proposal is uniformly random. */
 SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
+
+/* sparse_mobo_propose over the caller's candidates (candidate_count x
+ * var_count, borrowed), where a candidate that known marks (candidate_count
+ * flags, may be NULL for none) competes with the posterior mean of every
+ * objective instead of a posterior sample: a candidate about which one
+ * more evaluation would teach little (a recipe change of a configuration
+ * measured already, say) must then beat the others' samples with what is
+ * known of it, not with a lucky draw. */
+SPARSE_API int sparse_mobo_propose_known(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
+                                         const unsigned char *known, double *point_out, size_t *chosen,
+                                         double *lambda_out);
 
 /* Indices of the Pareto-optimal observations (capacity observation_count). */
 SPARSE_API int sparse_mobo_pareto(const sparse_mobo *mobo, size_t *idx, size_t *count);

@@ -83,9 +83,13 @@ typedef struct sparse_search_options {
     sparse_trial_fn on_trial;  /* may be NULL */
     sparse_search_progress_fn on_progress; /* may be NULL */
     void *user;
+    /* Version 2: */
+    int64_t seed;              /* -1 (default) = the config's; 0 .. 2^31-1 replaces it: a new run
+                                  records it in its config.yaml, a resume must name the run's own */
 } sparse_search_options;
-#define SPARSE_SEARCH_OPTIONS_VERSION 1
-#define SPARSE_SEARCH_OPTIONS_INIT {SPARSE_SEARCH_OPTIONS_VERSION, 0, 0.0, 0, NULL, NULL, NULL, NULL}
+/* Version 1 callers (no seed) are still accepted. */
+#define SPARSE_SEARCH_OPTIONS_VERSION 2
+#define SPARSE_SEARCH_OPTIONS_INIT {SPARSE_SEARCH_OPTIONS_VERSION, 0, 0.0, 0, NULL, NULL, NULL, NULL, -1}
 SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned version);
 
 /* Starts a search in out_dir (created; it must not already hold a run).
@@ -155,7 +159,18 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_PARAMS = 8,      /* non-zero weights */
     SPARSE_TRIAL_SECONDS = 9,
     SPARSE_TRIAL_FEASIBLE = 10,   /* 1 if within the config's budgets */
-    SPARSE_TRIAL_INT8_TEST_ACCURACY = 11 /* of the int8-quantised network */
+    SPARSE_TRIAL_INT8_TEST_ACCURACY = 11, /* of the int8-quantised network */
+    SPARSE_TRIAL_VAL_SE = 12,     /* binomial standard error of the validation accuracy */
+    /* The surrogate's posterior mean and sd of the validation accuracy
+     * (a GP fit over the run's searched trials, on first use): repeated
+     * and neighbouring configurations pooled, each measurement weighted by
+     * its noise. A final-stage trial's are its measurement and standard
+     * error. The front ranks by it unless the config says ranking:
+     * validation. */
+    SPARSE_TRIAL_POSTERIOR_ACCURACY = 13,
+    SPARSE_TRIAL_POSTERIOR_SE = 14,
+    SPARSE_TRIAL_PARTIAL = 15,    /* 1 if stopped early by its learning curve (never on the front) */
+    SPARSE_TRIAL_EPOCHS = 16      /* epochs trained */
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int field, double *value);
 /* The working-memory model of the run's objective and WM budget, 5 or 6 (the
@@ -163,9 +178,12 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int fiel
  * use. The records hold both WM5 and WM6. */
 SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model);
 
-/* Ids of the trials on the Pareto front of (1 - val accuracy, MS, WM under
- * the run's WM model), among successful trials within the budgets (all
- * successful trials if the run has no budgets). ids needs trial_count slots. */
+/* Ids of the trials on the Pareto front of (1 - accuracy, MS, WM under the
+ * run's WM model), among successful trials within the budgets (all
+ * successful trials if none is), never one stopped early; the accuracy is
+ * the posterior mean (SPARSE_TRIAL_POSTERIOR_ACCURACY), or the validation
+ * accuracy with the config's ranking: validation. ids needs trial_count
+ * slots. */
 SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *ids, size_t *count);
 /* The network of trial id as the search evaluated it: trained weights, and
  * for pruned trials the pruned network (masked for SpVD, compacted for BC),

@@ -101,7 +101,7 @@ static int evaluate(fit_work *w, const double *theta, double *value, double *gra
         sparse__gp_kernel_matrix_r2(&kp, n, gp->X, w->K0, w->R2);
         memcpy(w->K, w->K0, n * n * sizeof(double));
         for (size_t i = 0; i < n; i++)
-            w->K[i * n + i] += noise;
+            w->K[i * n + i] += sparse__gp_diag_noise(gp, i, noise);
         gsl_matrix_view K = gsl_matrix_view_array(w->K, n, n);
         if (gsl_linalg_cholesky_decomp1(&K.matrix) != GSL_SUCCESS)
             return -1;

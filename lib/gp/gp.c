@@ -74,6 +74,7 @@ SPARSE_API void sparse_gp_free(sparse_gp *gp)
     free(gp->X);
     free(gp->y);
     free(gp->ys);
+    free(gp->obs_noise);
     free(gp->ls);
     free(gp->L);
     free(gp->alpha);
@@ -108,6 +109,10 @@ static int reserve(sparse_gp *gp, size_t cap)
     if (!ys)
         return SPARSE_ENOMEM;
     gp->ys = ys;
+    double *on = sparse__realloc(gp->obs_noise, nc * sizeof(double));
+    if (!on)
+        return SPARSE_ENOMEM;
+    gp->obs_noise = on;
     double *a = sparse__realloc(gp->alpha, nc * sizeof(double));
     if (!a)
         return SPARSE_ENOMEM;
@@ -143,6 +148,11 @@ void sparse__gp_standardize(sparse_gp *gp)
     gp->y_scale = scale;
     for (size_t i = 0; i < n; i++)
         gp->ys[i] = (gp->y[i] - mean) / scale;
+}
+
+double sparse__gp_diag_noise(const sparse_gp *gp, size_t i, double noise)
+{
+    return noise + gp->obs_noise[i] / (gp->y_scale * gp->y_scale);
 }
 
 static sparse__gp_kparams kparams(const sparse_gp *gp)
@@ -186,7 +196,7 @@ int sparse__gp_refactor(sparse_gp *gp)
     for (;;) {
         sparse__gp_kernel_matrix(&kp, n, gp->X, n, gp->X, gp->L, gp->cap);
         for (size_t i = 0; i < n; i++)
-            gp->L[i * gp->cap + i] += gp->noise + jitter;
+            gp->L[i * gp->cap + i] += sparse__gp_diag_noise(gp, i, gp->noise) + jitter;
         gsl_matrix_view K = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
         int s = gsl_linalg_cholesky_decomp1(&K.matrix);
         if (s == GSL_SUCCESS)
@@ -208,8 +218,11 @@ int sparse__gp_refactor(sparse_gp *gp)
     return rc;
 }
 
-static int check_row(const sparse_gp *gp, const double *x, double y, size_t index)
+static int check_row(const sparse_gp *gp, const double *x, double y, double noise_var, size_t index)
 {
+    if (!(noise_var >= 0) || !isfinite(noise_var))
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: observation %zu: noise variance %g (need finite >= 0)",
+                             index, noise_var);
     for (size_t d = 0; d < gp->dim; d++)
         if (!isfinite(x[d]))
             return sparse__error(SPARSE_ENUMERIC, "sparse_gp: observation %zu: input coordinate %zu "
@@ -220,7 +233,8 @@ static int check_row(const sparse_gp *gp, const double *x, double y, size_t inde
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, const double *y)
+SPARSE_API int sparse_gp_set_data_noisy(sparse_gp *gp, size_t n, const double *X, const double *y,
+                                        const double *noise_var)
 {
     SPARSE__CHECK_NULL(gp);
     if (n > 0) {
@@ -228,7 +242,7 @@ SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, cons
         SPARSE__CHECK_NULL(y);
     }
     for (size_t i = 0; i < n; i++) {
-        int rc = check_row(gp, X + i * gp->dim, y[i], i);
+        int rc = check_row(gp, X + i * gp->dim, y[i], noise_var ? noise_var[i] : 0.0, i);
         if (rc)
             return rc;
     }
@@ -236,44 +250,47 @@ SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, cons
     int rc = reserve(gp, n);
     if (rc)
         return rc;
+    gp->any_obs_noise = 0;
     if (n) {
         memcpy(gp->X, X, n * gp->dim * sizeof(double));
         memcpy(gp->y, y, n * sizeof(double));
+    }
+    for (size_t i = 0; i < n; i++) {
+        gp->obs_noise[i] = noise_var ? noise_var[i] : 0.0;
+        gp->any_obs_noise |= gp->obs_noise[i] > 0;
     }
     gp->n = n;
     sparse__gp_standardize(gp);
     return sparse__gp_refactor(gp);
 }
 
-SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
+SPARSE_API int sparse_gp_set_data(sparse_gp *gp, size_t n, const double *X, const double *y)
 {
-    SPARSE__CHECK_NULL(gp);
-    SPARSE__CHECK_NULL(x);
-    int rc = check_row(gp, x, y, gp->n);
-    if (rc)
-        return rc;
-    rc = reserve(gp, gp->n + 1);
-    if (rc)
-        return rc;
-    size_t n = gp->n, D = gp->dim;
-    memcpy(gp->X + n * D, x, D * sizeof(double));
-    gp->y[n] = y;
-    gp->n = n + 1;
+    return sparse_gp_set_data_noisy(gp, n, X, y, NULL);
+}
+
+/* Drops the last observation after a failed update, so the GP is as it was. */
+static int drop_last(sparse_gp *gp, int code, int any_before)
+{
+    gp->n--;
+    gp->any_obs_noise = any_before;
     sparse__gp_standardize(gp);
-    if (!gp->factored) {
-        rc = sparse__gp_refactor(gp);
-        if (rc) {
-            gp->n = n;
-            sparse__gp_standardize(gp);
-        }
-        return rc;
-    }
-    /* New row of L: solve L l = k(X, x), then the diagonal from the Schur
-     * complement; the hyper-parameters, hence K, are unchanged. */
+    sparse__gp_refactor(gp);
+    return sparse__error_prefix(code, "sparse_gp_add: observation %zu", gp->n);
+}
+
+/* The new last row of L for observation n = gp->n - 1, by solving L l =
+ * k(X, x) and the diagonal from the Schur complement (the hyper-parameters,
+ * hence K, unchanged); a full refactorisation when no positive pivot is
+ * left (a near duplicate). */
+static int extend_factor(sparse_gp *gp)
+{
+    size_t n = gp->n - 1;
+    const double *x = gp->X + n * gp->dim;
     sparse__gp_kparams kp = kparams(gp);
     double *row = gp->L + n * gp->cap;
     sparse__gp_kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
-    double d2 = gp->sf2 + gp->noise + gp->jitter;
+    double d2 = gp->sf2 + sparse__gp_diag_noise(gp, n, gp->noise) + gp->jitter;
     if (n > 0) {
         gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
         gsl_vector_view l = gsl_vector_view_array(row, n);
@@ -284,22 +301,65 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
         gsl_blas_ddot(&l.vector, &l.vector, &dot);
         d2 -= dot;
     }
-    /* A (near) duplicate leaves no positive pivot: refactorise with jitter. */
     if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
+        return sparse__gp_refactor(gp);
+    row[n] = sqrt(d2);
+    return sparse__gp_solve_alpha(gp);
+}
+
+SPARSE_API int sparse_gp_add_noisy(sparse_gp *gp, const double *x, double y, double noise_var)
+{
+    SPARSE__CHECK_NULL(gp);
+    SPARSE__CHECK_NULL(x);
+    int rc = check_row(gp, x, y, noise_var, gp->n);
+    if (rc)
+        return rc;
+    rc = reserve(gp, gp->n + 1);
+    if (rc)
+        return rc;
+    size_t n = gp->n, D = gp->dim;
+    int any_before = gp->any_obs_noise;
+    memcpy(gp->X + n * D, x, D * sizeof(double));
+    gp->y[n] = y;
+    gp->obs_noise[n] = noise_var;
+    gp->any_obs_noise |= noise_var > 0;
+    gp->n = n + 1;
+    sparse__gp_standardize(gp);
+    /* An observation's own noise is standardised with y, whose scale the
+     * new target moves: then the whole factor changes. */
+    if (!gp->factored || gp->any_obs_noise)
         rc = sparse__gp_refactor(gp);
-    else {
-        row[n] = sqrt(d2);
-        rc = sparse__gp_solve_alpha(gp);
-    }
+    else
+        rc = extend_factor(gp);
+    return rc ? drop_last(gp, rc, any_before) : SPARSE_OK;
+}
+
+SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
+{
+    return sparse_gp_add_noisy(gp, x, y, 0.0);
+}
+
+int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var)
+{
+    double mean;
+    int rc = sparse_gp_predict(gp, 1, x, &mean, NULL);
+    if (!rc)
+        rc = reserve(gp, gp->n + 1);
+    if (rc)
+        return rc;
+    size_t n = gp->n;
+    memcpy(gp->X + n * gp->dim, x, gp->dim * sizeof(double));
+    gp->y[n] = mean;
+    gp->ys[n] = (mean - gp->y_mean) / gp->y_scale;
+    gp->obs_noise[n] = noise_var;
+    gp->any_obs_noise |= noise_var > 0;
+    gp->n = n + 1;
+    rc = extend_factor(gp);
     if (rc) {
-        /* Drop the new observation so the GP stays as it was. */
-        int code = rc;
         gp->n = n;
-        sparse__gp_standardize(gp);
         sparse__gp_refactor(gp);
-        return sparse__error_prefix(code, "sparse_gp_add: observation %zu", n);
     }
-    return SPARSE_OK;
+    return rc;
 }
 
 SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, double signal_var,

@@ -39,6 +39,8 @@ struct sparse_gp {
     double *X;         /* cap x dim */
     double *y;         /* cap raw targets */
     double *ys;        /* cap standardised targets */
+    double *obs_noise; /* cap: each observation's own noise variance, in y's units (0: none) */
+    int any_obs_noise; /* some obs_noise[i] > 0: the factor depends on y_scale */
     double y_mean, y_scale;
     double *ls;        /* dim */
     double sf2, noise;
@@ -50,6 +52,15 @@ struct sparse_gp {
 
 /* Recomputes ys, y_mean, y_scale from y[0..n). */
 void sparse__gp_standardize(sparse_gp *gp);
+/* The diagonal of observation i beyond the kernel: the fitted noise (noise,
+ * standardised units) plus the observation's own, standardised. */
+double sparse__gp_diag_noise(const sparse_gp *gp, size_t i, double noise);
+/* Appends x at the GP's posterior mean there (a "kriging believer": what a
+ * pending evaluation is taken to return) with the observation noise
+ * noise_var (y's units), leaving the standardisation and hyper-parameters
+ * as they are, so the posterior variance shrinks around x and nowhere
+ * else moves. */
+int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var);
 /* Factorises K + noise I from scratch (with growing jitter on failure) and
  * computes alpha. */
 int sparse__gp_refactor(sparse_gp *gp);

@@ -22,7 +22,11 @@ struct sparse_mobo {
     double *enc;      /* cap x dim */
     double *values;   /* cap x k, as observed */
     double *tvalues;  /* cap x k, log-transformed where asked */
+    double *tnoise;   /* cap x k, each observation's own noise variance, as tvalues are modelled */
     size_t n_fitted;  /* observations at the last hyper-parameter fit */
+    int built;        /* the GPs hold exactly the n observations (no fantasies) */
+    double *pending;  /* npending x dim: encoded points being evaluated */
+    size_t npending;
 };
 
 SPARSE__STRUCT_VERSIONS(mobo_options_versions, sparse_mobo_options, SPARSE_MOBO_OPTIONS_INIT,
@@ -50,6 +54,8 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *m)
     free(m->enc);
     free(m->values);
     free(m->tvalues);
+    free(m->tnoise);
+    free(m->pending);
     free(m);
 }
 
@@ -166,11 +172,16 @@ static int grow(sparse_mobo *m)
     if (!p)
         return SPARSE_ENOMEM;
     m->tvalues = p;
+    p = sparse__realloc(m->tnoise, cap * m->k * sizeof(double));
+    if (!p)
+        return SPARSE_ENOMEM;
+    m->tnoise = p;
     m->cap = cap;
     return SPARSE_OK;
 }
 
-SPARSE_API int sparse_mobo_observe(sparse_mobo *m, const double *point, const double *values)
+SPARSE_API int sparse_mobo_observe_noisy(sparse_mobo *m, const double *point, const double *values,
+                                         const double *noise_var)
 {
     SPARSE__CHECK_NULL(m);
     SPARSE__CHECK_NULL(point);
@@ -183,6 +194,9 @@ SPARSE_API int sparse_mobo_observe(sparse_mobo *m, const double *point, const do
         if (m->log_obj[j] && !(values[j] > 0))
             return sparse__error(SPARSE_EINVAL, "sparse_mobo_observe: observation %zu objective %zu "
                                  "= %g must be > 0 (log-scaled)", idx, j, values[j]);
+        if (noise_var && (!(noise_var[j] >= 0) || !isfinite(noise_var[j])))
+            return sparse__error(SPARSE_ENUMERIC, "sparse_mobo_observe: observation %zu objective %zu: "
+                                 "noise variance %g (need finite >= 0)", idx, j, noise_var[j]);
     }
     int rc = sparse_space_validate(m->space, point);
     if (rc)
@@ -190,35 +204,48 @@ SPARSE_API int sparse_mobo_observe(sparse_mobo *m, const double *point, const do
     rc = grow(m);
     if (rc)
         return rc;
-    double *enc = m->enc + idx * m->dim;
-    rc = sparse_space_encode(m->space, point, enc);
+    rc = sparse_space_encode(m->space, point, m->enc + idx * m->dim);
     if (rc)
         return rc;
-    double *tv = m->tvalues + idx * m->k;
-    for (size_t j = 0; j < m->k; j++)
-        tv[j] = m->log_obj[j] ? log(values[j]) : values[j];
-    /* Add to every GP first; on failure no GP keeps a partial state. */
+    double *tv = m->tvalues + idx * m->k, *tn = m->tnoise + idx * m->k;
     for (size_t j = 0; j < m->k; j++) {
-        rc = sparse_gp_add(m->gps[j], enc, tv[j]);
-        if (rc)
-            break;
-    }
-    if (rc) {
-        /* Rebuild the GPs from the observations kept so far. */
-        double *col = sparse__malloc((idx ? idx : 1) * sizeof(double));
-        if (col) {
-            for (size_t q = 0; q < m->k; q++) {
-                for (size_t i = 0; i < idx; i++)
-                    col[i] = m->tvalues[i * m->k + q];
-                sparse_gp_set_data(m->gps[q], idx, m->enc, col);
-            }
-            free(col);
-        }
-        return sparse__error_prefix(rc, "sparse_mobo_observe: observation %zu", idx);
+        tv[j] = m->log_obj[j] ? log(values[j]) : values[j];
+        /* On a log scale the delta method: var(log v) ~ var(v) / v^2. */
+        double nv = noise_var ? noise_var[j] : 0.0;
+        tn[j] = m->log_obj[j] ? nv / (values[j] * values[j]) : nv;
     }
     memcpy(m->points + idx * m->nv, point, m->nv * sizeof(double));
     memcpy(m->values + idx * m->k, values, m->k * sizeof(double));
     m->n = idx + 1;
+    m->built = 0; /* the GPs take the observations when next needed */
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_mobo_observe(sparse_mobo *m, const double *point, const double *values)
+{
+    return sparse_mobo_observe_noisy(m, point, values, NULL);
+}
+
+SPARSE_API int sparse_mobo_set_pending(sparse_mobo *m, size_t count, const double *points)
+{
+    SPARSE__CHECK_NULL(m);
+    if (count)
+        SPARSE__CHECK_NULL(points);
+    double *enc = count ? sparse__malloc(count * m->dim * sizeof *enc) : NULL;
+    if (count && !enc)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        int rc = sparse_space_validate(m->space, points + i * m->nv);
+        if (!rc)
+            rc = sparse_space_encode(m->space, points + i * m->nv, enc + i * m->dim);
+        if (rc) {
+            free(enc);
+            return sparse__error_prefix(rc, "sparse_mobo_set_pending: point %zu", i);
+        }
+    }
+    free(m->pending);
+    m->pending = enc;
+    m->npending = count;
     return SPARSE_OK;
 }
 
@@ -317,9 +344,29 @@ static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidate
     return SPARSE_OK;
 }
 
-/* Refits every GP's hyper-parameters every refit_every observations. */
+/* Gives every GP the observations (with their own noise), if it lacks
+ * them; then refits the hyper-parameters every refit_every observations. */
 static int refit_if_due(sparse_mobo *m)
 {
+    if (!m->built) {
+        double *col = sparse__malloc(2 * (m->n ? m->n : 1) * sizeof *col), *nv = col + (m->n ? m->n : 1);
+        if (!col)
+            return SPARSE_ENOMEM;
+        int rc = SPARSE_OK;
+        for (size_t j = 0; j < m->k && !rc; j++) {
+            for (size_t i = 0; i < m->n; i++) {
+                col[i] = m->tvalues[i * m->k + j];
+                nv[i] = m->tnoise[i * m->k + j];
+            }
+            rc = sparse_gp_set_data_noisy(m->gps[j], m->n, m->enc, col, nv);
+            if (rc)
+                rc = sparse__error_prefix(rc, "sparse_mobo: objective %zu", j);
+        }
+        free(col);
+        if (rc)
+            return rc;
+        m->built = 1;
+    }
     if (m->n - m->n_fitted < m->opts.refit_every && m->n_fitted != 0)
         return SPARSE_OK;
     for (size_t j = 0; j < m->k; j++) {
@@ -331,22 +378,49 @@ static int refit_if_due(sparse_mobo *m)
     return SPARSE_OK;
 }
 
-/* One joint Thompson sample per objective over all nc encoded candidates:
- * F[i * k + j] is objective j at candidate i. */
-static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, double *F)
+/* Each pending point joins every GP at its posterior mean (a kriging
+ * believer), after the fit: the sample is then nearly certain around the
+ * points being evaluated, so proposals made while they run look elsewhere.
+ * The GPs hold fantasies until they are next rebuilt. */
+static int add_believers(sparse_mobo *m)
 {
-    double *s = sparse__malloc(nc * sizeof(double));
+    for (size_t i = 0; i < m->npending; i++) {
+        m->built = 0;
+        for (size_t j = 0; j < m->k; j++) {
+            int rc = sparse__gp_add_believer(m->gps[j], m->pending + i * m->dim, 0.0);
+            if (rc)
+                return sparse__error_prefix(rc, "sparse_mobo_propose: pending point %zu, objective %zu", i, j);
+        }
+    }
+    return SPARSE_OK;
+}
+
+/* One joint Thompson sample per objective over all nc encoded candidates:
+ * F[i * k + j] is objective j at candidate i; a candidate that known marks
+ * takes its posterior mean instead. */
+static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const unsigned char *known, double *F)
+{
+    size_t nk = 0;
+    for (size_t i = 0; known && i < nc; i++)
+        nk += known[i] != 0;
+    double *s = sparse__malloc((nc + nk + nk * m->dim) * sizeof(double));
     if (!s)
         return SPARSE_ENOMEM;
+    double *mean = s + nc, *kenc = mean + nk;
+    for (size_t i = 0, q = 0; known && i < nc; i++)
+        if (known[i])
+            memcpy(kenc + m->dim * q++, enc + i * m->dim, m->dim * sizeof(double));
     int rc = SPARSE_OK;
     for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
         rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        if (!rc && nk)
+            rc = sparse_gp_predict(m->gps[j], nk, kenc, mean, NULL);
         if (rc) {
             rc = sparse__error_prefix(rc, "sparse_mobo_propose: sampling objective %zu", j);
             break;
         }
-        for (size_t i = 0; i < nc; i++)
-            F[i * m->k + j] = s[i];
+        for (size_t i = 0, q = 0; i < nc; i++)
+            F[i * m->k + j] = known && known[i] ? mean[q++] : s[i];
     }
     free(s);
     return rc;
@@ -354,8 +428,8 @@ static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, double 
 
 /* Chebyshev scalarisation on objectives scaled by their observed spread
  * (sparse__gp_objective_scales), so the weights compare like with like;
- * already-observed candidates are skipped (they add nothing), unless
- * nothing else is left. Returns the index of the best candidate. */
+ * candidates already observed or pending are skipped (they add nothing),
+ * unless nothing else is left. Returns the index of the best candidate. */
 static size_t pick_chebyshev(const sparse_mobo *m, size_t nc, const double *enc, const double *F,
                              const double *lambda, const double *lo, const double *hi)
 {
@@ -377,6 +451,8 @@ static size_t pick_chebyshev(const sparse_mobo *m, size_t nc, const double *enc,
         int seen = 0;
         for (size_t q = 0; q < m->n && !seen; q++)
             seen = memcmp(m->enc + q * m->dim, enc + i * m->dim, m->dim * sizeof(double)) == 0;
+        for (size_t q = 0; q < m->npending && !seen; q++)
+            seen = memcmp(m->pending + q * m->dim, enc + i * m->dim, m->dim * sizeof(double)) == 0;
         if (!seen) {
             gbest = g;
             best = i;
@@ -385,8 +461,47 @@ static size_t pick_chebyshev(const sparse_mobo *m, size_t nc, const double *enc,
     return best == SIZE_MAX ? best_any : best;
 }
 
+SPARSE_API int sparse_mobo_predict(sparse_mobo *m, size_t count, const double *points, double *mean, double *sd)
+{
+    SPARSE__CHECK_NULL(m);
+    SPARSE__CHECK_NULL(mean);
+    if (count)
+        SPARSE__CHECK_NULL(points);
+    if (count == 0)
+        return SPARSE_OK;
+    double *enc = sparse__malloc(count * (m->dim + 2) * sizeof *enc);
+    if (!enc)
+        return SPARSE_ENOMEM;
+    double *mu = enc + count * m->dim, *var = mu + count;
+    int rc = SPARSE_OK;
+    for (size_t i = 0; i < count && !rc; i++)
+        if ((rc = sparse_space_encode(m->space, points + i * m->nv, enc + i * m->dim)))
+            rc = sparse__error_prefix(rc, "sparse_mobo_predict: point %zu", i);
+    if (!rc)
+        rc = refit_if_due(m);
+    for (size_t j = 0; j < m->k && !rc; j++) {
+        rc = sparse_gp_predict(m->gps[j], count, enc, mu, var);
+        for (size_t i = 0; i < count && !rc; i++) {
+            /* A log-scaled objective's median and, by the delta method, its sd. */
+            double c = m->log_obj[j] ? exp(mu[i]) : mu[i], sc = m->log_obj[j] ? c : 1.0;
+            mean[i * m->k + j] = c;
+            if (sd)
+                sd[i * m->k + j] = sc * sqrt(var[i]);
+        }
+    }
+    free(enc);
+    return rc;
+}
+
 SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out)
+{
+    return sparse_mobo_propose_known(m, n_cand, candidates, NULL, point_out, chosen, lambda_out);
+}
+
+SPARSE_API int sparse_mobo_propose_known(sparse_mobo *m, size_t n_cand, const double *candidates,
+                                         const unsigned char *known, double *point_out, size_t *chosen,
+                                         double *lambda_out)
 {
     SPARSE__CHECK_NULL(m);
     SPARSE__CHECK_NULL(point_out);
@@ -436,7 +551,7 @@ SPARSE_API int sparse_mobo_propose(sparse_mobo *m, size_t n_cand, const double *
             goto done;
         }
     }
-    if ((rc = refit_if_due(m)) || (rc = thompson_sample(m, nc, enc, F)) ||
+    if ((rc = refit_if_due(m)) || (rc = add_believers(m)) || (rc = thompson_sample(m, nc, enc, candidates ? known : NULL, F)) ||
         (rc = sparse__gp_objective_scales(m->tvalues, m->n, m->k, lo, hi)))
         goto done;
     size_t best = pick_chebyshev(m, nc, enc, F, lambda, lo, hi);

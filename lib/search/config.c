@@ -16,6 +16,7 @@ static const char *const layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "sep
 static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "bc"};
 static const char *const optimizer_names[] = {"adam", "sgd"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
+static const char *const ranking_names[] = {"validation", "posterior"};
 
 static void set_defaults(sparse_search_config *c)
 {
@@ -30,6 +31,11 @@ static void set_defaults(sparse_search_config *c)
     c->stage_rho[0] = c->stage_rho[1] = c->stage_rho[2] = 0.8;
     c->initial_trials = 6;
     c->final_epochs = 20;
+    c->rank_posterior = 1;
+    c->early_stop = 1;
+    c->early_quantile = 0.9;
+    c->early_min_curves = 8;
+    c->arch_repeats = 1;
     c->candidates = 128;
     c->random_fill = (sparse__range){0.2, 1.0};
     for (int k = 0; k < 3; k++) {
@@ -243,6 +249,26 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
     return rc;
 }
 
+/* early_stop: off, or {quantile, min_curves}. */
+static int parse_early_stop(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    if (n->kind == SPARSE__DOC_SCALAR) {
+        static const char *const modes[] = {"off"};
+        int m;
+        c->early_stop = 0;
+        return sparse__doc_enum(p->doc, n, "early_stop", modes, 1, &m);
+    }
+    static const char *const keys[] = {"quantile", "min_curves"};
+    int rc = sparse__doc_check_keys(p->doc, n, "early_stop", keys, 2);
+    const sparse__doc_node *v;
+    if (!rc && (v = sparse__doc_get(n, "quantile")))
+        rc = sparse__doc_double(p->doc, v, "early_stop.quantile", 0.5, 1, &c->early_quantile);
+    if (!rc)
+        rc = read_count(p, n, "early_stop", "min_curves", 2, 100000, &c->early_min_curves);
+    c->early_stop = 1;
+    return rc;
+}
+
 static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
     return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm);
@@ -426,7 +452,8 @@ static int parse_root(parser *p, sparse_search_config *c)
     static const char *const keys[] = {"data",       "seed",      "threads",        "workers",
                                        "wm_model",   "budgets",   "stages",         "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
-                                       "space",      "random_fill", "final",       "plot"};
+                                       "space",      "random_fill", "final",       "plot",
+                                       "ranking",    "early_stop", "arch_repeats"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -469,6 +496,12 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = parse_space(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "plot")))
         rc = parse_plot(p, c, v);
+    if (!rc && (v = sparse__doc_get(root, "ranking")))
+        rc = sparse__doc_enum(p->doc, v, "ranking", ranking_names, 2, &c->rank_posterior);
+    if (!rc && (v = sparse__doc_get(root, "early_stop")))
+        rc = parse_early_stop(p, c, v);
+    if (!rc)
+        rc = read_count(p, root, "", "arch_repeats", 0, 100000, &c->arch_repeats);
     if (!rc && (c->layer_types & ~0x7u) == 0 && !c->layer_types)
         rc = sparse__doc_error(p->doc, root, SPARSE_ERANGE, "space.layer_types: none allowed");
     return rc;
@@ -652,6 +685,15 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
                     bool_names, 2);
     put_choices(&b, "layer_types", c->layer_types, layer_type_names, SPARSE__LAYER_TYPES);
     put_choices(&b, "pruning", c->prune, prune_names, SPARSE__PRUNE_METHODS);
+    sparse__buf_printf(&b, "ranking: %s\n", ranking_names[c->rank_posterior]);
+    if (c->early_stop) {
+        sparse__buf_puts(&b, "early_stop: {quantile: ");
+        sparse__buf_json_double(&b, c->early_quantile);
+        sparse__buf_printf(&b, ", min_curves: %zu}\n", c->early_min_curves);
+    } else {
+        sparse__buf_puts(&b, "early_stop: off\n");
+    }
+    sparse__buf_printf(&b, "arch_repeats: %zu\n", c->arch_repeats);
     put_plot(&b, c);
     char *s = sparse__buf_detach(&b);
     if (!s)

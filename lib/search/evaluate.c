@@ -58,6 +58,52 @@ static int build(const sparse__search *s, const sparse__slot *sl, const sparse_p
     return rc;
 }
 
+/* What training's progress callback watches: the scheduler's callback,
+ * and after every epoch but the last the validation accuracy, against the
+ * trial's stop plan. */
+typedef struct watch {
+    const sparse__search *s;
+    sparse__slot *sl;
+    sparse_net *net;
+    sparse_progress_fn progress;
+    sparse__outcome *o;
+    int rc; /* an error of the measurement itself */
+} watch;
+
+static int watch_epoch(void *user, size_t epoch, size_t batch, size_t per_epoch, double loss, double images_per_s)
+{
+    watch *w = user;
+    sparse__outcome *o = w->o;
+    if (w->progress && w->progress(w->sl, epoch, batch, per_epoch, loss, images_per_s))
+        return 1;
+    const size_t done = epoch + 1;
+    if (batch + 1 != per_epoch || done >= w->sl->stop.epochs || !o->curve)
+        return 0;
+    double acc;
+    if ((w->rc = sparse_net_evaluate(w->net, w->s->val, &acc)))
+        return 1;
+    o->curve[o->ncurve++] = acc;
+    if (sparse__stop_check(&w->sl->stop, done, acc, &o->pred_acc, &o->pred_log_sd)) {
+        o->partial = 1;
+        o->epochs_done = done;
+        return 1;
+    }
+    return 0;
+}
+
+/* Training's status once the watch has had its say: a stop it asked for is
+ * the trial's end, not an error. */
+static int watched(const watch *w, int rc)
+{
+    if (w->rc)
+        return w->rc;
+    if (rc == SPARSE_ECANCELLED && w->o->partial) {
+        sparse_clear_error();
+        return SPARSE_OK;
+    }
+    return rc;
+}
+
 /* Trains net by sl's genome; *eval_net is the network to measure: net
  * itself, or the pruned one in *pruned (net, variational, posterior
  * included, is what the weights file keeps for later inheritance). */
@@ -65,6 +111,12 @@ static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, con
                  uint64_t seed, sparse_progress_fn progress, sparse_prune_result **pruned,
                  sparse_net **eval_net, sparse__outcome *o)
 {
+    watch w = {s, sl, net, progress, o, SPARSE_OK};
+    /* With early stopping on, every searched trial of two epochs or more
+     * measures its curve: the model learns from them. */
+    if (s->cfg->early_stop && sl->stop.epochs >= 2 &&
+        !(o->curve = sparse__calloc(sl->stop.epochs, sizeof *o->curve)))
+        return SPARSE_ENOMEM;
     const sparse__genome *g = &sl->g;
     sparse_train_options to = SPARSE_TRAIN_OPTIONS_INIT;
     to.epochs = (size_t)g->epochs;
@@ -76,13 +128,13 @@ static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, con
     to.label_smoothing = (float)g->label_smoothing;
     to.max_shift = (size_t)g->shift;
     to.seed = s->cfg->seed * 7919ULL + sl->t;
-    to.progress = progress;
-    to.user = sl;
+    to.progress = watch_epoch;
+    to.user = &w;
     if (po->method == SPARSE_PRUNE_NONE) {
         *eval_net = net;
-        return sparse_net_train(net, s->train, &to, NULL);
+        return watched(&w, sparse_net_train(net, s->train, &to, NULL));
     }
-    int rc = sparse_prune_run(pruned, net, s->train, &to, po);
+    int rc = watched(&w, sparse_prune_run(pruned, net, s->train, &to, po));
     if (!rc) {
         sparse_prune_result_free(*pruned);
         rc = sparse__prune_trial(net, g, seed, 0, pruned);
@@ -98,6 +150,7 @@ static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, con
 static int measure(const sparse__search *s, sparse_net *net, sparse__outcome *o)
 {
     int rc = sparse_net_evaluate(net, s->val, &o->val_acc);
+    o->val_se = sparse__binomial_se(o->val_acc, (double)sparse_dataset_image_count(s->val));
     if (!rc)
         rc = sparse_net_evaluate(net, s->test, &o->test_acc);
     o->int8_test_acc = -1;

@@ -21,8 +21,10 @@ void sparse__final_box(const sparse_search_config *c, size_t k, double *ms, doub
     }
 }
 
-/* The most accurate on validation (the lowest id among equals) of trials
- * 0..limit-1 within final box k that taken does not mark; SPARSE__NO_PARENT if none. */
+/* The most accurate (sparse__rank_accuracy: the posterior mean once
+ * computed, else the validation accuracy; the lowest id among equals) of
+ * trials 0..limit-1 within final box k that taken does not mark, never one
+ * stopped early; SPARSE__NO_PARENT if none. */
 static size_t best_in_box(const sparse_search_config *c, const sparse__trial *trials, size_t limit, size_t k,
                           const unsigned char *taken)
 {
@@ -31,9 +33,10 @@ static size_t best_in_box(const sparse_search_config *c, const sparse__trial *tr
     size_t best = SPARSE__NO_PARENT;
     for (size_t i = 0; i < limit; i++) {
         const sparse__trial *tr = &trials[i];
-        if (!tr->ok || taken[i] || (ms > 0 && tr->ms > ms) || (wm > 0 && sparse__trial_wm(c, tr) > wm))
+        if (tr->ok != 1 || tr->partial || taken[i] || (ms > 0 && tr->ms > ms) ||
+            (wm > 0 && sparse__trial_wm(c, tr) > wm))
             continue;
-        if (best == SPARSE__NO_PARENT || tr->val_acc > trials[best].val_acc)
+        if (best == SPARSE__NO_PARENT || sparse__rank_accuracy(c, tr) > sparse__rank_accuracy(c, &trials[best]))
             best = i;
     }
     return best;
@@ -170,11 +173,25 @@ int sparse__plan_final(sparse__search *s, double elapsed, double budget)
     return rc;
 }
 
-/* The final trials before t are all recorded or in flight. */
-int sparse__final_parent(const sparse__search *s, size_t t, size_t *parent, size_t *box)
+/* The final trials before t are all recorded or in flight. With ranking
+ * by the posterior, the searched trials' posterior is computed once, when
+ * the first final trial is chosen (again on a resume: the same records give
+ * the same figures). */
+int sparse__final_parent(sparse__search *s, size_t t, size_t *parent, size_t *box)
 {
     *parent = SPARSE__NO_PARENT;
     size_t searched = s->final_from;
+    if (s->cfg->rank_posterior && !s->final_ranked) {
+        int rc = sparse__posterior(&s->prob, s->trials, searched);
+        if (rc == SPARSE_ENUMERIC) { /* a GP that cannot be fitted: the measurements rank */
+            sparse_clear_error();
+            for (size_t i = 0; i < searched; i++)
+                s->trials[i].has_post = 0;
+        } else if (rc) {
+            return rc;
+        }
+        s->final_ranked = 1;
+    }
     unsigned char *taken = sparse__calloc(searched + 1, 1);
     if (!taken)
         return SPARSE_ENOMEM;

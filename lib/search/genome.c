@@ -462,6 +462,22 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
     return sparse__genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
+int sparse__arch_key(const sparse__problem *p, const double *point, char **key)
+{
+    sparse__genome g;
+    sparse_arch *arch = NULL;
+    *key = NULL;
+    int rc = sparse__point_arch(p, point, &g, &arch);
+    if (!rc)
+        rc = sparse_arch_to_json(key, arch);
+    sparse_arch_free(arch);
+    if (rc && rc != SPARSE_ENOMEM) {
+        sparse_clear_error(); /* not buildable: no key */
+        rc = SPARSE_OK;
+    }
+    return rc;
+}
+
 int sparse__point_key(const sparse__problem *p, const double *point, char **key)
 {
     sparse__genome g;

@@ -38,7 +38,7 @@ double sparse__best_feasible(const sparse__search *s)
 {
     double best = -1;
     for (size_t i = 0; i < s->n; i++)
-        if (s->trials[i].ok && s->trials[i].feasible && s->trials[i].val_acc > best)
+        if (sparse__front_candidate(&s->trials[i]) && s->trials[i].val_acc > best)
             best = s->trials[i].val_acc;
     return best;
 }
@@ -58,7 +58,7 @@ static void search_destroy(sparse__search *s)
     free(s->slots);
     free(s->fingerprint);
     for (size_t i = 0; i < s->n; i++)
-        free(s->trials[i].point);
+        sparse__trial_clear(&s->trials[i]);
     free(s->trials);
     sparse__runlog_free(s->log);
     sparse_dataset_free(s->train);
@@ -191,7 +191,7 @@ static int replay(sparse__search *s)
         rc = sparse__trial_parse(s->cfg, s->lay.nvars, sparse__runlog_line(s->log, i), i,
                                  sparse__runlog_line_number(s->log, i), 1, &tr);
         if (!rc && (rc = sparse__keep_trial(s, &tr)))
-            free(tr.point);
+            sparse__trial_clear(&tr);
     }
     for (size_t i = 0; i < s->n; i++)
         if (s->trials[i].stage == 4 && i < s->final_from) {
@@ -221,21 +221,26 @@ static int write_summary(sparse__search *s, const char *dir)
 }
 
 SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_SEARCH_OPTIONS_INIT,
-                        SPARSE_SEARCH_OPTIONS_VERSION, sizeof(sparse_search_options));
+                        SPARSE_SEARCH_OPTIONS_VERSION, offsetof(sparse_search_options, seed),
+                        sizeof(sparse_search_options));
 
-static int search_loop(sparse_search_config *cfg, const char *dir, int create,
-                       const sparse_search_options *opts)
+/* The caller's options in the current layout, their seed checked. */
+static int read_options(sparse_search_options *o, const sparse_search_options *opts, const char *fn)
 {
-    sparse_search_options o;
-    int rc = sparse__struct_read(&search_options_versions, &o, opts,
-                                 create ? "sparse_search_run" : "sparse_search_resume");
-    if (rc)
-        return rc;
+    int rc = sparse__struct_read(&search_options_versions, o, opts, fn);
+    if (!rc && (o->seed < -1 || o->seed > 2147483647LL))
+        rc = sparse__error(SPARSE_ERANGE, "%s: seed %lld is outside 0..2147483647 (-1: the config's)", fn,
+                           (long long)o->seed);
+    return rc;
+}
+
+static int search_loop(sparse_search_config *cfg, const char *dir, int create, const sparse_search_options *o)
+{
     sparse__search s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
-    rc = plan_run(&s, cfg, &o);
+    int rc = plan_run(&s, cfg, o);
     if (!rc)
         rc = open_run(&s, dir, create);
     if (!rc)
@@ -260,25 +265,42 @@ SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *ou
 {
     SPARSE__CHECK_NULL(cfg);
     SPARSE__CHECK_NULL(out_dir);
-    /* The loop reads the config only; the cast keeps one code path for
-     * run and resume. */
-    return search_loop((sparse_search_config *)cfg, out_dir, 1, opts);
+    sparse_search_options o;
+    int rc = read_options(&o, opts, "sparse_search_run");
+    if (rc)
+        return rc;
+    /* The loop reads the config only: a shallow copy carries the seed the
+     * options give into the run's config.yaml. */
+    sparse_search_config run_cfg = *cfg;
+    if (o.seed >= 0)
+        run_cfg.seed = (uint64_t)o.seed;
+    return search_loop(&run_cfg, out_dir, 1, &o);
 }
 
 SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts)
 {
     SPARSE__CHECK_NULL(dir);
+    sparse_search_options o;
+    int rc = read_options(&o, opts, "sparse_search_resume");
+    if (rc)
+        return rc;
     sparse__buf b = SPARSE__BUF_INIT;
     sparse__buf_printf(&b, "%s/config.yaml", dir);
     char *path = sparse__buf_detach(&b);
     if (!path)
         return SPARSE_ENOMEM;
     sparse_search_config *cfg;
-    int rc = sparse_search_config_load(&cfg, path);
+    rc = sparse_search_config_load(&cfg, path);
     free(path);
     if (rc)
         return sparse__error_prefix(rc, "resuming %s", dir);
-    rc = search_loop(cfg, dir, 0, opts);
+    if (o.seed >= 0 && (uint64_t)o.seed != cfg->seed)
+        rc = sparse__error(SPARSE_EINVAL,
+                           "resuming %s: seed %lld, but the run was started with seed %llu (a resume "
+                           "continues the run with its own seed)",
+                           dir, (long long)o.seed, (unsigned long long)cfg->seed);
+    if (!rc)
+        rc = search_loop(cfg, dir, 0, &o);
     sparse_search_config_free(cfg);
     return rc;
 }

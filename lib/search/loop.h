@@ -81,6 +81,34 @@ int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t b
 int sparse__final_seconds(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t workers,
                           double *out);
 
+/* ---- stopping a trial early (curve.c) ---- */
+
+/* When to stop one trial, made before it starts from the trials its
+ * proposal saw. */
+typedef struct sparse__stop_plan {
+    double bar;    /* the validation accuracy it must be able to reach (-1: it never stops) */
+    size_t epochs; /* the epochs its recipe plans */
+    double half;   /* half an image of the validation split, as an error rate */
+    /* Per epoch k (3 values at 3k): the config's quantile, the median and
+     * the spread of the gains in log error seen from that point of the
+     * schedule to the end; spread 0 when too few curves reach it. */
+    double *gain;
+    int ready;     /* some epoch has its gains */
+} sparse__stop_plan;
+
+/* The plan of a trial of genome g at point, after trials[0..hist-1]
+ * (config early_stop; a plan that never stops without it, with fewer than
+ * two epochs, or with no earlier trial on the front that is no larger than
+ * this one can end up). */
+int sparse__stop_plan_make(const sparse__problem *p, const sparse__trial *trials, size_t hist, const double *point,
+                           const sparse__genome *g, sparse__stop_plan *plan);
+void sparse__stop_plan_free(sparse__stop_plan *plan);
+/* 1 if a trial at validation accuracy acc after epoch k (1 .. epochs - 1)
+ * should stop: even the optimistic gain leaves it below the bar; then the
+ * accuracy the median gain would have taken it to, and that guess's
+ * spread in log error. */
+int sparse__stop_check(const sparse__stop_plan *plan, size_t k, double acc, double *pred_acc, double *pred_log_sd);
+
 /* ---- what one evaluation gives ---- */
 
 typedef struct sparse__outcome {
@@ -88,9 +116,19 @@ typedef struct sparse__outcome {
     char reason[512];
     double val_acc, test_acc, ms, wm5, wm6, flash, arena, params;
     double int8_test_acc; /* -1 when the network could not be quantised */
+    double val_se; /* binomial standard error of val_acc */
     size_t inherited;
     char *arch_json;
     char *compact_json; /* BC: the architecture after structured pruning */
+    /* The learning curve: validation accuracy after epochs 1 .. ncurve
+     * (every epoch but the last of a trial trained to its end). */
+    double *curve;
+    size_t ncurve;
+    /* Stopped early after epochs_done epochs, with the curve model's
+     * guess of where it would have ended (sparse__trial). */
+    int partial;
+    size_t epochs_done;
+    double pred_acc, pred_log_sd;
 } sparse__outcome;
 
 /* ---- records (records.c) ---- */
@@ -123,6 +161,7 @@ typedef struct sparse__search {
      * loop asks before a trial and the progress event after one. */
     double final_estimate;
     size_t final_estimate_at;
+    int final_ranked; /* the searched trials hold their posterior (the final stage's picks) */
     /* Trials in flight: next is the next trial to start (n <= next), each
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
@@ -144,6 +183,7 @@ struct sparse__slot {
     size_t parent;
     double *point;
     sparse__genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
+    sparse__stop_plan stop;
     char how[32], morph[96];
     sparse__outcome o;
     double start, seconds;
@@ -159,7 +199,7 @@ int sparse__plan_final(sparse__search *s, double elapsed, double budget);
 /* The trial that final trial t trains again, and its box: sparse__pick_final
  * among the searched trials, all recorded, without those that earlier final
  * trials took; SPARSE__NO_PARENT once every box is spent. */
-int sparse__final_parent(const sparse__search *s, size_t t, size_t *parent, size_t *box);
+int sparse__final_parent(sparse__search *s, size_t t, size_t *parent, size_t *box);
 
 /* ---- proposals (propose.c) ---- */
 

@@ -13,16 +13,18 @@
 #include "../core/internal.h"
 #include "loop.h"
 
-/* References a stage may morph among trials 0..hist-1: every successful
- * trial, or (stage 3) the Pareto-optimal ones among the feasible (all
- * successful if none is). */
-static int references(const sparse__search *s, size_t hist, int stage, size_t *refs, size_t *count)
+/* References a stage may morph among trials[0..hist-1]: every successful
+ * trial, or (stage 3) the Pareto-optimal ones, by the accuracy the run
+ * ranks with, among those that may be on the front (every successful one
+ * not stopped early if none may). */
+static int references(const sparse_search_config *cfg, const sparse__trial *trials, size_t hist, int stage,
+                      size_t *refs, size_t *count)
 {
     size_t n = 0, nf = 0;
     for (size_t i = 0; i < hist; i++)
-        if (s->trials[i].ok) {
+        if (trials[i].ok) {
             refs[n++] = i;
-            nf += s->trials[i].feasible;
+            nf += sparse__front_candidate(&trials[i]);
         }
     *count = n;
     if (stage < 3 || n == 0)
@@ -32,20 +34,20 @@ static int references(const sparse__search *s, size_t hist, int stage, size_t *r
     size_t m = 0, front = 0;
     int rc = F && idx && pool ? SPARSE_OK : SPARSE_ENOMEM;
     for (size_t j = 0; !rc && j < n; j++) {
-        const sparse__trial *t = &s->trials[refs[j]];
-        if (nf && !t->feasible)
+        const sparse__trial *t = &trials[refs[j]];
+        if (nf ? !sparse__front_candidate(t) : t->partial)
             continue;
         pool[m] = refs[j];
-        F[3 * m] = 1.0 - t->val_acc;
+        F[3 * m] = 1.0 - sparse__rank_accuracy(cfg, t);
         F[3 * m + 1] = t->ms;
-        F[3 * m + 2] = sparse__trial_wm(s->cfg, t);
+        F[3 * m + 2] = sparse__trial_wm(cfg, t);
         m++;
     }
-    if (!rc && !(rc = sparse_pareto_front(m, 3, F, idx, &front))) {
+    if (!rc && m && !(rc = sparse_pareto_front(m, 3, F, idx, &front))) {
         for (size_t j = 0; j < front; j++)
             refs[j] = pool[idx[j]];
         *count = front;
-    } else if (rc != SPARSE_ENOMEM) {
+    } else if (rc && rc != SPARSE_ENOMEM) {
         sparse_clear_error(); /* no front: every successful trial */
         rc = SPARSE_OK;
     }
@@ -55,38 +57,98 @@ static int references(const sparse__search *s, size_t hist, int stage, size_t *r
     return rc;
 }
 
-/* A random point, preferring one whose network fits the size cap. */
-static int random_point(const sparse__search *s, sparse_rng *rng, double *point)
+/* What trials 0..t-1 trained, recorded or in flight, sorted: their
+ * configurations (sparse__point_key; each is trained once) and their
+ * architectures (sparse__arch_key, once per trial). */
+typedef struct seen_keys {
+    char **keys, **archs;
+    size_t n, narchs;
+} seen_keys;
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int seen_open(seen_keys *k, const sparse__search *s, size_t t)
+{
+    k->n = k->narchs = 0;
+    k->keys = sparse__calloc(t ? t : 1, sizeof *k->keys);
+    k->archs = sparse__calloc(t ? t : 1, sizeof *k->archs);
+    if (!k->keys || !k->archs)
+        return SPARSE_ENOMEM;
+    int rc = SPARSE_OK;
+    for (size_t j = 0; !rc && j < t; j++) {
+        const double *point = sparse__point_of(s, j);
+        char *key = NULL, *arch = NULL;
+        rc = point ? sparse__point_key(&s->prob, point, &key) : SPARSE_OK;
+        if (!rc && key && !(rc = sparse__arch_key(&s->prob, point, &arch)) && arch)
+            k->archs[k->narchs++] = arch;
+        if (key)
+            k->keys[k->n++] = key;
+    }
+    qsort(k->keys, k->n, sizeof *k->keys, cmp_key);
+    qsort(k->archs, k->narchs, sizeof *k->archs, cmp_key);
+    return rc;
+}
+
+static void seen_close(seen_keys *k)
+{
+    for (size_t i = 0; k->keys && i < k->n; i++)
+        free(k->keys[i]);
+    for (size_t i = 0; k->archs && i < k->narchs; i++)
+        free(k->archs[i]);
+    free(k->keys);
+    free(k->archs);
+}
+
+/* How many earlier trials trained point's architecture, into *count. */
+static int arch_count(const sparse__search *s, const seen_keys *k, const double *point, size_t *count)
+{
+    char *arch = NULL;
+    int rc = sparse__arch_key(&s->prob, point, &arch);
+    size_t lo = 0, hi = k->narchs, n = 0;
+    while (arch && lo < hi) { /* the first entry not below arch */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(k->archs[mid], arch) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (arch && lo + n < k->narchs && !strcmp(k->archs[lo + n], arch))
+        n++;
+    free(arch);
+    *count = n;
+    return rc;
+}
+
+/* *seen = 1 if point trains what a trial before it trained (or has no
+ * key). */
+static int seen_point(const sparse__search *s, const seen_keys *k, const double *point, int *seen)
+{
+    char *key = NULL;
+    int rc = sparse__point_key(&s->prob, point, &key);
+    *seen = !key || bsearch(&key, k->keys, k->n, sizeof *k->keys, cmp_key) != NULL;
+    free(key);
+    return rc;
+}
+
+/* A random point, preferring one whose network fits the size cap and that
+ * no earlier trial trained. */
+static int random_point(const sparse__search *s, const seen_keys *seen, sparse_rng *rng, double *point)
 {
     char why[256];
     int rc = SPARSE_OK;
     for (int attempt = 0; attempt < 64 && !rc; attempt++) {
+        int repeat = 0;
         rc = sparse_space_sample(s->lay.space, rng, point);
         if (!rc)
             sparse__fit_to_cap(&s->prob, rng, point);
-        if (!rc && sparse__within_cap(&s->prob, point, why, sizeof why))
+        if (!rc && sparse__within_cap(&s->prob, point, why, sizeof why) &&
+            !(rc = seen_point(s, seen, point, &repeat)) && !repeat)
             break;
     }
     return rc;
-}
-
-/* Keys (sparse__point_key) of trials first..t-1, which trial t's proposal
- * does not see, into *out (NULL entries where unknown). Caller frees with
- * free_keys, also on failure. */
-static int pending_keys(const sparse__search *s, size_t first, size_t t, char ***out)
-{
-    char **keys = *out = sparse__calloc(t > first ? t - first : 1, sizeof *keys);
-    int rc = keys ? SPARSE_OK : SPARSE_ENOMEM;
-    for (size_t j = first; !rc && j < t; j++)
-        rc = sparse__point_key(&s->prob, sparse__point_of(s, j), &keys[j - first]);
-    return rc;
-}
-
-static void free_keys(char **keys, size_t n)
-{
-    for (size_t i = 0; keys && i < n; i++)
-        free(keys[i]);
-    free(keys);
 }
 
 /* The morphs offered to the optimiser: count points (nvars numbers each),
@@ -98,103 +160,141 @@ typedef struct candidates {
     char (*name)[96];
 } candidates;
 
-/* Draws up to c->cap morphs of random references for trial sl->t (at most
- * 4 cap draws), keeping those within the size cap that change what the
- * reference trains and repeat no trial in flight. */
-static int gather(const sparse__search *s, const sparse__slot *sl, size_t hist, const size_t *refs,
-                  size_t nrefs, sparse__morph_set set, sparse_rng *rng, candidates *c)
+/* One proposal's state: the trials it sees (with the surrogate's posterior
+ * when stage 3 ranks by it), what every earlier trial trained, and the
+ * optimiser once it is built. */
+typedef struct proposal {
+    const sparse__search *s;
+    sparse__slot *sl;
+    size_t hist;
+    sparse_rng *rng;
+    const sparse__trial *trials; /* s->trials, or view */
+    sparse__trial *view;
+    seen_keys seen;
+    sparse_mobo *mobo;
+} proposal;
+
+/* A morph of a random reference into out, within the size cap and new (at
+ * most 32 draws): *found = 1 if one was found. */
+static int new_morph(proposal *pr, const size_t *refs, size_t nrefs, sparse__morph_set set, double *out,
+                     char *names, size_t cap, size_t *parent, int *found)
 {
-    const size_t nv = s->lay.nvars, t = sl->t;
-    char **ref_keys = sparse__calloc(hist ? hist : 1, sizeof *ref_keys), **pend = NULL;
-    /* Trials started but not yet seen (workers > 1): a candidate that
-     * repeats one of them would train the same network twice. */
-    int rc = ref_keys ? pending_keys(s, hist, t, &pend) : SPARSE_ENOMEM;
-    for (size_t i = 0; !rc && c->count < c->cap && i < 4 * c->cap; i++) {
-        size_t r = refs[sparse_rng_uint(rng, nrefs)];
-        double *cand = c->points + c->count * nv;
-        if (!ref_keys[r] && (rc = sparse__point_key(&s->prob, s->trials[r].point, &ref_keys[r])))
-            break;
-        char why[256];
-        rc = sparse__morph(&s->lay, rng, s->trials[r].point, set, 2, cand, c->name[c->count],
-                           sizeof c->name[c->count]);
+    const sparse__search *s = pr->s;
+    char why[256];
+    *found = 0;
+    for (int attempt = 0; attempt < 32; attempt++) {
+        size_t r = refs[sparse_rng_uint(pr->rng, nrefs)];
+        int rc = sparse__morph(&s->lay, pr->rng, s->trials[r].point, set, 2, out, names, cap), repeat = 0;
         if (rc == SPARSE_ENOMEM)
-            break;
+            return rc;
         if (rc) { /* no morph of this reference */
             sparse_clear_error();
-            rc = SPARSE_OK;
             continue;
         }
         /* Candidates that cannot meet the budgets are not worth a GP
-         * sample, let alone training. */
-        if (!sparse__within_cap(&s->prob, cand, why, sizeof why))
+         * sample, let alone training; a morph that trains what a trial
+         * already trained (a no-op, or a repeat) tells nothing new. */
+        if (!sparse__within_cap(&s->prob, out, why, sizeof why))
             continue;
-        char *key = NULL;
-        if ((rc = sparse__point_key(&s->prob, cand, &key)))
-            break;
-        int same = key && ref_keys[r] && !strcmp(key, ref_keys[r]);
-        for (size_t j = 0; key && !same && pend && j < t - hist; j++)
-            same = pend[j] && !strcmp(key, pend[j]);
-        free(key);
-        if (same)
-            continue;
-        c->parent[c->count++] = r;
+        if ((rc = seen_point(s, &pr->seen, out, &repeat)))
+            return rc;
+        if (!repeat) {
+            *parent = r;
+            *found = 1;
+            return SPARSE_OK;
+        }
     }
-    free_keys(ref_keys, hist);
-    free_keys(pend, t - hist);
-    return rc;
+    return SPARSE_OK;
 }
 
-/* The optimiser over the observations of trials 0..hist-1, its seed drawn
- * from rng. */
-static int make_mobo(const sparse__search *s, size_t hist, sparse_rng *rng, sparse_mobo **out)
+/* Up to c->cap new morphs of random references (c->cap draws). */
+static int gather(proposal *pr, const size_t *refs, size_t nrefs, sparse__morph_set set, candidates *c)
 {
-    const sparse_search_config *c = s->cfg;
-    sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
-    mo.restarts = 2;
-    if (c->lambda_box) {
-        mo.scalarization = SPARSE_SCALAR_BOX;
-        mo.lambda_lo = c->lambda_lo;
-        mo.lambda_hi = c->lambda_hi;
-    }
-    /* All three on log scales: an error going from 3% to 2% counts like a
-     * network 1.5x smaller. On a linear error scale the range-normalised
-     * scalarisation saw every accuracy gain near the top as tiny and kept
-     * proposing small, poor networks. */
-    static const int logs[3] = {1, 1, 1};
-    int rc = sparse_mobo_create(out, s->lay.space, 3, logs, &mo, sparse_rng_seed64(rng));
-    const size_t nval = sparse_dataset_image_count(s->val);
-    const double half_error = 0.5 / (double)(nval ? nval : 1);
-    for (size_t i = 0; !rc && i < hist; i++) {
-        const sparse__trial *tr = &s->trials[i];
-        if (!tr->ok)
-            continue;
-        /* Zeros cannot be logged: a perfect score counts as half an error
-         * on the validation split, a size of 0 bytes as one. */
-        double f[3] = {fmax(1.0 - tr->val_acc, half_error), fmax(tr->ms, 1.0),
-                       fmax(sparse__trial_wm(c, tr), 1.0)};
-        rc = sparse_mobo_observe(*out, tr->point, f);
+    const size_t nv = pr->s->lay.nvars;
+    int rc = SPARSE_OK;
+    for (size_t i = 0; !rc && c->count < c->cap && i < c->cap; i++) {
+        size_t parent;
+        int found = 0;
+        rc = new_morph(pr, refs, nrefs, set, c->points + c->count * nv, c->name[c->count], sizeof c->name[c->count],
+                       &parent, &found);
+        if (!rc && found)
+            c->parent[c->count++] = parent;
     }
     return rc;
 }
 
-/* Thompson sampling over the candidates (c->count > 0) into sl. */
-static int choose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng,
-                  const candidates *c)
+/* The optimiser over the observations of trials 0..hist-1 (its seed drawn
+ * from the proposal's stream), told of the trials in flight that this one
+ * does not see. */
+static int make_mobo(proposal *pr)
 {
-    const size_t nv = s->lay.nvars;
-    sparse_mobo *mobo = NULL;
+    const sparse__search *s = pr->s;
+    const size_t nv = s->lay.nvars, t = pr->sl->t, hist = pr->hist;
+    if (pr->mobo)
+        return SPARSE_OK;
+    int rc = sparse__accuracy_mobo(&s->prob, s->trials, hist, 3, sparse_rng_seed64(pr->rng), &pr->mobo);
+    double *pending = t > hist ? sparse__malloc((t - hist) * nv * sizeof *pending) : NULL;
+    if (!rc && t > hist && !pending)
+        rc = SPARSE_ENOMEM;
+    for (size_t j = hist; !rc && j < t; j++)
+        memcpy(pending + (j - hist) * nv, sparse__point_of(s, j), nv * sizeof *pending);
+    if (!rc && t > hist)
+        rc = sparse_mobo_set_pending(pr->mobo, t - hist, pending);
+    free(pending);
+    return rc;
+}
+
+/* Stage 3 with ranking by the posterior: the trials it sees with the
+ * optimiser's posterior of their accuracy. A GP that cannot be fitted
+ * leaves the measurements to rank by. */
+static int rank_by_posterior(proposal *pr)
+{
+    const sparse__search *s = pr->s;
+    int rc = make_mobo(pr);
+    if (!rc && !(pr->view = sparse__malloc((pr->hist ? pr->hist : 1) * sizeof *pr->view)))
+        rc = SPARSE_ENOMEM;
+    if (rc)
+        return rc;
+    memcpy(pr->view, s->trials, pr->hist * sizeof *pr->view); /* borrowing their points */
+    rc = sparse_mobo_observation_count(pr->mobo) ? sparse__posterior_from(pr->mobo, 3, &s->prob, pr->view, pr->hist)
+                                                 : SPARSE_OK;
+    if (rc == SPARSE_ENUMERIC) {
+        sparse_clear_error();
+        for (size_t i = 0; i < pr->hist; i++)
+            pr->view[i].has_post = 0;
+        rc = SPARSE_OK;
+    }
+    pr->trials = pr->view;
+    return rc;
+}
+
+/* Thompson sampling over the candidates (c->count > 0) into the slot. */
+static int choose(proposal *pr, const candidates *c)
+{
+    sparse__slot *sl = pr->sl;
+    const size_t nv = pr->s->lay.nvars;
     size_t chosen = SIZE_MAX;
     const char *chooser = "mobo";
-    int rc = make_mobo(s, hist, rng, &mobo);
+    /* A candidate that trains a measured architecture again (another
+     * recipe or pruning) must earn its place with what is known of it. */
+    const size_t repeats = pr->s->cfg->arch_repeats;
+    unsigned char *known = repeats ? sparse__calloc(c->count, 1) : NULL;
+    int rc = repeats && !known ? SPARSE_ENOMEM : make_mobo(pr);
+    for (size_t i = 0; !rc && known && i < c->count; i++) {
+        size_t n = 0;
+        rc = arch_count(pr->s, &pr->seen, c->points + i * nv, &n);
+        known[i] = n >= repeats;
+    }
     if (!rc)
-        rc = sparse_mobo_propose(mobo, c->count, c->points, sl->point, &chosen, NULL);
+        rc = sparse_mobo_propose_known(pr->mobo, c->count, c->points, known, sl->point, &chosen, NULL);
+    free(known);
     if (rc == SPARSE_ENUMERIC) {
         /* A GP that cannot be fitted or sampled on these observations must
          * not end the search: the trial takes a random one of the
          * candidates instead (the same one again on resume). */
         sparse_clear_error();
         rc = SPARSE_OK;
-        chosen = (size_t)sparse_rng_uint(rng, c->count);
+        chosen = (size_t)sparse_rng_uint(pr->rng, c->count);
         chooser = "fallback-morph";
     }
     if (!rc && chosen < c->count) {
@@ -205,29 +305,52 @@ static int choose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse
     } else if (!rc) {
         snprintf(sl->how, sizeof sl->how, "random");
     }
-    sparse_mobo_free(mobo);
     return rc;
 }
 
-/* Thompson sampling over morphs of the references. */
-static int propose_by_mobo(const sparse__search *s, sparse__slot *sl, size_t hist, const size_t *refs,
-                           size_t nrefs, sparse__morph_set set, sparse_rng *rng)
+/* Thompson sampling over new morphs of the references; a random point if
+ * every morph drawn repeats an earlier trial. */
+static int propose_by_mobo(proposal *pr, const size_t *refs, size_t nrefs, sparse__morph_set set)
 {
+    const sparse__search *s = pr->s;
     candidates c = {0, s->cfg->candidates, NULL, NULL, NULL};
     c.points = sparse__malloc(c.cap * s->lay.nvars * sizeof *c.points);
     c.parent = sparse__malloc(c.cap * sizeof *c.parent);
     c.name = sparse__malloc(c.cap * sizeof *c.name);
     int rc = c.points && c.parent && c.name ? SPARSE_OK : SPARSE_ENOMEM;
     if (!rc)
-        rc = gather(s, sl, hist, refs, nrefs, set, rng, &c);
-    if (!rc && c.count == 0)
-        rc = sparse__error(SPARSE_EEMPTY, "no morph of the %zu references applies", nrefs);
-    if (!rc)
-        rc = choose(s, sl, hist, rng, &c);
+        rc = gather(pr, refs, nrefs, set, &c);
+    if (!rc && c.count == 0) {
+        snprintf(pr->sl->how, sizeof pr->sl->how, "random");
+        rc = random_point(s, &pr->seen, pr->rng, pr->sl->point);
+    } else if (!rc) {
+        rc = choose(pr, &c);
+    }
     free(c.points);
     free(c.parent);
     free(c.name);
     return rc;
+}
+
+/* A random proposal: a random point (stage 1) or a new random morph of a
+ * random reference (stages 2 and 3, a random point if none is new). */
+static int propose_at_random(proposal *pr, const size_t *refs, size_t nrefs, sparse__morph_set set)
+{
+    sparse__slot *sl = pr->sl;
+    size_t parent;
+    int found = 0, rc = sl->stage > 1 ? new_morph(pr, refs, nrefs, set, sl->point, sl->morph, sizeof sl->morph,
+                                                  &parent, &found)
+                                      : SPARSE_OK;
+    if (rc)
+        return rc;
+    if (found) {
+        snprintf(sl->how, sizeof sl->how, "random-morph");
+        sl->parent = parent;
+        return SPARSE_OK;
+    }
+    sl->morph[0] = '\0';
+    snprintf(sl->how, sizeof sl->how, "random");
+    return random_point(pr->s, &pr->seen, pr->rng, sl->point);
 }
 
 int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng)
@@ -237,35 +360,28 @@ int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, spar
     const int stage = sl->stage;
     sl->parent = SPARSE__NO_PARENT;
     sl->morph[0] = '\0';
-    size_t *refs = sparse__malloc((hist + 1) * sizeof *refs);
-    if (!refs)
-        return SPARSE_ENOMEM;
-    size_t nrefs = 0;
-    int rc = t < c->initial_trials ? SPARSE_OK : references(s, hist, stage, refs, &nrefs);
-    if (rc) {
-        free(refs);
-        return rc;
-    }
+    proposal pr = {s, sl, hist, rng, s->trials, NULL, {NULL, NULL, 0, 0}, NULL};
+    size_t *refs = sparse__malloc((hist + 1) * sizeof *refs), nrefs = 0;
+    int rc = refs ? seen_open(&pr.seen, s, t) : SPARSE_ENOMEM;
+    if (!rc && t >= c->initial_trials && stage == 3 && c->rank_posterior)
+        rc = rank_by_posterior(&pr);
+    if (!rc && t >= c->initial_trials)
+        rc = references(c, pr.trials, hist, stage, refs, &nrefs);
     /* Stage 2 morphs pruning parameters only; without any (pruning off in
      * the config) it morphs like stage 1. */
     int pruning_vars = s->lay.prune != SIZE_MAX || s->lay.kl_weight != SIZE_MAX;
     sparse__morph_set set = stage == 2 && pruning_vars ? SPARSE__MORPH_PRUNING_ONLY : SPARSE__MORPH_ALL;
-    if (nrefs == 0) {
+    if (!rc && nrefs == 0) {
         snprintf(sl->how, sizeof sl->how, "%s", t < c->initial_trials ? "initial" : "random");
-        rc = random_point(s, rng, sl->point);
-    } else if (sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
-        if (stage == 1) {
-            snprintf(sl->how, sizeof sl->how, "random");
-            rc = random_point(s, rng, sl->point);
-        } else {
-            snprintf(sl->how, sizeof sl->how, "random-morph");
-            sl->parent = refs[sparse_rng_uint(rng, nrefs)];
-            rc = sparse__morph(&s->lay, rng, s->trials[sl->parent].point, set, 2, sl->point, sl->morph,
-                               sizeof sl->morph);
-        }
-    } else {
-        rc = propose_by_mobo(s, sl, hist, refs, nrefs, set, rng);
+        rc = random_point(s, &pr.seen, rng, sl->point);
+    } else if (!rc && sparse_rng_uniform(rng) >= c->stage_rho[stage - 1]) {
+        rc = propose_at_random(&pr, refs, nrefs, set);
+    } else if (!rc) {
+        rc = propose_by_mobo(&pr, refs, nrefs, set);
     }
+    sparse_mobo_free(pr.mobo);
+    free(pr.view);
+    seen_close(&pr.seen);
     free(refs);
     return rc;
 }

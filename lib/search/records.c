@@ -24,6 +24,32 @@ double sparse__trial_wm(const sparse_search_config *c, const sparse__trial *t)
     return c->wm_model == 6 ? t->wm6 : t->wm5;
 }
 
+void sparse__trial_clear(sparse__trial *t)
+{
+    free(t->point);
+    free(t->curve);
+    t->point = t->curve = NULL;
+    t->ncurve = 0;
+}
+
+double sparse__binomial_se(double acc, double n)
+{
+    if (!(n > 0))
+        return 0.0;
+    double p = fmin(fmax(acc, 0.5 / n), 1.0 - 0.5 / n);
+    return sqrt(p * (1.0 - p) / n);
+}
+
+double sparse__rank_accuracy(const sparse_search_config *c, const sparse__trial *t)
+{
+    return c->rank_posterior && t->has_post ? t->post_acc : t->val_acc;
+}
+
+int sparse__front_candidate(const sparse__trial *t)
+{
+    return t->ok == 1 && t->feasible == 1 && !t->partial;
+}
+
 /* ---- writing ---- */
 
 static void put_num(sparse__buf *b, const char *key, double v)
@@ -64,6 +90,21 @@ static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const s
     put_num(b, "arena_bytes", o->arena);
     sparse__buf_printf(b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
                        sparse__feasible(cfg, o->ms, o->wm5, o->wm6) ? "true" : "false");
+    put_num(b, "val_se", o->val_se);
+    if (o->ncurve) {
+        sparse__buf_puts(b, ",\"curve\":[");
+        for (size_t i = 0; i < o->ncurve; i++) {
+            if (i)
+                sparse__buf_puts(b, ",");
+            sparse__buf_json_double(b, o->curve[i]);
+        }
+        sparse__buf_puts(b, "]");
+    }
+    if (o->partial) {
+        sparse__buf_printf(b, ",\"partial\":true,\"epochs_done\":%zu", o->epochs_done);
+        put_num(b, "predicted_val_accuracy", o->pred_acc);
+        put_num(b, "predicted_log_sd", o->pred_log_sd);
+    }
 }
 
 char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t t, int stage, size_t parent,
@@ -226,6 +267,54 @@ static void read_figures(reader *rd, const sparse__doc_node *r, sparse__trial *o
                     (double *)((char *)out + figures[k].offset));
 }
 
+/* A record's "curve" (optional): a list of accuracies. */
+static void read_curve(reader *rd, const sparse__doc_node *r, sparse__trial *out)
+{
+    const sparse__doc_node *n = sparse__doc_get(r, "curve");
+    if (!wanted(rd, n, OPTIONAL))
+        return;
+    if (n->kind != SPARSE__DOC_SEQ || n->n > 100000) {
+        fail(rd, OPTIONAL, sparse__doc_error(rd->d, n, SPARSE_EFORMAT, "curve: expected a list of accuracies"));
+        return;
+    }
+    if (!n->n || !(out->curve = sparse__malloc(n->n * sizeof *out->curve))) {
+        if (n->n)
+            fail(rd, OPTIONAL, SPARSE_ENOMEM);
+        return;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        int rc = sparse__doc_double(rd->d, n->items[i], "curve", 0, 1, &out->curve[i]);
+        if (rc) {
+            free(out->curve);
+            out->curve = NULL;
+            fail(rd, OPTIONAL, rc);
+            return;
+        }
+    }
+    out->ncurve = n->n;
+}
+
+/* Whether the trial was stopped early, and what its curve promised. */
+static void read_partial(reader *rd, const sparse__doc_node *r, sparse__trial *out)
+{
+    const sparse__doc_node *n = sparse__doc_get(r, "partial");
+    int rc;
+    if (!wanted(rd, n, OPTIONAL))
+        return;
+    if ((rc = sparse__doc_bool(rd->d, n, "partial", &out->partial))) {
+        fail(rd, OPTIONAL, rc);
+        return;
+    }
+    if (!out->partial)
+        return;
+    long done = 0;
+    read_integer(rd, r, "epochs_done", 0, 100000, REQUIRED, &done);
+    read_number(rd, r, "predicted_val_accuracy", "predicted_val_accuracy", 0, 1, REQUIRED, &out->pred_acc);
+    read_number(rd, r, "predicted_log_sd", "predicted_log_sd", 0, 1e3, REQUIRED, &out->pred_log_sd);
+    out->planned_epochs = out->epochs;
+    out->epochs = (double)done;
+}
+
 int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
                         size_t line_no, int strict, sparse__trial *out)
 {
@@ -235,7 +324,8 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
     out->parent = SPARSE__NO_PARENT;
     out->ok = out->feasible = -1;
     out->val_acc = out->test_acc = out->int8_test_acc = out->ms = out->wm5 = out->wm6 = out->params = -1;
-    out->seconds = out->epochs = -1;
+    out->seconds = out->epochs = out->planned_epochs = -1;
+    out->val_se = out->pred_acc = out->pred_log_sd = out->post_acc = out->post_sd = -1;
     sparse__doc *d;
     char src[64];
     snprintf(src, sizeof src, "trials.jsonl:%zu", line_no);
@@ -262,10 +352,14 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
     const sparse__doc_node *tr = sparse__doc_get(r, "training");
     if (tr)
         read_number(&rd, tr, "epochs", "training.epochs", 0, 1e9, REQUIRED, &out->epochs);
+    out->planned_epochs = out->epochs;
+    read_number(&rd, r, "val_se", "val_se", 0, 1, INFO, &out->val_se);
+    if (out->ok == 1 && out->val_se < 0) /* a record from before val_se */
+        out->val_se = sparse__binomial_se(out->val_acc, (double)cfg->val_count);
+    read_curve(&rd, r, out);
+    read_partial(&rd, r, out);
     sparse__doc_free(d);
-    if (rd.rc) {
-        free(out->point);
-        out->point = NULL;
-    }
+    if (rd.rc)
+        sparse__trial_clear(out);
     return rd.rc;
 }

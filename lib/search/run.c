@@ -15,6 +15,9 @@
 struct sparse_run {
     sparse__runlog *log;
     sparse_search_config *cfg;
+    sparse__layout lay;
+    int have_lay;
+    int have_post; /* the trials hold the surrogate's posterior (computed on first use) */
     /* The records whose id reads, in file order, read leniently; log_index
      * is each one's record in the log. */
     sparse__trial *trials;
@@ -38,8 +41,34 @@ static double field_value(const sparse__trial *t, int field)
     case SPARSE_TRIAL_PARAMS: return t->params;
     case SPARSE_TRIAL_SECONDS: return t->seconds;
     case SPARSE_TRIAL_FEASIBLE: return t->feasible;
-    default: return t->int8_test_acc; /* SPARSE_TRIAL_INT8_TEST_ACCURACY */
+    case SPARSE_TRIAL_INT8_TEST_ACCURACY: return t->int8_test_acc;
+    case SPARSE_TRIAL_VAL_SE: return t->ok == 1 ? t->val_se : -1.0;
+    case SPARSE_TRIAL_POSTERIOR_ACCURACY: return t->has_post ? t->post_acc : -1.0;
+    case SPARSE_TRIAL_POSTERIOR_SE: return t->has_post ? t->post_sd : -1.0;
+    case SPARSE_TRIAL_PARTIAL: return t->ok == 1 ? t->partial : -1.0;
+    default: return t->epochs; /* SPARSE_TRIAL_EPOCHS */
     }
+}
+
+/* The surrogate's posterior of every searched trial's accuracy, computed
+ * once (a GP fit) when first asked for. A run whose GP cannot be fitted
+ * ranks by its measurements. The cache is the only state a read changes,
+ * and a run handle is not shared between threads. */
+static int ensure_posterior(const sparse_run *run)
+{
+    sparse_run *r = (sparse_run *)run;
+    if (r->have_post || !r->have_lay)
+        return SPARSE_OK;
+    sparse__problem p = {r->cfg, &r->lay, 0, 0, 0, 0};
+    int rc = sparse__posterior(&p, r->trials, r->n);
+    if (rc == SPARSE_ENUMERIC) {
+        sparse_clear_error();
+        for (size_t i = 0; i < r->n; i++)
+            r->trials[i].has_post = 0;
+        rc = SPARSE_OK;
+    }
+    r->have_post = rc == SPARSE_OK;
+    return rc;
 }
 
 /* Position of trial id among the trials read; SIZE_MAX if none has it. */
@@ -81,8 +110,7 @@ static int read_trials(sparse_run *run, size_t nvars)
                 run->max_id = t->id;
             continue;
         }
-        free(t->point);
-        t->point = NULL;
+        sparse__trial_clear(t);
     }
     return rc;
 }
@@ -119,10 +147,9 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
         rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
     size_t nvars = 0;
-    sparse__layout lay;
-    if (!rc && !(rc = sparse__layout_create(&lay, run->cfg))) {
-        nvars = lay.nvars;
-        sparse__layout_destroy(&lay);
+    if (!rc && !(rc = sparse__layout_create(&run->lay, run->cfg))) {
+        nvars = run->lay.nvars;
+        run->have_lay = 1;
     }
     if (!rc)
         rc = check_state(run);
@@ -141,9 +168,11 @@ SPARSE_API void sparse_run_free(sparse_run *run)
     if (!run)
         return;
     for (size_t i = 0; i < run->n; i++)
-        free(run->trials[i].point);
+        sparse__trial_clear(&run->trials[i]);
     free(run->trials);
     free(run->log_index);
+    if (run->have_lay)
+        sparse__layout_destroy(&run->lay);
     sparse__runlog_free(run->log);
     sparse_search_config_free(run->cfg);
     free(run);
@@ -222,8 +251,11 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int fiel
     int rc = locate(run, id, &i);
     if (rc)
         return rc;
-    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_INT8_TEST_ACCURACY)
+    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_EPOCHS)
         return sparse__error(SPARSE_ERANGE, "unknown trial field %d", field);
+    if ((field == SPARSE_TRIAL_POSTERIOR_ACCURACY || field == SPARSE_TRIAL_POSTERIOR_SE) &&
+        (rc = ensure_posterior(run)))
+        return rc;
     *value = field_value(&run->trials[i], field);
     return SPARSE_OK;
 }
@@ -248,17 +280,20 @@ SPARSE_API int sparse_run_pareto(const sparse_run *run, size_t *idx, size_t *cou
     size_t n = sparse_run_trial_count(run), m = 0, any_feasible = 0;
     if (n && !idx)
         return sparse__error(SPARSE_EINVAL, "sparse_run_pareto: idx is NULL");
+    int rc = run->cfg->rank_posterior ? ensure_posterior(run) : SPARSE_OK;
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++)
-        any_feasible += run->trials[i].feasible == 1;
+        any_feasible += sparse__front_candidate(&run->trials[i]);
     double *F = sparse__malloc((n ? n : 1) * 3 * sizeof *F);
     size_t *pool = sparse__malloc((n ? n : 1) * sizeof *pool), *front = sparse__malloc((n ? n : 1) * sizeof *front);
-    int rc = F && pool && front ? SPARSE_OK : SPARSE_ENOMEM;
+    rc = F && pool && front ? SPARSE_OK : SPARSE_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         const sparse__trial *t = &run->trials[i];
-        if (t->ok != 1 || (any_feasible && t->feasible != 1))
+        if (any_feasible ? !sparse__front_candidate(t) : t->ok != 1 || t->partial)
             continue;
         pool[m] = t->id;
-        F[3 * m] = 1.0 - t->val_acc;
+        F[3 * m] = 1.0 - sparse__rank_accuracy(run->cfg, t);
         F[3 * m + 1] = t->ms;
         F[3 * m + 2] = sparse__trial_wm(run->cfg, t);
         m++;
@@ -298,11 +333,16 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
     if (rc)
         return rc;
     sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_puts(&b, "id,stage,val_accuracy,test_accuracy,ms_bytes,wm5_bytes,wm6_bytes,params\n");
+    sparse__buf_puts(&b, "id,stage,val_accuracy,test_accuracy,ms_bytes,wm5_bytes,wm6_bytes,params,"
+                         "posterior_accuracy,posterior_se\n");
     for (size_t j = 0; !rc && j < c; j++) {
         const sparse__trial *t = &run->trials[find(run, idx[j])];
-        sparse__buf_printf(&b, "%zu,%d,%.6f,%.6f,%.0f,%.0f,%.0f,%.0f\n", idx[j], t->stage, t->val_acc, t->test_acc,
+        sparse__buf_printf(&b, "%zu,%d,%.6f,%.6f,%.0f,%.0f,%.0f,%.0f,", idx[j], t->stage, t->val_acc, t->test_acc,
                            t->ms, t->wm5, t->wm6, t->params);
+        if (t->has_post)
+            sparse__buf_printf(&b, "%.6f,%.6f\n", t->post_acc, t->post_sd);
+        else
+            sparse__buf_puts(&b, ",\n");
     }
     char *csv = rc ? NULL : sparse__buf_detach(&b);
     sparse__buf_free(&b);

@@ -135,6 +135,10 @@ static int prepare_trial(sparse__search *s, sparse__slot *sl, size_t hist, size_
             sl->g.epochs = (int)s->cfg->final_epochs;
             sl->g.shift = (int)s->cfg->final_shift;
         }
+        /* A final trial is the one worth its epochs: it never stops early. */
+        rc = sl->stage == 4 ? SPARSE_OK : sparse__stop_plan_make(&s->prob, s->trials, hist, sl->point, &sl->g, &sl->stop);
+    }
+    if (!rc) {
         sl->busy = 1;
         s->next++;
     } else {
@@ -175,7 +179,9 @@ static void release_slot(sparse__slot *sl)
     free(sl->point);
     free(sl->o.arch_json);
     free(sl->o.compact_json);
-    sl->point = NULL;
+    free(sl->o.curve);
+    sparse__stop_plan_free(&sl->stop);
+    sl->point = sl->o.curve = NULL;
     sl->o.arch_json = sl->o.compact_json = NULL;
     sl->busy = 0;
 }
@@ -237,11 +243,20 @@ static int record_trial(sparse__search *s, sparse__slot *sl)
                         .wm5 = o->wm5,
                         .wm6 = o->wm6,
                         .params = o->params,
+                        .val_se = o->val_se,
                         .seconds = sl->seconds,
-                        .epochs = sl->g.epochs};
+                        .epochs = o->partial ? (double)o->epochs_done : sl->g.epochs,
+                        .planned_epochs = sl->g.epochs,
+                        .partial = o->partial,
+                        .pred_acc = o->partial ? o->pred_acc : -1,
+                        .pred_log_sd = o->partial ? o->pred_log_sd : -1,
+                        .curve = o->curve,
+                        .ncurve = o->ncurve,
+                        .post_acc = -1,
+                        .post_sd = -1};
     rc = sparse__keep_trial(s, &tr);
     if (!rc)
-        sl->point = NULL; /* the trial's now */
+        sl->point = sl->o.curve = NULL; /* the trial's now */
     if (!rc)
         rc = sparse__write_state(s, 0);
     if (!rc && s->opts->on_trial)

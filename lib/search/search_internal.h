@@ -52,6 +52,19 @@ struct sparse_search_config {
      * bytes, 0 = none; default the run's budgets) trained again for longer,
      * each a trial of stage 4. final_trials 0 = no final stage. */
     size_t final_trials, final_epochs, final_shift, final_nboxes;
+    /* How the front and the final stage rank trials: by the surrogate's
+     * posterior mean of the validation accuracy, or by the measurement. */
+    int rank_posterior;
+    /* Stopping trials early (curve.c): on or off, the quantile of the gains
+     * a trial may still make that it is granted, and the curves needed at a
+     * point of the schedule before any trial stops there. */
+    int early_stop;
+    double early_quantile;
+    size_t early_min_curves;
+    /* An architecture trained this many times counts as measured: a
+     * candidate that trains it again competes with its posterior mean,
+     * not a posterior sample (0: never). */
+    size_t arch_repeats;
     int final_fill; /* widen each network until it fills its box */
     double final_box_ms[SPARSE__MAX_BOXES], final_box_wm[SPARSE__MAX_BOXES];
     double stage_rho[3];
@@ -133,6 +146,12 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
  * a merge type without branches) is a no-op. *key: caller frees; NULL if
  * the architecture cannot be built. SPARSE_ENOMEM is the only error. */
 int sparse__point_key(const sparse__problem *p, const double *point, char **key);
+/* The architecture alone of a point (its layer graph with widths and
+ * kernel sizes, whatever its training and pruning), as JSON: two points
+ * with the same one train the same network in different ways. *key:
+ * caller frees; NULL if it cannot be built. SPARSE_ENOMEM is the only
+ * error. */
+int sparse__arch_key(const sparse__problem *p, const double *point, char **key);
 
 /* Morphs (paper Table 6). */
 typedef enum sparse__morph_set { SPARSE__MORPH_ALL = 0, SPARSE__MORPH_PRUNING_ONLY = 1 } sparse__morph_set;
@@ -177,9 +196,35 @@ typedef struct sparse__trial {
     int feasible;  /* 1 ok and within the config's budgets */
     double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
     double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
+    double val_se; /* the binomial standard error of val_acc on the validation images */
     double seconds;
     double epochs; /* epochs trained, for the time a final stage takes */
+    double planned_epochs; /* what its recipe asked for (epochs unless stopped early) */
+    /* Stopped early (multi-fidelity): its learning curve said it could not
+     * reach the front; pred_acc is the validation accuracy the curve
+     * model expects it would have ended at, pred_log_sd that guess's spread
+     * on the log-error scale. A partial trial is never on the front. */
+    int partial;
+    double pred_acc, pred_log_sd;
+    double *curve; /* validation accuracy after each epoch but the last (owned; NULL: none) */
+    size_t ncurve;
+    /* The surrogate's estimate of its accuracy (sparse__posterior), when
+     * has_post; the front and the final stage rank by it. */
+    int has_post;
+    double post_acc, post_sd;
 } sparse__trial;
+
+/* Frees what the trial owns (its point and curve). */
+void sparse__trial_clear(sparse__trial *t);
+/* The binomial standard error of an accuracy measured on n images (an
+ * accuracy of 0 or 1 counted as half an image off it). */
+double sparse__binomial_se(double acc, double n);
+/* The accuracy the run ranks trial t by: its posterior mean (config
+ * ranking: posterior, once computed) or its validation accuracy. */
+double sparse__rank_accuracy(const sparse_search_config *cfg, const sparse__trial *t);
+/* 1 if t may be on the front and be trained again in the final stage:
+ * successful, within the budgets and not stopped early. */
+int sparse__front_candidate(const sparse__trial *t);
 
 /* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
 int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
@@ -195,6 +240,28 @@ double sparse__trial_wm(const sparse_search_config *cfg, const sparse__trial *t)
  * (free). */
 int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const char *line, size_t index,
                         size_t line_no, int strict, sparse__trial *out);
+
+/* ---- the surrogate's view of the trials (posterior.c) ---- */
+
+/* The accuracy objective of trial t as the surrogate takes it: the
+ * validation error (a partial trial's: what its curve promised) and the
+ * variance of that measurement (binomial on cfg's validation images, plus
+ * the curve model's doubt). 0 for a trial the surrogate does not take: a
+ * failed one, or one of the final stage (trained for longer). */
+int sparse__error_observation(const sparse_search_config *cfg, const sparse__trial *t, double *err, double *var);
+/* The optimiser over trials[0..n-1] (those sparse__error_observation
+ * takes), with its first k of (validation error, MS, WM), all log-scaled,
+ * and seed; *out owned by the caller. */
+int sparse__accuracy_mobo(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t k,
+                          uint64_t seed, sparse_mobo **out);
+/* Fills has_post, post_acc and post_sd of trials[0..n-1] from m (objective
+ * 0 of its k): the posterior mean and sd of each one's accuracy; a final
+ * trial's are its own measurement and standard error. */
+int sparse__posterior_from(sparse_mobo *m, size_t k, const sparse__problem *p, sparse__trial *trials, size_t n);
+/* sparse__posterior_from of a GP of the accuracy alone over
+ * trials[0..n-1], fitted with draws of the seed's own stream: the same
+ * trials give the same figures, in the search and in the run view. */
+int sparse__posterior(const sparse__problem *p, sparse__trial *trials, size_t n);
 
 /* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
  * naming the file when it is malformed. */

@@ -5,7 +5,8 @@
  * of sparse_search_config_to_yaml) without the keys that only say how fast
  * the run goes (threads, workers, time_budget) or how it is drawn (plot),
  * and one such hash per key (data.source, space.filters, stages[1], ...), so
- * that a refused resume can name what changed. */
+ * that a refused resume can name what changed. Keys newer than the
+ * fingerprints count only when they are not at their defaults. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,21 @@
 
 /* Keys a resume may change. */
 static const char *const free_keys[] = {"threads", "workers", "time_budget", "plot"};
+
+/* Keys added after runs began to record fingerprints, at their defaults:
+ * left out of the hash, so that such a run still resumes (its config.yaml
+ * lacks them, and it gets the default), while a run that sets another
+ * value is held to it. */
+static const char *const new_key_defaults[] = {"ranking: posterior", "early_stop: {quantile: 0.9, min_curves: 8}",
+                                               "arch_repeats: 1"};
+
+static int is_new_key_default(const char *line, size_t len)
+{
+    for (size_t i = 0; i < sizeof new_key_defaults / sizeof new_key_defaults[0]; i++)
+        if (strlen(new_key_defaults[i]) == len && !strncmp(new_key_defaults[i], line, len))
+            return 1;
+    return 0;
+}
 
 typedef struct entry {
     char path[64];
@@ -73,7 +89,7 @@ static int split(fingerprint *f)
         if (p[0] != ' ') {
             size_t k = key_len(p, len);
             snprintf(top, sizeof top, "%.*s", (int)k, p);
-            skip = is_free_key(p, k);
+            skip = is_free_key(p, k) || is_new_key_default(p, len);
             items = 0;
         }
         if (skip || len == 0) {

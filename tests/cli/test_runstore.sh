@@ -109,11 +109,16 @@ cp "$T/gone/trials.jsonl" "$T/gone.jsonl"
 run 1 search --resume "$T/gone"
 err_has "state.json says 10 trials are done, but $T/gone/trials.jsonl holds 9 records"
 cmp -s "$T/gone/trials.jsonl" "$T/gone.jsonl" || fail "a refused resume changed trials.jsonl"
+# The measured columns: the posterior (post% and its se, fields 4 and 5) is
+# fitted to every record, so it moves when one is missing.
+measured() { awk '{ $4 = ""; $5 = ""; print }' "$1"; }
 run 0 inspect "$T/ref" --all
-grep -v '^ *3 ' "$T/out" >"$T/ref.table"
+grep -v '^ *3 ' "$T/out" >"$T/ref.rows"
+measured "$T/ref.rows" >"$T/ref.table"
 run 0 inspect "$T/gone" --all
 err_has "warning: $T/gone/state.json says 10 trials are done"
-cmp -s "$T/out" "$T/ref.table" || { fail "inspect --all of a run without line 4 is not the reference's rows without trial 3"; cat "$T/out"; }
+measured "$T/out" >"$T/gone.table"
+cmp -s "$T/gone.table" "$T/ref.table" || { fail "inspect --all of a run without line 4 is not the reference's rows without trial 3"; cat "$T/out"; }
 run 0 inspect "$T/gone" --all --json
 out_has '{"id":4,'
 run 0 export-arch "$T/ref" --trial 7 -o "$T/ref7.yaml"

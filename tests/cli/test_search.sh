@@ -81,6 +81,18 @@ run 0 search --resume "$T/run"
 run 1 search "$T/tiny.yaml" --out "$T/run"
 err_has "already holds a run"
 
+# --seed replaces the config's: the run's config.yaml records it (and
+# --print-config shows it), a resume takes the run's own seed only.
+run 0 search "$T/tiny.yaml" --print-config --seed 11
+out_has "seed: 11"
+run 0 search "$T/tiny.yaml" --out "$T/seeded" --trials 1 --seed 11
+grep -q '^seed: 11$' "$T/seeded/config.yaml" || fail "--seed 11: config.yaml has $(grep '^seed' "$T/seeded/config.yaml")"
+run 1 search --resume "$T/seeded" --seed 12
+err_has "seed 12, but the run was started with seed 11"
+run 0 search --resume "$T/seeded" --seed 11 --trials 2
+[ "$(wc -l <"$T/seeded/trials.jsonl")" -eq 2 ] || fail "resume with the run's seed did not continue"
+run 2 search "$T/tiny.yaml" --out "$T/z" --seed -1
+
 printf 'data: mnist\nspace:\n  filterz: [1, 2]\n' >"$T/bad.yaml"
 run 1 search "$T/bad.yaml" --out "$T/x"
 err_has "bad.yaml:3:3: space: unknown key 'filterz'"

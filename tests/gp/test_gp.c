@@ -11,6 +11,9 @@
 #include "gp/gp_internal.h"
 #include "sparse/sparse.h"
 
+/* |a - b| <= tol (this cmocka lacks assert_double_equal). */
+#define assert_close(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
+
 /* ---- fixture reader (format: see tests/data/gen_gp_fixtures.py) ---- */
 
 typedef struct fixture {
@@ -332,7 +335,11 @@ static void check_gradient(int kernel, int rule, int prior)
     o.inactive_rule = rule;
     sparse_gp *gp = NULL;
     assert_int_equal(sparse_gp_create(&gp, D, &o), SPARSE_OK);
-    assert_int_equal(sparse_gp_set_data(gp, n, X, y), SPARSE_OK);
+    /* The RBF runs take a noise of each observation's own on top. */
+    double own[30];
+    for (size_t i = 0; i < n; i++)
+        own[i] = 0.02 * (double)(i % 4);
+    assert_int_equal(sparse_gp_set_data_noisy(gp, n, X, y, kernel == SPARSE_KERNEL_RBF ? own : NULL), SPARSE_OK);
     double theta[6] = {log(0.3), log(0.8), log(1.7), log(0.5), log(1.3), log(0.02)};
     double v, g[6];
     assert_int_equal(sparse__gp_objective(gp, theta, prior, &v, g), SPARSE_OK);
@@ -444,6 +451,82 @@ static void test_incremental_equals_refit(void **state)
     sparse_gp_free(a);
     sparse_gp_free(b);
     sparse_gp_free(c);
+    sparse_rng_free(rng);
+}
+
+/* Two measurements of one point with noises of their own: the posterior of
+ * f there is the precision-weighted combination with the prior (raw units:
+ * prior N(y_mean, sf2 scale^2), each noise the fitted one times scale^2
+ * plus its own). */
+static void check_two_measurements(int normalize)
+{
+    sparse_gp_options o = SPARSE_GP_OPTIONS_INIT;
+    o.normalize_y = normalize;
+    sparse_gp *gp = NULL;
+    assert_int_equal(sparse_gp_create(&gp, 1, &o), SPARSE_OK);
+    double ls = 0.5, X[2] = {0.3, 0.3}, y[2] = {1, 3}, own[2] = {0.5, 0.1}, mean, var;
+    assert_int_equal(sparse_gp_set_hyper(gp, &ls, 1.0, 1e-6), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_data_noisy(gp, 2, X, y, own), SPARSE_OK);
+    assert_int_equal(sparse_gp_predict(gp, 1, X, &mean, &var), SPARSE_OK);
+    double y_mean = normalize ? 2.0 : 0.0, scale = normalize ? 1.0 : 1.0; /* population sd of {1, 3} */
+    double prior = 1.0 * scale * scale, a = 1e-6 * scale * scale + own[0], b = 1e-6 * scale * scale + own[1];
+    double precision = 1 / prior + 1 / a + 1 / b;
+    double expect = (y_mean / prior + y[0] / a + y[1] / b) / precision;
+    assert_close(mean, expect, 1e-9);
+    assert_close(var, 1 / precision, 1e-9);
+    sparse_gp_free(gp);
+}
+
+static void test_observation_noise(void **state)
+{
+    (void)state;
+    check_two_measurements(0);
+    check_two_measurements(1);
+    /* One at a time equals all at once, across the buffer growth. */
+    size_t D = 2, n = 24;
+    sparse_rng *rng = NULL;
+    assert_int_equal(sparse_rng_create(&rng, 4), SPARSE_OK);
+    double X[24 * 2], y[24], own[24], Xs[10 * 2], ma[10], va[10], mb[10], vb[10], ls[2] = {0.4, 0.7};
+    for (size_t i = 0; i < n; i++) {
+        X[2 * i] = sparse_rng_uniform(rng);
+        X[2 * i + 1] = sparse_rng_uniform(rng);
+        y[i] = sin(3 * X[2 * i]) + 2 * X[2 * i + 1];
+        own[i] = 0.05 * sparse_rng_uniform(rng);
+    }
+    for (size_t i = 0; i < 20; i++)
+        Xs[i] = sparse_rng_uniform(rng);
+    sparse_gp *a = NULL, *b = NULL;
+    assert_int_equal(sparse_gp_create(&a, D, NULL), SPARSE_OK);
+    assert_int_equal(sparse_gp_create(&b, D, NULL), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_hyper(a, ls, 1.1, 1e-3), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_hyper(b, ls, 1.1, 1e-3), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_data_noisy(a, 3, X, y, own), SPARSE_OK);
+    for (size_t i = 3; i < n; i++)
+        assert_int_equal(sparse_gp_add_noisy(a, X + i * D, y[i], own[i]), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_data_noisy(b, n, X, y, own), SPARSE_OK);
+    assert_int_equal(sparse_gp_predict(a, 10, Xs, ma, va), SPARSE_OK);
+    assert_int_equal(sparse_gp_predict(b, 10, Xs, mb, vb), SPARSE_OK);
+    for (size_t j = 0; j < 10; j++) {
+        assert_close(ma[j], mb[j], 1e-10);
+        assert_close(va[j], vb[j], 1e-10);
+    }
+    /* More noise of its own: the fit still runs, the posterior is wider at the data. */
+    assert_int_equal(sparse_gp_fit(b, rng), SPARSE_OK);
+    for (size_t i = 0; i < n; i++)
+        own[i] *= 20;
+    assert_int_equal(sparse_gp_set_data_noisy(a, n, X, y, own), SPARSE_OK);
+    assert_int_equal(sparse_gp_predict(a, 1, X, ma, va), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_data_noisy(a, n, X, y, NULL), SPARSE_OK);
+    assert_int_equal(sparse_gp_predict(a, 1, X, mb, vb), SPARSE_OK);
+    assert_true(va[0] > vb[0]);
+    /* A negative or non-finite noise is refused, naming the observation; the GP stays as it was. */
+    own[5] = -1;
+    assert_int_equal(sparse_gp_set_data_noisy(a, n, X, y, own), SPARSE_ENUMERIC);
+    assert_non_null(strstr(sparse_last_error(), "observation 5: noise variance -1"));
+    assert_int_equal(sparse_gp_add_noisy(a, X, 1.0, NAN), SPARSE_ENUMERIC);
+    assert_int_equal(sparse_gp_observation_count(a), n);
+    sparse_gp_free(a);
+    sparse_gp_free(b);
     sparse_rng_free(rng);
 }
 
@@ -753,6 +836,90 @@ static void test_mobo_errors(void **state)
     sparse_space_free(s);
 }
 
+/* Noisy observations, the posterior the driver reports, and pending points:
+ * a candidate being evaluated is not proposed again, and pending points do
+ * not enter the posterior. */
+static void test_mobo_noise_and_pending(void **state)
+{
+    (void)state;
+    sparse_space *s = NULL;
+    assert_int_equal(sparse_space_create(&s), SPARSE_OK);
+    assert_int_equal(sparse_space_add_real(s, "x", 0, 1, 0, NULL), SPARSE_OK);
+    int logs[1] = {1};
+    sparse_mobo *m = NULL;
+    assert_int_equal(sparse_mobo_create(&m, s, 1, logs, NULL, 5), SPARSE_OK);
+    /* An error rate measured on 5000 images: its binomial variance. */
+    double p = 0.5, f, nv;
+    for (int i = 0; i < 8; i++) {
+        p = i < 4 ? 0.5 : 0.05 * (i - 4);
+        f = i < 4 ? (i % 2 ? 0.010 : 0.014) : 0.02 + 0.02 * p;
+        nv = f * (1 - f) / 5000;
+        assert_int_equal(sparse_mobo_observe_noisy(m, &p, &f, &nv), SPARSE_OK);
+    }
+    double at[2] = {0.5, 0.99}, mean[2], sd[2];
+    assert_int_equal(sparse_mobo_predict(m, 2, at, mean, sd), SPARSE_OK);
+    /* The four measurements of x = 0.5 share one value between them. */
+    assert_true(mean[0] > 0.0099 && mean[0] < 0.0141);
+    assert_true(sd[0] > 0 && sd[0] < 0.004 && sd[1] > sd[0]);
+    /* Proposals skip a pending candidate, which leaves the posterior alone. */
+    double C[2] = {0.2, 0.8}, out;
+    size_t chosen, other;
+    assert_int_equal(sparse_mobo_propose(m, 2, C, &out, &chosen, NULL), SPARSE_OK);
+    assert_int_equal(sparse_mobo_set_pending(m, 1, C + chosen), SPARSE_OK);
+    assert_int_equal(sparse_mobo_propose(m, 2, C, &out, &other, NULL), SPARSE_OK);
+    assert_int_equal(other, 1 - chosen);
+    double again[2], sd2[2];
+    assert_int_equal(sparse_mobo_predict(m, 2, at, again, sd2), SPARSE_OK);
+    assert_close(again[0], mean[0], 1e-12);
+    assert_close(sd2[1], sd[1], 1e-12);
+    assert_int_equal(sparse_mobo_set_pending(m, 0, NULL), SPARSE_OK);
+    p = 2; /* outside the space */
+    assert_int_equal(sparse_mobo_set_pending(m, 1, &p), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "sparse_mobo_set_pending: point 0"));
+    p = 0.4;
+    f = 0.01;
+    nv = -1;
+    assert_int_equal(sparse_mobo_observe_noisy(m, &p, &f, &nv), SPARSE_ENUMERIC);
+    assert_non_null(strstr(sparse_last_error(), "noise variance -1"));
+    assert_int_equal(sparse_mobo_observation_count(m), 8);
+    sparse_mobo_free(m);
+    sparse_space_free(s);
+}
+
+/* Candidates marked known compete with their posterior mean: with every
+ * candidate known the choice is the one of the best mean, whatever the
+ * seed; unmarked, a sample sometimes prefers the unexplored one. */
+static void test_mobo_known_candidates(void **state)
+{
+    (void)state;
+    sparse_space *s = NULL;
+    assert_int_equal(sparse_space_create(&s), SPARSE_OK);
+    assert_int_equal(sparse_space_add_real(s, "x", 0, 1, 0, NULL), SPARSE_OK);
+    double C[2] = {0.12, 0.9}, out, mean[2];
+    unsigned char all[2] = {1, 1};
+    int explored = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        sparse_mobo *m = NULL, *free_choice = NULL;
+        assert_int_equal(sparse_mobo_create(&m, s, 1, NULL, NULL, seed), SPARSE_OK);
+        assert_int_equal(sparse_mobo_create(&free_choice, s, 1, NULL, NULL, seed), SPARSE_OK);
+        for (int i = 0; i < 6; i++) {
+            double x = 0.02 * i, f = 0.1 + x;
+            assert_int_equal(sparse_mobo_observe(m, &x, &f), SPARSE_OK);
+            assert_int_equal(sparse_mobo_observe(free_choice, &x, &f), SPARSE_OK);
+        }
+        size_t chosen, other;
+        assert_int_equal(sparse_mobo_predict(m, 2, C, mean, NULL), SPARSE_OK);
+        assert_int_equal(sparse_mobo_propose_known(m, 2, C, all, &out, &chosen, NULL), SPARSE_OK);
+        assert_int_equal(chosen, mean[0] <= mean[1] ? 0 : 1);
+        assert_int_equal(sparse_mobo_propose_known(free_choice, 2, C, NULL, &out, &other, NULL), SPARSE_OK);
+        explored += other != chosen;
+        sparse_mobo_free(m);
+        sparse_mobo_free(free_choice);
+    }
+    assert_true(explored > 0);
+    sparse_space_free(s);
+}
+
 static void test_mobo_degenerate_data(void **state)
 {
     (void)state;
@@ -836,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_gradients_fd),
         cmocka_unit_test(test_inactive_rule),
         cmocka_unit_test(test_incremental_equals_refit),
+        cmocka_unit_test(test_observation_noise),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_gp_bad_inputs),
         cmocka_unit_test(test_gp_duplicates_and_constant),
@@ -844,6 +1012,8 @@ int main(void)
         cmocka_unit_test(test_dirichlet),
         cmocka_unit_test(test_mobo_deterministic),
         cmocka_unit_test(test_mobo_errors),
+        cmocka_unit_test(test_mobo_noise_and_pending),
+        cmocka_unit_test(test_mobo_known_candidates),
         cmocka_unit_test(test_mobo_degenerate_data),
         cmocka_unit_test(test_objective_scales),
         cmocka_unit_test(test_sample_indefinite_covariance),

@@ -185,8 +185,53 @@ static void test_untrusted_records(void **state)
     bench_close(&b);
 }
 
+/* A trial's standard error, learning curve and early stop read back; a
+ * record from before val_se gets the binomial one of the config's
+ * validation images; a partial record without what its curve promised is
+ * refused by a resume. */
+static void test_curve_and_partial_read_back(void **state)
+{
+    (void)state;
+    bench b;
+    bench_open(&b);
+    sparse__outcome o = measured(0.9, 1000, 900, 900);
+    double curve[2] = {0.5, 0.75};
+    o.val_se = sparse__binomial_se(0.9, 5000);
+    o.curve = curve;
+    o.ncurve = 2;
+    o.partial = 1;
+    o.epochs_done = 2;
+    o.pred_acc = 0.95;
+    o.pred_log_sd = 0.25;
+    char *rec = sparse__trial_record(b.c, b.lay.nvars, 0, 1, SPARSE__NO_PARENT, "initial", "", b.point, &b.g, &o, 1);
+    assert_non_null(strstr(rec, "\"curve\":[0.5,0.75],\"partial\":true,\"epochs_done\":2"));
+    sparse__trial t;
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, rec, 0, 1, 1, &t), SPARSE_OK);
+    assert_true(t.partial == 1 && t.epochs == 2 && t.planned_epochs == b.g.epochs);
+    assert_true(t.ncurve == 2 && t.curve[0] == 0.5 && t.curve[1] == 0.75);
+    assert_true(same(t.val_se, sqrt(0.9 * 0.1 / 5000)) && t.pred_acc == 0.95 && t.pred_log_sd == 0.25);
+    assert_false(sparse__front_candidate(&t));
+    sparse__trial_clear(&t);
+    assert_null(t.point);
+    char *bad = edit(rec, ",\"predicted_log_sd\":0.25", "");
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, bad, 0, 1, 1, &t), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "predicted_log_sd"));
+    free(bad);
+    bad = edit(rec, ",\"val_se\":", ",\"old_se\":");
+    assert_int_equal(sparse__trial_parse(b.c, b.lay.nvars, bad, 0, 1, 1, &t), SPARSE_OK);
+    assert_true(fabs(t.val_se - sqrt(0.9 * 0.1 / 5000)) < 1e-15);
+    sparse__trial_clear(&t);
+    free(bad);
+    free(rec);
+    /* Extreme accuracies count as half an image off. */
+    assert_true(fabs(sparse__binomial_se(1.0, 100) - sqrt(0.005 * 0.995 / 100)) < 1e-15);
+    assert_true(sparse__binomial_se(0.5, 0) == 0);
+    bench_close(&b);
+}
+
 const struct CMUnitTest records_tests[] = {
     cmocka_unit_test(test_record_reads_back_exactly),
     cmocka_unit_test(test_untrusted_records),
+    cmocka_unit_test(test_curve_and_partial_read_back),
 };
 const size_t records_test_count = sizeof records_tests / sizeof records_tests[0];

@@ -409,6 +409,8 @@ static void test_changed_config_is_refused(void **state)
         {"{trials: 2, rho: 0.7}", "{trials: 2, rho: 0.6}", "'stages[1]' changed"},
         {"  wm_bytes: 2000\n", "", "'budgets.wm_bytes' is gone"},
         {"wm_model: 5\n", "wm_model: 5\nfinal: {trials: 1}\n", "'final' is new"},
+        /* A key newer than the fingerprints counts once off its default. */
+        {"ranking: posterior", "ranking: validation", "'ranking' is new (now 'ranking: validation')"},
     };
     char config[800];
     snprintf(config, sizeof config, "%s/config.yaml", dir);
@@ -419,6 +421,12 @@ static void test_changed_config_is_refused(void **state)
         assert_non_null(strstr(sparse_last_error(), "is not the config this run started with"));
         write_text(config, original);
     }
+    /* A config.yaml from before the key (its default) resumes. */
+    edit_config(dir, "ranking: posterior\n", "");
+    sparse_search_options before = SPARSE_SEARCH_OPTIONS_INIT;
+    before.max_trials = 5;
+    assert_int_equal(sparse_search_resume(dir, &before), SPARSE_OK);
+    write_text(config, original);
     free(original);
     edit_config(dir, "threads: 1", "threads: 2");
     edit_config(dir, "time_budget: 0", "time_budget: 3600");

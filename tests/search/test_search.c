@@ -24,6 +24,10 @@ extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
 extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
+extern const struct CMUnitTest curve_tests[];
+extern const size_t curve_test_count;
+extern const struct CMUnitTest posterior_tests[];
+extern const size_t posterior_test_count;
 extern const struct CMUnitTest plot_tests[];
 extern const size_t plot_test_count;
 extern const struct CMUnitTest runstore_tests[];
@@ -499,6 +503,70 @@ static void test_search_resume_after_kill_is_identical(void **state)
     free(tmp);
 }
 
+/* The options' seed replaces the config's: a new run records it in its
+ * config.yaml and makes the records the config with that seed makes; a
+ * resume takes the run's own seed only. A version-1 options struct (no
+ * seed) keeps the config's. */
+static void test_seed_option(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *cfg = tiny_config(csv), *seed = strstr(cfg, "seed: 7\n");
+    assert_non_null(seed);
+    char by_option[700], by_config[700], old[700], path[800];
+    snprintf(by_option, sizeof by_option, "%s/option", tmp);
+    snprintf(by_config, sizeof by_config, "%s/config", tmp);
+    snprintf(old, sizeof old, "%s/v1", tmp);
+    sparse_search_config *c = parse(cfg);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    assert_int_equal(o.seed, -1);
+    o.max_trials = 2;
+    o.seed = 9;
+    assert_int_equal(sparse_search_run(c, by_option, &o), SPARSE_OK);
+    seed[6] = '9';
+    run_search(cfg, by_config, 2);
+    char *a = records_of(by_option), *b = records_of(by_config);
+    assert_string_equal(a, b);
+    snprintf(path, sizeof path, "%s/config.yaml", by_option);
+    char *yaml = read_all(path);
+    assert_non_null(strstr(yaml, "\nseed: 9\n"));
+    free(yaml);
+    /* The run's own seed continues it; another is refused, as is one out of range. */
+    o.max_trials = 3;
+    o.seed = 8;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_EINVAL);
+    assert_non_null(strstr(sparse_last_error(), "seed 8, but the run was started with seed 9"));
+    o.seed = 3000000000LL;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_ERANGE);
+    o.seed = 9;
+    assert_int_equal(sparse_search_resume(by_option, &o), SPARSE_OK);
+    snprintf(path, sizeof path, "%s/trials.jsonl", by_option);
+    assert_int_equal(count_lines(path), 3);
+    /* Exactly a version-1 struct on the heap: the seed is neither read nor
+     * written, the config's (7) is the run's. */
+    const size_t v1 = offsetof(sparse_search_options, seed);
+    sparse_search_options first;
+    assert_int_equal(sparse_search_options_init(&first, 1), SPARSE_OK);
+    first.max_trials = 1;
+    first.seed = 5; /* past the version's end: not the caller's */
+    sparse_search_options *heap = malloc(v1);
+    memcpy(heap, &first, v1);
+    assert_int_equal(sparse_search_run(c, old, heap), SPARSE_OK);
+    free(heap);
+    snprintf(path, sizeof path, "%s/config.yaml", old);
+    yaml = read_all(path);
+    assert_non_null(strstr(yaml, "\nseed: 7\n"));
+    free(yaml);
+    free(a);
+    free(b);
+    sparse_search_config_free(c);
+    free(cfg);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* Overwrites tiny_config's budgets line in place (the same width). */
 static void set_budgets(char *cfg, const char *line)
 {
@@ -787,7 +855,9 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     char *tmp = make_tmpdir();
     char *csv = write_tiny_csv(tmp);
     char *base = tiny_config(csv), cfg[4600], run[700], path[800];
-    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, "
+    /* Ranked by the measurements, as this test's rule below; the posterior
+     * ranking has a test of its own. */
+    snprintf(cfg, sizeof cfg, "%sranking: validation\nfinal: {trials: 3, epochs: 3, boxes: [{ms_bytes: 2000, wm_bytes: 2000}, "
              "{ms_bytes: 2000, wm_bytes: 2000}, {ms_bytes: 500}]}\n",
              base);
     sparse_search_config *c = parse(cfg);
@@ -941,6 +1011,103 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     free(tmp);
 }
 
+/* Early stopping end to end: with a lenient curve model some trials stop
+ * before their last epoch, their records say so (epochs done, curve, what
+ * the curve promised), none is on the front, and a run killed and resumed
+ * makes the same records. */
+static void test_early_stop_end_to_end(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], full[700], killed[700];
+    char *stages = strstr(base, "stages: ["), *epochs = strstr(base, "epochs: [1, 2]");
+    assert_non_null(stages);
+    assert_non_null(epochs);
+    memcpy(epochs, "epochs: [3, 4]", 14);
+    char *stages_end = strchr(stages, '\n');
+    snprintf(cfg, sizeof cfg, "%.*sstages: [{trials: 8, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 6, rho: 0.7}]\n"
+             "early_stop: {quantile: 0.5, min_curves: 2}\n%s",
+             (int)(stages - base), base, stages_end + 1);
+    snprintf(full, sizeof full, "%s/full", tmp);
+    snprintf(killed, sizeof killed, "%s/killed", tmp);
+    run_search(cfg, full, 0);
+    const size_t kill_after[] = {5, 11};
+    kill_and_resume(cfg, killed, kill_after, 2);
+    char *a = records_of(full), *b = records_of(killed);
+    assert_string_equal(a, b);
+    size_t partial = 0;
+    for (size_t t = 0; t < 16; t++) {
+        char *rec = line_of(a, t);
+        if (strstr(rec, "\"partial\":true")) {
+            partial++;
+            int planned = atoi(strstr(rec, "\"training\":{\"epochs\":") + 21);
+            int done = atoi(strstr(rec, "\"epochs_done\":") + 14);
+            assert_true(done >= 1 && done < planned);
+            assert_non_null(strstr(rec, "\"predicted_val_accuracy\":"));
+            assert_non_null(strstr(rec, "\"curve\":["));
+        }
+        free(rec);
+    }
+    print_message("%zu of 16 trials stopped early\n", partial);
+    assert_true(partial > 0);
+    sparse_run *run;
+    assert_int_equal(sparse_run_open(&run, full), SPARSE_OK);
+    size_t ids[16], count;
+    double v;
+    assert_int_equal(sparse_run_pareto(run, ids, &count), SPARSE_OK);
+    assert_true(count > 0);
+    for (size_t i = 0; i < count; i++) {
+        assert_int_equal(sparse_run_trial_value(run, ids[i], SPARSE_TRIAL_PARTIAL, &v), SPARSE_OK);
+        assert_true(v == 0);
+    }
+    sparse_run_free(run);
+    free(a);
+    free(b);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* Ranked by the posterior (the default), the final stage takes in each
+ * box the searched trial of the best posterior mean, the one the run view
+ * reports, never a partial one. */
+static void test_final_stage_picks_by_posterior(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[700];
+    snprintf(cfg, sizeof cfg, "%sfinal: {trials: 2, epochs: 2}\n", base);
+    snprintf(run, sizeof run, "%s/run", tmp);
+    run_search(cfg, run, 0);
+    sparse_run *r;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    int taken[8] = {0};
+    for (size_t t = 8; t < 10; t++) {
+        double expect = -1, best = -1;
+        for (size_t i = 0; i < 8; i++) {
+            if (trial_value(r, i, SPARSE_TRIAL_OK) != 1 || taken[i] || trial_value(r, i, SPARSE_TRIAL_PARTIAL) == 1 ||
+                trial_value(r, i, SPARSE_TRIAL_MS_BYTES) > 2000 || trial_value(r, i, SPARSE_TRIAL_WM5_BYTES) > 2000)
+                continue;
+            double acc = trial_value(r, i, SPARSE_TRIAL_POSTERIOR_ACCURACY);
+            if (expect < 0 || acc > best) {
+                expect = (double)i;
+                best = acc;
+            }
+        }
+        assert_true(expect >= 0);
+        assert_true(trial_value(r, t, SPARSE_TRIAL_PARENT) == expect);
+        taken[(size_t)expect] = 1;
+    }
+    sparse_run_free(r);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 /* What the workers test's callbacks saw. */
 typedef struct watch {
     int in_progress, overlapped;
@@ -1047,12 +1214,15 @@ int main(void)
         cmocka_unit_test(test_shift_morph_only_when_searched),
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
+        cmocka_unit_test(test_seed_option),
         cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
         cmocka_unit_test(test_budget_below_input_is_refused),
         cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
         cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
+        cmocka_unit_test(test_final_stage_picks_by_posterior),
         cmocka_unit_test(test_workers_keep_records_identical),
+        cmocka_unit_test(test_early_stop_end_to_end),
     };
     if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
         cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));
@@ -1060,6 +1230,8 @@ int main(void)
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("posterior", posterior_tests, posterior_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("curve", curve_tests, curve_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("plot", plot_tests, plot_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("runstore", runstore_tests, runstore_test_count, runstore_setup,
                                      runstore_teardown);
