@@ -43,7 +43,7 @@ struct sparse__var {
     double thr;
     uint64_t seed;        /* noise */
     sparse_rng *step_rng; /* reseeded every step: the step's noise stream */
-    float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
+    float *s2, *wm, *bm;       /* weight-sized (s2 = exp(log_sigma2)), bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized */
     float *u, *du;             /* BC conv: pre-scale output and its gradient */
