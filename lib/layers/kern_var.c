@@ -20,8 +20,9 @@
  * 64-bit hash would need AVX-512DQ). A value costs a few dozen vector
  * operations shared by all lanes, an inverse-CDF one twice that.
  *
- * Other transcendental functions go through glibc's vector maths library
- * (libmvec) where the build found it. */
+ * The KL term uses the same inline logarithm and Cephes' expf polynomial;
+ * exp of the weights' log variances (any value) goes through glibc's
+ * vector maths library (libmvec) where the build found it. */
 #include <math.h>
 
 #include "kern_isa.h"
@@ -29,10 +30,6 @@
 #if defined(SPARSE_HAVE_MVEC)
 #pragma omp declare simd notinbranch
 float expf(float);
-#pragma omp declare simd notinbranch
-float logf(float);
-#pragma omp declare simd notinbranch
-float log1pf(float);
 #endif
 
 typedef uint32_t vu __attribute__((vector_size(VL * sizeof(uint32_t))));
@@ -212,28 +209,89 @@ static void expv(const float *restrict x, size_t m, float *restrict y)
         y[j] = expf(x[j]);
 }
 
+/* exp(x) for |x| < 80 in each lane (Cephes expf: x = n log 2 + r with
+ * |r| <= log(2)/2, a degree-7 polynomial in r, n added to the exponent), in
+ * place. */
+INLINE void expu(vf x[U])
+{
+    vf r[U], p[U];
+    vi n[U];
+    EACH {
+        /* round to nearest by the float magic number (|x log2 e| < 2^22) */
+        const vf fn = (x[v] * 1.44269504f + 12582912.0f) - 12582912.0f;
+        n[v] = __builtin_convertvector(fn, vi);
+        r[v] = x[v] - fn * 0.693359375f - fn * -2.12194440e-4f;
+        p[v] = 1.9875691500e-4f + 0.0f * r[v];
+    }
+    HORNER(p, r, 1.3981999507e-3f);
+    HORNER(p, r, 8.3334519073e-3f);
+    HORNER(p, r, 4.1665795894e-2f);
+    HORNER(p, r, 1.6666665459e-1f);
+    HORNER(p, r, 5.0000001201e-1f);
+    EACH {
+        const vf y = p[v] * r[v] * r[v] + r[v] + 1.0f;
+        vi b;
+        memcpy(&b, &y, sizeof b);
+        b += n[v] << 23;
+        memcpy(&x[v], &b, sizeof b);
+    }
+}
+
+/* U vectors of weights t, log variances lv: -(-KL) into kl, its
+ * derivatives (times sc, 0 where the clip holds log alpha) in the weight
+ * into gw and in log_sigma2 into glv. */
+INLINE void kl_vecs(const float *t, const float *lv, const sparse__klk *c, float sc, float *kl, float *gw, float *glv)
+{
+    vf w[U], q[U], la[U], inside[U], e[U], x[U], lg[U];
+    EACH {
+        w[v] = ld(t + v * VL);
+        q[v] = w[v] * w[v] + c->eps;
+        la[v] = q[v];
+    }
+    logv(la);
+    EACH {
+        const vf raw = ld(lv + v * VL) - la[v];
+        inside[v] = sel((raw >= -c->clip) & (raw <= c->clip), (vf){0} + 1.0f, (vf){0});
+        la[v] = sel(raw < -c->clip, (vf){0} - c->clip, sel(raw > c->clip, (vf){0} + c->clip, raw));
+        e[v] = -la[v];
+        x[v] = -(c->k2 + c->k3 * la[v]);
+    }
+    expu(e); /* exp(-la) */
+    expu(x); /* 1 / s - 1 */
+    EACH lg[v] = 1.0f + e[v];
+    logv(lg);
+    EACH {
+        const vf s = 1.0f / (1.0f + x[v]), b = 1.0f + e[v], y = 1.0f / (b * q[v]), ib = y * q[v];
+        /* log1p(e): log(b) corrected for the rounding of b = 1 + e */
+        const vf lp = lg[v] - ((b - 1.0f) - e[v]) * ib;
+        st(kl + v * VL, -(c->k1 * s - 0.5f * lp - c->k1));
+        const vf g = -sc * (c->k1 * c->k3 * s * (1.0f - s) + 0.5f * e[v] * ib) * inside[v];
+        st(glv + v * VL, g);
+        st(gw + v * VL, g * (-2.0f * w[v] * (y * b)));
+    }
+}
+
 /* SpVD's KL over m weights t with log variances lv: returns the sum of
  * -(-KL) at the clipped log alpha (floats summed 8 lanes at a time over 64
  * weights, then in double), and with sc != 0 adds sc * d KL / d parameter
- * into gw, glv (nothing where the clip holds log alpha). */
+ * into gw, glv (nothing where the clip holds log alpha). Logarithms and
+ * exponentials are the inline polynomials above. */
 static double spvd_kl(const float *restrict t, const float *restrict lv, size_t m, const sparse__klk *c, float sc,
                       float *restrict gw, float *restrict glv)
 {
+    enum { B = 64 };
+    _Static_assert(B % (U * VL) == 0, "a block is whole groups of vectors");
     double kl = 0.0;
-    for (size_t j0 = 0; j0 < m; j0 += 64) {
-        const size_t len = m - j0 < 64 ? m - j0 : 64;
-        float v[64], g[64], part[8] = {0};
-        for (size_t j = 0; j < len; j++) {
-            const float w = t[j0 + j], raw = lv[j0 + j] - logf(w * w + c->eps);
-            const float la = raw < -c->clip ? -c->clip : (raw > c->clip ? c->clip : raw);
-            const float s = 1.0f / (1.0f + expf(-(c->k2 + c->k3 * la))), e = expf(-la);
-            v[j] = -(c->k1 * s - 0.5f * log1pf(e) - c->k1);
-            const float inside = raw >= -c->clip && raw <= c->clip ? 1.0f : 0.0f;
-            g[j] = -sc * (c->k1 * c->k3 * s * (1.0f - s) + 0.5f * e / (1.0f + e)) * inside;
-        }
-        for (size_t j = len; j < 64; j++)
+    for (size_t j0 = 0; j0 < m; j0 += B) {
+        const size_t len = m - j0 < B ? m - j0 : B;
+        float tb[B] = {0}, lb[B] = {0}, v[B], g[B], dw[B], part[8] = {0};
+        memcpy(tb, t + j0, len * sizeof(float));
+        memcpy(lb, lv + j0, len * sizeof(float));
+        for (size_t j = 0; j < B; j += U * VL)
+            kl_vecs(tb + j, lb + j, c, sc, v + j, dw + j, g + j);
+        for (size_t j = len; j < B; j++)
             v[j] = 0.0f;
-        for (size_t j = 0; j < 64; j += 8)
+        for (size_t j = 0; j < B; j += 8)
             for (int l = 0; l < 8; l++)
                 part[l] += v[j + (size_t)l];
         float sum = 0.0f;
@@ -243,9 +301,8 @@ static double spvd_kl(const float *restrict t, const float *restrict lv, size_t 
         if (sc == 0.0f)
             continue;
         for (size_t j = 0; j < len; j++) {
-            const float w = t[j0 + j];
             glv[j0 + j] += g[j];
-            gw[j0 + j] += g[j] * (-2.0f * w / (w * w + c->eps));
+            gw[j0 + j] += dw[j];
         }
     }
     return kl;
