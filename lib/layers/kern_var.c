@@ -183,24 +183,25 @@ static void normals(uint64_t key, uint64_t j0, size_t m, float *restrict e)
     }
 }
 
-/* out += sqrt(var + eps) e, with e the stream's values j0.. and sd (in
- * place of var) kept for the backward pass. */
-static void spvd_noise(uint64_t key, uint64_t j0, size_t m, float eps, float *restrict var, float *restrict e,
+/* out += sd e with sd = sqrt(var + eps) and e the stream's values j0..;
+ * h = e / (2 sd), d out / d var, kept for the backward pass (its division
+ * done here, where sd and e are in registers). */
+static void spvd_noise(uint64_t key, uint64_t j0, size_t m, float eps, const float *restrict var, float *restrict h,
                        float *restrict out)
 {
-    normals(key, j0, m, e);
+    normals(key, j0, m, h);
     for (size_t j = 0; j < m; j++) {
-        const float sd = sqrtf(var[j] + eps);
-        var[j] = sd;
-        out[j] += sd * e[j];
+        const float sd = sqrtf(var[j] + eps), e = h[j];
+        out[j] += sd * e;
+        h[j] = e * 0.5f / sd;
     }
 }
 
-/* The gradient at the variance: dy e / (2 sd), into sd's place. */
-static void spvd_dvar(const float *restrict dy, const float *restrict e, size_t m, float *restrict sd)
+/* The gradient at the variance: dy h. */
+static void spvd_dvar(const float *restrict dy, const float *restrict h, size_t m, float *restrict dvar)
 {
     for (size_t j = 0; j < m; j++)
-        sd[j] = dy[j] * e[j] * 0.5f / sd[j];
+        dvar[j] = dy[j] * h[j];
 }
 
 static void expv(const float *restrict x, size_t m, float *restrict y)

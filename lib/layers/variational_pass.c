@@ -116,7 +116,7 @@ static void spvd_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, c
     if (nd->bias)
         sparse__bias_grad(net, nd, dy, nd->params[1].g);
     raw_bwd(net, nd, x, W->w, dy, W->g, dx, 1);
-    /* d out / d var = eps / (2 sd); sd is not needed afterwards. */
+    /* d loss / d var = dy eps / (2 sd), into the variance's buffer */
     net->kern.spvd_dvar(dy, v->eps, nout, v->sd);
     /* d loss / d log_sigma2 = (d loss / d sigma2) sigma2 */
     raw_bwd(net, nd, v->x2, v->s2, v->sd, ls2->g, dx ? v->dx2 : NULL, 0);
