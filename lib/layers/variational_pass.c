@@ -2,9 +2,11 @@
  * for SpVD, multiplicative group noise for BC, and the N(0,1) draws they
  * need. Evaluation passes run the raw kernels on the effective weights.
  *
- * The layers' raw kernels (experimental.h) do the heavy lifting, so every
- * speed-up of conv.c/fc.c carries over: the mean pass is op(x, W), the
- * variance pass op(x^2, exp(log_sigma2)) with the same geometry. */
+ * The layers' raw passes (conv.c, fc.c) do the heavy lifting, so every
+ * speed-up there carries over: the mean pass is op(x, W) + b, the variance
+ * pass op(x^2, exp(log_sigma2)) with the same geometry. A SpVD step thus
+ * costs at least a plain one plus its products again (docs/training.md);
+ * the rest (noise, square roots, x^2) is elementwise and vectorised. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
