@@ -312,15 +312,18 @@ static float sum16(const float *d, size_t m)
     return acc;
 }
 
-static void bias_grad(const sparse_net *net, const sparse__node *nd)
+void sparse__bias_grad(const sparse_net *net, const sparse__node *nd, const float *dy, float *g)
 {
-    if (!nd->bias)
-        return;
-    float *g = nd->params[1].g;
     const size_t np = net->batch * nd->h * nd->w;
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nd->c * np))
     for (size_t c = 0; c < nd->c; c++)
-        g[c] = sum16(nd->dout + c * np, np);
+        g[c] = sum16(dy + c * np, np);
+}
+
+static void bias_grad(const sparse_net *net, const sparse__node *nd)
+{
+    if (nd->bias)
+        sparse__bias_grad(net, nd, nd->dout, nd->params[1].g);
 }
 
 void sparse__conv_backward(sparse_net *net, sparse__node *nd)
@@ -427,7 +430,29 @@ void sparse__dwconv_backward(sparse_net *net, sparse__node *nd)
     dw_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL);
 }
 
-/* ---- Raw kernels for experimental hooks ---- */
+/* ---- Raw kernels for the variational passes and experimental hooks ---- */
+
+void sparse__conv_apply(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *bias, float *y)
+{
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    if (nd->kind == SPARSE_LAYER_CONV2D)
+        conv_fwd(net, nd, in, x, w, bias, y, NULL);
+    else
+        dw_fwd(net, nd, in, x, w, bias, y);
+}
+
+void sparse__conv_grad(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *dy, float *gw,
+                       float *dx, int dx_acc)
+{
+    const sparse__node *in = &net->nodes[nd->in[0]];
+    if (nd->kind == SPARSE_LAYER_CONV2D) {
+        conv_bwd(net, nd, in, x, w, dy, gw, dx, dx_acc, NULL);
+        return;
+    }
+    if (dx && !dx_acc)
+        memset(dx, 0, in->sz * net->batch * sizeof(float));
+    dw_bwd(net, nd, in, x, w, dy, gw, dx);
+}
 
 static int raw_node(sparse_net *net, size_t id, sparse__node **nd, const sparse__node **in, const char *fn)
 {

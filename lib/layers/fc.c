@@ -57,6 +57,23 @@ void sparse__fc_backward(sparse_net *net, sparse__node *nd)
     fc_bwd(net, nd, in, in->out, nd->params[0].w, nd->dout, nd->params[0].g, nd->need_dx ? in->dout : NULL, acc);
 }
 
+void sparse__fc_apply(sparse_net *net, const sparse__node *nd, const float *x, const float *w, const float *bias,
+                      float *y)
+{
+    const size_t n = net->batch;
+    fc_fwd(net, nd, &net->nodes[nd->in[0]], x, w, y);
+    if (bias)
+        for (size_t o = 0; o < nd->c; o++)
+            for (size_t i = 0; i < n; i++)
+                y[o * n + i] += bias[o];
+}
+
+void sparse__fc_grad(sparse_net *net, const sparse__node *nd, const float *x, const float *w, const float *dy,
+                     float *gw, float *dx, int dx_acc)
+{
+    fc_bwd(net, nd, &net->nodes[nd->in[0]], x, w, dy, gw, dx, dx_acc);
+}
+
 SPARSE_API int sparse_exp_fc_forward(sparse_net *net, size_t id, const float *x, const float *weight, float *y)
 {
     if (!net || !x || !weight || !y)

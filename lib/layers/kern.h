@@ -102,10 +102,11 @@ typedef struct sparse__kern {
      * key (each a function of key and its index alone); j0 a multiple of
      * SPARSE__NORMAL_BLOCK and m at most that. */
     void (*normals)(uint64_t key, uint64_t j0, size_t m, float *e);
-    /* e = the stream's values j0.., var = sd = sqrt(var + eps), out += sd e. */
-    void (*spvd_noise)(uint64_t key, uint64_t j0, size_t m, float eps, float *var, float *e, float *out);
-    /* sd = dy e / (2 sd): the gradient at the variance, in place. */
-    void (*spvd_dvar)(const float *dy, const float *e, size_t m, float *sd);
+    /* With e the stream's values j0.. and sd = sqrt(var + eps): out += sd e,
+     * h = e / (2 sd) (d out / d var). */
+    void (*spvd_noise)(uint64_t key, uint64_t j0, size_t m, float eps, const float *var, float *h, float *out);
+    /* dvar = dy h: the gradient at the variance. */
+    void (*spvd_dvar)(const float *dy, const float *h, size_t m, float *dvar);
     void (*expv)(const float *x, size_t m, float *y);
     /* Sum of SpVD's KL over weights t, log variances lv; sc != 0 adds sc *
      * its gradient into gw and glv. */

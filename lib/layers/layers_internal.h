@@ -151,6 +151,19 @@ void sparse__dwconv_forward(sparse_net *net, sparse__node *nd);
 void sparse__dwconv_backward(sparse_net *net, sparse__node *nd);
 void sparse__fc_forward(sparse_net *net, sparse__node *nd);
 void sparse__fc_backward(sparse_net *net, sparse__node *nd);
+/* The layers' raw passes on given buffers (the variational passes): y =
+ * op(x, w) + bias (NULL: none); gw overwritten (NULL: skipped), dx written
+ * or, with dx_acc, accumulated (NULL: skipped). Conv and depthwise nodes
+ * (conv.c), FC nodes (fc.c). sparse__bias_grad: g[c] = the sum of dy's
+ * channel c over positions and images (conv and FC layouts alike). */
+void sparse__conv_apply(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *bias, float *y);
+void sparse__conv_grad(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *dy, float *gw,
+                       float *dx, int dx_acc);
+void sparse__fc_apply(sparse_net *net, const sparse__node *nd, const float *x, const float *w, const float *bias,
+                      float *y);
+void sparse__fc_grad(sparse_net *net, const sparse__node *nd, const float *x, const float *w, const float *dy,
+                     float *gw, float *dx, int dx_acc);
+void sparse__bias_grad(const sparse_net *net, const sparse__node *nd, const float *dy, float *g);
 void sparse__pool_forward(sparse_net *net, sparse__node *nd);
 void sparse__pool_backward(sparse_net *net, sparse__node *nd);
 void sparse__bn_forward(sparse_net *net, sparse__node *nd);

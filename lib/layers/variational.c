@@ -16,7 +16,7 @@ void sparse__var_free(struct sparse__var *v)
 {
     if (!v)
         return;
-    float *bufs[] = {v->s2, v->gs2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps,
+    float *bufs[] = {v->s2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps,
                      v->u,  v->du,  v->dz, v->ez, v->zs, v->xz, v->dxz};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -125,7 +125,7 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
     if (!v)
         return SPARSE_ENOMEM;
     v->mode = mode;
-    int ok = (v->s2 = fl(nw)) && (v->gs2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
+    int ok = (v->s2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
              (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
     if (ok && mode == SPARSE_PRUNE_BC) {

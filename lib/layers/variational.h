@@ -43,9 +43,9 @@ struct sparse__var {
     double thr;
     uint64_t seed;        /* noise */
     sparse_rng *step_rng; /* reseeded every step: the step's noise stream */
-    float *s2, *gs2, *wm, *bm; /* weight-sized, bias-sized */
+    float *s2, *wm, *bm;       /* weight-sized (s2 = exp(log_sigma2)), bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
-    float *sd, *eps;           /* output-sized */
+    float *sd, *eps;           /* output-sized: the variance (then its gradient), eps / (2 sd) */
     float *u, *du;             /* BC conv: pre-scale output and its gradient */
     float *dz;                 /* BC conv: per-image gradient of one channel's z (max_batch) */
     float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized as (F, N)) */

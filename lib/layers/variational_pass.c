@@ -2,53 +2,63 @@
  * for SpVD, multiplicative group noise for BC, and the N(0,1) draws they
  * need. Evaluation passes run the raw kernels on the effective weights.
  *
- * The layers' raw kernels (experimental.h) do the heavy lifting, so every
- * speed-up of conv.c/fc.c carries over: the mean pass is op(x, W), the
- * variance pass op(x^2, exp(log_sigma2)) with the same geometry. */
+ * The layers' raw passes (conv.c, fc.c) do the heavy lifting, so every
+ * speed-up there carries over: the mean pass is op(x, W) + b, the variance
+ * pass op(x^2, exp(log_sigma2)) with the same geometry. A SpVD step thus
+ * costs at least a plain one plus its products again (docs/training.md);
+ * the rest (noise, square roots, x^2) is elementwise and vectorised. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "variational.h"
 
-/* The layers' raw kernels (experimental.h): y = op(x, w) without bias;
- * backward overwrites dw and adds into dx (NULL skips either). They never
- * touch the node's own buffers or im2col cache. */
-static void raw_fwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w,
-                    float *y)
+/* The layers' raw passes (layers_internal.h): y = op(x, w) + bias (NULL:
+ * none); backward overwrites dw and writes or (dx_acc) adds into dx (NULL
+ * skips either). They never touch the node's own buffers or im2col cache. */
+static void raw_fwd(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *bias, float *y)
 {
     if (nd->kind == SPARSE_LAYER_FC)
-        sparse_exp_fc_forward(net, id, x, w, y);
+        sparse__fc_apply(net, nd, x, w, bias, y);
     else
-        sparse_exp_conv_forward(net, id, x, w, y);
+        sparse__conv_apply(net, nd, x, w, bias, y);
 }
 
-static void raw_bwd(sparse_net *net, size_t id, const sparse__node *nd, const float *x, const float *w,
-                    const float *dy, float *dw, float *dx)
+static void raw_bwd(sparse_net *net, sparse__node *nd, const float *x, const float *w, const float *dy, float *dw,
+                    float *dx, int dx_acc)
 {
     if (nd->kind == SPARSE_LAYER_FC)
-        sparse_exp_fc_backward(net, id, x, w, dy, dw, dx);
+        sparse__fc_grad(net, nd, x, w, dy, dw, dx, dx_acc);
     else
-        sparse_exp_conv_backward(net, id, x, w, dy, dw, dx);
+        sparse__conv_grad(net, nd, x, w, dy, dw, dx, dx_acc);
 }
 
-/* Per output channel (FC: unit) bias, outputs (C, H, W, N). */
-static void add_bias(const sparse_net *net, const sparse__node *nd, const float *b, float *y)
+/* Elementwise steps on m floats, split between threads in fixed chunks
+ * (each element is computed alone, so the split changes nothing). */
+enum { SQUARE, ADD_DX2, SCALE };
+
+static void elem_chunk(int op, size_t m, const float *restrict a, const float *restrict b, float *restrict y)
 {
-    const size_t np = net->batch * nd->h * nd->w;
-    for (size_t c = 0; c < nd->c; c++)
-        for (size_t j = 0; j < np; j++)
-            y[c * np + j] += b[c];
+    if (op == SQUARE) /* y = a^2 */
+        for (size_t j = 0; j < m; j++)
+            y[j] = a[j] * a[j];
+    else if (op == ADD_DX2) /* y += 2 a b: the variance pass's input gradient b, through a^2 */
+        for (size_t j = 0; j < m; j++)
+            y[j] += 2.0f * a[j] * b[j];
+    else /* y *= a */
+        for (size_t j = 0; j < m; j++)
+            y[j] *= a[j];
 }
 
-static void bias_grad(const sparse_net *net, const sparse__node *nd, const float *dy, float *g)
+#define ELEM_CHUNK 16384
+
+static void elementwise(const sparse_net *net, int op, size_t m, const float *a, const float *b, float *y)
 {
-    const size_t np = net->batch * nd->h * nd->w;
-    for (size_t c = 0; c < nd->c; c++) {
-        float acc = 0.0f;
-        for (size_t j = 0; j < np; j++)
-            acc += dy[c * np + j];
-        g[c] = acc;
+    const size_t chunks = (m + ELEM_CHUNK - 1) / ELEM_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
+    for (size_t c = 0; c < chunks; c++) {
+        const size_t j0 = c * ELEM_CHUNK, len = m - j0 < ELEM_CHUNK ? m - j0 : ELEM_CHUNK;
+        elem_chunk(op, len, a + j0, b ? b + j0 : NULL, y + j0);
     }
 }
 
@@ -78,20 +88,16 @@ static void normals(const sparse_net *net, uint64_t key, size_t m, float *e)
 
 /* Local reparameterisation on input x (the node's input, or x*z for BC FC):
  * out = op(x, W) + b + sqrt(op(x^2, exp(log_sigma2)) + 1e-8) * eps. */
-static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x,
-                     uint64_t key)
+static void spvd_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, uint64_t key)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     const sparse__param *W = &nd->params[0];
     const sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
-    raw_fwd(net, id, nd, x, W->w, nd->out);
-    if (nd->bias)
-        add_bias(net, nd, nd->params[1].w, nd->out);
+    raw_fwd(net, nd, x, W->w, nd->bias ? nd->params[1].w : NULL, nd->out);
     net->kern.expv(ls2->w, W->n, v->s2);
-    for (size_t j = 0; j < nin; j++)
-        v->x2[j] = x[j] * x[j];
-    raw_fwd(net, id, nd, v->x2, v->s2, v->sd);
+    elementwise(net, SQUARE, nin, x, NULL, v->x2);
+    raw_fwd(net, nd, v->x2, v->s2, NULL, v->sd);
     const size_t chunks = (nout + NOISE_CHUNK - 1) / NOISE_CHUNK;
     const uint64_t k = noise_key(key, NOISE_OUT);
 #pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, nout))
@@ -102,33 +108,30 @@ static void spvd_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse
 }
 
 /* dy: gradient w.r.t. the output; dx: added into (NULL: not needed). */
-static void spvd_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, const float *x,
-                     const float *dy, float *dx)
+static void spvd_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
+                     float *dx)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     sparse__param *W = &nd->params[0];
     sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
     const size_t n = net->batch, nin = n * in->sz, nout = n * nd->sz;
     if (nd->bias)
-        bias_grad(net, nd, dy, nd->params[1].g);
-    raw_bwd(net, id, nd, x, W->w, dy, W->g, dx);
-    /* d out / d var = eps / (2 sd); sd is not needed afterwards. */
+        sparse__bias_grad(net, nd, dy, nd->params[1].g);
+    raw_bwd(net, nd, x, W->w, dy, W->g, dx, 1);
+    /* d loss / d var = dy eps / (2 sd), into the variance's buffer */
     net->kern.spvd_dvar(dy, v->eps, nout, v->sd);
+    /* d loss / d log_sigma2 = (d loss / d sigma2) sigma2 */
+    raw_bwd(net, nd, v->x2, v->s2, v->sd, ls2->g, dx ? v->dx2 : NULL, 0);
+    elementwise(net, SCALE, ls2->n, v->s2, NULL, ls2->g);
     if (dx)
-        memset(v->dx2, 0, nin * sizeof(float));
-    raw_bwd(net, id, nd, v->x2, v->s2, v->sd, v->gs2, dx ? v->dx2 : NULL);
-    if (dx)
-        for (size_t j = 0; j < nin; j++)
-            dx[j] += 2.0f * x[j] * v->dx2[j];
-    for (size_t j = 0; j < ls2->n; j++)
-        ls2->g[j] = v->gs2[j] * v->s2[j];
+        elementwise(net, ADD_DX2, nin, x, v->dx2, dx);
 }
 
-static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, uint64_t key)
+static void bc_conv_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, uint64_t key)
 {
     const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
-    spvd_fwd(net, id, nd, v, net->nodes[nd->in[0]].out, key);
+    spvd_fwd(net, nd, v, net->nodes[nd->in[0]].out, key);
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
     normals(net, noise_key(key, NOISE_GROUP), nd->c * n, v->ez);
     for (size_t c = 0; c < nd->c; c++) {
@@ -144,7 +147,7 @@ static void bc_conv_fwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
     }
 }
 
-static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, float *dx)
+static void bc_conv_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, float *dx)
 {
     sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
@@ -169,10 +172,10 @@ static void bc_conv_bwd(sparse_net *net, size_t id, sparse__node *nd, struct spa
         zmu->g[c] = gm;
         zlv->g[c] = gl * 0.5f * sd;
     }
-    spvd_bwd(net, id, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
+    spvd_bwd(net, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
 }
 
-static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, uint64_t key)
+static void bc_fc_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, uint64_t key)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
@@ -187,17 +190,17 @@ static void bc_fc_fwd(sparse_net *net, size_t id, sparse__node *nd, struct spars
             v->xz[j] = in->out[j] * z;
         }
     }
-    spvd_fwd(net, id, nd, v, v->xz, key);
+    spvd_fwd(net, nd, v, v->xz, key);
 }
 
-static void bc_fc_bwd(sparse_net *net, size_t id, sparse__node *nd, struct sparse__var *v, float *dx)
+static void bc_fc_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, float *dx)
 {
     const sparse__node *in = &net->nodes[nd->in[0]];
     sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = in->h * in->w, nin = n * in->sz;
     memset(v->dxz, 0, nin * sizeof(float));
     /* the group gradients need d loss / d (x z) even when dx is not wanted */
-    spvd_bwd(net, id, nd, v, v->xz, nd->dout, v->dxz);
+    spvd_bwd(net, nd, v, v->xz, nd->dout, v->dxz);
     memset(zmu->g, 0, zmu->n * sizeof(float));
     memset(zlv->g, 0, zlv->n * sizeof(float));
     for (size_t c = 0; c < in->c; c++)
@@ -220,19 +223,17 @@ int sparse__var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_
     struct sparse__var *v = user;
     if (!ctx->train) {
         sparse__var_effective(nd, v);
-        raw_fwd(net, id, nd, ctx->in, v->wm, nd->out);
-        if (nd->bias)
-            add_bias(net, nd, v->bm, nd->out);
+        raw_fwd(net, nd, ctx->in, v->wm, nd->bias ? v->bm : NULL, nd->out);
         return SPARSE_OK;
     }
     sparse__rng_reseed_stream(v->step_rng, v->seed, net->step * 1000003u + id);
     const uint64_t key = sparse_rng_seed64(v->step_rng);
     if (v->mode == SPARSE_PRUNE_SPVD)
-        spvd_fwd(net, id, nd, v, ctx->in, key);
+        spvd_fwd(net, nd, v, ctx->in, key);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_fwd(net, id, nd, v, key);
+        bc_fc_fwd(net, nd, v, key);
     else
-        bc_conv_fwd(net, id, nd, v, key);
+        bc_conv_fwd(net, nd, v, key);
     return SPARSE_OK;
 }
 
@@ -244,15 +245,15 @@ int sparse__var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node
         /* after an evaluation-mode forward: the effective weights as plain
          * ones (their gradient lands on the mean weights) */
         if (nd->bias)
-            bias_grad(net, nd, ctx->dout, nd->params[1].g);
-        raw_bwd(net, id, nd, ctx->in, v->wm, ctx->dout, nd->params[0].g, ctx->din);
+            sparse__bias_grad(net, nd, ctx->dout, nd->params[1].g);
+        raw_bwd(net, nd, ctx->in, v->wm, ctx->dout, nd->params[0].g, ctx->din, 1);
         return SPARSE_OK;
     }
     if (v->mode == SPARSE_PRUNE_SPVD)
-        spvd_bwd(net, id, nd, v, ctx->in, ctx->dout, ctx->din);
+        spvd_bwd(net, nd, v, ctx->in, ctx->dout, ctx->din);
     else if (nd->kind == SPARSE_LAYER_FC)
-        bc_fc_bwd(net, id, nd, v, ctx->din);
+        bc_fc_bwd(net, nd, v, ctx->din);
     else
-        bc_conv_bwd(net, id, nd, v, ctx->din);
+        bc_conv_bwd(net, nd, v, ctx->din);
     return SPARSE_OK;
 }

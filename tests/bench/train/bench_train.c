@@ -1,9 +1,10 @@
 /* Training benchmark: libsparse against PyTorch on the same architecture,
  * batch and thread count, in the same run, on MNIST-shaped random data.
  * Prints key=value lines:
- *   threads=T sgemm_peak_gflops=...                      (bli_sgemm, 1024^3)
+ *   threads=T sgemm_peak_gflops=... blis_arch=...        (bli_sgemm, 1024^3; BLIS's kernel set)
  *   arch=... threads=T sparse_images_per_s=... torch_images_per_s=... ratio=...
- *     effective_gflops=... (3x the forward conv/FC flops of an image, times images/s)
+ *     effective_gflops=... (an image's useful training flops in conv/FC nodes, see
+ *     train_flops, times images/s)
  *     [spvd_images_per_s=... spvd_epoch_ratio=...]         (with --spvd)
  *   layer arch=... node=... kind=... forward_us=... backward_us=...  (with --layers;
  *   spvd_layer the same for the SpVD network)
@@ -77,18 +78,41 @@ static double run_torch(const char *script, const sparse_arch *arch, int batch, 
     return v;
 }
 
-/* Forward flops of one image through the conv and FC nodes (2 per MAC). */
-static double forward_flops(const sparse_net *net)
+/* Taps of a k-tap window at stride s, padding pad, over an input of size
+ * `in`, summed over the `out` output positions: the ones inside the input
+ * (the direct kernels skip the rest). */
+static double taps_inside(size_t out, size_t k, size_t s, size_t pad, size_t in)
+{
+    double t = 0;
+    for (size_t o = 0; o < out; o++)
+        for (size_t j = 0; j < k; j++) {
+            const size_t at = o * s + j; /* in padded coordinates */
+            t += at >= pad && at - pad < in;
+        }
+    return t;
+}
+
+/* The useful flops (2 per multiply-add) of one image's training step
+ * through the conv and FC nodes: taps inside the input only, the forward
+ * product and the weight gradient of every node, the input gradient of
+ * the nodes that have a trainable node upstream (backward skips the
+ * others'; the benchmark's networks are chains). */
+static double train_flops(const sparse_net *net)
 {
     double f = 0;
+    int upstream = 0;
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
         sparse_node_info in = SPARSE_NODE_INFO_INIT;
         sparse_net_node_info(net, i, &in);
+        double macs = 0;
         if (in.kind == SPARSE_LAYER_CONV2D || in.kind == SPARSE_LAYER_DEPTHWISE_CONV2D)
-            f += 2.0 * (double)(in.out_c * in.out_h * in.out_w * in.kernel * in.kernel) *
-                 (double)(in.in_c / in.groups);
+            macs = (double)in.out_c * (double)(in.in_c / in.groups) *
+                   taps_inside(in.out_h, in.kernel, in.stride, in.pad_top, in.in_h) *
+                   taps_inside(in.out_w, in.kernel, in.stride, in.pad_left, in.in_w);
         else if (in.kind == SPARSE_LAYER_FC)
-            f += 2.0 * (double)(in.out_c * in.in_c * in.in_h * in.in_w);
+            macs = (double)(in.out_c * in.in_c * in.in_h * in.in_w);
+        f += 2.0 * macs * (upstream ? 3.0 : 2.0);
+        upstream |= sparse_net_param_count(net, i) > 0;
     }
     return f;
 }
@@ -199,7 +223,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
                "effective_gflops=%.1f sgemm_peak_gflops=%.1f conv_gemm_gflops=%.1f fc_gemm_gflops=%.1f "
                "forward_share=%.2f",
                name, threads, b->batch, best, torch, torch > 0 ? best / torch : 0.0,
-               3.0 * forward_flops(net) * best / 1e9, peak,
+               train_flops(net) * best / 1e9, peak,
                pr.conv_gemm_seconds > 0 ? pr.conv_gemm_flops / pr.conv_gemm_seconds / 1e9 : 0.0,
                pr.fc_gemm_seconds > 0 ? pr.fc_gemm_flops / pr.fc_gemm_seconds / 1e9 : 0.0,
                pr.forward_seconds / (pr.forward_seconds + pr.backward_seconds));
@@ -262,7 +286,8 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int ti = 0; ti < n_threads && !rc; ti++) {
         double peak = sgemm_peak(threads[ti]);
-        printf("threads=%d sgemm_peak_gflops=%.1f\n", threads[ti], peak);
+        printf("threads=%d sgemm_peak_gflops=%.1f blis_arch=%s\n", threads[ti], peak,
+               bli_arch_string(bli_arch_query_id()));
         for (int ai = 0; ai < n_arch && !rc; ai++)
             rc = bench_arch(archs[ai], ds, threads[ti], peak, &b);
     }
