@@ -11,6 +11,8 @@
 #include "gp/gp_internal.h"
 #include "sparse/sparse.h"
 
+#include "gp_api.h"
+
 /* ---- fixture reader (format: see tests/data/gen_gp_fixtures.py) ---- */
 
 typedef struct fixture {
@@ -847,6 +849,9 @@ int main(void)
         cmocka_unit_test(test_mobo_degenerate_data),
         cmocka_unit_test(test_objective_scales),
         cmocka_unit_test(test_sample_indefinite_covariance),
+        cmocka_unit_test(test_space_api_errors),
+        cmocka_unit_test(test_gp_api_errors),
+        cmocka_unit_test(test_mobo_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <sparse/sparse.h>
 
 #include "layers/layers_internal.h"
+#include "api_errors.h"
 #include "refnet.h"
 
 #ifndef EXAMPLES_DIR
@@ -1323,6 +1324,9 @@ int main(void)
         cmocka_unit_test(test_profile_counters),
         cmocka_unit_test(test_train_shift),
         cmocka_unit_test(test_train_options_v1),
+        cmocka_unit_test(test_arch_spec_errors),
+        cmocka_unit_test(test_arch_api_errors),
+        cmocka_unit_test(test_net_api_errors),
     };
     if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
         cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));
