@@ -427,7 +427,7 @@ static void test_idx_roundtrip(void **state)
 static void idx_variant(const char *path, int labels, long at, unsigned char v, size_t len,
                         size_t extra, int gz)
 {
-    unsigned char b[16 + 4 * 2 * 3 + 8];
+    unsigned char b[16 + 4 * 2 * 3 + 8] = {0}; /* the extra bytes too */
     size_t n = labels ? make_labels(b, 4, 3) : make_images(b, 4, 2, 3);
     if (at >= 0)
         b[at] = v;
