@@ -22,4 +22,8 @@ static inline void expect_error_at(int rc, int code, const char *const *want, co
 #define EXPECT_ERROR(rc, code, ...)                                                                          \
     expect_error_at((rc), (code), (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
 
+/* The NULL check every public function makes of its pointer arguments:
+ * EXPECT_NULL_ARG(sparse_x(NULL, 1), "sparse_x", "out") */
+#define EXPECT_NULL_ARG(rc, fn, arg) EXPECT_ERROR((rc), SPARSE_EINVAL, fn ": argument '" arg "' is NULL")
+
 #endif
