@@ -337,3 +337,86 @@ void test_net_api_errors(void **state)
     sparse_tensor_free(x);
     sparse_net_free(net);
 }
+
+/* sparse_net_train refuses options out of range and data of another
+ * shape, class count or size, before touching the weights. */
+void test_train_api_errors(void **state)
+{
+    (void)state;
+    static const char yaml[] = "input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: fc, name: out, units: 3}\n";
+    sparse_arch *a = NULL;
+    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
+    sparse_net *net = NULL;
+    assert_int_equal(sparse_net_create(&net, a, 4, 1), SPARSE_OK);
+    sparse_arch_free(a);
+    float img[4 * 16] = {0}, wrong_img[4 * 9] = {0};
+    const int32_t lab[4] = {0, 1, 2, 1}, lab5[4] = {0, 1, 4, 1};
+    sparse_dataset *ds = NULL, *wrong = NULL, *many = NULL, *empty = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, 4, 1, 4, 4, img, lab, 3), SPARSE_OK);
+    assert_int_equal(sparse_dataset_from_memory(&wrong, 4, 1, 3, 3, wrong_img, lab, 3), SPARSE_OK);
+    assert_int_equal(sparse_dataset_from_memory(&many, 4, 1, 4, 4, img, lab5, 5), SPARSE_OK);
+    assert_int_equal(sparse_dataset_from_memory(&empty, 0, 1, 4, 4, NULL, NULL, 3), SPARSE_OK);
+    sparse_tensor *w = NULL;
+    assert_int_equal(sparse_net_param(&w, net, 1, "weight"), SPARSE_OK);
+    const float w0 = sparse_tensor_data(w)[5];
+
+    sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
+    o.epochs = 1;
+    EXPECT_NULL_ARG(sparse_net_train(NULL, ds, &o, NULL), "sparse_net_train", "net");
+    EXPECT_NULL_ARG(sparse_net_train(net, NULL, &o, NULL), "sparse_net_train", "train");
+    sparse_train_result res = SPARSE_TRAIN_RESULT_INIT;
+    res.version = 9;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, &res), SPARSE_EVERSION, "sparse_net_train");
+    o.batch_size = 0;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, "batch size 0, the network allows 1..4");
+    o.batch_size = 5;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, "batch size 5");
+    o.batch_size = 2;
+    static const char invalid[] = "invalid options (lr > 0";
+    o.lr = 0;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.lr = INFINITY;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.lr = 1e-3;
+    o.weight_decay = -1;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.weight_decay = 0;
+    o.label_smoothing = 1.0f;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.label_smoothing = NAN;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.label_smoothing = 0;
+    o.optimizer = 2;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.optimizer = -1;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.optimizer = SPARSE_OPTIM_SGD;
+    o.schedule = 4;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.schedule = -1;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, invalid);
+    o.schedule = SPARSE_LR_STEP;
+    o.max_shift = 4;
+    EXPECT_ERROR(sparse_net_train(net, ds, &o, NULL), SPARSE_ERANGE, "max_shift 4 must be below the image size 4x4");
+    o.max_shift = 0;
+    EXPECT_ERROR(sparse_net_train(net, wrong, &o, NULL), SPARSE_ESHAPE,
+                 "sparse_net_train: images are 1x3x3, the architecture expects 1x4x4");
+    EXPECT_ERROR(sparse_net_train(net, many, &o, NULL), SPARSE_ERANGE, "the data set has 5 classes, the architecture 3");
+    EXPECT_ERROR(sparse_net_train(net, empty, &o, NULL), SPARSE_EEMPTY, "sparse_net_train: the data set is empty");
+    assert_true(sparse_tensor_data(w)[5] == w0); /* nothing trained */
+
+    double acc = -1;
+    EXPECT_NULL_ARG(sparse_net_evaluate(NULL, ds, &acc), "sparse_net_evaluate", "net");
+    EXPECT_NULL_ARG(sparse_net_evaluate(net, NULL, &acc), "sparse_net_evaluate", "ds");
+    EXPECT_NULL_ARG(sparse_net_evaluate(net, ds, NULL), "sparse_net_evaluate", "accuracy");
+    EXPECT_ERROR(sparse_net_evaluate(net, wrong, &acc), SPARSE_ESHAPE, "sparse_net_evaluate: images are 1x3x3");
+    /* SGD with the step schedule trains: the weights move */
+    assert_int_equal(sparse_net_train(net, ds, &o, NULL), SPARSE_OK);
+    assert_true(sparse_tensor_data(w)[5] != w0);
+    sparse_tensor_free(w);
+    sparse_dataset_free(ds);
+    sparse_dataset_free(wrong);
+    sparse_dataset_free(many);
+    sparse_dataset_free(empty);
+    sparse_net_free(net);
+}

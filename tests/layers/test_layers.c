@@ -1327,6 +1327,7 @@ int main(void)
         cmocka_unit_test(test_arch_spec_errors),
         cmocka_unit_test(test_arch_api_errors),
         cmocka_unit_test(test_net_api_errors),
+        cmocka_unit_test(test_train_api_errors),
     };
     if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
         cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));
