@@ -349,7 +349,9 @@ void test_train_api_errors(void **state)
     sparse_net *net = NULL;
     assert_int_equal(sparse_net_create(&net, a, 4, 1), SPARSE_OK);
     sparse_arch_free(a);
-    float img[4 * 16] = {0}, wrong_img[4 * 9] = {0};
+    float img[4 * 16], wrong_img[4 * 9] = {0};
+    for (size_t j = 0; j < 4 * 16; j++)
+        img[j] = (float)(j % 7) / 7.0f;
     const int32_t lab[4] = {0, 1, 2, 1}, lab5[4] = {0, 1, 4, 1};
     sparse_dataset *ds = NULL, *wrong = NULL, *many = NULL, *empty = NULL;
     assert_int_equal(sparse_dataset_from_memory(&ds, 4, 1, 4, 4, img, lab, 3), SPARSE_OK);
