@@ -6,5 +6,6 @@ void test_arch_spec_errors(void **state);
 void test_arch_api_errors(void **state);
 void test_net_api_errors(void **state);
 void test_train_api_errors(void **state);
+void test_hooks_profiled_and_failing(void **state);
 
 #endif

@@ -12,10 +12,12 @@
 
 #include <cmocka.h>
 
+#include <sparse/experimental.h>
 #include <sparse/sparse.h>
 
 #include "../expect.h"
 #include "api_errors.h"
+#include "core/internal.h"
 
 static sparse_layer_spec spec_of(int kind)
 {
@@ -420,5 +422,76 @@ void test_train_api_errors(void **state)
     sparse_dataset_free(wrong);
     sparse_dataset_free(many);
     sparse_dataset_free(empty);
+    sparse_net_free(net);
+}
+
+/* The error a failing hook reports. */
+static int hook_error(void)
+{
+    return sparse__error(SPARSE_EIO, "a test hook failed");
+}
+
+/* A hook that copies its input (the ReLU's input is >= 0 where it
+ * matters not) and fails on its nth call. */
+static int failing_hook(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)
+{
+    (void)net;
+    (void)id;
+    int *left = user;
+    if (--*left <= 0)
+        return hook_error();
+    for (size_t j = 0; j < ctx->batch; j++)
+        ctx->out[j] = ctx->in[j];
+    return SPARSE_OK;
+}
+
+/* Hooks while the network is profiled: their time is the node's; a hook's
+ * failure stops the pass with its status, naming the node and the pass,
+ * and so do the argument checks of the hook and profile API. */
+void test_hooks_profiled_and_failing(void **state)
+{
+    (void)state;
+    static const char yaml[] = "input: [1, 1, 1]\nclasses: 2\nlayers:\n  - {type: relu, name: r}\n"
+                               "  - {type: fc, name: out, units: 2}\n";
+    sparse_arch *a = NULL;
+    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
+    sparse_net *net = NULL;
+    assert_int_equal(sparse_net_create(&net, a, 2, 1), SPARSE_OK);
+    sparse_arch_free(a);
+    size_t r = 0;
+    assert_int_equal(sparse_net_find_node(net, "r", &r), SPARSE_OK);
+    int left = 3; /* forward, backward, then the second forward fails */
+    EXPECT_NULL_ARG(sparse_exp_net_set_hooks(NULL, r, failing_hook, failing_hook, &left), "sparse_exp_net_set_hooks",
+                    "net");
+    EXPECT_ERROR(sparse_exp_net_set_hooks(net, 0, failing_hook, NULL, &left), SPARSE_ERANGE,
+                 "sparse_exp_net_set_hooks");
+    EXPECT_ERROR(sparse_exp_net_set_hooks(net, 9, failing_hook, NULL, &left), SPARSE_ERANGE,
+                 "sparse_exp_net_set_hooks");
+    assert_int_equal(sparse_exp_net_set_hooks(net, r, failing_hook, failing_hook, &left), SPARSE_OK);
+    EXPECT_NULL_ARG(sparse_exp_net_profile(NULL, 1), "sparse_exp_net_profile", "net");
+    assert_int_equal(sparse_exp_net_profile(net, 1), SPARSE_OK);
+    sparse_tensor *x = NULL;
+    assert_int_equal(sparse_tensor_create_nchw(&x, 2, 1, 1, 1), SPARSE_OK);
+    sparse_tensor_data(x)[0] = 1.0f;
+    sparse_tensor_data(x)[1] = -2.0f;
+    const int32_t labels[2] = {0, 1};
+    assert_int_equal(sparse_net_forward(net, x, 1, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_backward(net, labels, 0.0f, NULL), SPARSE_OK);
+    double fwd = -1, bwd = -1;
+    EXPECT_NULL_ARG(sparse_exp_net_profile_node(NULL, r, &fwd, &bwd), "sparse_exp_net_profile_node", "net");
+    EXPECT_ERROR(sparse_exp_net_profile_node(net, 9, &fwd, &bwd), SPARSE_ERANGE, "sparse_exp_net_profile_node");
+    assert_int_equal(sparse_exp_net_profile_node(net, r, &fwd, NULL), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_profile_node(net, r, NULL, &bwd), SPARSE_OK);
+    assert_true(fwd > 0.0 && bwd > 0.0); /* the hooks' time */
+    sparse_exp_profile prof = SPARSE_EXP_PROFILE_INIT;
+    EXPECT_NULL_ARG(sparse_exp_net_profile_get(NULL, &prof), "sparse_exp_net_profile_get", "net");
+    assert_int_equal(sparse_exp_net_profile_get(net, &prof), SPARSE_OK);
+    assert_int_equal(prof.steps, 1);
+    EXPECT_ERROR(sparse_net_forward(net, x, 1, NULL), SPARSE_EIO, "node 'r': forward hook", "a test hook failed");
+    left = 2; /* forward passes, backward fails */
+    assert_int_equal(sparse_net_forward(net, x, 1, NULL), SPARSE_OK);
+    EXPECT_ERROR(sparse_net_backward(net, labels, 0.0f, NULL), SPARSE_EIO, "node 'r': backward hook");
+    assert_int_equal(sparse_exp_net_profile(net, 0), SPARSE_OK);
+    sparse_tensor_free(x);
     sparse_net_free(net);
 }

@@ -1328,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_arch_api_errors),
         cmocka_unit_test(test_net_api_errors),
         cmocka_unit_test(test_train_api_errors),
+        cmocka_unit_test(test_hooks_profiled_and_failing),
     };
     if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
         cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));
