@@ -5,5 +5,6 @@
 void test_space_api_errors(void **state);
 void test_gp_api_errors(void **state);
 void test_mobo_api_errors(void **state);
+void test_pareto_api_errors(void **state);
 
 #endif

@@ -852,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_space_api_errors),
         cmocka_unit_test(test_gp_api_errors),
         cmocka_unit_test(test_mobo_api_errors),
+        cmocka_unit_test(test_pareto_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

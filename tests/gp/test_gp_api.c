@@ -307,3 +307,38 @@ void test_mobo_api_errors(void **state)
     sparse_mobo_free(m);
     sparse_space_free(s);
 }
+
+/* Pareto ranks, fronts and hypervolumes: argument checks naming the
+ * function and what is wrong; the one-objective hypervolume and an empty
+ * set. */
+void test_pareto_api_errors(void **state)
+{
+    (void)state;
+    const double F[6] = {1, 2, 2, 1, 3, 3}, nanF[2] = {1, NAN}, ref[3] = {4, 4, 4}, inf_ref[2] = {4, INFINITY};
+    size_t rank[3], idx[3], count = 9;
+    double hv = -1;
+    EXPECT_ERROR(sparse_pareto_rank(3, 0, F, rank), SPARSE_EINVAL, "sparse_pareto_rank: no objectives");
+    EXPECT_ERROR(sparse_pareto_rank(3, 2, NULL, rank), SPARSE_EINVAL, "sparse_pareto_rank: F is NULL");
+    EXPECT_ERROR(sparse_pareto_rank(3, 2, F, NULL), SPARSE_EINVAL, "sparse_pareto_rank: rank is NULL");
+    EXPECT_ERROR(sparse_pareto_rank(1, 2, nanF, rank), SPARSE_ENUMERIC, "row 0 objective 1 is NaN");
+    assert_int_equal(sparse_pareto_rank(3, 2, F, rank), SPARSE_OK);
+    assert_true(rank[0] == 0 && rank[1] == 0 && rank[2] == 1);
+    assert_int_equal(sparse_pareto_rank(0, 2, NULL, NULL), SPARSE_OK);
+    EXPECT_NULL_ARG(sparse_pareto_front(3, 2, F, idx, NULL), "sparse_pareto_front", "count");
+    EXPECT_ERROR(sparse_pareto_front(3, 2, F, NULL, &count), SPARSE_EINVAL, "sparse_pareto_front: idx is NULL");
+    assert_int_equal(count, 0);
+    EXPECT_ERROR(sparse_pareto_front(1, 2, nanF, idx, &count), SPARSE_ENUMERIC, "sparse_pareto_front: row 0");
+    EXPECT_NULL_ARG(sparse_hypervolume(3, 2, F, ref, NULL), "sparse_hypervolume", "hv");
+    EXPECT_NULL_ARG(sparse_hypervolume(3, 2, F, NULL, &hv), "sparse_hypervolume", "ref");
+    assert_true(hv == 0.0);
+    const double F4[4] = {1, 1, 1, 1}, ref4[4] = {2, 2, 2, 2};
+    EXPECT_ERROR(sparse_hypervolume(1, 4, F4, ref4, &hv), SPARSE_EUNSUPPORTED,
+                 "sparse_hypervolume: 4 objectives (exact only for 1 to 3)");
+    EXPECT_ERROR(sparse_hypervolume(3, 2, F, inf_ref, &hv), SPARSE_EINVAL, "sparse_hypervolume: ref[1] not finite");
+    /* one objective: the best value's distance to ref */
+    const double F1[3] = {3, 1.5, 5};
+    assert_int_equal(sparse_hypervolume(3, 1, F1, ref, &hv), SPARSE_OK);
+    assert_true(hv == 2.5);
+    assert_int_equal(sparse_hypervolume(0, 2, NULL, ref, &hv), SPARSE_OK);
+    assert_true(hv == 0.0);
+}
