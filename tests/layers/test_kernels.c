@@ -191,7 +191,8 @@ static void test_conv_kernels(void **state)
  * out), and conv_direct one of its blocks of 1 to cblock channels. One
  * output channel block of each size, for every kernel side an architecture
  * allows (1..11), in every variant (sides 8 and up overflowed the sums on
- * AVX-512); 17 images leave a vector tail in every width. */
+ * AVX-512), at strides 1 and 2; 17 images leave a vector tail in every
+ * width. */
 static void test_conv_tiles(void **state)
 {
     (void)state;
@@ -199,8 +200,10 @@ static void test_conv_tiles(void **state)
     const size_t count = sparse__kern_variants(all, 4);
     for (size_t v = 0; v < count; v++)
         for (size_t k = 1; k <= 11; k++)
-            for (size_t cout = 1; cout <= 8; cout++)
+            for (size_t cout = 1; cout <= 8; cout++) {
                 check(&all[v], geo(1, cout, k, 1, k + 1, k, 0, 0, 0, 0), 17);
+                check(&all[v], geo(1, cout, k, 2, k + 2, k + 2, 0, 0, 0, 0), 17); /* the strided rows */
+            }
 }
 
 /* Max pooling of (2 * dr, 5, 7, n) with 2x2 windows at stride 2 (tiles,
