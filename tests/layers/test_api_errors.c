@@ -19,6 +19,17 @@
 #include "api_errors.h"
 #include "core/internal.h"
 
+/* The network of an architecture in YAML, max_batch images, seed 1. */
+static sparse_net *net_of(const char *yaml, size_t max_batch)
+{
+    sparse_arch *a = NULL;
+    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
+    sparse_net *net = NULL;
+    assert_int_equal(sparse_net_create(&net, a, max_batch, 1), SPARSE_OK);
+    sparse_arch_free(a);
+    return net;
+}
+
 static sparse_layer_spec spec_of(int kind)
 {
     sparse_layer_spec s = SPARSE_LAYER_SPEC_INIT;
@@ -346,11 +357,7 @@ void test_train_api_errors(void **state)
 {
     (void)state;
     static const char yaml[] = "input: [1, 4, 4]\nclasses: 3\nlayers:\n  - {type: fc, name: out, units: 3}\n";
-    sparse_arch *a = NULL;
-    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
-    sparse_net *net = NULL;
-    assert_int_equal(sparse_net_create(&net, a, 4, 1), SPARSE_OK);
-    sparse_arch_free(a);
+    sparse_net *net = net_of(yaml, 4);
     float img[4 * 16], wrong_img[4 * 9] = {0};
     for (size_t j = 0; j < 4 * 16; j++)
         img[j] = (float)(j % 7) / 7.0f;
@@ -453,11 +460,7 @@ void test_hooks_profiled_and_failing(void **state)
     (void)state;
     static const char yaml[] = "input: [1, 1, 1]\nclasses: 2\nlayers:\n  - {type: relu, name: r}\n"
                                "  - {type: fc, name: out, units: 2}\n";
-    sparse_arch *a = NULL;
-    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
-    sparse_net *net = NULL;
-    assert_int_equal(sparse_net_create(&net, a, 2, 1), SPARSE_OK);
-    sparse_arch_free(a);
+    sparse_net *net = net_of(yaml, 2);
     size_t r = 0;
     assert_int_equal(sparse_net_find_node(net, "r", &r), SPARSE_OK);
     int left = 3; /* forward, backward, then the second forward fails */

@@ -733,12 +733,7 @@ static void test_q_extreme_params(void **state)
 static void test_q_api_errors(void **state)
 {
     (void)state;
-    static const char yaml[] = "input: [1, 2, 2]\nclasses: 2\nlayers:\n  - {type: fc, name: out, units: 2}\n";
-    sparse_arch *a = NULL;
-    assert_int_equal(sparse_arch_parse_yaml(&a, yaml, strlen(yaml), "t.yaml"), SPARSE_OK);
-    sparse_net *net = NULL;
-    assert_int_equal(sparse_net_create(&net, a, 4, 1), SPARSE_OK);
-    sparse_arch_free(a);
+    sparse_net *net = memtest_net("input: [1, 2, 2]\nclasses: 2\nlayers:\n  - {type: fc, name: out, units: 2}\n", 4, 1);
     const float img[2 * 4] = {0.1f, -0.5f, 0.25f, 1.0f, -1.0f, 0.5f, 0.0f, 0.75f}, wrong_img[2 * 9] = {0};
     const int32_t lab[2] = {0, 1};
     sparse_dataset *ds = NULL, *wrong = NULL, *empty = NULL;
