@@ -3,14 +3,16 @@
 # examples (the Arm toolchain and qemu: exported models built for and run on
 # an emulated Cortex-M4; abigail-tools: the ABI compared with its baseline;
 # clang, its sanitizer runtimes and LLVM's OpenMP runtime: the libFuzzer and
-# ThreadSanitizer builds of tools/fuzz.sh and tools/tsan.sh).
+# ThreadSanitizer builds of tools/fuzz.sh and tools/tsan.sh; gcovr: the
+# coverage report of tools/coverage.sh; valgrind: the memcheck run of the
+# unit suite).
 # Only what is missing is installed; run as root.
 set -eu
 pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev nettle-dev
 libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
 python3-matplotlib librsvg2-bin graphviz
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm abigail-tools
-clang libclang-rt-14-dev libomp-14-dev"
+clang libclang-rt-14-dev libomp-14-dev gcovr valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -108,6 +108,7 @@ char *sparse__buf_detach(sparse__buf *b)
         b->len = b->cap = 0;
         return NULL;
     }
+    b->data[b->len] = '\0'; /* sparse__buf_grow does not terminate a new buffer */
     char *s = b->data;
     b->data = NULL;
     b->len = b->cap = 0;

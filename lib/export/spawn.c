@@ -102,7 +102,12 @@ int sparse__run_ok(char *const *argv, double timeout_s, const char *hint, const 
     char *text = NULL;
     int status = 0;
     int rc = sparse__run_tool(argv, timeout_s, hint, &text, &status);
-    if (!rc && status != 0) {
+    if (!rc && status == 127 && !*text) {
+        /* POSIX's "could not exec" from the child, where posix_spawn cannot
+         * report it itself (C libraries that fork, valgrind) */
+        rc = sparse__error(SPARSE_ENOTFOUND, "cannot run %s: it exited with status 127 and no output%s%s", argv[0],
+                           hint ? " " : "", hint ? hint : "");
+    } else if (!rc && status != 0) {
         /* The end of the output says what went wrong. */
         size_t len = strlen(text);
         const char *tail = len > 2000 ? text + len - 2000 : text;

@@ -459,9 +459,6 @@ static void put_layer(sparse__buf *b, const sparse__arch_layer *l, int json)
 
 static int serialise(const sparse_arch *a, char **out, int json)
 {
-    SPARSE__CHECK_NULL(out);
-    *out = NULL;
-    SPARSE__CHECK_NULL(a);
     sparse__buf b = SPARSE__BUF_INIT;
     if (json) {
         sparse__buf_puts(&b, "{\"name\": ");
@@ -499,5 +496,20 @@ static int serialise(const sparse_arch *a, char **out, int json)
     return *out ? SPARSE_OK : SPARSE_ENOMEM;
 }
 
-SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch) { return serialise(arch, out, 0); }
-SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch) { return serialise(arch, out, 1); }
+/* The argument checks here, not in serialise: their messages name the
+ * function called. */
+SPARSE_API int sparse_arch_to_yaml(char **out, const sparse_arch *arch)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(arch);
+    return serialise(arch, out, 0);
+}
+
+SPARSE_API int sparse_arch_to_json(char **out, const sparse_arch *arch)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(arch);
+    return serialise(arch, out, 1);
+}

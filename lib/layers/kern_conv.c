@@ -241,8 +241,12 @@ static void conv_wgrad(const sparse__conv_geo *g, const float *xp, const float *
 {
     const size_t k = g->k, hp = (g->ho - 1) * g->s + k, wp = (g->wo - 1) * g->s + k;
     const size_t kt_full = k < WG_KT ? k : WG_KT, chunks = (k + WG_KT - 1) / WG_KT;
-    const size_t cbm = wgrad_cb(kt_full), nb = sparse__conv_blocks(g->cout, cbm);
-    const size_t per_ci = k * chunks * cbm * kt_full, cig = per_ci < WG_SUMS ? WG_SUMS / per_ci : 1;
+    /* one input channel's sums must fit in WG_SUMS: for kernels past 7
+     * (AVX-512's blocks of 5) a smaller block (11 x 3 x 5 sums a channel
+     * at most leaves room for 2) */
+    const size_t per_block = k * chunks * kt_full, fit = WG_SUMS / per_block;
+    const size_t cbm = wgrad_cb(kt_full) < fit ? wgrad_cb(kt_full) : fit, nb = sparse__conv_blocks(g->cout, cbm);
+    const size_t per_ci = per_block * cbm, cig = WG_SUMS / per_ci;
     const size_t groups = (g->cin + cig - 1) / cig, ds = g->ho * g->wo * n;
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt)

@@ -341,7 +341,9 @@ SPARSE_API int sparse_qnet_quantize_input(const sparse_qnet *q, const float *ima
 
 SPARSE_API int sparse_qnet_predict(sparse_qnet *q, const float *image, int8_t *logits, int *label)
 {
-    int rc = sparse_qnet_quantize_input(q, image, q ? q->arena + q->nodes[0].offset : NULL);
+    SPARSE__CHECK_NULL(q); /* named here, not as sparse_qnet_quantize_input's */
+    SPARSE__CHECK_NULL(image);
+    int rc = sparse_qnet_quantize_input(q, image, q->arena + q->nodes[0].offset);
     if (rc)
         return rc;
     sparse__q8_run(q->ops, q->n_ops, q->arena);

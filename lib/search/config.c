@@ -542,6 +542,7 @@ SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char 
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
+    SPARSE__CHECK_NULL(path); /* named here, not in sparse__doc_load_file */
     sparse__doc *doc;
     int rc = sparse__doc_load_file(&doc, path);
     return rc ? rc : config_from_doc(out, doc);

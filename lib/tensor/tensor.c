@@ -82,6 +82,7 @@ SPARSE_API int sparse_tensor_create(sparse_tensor **out, int ndim, const size_t 
 
 SPARSE_API int sparse_tensor_create_nchw(sparse_tensor **out, size_t n, size_t c, size_t h, size_t w)
 {
+    SPARSE__CHECK_NULL(out); /* named here, not as sparse_tensor_create's */
     size_t shape[4] = {n, c, h, w};
     return sparse_tensor_create(out, 4, shape);
 }
@@ -89,6 +90,8 @@ SPARSE_API int sparse_tensor_create_nchw(sparse_tensor **out, size_t n, size_t c
 SPARSE_API int sparse_tensor_from_data(sparse_tensor **out, int ndim, const size_t *shape,
                                        const float *data)
 {
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
     SPARSE__CHECK_NULL(data);
     int rc = sparse_tensor_create(out, ndim, shape);
     if (rc)
@@ -161,8 +164,8 @@ SPARSE_API const float *sparse_tensor_data_const(const sparse_tensor *t)
 
 static int offset_of(const char *fn, const sparse_tensor *t, const size_t *idx, size_t *off)
 {
-    SPARSE__CHECK_NULL(t);
-    SPARSE__CHECK_NULL(idx);
+    if (!t || !idx) /* named as SPARSE__CHECK_NULL would in fn */
+        return sparse__error(SPARSE_EINVAL, "%s: argument '%s' is NULL", fn, t ? "idx" : "t");
     size_t o = t->offset;
     for (int i = 0; i < t->ndim; i++) {
         if (idx[i] >= t->shape[i])

@@ -10,6 +10,7 @@
 #include "core/doc.h"
 #include "core/internal.h"
 #include "sparse/sparse.h"
+#include "../expect.h"
 
 static void test_version(void **state)
 {
@@ -291,6 +292,81 @@ static void test_buf_json(void **state)
     assert_non_null(s);
     free(s);
     sparse__buf_free(&b);
+    /* a buffer nothing was written to detaches as "" (a tool's empty
+     * output: the string was unterminated, valgrind saw strlen read it) */
+    s = sparse__buf_detach(&b);
+    assert_non_null(s);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+/* The typed readers of a YAML document: each wrong type, number or name
+ * refused with file:line:col, what was expected and what was found. */
+static void test_doc_readers(void **state)
+{
+    (void)state;
+    static const char text[] = "n: 12abc\nbig: 99999999999999999999\nx: 1e999\nm: {a: 1}\ns: [1, 2]\n"
+                               "b: perhaps\nnil: ~\nnul: null\nempty:\nq: 'null'\nk: [1]\n"
+                               "dup: {a: 1, a: 2}\ncx: {[1]: 2}\nok: {b: On, d: 2.5, e: two}\n";
+    sparse__doc *doc = NULL;
+    EXPECT_NULL_ARG(sparse__doc_parse(NULL, text, strlen(text), "t.yaml"), "sparse__doc_parse", "out");
+    EXPECT_NULL_ARG(sparse__doc_parse(&doc, NULL, 0, "t.yaml"), "sparse__doc_parse", "text");
+    assert_int_equal(sparse__doc_parse(&doc, text, strlen(text), "t.yaml"), SPARSE_OK);
+    const sparse__doc_node *root = sparse__doc_root(doc);
+    assert_null(sparse__doc_root(NULL));
+    assert_string_equal(sparse__doc_source(NULL), "?");
+    assert_string_equal(sparse__doc_source(doc), "t.yaml");
+    assert_null(sparse__doc_get(root, NULL));
+    assert_null(sparse__doc_get(sparse__doc_get(root, "s"), "a")); /* a sequence has no keys */
+    long l;
+    double d;
+    int b, e;
+    const char *str;
+    EXPECT_ERROR(sparse__doc_long(doc, sparse__doc_get(root, "n"), "n", 0, 100, &l), SPARSE_EFORMAT,
+                 "t.yaml:1:4: n: '12abc' is not an integer");
+    EXPECT_ERROR(sparse__doc_long(doc, sparse__doc_get(root, "big"), "big", 0, 100, &l), SPARSE_EFORMAT,
+                 "t.yaml:2:6: big: '99999999999999999999' is not an integer");
+    EXPECT_ERROR(sparse__doc_long(doc, sparse__doc_get(root, "empty"), "empty", 0, 100, &l), SPARSE_EFORMAT,
+                 "empty: '' is not an integer");
+    EXPECT_ERROR(sparse__doc_double(doc, sparse__doc_get(root, "x"), "x", 0, 1, &d), SPARSE_EFORMAT,
+                 "t.yaml:3:4: x: '1e999' is not a finite number");
+    EXPECT_ERROR(sparse__doc_double(doc, sparse__doc_get(root, "n"), "n", 0, 1, &d), SPARSE_EFORMAT,
+                 "n: '12abc' is not a finite number");
+    EXPECT_ERROR(sparse__doc_double(doc, sparse__doc_get(root, "m"), "m", 0, 1, &d), SPARSE_EFORMAT,
+                 "t.yaml:4:4: m: expected a number, found a mapping");
+    EXPECT_ERROR(sparse__doc_string(doc, sparse__doc_get(root, "s"), "s", &str), SPARSE_EFORMAT,
+                 "t.yaml:5:4: s: expected a string, found a sequence");
+    EXPECT_ERROR(sparse__doc_bool(doc, sparse__doc_get(root, "b"), "b", &b), SPARSE_EFORMAT,
+                 "t.yaml:6:4: b: 'perhaps' is not true or false");
+    EXPECT_ERROR(sparse__doc_bool(doc, NULL, "gone", &b), SPARSE_EFORMAT, "gone: missing (expected true or false)");
+    EXPECT_ERROR(sparse__doc_enum(doc, sparse__doc_get(root, "k"), "k", (const char *const[]){"x"}, 1, &e),
+                 SPARSE_EFORMAT, "k: expected a name, found a sequence");
+    assert_true(sparse__doc_is_null(sparse__doc_get(root, "nil")));
+    assert_true(sparse__doc_is_null(sparse__doc_get(root, "nul")));
+    assert_true(sparse__doc_is_null(sparse__doc_get(root, "empty")));
+    assert_false(sparse__doc_is_null(sparse__doc_get(root, "q"))); /* quoted: the string "null" */
+    assert_false(sparse__doc_is_null(sparse__doc_get(root, "n")));
+    assert_false(sparse__doc_is_null(sparse__doc_get(root, "m")));
+    assert_false(sparse__doc_is_null(NULL));
+    static const char *const keys[] = {"a"};
+    EXPECT_ERROR(sparse__doc_check_keys(doc, sparse__doc_get(root, "dup"), "dup", keys, 1), SPARSE_EFORMAT,
+                 "t.yaml:12:13: dup: key 'a' appears twice (first at line 12)");
+    EXPECT_ERROR(sparse__doc_check_keys(doc, sparse__doc_get(root, "cx"), "cx", keys, 1), SPARSE_EFORMAT,
+                 "cx: keys must be plain names");
+    EXPECT_ERROR(sparse__doc_check_keys(doc, sparse__doc_get(root, "s"), "s", keys, 1), SPARSE_EFORMAT,
+                 "s: expected a mapping");
+    const sparse__doc_node *ok = sparse__doc_get(root, "ok");
+    assert_int_equal(sparse__doc_bool(doc, sparse__doc_get(ok, "b"), "b", &b), SPARSE_OK);
+    assert_int_equal(b, 1);
+    assert_int_equal(sparse__doc_double(doc, sparse__doc_get(ok, "d"), "d", 0, 10, &d), SPARSE_OK);
+    assert_true(d == 2.5);
+    EXPECT_ERROR(sparse__doc_double(doc, sparse__doc_get(ok, "d"), "d", 3, 10, &d), SPARSE_ERANGE,
+                 "d: 2.5 is outside the allowed range [3, 10]");
+    EXPECT_ERROR(sparse__doc_enum(doc, sparse__doc_get(ok, "e"), "e", (const char *const[]){"one", "three"}, 2, &e),
+                 SPARSE_ERANGE, "e: unknown value 'two' (allowed: one, three)");
+    sparse__doc_free(doc);
+    EXPECT_NULL_ARG(sparse__doc_load_file(NULL, "x"), "sparse__doc_load_file", "out");
+    EXPECT_NULL_ARG(sparse__doc_load_file(&doc, NULL), "sparse__doc_load_file", "path");
 }
 
 static void test_atomic_file(void **state)
@@ -407,7 +483,7 @@ int main(void)
         cmocka_unit_test(test_sparse_free),       cmocka_unit_test(test_struct_versions),
         cmocka_unit_test(test_rng_determinism),   cmocka_unit_test(test_rng_reseed_stream),
         cmocka_unit_test(test_rng_distributions), cmocka_unit_test(test_rng_state_roundtrip),
-        cmocka_unit_test(test_buf_json),          cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_buf_json), cmocka_unit_test(test_doc_readers),          cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_doc_yaml_and_json), cmocka_unit_test(test_doc_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

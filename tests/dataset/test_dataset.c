@@ -16,6 +16,8 @@
 #include "sparse/sparse.h"
 #include "sparse/data.h"
 
+#include "../expect.h"
+
 /* Debian 12's cmocka predates assert_double_equal. */
 #define assert_near(a, b, eps)                                                   \
     do {                                                                         \
@@ -427,7 +429,7 @@ static void test_idx_roundtrip(void **state)
 static void idx_variant(const char *path, int labels, long at, unsigned char v, size_t len,
                         size_t extra, int gz)
 {
-    unsigned char b[16 + 4 * 2 * 3 + 8];
+    unsigned char b[16 + 4 * 2 * 3 + 8] = {0}; /* the extra bytes too */
     size_t n = labels ? make_labels(b, 4, 3) : make_images(b, 4, 2, 3);
     if (at >= 0)
         b[at] = v;
@@ -898,6 +900,136 @@ static void test_cache_dir(void **state)
         setenv("HOME", old_h, 1);
 }
 
+/* The argument checks of the in-memory data set and batcher API: each
+ * pointer argument named, ranges and shapes refused with what and where,
+ * and the getters of a NULL data set or an image past the last. */
+static void test_dataset_api_errors(void **state)
+{
+    (void)state;
+    const float img[2 * 4] = {0, 1, 2, 3, 4, 5, 6, 7};
+    const int32_t lab[2] = {0, 2};
+    sparse_dataset *ds = NULL, *d2 = NULL;
+    EXPECT_NULL_ARG(sparse_dataset_from_memory(NULL, 2, 1, 2, 2, img, lab, 3), "sparse_dataset_from_memory", "out");
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, NULL, lab, 3), SPARSE_EINVAL, "images or labels is NULL");
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, NULL, 3), SPARSE_EINVAL, "images or labels is NULL");
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 0, 2, img, lab, 3), SPARSE_ESHAPE, "image shape 1x0x2");
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, lab, 0), SPARSE_EINVAL, "num_classes is 0");
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, lab, 2), SPARSE_ERANGE,
+                 "label 2 of image 1 is outside [0, 2)");
+    const int32_t neg[2] = {0, -1};
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, neg, 3), SPARSE_ERANGE, "label -1 of image 1");
+    float nan_img[8];
+    memcpy(nan_img, img, sizeof nan_img);
+    nan_img[6] = NAN;
+    EXPECT_ERROR(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, nan_img, lab, 3), SPARSE_ENUMERIC,
+                 "pixel 2 of image 1 is not finite");
+    assert_null(ds);
+    /* no images: valid, and empty */
+    assert_int_equal(sparse_dataset_from_memory(&ds, 0, 1, 2, 2, NULL, NULL, 3), SPARSE_OK);
+    assert_int_equal(sparse_dataset_image_count(ds), 0);
+    sparse_dataset_free(ds);
+    assert_int_equal(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, lab, 3), SPARSE_OK);
+
+    assert_int_equal(sparse_dataset_image_count(NULL), 0);
+    assert_int_equal(sparse_dataset_channels(NULL), 0);
+    assert_int_equal(sparse_dataset_height(NULL), 0);
+    assert_int_equal(sparse_dataset_width(NULL), 0);
+    assert_int_equal(sparse_dataset_class_count(NULL), 0);
+    assert_int_equal(sparse_dataset_label(ds, 2), -1);
+    assert_int_equal(sparse_dataset_label(NULL, 0), -1);
+    assert_null(sparse_dataset_image(ds, 2));
+    assert_null(sparse_dataset_image(NULL, 0));
+    assert_int_equal(sparse_dataset_label_count(NULL, 0), 0);
+    assert_int_equal(sparse_dataset_label_count(ds, 2), 1);
+    EXPECT_NULL_ARG(sparse_dataset_pixel_stats(NULL, NULL, NULL, NULL, NULL), "sparse_dataset_pixel_stats", "ds");
+
+    EXPECT_NULL_ARG(sparse_dataset_range(NULL, ds, 0, 1), "sparse_dataset_range", "out");
+    EXPECT_NULL_ARG(sparse_dataset_range(&d2, NULL, 0, 1), "sparse_dataset_range", "src");
+    EXPECT_ERROR(sparse_dataset_range(&d2, ds, 1, 2), SPARSE_ERANGE, "[1, 1+2) is outside the 2 images");
+    EXPECT_ERROR(sparse_dataset_range(&d2, ds, 3, 0), SPARSE_ERANGE, "[3, 3+0) is outside the 2 images");
+    assert_int_equal(sparse_dataset_range(&d2, ds, 2, 0), SPARSE_OK); /* empty, at the end */
+    assert_int_equal(sparse_dataset_image_count(d2), 0);
+    sparse_dataset_free(d2);
+    const size_t pick[2] = {1, 5};
+    EXPECT_NULL_ARG(sparse_dataset_subset(NULL, ds, pick, 1), "sparse_dataset_subset", "out");
+    EXPECT_NULL_ARG(sparse_dataset_subset(&d2, NULL, pick, 1), "sparse_dataset_subset", "src");
+    EXPECT_ERROR(sparse_dataset_subset(&d2, ds, NULL, 1), SPARSE_EINVAL, "sparse_dataset_subset: indices is NULL");
+    EXPECT_ERROR(sparse_dataset_subset(&d2, ds, pick, 2), SPARSE_ERANGE, "index 5 (entry 1) is outside the 2 images");
+    assert_int_equal(sparse_dataset_subset(&d2, ds, pick, 1), SPARSE_OK);
+    assert_int_equal(sparse_dataset_label(d2, 0), 2);
+    assert_true(sparse_dataset_image(d2, 0)[3] == 7.0f);
+    sparse_dataset_free(d2);
+
+    float mean = 0, sd = 0;
+    EXPECT_NULL_ARG(sparse_dataset_compute_normalization(NULL, &mean, &sd), "sparse_dataset_compute_normalization", "ds");
+    EXPECT_NULL_ARG(sparse_dataset_compute_normalization(ds, NULL, &sd), "sparse_dataset_compute_normalization", "mean");
+    EXPECT_NULL_ARG(sparse_dataset_compute_normalization(ds, &mean, NULL), "sparse_dataset_compute_normalization", "std");
+    EXPECT_NULL_ARG(sparse_dataset_normalize(NULL, 0, 1), "sparse_dataset_normalize", "ds");
+    EXPECT_ERROR(sparse_dataset_normalize(ds, 0, 0), SPARSE_EINVAL, "need a finite mean and std > 0 (got 0, 0)");
+    EXPECT_ERROR(sparse_dataset_normalize(ds, NAN, 1), SPARSE_EINVAL, "got nan, 1");
+    EXPECT_ERROR(sparse_dataset_normalize(ds, 0, INFINITY), SPARSE_EINVAL, "got 0, inf");
+    assert_true(sparse_dataset_image(ds, 1)[0] == 4.0f); /* unchanged */
+    const int groups[3] = {0, 1, 2}, ok_groups[3] = {1, 0, 1};
+    EXPECT_NULL_ARG(sparse_dataset_relabel(NULL, groups, 3), "sparse_dataset_relabel", "ds");
+    EXPECT_NULL_ARG(sparse_dataset_relabel(ds, NULL, 3), "sparse_dataset_relabel", "group_of_class");
+    EXPECT_ERROR(sparse_dataset_relabel(ds, groups, 2), SPARSE_ESHAPE, "2 groups given for 3 classes");
+    EXPECT_ERROR(sparse_dataset_relabel(ds, groups, 3), SPARSE_EINVAL, "class 2 maps to group 2, not 0 or 1");
+    assert_int_equal(sparse_dataset_label(ds, 1), 2); /* unchanged */
+    assert_int_equal(sparse_dataset_relabel(ds, ok_groups, 3), SPARSE_OK);
+    assert_int_equal(sparse_dataset_label(ds, 0), 1);
+    assert_int_equal(sparse_dataset_label(ds, 1), 1);
+    assert_int_equal(sparse_dataset_class_count(ds), 2);
+
+    sparse_batcher *b = NULL;
+    EXPECT_NULL_ARG(sparse_batcher_create(NULL, ds, 1, 0, 1), "sparse_batcher_create", "out");
+    EXPECT_NULL_ARG(sparse_batcher_create(&b, NULL, 1, 0, 1), "sparse_batcher_create", "ds");
+    EXPECT_ERROR(sparse_batcher_create(&b, ds, 0, 0, 1), SPARSE_EINVAL, "sparse_batcher_create: batch_size is 0");
+    assert_null(b);
+    assert_int_equal(sparse_batcher_create(&b, ds, 2, 1, 1), SPARSE_OK);
+    sparse_tensor *x = NULL, *small = NULL, *wrong = NULL, *flat = NULL;
+    int32_t labels[2];
+    size_t n = 9;
+    assert_int_equal(sparse_tensor_create_nchw(&x, 2, 1, 2, 2), SPARSE_OK);
+    EXPECT_NULL_ARG(sparse_batcher_next(b, x, labels, NULL), "sparse_batcher_next", "n");
+    EXPECT_NULL_ARG(sparse_batcher_next(NULL, x, labels, &n), "sparse_batcher_next", "b");
+    assert_int_equal(n, 0);
+    EXPECT_NULL_ARG(sparse_batcher_next(b, NULL, labels, &n), "sparse_batcher_next", "x");
+    EXPECT_NULL_ARG(sparse_batcher_next(b, x, NULL, &n), "sparse_batcher_next", "labels");
+    assert_int_equal(sparse_tensor_create_nchw(&small, 1, 1, 2, 2), SPARSE_OK);
+    EXPECT_ERROR(sparse_batcher_next(b, small, labels, &n), SPARSE_ESHAPE, "x must be a contiguous (>= 2, 1, 2, 2)");
+    assert_int_equal(sparse_tensor_create_nchw(&wrong, 2, 1, 1, 4), SPARSE_OK);
+    EXPECT_ERROR(sparse_batcher_next(b, wrong, labels, &n), SPARSE_ESHAPE, "x must be a contiguous");
+    size_t fshape[2] = {2, 4};
+    assert_int_equal(sparse_tensor_create(&flat, 2, fshape), SPARSE_OK); /* (batch, C*H*W) will do */
+    assert_int_equal(sparse_batcher_next(b, flat, labels, &n), SPARSE_OK);
+    assert_int_equal(n, 2);
+    EXPECT_NULL_ARG(sparse_batcher_seek_epoch(NULL, 1), "sparse_batcher_seek_epoch", "b");
+    sparse_batcher_free(b);
+    sparse_tensor_free(x);
+    sparse_tensor_free(small);
+    sparse_tensor_free(wrong);
+    sparse_tensor_free(flat);
+
+    /* opening and cache names */
+    sparse_dataset *tr = NULL, *va = NULL, *te = NULL;
+    EXPECT_NULL_ARG(sparse_data_open(NULL, &va, &te, "x", NULL), "sparse_data_open", "train");
+    EXPECT_NULL_ARG(sparse_data_open(&tr, NULL, &te, "x", NULL), "sparse_data_open", "val");
+    EXPECT_NULL_ARG(sparse_data_open(&tr, &va, NULL, "x", NULL), "sparse_data_open", "test");
+    EXPECT_NULL_ARG(sparse_data_open(&tr, &va, &te, NULL, NULL), "sparse_data_open", "spec");
+    sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
+    o.test_fraction = 1.0;
+    EXPECT_ERROR(sparse_data_open(&tr, &va, &te, "x.csv", &o), SPARSE_EINVAL, "test_fraction 1 is outside [0, 1)");
+    o.test_fraction = NAN;
+    EXPECT_ERROR(sparse_data_open(&tr, &va, &te, "x.csv", &o), SPARSE_EINVAL, "test_fraction nan");
+    char buf[8];
+    EXPECT_NULL_ARG(sparse_data_cache_dir(NULL, 8, "mnist"), "sparse_data_cache_dir", "buf");
+    EXPECT_NULL_ARG(sparse_data_cache_dir(buf, 8, NULL), "sparse_data_cache_dir", "name");
+    EXPECT_ERROR(sparse_data_cache_dir(buf, 8, "."), SPARSE_EINVAL, "'.' is not a data set name");
+    EXPECT_ERROR(sparse_data_cache_dir(buf, 8, ".."), SPARSE_EINVAL, "'..' is not a data set name");
+    EXPECT_ERROR(sparse_data_cache_dir(buf, 0, "a/b"), SPARSE_EINVAL, "'a/b' is not a data set name");
+    sparse_dataset_free(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -914,6 +1046,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_data_open),
         cmocka_unit_test(test_cache_dir),
+        cmocka_unit_test(test_dataset_api_errors),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

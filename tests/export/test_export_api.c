@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "core/internal.h"
@@ -19,6 +20,7 @@
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 #include "test_export.h"
+#include "../expect.h"
 
 static const char tiny_yaml[] = "input: [1, 8, 8]\nclasses: 3\nlayers:\n"
                                 "  - {type: conv2d, name: c, filters: 4, kernel: 3}\n"
@@ -270,6 +272,32 @@ static void test_errors(void **state)
     sparse_exp_build_result b = SPARSE_EXP_BUILD_RESULT_INIT;
     assert_int_equal(sparse_exp_export_build(dir, "model", &tc, &b), SPARSE_ENOTFOUND);
     assert_non_null(strstr(sparse_last_error(), "gcc-arm-none-eabi"));
+    /* A compiler that exits 127 without a word is one that could not run
+     * (what a C library whose posix_spawn forks reports); one that fails
+     * with a message has it quoted. */
+    const size_t dl = strlen(dir);
+    char *fake = malloc(dl + 32);
+    assert_non_null(fake);
+    snprintf(fake, dl + 32, "%s/fake-gcc", dir);
+    static const char *const scripts[] = {"#!/bin/sh\nexit 127\n", "#!/bin/sh\necho 'fake: no such flag' >&2\nexit 3\n"};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(fake, "w");
+        assert_non_null(f);
+        fputs(scripts[i], f);
+        fclose(f);
+        assert_int_equal(chmod(fake, 0755), 0);
+        snprintf(fake + dl, 32, "/fake-");
+        tc.cross_prefix = fake;
+        if (i == 0) {
+            EXPECT_ERROR(sparse_exp_export_build(dir, "model", &tc, &b), SPARSE_ENOTFOUND,
+                         "fake-gcc: it exited with status 127 and no output", "gcc-arm-none-eabi");
+        } else {
+            EXPECT_ERROR(sparse_exp_export_build(dir, "model", &tc, &b), SPARSE_EIO, "export: compiling the model",
+                         "fake-gcc exited with status 3", "fake: no such flag");
+        }
+        snprintf(fake + dl, 32, "/fake-gcc");
+    }
+    free(fake);
     sparse_exp_verify_result v = SPARSE_EXP_VERIFY_RESULT_INIT;
     tc.cross_prefix = NULL;
     tc.target = SPARSE_EXP_TARGET_CORTEX_M0PLUS;

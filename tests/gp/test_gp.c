@@ -11,6 +11,8 @@
 #include "gp/gp_internal.h"
 #include "sparse/sparse.h"
 
+#include "gp_api.h"
+
 /* |a - b| <= tol (this cmocka lacks assert_double_equal). */
 #define assert_close(a, b, tol) assert_true(fabs((double)(a) - (double)(b)) <= (tol))
 
@@ -1017,6 +1019,10 @@ int main(void)
         cmocka_unit_test(test_mobo_degenerate_data),
         cmocka_unit_test(test_objective_scales),
         cmocka_unit_test(test_sample_indefinite_covariance),
+        cmocka_unit_test(test_space_api_errors),
+        cmocka_unit_test(test_gp_api_errors),
+        cmocka_unit_test(test_mobo_api_errors),
+        cmocka_unit_test(test_pareto_api_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

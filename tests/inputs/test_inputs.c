@@ -379,6 +379,44 @@ static int load_st(const char *header, size_t len, int allow_extra)
     return rc;
 }
 
+/* Each field of a tensor entry checked, naming file, tensor and what is
+ * wrong with it. */
+static void test_safetensors_entries(void **state)
+{
+    (void)state;
+    const char *p = at("t.safetensors");
+    static const struct {
+        const char *entry, *why;
+        int code;
+    } cases[] = {
+        {"5", "tensor 'out.weight' is not an object", SPARSE_EFORMAT},
+        {"{\"shape\":[2,4],\"data_offsets\":[0,32]}", "tensor 'out.weight' has dtype (missing)", SPARSE_EFORMAT},
+        {"{\"dtype\":7,\"shape\":[2,4],\"data_offsets\":[0,32]}", "has dtype 7, only F32", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"data_offsets\":[0,32]}", "tensor 'out.weight' has no shape list", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":8,\"data_offsets\":[0,32]}", "has no shape list", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,4]}", "tensor 'out.weight' needs data_offsets [begin, end]", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0]}", "needs data_offsets", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[1,1,1,2,4],\"data_offsets\":[0,32]}", "has 5 dimensions, at most 4",
+         SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,-4],\"data_offsets\":[0,32]}", "has a bad dimension 1", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,\"4x\"],\"data_offsets\":[0,32]}", "has a bad dimension 1", SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,\"x\"]}", "has non-integer data_offsets",
+         SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[32,0]}", "data_offsets [32, 0] fall outside the 40",
+         SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[0,48]}", "data_offsets [0, 48] fall outside",
+         SPARSE_EFORMAT},
+        {"{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,32]}", "has 32 bytes for 6 F32 values",
+         SPARSE_EFORMAT},
+    };
+    char header[400];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(header, sizeof header, "{\"out.weight\":%s," B(32, 40) "}", cases[i].entry);
+        expect(load_st(header, 40, 0), cases[i].code, p, cases[i].why, NULL);
+    }
+    expect(load_st("[1, 2]", 0, 0), SPARSE_EFORMAT, p, "header must be a JSON object", NULL);
+}
+
 static void test_safetensors_layout(void **state)
 {
     (void)state;
@@ -503,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_special_files),   cmocka_unit_test(test_file_size_limits),
         cmocka_unit_test(test_yaml_limits),     cmocka_unit_test(test_arch_limits),
         cmocka_unit_test(test_idx_limits),      cmocka_unit_test(test_csv_limits),
+        cmocka_unit_test(test_safetensors_entries),
         cmocka_unit_test(test_safetensors_layout), cmocka_unit_test(test_escape),
         cmocka_unit_test(test_messages_escaped),
     };

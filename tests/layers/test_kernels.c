@@ -184,6 +184,28 @@ static void test_conv_kernels(void **state)
         }
 }
 
+/* Every tile shape a geometry can reach: conv_wgrad picks one of its
+ * table's (channels, taps) tiles by the kernel side (up to WG_KT = 5 taps
+ * a tile, the rest in a last narrower one for k > 5) and the output
+ * channels (1 to 8 a block, fewer where the registers or the sums run
+ * out), and conv_direct one of its blocks of 1 to cblock channels. One
+ * output channel block of each size, for every kernel side an architecture
+ * allows (1..11), in every variant (sides 8 and up overflowed the sums on
+ * AVX-512), at strides 1 and 2; 17 images leave a vector tail in every
+ * width. */
+static void test_conv_tiles(void **state)
+{
+    (void)state;
+    sparse__kern all[4];
+    const size_t count = sparse__kern_variants(all, 4);
+    for (size_t v = 0; v < count; v++)
+        for (size_t k = 1; k <= 11; k++)
+            for (size_t cout = 1; cout <= 8; cout++) {
+                check(&all[v], geo(1, cout, k, 1, k + 1, k, 0, 0, 0, 0), 17);
+                check(&all[v], geo(1, cout, k, 2, k + 2, k + 2, 0, 0, 0, 0), 17); /* the strided rows */
+            }
+}
+
 /* Max pooling of (2 * dr, 5, 7, n) with 2x2 windows at stride 2 (tiles,
  * leaving a row and a column) and 3x3 at stride 2 (overlapping), against
  * the scalar rule: first element seeds, strictly greater replaces. Ties
@@ -560,6 +582,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_blocks),
         cmocka_unit_test(test_conv_kernels),
+        cmocka_unit_test(test_conv_tiles),
         cmocka_unit_test(test_elem_kernels),
         cmocka_unit_test(test_fused_net),
         cmocka_unit_test(test_normals),

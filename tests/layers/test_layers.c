@@ -16,6 +16,7 @@
 #include <sparse/sparse.h>
 
 #include "layers/layers_internal.h"
+#include "api_errors.h"
 #include "refnet.h"
 
 #ifndef EXAMPLES_DIR
@@ -388,6 +389,62 @@ static void test_yaml_errors(void **state)
     snprintf(want, sizeof want, "%s:5:12: layer 'q'", path);
     assert_non_null(strstr(sparse_last_error(), want));
     unlink(path);
+}
+
+/* More architectures the planner or the reader refuses, each naming file,
+ * line, layer and why. */
+static void test_yaml_errors_more(void **state)
+{
+    (void)state;
+#define IN8 "input: [2, 8, 8]\nclasses: 3\nlayers:\n"
+    expect_yaml_error(IN8 "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n"
+                          "  - {type: conv2d, name: b, filters: 2, kernel: 3, input: [a, input]}\n  - {type: fc, units: 3}\n",
+                      SPARSE_EINVAL, "bad.yaml:5", "'b'", "a conv2d layer takes one input, 2 given");
+    expect_yaml_error(IN8 "  - {type: conv2d, name: a, filters: 2, kernel: 3, input: [b]}\n"
+                          "  - {type: conv2d, name: b, filters: 2, kernel: 3}\n  - {type: fc, units: 3}\n",
+                      SPARSE_EINVAL, "bad.yaml:4", "'a'", "input 'b' is defined later");
+    expect_yaml_error(IN8 "  - {type: input_downsample, name: d, size: 1, depth: 3}\n  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, "'d'", "depth rate 3 is larger than the 2 channels of 'input'", NULL);
+    expect_yaml_error(IN8 "  - {type: avgpool, name: p, size: 9}\n  - {type: fc, units: 3}\n", SPARSE_ESHAPE, "'p'",
+                      "window 9x9 is larger than its 8x8 input", NULL);
+    expect_yaml_error(IN8 "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n"
+                          "  - {type: conv2d, name: b, filters: 2, kernel: 3}\n"
+                          "  - {type: merge, name: m, input: [a, b, a]}\n  - {type: fc, units: 3}\n",
+                      SPARSE_EINVAL, "bad.yaml:6", "'m'", "input 'a' is listed twice");
+    expect_yaml_error(IN8 "  - {type: conv2d, name: a, filters: 2, kernel: 3}\n"
+                          "  - {type: maxpool, name: p, size: 2}\n"
+                          "  - {type: merge, name: m, mode: concat, input: [a, p]}\n  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, "'m'", "cannot concatenate 'a' (8x8) and 'p' (4x4): spatial sizes differ", NULL);
+    expect_yaml_error(IN8 "  - {type: conv2d, name: c, filters: 4, kernel: 4, padding: valid}\n"
+                          "  - {type: residual, name: r, input: [input]}\n  - {type: fc, units: 3}\n",
+                      SPARSE_ESHAPE, "'r'", "cannot project 'input' (2x8x8) onto 'c' (4x5x5)", NULL);
+    expect_yaml_error("input: [2, 16, 16]\nclasses: 3\nlayers:\n  - {type: fc, name: f, units: 10000000}\n"
+                      "  - {type: fc, units: 3}\n",
+                      SPARSE_ERANGE, "'f'", "512 x 10000000 weights is too many", NULL);
+    expect_yaml_error("input: [2, 8]\nclasses: 3\nlayers:\n  - {type: fc, units: 3}\n", SPARSE_EFORMAT, "bad.yaml:1",
+                      "input", NULL);
+    expect_yaml_error("classes: 3\nlayers:\n  - {type: fc, units: 3}\n", SPARSE_EFORMAT, "input", NULL, NULL);
+    expect_yaml_error("input: [2, 8, 8]\nclasses: 3\n", SPARSE_EFORMAT, "layers", NULL, NULL);
+    expect_yaml_error("input: [2, 8, 8]\nclasses: 3\nlayers: {a: 1}\n", SPARSE_EFORMAT, "bad.yaml:3", "layers", NULL);
+    expect_yaml_error(IN8 "  - [fc, 3]\n", SPARSE_EFORMAT, "bad.yaml:4", NULL, NULL);
+    expect_yaml_error(IN8 "  - {name: f, units: 3}\n", SPARSE_EFORMAT, "bad.yaml:4", "'f'", "type");
+    expect_yaml_error(IN8 "  - {type: fc, name: f, units: 3, input: {a: 1}}\n", SPARSE_EFORMAT, "bad.yaml:4", "'f'",
+                      "input");
+    expect_yaml_error(IN8 "  - {type: merge, name: m, input: [a, b, c, d, e, f, g, h, i]}\n", SPARSE_EFORMAT,
+                      "bad.yaml:4:35", "'m'", "input: 9 inputs, at most 8");
+    /* the aliases of common names: dense and linear are fc, conv is conv2d */
+    sparse_arch *al = parse(IN8 "  - {type: conv, name: c, filters: 3, kernel: 3}\n  - {type: dense, name: d, units: 5}\n"
+                                "  - {type: linear, name: l, units: 3}\n");
+    sparse_layer_spec sp = SPARSE_LAYER_SPEC_INIT;
+    const int kinds[3] = {SPARSE_LAYER_CONV2D, SPARSE_LAYER_FC, SPARSE_LAYER_FC};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(sparse_arch_layer(al, i, &sp), SPARSE_OK);
+        assert_int_equal(sp.kind, kinds[i]);
+    }
+    sparse_arch_free(al);
+    expect_yaml_error("input: [2, 8, 8]\nclasses: 3\nname: [x]\nlayers:\n  - {type: fc, units: 3}\n", SPARSE_EFORMAT,
+                      "bad.yaml:3", "name", NULL);
+#undef IN8
 }
 
 static void test_arch_roundtrip_and_api(void **state)
@@ -1310,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_grad_all_layers_example),
         cmocka_unit_test(test_layer_kinds),
         cmocka_unit_test(test_yaml_errors),
+        cmocka_unit_test(test_yaml_errors_more),
         cmocka_unit_test(test_arch_roundtrip_and_api),
         cmocka_unit_test(test_all_layers_trains),
         cmocka_unit_test(test_nan_loss_stops),
@@ -1323,6 +1381,11 @@ int main(void)
         cmocka_unit_test(test_profile_counters),
         cmocka_unit_test(test_train_shift),
         cmocka_unit_test(test_train_options_v1),
+        cmocka_unit_test(test_arch_spec_errors),
+        cmocka_unit_test(test_arch_api_errors),
+        cmocka_unit_test(test_net_api_errors),
+        cmocka_unit_test(test_train_api_errors),
+        cmocka_unit_test(test_hooks_profiled_and_failing),
     };
     if (getenv("SPARSE_TEST_ONLY")) /* one test, e.g. in the ThreadSanitizer build (tools/test.sh) */
         cmocka_set_test_filter(getenv("SPARSE_TEST_ONLY"));

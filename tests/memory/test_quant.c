@@ -16,6 +16,7 @@
 #include "memory/quant_internal.h"
 #include "sparse/sparse.h"
 #include "test_memory_net.h"
+#include "../expect.h"
 
 /* ---- deterministic random numbers (xorshift) ---- */
 
@@ -726,6 +727,76 @@ static void test_q_extreme_params(void **state)
     sparse_dataset_free(ds);
 }
 
+/* The int8 API's argument checks: every pointer named, calibration and
+ * evaluation data of another shape or with no images refused, node ids
+ * past the last; getters of NULL say "none". */
+static void test_q_api_errors(void **state)
+{
+    (void)state;
+    sparse_net *net = memtest_net("input: [1, 2, 2]\nclasses: 2\nlayers:\n  - {type: fc, name: out, units: 2}\n", 4, 1);
+    const float img[2 * 4] = {0.1f, -0.5f, 0.25f, 1.0f, -1.0f, 0.5f, 0.0f, 0.75f}, wrong_img[2 * 9] = {0};
+    const int32_t lab[2] = {0, 1};
+    sparse_dataset *ds = NULL, *wrong = NULL, *empty = NULL;
+    assert_int_equal(sparse_dataset_from_memory(&ds, 2, 1, 2, 2, img, lab, 2), SPARSE_OK);
+    assert_int_equal(sparse_dataset_from_memory(&wrong, 2, 1, 3, 3, wrong_img, lab, 2), SPARSE_OK);
+    assert_int_equal(sparse_dataset_from_memory(&empty, 0, 1, 2, 2, NULL, NULL, 2), SPARSE_OK);
+    sparse_qnet *q = NULL;
+    EXPECT_NULL_ARG(sparse_qnet_create(NULL, net, ds, NULL), "sparse_qnet_create", "out");
+    EXPECT_NULL_ARG(sparse_qnet_create(&q, NULL, ds, NULL), "sparse_qnet_create", "net");
+    EXPECT_NULL_ARG(sparse_qnet_create(&q, net, NULL, NULL), "sparse_qnet_create", "calib");
+    EXPECT_ERROR(sparse_qnet_create(&q, net, wrong, NULL), SPARSE_ESHAPE,
+                 "int8 calibration images are 1x3x3, the network takes 1x2x2");
+    EXPECT_ERROR(sparse_qnet_create(&q, net, empty, NULL), SPARSE_EEMPTY, "int8 calibration: no images");
+    assert_null(q);
+    sparse_quant_options o = SPARSE_QUANT_OPTIONS_INIT;
+    o.calib_images = 1; /* fewer than the set has */
+    assert_int_equal(sparse_qnet_create(&q, net, ds, &o), SPARSE_OK);
+
+    assert_int_equal(sparse_qnet_node_count(NULL), 0);
+    assert_int_equal(sparse_qnet_class_count(NULL), 0);
+    assert_int_equal(sparse_qnet_class_count(q), 2);
+    size_t c = 0, w = 0;
+    EXPECT_NULL_ARG(sparse_qnet_input_shape(NULL, &c, NULL, &w), "sparse_qnet_input_shape", "q");
+    assert_int_equal(sparse_qnet_input_shape(q, &c, NULL, &w), SPARSE_OK);
+    assert_true(c == 1 && w == 2);
+    const size_t n = sparse_qnet_node_count(q);
+    double scale = 0;
+    int32_t zp = 0;
+    EXPECT_ERROR(sparse_qnet_node_qparams(NULL, 0, &scale, &zp), SPARSE_EINVAL, "sparse_qnet_node_qparams: NULL network");
+    EXPECT_ERROR(sparse_qnet_node_qparams(q, n, &scale, &zp), SPARSE_ERANGE, "sparse_qnet_node_qparams: no node");
+    assert_int_equal(sparse_qnet_node_qparams(q, 0, NULL, NULL), SPARSE_OK);
+    assert_int_equal(sparse_qnet_node_qparams(q, 0, &scale, NULL), SPARSE_OK);
+    assert_true(scale > 0.0);
+    const int8_t *data = NULL;
+    size_t count = 0;
+    EXPECT_NULL_ARG(sparse_qnet_node_output(q, 0, NULL, &count), "sparse_qnet_node_output", "data");
+    EXPECT_ERROR(sparse_qnet_node_output(q, n, &data, &count), SPARSE_ERANGE, "sparse_qnet_node_output: no node");
+    assert_null(data);
+    int8_t in8[4], logits[2];
+    int label = -1;
+    EXPECT_NULL_ARG(sparse_qnet_quantize_input(NULL, img, in8), "sparse_qnet_quantize_input", "q");
+    EXPECT_NULL_ARG(sparse_qnet_quantize_input(q, NULL, in8), "sparse_qnet_quantize_input", "image");
+    EXPECT_NULL_ARG(sparse_qnet_quantize_input(q, img, NULL), "sparse_qnet_quantize_input", "out");
+    EXPECT_NULL_ARG(sparse_qnet_predict(NULL, img, logits, &label), "sparse_qnet_predict", "q");
+    EXPECT_NULL_ARG(sparse_qnet_predict(q, NULL, logits, &label), "sparse_qnet_predict", "image");
+    assert_int_equal(sparse_qnet_predict(q, img, logits, &label), SPARSE_OK);
+    assert_int_equal(sparse_qnet_node_output(q, n - 1, &data, NULL), SPARSE_OK);
+    assert_memory_equal(data, logits, 2); /* the last node's output is the logits */
+    double acc = -1;
+    EXPECT_NULL_ARG(sparse_qnet_evaluate(NULL, ds, &acc), "sparse_qnet_evaluate", "q");
+    EXPECT_NULL_ARG(sparse_qnet_evaluate(q, NULL, &acc), "sparse_qnet_evaluate", "ds");
+    EXPECT_NULL_ARG(sparse_qnet_evaluate(q, ds, NULL), "sparse_qnet_evaluate", "accuracy");
+    EXPECT_ERROR(sparse_qnet_evaluate(q, wrong, &acc), SPARSE_ESHAPE, "int8 evaluation: images are 1x3x3");
+    EXPECT_ERROR(sparse_qnet_evaluate(q, empty, &acc), SPARSE_EEMPTY, "int8 evaluation: no images");
+    assert_int_equal(sparse_qnet_evaluate(q, ds, &acc), SPARSE_OK);
+    assert_true(acc == 0.0 || acc == 0.5 || acc == 1.0);
+    sparse_qnet_free(q);
+    sparse_dataset_free(ds);
+    sparse_dataset_free(wrong);
+    sparse_dataset_free(empty);
+    sparse_net_free(net);
+}
+
 int memtest_quant_run(void)
 {
     const struct CMUnitTest tests[] = {
@@ -733,7 +804,7 @@ int memtest_quant_run(void)
         cmocka_unit_test(test_q_conv_kinds),     cmocka_unit_test(test_q_pools),
         cmocka_unit_test(test_q_merges),         cmocka_unit_test(test_q_network),
         cmocka_unit_test(test_q_unfused_relu),   cmocka_unit_test(test_q_tiny_agreement),
-        cmocka_unit_test(test_q_extreme_params),
+        cmocka_unit_test(test_q_extreme_params), cmocka_unit_test(test_q_api_errors),
     };
     return cmocka_run_group_tests_name("memory_int8", tests, NULL, NULL);
 }

@@ -440,6 +440,69 @@ static void test_compact_bc(void **state)
     sparse_net_free(net);
 }
 
+/* Concatenations. 'cat' is summed with another producer ('c'), so its
+ * space is fixed: its sources keep every channel even when one is zero
+ * (removing it would drop c's channel from the sum). 'cat2' feeds a
+ * downsampled conv whose 1x1 layer keeps all 4 of its channels (rate 1),
+ * so when pruning leaves cat2's sources one channel, 3 come back. */
+static const char *CONCATS =
+    "name: cc\ninput: [2, 6, 6]\nclasses: 3\nlayers:\n"
+    "  - {type: conv2d, name: a, filters: 2, kernel: 3, padding: same}\n"
+    "  - {type: conv2d, name: b, filters: 2, kernel: 3, padding: same, input: [input]}\n"
+    "  - {type: merge, name: cat, input: [a, b], mode: concat}\n"
+    "  - {type: conv2d, name: c, filters: 4, kernel: 3, padding: same, input: [input]}\n"
+    "  - {type: merge, name: sum, input: [cat, c], mode: sum}\n"
+    "  - {type: conv2d, name: e, filters: 2, kernel: 1, input: [input]}\n"
+    "  - {type: conv2d, name: f, filters: 2, kernel: 1, input: [input]}\n"
+    "  - {type: merge, name: cat2, input: [e, f], mode: concat}\n"
+    "  - {type: downsampled_conv2d, name: d, filters: 3, kernel: 3, rate: 1.0, padding: same}\n"
+    "  - {type: merge, name: top, input: [sum, d], mode: concat}\n"
+    "  - {type: fc, name: out, units: 3}\n";
+
+static void test_compact_concat_spaces(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(CONCATS, 4);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    o.method = SPARSE_PRUNE_BC;
+    assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
+    set_group(net, "a", 0, 1e-6f);
+    set_group(net, "e", 0, 1e-6f);
+    set_group(net, "e", 1, 1e-6f);
+    set_group(net, "f", 0, 1e-6f);
+    sparse_prune_result *res = NULL;
+    assert_int_equal(sparse_prune_compact(&res, net, 4), SPARSE_OK);
+    sparse_net *c = sparse_prune_result_net(res);
+    assert_int_equal(node_channels(c, "a"), 2);
+    assert_int_equal(node_channels(c, "cat"), 4);
+    assert_int_equal(node_channels(c, "d/reduce"), 4);
+    assert_int_equal(node_channels(c, "cat2"), 4);
+    assert_int_equal(node_channels(c, "e") + node_channels(c, "f"), 4);
+    compare_outputs(net, c, 4);
+    sparse_prune_result_free(res);
+
+    /* every channel of 'a' and 'b' zero is fine (cat is fixed); every
+     * channel of d is not */
+    set_group(net, "a", 1, 1e-6f);
+    set_group(net, "b", 0, 1e-6f);
+    set_group(net, "b", 1, 1e-6f);
+    assert_int_equal(sparse_prune_compact(&res, net, 4), SPARSE_OK);
+    assert_int_equal(node_channels(sparse_prune_result_net(res), "b"), 2);
+    compare_outputs(net, sparse_prune_result_net(res), 4);
+    sparse_prune_result_free(res);
+    for (size_t g = 0; g < 4; g++)
+        set_group(net, "d/reduce", g, 1e-6f);
+    for (size_t g = 0; g < 3; g++)
+        set_group(net, "d", g, 1e-6f);
+    res = NULL;
+    assert_int_equal(sparse_prune_compact(&res, net, 4), SPARSE_EEMPTY);
+    assert_null(res);
+    /* (the first layer of an emptied space: e, which only d read) */
+    assert_non_null(strstr(sparse_last_error(), "pruning removed every channel of 'e'"));
+    assert_non_null(strstr(sparse_last_error(), "the network would be empty"));
+    sparse_net_free(net);
+}
+
 static size_t weight_zeros(sparse_net *net)
 {
     size_t z = 0;
@@ -724,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_kl_net_spvd),  cmocka_unit_test(test_kl_net_bc),
         cmocka_unit_test(test_grad_spvd),    cmocka_unit_test(test_grad_bc),
         cmocka_unit_test(test_compact_bc),   cmocka_unit_test(test_compact_spvd),
+        cmocka_unit_test(test_compact_concat_spaces),
         cmocka_unit_test(test_save_load),    cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_deterministic), cmocka_unit_test(test_noise_distribution),
     };

@@ -3,6 +3,7 @@
  * that refuses another config or missing records, and a torn last line cut
  * with a copy kept. Every damaged run is a copy of one reference search
  * (8 trials), whose records a resume must reproduce exactly. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "core/internal.h"
 #include "sparse/sparse.h"
 #include "tiny_run.h"
+#include "../expect.h"
 
 extern const struct CMUnitTest runstore_tests[];
 extern const size_t runstore_test_count;
@@ -447,11 +449,69 @@ static void test_changed_config_is_refused(void **state)
     free(state_text);
 }
 
+/* The run view's argument checks, on the reference run: every pointer
+ * argument named, unknown fields and positions refused, getters of NULL
+ * saying "none"; every field of every trial readable. */
+static void test_run_api_errors(void **state)
+{
+    const reference *r = *state;
+    sparse_run *run = NULL;
+    EXPECT_NULL_ARG(sparse_run_open(NULL, r->full), "sparse_run_open", "out");
+    EXPECT_NULL_ARG(sparse_run_open(&run, NULL), "sparse_run_open", "dir");
+    char missing[700];
+    snprintf(missing, sizeof missing, "%s/no-such-run", r->tmp);
+    EXPECT_ERROR(sparse_run_open(&run, missing), SPARSE_ENOTFOUND, "opening run", "no-such-run: no such run directory");
+    assert_null(run);
+    assert_int_equal(sparse_run_open(&run, r->full), SPARSE_OK);
+    size_t id = 0, line = 7, ids[8], n = 0;
+    double v = 0;
+    int model = 0;
+    EXPECT_NULL_ARG(sparse_run_trial_id(NULL, 0, &id), "sparse_run_trial_id", "run");
+    EXPECT_NULL_ARG(sparse_run_trial_id(run, 0, NULL), "sparse_run_trial_id", "id");
+    EXPECT_NULL_ARG(sparse_run_trial_value(NULL, 0, SPARSE_TRIAL_OK, &v), "sparse_run_trial_value", "run");
+    EXPECT_NULL_ARG(sparse_run_trial_value(run, 0, SPARSE_TRIAL_OK, NULL), "sparse_run_trial_value", "value");
+    EXPECT_ERROR(sparse_run_trial_value(run, 0, -1, &v), SPARSE_ERANGE, "unknown trial field -1");
+    EXPECT_ERROR(sparse_run_trial_value(run, 0, SPARSE_TRIAL_EPOCHS + 1, &v), SPARSE_ERANGE,
+                 "unknown trial field 17");
+    for (int f = SPARSE_TRIAL_OK; f <= SPARSE_TRIAL_EPOCHS; f++)
+        for (size_t t = 0; t < 8; t++) {
+            v = NAN;
+            assert_int_equal(sparse_run_trial_value(run, t, f, &v), SPARSE_OK);
+            assert_false(isnan(v) && f != SPARSE_TRIAL_INT8_TEST_ACCURACY);
+        }
+    EXPECT_NULL_ARG(sparse_run_pareto(NULL, ids, &n), "sparse_run_pareto", "run");
+    EXPECT_NULL_ARG(sparse_run_pareto(run, ids, NULL), "sparse_run_pareto", "count");
+    EXPECT_ERROR(sparse_run_pareto(run, NULL, &n), SPARSE_EINVAL, "sparse_run_pareto: idx is NULL");
+    EXPECT_NULL_ARG(sparse_run_wm_model(NULL, &model), "sparse_run_wm_model", "run");
+    EXPECT_NULL_ARG(sparse_run_wm_model(run, NULL), "sparse_run_wm_model", "model");
+    EXPECT_NULL_ARG(sparse_run_write_pareto_csv(NULL), "sparse_run_write_pareto_csv", "run");
+    sparse_dataset *tr = NULL, *va = NULL, *te = NULL;
+    EXPECT_NULL_ARG(sparse_run_open_data(NULL, &va, &te, run, NULL), "sparse_run_open_data", "train");
+    EXPECT_NULL_ARG(sparse_run_open_data(&tr, NULL, &te, run, NULL), "sparse_run_open_data", "val");
+    EXPECT_NULL_ARG(sparse_run_open_data(&tr, &va, NULL, run, NULL), "sparse_run_open_data", "test");
+    EXPECT_NULL_ARG(sparse_run_open_data(&tr, &va, &te, NULL, NULL), "sparse_run_open_data", "run");
+    sparse_net *net = NULL;
+    EXPECT_NULL_ARG(sparse_run_trial_net(NULL, NULL, run, 0), "sparse_run_trial_net", "out");
+    EXPECT_NULL_ARG(sparse_run_trial_net(&net, NULL, NULL, 0), "sparse_run_trial_net", "run");
+    EXPECT_ERROR(sparse_run_trial_net(&net, NULL, run, 8), SPARSE_ERANGE, "has no trial 8",
+                 "its last trial is an earlier one");
+    assert_null(net);
+    assert_int_equal(sparse_run_trial_count(NULL), 0);
+    assert_null(sparse_run_trial_json(NULL, 0));
+    assert_null(sparse_run_trial_json(run, 8));
+    assert_int_equal(sparse_run_warning_count(NULL), 0);
+    assert_null(sparse_run_warning(NULL, 0, &line));
+    assert_int_equal(line, 0);
+    assert_null(sparse_run_warning(run, 0, NULL)); /* the reference has none */
+    sparse_run_free(run);
+}
+
 const struct CMUnitTest runstore_tests[] = {
     cmocka_unit_test(test_second_writer_is_refused),
     cmocka_unit_test(test_damaged_log_is_refused_and_read_by_id),
     cmocka_unit_test(test_lost_records_are_refused),
     cmocka_unit_test(test_torn_last_line_is_cut_and_reported),
     cmocka_unit_test(test_changed_config_is_refused),
+    cmocka_unit_test(test_run_api_errors),
 };
 const size_t runstore_test_count = sizeof runstore_tests / sizeof runstore_tests[0];

@@ -15,6 +15,7 @@
 #include "search/search_internal.h"
 #include "sparse/sparse.h"
 #include "tiny_run.h"
+#include "../expect.h"
 
 extern const struct CMUnitTest runlog_tests[];
 extern const size_t runlog_test_count;
@@ -153,6 +154,55 @@ static void test_config_errors(void **state)
                  "plot.references[0]: unknown key 'colour'");
     expect_error("data: mnist\nplot: {references: [{label: \"\", accuracy: 0.9, ms_bytes: 1}]}\n", SPARSE_ERANGE,
                  "plot.references[0].label: expected 1 to 63 characters");
+}
+
+/* More of the config's checks, each naming the key and its line. */
+static void test_config_errors_more(void **state)
+{
+    (void)state;
+    expect_error("data: mnist\nspace:\n  filters: [8]\n", SPARSE_EFORMAT, "bad.yaml:3:12: space.filters: expected [low, high]");
+    expect_error("data: mnist\nspace:\n  filters: [4, x]\n", SPARSE_EFORMAT, "space.filters");
+    expect_error("data: mnist\nspace:\n  layer_types: []\n", SPARSE_EFORMAT, "space.layer_types: the list is empty");
+    expect_error("data: {source: mnist, val_count: 0}\n", SPARSE_ERANGE, "data.val_count: 0 is outside the allowed range");
+    expect_error("data: {source: mnist, max_train: -1}\n", SPARSE_ERANGE, "data.max_train: -1 is outside");
+    expect_error("data: {source: mnist, binary: maybe}\n", SPARSE_EFORMAT, "data.binary");
+    expect_error("data: {val_count: 9}\n", SPARSE_EFORMAT, "data.source");
+    expect_error("data: mnist\nstages: [{trials: 1}, {trials: 1, rho: 2}, {trials: 1}]\n", SPARSE_ERANGE,
+                 "rho: 2 is outside");
+    expect_error("data: mnist\nstages: [{trials: 1}, {trials: -1}, {trials: 1}]\n", SPARSE_ERANGE, "trials: -1");
+    expect_error("data: mnist\nstages: [{trials: 1, rh: 0}, {trials: 1}, {trials: 1}]\n", SPARSE_EFORMAT,
+                 "stages[0]: unknown key 'rh'");
+    expect_error("data: mnist\nlambda: box\n", SPARSE_ERANGE, "lambda: unknown value 'box' (allowed: dirichlet)");
+    expect_error("data: mnist\nlambda: {low: [0, 0], high: [1, 1, 1]}\n", SPARSE_EFORMAT,
+                 "lambda.low: expected three weights (accuracy, MS, WM)");
+    expect_error("data: mnist\nlambda: {low: [0, 0, 0]}\n", SPARSE_EFORMAT, "lambda.high: expected three weights");
+    expect_error("data: mnist\nlambda: {low: [1, 0, 0], high: [0.5, 1, 1]}\n", SPARSE_ERANGE,
+                 "lambda: low[0] is above high[0]");
+    expect_error("data: mnist\nlambda: {low: [0, 0, 0], high: [1, 1, 1], mid: 2}\n", SPARSE_EFORMAT,
+                 "lambda: unknown key 'mid'");
+    expect_error("data: mnist\ntraining: {optimizer: rmsprop}\n", SPARSE_ERANGE, "training.optimizer: unknown value 'rmsprop'");
+    expect_error("data: mnist\ntraining: {schedule: linear}\n", SPARSE_ERANGE, "training.schedule: unknown value 'linear'");
+    expect_error("data: mnist\ntraining: {batch: 0}\n", SPARSE_ERANGE, "training.batch: 0 is outside");
+    expect_error("data: mnist\nseed: -1\n", SPARSE_ERANGE, "bad.yaml:2:7: seed: -1 is outside the allowed range");
+    expect_error("data: mnist\nthreads: 0\n", SPARSE_ERANGE, "threads: 0 is outside the allowed range 1..1024");
+    expect_error("data: mnist\nplot: {references: [{label: "
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, "
+                 "accuracy: 0.9, ms_bytes: 1}]}\n",
+                 SPARSE_ERANGE, "plot.references[0].label: expected 1 to");
+    sparse_search_config *c = NULL;
+    EXPECT_NULL_ARG(sparse_search_config_parse(NULL, "data: mnist\n", 12, "x"), "sparse_search_config_parse", "out");
+    EXPECT_NULL_ARG(sparse_search_config_parse(&c, NULL, 12, "x"), "sparse_search_config_parse", "text");
+    EXPECT_NULL_ARG(sparse_search_config_load(NULL, "x.yaml"), "sparse_search_config_load", "out");
+    EXPECT_NULL_ARG(sparse_search_config_load(&c, NULL), "sparse_search_config_load", "path");
+    char *yaml = NULL;
+    EXPECT_NULL_ARG(sparse_search_config_to_yaml(NULL, c), "sparse_search_config_to_yaml", "out");
+    EXPECT_NULL_ARG(sparse_search_config_to_yaml(&yaml, NULL), "sparse_search_config_to_yaml", "c");
+    assert_int_equal(sparse_search_config_trial_count(NULL), 0);
+    /* a parse without a source name says "<config>" */
+    assert_int_equal(sparse_search_config_parse(&c, "data: [mnist\n", 12, NULL), SPARSE_EFORMAT);
+    assert_non_null(strstr(sparse_last_error(), "<config>"));
+    assert_null(c);
 }
 
 static void test_random_points_build_valid_archs(void **state)
@@ -1209,6 +1259,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_roundtrip),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_config_errors_more),
         cmocka_unit_test(test_random_points_build_valid_archs),
         cmocka_unit_test(test_morphs),
         cmocka_unit_test(test_shift_morph_only_when_searched),

@@ -7,6 +7,8 @@
 
 #include "sparse/tensor.h"
 
+#include "../expect.h"
+
 static void test_create_shape_strides(void **state)
 {
     (void)state;
@@ -132,12 +134,87 @@ static void test_copy_fill(void **state)
     sparse_tensor_free(v);
 }
 
+/* Every pointer argument is checked and named; the getters of a NULL
+ * tensor or a dimension past the last say "none"; a copy between
+ * overlapping views of one storage reads the source before writing. */
+static void test_arguments(void **state)
+{
+    (void)state;
+    sparse_tensor *t = NULL, *v = NULL;
+    size_t shape[2] = {2, 3}, idx[2] = {0, 0};
+    float f = 0.0f;
+    EXPECT_NULL_ARG(sparse_tensor_create(NULL, 2, shape), "sparse_tensor_create", "out");
+    EXPECT_NULL_ARG(sparse_tensor_create_nchw(NULL, 1, 1, 1, 1), "sparse_tensor_create_nchw", "out");
+    EXPECT_NULL_ARG(sparse_tensor_from_data(NULL, 2, shape, &f), "sparse_tensor_from_data", "out");
+    EXPECT_NULL_ARG(sparse_tensor_from_data(&t, 2, shape, NULL), "sparse_tensor_from_data", "data");
+    assert_null(t);
+    EXPECT_NULL_ARG(sparse_tensor_clone(NULL, t), "sparse_tensor_clone", "out");
+    EXPECT_NULL_ARG(sparse_tensor_clone(&v, NULL), "sparse_tensor_clone", "t");
+    assert_int_equal(sparse_tensor_create(&t, 2, shape), SPARSE_OK);
+    EXPECT_NULL_ARG(sparse_tensor_shape(NULL, shape), "sparse_tensor_shape", "t");
+    EXPECT_NULL_ARG(sparse_tensor_shape(t, NULL), "sparse_tensor_shape", "shape");
+    EXPECT_NULL_ARG(sparse_tensor_get(NULL, idx, &f), "sparse_tensor_get", "t");
+    EXPECT_NULL_ARG(sparse_tensor_get(t, NULL, &f), "sparse_tensor_get", "idx");
+    EXPECT_NULL_ARG(sparse_tensor_get(t, idx, NULL), "sparse_tensor_get", "out");
+    EXPECT_NULL_ARG(sparse_tensor_set(NULL, idx, 1.0f), "sparse_tensor_set", "t");
+    EXPECT_NULL_ARG(sparse_tensor_set(t, NULL, 1.0f), "sparse_tensor_set", "idx");
+    EXPECT_NULL_ARG(sparse_tensor_fill(NULL, 1.0f), "sparse_tensor_fill", "t");
+    EXPECT_NULL_ARG(sparse_tensor_copy(NULL, t), "sparse_tensor_copy", "dst");
+    EXPECT_NULL_ARG(sparse_tensor_copy(t, NULL), "sparse_tensor_copy", "src");
+    EXPECT_NULL_ARG(sparse_tensor_reshape(NULL, t, 2, shape), "sparse_tensor_reshape", "out");
+    EXPECT_NULL_ARG(sparse_tensor_reshape(&v, NULL, 2, shape), "sparse_tensor_reshape", "t");
+    EXPECT_NULL_ARG(sparse_tensor_slice(NULL, t, 0, 0, 1), "sparse_tensor_slice", "out");
+    EXPECT_NULL_ARG(sparse_tensor_slice(&v, NULL, 0, 0, 1), "sparse_tensor_slice", "t");
+    EXPECT_ERROR(sparse_tensor_slice(&v, t, -1, 0, 1), SPARSE_ERANGE, "sparse_tensor_slice: dimension -1 of a 2-D");
+    EXPECT_ERROR(sparse_tensor_slice(&v, t, 2, 0, 1), SPARSE_ERANGE, "dimension 2 of a 2-D tensor");
+    EXPECT_ERROR(sparse_tensor_slice(&v, t, 1, 0, 0), SPARSE_ERANGE, "[0, 0+0) outside dimension 1 of size 3");
+    EXPECT_ERROR(sparse_tensor_slice(&v, t, 1, 3, 1), SPARSE_ERANGE, "[3, 3+1) outside");
+    EXPECT_ERROR(sparse_tensor_slice(&v, t, 1, 1, 3), SPARSE_ERANGE, "[1, 1+3) outside");
+    size_t one[1] = {6}, five[1] = {5};
+    EXPECT_ERROR(sparse_tensor_reshape(&v, t, 1, five), SPARSE_ESHAPE, "6 elements cannot become 5");
+    size_t shape3[3] = {2, 3, 1};
+    sparse_tensor *t3 = NULL;
+    assert_int_equal(sparse_tensor_create(&t3, 3, shape3), SPARSE_OK);
+    EXPECT_ERROR(sparse_tensor_copy(t, t3), SPARSE_ESHAPE, "sparse_tensor_copy: 2-D destination, 3-D source");
+    sparse_tensor_free(t3);
+    assert_null(v);
+
+    assert_int_equal(sparse_tensor_dim_count(NULL), 0);
+    assert_int_equal(sparse_tensor_dim(NULL, 0), 0);
+    assert_int_equal(sparse_tensor_dim(t, -1), 0);
+    assert_int_equal(sparse_tensor_dim(t, 2), 0);
+    assert_int_equal(sparse_tensor_stride(NULL, 0), 0);
+    assert_int_equal(sparse_tensor_stride(t, -1), 0);
+    assert_int_equal(sparse_tensor_stride(t, 2), 0);
+    assert_int_equal(sparse_tensor_element_count(NULL), 0);
+    assert_int_equal(sparse_tensor_is_contiguous(NULL), 0);
+    assert_null(sparse_tensor_data(NULL));
+    assert_null(sparse_tensor_data_const(NULL));
+
+    /* t = [[0 1 2] [3 4 5]]; copy t[:, 0:2] onto t[:, 1:3] (overlapping) */
+    for (size_t j = 0; j < 6; j++)
+        sparse_tensor_data(t)[j] = (float)j;
+    sparse_tensor *a = NULL, *b = NULL;
+    assert_int_equal(sparse_tensor_slice(&a, t, 1, 0, 2), SPARSE_OK);
+    assert_int_equal(sparse_tensor_slice(&b, t, 1, 1, 2), SPARSE_OK);
+    assert_int_equal(sparse_tensor_copy(b, a), SPARSE_OK);
+    const float want[6] = {0, 0, 1, 3, 3, 4};
+    assert_memory_equal(sparse_tensor_data(t), want, sizeof want);
+    EXPECT_ERROR(sparse_tensor_reshape(&v, a, 1, (size_t[]){4}), SPARSE_ESHAPE, "non-contiguous view; clone it first");
+    assert_int_equal(sparse_tensor_reshape(&v, t, 1, one), SPARSE_OK);
+    assert_int_equal(sparse_tensor_dim(v, 0), 6);
+    sparse_tensor_free(a);
+    sparse_tensor_free(b);
+    sparse_tensor_free(v);
+    sparse_tensor_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_shape_strides), cmocka_unit_test(test_bad_shapes),
         cmocka_unit_test(test_get_set_bounds),       cmocka_unit_test(test_views_share_storage),
-        cmocka_unit_test(test_copy_fill),
+        cmocka_unit_test(test_copy_fill),            cmocka_unit_test(test_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
