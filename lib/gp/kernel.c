@@ -32,15 +32,6 @@ static inline double kfun(int kind, double sf2, double r2)
     return sf2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * exp(-SQRT5 * r);
 }
 
-/* dk/d(log l_d) = kdiff(r2) * (delta_d / l_d)^2 for both kernels. */
-static inline double kdiff(int kind, double sf2, double r2)
-{
-    if (kind == SPARSE_KERNEL_RBF)
-        return sf2 * exp(-0.5 * r2);
-    double r = sqrt(r2);
-    return sf2 * (5.0 / 3.0) * (1.0 + SQRT5 * r) * exp(-SQRT5 * r);
-}
-
 double sparse__gp_kernel(const sparse__gp_kparams *kp, const double *a, const double *b)
 {
     return kfun(kp->kind, kp->sf2, scaled_r2(kp, a, b));

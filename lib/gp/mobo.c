@@ -349,9 +349,10 @@ static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidate
 static int refit_if_due(sparse_mobo *m)
 {
     if (!m->built) {
-        double *col = sparse__malloc(2 * (m->n ? m->n : 1) * sizeof *col), *nv = col + (m->n ? m->n : 1);
+        double *col = sparse__malloc(2 * (m->n ? m->n : 1) * sizeof *col);
         if (!col)
             return SPARSE_ENOMEM;
+        double *nv = col + (m->n ? m->n : 1);
         int rc = SPARSE_OK;
         for (size_t j = 0; j < m->k && !rc; j++) {
             for (size_t i = 0; i < m->n; i++) {
