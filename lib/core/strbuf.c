@@ -63,10 +63,39 @@ int sparse__buf_printf(sparse__buf *b, const char *fmt, ...)
     return SPARSE_OK;
 }
 
+/* The code point of the UTF-8 sequence at p that YAML (libyaml, which
+ * reads the library's configs and run files back) does not take raw in a
+ * quoted scalar, or 0: C1 controls (U+0085 NEL is a line break there and
+ * would be folded), U+2028/U+2029 (breaks), U+FEFF, U+FFFE and U+FFFF.
+ * JSON takes them escaped as well. *len: the sequence's length. */
+static unsigned yaml_unsafe(const unsigned char *p, size_t *len)
+{
+    if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+        *len = 2;
+        return p[1];
+    }
+    if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+        *len = 3;
+        return 0x2000u + (p[2] - 0x80u);
+    }
+    if (p[0] == 0xEF && ((p[1] == 0xBB && p[2] == 0xBF) || (p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)))) {
+        *len = 3;
+        return 0xF000u + ((p[1] & 0x3Fu) << 6) + (p[2] & 0x3Fu);
+    }
+    return 0;
+}
+
 int sparse__buf_json_string(sparse__buf *b, const char *s)
 {
     int rc = sparse__buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+        size_t len = 1;
+        unsigned cp = yaml_unsafe(p, &len);
+        if (cp) {
+            rc = sparse__buf_printf(b, "\\u%04x", cp);
+            p += len - 1;
+            continue;
+        }
         switch (*p) {
         case '"': rc = sparse__buf_put(b, "\\\"", 2); break;
         case '\\': rc = sparse__buf_put(b, "\\\\", 2); break;
@@ -74,7 +103,7 @@ int sparse__buf_json_string(sparse__buf *b, const char *s)
         case '\r': rc = sparse__buf_put(b, "\\r", 2); break;
         case '\t': rc = sparse__buf_put(b, "\\t", 2); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7F)
                 rc = sparse__buf_printf(b, "\\u%04x", *p);
             else
                 rc = sparse__buf_put(b, (const char *)p, 1);
