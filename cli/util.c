@@ -107,6 +107,8 @@ int cli_parse_duration(const char *s, void *field)
         unit = 60;
     else if (*end && strcmp(end, "s"))
         return -1;
+    if (!isfinite(v * unit)) /* 1e308h */
+        return -1;
     *out = v * unit;
     return 0;
 }
