@@ -87,7 +87,7 @@ int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t b
         /* Scaling may move only variables the network does not use (the FC
          * weights without an FC layer): then it is the parent's network. */
         char *k0 = NULL, *k1 = NULL;
-        if (sparse__point_key(p, before, &k0) || sparse__point_key(p, point, &k1))
+        if (sparse__point_keys(p, before, &k0, NULL) || sparse__point_keys(p, point, &k1, NULL))
             sparse_clear_error(); /* unknown: taken as not widened, as below */
         widened = k0 && k1 && strcmp(k0, k1);
         free(k0);

@@ -462,28 +462,15 @@ int sparse__point_arch(const sparse__problem *p, const double *point, sparse__ge
     return sparse__genome_arch(g, p->channels, p->height, p->width, p->classes, out);
 }
 
-int sparse__arch_key(const sparse__problem *p, const double *point, char **key)
-{
-    sparse__genome g;
-    sparse_arch *arch = NULL;
-    *key = NULL;
-    int rc = sparse__point_arch(p, point, &g, &arch);
-    if (!rc)
-        rc = sparse_arch_to_json(key, arch);
-    sparse_arch_free(arch);
-    if (rc && rc != SPARSE_ENOMEM) {
-        sparse_clear_error(); /* not buildable: no key */
-        rc = SPARSE_OK;
-    }
-    return rc;
-}
-
-int sparse__point_key(const sparse__problem *p, const double *point, char **key)
+int sparse__point_keys(const sparse__problem *p, const double *point, char **key, char **arch_key)
 {
     sparse__genome g;
     sparse_arch *arch = NULL;
     char *json = NULL;
-    *key = NULL;
+    if (key)
+        *key = NULL;
+    if (arch_key)
+        *arch_key = NULL;
     int rc = sparse__point_arch(p, point, &g, &arch);
     if (!rc)
         rc = sparse_arch_to_json(&json, arch);
@@ -491,20 +478,30 @@ int sparse__point_key(const sparse__problem *p, const double *point, char **key)
     if (rc == SPARSE_ENOMEM)
         return rc;
     if (rc) {
-        sparse_clear_error();
+        sparse_clear_error(); /* not buildable: no keys */
         return SPARSE_OK;
     }
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
-                       g.weight_decay, g.shift, g.prune);
-    if (g.prune != SPARSE_PRUNE_NONE) {
-        sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs, g.threshold_fc);
-        for (int k = 0; k < g.blocks; k++)
-            for (int l = 0; l < g.block_layers[k]; l++)
-                sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
+    if (key) {
+        sparse__buf b = SPARSE__BUF_INIT;
+        sparse__buf_printf(&b, "%s|%d|%.17g|%.17g|%.17g|%d|%d", json, g.epochs, g.lr, g.label_smoothing,
+                           g.weight_decay, g.shift, g.prune);
+        if (g.prune != SPARSE_PRUNE_NONE) {
+            sparse__buf_printf(&b, "|%.17g|%d|%d|%.17g", g.kl_weight, g.zero_epochs, g.anneal_epochs,
+                               g.threshold_fc);
+            for (int k = 0; k < g.blocks; k++)
+                for (int l = 0; l < g.block_layers[k]; l++)
+                    sparse__buf_printf(&b, "|%.17g", g.threshold[k][l]);
+        }
+        *key = sparse__buf_detach(&b);
+        sparse__buf_free(&b);
+        if (!*key) {
+            free(json);
+            return SPARSE_ENOMEM;
+        }
     }
-    free(json);
-    *key = sparse__buf_detach(&b);
-    sparse__buf_free(&b);
-    return *key ? SPARSE_OK : SPARSE_ENOMEM;
+    if (arch_key)
+        *arch_key = json;
+    else
+        free(json);
+    return SPARSE_OK;
 }

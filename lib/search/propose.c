@@ -58,8 +58,8 @@ static int references(const sparse_search_config *cfg, const sparse__trial *tria
 }
 
 /* What trials 0..t-1 trained, recorded or in flight, sorted: their
- * configurations (sparse__point_key; each is trained once) and their
- * architectures (sparse__arch_key, once per trial). */
+ * configurations (each is trained once) and their architectures (once per
+ * trial), both from sparse__point_keys. */
 typedef struct seen_keys {
     char **keys, **archs;
     size_t n, narchs;
@@ -81,11 +81,11 @@ static int seen_open(seen_keys *k, const sparse__search *s, size_t t)
     for (size_t j = 0; !rc && j < t; j++) {
         const double *point = sparse__point_of(s, j);
         char *key = NULL, *arch = NULL;
-        rc = point ? sparse__point_key(&s->prob, point, &key) : SPARSE_OK;
-        if (!rc && key && !(rc = sparse__arch_key(&s->prob, point, &arch)) && arch)
-            k->archs[k->narchs++] = arch;
+        rc = point ? sparse__point_keys(&s->prob, point, &key, &arch) : SPARSE_OK;
         if (key)
             k->keys[k->n++] = key;
+        if (arch)
+            k->archs[k->narchs++] = arch;
     }
     qsort(k->keys, k->n, sizeof *k->keys, cmp_key);
     qsort(k->archs, k->narchs, sizeof *k->archs, cmp_key);
@@ -106,7 +106,7 @@ static void seen_close(seen_keys *k)
 static int arch_count(const sparse__search *s, const seen_keys *k, const double *point, size_t *count)
 {
     char *arch = NULL;
-    int rc = sparse__arch_key(&s->prob, point, &arch);
+    int rc = sparse__point_keys(&s->prob, point, NULL, &arch);
     size_t lo = 0, hi = k->narchs, n = 0;
     while (arch && lo < hi) { /* the first entry not below arch */
         size_t mid = lo + (hi - lo) / 2;
@@ -127,7 +127,7 @@ static int arch_count(const sparse__search *s, const seen_keys *k, const double 
 static int seen_point(const sparse__search *s, const seen_keys *k, const double *point, int *seen)
 {
     char *key = NULL;
-    int rc = sparse__point_key(&s->prob, point, &key);
+    int rc = sparse__point_keys(&s->prob, point, &key, NULL);
     *seen = !key || bsearch(&key, k->keys, k->n, sizeof *k->keys, cmp_key) != NULL;
     free(key);
     return rc;

@@ -140,18 +140,16 @@ typedef struct sparse__problem {
 /* The genome of point into g, and its architecture (caller frees; NULL on
  * failure). */
 int sparse__point_arch(const sparse__problem *p, const double *point, sparse__genome *g, sparse_arch **out);
-/* What a point means for training: its architecture and the training and
- * pruning values that apply to it. Two points with the same key train the
- * same network the same way, so a morph that leaves the key unchanged (say,
- * a merge type without branches) is a no-op. *key: caller frees; NULL if
- * the architecture cannot be built. SPARSE_ENOMEM is the only error. */
-int sparse__point_key(const sparse__problem *p, const double *point, char **key);
-/* The architecture alone of a point (its layer graph with widths and
- * kernel sizes, whatever its training and pruning), as JSON: two points
- * with the same one train the same network in different ways. *key:
- * caller frees; NULL if it cannot be built. SPARSE_ENOMEM is the only
- * error. */
-int sparse__arch_key(const sparse__problem *p, const double *point, char **key);
+/* What a point means for training, into *key: its architecture and the
+ * training and pruning values that apply to it. Two points with the same
+ * key train the same network the same way, so a morph that leaves the key
+ * unchanged (say, a merge type without branches) is a no-op. Into
+ * *arch_key, the architecture alone (its layer graph with widths and kernel
+ * sizes, whatever its training and pruning), as JSON: two points with the
+ * same one train the same network in different ways. Either out-parameter
+ * may be NULL; the caller frees what it gets, NULL where the architecture
+ * cannot be built. SPARSE_ENOMEM is the only error. */
+int sparse__point_keys(const sparse__problem *p, const double *point, char **key, char **arch_key);
 
 /* Morphs (paper Table 6). */
 typedef enum sparse__morph_set { SPARSE__MORPH_ALL = 0, SPARSE__MORPH_PRUNING_ONLY = 1 } sparse__morph_set;
