@@ -13,6 +13,8 @@
 #ifndef SPARSE_LIMITS_H
 #define SPARSE_LIMITS_H
 
+#include <stddef.h> /* the limits bound size_t counts */
+
 /* ---- Images (data sets and a network's input) ---- */
 
 /* Height and width of an image, and its channel count. */
