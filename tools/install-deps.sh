@@ -5,8 +5,9 @@
 # clang, its sanitizer runtimes and LLVM's OpenMP runtime: the libFuzzer and
 # ThreadSanitizer builds of tools/fuzz.sh and tools/tsan.sh; gcovr: the
 # coverage report of tools/coverage.sh; valgrind: the memcheck run of the
-# unit suite; python3-venv, python3-setuptools and python3-pandas: the Python
-# package, pip-installed offline into a venv, and its DataFrame of trials).
+# unit suite; python3-venv, python3-setuptools, python3-pandas and python3-yaml:
+# the Python package, pip-installed offline into a venv, its DataFrame of
+# trials and its searches of NumPy arrays with a YAML config).
 # Only what is missing is installed; run as root.
 set -eu
 pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev nettle-dev
