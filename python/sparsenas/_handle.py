@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import ctypes
+import json
+import os
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional, Tuple
 
-from ._lib import ECANCELLED, check, lib
+from ._lib import ECANCELLED, check, lib, path_arg
 
 
 class Handle:
@@ -47,6 +49,42 @@ def new_handle(cls, create: Callable[[ctypes.c_void_p], int]):
     p = ctypes.c_void_p()
     check(create(ctypes.byref(p)))
     return cls(p)
+
+
+class YamlHandle(Handle):
+    """A handle the library reads from YAML: a file, text, or a dict (as JSON,
+    which is YAML too). Errors name file:line:column (or the source given)."""
+
+    _load_name = ""   # sparse_*_load(out, path)
+    _parse_name = ""  # sparse_*_parse(out, text, len, source)
+
+    @classmethod
+    def load(cls, path):
+        """Reads a YAML file."""
+        return new_handle(cls, lambda p: getattr(lib(), cls._load_name)(p, path_arg(path)))
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<string>"):
+        """Parses YAML text; source names it in error messages."""
+        data = text.encode()
+        return new_handle(cls, lambda p: getattr(lib(), cls._parse_name)(p, data, len(data), source.encode()))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        """From a dict with the YAML keys."""
+        return cls.from_yaml(json.dumps(d), "<dict>")
+
+    @classmethod
+    def coerce(cls, x: Any) -> Tuple[Any, bool]:
+        """(object, True if made here and to be closed by the caller) from an
+        object of this class, a dict, a YAML file or YAML text."""
+        if isinstance(x, cls):
+            return x, False
+        if isinstance(x, Mapping):
+            return cls.from_dict(x), True
+        if isinstance(x, (str, os.PathLike)) and os.path.exists(x):
+            return cls.load(x), True
+        return cls.from_yaml(str(x)), True
 
 
 class Callbacks:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 import numpy as np
 
 from . import _structs as S
-from ._handle import Callbacks, Handle, new_handle
+from ._handle import Callbacks, Handle, YamlHandle, new_handle
 from ._lib import check, lib, path_arg, take_string
 from .data import Dataset, DataLike, as_dataset
 
@@ -20,30 +20,15 @@ SCHEDULES = {"constant": 0, "step": 1, "cosine": 2, "one_cycle": 3}
 SCRATCH_MODELS = {"im2col": 0, "im2col_2col": 1, "none": 2}
 
 
-def _parse(fn, text: str, source: str):
-    data = text.encode()
-    return lambda p: fn(p, data, len(data), source.encode())
-
-
-class Arch(Handle):
-    """A network architecture (docs/network-format.md): from YAML or a dict."""
+class Arch(YamlHandle):
+    """A network architecture (docs/network-format.md): Arch.load(path),
+    Arch.from_yaml(text) or Arch.from_dict(d), e.g.
+    {"input": [1, 28, 28], "classes": 10, "layers": [{"type": "fc", "units": 10}]}.
+    Errors name file:line and the layer."""
 
     _free_name = "sparse_arch_free"
-
-    @classmethod
-    def load(cls, path: PathLike) -> "Arch":
-        """Reads a YAML file (errors name file:line and the layer)."""
-        return new_handle(cls, lambda p: lib().sparse_arch_load_yaml(p, path_arg(path)))
-
-    @classmethod
-    def from_yaml(cls, text: str, source: str = "<string>") -> "Arch":
-        return new_handle(cls, _parse(lib().sparse_arch_parse_yaml, text, source))
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Arch":
-        """From a dict with the YAML schema's keys, e.g.
-        {"input": [1, 28, 28], "classes": 10, "layers": [{"type": "fc", "units": 10}]}."""
-        return new_handle(cls, _parse(lib().sparse_arch_parse_yaml, json.dumps(d), "<dict>"))
+    _load_name = "sparse_arch_load_yaml"
+    _parse_name = "sparse_arch_parse_yaml"
 
     def to_yaml(self) -> str:
         p = ctypes.c_void_p()
@@ -71,16 +56,6 @@ class Arch(Handle):
 
     def __len__(self) -> int:
         return lib().sparse_arch_layer_count(self)
-
-
-def _arch(arch: Union[Arch, Mapping[str, Any], str]) -> Tuple[Arch, bool]:
-    if isinstance(arch, Arch):
-        return arch, False
-    if isinstance(arch, Mapping):
-        return Arch.from_dict(arch), True
-    if isinstance(arch, (str, os.PathLike)) and os.path.exists(arch):
-        return Arch.load(arch), True
-    return Arch.from_yaml(str(arch)), True
 
 
 def _with_data(data: DataLike, fn: Callable[[Dataset], Any]) -> Any:
@@ -116,7 +91,7 @@ class Net(Handle):
         if isinstance(arch, ctypes.c_void_p):  # a handle the library handed over
             super().__init__(arch)
             return
-        a, owned = _arch(arch)
+        a, owned = Arch.coerce(arch)
         try:
             p = ctypes.c_void_p()
             check(lib().sparse_net_create(ctypes.byref(p), a, max_batch, seed))

@@ -7,10 +7,10 @@ import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _structs as S
-from ._handle import Callbacks, Handle, new_handle
+from ._handle import Callbacks, Handle, YamlHandle
 from ._lib import check, lib, path_arg, take_string
 from .data import Dataset, write_idx_dir
-from .net import Net, _parse
+from .net import Net
 
 PathLike = Union[str, "os.PathLike[str]"]
 ConfigLike = Union["SearchConfig", Mapping[str, Any], PathLike]
@@ -22,24 +22,14 @@ TRIAL_FIELDS = {"ok": 0, "stage": 1, "parent": 2, "val_accuracy": 3, "test_accur
                 "partial": 15, "epochs": 16}
 
 
-class SearchConfig(Handle):
-    """A parsed search config (docs/search-config.md): from a YAML file, YAML text or a dict."""
+class SearchConfig(YamlHandle):
+    """A parsed search config (docs/search-config.md): SearchConfig.load(path),
+    from_yaml(text) or from_dict(d), e.g. {"data": "mnist", "budgets": {"ms_bytes": 1024}}.
+    Errors name file:line:column and the key."""
 
     _free_name = "sparse_search_config_free"
-
-    @classmethod
-    def load(cls, path: PathLike) -> "SearchConfig":
-        """Reads a YAML file; errors name file:line:column and the key."""
-        return new_handle(cls, lambda p: lib().sparse_search_config_load(p, path_arg(path)))
-
-    @classmethod
-    def from_yaml(cls, text: str, source: str = "<string>") -> "SearchConfig":
-        return new_handle(cls, _parse(lib().sparse_search_config_parse, text, source))
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SearchConfig":
-        """From a dict with the YAML keys, e.g. {"data": "mnist", "budgets": {"ms_bytes": 1024}}."""
-        return new_handle(cls, _parse(lib().sparse_search_config_parse, json.dumps(d), "<dict>"))
+    _load_name = "sparse_search_config_load"
+    _parse_name = "sparse_search_config_parse"
 
     def to_yaml(self) -> str:
         """The resolved config, every default filled in."""
@@ -53,23 +43,13 @@ class SearchConfig(Handle):
         return lib().sparse_search_config_trial_count(self)
 
 
-def _config(config: ConfigLike) -> Tuple[SearchConfig, bool]:
-    if isinstance(config, SearchConfig):
-        return config, False
-    if isinstance(config, Mapping):
-        return SearchConfig.from_dict(config), True
-    if os.path.exists(config):
-        return SearchConfig.load(config), True
-    return SearchConfig.from_yaml(str(config)), True
-
-
 def _config_with_data(config: ConfigLike, data_dir: str) -> SearchConfig:
     """config with its data source replaced by data_dir (so config.yaml, a
     resume and Run.open_data all name the data the search read)."""
     if isinstance(config, Mapping):
         d = dict(config)
     else:
-        cfg, owned = _config(config)  # the library's errors (file:line) first
+        cfg, owned = SearchConfig.coerce(config)  # the library's errors (file:line) first
         try:
             text = cfg.to_yaml()
         finally:
@@ -130,7 +110,7 @@ def search(config: ConfigLike, out_dir: PathLike, data: Union[None, str, Sequenc
     override = None
     out = os.fspath(out_dir)
     if data is None or isinstance(data, (str, os.PathLike)):
-        cfg, owned = _config(config)
+        cfg, owned = SearchConfig.coerce(config)
         override = os.fspath(data) if data is not None else None
     else:
         x_train, y_train, x_test, y_test = data
