@@ -13,6 +13,14 @@ from . import _structs as S
 from ._handle import Handle, new_handle
 from ._lib import check, lib, path_arg
 
+# uint8 pixels become floats as the library's IDX reader makes them: byte * (1.0f / 255.0f).
+BYTE_SCALE = np.float32(1) / np.float32(255)
+
+
+def bytes_to_float(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x).astype(np.float32) * BYTE_SCALE
+
+
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte")
 
@@ -27,7 +35,7 @@ class Dataset(Handle):
         """A data set from an N x C x H x W (or N x H x W, one channel) array and N labels.
 
         uint8 images are scaled to [0, 1] (byte / 255, as the library's IDX
-        reader does); float images are taken as they are and must be finite.
+        reader does: byte * (1.0f / 255.0f)); float images are taken as they are and must be finite.
         ``classes`` defaults to the largest label + 1. The arrays are copied."""
         x = np.asarray(images)
         if x.ndim == 3:
@@ -35,7 +43,7 @@ class Dataset(Handle):
         if x.ndim != 4:
             raise ValueError("images: expected N x C x H x W (or N x H x W), got shape %s" % (x.shape,))
         if x.dtype == np.uint8:
-            x = x.astype(np.float32) / np.float32(255)
+            x = bytes_to_float(x)
         elif np.issubdtype(x.dtype, np.floating):
             x = x.astype(np.float32, copy=False)
         else:
@@ -161,10 +169,9 @@ def write_idx_dir(directory: str, x_train: np.ndarray, y_train: np.ndarray, x_te
         if x.ndim != 3:
             raise ValueError("%s images: expected N x 1 x H x W, got shape %s" % (name, x.shape))
         if x.dtype != np.uint8:
-            xf = np.asarray(x, dtype=np.float32)
-            scaled = np.rint(xf.astype(np.float64) * 255)
-            if not np.array_equal(scaled.astype(np.float32) / np.float32(255), xf) or scaled.min() < 0 or \
-                    scaled.max() > 255:
+            xf = np.asarray(x, dtype=np.float64) * 255
+            scaled = np.rint(xf)
+            if not np.all(np.abs(xf - scaled) < 1e-3) or scaled.min() < 0 or scaled.max() > 255:
                 raise ValueError("%s images: float values that are not bytes / 255 cannot be searched "
                                  "through IDX; pass uint8 images or a data spec" % name)
             x = scaled.astype(np.uint8)

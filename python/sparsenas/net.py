@@ -11,7 +11,7 @@ import numpy as np
 from . import _structs as S
 from ._handle import Callbacks, Handle, YamlHandle, new_handle
 from ._lib import check, lib, path_arg, take_string
-from .data import Dataset, DataLike, as_dataset
+from .data import Dataset, DataLike, as_dataset, bytes_to_float
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -70,7 +70,7 @@ def _with_data(data: DataLike, fn: Callable[[Dataset], Any]) -> Any:
 def _images(x: np.ndarray, shape: Tuple[int, int, int]) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype == np.uint8:
-        a = a.astype(np.float32) / np.float32(255)
+        a = bytes_to_float(a)
     a = np.ascontiguousarray(a, dtype=np.float32)
     if a.shape == shape:
         a = a[None]

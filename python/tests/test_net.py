@@ -39,7 +39,7 @@ class TestDataset(unittest.TestCase):
         with sn.Dataset.from_numpy(x, y) as ds:
             self.assertEqual((len(ds), ds.shape, ds.classes), (30, (1, 6, 6), 3))
             xf, yf = ds.to_numpy()
-        np.testing.assert_array_equal(xf, x.astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(xf, x.astype(np.float32) * (np.float32(1) / np.float32(255)))
         np.testing.assert_array_equal(yf, y)
 
     def test_float_and_three_dims(self):
@@ -60,6 +60,44 @@ class TestDataset(unittest.TestCase):
         with self.assertRaises(sn.SparseError) as cm:  # the library refuses a NaN pixel
             sn.Dataset.from_numpy(np.full((1, 1, 2, 2), np.nan, np.float32), [0])
         self.assertEqual(cm.exception.status, -7)
+
+    def test_specs_idx_and_csv(self):
+        x, y = images(50, 7)
+        xt, yt = images(12, 8)
+        with tempfile.TemporaryDirectory() as t:
+            sn.write_idx_dir(t, x, y, xt, yt)
+            back = sn.load_mnist(t)  # NumPy's reading of the IDX files
+            for a, b in zip(back, (x, y, xt, yt)):
+                np.testing.assert_array_equal(a, b)
+            train, val, test = sn.open_data(t, val_count=10, normalize=False)  # the library's
+            with train, val, test:
+                self.assertEqual((len(train), len(val), len(test)), (40, 10, 12))
+                with sn.Dataset.from_numpy(x[40:], y[40:]) as same:  # bit for bit the IDX reader's pixels
+                    np.testing.assert_array_equal(val.to_numpy()[0], same.to_numpy()[0])
+                np.testing.assert_array_equal(test.to_numpy()[1], yt)
+            csv = os.path.join(t, "d.csv")
+            np.savetxt(csv, np.column_stack([y, x.reshape(50, -1) / 255.0]), fmt="%g", delimiter=",")
+            train, val, test = sn.open_data(csv, val_count=5, test_fraction=0.2, seed=1)
+            with train, val, test:
+                self.assertEqual((len(train), len(val), len(test), train.shape), (35, 5, 10, (1, 6, 6)))
+            with self.assertRaises(sn.SparseError) as cm:
+                sn.open_data(os.path.join(t, "missing.csv"))
+            self.assertIn("missing.csv", cm.exception.message)
+            with self.assertRaisesRegex(FileNotFoundError, "sparse data fetch mnist"):
+                sn.load_mnist(os.path.join(t, "nowhere"))
+            with self.assertRaisesRegex(ValueError, "bytes / 255"):
+                sn.write_idx_dir(t, x.astype(np.float32) / 7, y, xt, yt)
+
+    def test_cache_dir_follows_xdg(self):
+        old = os.environ.get("XDG_CACHE_HOME")
+        os.environ["XDG_CACHE_HOME"] = "/somewhere"
+        try:
+            self.assertEqual(sn.cache_dir("mnist"), "/somewhere/sparse/mnist")
+        finally:
+            if old is None:
+                del os.environ["XDG_CACHE_HOME"]
+            else:
+                os.environ["XDG_CACHE_HOME"] = old
 
     def test_handles_close_once_and_on_collection(self):
         ds = sn.Dataset.from_numpy(*images(3, 2))
@@ -119,6 +157,8 @@ class TestNet(unittest.TestCase):
             labels, logits = net.predict(self.xt)
             self.assertEqual(logits.shape, (90, 3))
             np.testing.assert_array_equal(labels, logits.argmax(axis=1))
+            one_label, one_logits = net.predict(self.xt[5, :, :, :])  # one C x H x W image
+            np.testing.assert_array_equal(one_logits[0], logits[5])
             self.assertAlmostEqual(float(np.mean(labels == self.yt)), acc)
 
     def test_same_seed_same_weights(self):
