@@ -203,7 +203,24 @@ static int replay(sparse__search *s)
     return rc;
 }
 
-/* state.json, pareto.csv and pareto.svg after the trials of this call. */
+/* report.html of the run as it stands, from its records (run: the run
+ * opened already, or NULL). */
+static int write_report(sparse__search *s, const sparse_run *run)
+{
+    sparse_run *own = NULL;
+    int rc = run ? SPARSE_OK : sparse_run_open(&own, sparse__runlog_dir(s->log));
+    char *path = rc ? NULL : sparse__runlog_path(s->log, "report.html");
+    if (!rc)
+        rc = path ? sparse_run_write_report_html(run ? run : own, path) : SPARSE_ENOMEM;
+    free(path);
+    sparse_run_free(own);
+    return rc;
+}
+
+int sparse__write_report(sparse__search *s) { return write_report(s, NULL); }
+
+/* state.json, pareto.csv, pareto.svg and report.html after the trials of
+ * this call. */
 static int write_summary(sparse__search *s, const char *dir)
 {
     int rc = sparse__write_state(s, s->n >= s->total);
@@ -215,6 +232,8 @@ static int write_summary(sparse__search *s, const char *dir)
     char *svg = rc ? NULL : sparse__runlog_path(s->log, "pareto.svg");
     if (!rc)
         rc = svg ? sparse_run_write_pareto_svg(run, svg) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = write_report(s, run);
     free(svg);
     sparse_run_free(run);
     return rc;
