@@ -110,5 +110,6 @@ int cli_cmd_search(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_export_arch(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
+int cli_cmd_report(int argc, char **argv);
 
 #endif

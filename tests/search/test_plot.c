@@ -256,6 +256,48 @@ static void test_report_is_self_contained(void **state)
     free(dir);
 }
 
+typedef struct report_watch {
+    const char *path;
+    size_t seen, rows_ok;
+} report_watch;
+
+/* Each trial's callback: report.html already holds every trial recorded. */
+static int count_report_rows(void *user, const sparse_trial_event *ev)
+{
+    report_watch *w = user;
+    char *html = read_all(w->path), want[64];
+    snprintf(want, sizeof want, "<h2>All trials (%zu;", ev->trial + 1);
+    w->rows_ok += strstr(html, want) != NULL;
+    w->seen++;
+    free(html);
+    return 0;
+}
+
+/* The search rewrites report.html after every record, not only at the end. */
+static void test_report_follows_the_search(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), run_dir[600], path[700];
+    char *csv = write_tiny_csv(dir), *text = tiny_config(csv);
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    snprintf(path, sizeof path, "%s/report.html", run_dir);
+    sparse_search_config *c;
+    assert_int_equal(sparse_search_config_parse(&c, text, strlen(text), "tiny.yaml"), SPARSE_OK);
+    report_watch w = {path, 0, 0};
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.on_trial = count_report_rows;
+    o.user = &w;
+    o.max_trials = 3;
+    assert_int_equal(sparse_search_run(c, run_dir, &o), SPARSE_OK);
+    assert_int_equal(w.seen, 3);
+    assert_int_equal(w.rows_ok, 3);
+    sparse_search_config_free(c);
+    free(text);
+    free(csv);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* Bad references are refused, naming them, and nothing is written. */
 static void test_plot_refuses_bad_references(void **state)
 {
@@ -291,6 +333,7 @@ const struct CMUnitTest plot_tests[] = {
     cmocka_unit_test(test_plot_knows_no_data_set),
     cmocka_unit_test(test_plot_states_its_accuracy),
     cmocka_unit_test(test_report_is_self_contained),
+    cmocka_unit_test(test_report_follows_the_search),
     cmocka_unit_test(test_plot_refuses_bad_references),
 };
 const size_t plot_test_count = sizeof plot_tests / sizeof plot_tests[0];
