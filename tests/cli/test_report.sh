@@ -37,6 +37,17 @@ err_has "$T/nowhere"
 run 2 report
 err_has "missing DIR"
 
+# inspect --dot: the run's WM model, each window's kernel and stride, and
+# the totals before and after pruning.
+front=$(sed -n 's/.*<h3 id="trial-\([0-9]*\)".*/\1/p' "$T/run/report.html" | head -n 1)
+run 0 inspect "$T/run" --trial "$front" --dot
+out_has "kernel, stride"
+out_has "total [MS, WM5] before -> after pruning: ["
+sed 's/^budgets:.*/budgets: {ms_bytes: 600, wm_bytes: 800}\nwm_model: 6/' "$T/tiny.yaml" >"$T/wm6.yaml"
+run 0 search "$T/wm6.yaml" --out "$T/run6" -q --trials 2
+run 0 inspect "$T/run6" --trial 1 --dot
+out_has "total [MS, WM6] before -> after pruning: ["
+
 if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium not found (Debian package chromium): report.html not rendered; skipped"
     [ "$fails" -eq 0 ] && exit 77
