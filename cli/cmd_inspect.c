@@ -137,9 +137,9 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
         fprintf(f,
                 "digraph trial_%zu {\n  rankdir=TB;\n"
                 "  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
-                "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B\\n"
-                "total [MS, WM%d] before -> after pruning: [%" PRIu64 ", %" PRIu64 "] -> [%" PRIu64
-                ", %" PRIu64 "] B; per layer the same\";\n",
+                "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B; "
+                "per layer [MS, WM%d] in bytes, before -> after pruning\\n"
+                "total before -> after pruning: [%" PRIu64 ", %" PRIu64 "] -> [%" PRIu64 ", %" PRIu64 "]\";\n",
                 trial, trial, 100 * acc, ms, wm_model, wm, wm_model, ms_b, wm_b, ms_a, wm_a);
         for (size_t id = 0; id < sparse_net_node_count(g); id++)
             dot_node(f, g, id, net, rb, ra, wm_model);

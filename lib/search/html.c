@@ -195,7 +195,7 @@ int sparse__report_html(char **out, const sparse_run *run, const char *title)
         sparse__buf_printf(&b, "<script>%s</script>\n</body></html>\n", script);
     }
     if (!rc && !(*out = sparse__buf_detach(&b)))
-        rc = SPARSE_ENOMEM;
+        rc = sparse__error(SPARSE_ENOMEM, "out of memory writing the report of %s", title);
     sparse__buf_free(&b);
     free(svg);
     free(front);

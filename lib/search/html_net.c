@@ -211,7 +211,7 @@ int sparse__net_html(char **out, const sparse_net *net, int wm_model)
     if (!rc)
         memory_table(&b, net, r, wm_model);
     if (!rc && !(*out = sparse__buf_detach(&b)))
-        rc = SPARSE_ENOMEM;
+        rc = sparse__error(SPARSE_ENOMEM, "out of memory drawing a network");
     sparse__buf_free(&b);
     sparse_memreport_free(r);
     return rc;

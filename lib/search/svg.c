@@ -199,6 +199,13 @@ static void fit_axes(plot *p)
                 widen(&lo, &hi, log10(p->refs[r].size[k]));
         widen(&ref_lo, &acc_hi, p->refs[r].acc);
     }
+    /* The budgets too: where the trials sit against them is the point. */
+    if (lo <= hi)
+        for (int k = 0; k < 2; k++) {
+            double budget = k ? p->cfg->budget_wm : p->cfg->budget_ms;
+            if (budget > 0)
+                widen(&lo, &hi, log10(budget));
+        }
     if (lo > hi) { /* nothing to plot */
         lo = 2;
         hi = 4;
@@ -368,13 +375,13 @@ static char *render(const plot *p, int prolog)
         x_axis(&b, &p->a, panel, panel ? wm_label : "model size MS (bytes, int8)");
         y_axis(&b, &p->a, panel, ylabel);
     }
-    draw_budgets(&b, p);
-    draw_trials(&b, p);
-    draw_references(&b, p);
-    for (int panel = 0; panel < 2; panel++) /* the frame over the grid */
+    for (int panel = 0; panel < 2; panel++) /* the frame over the grid, under the points */
         sparse__buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                                "stroke=\"#444\"/>\n",
                            MARGIN_L + panel * (PANEL_W + GAP), MARGIN_T, PANEL_W, PANEL_H);
+    draw_budgets(&b, p);
+    draw_trials(&b, p);
+    draw_references(&b, p);
     char *keys = sparse__buf_detach(&legend);
     if (keys)
         sparse__buf_puts(&b, keys);
@@ -467,7 +474,7 @@ int sparse__pareto_svg(char **out, const sparse_run *run, const sparse_plot_opti
         rc = gather_references(&p, &o);
     if (!rc) {
         fit_axes(&p);
-        rc = (*out = render(&p, prolog)) ? SPARSE_OK : SPARSE_ENOMEM;
+        rc = (*out = render(&p, prolog)) ? SPARSE_OK : sparse__error(SPARSE_ENOMEM, "out of memory drawing the Pareto figure");
     }
     free(p.front);
     free(p.refs);

@@ -42,11 +42,11 @@ err_has "missing DIR"
 front=$(sed -n 's/.*<h3 id="trial-\([0-9]*\)".*/\1/p' "$T/run/report.html" | head -n 1)
 run 0 inspect "$T/run" --trial "$front" --dot
 out_has "kernel, stride"
-out_has "total [MS, WM5] before -> after pruning: ["
+out_has "per layer [MS, WM5] in bytes, before -> after pruning\\ntotal before -> after pruning: ["
 sed 's/^budgets:.*/budgets: {ms_bytes: 600, wm_bytes: 800}\nwm_model: 6/' "$T/tiny.yaml" >"$T/wm6.yaml"
 run 0 search "$T/wm6.yaml" --out "$T/run6" -q --trials 2
 run 0 inspect "$T/run6" --trial 1 --dot
-out_has "total [MS, WM6] before -> after pruning: ["
+out_has "per layer [MS, WM6] in bytes, before -> after pruning\\ntotal before -> after pruning: ["
 
 if ! command -v chromium >/dev/null 2>&1; then
     echo "chromium not found (Debian package chromium): report.html not rendered; skipped"
