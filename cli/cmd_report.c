@@ -23,7 +23,7 @@ static const cli_spec report_spec = {
              "Writes the run in DIR as one self-contained HTML page (inline SVG, CSS and\n"
              "JavaScript; nothing fetched): the Pareto figure, the front, every trial in a\n"
              "table sorted by a click on a column, and each front network's diagram and\n"
-             "memory table. A search keeps DIR/report.html up to date by itself.\n",
+             "memory table. A search rewrites DIR/report.html as it goes.\n",
 };
 
 int cli_cmd_report(int argc, char **argv)

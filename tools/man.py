@@ -33,7 +33,7 @@ FILES = {
           ('$XDG_CACHE_HOME/sparse/mnist', 'the MNIST cache of sparse data fetch (default ~/.cache/sparse/mnist)'),
           ('DOCDIR', 'the user guide, the config keys, the formats and the measured results')],
     'search': [('DIR/trials.jsonl', 'one JSON record per trial, appended and fsynced one at a time'),
-               ('DIR/report.html', 'the run as one HTML page, rewritten after every trial')],
+               ('DIR/report.html', 'the run as one HTML page, rewritten as the search goes (every 10th trial past the 16th)')],
     'report': [('DIR/report.html', 'the page, unless -o names another file')],
     'data': [('$XDG_CACHE_HOME/sparse/mnist', 'the MNIST cache (default ~/.cache/sparse/mnist)')],
 }

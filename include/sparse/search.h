@@ -14,7 +14,7 @@
  *   lock                         the advisory lock of the search writing it
  *   pareto.csv, pareto.svg       the current front, as a table and a picture
  *   report.html                  the run as one page: figure, front, every
- *                                trial, the front networks (after each record)
+ *                                trial, the front networks (as the search goes)
  * Every decision of trial t depends only on the seed, t and the records of
  * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
  * included) continues exactly as an uninterrupted run would have.
@@ -251,8 +251,9 @@ SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char
  * JavaScript, nothing fetched): the Pareto figure, the front, every trial in
  * a table sortable by any column, and each front network's diagram and
  * memory table (a network whose weights cannot be read is named with the
- * reason). A search keeps report.html in its run directory up to date after
- * every trial record. */
+ * reason). A search rewrites report.html in its run directory after each of
+ * its first 16 trials, then every 10th and each final-stage trial, and at
+ * the end. */
 SPARSE_API int sparse_run_write_report_html(const sparse_run *run, const char *path);
 
 #ifdef __cplusplus

@@ -1,8 +1,9 @@
 /* report.html: a run as one self-contained page (inline SVG, CSS and a few
  * lines of JavaScript, nothing fetched): the Pareto figure, the front, every
  * trial in a table sorted by a click on a column, and each front network's
- * diagram and memory table. The search rewrites it after every trial
- * record; sparse_run_write_report_html writes it for any run. */
+ * diagram and memory table. The search rewrites it as it goes
+ * (sparse__write_report); sparse_run_write_report_html writes it for any
+ * run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

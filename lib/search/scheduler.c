@@ -260,7 +260,7 @@ static int record_trial(sparse__search *s, sparse__slot *sl)
     if (!rc)
         rc = sparse__write_state(s, 0);
     if (!rc)
-        rc = sparse__write_report(s);
+        rc = sparse__write_report(s, sl->stage);
     if (!rc && s->opts->on_trial)
         rc = report_trial(s, sl, rec);
     free(rec);
