@@ -97,7 +97,7 @@ static int load_from_files(const args *a, model *m)
 {
     int status = cli_load_net(&m->net, a->src, a->weights, "--weights", 1, 64, 0);
     if (!status)
-        status = cli_open_data(&a->data, &m->d);
+        status = cli_open_data(&a->data, m->net, &m->d);
     m->calib = (size_t)a->calib;
     return status;
 }

@@ -97,7 +97,7 @@ static int train_run_all(const train_args *a, train_run *t)
     const uint64_t seed = (uint64_t)a->data.seed;
     int status = cli_load_net(&t->net, a->arch, a->init, "--init", 0, (size_t)a->batch, seed);
     if (!status)
-        status = cli_open_data(&a->data, &t->data);
+        status = cli_open_data(&a->data, NULL, &t->data);
     if (status)
         return status;
     if (a->epochs > 0) {
@@ -117,6 +117,10 @@ static int train_run_all(const train_args *a, train_run *t)
         return cli_lib_error(rc, "validation");
     if (test && sparse_dataset_image_count(test) && (rc = sparse_net_evaluate(t->net, test, &t->test_acc)))
         return cli_lib_error(rc, "test");
+    float in_mean, in_std; /* saved with the weights, for eval and export */
+    if ((rc = sparse_dataset_normalization(t->data.train, &in_mean, &in_std)) ||
+        (rc = sparse_net_set_input_normalization(t->net, in_mean, in_std)))
+        return cli_lib_error(rc, "normalisation");
     if (a->save && (rc = sparse_net_save(t->net, a->save)))
         return cli_lib_error(rc, "--save");
     return cli_prune_save(&t->prune, &a->prune);

@@ -113,8 +113,30 @@ int cli_parse_duration(const char *s, void *field)
     return 0;
 }
 
+int cli_parse_shape(const char *s, void *field)
+{
+    size_t *shape = field;
+    const char *p = s;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        errno = 0;
+        if (*p < '1' || *p > '9')
+            return -1;
+        unsigned long v = strtoul(p, &end, 10);
+        if (errno || v > 65536 || *end != (i < 2 ? 'x' : '\0'))
+            return -1;
+        shape[i] = (size_t)v;
+        p = end + 1;
+    }
+    return 0;
+}
+
 void cli_json_string(FILE *f, const char *s)
 {
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')

@@ -290,7 +290,7 @@ SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options
     if (!path)
         return SPARSE_ENOMEM;
     sparse_search_config *cfg;
-    rc = sparse_search_config_load(&cfg, path);
+    rc = sparse__config_load_run(&cfg, path);
     free(path);
     if (rc)
         return sparse__error_prefix(rc, "resuming %s", dir);

@@ -144,7 +144,7 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
     int rc = sparse__runlog_open(&run->log, dir, SPARSE__RUNLOG_READ);
     char *cfg_path = rc ? NULL : sparse__runlog_path(run->log, "config.yaml");
     if (!rc)
-        rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
+        rc = cfg_path ? sparse__config_load_run(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
     size_t nvars = 0;
     if (!rc && !(rc = sparse__layout_create(&run->lay, run->cfg))) {
@@ -184,17 +184,6 @@ const double *sparse__run_point(const sparse_run *run, size_t id)
 {
     size_t i = find(run, id);
     return i == SIZE_MAX ? NULL : run->trials[i].point;
-}
-
-int sparse__open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
-                      sparse_dataset **val, sparse_dataset **test)
-{
-    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
-    d.val_count = cfg->val_count;
-    d.max_train = cfg->max_train;
-    d.binary = cfg->binary;
-    d.seed = cfg->seed;
-    return sparse_data_open(train, val, test, override ? override : cfg->data, &d);
 }
 
 SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,

@@ -40,6 +40,9 @@ struct sparse_search_config {
     char *data;
     size_t val_count, max_train;
     int binary;
+    size_t shape[3];     /* height, width, channels; zeros: a square grey CSV image, or the IDX files' */
+    int layout;          /* SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC */
+    size_t label_column; /* of a CSV file */
     /* run */
     uint64_t seed;
     int threads;
@@ -88,6 +91,14 @@ struct sparse_search_config {
     sparse__reference plot_refs[SPARSE__MAX_REFERENCES];
     size_t plot_nrefs;
 };
+
+/* A run directory's config.yaml: as sparse_search_config_load, but its data
+ * path is taken as written (a run records it absolute; one started before
+ * that still resolves against the current directory, as it did). */
+int sparse__config_load_run(sparse_search_config **out, const char *path);
+/* datapath.c: makes cfg's relative data path absolute, taken from the
+ * directory of the config file at config_path. */
+int sparse__config_resolve_data(sparse_search_config *cfg, const char *config_path);
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
  * the variable is fixed and not searched). */
