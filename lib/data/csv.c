@@ -124,9 +124,9 @@ static int resolve_shape(const char *path, const sparse_csv_options *o, size_t n
         size_t hw, chw;
         if (sparse__mul_size(o->height, o->width, &hw) || sparse__mul_size(o->channels, hw, &chw) ||
             chw != npix)
-            return sparse__error(SPARSE_EFORMAT, "%s:1: %zu pixel columns, but a %zux%zux%zu image needs %zu",
-                                 path, npix, o->channels, o->height, o->width,
-                                 o->channels * o->height * o->width);
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:1: %zu pixel columns, but a %zux%zux%zu image (height x width x channels) needs %zu",
+                                 path, npix, o->height, o->width, o->channels, o->channels * o->height * o->width);
         *c = o->channels;
         *h = o->height;
         *w = o->width;

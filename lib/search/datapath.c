@@ -2,6 +2,7 @@
  * become sparse_data_open's options, here only, so the search, a resume and
  * the commands that reopen a run's splits read the same images. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,13 @@ int sparse__config_resolve_data(sparse_search_config *c, const char *config_path
     char *abs = sparse__buf_detach(&b);
     if (!abs)
         return SPARSE_ENOMEM;
+    /* Without the ".." and links when the data is there; as joined when not
+     * (the search then says it is missing, naming this path). */
+    char *real = realpath(abs, NULL);
+    if (real) {
+        free(abs);
+        abs = real;
+    }
     free(c->data);
     c->data = abs;
     return SPARSE_OK;
