@@ -568,9 +568,7 @@ SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char
 
 static int load_file(sparse_search_config **out, const char *path, int resolve)
 {
-    SPARSE__CHECK_NULL(out);
     *out = NULL;
-    SPARSE__CHECK_NULL(path); /* named here, not in sparse__doc_load_file */
     sparse__doc *doc;
     int rc = sparse__doc_load_file(&doc, path);
     if (!rc)
@@ -584,6 +582,9 @@ static int load_file(sparse_search_config **out, const char *path, int resolve)
 
 SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char *path)
 {
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(path); /* named here, not in sparse__doc_load_file */
     return load_file(out, path, 1);
 }
 

@@ -93,6 +93,8 @@ static void test_config_roundtrip(void **state)
               45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
                   "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
     roundtrip("data: mnist\nworkers: 3\n", 40, "threads: 2\nworkers: 3\n");
+    roundtrip("data: {source: c.csv, shape: [32, 32, 3], layout: hwc, label_column: 3072}\n", 40,
+              "  shape: [32, 32, 3]\n  layout: hwc\n  label_column: 3072\n");
     roundtrip("data: mnist\nplot: {references: [{label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48,"
               " wm_bytes: 2007.04}, {label: by hand, accuracy: 0.9717, wm_bytes: 802}]}\n",
               40, "plot:\n  references:\n    - {label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48, "
@@ -167,6 +169,13 @@ static void test_config_errors_more(void **state)
     expect_error("data: {source: mnist, max_train: -1}\n", SPARSE_ERANGE, "data.max_train: -1 is outside");
     expect_error("data: {source: mnist, binary: maybe}\n", SPARSE_EFORMAT, "data.binary");
     expect_error("data: {val_count: 9}\n", SPARSE_EFORMAT, "data.source");
+    expect_error("data: {source: x.csv, shape: [32, 32]}\n", SPARSE_EFORMAT,
+                 "bad.yaml:1:30: data.shape: expected [height, width, channels]");
+    expect_error("data: {source: x.csv, shape: [32, 0, 3]}\n", SPARSE_ERANGE,
+                 "bad.yaml:1:35: data.shape[1] (width): 0 is outside the allowed range");
+    expect_error("data: {source: x.csv, layout: rgb}\n", SPARSE_ERANGE,
+                 "bad.yaml:1:31: data.layout: unknown value 'rgb' (allowed: chw, hwc)");
+    expect_error("data: {source: x.csv, label_column: -1}\n", SPARSE_ERANGE, "data.label_column: -1 is outside");
     expect_error("data: mnist\nstages: [{trials: 1}, {trials: 1, rho: 2}, {trials: 1}]\n", SPARSE_ERANGE,
                  "rho: 2 is outside");
     expect_error("data: mnist\nstages: [{trials: 1}, {trials: -1}, {trials: 1}]\n", SPARSE_ERANGE, "trials: -1");
