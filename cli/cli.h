@@ -45,6 +45,16 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints s as a JSON string literal, or null when s is NULL. */
 void cli_json_string(FILE *f, const char *s);
 
+/* Every --json output is one object made with the library's writer
+ * (sparse_json), opened by cli_json_begin with "schema" (CLI_JSON_SCHEMA)
+ * and "command" (docs/json.md). */
+#define CLI_JSON_SCHEMA 1
+void cli_json_begin(sparse_json *j, const char *command);
+/* A figure: null when v < 0 (not measured). */
+void cli_json_value(sparse_json *j, double v);
+/* Closes the object, prints it and a newline on stdout and frees j. CLI status. */
+int cli_json_finish(sparse_json *j, const char *what);
+
 /* ---- Output files (loaders.c) ---- */
 
 /* Opens path for writing, or gives stdout when path is NULL. what names
@@ -126,6 +136,9 @@ int cli_cmd_memory(int argc, char **argv);
 int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
+/* inspect_table.c: the trials ids[0 .. count-1] of run (read from dir) as
+ * inspect prints them, text or JSON. CLI status. */
+int cli_inspect_print(const sparse_run *run, const char *dir, const size_t *ids, size_t count, int json);
 int cli_cmd_export_arch(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
 

@@ -113,6 +113,35 @@ int cli_parse_duration(const char *s, void *field)
     return 0;
 }
 
+void cli_json_begin(sparse_json *j, const char *command)
+{
+    sparse_json_begin(j, 0);
+    sparse_json_key(j, "schema");
+    sparse_json_integer(j, CLI_JSON_SCHEMA);
+    sparse_json_key(j, "command");
+    sparse_json_string(j, command);
+}
+
+void cli_json_value(sparse_json *j, double v)
+{
+    if (v < 0)
+        sparse_json_null(j);
+    else
+        sparse_json_number(j, v);
+}
+
+int cli_json_finish(sparse_json *j, const char *what)
+{
+    const char *text = NULL;
+    int rc = sparse_json_end(j);
+    if (!rc)
+        rc = sparse_json_text(j, &text);
+    if (!rc)
+        puts(text);
+    sparse_json_free(j);
+    return rc ? cli_lib_error(rc, what) : CLI_OK;
+}
+
 int cli_parse_shape(const char *s, void *field)
 {
     size_t *shape = field;

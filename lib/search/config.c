@@ -236,12 +236,15 @@ static int read_count(parser *p, const sparse__doc_node *n, const char *section,
     return rc;
 }
 
-static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm)
+/* {ms_bytes, wm_bytes} and, when arena is not NULL, arena_bytes. */
+static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm, double *arena)
 {
-    static const char *const keys[] = {"ms_bytes", "wm_bytes"};
-    int rc = sparse__doc_check_keys(p->doc, n, what, keys, 2);
+    static const char *const keys[] = {"ms_bytes", "wm_bytes", "arena_bytes"};
+    int rc = sparse__doc_check_keys(p->doc, n, what, keys, arena ? 3 : 2);
     const sparse__doc_node *v;
     *ms = *wm = 0;
+    if (!rc && arena && (v = sparse__doc_get(n, "arena_bytes")))
+        rc = sparse__doc_double(p->doc, v, at(p, what, "arena_bytes"), 1, 1e12, arena);
     if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
         rc = sparse__doc_double(p->doc, v, at(p, what, "ms_bytes"), 1, 1e12, ms);
     if (!rc && (v = sparse__doc_get(n, "wm_bytes")))
@@ -270,7 +273,7 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
         for (size_t i = 0; !rc && i < v->n; i++) {
             char what[48];
             snprintf(what, sizeof what, "final.boxes[%zu]", i);
-            rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i]);
+            rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i], NULL);
         }
         c->final_nboxes = v->n;
     }
@@ -299,7 +302,7 @@ static int parse_early_stop(parser *p, sparse_search_config *c, const sparse__do
 
 static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm);
+    return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm, &c->budget_arena);
 }
 
 static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_node *n)
@@ -671,7 +674,7 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
         sparse__buf_printf(&b, "  label_column: %zu\n", c->label_column);
     sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
                        c->threads, c->workers, c->wm_model);
-    if (c->budget_ms > 0 || c->budget_wm > 0) {
+    if (c->budget_ms > 0 || c->budget_wm > 0 || c->budget_arena > 0) {
         sparse__buf_puts(&b, "budgets:\n");
         if (c->budget_ms > 0) {
             sparse__buf_puts(&b, "  ms_bytes: ");
@@ -681,6 +684,11 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
         if (c->budget_wm > 0) {
             sparse__buf_puts(&b, "  wm_bytes: ");
             sparse__buf_json_double(&b, c->budget_wm);
+            sparse__buf_puts(&b, "\n");
+        }
+        if (c->budget_arena > 0) {
+            sparse__buf_puts(&b, "  arena_bytes: ");
+            sparse__buf_json_double(&b, c->budget_arena);
             sparse__buf_puts(&b, "\n");
         }
     }

@@ -82,6 +82,12 @@ static int check_wm_budget(const sparse__search *s)
                              "here, because its first layer reads the whole %zux%zux%zu input image (%zu B)%s",
                              c->budget_wm, c->wm_model, least, ch, h, w, ch * h * w,
                              c->wm_model == 6 ? " and writes at least one byte" : "");
+    /* The arena holds the int8 input image while the first layer reads it. */
+    if (c->budget_arena > 0 && c->budget_arena < (double)(ch * h * w))
+        return sparse__error(SPARSE_EBUDGET,
+                             "budgets.arena_bytes %g B: no network can meet it; every network's arena holds the "
+                             "whole %zux%zux%zu int8 input image (%zu B)",
+                             c->budget_arena, ch, h, w, ch * h * w);
     return SPARSE_OK;
 }
 
@@ -166,6 +172,8 @@ static int open_run(sparse__search *s, const char *dir, int create)
                                 sparse_dataset_class_count(s->train)};
         s->prob = prob;
         rc = check_wm_budget(s);
+        if (!rc && create)
+            rc = sparse__check_reachable(&s->prob, cfg->seed);
     }
     if (!rc)
         rc = check_shift(s);

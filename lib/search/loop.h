@@ -37,6 +37,12 @@ int sparse__dense_figures(const sparse__problem *p, const double *point, sparse_
  * budgets (always 1 without budgets, or if it cannot be built); else 0 and
  * why (capacity why_cap) says which it exceeds. */
 int sparse__within_cap(const sparse__problem *p, const double *point, char *why, size_t why_cap);
+/* SPARSE_EBUDGET when no network of the space can meet the budgets: the
+ * narrowest version (every width at its lower bound) of each of 256
+ * structures drawn from the space (an RNG of its own from seed) is above
+ * the size cap. A budget is thus refused before the first trial, not
+ * recorded as the failure of every one. */
+int sparse__check_reachable(const sparse__problem *p, uint64_t seed);
 /* The point with every filter count and the FC weights scaled by m and
  * rounded, within the space's bounds, into out. */
 void sparse__scale_widths(const sparse__problem *p, const double *point, double m, double *out);

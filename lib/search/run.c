@@ -46,6 +46,8 @@ static double field_value(const sparse__trial *t, int field)
     case SPARSE_TRIAL_POSTERIOR_ACCURACY: return t->has_post ? t->post_acc : -1.0;
     case SPARSE_TRIAL_POSTERIOR_SE: return t->has_post ? t->post_sd : -1.0;
     case SPARSE_TRIAL_PARTIAL: return t->ok == 1 ? t->partial : -1.0;
+    case SPARSE_TRIAL_FLASH_BYTES: return t->flash;
+    case SPARSE_TRIAL_ARENA_BYTES: return t->arena;
     default: return t->epochs; /* SPARSE_TRIAL_EPOCHS */
     }
 }
@@ -240,13 +242,25 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int fiel
     int rc = locate(run, id, &i);
     if (rc)
         return rc;
-    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_EPOCHS)
+    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_ARENA_BYTES)
         return sparse__error(SPARSE_ERANGE, "unknown trial field %d", field);
     if ((field == SPARSE_TRIAL_POSTERIOR_ACCURACY || field == SPARSE_TRIAL_POSTERIOR_SE) &&
         (rc = ensure_posterior(run)))
         return rc;
     *value = field_value(&run->trials[i], field);
     return SPARSE_OK;
+}
+
+SPARSE_API int sparse_run_trial_reason(const sparse_run *run, size_t id, const char **reason)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(reason);
+    *reason = NULL;
+    size_t i;
+    int rc = locate(run, id, &i);
+    if (!rc)
+        *reason = run->trials[i].reason;
+    return rc;
 }
 
 SPARSE_API size_t sparse_run_warning_count(const sparse_run *run)

@@ -49,6 +49,7 @@ struct sparse_search_config {
     size_t workers; /* trials trained at once, threads / workers threads each */
     int wm_model; /* 5 or 6 */
     double budget_ms, budget_wm; /* bytes; 0 = no budget */
+    double budget_arena;         /* the int8 deployment's tensor arena, bytes; 0 = no budget */
     double time_budget_s;
     size_t stage_trials[3];
     /* The final stage: the most accurate networks of each box (budgets in
@@ -205,6 +206,8 @@ typedef struct sparse__trial {
     int feasible;  /* 1 ok and within the config's budgets */
     double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
     double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
+    double flash, arena; /* the int8 deployment's (-1: not recorded) */
+    char *reason;        /* why a failed trial failed (owned; NULL: none recorded) */
     double val_se; /* the binomial standard error of val_acc on the validation images */
     double seconds;
     double epochs; /* epochs trained, for the time a final stage takes */
@@ -235,8 +238,9 @@ double sparse__rank_accuracy(const sparse_search_config *cfg, const sparse__tria
  * successful, within the budgets and not stopped early. */
 int sparse__front_candidate(const sparse__trial *t);
 
-/* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
-int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
+/* 1 if MS ms, WM wm5 / wm6 and the deployment's arena (-1: unknown, which
+ * an arena budget refuses) meet the config's budgets. */
+int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6, double arena);
 /* The trial's WM under the config's model. */
 double sparse__trial_wm(const sparse_search_config *cfg, const sparse__trial *t);
 
