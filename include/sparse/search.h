@@ -196,6 +196,18 @@ SPARSE_API int sparse_run_box_contains(const sparse_run *run, size_t box, size_t
  * sparse_run_pareto) successful trial inside it that was not stopped early;
  * SPARSE_ENOTFOUND when none is. */
 SPARSE_API int sparse_run_box_pick(const sparse_run *run, size_t box, size_t *id);
+/* The run's progress and limits, as its state.json records them: what a
+ * resume continues with. -1 for what the run's state.json does not say (one
+ * written by an older version, or none). */
+typedef enum sparse_run_state_field {
+    SPARSE_RUN_TRIALS_DONE = 0,
+    SPARSE_RUN_TRIALS_PLANNED = 1, /* the config's stages, or fewer by the trial limit */
+    SPARSE_RUN_FINISHED = 2,       /* 1: every planned trial recorded, or the time budget spent */
+    SPARSE_RUN_MAX_TRIALS = 3,     /* the trial limit it was started with (0: none) */
+    SPARSE_RUN_TIME_BUDGET = 4,    /* seconds it may search in all, over every resume (0: none) */
+    SPARSE_RUN_ELAPSED = 5         /* seconds it has searched */
+} sparse_run_state_field;
+SPARSE_API int sparse_run_state_value(const sparse_run *run, int field, double *value);
 /* The working-memory model of the run's objective and WM budget, 5 or 6 (the
  * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
  * use. The records hold both WM5 and WM6. */

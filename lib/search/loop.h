@@ -160,7 +160,12 @@ typedef struct sparse__search {
     sparse__trial *trials; /* the recorded trials, 0..n-1 */
     size_t n, cap;
     double t0;
-    double budget_s; /* 0 = none */
+    double budget_s; /* this call's, 0 = none */
+    /* The run's limits, kept across resumes in state.json: the trial limit
+     * it was started with (0: none), its time budget in all (0: none) and
+     * the seconds searched before this call. */
+    size_t max_trials;
+    double budget_total, elapsed_before;
     size_t total;
     size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
     /* sparse__final_estimate's last answer and the trial count it was for: the

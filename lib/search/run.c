@@ -263,6 +263,22 @@ SPARSE_API int sparse_run_trial_reason(const sparse_run *run, size_t id, const c
     return rc;
 }
 
+SPARSE_API int sparse_run_state_value(const sparse_run *run, int field, double *value)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(value);
+    *value = -1;
+    if (field < SPARSE_RUN_TRIALS_DONE || field > SPARSE_RUN_ELAPSED)
+        return sparse__error(SPARSE_ERANGE, "sparse_run_state_value: unknown field %d", field);
+    sparse__limits lim;
+    int rc = sparse__state_limits(run->log, &lim);
+    if (rc)
+        return rc;
+    const double v[6] = {lim.done, lim.planned, lim.finished, lim.max_trials, lim.budget_total, lim.elapsed};
+    *value = v[field];
+    return SPARSE_OK;
+}
+
 SPARSE_API size_t sparse_run_warning_count(const sparse_run *run)
 {
     return run ? sparse__runlog_note_count(run->log) : 0;

@@ -279,6 +279,12 @@ int sparse__posterior(const sparse__problem *p, sparse__trial *trials, size_t n)
 /* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
  * naming the file when it is malformed. */
 int sparse__state_trials_done(const sparse__runlog *log, size_t *done);
+/* What state.json says of the run's progress and limits; -1 for what it
+ * does not say (a run from an older version, or no state.json). */
+typedef struct sparse__limits {
+    double done, planned, finished, max_trials, budget_total, elapsed;
+} sparse__limits;
+int sparse__state_limits(const sparse__runlog *log, sparse__limits *out);
 /* 1 (and why into msg) if state.json counts more trials done (done) than
  * trials.jsonl holds records: records were lost after they were written. */
 int sparse__state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap);

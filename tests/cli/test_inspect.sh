@@ -69,5 +69,25 @@ if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json, sys; json.load(sys.stdin)' <"$T/out" || fail "inspect --json is not valid JSON"
 fi
 
+# A resume keeps the limits the run was started with; a finished run says
+# it is finished, and how to search on.
+records() { grep -c '"id":' "$1/trials.jsonl"; }
+run 0 search "$T/base.yaml" --out "$T/lim" --trials 2
+grep -q '"max_trials":2' "$T/lim/state.json" || fail "state.json does not record --trials 2"
+run 0 search --resume "$T/lim"
+err_has "$T/lim is finished: 2 of 2 planned trials recorded (it was started with --trials 2)"
+err_has "To search on: sparse search --resume $T/lim --trials N (more than 2) or --time-budget T"
+[ "$(records "$T/lim")" -eq 2 ] || fail "resuming a finished run added trials"
+run 0 search --resume "$T/lim" --trials 3
+[ "$(records "$T/lim")" -eq 3 ] || fail "--resume --trials 3 did not search on to 3 trials"
+run 0 search --resume "$T/lim"
+err_has "is finished: 3 of 3 planned trials recorded (it was started with --trials 3)"
+# A time budget spent before the first trial: finished, until given more time.
+run 0 search "$T/base.yaml" --out "$T/tb" --time-budget 0.000001
+run 0 search --resume "$T/tb"
+err_has "its time budget of 1e-06 s spent"
+run 0 search --resume "$T/tb" --time-budget 10m --trials 1
+[ "$(records "$T/tb")" -eq 1 ] || fail "--resume --time-budget 10m --trials 1 did not run one trial"
+
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all inspect tests passed"
