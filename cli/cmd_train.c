@@ -1,4 +1,6 @@
 /* `sparse train`: train an architecture on a data set and report accuracy. */
+#include <math.h>
+
 #include "cli.h"
 #include "prune_opts.h"
 
@@ -62,16 +64,34 @@ typedef struct train_run {
     double val_acc, test_acc; /* -1: no such split */
 } train_run;
 
+/* What the progress line needs to say how far training is. */
+typedef struct progress {
+    size_t epochs, batch_size;
+} progress;
+
+/* "epoch 3 of 10  batch 20/860  loss 0.1234  5120 images/s  ~1m 32s left",
+ * on a terminal only; the time left is the batches left at the current
+ * speed. The epoch can pass N when pruning trains on (its epochs are its
+ * own), and the time left is then not said. */
 static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, double loss, double ips)
 {
-    (void)user;
-    if ((batch % 20 == 0 || batch + 1 == batches) && cli_progress())
-        fprintf(stderr, "\repoch %zu  batch %zu/%zu  loss %.4f  %.0f images/s   ", epoch + 1, batch + 1,
-                batches, loss, ips);
+    const progress *p = user;
+    if (!((batch % 20 == 0 || batch + 1 == batches) && cli_progress()))
+        return 0;
+    fprintf(stderr, "\r\033[Kepoch %zu of %zu  batch %zu/%zu  loss %.4f  %.0f images/s", epoch + 1, p->epochs,
+            batch + 1, batches, loss, ips);
+    if (epoch < p->epochs && ips > 0) {
+        double left = ((double)(p->epochs - epoch - 1) * (double)batches + (double)(batches - batch - 1)) *
+                      (double)p->batch_size / ips;
+        if (left >= 60)
+            fprintf(stderr, "  ~%.0fm %02.0fs left", floor(left / 60), fmod(left, 60));
+        else
+            fprintf(stderr, "  ~%.0fs left", left);
+    }
     return 0;
 }
 
-static sparse_train_options train_options(const train_args *a)
+static sparse_train_options train_options(const train_args *a, progress *p)
 {
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.epochs = (size_t)a->epochs;
@@ -84,6 +104,9 @@ static sparse_train_options train_options(const train_args *a)
     o.max_shift = (size_t)a->shift;
     o.seed = (uint64_t)a->data.seed;
     o.progress = on_progress;
+    p->epochs = o.epochs;
+    p->batch_size = o.batch_size;
+    o.user = p;
     return o;
 }
 
@@ -101,7 +124,8 @@ static int train_run_all(const train_args *a, train_run *t)
     if (status)
         return status;
     if (a->epochs > 0) {
-        const sparse_train_options o = train_options(a);
+        progress p;
+        const sparse_train_options o = train_options(a, &p);
         if (a->prune.method >= 0)
             status = cli_prune_train(&t->prune, &a->prune, &t->net, t->data.train, &o, &t->res);
         else if ((rc = sparse_net_train(t->net, t->data.train, &o, &t->res)))

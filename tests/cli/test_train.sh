@@ -28,6 +28,19 @@ printf 'input: [1, 4, 4]\nclasses: 2\nlayers:\n  - {type: conv2d, name: big, fil
 run 1 train "$T/bad.yaml" --data "$T/d.csv"
 grep -q "^sparse: error: .*bad.yaml:4:5: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
 
+# on a terminal (script(1) gives one), the progress line says the epoch of
+# how many and the time left; redirected, there is none
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$SPARSE' train '$T/a.yaml' --data '$T/d.csv' --epochs 2 --batch 16 --val 30" /dev/null \
+        >"$T/tty" 2>&1 </dev/null || fail "train on a terminal: $(cat "$T/tty")"
+    grep -q "epoch 2 of 2  batch" "$T/tty" || fail "the progress line lacks 'epoch 2 of 2': $(cat "$T/tty")"
+    grep -q "s left" "$T/tty" || fail "the progress line lacks the time left"
+else
+    echo "note: script(1) missing, the terminal progress line is not checked"
+fi
+run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 1 --batch 16 --val 30
+grep -q "epoch" "$T/err" && fail "a progress line on a redirected stderr"
+
 # usage errors: exit 2
 run 2 train "$T/a.yaml" --data "$T/d.csv" --optimizer rmsprop
 run 2 train "$T/a.yaml"
