@@ -52,6 +52,8 @@ void cli_json_string(FILE *f, const char *s);
 void cli_json_begin(sparse_json *j, const char *command);
 /* A figure: null when v < 0 (not measured). */
 void cli_json_value(sparse_json *j, double v);
+/* n members keys[i]: values[i] (numbers, written as they are). */
+void cli_json_members(sparse_json *j, const char *const *keys, const double *values, size_t n);
 /* Closes the object, prints it and a newline on stdout and frees j. CLI status. */
 int cli_json_finish(sparse_json *j, const char *what);
 

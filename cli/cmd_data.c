@@ -411,30 +411,47 @@ static void print_text(const char *spec, const char *path, const split_info *s, 
                sparse_dataset_image_count(s[0].ds) - 5000, sparse_dataset_image_count(s[1].ds));
 }
 
-static void print_json(const char *spec, const char *path, const char *kind, const split_info *s,
-                       int ns)
+static int print_json(const char *spec, const char *path, const char *kind, const split_info *s, int ns)
 {
     const sparse_dataset *d = s[0].ds;
     size_t k = sparse_dataset_class_count(d), total = 0;
     for (int i = 0; i < ns; i++)
         total += sparse_dataset_image_count(s[i].ds);
-    printf("{\"spec\":");
-    cli_json_string(stdout, spec);
-    printf(",\"path\":");
-    cli_json_string(stdout, path);
-    printf(",\"format\":\"%s\",\"count\":%zu,\"channels\":%zu,\"height\":%zu,\"width\":%zu,"
-           "\"num_classes\":%zu,\"splits\":{",
-           kind, total, sparse_dataset_channels(d), sparse_dataset_height(d), sparse_dataset_width(d),
-           k);
+    sparse_json *j = NULL;
+    if (sparse_json_create(&j))
+        return cli_lib_error(SPARSE_ENOMEM, "data info");
+    cli_json_begin(j, "data info");
+    sparse_json_key(j, "spec");
+    sparse_json_string(j, spec);
+    sparse_json_key(j, "path");
+    sparse_json_string(j, path);
+    sparse_json_key(j, "format");
+    sparse_json_string(j, kind);
+    static const char *const shape[] = {"images", "channels", "height", "width", "classes"};
+    cli_json_members(j, shape, (const double[]){(double)total, (double)sparse_dataset_channels(d),
+                                                (double)sparse_dataset_height(d), (double)sparse_dataset_width(d),
+                                                (double)k}, 5);
+    sparse_json_key(j, "splits");
+    sparse_json_begin(j, 0);
     for (int i = 0; i < ns; i++) {
-        printf("%s\"%s\":{\"count\":%zu,\"class_counts\":[", i ? "," : "", s[i].name,
-               sparse_dataset_image_count(s[i].ds));
+        sparse_json_key(j, s[i].name);
+        sparse_json_begin(j, 0);
+        sparse_json_key(j, "images");
+        sparse_json_integer(j, (long long)sparse_dataset_image_count(s[i].ds));
+        sparse_json_key(j, "class_counts");
+        sparse_json_begin(j, 1);
         for (size_t c = 0; c < k; c++)
-            printf("%s%zu", c ? "," : "", sparse_dataset_label_count(s[i].ds, c));
-        printf("],\"pixels\":{\"mean\":%.17g,\"std\":%.17g,\"min\":%.17g,\"max\":%.17g}}", s[i].mean,
-               s[i].std, s[i].min, s[i].max);
+            sparse_json_integer(j, (long long)sparse_dataset_label_count(s[i].ds, c));
+        sparse_json_end(j);
+        static const char *const px[] = {"mean", "std", "min", "max"};
+        sparse_json_key(j, "pixels");
+        sparse_json_begin(j, 0);
+        cli_json_members(j, px, (const double[]){s[i].mean, s[i].std, s[i].min, s[i].max}, 4);
+        sparse_json_end(j);
+        sparse_json_end(j);
     }
-    printf("}}\n");
+    sparse_json_end(j);
+    return cli_json_finish(j, "data info");
 }
 
 /* Reads the data set at path (a directory, a CSV file or an IDX images
@@ -492,7 +509,7 @@ static int cmd_info(int argc, char **argv)
         if ((rc = sparse_dataset_pixel_stats(s[i].ds, &s[i].mean, &s[i].std, &s[i].min, &s[i].max)))
             status = cli_lib_error(rc, "pixel statistics");
     if (!status && args.json)
-        print_json(spec, path, kind, s, ns);
+        status = print_json(spec, path, kind, s, ns);
     else if (!status)
         print_text(spec, path, s, ns);
     sparse_dataset_free(a);

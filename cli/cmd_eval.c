@@ -1,5 +1,7 @@
 /* `sparse eval`: accuracy of trained weights in float and, with --int8, of
  * the int8 network run with integer arithmetic only (sparse/quant.h). */
+#include <string.h>
+
 #include "cli.h"
 
 typedef struct eval_args {
@@ -71,29 +73,36 @@ static int eval_run(const eval_args *a, sparse_net *net, const cli_splits *d, ev
     return rc ? cli_lib_error(rc, "int8 evaluation") : CLI_OK;
 }
 
-static void eval_print(const eval_args *a, const eval_result *r)
+static int eval_print(const eval_args *a, const eval_result *r)
 {
     const char *run = a->trial >= 0 ? a->arch : NULL;
     const char *arch = run ? NULL : a->arch ? a->arch : a->weights;
     if (a->json) {
-        printf("{\"run\": ");
-        cli_json_string(stdout, run);
-        printf(", \"trial\": ");
-        if (run)
-            printf("%ld", a->trial);
-        else
-            printf("null");
-        printf(", \"arch\": ");
-        cli_json_string(stdout, arch);
-        printf(", \"weights\": ");
-        cli_json_string(stdout, a->weights);
-        printf(", \"split\": \"%s\", \"images\": %zu, \"float_accuracy\": %.6f", r->split, r->images,
-               r->float_acc);
-        if (a->int8)
-            printf(", \"int8_accuracy\": %.6f, \"int8_minus_float_points\": %.4f, \"calib_images\": %zu",
-                   r->int8_acc, 100.0 * (r->int8_acc - r->float_acc), r->calib_images);
-        printf("}\n");
-        return;
+        /* The accuracy keys of train and inspect: test_accuracy on the test split. */
+        const int test = !strcmp(r->split, "test");
+        sparse_json *j = NULL;
+        if (sparse_json_create(&j))
+            return cli_lib_error(SPARSE_ENOMEM, "eval");
+        cli_json_begin(j, "eval");
+        sparse_json_key(j, "run");
+        sparse_json_string(j, run);
+        sparse_json_key(j, "trial");
+        cli_json_value(j, run ? (double)a->trial : -1);
+        sparse_json_key(j, "arch");
+        sparse_json_string(j, arch);
+        sparse_json_key(j, "weights");
+        sparse_json_string(j, a->weights);
+        sparse_json_key(j, "split");
+        sparse_json_string(j, r->split);
+        sparse_json_key(j, "images");
+        sparse_json_integer(j, (long long)r->images);
+        sparse_json_key(j, test ? "test_accuracy" : "val_accuracy");
+        sparse_json_number(j, r->float_acc);
+        sparse_json_key(j, test ? "int8_test_accuracy" : "int8_val_accuracy");
+        cli_json_value(j, a->int8 ? r->int8_acc : -1);
+        sparse_json_key(j, "calib_images");
+        cli_json_value(j, a->int8 ? (double)r->calib_images : -1);
+        return cli_json_finish(j, "eval");
     }
     if (run) {
         printf("run               %s, trial %ld\n", run, a->trial);
@@ -105,6 +114,7 @@ static void eval_print(const eval_args *a, const eval_result *r)
     if (a->int8)
         printf("int8 accuracy     %.2f%% (%+.2f points; integer-only, calibrated on %zu training images)\n",
                100.0 * r->int8_acc, 100.0 * (r->int8_acc - r->float_acc), r->calib_images);
+    return CLI_OK;
 }
 
 /* The trial's network and the splits its search used. */
@@ -149,7 +159,7 @@ int cli_cmd_eval(int argc, char **argv)
     if (!status)
         status = eval_run(&a, net, &d, &r);
     if (!status)
-        eval_print(&a, &r);
+        status = eval_print(&a, &r);
     cli_splits_free(&d);
     sparse_net_free(net);
     return status;

@@ -108,14 +108,16 @@ static int resume_run(const search_args *a, const sparse_search_options *o)
     if (rc || v[SPARSE_RUN_FINISHED] != 1 || (a->trials > 0 && a->trials > v[SPARSE_RUN_TRIALS_DONE]) ||
         a->time_budget_s > 0)
         return finish(rc, a->resume);
-    fprintf(stderr, "sparse: %s is finished: %.0f of %.0f planned trials recorded", a->resume,
-            v[SPARSE_RUN_TRIALS_DONE], v[SPARSE_RUN_TRIALS_PLANNED]);
+    char limits[160] = "";
     if (v[SPARSE_RUN_MAX_TRIALS] > 0)
-        fprintf(stderr, " (it was started with --trials %.0f)", v[SPARSE_RUN_MAX_TRIALS]);
+        snprintf(limits, sizeof limits, " (it was started with --trials %.0f)", v[SPARSE_RUN_MAX_TRIALS]);
     if (v[SPARSE_RUN_TIME_BUDGET] > 0 && v[SPARSE_RUN_ELAPSED] >= v[SPARSE_RUN_TIME_BUDGET])
-        fprintf(stderr, ", its time budget of %g s spent", v[SPARSE_RUN_TIME_BUDGET]);
-    fprintf(stderr, ". To search on: sparse search --resume %s --trials N (more than %.0f) or --time-budget T\n",
-            a->resume, v[SPARSE_RUN_TRIALS_DONE]);
+        snprintf(limits + strlen(limits), sizeof limits - strlen(limits), ", its time budget of %g s spent",
+                 v[SPARSE_RUN_TIME_BUDGET]);
+    cli_note("%s is finished: %.0f of %.0f planned trials recorded%s. To search on: sparse search --resume %s "
+             "--trials N (more than %.0f) or --time-budget T",
+             a->resume, v[SPARSE_RUN_TRIALS_DONE], v[SPARSE_RUN_TRIALS_PLANNED], limits, a->resume,
+             v[SPARSE_RUN_TRIALS_DONE]);
     return CLI_OK;
 }
 

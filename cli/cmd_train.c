@@ -165,18 +165,29 @@ static void train_print_text(const train_args *a, const train_run *t)
     cli_prune_print(&t->prune, stdout);
 }
 
-static void train_print_json(const train_args *a, const train_run *t)
+static int train_print_json(const train_args *a, const train_run *t)
 {
-    printf("{\"arch\": ");
-    cli_json_string(stdout, a->arch);
-    printf(", \"params\": %zu, \"epochs\": %zu, \"batch\": %ld, \"threads\": %ld, \"seed\": %ld, "
-           "\"final_loss\": %.6g, \"train_images_per_s\": %.1f, \"train_seconds\": %.3f, "
-           "\"val_accuracy\": %.6f, \"test_accuracy\": %.6f",
-           sparse_net_weight_count(t->net), t->res.epochs_done, a->batch, a->threads, a->data.seed,
-           t->res.final_loss, t->res.train_images_per_s, t->res.seconds, t->val_acc < 0 ? 0.0 : t->val_acc,
-           t->test_acc < 0 ? 0.0 : t->test_acc);
-    cli_prune_json(&t->prune, &a->prune, stdout);
-    printf("}\n");
+    sparse_json *j = NULL;
+    if (sparse_json_create(&j))
+        return cli_lib_error(SPARSE_ENOMEM, "train");
+    const double epochs_run = a->epochs > 0 ? 1 : -1; /* training figures only when it trained */
+    cli_json_begin(j, "train");
+    sparse_json_key(j, "arch");
+    sparse_json_string(j, a->arch);
+    sparse_json_key(j, "weights");
+    sparse_json_string(j, a->save);
+    const char *keys[] = {"params", "epochs", "batch", "threads", "seed", "final_loss", "train_images_per_s",
+                          "train_seconds", "val_accuracy", "test_accuracy"};
+    const double v[] = {(double)sparse_net_weight_count(t->net), (double)t->res.epochs_done, (double)a->batch,
+                        (double)a->threads, (double)a->data.seed, epochs_run * t->res.final_loss,
+                        epochs_run * t->res.train_images_per_s, epochs_run * t->res.seconds, t->val_acc,
+                        t->test_acc};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        sparse_json_key(j, keys[k]);
+        cli_json_value(j, v[k]);
+    }
+    cli_prune_json(&t->prune, &a->prune, j);
+    return cli_json_finish(j, "train");
 }
 
 int cli_cmd_train(int argc, char **argv)
@@ -192,7 +203,7 @@ int cli_cmd_train(int argc, char **argv)
     train_run t = {.res = SPARSE_TRAIN_RESULT_INIT};
     int status = train_run_all(&a, &t);
     if (!status && a.json)
-        train_print_json(&a, &t);
+        status = train_print_json(&a, &t);
     else if (!status)
         train_print_text(&a, &t);
     cli_pruning_free(&t.prune);

@@ -130,6 +130,14 @@ void cli_json_value(sparse_json *j, double v)
         sparse_json_number(j, v);
 }
 
+void cli_json_members(sparse_json *j, const char *const *keys, const double *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sparse_json_key(j, keys[i]);
+        sparse_json_number(j, values[i]);
+    }
+}
+
 int cli_json_finish(sparse_json *j, const char *what)
 {
     const char *text = NULL;

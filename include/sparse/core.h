@@ -120,6 +120,9 @@ SPARSE_API int sparse_json_number(sparse_json *j, double v);
 SPARSE_API int sparse_json_integer(sparse_json *j, long long v);
 SPARSE_API int sparse_json_bool(sparse_json *j, int v);
 SPARSE_API int sparse_json_null(sparse_json *j);
+/* A value that is JSON already (sparse_arch_to_json's,
+ * sparse_memreport_to_json's), inserted as it is: the caller vouches for it. */
+SPARSE_API int sparse_json_raw(sparse_json *j, const char *json);
 /* The text of the one complete value written (borrowed from j, valid until
  * it changes); SPARSE_EINVAL while a container is open. */
 SPARSE_API int sparse_json_text(const sparse_json *j, const char **text);

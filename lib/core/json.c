@@ -132,6 +132,14 @@ SPARSE_API int sparse_json_null(sparse_json *j)
     return rc ? rc : put(j, sparse__buf_puts(&j->b, "null"));
 }
 
+SPARSE_API int sparse_json_raw(sparse_json *j, const char *json)
+{
+    SPARSE__CHECK_NULL(j);
+    SPARSE__CHECK_NULL(json);
+    int rc = before_value(j, "sparse_json_raw");
+    return rc ? rc : put(j, sparse__buf_puts(&j->b, json));
+}
+
 SPARSE_API int sparse_json_text(const sparse_json *j, const char **text)
 {
     SPARSE__CHECK_NULL(j);

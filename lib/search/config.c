@@ -10,7 +10,6 @@
 #include "../core/doc.h"
 #include "../core/internal.h"
 #include "search_internal.h"
-#include "sparse/limits.h"
 
 static const char *const layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "separable_conv2d",
                                                                   "downsampled_conv2d"};

@@ -68,10 +68,10 @@ err_has "data.layout"
 id=$(grep '"status":"ok"' "$T/run-csv/trials.jsonl" | head -1 | sed 's/^{"id":\([0-9]*\),.*/\1/')
 rec=$(grep "\"id\":$id," "$T/run-csv/trials.jsonl" | sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/')
 run 0 eval "$T/run-csv" --trial "$id" --json
-got=$(sed 's/.*"float_accuracy": \([0-9.]*\).*/\1/' "$T/out")
+got=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
 awk -v a="$got" -v b="$rec" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }' ||
     fail "eval RUN --trial $id: test accuracy $got, the run recorded $rec"
-out_has '"run": "'
+out_has '"schema":1,"command":"eval","run":"'
 run 2 eval "$T/run-csv" --trial 0 --weights "$T/w.safetensors"
 err_has "--trial takes a run directory and no --weights"
 
@@ -98,7 +98,7 @@ colour_config "../colour.csv" ", layout: hwc, label_column: 3072" >"$T/cfg/rel.y
 (cd "$T/elsewhere" && "$SPARSE" search ../cfg/rel.yaml --out "$T/run-rel" --trials 1 >"$T/out" 2>"$T/err") ||
     { fail "search with a relative data path from another directory"; cat "$T/err"; }
 grep -q "source: \"$(cd "$T" && pwd -P)/colour.csv\"" "$T/run-rel/config.yaml" || { fail "the run does not record the data path whole"; cat "$T/run-rel/config.yaml"; }
-(cd / && "$SPARSE" search --resume "$T/run-rel" >"$T/out" 2>"$T/err") || { fail "resume from / "; cat "$T/err"; }
+(cd / && "$SPARSE" search --resume "$T/run-rel" --trials 2 >"$T/out" 2>"$T/err") || { fail "resume from / "; cat "$T/err"; }
 [ "$(grep -c '"id":' "$T/run-rel/trials.jsonl")" -eq 2 ] || fail "the resumed run does not hold 2 trials"
 
 # train and eval read the same file with the same options; eval applies the
@@ -113,9 +113,9 @@ layers:
 YAML
 opts="--data $T/colour.csv --shape 32x32x3 --layout hwc --label-column 3072 --val 20"
 run 0 train "$T/a.yaml" $opts --epochs 1 --save "$T/w.safetensors" --json
-test_acc=$(sed 's/.*"test_accuracy": \([0-9.]*\).*/\1/' "$T/out")
+test_acc=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
 run 0 eval "$T/a.yaml" --weights "$T/w.safetensors" $opts --json
-got=$(sed 's/.*"float_accuracy": \([0-9.]*\).*/\1/' "$T/out")
+got=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
 [ "$got" = "$test_acc" ] || fail "eval gives $got on the test split train measured at $test_acc"
 run 2 train "$T/a.yaml" --data "$T/colour.csv" --shape 32x32
 err_has "look like 32x32x3"

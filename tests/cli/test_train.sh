@@ -9,14 +9,14 @@ run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 3 --batch 16 --lr 0.01 --val 
     --save "$T/w.safetensors"
 last=$(tail -n 1 "$T/out")
 for key in train_images_per_s val_accuracy test_accuracy params; do
-    echo "$last" | grep -q "\"$key\": " || fail "no $key in: $last"
+    echo "$last" | grep -q "\"$key\":" || fail "no $key in: $last"
 done
 [ -s "$T/w.safetensors" ] || fail "no weights file"
 err_empty # stderr is not a terminal: no progress line
 cp "$T/out" "$T/trained"
 
 # --init: zero epochs from the saved weights evaluate exactly as the trained network
-acc() { sed -n 's/.*"val_accuracy": \([0-9.]*\).*/\1/p' "$1" | tail -n 1; }
+acc() { sed -n 's/.*"val_accuracy":\([0-9.e-]*\).*/\1/p' "$1" | tail -n 1; }
 run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 0 --batch 16 --val 30 --json --init "$T/w.safetensors"
 [ "$(acc "$T/trained")" = "$(acc "$T/out")" ] ||
     fail "--init: val accuracy $(acc "$T/out") != trained $(acc "$T/trained")"
