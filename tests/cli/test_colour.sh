@@ -117,6 +117,26 @@ test_acc=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
 run 0 eval "$T/a.yaml" --weights "$T/w.safetensors" $opts --json
 got=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
 [ "$got" = "$test_acc" ] || fail "eval gives $got on the test split train measured at $test_acc"
+grep -aq '"input_mean":"' "$T/w.safetensors" || fail "the weights do not store the input normalisation"
+# Another validation count leaves the CSV's test split (drawn first) as it was
+# but changes the training split; the stored normalisation keeps eval's
+# inputs as train's.
+run 0 eval "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/colour.csv" --shape 32x32x3 --layout hwc \
+    --label-column 3072 --val 50 --json
+got=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
+[ "$got" = "$test_acc" ] || fail "eval with --val 50 gives $got, train measured $test_acc"
+# The stored mean is the one eval uses: made absurd (same length, the header
+# unchanged otherwise), it changes the accuracy.
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import re, sys
+b = open(sys.argv[1], "rb").read()
+m = re.search(rb"\"input_mean\":\"([^\"]*)\"", b)
+open(sys.argv[2], "wb").write(b[:m.start(1)] + b"9" * len(m.group(1)) + b[m.end(1):])' \
+        "$T/w.safetensors" "$T/w-mean.safetensors" || fail "could not edit the stored mean"
+    run 0 eval "$T/a.yaml" --weights "$T/w-mean.safetensors" $opts --json
+    got=$(sed 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/' "$T/out")
+    [ "$got" != "$test_acc" ] || fail "eval ignores the normalisation stored with the weights"
+fi
 run 2 train "$T/a.yaml" --data "$T/colour.csv" --shape 32x32
 err_has "look like 32x32x3"
 run 2 train "$T/a.yaml" --data "$T/colour.csv" --layout rgb
