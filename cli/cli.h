@@ -84,23 +84,27 @@ typedef struct cli_data {
 int cli_parse_shape(const char *s, void *field);
 extern const cli_choice cli_layouts[];
 
-/* --data, --val, --shape, --layout and --label-column, as every command
- * that reads a data set declares them (its --seed says what else the seed
- * drives). */
-#define CLI_DATA_OPTS(T, M)                                                                        \
-    CLI_OPT_STRING("data", "SPEC", offsetof(T, M.spec),                                           \
-                   "mnist (cached by 'sparse data fetch mnist'), an MNIST directory\n"                   \
-                   "or a CSV file (split by --seed)"),                                                    \
-    CLI_OPT_LONG("val", "N", offsetof(T, M.val), 0, 2147483647L, "5000",                          \
-                 "validation images held out of the training split (lower it for\nsmall CSV data sets)"), \
-    {.type = CLI_CUSTOM, .name = "shape", .arg = "HxWxC", .field = offsetof(T, M.shape),          \
+/* --shape, --layout and --label-column: how a CSV file's rows are images
+ * (and the shape an IDX directory's images must have). */
+#define CLI_SHAPE_OPTS(T, M)                                                                               \
+    {.type = CLI_CUSTOM, .name = "shape", .arg = "HxWxC", .field = offsetof(T, M.shape),                  \
      .parse = cli_parse_shape, .expect = "look like 32x32x3 (height x width x channels)",                 \
      .help = "image shape of a CSV file's rows (default: a square grey image);\n"                        \
              "checked against an IDX directory's images"},                                               \
-    CLI_OPT_CHOICE("layout", "chw|hwc", offsetof(T, M.layout), cli_layouts, "chw",                \
+    CLI_OPT_CHOICE("layout", "chw|hwc", offsetof(T, M.layout), cli_layouts, "chw",                        \
                    "order of a CSV row's values: channel planes (chw) or pixels (hwc)"),                  \
-    CLI_OPT_LONG("label-column", "N", offsetof(T, M.label_column), 0, 16777216L, "0",             \
+    CLI_OPT_LONG("label-column", "N", offsetof(T, M.label_column), 0, 16777216L, "0",                     \
                  "CSV column holding the label (0 = the first)")
+
+/* --data, --val and the shape options, as every command that reads a data
+ * set declares them (its --seed says what else the seed drives). */
+#define CLI_DATA_OPTS(T, M)                                                                                \
+    CLI_OPT_STRING("data", "SPEC", offsetof(T, M.spec),                                                   \
+                   "mnist (cached by 'sparse data fetch mnist'), an MNIST directory\n"                   \
+                   "or a CSV file (split by --seed)"),                                                    \
+    CLI_OPT_LONG("val", "N", offsetof(T, M.val), 0, 2147483647L, "5000",                                  \
+                 "validation images held out of the training split (lower it for\nsmall CSV data sets)"), \
+    CLI_SHAPE_OPTS(T, M)
 
 /* The three splits of a data set; cli_splits_free frees them. */
 typedef struct cli_splits {
@@ -111,6 +115,8 @@ typedef struct cli_splits {
  * net (may be NULL) holding an input normalisation (stored with its
  * weights), that one is applied instead of the training split's. CLI status. */
 int cli_open_data(const cli_data *d, const sparse_net *net, cli_splits *s);
+/* The CSV reading options the shape options of d give. */
+sparse_csv_options cli_csv_options(const cli_data *d);
 void cli_splits_free(cli_splits *s);
 
 /* Builds the network of arch (an architecture YAML) or, when arch is NULL,

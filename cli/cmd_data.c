@@ -36,6 +36,7 @@ typedef struct data_args {
     const char *spec;   /* info: the data set */
     const char *labels; /* info: --labels */
     int json;           /* info: --json */
+    cli_data shape;     /* info: --shape, --layout, --label-column */
 } data_args;
 
 #define F(m) offsetof(data_args, m)
@@ -67,18 +68,21 @@ static const cli_opt info_opts[] = {
     CLI_OPT_FLAG("json", F(json), "print one JSON object instead of text"),
     CLI_OPT_STRING("labels", "FILE", F(labels),
                    "the IDX labels file that goes with IMAGES (default: found next to it)"),
+    CLI_SHAPE_OPTS(data_args, shape),
     {0},
 };
 static const cli_spec info_spec = {
     .name = "data info", .opts = info_opts, .args = {F(spec)}, .n_args = 1,
     .usage =
-        "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
+        "Usage: sparse data info [--json] [--labels FILE] [--shape HxWxC] [--quiet] PATH\n\n"
         "PATH is one of:\n"
         "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
         "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+        "                (4-D colour images: images-idx4)\n"
         "  IMAGES        an IDX images file; the labels file is found next to it\n"
         "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
-        "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n",
+        "  FILE.csv      a CSV file: a label column (--label-column, default the first),\n"
+        "                then one column per value of an image (--shape, --layout)\n",
 };
 
 /* Formats a path into buf; -1 (and a message) if it does not fit. */
@@ -456,8 +460,8 @@ static int print_json(const char *spec, const char *path, const char *kind, cons
 
 /* Reads the data set at path (a directory, a CSV file or an IDX images
  * file with its labels): *a, and *b for a directory's test files. */
-static int load_any(const char *path, const char *labels, const char **kind, sparse_dataset **a,
-                    sparse_dataset **b)
+static int load_any(const char *path, const char *labels, const cli_data *shape, const char **kind,
+                    sparse_dataset **a, sparse_dataset **b)
 {
     char lab[4200];
     struct stat st;
@@ -471,7 +475,8 @@ static int load_any(const char *path, const char *labels, const char **kind, spa
         rc = sparse_dataset_load_mnist_dir(a, b, path);
     } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
         *kind = "csv";
-        rc = sparse_dataset_load_csv(a, path, NULL);
+        sparse_csv_options co = cli_csv_options(shape);
+        rc = sparse_dataset_load_csv(a, path, &co);
     } else {
         *kind = "idx";
         if (!labels && find_labels(path, lab, sizeof lab) != 0)
@@ -502,7 +507,7 @@ static int cmd_info(int argc, char **argv)
         path = cache;
     }
     sparse_dataset *a = NULL, *b = NULL;
-    int status = load_any(path, args.labels, &kind, &a, &b);
+    int status = load_any(path, args.labels, &args.shape, &kind, &a, &b);
     split_info s[2] = {{b ? "train" : "all", a, 0, 0, 0, 0}, {"test", b, 0, 0, 0, 0}};
     int ns = b ? 2 : 1;
     for (int i = 0; i < ns && !status; i++)

@@ -44,6 +44,12 @@ $space
 EOC
 }
 
+# What the reader sees, as a user checks it first.
+run 0 data info "$T/colour.csv" --shape 32x32x3 --layout hwc --label-column 3072 --json
+out_has '"images":150,"channels":3,"height":32,"width":32,"classes":3'
+run 1 data info "$T/colour.csv"
+err_has "do not make a square image; give the image shape"
+
 # CSV: HWC values, label in the last column (3072).
 colour_config "$T/colour.csv" ", layout: hwc, label_column: 3072" >"$T/csv.yaml"
 run 0 search "$T/csv.yaml" --out "$T/run-csv"
@@ -82,6 +88,8 @@ tail -n 30 "$T/colour.csv" >"$T/test.rows"
 idx4 "$T/train.rows" "$T/idx/train-images-idx4-ubyte" "$T/idx/train-labels-idx1-ubyte"
 idx4 "$T/test.rows" "$T/idx/t10k-images-idx4-ubyte" "$T/idx/t10k-labels-idx1-ubyte"
 [ "$(wc -c <"$T/idx/train-images-idx4-ubyte")" -eq $((20 + 120 * 3072)) ] || fail "idx4 wrote a file of the wrong size"
+run 0 data info "$T/idx" --json
+out_has '"format":"mnist-dir","images":150,"channels":3,"height":32,"width":32,"classes":3'
 colour_config "$T/idx" "" >"$T/idx.yaml"
 run 0 search "$T/idx.yaml" --out "$T/run-idx"
 grep -q '"status":"ok"' "$T/run-idx/trials.jsonl" || fail "no trial of the IDX search succeeded"
