@@ -114,14 +114,16 @@ int sparse__check_reachable(const sparse__problem *p, uint64_t seed)
         return sparse__error(SPARSE_EBUDGET,
                              "budgets.ms_bytes %g B: no network of the search space can meet it: the narrowest "
                              "networks of %d structures drawn from the space need a dense MS of %llu B or more, "
-                             "above %g x the budget (what pruning may remove)",
-                             c->budget_ms, DRAWS, (unsigned long long)low[0].ms, low[0].ms_factor);
+                             "above the size cap of %g B (%g x the budget: what pruning may remove)",
+                             c->budget_ms, DRAWS, (unsigned long long)low[0].ms, low[0].ms_factor * c->budget_ms,
+                             low[0].ms_factor);
     if (least[1] > 1.0)
         return sparse__error(SPARSE_EBUDGET,
                              "budgets.wm_bytes %g B: no network of the search space can meet it: the narrowest "
                              "networks of %d structures drawn from the space need a dense WM%d of %llu B or more, "
-                             "above %g x the budget (what pruning may remove)",
-                             c->budget_wm, DRAWS, c->wm_model, (unsigned long long)low[1].wm, low[1].wm_factor);
+                             "above the size cap of %g B (%g x the budget: what pruning may remove)",
+                             c->budget_wm, DRAWS, c->wm_model, (unsigned long long)low[1].wm,
+                             low[1].wm_factor * c->budget_wm, low[1].wm_factor);
     return sparse__error(SPARSE_EBUDGET,
                          "budgets: ms_bytes %g B and wm_bytes %g B together: none of the narrowest networks of %d "
                          "structures drawn from the search space meets both (before what pruning may remove)",
