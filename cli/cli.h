@@ -42,14 +42,11 @@ int cli_progress(void);
 /* Prints "sparse: <fmt>" and a newline on stderr unless --quiet. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints s as a JSON string literal, or null when s is NULL. */
-void cli_json_string(FILE *f, const char *s);
-
 /* Every --json output is one object made with the library's writer
- * (sparse_json), opened by cli_json_begin with "schema" (CLI_JSON_SCHEMA)
- * and "command" (docs/json.md). */
+ * (sparse_json), opened by cli_json_open with "schema" (CLI_JSON_SCHEMA)
+ * and "command" (docs/json.md); NULL (reported) when out of memory. */
 #define CLI_JSON_SCHEMA 1
-void cli_json_begin(sparse_json *j, const char *command);
+sparse_json *cli_json_open(const char *command);
 /* A figure: null when v < 0 (not measured). */
 void cli_json_value(sparse_json *j, double v);
 /* n members keys[i]: values[i] (numbers, written as they are). */

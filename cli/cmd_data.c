@@ -421,10 +421,9 @@ static int print_json(const char *spec, const char *path, const char *kind, cons
     size_t k = sparse_dataset_class_count(d), total = 0;
     for (int i = 0; i < ns; i++)
         total += sparse_dataset_image_count(s[i].ds);
-    sparse_json *j = NULL;
-    if (sparse_json_create(&j))
-        return cli_lib_error(SPARSE_ENOMEM, "data info");
-    cli_json_begin(j, "data info");
+    sparse_json *j = cli_json_open("data info");
+    if (!j)
+        return CLI_ERROR;
     sparse_json_key(j, "spec");
     sparse_json_string(j, spec);
     sparse_json_key(j, "path");

@@ -169,10 +169,9 @@ static void print_text(const args *a, const char *prefix, const report *r)
 
 static int print_json(const args *a, const char *prefix, const report *r)
 {
-    sparse_json *j = NULL;
-    if (sparse_json_create(&j))
-        return cli_lib_error(SPARSE_ENOMEM, "export");
-    cli_json_begin(j, "export");
+    sparse_json *j = cli_json_open("export");
+    if (!j)
+        return CLI_ERROR;
     sparse_json_key(j, "out");
     sparse_json_string(j, a->out);
     sparse_json_key(j, "prefix");

@@ -80,10 +80,9 @@ static int eval_print(const eval_args *a, const eval_result *r)
     if (a->json) {
         /* The accuracy keys of train and inspect: test_accuracy on the test split. */
         const int test = !strcmp(r->split, "test");
-        sparse_json *j = NULL;
-        if (sparse_json_create(&j))
-            return cli_lib_error(SPARSE_ENOMEM, "eval");
-        cli_json_begin(j, "eval");
+        sparse_json *j = cli_json_open("eval");
+        if (!j)
+            return CLI_ERROR;
         sparse_json_key(j, "run");
         sparse_json_string(j, run);
         sparse_json_key(j, "trial");

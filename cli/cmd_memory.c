@@ -117,10 +117,9 @@ static const char *scratch_name(int model)
 /* The library's report (sparse_memreport_to_json) as "report". */
 static int print_json(const memory_args *a, const char *report)
 {
-    sparse_json *j = NULL;
-    if (sparse_json_create(&j))
-        return cli_lib_error(SPARSE_ENOMEM, "memory");
-    cli_json_begin(j, "memory");
+    sparse_json *j = cli_json_open("memory");
+    if (!j)
+        return CLI_ERROR;
     sparse_json_key(j, "arch");
     sparse_json_string(j, a->arch);
     sparse_json_key(j, "weights");

@@ -167,11 +167,10 @@ static void train_print_text(const train_args *a, const train_run *t)
 
 static int train_print_json(const train_args *a, const train_run *t)
 {
-    sparse_json *j = NULL;
-    if (sparse_json_create(&j))
-        return cli_lib_error(SPARSE_ENOMEM, "train");
     const double epochs_run = a->epochs > 0 ? 1 : -1; /* training figures only when it trained */
-    cli_json_begin(j, "train");
+    sparse_json *j = cli_json_open("train");
+    if (!j)
+        return CLI_ERROR;
     sparse_json_key(j, "arch");
     sparse_json_string(j, a->arch);
     sparse_json_key(j, "weights");

@@ -165,11 +165,9 @@ static void print_text(const sparse_run *run, const char *dir, const row *rows, 
 static int print_json(const sparse_run *run, const char *dir, const row *rows, size_t count, size_t nboxes,
                       int wm_model)
 {
-    sparse_json *j = NULL;
-    int rc = sparse_json_create(&j);
-    if (rc)
-        return cli_lib_error(rc, "inspect");
-    cli_json_begin(j, "inspect");
+    sparse_json *j = cli_json_open("inspect");
+    if (!j)
+        return CLI_ERROR;
     sparse_json_key(j, "run");
     sparse_json_string(j, dir);
     sparse_json_key(j, "wm_model");

@@ -113,13 +113,19 @@ int cli_parse_duration(const char *s, void *field)
     return 0;
 }
 
-void cli_json_begin(sparse_json *j, const char *command)
+sparse_json *cli_json_open(const char *command)
 {
+    sparse_json *j = NULL;
+    if (sparse_json_create(&j)) {
+        cli_lib_error(SPARSE_ENOMEM, command);
+        return NULL;
+    }
     sparse_json_begin(j, 0);
     sparse_json_key(j, "schema");
     sparse_json_integer(j, CLI_JSON_SCHEMA);
     sparse_json_key(j, "command");
     sparse_json_string(j, command);
+    return j;
 }
 
 void cli_json_value(sparse_json *j, double v)
@@ -166,24 +172,4 @@ int cli_parse_shape(const char *s, void *field)
         p = end + 1;
     }
     return 0;
-}
-
-void cli_json_string(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
 }
