@@ -42,8 +42,17 @@ int cli_progress(void);
 /* Prints "sparse: <fmt>" and a newline on stderr unless --quiet. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints s as a JSON string literal. */
-void cli_json_string(FILE *f, const char *s);
+/* Every --json output is one object made with the library's writer
+ * (sparse_json), opened by cli_json_open with "schema" (CLI_JSON_SCHEMA)
+ * and "command" (docs/json.md); NULL (reported) when out of memory. */
+#define CLI_JSON_SCHEMA 1
+sparse_json *cli_json_open(const char *command);
+/* A figure: null when v < 0 (not measured). */
+void cli_json_value(sparse_json *j, double v);
+/* n members keys[i]: values[i] (numbers, written as they are). */
+void cli_json_members(sparse_json *j, const char *const *keys, const double *values, size_t n);
+/* Closes the object, prints it and a newline on stdout and frees j. CLI status. */
+int cli_json_finish(sparse_json *j, const char *what);
 
 /* ---- Output files (loaders.c) ---- */
 
@@ -63,24 +72,48 @@ typedef struct cli_data {
     long val;         /* validation images held out of the training split */
     long seed;        /* seed of a CSV file's split */
     long max_train;   /* 0: all training images */
+    size_t shape[3];  /* --shape: height, width, channels; zeros: a square grey CSV image */
+    int layout;       /* --layout: SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC */
+    long label_column;
 } cli_data;
 
-/* --data and --val, as every command that reads a data set declares them
- * (its --seed says what else the seed drives). */
-#define CLI_DATA_OPTS(type, member)                                                                        \
-    CLI_OPT_STRING("data", "SPEC", offsetof(type, member.spec),                                           \
+/* "HxWxC" (32x32x3) into a size_t[3] field; 0 on success (a CLI_CUSTOM parser). */
+int cli_parse_shape(const char *s, void *field);
+extern const cli_choice cli_layouts[];
+
+/* --shape, --layout and --label-column: how a CSV file's rows are images
+ * (and the shape an IDX directory's images must have). */
+#define CLI_SHAPE_OPTS(T, M)                                                                               \
+    {.type = CLI_CUSTOM, .name = "shape", .arg = "HxWxC", .field = offsetof(T, M.shape),                  \
+     .parse = cli_parse_shape, .expect = "look like 32x32x3 (height x width x channels)",                 \
+     .help = "image shape of a CSV file's rows (default: a square grey image);\n"                        \
+             "checked against an IDX directory's images"},                                               \
+    CLI_OPT_CHOICE("layout", "chw|hwc", offsetof(T, M.layout), cli_layouts, "chw",                        \
+                   "order of a CSV row's values: channel planes (chw) or pixels (hwc)"),                  \
+    CLI_OPT_LONG("label-column", "N", offsetof(T, M.label_column), 0, 16777216L, "0",                     \
+                 "CSV column holding the label (0 = the first)")
+
+/* --data, --val and the shape options, as every command that reads a data
+ * set declares them (its --seed says what else the seed drives). */
+#define CLI_DATA_OPTS(T, M)                                                                                \
+    CLI_OPT_STRING("data", "SPEC", offsetof(T, M.spec),                                                   \
                    "mnist (cached by 'sparse data fetch mnist'), an MNIST directory\n"                   \
                    "or a CSV file (split by --seed)"),                                                    \
-    CLI_OPT_LONG("val", "N", offsetof(type, member.val), 0, 2147483647L, "5000",                          \
-                 "validation images held out of the training split (lower it for\nsmall CSV data sets)")
+    CLI_OPT_LONG("val", "N", offsetof(T, M.val), 0, 2147483647L, "5000",                                  \
+                 "validation images held out of the training split (lower it for\nsmall CSV data sets)"), \
+    CLI_SHAPE_OPTS(T, M)
 
 /* The three splits of a data set; cli_splits_free frees them. */
 typedef struct cli_splits {
     sparse_dataset *train, *val, *test;
 } cli_splits;
 
-/* Opens d's data set and splits it; reports failures ("data: ..."). CLI status. */
-int cli_open_data(const cli_data *d, cli_splits *s);
+/* Opens d's data set and splits it; reports failures ("data: ..."). With
+ * net (may be NULL) holding an input normalisation (stored with its
+ * weights), that one is applied instead of the training split's. CLI status. */
+int cli_open_data(const cli_data *d, const sparse_net *net, cli_splits *s);
+/* The CSV reading options the shape options of d give. */
+sparse_csv_options cli_csv_options(const cli_data *d);
 void cli_splits_free(cli_splits *s);
 
 /* Builds the network of arch (an architecture YAML) or, when arch is NULL,
@@ -108,6 +141,9 @@ int cli_cmd_memory(int argc, char **argv);
 int cli_cmd_eval(int argc, char **argv);
 int cli_cmd_search(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
+/* inspect_table.c: the trials ids[0 .. count-1] of run (read from dir) as
+ * inspect prints them, text or JSON. CLI status. */
+int cli_inspect_print(const sparse_run *run, const char *dir, const size_t *ids, size_t count, int json);
 int cli_cmd_export_arch(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
 int cli_cmd_report(int argc, char **argv);

@@ -37,6 +37,7 @@ typedef struct data_args {
     const char *spec;   /* info: the data set */
     const char *labels; /* info: --labels */
     int json;           /* info: --json */
+    cli_data shape;     /* info: --shape, --layout, --label-column */
 } data_args;
 
 #define F(m) offsetof(data_args, m)
@@ -68,18 +69,21 @@ static const cli_opt info_opts[] = {
     CLI_OPT_FLAG("json", F(json), "print one JSON object instead of text"),
     CLI_OPT_STRING("labels", "FILE", F(labels),
                    "the IDX labels file that goes with IMAGES (default: found next to it)"),
+    CLI_SHAPE_OPTS(data_args, shape),
     {0},
 };
 static const cli_spec info_spec = {
     .name = "data info", .opts = info_opts, .args = {F(spec)}, .n_args = 1,
     .usage =
-        "Usage: sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
+        "Usage: sparse data info [--json] [--labels FILE] [--shape HxWxC] [--quiet] PATH\n\n"
         "PATH is one of:\n"
         "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
         "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
+        "                (4-D colour images: images-idx4)\n"
         "  IMAGES        an IDX images file; the labels file is found next to it\n"
         "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
-        "  FILE.csv      a CSV file: label in column 0, then one column per pixel\n",
+        "  FILE.csv      a CSV file: a label column (--label-column, default the first),\n"
+        "                then one column per value of an image (--shape, --layout)\n",
 };
 
 /* Formats a path into buf; -1 (and a message) if it does not fit. */
@@ -423,36 +427,52 @@ static void print_text(const char *spec, const char *path, const split_info *s, 
                sparse_dataset_image_count(s[0].ds) - 5000, sparse_dataset_image_count(s[1].ds));
 }
 
-static void print_json(const char *spec, const char *path, const char *kind, const split_info *s,
-                       int ns)
+static int print_json(const char *spec, const char *path, const char *kind, const split_info *s, int ns)
 {
     const sparse_dataset *d = s[0].ds;
     size_t k = sparse_dataset_class_count(d), total = 0;
     for (int i = 0; i < ns; i++)
         total += sparse_dataset_image_count(s[i].ds);
-    printf("{\"spec\":");
-    cli_json_string(stdout, spec);
-    printf(",\"path\":");
-    cli_json_string(stdout, path);
-    printf(",\"format\":\"%s\",\"count\":%zu,\"channels\":%zu,\"height\":%zu,\"width\":%zu,"
-           "\"num_classes\":%zu,\"splits\":{",
-           kind, total, sparse_dataset_channels(d), sparse_dataset_height(d), sparse_dataset_width(d),
-           k);
+    sparse_json *j = cli_json_open("data info");
+    if (!j)
+        return CLI_ERROR;
+    sparse_json_key(j, "spec");
+    sparse_json_string(j, spec);
+    sparse_json_key(j, "path");
+    sparse_json_string(j, path);
+    sparse_json_key(j, "format");
+    sparse_json_string(j, kind);
+    static const char *const shape[] = {"images", "channels", "height", "width", "classes"};
+    cli_json_members(j, shape, (const double[]){(double)total, (double)sparse_dataset_channels(d),
+                                                (double)sparse_dataset_height(d), (double)sparse_dataset_width(d),
+                                                (double)k}, 5);
+    sparse_json_key(j, "splits");
+    sparse_json_begin(j, 0);
     for (int i = 0; i < ns; i++) {
-        printf("%s\"%s\":{\"count\":%zu,\"class_counts\":[", i ? "," : "", s[i].name,
-               sparse_dataset_image_count(s[i].ds));
+        sparse_json_key(j, s[i].name);
+        sparse_json_begin(j, 0);
+        sparse_json_key(j, "images");
+        sparse_json_integer(j, (long long)sparse_dataset_image_count(s[i].ds));
+        sparse_json_key(j, "class_counts");
+        sparse_json_begin(j, 1);
         for (size_t c = 0; c < k; c++)
-            printf("%s%zu", c ? "," : "", sparse_dataset_label_count(s[i].ds, c));
-        printf("],\"pixels\":{\"mean\":%.17g,\"std\":%.17g,\"min\":%.17g,\"max\":%.17g}}", s[i].mean,
-               s[i].std, s[i].min, s[i].max);
+            sparse_json_integer(j, (long long)sparse_dataset_label_count(s[i].ds, c));
+        sparse_json_end(j);
+        static const char *const px[] = {"mean", "std", "min", "max"};
+        sparse_json_key(j, "pixels");
+        sparse_json_begin(j, 0);
+        cli_json_members(j, px, (const double[]){s[i].mean, s[i].std, s[i].min, s[i].max}, 4);
+        sparse_json_end(j);
+        sparse_json_end(j);
     }
-    printf("}}\n");
+    sparse_json_end(j);
+    return cli_json_finish(j, "data info");
 }
 
 /* Reads the data set at path (a directory, a CSV file or an IDX images
  * file with its labels): *a, and *b for a directory's test files. */
-static int load_any(const char *path, const char *labels, const char **kind, sparse_dataset **a,
-                    sparse_dataset **b)
+static int load_any(const char *path, const char *labels, const cli_data *shape, const char **kind,
+                    sparse_dataset **a, sparse_dataset **b)
 {
     char lab[4200];
     struct stat st;
@@ -466,7 +486,8 @@ static int load_any(const char *path, const char *labels, const char **kind, spa
         rc = sparse_dataset_load_mnist_dir(a, b, path);
     } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
         *kind = "csv";
-        rc = sparse_dataset_load_csv(a, path, NULL);
+        sparse_csv_options co = cli_csv_options(shape);
+        rc = sparse_dataset_load_csv(a, path, &co);
     } else {
         *kind = "idx";
         if (!labels && find_labels(path, lab, sizeof lab) != 0)
@@ -497,14 +518,14 @@ static int cmd_info(int argc, char **argv)
         path = cache;
     }
     sparse_dataset *a = NULL, *b = NULL;
-    int status = load_any(path, args.labels, &kind, &a, &b);
+    int status = load_any(path, args.labels, &args.shape, &kind, &a, &b);
     split_info s[2] = {{b ? "train" : "all", a, 0, 0, 0, 0}, {"test", b, 0, 0, 0, 0}};
     int ns = b ? 2 : 1;
     for (int i = 0; i < ns && !status; i++)
         if ((rc = sparse_dataset_pixel_stats(s[i].ds, &s[i].mean, &s[i].std, &s[i].min, &s[i].max)))
             status = cli_lib_error(rc, "pixel statistics");
     if (!status && args.json)
-        print_json(spec, path, kind, s, ns);
+        status = print_json(spec, path, kind, s, ns);
     else if (!status)
         print_text(spec, path, s, ns);
     sparse_dataset_free(a);

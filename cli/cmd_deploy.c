@@ -97,7 +97,7 @@ static int load_from_files(const args *a, model *m)
 {
     int status = cli_load_net(&m->net, a->src, a->weights, "--weights", 1, 64, 0);
     if (!status)
-        status = cli_open_data(&a->data, &m->d);
+        status = cli_open_data(&a->data, m->net, &m->d);
     m->calib = (size_t)a->calib;
     return status;
 }
@@ -167,48 +167,71 @@ static void print_text(const args *a, const char *prefix, const report *r)
            (unsigned long long)v->firmware_bss_bytes, (unsigned long long)v->firmware_data_bytes);
 }
 
-static void print_json(const args *a, const char *prefix, const report *r)
+static int print_json(const args *a, const char *prefix, const report *r)
 {
-    printf("{\"out\": ");
-    cli_json_string(stdout, a->out);
-    printf(", \"prefix\": ");
-    cli_json_string(stdout, prefix);
-    printf(
-        ", \"target\": \"%s\", \"input\": [%zu, %zu, %zu], \"input_scale\": %.17g, \"input_zero_point\": %d, "
-        "\"classes\": %zu",
-        target_names[a->target], r->fig.input_c, r->fig.input_h, r->fig.input_w, r->fig.input_scale,
-        (int)r->fig.input_zero_point, r->fig.classes);
-    printf(", \"predicted\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": "
-           "%llu, "
-           "\"arena_bytes\": %llu}",
-           (unsigned long long)r->pred[0], (unsigned long long)r->pred[1], (unsigned long long)r->pred[2],
-           (unsigned long long)r->pred[3], (unsigned long long)r->pred[4]);
-    printf(", \"exported\": {\"ms_bytes\": %llu, \"wm5_bytes\": %llu, \"wm6_bytes\": %llu, \"flash_bytes\": "
-           "%llu, "
-           "\"arena_bytes\": %llu, \"arena_lower_bound_bytes\": %llu}",
-           (unsigned long long)r->fig.ms_bytes, (unsigned long long)r->fig.wm5_bytes,
-           (unsigned long long)r->fig.wm6_bytes, (unsigned long long)r->fig.flash_bytes,
-           (unsigned long long)r->fig.arena_bytes, (unsigned long long)r->fig.arena_lower_bound_bytes);
+    sparse_json *j = cli_json_open("export");
+    if (!j)
+        return CLI_ERROR;
+    sparse_json_key(j, "out");
+    sparse_json_string(j, a->out);
+    sparse_json_key(j, "prefix");
+    sparse_json_string(j, prefix);
+    sparse_json_key(j, "target");
+    sparse_json_string(j, target_names[a->target]);
+    sparse_json_key(j, "input");
+    sparse_json_begin(j, 1);
+    sparse_json_integer(j, (long long)r->fig.input_c);
+    sparse_json_integer(j, (long long)r->fig.input_h);
+    sparse_json_integer(j, (long long)r->fig.input_w);
+    sparse_json_end(j);
+    static const char *const top[] = {"input_scale", "input_zero_point", "classes"};
+    cli_json_members(j, top, (const double[]){r->fig.input_scale, r->fig.input_zero_point, (double)r->fig.classes}, 3);
+    static const char *const sizes[] = {"ms_bytes", "wm5_bytes", "wm6_bytes", "flash_bytes", "arena_bytes",
+                                        "arena_lower_bound_bytes"};
+    sparse_json_key(j, "predicted");
+    sparse_json_begin(j, 0);
+    cli_json_members(j, sizes, (const double[]){(double)r->pred[0], (double)r->pred[1], (double)r->pred[2],
+                                                (double)r->pred[3], (double)r->pred[4]}, 5);
+    sparse_json_end(j);
+    sparse_json_key(j, "exported");
+    sparse_json_begin(j, 0);
+    const sparse_export_figures *f = &r->fig;
+    cli_json_members(j, sizes, (const double[]){(double)f->ms_bytes, (double)f->wm5_bytes, (double)f->wm6_bytes,
+                                                (double)f->flash_bytes, (double)f->arena_bytes,
+                                                (double)f->arena_lower_bound_bytes}, 6);
+    sparse_json_end(j);
     const sparse_exp_build_result *o = &r->obj;
-    if (r->built)
-        printf(", \"object\": {\"text\": %llu, \"rodata\": %llu, \"rodata_weights\": %llu, \"bss\": %llu, "
-               "\"data\": %llu}",
-               (unsigned long long)o->text_bytes, (unsigned long long)o->rodata_bytes,
-               (unsigned long long)o->rodata_weights_bytes, (unsigned long long)o->bss_bytes,
-               (unsigned long long)o->data_bytes);
+    static const char *const sections[] = {"text", "rodata", "rodata_weights", "bss", "data"};
+    sparse_json_key(j, "object");
+    if (r->built) {
+        sparse_json_begin(j, 0);
+        cli_json_members(j, sections, (const double[]){(double)o->text_bytes, (double)o->rodata_bytes,
+                                                       (double)o->rodata_weights_bytes, (double)o->bss_bytes,
+                                                       (double)o->data_bytes}, 5);
+        sparse_json_end(j);
+    } else {
+        sparse_json_null(j);
+    }
+    sparse_json_key(j, "verify");
     if (r->verified) {
         const sparse_exp_verify_result *v = &r->ver;
-        printf(", \"verify\": {\"split\": \"%s\", \"images\": %zu, \"logit_mismatches\": %zu, "
-               "\"label_mismatches\": %zu, "
-               "\"accuracy\": %.6f, \"library_int8_accuracy\": %.6f, \"instructions\": %.1f, "
-               "\"instructions_max\": %.1f, \"stack_bytes\": %llu, \"model_ram_bytes\": %llu, "
-               "\"firmware_bss_bytes\": %llu, \"firmware_data_bytes\": %llu}",
-               r->split, v->images, v->logit_mismatches, v->label_mismatches, v->accuracy, v->host_accuracy,
-               v->instructions, v->instructions_max, (unsigned long long)v->stack_bytes,
-               (unsigned long long)v->model_ram_bytes, (unsigned long long)v->firmware_bss_bytes,
-               (unsigned long long)v->firmware_data_bytes);
+        static const char *const keys[] = {"images", "logit_mismatches", "label_mismatches", "accuracy",
+                                           "library_int8_accuracy", "instructions", "instructions_max",
+                                           "stack_bytes", "model_ram_bytes", "firmware_bss_bytes",
+                                           "firmware_data_bytes"};
+        sparse_json_begin(j, 0);
+        sparse_json_key(j, "split");
+        sparse_json_string(j, r->split);
+        cli_json_members(j, keys, (const double[]){(double)v->images, (double)v->logit_mismatches,
+                                                   (double)v->label_mismatches, v->accuracy, v->host_accuracy,
+                                                   v->instructions, v->instructions_max, (double)v->stack_bytes,
+                                                   (double)v->model_ram_bytes, (double)v->firmware_bss_bytes,
+                                                   (double)v->firmware_data_bytes}, 11);
+        sparse_json_end(j);
+    } else {
+        sparse_json_null(j);
     }
-    printf("}\n");
+    return cli_json_finish(j, "export");
 }
 
 /* Builds for the target and verifies, as asked. */
@@ -275,10 +298,10 @@ int cli_cmd_export(int argc, char **argv)
         status = build_and_verify(&a, a.prefix, q, &m, &r);
     if (!status) {
         if (a.json)
-            print_json(&a, a.prefix, &r);
+            status = print_json(&a, a.prefix, &r);
         else
             print_text(&a, a.prefix, &r);
-        if (r.verified && (r.ver.logit_mismatches || r.ver.label_mismatches))
+        if (!status && r.verified && (r.ver.logit_mismatches || r.ver.label_mismatches))
             status =
                 cli_error("export: the exported model differs from the library's int8 path on %zu images",
                           r.ver.logit_mismatches);

@@ -14,7 +14,7 @@ typedef struct inspect_args {
 
 #define F(m) offsetof(inspect_args, m)
 static const cli_opt inspect_opts[] = {
-    CLI_OPT_FLAG("all", F(all), "every trial, not only the front"),
+    CLI_OPT_FLAG("all", F(all), "every trial, not only the front (failed ones with their reason)"),
     {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
      .expect = "be a trial id", .help = "the trial for --dot, by its id (the id column)"},
     CLI_OPT_FLAG("dot", F(dot),
@@ -23,10 +23,8 @@ static const cli_opt inspect_opts[] = {
     {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
      .help = "write the diagram to FILE instead of stdout"},
     CLI_OPT_FLAG("json", F(json),
-                 "an array of objects (id, val_accuracy, test_accuracy,\n"
-                 "ms_bytes, wm5_bytes, wm6_bytes, params, stage, ok, parent,\n"
-                 "int8_test_accuracy, val_se, posterior_accuracy, posterior_se,\n"
-                 "partial, epochs; null where unknown) instead of the table"),
+                 "one JSON object (schema, command, run, wm_model, boxes, trials;\n"
+                 "every key in docs/json.md, null where unknown) instead of the table"),
     {0},
 };
 static const cli_spec inspect_spec = {
@@ -34,10 +32,13 @@ static const cli_spec inspect_spec = {
     .usage =
         "Usage: sparse inspect DIR [--all] [--json]\n"
         "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"
-        "Prints the Pareto front of a search run (accuracy, MS, WM) as a table: each trial's\n"
-        "validation accuracy with its binomial standard error (se), the surrogate's posterior\n"
-        "mean of it with its sd (post%, se: what the front ranks by), test and int8 test\n"
-        "accuracy, sizes, and the epochs trained (* stopped early by its learning curve).\n",
+        "Prints the Pareto front of a search run (accuracy, MS, WM) as a table, grouped by\n"
+        "budget box (the config's final.boxes, else its budgets), the most accurate first, each\n"
+        "box with the trial to take for it: each trial's validation accuracy with its binomial\n"
+        "standard error (se), the surrogate's posterior mean of it with its sd (post%, se: what\n"
+        "the front ranks by), test and int8 test accuracy, MS, WM, the int8 deployment's flash\n"
+        "and arena bytes, whether it meets the budgets (feas), and the epochs trained (* stopped\n"
+        "early by its learning curve). With --all, failed trials follow with their reason.\n",
 };
 
 /* Index of the report node called name, or SIZE_MAX. */
@@ -153,68 +154,6 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     return status;
 }
 
-/* The table (or JSON array) of the trials whose ids are idx[0 .. count-1]. */
-static void print_trials(const sparse_run *run, const size_t *idx, size_t count, int json)
-{
-    enum { VAL, TEST, MS, WM5, WM6, PARAMS, STAGE, OK, PARENT, INT8, SE, POST, POST_SE, PARTIAL, EPOCHS, NF };
-    static const int fields[NF] = {SPARSE_TRIAL_VAL_ACCURACY, SPARSE_TRIAL_TEST_ACCURACY, SPARSE_TRIAL_MS_BYTES,
-                                   SPARSE_TRIAL_WM5_BYTES,    SPARSE_TRIAL_WM6_BYTES,    SPARSE_TRIAL_PARAMS,
-                                   SPARSE_TRIAL_STAGE,        SPARSE_TRIAL_OK,           SPARSE_TRIAL_PARENT,
-                                   SPARSE_TRIAL_INT8_TEST_ACCURACY, SPARSE_TRIAL_VAL_SE,
-                                   SPARSE_TRIAL_POSTERIOR_ACCURACY, SPARSE_TRIAL_POSTERIOR_SE,
-                                   SPARSE_TRIAL_PARTIAL, SPARSE_TRIAL_EPOCHS};
-    static const char *const names[NF] = {"val_accuracy", "test_accuracy", "ms_bytes", "wm5_bytes", "wm6_bytes",
-                                          "params",       "stage",         "ok",       "parent",
-                                          "int8_test_accuracy", "val_se", "posterior_accuracy", "posterior_se",
-                                          "partial", "epochs"};
-    int any_partial = 0;
-    if (json)
-        putchar('[');
-    else
-        printf("%6s %7s %5s %7s %5s %7s %7s %6s %6s %6s %7s %5s %5s %6s\n", "id", "val%", "se", "post%", "se", "test%",
-               "int8%", "MS(B)", "WM5(B)", "WM6(B)", "params", "ep", "stage", "parent");
-    for (size_t j = 0; j < count; j++) {
-        double v[NF];
-        for (int f = 0; f < NF; f++)
-            if (sparse_run_trial_value(run, idx[j], fields[f], &v[f]))
-                v[f] = -1; /* a posterior the GP could not give */
-        if (json) {
-            printf("%s{\"id\":%zu", j ? "," : "", idx[j]);
-            for (int f = 0; f < NF; f++) {
-                if (f == OK || (f == PARTIAL && v[f] >= 0))
-                    printf(",\"%s\":%s", names[f], v[f] == 1 ? "true" : "false");
-                else if (v[f] < 0 && f != STAGE)
-                    printf(",\"%s\":null", names[f]);
-                else
-                    printf(",\"%s\":%.10g", names[f], v[f]);
-            }
-            putchar('}');
-            continue;
-        }
-        if (v[OK] != 1) {
-            printf("%6zu %7s %5s %7s %5s %7s %7s %6s %6s %6s %7s %5s %5.0f %6.0f\n", idx[j], "failed", "-", "-", "-", "-",
-                   "-", "-", "-", "-", "-", "-", v[STAGE], v[PARENT]);
-            continue;
-        }
-        char int8[16] = "-", post[16] = "-", post_se[16] = "-", ep[16];
-        if (v[INT8] >= 0)
-            snprintf(int8, sizeof int8, "%.2f", 100 * v[INT8]);
-        if (v[POST] >= 0) {
-            snprintf(post, sizeof post, "%.2f", 100 * v[POST]);
-            snprintf(post_se, sizeof post_se, "%.2f", 100 * v[POST_SE]);
-        }
-        snprintf(ep, sizeof ep, "%.0f%s", v[EPOCHS], v[PARTIAL] == 1 ? "*" : "");
-        any_partial |= v[PARTIAL] == 1;
-        printf("%6zu %7.2f %5.2f %7s %5s %7.2f %7s %6.0f %6.0f %6.0f %7.0f %5s %5.0f %6.0f\n", idx[j], 100 * v[VAL],
-               100 * v[SE], post, post_se, 100 * v[TEST], int8, v[MS], v[WM5], v[WM6], v[PARAMS], ep, v[STAGE],
-               v[PARENT]);
-    }
-    if (json)
-        puts("]");
-    else if (any_partial)
-        puts("* stopped early: its learning curve could not reach the front (its val% is at that epoch)");
-}
-
 int cli_cmd_inspect(int argc, char **argv)
 {
     inspect_args a = {.trial = -1};
@@ -238,9 +177,13 @@ int cli_cmd_inspect(int argc, char **argv)
     else if (!a.all && (rc = sparse_run_pareto(run, idx, &count)))
         status = cli_lib_error(rc, "inspect");
     else {
-        for (size_t i = 0; a.all && i < n; i++)
+        if (!a.all && !count && n) {
+            cli_note("no trial succeeded: every trial of the run, with why it failed");
+            count = n;
+        }
+        for (size_t i = 0; count == n && i < n; i++)
             sparse_run_trial_id(run, i, &idx[i]); /* ids, not lines: a run may miss one */
-        print_trials(run, idx, count, a.json);
+        status = cli_inspect_print(run, a.dir, idx, count, a.json);
     }
     free(idx);
     sparse_run_free(run);

@@ -114,6 +114,23 @@ static const char *scratch_name(int model)
     return "?";
 }
 
+/* The library's report (sparse_memreport_to_json) as "report". */
+static int print_json(const memory_args *a, const char *report)
+{
+    sparse_json *j = cli_json_open("memory");
+    if (!j)
+        return CLI_ERROR;
+    sparse_json_key(j, "arch");
+    sparse_json_string(j, a->arch);
+    sparse_json_key(j, "weights");
+    sparse_json_string(j, a->weights);
+    sparse_json_key(j, "scratch");
+    sparse_json_string(j, scratch_name(a->scratch));
+    sparse_json_key(j, "report");
+    sparse_json_raw(j, report);
+    return cli_json_finish(j, "memory");
+}
+
 int cli_cmd_memory(int argc, char **argv)
 {
     memory_args a = {0};
@@ -136,7 +153,7 @@ int cli_cmd_memory(int argc, char **argv)
         (a.json && (rc = sparse_memreport_to_json(&json, r))))
         status = cli_lib_error(rc, "memory");
     else if (a.json)
-        printf("%s\n", json);
+        status = print_json(&a, json);
     else
         print_table(r, a.arch ? a.arch : a.weights, a.weights, scratch_name(a.scratch));
     sparse_free(json);

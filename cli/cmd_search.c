@@ -20,10 +20,13 @@ static const cli_opt search_opts[] = {
     CLI_OPT_STRING("out", "DIR", F(out), "run directory to create (trials.jsonl, weights/, pareto.csv)"),
     CLI_OPT_STRING("resume", "DIR", F(resume), "continue the run in DIR exactly where it stopped"),
     {.type = CLI_LONG, .name = "trials", .arg = "N", .field = F(trials), .min = 1, .max = 10000000,
-     .expect = "be a positive integer", .help = "stop after N trials in all (default: the config's stages)"},
+     .expect = "be a positive integer",
+     .help = "stop after N trials in all (default: the config's stages; a resume\n"
+             "keeps the limit the run was started with)"},
     {.type = CLI_CUSTOM, .name = "time-budget", .arg = "T", .field = F(time_budget_s),
      .parse = cli_parse_duration, .expect = "look like 900, 15m or 2h",
-     .help = "no new trial after T (e.g. 900, 15m, 2h; default: the config's)"},
+     .help = "no new trial after T (e.g. 900, 15m, 2h; default: the config's);\n"
+             "a resume continues with what is left of the run's, or T more"},
     {.type = CLI_LONG, .name = "threads", .arg = "T", .field = F(threads), .min = 1, .max = 1024,
      .help = "compute threads (default: the config's)"},
     CLI_OPT_LONG("seed", "S", F(seed), 0, 2147483647L, NULL,
@@ -85,14 +88,37 @@ static int finish(int rc, const char *dir)
 }
 
 /* Before a resume: what the run directory holds that the resume will not
- * use (a torn last line it cuts, lines it refuses), on stderr. */
-static void warn_before_resume(const char *dir)
+ * use (a torn last line it cuts, lines it refuses), on stderr. Then, when
+ * the run is finished and the resume gives no new limit (the library finds
+ * nothing to do, after its checks) this says so, with how to
+ * search on. */
+static int resume_run(const search_args *a, const sparse_search_options *o)
 {
     sparse_run *run = NULL;
-    if (sparse_run_open(&run, dir) == SPARSE_OK)
+    double v[6] = {-1, -1, -1, -1, -1, -1};
+    if (sparse_run_open(&run, a->resume) == SPARSE_OK) {
         cli_run_warnings(run);
+        for (int f = 0; f < 6; f++)
+            sparse_run_state_value(run, f, &v[f]);
+    }
     sparse_run_free(run);
     sparse_clear_error();
+    catch_stop_signals();
+    int rc = sparse_search_resume(a->resume, o);
+    if (rc || v[SPARSE_RUN_FINISHED] != 1 || (a->trials > 0 && a->trials > v[SPARSE_RUN_TRIALS_DONE]) ||
+        a->time_budget_s > 0)
+        return finish(rc, a->resume);
+    char limits[160] = "";
+    if (v[SPARSE_RUN_MAX_TRIALS] > 0)
+        snprintf(limits, sizeof limits, " (it was started with --trials %.0f)", v[SPARSE_RUN_MAX_TRIALS]);
+    if (v[SPARSE_RUN_TIME_BUDGET] > 0 && v[SPARSE_RUN_ELAPSED] >= v[SPARSE_RUN_TIME_BUDGET])
+        snprintf(limits + strlen(limits), sizeof limits - strlen(limits), ", its time budget of %g s spent",
+                 v[SPARSE_RUN_TIME_BUDGET]);
+    cli_note("%s is finished: %.0f of %.0f planned trials recorded%s. To search on: sparse search --resume %s "
+             "--trials N (more than %.0f) or --time-budget T",
+             a->resume, v[SPARSE_RUN_TRIALS_DONE], v[SPARSE_RUN_TRIALS_PLANNED], limits, a->resume,
+             v[SPARSE_RUN_TRIALS_DONE]);
+    return CLI_OK;
 }
 
 static int on_trial(void *user, const sparse_trial_event *ev)
@@ -179,9 +205,7 @@ int cli_cmd_search(int argc, char **argv)
     if (a.resume) {
         if (a.config || a.out)
             return cli_usage("search", "--resume DIR takes no CONFIG or --out");
-        warn_before_resume(a.resume);
-        catch_stop_signals();
-        return finish(sparse_search_resume(a.resume, &o), a.resume);
+        return resume_run(&a, &o);
     }
     if (!a.config)
         return cli_usage("search", "missing CONFIG.yaml");

@@ -1,4 +1,6 @@
 /* `sparse train`: train an architecture on a data set and report accuracy. */
+#include <math.h>
+
 #include "cli.h"
 #include "prune_opts.h"
 
@@ -62,16 +64,34 @@ typedef struct train_run {
     double val_acc, test_acc; /* -1: no such split */
 } train_run;
 
+/* What the progress line needs to say how far training is. */
+typedef struct progress {
+    size_t epochs, batch_size;
+} progress;
+
+/* "epoch 3 of 10  batch 20/860  loss 0.1234  5120 images/s  ~1m 32s left",
+ * on a terminal only; the time left is the batches left at the current
+ * speed. The epoch can pass N when pruning trains on (its epochs are its
+ * own), and the time left is then not said. */
 static int on_progress(void *user, size_t epoch, size_t batch, size_t batches, double loss, double ips)
 {
-    (void)user;
-    if ((batch % 20 == 0 || batch + 1 == batches) && cli_progress())
-        fprintf(stderr, "\repoch %zu  batch %zu/%zu  loss %.4f  %.0f images/s   ", epoch + 1, batch + 1,
-                batches, loss, ips);
+    const progress *p = user;
+    if (!((batch % 20 == 0 || batch + 1 == batches) && cli_progress()))
+        return 0;
+    fprintf(stderr, "\r\033[Kepoch %zu of %zu  batch %zu/%zu  loss %.4f  %.0f images/s", epoch + 1, p->epochs,
+            batch + 1, batches, loss, ips);
+    if (epoch < p->epochs && ips > 0) {
+        double left = ((double)(p->epochs - epoch - 1) * (double)batches + (double)(batches - batch - 1)) *
+                      (double)p->batch_size / ips;
+        if (left >= 60)
+            fprintf(stderr, "  ~%.0fm %02.0fs left", floor(left / 60), fmod(left, 60));
+        else
+            fprintf(stderr, "  ~%.0fs left", left);
+    }
     return 0;
 }
 
-static sparse_train_options train_options(const train_args *a)
+static sparse_train_options train_options(const train_args *a, progress *p)
 {
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.epochs = (size_t)a->epochs;
@@ -84,6 +104,9 @@ static sparse_train_options train_options(const train_args *a)
     o.max_shift = (size_t)a->shift;
     o.seed = (uint64_t)a->data.seed;
     o.progress = on_progress;
+    p->epochs = o.epochs;
+    p->batch_size = o.batch_size;
+    o.user = p;
     return o;
 }
 
@@ -97,11 +120,12 @@ static int train_run_all(const train_args *a, train_run *t)
     const uint64_t seed = (uint64_t)a->data.seed;
     int status = cli_load_net(&t->net, a->arch, a->init, "--init", 0, (size_t)a->batch, seed);
     if (!status)
-        status = cli_open_data(&a->data, &t->data);
+        status = cli_open_data(&a->data, NULL, &t->data);
     if (status)
         return status;
     if (a->epochs > 0) {
-        const sparse_train_options o = train_options(a);
+        progress p;
+        const sparse_train_options o = train_options(a, &p);
         if (a->prune.method >= 0)
             status = cli_prune_train(&t->prune, &a->prune, &t->net, t->data.train, &o, &t->res);
         else if ((rc = sparse_net_train(t->net, t->data.train, &o, &t->res)))
@@ -117,6 +141,10 @@ static int train_run_all(const train_args *a, train_run *t)
         return cli_lib_error(rc, "validation");
     if (test && sparse_dataset_image_count(test) && (rc = sparse_net_evaluate(t->net, test, &t->test_acc)))
         return cli_lib_error(rc, "test");
+    float in_mean, in_std; /* saved with the weights, for eval and export */
+    if ((rc = sparse_dataset_normalization(t->data.train, &in_mean, &in_std)) ||
+        (rc = sparse_net_set_input_normalization(t->net, in_mean, in_std)))
+        return cli_lib_error(rc, "normalisation");
     if (a->save && (rc = sparse_net_save(t->net, a->save)))
         return cli_lib_error(rc, "--save");
     return cli_prune_save(&t->prune, &a->prune);
@@ -137,18 +165,28 @@ static void train_print_text(const train_args *a, const train_run *t)
     cli_prune_print(&t->prune, stdout);
 }
 
-static void train_print_json(const train_args *a, const train_run *t)
+static int train_print_json(const train_args *a, const train_run *t)
 {
-    printf("{\"arch\": ");
-    cli_json_string(stdout, a->arch);
-    printf(", \"params\": %zu, \"epochs\": %zu, \"batch\": %ld, \"threads\": %ld, \"seed\": %ld, "
-           "\"final_loss\": %.6g, \"train_images_per_s\": %.1f, \"train_seconds\": %.3f, "
-           "\"val_accuracy\": %.6f, \"test_accuracy\": %.6f",
-           sparse_net_weight_count(t->net), t->res.epochs_done, a->batch, a->threads, a->data.seed,
-           t->res.final_loss, t->res.train_images_per_s, t->res.seconds, t->val_acc < 0 ? 0.0 : t->val_acc,
-           t->test_acc < 0 ? 0.0 : t->test_acc);
-    cli_prune_json(&t->prune, &a->prune, stdout);
-    printf("}\n");
+    const double epochs_run = a->epochs > 0 ? 1 : -1; /* training figures only when it trained */
+    sparse_json *j = cli_json_open("train");
+    if (!j)
+        return CLI_ERROR;
+    sparse_json_key(j, "arch");
+    sparse_json_string(j, a->arch);
+    sparse_json_key(j, "weights");
+    sparse_json_string(j, a->save);
+    const char *keys[] = {"params", "epochs", "batch", "threads", "seed", "final_loss", "train_images_per_s",
+                          "train_seconds", "val_accuracy", "test_accuracy"};
+    const double v[] = {(double)sparse_net_weight_count(t->net), (double)t->res.epochs_done, (double)a->batch,
+                        (double)a->threads, (double)a->data.seed, epochs_run * t->res.final_loss,
+                        epochs_run * t->res.train_images_per_s, epochs_run * t->res.seconds, t->val_acc,
+                        t->test_acc};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        sparse_json_key(j, keys[k]);
+        cli_json_value(j, v[k]);
+    }
+    cli_prune_json(&t->prune, &a->prune, j);
+    return cli_json_finish(j, "train");
 }
 
 int cli_cmd_train(int argc, char **argv)
@@ -164,7 +202,7 @@ int cli_cmd_train(int argc, char **argv)
     train_run t = {.res = SPARSE_TRAIN_RESULT_INIT};
     int status = train_run_all(&a, &t);
     if (!status && a.json)
-        train_print_json(&a, &t);
+        status = train_print_json(&a, &t);
     else if (!status)
         train_print_text(&a, &t);
     cli_pruning_free(&t.prune);

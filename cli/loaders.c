@@ -33,12 +33,33 @@ int cli_write_text(const char *path, const char *text, const char *what)
     return cli_output_close(f, path, what);
 }
 
-int cli_open_data(const cli_data *d, cli_splits *s)
+const cli_choice cli_layouts[] = {{"chw", SPARSE_LAYOUT_CHW}, {"hwc", SPARSE_LAYOUT_HWC}, {NULL, 0}};
+
+sparse_csv_options cli_csv_options(const cli_data *d)
+{
+    sparse_csv_options o = SPARSE_CSV_OPTIONS_INIT;
+    o.height = d->shape[0];
+    o.width = d->shape[1];
+    o.channels = d->shape[2];
+    o.layout = d->layout;
+    o.label_column = (int)d->label_column;
+    return o;
+}
+
+int cli_open_data(const cli_data *d, const sparse_net *net, cli_splits *s)
 {
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
+    const sparse_csv_options c = cli_csv_options(d);
     o.val_count = (size_t)d->val;
     o.seed = (uint64_t)d->seed;
     o.max_train = (size_t)d->max_train;
+    o.height = c.height;
+    o.width = c.width;
+    o.channels = c.channels;
+    o.layout = c.layout;
+    o.label_column = c.label_column;
+    if (net && sparse_net_input_normalization(net, &o.norm_mean, &o.norm_std))
+        sparse_clear_error(); /* weights saved before it was recorded: the training split's */
     int rc = sparse_data_open(&s->train, &s->val, &s->test, d->spec, &o);
     return rc ? cli_lib_error(rc, "data") : CLI_OK;
 }

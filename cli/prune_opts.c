@@ -88,31 +88,52 @@ void cli_prune_print(const cli_pruning *p, FILE *f)
     sparse_free(y);
 }
 
-void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f)
+void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *j)
 {
-    if (a->method < 0)
+    sparse_json_key(j, "prune");
+    if (a->method < 0) {
+        sparse_json_null(j);
         return;
-    fprintf(f, ", \"prune\": \"%s\"", method_name(a->method));
-    if (!p->res || !p->cnet)
-        return;
-    fprintf(f,
-            ", \"threshold\": %g, \"kl_weight\": %g, \"zero_epochs\": %d, \"anneal_epochs\": %d, "
-            "\"finetune_epochs\": %d, \"nonzero_weights\": %zu, \"total_weights\": %zu, \"layers\": [",
-            p->o.method == SPARSE_PRUNE_BC ? p->o.bc_threshold : p->o.spvd_threshold, p->o.kl_weight,
-            p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs, sparse_net_nonzero_count(p->cnet),
-            sparse_prune_result_weight_count(p->res));
-    for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
-        sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
-        if (sparse_prune_result_layer(p->res, i, &L))
-            continue;
-        fprintf(f, "%s{\"name\": ", i ? ", " : "");
-        cli_json_string(f, L.name);
-        fprintf(f, ", \"channels_kept\": %zu, \"channels_total\": %zu, \"kept\": %zu, \"total\": %zu}",
-                L.channels_kept, L.channels_total, L.weights_kept, L.weights_total);
     }
-    fputc(']', f);
-    char *j = NULL;
-    if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_json(&j, sparse_net_arch(p->cnet)))
-        fprintf(f, ", \"compacted_arch\": %s", j);
-    sparse_free(j);
+    sparse_json_begin(j, 0);
+    sparse_json_key(j, "method");
+    sparse_json_string(j, method_name(a->method));
+    if (p->res && p->cnet) {
+        const char *keys[] = {"threshold", "kl_weight", "zero_epochs", "anneal_epochs", "finetune_epochs",
+                              "nonzero_weights", "total_weights"};
+        const double v[] = {p->o.method == SPARSE_PRUNE_BC ? p->o.bc_threshold : p->o.spvd_threshold,
+                            p->o.kl_weight, p->o.zero_epochs, p->o.anneal_epochs, p->o.finetune_epochs,
+                            (double)sparse_net_nonzero_count(p->cnet),
+                            (double)sparse_prune_result_weight_count(p->res)};
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            sparse_json_key(j, keys[k]);
+            sparse_json_number(j, v[k]);
+        }
+        sparse_json_key(j, "layers");
+        sparse_json_begin(j, 1);
+        for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
+            sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
+            if (sparse_prune_result_layer(p->res, i, &L))
+                continue;
+            const char *lk[] = {"channels_kept", "channels_total", "kept", "total"};
+            const size_t lv[] = {L.channels_kept, L.channels_total, L.weights_kept, L.weights_total};
+            sparse_json_begin(j, 0);
+            sparse_json_key(j, "name");
+            sparse_json_string(j, L.name);
+            for (size_t k = 0; k < 4; k++) {
+                sparse_json_key(j, lk[k]);
+                sparse_json_integer(j, (long long)lv[k]);
+            }
+            sparse_json_end(j);
+        }
+        sparse_json_end(j);
+        char *arch = NULL;
+        sparse_json_key(j, "compacted_arch");
+        if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_json(&arch, sparse_net_arch(p->cnet)))
+            sparse_json_raw(j, arch);
+        else
+            sparse_json_null(j);
+        sparse_free(arch);
+    }
+    sparse_json_end(j);
 }

@@ -58,8 +58,8 @@ int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, c
                     const sparse_train_options *o, sparse_train_result *res);
 /* After a successful run: --save-arch, --save-posterior. CLI status. */
 int cli_prune_save(const cli_pruning *p, const cli_prune_args *a);
-/* Text report lines, and the JSON fields (each starting with ", "). */
+/* Text report lines, and the JSON member "prune" (null without --prune). */
 void cli_prune_print(const cli_pruning *p, FILE *f);
-void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, FILE *f);
+void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *j);
 
 #endif

@@ -113,18 +113,63 @@ int cli_parse_duration(const char *s, void *field)
     return 0;
 }
 
-void cli_json_string(FILE *f, const char *s)
+sparse_json *cli_json_open(const char *command)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
+    sparse_json *j = NULL;
+    if (sparse_json_create(&j)) {
+        cli_lib_error(SPARSE_ENOMEM, command);
+        return NULL;
     }
-    fputc('"', f);
+    sparse_json_begin(j, 0);
+    sparse_json_key(j, "schema");
+    sparse_json_integer(j, CLI_JSON_SCHEMA);
+    sparse_json_key(j, "command");
+    sparse_json_string(j, command);
+    return j;
+}
+
+void cli_json_value(sparse_json *j, double v)
+{
+    if (v < 0)
+        sparse_json_null(j);
+    else
+        sparse_json_number(j, v);
+}
+
+void cli_json_members(sparse_json *j, const char *const *keys, const double *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sparse_json_key(j, keys[i]);
+        sparse_json_number(j, values[i]);
+    }
+}
+
+int cli_json_finish(sparse_json *j, const char *what)
+{
+    const char *text = NULL;
+    int rc = sparse_json_end(j);
+    if (!rc)
+        rc = sparse_json_text(j, &text);
+    if (!rc)
+        puts(text);
+    sparse_json_free(j);
+    return rc ? cli_lib_error(rc, what) : CLI_OK;
+}
+
+int cli_parse_shape(const char *s, void *field)
+{
+    size_t *shape = field;
+    const char *p = s;
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        errno = 0;
+        if (*p < '1' || *p > '9')
+            return -1;
+        unsigned long v = strtoul(p, &end, 10);
+        if (errno || v > 65536 || *end != (i < 2 ? 'x' : '\0'))
+            return -1;
+        shape[i] = (size_t)v;
+        p = end + 1;
+    }
+    return 0;
 }

@@ -95,6 +95,38 @@ SPARSE_API int sparse_version_number(void);
 SPARSE_API int sparse_set_thread_count(int n);
 SPARSE_API int sparse_thread_count(void);
 
+/* ---- JSON output ---- */
+
+/* A JSON text built value by value: the one writer behind the library's
+ * records and every --json of the sparse command (docs/json.md). Strings
+ * are escaped whatever their bytes: a byte that is not part of well-formed
+ * UTF-8 (a file name in another encoding) is written as \u00XX, so the
+ * text is always valid JSON; a NULL string is null, a number that is not
+ * finite is null. Commas and colons are the writer's. The first failure
+ * (a member without its key, a container closed that is not open, out of
+ * memory) is returned by every later call. */
+typedef struct sparse_json sparse_json;
+SPARSE_API int sparse_json_create(sparse_json **out);
+SPARSE_API void sparse_json_free(sparse_json *j);
+/* Opens an array (array 1) or an object (array 0); at most 32 deep. */
+SPARSE_API int sparse_json_begin(sparse_json *j, int array);
+/* Closes the innermost open array or object. */
+SPARSE_API int sparse_json_end(sparse_json *j);
+/* The key of the next member of the open object. */
+SPARSE_API int sparse_json_key(sparse_json *j, const char *key);
+SPARSE_API int sparse_json_string(sparse_json *j, const char *s);
+/* Shortest form that reads back as v; integers without a fraction. */
+SPARSE_API int sparse_json_number(sparse_json *j, double v);
+SPARSE_API int sparse_json_integer(sparse_json *j, long long v);
+SPARSE_API int sparse_json_bool(sparse_json *j, int v);
+SPARSE_API int sparse_json_null(sparse_json *j);
+/* A value that is JSON already (sparse_arch_to_json's,
+ * sparse_memreport_to_json's), inserted as it is: the caller vouches for it. */
+SPARSE_API int sparse_json_raw(sparse_json *j, const char *json);
+/* The text of the one complete value written (borrowed from j, valid until
+ * it changes); SPARSE_EINVAL while a container is open. */
+SPARSE_API int sparse_json_text(const sparse_json *j, const char **text);
+
 /* ---- Seeded random numbers (GSL's mt19937 underneath) ---- */
 
 typedef struct sparse_rng sparse_rng;

@@ -21,19 +21,27 @@ typedef struct sparse_dataset sparse_dataset;
 
 /* ---- Reading ---- */
 
-/* Reads one IDX image file (magic 0x00000803, u8 pixels) and its IDX label
- * file (0x00000801). Either may be gzip-compressed (detected by content).
- * Pixels are scaled to [0, 1] (byte / 255); the class count is the largest
- * label + 1. Trailing bytes after the data are an error. *out owned by the caller. */
+/* Reads one IDX image file and its IDX label file (0x00000801). The images
+ * are u8 pixels, N x H x W (magic 0x00000803, grey) or N x H x W x C
+ * (0x00000804, C channels interleaved per pixel, as NumPy stores colour
+ * images; they are reordered into C x H x W). Either file may be
+ * gzip-compressed (detected by content). Pixels are scaled to [0, 1]
+ * (byte / 255); the class count is the largest label + 1. Trailing bytes
+ * after the data are an error. *out owned by the caller. */
 SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_path,
                                        const char *labels_path);
 
 /* Reads a directory holding the four standard MNIST files
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte; each may also end in .gz). Both outputs owned by
- * the caller; on failure both are NULL. */
+ * t10k-labels-idx1-ubyte; each may also end in .gz; 4-D images are also
+ * found as train-images-idx4-ubyte and t10k-images-idx4-ubyte). Both
+ * outputs owned by the caller; on failure both are NULL. */
 SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_dataset **test,
                                              const char *dir);
+
+/* The order of an image's values in a CSV row. */
+#define SPARSE_LAYOUT_CHW 0 /* planes: every value of channel 0, then of channel 1, ... (CIFAR-10 binary) */
+#define SPARSE_LAYOUT_HWC 1 /* pixels: the C values of pixel (0, 0), then of (0, 1), ... (NumPy images) */
 
 typedef struct sparse_csv_options {
     unsigned version;      /* SPARSE_CSV_OPTIONS_VERSION */
@@ -42,14 +50,18 @@ typedef struct sparse_csv_options {
     size_t channels;       /* image shape; 0 for all three = infer a square 1-channel image */
     size_t height;
     size_t width;
+    /* Version 2: */
+    int layout;            /* SPARSE_LAYOUT_CHW (default) or SPARSE_LAYOUT_HWC */
 } sparse_csv_options;
 
-#define SPARSE_CSV_OPTIONS_VERSION 1
-#define SPARSE_CSV_OPTIONS_INIT {SPARSE_CSV_OPTIONS_VERSION, 0, -1, 0, 0, 0}
+/* Version 1 callers (no layout: CHW) are still accepted. */
+#define SPARSE_CSV_OPTIONS_VERSION 2
+#define SPARSE_CSV_OPTIONS_INIT {SPARSE_CSV_OPTIONS_VERSION, 0, -1, 0, 0, 0, SPARSE_LAYOUT_CHW}
 SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned version);
 
 /* Reads a CSV file: one integer label column (0..65535) plus one numeric
- * column per pixel, values stored as given (no scaling). Blank lines are
+ * column per pixel value, values stored as given (no scaling), in the
+ * order opts->layout says. Blank lines are
  * skipped; header detection (-1) treats the first line as a header when its
  * label cell is not a number. opts may be NULL for the defaults. */
 SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path,
@@ -98,6 +110,10 @@ SPARSE_API int sparse_dataset_compute_normalization(const sparse_dataset *ds, fl
                                                     float *std);
 /* x <- (x - mean) / std for every pixel; std must be > 0. */
 SPARSE_API int sparse_dataset_normalize(sparse_dataset *ds, float mean, float std);
+/* The normalisation applied to ds so far, as one (x - mean) / std from the
+ * values read (several sparse_dataset_normalize calls compose; 0 and 1
+ * when none was); range and subset copies keep their source's. */
+SPARSE_API int sparse_dataset_normalization(const sparse_dataset *ds, float *mean, float *std);
 /* Binary relabelling: class c becomes group_of_class[c] (0 or 1); class_count
  * must equal sparse_dataset_class_count(ds). */
 SPARSE_API int sparse_dataset_relabel(sparse_dataset *ds, const int *group_of_class,
@@ -114,10 +130,19 @@ typedef struct sparse_data_options {
     int normalize;          /* 1 = mean/std from the training split applied to all (default 1) */
     int binary;             /* 1 = relabel classes into two groups: c < class_count/2 -> 0, else 1 */
     size_t max_train;       /* 0 = all; else keep only the first max_train training images */
+    /* Version 2: */
+    size_t channels, height, width; /* image shape: a CSV row's (0 for all three: a square grey
+                                       image); for IDX files, checked against theirs */
+    int layout;             /* CSV value order: SPARSE_LAYOUT_CHW (default) or SPARSE_LAYOUT_HWC */
+    int label_column;       /* CSV label column (default 0) */
+    float norm_mean, norm_std; /* norm_std > 0: normalise with these (e.g. the ones stored with
+                                  trained weights) instead of the training split's (default 0, 0) */
 } sparse_data_options;
 
-#define SPARSE_DATA_OPTIONS_VERSION 1
-#define SPARSE_DATA_OPTIONS_INIT {SPARSE_DATA_OPTIONS_VERSION, 5000, 0.2, 0, 1, 0, 0}
+/* Version 1 callers (no shape, layout, label column or given normalisation) are still accepted. */
+#define SPARSE_DATA_OPTIONS_VERSION 2
+#define SPARSE_DATA_OPTIONS_INIT                                                                            \
+    {SPARSE_DATA_OPTIONS_VERSION, 5000, 0.2, 0, 1, 0, 0, 0, 0, 0, SPARSE_LAYOUT_CHW, 0, 0.0f, 0.0f}
 SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version);
 
 /* Opens a data set by spec and returns train/validation/test splits:
@@ -125,6 +150,7 @@ SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned vers
  *                `sparse data fetch mnist`),
  *   a directory  with the four MNIST file names,
  *   FILE.csv     a CSV file (split by opts->seed).
+ * A shape that does not fit the data is SPARSE_EFORMAT naming the file.
  * All three outputs are owned by the caller; on failure all are NULL. */
 SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
                                 const char *spec, const sparse_data_options *opts);

@@ -354,8 +354,9 @@ SPARSE_API int sparse_net_predict(sparse_net *net, const float *image, float *lo
 /* ---- Weights files (safetensors) ---- */
 
 /* Writes every parameter as "<node>.<param>" F32 tensors, plus
- * __metadata__ {"format":"libsparse","arch":<architecture JSON>}; the
- * file is replaced atomically. */
+ * __metadata__ {"format":"libsparse","arch":<architecture JSON>} and the
+ * input normalisation when the network has one; the file is replaced
+ * atomically. */
 SPARSE_API int sparse_net_save(const sparse_net *net, const char *path);
 /* Reads parameters into net. Every tensor of the network must be present
  * with its exact shape; names the network does not have are errors unless
@@ -370,6 +371,15 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
  * (c1.log_sigma2, ...)"), or "" when nothing was. Owned by net, valid until
  * the next sparse_net_load on it. */
 SPARSE_API const char *sparse_net_load_note(const sparse_net *net);
+/* The input normalisation the network expects, (x - mean) / std on every
+ * value of an image (sparse_dataset_normalization of the data it was
+ * trained on): sparse_net_save stores it with the weights (__metadata__
+ * input_mean, input_std) and sparse_net_load reads it back, so the network
+ * is evaluated and exported on inputs prepared as in training. std must be
+ * finite and > 0. */
+SPARSE_API int sparse_net_set_input_normalization(sparse_net *net, float mean, float std);
+/* SPARSE_ENOTFOUND when none is recorded (not set, or weights saved without it). */
+SPARSE_API int sparse_net_input_normalization(const sparse_net *net, float *mean, float *std);
 /* The architecture stored in a file written by sparse_net_save.
  * *out owned by the caller. */
 SPARSE_API int sparse_net_load_arch(sparse_arch **out, const char *path);

@@ -172,9 +172,44 @@ typedef enum sparse_trial_field {
     SPARSE_TRIAL_POSTERIOR_ACCURACY = 13,
     SPARSE_TRIAL_POSTERIOR_SE = 14,
     SPARSE_TRIAL_PARTIAL = 15,    /* 1 if stopped early by its learning curve (never on the front) */
-    SPARSE_TRIAL_EPOCHS = 16      /* epochs trained */
+    SPARSE_TRIAL_EPOCHS = 16,     /* epochs trained */
+    /* The int8 deployment's flash (weights and constants) and tensor arena
+     * (RAM), as sparse_memreport_deploy_flash_bytes and _arena_bytes give
+     * them; -1 in records written before they were. */
+    SPARSE_TRIAL_FLASH_BYTES = 17,
+    SPARSE_TRIAL_ARENA_BYTES = 18
 } sparse_trial_field;
 SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int field, double *value);
+/* Why trial id failed, as its record says (borrowed from run), in *reason;
+ * NULL for a trial that did not fail or whose record gives none. No record
+ * with that id: as sparse_run_trial_value. */
+SPARSE_API int sparse_run_trial_reason(const sparse_run *run, size_t id, const char **reason);
+
+/* The budget boxes a user picks a network from: the config's final.boxes,
+ * else its budgets as one box, else none (count 0). Each bound is in bytes,
+ * 0 for none; wm_bytes is under the run's WM model; arena_bytes (the int8
+ * deployment's tensor arena) is the budgets' for every box. */
+SPARSE_API size_t sparse_run_box_count(const sparse_run *run);
+SPARSE_API int sparse_run_box(const sparse_run *run, size_t box, double *ms_bytes, double *wm_bytes,
+                              double *arena_bytes);
+/* 1 in *inside if trial id succeeded and its figures meet every bound of box. */
+SPARSE_API int sparse_run_box_contains(const sparse_run *run, size_t box, size_t id, int *inside);
+/* The trial to take for box: the most accurate (by the run's ranking, as
+ * sparse_run_pareto) successful trial inside it that was not stopped early;
+ * SPARSE_ENOTFOUND when none is. */
+SPARSE_API int sparse_run_box_pick(const sparse_run *run, size_t box, size_t *id);
+/* The run's progress and limits, as its state.json records them: what a
+ * resume continues with. -1 for what the run's state.json does not say (one
+ * written by an older version, or none). */
+typedef enum sparse_run_state_field {
+    SPARSE_RUN_TRIALS_DONE = 0,
+    SPARSE_RUN_TRIALS_PLANNED = 1, /* the config's stages, or fewer by the trial limit */
+    SPARSE_RUN_FINISHED = 2,       /* 1: every planned trial recorded, or the time budget spent */
+    SPARSE_RUN_MAX_TRIALS = 3,     /* the trial limit it was started with (0: none) */
+    SPARSE_RUN_TIME_BUDGET = 4,    /* seconds it may search in all, over every resume (0: none) */
+    SPARSE_RUN_ELAPSED = 5         /* seconds it has searched */
+} sparse_run_state_field;
+SPARSE_API int sparse_run_state_value(const sparse_run *run, int field, double *value);
 /* The working-memory model of the run's objective and WM budget, 5 or 6 (the
  * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
  * use. The records hold both WM5 and WM6. */

@@ -64,7 +64,8 @@ int sparse__buf_grow(sparse__buf *b, size_t extra);
 int sparse__buf_put(sparse__buf *b, const char *s, size_t n);
 int sparse__buf_puts(sparse__buf *b, const char *s);
 int sparse__buf_printf(sparse__buf *b, const char *fmt, ...) SPARSE__PRINTF(2, 3);
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included (null for NULL); a
+ * byte that is not part of well-formed UTF-8 becomes \u00XX. */
 int sparse__buf_json_string(sparse__buf *b, const char *s);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf as null). */
 int sparse__buf_json_double(sparse__buf *b, double v);

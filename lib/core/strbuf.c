@@ -85,14 +85,39 @@ static unsigned yaml_unsafe(const unsigned char *p, size_t *len)
     return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, surrogates or code points above U+10FFFF), 0 if there is none. */
+static size_t utf8_length(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) /* the NUL terminator stops it too */
+            return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) || (p[0] == 0xF0 && p[1] < 0x90) ||
+        (p[0] == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
 int sparse__buf_json_string(sparse__buf *b, const char *s)
 {
+    if (!s)
+        return sparse__buf_puts(b, "null");
     int rc = sparse__buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
-        size_t len = 1;
-        unsigned cp = yaml_unsafe(p, &len);
+        /* A byte that is not UTF-8 (a file name of other bytes) as U+00XX:
+         * still valid JSON. */
+        size_t len = utf8_length(p);
+        unsigned cp = len ? yaml_unsafe(p, &len) : *p;
         if (cp) {
             rc = sparse__buf_printf(b, "\\u%04x", cp);
+            p += (len ? len : 1) - 1;
+            continue;
+        }
+        if (len > 1) {
+            rc = sparse__buf_put(b, (const char *)p, len);
             p += len - 1;
             continue;
         }

@@ -10,7 +10,8 @@
 #include "data_internal.h"
 
 SPARSE__STRUCT_VERSIONS(csv_options_versions, sparse_csv_options, SPARSE_CSV_OPTIONS_INIT,
-                        SPARSE_CSV_OPTIONS_VERSION, sizeof(sparse_csv_options));
+                        SPARSE_CSV_OPTIONS_VERSION, offsetof(sparse_csv_options, layout),
+                        sizeof(sparse_csv_options));
 
 SPARSE_API int sparse_csv_options_init(sparse_csv_options *opts, unsigned version)
 {
@@ -104,6 +105,10 @@ static int check_options(const sparse_csv_options *o)
     if (o->header < -1 || o->header > 1)
         return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: header is %d, expected -1, 0 or 1",
                              o->header);
+    if (o->layout != SPARSE_LAYOUT_CHW && o->layout != SPARSE_LAYOUT_HWC)
+        return sparse__error(SPARSE_EINVAL,
+                             "sparse_dataset_load_csv: layout is %d, expected SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC",
+                             o->layout);
     int zeros = !o->channels + !o->height + !o->width;
     if (zeros != 0 && zeros != 3)
         return sparse__error(SPARSE_EINVAL, "sparse_dataset_load_csv: image shape %zux%zux%zu: give all three or none",
@@ -119,9 +124,9 @@ static int resolve_shape(const char *path, const sparse_csv_options *o, size_t n
         size_t hw, chw;
         if (sparse__mul_size(o->height, o->width, &hw) || sparse__mul_size(o->channels, hw, &chw) ||
             chw != npix)
-            return sparse__error(SPARSE_EFORMAT, "%s:1: %zu pixel columns, but a %zux%zux%zu image needs %zu",
-                                 path, npix, o->channels, o->height, o->width,
-                                 o->channels * o->height * o->width);
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s:1: %zu pixel columns, but a %zux%zux%zu image (height x width x channels) needs %zu",
+                                 path, npix, o->height, o->width, o->channels, o->channels * o->height * o->width);
         *c = o->channels;
         *h = o->height;
         *w = o->width;
@@ -281,6 +286,8 @@ SPARSE_API int sparse_dataset_load_csv(sparse_dataset **out, const char *path, c
         rc = sparse__error(SPARSE_EFORMAT, "%s: no data rows", path);
     if (!rc)
         rc = resolve_shape(path, &o, r.npix, &c, &h, &w);
+    if (!rc && o.layout == SPARSE_LAYOUT_HWC)
+        rc = sparse__hwc_to_chw(r.px, r.n, c, h, w);
     if (rc) {
         free(r.px);
         free(r.lab);

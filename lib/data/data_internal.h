@@ -18,7 +18,12 @@ struct sparse_dataset {
     size_t num_classes;
     float *images;   /* n * c * h * w, NCHW */
     int32_t *labels; /* n */
+    float norm_mean, norm_std; /* normalisation applied so far (0, 1: none) */
 };
+
+/* Reorders n images of c x h x w values stored pixel by pixel (HWC) into
+ * planes (CHW), in place. */
+int sparse__hwc_to_chw(float *px, size_t n, size_t c, size_t h, size_t w);
 
 /* Takes ownership of images and labels (freed on failure too); labels are
  * checked against num_classes, or num_classes = max label + 1 when 0. */

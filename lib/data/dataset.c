@@ -41,6 +41,7 @@ int sparse__dataset_wrap(sparse_dataset **out, size_t n, size_t c, size_t h, siz
     ds->num_classes = num_classes ? num_classes : (n ? maxl + 1 : 0);
     ds->images = images;
     ds->labels = labels;
+    ds->norm_std = 1.0f;
     *out = ds;
     return SPARSE_OK;
 fail:
@@ -78,6 +79,7 @@ static int dataset_alloc(sparse_dataset **out, size_t n, size_t c, size_t h, siz
     ds->num_classes = num_classes;
     ds->images = img;
     ds->labels = lab;
+    ds->norm_std = 1.0f;
     *out = ds;
     return SPARSE_OK;
 }
@@ -206,6 +208,8 @@ SPARSE_API int sparse_dataset_range(sparse_dataset **out, const sparse_dataset *
         memcpy(ds->images, src->images + first * per, count * per * sizeof(float));
         memcpy(ds->labels, src->labels + first, count * sizeof(int32_t));
     }
+    ds->norm_mean = src->norm_mean;
+    ds->norm_std = src->norm_std;
     *out = ds;
     return SPARSE_OK;
 }
@@ -231,6 +235,8 @@ SPARSE_API int sparse_dataset_subset(sparse_dataset **out, const sparse_dataset 
         memcpy(ds->images + i * per, src->images + indices[i] * per, per * sizeof(float));
         ds->labels[i] = src->labels[indices[i]];
     }
+    ds->norm_mean = src->norm_mean;
+    ds->norm_std = src->norm_std;
     *out = ds;
     return SPARSE_OK;
 }
@@ -261,6 +267,38 @@ SPARSE_API int sparse_dataset_normalize(sparse_dataset *ds, float mean, float st
      * the division keeps results identical to the documented formula. */
     for (size_t i = 0; i < total; i++)
         ds->images[i] = (ds->images[i] - mean) / std;
+    /* ((x - m0) / s0 - m) / s = (x - (m0 + m s0)) / (s0 s) */
+    ds->norm_mean += mean * ds->norm_std;
+    ds->norm_std *= std;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_dataset_normalization(const sparse_dataset *ds, float *mean, float *std)
+{
+    SPARSE__CHECK_NULL(ds);
+    SPARSE__CHECK_NULL(mean);
+    SPARSE__CHECK_NULL(std);
+    *mean = ds->norm_mean;
+    *std = ds->norm_std;
+    return SPARSE_OK;
+}
+
+int sparse__hwc_to_chw(float *px, size_t n, size_t c, size_t h, size_t w)
+{
+    size_t hw = h * w, per = c * hw; /* the callers' shapes passed the size checks */
+    if (c == 1)
+        return SPARSE_OK;
+    float *tmp = sparse__malloc(per * sizeof *tmp);
+    if (!tmp)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        float *img = px + i * per;
+        for (size_t p = 0; p < hw; p++)
+            for (size_t k = 0; k < c; k++)
+                tmp[k * hw + p] = img[p * c + k];
+        memcpy(img, tmp, per * sizeof *tmp);
+    }
+    free(tmp);
     return SPARSE_OK;
 }
 

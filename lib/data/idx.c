@@ -108,20 +108,27 @@ static int idx_read_exact(idx_file *f, void *buf, size_t len, const char *what)
     return SPARSE_OK;
 }
 
-/* Magic: two zero bytes, the element type, the number of dimensions. */
-static int idx_header(idx_file *f, int ndims, uint32_t *dims, const char *kind)
+/* Magic: two zero bytes, the element type, the number of dimensions, which
+ * may be any in [min_dims, max_dims]; *ndims receives it. */
+static int idx_header(idx_file *f, int min_dims, int max_dims, uint32_t *dims, int *ndims, const char *kind)
 {
     unsigned char m[4];
     int rc = idx_read_exact(f, m, 4, "header (magic number)");
     if (rc)
         return rc;
     uint32_t magic = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
-    uint32_t want = IDX_TYPE_UBYTE << 8 | (uint32_t)ndims;
-    if (magic != want)
+    uint32_t lo = IDX_TYPE_UBYTE << 8 | (uint32_t)min_dims, hi = IDX_TYPE_UBYTE << 8 | (uint32_t)max_dims;
+    if (magic < lo || magic > hi) {
+        if (lo == hi)
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx (IDX %s)",
+                                 f->path, (unsigned long)magic, (unsigned long)lo, kind);
         return sparse__error(SPARSE_EFORMAT,
-                             "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx (IDX %s)",
-                             f->path, (unsigned long)magic, (unsigned long)want, kind);
-    for (int i = 0; i < ndims; i++) {
+                             "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx to 0x%08lx (IDX %s)",
+                             f->path, (unsigned long)magic, (unsigned long)lo, (unsigned long)hi, kind);
+    }
+    *ndims = (int)(magic & 0xff);
+    for (int i = 0; i < *ndims; i++) {
         unsigned long long at = f->off;
         rc = idx_read_exact(f, m, 4, "header (dimensions)");
         if (rc)
@@ -149,26 +156,27 @@ static int idx_expect_end(idx_file *f)
     return SPARSE_OK;
 }
 
-/* The image file's dimensions against sparse/limits.h, before anything is
- * allocated for them. */
-static int idx_limits(const idx_file *f, const uint32_t dims[3])
+/* The image file's dimensions (N, H, W, C) against sparse/limits.h, before
+ * anything is allocated for them. */
+static int idx_limits(const idx_file *f, const uint32_t dims[4])
 {
-    const unsigned long long n = dims[0], per = (unsigned long long)dims[1] * dims[2];
+    const unsigned long long n = dims[0], per = (unsigned long long)dims[1] * dims[2] * dims[3];
     if (n > SPARSE_MAX_ITEMS)
         return sparse__error(SPARSE_ERANGE, "%s: byte offset 4: %llu images, more than %ld (SPARSE_MAX_ITEMS)",
                              f->path, n, (long)SPARSE_MAX_ITEMS);
-    if (dims[1] > SPARSE_MAX_IMAGE_SIDE || dims[2] > SPARSE_MAX_IMAGE_SIDE || per > SPARSE_MAX_IMAGE_VALUES)
+    if (dims[1] > SPARSE_MAX_IMAGE_SIDE || dims[2] > SPARSE_MAX_IMAGE_SIDE || dims[3] > SPARSE_MAX_CHANNELS ||
+        per > SPARSE_MAX_IMAGE_VALUES)
         return sparse__error(SPARSE_ERANGE,
-                             "%s: byte offset 8: images of %lux%lu, more than sides of %d and %ld pixels "
-                             "(SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_IMAGE_VALUES)",
-                             f->path, (unsigned long)dims[1], (unsigned long)dims[2], SPARSE_MAX_IMAGE_SIDE,
-                             (long)SPARSE_MAX_IMAGE_VALUES);
+                             "%s: byte offset 8: images of %lux%lux%lu, more than sides of %d, %d channels "
+                             "and %ld values (SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_CHANNELS, SPARSE_MAX_IMAGE_VALUES)",
+                             f->path, (unsigned long)dims[1], (unsigned long)dims[2], (unsigned long)dims[3],
+                             SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_CHANNELS, (long)SPARSE_MAX_IMAGE_VALUES);
     if (n * per > (unsigned long long)SPARSE_MAX_DATA_VALUES)
         return sparse__error(SPARSE_ERANGE,
-                             "%s: byte offset 4: %llu images of %lux%lu are %llu pixels, more than %lld "
+                             "%s: byte offset 4: %llu images of %lux%lux%lu are %llu values, more than %lld "
                              "(SPARSE_MAX_DATA_VALUES)",
-                             f->path, n, (unsigned long)dims[1], (unsigned long)dims[2], n * per,
-                             (long long)SPARSE_MAX_DATA_VALUES);
+                             f->path, n, (unsigned long)dims[1], (unsigned long)dims[2], (unsigned long)dims[3],
+                             n * per, (long long)SPARSE_MAX_DATA_VALUES);
     return SPARSE_OK;
 }
 
@@ -253,22 +261,23 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
     idx_file fi = {0}, fl = {0};
     float *px = NULL;
     int32_t *lab = NULL;
-    uint32_t idim[3] = {0, 0, 0}, ldim[1] = {0};
+    uint32_t idim[4] = {0, 0, 0, 1}, ldim[1] = {0};
+    int ind = 0, lnd = 0;
     int rc = idx_open(&fi, images_path);
     if (!rc)
         rc = idx_open(&fl, labels_path);
     if (!rc)
-        rc = idx_header(&fi, 3, idim, "unsigned-byte images, 3 dimensions");
+        rc = idx_header(&fi, 3, 4, idim, &ind, "unsigned-byte images, N x H x W or N x H x W x C");
     if (!rc)
-        rc = idx_header(&fl, 1, ldim, "unsigned-byte labels, 1 dimension");
+        rc = idx_header(&fl, 1, 1, ldim, &lnd, "unsigned-byte labels, 1 dimension");
     if (!rc && ldim[0] != idim[0])
         rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu labels, but %s holds %lu images",
                            labels_path, (unsigned long)ldim[0], images_path,
                            (unsigned long)idim[0]);
     if (!rc)
         rc = idx_limits(&fi, idim);
-    size_t n = idim[0], total = (size_t)idim[0] * idim[1] * idim[2]; /* within the limits */
-    fi.size = 16 + (unsigned long long)total;
+    size_t n = idim[0], total = (size_t)idim[0] * idim[1] * idim[2] * idim[3]; /* within the limits */
+    fi.size = 4 + 4 * (unsigned long long)ind + (unsigned long long)total;
     fl.size = 8 + (unsigned long long)n;
     if (!rc)
         rc = idx_check_size(&fi);
@@ -276,6 +285,8 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
         rc = idx_check_size(&fl);
     if (!rc)
         rc = read_pixels(&fi, total, &px);
+    if (!rc)
+        rc = sparse__hwc_to_chw(px, n, idim[3], idim[1], idim[2]);
     if (!rc)
         rc = idx_expect_end(&fi);
     if (!rc)
@@ -289,7 +300,7 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
         free(lab);
         return rc;
     }
-    return sparse__dataset_wrap(out, n, 1, idim[1], idim[2], px, lab, 0);
+    return sparse__dataset_wrap(out, n, idim[3], idim[1], idim[2], px, lab, 0);
 }
 
 static const char *const mnist_names[4] = {
@@ -297,7 +308,8 @@ static const char *const mnist_names[4] = {
     "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
 };
 
-/* Finds DIR/NAME or DIR/NAME.gz; *path is allocated. */
+/* Finds DIR/NAME or DIR/NAME.gz, or for images the same with idx4 for idx3
+ * (4-D colour images); *path is allocated. */
 static int find_member(const char *dir, const char *name, char **path)
 {
     *path = NULL;
@@ -305,18 +317,19 @@ static int find_member(const char *dir, const char *name, char **path)
     char *p = sparse__malloc(len);
     if (!p)
         return SPARSE_ENOMEM;
-    struct stat st;
-    snprintf(p, len, "%s/%s", dir, name);
-    if (stat(p, &st) != 0) {
-        snprintf(p, len, "%s/%s.gz", dir, name);
-        if (stat(p, &st) != 0) {
-            free(p);
-            return sparse__error(SPARSE_ENOTFOUND, "%s: no %s (or %s.gz) in this directory", dir,
-                                 name, name);
+    const char *idx3 = strstr(name, "idx3");
+    for (int four = 0; four < (idx3 ? 2 : 1); four++)
+        for (int gz = 0; gz < 2; gz++) {
+            struct stat st;
+            snprintf(p, len, "%s/%.*s%s%s%s", dir, (int)(idx3 ? idx3 - name : (ptrdiff_t)strlen(name)), name,
+                     idx3 ? (four ? "idx4" : "idx3") : "", idx3 ? idx3 + 4 : "", gz ? ".gz" : "");
+            if (stat(p, &st) == 0) {
+                *path = p;
+                return SPARSE_OK;
+            }
         }
-    }
-    *path = p;
-    return SPARSE_OK;
+    free(p);
+    return sparse__error(SPARSE_ENOTFOUND, "%s: no %s (or %s.gz) in this directory", dir, name, name);
 }
 
 SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_dataset **test,
@@ -340,9 +353,9 @@ SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_data
         rc = sparse_dataset_load_idx(&tr, p[0], p[1]);
     if (!rc)
         rc = sparse_dataset_load_idx(&te, p[2], p[3]);
-    if (!rc && (te->h != tr->h || te->w != tr->w))
-        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 8: images are %zux%zu, but %s has %zux%zu",
-                           p[2], te->h, te->w, p[0], tr->h, tr->w);
+    if (!rc && (te->h != tr->h || te->w != tr->w || te->c != tr->c))
+        rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 8: images are %zux%zux%zu, but %s has %zux%zux%zu",
+                           p[2], te->h, te->w, te->c, p[0], tr->h, tr->w, tr->c);
     for (size_t i = 0; !rc && i < te->n; i++)
         if ((size_t)te->labels[i] >= tr->num_classes)
             rc = sparse__error(SPARSE_EFORMAT,

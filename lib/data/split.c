@@ -10,7 +10,8 @@
 #include "data_internal.h"
 
 SPARSE__STRUCT_VERSIONS(data_options_versions, sparse_data_options, SPARSE_DATA_OPTIONS_INIT,
-                        SPARSE_DATA_OPTIONS_VERSION, sizeof(sparse_data_options));
+                        SPARSE_DATA_OPTIONS_VERSION, offsetof(sparse_data_options, channels),
+                        sizeof(sparse_data_options));
 
 SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version)
 {
@@ -50,7 +51,32 @@ static int check_options(const sparse_data_options *o)
     if (!(o->test_fraction >= 0.0 && o->test_fraction < 1.0))
         return sparse__error(SPARSE_EINVAL, "sparse_data_open: test_fraction %g is outside [0, 1)",
                              o->test_fraction);
+    if (!isfinite(o->norm_mean) || !(o->norm_std >= 0.0f) || !isfinite(o->norm_std))
+        return sparse__error(SPARSE_EINVAL, "sparse_data_open: normalisation mean %g, std %g: need finite values, std >= 0",
+                             (double)o->norm_mean, (double)o->norm_std);
     return SPARSE_OK;
+}
+
+/* A directory's images against the shape the options give (when they do). */
+static int check_shape(const char *spec, const sparse_data_options *o, const sparse_dataset *ds)
+{
+    if (!o->channels && !o->height && !o->width)
+        return SPARSE_OK;
+    if (ds->c == o->channels && ds->h == o->height && ds->w == o->width)
+        return SPARSE_OK;
+    return sparse__error(SPARSE_EFORMAT, "%s: images are %zux%zux%zu (height x width x channels), not %zux%zux%zu as given",
+                         spec, ds->h, ds->w, ds->c, o->height, o->width, o->channels);
+}
+
+static int load_csv(const char *path, const sparse_data_options *o, sparse_dataset **full)
+{
+    sparse_csv_options c = SPARSE_CSV_OPTIONS_INIT;
+    c.label_column = o->label_column;
+    c.channels = o->channels;
+    c.height = o->height;
+    c.width = o->width;
+    c.layout = o->layout;
+    return sparse_dataset_load_csv(full, path, &c);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -111,8 +137,9 @@ static int finish(const sparse_data_options *o, sparse_dataset *tr, sparse_datas
     sparse_dataset *all[3] = {tr, va, te};
     int rc = SPARSE_OK;
     if (o->normalize) {
-        float mean, std;
-        rc = sparse_dataset_compute_normalization(tr, &mean, &std);
+        float mean = o->norm_mean, std = o->norm_std;
+        if (!(std > 0.0f))
+            rc = sparse_dataset_compute_normalization(tr, &mean, &std);
         /* Constant images: centring alone is all that can be done. */
         if (!rc && !(std > 0.0f))
             std = 1.0f;
@@ -169,9 +196,11 @@ SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sp
     if (S_ISDIR(st.st_mode)) {
         rc = sparse_dataset_load_mnist_dir(&full, &te, path);
         if (!rc)
+            rc = check_shape(path, &o, full);
+        if (!rc)
             rc = split_tail(path, &o, full, &tr, &va);
     } else if (ends_with(path, ".csv") || ends_with(path, ".CSV")) {
-        rc = sparse_dataset_load_csv(&full, path, NULL);
+        rc = load_csv(path, &o, &full);
         if (!rc)
             rc = split_shuffled(path, &o, full, &tr, &va, &te);
     } else {

@@ -85,6 +85,7 @@ typedef struct sparse__arch_layer {
 struct sparse_net {
     sparse_arch *arch;
     char load_note[320];  /* what the last sparse_net_load let pass (sparse_net_load_note) */
+    float in_mean, in_std; /* input normalisation (sparse_net_input_normalization); in_std 0: none */
     size_t max_batch;
     size_t classes;
     sparse__node *nodes;

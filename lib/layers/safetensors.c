@@ -4,6 +4,7 @@
  * read with the core document reader (JSON is YAML flow syntax); everything
  * is validated before a single weight is written into the network. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,10 @@ SPARSE_API int sparse_net_save(const sparse_net *net, const char *path)
     sparse__buf_puts(&h, "{\"__metadata__\":{\"format\":\"libsparse\",\"version\":\"" SPARSE_VERSION_STRING
                          "\",\"arch\":");
     sparse__buf_json_string(&h, arch_json);
+    /* safetensors metadata values are strings; %.9g gives a float back exactly. */
+    if (net->in_std > 0.0f)
+        sparse__buf_printf(&h, ",\"input_mean\":\"%.9g\",\"input_std\":\"%.9g\"", (double)net->in_mean,
+                           (double)net->in_std);
     sparse__buf_puts(&h, "}");
     free(arch_json);
     size_t off = 0;
@@ -309,6 +314,49 @@ static int check_names(const st_file *f, const sparse_net *net, st_entry *e, siz
         }
     return SPARSE_OK;
 }
+/* The input normalisation of the header's __metadata__: both keys or none. */
+static int read_normalization(const st_file *f, float *mean, float *std)
+{
+    const sparse__doc_node *meta = sparse__doc_get(sparse__doc_root(f->header), "__metadata__");
+    const char *m = scalar(sparse__doc_get(meta, "input_mean")), *s = scalar(sparse__doc_get(meta, "input_std"));
+    *mean = 0.0f;
+    *std = 0.0f;
+    if (!m && !s)
+        return SPARSE_OK;
+    char *end_m = NULL, *end_s = NULL;
+    float vm = m ? strtof(m, &end_m) : 0.0f, vs = s ? strtof(s, &end_s) : 0.0f;
+    if (!m || !s || *end_m || *end_s || end_m == m || end_s == s || !isfinite(vm) || !(vs > 0.0f) || !isfinite(vs))
+        return sparse__error(SPARSE_EFORMAT,
+                             "%s: __metadata__ input_mean '%s', input_std '%s': need both, finite, std > 0",
+                             f->path, m ? m : "(missing)", s ? s : "(missing)");
+    *mean = vm;
+    *std = vs;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_set_input_normalization(sparse_net *net, float mean, float std)
+{
+    SPARSE__CHECK_NULL(net);
+    if (!isfinite(mean) || !isfinite(std) || !(std > 0.0f))
+        return sparse__error(SPARSE_EINVAL, "sparse_net_set_input_normalization: need a finite mean and std > 0 (got %g, %g)",
+                             (double)mean, (double)std);
+    net->in_mean = mean;
+    net->in_std = std;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_net_input_normalization(const sparse_net *net, float *mean, float *std)
+{
+    SPARSE__CHECK_NULL(net);
+    SPARSE__CHECK_NULL(mean);
+    SPARSE__CHECK_NULL(std);
+    if (!(net->in_std > 0.0f))
+        return sparse__error(SPARSE_ENOTFOUND, "sparse_net_input_normalization: the network has no input normalisation recorded");
+    *mean = net->in_mean;
+    *std = net->in_std;
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extra)
 {
     SPARSE__CHECK_NULL(net);
@@ -328,6 +376,13 @@ SPARSE_API int sparse_net_load(sparse_net *net, const char *path, int allow_extr
         rc = check_layout(&f, e, n);
     if (!rc)
         rc = check_names(&f, net, e, n);
+    float in_mean = 0.0f, in_std = 0.0f;
+    if (!rc)
+        rc = read_normalization(&f, &in_mean, &in_std);
+    if (!rc) {
+        net->in_mean = in_mean;
+        net->in_std = in_std;
+    }
     for (size_t i = 0; !rc && i < n; i++)
         for (size_t j = 0; e[i].prm && j < e[i].prm->n; j++)
             e[i].prm->w[j] = get_le32(f.data + e[i].a + 4 * j);

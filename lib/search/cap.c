@@ -75,6 +75,61 @@ int sparse__within_cap(const sparse__problem *p, const double *point, char *why,
     return 1;
 }
 
+int sparse__check_reachable(const sparse__problem *p, uint64_t seed)
+{
+    const sparse_search_config *c = p->cfg;
+    enum { DRAWS = 256 };
+    if (c->budget_ms <= 0 && c->budget_wm <= 0)
+        return SPARSE_OK;
+    size_t nvars = p->lay->nvars;
+    double *point = sparse__malloc(2 * nvars * sizeof *point), *narrow = point + nvars;
+    sparse_rng *rng = NULL;
+    int rc = point ? sparse_rng_create(&rng, seed ^ 0x6275646765747321ULL) : SPARSE_ENOMEM;
+    /* The smallest share of the cap seen, for MS and for WM, and whether
+     * one network was within both. */
+    double least[2] = {INFINITY, INFINITY};
+    sparse__cap_figures low[2];
+    int built = 0, fits = 0;
+    for (int i = 0; !rc && i < DRAWS && !fits; i++) {
+        sparse__cap_figures f;
+        if ((rc = sparse_space_sample(p->lay->space, rng, point)))
+            break;
+        sparse__scale_widths(p, point, 0.0, narrow); /* every width at its lower bound */
+        if (!sparse__dense_figures(p, narrow, &f))
+            continue;
+        built++;
+        fits = f.ms_share <= 1.0 && f.wm_share <= 1.0;
+        const double share[2] = {f.ms_share, f.wm_share};
+        for (int k = 0; k < 2; k++)
+            if (share[k] < least[k]) {
+                least[k] = share[k];
+                low[k] = f;
+            }
+    }
+    sparse_rng_free(rng);
+    free(point);
+    if (rc || fits || !built)
+        return rc;
+    if (least[0] > 1.0)
+        return sparse__error(SPARSE_EBUDGET,
+                             "budgets.ms_bytes %g B: no network of the search space can meet it: the narrowest "
+                             "networks of %d structures drawn from the space need a dense MS of %llu B or more, "
+                             "above the size cap of %g B (%g x the budget: what pruning may remove)",
+                             c->budget_ms, DRAWS, (unsigned long long)low[0].ms, low[0].ms_factor * c->budget_ms,
+                             low[0].ms_factor);
+    if (least[1] > 1.0)
+        return sparse__error(SPARSE_EBUDGET,
+                             "budgets.wm_bytes %g B: no network of the search space can meet it: the narrowest "
+                             "networks of %d structures drawn from the space need a dense WM%d of %llu B or more, "
+                             "above the size cap of %g B (%g x the budget: what pruning may remove)",
+                             c->budget_wm, DRAWS, c->wm_model, (unsigned long long)low[1].wm,
+                             low[1].wm_factor * c->budget_wm, low[1].wm_factor);
+    return sparse__error(SPARSE_EBUDGET,
+                         "budgets: ms_bytes %g B and wm_bytes %g B together: none of the narrowest networks of %d "
+                         "structures drawn from the search space meets both (before what pruning may remove)",
+                         c->budget_ms, c->budget_wm, DRAWS);
+}
+
 void sparse__scale_widths(const sparse__problem *p, const double *point, double m, double *out)
 {
     const sparse__layout *lay = p->lay;

@@ -17,6 +17,7 @@ static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "
 static const char *const optimizer_names[] = {"adam", "sgd"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 static const char *const ranking_names[] = {"validation", "posterior"};
+static const char *const layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
 
 static void set_defaults(sparse_search_config *c)
 {
@@ -141,6 +142,26 @@ static int read_bools(parser *p, const sparse__doc_node *n, const char *what, sp
     return read_choices(p, n, what, bool_names, 2, out);
 }
 
+static int read_count(parser *p, const sparse__doc_node *n, const char *section, const char *key, long min,
+                      long max, size_t *out);
+
+/* data.shape: [height, width, channels]. */
+static int parse_shape(parser *p, sparse_search_config *c, const sparse__doc_node *n)
+{
+    static const char *const what[3] = {"data.shape[0] (height)", "data.shape[1] (width)", "data.shape[2] (channels)"};
+    static const long max[3] = {SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_CHANNELS};
+    if (n->kind != SPARSE__DOC_SEQ || n->n != 3)
+        return sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "data.shape: expected [height, width, channels]");
+    for (size_t i = 0; i < 3; i++) {
+        long l;
+        int rc = sparse__doc_long(p->doc, n->items[i], what[i], 1, max[i], &l);
+        if (rc)
+            return rc;
+        c->shape[i] = (size_t)l;
+    }
+    return SPARSE_OK;
+}
+
 static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
     if (n->kind == SPARSE__DOC_SCALAR) {
@@ -148,8 +169,8 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
         c->data = sparse__strdup(n->scalar);
         return c->data ? SPARSE_OK : SPARSE_ENOMEM;
     }
-    static const char *const keys[] = {"source", "val_count", "max_train", "binary"};
-    int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 4);
+    static const char *const keys[] = {"source", "val_count", "max_train", "binary", "shape", "layout", "label_column"};
+    int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 7);
     const sparse__doc_node *v;
     long l;
     const char *s;
@@ -169,6 +190,12 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
         c->max_train = (size_t)l;
     if (!rc && (v = sparse__doc_get(n, "binary")))
         rc = sparse__doc_bool(p->doc, v, "data.binary", &c->binary);
+    if (!rc && (v = sparse__doc_get(n, "shape")))
+        rc = parse_shape(p, c, v);
+    if (!rc && (v = sparse__doc_get(n, "layout")))
+        rc = sparse__doc_enum(p->doc, v, "data.layout", layout_names, 2, &c->layout);
+    if (!rc && (v = sparse__doc_get(n, "label_column")))
+        rc = read_count(p, n, "data", "label_column", 0, SPARSE_MAX_CSV_COLUMNS - 1, &c->label_column);
     return rc;
 }
 
@@ -208,12 +235,15 @@ static int read_count(parser *p, const sparse__doc_node *n, const char *section,
     return rc;
 }
 
-static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm)
+/* {ms_bytes, wm_bytes} and, when arena is not NULL, arena_bytes. */
+static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm, double *arena)
 {
-    static const char *const keys[] = {"ms_bytes", "wm_bytes"};
-    int rc = sparse__doc_check_keys(p->doc, n, what, keys, 2);
+    static const char *const keys[] = {"ms_bytes", "wm_bytes", "arena_bytes"};
+    int rc = sparse__doc_check_keys(p->doc, n, what, keys, arena ? 3 : 2);
     const sparse__doc_node *v;
     *ms = *wm = 0;
+    if (!rc && arena && (v = sparse__doc_get(n, "arena_bytes")))
+        rc = sparse__doc_double(p->doc, v, at(p, what, "arena_bytes"), 1, 1e12, arena);
     if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
         rc = sparse__doc_double(p->doc, v, at(p, what, "ms_bytes"), 1, 1e12, ms);
     if (!rc && (v = sparse__doc_get(n, "wm_bytes")))
@@ -242,7 +272,7 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
         for (size_t i = 0; !rc && i < v->n; i++) {
             char what[48];
             snprintf(what, sizeof what, "final.boxes[%zu]", i);
-            rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i]);
+            rc = parse_box(p, v->items[i], what, &c->final_box_ms[i], &c->final_box_wm[i], NULL);
         }
         c->final_nboxes = v->n;
     }
@@ -271,7 +301,7 @@ static int parse_early_stop(parser *p, sparse_search_config *c, const sparse__do
 
 static int parse_budgets(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm);
+    return parse_box(p, n, "budgets", &c->budget_ms, &c->budget_wm, &c->budget_arena);
 }
 
 static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_node *n)
@@ -542,14 +572,31 @@ SPARSE_API int sparse_search_config_parse(sparse_search_config **out, const char
     return rc ? rc : config_from_doc(out, doc);
 }
 
+static int load_file(sparse_search_config **out, const char *path, int resolve)
+{
+    *out = NULL;
+    sparse__doc *doc;
+    int rc = sparse__doc_load_file(&doc, path);
+    if (!rc)
+        rc = config_from_doc(out, doc);
+    if (!rc && resolve && (rc = sparse__config_resolve_data(*out, path))) {
+        sparse_search_config_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char *path)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(path); /* named here, not in sparse__doc_load_file */
-    sparse__doc *doc;
-    int rc = sparse__doc_load_file(&doc, path);
-    return rc ? rc : config_from_doc(out, doc);
+    return load_file(out, path, 1);
+}
+
+int sparse__config_load_run(sparse_search_config **out, const char *path)
+{
+    return load_file(out, path, 0);
 }
 
 SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
@@ -625,9 +672,16 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
     sparse__buf_json_string(&b, c->data);
     sparse__buf_printf(&b, "\n  val_count: %zu\n  max_train: %zu\n  binary: %s\n", c->val_count,
                        c->max_train, c->binary ? "true" : "false");
+    /* Only when set: runs started before these keys resume (state.c's fingerprints). */
+    if (c->shape[0])
+        sparse__buf_printf(&b, "  shape: [%zu, %zu, %zu]\n", c->shape[0], c->shape[1], c->shape[2]);
+    if (c->layout != SPARSE_LAYOUT_CHW)
+        sparse__buf_printf(&b, "  layout: %s\n", layout_names[c->layout]);
+    if (c->label_column)
+        sparse__buf_printf(&b, "  label_column: %zu\n", c->label_column);
     sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
                        c->threads, c->workers, c->wm_model);
-    if (c->budget_ms > 0 || c->budget_wm > 0) {
+    if (c->budget_ms > 0 || c->budget_wm > 0 || c->budget_arena > 0) {
         sparse__buf_puts(&b, "budgets:\n");
         if (c->budget_ms > 0) {
             sparse__buf_puts(&b, "  ms_bytes: ");
@@ -637,6 +691,11 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
         if (c->budget_wm > 0) {
             sparse__buf_puts(&b, "  wm_bytes: ");
             sparse__buf_json_double(&b, c->budget_wm);
+            sparse__buf_puts(&b, "\n");
+        }
+        if (c->budget_arena > 0) {
+            sparse__buf_puts(&b, "  arena_bytes: ");
+            sparse__buf_json_double(&b, c->budget_arena);
             sparse__buf_puts(&b, "\n");
         }
     }

@@ -208,6 +208,9 @@ int sparse__evaluate(const sparse__search *s, sparse__slot *sl, sparse_progress_
         rc = train(s, sl, net, &po, seed, progress, &pruned, &eval_net, o);
     if (!rc)
         rc = measure(s, eval_net, o);
+    float in_mean, in_std; /* stored with the weights: eval and export prepare inputs alike */
+    if (!rc && !(rc = sparse_dataset_normalization(s->train, &in_mean, &in_std)))
+        rc = sparse_net_set_input_normalization(net, in_mean, in_std);
     if (!rc) {
         char *path = sparse__runlog_weights_path(s->log, sl->t);
         rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;

@@ -82,6 +82,12 @@ static int check_wm_budget(const sparse__search *s)
                              "here, because its first layer reads the whole %zux%zux%zu input image (%zu B)%s",
                              c->budget_wm, c->wm_model, least, ch, h, w, ch * h * w,
                              c->wm_model == 6 ? " and writes at least one byte" : "");
+    /* The arena holds the int8 input image while the first layer reads it. */
+    if (c->budget_arena > 0 && c->budget_arena < (double)(ch * h * w))
+        return sparse__error(SPARSE_EBUDGET,
+                             "budgets.arena_bytes %g B: no network can meet it; every network's arena holds the "
+                             "whole %zux%zux%zu int8 input image (%zu B)",
+                             c->budget_arena, ch, h, w, ch * h * w);
     return SPARSE_OK;
 }
 
@@ -97,6 +103,46 @@ static int check_shift(const sparse__search *s)
     return SPARSE_OK;
 }
 
+/* The trials planned (max_trials 0: the config's), where the final stage
+ * starts, the seconds this call may search and the run's total time budget
+ * (0: none). */
+static void set_limits(sparse__search *s, size_t max_trials, double budget_s, double budget_total)
+{
+    const sparse_search_config *cfg = s->cfg;
+    s->max_trials = max_trials;
+    s->total = sparse_search_config_trial_count(cfg);
+    if (max_trials && max_trials < s->total)
+        s->total = max_trials;
+    /* The final stage follows the three stages, or starts early enough to
+     * fit in a trial limit; a time budget may start it earlier still. */
+    s->final_from = SIZE_MAX;
+    s->final_estimate_at = SIZE_MAX;
+    if (cfg->final_trials)
+        s->final_from = s->total > cfg->final_trials ? s->total - cfg->final_trials : s->total;
+    s->budget_s = budget_s;
+    s->budget_total = budget_total;
+}
+
+/* A resume keeps the limits the run was started with (state.json): its
+ * trial limit unless given another, and what is left of its time budget
+ * unless given a new one, which then adds to the time searched so far. */
+static int resume_limits(sparse__search *s)
+{
+    sparse__limits lim;
+    int rc = sparse__state_limits(s->log, &lim);
+    if (rc || lim.elapsed < 0)
+        return rc; /* a run from before the limits were recorded: as given */
+    s->elapsed_before = lim.elapsed;
+    size_t max_trials = s->opts->max_trials ? s->opts->max_trials : lim.max_trials > 0 ? (size_t)lim.max_trials : 0;
+    double total = s->opts->time_budget_s > 0 ? lim.elapsed + s->opts->time_budget_s
+                   : lim.budget_total > 0     ? lim.budget_total
+                                              : s->cfg->time_budget_s;
+    double left = total > 0 ? total - lim.elapsed : 0;
+    /* A budget spent stops the loop before any trial (0 would be none). */
+    set_limits(s, max_trials, total > 0 && left <= 0 ? 1e-9 : left, total);
+    return SPARSE_OK;
+}
+
 /* The run's plan before any record: the trials, where the final stage
  * starts, the time budget, the workers and their threads. */
 static int plan_run(sparse__search *s, sparse_search_config *cfg, const sparse_search_options *opts)
@@ -104,16 +150,8 @@ static int plan_run(sparse__search *s, sparse_search_config *cfg, const sparse_s
     s->cfg = cfg;
     s->opts = opts;
     s->t0 = sparse__now_s();
-    s->total = sparse_search_config_trial_count(cfg);
-    if (opts->max_trials && opts->max_trials < s->total)
-        s->total = opts->max_trials;
-    /* The final stage follows the three stages, or starts early enough to
-     * fit in a trial limit; a time budget may start it earlier still. */
-    s->final_from = SIZE_MAX;
-    s->final_estimate_at = SIZE_MAX;
-    if (cfg->final_trials)
-        s->final_from = s->total > cfg->final_trials ? s->total - cfg->final_trials : s->total;
-    s->budget_s = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    double budget = opts->time_budget_s > 0 ? opts->time_budget_s : cfg->time_budget_s;
+    set_limits(s, opts->max_trials, budget, budget);
     /* Each worker trains with its share of the threads. */
     s->workers = cfg->workers;
     s->lag = 2 * (s->workers - 1);
@@ -166,6 +204,8 @@ static int open_run(sparse__search *s, const char *dir, int create)
                                 sparse_dataset_class_count(s->train)};
         s->prob = prob;
         rc = check_wm_budget(s);
+        if (!rc && create)
+            rc = sparse__check_reachable(&s->prob, cfg->seed);
     }
     if (!rc)
         rc = check_shift(s);
@@ -173,8 +213,8 @@ static int open_run(sparse__search *s, const char *dir, int create)
         rc = sparse__runlog_open(&s->log, dir, create ? SPARSE__RUNLOG_CREATE : SPARSE__RUNLOG_APPEND);
     if (!rc && create)
         rc = start_run(s, dir);
-    else if (!rc)
-        rc = sparse__state_check(s->log, cfg);
+    else if (!rc && !(rc = sparse__state_check(s->log, cfg)))
+        rc = resume_limits(s);
     /* Only now that the run is the one to continue. */
     if (!rc)
         rc = sparse__runlog_cut_torn(s->log);
@@ -233,7 +273,8 @@ int sparse__write_report(sparse__search *s, int stage)
  * this call. */
 static int write_summary(sparse__search *s, const char *dir)
 {
-    int rc = sparse__write_state(s, s->n >= s->total);
+    double elapsed = s->elapsed_before + sparse__now_s() - s->t0;
+    int rc = sparse__write_state(s, s->n >= s->total || (s->budget_total > 0 && elapsed >= s->budget_total));
     sparse_run *run = NULL;
     if (!rc)
         rc = sparse_run_open(&run, dir);
@@ -319,7 +360,7 @@ SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options
     if (!path)
         return SPARSE_ENOMEM;
     sparse_search_config *cfg;
-    rc = sparse_search_config_load(&cfg, path);
+    rc = sparse__config_load_run(&cfg, path);
     free(path);
     if (rc)
         return sparse__error_prefix(rc, "resuming %s", dir);

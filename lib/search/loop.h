@@ -37,6 +37,12 @@ int sparse__dense_figures(const sparse__problem *p, const double *point, sparse_
  * budgets (always 1 without budgets, or if it cannot be built); else 0 and
  * why (capacity why_cap) says which it exceeds. */
 int sparse__within_cap(const sparse__problem *p, const double *point, char *why, size_t why_cap);
+/* SPARSE_EBUDGET when no network of the space can meet the budgets: the
+ * narrowest version (every width at its lower bound) of each of 256
+ * structures drawn from the space (an RNG of its own from seed) is above
+ * the size cap. A budget is thus refused before the first trial, not
+ * recorded as the failure of every one. */
+int sparse__check_reachable(const sparse__problem *p, uint64_t seed);
 /* The point with every filter count and the FC weights scaled by m and
  * rounded, within the space's bounds, into out. */
 void sparse__scale_widths(const sparse__problem *p, const double *point, double m, double *out);
@@ -154,7 +160,12 @@ typedef struct sparse__search {
     sparse__trial *trials; /* the recorded trials, 0..n-1 */
     size_t n, cap;
     double t0;
-    double budget_s; /* 0 = none */
+    double budget_s; /* this call's, 0 = none */
+    /* The run's limits, kept across resumes in state.json: the trial limit
+     * it was started with (0: none), its time budget in all (0: none) and
+     * the seconds searched before this call. */
+    size_t max_trials;
+    double budget_total, elapsed_before;
     size_t total;
     size_t final_from; /* the first trial of the final stage (SIZE_MAX: none) */
     /* sparse__final_estimate's last answer and the trial count it was for: the

@@ -13,10 +13,11 @@
 #include "../core/internal.h"
 #include "loop.h"
 
-int sparse__feasible(const sparse_search_config *c, double ms, double wm5, double wm6)
+int sparse__feasible(const sparse_search_config *c, double ms, double wm5, double wm6, double arena)
 {
     double wm = c->wm_model == 6 ? wm6 : wm5;
-    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm);
+    return (c->budget_ms <= 0 || ms <= c->budget_ms) && (c->budget_wm <= 0 || wm <= c->budget_wm) &&
+           (c->budget_arena <= 0 || (arena >= 0 && arena <= c->budget_arena));
 }
 
 double sparse__trial_wm(const sparse_search_config *c, const sparse__trial *t)
@@ -28,7 +29,9 @@ void sparse__trial_clear(sparse__trial *t)
 {
     free(t->point);
     free(t->curve);
+    free(t->reason);
     t->point = t->curve = NULL;
+    t->reason = NULL;
     t->ncurve = 0;
 }
 
@@ -89,7 +92,7 @@ static void put_figures(sparse__buf *b, const sparse_search_config *cfg, const s
     put_num(b, "flash_bytes", o->flash);
     put_num(b, "arena_bytes", o->arena);
     sparse__buf_printf(b, ",\"inherited_params\":%zu,\"feasible\":%s", o->inherited,
-                       sparse__feasible(cfg, o->ms, o->wm5, o->wm6) ? "true" : "false");
+                       sparse__feasible(cfg, o->ms, o->wm5, o->wm6, o->arena) ? "true" : "false");
     put_num(b, "val_se", o->val_se);
     if (o->ncurve) {
         sparse__buf_puts(b, ",\"curve\":[");
@@ -261,10 +264,26 @@ static void read_figures(reader *rd, const sparse__doc_node *r, sparse__trial *o
         {"test_accuracy", offsetof(sparse__trial, test_acc), 0},
         {"int8_test_accuracy", offsetof(sparse__trial, int8_test_acc), 0},
         {"params", offsetof(sparse__trial, params), 0},
+        {"flash_bytes", offsetof(sparse__trial, flash), 0},
+        {"arena_bytes", offsetof(sparse__trial, arena), 0},
     };
     for (size_t k = 0; k < sizeof figures / sizeof figures[0]; k++)
         read_number(rd, r, figures[k].key, figures[k].key, 0, 1e15, figures[k].needed && out->ok ? REQUIRED : INFO,
                     (double *)((char *)out + figures[k].offset));
+}
+
+/* A failed trial's "reason" (optional), kept for sparse_run_trial_reason. */
+static void read_reason(reader *rd, const sparse__doc_node *r, sparse__trial *out)
+{
+    const sparse__doc_node *n = sparse__doc_get(r, "reason");
+    const char *s = NULL;
+    if (!wanted(rd, n, OPTIONAL))
+        return;
+    int rc = sparse__doc_string(rd->d, n, "reason", &s);
+    if (!rc && !(out->reason = sparse__strdup(s)))
+        rc = SPARSE_ENOMEM;
+    if (rc)
+        fail(rd, OPTIONAL, rc);
 }
 
 /* A record's "curve" (optional): a list of accuracies. */
@@ -324,6 +343,7 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
     out->parent = SPARSE__NO_PARENT;
     out->ok = out->feasible = -1;
     out->val_acc = out->test_acc = out->int8_test_acc = out->ms = out->wm5 = out->wm6 = out->params = -1;
+    out->flash = out->arena = -1;
     out->seconds = out->epochs = out->planned_epochs = -1;
     out->val_se = out->pred_acc = out->pred_log_sd = out->post_acc = out->post_sd = -1;
     sparse__doc *d;
@@ -347,7 +367,8 @@ int sparse__trial_parse(const sparse_search_config *cfg, size_t nvars, const cha
                                                      "point: expected %zu numbers (the config's search space)",
                                                      nvars));
     read_figures(&rd, r, out);
-    out->feasible = out->ok == 1 && sparse__feasible(cfg, out->ms, out->wm5, out->wm6);
+    out->feasible = out->ok == 1 && sparse__feasible(cfg, out->ms, out->wm5, out->wm6, out->arena);
+    read_reason(&rd, r, out);
     read_number(&rd, r, "seconds", "seconds", 0, 1e12, REQUIRED, &out->seconds);
     const sparse__doc_node *tr = sparse__doc_get(r, "training");
     if (tr)

@@ -46,6 +46,8 @@ static double field_value(const sparse__trial *t, int field)
     case SPARSE_TRIAL_POSTERIOR_ACCURACY: return t->has_post ? t->post_acc : -1.0;
     case SPARSE_TRIAL_POSTERIOR_SE: return t->has_post ? t->post_sd : -1.0;
     case SPARSE_TRIAL_PARTIAL: return t->ok == 1 ? t->partial : -1.0;
+    case SPARSE_TRIAL_FLASH_BYTES: return t->flash;
+    case SPARSE_TRIAL_ARENA_BYTES: return t->arena;
     default: return t->epochs; /* SPARSE_TRIAL_EPOCHS */
     }
 }
@@ -144,7 +146,7 @@ SPARSE_API int sparse_run_open(sparse_run **out, const char *dir)
     int rc = sparse__runlog_open(&run->log, dir, SPARSE__RUNLOG_READ);
     char *cfg_path = rc ? NULL : sparse__runlog_path(run->log, "config.yaml");
     if (!rc)
-        rc = cfg_path ? sparse_search_config_load(&run->cfg, cfg_path) : SPARSE_ENOMEM;
+        rc = cfg_path ? sparse__config_load_run(&run->cfg, cfg_path) : SPARSE_ENOMEM;
     free(cfg_path);
     size_t nvars = 0;
     if (!rc && !(rc = sparse__layout_create(&run->lay, run->cfg))) {
@@ -186,17 +188,6 @@ const double *sparse__run_point(const sparse_run *run, size_t id)
 {
     size_t i = find(run, id);
     return i == SIZE_MAX ? NULL : run->trials[i].point;
-}
-
-int sparse__open_data(const sparse_search_config *cfg, const char *override, sparse_dataset **train,
-                      sparse_dataset **val, sparse_dataset **test)
-{
-    sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
-    d.val_count = cfg->val_count;
-    d.max_train = cfg->max_train;
-    d.binary = cfg->binary;
-    d.seed = cfg->seed;
-    return sparse_data_open(train, val, test, override ? override : cfg->data, &d);
 }
 
 SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
@@ -253,12 +244,40 @@ SPARSE_API int sparse_run_trial_value(const sparse_run *run, size_t id, int fiel
     int rc = locate(run, id, &i);
     if (rc)
         return rc;
-    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_EPOCHS)
+    if (field < SPARSE_TRIAL_OK || field > SPARSE_TRIAL_ARENA_BYTES)
         return sparse__error(SPARSE_ERANGE, "unknown trial field %d", field);
     if ((field == SPARSE_TRIAL_POSTERIOR_ACCURACY || field == SPARSE_TRIAL_POSTERIOR_SE) &&
         (rc = ensure_posterior(run)))
         return rc;
     *value = field_value(&run->trials[i], field);
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_run_trial_reason(const sparse_run *run, size_t id, const char **reason)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(reason);
+    *reason = NULL;
+    size_t i;
+    int rc = locate(run, id, &i);
+    if (!rc)
+        *reason = run->trials[i].reason;
+    return rc;
+}
+
+SPARSE_API int sparse_run_state_value(const sparse_run *run, int field, double *value)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(value);
+    *value = -1;
+    if (field < SPARSE_RUN_TRIALS_DONE || field > SPARSE_RUN_ELAPSED)
+        return sparse__error(SPARSE_ERANGE, "sparse_run_state_value: unknown field %d", field);
+    sparse__limits lim;
+    int rc = sparse__state_limits(run->log, &lim);
+    if (rc)
+        return rc;
+    const double v[6] = {lim.done, lim.planned, lim.finished, lim.max_trials, lim.budget_total, lim.elapsed};
+    *value = v[field];
     return SPARSE_OK;
 }
 

@@ -40,12 +40,16 @@ struct sparse_search_config {
     char *data;
     size_t val_count, max_train;
     int binary;
+    size_t shape[3];     /* height, width, channels; zeros: a square grey CSV image, or the IDX files' */
+    int layout;          /* SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC */
+    size_t label_column; /* of a CSV file */
     /* run */
     uint64_t seed;
     int threads;
     size_t workers; /* trials trained at once, threads / workers threads each */
     int wm_model; /* 5 or 6 */
     double budget_ms, budget_wm; /* bytes; 0 = no budget */
+    double budget_arena;         /* the int8 deployment's tensor arena, bytes; 0 = no budget */
     double time_budget_s;
     size_t stage_trials[3];
     /* The final stage: the most accurate networks of each box (budgets in
@@ -89,6 +93,14 @@ struct sparse_search_config {
     size_t plot_nrefs;
     int plot_test; /* plot.accuracy: 1 test, 0 validation */
 };
+
+/* A run directory's config.yaml: as sparse_search_config_load, but its data
+ * path is taken as written (a run records it absolute; one started before
+ * that still resolves against the current directory, as it did). */
+int sparse__config_load_run(sparse_search_config **out, const char *path);
+/* datapath.c: makes cfg's relative data path absolute, taken from the
+ * directory of the config file at config_path. */
+int sparse__config_resolve_data(sparse_search_config *cfg, const char *config_path);
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
  * the variable is fixed and not searched). */
@@ -195,6 +207,8 @@ typedef struct sparse__trial {
     int feasible;  /* 1 ok and within the config's budgets */
     double *point; /* nvars numbers, NaN for inactive variables (owned; NULL if the record has none) */
     double val_acc, test_acc, int8_test_acc, ms, wm5, wm6, params;
+    double flash, arena; /* the int8 deployment's (-1: not recorded) */
+    char *reason;        /* why a failed trial failed (owned; NULL: none recorded) */
     double val_se; /* the binomial standard error of val_acc on the validation images */
     double seconds;
     double epochs; /* epochs trained, for the time a final stage takes */
@@ -225,8 +239,9 @@ double sparse__rank_accuracy(const sparse_search_config *cfg, const sparse__tria
  * successful, within the budgets and not stopped early. */
 int sparse__front_candidate(const sparse__trial *t);
 
-/* 1 if MS ms and WM wm5 / wm6 meet the config's budgets. */
-int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6);
+/* 1 if MS ms, WM wm5 / wm6 and the deployment's arena (-1: unknown, which
+ * an arena budget refuses) meet the config's budgets. */
+int sparse__feasible(const sparse_search_config *cfg, double ms, double wm5, double wm6, double arena);
 /* The trial's WM under the config's model. */
 double sparse__trial_wm(const sparse_search_config *cfg, const sparse__trial *t);
 
@@ -265,6 +280,12 @@ int sparse__posterior(const sparse__problem *p, sparse__trial *trials, size_t n)
 /* trials_done of the run's state.json (0 without one); SPARSE_EFORMAT
  * naming the file when it is malformed. */
 int sparse__state_trials_done(const sparse__runlog *log, size_t *done);
+/* What state.json says of the run's progress and limits; -1 for what it
+ * does not say (a run from an older version, or no state.json). */
+typedef struct sparse__limits {
+    double done, planned, finished, max_trials, budget_total, elapsed;
+} sparse__limits;
+int sparse__state_limits(const sparse__runlog *log, sparse__limits *out);
 /* 1 (and why into msg) if state.json counts more trials done (done) than
  * trials.jsonl holds records: records were lost after they were written. */
 int sparse__state_disagreement(const sparse__runlog *log, size_t done, char *msg, size_t cap);

@@ -7,6 +7,7 @@
  * and one such hash per key (data.source, space.filters, stages[1], ...), so
  * that a refused resume can name what changed. Keys newer than the
  * fingerprints count only when they are not at their defaults. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,10 @@ char *sparse__state_json(const sparse__search *s, int finished)
         "{\"trials_done\":%zu,\"trials_planned\":%zu,\"finished\":%s,\"best_feasible_val_accuracy\":", s->n,
         s->total, finished ? "true" : "false");
     sparse__buf_json_double(&b, sparse__best_feasible(s));
+    sparse__buf_printf(&b, ",\"max_trials\":%zu,\"time_budget_s\":", s->max_trials);
+    sparse__buf_json_double(&b, s->budget_total);
+    sparse__buf_puts(&b, ",\"elapsed_s\":");
+    sparse__buf_json_double(&b, floor((s->elapsed_before + sparse__now_s() - s->t0) * 1000) / 1000);
     sparse__buf_printf(&b, ",%s}\n", s->fingerprint);
     char *json = sparse__buf_detach(&b);
     sparse__buf_free(&b);
@@ -204,6 +209,27 @@ int sparse__state_trials_done(const sparse__runlog *log, size_t *done)
     sparse__doc_free(d);
     if (!rc)
         *done = (size_t)n;
+    return rc;
+}
+
+int sparse__state_limits(const sparse__runlog *log, sparse__limits *out)
+{
+    static const char *const keys[6] = {"trials_done", "trials_planned", "finished", "max_trials", "time_budget_s",
+                                        "elapsed_s"};
+    double *dst[6] = {&out->done, &out->planned, &out->finished, &out->max_trials, &out->budget_total, &out->elapsed};
+    sparse__doc *d;
+    for (int k = 0; k < 6; k++)
+        *dst[k] = -1;
+    int rc = parse_state(log, &d);
+    for (int k = 0; !rc && d && k < 6; k++) {
+        const sparse__doc_node *n = sparse__doc_get(sparse__doc_root(d), keys[k]);
+        int b;
+        if (n && k == 2 && !(rc = sparse__doc_bool(d, n, keys[k], &b)))
+            *dst[k] = b;
+        else if (n && k != 2)
+            rc = sparse__doc_double(d, n, keys[k], 0, 1e15, dst[k]);
+    }
+    sparse__doc_free(d);
     return rc;
 }
 

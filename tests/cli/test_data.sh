@@ -21,7 +21,8 @@ out_has "0:1 1:1 2:1"
 out_has "min 0  max 0.0431373"
 
 run 0 data info --json "$T/train-images-idx3-ubyte"
-out_has '"count":3,"channels":1,"height":2,"width":2,"num_classes":3'
+out_has '"schema":1,"command":"data info"'
+out_has '"images":3,"channels":1,"height":2,"width":2,"classes":3'
 out_has '"class_counts":[1,1,1]'
 
 # gzip, and the directory form with the four MNIST names.
@@ -35,7 +36,7 @@ out_has "images:        3"
 run 0 data info "$T/dir"
 out_has "3 train + 3 test = 6"
 run 0 data info --json "$T/dir"
-out_has '"format":"mnist-dir","count":6'
+out_has '"format":"mnist-dir","images":6'
 run 0 data info --labels "$T/train-labels-idx1-ubyte" "$T/dir/t10k-images-idx3-ubyte"
 
 # CSV.

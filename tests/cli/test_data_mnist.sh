@@ -44,8 +44,8 @@ if command -v npm >/dev/null 2>&1; then
     fi
 fi
 "$SPARSE" data info --json mnist >"$T/out" || exit 1
-for s in '"count":70000,"channels":1,"height":28,"width":28,"num_classes":10' \
-         '"train":{"count":60000' '"test":{"count":10000' \
+for s in '"images":70000,"channels":1,"height":28,"width":28,"classes":10' \
+         '"train":{"images":60000' '"test":{"images":10000' \
          '"class_counts":[5923,6742,5958,6131,5842,5421,5918,6265,5851,5949]'; do
     grep -qF "$s" "$T/out" || { echo "FAIL: output lacks $s"; cat "$T/out"; exit 1; }
 done

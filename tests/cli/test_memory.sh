@@ -19,7 +19,7 @@ out_has '"name":"fc","kind":"fc","inputs":["pool2"],"input_count":784'
 out_has '"beyond_paper":['
 [ "$(wc -l <"$T/out")" -eq 1 ] || fail "--json prints more than one line"
 if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["layers"]) == 5, d["layers"]' \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["command"] == "memory"; assert len(d["report"]["layers"]) == 5, d' \
         "$T/out" || fail "--json is not valid JSON with 5 layers"
 fi
 
@@ -68,17 +68,18 @@ out_has '"ms_bytes":34,'
 # sparse eval: float and int8 accuracy of a briefly trained small network.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
 run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --json
-out_has '"split": "test", "images": 2000, "float_accuracy": '
-out_has '"int8_accuracy": '
+out_has '"split":"test","images":2000,"test_accuracy":'
+out_has '"int8_test_accuracy":'
 if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-assert d["float_accuracy"] > 0.9, d
-assert abs(d["int8_accuracy"] - d["float_accuracy"]) <= 0.02, d' "$T/out" ||
+assert d["schema"] == 1 and d["command"] == "eval", d
+assert d["test_accuracy"] > 0.9, d
+assert abs(d["int8_test_accuracy"] - d["test_accuracy"]) <= 0.02, d' "$T/out" ||
         fail "eval --int8: accuracy too low or int8 too far from float"
 fi
 # Training with moved images (--shift): the library checks the shift against the image.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 1 --shift 1 --json
-out_has '"test_accuracy": '
+out_has '"test_accuracy":'
 run 2 train "$T/small.yaml" --data "$T/small.csv" --shift -1
 err_has "--shift must be an integer in [0, 64], not '-1'"
 run 1 train "$T/small.yaml" --data "$T/small.csv" --shift 4

@@ -30,7 +30,7 @@ err_has "unknown option '-a'"
 # Values that start with a dash are values.
 two_class_fixture "$T"
 run 0 train "$T/a.yaml" --data="$T/d.csv" --val=30 --epochs=1 --batch 16 --threshold -1 --prune=bc --json
-out_has '"threshold": -1,'
+out_has '"threshold":-1,'
 
 # Usage errors name the option and exit 2, stdout empty.
 usage() { msg=$1; shift; run 2 "$@"; err_has "$msg"; err_has "Try 'sparse "; [ ! -s "$T/out" ] || fail "stdout on a usage error"; }

@@ -83,9 +83,9 @@ two_class_fixture "$T"
 train_cmd="'$SPARSE' train '$T/a.yaml' --data '$T/d.csv' --val 30 --epochs 1 --batch 16"
 if script -qec "true" /dev/null >/dev/null 2>&1; then
     script -qec "$train_cmd" /dev/null >"$T/tty" 2>&1 </dev/null
-    grep -q "epoch 1  batch" "$T/tty" || { fail "no progress line on a terminal"; cat "$T/tty"; }
+    grep -q "epoch 1 of 1  batch" "$T/tty" || { fail "no progress line on a terminal"; cat "$T/tty"; }
     script -qec "$train_cmd --quiet 2>&1 >/dev/null" /dev/null >"$T/tty" 2>&1 </dev/null
-    grep -q "epoch 1  batch" "$T/tty" && fail "a progress line on a terminal despite --quiet"
+    grep -q "epoch 1 of 1  batch" "$T/tty" && fail "a progress line on a terminal despite --quiet"
 else
     echo "note: script(1) (util-linux) missing, progress on a terminal not checked"
 fi

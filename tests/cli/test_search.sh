@@ -48,7 +48,7 @@ run 0 export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors"
 grep -q "layers:" "$T/t0.yaml" || fail "export-arch wrote no layers"
 run 0 memory "$T/t0.yaml"
 run 0 eval "$T/t0.yaml" --weights "$T/t0.safetensors" --data "$T/tiny.csv" --val 40 --int8 --json
-out_has '"int8_accuracy"'
+out_has '"int8_test_accuracy"'
 run 1 export-arch "$T/run" --trial 99
 err_has "has no trial 99"
 run 0 inspect "$T/run" --trial 0 --dot -o "$T/t0.dot"

@@ -33,6 +33,59 @@ static void test_strerror_all_codes(void **state)
     assert_string_equal(sparse_strerror(42), "unknown error");
 }
 
+/* The public JSON writer: separators, null for absent values, any bytes
+ * as valid JSON, misuse refused and sticky. */
+static void test_json_writer(void **state)
+{
+    (void)state;
+    sparse_json *j = NULL;
+    const char *text = NULL;
+    assert_int_equal(sparse_json_create(&j), SPARSE_OK);
+    assert_int_equal(sparse_json_begin(j, 0), SPARSE_OK);
+    sparse_json_key(j, "name");
+    sparse_json_string(j, "run-\377\xc3\xa9\"q\"\n"); /* a stray byte, then é */
+    sparse_json_key(j, "none");
+    sparse_json_string(j, NULL);
+    sparse_json_key(j, "list");
+    sparse_json_begin(j, 1);
+    sparse_json_number(j, 0.1);
+    sparse_json_number(j, 1.0 / 0.0);
+    sparse_json_integer(j, -3);
+    sparse_json_bool(j, 1);
+    sparse_json_null(j);
+    sparse_json_begin(j, 0);
+    sparse_json_end(j);
+    sparse_json_end(j);
+    EXPECT_ERROR(sparse_json_text(j, &text), SPARSE_EINVAL, "not complete");
+    assert_int_equal(sparse_json_end(j), SPARSE_OK);
+    assert_int_equal(sparse_json_text(j, &text), SPARSE_OK);
+    assert_string_equal(text, "{\"name\":\"run-\\u00ff\xc3\xa9\\\"q\\\"\\n\",\"none\":null,"
+                              "\"list\":[0.1,null,-3,true,null,{}]}");
+    /* A second value, a value without its key: refused, and sticky. */
+    EXPECT_ERROR(sparse_json_null(j), SPARSE_EINVAL, "already holds a whole value");
+    EXPECT_ERROR(sparse_json_end(j), SPARSE_EINVAL, "already holds a whole value");
+    sparse_json_free(j);
+    assert_int_equal(sparse_json_create(&j), SPARSE_OK);
+    sparse_json_begin(j, 0);
+    EXPECT_ERROR(sparse_json_integer(j, 1), SPARSE_EINVAL, "needs sparse_json_key first");
+    sparse_json_free(j);
+    assert_int_equal(sparse_json_create(&j), SPARSE_OK);
+    EXPECT_ERROR(sparse_json_end(j), SPARSE_EINVAL, "no container is open");
+    sparse_json_free(j);
+    assert_int_equal(sparse_json_create(&j), SPARSE_OK);
+    sparse_json_begin(j, 1);
+    EXPECT_ERROR(sparse_json_key(j, "k"), SPARSE_EINVAL, "outside an object");
+    sparse_json_free(j);
+    /* Overlong and surrogate UTF-8 forms are not UTF-8 either. */
+    assert_int_equal(sparse_json_create(&j), SPARSE_OK);
+    sparse_json_string(j, "\xc0\xaf\xed\xa0\x80");
+    assert_int_equal(sparse_json_text(j, &text), SPARSE_OK);
+    assert_string_equal(text, "\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080\"");
+    sparse_json_free(j);
+    sparse_json_free(NULL);
+    EXPECT_NULL_ARG(sparse_json_create(NULL), "sparse_json_create", "out");
+}
+
 static void test_last_error(void **state)
 {
     (void)state;
@@ -483,7 +536,7 @@ int main(void)
         cmocka_unit_test(test_sparse_free),       cmocka_unit_test(test_struct_versions),
         cmocka_unit_test(test_rng_determinism),   cmocka_unit_test(test_rng_reseed_stream),
         cmocka_unit_test(test_rng_distributions), cmocka_unit_test(test_rng_state_roundtrip),
-        cmocka_unit_test(test_buf_json), cmocka_unit_test(test_doc_readers),          cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_buf_json), cmocka_unit_test(test_json_writer), cmocka_unit_test(test_doc_readers),          cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_doc_yaml_and_json), cmocka_unit_test(test_doc_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

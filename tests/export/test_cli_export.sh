@@ -21,7 +21,7 @@ two_class_fixture "$T"
 run 0 train "$T/a.yaml" --data "$T/d.csv" --val 50 --epochs 2 --save "$T/w.safetensors"
 run 0 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv" --val 50 --out "$T/m" \
     --prefix tiny --verify 0 --json
-for k in '"prefix": "tiny"' '"target": "host"' '"logit_mismatches": 0' '"label_mismatches": 0' \
+for k in '"schema":1,"command":"export"' '"prefix":"tiny"' '"target":"host"' '"logit_mismatches":0' '"label_mismatches":0' \
          '"arena_bytes":' '"predicted":' '"exported":'; do
     out_has "$k"
 done
@@ -40,7 +40,7 @@ if [ $arm -eq 1 ]; then
     for t in cortex-m0plus cortex-m7; do
         run 0 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv" --val 50 --out "$T/m" \
             --prefix tiny --target $t --json
-        out_has '"object": {"text": '
+        out_has '"object":{"text":'
     done
     run 1 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv" --val 50 --out "$T/m" \
         --target cortex-m7 --verify 5
@@ -67,9 +67,9 @@ rec=$(tr '}' '\n' <"$T/out" | grep '"id":3,')
 expected=$(echo "$rec" | sed -n 's/.*"int8_test_accuracy":\([0-9.]*\).*/\1/p')
 [ -n "$expected" ] || fail "trial 3 has no int8_test_accuracy: $rec"
 run 0 export "$T/run" --trial 3 --out "$T/run-out" --verify 0 --json
-out_has '"split": "test"'
-out_has '"logit_mismatches": 0'
-measured=$(sed -n 's/.*"accuracy": \([0-9.]*\),.*/\1/p' "$T/out")
+out_has '"split":"test"'
+out_has '"logit_mismatches":0'
+measured=$(sed -n 's/.*"verify":{[^}]*"accuracy":\([0-9.e-]*\),.*/\1/p' "$T/out")
 [ -n "$measured" ] && awk -v a="$measured" -v b="$expected" 'BEGIN { exit !(a - b < 1e-6 && b - a < 1e-6) }' ||
     fail "exported accuracy $measured differs from the trial's int8 test accuracy $expected"
 run 1 export "$T/run" --trial 99 --out "$T/o"

@@ -1,5 +1,6 @@
 /* CSV reader: the first byte picks the options (label column, header mode,
- * a given shape or the inferred square), the rest is the file. */
+ * a given shape or the inferred square, the value order), the rest is the
+ * file. */
 #include "fuzz.h"
 #include "sparse/sparse.h"
 
@@ -15,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.height = 2;
         o.width = 2;
     }
+    o.layout = data[0] & 0x10 ? SPARSE_LAYOUT_HWC : SPARSE_LAYOUT_CHW;
     const char *path = fuzz_write("data.csv", data + 1, size - 1);
     if (!path)
         return 0;

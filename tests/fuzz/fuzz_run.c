@@ -29,12 +29,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             const char *json = sparse_run_trial_json(run, id);
             sum += json ? (double)strlen(json) : 0.0;
-            for (int f = 0; f <= SPARSE_TRIAL_INT8_TEST_ACCURACY; f++) {
+            for (int f = 0; f <= SPARSE_TRIAL_ARENA_BYTES; f++) {
                 double v = 0;
-                if (sparse_run_trial_value(run, id, f, &v) == SPARSE_OK)
+                if (f != SPARSE_TRIAL_POSTERIOR_ACCURACY && f != SPARSE_TRIAL_POSTERIOR_SE &&
+                    sparse_run_trial_value(run, id, f, &v) == SPARSE_OK)
                     sum += v;
             }
+            const char *reason = NULL;
+            if (sparse_run_trial_reason(run, id, &reason) == SPARSE_OK && reason)
+                sum += (double)strlen(reason);
+            int inside = 0;
+            if (sparse_run_box_contains(run, 0, id, &inside) == SPARSE_OK)
+                sum += inside;
         }
+
         size_t idx[4096], count = 0;
         if (n <= sizeof idx / sizeof idx[0])
             sparse_run_pareto(run, idx, &count);

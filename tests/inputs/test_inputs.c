@@ -304,7 +304,7 @@ static void test_idx_limits(void **state)
         expect(sparse_dataset_load_idx(&ds, img, lab), SPARSE_ERANGE, img, "SPARSE_MAX_IMAGE_VALUES", NULL);
         idx_headers(img, lab, 1u << 24, 256, 256, gz);
         expect(sparse_dataset_load_idx(&ds, img, lab), SPARSE_ERANGE, img,
-               "16777216 images of 256x256 are 1099511627776 pixels, more than 2147483648 (SPARSE_MAX_DATA_VALUES)",
+               "16777216 images of 256x256x1 are 1099511627776 values, more than 2147483648 (SPARSE_MAX_DATA_VALUES)",
                NULL);
         assert_null(ds);
     }

@@ -185,7 +185,7 @@ static void test_run_view_posterior(void **state)
     assert_true(v == 1);
     assert_int_equal(sparse_run_trial_value(run, 4, SPARSE_TRIAL_PARTIAL, &v), SPARSE_OK);
     assert_true(v == 0);
-    assert_int_equal(sparse_run_trial_value(run, 0, SPARSE_TRIAL_EPOCHS + 1, &v), SPARSE_ERANGE);
+    assert_int_equal(sparse_run_trial_value(run, 0, SPARSE_TRIAL_ARENA_BYTES + 1, &v), SPARSE_ERANGE);
     /* Trial 3's lucky 93% is its configuration's ~91.5%, which trial 0
      * holds as well: they tie on the front. Never trial 5. */
     assert_true(on_front(run, 3) && on_front(run, 0));

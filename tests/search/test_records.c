@@ -109,7 +109,9 @@ static void test_record_reads_back_exactly(void **state)
     assert_int_equal(t.feasible, 0);
     assert_true(t.parent == SPARSE__NO_PARENT);
     assert_true(t.val_acc == -1 && t.ms == -1);
-    free(t.point);
+    assert_string_equal(t.reason, "exceeds \"the\" cap");
+    sparse__trial_clear(&t);
+    assert_null(t.reason);
     free(rec);
     bench_close(&b);
 }

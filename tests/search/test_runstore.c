@@ -471,9 +471,9 @@ static void test_run_api_errors(void **state)
     EXPECT_NULL_ARG(sparse_run_trial_value(NULL, 0, SPARSE_TRIAL_OK, &v), "sparse_run_trial_value", "run");
     EXPECT_NULL_ARG(sparse_run_trial_value(run, 0, SPARSE_TRIAL_OK, NULL), "sparse_run_trial_value", "value");
     EXPECT_ERROR(sparse_run_trial_value(run, 0, -1, &v), SPARSE_ERANGE, "unknown trial field -1");
-    EXPECT_ERROR(sparse_run_trial_value(run, 0, SPARSE_TRIAL_EPOCHS + 1, &v), SPARSE_ERANGE,
-                 "unknown trial field 17");
-    for (int f = SPARSE_TRIAL_OK; f <= SPARSE_TRIAL_EPOCHS; f++)
+    EXPECT_ERROR(sparse_run_trial_value(run, 0, SPARSE_TRIAL_ARENA_BYTES + 1, &v), SPARSE_ERANGE,
+                 "unknown trial field 19");
+    for (int f = SPARSE_TRIAL_OK; f <= SPARSE_TRIAL_ARENA_BYTES; f++)
         for (size_t t = 0; t < 8; t++) {
             v = NAN;
             assert_int_equal(sparse_run_trial_value(run, t, f, &v), SPARSE_OK);

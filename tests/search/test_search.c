@@ -93,6 +93,8 @@ static void test_config_roundtrip(void **state)
               45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
                   "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
     roundtrip("data: mnist\nworkers: 3\n", 40, "threads: 2\nworkers: 3\n");
+    roundtrip("data: {source: c.csv, shape: [32, 32, 3], layout: hwc, label_column: 3072}\n", 40,
+              "  shape: [32, 32, 3]\n  layout: hwc\n  label_column: 3072\n");
     roundtrip("data: mnist\nplot: {references: [{label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48,"
               " wm_bytes: 2007.04}, {label: by hand, accuracy: 0.9717, wm_bytes: 802}]}\n",
               40, "plot:\n  references:\n    - {label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48, "
@@ -167,6 +169,13 @@ static void test_config_errors_more(void **state)
     expect_error("data: {source: mnist, max_train: -1}\n", SPARSE_ERANGE, "data.max_train: -1 is outside");
     expect_error("data: {source: mnist, binary: maybe}\n", SPARSE_EFORMAT, "data.binary");
     expect_error("data: {val_count: 9}\n", SPARSE_EFORMAT, "data.source");
+    expect_error("data: {source: x.csv, shape: [32, 32]}\n", SPARSE_EFORMAT,
+                 "bad.yaml:1:30: data.shape: expected [height, width, channels]");
+    expect_error("data: {source: x.csv, shape: [32, 0, 3]}\n", SPARSE_ERANGE,
+                 "bad.yaml:1:35: data.shape[1] (width): 0 is outside the allowed range");
+    expect_error("data: {source: x.csv, layout: rgb}\n", SPARSE_ERANGE,
+                 "bad.yaml:1:31: data.layout: unknown value 'rgb' (allowed: chw, hwc)");
+    expect_error("data: {source: x.csv, label_column: -1}\n", SPARSE_ERANGE, "data.label_column: -1 is outside");
     expect_error("data: mnist\nstages: [{trials: 1}, {trials: 1, rho: 2}, {trials: 1}]\n", SPARSE_ERANGE,
                  "rho: 2 is outside");
     expect_error("data: mnist\nstages: [{trials: 1}, {trials: -1}, {trials: 1}]\n", SPARSE_ERANGE, "trials: -1");
@@ -626,9 +635,11 @@ static void set_budgets(char *cfg, const char *line)
     memcpy(b, line, 41);
 }
 
-/* A budget no network can meet: every candidate is refused before training,
- * with its reason, and the search still ends cleanly with an empty front. */
-static void test_impossible_budget_fails_candidates_cleanly(void **state)
+/* An MS budget no network of the space can meet: refused before the first
+ * trial (it used to run, every candidate failing, and end with an empty
+ * front), naming the budget and the smallest dense MS seen, with no run
+ * directory left behind. */
+static void test_impossible_budget_is_refused(void **state)
 {
     (void)state;
     char *tmp = make_tmpdir();
@@ -640,24 +651,17 @@ static void test_impossible_budget_fails_candidates_cleanly(void **state)
     sparse_search_config *c = parse(cfg);
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
     o.max_trials = 3;
-    assert_int_equal(sparse_search_run(c, run, &o), SPARSE_OK);
+    EXPECT_ERROR(sparse_search_run(c, run, &o), SPARSE_EBUDGET,
+                 "budgets.ms_bytes 10 B: no network of the search space can meet it", "dense MS of",
+                 "x the budget: what pruning may remove");
     sparse_search_config_free(c);
     snprintf(path, sizeof path, "%s/trials.jsonl", run);
-    char *text = read_all(path);
-    assert_int_equal(count_lines(path), 3);
-    const char *p = text;
-    for (int i = 0; i < 3; i++) {
-        p = strstr(p, "\"status\":\"failed\",\"reason\":\"exceeds the size cap before training: dense MS");
-        assert_non_null(p);
-        p++;
-    }
-    sparse_run *r;
-    size_t idx[3], count = 9;
-    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
-    assert_int_equal(sparse_run_pareto(r, idx, &count), SPARSE_OK);
-    assert_int_equal(count, 0);
-    sparse_run_free(r);
-    free(text);
+    assert_int_not_equal(access(path, F_OK), 0);
+    /* A budget some networks meet runs. */
+    set_budgets(cfg, "budgets: {ms_bytes: 2000, wm_bytes: 2000}");
+    c = parse(cfg);
+    assert_int_equal(sparse_search_run(c, run, &o), SPARSE_OK);
+    sparse_search_config_free(c);
     free(cfg);
     free(csv);
     rm_rf(tmp);
@@ -1266,7 +1270,7 @@ int main(void)
         cmocka_unit_test(test_inheritance_copies_overlap),
         cmocka_unit_test(test_search_resume_after_kill_is_identical),
         cmocka_unit_test(test_seed_option),
-        cmocka_unit_test(test_impossible_budget_fails_candidates_cleanly),
+        cmocka_unit_test(test_impossible_budget_is_refused),
         cmocka_unit_test(test_budget_below_input_is_refused),
         cmocka_unit_test(test_random_points_fill_the_budget),
         cmocka_unit_test(test_widened_child_starts_from_parent),
