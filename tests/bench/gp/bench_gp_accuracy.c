@@ -29,14 +29,9 @@
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 
-#define K 3
+#include "bench_gp.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define K 3
 
 typedef struct obs {
     size_t n, trial_cap;
@@ -127,7 +122,7 @@ static int evaluate(const char *dir, const sparse__layout *lay, const obs *o, si
     double *pred = malloc(cap * K * sizeof *pred), *meas = malloc(cap * K * sizeof *meas), lpd[K] = {0};
     sparse_mobo_options mo = SPARSE_MOBO_OPTIONS_INIT;
     mo.restarts = 2;
-    double t0 = now();
+    double t0 = bench_now();
     int rc = SPARSE_OK;
     for (size_t t = first; t < o->n && !rc; t += step, p++) {
         sparse_mobo *m = NULL;
@@ -149,7 +144,7 @@ static int evaluate(const char *dir, const sparse__layout *lay, const obs *o, si
         }
         sparse_mobo_free(m);
     }
-    double secs = now() - t0;
+    double secs = bench_now() - t0;
     for (size_t j = 0; j < K && !rc && p > 1; j++) {
         double *a = malloc(2 * p * sizeof *a), *b = a + p;
         for (size_t i = 0; i < p; i++) {
@@ -190,15 +185,8 @@ static int synthetic(size_t n, int exact)
 {
     static const int logs[1] = {1};
     sparse_rng *rng = NULL;
-    sparse_space *space = NULL;
+    sparse_space *space = bench_cube(SD);
     int rc = sparse_rng_create(&rng, 99);
-    if (!rc)
-        rc = sparse_space_create(&space);
-    for (int d = 0; d < SD && !rc; d++) {
-        char name[16];
-        snprintf(name, sizeof name, "x%d", d);
-        rc = sparse_space_add_real(space, name, 0.0, 1.0, 0, NULL);
-    }
     double *X = malloc((n + ST) * SD * sizeof *X), *y = malloc((n + ST) * sizeof *y), *ly = malloc((n + ST) * sizeof *ly);
     double *mean = malloc(ST * sizeof *mean), *lp = malloc(ST * sizeof *lp), zero = 0;
     for (size_t i = 0; i < n + ST && !rc; i++) {
@@ -210,7 +198,7 @@ static int synthetic(size_t n, int exact)
     if (!rc)
         rc = sparse_exp_gp_schedule_create(&s, 7);
     for (int pass = 0; pass < 2 && !rc; pass++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (pass == 1 && exact) {
             /* All n observations, the schedule's hyper-parameters. */
             double theta[SD + 2], *nv = calloc(n, sizeof *nv);
@@ -245,7 +233,7 @@ static int synthetic(size_t n, int exact)
             sparse_mobo_free(m);
         }
         if (!rc)
-            report_synth(n, pass == 0 ? "schedule" : exact ? "exact" : "refit", lp, ly + n, now() - t0);
+            report_synth(n, pass == 0 ? "schedule" : exact ? "exact" : "refit", lp, ly + n, bench_now() - t0);
     }
     sparse_exp_gp_schedule_free(s);
     sparse_space_free(space);

@@ -19,21 +19,10 @@
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 
+#include "bench_gp.h"
+
 #define DIM 30
 #define M 2000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(int rc, const char *what)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, sparse_strerror(rc), sparse_last_error());
-    exit(1);
-}
 
 static void target(const double *x, size_t k, sparse_rng *rng, double *f)
 {
@@ -58,7 +47,7 @@ static double propose(const sparse_space *space, history *h, sparse_exp_gp_sched
                       double *cand)
 {
     static const int logs[3] = {1, 1, 1};
-    double t0 = now();
+    double t0 = bench_now();
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
     o.restarts = 2;
     sparse_mobo *m = NULL;
@@ -73,9 +62,9 @@ static double propose(const sparse_space *space, history *h, sparse_exp_gp_sched
     if (!rc)
         rc = sparse_mobo_propose(m, M, cand, x, NULL, NULL);
     if (rc)
-        die(rc, "propose");
+        bench_die(rc, "propose");
     sparse_mobo_free(m);
-    double t = now() - t0;
+    double t = bench_now() - t0;
     target(x, h->k, rng, h->F + h->n * h->k);
     h->n++;
     return t;
@@ -87,26 +76,19 @@ int main(int argc, char **argv)
     size_t max_n = argc > 3 ? (size_t)atol(argv[3]) : 5000;
     const size_t sizes[] = {100, 1000, 5000};
     if (k < 1 || k > 3 || P < 1)
-        die(SPARSE_EINVAL, "usage");
+        bench_die(SPARSE_EINVAL, "usage");
     sparse_rng *rng = NULL;
-    sparse_space *space = NULL;
+    sparse_space *space = bench_cube(DIM);
     int rc = sparse_rng_create(&rng, 2024);
-    if (!rc)
-        rc = sparse_space_create(&space);
-    for (int d = 0; d < DIM && !rc; d++) {
-        char name[16];
-        snprintf(name, sizeof name, "x%d", d);
-        rc = sparse_space_add_real(space, name, 0.0, 1.0, 0, NULL);
-    }
     if (rc)
-        die(rc, "setup");
+        bench_die(rc, "setup");
     size_t cap = max_n + P + 1;
     history h = {0, k, malloc(cap * DIM * sizeof(double)), malloc(cap * k * sizeof(double))};
     double *cand = malloc((size_t)M * DIM * sizeof(double)), *times = malloc(P * sizeof(double));
     /* A running search's schedule: it keeps every fit made. */
     sparse_exp_gp_schedule *warm = NULL;
     if ((rc = sparse_exp_gp_schedule_create(&warm, 7)))
-        die(rc, "schedule");
+        bench_die(rc, "schedule");
     printf("# %zu objective(s), %d candidates, %d dimensions, a fresh driver per proposal\n", k, M, DIM);
     for (size_t t = 0; t < 3 && sizes[t] <= max_n; t++) {
         size_t n0 = sparse_exp_gp_schedule_point(sizes[t]);
@@ -118,7 +100,7 @@ int main(int argc, char **argv)
         }
         sparse_exp_gp_schedule *cold = NULL;
         if ((rc = sparse_exp_gp_schedule_create(&cold, 7)))
-            die(rc, "schedule");
+            bench_die(rc, "schedule");
         history before = h;
         before.n = n0 - 1;
         double *x_save = malloc((DIM + k) * sizeof(double));

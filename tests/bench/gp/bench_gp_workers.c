@@ -23,24 +23,13 @@
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 
+#include "bench_gp.h"
+
 #define DIM 30
 #define K 3
 #define NPTS 5
 
 static const size_t cost_n[NPTS] = {50, 200, 800, 1600, 3200};
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(int rc, const char *what)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, sparse_strerror(rc), sparse_last_error());
-    exit(1);
-}
 
 static void target(const double *x, double *f)
 {
@@ -55,7 +44,7 @@ static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size
                       size_t m, double *cand, sparse_rng *rng)
 {
     static const int logs[K] = {1, 1, 1};
-    double t0 = now(), out[DIM];
+    double t0 = bench_now(), out[DIM];
     sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
     o.restarts = 2;
     sparse_mobo *mb = NULL;
@@ -69,29 +58,22 @@ static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size
     if (!rc)
         rc = sparse_mobo_propose(mb, m, cand, out, NULL, NULL);
     if (rc)
-        die(rc, "propose");
+        bench_die(rc, "propose");
     sparse_mobo_free(mb);
-    return now() - t0;
+    return bench_now() - t0;
 }
 
 /* med[i], refit[i]: the cost of a proposal at cost_n[i] observations. */
 static void measure(size_t m, double *med, double *refit)
 {
     sparse_rng *rng = NULL;
-    sparse_space *space = NULL;
+    sparse_space *space = bench_cube(DIM);
     sparse_exp_gp_schedule *s = NULL;
     int rc = sparse_rng_create(&rng, 11);
     if (!rc)
-        rc = sparse_space_create(&space);
-    for (int d = 0; d < DIM && !rc; d++) {
-        char name[16];
-        snprintf(name, sizeof name, "x%d", d);
-        rc = sparse_space_add_real(space, name, 0.0, 1.0, 0, NULL);
-    }
-    if (!rc)
         rc = sparse_exp_gp_schedule_create(&s, 3);
     if (rc)
-        die(rc, "setup");
+        bench_die(rc, "setup");
     size_t nmax = cost_n[NPTS - 1] + 4;
     double *X = malloc(nmax * DIM * sizeof *X), *F = malloc(nmax * K * sizeof *F), *cand = malloc(m * DIM * sizeof *cand);
     for (size_t i = 0; i < nmax; i++) {
@@ -172,7 +154,7 @@ int main(int argc, char **argv)
     sparse_run *run = NULL;
     int rc = sparse_run_open(&run, dir);
     if (rc)
-        die(rc, dir);
+        bench_die(rc, dir);
     size_t n = sparse_run_trial_count(run), nd = 0;
     double *dur = malloc((n ? n : 1) * sizeof *dur);
     for (size_t i = 0; i < n; i++) {
@@ -184,7 +166,7 @@ int main(int argc, char **argv)
     }
     sparse_run_free(run);
     if (nd == 0)
-        die(SPARSE_EINVAL, "no trial times");
+        bench_die(SPARSE_EINVAL, "no trial times");
     double mean = 0;
     for (size_t i = 0; i < nd; i++)
         mean += dur[i];
