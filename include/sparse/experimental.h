@@ -317,9 +317,9 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
  * proposal). A driver given a schedule uses, with n observations, the
  * hyper-parameters fitted on its first sparse_exp_gp_schedule_point(n)
  * observations: every count up to 32, then points about 1.25x apart. A fit
- * past 32 starts from the previous point's fit (one start) on at most 384
- * of the observations; the driver's GPs keep at most 1536 (the latest half
- * and the older ones evenly spaced). The fits depend only on the
+ * past 32 starts from the previous point's fit (one start, at most 30 BFGS
+ * iterations) on at most 256 of the observations; the driver's GPs keep at
+ * most 1536 (the latest half and the older ones evenly spaced). The fits depend only on the
  * observations and seed: a schedule that lacks them (after a resume) fits
  * the same chain again and proposes what one that kept them would. */
 typedef struct sparse_exp_gp_schedule sparse_exp_gp_schedule;

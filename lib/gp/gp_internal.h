@@ -102,9 +102,11 @@ SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s);
 SPARSE_API size_t sparse_exp_gp_schedule_point(size_t n);
 SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s);
 
-/* At most this many observations enter a scheduled hyper-parameter fit,
- * and at most SPARSE__GP_SOD_CAP a scheduled MOBO driver's GPs. */
-#define SPARSE__GP_FIT_CAP 384
+/* At most this many observations enter a scheduled hyper-parameter fit
+ * (and a fit from the previous point's at most SPARSE__GP_WARM_ITER BFGS
+ * iterations), and at most SPARSE__GP_SOD_CAP a scheduled MOBO driver's GPs. */
+#define SPARSE__GP_WARM_ITER 30
+#define SPARSE__GP_FIT_CAP 256
 #define SPARSE__GP_SOD_CAP 1536
 
 /* A MOBO driver's observations as the schedule sees them. */

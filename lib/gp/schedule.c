@@ -4,8 +4,9 @@
  * or below n. Up to SCHED_DENSE every count is a point; beyond, a point
  * follows the last one at SCHED_GROWTH times it. A fit beyond SCHED_DENSE
  * starts from the previous point's hyper-parameters (one start, no random
- * restarts) and sees at most SCHED_FIT_CAP of the observations; the GP
- * itself holds at most SCHED_SOD_CAP (a subset of data). Every fit depends
+ * restarts, at most SPARSE__GP_WARM_ITER iterations: the chain goes on
+ * improving them) and sees at most SPARSE__GP_FIT_CAP of the observations;
+ * the GPs hold at most SPARSE__GP_SOD_CAP (a subset of data). Every fit depends
  * only on the observations and the schedule's seed, never on time or on
  * which proposal asked first: the schedule memoises the fits, and one
  * without them (a resumed run) fits the same chain again. */
@@ -141,7 +142,10 @@ static int fit_one(const sparse__gp_obs *o, const sparse_gp_options *go, size_t 
     size_t *idx = sparse__malloc(p * sizeof *idx);
     double *X = sparse__malloc(p * (o->dim + 2) * sizeof *X), *y = X ? X + p * o->dim : NULL, *nv = y ? y + p : NULL;
     sparse_gp *gp = NULL;
-    int rc = idx && X ? sparse_gp_create(&gp, o->dim, go) : SPARSE_ENOMEM;
+    sparse_gp_options wo = *go;
+    if (!rng)
+        wo.max_iter = SPARSE__GP_WARM_ITER < go->max_iter ? SPARSE__GP_WARM_ITER : go->max_iter;
+    int rc = idx && X ? sparse_gp_create(&gp, o->dim, &wo) : SPARSE_ENOMEM;
     size_t n = rc ? 0 : sparse__gp_subset(p, SPARSE__GP_FIT_CAP, idx);
     for (size_t i = 0; i < n; i++) {
         memcpy(X + i * o->dim, o->enc + idx[i] * o->dim, o->dim * sizeof *X);

@@ -10,7 +10,7 @@
  * posterior of f plus the observation's own noise.
  * Then the same on a synthetic 30-dimensional problem at n = 1000 and 3000
  * observations, 500 held-out points, where the schedule's caps bite (fits
- * on 384 observations; GPs of 1536): against a fit on all n (n = 1000) and
+ * on 256 observations; GPs of 1536): against a fit on all n (n = 1000) and
  * against an exact GP on all n with the schedule's hyper-parameters (n =
  * 3000, the subset of data alone).
  * Machine-readable lines:
