@@ -8,6 +8,7 @@
 
 #include "sparse/core.h"
 #include "sparse/data.h"
+#include "sparse/gp.h"
 #include "sparse/layers.h"
 #include "sparse/memory.h"
 #include "sparse/quant.h"
@@ -308,6 +309,27 @@ typedef struct sparse_exp_verify_result {
 SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
                                         const sparse_exp_toolchain *tc, const sparse_dataset *images,
                                         size_t n, sparse_exp_verify_result *out);
+
+/* ---- Surrogate hyper-parameter schedule ---- */
+
+/* Memoised hyper-parameter fits for MOBO drivers rebuilt from growing
+ * prefixes of one sequence of observations (a search builds one driver per
+ * proposal). A driver given a schedule uses, with n observations, the
+ * hyper-parameters fitted on its first sparse_exp_gp_schedule_point(n)
+ * observations: every count up to 32, then points about 1.25x apart. A fit
+ * past 32 starts from the previous point's fit (one start, at most 30 BFGS
+ * iterations) on at most 256 of the observations; the driver's GPs keep at
+ * most 1536 (the latest half and the older ones evenly spaced). The fits depend only on the
+ * observations and seed: a schedule that lacks them (after a resume) fits
+ * the same chain again and proposes what one that kept them would. */
+typedef struct sparse_exp_gp_schedule sparse_exp_gp_schedule;
+SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed);
+SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s);
+/* The schedule point of n observations (the last point <= n). */
+SPARSE_API size_t sparse_exp_gp_schedule_point(size_t n);
+/* Makes m use schedule s (borrowed; it must outlive m's use of it; NULL:
+ * back to refitting every refit_every observations). */
+SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s);
 
 #ifdef __cplusplus
 }

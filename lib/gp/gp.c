@@ -381,6 +381,13 @@ SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, do
     return sparse__gp_refactor(gp);
 }
 
+void sparse__gp_put_hyper(sparse_gp *gp, const double *ls, double sf2, double noise)
+{
+    memcpy(gp->ls, ls, gp->dim * sizeof(double));
+    gp->sf2 = sf2;
+    gp->noise = noise;
+}
+
 SPARSE_API int sparse_gp_get_hyper(const sparse_gp *gp, double *lengthscales, double *signal_var,
                                    double *noise)
 {

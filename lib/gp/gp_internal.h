@@ -3,6 +3,7 @@
 #define SPARSE_GP_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sparse/gp.h"
 
@@ -92,5 +93,39 @@ int sparse__gp_objective(const sparse_gp *gp, const double *theta, int with_prio
 /* lambda ~ Dirichlet(alpha, ..., alpha) over k entries (sums to 1): the
  * MOBO driver's random scalarisation weights. */
 int sparse__dirichlet_sample(sparse_rng *rng, size_t k, double alpha, double *lambda);
+
+/* The hyper-parameter schedule (declared for users in sparse/experimental.h,
+ * which this module may not include). */
+typedef struct sparse_exp_gp_schedule sparse_exp_gp_schedule;
+SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed);
+SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s);
+SPARSE_API size_t sparse_exp_gp_schedule_point(size_t n);
+SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s);
+
+/* At most this many observations enter a scheduled hyper-parameter fit
+ * (and a fit from the previous point's at most SPARSE__GP_WARM_ITER BFGS
+ * iterations), and at most SPARSE__GP_SOD_CAP a scheduled MOBO driver's GPs. */
+#define SPARSE__GP_WARM_ITER 30
+#define SPARSE__GP_FIT_CAP 256
+#define SPARSE__GP_SOD_CAP 1536
+
+/* A MOBO driver's observations as the schedule sees them. */
+typedef struct sparse__gp_obs {
+    size_t n, k, dim;
+    const double *enc;     /* n x dim */
+    const double *tvalues; /* n x k */
+    const double *tnoise;  /* n x k */
+} sparse__gp_obs;
+
+/* Indices (ascending, into idx: min(n, cap) entries) of the subset of n
+ * observations a GP limited to cap keeps; returns their number. */
+size_t sparse__gp_subset(size_t n, size_t cap, size_t *idx);
+/* theta (k x (dim + 2): lengthscales, signal variance, noise per objective)
+ * for o's observations: the fit at the schedule point of o->n, fitted (with
+ * the chain before it) unless memoised. */
+int sparse__gp_schedule_hyper(sparse_exp_gp_schedule *s, const sparse__gp_obs *o, const sparse_gp_options *go,
+                              double *theta);
+/* Sets the hyper-parameters without refactorising (the caller sets data next). */
+void sparse__gp_put_hyper(sparse_gp *gp, const double *ls, double sf2, double noise);
 
 #endif

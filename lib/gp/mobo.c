@@ -27,6 +27,7 @@ struct sparse_mobo {
     int built;        /* the GPs hold exactly the n observations (no fantasies) */
     double *pending;  /* npending x dim: encoded points being evaluated */
     size_t npending;
+    sparse_exp_gp_schedule *sched; /* borrowed; NULL: refit_every */
 };
 
 SPARSE__STRUCT_VERSIONS(mobo_options_versions, sparse_mobo_options, SPARSE_MOBO_OPTIONS_INIT,
@@ -344,10 +345,56 @@ static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidate
     return SPARSE_OK;
 }
 
+SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s)
+{
+    SPARSE__CHECK_NULL(m);
+    m->sched = s;
+    m->built = 0;
+    return SPARSE_OK;
+}
+
+/* With a schedule: every GP takes the schedule's hyper-parameters and (a
+ * subset of at most SPARSE__GP_SOD_CAP of) the observations. */
+static int build_scheduled(sparse_mobo *m)
+{
+    size_t np = m->dim + 2, cap = m->n ? m->n : 1;
+    sparse__gp_obs o = {m->n, m->k, m->dim, m->enc, m->tvalues, m->tnoise};
+    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
+    go.kernel = m->opts.kernel;
+    go.restarts = m->opts.restarts;
+    go.inactive_rule = sparse_space_has_conditions(m->space);
+    double *theta = sparse__malloc(m->k * np * sizeof *theta);
+    double *X = sparse__malloc(cap * (m->dim + 2) * sizeof *X), *y = X ? X + cap * m->dim : NULL;
+    size_t *idx = sparse__malloc(cap * sizeof *idx);
+    int rc = theta && X && idx ? sparse__gp_schedule_hyper(m->sched, &o, &go, theta) : SPARSE_ENOMEM;
+    size_t ns = rc ? 0 : sparse__gp_subset(m->n, SPARSE__GP_SOD_CAP, idx);
+    for (size_t i = 0; i < ns; i++)
+        memcpy(X + i * m->dim, m->enc + idx[i] * m->dim, m->dim * sizeof *X);
+    for (size_t j = 0; j < m->k && !rc; j++) {
+        double *nv = y + cap;
+        for (size_t i = 0; i < ns; i++) {
+            y[i] = m->tvalues[idx[i] * m->k + j];
+            nv[i] = m->tnoise[idx[i] * m->k + j];
+        }
+        sparse__gp_put_hyper(m->gps[j], theta + j * np, theta[j * np + m->dim], theta[j * np + m->dim + 1]);
+        if ((rc = sparse_gp_set_data_noisy(m->gps[j], ns, X, y, nv)))
+            rc = sparse__error_prefix(rc, "sparse_mobo: objective %zu", j);
+    }
+    free(theta);
+    free(X);
+    free(idx);
+    if (!rc)
+        m->built = 1;
+    return rc;
+}
+
 /* Gives every GP the observations (with their own noise), if it lacks
- * them; then refits the hyper-parameters every refit_every observations. */
+ * them; then refits the hyper-parameters every refit_every observations
+ * (or as the schedule says, when there is one). */
 static int refit_if_due(sparse_mobo *m)
 {
+    if (m->sched)
+        return m->built ? SPARSE_OK : build_scheduled(m);
     if (!m->built) {
         double *col = sparse__malloc(2 * (m->n ? m->n : 1) * sizeof *col);
         if (!col)

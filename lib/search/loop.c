@@ -7,7 +7,8 @@
  *
  * Determinism: trial t draws from its own RNG stream (seed, t), the GP is
  * rebuilt from the records of trials 0..t-1 (read back exactly: doubles are
- * written in round-trip form) and parents are loaded from their weight files.
+ * written in round-trip form; its hyper-parameters refitted on a schedule
+ * of trial counts, never of time) and parents are loaded from their weight files.
  * So a resumed run makes the same decisions as an uninterrupted one. */
 #include <math.h>
 #include <pthread.h>
@@ -17,6 +18,7 @@
 #include "../core/durable.h"
 #include "../core/internal.h"
 #include "loop.h"
+#include "sparse/experimental.h"
 
 /* ---- the trials so far ---- */
 
@@ -55,6 +57,7 @@ int sparse__write_state(sparse__search *s, int finished)
 
 static void search_destroy(sparse__search *s)
 {
+    sparse_exp_gp_schedule_free(s->gp_schedule);
     free(s->slots);
     free(s->fingerprint);
     for (size_t i = 0; i < s->n; i++)
@@ -311,6 +314,8 @@ static int search_loop(sparse_search_config *cfg, const char *dir, int create, c
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
     int rc = plan_run(&s, cfg, o);
+    if (!rc)
+        rc = sparse__gp_schedule_open(&s);
     if (!rc)
         rc = open_run(&s, dir, create);
     if (!rc)

@@ -183,6 +183,9 @@ typedef struct sparse__search {
     size_t completions; /* trials trained so far in this call, under lock */
     size_t oldest;      /* the trial the progress callback hears of (n), under lock */
     int cancel;
+    /* The surrogate's hyper-parameter fits, memoised across proposals
+     * (sparse_exp_gp_schedule; a resume fits them again, to the bit). */
+    struct sparse_exp_gp_schedule *gp_schedule;
 } sparse__search;
 
 /* A trial from its proposal to its record. */
@@ -217,6 +220,8 @@ int sparse__final_parent(sparse__search *s, size_t t, size_t *parent, size_t *bo
 /* Trial sl->t's point, parent, how it was chosen and its morphs, into sl,
  * from the records of trials 0..hist-1 and draws of rng. */
 int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, sparse_rng *rng);
+/* Creates s->gp_schedule, seeded from the config's seed. */
+int sparse__gp_schedule_open(sparse__search *s);
 
 /* ---- one evaluation (evaluate.c) ---- */
 

@@ -12,6 +12,7 @@
 
 #include "../core/internal.h"
 #include "loop.h"
+#include "sparse/experimental.h"
 
 /* References a stage may morph among trials[0..hist-1]: every successful
  * trial, or (stage 3) the Pareto-optimal ones, by the accuracy the run
@@ -233,6 +234,8 @@ static int make_mobo(proposal *pr)
     if (pr->mobo)
         return SPARSE_OK;
     int rc = sparse__accuracy_mobo(&s->prob, s->trials, hist, 3, sparse_rng_seed64(pr->rng), &pr->mobo);
+    if (!rc && s->gp_schedule)
+        rc = sparse_exp_mobo_set_schedule(pr->mobo, s->gp_schedule);
     double *pending = t > hist ? sparse__malloc((t - hist) * nv * sizeof *pending) : NULL;
     if (!rc && t > hist && !pending)
         rc = SPARSE_ENOMEM;
@@ -383,5 +386,19 @@ int sparse__propose(const sparse__search *s, sparse__slot *sl, size_t hist, spar
     free(pr.view);
     seen_close(&pr.seen);
     free(refs);
+    return rc;
+}
+
+/* The stream of the schedule's seed: far above any trial's and the
+ * posterior's. */
+#define GP_SCHEDULE_STREAM ((UINT64_C(1) << 40) + 1)
+
+int sparse__gp_schedule_open(sparse__search *s)
+{
+    sparse_rng *rng = NULL;
+    int rc = sparse_rng_create_stream(&rng, s->cfg->seed, GP_SCHEDULE_STREAM);
+    if (!rc)
+        rc = sparse_exp_gp_schedule_create(&s->gp_schedule, sparse_rng_seed64(rng));
+    sparse_rng_free(rng);
     return rc;
 }

@@ -1023,6 +1023,9 @@ int main(void)
         cmocka_unit_test(test_gp_api_errors),
         cmocka_unit_test(test_mobo_api_errors),
         cmocka_unit_test(test_pareto_api_errors),
+        cmocka_unit_test(test_schedule_points),
+        cmocka_unit_test(test_schedule_subset),
+        cmocka_unit_test(test_schedule_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,21 +16,10 @@
 
 #include "sparse/sparse.h"
 
+#include "bench_gp.h"
+
 #define DIM 30
 #define M 2000
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(int rc, const char *what)
-{
-    fprintf(stderr, "%s: %s (%s)\n", what, sparse_strerror(rc), sparse_last_error());
-    exit(1);
-}
 
 static double target(const double *x, sparse_rng *rng)
 {
@@ -46,7 +35,7 @@ int main(int argc, char **argv)
     sparse_rng *rng = NULL;
     int rc = sparse_rng_create(&rng, 2024);
     if (rc)
-        die(rc, "rng");
+        bench_die(rc, "rng");
     double *Xs = malloc(sizeof(double) * M * DIM);
     double *X = malloc(sizeof(double) * 1000 * DIM), *y = malloc(sizeof(double) * 1000);
     double *s = malloc(sizeof(double) * M);
@@ -72,21 +61,21 @@ int main(int argc, char **argv)
         o.use_priors = 0;
         sparse_gp *gp = NULL;
         if ((rc = sparse_gp_create(&gp, DIM, &o)))
-            die(rc, "gp_create");
-        double t0 = now();
+            bench_die(rc, "gp_create");
+        double t0 = bench_now();
         if ((rc = sparse_gp_set_data(gp, n, X, y)) || (rc = sparse_gp_fit(gp, rng)))
-            die(rc, "fit");
-        double t1 = now();
+            bench_die(rc, "fit");
+        double t1 = bench_now();
         if ((rc = sparse_gp_sample(gp, M, Xs, rng, s)))
-            die(rc, "sample");
-        double t2 = now();
+            bench_die(rc, "sample");
+        double t2 = bench_now();
         double lml = 0;
         sparse_gp_log_marginal_likelihood(gp, &lml);
         /* Incremental add of one observation vs the fit (the MOBO loop's update). */
-        double t3 = now();
+        double t3 = bench_now();
         if ((rc = sparse_gp_add(gp, Xs, 0.1)))
-            die(rc, "add");
-        double t4 = now();
+            bench_die(rc, "add");
+        double t4 = bench_now();
         totals[t] = t2 - t0;
         printf("GP_SCALING impl=libsparse n=%zu m=%d dim=%d fit_s=%.4f sample_s=%.4f total_s=%.4f "
                "add_one_s=%.6f lml=%.4f\n", n, M, DIM, t1 - t0, t2 - t1, t2 - t0, t4 - t3, lml);
