@@ -361,11 +361,15 @@ SPARSE_API int sparse_exp_search_run(const sparse_search_config *cfg, const char
 SPARSE_API int sparse_exp_search_resume(const char *dir, const sparse_search_options *opts,
                                         const sparse_exp_executor *ex);
 
-/* A worker's side: the data of cfg (borrowed, it must outlive the trainer;
- * data_override NULL or a data spec replacing the config's), opened once. */
+/* A worker's side: the data of cfg (borrowed: it must outlive the trainer),
+ * opened once, as sparse_search_run would open it with opts (NULL: the
+ * defaults): its data_override and seed apply. Like each of `workers`
+ * threaded workers, the process then computes with
+ * (opts->threads, else the config's threads) / workers threads, at least 1
+ * (sparse_set_thread_count): the same threads per worker, the same records. */
 typedef struct sparse_exp_trainer sparse_exp_trainer;
 SPARSE_API int sparse_exp_trainer_create(sparse_exp_trainer **out, const sparse_search_config *cfg,
-                                         const char *data_override);
+                                         const sparse_search_options *opts, size_t workers);
 SPARSE_API void sparse_exp_trainer_free(sparse_exp_trainer *tr);
 /* Trains the trial of task (from a sparse_exp_trial_job), its reference's
  * weights read from parent_weights (a local copy of the job's file; NULL

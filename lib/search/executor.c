@@ -314,25 +314,36 @@ int sparse__exec_collect(sparse__search *s)
 /* ---- the worker's side ---- */
 
 struct sparse_exp_trainer {
-    sparse__search s; /* the parts sparse__evaluate reads: config, space, data */
+    sparse__search s;         /* the parts sparse__evaluate reads: config, space, data */
+    sparse_search_config cfg; /* the caller's, with the options' seed */
 };
 
 SPARSE_API int sparse_exp_trainer_create(sparse_exp_trainer **out, const sparse_search_config *cfg,
-                                         const char *data_override)
+                                         const sparse_search_options *opts, size_t workers)
 {
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(cfg);
-    sparse_exp_trainer *tr = sparse__calloc(1, sizeof *tr);
+    sparse_search_options o;
+    int rc = sparse__search_options_read(&o, opts, "sparse_exp_trainer_create");
+    if (!rc && (workers < 1 || workers > 64))
+        rc = sparse__error(SPARSE_EINVAL, "sparse_exp_trainer_create: %zu workers (1..64)", workers);
+    sparse_exp_trainer *tr = rc ? NULL : sparse__calloc(1, sizeof *tr);
     if (!tr)
-        return SPARSE_ENOMEM;
+        return rc ? rc : SPARSE_ENOMEM;
+    tr->cfg = *cfg; /* shallow: cfg outlives the trainer */
+    if (o.seed >= 0)
+        tr->cfg.seed = (uint64_t)o.seed;
+    int threads = o.threads > 0 ? o.threads : cfg->threads;
+    rc = sparse_set_thread_count(threads > (int)workers ? threads / (int)workers : 1);
     sparse__search *s = &tr->s;
-    s->cfg = (sparse_search_config *)cfg; /* read only */
-    int rc = sparse__layout_create(&s->lay, cfg);
+    s->cfg = &tr->cfg;
     if (!rc)
-        rc = sparse__open_data(cfg, data_override, &s->train, &s->val, &s->test);
+        rc = sparse__layout_create(&s->lay, s->cfg);
+    if (!rc)
+        rc = sparse__open_data(s->cfg, o.data_override, &s->train, &s->val, &s->test);
     if (!rc) {
-        sparse__problem prob = {cfg,
+        sparse__problem prob = {s->cfg,
                                 &s->lay,
                                 sparse_dataset_channels(s->train),
                                 sparse_dataset_height(s->train),

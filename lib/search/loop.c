@@ -254,7 +254,7 @@ SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_S
                         sizeof(sparse_search_options));
 
 /* The caller's options in the current layout, their seed checked. */
-static int read_options(sparse_search_options *o, const sparse_search_options *opts, const char *fn)
+int sparse__search_options_read(sparse_search_options *o, const sparse_search_options *opts, const char *fn)
 {
     int rc = sparse__struct_read(&search_options_versions, o, opts, fn);
     if (!rc && (o->seed < -1 || o->seed > 2147483647LL))
@@ -311,7 +311,7 @@ static int run_with(const sparse_search_config *cfg, const char *out_dir, const 
                     const sparse_exp_executor *ex, const char *fn)
 {
     sparse_search_options o;
-    int rc = read_options(&o, opts, fn);
+    int rc = sparse__search_options_read(&o, opts, fn);
     if (!rc)
         rc = check_executor(ex, fn);
     if (rc)
@@ -345,7 +345,7 @@ static int resume_with(const char *dir, const sparse_search_options *opts, const
                        const char *fn)
 {
     sparse_search_options o;
-    int rc = read_options(&o, opts, fn);
+    int rc = sparse__search_options_read(&o, opts, fn);
     if (!rc)
         rc = check_executor(ex, fn);
     if (rc)

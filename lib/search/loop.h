@@ -246,6 +246,10 @@ int sparse__exec_collect(sparse__search *s);
 
 /* ---- the run's state (loop.c) ---- */
 
+/* The caller's options (any version, NULL: the defaults) in the current
+ * layout into o, their seed checked; fn names the caller in messages. */
+int sparse__search_options_read(sparse_search_options *o, const sparse_search_options *opts, const char *fn);
+
 /* Appends a recorded trial (its point now the run's). */
 int sparse__keep_trial(sparse__search *s, const sparse__trial *t);
 /* The best validation accuracy within the budgets so far (-1: none). */
