@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sparse/experimental.h"
@@ -183,6 +184,22 @@ static int send_parts(int to, int tag, uint64_t id, const void *a, size_t alen, 
     return rc;
 }
 
+/* MPI_Probe without its busy wait: Open MPI's spins a core, and a rank
+ * waiting for a trial (rank 0 most of the time) would take the cores the
+ * workers train on. A millisecond's nap costs nothing next to a trial. */
+static int probe(int from, int tag, MPI_Status *st)
+{
+    const struct timespec nap = {0, 1000000};
+    for (;;) {
+        int got = 0;
+        if (MPI_Iprobe(from, tag, MPI_COMM_WORLD, &got, st) != MPI_SUCCESS)
+            return -1;
+        if (got)
+            return 0;
+        nanosleep(&nap, NULL);
+    }
+}
+
 /* Receives a message of send_parts from `from` (or any rank) into a fresh
  * buffer; its sender in *src. */
 static int recv_parts(int from, int tag, unsigned char **msg, uint64_t head[3], int *src)
@@ -190,7 +207,7 @@ static int recv_parts(int from, int tag, unsigned char **msg, uint64_t head[3], 
     MPI_Status st;
     int n = 0;
     *msg = NULL;
-    if (MPI_Probe(from, tag, MPI_COMM_WORLD, &st) != MPI_SUCCESS || MPI_Get_count(&st, MPI_BYTE, &n) != MPI_SUCCESS)
+    if (probe(from, tag, &st) || MPI_Get_count(&st, MPI_BYTE, &n) != MPI_SUCCESS)
         return SPARSE_EIO;
     if (!(*msg = malloc(n > 0 ? (size_t)n : 1)))
         return SPARSE_ENOMEM;
@@ -301,7 +318,7 @@ static int work_loop(sparse_exp_trainer *tr, const char *dir, int rank)
     snprintf(out, sizeof out, "%s/trial.safetensors", dir);
     for (;;) {
         MPI_Status st;
-        if (MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &st) != MPI_SUCCESS)
+        if (probe(0, MPI_ANY_TAG, &st))
             return SPARSE_EIO;
         if (st.MPI_TAG == TAG_STOP) {
             MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
