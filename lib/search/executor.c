@@ -265,7 +265,7 @@ int sparse__exec_start(sparse__search *s, sparse__slot *sl)
         rc = SPARSE_ENOMEM;
     if (!rc) {
         sparse_exp_trial_job job = {sl->t, b.data, b.len, parent};
-        if ((rc = s->ex->start(s->ex->user, &job)) && !sparse_last_error()[0])
+        if ((rc = s->ex->start(s->ex->user, &job)))
             rc = sparse__error(rc, "the executor could not start trial %zu", sl->t);
     }
     free(parent);
@@ -292,7 +292,7 @@ int sparse__exec_collect(sparse__search *s)
     const void *res = NULL, *w = NULL;
     int rc = s->ex->wait(s->ex->user, &t, &res, &rlen, &w, &wlen);
     if (rc)
-        return sparse_last_error()[0] ? rc : sparse__error(rc, "waiting for the executor's next trial");
+        return sparse__error(rc, "the executor failed while waiting for the next finished trial");
     sparse__slot *sl = NULL;
     for (size_t i = 0; i <= s->lag && !sl; i++)
         if (s->slots[i].busy && !s->slots[i].done && s->slots[i].t == t)
@@ -343,13 +343,7 @@ SPARSE_API int sparse_exp_trainer_create(sparse_exp_trainer **out, const sparse_
     if (!rc)
         rc = sparse__open_data(s->cfg, o.data_override, &s->train, &s->val, &s->test);
     if (!rc) {
-        sparse__problem prob = {s->cfg,
-                                &s->lay,
-                                sparse_dataset_channels(s->train),
-                                sparse_dataset_height(s->train),
-                                sparse_dataset_width(s->train),
-                                sparse_dataset_class_count(s->train)};
-        s->prob = prob;
+        s->prob = sparse__problem_of(s->cfg, &s->lay, s->train);
         *out = tr;
     } else {
         sparse_exp_trainer_free(tr);

@@ -67,6 +67,18 @@ static void search_destroy(sparse__search *s)
     sparse__layout_destroy(&s->lay);
 }
 
+sparse__problem sparse__problem_of(const sparse_search_config *cfg, const sparse__layout *lay,
+                                   const sparse_dataset *train)
+{
+    sparse__problem p = {cfg,
+                         lay,
+                         sparse_dataset_channels(train),
+                         sparse_dataset_height(train),
+                         sparse_dataset_width(train),
+                         sparse_dataset_class_count(train)};
+    return p;
+}
+
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
  * below that cannot be met by any point of any space. */
@@ -158,13 +170,7 @@ static int open_run(sparse__search *s, const char *dir, int create)
     if (!rc)
         rc = sparse__open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
     if (!rc) {
-        sparse__problem prob = {cfg,
-                                &s->lay,
-                                sparse_dataset_channels(s->train),
-                                sparse_dataset_height(s->train),
-                                sparse_dataset_width(s->train),
-                                sparse_dataset_class_count(s->train)};
-        s->prob = prob;
+        s->prob = sparse__problem_of(cfg, &s->lay, s->train);
         rc = check_wm_budget(s);
     }
     if (!rc)

@@ -246,6 +246,9 @@ int sparse__exec_collect(sparse__search *s);
 
 /* ---- the run's state (loop.c) ---- */
 
+/* The problem of the config's space lay on the data of train. */
+sparse__problem sparse__problem_of(const sparse_search_config *cfg, const sparse__layout *lay,
+                                   const sparse_dataset *train);
 /* The caller's options (any version, NULL: the defaults) in the current
  * layout into o, their seed checked; fn names the caller in messages. */
 int sparse__search_options_read(sparse_search_options *o, const sparse_search_options *opts, const char *fn);

@@ -361,7 +361,13 @@ int sparse__run_trials(sparse__search *s, double budget)
         if (!running)
             break;
         if (s->ex) {
+            /* An executor may train in this thread (calling the library),
+             * which would overwrite the message of an error already met. */
+            char *met = rc ? sparse__strdup(sparse_last_error()) : NULL;
             int wrc = sparse__exec_collect(s);
+            if (met)
+                sparse__error(rc, "%s", met);
+            free(met);
             if (wrc && !rc)
                 rc = wrc;
             if (wrc) /* the executor itself failed: nothing more comes back */
