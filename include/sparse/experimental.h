@@ -320,7 +320,8 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
  * and writes the weights into the run directory. Trial t is proposed from
  * trials 0..t-1-2(W-1) as with W threaded workers, so with the same seed and
  * threads per worker the records are those of a threaded run with
- * `workers: W` (timings aside).
+ * `workers: W` (timings aside). The options' on_progress hears of no batch
+ * (the training runs elsewhere); on_trial hears of every record as usual.
  *
  * On the worker's side, a trainer opens the data from the same config and
  * turns a task into a result (sparse_exp_trainer_run). Tasks and results
