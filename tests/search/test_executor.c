@@ -105,6 +105,13 @@ static sparse_search_config *parse(const char *text)
     return c;
 }
 
+/* Stops a search after its third record (a resume goes on from there). */
+static int stop_after_3(void *user, const sparse_trial_event *ev)
+{
+    (void)user;
+    return ev->trial >= 2;
+}
+
 /* tiny_config with threads and workers set. */
 static char *config_with(const char *base, int threads, int workers)
 {
@@ -142,11 +149,11 @@ static void test_executor_records_as_threads(void **state)
     assert_non_null(strstr(yaml, "workers: 2"));
     free(yaml);
 
-    /* Started in threads, stopped after 3 trials, resumed by the executor;
+    /* Started in threads, stopped after 3 records, resumed by the executor;
      * then an executor whose start fails: the error, and a resume ends it. */
     sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
-    o.max_trials = 3;
-    assert_int_equal(sparse_search_run(c2, part, &o), SPARSE_OK);
+    o.on_trial = stop_after_3;
+    assert_int_equal(sparse_search_run(c2, part, &o), SPARSE_ECANCELLED);
     ex.fail_start_at = ex.started + 2;
     assert_int_equal(sparse_exp_search_resume(part, NULL, &e), SPARSE_EIO);
     assert_non_null(strstr(sparse_last_error(), "could not start trial"));
