@@ -12,6 +12,7 @@
 #include "sparse/layers.h"
 #include "sparse/memory.h"
 #include "sparse/quant.h"
+#include "sparse/search.h"
 #include "sparse/tensor.h"
 
 #ifdef __cplusplus
@@ -330,6 +331,79 @@ SPARSE_API size_t sparse_exp_gp_schedule_point(size_t n);
 /* Makes m use schedule s (borrowed; it must outlive m's use of it; NULL:
  * back to refitting every refit_every observations). */
 SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s);
+
+/* ---- Search executors ----
+ *
+ * Who trains a search's trials. By default sparse_search_run trains them in
+ * threads of the calling process (the config's workers); an executor trains
+ * them elsewhere, e.g. on other MPI ranks (sparse-mpi, docs/mpi.md). The
+ * search loop stays where it was: it proposes each trial, hands it to the
+ * executor as an opaque task, and records what comes back, in trial order,
+ * and writes the weights into the run directory. Trial t is proposed from
+ * trials 0..t-1-2(W-1) as with W threaded workers, so with the same seed and
+ * threads per worker the records are those of a threaded run with
+ * `workers: W` (timings aside). The options' on_progress hears of no batch
+ * (the training runs elsewhere); on_trial hears of every record as usual.
+ *
+ * On the worker's side, a trainer opens the data from the same config and
+ * turns a task into a result (sparse_exp_trainer_run). Tasks and results
+ * are bytes in the host's layout: every process of a run must be the same
+ * build on the same kind of machine. */
+
+/* One trial for the executor to train (borrowed, valid during start). */
+typedef struct sparse_exp_trial_job {
+    size_t trial;               /* the trial's id */
+    const void *task;           /* what to train: the bytes sparse_exp_trainer_run takes */
+    size_t task_len;
+    const char *parent_weights; /* the reference trial's weights file in the run directory,
+                                   to read and send with the task; NULL: none */
+} sparse_exp_trial_job;
+
+typedef struct sparse_exp_executor {
+    unsigned version; /* SPARSE_EXP_EXECUTOR_VERSION */
+    size_t workers;   /* trials trained at once (>= 1); replaces the config's workers */
+    void *user;
+    /* Starts training job->trial; never more than `workers` are in
+     * flight. Non-zero (a SPARSE_E* code) stops the search with it. */
+    int (*start)(void *user, const sparse_exp_trial_job *job);
+    /* Waits until a started trial finishes and gives its id, the bytes its
+     * trainer's sparse_exp_trainer_run gave and the weights file it wrote
+     * (empty if none). The bytes are borrowed until the next call of wait
+     * or the end of the search. Non-zero stops the search at once: nothing
+     * in flight is recorded (a resume trains it again). */
+    int (*wait)(void *user, size_t *trial, const void **result, size_t *result_len, const void **weights,
+                size_t *weights_len);
+} sparse_exp_executor;
+#define SPARSE_EXP_EXECUTOR_VERSION 1
+
+/* sparse_search_run and sparse_search_resume with trials trained by ex (the
+ * run's config.yaml records ex->workers as its workers, so a threaded
+ * resume with the same threads per worker continues the same run). */
+SPARSE_API int sparse_exp_search_run(const sparse_search_config *cfg, const char *out_dir,
+                                     const sparse_search_options *opts, const sparse_exp_executor *ex);
+SPARSE_API int sparse_exp_search_resume(const char *dir, const sparse_search_options *opts,
+                                        const sparse_exp_executor *ex);
+
+/* A worker's side: the data of cfg (borrowed: it must outlive the trainer),
+ * opened once, as sparse_search_run would open it with opts (NULL: the
+ * defaults): its data_override and seed apply. Like each of `workers`
+ * threaded workers, the process then computes with
+ * (opts->threads, else the config's threads) / workers threads, at least 1
+ * (sparse_set_thread_count): the same threads per worker, the same records. */
+typedef struct sparse_exp_trainer sparse_exp_trainer;
+SPARSE_API int sparse_exp_trainer_create(sparse_exp_trainer **out, const sparse_search_config *cfg,
+                                         const sparse_search_options *opts, size_t workers);
+SPARSE_API void sparse_exp_trainer_free(sparse_exp_trainer *tr);
+/* Trains the trial of task (from a sparse_exp_trial_job), its reference's
+ * weights read from parent_weights (a local copy of the job's file; NULL
+ * when the job had none), and writes its trained weights to weights_out
+ * (removed when the trial gives none). *result (released with sparse_free)
+ * is what the executor's wait hands back. A failure of the candidate is a
+ * result, not an error; SPARSE_EFORMAT for a task that does not read,
+ * SPARSE_EINVAL for one made with other data (shape or image counts). */
+SPARSE_API int sparse_exp_trainer_run(sparse_exp_trainer *tr, const void *task, size_t task_len,
+                                      const char *parent_weights, const char *weights_out, void **result,
+                                      size_t *result_len);
 
 #ifdef __cplusplus
 }

@@ -26,15 +26,15 @@ static int candidate_failure(int rc)
 /* The reference's weights file holds its posterior when it was pruned: it
  * loads in its variational mode, so the child inherits log sigma^2 and the
  * group scales too. */
-static int load_parent(const sparse__search *s, size_t parent, const sparse__genome *pg, sparse_net **out)
+static int load_parent(const sparse__search *s, const sparse__slot *sl, sparse_net **out)
 {
-    char *path = sparse__runlog_weights_path(s->log, parent);
+    char *path = sl->parent_file ? NULL : sparse__runlog_weights_path(s->log, sl->parent);
     *out = NULL;
-    if (!path)
+    if (!path && !sl->parent_file)
         return SPARSE_ENOMEM;
-    int rc = sparse__load_trial(path, pg, 1, out);
+    int rc = sparse__load_trial(path ? path : sl->parent_file, &sl->parent_g, 1, out);
     free(path);
-    return rc ? sparse__error_prefix(rc, "loading the weights of reference trial %zu", parent) : SPARSE_OK;
+    return rc ? sparse__error_prefix(rc, "loading the weights of reference trial %zu", sl->parent) : SPARSE_OK;
 }
 
 /* The untrained network of sl's genome (variational when pruned) with its
@@ -52,7 +52,7 @@ static int build(const sparse__search *s, const sparse__slot *sl, const sparse_p
     /* Variational mode before inheritance, so the posterior is inherited. */
     if (!rc && po->method != SPARSE_PRUNE_NONE)
         rc = sparse_prune_attach(*net, po);
-    if (!rc && sl->parent != SPARSE__NO_PARENT && !(rc = load_parent(s, sl->parent, &sl->parent_g, &ref)))
+    if (!rc && sl->parent != SPARSE__NO_PARENT && !(rc = load_parent(s, sl, &ref)))
         rc = sparse__inherit(*net, ref, &o->inherited);
     sparse_net_free(ref);
     return rc;
@@ -212,8 +212,8 @@ int sparse__evaluate(const sparse__search *s, sparse__slot *sl, sparse_progress_
     if (!rc && !(rc = sparse_dataset_normalization(s->train, &in_mean, &in_std)))
         rc = sparse_net_set_input_normalization(net, in_mean, in_std);
     if (!rc) {
-        char *path = sparse__runlog_weights_path(s->log, sl->t);
-        rc = path ? sparse_net_save(net, path) : SPARSE_ENOMEM;
+        char *path = sl->weights_file ? NULL : sparse__runlog_weights_path(s->log, sl->t);
+        rc = path || sl->weights_file ? sparse_net_save(net, path ? path : sl->weights_file) : SPARSE_ENOMEM;
         free(path);
     }
     sparse_prune_result_free(pruned);

@@ -70,6 +70,18 @@ static void search_destroy(sparse__search *s)
     sparse__layout_destroy(&s->lay);
 }
 
+sparse__problem sparse__problem_of(const sparse_search_config *cfg, const sparse__layout *lay,
+                                   const sparse_dataset *train)
+{
+    sparse__problem p = {cfg,
+                         lay,
+                         sparse_dataset_channels(train),
+                         sparse_dataset_height(train),
+                         sparse_dataset_width(train),
+                         sparse_dataset_class_count(train)};
+    return p;
+}
+
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
  * below that cannot be met by any point of any space. */
@@ -199,13 +211,7 @@ static int open_run(sparse__search *s, const char *dir, int create)
     if (!rc)
         rc = sparse__open_data(cfg, s->opts->data_override, &s->train, &s->val, &s->test);
     if (!rc) {
-        sparse__problem prob = {cfg,
-                                &s->lay,
-                                sparse_dataset_channels(s->train),
-                                sparse_dataset_height(s->train),
-                                sparse_dataset_width(s->train),
-                                sparse_dataset_class_count(s->train)};
-        s->prob = prob;
+        s->prob = sparse__problem_of(cfg, &s->lay, s->train);
         rc = check_wm_budget(s);
         if (!rc && create)
             rc = sparse__check_reachable(&s->prob, cfg->seed);
@@ -298,7 +304,7 @@ SPARSE__STRUCT_VERSIONS(search_options_versions, sparse_search_options, SPARSE_S
                         sizeof(sparse_search_options));
 
 /* The caller's options in the current layout, their seed checked. */
-static int read_options(sparse_search_options *o, const sparse_search_options *opts, const char *fn)
+int sparse__search_options_read(sparse_search_options *o, const sparse_search_options *opts, const char *fn)
 {
     int rc = sparse__struct_read(&search_options_versions, o, opts, fn);
     if (!rc && (o->seed < -1 || o->seed > 2147483647LL))
@@ -307,10 +313,14 @@ static int read_options(sparse_search_options *o, const sparse_search_options *o
     return rc;
 }
 
-static int search_loop(sparse_search_config *cfg, const char *dir, int create, const sparse_search_options *o)
+static int search_loop(sparse_search_config *cfg, const char *dir, int create, const sparse_search_options *o,
+                       const sparse_exp_executor *ex)
 {
     sparse__search s;
     memset(&s, 0, sizeof s);
+    s.ex = ex;
+    if (ex) /* recorded in config.yaml: a threaded resume continues alike */
+        cfg->workers = ex->workers;
     pthread_mutex_init(&s.lock, NULL);
     pthread_cond_init(&s.finished, NULL);
     int rc = plan_run(&s, cfg, o);
@@ -335,13 +345,27 @@ SPARSE_API int sparse_search_options_init(sparse_search_options *opts, unsigned 
     return sparse__struct_init(&search_options_versions, opts, version);
 }
 
-SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,
-                                 const sparse_search_options *opts)
+/* An executor's callbacks and worker count, checked. */
+static int check_executor(const sparse_exp_executor *ex, const char *fn)
 {
-    SPARSE__CHECK_NULL(cfg);
-    SPARSE__CHECK_NULL(out_dir);
+    if (!ex)
+        return SPARSE_OK;
+    if (ex->version != SPARSE_EXP_EXECUTOR_VERSION)
+        return sparse__error(SPARSE_EVERSION, "%s: sparse_exp_executor version %u (this library knows %u)", fn,
+                             ex->version, SPARSE_EXP_EXECUTOR_VERSION);
+    if (!ex->start || !ex->wait || ex->workers < 1 || ex->workers > 64)
+        return sparse__error(SPARSE_EINVAL, "%s: an executor needs start and wait, and 1..64 workers (the config's range) (%zu)", fn,
+                             ex->workers);
+    return SPARSE_OK;
+}
+
+static int run_with(const sparse_search_config *cfg, const char *out_dir, const sparse_search_options *opts,
+                    const sparse_exp_executor *ex, const char *fn)
+{
     sparse_search_options o;
-    int rc = read_options(&o, opts, "sparse_search_run");
+    int rc = sparse__search_options_read(&o, opts, fn);
+    if (!rc)
+        rc = check_executor(ex, fn);
     if (rc)
         return rc;
     /* The loop reads the config only: a shallow copy carries the seed the
@@ -349,14 +373,33 @@ SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *ou
     sparse_search_config run_cfg = *cfg;
     if (o.seed >= 0)
         run_cfg.seed = (uint64_t)o.seed;
-    return search_loop(&run_cfg, out_dir, 1, &o);
+    return search_loop(&run_cfg, out_dir, 1, &o, ex);
 }
 
-SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts)
+SPARSE_API int sparse_search_run(const sparse_search_config *cfg, const char *out_dir,
+                                 const sparse_search_options *opts)
 {
-    SPARSE__CHECK_NULL(dir);
+    SPARSE__CHECK_NULL(cfg);
+    SPARSE__CHECK_NULL(out_dir);
+    return run_with(cfg, out_dir, opts, NULL, "sparse_search_run");
+}
+
+SPARSE_API int sparse_exp_search_run(const sparse_search_config *cfg, const char *out_dir,
+                                     const sparse_search_options *opts, const sparse_exp_executor *ex)
+{
+    SPARSE__CHECK_NULL(cfg);
+    SPARSE__CHECK_NULL(out_dir);
+    SPARSE__CHECK_NULL(ex);
+    return run_with(cfg, out_dir, opts, ex, "sparse_exp_search_run");
+}
+
+static int resume_with(const char *dir, const sparse_search_options *opts, const sparse_exp_executor *ex,
+                       const char *fn)
+{
     sparse_search_options o;
-    int rc = read_options(&o, opts, "sparse_search_resume");
+    int rc = sparse__search_options_read(&o, opts, fn);
+    if (!rc)
+        rc = check_executor(ex, fn);
     if (rc)
         return rc;
     sparse__buf b = SPARSE__BUF_INIT;
@@ -375,7 +418,21 @@ SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options
                            "continues the run with its own seed)",
                            dir, (long long)o.seed, (unsigned long long)cfg->seed);
     if (!rc)
-        rc = search_loop(cfg, dir, 0, &o);
+        rc = search_loop(cfg, dir, 0, &o, ex);
     sparse_search_config_free(cfg);
     return rc;
+}
+
+SPARSE_API int sparse_search_resume(const char *dir, const sparse_search_options *opts)
+{
+    SPARSE__CHECK_NULL(dir);
+    return resume_with(dir, opts, NULL, "sparse_search_resume");
+}
+
+SPARSE_API int sparse_exp_search_resume(const char *dir, const sparse_search_options *opts,
+                                        const sparse_exp_executor *ex)
+{
+    SPARSE__CHECK_NULL(dir);
+    SPARSE__CHECK_NULL(ex);
+    return resume_with(dir, opts, ex, "sparse_exp_search_resume");
 }

@@ -15,6 +15,7 @@
 #include "runlog.h"
 #include "search_internal.h"
 #include "sparse/data.h"
+#include "sparse/experimental.h"
 
 /* ---- the size cap (cap.c) ---- */
 
@@ -177,6 +178,7 @@ typedef struct sparse__search {
      * of trials n..next-1 holds one of the slots. */
     size_t next, workers, lag;
     sparse__slot *slots;
+    const sparse_exp_executor *ex; /* who trains the trials (NULL: worker threads) */
     char *fingerprint;    /* the config's, as state.json holds it (sparse__config_fingerprint) */
     pthread_mutex_t lock; /* guards the slots' done flags, cancel, the user's progress callback */
     pthread_cond_t finished;
@@ -202,6 +204,9 @@ struct sparse__slot {
     sparse__outcome o;
     double start, seconds;
     char error[1024]; /* the worker's error message when rc != 0 */
+    /* Where evaluating reads the parent's weights and writes the trial's
+     * (NULL: the run directory's files; a trainer's local copies). */
+    const char *parent_file, *weights_file;
     pthread_t thread;
 };
 
@@ -245,7 +250,24 @@ int sparse__run_trials(sparse__search *s, double budget);
 const double *sparse__point_of(const sparse__search *s, size_t t);
 size_t sparse__parent_of(const sparse__search *s, size_t t);
 
+/* ---- trials trained by an executor (executor.c) ---- */
+
+/* Hands the prepared trial of sl to s->ex. */
+int sparse__exec_start(sparse__search *s, sparse__slot *sl);
+/* Waits for the executor's next finished trial: its slot is then done,
+ * with its outcome, and its weights are the run's file. An error of the
+ * executor or of its bytes is returned; the trial's own (an I/O error of
+ * the worker, weights that cannot be written) goes into its slot. */
+int sparse__exec_collect(sparse__search *s);
+
 /* ---- the run's state (loop.c) ---- */
+
+/* The problem of the config's space lay on the data of train. */
+sparse__problem sparse__problem_of(const sparse_search_config *cfg, const sparse__layout *lay,
+                                   const sparse_dataset *train);
+/* The caller's options (any version, NULL: the defaults) in the current
+ * layout into o, their seed checked; fn names the caller in messages. */
+int sparse__search_options_read(sparse_search_options *o, const sparse_search_options *opts, const char *fn);
 
 /* Appends a recorded trial (its point now the run's). */
 int sparse__keep_trial(sparse__search *s, const sparse__trial *t);

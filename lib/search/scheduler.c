@@ -1,5 +1,6 @@
 /* The scheduler: starts trials in order as slots free up (one slot, on the
- * calling thread, with one worker; a thread per trial with several),
+ * calling thread, with one worker; a thread per trial with several; or
+ * handed to an executor, executor.c),
  * proposes each from the trials it may see, and records them in trial
  * order as they finish, one waiting in memory if it finished before an
  * earlier one.
@@ -170,7 +171,7 @@ static void *train_trial(void *arg)
 /* Waits for the slot's worker thread to end (there is one with workers > 1). */
 static void join_worker(const sparse__search *s, sparse__slot *sl)
 {
-    if (s->workers > 1)
+    if (s->workers > 1 && !s->ex)
         pthread_join(sl->thread, NULL);
 }
 
@@ -308,6 +309,14 @@ static int start_next(sparse__search *s, double budget, int *rc)
     }
     if ((*rc = prepare_trial(s, free_slot, hist, final_of, box)))
         return -1;
+    if (s->ex) {
+        if ((*rc = sparse__exec_start(s, free_slot))) {
+            release_slot(free_slot);
+            s->next--;
+            return -1;
+        }
+        return 1;
+    }
     if (s->workers == 1) {
         train_trial(free_slot);
         return 1;
@@ -353,6 +362,20 @@ int sparse__run_trials(sparse__search *s, double budget)
         }
         if (!running)
             break;
+        if (s->ex) {
+            /* An executor may train in this thread (calling the library),
+             * which would overwrite the message of an error already met. */
+            char *met = rc ? sparse__strdup(sparse_last_error()) : NULL;
+            int wrc = sparse__exec_collect(s);
+            if (met)
+                sparse__error(rc, "%s", met);
+            free(met);
+            if (wrc && !rc)
+                rc = wrc;
+            if (wrc) /* the executor itself failed: nothing more comes back */
+                break;
+            continue;
+        }
         pthread_mutex_lock(&s->lock);
         while (s->completions == seen)
             pthread_cond_wait(&s->finished, &s->lock);
