@@ -25,7 +25,8 @@ static const cli_opt inspect_opts[] = {
                  "an array of objects (id, val_accuracy, test_accuracy,\n"
                  "ms_bytes, wm5_bytes, wm6_bytes, params, stage, ok, parent,\n"
                  "int8_test_accuracy, val_se, posterior_accuracy, posterior_se,\n"
-                 "partial, epochs; null where unknown) instead of the table"),
+                 "partial, epochs, input_downsampling; null where unknown)\n"
+                 "instead of the table"),
     {0},
 };
 static const cli_spec inspect_spec = {
@@ -103,16 +104,18 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
 {
     sparse_net *net = NULL, *before = NULL;
     sparse_memreport *rb = NULL, *ra = NULL;
-    sparse_memory_options dense = SPARSE_MEMORY_OPTIONS_INIT;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT, dense = SPARSE_MEMORY_OPTIONS_INIT;
     dense.dense = 1;
     int wm_model = 5;
     int rc = sparse_run_wm_model(run, &wm_model);
+    if (!rc && !(rc = sparse_run_input_downsampling(run, &mo.input_downsampling)))
+        dense.input_downsampling = mo.input_downsampling;
     if (!rc)
         rc = sparse_run_trial_net(&net, &before, run, trial);
     if (!rc)
-        rc = sparse_memreport_from_net(&ra, net, NULL);
+        rc = sparse_memreport_from_net(&ra, net, &mo);
     if (!rc)
-        rc = sparse_memreport_from_net(&rb, before ? before : net, before ? &dense : NULL);
+        rc = sparse_memreport_from_net(&rb, before ? before : net, before ? &dense : &mo);
     FILE *f = NULL;
     int status = rc ? cli_lib_error(rc, "inspect --dot") : cli_output_open(&f, path, "inspect");
     if (!status) {
@@ -154,10 +157,14 @@ static void print_trials(const sparse_run *run, const size_t *idx, size_t count,
                                           "params",       "stage",         "ok",       "parent",
                                           "int8_test_accuracy", "val_se", "posterior_accuracy", "posterior_se",
                                           "partial", "epochs"};
-    int any_partial = 0;
+    int any_partial = 0, mode = SPARSE_INPUT_DOWNSAMPLING_NETWORK;
+    (void)sparse_run_input_downsampling(run, &mode);
     if (json)
         putchar('[');
-    else
+    else if (mode == SPARSE_INPUT_DOWNSAMPLING_ACQUISITION)
+        puts("MS and WM count input downsampling as data acquisition (input_downsampling: acquisition):\n"
+             "the downsampled image is the networks' input x_0");
+    if (!json)
         printf("%6s %7s %5s %7s %5s %7s %7s %6s %6s %6s %7s %5s %5s %6s\n", "id", "val%", "se", "post%", "se", "test%",
                "int8%", "MS(B)", "WM5(B)", "WM6(B)", "params", "ep", "stage", "parent");
     for (size_t j = 0; j < count; j++) {
@@ -166,7 +173,8 @@ static void print_trials(const sparse_run *run, const size_t *idx, size_t count,
             if (sparse_run_trial_value(run, idx[j], fields[f], &v[f]))
                 v[f] = -1; /* a posterior the GP could not give */
         if (json) {
-            printf("%s{\"id\":%zu", j ? "," : "", idx[j]);
+            printf("%s{\"id\":%zu,\"input_downsampling\":\"%s\"", j ? "," : "", idx[j],
+                   sparse_input_downsampling_name(mode));
             for (int f = 0; f < NF; f++) {
                 if (f == OK || (f == PARTIAL && v[f] >= 0))
                     printf(",\"%s\":%s", names[f], v[f] == 1 ? "true" : "false");

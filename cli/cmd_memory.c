@@ -5,7 +5,7 @@
 
 typedef struct memory_args {
     const char *arch, *weights;
-    int scratch, json;
+    int scratch, json, input_downsampling;
 } memory_args;
 
 #define F(m) offsetof(memory_args, m)
@@ -13,6 +13,9 @@ static const cli_choice scratch_models[] = {{"im2col", SPARSE_SCRATCH_IM2COL},
                                             {"cmsis", SPARSE_SCRATCH_IM2COL_2COL},
                                             {"none", SPARSE_SCRATCH_NONE},
                                             {NULL, 0}};
+static const cli_choice downsampling_modes[] = {{"network", SPARSE_INPUT_DOWNSAMPLING_NETWORK},
+                                                {"acquisition", SPARSE_INPUT_DOWNSAMPLING_ACQUISITION},
+                                                {NULL, 0}};
 static const cli_opt memory_opts[] = {
     CLI_OPT_STRING("weights", "W.safetensors", F(weights),
                    "count non-zeros of these trained or pruned weights; without it\n"
@@ -20,6 +23,10 @@ static const cli_opt memory_opts[] = {
     CLI_OPT_CHOICE("scratch", "MODEL", F(scratch), scratch_models, "im2col",
                    "arena scratch buffers: im2col (full im2col), cmsis (CMSIS-NN's\n"
                    "two columns) or none"),
+    CLI_OPT_CHOICE("input-downsampling", "MODE", F(input_downsampling), downsampling_modes, "network",
+                   "network: input downsampling is a layer reading the raw image;\n"
+                   "acquisition: the sensor delivers the downsampled image (x_0), the\n"
+                   "downsampling costs nothing (the paper's reading)"),
     CLI_OPT_FLAG("json", F(json), "print the report as one JSON object"),
     {0},
 };
@@ -27,6 +34,7 @@ static const cli_spec memory_spec = {
     .name = "memory", .opts = memory_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
         "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
+        "                    [--input-downsampling network|acquisition]\n"
         "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
         "Prints the memory figures of a network deployed at int8 (docs/memory.md): per layer the\n"
         "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
@@ -90,7 +98,13 @@ static void print_table(const sparse_memreport *r, const char *arch_path, const 
     (void)sparse_memreport_wm_bytes(r, 6, &wm6, &at6);
     (void)sparse_memreport_deploy_flash_bytes(r, &flash);
     (void)sparse_memreport_deploy_arena_bytes(r, &arena, &lb);
-    printf("(* beyond the paper)\n\n");
+    printf("(* beyond the paper)\n");
+    for (size_t i = 0; i < n; i++)
+        if (field(r, i, SPARSE_MEMFIELD_ACQUIRED))
+            printf("%s: input downsampling %" PRIu64 " -> %" PRIu64 " values, counted as data acquisition "
+                   "(not a layer: the network's input is its output)\n",
+                   node_name(r, i), field(r, i, SPARSE_MEMFIELD_X), field(r, i, SPARSE_MEMFIELD_Y));
+    printf("\n");
     printf("Paper figures (Fedorov et al. 2019, section 3.2):\n");
     printf("  MS   model size, eq. (4)       %10" PRIu64 " B  (%.2f KB)\n", ms, (double)ms / 1024.0);
     printf("  WM5  working memory, eq. (5)   %10" PRIu64 " B  (%.2f KB) at %s\n", wm5,
@@ -131,6 +145,7 @@ int cli_cmd_memory(int argc, char **argv)
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = a.scratch;
     mo.dense = !a.weights; /* fresh weights: the figures of the dense network */
+    mo.input_downsampling = a.input_downsampling;
     char *json = NULL;
     if ((rc = sparse_memreport_from_net(&r, net, &mo)) ||
         (a.json && (rc = sparse_memreport_to_json(&json, r))))

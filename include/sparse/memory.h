@@ -152,13 +152,39 @@ typedef struct sparse_memory_options {
     int dense;        /* 1: every weight and bias counts as non-zero, whatever its value (the
                          figures of the dense network, e.g. of an architecture not yet trained);
                          default 0: non-zeros as the graph gives them */
+    /* Version 3: */
+    int input_downsampling; /* sparse_input_downsampling: where input downsampling happens;
+                               default SPARSE_INPUT_DOWNSAMPLING_NETWORK */
 } sparse_memory_options;
 
-/* Version 1 callers (no dense) are still accepted. */
-#define SPARSE_MEMORY_OPTIONS_VERSION 2
-#define SPARSE_MEMORY_OPTIONS_INIT {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL, 0}
-/* Fills *opts with the defaults of the given version, 1 or 2 (SPARSE_EVERSION
- * if unknown); a version 1 struct is written only up to its own end. */
+/*
+ * Where input downsampling (DOWNSAMPLE nodes fed by the network input) is
+ * counted. Values are part of the ABI (stored in run configs).
+ */
+typedef enum sparse_input_downsampling {
+    /* Part of the network: the raw image is the first layer's input x_0 and
+     * each input-downsampling node is a layer (x = the raw image). Default. */
+    SPARSE_INPUT_DOWNSAMPLING_NETWORK = 0,
+    /* Part of data acquisition (the sensor or a DMA delivers the downsampled
+     * image; the paper's reading): every DOWNSAMPLE node whose input is the
+     * network input, or such a node, is not a layer (it costs nothing in MS,
+     * WM5, WM6, the deploy flash), its output is a network input, and the raw
+     * image has no buffer in the deploy arena unless another node reads it. */
+    SPARSE_INPUT_DOWNSAMPLING_ACQUISITION = 1
+} sparse_input_downsampling;
+
+/* Static name of a mode: "network", "acquisition"; NULL if unknown. */
+SPARSE_API const char *sparse_input_downsampling_name(int mode);
+/* The mode named name ("network" or "acquisition") in *mode; SPARSE_EINVAL
+ * naming the allowed values otherwise. */
+SPARSE_API int sparse_input_downsampling_parse(const char *name, int *mode);
+
+/* Version 1 (no dense) and 2 (no input_downsampling) callers are still accepted. */
+#define SPARSE_MEMORY_OPTIONS_VERSION 3
+#define SPARSE_MEMORY_OPTIONS_INIT \
+    {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL, 0, SPARSE_INPUT_DOWNSAMPLING_NETWORK}
+/* Fills *opts with the defaults of the given version, 1 to 3 (SPARSE_EVERSION
+ * if unknown); an older struct is written only up to its own end. */
 SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version);
 
 /* ---- Computing the figures ---- */
@@ -268,7 +294,9 @@ typedef enum sparse_memfield {
     SPARSE_MEMFIELD_DEPLOY_SCRATCH = 9,      /* beyond the paper: scratch bytes of this step */
     SPARSE_MEMFIELD_DEPLOY_LIVE = 10,        /* beyond the paper: bytes alive at this step */
     SPARSE_MEMFIELD_DEPLOY_ARENA = 11,       /* beyond the paper: arena high-water at this step */
-    SPARSE_MEMFIELD_DEPLOY_OFFSET = 12       /* beyond the paper: arena offset of the output */
+    SPARSE_MEMFIELD_DEPLOY_OFFSET = 12,      /* beyond the paper: arena offset of the output */
+    SPARSE_MEMFIELD_ACQUIRED = 13            /* 1 if the node is input downsampling counted as
+                                                data acquisition (not a layer), else 0 */
 } sparse_memfield;
 
 /* One figure of node id (SPARSE_ERANGE for a bad id or field). */

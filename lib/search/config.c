@@ -17,6 +17,8 @@ static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "
 static const char *const optimizer_names[] = {"adam", "sgd"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 static const char *const ranking_names[] = {"validation", "posterior"};
+/* Indexed by sparse_input_downsampling. */
+static const char *const input_downsampling_names[] = {"network", "acquisition"};
 
 static void set_defaults(sparse_search_config *c)
 {
@@ -453,7 +455,7 @@ static int parse_root(parser *p, sparse_search_config *c)
                                        "wm_model",   "budgets",   "stages",         "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
                                        "space",      "random_fill", "final",       "plot",
-                                       "ranking",    "early_stop", "arch_repeats"};
+                                       "ranking",    "early_stop", "arch_repeats", "input_downsampling"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -474,6 +476,9 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = sparse__doc_long(p->doc, v, "wm_model", 5, 6, &l);
         c->wm_model = (int)l;
     }
+    if (!rc && (v = sparse__doc_get(root, "input_downsampling")))
+        rc = sparse__doc_enum(p->doc, v, "input_downsampling", input_downsampling_names, 2,
+                              &c->input_downsampling);
     if (!rc && (v = sparse__doc_get(root, "budgets")))
         rc = parse_budgets(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "stages")))
@@ -617,8 +622,9 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
     sparse__buf_json_string(&b, c->data);
     sparse__buf_printf(&b, "\n  val_count: %zu\n  max_train: %zu\n  binary: %s\n", c->val_count,
                        c->max_train, c->binary ? "true" : "false");
-    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
-                       c->threads, c->workers, c->wm_model);
+    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\ninput_downsampling: %s\n",
+                       (unsigned long long)c->seed, c->threads, c->workers, c->wm_model,
+                       input_downsampling_names[c->input_downsampling]);
     if (c->budget_ms > 0 || c->budget_wm > 0) {
         sparse__buf_puts(&b, "budgets:\n");
         if (c->budget_ms > 0) {
