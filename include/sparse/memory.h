@@ -166,10 +166,11 @@ typedef enum sparse_input_downsampling {
      * each input-downsampling node is a layer (x = the raw image). Default. */
     SPARSE_INPUT_DOWNSAMPLING_NETWORK = 0,
     /* Part of data acquisition (the sensor or a DMA delivers the downsampled
-     * image; the paper's reading): every DOWNSAMPLE node whose input is the
-     * network input, or such a node, is not a layer (it costs nothing in MS,
-     * WM5, WM6, the deploy flash), its output is a network input, and the raw
-     * image has no buffer in the deploy arena unless another node reads it. */
+     * image; the paper's reading): every DOWNSAMPLE or POOL node whose input
+     * is the network input, or such a node (the search space downsamples its
+     * input with a pool), is not a layer (it costs nothing in MS, WM5, WM6,
+     * the deploy flash), its output is a network input, and the raw image
+     * has no buffer in the deploy arena unless another node reads it. */
     SPARSE_INPUT_DOWNSAMPLING_ACQUISITION = 1
 } sparse_input_downsampling;
 

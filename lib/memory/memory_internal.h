@@ -84,6 +84,13 @@ static inline int sparse__memkind_has_weights(int kind)
            kind == SPARSE_MEMNODE_PWCONV || kind == SPARSE_MEMNODE_FC;
 }
 
+/* Kinds that input downsampling takes: counted as data acquisition when
+ * they read the network input (sparse_memory_options.input_downsampling). */
+static inline int sparse__memkind_downsamples(int kind)
+{
+    return kind == SPARSE_MEMNODE_DOWNSAMPLE || kind == SPARSE_MEMNODE_POOL;
+}
+
 static inline int sparse__memkind_is_layer(int kind)
 {
     return kind != SPARSE_MEMNODE_INPUT && kind != SPARSE_MEMNODE_VIEW;

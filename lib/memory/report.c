@@ -39,7 +39,7 @@ static int copy_rows(sparse_memreport *r, const sparse_memgraph *g, const unsign
         const sparse__memnode *nd = &g->nodes[i];
         sparse__memrow *row = &r->rows[i];
         row->kind = nd->kind;
-        row->acquired = acquired && acquired[i] && nd->kind == SPARSE_MEMNODE_DOWNSAMPLE;
+        row->acquired = acquired && acquired[i] && sparse__memkind_downsamples(nd->kind);
         row->out_c = nd->out_c;
         row->out_h = nd->out_h;
         row->out_w = nd->out_w;
@@ -78,14 +78,15 @@ SPARSE_API int sparse_input_downsampling_parse(const char *name, int *mode)
     return sparse__error(SPARSE_EINVAL, "input downsampling '%s': expected network or acquisition", name);
 }
 
-/* Acquisition mode: marks in acq[] the DOWNSAMPLE nodes fed by the network
- * input or by such a node, and the inputs read by nothing else; in the
- * working copy the former become inputs and the latter lose their buffer. */
+/* Acquisition mode: marks in acq[] the DOWNSAMPLE and POOL nodes fed by the
+ * network input or by such a node (the search space downsamples its input
+ * with a pool), and the inputs read by nothing else; in the working copy the
+ * former become inputs and the latter lose their buffer. */
 static void mark_acquisition(sparse__memnode *w, size_t n, unsigned char *acq)
 {
     for (size_t v = 0; v < n; v++) {
         const sparse__memnode *nd = &w[v];
-        acq[v] = nd->kind == SPARSE_MEMNODE_DOWNSAMPLE && nd->n_inputs == 1 &&
+        acq[v] = sparse__memkind_downsamples(nd->kind) && nd->n_inputs == 1 &&
                  (w[nd->inputs[0]].kind == SPARSE_MEMNODE_INPUT || acq[nd->inputs[0]]);
     }
     for (size_t u = 0; u < n; u++) {

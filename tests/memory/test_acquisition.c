@@ -82,12 +82,12 @@ static void deploy(const sparse_memreport *r, uint64_t flash, uint64_t arena, ui
  *   MS 350; WM5 784 (pool), WM6 980 (conv).
  *   Flash 947 - 40 = 907. Arena: live 0, 196, 980, 980, 206 -> 980.
  * The per-layer figures of conv, pool, fc are the same in both modes. */
-static sparse_memgraph *chain(size_t id[5])
+static sparse_memgraph *chain(size_t id[5], int down_kind)
 {
     sparse_memgraph *g;
     assert_int_equal(sparse_memgraph_create(&g), SPARSE_OK);
     id[0] = add(g, SPARSE_MEMNODE_INPUT, "input", NULL, 0, 1, 28, 28);
-    id[1] = add(g, SPARSE_MEMNODE_DOWNSAMPLE, "down", &id[0], 1, 1, 14, 14);
+    id[1] = add(g, down_kind, "down", &id[0], 1, 1, 14, 14);
     assert_int_equal(sparse_memgraph_set_kernel(g, id[1], 2, 2, 2, 2), SPARSE_OK);
     id[2] = add(g, SPARSE_MEMNODE_CONV, "conv", &id[1], 1, 4, 14, 14);
     assert_int_equal(sparse_memgraph_set_kernel(g, id[2], 3, 3, 1, 1), SPARSE_OK);
@@ -110,11 +110,12 @@ static sparse_memreport *report_none(const sparse_memgraph *g, int mode)
     return r;
 }
 
-static void test_chain(void **state)
+/* The same with the downsampling as a POOL (the search space's average
+ * pooling of the input): the figures are the same. */
+static void check_chain(int down_kind)
 {
-    (void)state;
     size_t id[5];
-    sparse_memgraph *g = chain(id);
+    sparse_memgraph *g = chain(id, down_kind);
     sparse_memreport *net = report_none(g, SPARSE_INPUT_DOWNSAMPLING_NETWORK);
     totals(net, 350, 784, id[1], 980, id[1]);
     deploy(net, 947, 980, 980);
@@ -131,7 +132,7 @@ static void test_chain(void **state)
     assert_int_equal(val(acq, id[1], SPARSE_MEMFIELD_DEPLOY_LIVE), 196);
     int kind = -1;
     assert_int_equal(sparse_memreport_node_kind(acq, id[1], &kind), SPARSE_OK);
-    assert_int_equal(kind, SPARSE_MEMNODE_DOWNSAMPLE);
+    assert_int_equal(kind, down_kind);
     for (size_t i = 2; i < 5; i++)
         for (int f = SPARSE_MEMFIELD_X; f <= SPARSE_MEMFIELD_WM6; f++)
             assert_int_equal(val(acq, id[i], f), val(net, id[i], f));
@@ -147,6 +148,13 @@ static void test_chain(void **state)
     sparse_memreport_free(acq);
     sparse_memreport_free(net);
     sparse_memgraph_free(g);
+}
+
+static void test_chain(void **state)
+{
+    (void)state;
+    check_chain(SPARSE_MEMNODE_DOWNSAMPLE);
+    check_chain(SPARSE_MEMNODE_POOL);
 }
 
 /* input 3x32x32 (3072) -> down in depth to 1x32x32 -> down 4 to 1x8x8 -> fc 10
@@ -203,7 +211,7 @@ static void test_options_and_errors(void **state)
 {
     (void)state;
     size_t id[5];
-    sparse_memgraph *g = chain(id);
+    sparse_memgraph *g = chain(id, SPARSE_MEMNODE_DOWNSAMPLE);
     sparse_memreport *r = NULL;
     sparse_memory_options o = SPARSE_MEMORY_OPTIONS_INIT;
     assert_int_equal(o.input_downsampling, SPARSE_INPUT_DOWNSAMPLING_NETWORK);
