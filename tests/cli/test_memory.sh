@@ -39,6 +39,20 @@ out_has '"ms_bytes":431080,"wm5_bytes":401300,"wm6_bytes":14400,"wm5_argmax":"fc
 
 run 0 memory "$SRC/examples/arch/all-layers.yaml" --json
 out_has '"ms_bytes":25470,"wm5_bytes":12968,"wm6_bytes":4704'
+out_has '"flash_bytes":27838,'
+out_has '"input_downsampling":"network","acquired":[]'
+
+# Input downsampling as data acquisition (docs/memory.md): `down` (784 -> 196)
+# is no layer; MS and WM do not move here (down was not the maximum), the
+# flash loses down's 40 B step.
+run 0 memory "$SRC/examples/arch/all-layers.yaml" --json --input-downsampling acquisition
+out_has '"ms_bytes":25470,"wm5_bytes":12968,"wm6_bytes":4704'
+out_has '"flash_bytes":27798,'
+out_has '"input_downsampling":"acquisition","acquired":["down"]'
+grep -qF '"name":"down"' "$T/out" && fail 'an acquired node is listed as a layer'
+run 0 memory "$SRC/examples/arch/all-layers.yaml" --input-downsampling acquisition
+out_has 'down: input downsampling 784 -> 196 values, counted as data acquisition'
+run 2 memory "$SRC/examples/arch/all-layers.yaml" --input-downsampling sensor
 
 # Weights from a file, on a small 1x4x4 network trained for 0 epochs: freshly
 # initialised biases are zero and do not count. Dense: conv 2*9 + 2 = 20,
