@@ -345,6 +345,24 @@ SPARSE_API int sparse_memgraph_from_net(sparse_memgraph **out, const sparse_net 
 SPARSE_API int sparse_memreport_from_net(sparse_memreport **out, const sparse_net *net,
                                          const sparse_memory_options *opts);
 
+/*
+ * Activation sparsity, a report beside the paper's figures (never an
+ * objective; the module counts activations dense): for every layer of r,
+ * the non-zeros of its input x_l (all its inputs together) as net computes
+ * them in evaluation mode (after ReLU and batch norm, in float) on the first
+ * max_images images (0: all), i.e. the paper's ||x_l||_0 read literally.
+ * mean[id] is their mean over the images, max[id] their maximum; both have
+ * sparse_memreport_node_count(r) entries and are 0 for nodes that are no
+ * layer. r must be a report of net (sparse_memreport_from_net; same node
+ * ids, SPARSE_EINVAL otherwise); the images must have net's input shape
+ * (SPARSE_ESHAPE). The first layer reads the image itself, whose zeros
+ * depend on its normalisation. net's activations are overwritten; the
+ * contents of mean and max are undefined on failure.
+ */
+SPARSE_API int sparse_memreport_activation_nonzeros(const sparse_memreport *r, sparse_net *net,
+                                                    const sparse_dataset *images, size_t max_images,
+                                                    double *mean, uint64_t *max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,21 @@ out_has '"ms_bytes":34,'
 
 # sparse eval: float and int8 accuracy of a briefly trained small network.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
+
+# Activation sparsity over the validation images (the numbers themselves are
+# checked in tests/memory/test_activations.c on a network built to have them):
+# c1 reads the image, whose 16 normalised pixels are never exactly zero.
+run 0 memory "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --images 300 --json
+out_has '"activation_nonzeros":{"split":"validation","images":300,"layers":[{"name":"c1","input_count":16,"mean":16,"max":16}'
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["activation_nonzeros"]["layers"]
+assert [l["name"] for l in d] == ["c1", "p1", "f"], d
+assert all(0 <= l["mean"] <= l["max"] <= l["input_count"] for l in d), d' "$T/out" ||
+        fail "memory --data: not valid JSON or a count out of range"
+fi
+run 0 memory "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --images 300
+out_has 'nz(x) avg'
+out_has 'over 300 validation images'
 run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --json
 out_has '"split": "test", "images": 2000, "float_accuracy": '
 out_has '"int8_accuracy": '

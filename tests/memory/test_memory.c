@@ -864,5 +864,6 @@ int main(void)
     failed += memtest_net_run();
     failed += memtest_quant_run();
     failed += memtest_acquisition_run();
+    failed += memtest_activations_run();
     return failed;
 }
