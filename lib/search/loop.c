@@ -17,7 +17,6 @@
 #include "../core/durable.h"
 #include "../core/internal.h"
 #include "loop.h"
-#include "sparse/memory.h"
 
 /* ---- the trials so far ---- */
 

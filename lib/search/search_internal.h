@@ -6,6 +6,7 @@
 
 #include "sparse/gp.h"
 #include "sparse/layers.h"
+#include "sparse/memory.h"
 #include "sparse/search.h"
 #include "runlog.h"
 

@@ -244,8 +244,11 @@ static char *render(const plot *p)
                            "front (WM model %d)</text>\n",
                        MARGIN_L, p->n, p->count, p->cfg->wm_model);
     frame(&b, &p->a, 0, "model size MS (bytes, int8)");
-    char wm_label[64];
-    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8)", p->cfg->wm_model);
+    char wm_label[96];
+    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8%s)", p->cfg->wm_model,
+             p->cfg->input_downsampling == SPARSE_INPUT_DOWNSAMPLING_ACQUISITION
+                 ? "; input downsampling as acquisition"
+                 : "");
     frame(&b, &p->a, 1, wm_label);
     draw_budgets(&b, p);
     draw_trials(&b, p);

@@ -123,6 +123,12 @@ static void test_budget_floor_and_records(void **state)
     assert_int_equal(v[1][0], 48);
     assert_true(wm6 == (double)v[1][0]);
     assert_true(ms == (double)v[1][1] && v[0][1] == v[1][1]);
+    char svg[800];
+    snprintf(svg, sizeof svg, "%s/p.svg", dir);
+    assert_int_equal(sparse_run_write_pareto_svg(r, svg), SPARSE_OK);
+    char *text = read_all(svg);
+    assert_non_null(strstr(text, "working memory WM6 (bytes, int8; input downsampling as acquisition)"));
+    free(text);
     sparse_net_free(net);
     sparse_net_free(before);
     sparse_run_free(r);
