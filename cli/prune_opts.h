@@ -48,11 +48,11 @@ extern const cli_choice cli_prune_methods[];
                  "epochs of the linear KL ramp"),                                                          \
     CLI_OPT_LONG("finetune-epochs", "F", offsetof(type, member.finetune_epochs), 0, 100000, "0",           \
                  "plain training of the compacted network"),                                               \
-    CLI_OPT_NUMBER("finetune-lr-scale", "S", offsetof(type, member.finetune_lr_scale), CLI_POSITIVE, "1",  \
-                   "fine-tuning runs at S times --lr (docs/pruning.md's LeNet-5 recipe: 0.3)"),            \
-    CLI_OPT_STRING("thresholds", "T1,T2,..", offsetof(type, member.thresholds),                            \
-                   "candidate thresholds (instead of --threshold): after the variational\n"                \
-                   "phase each is applied and measured on the validation images; the most\n"               \
+    CLI_OPT_NUMBER("finetune-lr-scale", "X", offsetof(type, member.finetune_lr_scale), CLI_POSITIVE, "1",  \
+                   "fine-tuning runs at X times --lr (the LeNet-5 recipe of\ndocs/pruning.md: 0.3)"),            \
+    CLI_OPT_STRING("thresholds", "LIST", offsetof(type, member.thresholds),                            \
+                   "comma-separated candidate thresholds (instead of --threshold): after the\n"                \
+                   "variational phase each is measured on the validation images; the most\n"               \
                    "accurate within --max-nonzeros is kept (ties: fewer non-zeros)"),                      \
     CLI_OPT_LONG("max-nonzeros", "N", offsetof(type, member.max_nonzeros), 0, 2147483647L, "0",            \
                  "bound on the non-zero weights for --thresholds (0: none; if no\n"                        \
