@@ -70,6 +70,14 @@ run 0 inspect "$T/acq" --all --json
 out_has '"input_downsampling":"acquisition"'
 run 0 inspect "$T/run" --all --json
 out_has '"input_downsampling":"network"'
+# One run's plot with another's front beside it (docs/paper.md, Fig. 3a).
+run 0 inspect "$T/run" --svg "$T/cmp.svg" --compare "$T/acq" --compare-label "the other run"
+grep -q "the other run" "$T/cmp.svg" || fail "--svg --compare: no legend for the compared front"
+grep -q '<circle' "$T/cmp.svg" || fail "--svg: no points"
+run 0 inspect "$T/run" --svg "$T/own.svg"
+grep -q "the other run" "$T/own.svg" && fail "--svg without --compare drew a compared front"
+run 2 inspect "$T/run" --compare "$T/acq"
+err_has "--compare and --compare-label need --svg FILE"
 # The diagram's WM is the run's model, and its figures are the memory
 # report's: trial 0 of a wm_model 6 run, its conv layer after pruning, as
 # `sparse memory` counts the exported network.
