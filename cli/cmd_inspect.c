@@ -1,4 +1,5 @@
 /* `sparse inspect`: the Pareto front (or every trial) of a run directory. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,12 @@ static void dot_node(FILE *f, const sparse_net *g, size_t id, const sparse_net *
     }
     fprintf(f, "  n%zu [label=\"%s\\n%s %zux%zux%zu", id, name,
             sparse_layer_kind_name(sparse_net_node_kind(g, id)), c, h, w);
+    sparse_node_info info = SPARSE_NODE_INFO_INIT;
+    int kind = sparse_net_node_kind(g, id);
+    if (!sparse_net_node_info(g, id, &info) && info.kernel &&
+        (kind == SPARSE_LAYER_CONV2D || kind == SPARSE_LAYER_DEPTHWISE_CONV2D || kind == SPARSE_LAYER_MAXPOOL ||
+         kind == SPARSE_LAYER_AVGPOOL))
+        fprintf(f, ", %zux%zu kernel, stride %zu", info.kernel, info.kernel, info.stride);
     if (!gone && kept != c)
         fprintf(f, " -> %zu ch", kept);
     if (msb >= 0)
@@ -133,12 +140,18 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
         const int wm_field = wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES;
         sparse_run_trial_value(run, trial, wm_field, &wm);
         const sparse_net *g = before ? before : net;
+        uint64_t ms_b = 0, wm_b = 0, ms_a = 0, wm_a = 0;
+        sparse_memreport_ms_bytes(rb, &ms_b);
+        sparse_memreport_wm_bytes(rb, wm_model, &wm_b, NULL);
+        sparse_memreport_ms_bytes(ra, &ms_a);
+        sparse_memreport_wm_bytes(ra, wm_model, &wm_a, NULL);
         fprintf(f,
                 "digraph trial_%zu {\n  rankdir=TB;\n"
                 "  node [shape=box, fontname=\"sans-serif\", fontsize=10];\n"
                 "  label=\"trial %zu: validation accuracy %.2f%%, MS %.0f B, WM%d %.0f B; "
-                "per layer [MS, WM%d] in bytes, before -> after pruning\";\n",
-                trial, trial, 100 * acc, ms, wm_model, wm, wm_model);
+                "per layer [MS, WM%d] in bytes, before -> after pruning\\n"
+                "total before -> after pruning: [%" PRIu64 ", %" PRIu64 "] -> [%" PRIu64 ", %" PRIu64 "]\";\n",
+                trial, trial, 100 * acc, ms, wm_model, wm, wm_model, ms_b, wm_b, ms_a, wm_a);
         for (size_t id = 0; id < sparse_net_node_count(g); id++)
             dot_node(f, g, id, net, rb, ra, wm_model);
         fputs("}\n", f);

@@ -14,6 +14,7 @@ typedef struct command {
 static const command commands[] = {
     {"search", cli_cmd_search, "search architectures for the Pareto front (accuracy, MS, WM)"},
     {"inspect", cli_cmd_inspect, "show the Pareto front or every trial of a run"},
+    {"report", cli_cmd_report, "write a run as one HTML page: figure, front, trials, networks"},
     {"export-arch", cli_cmd_export_arch, "write a trial's architecture as YAML"},
     {"export", cli_cmd_export, "write a network as int8 C for a microcontroller; build, run in qemu"},
     {"data", cli_cmd_data, "fetch and inspect data sets"},

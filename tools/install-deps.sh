@@ -5,12 +5,16 @@
 # clang, its sanitizer runtimes and LLVM's OpenMP runtime: the libFuzzer and
 # ThreadSanitizer builds of tools/fuzz.sh and tools/tsan.sh; gcovr: the
 # coverage report of tools/coverage.sh; valgrind: the memcheck run of the
-# unit suite).
+# unit suite; python3-venv, python3-setuptools, python3-pandas and python3-yaml:
+# the Python package, pip-installed offline into a venv, its DataFrame of
+# trials and its searches of NumPy arrays with a YAML config; chromium: the
+# run report rendered headless by tests/cli/test_report.sh).
 # Only what is missing is installed; run as root.
 set -eu
 pkgs="gcc g++ meson ninja-build pkg-config libblis-dev libgsl-dev libyaml-dev zlib1g-dev nettle-dev
 libcmocka-dev python3 python3-numpy python3-torch python3-sklearn python3-cffi
-python3-matplotlib librsvg2-bin graphviz
+python3-venv python3-setuptools python3-pandas python3-yaml
+python3-matplotlib librsvg2-bin graphviz chromium
 gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm abigail-tools
 clang libclang-rt-14-dev libomp-14-dev gcovr valgrind"
 missing=""

@@ -1,18 +1,27 @@
 #!/bin/sh
 # The whole test suite on a fresh Debian 12 machine (as root): installs what
-# is missing, builds with warnings as errors, runs every test, then again in a
-# build with AddressSanitizer and UndefinedBehaviorSanitizer.
+# is missing, builds with warnings as errors, runs every suite, then again in
+# a build with AddressSanitizer and UndefinedBehaviorSanitizer. Prints the
+# seconds each stage took. CI (.ci/run) runs this, then the analysis runs
+# tools/tsan.sh (ThreadSanitizer) and tools/fuzz.sh (libFuzzer), which have
+# builds of their own.
 set -eu
 cd "$(dirname "$0")/.."
+t0=$(date +%s) times=""
+stage() { t=$(date +%s); times="$times $1 $((t - t0)) s,"; t0=$t; }
+
 sh tools/install-deps.sh
+stage install
 
 # Release build: every suite (tests/meson.build lists them).
 rm -rf build-test
 meson setup build-test --werror --buildtype=release -Ddebug=true >/dev/null
 ninja -C build-test
+stage "release build"
 # Real MNIST for the 'network' suite (cached; the tests skip if this fails).
 ./build-test/cli/sparse data fetch mnist || echo "test.sh: MNIST fetch failed; network tests will skip" >&2
 meson test -C build-test --print-errorlogs --num-processes 2
+stage "release suites"
 
 # Sanitizer build: every suite that runs libsparse code, under ASan + UBSan;
 # not abi (the symbol table, the headers compiled alone and the API reference
@@ -22,15 +31,8 @@ rm -rf build-asan
 meson setup build-asan --werror --buildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
+stage "sanitizer build"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite abi
-
-# ThreadSanitizer: the tests that run threads (tools/tsan.sh; no suppressions,
-# tests/tsan.supp says why).
-rm -rf build-tsan
-sh tools/tsan.sh
-
-# Fuzzing: every target of tests/fuzz for 10 s on top of its corpus, one per
-# core (tools/fuzz.sh; a longer run is `sh tools/fuzz.sh 600`).
-rm -rf build-fuzz
-sh tools/fuzz.sh 10
+stage "sanitizer suites"
+echo "test.sh: passed;${times%,}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs a SpArSe search through the Python wrapper and plots its front.
+"""Runs a SpArSe search through sparsenas and plots its front.
 
 Usage: search_and_plot.py CONFIG.yaml OUT_DIR [MAX_TRIALS]
 Writes OUT_DIR/front.png: validation accuracy against MS and against WM.
@@ -7,16 +7,15 @@ Writes OUT_DIR/front.png: validation accuracy against MS and against WM.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sparse  # noqa: E402
+import sparsenas as sn
 
 
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     config, out = sys.argv[1], sys.argv[2]
-    max_trials = int(sys.argv[3]) if len(sys.argv) > 3 else None
-    print("libsparse", sparse.version())
+    max_trials = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    print("libsparse", sn.version())
 
     def on_trial(rec):
         if rec["status"] == "ok":
@@ -26,12 +25,9 @@ def main():
         else:
             print("trial %d failed: %s" % (rec["id"], rec["reason"]))
 
-    with sparse.SearchConfig(config) as cfg:
-        sparse.search(cfg, out, max_trials=max_trials, on_trial=on_trial)
-    with sparse.Run(out) as run:
-        trials = [run.trial(i) for i in range(len(run))]
+    with sn.search(config, out, max_trials=max_trials, on_trial=on_trial) as run:
+        ok = [t for t in run.trials() if t["status"] == "ok"]
         front = run.pareto()
-    ok = [t for t in trials if t["status"] == "ok"]
     print("front:", [(t["id"], round(100 * t["val_accuracy"], 2), t["ms_bytes"], t["wm5_bytes"]) for t in front])
 
     import matplotlib

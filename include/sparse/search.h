@@ -13,6 +13,8 @@
  *                                fingerprint, replaced atomically
  *   lock                         the advisory lock of the search writing it
  *   pareto.csv, pareto.svg       the current front, as a table and a picture
+ *   report.html                  the run as one page: figure, front, every
+ *                                trial, the front networks (as the search goes)
  * Every decision of trial t depends only on the seed, t and the records of
  * trials 0..t-1, so sparse_search_resume() after any crash (kill -9
  * included) continues exactly as an uninterrupted run would have.
@@ -208,9 +210,10 @@ SPARSE_API int sparse_run_open_data(sparse_dataset **train, sparse_dataset **val
                                     const char *data_override);
 /* Writes pareto.csv (and refreshes it) in the run directory. */
 SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run);
-/* Writes an SVG picture of the run to path: validation accuracy against MS
+/* Writes an SVG picture of the run to path: accuracy (validation, or test
+ * with the config's plot.accuracy: test; the axis says which) against MS
  * and against WM, every trial, the front highlighted, the budgets, and the
- * reference points of the run config's plot.references. */
+ * reference points of the run config's plot.references, if it has any. */
 SPARSE_API int sparse_run_write_pareto_svg(const sparse_run *run, const char *path);
 
 /* A point drawn beside the trials for comparison, e.g. a published result.
@@ -222,14 +225,24 @@ typedef struct sparse_plot_reference {
     double wm_bytes;   /* working memory under the run's WM model; 0: not drawn against WM */
 } sparse_plot_reference;
 
+/* The accuracy a plot puts on its y axis for every trial (the front is the
+ * run's either way, chosen on validation data). */
+typedef enum sparse_plot_accuracy {
+    SPARSE_PLOT_ACCURACY_CONFIG = -1,    /* the run config's plot.accuracy (default: validation) */
+    SPARSE_PLOT_ACCURACY_VALIDATION = 0, /* on the validation split */
+    SPARSE_PLOT_ACCURACY_TEST = 1        /* on the test split, as published results usually are */
+} sparse_plot_accuracy;
+
 typedef struct sparse_plot_options {
     unsigned version;                        /* SPARSE_PLOT_OPTIONS_VERSION */
     const sparse_plot_reference *references; /* borrowed for the call; may be NULL when the count is 0 */
     size_t reference_count;
     int config_references; /* 1 (default): the config's plot.references first; 0: only these */
+    /* version 2 */
+    int accuracy; /* a sparse_plot_accuracy; default SPARSE_PLOT_ACCURACY_CONFIG */
 } sparse_plot_options;
-#define SPARSE_PLOT_OPTIONS_VERSION 1
-#define SPARSE_PLOT_OPTIONS_INIT {SPARSE_PLOT_OPTIONS_VERSION, NULL, 0, 1}
+#define SPARSE_PLOT_OPTIONS_VERSION 2
+#define SPARSE_PLOT_OPTIONS_INIT {SPARSE_PLOT_OPTIONS_VERSION, NULL, 0, 1, SPARSE_PLOT_ACCURACY_CONFIG}
 SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned version);
 /* sparse_run_write_pareto_svg with the reference points opts gives (NULL:
  * the defaults, as sparse_run_write_pareto_svg). A reference without a
@@ -237,6 +250,15 @@ SPARSE_API int sparse_plot_options_init(sparse_plot_options *opts, unsigned vers
  * SPARSE_EINVAL or SPARSE_ERANGE naming it; nothing is written then. */
 SPARSE_API int sparse_run_write_pareto_svg_ext(const sparse_run *run, const char *path,
                                                const sparse_plot_options *opts);
+
+/* Writes a self-contained HTML page of the run to path (inline SVG, CSS and
+ * JavaScript, nothing fetched): the Pareto figure, the front, every trial in
+ * a table sortable by any column, and each front network's diagram and
+ * memory table (a network whose weights cannot be read is named with the
+ * reason). A search rewrites report.html in its run directory after each of
+ * its first 16 trials, then every 10th and each final-stage trial, and at
+ * the end. */
+SPARSE_API int sparse_run_write_report_html(const sparse_run *run, const char *path);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,8 @@ int sparse__buf_printf(sparse__buf *b, const char *fmt, ...) SPARSE__PRINTF(2, 3
 int sparse__buf_json_string(sparse__buf *b, const char *s);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf as null). */
 int sparse__buf_json_double(sparse__buf *b, double v);
+/* s as XML/HTML character data or attribute value (& < > " ' escaped). */
+int sparse__buf_xml(sparse__buf *b, const char *s);
 /* Detaches the string (NUL-terminated, never NULL on success); after an
  * allocation failure NULL, with the buffer's memory released. */
 char *sparse__buf_detach(sparse__buf *b);

@@ -143,3 +143,19 @@ char *sparse__buf_detach(sparse__buf *b)
     b->len = b->cap = 0;
     return s;
 }
+
+int sparse__buf_xml(sparse__buf *b, const char *s)
+{
+    int rc = SPARSE_OK;
+    for (; !rc && *s; s++) {
+        switch (*s) {
+        case '&': rc = sparse__buf_puts(b, "&amp;"); break;
+        case '<': rc = sparse__buf_puts(b, "&lt;"); break;
+        case '>': rc = sparse__buf_puts(b, "&gt;"); break;
+        case '"': rc = sparse__buf_puts(b, "&quot;"); break;
+        case '\'': rc = sparse__buf_puts(b, "&#39;"); break;
+        default: rc = sparse__buf_put(b, s, 1);
+        }
+    }
+    return rc;
+}

@@ -176,6 +176,18 @@ typedef struct wg_row {
     float *tail;
 } wg_row;
 
+/* The values past the last whole vector of a run: fewer than VL, so one
+ * out-of-line copy for every tile shape (inlined, the compiler would
+ * unroll and vectorise it again in each of the 40 tiles). */
+NOINLINE void wg_tail(const float *x, const float *dy, size_t i0, size_t len, size_t n, size_t ds,
+                    float tail[WG_CB][WG_KT], int cb, int kt)
+{
+    for (size_t i = i0; i < len; i++)
+        for (int c = 0; c < cb; c++)
+            for (int j = 0; j < kt; j++)
+                tail[c][j] += dy[(size_t)c * ds + i] * x[(size_t)j * n + i];
+}
+
 INLINE void wg_run(const float *restrict x, const float *restrict dy, size_t len, size_t n, size_t ds,
                    vf acc[WG_CB][WG_KT], float tail[WG_CB][WG_KT], const int CB, const int KT)
 {
@@ -190,10 +202,8 @@ INLINE void wg_run(const float *restrict x, const float *restrict dy, size_t len
                 acc[c][j] += d[c] * xv;
         }
     }
-    for (size_t i = lv; i < len; i++)
-        for (int c = 0; c < CB; c++)
-            for (int j = 0; j < KT; j++)
-                tail[c][j] += dy[(size_t)c * ds + i] * x[(size_t)j * n + i];
+    if (lv < len)
+        wg_tail(x, dy, lv, len, n, ds, tail, CB, KT);
 }
 
 INLINE void wg_tile(const wg_row *r, const int CB, const int KT)
@@ -205,11 +215,11 @@ INLINE void wg_tile(const wg_row *r, const int CB, const int KT)
             acc[c][j] = r->acc[c * KT + j];
             tail[c][j] = r->tail[c * KT + j];
         }
-    if (r->s == 1)
-        wg_run(r->x, r->dy, r->len, r->n, r->ds, acc, tail, CB, KT);
-    else
-        for (size_t ox = 0; ox < r->wo; ox++)
-            wg_run(r->x + ox * r->s * r->n, r->dy + ox * r->n, r->n, r->n, r->ds, acc, tail, CB, KT);
+    /* stride 1: the row is one contiguous run; otherwise one run per
+     * output position (one call site keeps one inlined copy per tile) */
+    const size_t runs = r->s == 1 ? 1 : r->wo, len = r->s == 1 ? r->len : r->n, xstep = r->s * r->n;
+    for (size_t ox = 0; ox < runs; ox++)
+        wg_run(r->x + ox * xstep, r->dy + ox * r->n, len, r->n, r->ds, acc, tail, CB, KT);
     for (int c = 0; c < CB; c++)
         for (int j = 0; j < KT; j++) {
             r->acc[c * KT + j] = acc[c][j];

@@ -349,11 +349,15 @@ static int parse_reference(parser *p, const sparse__doc_node *n, const char *wha
     return rc;
 }
 
+static const char *const plot_accuracy_names[] = {"validation", "test"};
+
 static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    static const char *const keys[] = {"references"};
-    int rc = sparse__doc_check_keys(p->doc, n, "plot", keys, 1);
+    static const char *const keys[] = {"references", "accuracy"};
+    int rc = sparse__doc_check_keys(p->doc, n, "plot", keys, 2);
     const sparse__doc_node *v;
+    if (!rc && (v = sparse__doc_get(n, "accuracy")))
+        rc = sparse__doc_enum(p->doc, v, "plot.accuracy", plot_accuracy_names, 2, &c->plot_test);
     if (rc || !(v = sparse__doc_get(n, "references")))
         return rc;
     if (v->kind != SPARSE__DOC_SEQ || v->n > SPARSE__MAX_REFERENCES)
@@ -591,9 +595,13 @@ static void put_choices(sparse__buf *b, const char *key, sparse__choices set, co
 
 static void put_plot(sparse__buf *b, const sparse_search_config *c)
 {
-    if (!c->plot_nrefs)
+    if (!c->plot_nrefs && !c->plot_test)
         return;
-    sparse__buf_puts(b, "plot:\n  references:\n");
+    sparse__buf_puts(b, "plot:\n");
+    if (c->plot_test) /* only when not the default: older runs' config.yaml stays the same */
+        sparse__buf_printf(b, "  accuracy: %s\n", plot_accuracy_names[c->plot_test]);
+    if (c->plot_nrefs)
+        sparse__buf_puts(b, "  references:\n");
     for (size_t i = 0; i < c->plot_nrefs; i++) {
         const sparse__reference *r = &c->plot_refs[i];
         sparse__buf_puts(b, "    - {label: ");

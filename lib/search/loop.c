@@ -213,7 +213,34 @@ static int replay(sparse__search *s)
     return rc;
 }
 
-/* state.json, pareto.csv and pareto.svg after the trials of this call. */
+/* report.html of the run as it stands, from its records (run: the run
+ * opened already, or NULL). */
+static int write_report(sparse__search *s, const sparse_run *run)
+{
+    sparse_run *own = NULL;
+    int rc = run ? SPARSE_OK : sparse_run_open(&own, sparse__runlog_dir(s->log));
+    char *path = rc ? NULL : sparse__runlog_path(s->log, "report.html");
+    if (!rc)
+        rc = path ? sparse_run_write_report_html(run ? run : own, path) : SPARSE_ENOMEM;
+    free(path);
+    sparse_run_free(own);
+    return rc;
+}
+
+/* Each rewrite opens the run again and refits its surrogate for the front
+ * (0.6 s at 104 trials, measured; 80% more wall time for a search of tiny
+ * trials rewritten after each one), so: after every record while the run
+ * is small, then after every 10th, and after each final-stage trial
+ * (minutes of training each). write_summary writes it at the end. */
+int sparse__write_report(sparse__search *s, int stage)
+{
+    if (s->n >= s->total) /* the last record: write_summary follows */
+        return SPARSE_OK;
+    return stage == 4 || s->n <= 16 || s->n % 10 == 0 ? write_report(s, NULL) : SPARSE_OK;
+}
+
+/* state.json, pareto.csv, pareto.svg and report.html after the trials of
+ * this call. */
 static int write_summary(sparse__search *s, const char *dir)
 {
     int rc = sparse__write_state(s, s->n >= s->total);
@@ -225,6 +252,8 @@ static int write_summary(sparse__search *s, const char *dir)
     char *svg = rc ? NULL : sparse__runlog_path(s->log, "pareto.svg");
     if (!rc)
         rc = svg ? sparse_run_write_pareto_svg(run, svg) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = write_report(s, run);
     free(svg);
     sparse_run_free(run);
     return rc;

@@ -237,6 +237,9 @@ int sparse__keep_trial(sparse__search *s, const sparse__trial *t);
 double sparse__best_feasible(const sparse__search *s);
 /* Replaces state.json with the run's progress. */
 int sparse__write_state(sparse__search *s, int finished);
+/* report.html from the records written so far, when due after a record of
+ * that stage. */
+int sparse__write_report(sparse__search *s, int stage);
 
 /* ---- state.json (state.c) ---- */
 

@@ -180,6 +180,8 @@ SPARSE_API void sparse_run_free(sparse_run *run)
 
 const sparse_search_config *sparse__run_config(const sparse_run *run) { return run->cfg; }
 
+const char *sparse__run_dir(const sparse_run *run) { return sparse__runlog_dir(run->log); }
+
 const double *sparse__run_point(const sparse_run *run, size_t id)
 {
     size_t i = find(run, id);

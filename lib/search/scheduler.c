@@ -259,6 +259,8 @@ static int record_trial(sparse__search *s, sparse__slot *sl)
         sl->point = sl->o.curve = NULL; /* the trial's now */
     if (!rc)
         rc = sparse__write_state(s, 0);
+    if (!rc)
+        rc = sparse__write_report(s, sl->stage);
     if (!rc && s->opts->on_trial)
         rc = report_trial(s, sl, rec);
     free(rec);

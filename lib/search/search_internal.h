@@ -91,6 +91,7 @@ struct sparse_search_config {
     /* the Pareto plot: points to compare with, under the run's WM model */
     sparse__reference plot_refs[SPARSE__MAX_REFERENCES];
     size_t plot_nrefs;
+    int plot_test; /* plot.accuracy: 1 test, 0 validation */
 };
 
 /* Indices of every variable of the genome in the sparse_space (SIZE_MAX if
@@ -281,6 +282,16 @@ char *sparse__run_path(const sparse_run *run, size_t id);
 int sparse__run_front(const sparse_run *run, size_t **idx, size_t *count);
 /* The config stored in a run directory (borrowed). */
 const sparse_search_config *sparse__run_config(const sparse_run *run);
+/* The Pareto figure of pareto.svg as SVG text (*out freed with free), with
+ * the XML declaration if prolog (a file), without it to sit inside HTML. */
+int sparse__pareto_svg(char **out, const sparse_run *run, const sparse_plot_options *opts, int prolog);
+/* The run's directory as it was opened. */
+const char *sparse__run_dir(const sparse_run *run);
+/* report.html's text (*out freed with free), titled title. */
+int sparse__report_html(char **out, const sparse_run *run, const char *title);
+/* A network's diagram (inline SVG) and memory table as HTML (*out freed
+ * with free). */
+int sparse__net_html(char **out, const sparse_net *net, int wm_model);
 /* The splits a search with cfg trains, validates and tests on (the data spec
  * replaced by override when not NULL): one place, so that a run's data can
  * be opened again exactly as its search saw them. */

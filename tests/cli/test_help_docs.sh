@@ -24,7 +24,7 @@ function scan(text, cmd,   rest) {
     if (code && cmd != "" && /^[ \t]+\[/) { scan($0, cmd); next }
     cmd = ""
     line = $0
-    while (match(line, /sparse (search|inspect|export-arch|export|train|eval|memory|data( fetch| info)?)( |`|$)/)) {
+    while (match(line, /sparse (search|inspect|report|export-arch|export|train|eval|memory|data( fetch| info)?)( |`|$)/)) {
         c = substr(line, RSTART + 7, RLENGTH - 7)
         sub(/[ `]$/, "", c)
         rest = substr(line, RSTART + RLENGTH)

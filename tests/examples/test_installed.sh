@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs libsparse into a scratch prefix (meson install --destdir), builds
 # the C examples there through pkg-config alone, and runs them and the Python
-# examples (hello_ctypes.py, and sparse.py through test_python.sh) on it: the
+# examples (hello_ctypes.py, and search_and_plot.py through test_python.sh) on it: the
 # installed headers, sparse.pc, soname and the command are enough. The Rust
 # example does the same in test_rust.sh.
 set -u

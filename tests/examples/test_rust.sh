@@ -1,7 +1,9 @@
 #!/bin/sh
-# Builds the Rust example offline against an installed copy of libsparse
-# (meson install --destdir; build.rs asks pkg-config, pointed at the staged
-# sparse.pc) and runs it on that copy; skips (77) where cargo is missing.
+# Builds the Rust example (the calls of the C examples: training, classifying
+# a saved network, a search with a callback and its front) offline against an
+# installed copy of libsparse (meson install --destdir; build.rs asks
+# pkg-config, pointed at the staged sparse.pc) and runs it on that copy;
+# skips (77) where cargo is missing.
 set -u
 SRC=$1
 BUILD=$2
@@ -24,9 +26,13 @@ readelf -d "$exe" | grep -q 'NEEDED.*libsparse.so.0' || fail "the example does n
 # LD_LIBRARY_PATH at the build tree).
 LD_LIBRARY_PATH="$libdir" "$exe" >"$T/out" 2>&1 || { cat "$T/out"; echo "FAIL: run"; exit 1; }
 cat "$T/out"
-for s in "libsparse " "test accuracy:" "MS " "a bad architecture is refused:"; do
+for s in "libsparse " "test accuracy:" "MS " "classified " "trial 4/4 " "Pareto front (" "a bad architecture is refused:"; do
     grep -qF "$s" "$T/out" || fail "output lacks '$s'"
 done
+# Image by image (sparse_net_predict, as classify.c) gives sparse_net_evaluate's accuracy.
+line=$(grep "^classified " "$T/out")
+[ "$(echo "$line" | sed -n 's/.*: \([0-9.]*\)% (sparse_net_evaluate: \([0-9.]*\)%).*/\1 \2/p' | awk '$1 == $2')" ] ||
+    fail "one by one and sparse_net_evaluate disagree: $line"
 LD_LIBRARY_PATH="$libdir" ldd "$exe" | grep -qF "$libdir/libsparse.so.0" ||
     fail "the example did not load the installed libsparse: $(LD_LIBRARY_PATH="$libdir" ldd "$exe" | grep libsparse)"
 [ $fails -eq 0 ] && echo "ok: rust example against the installed library"

@@ -62,6 +62,7 @@ static sparse_run *hand_made_run(const char *dir, const char *extra)
         if (t)
             assert_int_equal(sparse_space_sample(lay.space, rng, point), SPARSE_OK);
         o.val_acc = 0.97 + 0.01 * (double)t;
+        o.test_acc = o.val_acc - 0.005;
         o.ms = o.wm5 = o.wm6 = 900 + 600 * (double)t;
         char *rec =
             sparse__trial_record(c, lay.nvars, t, 1, SPARSE__NO_PARENT, "initial", "", point, &g, &o, 1);
@@ -105,15 +106,20 @@ static void test_plot_draws_the_config_references(void **state)
     snprintf(path, sizeof path, "%s/pareto.svg", dir);
     sparse_run *run = hand_made_run(dir, with_references);
     char *svg = plotted(run, path, NULL);
-    /* On both panels, or on MS only without a WM figure. */
-    assert_int_equal(occurrences(svg, ">paper Table 3 98.64%<"), 2);
-    assert_int_equal(occurrences(svg, ">paper Table 3 96.49%<"), 1);
-    assert_int_equal(occurrences(svg, ">by hand 97.17%<"), 2);
-    assert_int_equal(occurrences(svg, "<path "), 5);
-    /* One legend line and one colour per label, the first label's first. */
-    assert_non_null(strstr(svg, "fill=\"#d62728\">x paper Table 3<"));
-    assert_non_null(strstr(svg, "fill=\"#2ca02c\">x by hand<"));
-    assert_int_equal(occurrences(svg, "stroke=\"#d62728\""), 3);
+    /* On both panels, or on MS only without a WM figure; named in their
+     * tooltips, never by text among the points. */
+    assert_int_equal(occurrences(svg, "<title>paper Table 3: 98.64%, "), 2);
+    assert_int_equal(occurrences(svg, "<title>paper Table 3: 96.49%, MS 1475 B<"), 1);
+    assert_int_equal(occurrences(svg, "<title>by hand: 97.17%, "), 2);
+    assert_int_equal(occurrences(svg, "<path class=\"ref\""), 5);
+    assert_null(strstr(svg, ">paper Table 3 98.64%<"));
+    /* One legend entry, colour and marker per label, the first label's
+     * first, below the panels. */
+    assert_int_equal(occurrences(svg, "<path class=\"key\""), 2);
+    assert_int_equal(occurrences(svg, ">paper Table 3</text>"), 1);
+    assert_int_equal(occurrences(svg, ">by hand</text>"), 1);
+    assert_int_equal(occurrences(svg, "stroke=\"#d62728\""), 3 + 1);
+    assert_int_equal(occurrences(svg, "stroke=\"#2ca02c\""), 2 + 1);
     assert_int_equal(occurrences(svg, "<circle cx="), 2 * 2 + 2 * 2 + 2); /* trials, front, legend */
     free(svg);
     /* Through the API: the caller's references only, escaped as text. */
@@ -126,12 +132,13 @@ static void test_plot_draws_the_config_references(void **state)
     o.config_references = 0;
     svg = plotted(run, path, &o);
     assert_null(strstr(svg, "paper"));
-    assert_int_equal(occurrences(svg, ">A &amp; &lt;B&gt; 50.00%<"), 1);
+    assert_int_equal(occurrences(svg, "<title>A &amp; &lt;B&gt;: 50.00%, WM 1500 B<"), 1);
+    assert_int_equal(occurrences(svg, ">A &amp; &lt;B&gt;</text>"), 1);
     free(svg);
     o.config_references = 1;
     svg = plotted(run, path, &o);
-    assert_int_equal(occurrences(svg, "<path "), 6);
-    assert_non_null(strstr(svg, "fill=\"#9467bd\">x A &amp; &lt;B&gt;<"));
+    assert_int_equal(occurrences(svg, "<path class=\"ref\""), 6);
+    assert_int_equal(occurrences(svg, "stroke=\"#9467bd\""), 1 + 1);
     free(svg);
     sparse_run_free(run);
     rm_rf(dir);
@@ -146,12 +153,157 @@ static void test_plot_knows_no_data_set(void **state)
     snprintf(path, sizeof path, "%s/pareto.svg", dir);
     sparse_run *run = hand_made_run(dir, "");
     char *svg = plotted(run, path, NULL);
-    assert_null(strstr(svg, "<path "));
+    assert_null(strstr(svg, "<path class=\"ref\""));
+    assert_null(strstr(svg, "<path class=\"key\""));
     assert_null(strstr(svg, "paper"));
-    assert_null(strstr(svg, ">x "));
+    assert_null(strstr(svg, "reference"));
     assert_non_null(strstr(svg, "SpArSe search: 2 trials, 2 on the front (WM model 5)"));
     free(svg);
     sparse_run_free(run);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* Every "x" attribute of text in svg lies in [0, width]: no label leaves
+ * the figure. Returns the count of tick labels on the accuracy axes. */
+static int texts_inside(const char *svg)
+{
+    double width = 0;
+    assert_int_equal(sscanf(strstr(svg, "<svg "), "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%lf\"", &width), 1);
+    for (const char *p = svg; (p = strstr(p, "<text ")); p++) {
+        double x = -1;
+        const char *at = strstr(p, " x=\"");
+        assert_non_null(at);
+        assert_int_equal(sscanf(at, " x=\"%lf\"", &x), 1);
+        assert_true(x >= 0 && x <= width);
+    }
+    return occurrences(svg, "text-anchor=\"end\">");
+}
+
+/* The accuracy axis says which accuracy it shows, from the config or the
+ * options, and has ticks enough to read it. */
+static void test_plot_states_its_accuracy(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/pareto.svg", dir);
+    sparse_run *run = hand_made_run(dir, "plot: {accuracy: test}\n");
+    char *svg = plotted(run, path, NULL);
+    assert_int_equal(occurrences(svg, ">test accuracy (%)</text>"), 2);
+    assert_null(strstr(svg, "validation accuracy (%)"));
+    /* Trials at their test accuracy: 97.00 - 0.5 and 98.00 - 0.5. */
+    assert_non_null(strstr(svg, "<title>trial 1: 97.50%"));
+    /* Two panels of 4 to 8 ticks each, every label inside the figure. */
+    int ticks = texts_inside(svg);
+    assert_true(ticks >= 2 * 4 && ticks <= 2 * 8 + 2);
+    free(svg);
+    sparse_plot_options o = SPARSE_PLOT_OPTIONS_INIT;
+    assert_int_equal(o.accuracy, SPARSE_PLOT_ACCURACY_CONFIG);
+    o.accuracy = SPARSE_PLOT_ACCURACY_VALIDATION;
+    svg = plotted(run, path, &o);
+    assert_int_equal(occurrences(svg, ">validation accuracy (%)</text>"), 2);
+    assert_non_null(strstr(svg, "<title>trial 1: 98.00%"));
+    free(svg);
+    o.accuracy = 2;
+    assert_int_equal(sparse_run_write_pareto_svg_ext(run, path, &o), SPARSE_EINVAL);
+    sparse_run_free(run);
+    /* Many references with long labels: the legend wraps, still inside. */
+    char many[4096] = "plot:\n  references:\n";
+    for (int r = 0; r < 12; r++)
+        snprintf(many + strlen(many), sizeof many - strlen(many),
+                 "    - {label: a rather long reference label number %d, accuracy: 0.%d, ms_bytes: %d}\n", r,
+                 50 + 3 * r, 100 * (r + 1));
+    run = hand_made_run(dir, many);
+    svg = plotted(run, path, NULL);
+    texts_inside(svg);
+    assert_int_equal(occurrences(svg, "<path class=\"key\""), 12);
+    free(svg);
+    sparse_run_free(run);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* report.html: one page, nothing fetched, every trial a row, the front
+ * networks named even when their weights are missing (this hand-made run
+ * has none). */
+static void test_report_is_self_contained(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[600];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    sparse_run *run = hand_made_run(dir, with_references);
+    assert_int_equal(sparse_run_write_report_html(run, path), SPARSE_OK);
+    char *html;
+    size_t len;
+    assert_int_equal(sparse__read_file(path, &html, &len), SPARSE_OK);
+    assert_int_equal(strncmp(html, "<!DOCTYPE html>", 15), 0);
+    assert_non_null(strstr(html, "</html>"));
+    /* Inline only: the SVG namespace is the one address in it. */
+    assert_null(strstr(html, " src="));
+    assert_null(strstr(html, "<link"));
+    assert_null(strstr(html, "url("));
+    assert_int_equal(occurrences(html, "http"), occurrences(html, "xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_null(strstr(html, "<?xml"));
+    assert_int_equal(occurrences(html, "<title>paper Table 3: 98.64%, "), 2);
+    /* Two trials, both on the front: in the front table and in all trials. */
+    assert_int_equal(occurrences(html, "<tr class=\"front\"><td>"), 2);
+    assert_int_equal(occurrences(html, "<h3 id=\"trial-"), 2);
+    assert_int_equal(occurrences(html, "<p>not shown: "), 2);
+    assert_non_null(strstr(html, "<table class=\"sortable\">"));
+    free(html);
+    sparse_run_free(run);
+    rm_rf(dir);
+    free(dir);
+}
+
+typedef struct report_watch {
+    const char *path;
+    size_t seen, rows_ok;
+} report_watch;
+
+/* Whether report.html in path holds `trials` trials. */
+static int report_holds(const char *path, size_t trials)
+{
+    char *html = read_all(path), want[64];
+    snprintf(want, sizeof want, "<h2>All trials (%zu;", trials);
+    int yes = strstr(html, want) != NULL;
+    free(html);
+    return yes;
+}
+
+/* Each trial's callback but the last's: report.html already holds every
+ * trial recorded (the last is written with the run's summary). */
+static int count_report_rows(void *user, const sparse_trial_event *ev)
+{
+    report_watch *w = user;
+    if (ev->trial + 1 < ev->total)
+        w->rows_ok += report_holds(w->path, ev->trial + 1);
+    w->seen++;
+    return 0;
+}
+
+/* The search rewrites report.html as it goes, not only at the end. */
+static void test_report_follows_the_search(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), run_dir[600], path[700];
+    char *csv = write_tiny_csv(dir), *text = tiny_config(csv);
+    snprintf(run_dir, sizeof run_dir, "%s/run", dir);
+    snprintf(path, sizeof path, "%s/report.html", run_dir);
+    sparse_search_config *c;
+    assert_int_equal(sparse_search_config_parse(&c, text, strlen(text), "tiny.yaml"), SPARSE_OK);
+    report_watch w = {path, 0, 0};
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.on_trial = count_report_rows;
+    o.user = &w;
+    o.max_trials = 3;
+    assert_int_equal(sparse_search_run(c, run_dir, &o), SPARSE_OK);
+    assert_int_equal(w.seen, 3);
+    assert_int_equal(w.rows_ok, 2);
+    assert_true(report_holds(path, 3));
+    sparse_search_config_free(c);
+    free(text);
+    free(csv);
     rm_rf(dir);
     free(dir);
 }
@@ -189,6 +341,9 @@ static void test_plot_refuses_bad_references(void **state)
 const struct CMUnitTest plot_tests[] = {
     cmocka_unit_test(test_plot_draws_the_config_references),
     cmocka_unit_test(test_plot_knows_no_data_set),
+    cmocka_unit_test(test_plot_states_its_accuracy),
+    cmocka_unit_test(test_report_is_self_contained),
+    cmocka_unit_test(test_report_follows_the_search),
     cmocka_unit_test(test_plot_refuses_bad_references),
 };
 const size_t plot_test_count = sizeof plot_tests / sizeof plot_tests[0];

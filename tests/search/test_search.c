@@ -139,7 +139,7 @@ static void test_config_errors(void **state)
     expect_error("data: mnist\nfinal: {trials: 2, epoch: 3}\n", SPARSE_EFORMAT, "final: unknown key 'epoch'");
     expect_error("data: mnist\nfinal: {trials: 2, boxes: []}\n", SPARSE_EFORMAT, "final.boxes: expected a list of 1 to 8");
     expect_error("data: mnist\nfinal: {boxes: [{ms_bytes: 0}]}\n", SPARSE_ERANGE, "final.boxes[0].ms_bytes");
-    expect_error("data: mnist\nplot: {refs: []}\n", SPARSE_EFORMAT, "bad.yaml:2:8: plot: unknown key 'refs' (allowed: references)");
+    expect_error("data: mnist\nplot: {refs: []}\n", SPARSE_EFORMAT, "bad.yaml:2:8: plot: unknown key 'refs' (allowed: references, accuracy)");
     expect_error("data: mnist\nplot: {references: {label: a}}\n", SPARSE_EFORMAT,
                  "bad.yaml:2:20: plot.references: expected a list of up to 32");
     expect_error("data: mnist\nplot:\n  references:\n    - {label: a, accuracy: 98.6, ms_bytes: 2000}\n", SPARSE_ERANGE,
