@@ -10,7 +10,7 @@ typedef struct args {
     const char *src, *out, *prefix, *weights, *build_dir;
     cli_data data;
     long trial, calib, threads, verify;
-    int target, json;
+    int target, json, input_downsampling;
 } args;
 
 static const char *const target_names[] = {"host", "cortex-m0plus", "cortex-m4", "cortex-m7"};
@@ -21,6 +21,9 @@ static const cli_choice targets[] = {
     {"cortex-m7", SPARSE_EXP_TARGET_CORTEX_M7},
     {NULL, 0},
 };
+static const cli_choice downsampling_modes[] = {{"network", SPARSE_INPUT_DOWNSAMPLING_NETWORK},
+                                                {"acquisition", SPARSE_INPUT_DOWNSAMPLING_ACQUISITION},
+                                                {NULL, 0}};
 
 #define F(m) offsetof(args, m)
 static const cli_opt deploy_opts[] = {
@@ -45,6 +48,10 @@ static const cli_opt deploy_opts[] = {
                  "logit with the library's int8 path; exit status 1 on a mismatch"),
     CLI_OPT_STRING("build-dir", "DIR", F(build_dir),
                    "keep the object, firmware and images there (default: removed)"),
+    CLI_OPT_CHOICE("input-downsampling", "MODE", F(input_downsampling), downsampling_modes, NULL,
+                   "network: the model takes the raw image; acquisition: it takes the\n"
+                   "image after the network's input downsampling, as a sensor delivers\n"
+                   "it (docs/memory.md). Default: the run's input_downsampling, else network"),
     CLI_OPT_LONG("threads", "T", F(threads), 1, 1024, "1", "compute threads for calibration"),
     CLI_OPT_FLAG("json", F(json), "print one JSON object"),
     CLI_SECTION_TEXT("Without a run directory (with one, --data moves the run's data):"),
@@ -76,6 +83,7 @@ typedef struct model {
     sparse_net *net;
     cli_splits d;
     size_t calib;
+    int input_downsampling; /* -1 until known */
 } model;
 
 static int load_from_run(const args *a, model *m)
@@ -85,6 +93,8 @@ static int load_from_run(const args *a, model *m)
     if (status)
         return status;
     int rc = sparse_run_trial_net(&m->net, NULL, run, (size_t)a->trial);
+    if (!rc && m->input_downsampling < 0)
+        rc = sparse_run_input_downsampling(run, &m->input_downsampling);
     if (!rc)
         rc = sparse_run_open_data(&m->d.train, &m->d.val, &m->d.test, run, a->data.spec);
     sparse_run_free(run);
@@ -112,11 +122,13 @@ typedef struct report {
     const char *split;
 } report;
 
-static int predicted(sparse_net *net, uint64_t *v)
+static int predicted(sparse_net *net, int input_downsampling, uint64_t *v)
 {
     sparse_memreport *r = NULL;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    mo.input_downsampling = input_downsampling;
     size_t layer;
-    int rc = sparse_memreport_from_net(&r, net, NULL);
+    int rc = sparse_memreport_from_net(&r, net, &mo);
     if (!rc)
         rc = sparse_memreport_ms_bytes(r, &v[0]);
     if (!rc)
@@ -139,6 +151,10 @@ static void print_text(const args *a, const char *prefix, const report *r)
     printf("exported        %s/%s.h, %s/%s.c\n", a->out, prefix, a->out, prefix);
     printf("input           %zux%zux%zu int8, scale %.9g, zero point %d; %zu classes\n", r->fig.input_c,
            r->fig.input_h, r->fig.input_w, r->fig.input_scale, (int)r->fig.input_zero_point, r->fig.classes);
+    if (r->fig.input_node)
+        printf("                the image after input downsampling (node %zu): downsampling is data "
+               "acquisition\n",
+               r->fig.input_node);
     printf("%-15s %12s %12s\n", "bytes", "predicted", "exported");
     for (int i = 0; i < 5; i++)
         printf("%-15s %12llu %12llu\n", rows[i], (unsigned long long)r->pred[i], (unsigned long long)exp[i]);
@@ -184,8 +200,9 @@ static int print_json(const args *a, const char *prefix, const report *r)
     sparse_json_integer(j, (long long)r->fig.input_h);
     sparse_json_integer(j, (long long)r->fig.input_w);
     sparse_json_end(j);
-    static const char *const top[] = {"input_scale", "input_zero_point", "classes"};
-    cli_json_members(j, top, (const double[]){r->fig.input_scale, r->fig.input_zero_point, (double)r->fig.classes}, 3);
+    static const char *const top[] = {"input_scale", "input_zero_point", "classes", "input_node"};
+    cli_json_members(j, top, (const double[]){r->fig.input_scale, r->fig.input_zero_point, (double)r->fig.classes,
+                                               (double)r->fig.input_node}, 4);
     static const char *const sizes[] = {"ms_bytes", "wm5_bytes", "wm6_bytes", "flash_bytes", "arena_bytes",
                                         "arena_lower_bound_bytes"};
     sparse_json_key(j, "predicted");
@@ -256,7 +273,8 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
     cli_note("export: running %ld images on %s...",
              a->verify ? a->verify : (long)sparse_dataset_image_count(images),
              a->target == 0 ? "the host" : "qemu");
-    if ((rc = sparse_exp_export_verify(q, a->out, prefix, &tc, images, (size_t)a->verify, &r->ver)))
+    if ((rc = sparse_exp_export_verify_from(q, a->out, prefix, &tc, images, (size_t)a->verify, r->fig.input_node,
+                                            &r->ver)))
         return cli_lib_error(rc, "export: verify");
     r->verified = 1;
     return CLI_OK;
@@ -264,7 +282,7 @@ static int build_and_verify(const args *a, const char *prefix, sparse_qnet *q, c
 
 int cli_cmd_export(int argc, char **argv)
 {
-    args a = {.prefix = "model", .trial = -1, .verify = -1};
+    args a = {.prefix = "model", .trial = -1, .verify = -1, .input_downsampling = -1};
     int rc = cli_parse(&deploy_spec, argc, argv, &a, NULL);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -276,7 +294,7 @@ int cli_cmd_export(int argc, char **argv)
         return cli_usage("export", "needs RUN_DIR --trial ID, or --weights W and --data SPEC");
     if ((rc = sparse_set_thread_count((int)a.threads)))
         return cli_lib_error(rc, "--threads");
-    model m = {0};
+    model m = {.input_downsampling = a.input_downsampling};
     sparse_qnet *q = NULL;
     report r;
     memset(&r, 0, sizeof r);
@@ -284,13 +302,16 @@ int cli_cmd_export(int argc, char **argv)
     r.obj.version = SPARSE_EXP_BUILD_RESULT_VERSION;
     r.ver.version = SPARSE_EXP_VERIFY_RESULT_VERSION;
     int status = a.trial >= 0 ? load_from_run(&a, &m) : load_from_files(&a, &m);
+    if (m.input_downsampling < 0)
+        m.input_downsampling = SPARSE_INPUT_DOWNSAMPLING_NETWORK;
     sparse_quant_options qo = SPARSE_QUANT_OPTIONS_INIT;
     qo.calib_images = m.calib;
     sparse_export_options eo = SPARSE_EXPORT_OPTIONS_INIT;
     eo.prefix = a.prefix;
+    eo.input_downsampling = m.input_downsampling;
     if (!status && (rc = sparse_qnet_create(&q, m.net, m.d.train, &qo)))
         status = cli_lib_error(rc, "export: int8 quantisation");
-    if (!status && (rc = predicted(m.net, r.pred)))
+    if (!status && (rc = predicted(m.net, m.input_downsampling, r.pred)))
         status = cli_lib_error(rc, "export: memory figures");
     if (!status && (rc = sparse_export_qnet(q, a.out, &eo, &r.fig)))
         status = cli_lib_error(rc, "export");

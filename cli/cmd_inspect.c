@@ -7,7 +7,7 @@
 #include "cli.h"
 
 typedef struct inspect_args {
-    const char *dir, *out;
+    const char *dir, *out, *svg, *compare, *compare_label;
     long trial;
     int all, json, dot;
 } inspect_args;
@@ -22,16 +22,25 @@ static const cli_opt inspect_opts[] = {
                  "its MS and WM before and after pruning (render: dot -Tsvg FILE.dot)"),
     {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
      .help = "write the diagram to FILE instead of stdout"},
+    CLI_OPT_STRING("svg", "FILE", F(svg),
+                   "write the run's Pareto plot (pareto.svg) to FILE, with --compare's\n"
+                   "front drawn beside it"),
+    CLI_OPT_STRING("compare", "DIR", F(compare),
+                   "another run whose front --svg draws as reference points (e.g. the\n"
+                   "same search without pruning: the paper's Fig. 3a)"),
+    CLI_OPT_STRING("compare-label", "TEXT", F(compare_label), "their legend (default: DIR's front)"),
     CLI_OPT_FLAG("json", F(json),
-                 "one JSON object (schema, command, run, wm_model, boxes, trials;\n"
-                 "every key in docs/json.md, null where unknown) instead of the table"),
+                 "one JSON object (schema, command, run, wm_model, input_downsampling,\n"
+                 "boxes, trials; every key in docs/json.md, null where unknown)\n"
+                 "instead of the table"),
     {0},
 };
 static const cli_spec inspect_spec = {
     .name = "inspect", .opts = inspect_opts, .args = {F(dir)}, .n_args = 1,
     .usage =
         "Usage: sparse inspect DIR [--all] [--json]\n"
-        "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n\n"
+        "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n"
+        "       sparse inspect DIR --svg FILE.svg [--compare DIR2 [--compare-label TEXT]]\n\n"
         "Prints the Pareto front of a search run (accuracy, MS, WM) as a table, grouped by\n"
         "budget box (the config's final.boxes, else its budgets), the most accurate first, each\n"
         "box with the trial to take for it: each trial's validation accuracy with its binomial\n"
@@ -111,16 +120,18 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
 {
     sparse_net *net = NULL, *before = NULL;
     sparse_memreport *rb = NULL, *ra = NULL;
-    sparse_memory_options dense = SPARSE_MEMORY_OPTIONS_INIT;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT, dense = SPARSE_MEMORY_OPTIONS_INIT;
     dense.dense = 1;
     int wm_model = 5;
     int rc = sparse_run_wm_model(run, &wm_model);
+    if (!rc && !(rc = sparse_run_input_downsampling(run, &mo.input_downsampling)))
+        dense.input_downsampling = mo.input_downsampling;
     if (!rc)
         rc = sparse_run_trial_net(&net, &before, run, trial);
     if (!rc)
-        rc = sparse_memreport_from_net(&ra, net, NULL);
+        rc = sparse_memreport_from_net(&ra, net, &mo);
     if (!rc)
-        rc = sparse_memreport_from_net(&rb, before ? before : net, before ? &dense : NULL);
+        rc = sparse_memreport_from_net(&rb, before ? before : net, before ? &dense : &mo);
     FILE *f = NULL;
     int status = rc ? cli_lib_error(rc, "inspect --dot") : cli_output_open(&f, path, "inspect");
     if (!status) {
@@ -154,6 +165,44 @@ static int write_dot(const sparse_run *run, size_t trial, const char *path)
     return status;
 }
 
+/* The run's Pareto plot with the front of the run in a->compare drawn as
+ * reference points (validation accuracy, MS, WM: what the plot draws). */
+static int write_svg(const sparse_run *run, const inspect_args *a)
+{
+    sparse_run *other = NULL;
+    size_t *ids = NULL, count = 0;
+    sparse_plot_reference *refs = NULL;
+    char label[64];
+    snprintf(label, sizeof label, "%.40s front", a->compare ? a->compare : "");
+    int status = a->compare ? cli_open_run(&other, a->compare, -1, "inspect --compare") : CLI_OK;
+    int rc = SPARSE_OK, wm_model = 5;
+    if (!status && other) {
+        count = sparse_run_trial_count(other);
+        ids = malloc((count ? count : 1) * sizeof *ids);
+        refs = calloc(count ? count : 1, sizeof *refs);
+        if (!ids || !refs)
+            status = cli_error("out of memory");
+        else if ((rc = sparse_run_pareto(other, ids, &count)) || (rc = sparse_run_wm_model(run, &wm_model)))
+            status = cli_lib_error(rc, "inspect --compare");
+    }
+    for (size_t i = 0; !status && other && i < count; i++) {
+        refs[i].label = a->compare_label ? a->compare_label : label;
+        sparse_run_trial_value(other, ids[i], SPARSE_TRIAL_VAL_ACCURACY, &refs[i].accuracy);
+        sparse_run_trial_value(other, ids[i], SPARSE_TRIAL_MS_BYTES, &refs[i].ms_bytes);
+        sparse_run_trial_value(other, ids[i],
+                               wm_model == 6 ? SPARSE_TRIAL_WM6_BYTES : SPARSE_TRIAL_WM5_BYTES, &refs[i].wm_bytes);
+    }
+    sparse_plot_options po = SPARSE_PLOT_OPTIONS_INIT;
+    po.references = refs;
+    po.reference_count = other ? count : 0;
+    if (!status && (rc = sparse_run_write_pareto_svg_ext(run, a->svg, &po)))
+        status = cli_lib_error(rc, "inspect --svg");
+    free(ids);
+    free(refs);
+    sparse_run_free(other);
+    return status;
+}
+
 int cli_cmd_inspect(int argc, char **argv)
 {
     inspect_args a = {.trial = -1};
@@ -164,14 +213,18 @@ int cli_cmd_inspect(int argc, char **argv)
         return cli_usage("inspect", "missing the run directory");
     if (a.dot && a.trial < 0)
         return cli_usage("inspect", "--dot needs --trial ID");
+    if ((a.compare || a.compare_label) && !a.svg)
+        return cli_usage("inspect", "--compare and --compare-label need --svg FILE");
     sparse_run *run;
     int status = cli_open_run(&run, a.dir, a.dot ? a.trial : -1, "inspect");
     if (status)
         return status;
     size_t n = sparse_run_trial_count(run), count = n;
-    size_t *idx = a.dot ? NULL : malloc((n ? n : 1) * sizeof *idx);
+    size_t *idx = a.dot || a.svg ? NULL : malloc((n ? n : 1) * sizeof *idx);
     if (a.dot)
         status = write_dot(run, (size_t)a.trial, a.out);
+    else if (a.svg)
+        status = write_svg(run, &a);
     else if (!idx)
         status = cli_error("out of memory");
     else if (!a.all && (rc = sparse_run_pareto(run, idx, &count)))

@@ -127,7 +127,7 @@ static int train_run_all(const train_args *a, train_run *t)
         progress p;
         const sparse_train_options o = train_options(a, &p);
         if (a->prune.method >= 0)
-            status = cli_prune_train(&t->prune, &a->prune, &t->net, t->data.train, &o, &t->res);
+            status = cli_prune_train(&t->prune, &a->prune, &t->net, t->data.train, t->data.val, &o, &t->res);
         else if ((rc = sparse_net_train(t->net, t->data.train, &o, &t->res)))
             status = cli_lib_error(rc, "training");
         if (cli_progress()) /* end the progress line */

@@ -126,8 +126,12 @@ static void print_box_line(const sparse_run *run, const char *dir, size_t b, siz
 
 static void print_text(const sparse_run *run, const char *dir, const row *rows, size_t count, size_t nboxes, int wm_model)
 {
-    int any_partial = 0;
+    int any_partial = 0, mode = SPARSE_INPUT_DOWNSAMPLING_NETWORK;
     size_t failed = 0;
+    (void)sparse_run_input_downsampling(run, &mode);
+    if (mode == SPARSE_INPUT_DOWNSAMPLING_ACQUISITION)
+        puts("MS and WM count input downsampling as data acquisition (input_downsampling: acquisition):\n"
+             "the downsampled image is the networks' input x_0\n");
     for (size_t j = 0; j < count; j++) {
         const row *r = &rows[j];
         if (!j || r->box != rows[j - 1].box) {
@@ -172,6 +176,10 @@ static int print_json(const sparse_run *run, const char *dir, const row *rows, s
     sparse_json_string(j, dir);
     sparse_json_key(j, "wm_model");
     sparse_json_integer(j, wm_model);
+    int mode = SPARSE_INPUT_DOWNSAMPLING_NETWORK;
+    (void)sparse_run_input_downsampling(run, &mode);
+    sparse_json_key(j, "input_downsampling");
+    sparse_json_string(j, sparse_input_downsampling_name(mode));
     sparse_json_key(j, "boxes");
     sparse_json_begin(j, 1);
     for (size_t b = 0; b < nboxes; b++) {

@@ -1,8 +1,11 @@
 /* `sparse train --prune none|spvd|bc ...` (see prune_opts.h). */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prune_opts.h"
+#include "sparse/experimental.h"
 
 const cli_choice cli_prune_methods[] = {
     {"none", SPARSE_PRUNE_NONE}, {"spvd", SPARSE_PRUNE_SPVD}, {"bc", SPARSE_PRUNE_BC}, {NULL, 0}};
@@ -15,8 +18,75 @@ void cli_pruning_free(cli_pruning *p)
     p->varnet = NULL;
 }
 
+/* --thresholds: the list, at most CLI_SWEEP_MAX finite numbers. */
+static int parse_thresholds(const char *text, cli_pruning *p)
+{
+    const char *s = text;
+    p->n_sweep = 0;
+    while (*s) {
+        char *end = NULL;
+        double t = strtod(s, &end);
+        if (end == s || !isfinite(t) || (*end && *end != ',') || p->n_sweep == CLI_SWEEP_MAX)
+            return cli_usage("train", "--thresholds must be up to %d numbers separated by commas, not '%s'",
+                             CLI_SWEEP_MAX, text);
+        p->sweep[p->n_sweep++].threshold = t;
+        s = *end ? end + 1 : end;
+    }
+    return p->n_sweep ? CLI_OK : cli_usage("train", "--thresholds is empty");
+}
+
+/* Every variational node of net prunes at log alpha >= t from now on. */
+static void set_threshold(sparse_net *net, double t)
+{
+    for (size_t i = 0; i < sparse_net_node_count(net); i++) {
+        int mode = sparse_exp_net_variational_mode(net, i);
+        if (mode != SPARSE_PRUNE_NONE)
+            sparse_exp_net_set_variational(net, i, mode, t, 0);
+    }
+}
+
+/* Applies each candidate threshold to the trained variational network,
+ * compacts and measures it on the validation images; keeps the result of
+ * the most accurate one within the bound. */
+static int sweep_thresholds(cli_pruning *p, const cli_prune_args *a, const sparse_dataset *val)
+{
+    size_t best = SIZE_MAX, fewest = 0;
+    for (size_t k = 0; k < p->n_sweep; k++) {
+        cli_sweep_row *row = &p->sweep[k];
+        set_threshold(p->varnet, row->threshold);
+        sparse_prune_result *r = NULL;
+        int rc = sparse_prune_compact(&r, p->varnet, 0);
+        if (!rc)
+            rc = sparse_net_evaluate(sparse_prune_result_net(r), val, &row->val_accuracy);
+        row->nonzeros = rc ? 0 : sparse_net_nonzero_count(sparse_prune_result_net(r));
+        sparse_prune_result_free(r);
+        if (rc)
+            return cli_lib_error(rc, "--thresholds");
+        cli_note("threshold %g: %.2f%% validation accuracy, %zu non-zero weights", row->threshold,
+                 100.0 * row->val_accuracy, row->nonzeros);
+        const int fits = a->max_nonzeros == 0 || row->nonzeros <= (size_t)a->max_nonzeros;
+        if (fits && (best == SIZE_MAX || row->val_accuracy > p->sweep[best].val_accuracy ||
+                     (row->val_accuracy == p->sweep[best].val_accuracy && row->nonzeros < p->sweep[best].nonzeros)))
+            best = k;
+        if (row->nonzeros < p->sweep[fewest].nonzeros)
+            fewest = k;
+    }
+    if (best == SIZE_MAX) {
+        cli_note("no threshold keeps at most %ld non-zero weights: taking the sparsest", a->max_nonzeros);
+        best = fewest;
+    }
+    const double t = p->sweep[best].threshold;
+    cli_note("threshold %g chosen on the validation images", t);
+    set_threshold(p->varnet, t);
+    p->o.spvd_threshold = p->o.bc_threshold = t;
+    sparse_prune_result_free(p->res);
+    p->res = NULL;
+    int rc = sparse_prune_compact(&p->res, p->varnet, 0);
+    return rc ? cli_lib_error(rc, "pruning") : CLI_OK;
+}
+
 int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, const sparse_dataset *train,
-                    const sparse_train_options *o, sparse_train_result *res)
+                    const sparse_dataset *val, const sparse_train_options *o, sparse_train_result *res)
 {
     sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
     po.method = a->method;
@@ -26,22 +96,45 @@ int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, c
     po.zero_epochs = (int)a->zero_epochs;
     po.anneal_epochs = (int)a->anneal_epochs;
     po.finetune_epochs = (int)a->finetune_epochs;
+    po.finetune_lr_scale = a->finetune_lr_scale;
     po.seed = o->seed;
     p->o = po;
     int rc = sparse_prune_options_check(&p->o);
     if (rc)
         return cli_lib_error(rc, "--prune");
-    if ((rc = sparse_prune_run(&p->res, *net, train, o, &p->o)))
+    int status = a->thresholds ? parse_thresholds(a->thresholds, p) : CLI_OK;
+    if (!status && a->thresholds && !isnan(a->threshold))
+        status = cli_usage("train", "--threshold and --thresholds exclude each other");
+    if (!status && a->thresholds && (!val || !sparse_dataset_image_count(val)))
+        status = cli_usage("train", "--thresholds needs validation images (--val)");
+    if (status)
+        return status;
+    /* With a sweep, fine-tuning waits for the threshold. */
+    sparse_prune_options run = p->o;
+    if (a->thresholds)
+        run.finetune_epochs = 0;
+    if ((rc = sparse_prune_run(&p->res, *net, train, o, &run)))
         return cli_lib_error(rc, "pruning");
-    sparse_net *c = NULL;
+    p->varnet = *net;
+    *net = NULL;
     sparse_train_result r0 = SPARSE_TRAIN_RESULT_INIT;
     sparse_prune_result_training(p->res, 0, &r0);
     *res = r0;
+    if (a->thresholds && (status = sweep_thresholds(p, a, val)))
+        return status;
+    sparse_net *c = NULL;
     if ((rc = sparse_prune_result_take_net(&c, p->res)))
         return cli_lib_error(rc, "pruning");
-    p->varnet = *net;
     p->cnet = c;
     *net = c;
+    if (a->thresholds && a->finetune_epochs > 0) {
+        sparse_train_options f = *o;
+        f.epochs = (size_t)a->finetune_epochs;
+        f.lr *= a->finetune_lr_scale;
+        p->finetune.version = SPARSE_TRAIN_RESULT_VERSION;
+        if ((rc = sparse_net_train(c, train, &f, &p->finetune)))
+            return cli_lib_error(rc, "fine-tuning");
+    }
     return CLI_OK;
 }
 
@@ -127,6 +220,25 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *
             sparse_json_end(j);
         }
         sparse_json_end(j);
+        sparse_json_key(j, "finetune_lr_scale");
+        sparse_json_number(j, p->o.finetune_lr_scale);
+        if (p->n_sweep) {
+            sparse_json_key(j, "threshold_sweep");
+            sparse_json_begin(j, 1);
+            for (size_t k = 0; k < p->n_sweep; k++) {
+                sparse_json_begin(j, 0);
+                sparse_json_key(j, "threshold");
+                sparse_json_number(j, p->sweep[k].threshold);
+                sparse_json_key(j, "val_accuracy");
+                sparse_json_number(j, p->sweep[k].val_accuracy);
+                sparse_json_key(j, "nonzero_weights");
+                sparse_json_integer(j, (long long)p->sweep[k].nonzeros);
+                sparse_json_end(j);
+            }
+            sparse_json_end(j);
+            sparse_json_key(j, "max_nonzeros");
+            sparse_json_integer(j, (long long)a->max_nonzeros);
+        }
         char *arch = NULL;
         sparse_json_key(j, "compacted_arch");
         if (p->o.method == SPARSE_PRUNE_BC && !sparse_arch_to_json(&arch, sparse_net_arch(p->cnet)))

@@ -218,6 +218,18 @@ SPARSE_API int sparse_exp_qnet_memgraph(sparse_memgraph **out, const sparse_qnet
  * sparse_free(). */
 SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
                                         const uint64_t *offsets);
+/* The same for a model whose input is node input_node's output (input
+ * downsampling done by data acquisition, sparse_memory_options'
+ * input_downsampling): nodes 0 .. input_node are no steps and their kernels
+ * are not compiled in; the caller puts node input_node's int8 output at
+ * offsets[input_node]. input_node 0 is sparse_exp_qnet_c_source;
+ * SPARSE_ERANGE past the last node. */
+SPARSE_API int sparse_exp_qnet_c_source_from(char **out, const sparse_qnet *q, const char *prefix,
+                                             const uint64_t *offsets, size_t input_node);
+/* Output shape (C, H, W) of node id of q; any output may be NULL;
+ * SPARSE_ERANGE for a bad id. */
+SPARSE_API int sparse_exp_qnet_node_shape(const sparse_qnet *q, size_t id, size_t *channels, size_t *height,
+                                          size_t *width);
 
 /* ---- Exported models on a microcontroller (sparse/export.h) ----
  *
@@ -310,6 +322,13 @@ typedef struct sparse_exp_verify_result {
 SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const char *prefix,
                                         const sparse_exp_toolchain *tc, const sparse_dataset *images,
                                         size_t n, sparse_exp_verify_result *out);
+/* The same for a model exported with input downsampling as acquisition,
+ * whose input is node input_node's output (PREFIX_INPUT_NODE of its
+ * header): the firmware is given that node's int8 output of each image, as
+ * sparse_qnet_predict computes it. input_node 0 is sparse_exp_export_verify. */
+SPARSE_API int sparse_exp_export_verify_from(sparse_qnet *q, const char *dir, const char *prefix,
+                                             const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                             size_t n, size_t input_node, sparse_exp_verify_result *out);
 
 /* ---- Surrogate hyper-parameter schedule ---- */
 

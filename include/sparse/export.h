@@ -51,14 +51,23 @@ typedef struct sparse_export_options {
     unsigned version;   /* SPARSE_EXPORT_OPTIONS_VERSION */
     const char *prefix; /* names of the generated code: a letter, then letters, digits or '_'
                            (at most 48); default "model" */
+    /* Version 2: */
+    int input_downsampling; /* sparse_input_downsampling (sparse/memory.h). NETWORK (default): the
+                               model takes the raw image and runs every step. ACQUISITION: the
+                               model takes the image after the network's input downsampling (a
+                               chain of downsampling or pooling nodes from the input, read by
+                               nothing else; SPARSE_EUNSUPPORTED otherwise), as a sensor pipeline
+                               delivers it; those steps are left out and the figures count them
+                               as acquisition */
 } sparse_export_options;
 
-#define SPARSE_EXPORT_OPTIONS_VERSION 1
+/* Version 1 callers (no input_downsampling) are still accepted. */
+#define SPARSE_EXPORT_OPTIONS_VERSION 2
 #define SPARSE_EXPORT_OPTIONS_INIT                                                                           \
     {                                                                                                        \
-        SPARSE_EXPORT_OPTIONS_VERSION, "model"                                                               \
+        SPARSE_EXPORT_OPTIONS_VERSION, "model", 0                                                            \
     }
-/* Fills *opts with the defaults of the given version (SPARSE_EVERSION if unknown). */
+/* Fills *opts with the defaults of the given version, 1 or 2 (SPARSE_EVERSION if unknown). */
 SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned version);
 
 /* What an exported model needs, in bytes at int8, from the memory module's
@@ -72,14 +81,18 @@ typedef struct sparse_export_figures {
     uint64_t flash_bytes;             /* deploy flash: the model's .rodata on a 32-bit Cortex-M */
     uint64_t arena_bytes;             /* PREFIX_ARENA_SIZE: the planner's arena, no scratch buffers */
     uint64_t arena_lower_bound_bytes; /* most bytes alive at one step */
-    size_t input_c, input_h, input_w, classes;
+    size_t input_c, input_h, input_w, classes; /* the exported model's input (acquisition: downsampled) */
     double input_scale; /* real = input_scale * (q - input_zero_point) */
     int32_t input_zero_point;
+    /* Version 2: */
+    size_t input_node; /* the node whose output the model takes: 0 (the network input), or with input
+                          downsampling as acquisition the last downsampling node (PREFIX_INPUT_NODE) */
 } sparse_export_figures;
-#define SPARSE_EXPORT_FIGURES_VERSION 1
+/* Version 1 callers (no input_node) are still accepted. */
+#define SPARSE_EXPORT_FIGURES_VERSION 2
 #define SPARSE_EXPORT_FIGURES_INIT                                                                           \
     {                                                                                                        \
-        SPARSE_EXPORT_FIGURES_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0                                  \
+        SPARSE_EXPORT_FIGURES_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0                               \
     }
 
 /*

@@ -152,13 +152,40 @@ typedef struct sparse_memory_options {
     int dense;        /* 1: every weight and bias counts as non-zero, whatever its value (the
                          figures of the dense network, e.g. of an architecture not yet trained);
                          default 0: non-zeros as the graph gives them */
+    /* Version 3: */
+    int input_downsampling; /* sparse_input_downsampling: where input downsampling happens;
+                               default SPARSE_INPUT_DOWNSAMPLING_NETWORK */
 } sparse_memory_options;
 
-/* Version 1 callers (no dense) are still accepted. */
-#define SPARSE_MEMORY_OPTIONS_VERSION 2
-#define SPARSE_MEMORY_OPTIONS_INIT {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL, 0}
-/* Fills *opts with the defaults of the given version, 1 or 2 (SPARSE_EVERSION
- * if unknown); a version 1 struct is written only up to its own end. */
+/*
+ * Where input downsampling (DOWNSAMPLE nodes fed by the network input) is
+ * counted. Values are part of the ABI (stored in run configs).
+ */
+typedef enum sparse_input_downsampling {
+    /* Part of the network: the raw image is the first layer's input x_0 and
+     * each input-downsampling node is a layer (x = the raw image). Default. */
+    SPARSE_INPUT_DOWNSAMPLING_NETWORK = 0,
+    /* Part of data acquisition (the sensor or a DMA delivers the downsampled
+     * image; the paper's reading): every DOWNSAMPLE or POOL node whose input
+     * is the network input, or such a node (the search space downsamples its
+     * input with a pool), is not a layer (it costs nothing in MS, WM5, WM6,
+     * the deploy flash), its output is a network input, and the raw image
+     * has no buffer in the deploy arena unless another node reads it. */
+    SPARSE_INPUT_DOWNSAMPLING_ACQUISITION = 1
+} sparse_input_downsampling;
+
+/* Static name of a mode: "network", "acquisition"; NULL if unknown. */
+SPARSE_API const char *sparse_input_downsampling_name(int mode);
+/* The mode named name ("network" or "acquisition") in *mode; SPARSE_EINVAL
+ * naming the allowed values otherwise. */
+SPARSE_API int sparse_input_downsampling_parse(const char *name, int *mode);
+
+/* Version 1 (no dense) and 2 (no input_downsampling) callers are still accepted. */
+#define SPARSE_MEMORY_OPTIONS_VERSION 3
+#define SPARSE_MEMORY_OPTIONS_INIT \
+    {SPARSE_MEMORY_OPTIONS_VERSION, SPARSE_SCRATCH_IM2COL, 0, SPARSE_INPUT_DOWNSAMPLING_NETWORK}
+/* Fills *opts with the defaults of the given version, 1 to 3 (SPARSE_EVERSION
+ * if unknown); an older struct is written only up to its own end. */
 SPARSE_API int sparse_memory_options_init(sparse_memory_options *opts, unsigned version);
 
 /* ---- Computing the figures ---- */
@@ -268,7 +295,9 @@ typedef enum sparse_memfield {
     SPARSE_MEMFIELD_DEPLOY_SCRATCH = 9,      /* beyond the paper: scratch bytes of this step */
     SPARSE_MEMFIELD_DEPLOY_LIVE = 10,        /* beyond the paper: bytes alive at this step */
     SPARSE_MEMFIELD_DEPLOY_ARENA = 11,       /* beyond the paper: arena high-water at this step */
-    SPARSE_MEMFIELD_DEPLOY_OFFSET = 12       /* beyond the paper: arena offset of the output */
+    SPARSE_MEMFIELD_DEPLOY_OFFSET = 12,      /* beyond the paper: arena offset of the output */
+    SPARSE_MEMFIELD_ACQUIRED = 13            /* 1 if the node is input downsampling counted as
+                                                data acquisition (not a layer), else 0 */
 } sparse_memfield;
 
 /* One figure of node id (SPARSE_ERANGE for a bad id or field). */
@@ -315,6 +344,24 @@ SPARSE_API int sparse_memgraph_from_net(sparse_memgraph **out, const sparse_net 
  * intermediate graph is freed. *out as for sparse_memreport_create. */
 SPARSE_API int sparse_memreport_from_net(sparse_memreport **out, const sparse_net *net,
                                          const sparse_memory_options *opts);
+
+/*
+ * Activation sparsity, a report beside the paper's figures (never an
+ * objective; the module counts activations dense): for every layer of r,
+ * the non-zeros of its input x_l (all its inputs together) as net computes
+ * them in evaluation mode (after ReLU and batch norm, in float) on the first
+ * max_images images (0: all), i.e. the paper's ||x_l||_0 read literally.
+ * mean[id] is their mean over the images, max[id] their maximum; both have
+ * sparse_memreport_node_count(r) entries and are 0 for nodes that are no
+ * layer. r must be a report of net (sparse_memreport_from_net; same node
+ * ids, SPARSE_EINVAL otherwise); the images must have net's input shape
+ * (SPARSE_ESHAPE). The first layer reads the image itself, whose zeros
+ * depend on its normalisation. net's activations are overwritten; the
+ * contents of mean and max are undefined on failure.
+ */
+SPARSE_API int sparse_memreport_activation_nonzeros(const sparse_memreport *r, sparse_net *net,
+                                                    const sparse_dataset *images, size_t max_images,
+                                                    double *mean, uint64_t *max);
 
 #ifdef __cplusplus
 }

@@ -214,6 +214,10 @@ SPARSE_API int sparse_run_state_value(const sparse_run *run, int field, double *
  * config's wm_model): the one SPARSE_TRIAL_FEASIBLE and sparse_run_pareto
  * use. The records hold both WM5 and WM6. */
 SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model);
+/* How the run's records count input downsampling (the config's
+ * input_downsampling): a sparse_input_downsampling (sparse/memory.h) value,
+ * SPARSE_INPUT_DOWNSAMPLING_NETWORK (0) or _ACQUISITION (1). */
+SPARSE_API int sparse_run_input_downsampling(const sparse_run *run, int *mode);
 
 /* Ids of the trials on the Pareto front of (1 - accuracy, MS, WM under the
  * run's WM model), among successful trials within the budgets (all

@@ -12,9 +12,11 @@
 #include "export_internal.h"
 
 SPARSE__STRUCT_VERSIONS(export_options_versions, sparse_export_options, SPARSE_EXPORT_OPTIONS_INIT,
-                        SPARSE_EXPORT_OPTIONS_VERSION, sizeof(sparse_export_options));
+                        SPARSE_EXPORT_OPTIONS_VERSION, offsetof(sparse_export_options, input_downsampling),
+                        sizeof(sparse_export_options));
 SPARSE__STRUCT_VERSIONS(export_figures_versions, sparse_export_figures, SPARSE_EXPORT_FIGURES_INIT,
-                        SPARSE_EXPORT_FIGURES_VERSION, sizeof(sparse_export_figures));
+                        SPARSE_EXPORT_FIGURES_VERSION, offsetof(sparse_export_figures, input_node),
+                        sizeof(sparse_export_figures));
 
 SPARSE_API int sparse_export_options_init(sparse_export_options *opts, unsigned version)
 {
@@ -27,14 +29,49 @@ typedef struct plan {
     sparse_memreport *report;
     uint64_t *offsets; /* per node */
     size_t n;
-    char upper[64]; /* the prefix in upper case, for macros */
+    size_t input_node; /* the node whose output the model takes: 0, or the last acquired one */
+    char upper[64];    /* the prefix in upper case, for macros */
 } plan;
 
-static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
+static uint64_t node_value(const sparse_memreport *r, size_t id, int field)
+{
+    uint64_t v = 0;
+    (void)sparse_memreport_node_value(r, id, field, &v);
+    return v;
+}
+
+/* With input downsampling as acquisition, the model's input is the output of
+ * the last acquired node; the acquired nodes must be nodes 1 .. that one (a
+ * chain from the input), the raw image must have no buffer (nothing else
+ * reads it) and at that node its output must be the only tensor alive. */
+static int find_input_node(plan *p)
+{
+    size_t last = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (node_value(p->report, i, SPARSE_MEMFIELD_ACQUIRED))
+            last = i;
+    for (size_t i = 1; i <= last; i++)
+        if (!node_value(p->report, i, SPARSE_MEMFIELD_ACQUIRED))
+            return sparse__error(SPARSE_EUNSUPPORTED,
+                                 "export: input downsampling as acquisition needs the downsampling first, "
+                                 "from the input on; node %zu comes before it",
+                                 i);
+    if (last && (node_value(p->report, 0, SPARSE_MEMFIELD_DEPLOY_LIVE) != 0 ||
+                 node_value(p->report, last, SPARSE_MEMFIELD_DEPLOY_LIVE) !=
+                     node_value(p->report, last, SPARSE_MEMFIELD_Y)))
+        return sparse__error(SPARSE_EUNSUPPORTED,
+                             "export: input downsampling as acquisition needs one downsampled image read by the "
+                             "network; here the raw image or another downsampling is read as well");
+    p->input_node = last;
+    return SPARSE_OK;
+}
+
+static int make_plan(plan *p, const sparse_qnet *q, int input_downsampling, sparse_export_figures *fig)
 {
     sparse_memgraph *g = NULL;
     sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
     mo.scratch = SPARSE_SCRATCH_NONE;
+    mo.input_downsampling = input_downsampling;
     int rc = sparse_exp_qnet_memgraph(&g, q);
     if (!rc)
         rc = sparse_memreport_create(&p->report, g, &mo);
@@ -49,6 +86,8 @@ static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
         rc = sparse_memreport_node_value(p->report, i, SPARSE_MEMFIELD_DEPLOY_OFFSET, &p->offsets[i]);
     size_t layer;
     if (!rc)
+        rc = find_input_node(p);
+    if (!rc)
         rc = sparse_memreport_ms_bytes(p->report, &fig->ms_bytes);
     if (!rc)
         rc = sparse_memreport_wm_bytes(p->report, 5, &fig->wm5_bytes, &layer);
@@ -59,14 +98,16 @@ static int make_plan(plan *p, const sparse_qnet *q, sparse_export_figures *fig)
     if (!rc)
         rc = sparse_memreport_deploy_arena_bytes(p->report, &fig->arena_bytes, &fig->arena_lower_bound_bytes);
     if (!rc)
-        rc = sparse_qnet_input_shape(q, &fig->input_c, &fig->input_h, &fig->input_w);
+        rc = sparse_exp_qnet_node_shape(q, p->input_node, &fig->input_c, &fig->input_h, &fig->input_w);
     if (!rc)
-        rc = sparse_qnet_node_qparams(q, 0, &fig->input_scale, &fig->input_zero_point);
+        rc = sparse_qnet_node_qparams(q, p->input_node, &fig->input_scale, &fig->input_zero_point);
     fig->classes = sparse_qnet_class_count(q);
+    fig->input_node = p->input_node;
     return rc;
 }
 
-static void put_header(sparse__buf *b, const char *x, const char *X, const sparse_export_figures *f)
+static void put_header(sparse__buf *b, const char *x, const char *X, const sparse_export_figures *f,
+                       const plan *p)
 {
     sparse__buf_printf(
         b,
@@ -85,6 +126,12 @@ static void put_header(sparse__buf *b, const char *x, const char *X, const spars
         x, SPARSE_VERSION_STRING, f->input_c, f->input_h, f->input_w, f->classes, X,
         (unsigned long long)f->flash_bytes, (unsigned long long)f->ms_bytes, (unsigned long long)f->wm5_bytes,
         (unsigned long long)f->wm6_bytes, X, x, x, x, x, X, X);
+    if (p->input_node)
+        sparse__buf_printf(b,
+                           "/* Input downsampling is data acquisition: the input is the image after the\n"
+                           " * network's input downsampling (node %zu), as the sensor delivers it; the\n"
+                           " * model does not downsample. */\n#define %s_INPUT_NODE %zu\n",
+                           p->input_node, X, p->input_node);
     sparse__buf_printf(
         b,
         "#define %s_INPUT_C %zu\n#define %s_INPUT_H %zu\n#define %s_INPUT_W %zu\n#define %s_INPUT_SIZE %zu\n"
@@ -128,14 +175,14 @@ static void put_source(sparse__buf *b, const char *x, const char *X, const char 
         "#include <stdint.h>\n#include <string.h>\n\n#include \"%s.h\"\n\n",
         x, SPARSE_VERSION_STRING, x, x);
     sparse__buf_puts(b, body);
-    const uint64_t in_off = p->offsets[0], out_off = p->offsets[p->n - 1];
+    const uint64_t in_off = p->offsets[p->input_node], out_off = p->offsets[p->n - 1];
     sparse__buf_printf(b, "\n/* ---- The arena ---- */\n/* Tensors (node: offset, bytes):");
     for (size_t i = 0, shown = 0; i < p->n; i++) {
         uint64_t y = 0;
         int k = 0;
         sparse_memreport_node_kind(p->report, i, &k);
         sparse_memreport_node_value(p->report, i, SPARSE_MEMFIELD_Y, &y);
-        if (k == SPARSE_MEMNODE_VIEW)
+        if (k == SPARSE_MEMNODE_VIEW || i < p->input_node)
             continue;
         sparse__buf_printf(b, "%s %zu: %llu, %llu;", shown++ % 6 ? "" : "\n *", i,
                            (unsigned long long)p->offsets[i], (unsigned long long)y);
@@ -166,13 +213,14 @@ static int write_text(const char *dir, const char *prefix, const char *ext, cons
     return rc;
 }
 
-static int export_files(const sparse_qnet *q, const char *dir, const char *prefix, plan *p,
+static int export_files(const sparse_qnet *q, const char *dir, const sparse_export_options *o, plan *p,
                         sparse_export_figures *fig)
 {
+    const char *prefix = o->prefix;
     char *body = NULL;
-    int rc = make_plan(p, q, fig);
+    int rc = make_plan(p, q, o->input_downsampling, fig);
     if (!rc)
-        rc = sparse_exp_qnet_c_source(&body, q, prefix, p->offsets);
+        rc = sparse_exp_qnet_c_source_from(&body, q, prefix, p->offsets, p->input_node);
     if (rc)
         return rc;
     size_t k = 0;
@@ -180,7 +228,7 @@ static int export_files(const sparse_qnet *q, const char *dir, const char *prefi
         p->upper[k] = (char)(prefix[k] >= 'a' && prefix[k] <= 'z' ? prefix[k] - 'a' + 'A' : prefix[k]);
     p->upper[k] = 0;
     sparse__buf h = SPARSE__BUF_INIT, c = SPARSE__BUF_INIT;
-    put_header(&h, prefix, p->upper, fig);
+    put_header(&h, prefix, p->upper, fig, p);
     put_source(&c, prefix, p->upper, body, p);
     free(body);
     if (h.failed || c.failed)
@@ -212,7 +260,10 @@ SPARSE_API int sparse_export_qnet(const sparse_qnet *q, const char *dir, const s
     sparse_export_figures fig = SPARSE_EXPORT_FIGURES_INIT;
     plan p;
     memset(&p, 0, sizeof p);
-    rc = export_files(q, dir, o.prefix, &p, &fig);
+    if (!sparse_input_downsampling_name(o.input_downsampling))
+        return sparse__error(SPARSE_EINVAL, "sparse_export_options: input_downsampling is %d, not 0 or 1",
+                             o.input_downsampling);
+    rc = export_files(q, dir, &o, &p, &fig);
     sparse_memreport_free(p.report);
     free(p.offsets);
     if (!rc && figures)

@@ -35,9 +35,10 @@ static int write_file(job *j, const char *name, const void *data, size_t len, ch
     return rc;
 }
 
-/* The images quantised as the network's first step does, and the host's
- * logits for them. */
-static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n)
+/* The images quantised as the network's first step does (or, with input
+ * downsampling as acquisition, node input_node's int8 output: the image as
+ * the sensor delivers it), and the host's logits for them. */
+static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n, size_t input_node)
 {
     size_t c, h, w;
     sparse_qnet_input_shape(q, &c, &h, &w);
@@ -45,6 +46,9 @@ static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size
         return sparse__error(
             SPARSE_ESHAPE, "export verification: images are %zux%zux%zu, the network takes %zux%zux%zu",
             sparse_dataset_channels(ds), sparse_dataset_height(ds), sparse_dataset_width(ds), c, h, w);
+    int rc = sparse_exp_qnet_node_shape(q, input_node, &c, &h, &w);
+    if (rc)
+        return rc;
     const size_t avail = sparse_dataset_image_count(ds);
     j->n = n && n < avail ? n : avail;
     if (j->n == 0)
@@ -56,16 +60,18 @@ static int prepare_images(job *j, sparse_qnet *q, const sparse_dataset *ds, size
     j->labels = sparse__calloc(j->n, sizeof *j->labels);
     if (!j->inputs || !j->expected || !j->labels)
         return SPARSE_ENOMEM;
-    for (size_t i = 0; i < j->n; i++) {
+    for (size_t i = 0; i < j->n && !rc; i++) {
         const float *img = sparse_dataset_image(ds, i);
-        int rc = sparse_qnet_quantize_input(q, img, j->inputs + i * j->in_size);
-        if (!rc)
-            rc = sparse_qnet_predict(q, img, j->expected + i * j->classes, NULL);
-        if (rc)
-            return rc;
+        const int8_t *acquired = NULL;
+        size_t count = 0;
+        rc = sparse_qnet_predict(q, img, j->expected + i * j->classes, NULL);
+        if (!rc && input_node == 0)
+            rc = sparse_qnet_quantize_input(q, img, j->inputs + i * j->in_size);
+        else if (!rc && !(rc = sparse_qnet_node_output(q, input_node, &acquired, &count)))
+            memcpy(j->inputs + i * j->in_size, acquired, j->in_size);
         j->labels[i] = sparse_dataset_label(ds, i);
     }
-    return write_file(j, "images.bin", j->inputs, j->n * j->in_size, &j->images);
+    return rc ? rc : write_file(j, "images.bin", j->inputs, j->n * j->in_size, &j->images);
 }
 
 static char *format(const char *fmt, ...) SPARSE__PRINTF(1, 2);
@@ -229,10 +235,11 @@ static int compare(job *j, sparse_exp_verify_result *res)
     return SPARSE_OK;
 }
 
-static int verify(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n, sparse_exp_verify_result *res)
+static int verify(job *j, sparse_qnet *q, const sparse_dataset *ds, size_t n, size_t input_node,
+                  sparse_exp_verify_result *res)
 {
     char *object = NULL;
-    int rc = prepare_images(j, q, ds, n);
+    int rc = prepare_images(j, q, ds, n, input_node);
     if (!rc)
         rc = sparse__build_model(j->dir, j->prefix, &j->tc, &j->w, &res->model, &object);
     if (!rc)
@@ -260,6 +267,13 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
                                         const sparse_exp_toolchain *tc, const sparse_dataset *images,
                                         size_t n, sparse_exp_verify_result *out)
 {
+    return sparse_exp_export_verify_from(q, dir, prefix, tc, images, n, 0, out);
+}
+
+SPARSE_API int sparse_exp_export_verify_from(sparse_qnet *q, const char *dir, const char *prefix,
+                                             const sparse_exp_toolchain *tc, const sparse_dataset *images,
+                                             size_t n, size_t input_node, sparse_exp_verify_result *out)
+{
     SPARSE__CHECK_NULL(q);
     SPARSE__CHECK_NULL(dir);
     SPARSE__CHECK_NULL(prefix);
@@ -280,7 +294,7 @@ SPARSE_API int sparse_exp_export_verify(sparse_qnet *q, const char *dir, const c
     if ((rc = sparse__workdir_open(&j.w, j.tc.work_dir)))
         return rc;
     sparse_exp_verify_result res = SPARSE_EXP_VERIFY_RESULT_INIT;
-    rc = verify(&j, q, images, n, &res);
+    rc = verify(&j, q, images, n, input_node, &res);
     sparse__workdir_close(&j.w);
     free(j.inputs);
     free(j.expected);

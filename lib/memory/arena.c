@@ -10,6 +10,7 @@
  * same time (the "greedy by size" planner of TFLite Micro), which is simple,
  * deterministic and usually within a few percent of the lower bound.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "../core/internal.h"
@@ -154,6 +155,9 @@ int sparse__mem_arena(sparse_memreport *r, const sparse_memgraph *g)
             size_t end = lastc[v] == (size_t)-1 ? n - 1 : lastc[v];
             if (end > b->end)
                 b->end = end;
+        } else if (nd->no_buffer) {
+            root[v] = v;
+            bufof[v] = SIZE_MAX;
         } else {
             root[v] = v;
             bufof[v] = nb;
@@ -193,7 +197,7 @@ int sparse__mem_arena(sparse_memreport *r, const sparse_memgraph *g)
         }
         if (row->live > r->arena_lb)
             r->arena_lb = row->live;
-        row->offset = buf[bufof[root[t]]].offset;
+        row->offset = bufof[root[t]] == SIZE_MAX ? 0 : buf[bufof[root[t]]].offset;
     }
 
 done:

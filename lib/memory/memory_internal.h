@@ -32,6 +32,9 @@ typedef struct sparse__memnode {
      * the int8 graph. Only the library's adapters set it (the public API has
      * no ReLU node); it changes the deploy flash alone. */
     int relu_step;
+    /* Only in a report's working copy: a network input that acquisition
+     * replaced (read by acquired downsampling alone) has no arena buffer. */
+    int no_buffer;
 } sparse__memnode;
 
 struct sparse_memgraph {
@@ -43,6 +46,7 @@ typedef struct sparse__memrow {
     char *name;
     int kind;
     int is_layer;
+    int acquired; /* input downsampling counted as data acquisition */
     size_t *inputs; /* copied from the graph so the report stands alone */
     size_t n_inputs;
     uint64_t out_c, out_h, out_w;
@@ -57,6 +61,7 @@ struct sparse_memreport {
     uint64_t ms, wm5, wm6, flash, arena, arena_lb;
     size_t wm5_arg, wm6_arg;
     int scratch_model;
+    int input_downsampling;
 };
 
 /* a * b, or SPARSE_ERANGE (unrecorded) if it does not fit in 64 bits. */
@@ -77,6 +82,13 @@ static inline int sparse__memkind_has_weights(int kind)
 {
     return kind == SPARSE_MEMNODE_CONV || kind == SPARSE_MEMNODE_DWCONV ||
            kind == SPARSE_MEMNODE_PWCONV || kind == SPARSE_MEMNODE_FC;
+}
+
+/* Kinds that input downsampling takes: counted as data acquisition when
+ * they read the network input (sparse_memory_options.input_downsampling). */
+static inline int sparse__memkind_downsamples(int kind)
+{
+    return kind == SPARSE_MEMNODE_DOWNSAMPLE || kind == SPARSE_MEMNODE_POOL;
 }
 
 static inline int sparse__memkind_is_layer(int kind)

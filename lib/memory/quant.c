@@ -374,6 +374,21 @@ SPARSE_API int sparse_qnet_input_shape(const sparse_qnet *q, size_t *channels, s
 
 SPARSE_API size_t sparse_qnet_class_count(const sparse_qnet *q) { return q ? q->classes : 0; }
 
+SPARSE_API int sparse_exp_qnet_node_shape(const sparse_qnet *q, size_t id, size_t *channels, size_t *height,
+                                          size_t *width)
+{
+    SPARSE__CHECK_NULL(q);
+    if (id >= q->n)
+        return sparse__error(SPARSE_ERANGE, "%s: no node %zu (the network has %zu)", __func__, id, q->n);
+    if (channels)
+        *channels = q->nodes[id].c;
+    if (height)
+        *height = q->nodes[id].h;
+    if (width)
+        *width = q->nodes[id].w;
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_qnet_evaluate(sparse_qnet *q, const sparse_dataset *ds, double *accuracy)
 {
     SPARSE__CHECK_NULL(q);

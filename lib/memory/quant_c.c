@@ -18,6 +18,7 @@ typedef struct emitter {
     const char *prefix;
     const sparse_qnet *q;
     const uint64_t *offsets; /* NULL: the host's layout */
+    size_t first;            /* the first node that is a step: nodes before it are acquisition */
 } emitter;
 
 /* A name for a comment: letters, digits and _./- kept, the rest '?'. */
@@ -205,7 +206,7 @@ static void emit_comment(emitter *e, size_t id)
 static void emit_switches(emitter *e)
 {
     int used[8] = {0}, bitmask = 0, csr = 0;
-    for (size_t i = 0; i < e->q->n; i++) {
+    for (size_t i = e->first; i < e->q->n; i++) {
         const sparse__qnode *nd = &e->q->nodes[i];
         int kind = 0;
         if (sparse__qnode_params(nd, &kind))
@@ -228,7 +229,7 @@ static void emit_switches(emitter *e)
 static void emit_ops(emitter *e)
 {
     const char *x = e->prefix;
-    for (size_t i = 0; i < e->q->n; i++) {
+    for (size_t i = e->first; i < e->q->n; i++) {
         const sparse__qnode *nd = &e->q->nodes[i];
         int kind = 0;
         if (!sparse__qnode_params(nd, &kind))
@@ -242,7 +243,7 @@ static void emit_ops(emitter *e)
     }
     sparse__buf_printf(&e->b, "\n/* The network, step by step. */\nstatic const %s_q8_op %s_ops[] = {\n", x,
                        x);
-    for (size_t i = 0; i < e->q->n; i++) {
+    for (size_t i = e->first; i < e->q->n; i++) {
         const sparse__qnode *nd = &e->q->nodes[i];
         int kind = 0;
         if (!sparse__qnode_params(nd, &kind))
@@ -271,6 +272,12 @@ static int valid_prefix(const char *prefix)
 SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const char *prefix,
                                         const uint64_t *offsets)
 {
+    return sparse_exp_qnet_c_source_from(out, q, prefix, offsets, 0);
+}
+
+SPARSE_API int sparse_exp_qnet_c_source_from(char **out, const sparse_qnet *q, const char *prefix,
+                                             const uint64_t *offsets, size_t input_node)
+{
     SPARSE__CHECK_NULL(out);
     *out = NULL;
     SPARSE__CHECK_NULL(q);
@@ -279,7 +286,10 @@ SPARSE_API int sparse_exp_qnet_c_source(char **out, const sparse_qnet *q, const 
         return sparse__error(SPARSE_EINVAL,
                              "C prefix '%s': a letter, then letters, digits or '_', at most 48 characters",
                              prefix);
-    emitter e = {SPARSE__BUF_INIT, prefix, q, offsets};
+    if (input_node >= q->n)
+        return sparse__error(SPARSE_ERANGE, "C source: input node %zu, the network has %zu nodes", input_node,
+                             q->n);
+    emitter e = {SPARSE__BUF_INIT, prefix, q, offsets, input_node + 1};
     if (offsets)
         for (size_t i = 0; i < q->n; i++)
             if (offsets[i] > UINT32_MAX)

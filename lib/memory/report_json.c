@@ -61,17 +61,23 @@ int sparse__mem_json(const sparse_memreport *r, char **out)
                        ",\"flash_bytes\":%llu,\"arena_bytes\":%llu,\"arena_lower_bound_bytes\":%llu,"
                        "\"scratch\":\"%s\",\"beyond_paper\":[\"flash_bytes\",\"arena_bytes\","
                        "\"arena_lower_bound_bytes\",\"flash_format\",\"scratch_bytes\","
-                       "\"live_bytes\"],\"layers\":[",
+                       "\"live_bytes\"]",
                        U(r->flash), U(r->arena), U(r->arena_lb), scratch_name(r->scratch_model));
-    int first = 1;
-    for (size_t i = 0; i < r->n; i++) {
-        if (!r->rows[i].is_layer)
-            continue;
-        if (!first)
-            sparse__buf_puts(&b, ",");
-        first = 0;
-        put_row(&b, r, i);
-    }
+    /* Which counting the figures follow, and the nodes it took out of the network. */
+    sparse__buf_puts(&b, ",\"input_downsampling\":");
+    sparse__buf_json_string(&b, sparse_input_downsampling_name(r->input_downsampling));
+    sparse__buf_puts(&b, ",\"acquired\":[");
+    for (size_t i = 0, k = 0; i < r->n; i++)
+        if (r->rows[i].acquired) {
+            sparse__buf_puts(&b, k++ ? "," : "");
+            sparse__buf_json_string(&b, r->rows[i].name);
+        }
+    sparse__buf_puts(&b, "],\"layers\":[");
+    for (size_t i = 0, k = 0; i < r->n; i++)
+        if (r->rows[i].is_layer) {
+            sparse__buf_puts(&b, k++ ? "," : "");
+            put_row(&b, r, i);
+        }
     sparse__buf_puts(&b, "]}");
     /* The buffer's failure flag is sticky, so one check covers every append. */
     if (b.failed) {

@@ -4,6 +4,7 @@
  * variational nodes, which compute each node's KL term (and hold the log
  * alpha it is a function of). */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 #include "sparse/experimental.h"
 
 SPARSE__STRUCT_VERSIONS(prune_options_versions, sparse_prune_options, SPARSE_PRUNE_OPTIONS_INIT,
-                        SPARSE_PRUNE_OPTIONS_VERSION, sizeof(sparse_prune_options));
+                        SPARSE_PRUNE_OPTIONS_VERSION, offsetof(sparse_prune_options, finetune_lr_scale),
+                        sizeof(sparse_prune_options));
 
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
 {
@@ -37,6 +39,9 @@ static int check_options(const sparse_prune_options *o)
     if (o->finetune_epochs < 0)
         return sparse__error(SPARSE_ERANGE, "sparse_prune_options: finetune_epochs %d is negative",
                              o->finetune_epochs);
+    if (!(o->finetune_lr_scale > 0.0 && o->finetune_lr_scale <= 1e3))
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: finetune_lr_scale must be in (0, 1000], not %g",
+                             o->finetune_lr_scale);
     return SPARSE_OK;
 }
 
@@ -184,6 +189,7 @@ SPARSE_API int sparse_prune_run(sparse_prune_result **out, sparse_net *net, cons
     res->train[0] = r0;
     if (o.finetune_epochs > 0) {
         t.epochs = (size_t)o.finetune_epochs;
+        t.lr *= o.finetune_lr_scale;
         rc = sparse_net_train(res->net, train, &t, &r1);
         if (rc) {
             sparse_prune_result_free(res);

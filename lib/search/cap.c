@@ -33,8 +33,10 @@ int sparse__dense_figures(const sparse__problem *p, const double *point, sparse_
     uint64_t ms = 0, wm = 0;
     size_t layer;
     int built = 0;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    mo.input_downsampling = c->input_downsampling;
     if (!sparse__point_arch(p, point, &g, &arch) && !sparse_net_create(&net, arch, 1, 0) &&
-        !sparse_memreport_from_net(&mem, net, NULL) && !sparse_memreport_ms_bytes(mem, &ms) &&
+        !sparse_memreport_from_net(&mem, net, &mo) && !sparse_memreport_ms_bytes(mem, &ms) &&
         !sparse_memreport_wm_bytes(mem, c->wm_model, &wm, &layer)) {
         /* Every weight counts: biases start at zero, so MS does not see them. */
         uint64_t dense = 0, w = 0;

@@ -18,6 +18,8 @@ static const char *const optimizer_names[] = {"adam", "sgd"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 static const char *const ranking_names[] = {"validation", "posterior"};
 static const char *const layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
+/* Indexed by sparse_input_downsampling. */
+static const char *const input_downsampling_names[] = {"network", "acquisition"};
 
 static void set_defaults(sparse_search_config *c)
 {
@@ -487,7 +489,7 @@ static int parse_root(parser *p, sparse_search_config *c)
                                        "wm_model",   "budgets",   "stages",         "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
                                        "space",      "random_fill", "final",       "plot",
-                                       "ranking",    "early_stop", "arch_repeats"};
+                                       "ranking",    "early_stop", "arch_repeats", "input_downsampling"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -508,6 +510,9 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = sparse__doc_long(p->doc, v, "wm_model", 5, 6, &l);
         c->wm_model = (int)l;
     }
+    if (!rc && (v = sparse__doc_get(root, "input_downsampling")))
+        rc = sparse__doc_enum(p->doc, v, "input_downsampling", input_downsampling_names, 2,
+                              &c->input_downsampling);
     if (!rc && (v = sparse__doc_get(root, "budgets")))
         rc = parse_budgets(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "stages")))
@@ -681,6 +686,8 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
         sparse__buf_printf(&b, "  label_column: %zu\n", c->label_column);
     sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
                        c->threads, c->workers, c->wm_model);
+    if (c->input_downsampling != SPARSE_INPUT_DOWNSAMPLING_NETWORK)
+        sparse__buf_printf(&b, "input_downsampling: %s\n", input_downsampling_names[c->input_downsampling]);
     if (c->budget_ms > 0 || c->budget_wm > 0 || c->budget_arena > 0) {
         sparse__buf_puts(&b, "budgets:\n");
         if (c->budget_ms > 0) {

@@ -171,8 +171,10 @@ static int measure(const sparse__search *s, sparse_net *net, sparse__outcome *o)
             sparse_clear_error();
     }
     sparse_memreport *mem = NULL;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    mo.input_downsampling = s->cfg->input_downsampling;
     if (!rc)
-        rc = sparse_memreport_from_net(&mem, net, NULL);
+        rc = sparse_memreport_from_net(&mem, net, &mo);
     uint64_t v = 0, lb = 0;
     size_t layer;
     if (!rc && !(rc = sparse_memreport_ms_bytes(mem, &v)))

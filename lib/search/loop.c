@@ -84,18 +84,28 @@ sparse__problem sparse__problem_of(const sparse_search_config *cfg, const sparse
 
 /* Every network's first layer reads the whole input image (int8, one byte
  * per value) and, in WM model (6), writes at least one byte, so a WM budget
- * below that cannot be met by any point of any space. */
+ * below that cannot be met by any point of any space. When input
+ * downsampling is data acquisition and the space may downsample, the first
+ * layer reads the image downsampled at the space's largest rate (genome.c:
+ * each side divided, rounding down). */
 static int check_wm_budget(const sparse__search *s)
 {
     const sparse_search_config *c = s->cfg;
     size_t ch = sparse_dataset_channels(s->train), h = sparse_dataset_height(s->train),
            w = sparse_dataset_width(s->train);
+    const char *how = "the whole";
+    if (c->input_downsampling == SPARSE_INPUT_DOWNSAMPLING_ACQUISITION && (c->input_downsample & 0x2u)) {
+        size_t rate = (size_t)c->input_rate.hi;
+        h = h / rate ? h / rate : 1;
+        w = w / rate ? w / rate : 1;
+        how = "at least the downsampled (input_downsampling: acquisition)";
+    }
     double least = (double)(ch * h * w) + (c->wm_model == 6 ? 1.0 : 0.0);
     if (c->budget_wm > 0 && c->budget_wm < least)
         return sparse__error(SPARSE_EBUDGET,
                              "budgets.wm_bytes %g B: no network can meet it; every network's WM%d is at least %g B "
-                             "here, because its first layer reads the whole %zux%zux%zu input image (%zu B)%s",
-                             c->budget_wm, c->wm_model, least, ch, h, w, ch * h * w,
+                             "here, because its first layer reads %s %zux%zux%zu input image (%zu B)%s",
+                             c->budget_wm, c->wm_model, least, how, ch, h, w, ch * h * w,
                              c->wm_model == 6 ? " and writes at least one byte" : "");
     /* The arena holds the int8 input image while the first layer reads it. */
     if (c->budget_arena > 0 && c->budget_arena < (double)(ch * h * w))

@@ -376,6 +376,14 @@ SPARSE_API int sparse_run_write_pareto_csv(const sparse_run *run)
     return rc;
 }
 
+SPARSE_API int sparse_run_input_downsampling(const sparse_run *run, int *mode)
+{
+    SPARSE__CHECK_NULL(run);
+    SPARSE__CHECK_NULL(mode);
+    *mode = run->cfg->input_downsampling;
+    return SPARSE_OK;
+}
+
 SPARSE_API int sparse_run_wm_model(const sparse_run *run, int *model)
 {
     SPARSE__CHECK_NULL(run);

@@ -6,6 +6,7 @@
 
 #include "sparse/gp.h"
 #include "sparse/layers.h"
+#include "sparse/memory.h"
 #include "sparse/search.h"
 #include "runlog.h"
 
@@ -48,6 +49,9 @@ struct sparse_search_config {
     int threads;
     size_t workers; /* trials trained at once, threads / workers threads each */
     int wm_model; /* 5 or 6 */
+    /* sparse_input_downsampling: how MS, WM and the deploy figures count
+     * input downsampling (network, the default, or data acquisition). */
+    int input_downsampling;
     double budget_ms, budget_wm; /* bytes; 0 = no budget */
     double budget_arena;         /* the int8 deployment's tensor arena, bytes; 0 = no budget */
     double time_budget_s;

@@ -366,9 +366,12 @@ static char *render(const plot *p, int prolog)
     sparse__buf_printf(&b, "<text x=\"%.1f\" y=\"42\" font-size=\"11\" fill=\"#555\">y: %s accuracy of each "
                            "trial; the front is chosen on validation data%s</text>\n",
                        MARGIN_L, which, p->nrefs ? "; other markers: reference points of the config" : "");
-    char ylabel[64], wm_label[64];
+    char ylabel[64], wm_label[96];
     snprintf(ylabel, sizeof ylabel, "%s accuracy (%%)", which);
-    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8)", p->cfg->wm_model);
+    snprintf(wm_label, sizeof wm_label, "working memory WM%d (bytes, int8%s)", p->cfg->wm_model,
+             p->cfg->input_downsampling == SPARSE_INPUT_DOWNSAMPLING_ACQUISITION
+                 ? "; input downsampling as acquisition"
+                 : "");
     for (int panel = 0; panel < 2; panel++) {
         sparse__buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"white\"/>\n",
                            MARGIN_L + panel * (PANEL_W + GAP), MARGIN_T, PANEL_W, PANEL_H);

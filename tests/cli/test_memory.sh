@@ -39,6 +39,20 @@ out_has '"ms_bytes":431080,"wm5_bytes":401300,"wm6_bytes":14400,"wm5_argmax":"fc
 
 run 0 memory "$SRC/examples/arch/all-layers.yaml" --json
 out_has '"ms_bytes":25470,"wm5_bytes":12968,"wm6_bytes":4704'
+out_has '"flash_bytes":27838,'
+out_has '"input_downsampling":"network","acquired":[]'
+
+# Input downsampling as data acquisition (docs/memory.md): `down` (784 -> 196)
+# is no layer; MS and WM do not move here (down was not the maximum), the
+# flash loses down's 40 B step.
+run 0 memory "$SRC/examples/arch/all-layers.yaml" --json --input-downsampling acquisition
+out_has '"ms_bytes":25470,"wm5_bytes":12968,"wm6_bytes":4704'
+out_has '"flash_bytes":27798,'
+out_has '"input_downsampling":"acquisition","acquired":["down"]'
+grep -qF '"name":"down"' "$T/out" && fail 'an acquired node is listed as a layer'
+run 0 memory "$SRC/examples/arch/all-layers.yaml" --input-downsampling acquisition
+out_has 'down: input downsampling 784 -> 196 values, counted as data acquisition'
+run 2 memory "$SRC/examples/arch/all-layers.yaml" --input-downsampling sensor
 
 # Weights from a file, on a small 1x4x4 network trained for 0 epochs: freshly
 # initialised biases are zero and do not count. Dense: conv 2*9 + 2 = 20,
@@ -67,6 +81,21 @@ out_has '"ms_bytes":34,'
 
 # sparse eval: float and int8 accuracy of a briefly trained small network.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
+
+# Activation sparsity over the validation images (the numbers themselves are
+# checked in tests/memory/test_activations.c on a network built to have them):
+# c1 reads the image, whose 16 normalised pixels are never exactly zero.
+run 0 memory "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --images 300 --json
+out_has '"activation_nonzeros":{"split":"validation","images":300,"layers":[{"name":"c1","input_count":16,"mean":16,"max":16}'
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["activation_nonzeros"]["layers"]
+assert [l["name"] for l in d] == ["c1", "p1", "f"], d
+assert all(0 <= l["mean"] <= l["max"] <= l["input_count"] for l in d), d' "$T/out" ||
+        fail "memory --data: not valid JSON or a count out of range"
+fi
+run 0 memory "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --images 300
+out_has 'nz(x) avg'
+out_has 'over 300 validation images'
 run 0 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --int8 --json
 out_has '"split":"test","images":2000,"test_accuracy":'
 out_has '"int8_test_accuracy":'

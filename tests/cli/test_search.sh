@@ -58,6 +58,26 @@ if command -v dot >/dev/null 2>&1; then
     dot -Tsvg "$T/t0.dot" -o "$T/t0.svg" || fail "the --dot diagram does not render"
 fi
 run 2 inspect "$T/run" --dot
+
+# Input downsampling as data acquisition: the run's records and inspect say so.
+sed 's/input_downsample: \[false\]/input_downsample: [true], input_rate: [2, 2]/' "$T/tiny.yaml" >"$T/acq.yaml"
+echo "input_downsampling: acquisition" >>"$T/acq.yaml"
+run 0 search "$T/acq.yaml" --out "$T/acq" --trials 2
+grep -q "^input_downsampling: acquisition$" "$T/acq/config.yaml" || fail "config.yaml lacks input_downsampling"
+run 0 inspect "$T/acq" --all
+out_has "MS and WM count input downsampling as data acquisition"
+run 0 inspect "$T/acq" --all --json
+out_has '"input_downsampling":"acquisition"'
+run 0 inspect "$T/run" --all --json
+out_has '"input_downsampling":"network"'
+# One run's plot with another's front beside it (docs/paper.md, Fig. 3a).
+run 0 inspect "$T/run" --svg "$T/cmp.svg" --compare "$T/acq" --compare-label "the other run"
+grep -q "the other run" "$T/cmp.svg" || fail "--svg --compare: no legend for the compared front"
+grep -q '<circle' "$T/cmp.svg" || fail "--svg: no points"
+run 0 inspect "$T/run" --svg "$T/own.svg"
+grep -q "the other run" "$T/own.svg" && fail "--svg without --compare drew a compared front"
+run 2 inspect "$T/run" --compare "$T/acq"
+err_has "--compare and --compare-label need --svg FILE"
 # The diagram's WM is the run's model, and its figures are the memory
 # report's: trial 0 of a wm_model 6 run, its conv layer after pruning, as
 # `sparse memory` counts the exported network.

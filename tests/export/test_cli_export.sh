@@ -47,6 +47,52 @@ if [ $arm -eq 1 ]; then
     err_has "runs on the host or on cortex-m4"
 fi
 
+# Input downsampling as data acquisition: the model takes the 2x2 image after
+# the input's average pooling (node 1) and leaves that step out; verified on
+# the library's pooled int8 images, host and (with qemu) Cortex-M4.
+cat >"$T/ds.yaml" <<'YAML'
+input: [1, 4, 4]
+classes: 2
+layers:
+  - {type: avgpool, name: input_pool, size: 2}
+  - {type: conv2d, name: c1, filters: 4, kernel: 2, padding: same}
+  - {type: relu}
+  - {type: fc, name: out, units: 2}
+YAML
+run 0 train "$T/ds.yaml" --data "$T/d.csv" --val 50 --epochs 2 --save "$T/ds.safetensors"
+run 0 export "$T/ds.yaml" --weights "$T/ds.safetensors" --data "$T/d.csv" --val 50 --out "$T/acq" \
+    --input-downsampling acquisition --verify 0 --json
+for k in '"input":[1,2,2]' '"input_node":1' '"logit_mismatches":0' '"label_mismatches":0'; do
+    out_has "$k"
+done
+grep -q "^#define MODEL_INPUT_SIZE 4$" "$T/acq/model.h" || fail "model.h: the input is not the pooled 2x2 image"
+grep -q "^#define MODEL_INPUT_NODE 1$" "$T/acq/model.h" || fail "model.h lacks MODEL_INPUT_NODE"
+grep -q "SPARSE_Q8_WITH_AVGPOOL 0" "$T/acq/model.c" || fail "model.c still compiles the input's pooling"
+run 0 export "$T/ds.yaml" --weights "$T/ds.safetensors" --data "$T/d.csv" --val 50 --out "$T/net" --json
+out_has '"input":[1,4,4]'
+out_has '"input_node":0'
+grep -q "SPARSE_Q8_WITH_AVGPOOL 1" "$T/net/model.c" || fail "model.c lacks the input's pooling"
+if [ $arm -eq 1 ]; then
+    run 0 export "$T/ds.yaml" --weights "$T/ds.safetensors" --data "$T/d.csv" --val 50 --out "$T/acq" \
+        --input-downsampling acquisition --target cortex-m4 --verify 40
+    out_has "verified        40 test images on qemu mps2-an386 (Cortex-M4): 0 logit mismatches"
+fi
+# A network whose raw image is also read elsewhere cannot take the pooled one alone.
+cat >"$T/both.yaml" <<'YAML'
+input: [1, 4, 4]
+classes: 2
+layers:
+  - {type: avgpool, name: input_pool, size: 2}
+  - {type: fc, name: a, units: 2}
+  - {type: fc, name: b, units: 2, input: input}
+  - {type: merge, name: m, mode: sum, input: [a, b]}
+YAML
+run 0 train "$T/both.yaml" --data "$T/d.csv" --val 50 --epochs 1 --save "$T/both.safetensors"
+run 1 export "$T/both.yaml" --weights "$T/both.safetensors" --data "$T/d.csv" --val 50 --out "$T/o" \
+    --input-downsampling acquisition
+err_has "needs one downsampled image read by the network"
+run 2 export "$T/ds.yaml" --weights "$T/ds.safetensors" --data "$T/d.csv" --out "$T/o" --input-downsampling dma
+
 # Errors.
 run 2 export "$T/a.yaml" --weights "$T/w.safetensors" --data "$T/d.csv"
 err_has "missing --out DIR"

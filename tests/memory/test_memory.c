@@ -863,5 +863,7 @@ int main(void)
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     failed += memtest_net_run();
     failed += memtest_quant_run();
+    failed += memtest_acquisition_run();
+    failed += memtest_activations_run();
     return failed;
 }

@@ -14,5 +14,7 @@ const char *memtest_yaml(int which);
 
 int memtest_net_run(void);
 int memtest_quant_run(void);
+int memtest_acquisition_run(void);
+int memtest_activations_run(void);
 
 #endif

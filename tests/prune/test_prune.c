@@ -638,6 +638,17 @@ static void test_bad_params(void **state)
     o.method = 9;
     assert_int_equal(sparse_prune_options_check(&o), SPARSE_ERANGE);
     o.method = SPARSE_PRUNE_SPVD;
+    assert_true(o.finetune_lr_scale == 1.0);
+    o.finetune_lr_scale = 0;
+    assert_int_equal(sparse_prune_options_check(&o), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "finetune_lr_scale"));
+    o.finetune_lr_scale = NAN;
+    assert_int_equal(sparse_prune_options_check(&o), SPARSE_ERANGE);
+    /* A version 1 struct ends before finetune_lr_scale: not read (scale 1). */
+    o.finetune_lr_scale = 0;
+    o.version = 1;
+    assert_int_equal(sparse_prune_options_check(&o), SPARSE_OK);
+    o.finetune_lr_scale = 0.3;
     o.version = 99;
     assert_int_equal(sparse_prune_options_check(&o), SPARSE_EVERSION);
     assert_int_equal(sparse_prune_options_init(&o, 99), SPARSE_EVERSION);
