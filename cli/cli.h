@@ -1,4 +1,4 @@
-/* The `sparse` command: shared helpers of the subcommands. The CLI only
+/* The `sparsenas` command: shared helpers of the subcommands. The CLI only
  * calls libsparse's public API. */
 #ifndef SPARSE_CLI_H
 #define SPARSE_CLI_H
@@ -15,11 +15,11 @@
 #define CLI_ERROR 1
 #define CLI_USAGE 2
 
-/* Prints "sparse: error: <fmt>" to stderr; returns CLI_ERROR. */
+/* Prints "sparsenas: error: <fmt>" to stderr; returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "sparse: error: <what>: <sparse_last_error()>"; returns CLI_ERROR. */
+/* Prints "sparsenas: error: <what>: <sparse_last_error()>"; returns CLI_ERROR. */
 int cli_lib_error(int rc, const char *what);
-/* Prints "sparse: usage error: <fmt>" plus a pointer to the --help of cmd
+/* Prints "sparsenas: usage error: <fmt>" plus a pointer to the --help of cmd
  * ("train", "data info"; NULL: the command's own); returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -39,7 +39,7 @@ int cli_verbose(void);
 /* Non-zero when a live progress line may go to stderr: not --quiet and
  * stderr is a terminal (redirected, "\r" updates only clutter the log). */
 int cli_progress(void);
-/* Prints "sparse: <fmt>" and a newline on stderr unless --quiet. */
+/* Prints "sparsenas: <fmt>" and a newline on stderr unless --quiet. */
 void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Every --json output is one object made with the library's writer
@@ -97,7 +97,7 @@ extern const cli_choice cli_layouts[];
  * set declares them (its --seed says what else the seed drives). */
 #define CLI_DATA_OPTS(T, M)                                                                                \
     CLI_OPT_STRING("data", "SPEC", offsetof(T, M.spec),                                                   \
-                   "mnist (cached by 'sparse data fetch mnist'), an MNIST directory\n"                   \
+                   "mnist (cached by 'sparsenas data fetch mnist'), an MNIST directory\n"                   \
                    "or a CSV file (split by --seed)"),                                                    \
     CLI_OPT_LONG("val", "N", offsetof(T, M.val), 0, 2147483647L, "5000",                                  \
                  "validation images held out of the training split (lower it for\nsmall CSV data sets)"), \
@@ -130,7 +130,7 @@ int cli_load_net(sparse_net **out, const char *arch, const char *weights, const 
  * trial (when trial >= 0). *out is the caller's (sparse_run_free). what
  * names the command in messages. CLI status. */
 int cli_open_run(sparse_run **out, const char *dir, long trial, const char *what);
-/* "sparse: warning: ..." on stderr for each of the run's warnings, unless --quiet. */
+/* "sparsenas: warning: ..." on stderr for each of the run's warnings, unless --quiet. */
 void cli_run_warnings(const sparse_run *run);
 
 /* ---- Subcommands: argv[0] is the subcommand name ---- */

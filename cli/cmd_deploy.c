@@ -1,4 +1,4 @@
-/* `sparse export`: a trained network as freestanding int8 C (sparse/export.h),
+/* `sparsenas export`: a trained network as freestanding int8 C (sparse/export.h),
  * optionally built for a Cortex-M and run under qemu against the library's
  * own int8 path (docs/deploy.md). */
 #include <string.h>
@@ -34,7 +34,7 @@ static const cli_opt deploy_opts[] = {
      .min = 0,
      .max = 100000000,
      .expect = "be a trial id",
-     .help = "the trial of RUN_DIR (see 'sparse inspect RUN_DIR')"},
+     .help = "the trial of RUN_DIR (see 'sparsenas inspect RUN_DIR')"},
     CLI_OPT_STRING("out", "DIR", F(out), "where PREFIX.h and PREFIX.c go (created if missing)"),
     CLI_OPT_STRING("prefix", "NAME", F(prefix),
                    "names in the generated code: a letter, then letters, digits, '_'\n"
@@ -55,10 +55,10 @@ static const cli_opt deploy_opts[] = {
     CLI_OPT_LONG("threads", "T", F(threads), 1, 1024, "1", "compute threads for calibration"),
     CLI_OPT_FLAG("json", F(json), "print one JSON object"),
     CLI_SECTION_TEXT("Without a run directory (with one, --data moves the run's data):"),
-    CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparse train --save'"),
+    CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparsenas train --save'"),
     CLI_DATA_OPTS(args, data),
     CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0",
-                 "CSV split seed, as given to 'sparse train'"),
+                 "CSV split seed, as given to 'sparsenas train'"),
     CLI_OPT_LONG("calib", "N", F(calib), 0, 2147483647L, "1000",
                  "calibration images from the training split, 0 = all"),
     {0},
@@ -68,8 +68,8 @@ static const cli_spec deploy_spec = {
     .opts = deploy_opts,
     .args = {F(src)},
     .n_args = 1,
-    .usage = "Usage: sparse export RUN_DIR --trial ID --out DIR [options]\n"
-             "       sparse export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
+    .usage = "Usage: sparsenas export RUN_DIR --trial ID --out DIR [options]\n"
+             "       sparsenas export [ARCH.yaml] --weights W.safetensors --data SPEC --out DIR [options]\n\n"
              "Writes the network as int8 C99 for a microcontroller: DIR/PREFIX.h (the API) and\n"
              "DIR/PREFIX.c (the library's int8 kernels, the weights as const arrays, one static arena).\n"
              "From a run directory, the trial's network is calibrated on the run's training split as\n"

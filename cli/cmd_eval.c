@@ -1,4 +1,4 @@
-/* `sparse eval`: accuracy of trained weights in float and, with --int8, of
+/* `sparsenas eval`: accuracy of trained weights in float and, with --int8, of
  * the int8 network run with integer arithmetic only (sparse/quant.h). */
 #include <string.h>
 
@@ -13,12 +13,12 @@ typedef struct eval_args {
 
 #define F(m) offsetof(eval_args, m)
 static const cli_opt eval_opts[] = {
-    CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparse train --save'"),
+    CLI_OPT_STRING("weights", "W", F(weights), "weights written by 'sparsenas train --save'"),
     CLI_OPT_LONG("trial", "ID", F(trial), 0, 100000000L, NULL,
                  "with a run directory: its trial ID, on the run's own splits"),
     CLI_DATA_OPTS(eval_args, data),
     CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0",
-                 "CSV split seed, as given to 'sparse train'"),
+                 "CSV split seed, as given to 'sparsenas train'"),
     CLI_OPT_FLAG("int8", F(int8), "also quantise and report the int8 accuracy"),
     CLI_OPT_LONG("calib", "N", F(calib), 0, 2147483647L, "1000",
                  "calibration images from the training split, 0 = all"),
@@ -29,8 +29,8 @@ static const cli_opt eval_opts[] = {
 static const cli_spec eval_spec = {
     .name = "eval", .opts = eval_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
-        "Usage: sparse eval [ARCH.yaml] --weights W.safetensors --data mnist|DIR|FILE.csv [options]\n"
-        "       sparse eval RUN_DIR --trial ID [--data SPEC] [options]\n\n"
+        "Usage: sparsenas eval [ARCH.yaml] --weights W.safetensors --data mnist|DIR|FILE.csv [options]\n"
+        "       sparsenas eval RUN_DIR --trial ID [--data SPEC] [options]\n\n"
         "Without ARCH.yaml the architecture stored in W is used (e.g. a pruned, compacted network).\n"
         "From a run directory, the trial's network is evaluated on the test split of the run's own\n"
         "split of its data (--data only says where that data is now).\n"

@@ -1,7 +1,7 @@
-/* `sparse export-arch`: the network of a trial, as the search evaluated it
+/* `sparsenas export-arch`: the network of a trial, as the search evaluated it
  * (compacted after structured pruning), as an architecture YAML and
- * optionally its weights, ready for `sparse eval`, `sparse memory` or
- * `sparse train`. */
+ * optionally its weights, ready for `sparsenas eval`, `sparsenas memory` or
+ * `sparsenas train`. */
 #include "cli.h"
 
 typedef struct export_args {
@@ -12,7 +12,7 @@ typedef struct export_args {
 #define F(m) offsetof(export_args, m)
 static const cli_opt export_opts[] = {
     {.type = CLI_LONG, .name = "trial", .arg = "ID", .field = F(trial), .min = 0, .max = 100000000,
-     .expect = "be a trial id", .help = "the trial, by its id (the id column of 'sparse inspect DIR')"},
+     .expect = "be a trial id", .help = "the trial, by its id (the id column of 'sparsenas inspect DIR')"},
     {.type = CLI_STRING, .name = "output", .short_name = 'o', .arg = "FILE", .field = F(out),
      .help = "write the YAML to FILE instead of stdout"},
     CLI_OPT_STRING("save", "W.safetensors", F(save), "also write its weights (pruned weights are zero)"),
@@ -21,7 +21,7 @@ static const cli_opt export_opts[] = {
 static const cli_spec export_spec = {
     .name = "export-arch", .opts = export_opts, .args = {F(dir)}, .n_args = 1,
     .usage =
-        "Usage: sparse export-arch DIR --trial ID [-o OUT.yaml] [--save W.safetensors]\n\n"
+        "Usage: sparsenas export-arch DIR --trial ID [-o OUT.yaml] [--save W.safetensors]\n\n"
         "Writes the architecture of trial ID of the run in DIR as YAML (stdout by default):\n"
         "the network as the search evaluated it, i.e. after structured pruning for\n"
         "Bayesian Compression trials.\n",

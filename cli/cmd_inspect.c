@@ -1,4 +1,4 @@
-/* `sparse inspect`: the Pareto front (or every trial) of a run directory. */
+/* `sparsenas inspect`: the Pareto front (or every trial) of a run directory. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,9 +38,9 @@ static const cli_opt inspect_opts[] = {
 static const cli_spec inspect_spec = {
     .name = "inspect", .opts = inspect_opts, .args = {F(dir)}, .n_args = 1,
     .usage =
-        "Usage: sparse inspect DIR [--all] [--json]\n"
-        "       sparse inspect DIR --trial ID --dot [-o FILE.dot]\n"
-        "       sparse inspect DIR --svg FILE.svg [--compare DIR2 [--compare-label TEXT]]\n\n"
+        "Usage: sparsenas inspect DIR [--all] [--json]\n"
+        "       sparsenas inspect DIR --trial ID --dot [-o FILE.dot]\n"
+        "       sparsenas inspect DIR --svg FILE.svg [--compare DIR2 [--compare-label TEXT]]\n\n"
         "Prints the Pareto front of a search run (accuracy, MS, WM) as a table, grouped by\n"
         "budget box (the config's final.boxes, else its budgets), the most accurate first, each\n"
         "box with the trial to take for it: each trial's validation accuracy with its binomial\n"

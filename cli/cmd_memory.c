@@ -1,4 +1,4 @@
-/* `sparse memory`: the memory figures of an architecture (docs/memory.md). */
+/* `sparsenas memory`: the memory figures of an architecture (docs/memory.md). */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +42,7 @@ static const cli_opt memory_opts[] = {
     CLI_OPT_FLAG("json", F(json), "print the report as one JSON object"),
     CLI_SECTION_TEXT("Activation sparsity (a report beside the figures, not an objective):"),
     CLI_DATA_OPTS(memory_args, data),
-    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "CSV split seed, as given to 'sparse train'"),
+    CLI_OPT_LONG("seed", "S", F(data.seed), 0, 2147483647L, "0", "CSV split seed, as given to 'sparsenas train'"),
     CLI_OPT_LONG("images", "N", F(images), 0, 2147483647L, "0",
                  "validation images to run (0 = all); per layer the mean and maximum\n"
                  "non-zeros of x_l (the paper's ||x_l||_0 read literally) are shown\n"
@@ -52,9 +52,9 @@ static const cli_opt memory_opts[] = {
 static const cli_spec memory_spec = {
     .name = "memory", .opts = memory_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
-        "Usage: sparse memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
+        "Usage: sparsenas memory ARCH.yaml [--weights W.safetensors] [--json] [--scratch MODEL]\n"
         "                    [--input-downsampling network|acquisition] [--data SPEC [--images N]]\n"
-        "       sparse memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
+        "       sparsenas memory --weights W.safetensors [...]   (architecture stored in W)\n\n"
         "Prints the memory figures of a network deployed at int8 (docs/memory.md): per layer the\n"
         "input, output and weight counts, WM5, WM6 and arena, then the totals. Batch norm is folded\n"
         "into the conv before it and ReLU runs in place, so neither is a layer.\n\n"

@@ -1,4 +1,4 @@
-/* `sparse report`: the HTML report (and the Pareto figure) of a run, for a
+/* `sparsenas report`: the HTML report (and the Pareto figure) of a run, for a
  * run written before the search kept one, or into another file. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static const cli_opt report_opts[] = {
 };
 static const cli_spec report_spec = {
     .name = "report", .opts = report_opts, .args = {F(dir)}, .n_args = 1,
-    .usage = "Usage: sparse report DIR [-o FILE.html] [--svg FILE.svg]\n\n"
+    .usage = "Usage: sparsenas report DIR [-o FILE.html] [--svg FILE.svg]\n\n"
              "Writes the run in DIR as one self-contained HTML page (inline SVG, CSS and\n"
              "JavaScript; nothing fetched): the Pareto figure, the front, every trial in a\n"
              "table sorted by a click on a column, and each front network's diagram and\n"

@@ -1,4 +1,4 @@
-/* `sparse search`: run or resume a SpArSe search; progress on stderr.
+/* `sparsenas search`: run or resume a SpArSe search; progress on stderr.
  * SIGINT and SIGTERM stop it between records (through the library's
  * callbacks), so the run directory stays whole, and say how to resume. */
 #include <math.h>
@@ -40,15 +40,15 @@ static const cli_opt search_opts[] = {
 static const cli_spec search_spec = {
     .name = "search", .opts = search_opts, .args = {F(config)}, .n_args = 1,
     .usage =
-        "Usage: sparse search CONFIG.yaml --out DIR [options]\n"
-        "       sparse search --resume DIR [options]\n"
-        "       sparse search CONFIG.yaml --print-config\n\n"
+        "Usage: sparsenas search CONFIG.yaml --out DIR [options]\n"
+        "       sparsenas search --resume DIR [options]\n"
+        "       sparsenas search CONFIG.yaml --print-config\n\n"
         "Searches architectures, training and pruning for the Pareto front of validation\n"
         "accuracy, model size (MS) and working memory (WM). See docs/search-config.md.\n",
     .epilog = "\nOn stderr: one line per trial, and a live progress line when stderr is a terminal.\n"
               "SIGINT (Ctrl-C) or SIGTERM stops the search after the record being written, keeps every\n"
               "trial recorded and exits with 128 + the signal number (130, 143); a second one stops at once.\n"
-              "Continue with 'sparse search --resume DIR'.\n",
+              "Continue with 'sparsenas search --resume DIR'.\n",
 };
 
 /* The signal that asked the search to stop (0: none). The callbacks read
@@ -79,8 +79,8 @@ static int finish(int rc, const char *dir)
 {
     if (rc && stop_signal) {
         const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
-        fprintf(stderr, "sparse: stopped by %s; every trial recorded is kept. "
-                        "Continue with: sparse search --resume %s\n",
+        fprintf(stderr, "sparsenas: stopped by %s; every trial recorded is kept. "
+                        "Continue with: sparsenas search --resume %s\n",
                 sig, dir);
         return 128 + stop_signal;
     }
@@ -114,7 +114,7 @@ static int resume_run(const search_args *a, const sparse_search_options *o)
     if (v[SPARSE_RUN_TIME_BUDGET] > 0 && v[SPARSE_RUN_ELAPSED] >= v[SPARSE_RUN_TIME_BUDGET])
         snprintf(limits + strlen(limits), sizeof limits - strlen(limits), ", its time budget of %g s spent",
                  v[SPARSE_RUN_TIME_BUDGET]);
-    cli_note("%s is finished: %.0f of %.0f planned trials recorded%s. To search on: sparse search --resume %s "
+    cli_note("%s is finished: %.0f of %.0f planned trials recorded%s. To search on: sparsenas search --resume %s "
              "--trials N (more than %.0f) or --time-budget T",
              a->resume, v[SPARSE_RUN_TRIALS_DONE], v[SPARSE_RUN_TRIALS_PLANNED], limits, a->resume,
              v[SPARSE_RUN_TRIALS_DONE]);
@@ -224,6 +224,6 @@ int cli_cmd_search(int argc, char **argv)
     if (rc)
         return finish(rc, a.out);
     if (cli_verbose())
-        fprintf(stderr, "front: sparse inspect %s\n", a.out);
+        fprintf(stderr, "front: sparsenas inspect %s\n", a.out);
     return CLI_OK;
 }

@@ -1,4 +1,4 @@
-/* `sparse train`: train an architecture on a data set and report accuracy. */
+/* `sparsenas train`: train an architecture on a data set and report accuracy. */
 #include <math.h>
 
 #include "cli.h"
@@ -51,7 +51,7 @@ static const cli_opt train_opts[] = {
 static const cli_spec train_spec = {
     .name = "train", .opts = train_opts, .args = {F(arch)}, .n_args = 1,
     .usage =
-        "Usage: sparse train ARCH.yaml --data mnist|DIR|FILE.csv [options]\n\n"
+        "Usage: sparsenas train ARCH.yaml --data mnist|DIR|FILE.csv [options]\n\n"
         "Trains the architecture (docs/network-format.md) and reports validation and test accuracy.\n",
 };
 

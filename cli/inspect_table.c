@@ -1,4 +1,4 @@
-/* `sparse inspect`'s table and JSON: a run's trials grouped by the budget
+/* `sparsenas inspect`'s table and JSON: a run's trials grouped by the budget
  * box they fit (the config's final.boxes, else its budgets), the most
  * accurate first, with the trial to take for each box, and failed trials
  * with the reason their record gives. */
@@ -120,7 +120,7 @@ static void print_box_line(const sparse_run *run, const char *dir, size_t b, siz
     double val = -1, test = -1;
     sparse_run_trial_value(run, pick, SPARSE_TRIAL_VAL_ACCURACY, &val);
     sparse_run_trial_value(run, pick, SPARSE_TRIAL_TEST_ACCURACY, &test);
-    printf("take trial %zu (val %.2f%%, test %.2f%%): sparse export %s --trial %zu\n", pick, 100 * val,
+    printf("take trial %zu (val %.2f%%, test %.2f%%): sparsenas export %s --trial %zu\n", pick, 100 * val,
            100 * test, dir, pick);
 }
 

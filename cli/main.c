@@ -25,12 +25,12 @@ static const command commands[] = {
 
 static void print_help(FILE *f)
 {
-    fprintf(f, "Usage: sparse [--version] [--help] COMMAND [ARGS...]\n\n"
+    fprintf(f, "Usage: sparsenas [--version] [--help] COMMAND [ARGS...]\n\n"
                "Sparse Architecture Search: tiny CNNs for microcontrollers.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-12s %s\n", "help", "show help for a command");
-    fprintf(f, "\nRun 'sparse COMMAND --help' for a command's options. Every command takes\n"
+    fprintf(f, "\nRun 'sparsenas COMMAND --help' for a command's options. Every command takes\n"
                "-q/--quiet: nothing on stderr but errors (results on stdout are unchanged).\n");
 }
 
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         return print_help(stderr), CLI_USAGE;
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("sparse %s (libsparse %s)\n", SPARSE_VERSION_STRING, sparse_version());
+        printf("sparsenas %s (libsparse %s)\n", SPARSE_VERSION_STRING, sparse_version());
         return CLI_OK;
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))

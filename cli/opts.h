@@ -1,4 +1,4 @@
-/* The options of a `sparse` command, declared once in a table: getopt_long
+/* The options of a `sparsenas` command, declared once in a table: getopt_long
  * parses them (GNU syntax: --opt=value, --opt value, unique prefixes of long
  * names, short options where a table gives them, -- ends the options) and
  * --help is printed from the same table, defaults included.
@@ -15,7 +15,7 @@
  *     };
  *     static const cli_spec export_spec = {.name = "export", .opts = export_opts,
  *                                          .args = {F(dir)}, .n_args = 1,
- *                                          .usage = "Usage: sparse export DIR --trial ID\n"};
+ *                                          .usage = "Usage: sparsenas export DIR --trial ID\n"};
  *     ...
  *     export_args a = {.trial = -1};
  *     int rc = cli_parse(&export_spec, argc, argv, &a, NULL);
@@ -92,7 +92,7 @@ typedef struct cli_opt {
 #define CLI_SECTION_TEXT(text_) {.type = CLI_SECTION, .help = (text_)}
 
 typedef struct cli_spec {
-    const char *name;         /* "train", "data info": in messages and "Try 'sparse NAME --help'" */
+    const char *name;         /* "train", "data info": in messages and "Try 'sparsenas NAME --help'" */
     const char *usage;        /* --help's first part: usage lines and what the command does */
     const cli_opt *opts;      /* the options, ended by {0} */
     const char *epilog;       /* --help's last part, or NULL */

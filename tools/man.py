@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the manual page of the `sparse` command or of one of its commands
+"""Writes the manual page of the `sparsenas` command or of one of its commands
 from the command's own --help text, so the pages list exactly the options
 the command takes. Run by the build (cli/meson.build):
 
@@ -26,11 +26,11 @@ EXIT_STATUS = [('0', 'success'),
 
 FILES = {
     '-': [('DIR/config.yaml, DIR/trials.jsonl, DIR/weights/',
-           'a run directory written by sparse search: the resolved config, one record per trial, the '
+           'a run directory written by sparsenas search: the resolved config, one record per trial, the '
            'trained weights of each trial'),
           ('DIR/state.json, DIR/pareto.csv, DIR/pareto.svg, DIR/report.html',
            'its progress, the Pareto front as a table and a figure, and the whole run as one HTML page'),
-          ('$XDG_CACHE_HOME/sparse/mnist', 'the MNIST cache of sparse data fetch (default ~/.cache/sparse/mnist)'),
+          ('$XDG_CACHE_HOME/sparse/mnist', 'the MNIST cache of sparsenas data fetch (default ~/.cache/sparse/mnist)'),
           ('DOCDIR', 'the user guide, the config keys, the formats and the measured results')],
     'search': [('DIR/trials.jsonl', 'one JSON record per trial, appended and fsynced one at a time'),
                ('DIR/report.html', 'the run as one HTML page, rewritten as the search goes (every 10th trial past the 16th)')],
@@ -38,7 +38,7 @@ FILES = {
     'data': [('$XDG_CACHE_HOME/sparse/mnist', 'the MNIST cache (default ~/.cache/sparse/mnist)')],
 }
 
-ENVIRONMENT = [('XDG_CACHE_HOME', 'where sparse data fetch keeps data sets (default ~/.cache)'),
+ENVIRONMENT = [('XDG_CACHE_HOME', 'where sparsenas data fetch keeps data sets (default ~/.cache)'),
                ('OMP_WAIT_POLICY', 'the OpenMP wait policy; sparse sets it to passive unless it is set')]
 
 

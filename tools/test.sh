@@ -19,7 +19,7 @@ meson setup build-test --werror --buildtype=release -Ddebug=true >/dev/null
 ninja -C build-test
 stage "release build"
 # Real MNIST for the 'network' suite (cached; the tests skip if this fails).
-./build-test/cli/sparse data fetch mnist || echo "test.sh: MNIST fetch failed; network tests will skip" >&2
+./build-test/cli/sparsenas data fetch mnist || echo "test.sh: MNIST fetch failed; network tests will skip" >&2
 meson test -C build-test --print-errorlogs --num-processes 2
 stage "release suites"
 

@@ -1,4 +1,4 @@
-/* sparse-mpi: `sparse search` over MPI ranks (docs/mpi.md). Rank 0 runs
+/* sparsenas-mpi: `sparsenas search` over MPI ranks (docs/mpi.md). Rank 0 runs
  * the search loop and owns the run directory; ranks 1..N-1 train trials.
  * Nothing but MPI messages joins them: the config (as rank 0 resolved it)
  * is broadcast, each rank opens the data itself from it, a task travels
@@ -8,7 +8,7 @@
  *
  * Built on the library's executor interface (sparse/experimental.h): the
  * search proposes trial t from trials 0..t-1-2(N-2), as with N-1 threaded
- * workers, so the records are those of `sparse search` with
+ * workers, so the records are those of `sparsenas search` with
  * `workers: N-1` and the same threads per worker. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <mpi.h>
@@ -33,10 +33,10 @@ typedef struct args {
 } args;
 
 static const char usage[] =
-    "Usage: mpirun -np N sparse-mpi CONFIG.yaml --out DIR [options]\n"
-    "       mpirun -np N sparse-mpi --resume DIR [options]\n\n"
-    "sparse search with its trials trained on MPI ranks 1..N-1 (N >= 2); rank 0 runs\n"
-    "the search and alone writes DIR. The records are those of `sparse search` with\n"
+    "Usage: mpirun -np N sparsenas-mpi CONFIG.yaml --out DIR [options]\n"
+    "       mpirun -np N sparsenas-mpi --resume DIR [options]\n\n"
+    "sparsenas search with its trials trained on MPI ranks 1..N-1 (N >= 2); rank 0 runs\n"
+    "the search and alone writes DIR. The records are those of `sparsenas search` with\n"
     "workers: N-1 and the same threads per worker. See docs/mpi.md.\n\n"
     "Options:\n"
     "  --out DIR          run directory to create (on rank 0's machine)\n"
@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, args *a, int say)
             bad = 1;
         if (bad) {
             if (say)
-                fprintf(stderr, "sparse-mpi: bad option or value: %s%s%s\n%s", o, v && takes ? " " : "",
+                fprintf(stderr, "sparsenas-mpi: bad option or value: %s%s%s\n%s", o, v && takes ? " " : "",
                         v && takes ? v : "", usage);
             return -1;
         }
@@ -116,7 +116,7 @@ static int parse_args(int argc, char **argv, args *a, int say)
     }
     if (!a->resume == !(a->config && a->out) || (a->resume && (a->config || a->out))) {
         if (say)
-            fprintf(stderr, "sparse-mpi: give CONFIG.yaml --out DIR, or --resume DIR\n%s", usage);
+            fprintf(stderr, "sparsenas-mpi: give CONFIG.yaml --out DIR, or --resume DIR\n%s", usage);
         return -1;
     }
     return 0;
@@ -124,7 +124,7 @@ static int parse_args(int argc, char **argv, args *a, int say)
 
 static void fail(const char *what, int rc)
 {
-    fprintf(stderr, "sparse-mpi: %s: %s: %s\n", what, sparse_strerror(rc), sparse_last_error());
+    fprintf(stderr, "sparsenas-mpi: %s: %s: %s\n", what, sparse_strerror(rc), sparse_last_error());
 }
 
 /* ---- rank 0: the executor ---- */
@@ -235,7 +235,7 @@ static int ex_start(void *user, const sparse_exp_trial_job *job)
     unsigned char *w = NULL;
     size_t wlen = 0;
     if (job->parent_weights && read_file(job->parent_weights, &w, &wlen)) {
-        fprintf(stderr, "sparse-mpi: cannot read %s for trial %zu\n", job->parent_weights, job->trial);
+        fprintf(stderr, "sparsenas-mpi: cannot read %s for trial %zu\n", job->parent_weights, job->trial);
         return SPARSE_EIO;
     }
     int rc = send_parts(to, TAG_TASK, job->trial, job->task, job->task_len, w, wlen);
@@ -341,7 +341,7 @@ static int work_loop(sparse_exp_trainer *tr, const char *dir, int rank)
         if (!rc)
             rc = send_parts(0, TAG_RESULT, head[0], res, rlen, w, wlen);
         if (rc) {
-            fprintf(stderr, "sparse-mpi: rank %d, trial %llu: %s: %s\n", rank, (unsigned long long)head[0],
+            fprintf(stderr, "sparsenas-mpi: rank %d, trial %llu: %s: %s\n", rank, (unsigned long long)head[0],
                     sparse_strerror(rc), sparse_last_error());
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
@@ -425,7 +425,7 @@ static void warn_binding(int rank)
     int cores = CPU_COUNT(&set), threads = sparse_thread_count();
     if (cores < threads)
         fprintf(stderr,
-                "sparse-mpi: rank %d may run on %d core%s but computes with %d threads, so its trials take "
+                "sparsenas-mpi: rank %d may run on %d core%s but computes with %d threads, so its trials take "
                 "longer than they should: run mpirun with --bind-to none, or give each rank %d cores "
                 "(Slurm: --cpus-per-task=%d)\n",
                 rank, cores, cores == 1 ? "" : "s", threads, threads, threads);
@@ -438,7 +438,7 @@ static int work(sparse_exp_trainer *tr, int rank)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/sparse-mpi.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
-        fprintf(stderr, "sparse-mpi: rank %d: cannot create a temp directory in %s\n", rank, tmp ? tmp : "/tmp");
+        fprintf(stderr, "sparsenas-mpi: rank %d: cannot create a temp directory in %s\n", rank, tmp ? tmp : "/tmp");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     int rc = work_loop(tr, dir, rank);
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &a, rank == 0);
     if (!rc && size < 2) {
         if (rank == 0)
-            fprintf(stderr, "sparse-mpi: needs 2 ranks or more (rank 0 searches, the others train): "
+            fprintf(stderr, "sparsenas-mpi: needs 2 ranks or more (rank 0 searches, the others train): "
                             "mpirun -np N with N >= 2\n");
         rc = -1;
     }

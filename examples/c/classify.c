@@ -1,5 +1,5 @@
 /* Loads a trained network (architecture YAML + safetensors weights, e.g.
- * from `sparse train --save` or `sparse export-arch --save`) and classifies
+ * from `sparsenas train --save` or `sparsenas export-arch --save`) and classifies
  * the test images of a data set.
  *   cc classify.c $(pkg-config --cflags --libs sparse) -o classify
  * Usage: classify ARCH.yaml WEIGHTS.safetensors DATA [VAL_COUNT] */

@@ -1,5 +1,5 @@
 /*
- * A minimal firmware around a model exported by `sparse export`: it reads
+ * A minimal firmware around a model exported by `sparsenas export`: it reads
  * int8 images (PREFIX_INPUT_SIZE bytes each, (C, H, W) order, already
  * quantised) from a file, runs the model on each, prints each label, and
  * writes the label and the logits of every image to a results file.

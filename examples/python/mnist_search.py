@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """MNIST as NumPy arrays, a 2-minute SpArSe search, the best network within 1 KB exported as int8 C.
-Usage: mnist_search.py [OUT_DIR] [SECONDS]   (MNIST from ~/.cache/sparse/mnist: `sparse data fetch mnist`)"""
+Usage: mnist_search.py [OUT_DIR] [SECONDS]   (MNIST from ~/.cache/sparse/mnist: `sparsenas data fetch mnist`)"""
 import os
 import sys
 

@@ -147,7 +147,7 @@ SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned vers
 
 /* Opens a data set by spec and returns train/validation/test splits:
  *   "mnist"      the cached MNIST download ($XDG_CACHE_HOME/sparse/mnist, see
- *                `sparse data fetch mnist`),
+ *                `sparsenas data fetch mnist`),
  *   a directory  with the four MNIST file names,
  *   FILE.csv     a CSV file (split by opts->seed).
  * A shape that does not fit the data is SPARSE_EFORMAT naming the file.
@@ -155,7 +155,7 @@ SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned vers
 SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sparse_dataset **test,
                                 const char *spec, const sparse_data_options *opts);
 
-/* Directory where `sparse data fetch mnist` caches MNIST:
+/* Directory where `sparsenas data fetch mnist` caches MNIST:
  * $XDG_CACHE_HOME/sparse/mnist, else $HOME/.cache/sparse/mnist. Writes a
  * NUL-terminated path into buf of size cap. */
 SPARSE_API int sparse_data_cache_dir(char *buf, size_t cap, const char *name);

@@ -355,7 +355,7 @@ SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedu
  *
  * Who trains a search's trials. By default sparse_search_run trains them in
  * threads of the calling process (the config's workers); an executor trains
- * them elsewhere, e.g. on other MPI ranks (sparse-mpi, docs/mpi.md). The
+ * them elsewhere, e.g. on other MPI ranks (sparsenas-mpi, docs/mpi.md). The
  * search loop stays where it was: it proposes each trial, hands it to the
  * executor as an opaque task, and records what comes back, in trial order,
  * and writes the weights into the run directory. Trial t is proposed from

@@ -189,7 +189,7 @@ SPARSE_API int sparse_data_open(sparse_dataset **train, sparse_dataset **val, sp
     struct stat st;
     if (stat(path, &st) != 0) {
         if (path == cache)
-            return sparse__error(SPARSE_ENOTFOUND, "MNIST is not in the cache (%s): run 'sparse data fetch mnist'",
+            return sparse__error(SPARSE_ENOTFOUND, "MNIST is not in the cache (%s): run 'sparsenas data fetch mnist'",
                                  cache);
         return sparse__error(SPARSE_ENOTFOUND, "%s: %s", path, strerror(errno));
     }

@@ -111,7 +111,7 @@ static void put_header(sparse__buf *b, const char *x, const char *X, const spars
 {
     sparse__buf_printf(
         b,
-        "/*\n * %s.h: an int8 network exported by libsparse %s (sparse export). Do not edit.\n *\n"
+        "/*\n * %s.h: an int8 network exported by libsparse %s (sparsenas export). Do not edit.\n *\n"
         " * Input: %zu x %zu x %zu int8 values in (C, H, W) order, real = scale * (q - zero point).\n"
         " * Output: %zu int8 logits; the label is the index of the largest (the first on ties).\n"
         " * Memory: the arena, %s_ARENA_SIZE bytes of RAM (.bss), plus the stack of one call;\n"
@@ -167,7 +167,7 @@ static void put_source(sparse__buf *b, const char *x, const char *X, const char 
 {
     sparse__buf_printf(
         b,
-        "/*\n * %s.c: an int8 network exported by libsparse %s (sparse export). Do not edit.\n"
+        "/*\n * %s.c: an int8 network exported by libsparse %s (sparsenas export). Do not edit.\n"
         " * Freestanding C99: <stdint.h>, <stddef.h> and <string.h> (memcpy) only, no allocation,\n"
         " * no floating point. Weights and tables are static const (flash); every tensor lives in\n"
         " * %s_arena (RAM) at the offset the library's memory planner gave it. Compile with\n"

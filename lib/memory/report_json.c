@@ -1,4 +1,4 @@
-/* The report as JSON, for `sparse memory --json` and the run log. */
+/* The report as JSON, for `sparsenas memory --json` and the run log. */
 #include <stdlib.h>
 
 #include "../core/internal.h"

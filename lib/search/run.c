@@ -1,5 +1,5 @@
 /* Read-only view of a run directory: the trials, their figures and the
- * Pareto front, for `sparse inspect` and for programs. */
+ * Pareto front, for `sparsenas inspect` and for programs. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

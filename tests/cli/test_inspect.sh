@@ -1,6 +1,6 @@
 #!/bin/sh
 # What a user acts on after a search: budgets no network can meet refused
-# before the first trial; `sparse inspect` grouped by budget box with the
+# before the first trial; `sparsenas inspect` grouped by budget box with the
 # trial to take, flash and arena columns, failed trials with their reason,
 # and --json that stays valid JSON whatever the run directory is called.
 set -u
@@ -32,7 +32,7 @@ run 0 search "$T/fit.yaml" --out "$T/run"
 grep -q "arena_bytes: 100000" "$T/run/config.yaml" || fail "config.yaml lacks the arena budget"
 run 0 inspect "$T/run"
 out_has "box 1 of 1: MS <= 4000 B, WM5 <= 4000 B, arena <= 100000 B; take trial "
-out_has "sparse export $T/run --trial "
+out_has "sparsenas export $T/run --trial "
 for col in flash arena feas; do out_has "$col"; done
 pick=$(sed -n 's/.*take trial \([0-9]*\) .*/\1/p' "$T/out")
 [ -n "$pick" ] || fail "inspect names no trial to take"
@@ -76,7 +76,7 @@ run 0 search "$T/base.yaml" --out "$T/lim" --trials 2
 grep -q '"max_trials":2' "$T/lim/state.json" || fail "state.json does not record --trials 2"
 run 0 search --resume "$T/lim"
 err_has "$T/lim is finished: 2 of 2 planned trials recorded (it was started with --trials 2)"
-err_has "To search on: sparse search --resume $T/lim --trials N (more than 2) or --time-budget T"
+err_has "To search on: sparsenas search --resume $T/lim --trials N (more than 2) or --time-budget T"
 [ "$(records "$T/lim")" -eq 2 ] || fail "resuming a finished run added trials"
 run 0 search --resume "$T/lim" --trials 3
 [ "$(records "$T/lim")" -eq 3 ] || fail "--resume --trials 3 did not search on to 3 trials"

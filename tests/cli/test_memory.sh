@@ -1,7 +1,7 @@
 #!/bin/sh
-# `sparse memory` (and `sparse eval`) on the example architectures: the
+# `sparsenas memory` (and `sparsenas eval`) on the example architectures: the
 # figures of docs/memory.md, JSON keys, exit statuses (0 ok, 1 error,
-# 2 usage). No network: weights come from `sparse train --epochs 0` on a
+# 2 usage). No network: weights come from `sparsenas train --epochs 0` on a
 # tiny generated CSV.
 set -u
 SPARSE=$1
@@ -79,7 +79,7 @@ out_has '"ms_bytes":34,'
 run 0 memory --weights "$T/w0.safetensors" --json
 out_has '"ms_bytes":34,'
 
-# sparse eval: float and int8 accuracy of a briefly trained small network.
+# sparsenas eval: float and int8 accuracy of a briefly trained small network.
 run 0 train "$T/small.yaml" --data "$T/small.csv" --epochs 2 --save "$T/w2.safetensors"
 
 # Activation sparsity over the validation images (the numbers themselves are
@@ -123,7 +123,7 @@ run 2 eval "$T/small.yaml" --weights "$T/w2.safetensors"
 err_has 'missing --data'
 run 2 eval "$T/small.yaml" --weights "$T/w2.safetensors" --data "$T/small.csv" --calib -1
 run 1 eval "$T/small.yaml" --weights "$T/nope.safetensors" --data "$T/small.csv"
-err_has 'sparse: error: --weights'
+err_has 'sparsenas: error: --weights'
 
 # Errors and usage.
 run 2 memory
@@ -133,11 +133,11 @@ err_has '--scratch must be im2col, cmsis or none'
 run 2 memory "$TINY" --bogus
 run 2 memory "$TINY" --weights
 run 1 memory "$T/nope.yaml"
-err_has 'sparse: error: architecture'
+err_has 'sparsenas: error: architecture'
 run 1 memory "$SRC/examples/arch/lenet5.yaml" --weights "$T/w0.safetensors"
-err_has 'sparse: error: --weights'
+err_has 'sparsenas: error: --weights'
 run 0 memory --help
-out_has 'Usage: sparse memory'
+out_has 'Usage: sparsenas memory'
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all cli-memory checks passed"

@@ -33,7 +33,7 @@ run 0 train "$T/a.yaml" --data="$T/d.csv" --val=30 --epochs=1 --batch 16 --thres
 out_has '"threshold":-1,'
 
 # Usage errors name the option and exit 2, stdout empty.
-usage() { msg=$1; shift; run 2 "$@"; err_has "$msg"; err_has "Try 'sparse "; [ ! -s "$T/out" ] || fail "stdout on a usage error"; }
+usage() { msg=$1; shift; run 2 "$@"; err_has "$msg"; err_has "Try 'sparsenas "; [ ! -s "$T/out" ] || fail "stdout on a usage error"; }
 usage "option --json takes no value" memory "$TINY" --json=yes
 usage "option --weights needs a value" memory "$TINY" --weights
 usage "option -o needs a value" inspect "$T" -o
@@ -53,7 +53,7 @@ usage "unknown option '--bogus'" data --bogus info x
 
 # Short options cluster: -qh is --quiet --help.
 run 0 memory -qh
-out_has "Usage: sparse memory"
+out_has "Usage: sparsenas memory"
 err_empty
 
 # --help comes from the option table: every option, its value's name and

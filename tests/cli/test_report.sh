@@ -26,12 +26,12 @@ grep -q '>test accuracy (%)</text>' "$T/run/report.html" || fail "the figure doe
 # For an existing run, elsewhere; a missing run is an error naming it.
 run 0 report "$T/run" -o "$T/page.html" --svg "$T/fig.svg"
 err_has "wrote $T/page.html and $T/fig.svg"
-cmp -s "$T/page.html" "$T/run/report.html" || fail "sparse report wrote another page than the search"
+cmp -s "$T/page.html" "$T/run/report.html" || fail "sparsenas report wrote another page than the search"
 grep -q '<circle' "$T/fig.svg" || fail "--svg wrote no figure"
 rm "$T/run/report.html"
 run 0 report "$T/run" -q
 err_empty
-[ -s "$T/run/report.html" ] || fail "sparse report DIR did not write DIR/report.html"
+[ -s "$T/run/report.html" ] || fail "sparsenas report DIR did not write DIR/report.html"
 run 1 report "$T/nowhere"
 err_has "$T/nowhere"
 run 2 report

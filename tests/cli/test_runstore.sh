@@ -1,5 +1,5 @@
 #!/bin/sh
-# The run directory through `sparse search`, `inspect` and `export-arch`
+# The run directory through `sparsenas search`, `inspect` and `export-arch`
 # (issue 21): one writer at a time, SIGTERM/SIGINT and a file size limit
 # that stop a search cleanly, damaged logs refused by a resume and read by
 # trial id, a changed config refused, a torn last line cut and reported, a
@@ -82,7 +82,7 @@ for sig in TERM INT; do
     want=143
     [ $sig = INT ] && want=130
     [ $status -eq $want ] || { fail "SIG$sig: exit status $status, expected $want"; cat "$T/bg.err"; }
-    grep -qF "stopped by SIG$sig; every trial recorded is kept. Continue with: sparse search --resume $T/sig$sig" \
+    grep -qF "stopped by SIG$sig; every trial recorded is kept. Continue with: sparsenas search --resume $T/sig$sig" \
         "$T/bg.err" || { fail "SIG$sig: stderr does not say how to resume"; cat "$T/bg.err"; }
     whole_lines "$T/sig$sig"
     run 0 search --resume "$T/sig$sig" -q

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `sparse search` and `sparse inspect` end to end on a tiny generated CSV data
+# `sparsenas search` and `sparsenas inspect` end to end on a tiny generated CSV data
 # set: exit statuses, the run directory, the front, config errors with
 # file:line, and every bundled example config resolving.
 set -u
@@ -80,7 +80,7 @@ run 2 inspect "$T/run" --compare "$T/acq"
 err_has "--compare and --compare-label need --svg FILE"
 # The diagram's WM is the run's model, and its figures are the memory
 # report's: trial 0 of a wm_model 6 run, its conv layer after pruning, as
-# `sparse memory` counts the exported network.
+# `sparsenas memory` counts the exported network.
 grep -q "MS [0-9]* B, WM5 [0-9]* B; per layer \[MS, WM5\]" "$T/t0.dot" || fail "--dot title: $(grep label= "$T/t0.dot")"
 sed 's/^seed: 3$/seed: 3\nwm_model: 6/' "$T/tiny.yaml" >"$T/tiny6.yaml"
 run 0 search "$T/tiny6.yaml" --out "$T/run6" --trials 1
@@ -123,5 +123,5 @@ run 2 inspect
 run 1 inspect "$T/nonexistent"
 err_has "no such run directory"
 
-[ $fails -eq 0 ] && echo "ok: sparse search/inspect"
+[ $fails -eq 0 ] && echo "ok: sparsenas search/inspect"
 exit $fails

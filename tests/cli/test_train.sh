@@ -1,5 +1,5 @@
 #!/bin/sh
-# `sparse train`: JSON output, weights file, exit statuses and messages.
+# `sparsenas train`: JSON output, weights file, exit statuses and messages.
 set -u
 SPARSE=$1
 . "$(dirname "$0")/../lib.sh"
@@ -21,12 +21,12 @@ run 0 train "$T/a.yaml" --data "$T/d.csv" --epochs 0 --batch 16 --val 30 --json 
 [ "$(acc "$T/trained")" = "$(acc "$T/out")" ] ||
     fail "--init: val accuracy $(acc "$T/out") != trained $(acc "$T/trained")"
 run 1 train "$T/a.yaml" --data "$T/d.csv" --val 30 --init "$T/missing.safetensors"
-grep -q "^sparse: error: .*missing.safetensors" "$T/err" || fail "--init message: $(cat "$T/err")"
+grep -q "^sparsenas: error: .*missing.safetensors" "$T/err" || fail "--init message: $(cat "$T/err")"
 
 # a bad architecture: exit 1, file:line and layer in the message
 printf 'input: [1, 4, 4]\nclasses: 2\nlayers:\n  - {type: conv2d, name: big, filters: 2, kernel: 5, padding: valid}\n  - {type: fc, units: 2}\n' >"$T/bad.yaml"
 run 1 train "$T/bad.yaml" --data "$T/d.csv"
-grep -q "^sparse: error: .*bad.yaml:4:5: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
+grep -q "^sparsenas: error: .*bad.yaml:4:5: layer 'big'" "$T/err" || fail "message: $(cat "$T/err")"
 
 # on a terminal (script(1) gives one), the progress line says the epoch of
 # how many and the time left; redirected, there is none
@@ -46,5 +46,5 @@ run 2 train "$T/a.yaml" --data "$T/d.csv" --optimizer rmsprop
 run 2 train "$T/a.yaml"
 err_has "missing --data"
 
-[ $fails -eq 0 ] && echo "ok: sparse train"
+[ $fails -eq 0 ] && echo "ok: sparsenas train"
 exit $fails

@@ -855,7 +855,7 @@ static void test_data_open(void **state)
     if (had)
         snprintf(old, sizeof old, "%s", x);
     setenv("XDG_CACHE_HOME", tmpdir, 1);
-    expect_error(sparse_data_open(&tr, &va, &te, "mnist", NULL), SPARSE_ENOTFOUND, "sparse data fetch mnist",
+    expect_error(sparse_data_open(&tr, &va, &te, "mnist", NULL), SPARSE_ENOTFOUND, "sparsenas data fetch mnist",
                  tmpdir);
     assert_null(tr);
     if (had)

@@ -1,6 +1,6 @@
 /* The real MNIST cache through sparse_data_open: the paper's 55,000 / 5,000 /
  * 10,000 split, normalisation and binary relabelling. Exits 77 (skip) when
- * `sparse data fetch mnist` has not been run. */
+ * `sparsenas data fetch mnist` has not been run. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

@@ -26,17 +26,17 @@ tiny_search_config "$T/tiny.csv" "$T/tiny.yaml"
 "$T/search_front" "$T/tiny.yaml" "$T/run" >"$T/out" 2>&1 || { cat "$T/out"; fail "search_front"; }
 grep -q "Pareto front" "$T/out" || fail "search_front printed no front"
 grep -q "trial 4/4" "$T/out" || fail "search_front's callback did not report every trial"
-sparse_cli=$(find "$T/dest" -path '*/bin/sparse' | head -1)
-"$sparse_cli" export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors" || fail "installed sparse export-arch"
+sparse_cli=$(find "$T/dest" -path '*/bin/sparsenas' | head -1)
+"$sparse_cli" export-arch "$T/run" --trial 0 -o "$T/t0.yaml" --save "$T/t0.safetensors" || fail "installed sparsenas export-arch"
 "$T/classify" "$T/t0.yaml" "$T/t0.safetensors" "$T/tiny.csv" 40 >"$T/cls" 2>&1 || { cat "$T/cls"; fail "classify"; }
 grep -q "test accuracy" "$T/cls" || fail "classify printed no accuracy"
-# classify predicts image by image (sparse_net_predict): the accuracy of sparse eval's batches.
+# classify predicts image by image (sparse_net_predict): the accuracy of sparsenas eval's batches.
 "$sparse_cli" eval "$T/t0.yaml" --weights "$T/t0.safetensors" --data "$T/tiny.csv" --val 40 --json -q >"$T/eval" ||
-    fail "installed sparse eval"
+    fail "installed sparsenas eval"
 want=$(sed -n 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/p' "$T/eval")
 got=$(sed -n 's/^test accuracy: .* (\([0-9]*\) of \([0-9]*\))$/\1 \2/p' "$T/cls" | awk '{ printf "%.9f", $1 / $2 }')
 [ -n "$want" ] && awk -v a="$got" -v b="$want" 'BEGIN { exit !(a - b < 1e-9 && b - a < 1e-9) }' ||
-    fail "classify's accuracy $got is not sparse eval's $want"
+    fail "classify's accuracy $got is not sparsenas eval's $want"
 if [ -x /usr/bin/python3 ]; then
     /usr/bin/python3 "$SRC/examples/python/hello_ctypes.py" "$so" >"$T/py" 2>&1 || { cat "$T/py"; fail "python ctypes example on the install"; }
     sh "$(dirname "$0")/test_python.sh" /usr/bin/python3 "$SRC" "$so" >"$T/py" 2>&1

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `sparse export` end to end on a tiny generated CSV data set: from trained
+# `sparsenas export` end to end on a tiny generated CSV data set: from trained
 # weights and from a search's run directory (calibrated as the search did:
 # the exported model's accuracy on the test split is the trial's recorded
 # int8 test accuracy), the host and, with the Arm toolchain and qemu, the

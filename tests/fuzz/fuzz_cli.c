@@ -34,7 +34,7 @@ static const cli_opt opts[] = {
     {0},
 };
 static const cli_spec spec = {.name = "fuzz", .opts = opts, .args = {F(a), F(b)}, .n_args = 2,
-                              .usage = "Usage: sparse fuzz [OPTIONS] A B\n"};
+                              .usage = "Usage: sparsenas fuzz [OPTIONS] A B\n"};
 
 #define MAX_ARGS 32
 

@@ -1,5 +1,5 @@
 /* A run directory's trials.jsonl (the config beside it fixed): opened as
- * `sparse inspect` and programs open it, every warning, every trial by its
+ * `sparsenas inspect` and programs open it, every warning, every trial by its
  * id, every figure and the front read. */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 #!/bin/sh
-# sparse-mpi on localhost (issue 27): a search over 3 ranks writes the
+# sparsenas-mpi on localhost (issue 27): a search over 3 ranks writes the
 # records of the same search with `workers: 2` in threads (seconds aside),
 # 2 ranks those of `workers: 1`; a worker rank killed with SIGKILL in the
 # middle of a trial ends the job, and a resume, over MPI or in threads,
@@ -10,21 +10,21 @@ SPARSE_MPI=$2
 . "$(dirname "$0")/../lib.sh"
 
 if [ -z "$SPARSE_MPI" ] || ! command -v mpirun >/dev/null 2>&1; then
-    echo "SKIP: sparse-mpi not built or mpirun missing (MPI not found: install libopenmpi-dev openmpi-bin)"
+    echo "SKIP: sparsenas-mpi not built or mpirun missing (MPI not found: install libopenmpi-dev openmpi-bin)"
     exit 77
 fi
 # mpirun as root (containers, CI) needs its consent; more ranks than cores are fine here.
-# mpi NP ARGS...: sparse-mpi on NP ranks, its stderr in $T/err (a sanitizer's
+# mpi NP ARGS...: sparsenas-mpi on NP ranks, its stderr in $T/err (a sanitizer's
 # report there fails the test). Leaks are not checked in these processes:
 # Open MPI's components (dlopened, unloaded at exit, so LeakSanitizer cannot
-# even name them) keep allocations to the end; what sparse-mpi calls of the
+# even name them) keep allocations to the end; what sparsenas-mpi calls of the
 # library (the executor, the trainer) is leak-checked by search-executor.
 mpi() {
     np=$1; shift
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         mpirun --allow-run-as-root --oversubscribe -np "$np" "$SPARSE_MPI" "$@" 2>"$T/err"
     st=$?
-    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparse-mpi $*"; cat "$T/err"; fi
+    if grep -q Sanitizer "$T/err"; then fail "sanitizer report from sparsenas-mpi $*"; cat "$T/err"; fi
     return $st
 }
 records() { sed 's/,"seconds":[0-9.e+-]*//' "$1/trials.jsonl"; }
@@ -47,7 +47,7 @@ grep -q '^workers: 2' "$T/tiny.yaml" && grep -q 'pruning: \[none, spvd, bc\]' "$
     fail "tiny_search_config changed: $(cat "$T/tiny.yaml")"
 
 run 0 search "$T/tiny.yaml" --out "$T/thr2" -q
-mpi 3 "$T/tiny.yaml" --out "$T/mpi3" -q || { fail "sparse-mpi at np 3 failed"; cat "$T/err"; }
+mpi 3 "$T/tiny.yaml" --out "$T/mpi3" -q || { fail "sparsenas-mpi at np 3 failed"; cat "$T/err"; }
 same_records "$T/mpi3" "$T/thr2" "np 3 against workers: 2"
 grep -q '"parent":[0-9]' "$T/mpi3/trials.jsonl" || fail "no trial of the MPI run inherited weights"
 cmp -s "$T/mpi3/weights/9.safetensors" "$T/thr2/weights/9.safetensors" || fail "weights of trial 9 differ"
@@ -55,13 +55,13 @@ grep -q '^workers: 2' "$T/mpi3/config.yaml" || fail "config.yaml of the MPI run 
 
 sed 's/^workers: 2/workers: 1/; s/^threads: 2/threads: 1/' "$T/tiny.yaml" >"$T/one.yaml"
 run 0 search "$T/one.yaml" --out "$T/thr1" -q
-mpi 2 "$T/one.yaml" --out "$T/mpi2" -q || { fail "sparse-mpi at np 2 failed"; cat "$T/err"; }
+mpi 2 "$T/one.yaml" --out "$T/mpi2" -q || { fail "sparsenas-mpi at np 2 failed"; cat "$T/err"; }
 same_records "$T/mpi2" "$T/thr1" "np 2 against workers: 1"
 
 # Refused before anything starts: one rank, a run directory already in use.
-mpi 1 "$T/tiny.yaml" --out "$T/np1" -q && fail "sparse-mpi ran on one rank"
+mpi 1 "$T/tiny.yaml" --out "$T/np1" -q && fail "sparsenas-mpi ran on one rank"
 grep -q "needs 2 ranks or more" "$T/err" || { fail "np 1: no reason given"; cat "$T/err"; }
-mpi 3 "$T/tiny.yaml" --out "$T/mpi3" -q && fail "sparse-mpi wrote into an existing run"
+mpi 3 "$T/tiny.yaml" --out "$T/mpi3" -q && fail "sparsenas-mpi wrote into an existing run"
 grep -q "already holds a run" "$T/err" || { fail "an existing run: no reason given"; cat "$T/err"; }
 
 # Slow trials (about a second each), to kill a worker in the middle of one.
@@ -105,7 +105,7 @@ kill_worker_mid_run() {
 
 kill_worker_mid_run "$T/killed1"
 cp -r "$T/killed1" "$T/more"
-mpi 3 --resume "$T/killed1" -q || { fail "sparse-mpi --resume failed"; cat "$T/err"; }
+mpi 3 --resume "$T/killed1" -q || { fail "sparsenas-mpi --resume failed"; cat "$T/err"; }
 same_records "$T/killed1" "$T/slowref" "killed, resumed over MPI"
 
 kill_worker_mid_run "$T/killed2"
@@ -120,5 +120,5 @@ mpi 2 --resume "$T/more" -q || { fail "resume on 2 ranks failed"; cat "$T/err"; 
 records "$T/more" | head -n "$(wc -l <"$T/before")" | cmp -s - "$T/before" ||
     fail "resume on 2 ranks: the records from before changed"
 
-[ $fails -eq 0 ] && echo "ok: sparse-mpi (records as threaded, a killed worker, resume)"
+[ $fails -eq 0 ] && echo "ok: sparsenas-mpi (records as threaded, a killed worker, resume)"
 exit $fails

@@ -1,6 +1,6 @@
 #!/bin/sh
 # examples/python/mnist_search.py on the real MNIST (skips without the cache
-# of `sparse data fetch mnist`): loads it as NumPy arrays, searches (for
+# of `sparsenas data fetch mnist`): loads it as NumPy arrays, searches (for
 # SECONDS, default 30 here; the example's own default is 2 minutes), exports
 # the best network within 1 KB and prints its int8 accuracy.
 # Arguments: PYTHON SRC LIBSPARSE [SECONDS].
@@ -10,7 +10,7 @@ SRC=$2
 . "$(dirname "$0")/../lib.sh"
 real="${XDG_CACHE_HOME:-$HOME/.cache}/sparse/mnist"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-    [ -f "$real/$f" ] || [ -f "$real/$f.gz" ] || { echo "SKIP: no MNIST cache in $real (sparse data fetch mnist)"; exit 77; }
+    [ -f "$real/$f" ] || [ -f "$real/$f.gz" ] || { echo "SKIP: no MNIST cache in $real (sparsenas data fetch mnist)"; exit 77; }
 done
 PYTHONPATH="$SRC/python" PYTHONDONTWRITEBYTECODE=1 SPARSE_LIB=$3 \
     "$PY" "$SRC/examples/python/mnist_search.py" "$T/out" "${4:-30}" >"$T/log" 2>&1 || { cat "$T/log"; fail "mnist_search.py"; exit 1; }

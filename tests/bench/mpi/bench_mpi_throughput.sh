@@ -1,14 +1,14 @@
 #!/bin/sh
 # Trials per hour of a search config (default examples/search/mnist-quick.yaml)
-# with 1 and 2 workers as threads (`sparse search`) and over MPI
-# (`sparse-mpi`, np 2 and 3: 1 and 2 workers), same seed and threads, each
+# with 1 and 2 workers as threads (`sparsenas search`) and over MPI
+# (`sparsenas-mpi`, np 2 and 3: 1 and 2 workers), same seed and threads, each
 # run stopped by --time-budget (default 300 s). Trials per hour = records x
 # 3600 / the run's wall time (data loading and the trials in flight at the
 # budget included). Needs the MNIST cache for the default config.
 #   bench_mpi_throughput.sh SPARSE SPARSE_MPI CONFIG [BUDGET_S]
 set -u
 SPARSE=$1 SPARSE_MPI=$2 CONFIG=$3 BUDGET=${4:-300}
-[ -n "$SPARSE_MPI" ] || { echo "SKIP: sparse-mpi not built"; exit 77; }
+[ -n "$SPARSE_MPI" ] || { echo "SKIP: sparsenas-mpi not built"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/sparse-bench.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 sed 's/^workers: .*/workers: 1/' "$CONFIG" >"$T/w1.yaml"

@@ -15,7 +15,7 @@ it (docs/paper.md says how):
          value (4 B, float32).
 
 Usage: bench_sklearn.py [MNIST_DIR] [--svm-train N] [--knn-train N] [--gbdt-iter N]
-MNIST_DIR defaults to the cache of `sparse data fetch mnist`. Training subsets
+MNIST_DIR defaults to the cache of `sparsenas data fetch mnist`. Training subsets
 (--svm-train, --knn-train) are printed with the figures. Exit 77 (skipped)
 without scikit-learn or the MNIST cache. One JSON object per model on stdout.
 """
@@ -53,7 +53,7 @@ def find(d, stem):
     for name in (stem, stem + ".gz"):
         if os.path.exists(os.path.join(d, name)):
             return os.path.join(d, name)
-    skip("no %s in %s (run: sparse data fetch mnist)" % (stem, d))
+    skip("no %s in %s (run: sparsenas data fetch mnist)" % (stem, d))
 
 
 def load(d):

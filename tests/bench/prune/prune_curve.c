@@ -3,7 +3,7 @@
  * pruned network (evaluation mode) and its non-zero weights; then compacts
  * at each threshold of --sweep, optionally fine-tunes, and prints the
  * compacted architectures. --init-weights starts from a plain network
- * trained by `sparse train --save` (pre-training, then sparsifying);
+ * trained by `sparsenas train --save` (pre-training, then sparsifying);
  * --posterior-lr-scale lets the posterior log-variances move faster.
  * Long runs (LeNet-5 SpVD) are meant to go to a log in the background:
  *   prune_curve ARCH.yaml --data mnist --method spvd --epochs 30 ...
