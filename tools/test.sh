@@ -28,7 +28,9 @@ stage "release suites"
 # are the same in both builds). meson does not register the installed-copy
 # examples and tools tests in a sanitized build.
 rm -rf build-asan
-meson setup build-asan --werror --buildtype=debugoptimized \
+# -g1: line tables only, enough for file:line in the sanitizers' reports, and
+# a quarter faster to compile than full debug information.
+meson setup build-asan --werror --buildtype=debugoptimized -Dc_args=-g1 \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C build-asan
 stage "sanitizer build"
