@@ -9,6 +9,8 @@
 
 const cli_choice cli_prune_methods[] = {
     {"none", SPARSE_PRUNE_NONE}, {"spvd", SPARSE_PRUNE_SPVD}, {"bc", SPARSE_PRUNE_BC}, {NULL, 0}};
+const cli_choice cli_prune_noises[] = {
+    {"activation", SPARSE_PRUNE_NOISE_ACTIVATION}, {"weight", SPARSE_PRUNE_NOISE_WEIGHT}, {NULL, 0}};
 
 void cli_pruning_free(cli_pruning *p)
 {
@@ -97,6 +99,7 @@ int cli_prune_train(cli_pruning *p, const cli_prune_args *a, sparse_net **net, c
     po.anneal_epochs = (int)a->anneal_epochs;
     po.finetune_epochs = (int)a->finetune_epochs;
     po.finetune_lr_scale = a->finetune_lr_scale;
+    po.noise = a->noise;
     po.seed = o->seed;
     p->o = po;
     int rc = sparse_prune_options_check(&p->o);
@@ -222,6 +225,8 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *
         sparse_json_end(j);
         sparse_json_key(j, "finetune_lr_scale");
         sparse_json_number(j, p->o.finetune_lr_scale);
+        sparse_json_key(j, "noise");
+        sparse_json_string(j, p->o.noise == SPARSE_PRUNE_NOISE_WEIGHT ? "weight" : "activation");
         if (p->n_sweep) {
             sparse_json_key(j, "threshold_sweep");
             sparse_json_begin(j, 1);

@@ -18,6 +18,7 @@ typedef struct cli_prune_args {
     double finetune_lr_scale;   /* --finetune-lr-scale */
     const char *thresholds;     /* --thresholds T1,T2,...: chosen on validation images */
     long max_nonzeros;          /* --max-nonzeros: the bound the chosen threshold must meet */
+    int noise;                  /* --noise: sparse_prune_noise */
 } cli_prune_args;
 
 /* What the threshold sweep measured at one candidate. */
@@ -31,6 +32,7 @@ typedef struct cli_sweep_row {
 #define CLI_PRUNE_ARGS_INIT {.method = -1, .threshold = NAN}
 
 extern const cli_choice cli_prune_methods[];
+extern const cli_choice cli_prune_noises[];
 
 /* The pruning options of a command whose struct type holds a cli_prune_args
  * member: a --help section of their own. */
@@ -40,6 +42,10 @@ extern const cli_choice cli_prune_methods[];
                    "train in variational mode, prune, compact, fine-tune"),                                \
     CLI_OPT_NUMBER("threshold", "T", offsetof(type, member.threshold), CLI_ANY_NUMBER, NULL,               \
                    "log-alpha pruning threshold (default 3 for spvd, -1 for bc)"),                         \
+    CLI_OPT_CHOICE("noise", "activation|weight", offsetof(type, member.noise), cli_prune_noises, "activation", \
+                   "how training samples the weights: a draw per output activation (the\n"                 \
+                   "local reparameterisation) or one per weight and batch (a step costs\n"                 \
+                   "about a plain one; docs/pruning.md, \"Noise\")"),                                        \
     CLI_OPT_NUMBER("kl-weight", "A", offsetof(type, member.kl_weight), CLI_NON_NEGATIVE, "1",              \
                    "final KL coefficient (Table 5 alpha)"),                                                \
     CLI_OPT_LONG("zero-epochs", "Z", offsetof(type, member.zero_epochs), 0, 100000, "0",                   \

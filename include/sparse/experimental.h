@@ -162,6 +162,13 @@ SPARSE_API int sparse_exp_net_set_variational(sparse_net *net, size_t id, int mo
 SPARSE_API int sparse_exp_net_variational_mode(const sparse_net *net, size_t id);
 /* Seed of the training noise of every variational node (default 0). */
 SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed);
+/* How every variational node of net draws its training noise, a
+ * sparse_prune_noise (sparse/prune.h; default SPARSE_PRUNE_NOISE_ACTIVATION):
+ * SPARSE_PRUNE_NOISE_WEIGHT trains SpVD weights, and BC's weights under
+ * their group scales, on theta + sigma e with e drawn once per weight and
+ * step (BC's group scales keep a draw per image). Nodes made variational
+ * later start with the default. SPARSE_ERANGE for an unknown kind. */
+SPARSE_API int sparse_exp_net_set_noise_kind(sparse_net *net, int noise);
 /* Multiplies the learning rate of node id's parameter named param (NULL:
  * all its parameters) by scale (finite, > 0; default 1), e.g. to let the
  * posterior log-variances move faster than the weights. SPARSE_ERANGE for a

@@ -80,6 +80,20 @@ typedef enum sparse_prune_method {
     SPARSE_PRUNE_BC = 2    /* Bayesian Compression: conv output channels, FC input neurons */
 } sparse_prune_method;
 
+/* How a training pass samples the weights' posterior N(theta, sigma^2)
+ * (docs/pruning.md, "Noise"); evaluation never samples. Values are ABI. */
+typedef enum sparse_prune_noise {
+    /* The local reparameterisation trick (Kingma et al. 2015, as SpVD's
+     * paper trains): each output activation gets its own draw, from a
+     * second product op(x^2, sigma^2); lowest-variance gradients, about
+     * twice a plain step's cost. */
+    SPARSE_PRUNE_NOISE_ACTIVATION = 0,
+    /* One draw of every weight per batch, shared by the batch's images: a
+     * plain step's products on theta + sigma e, so a step costs little more
+     * than a plain one; noisier gradients of log_sigma2. */
+    SPARSE_PRUNE_NOISE_WEIGHT = 1
+} sparse_prune_noise;
+
 /* ---- Architecture descriptions ---- */
 
 typedef struct sparse_arch sparse_arch;

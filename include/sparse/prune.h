@@ -53,12 +53,16 @@ typedef struct sparse_prune_options {
     double finetune_lr_scale; /* fine-tuning runs at this times the training options' learning
                                  rate, in (0, 1e3]; default 1 (the measured LeNet-5 recipe of
                                  docs/pruning.md uses 0.3) */
+    /* Version 3: */
+    int noise; /* sparse_prune_noise: how training draws the posterior's noise, default
+                  SPARSE_PRUNE_NOISE_ACTIVATION */
 } sparse_prune_options;
 
-/* Version 1 callers (no finetune_lr_scale) are still accepted. */
-#define SPARSE_PRUNE_OPTIONS_VERSION 2
+/* Version 1 callers (no finetune_lr_scale) and version 2 ones (no noise)
+ * are still accepted. */
+#define SPARSE_PRUNE_OPTIONS_VERSION 3
 #define SPARSE_PRUNE_OPTIONS_INIT \
-    {SPARSE_PRUNE_OPTIONS_VERSION, SPARSE_PRUNE_SPVD, 3.0, -1.0, 1.0, 0, 15, 0, 0, 1.0}
+    {SPARSE_PRUNE_OPTIONS_VERSION, SPARSE_PRUNE_SPVD, 3.0, -1.0, 1.0, 0, 15, 0, 0, 1.0, SPARSE_PRUNE_NOISE_ACTIVATION}
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version);
 /* SPARSE_ERANGE (naming the field) for negative epochs, a threshold that is
  * not finite, a KL weight that is not finite or negative, an unknown method. */
@@ -71,7 +75,8 @@ SPARSE_API double sparse_prune_kl_coef(const sparse_prune_options *opts, double 
 
 /* Puts every conv, depthwise and FC node of net in the method's mode
  * (SPARSE_PRUNE_NONE: back to plain) with the method's threshold, seeding
- * the posterior parameters and the noise from opts->seed. */
+ * the posterior parameters and the noise from opts->seed, drawing the
+ * noise as opts->noise says. */
 SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *opts);
 /* Sum of the KL terms of every variational node of net (unscaled), and, if
  * add_grad_scale is not 0, adds add_grad_scale * d KL / d parameter to the

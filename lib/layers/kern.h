@@ -108,6 +108,9 @@ typedef struct sparse__kern {
     /* dvar = dy h: the gradient at the variance. */
     void (*spvd_dvar)(const float *dy, const float *h, size_t m, float *dvar);
     void (*expv)(const float *x, size_t m, float *y);
+    /* The weight-noise estimator: w = t + sd e with sd = exp(lv / 2) and e
+     * the stream's values j0.. (as normals), h = sd e / 2 (d w / d lv). */
+    void (*weight_noise)(uint64_t key, uint64_t j0, size_t m, const float *t, const float *lv, float *h, float *w);
     /* Sum of SpVD's KL over weights t, log variances lv; sc != 0 adds sc *
      * its gradient into gw and glv. */
     double (*spvd_kl)(const float *t, const float *lv, size_t m, const sparse__klk *c, float sc, float *gw,

@@ -204,6 +204,20 @@ static void spvd_dvar(const float *restrict dy, const float *restrict h, size_t 
         dvar[j] = dy[j] * h[j];
 }
 
+/* The per-batch weight-noise estimator's draw: w = t + sd e with
+ * sd = exp(lv / 2) and e the stream's values j0..; h = sd e / 2, the
+ * derivative of w in lv, kept for the backward pass. */
+static void weight_noise(uint64_t key, uint64_t j0, size_t m, const float *restrict t, const float *restrict lv,
+                         float *restrict h, float *restrict w)
+{
+    normals(key, j0, m, h);
+    for (size_t j = 0; j < m; j++) {
+        const float sde = expf(0.5f * lv[j]) * h[j];
+        w[j] = t[j] + sde;
+        h[j] = 0.5f * sde;
+    }
+}
+
 static void expv(const float *restrict x, size_t m, float *restrict y)
 {
     for (size_t j = 0; j < m; j++)
@@ -315,5 +329,6 @@ void VARIANT(sparse__kern_var)(sparse__kern *k)
     k->spvd_noise = spvd_noise;
     k->spvd_dvar = spvd_dvar;
     k->expv = expv;
+    k->weight_noise = weight_noise;
     k->spvd_kl = spvd_kl;
 }

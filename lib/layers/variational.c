@@ -16,7 +16,7 @@ void sparse__var_free(struct sparse__var *v)
 {
     if (!v)
         return;
-    float *bufs[] = {v->s2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps,
+    float *bufs[] = {v->s2, v->wm, v->bm, v->x2, v->dx2, v->sd, v->eps, v->ew,
                      v->u,  v->du,  v->dz, v->ez, v->zs, v->xz, v->dxz};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -127,7 +127,7 @@ static int make_var(sparse_net *net, sparse__node *nd, int mode, struct sparse__
     v->mode = mode;
     int ok = (v->s2 = fl(nw)) && (v->wm = fl(nw)) && (v->bm = fl(nd->c)) &&
              (v->x2 = fl(mb * in->sz)) && (v->dx2 = fl(mb * in->sz)) && (v->sd = fl(mb * nd->sz)) &&
-             (v->eps = fl(mb * nd->sz)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
+             (v->eps = fl(mb * nd->sz)) && (v->ew = fl(nw)) && sparse_rng_create(&v->step_rng, 0) == SPARSE_OK;
     if (ok && mode == SPARSE_PRUNE_BC) {
         if (nd->kind == SPARSE_LAYER_FC)
             ok = (v->ez = fl(mb * in->sz)) && (v->zs = fl(mb * in->sz)) && (v->xz = fl(mb * in->sz)) &&
@@ -221,6 +221,17 @@ SPARSE_API int sparse_exp_net_set_noise_seed(sparse_net *net, uint64_t seed)
     for (size_t i = 0; i < net->n_nodes; i++)
         if (net->nodes[i].var)
             net->nodes[i].var->seed = seed;
+    return SPARSE_OK;
+}
+
+SPARSE_API int sparse_exp_net_set_noise_kind(sparse_net *net, int noise)
+{
+    SPARSE__CHECK_NULL(net);
+    if (noise != SPARSE_PRUNE_NOISE_ACTIVATION && noise != SPARSE_PRUNE_NOISE_WEIGHT)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_set_noise_kind: unknown noise %d", noise);
+    for (size_t i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].var)
+            net->nodes[i].var->noise = noise;
     return SPARSE_OK;
 }
 

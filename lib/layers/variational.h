@@ -39,13 +39,15 @@ static inline float sparse__log_alpha(float log_var, float mean)
 }
 
 struct sparse__var {
-    int mode; /* sparse_prune_method, never SPARSE_PRUNE_NONE */
+    int mode;  /* sparse_prune_method, never SPARSE_PRUNE_NONE */
+    int noise; /* sparse_prune_noise */
     double thr;
     uint64_t seed;        /* noise */
     sparse_rng *step_rng; /* reseeded every step: the step's noise stream */
     float *s2, *wm, *bm;       /* weight-sized (s2 = exp(log_sigma2)), bias-sized */
     float *x2, *dx2;           /* input-sized (max_batch) */
     float *sd, *eps;           /* output-sized: the variance (then its gradient), eps / (2 sd) */
+    float *ew;                 /* weight-sized: the weight noise of the per-batch estimator */
     float *u, *du;             /* BC conv: pre-scale output and its gradient */
     float *dz;                 /* BC conv: per-image gradient of one channel's z (max_batch) */
     float *ez, *zs;            /* BC: group noise and samples (conv (C, N), FC input-sized as (F, N)) */

@@ -6,7 +6,9 @@
  * speed-up there carries over: the mean pass is op(x, W) + b, the variance
  * pass op(x^2, exp(log_sigma2)) with the same geometry. A SpVD step thus
  * costs at least a plain one plus its products again (docs/training.md);
- * the rest (noise, square roots, x^2) is elementwise and vectorised. */
+ * the rest (noise, square roots, x^2) is elementwise and vectorised. The
+ * weight-noise kind (SPARSE_PRUNE_NOISE_WEIGHT) draws the weights instead,
+ * once per step, and runs the plain products on them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,7 @@ static void raw_bwd(sparse_net *net, sparse__node *nd, const float *x, const flo
 
 /* Elementwise steps on m floats, split between threads in fixed chunks
  * (each element is computed alone, so the split changes nothing). */
-enum { SQUARE, ADD_DX2, SCALE };
+enum { SQUARE, ADD_DX2, SCALE, PRODUCT };
 
 static void elem_chunk(int op, size_t m, const float *restrict a, const float *restrict b, float *restrict y)
 {
@@ -45,6 +47,9 @@ static void elem_chunk(int op, size_t m, const float *restrict a, const float *r
     else if (op == ADD_DX2) /* y += 2 a b: the variance pass's input gradient b, through a^2 */
         for (size_t j = 0; j < m; j++)
             y[j] += 2.0f * a[j] * b[j];
+    else if (op == PRODUCT) /* y = a b */
+        for (size_t j = 0; j < m; j++)
+            y[j] = a[j] * b[j];
     else /* y *= a */
         for (size_t j = 0; j < m; j++)
             y[j] *= a[j];
@@ -107,6 +112,35 @@ static void spvd_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, c
     }
 }
 
+/* Weight noise, one draw per weight shared by the batch (the estimator
+ * SPARSE_PRUNE_NOISE_WEIGHT): out = op(x, theta + sigma e) + b, one
+ * product forward and one backward, like a plain node. v->wm holds the
+ * drawn weights, v->ew d w / d log_sigma2. */
+static void spvd_w_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, uint64_t key)
+{
+    const sparse__param *W = &nd->params[0];
+    const sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
+    const size_t m = W->n, chunks = (m + NOISE_CHUNK - 1) / NOISE_CHUNK;
+    const uint64_t k = noise_key(key, NOISE_OUT);
+#pragma omp parallel for schedule(static) num_threads(SPARSE__NT(net, m))
+    for (size_t c = 0; c < chunks; c++) {
+        const size_t j0 = c * NOISE_CHUNK, len = m - j0 < NOISE_CHUNK ? m - j0 : NOISE_CHUNK;
+        net->kern.weight_noise(k, j0, len, W->w + j0, ls2->w + j0, v->ew + j0, v->wm + j0);
+    }
+    raw_fwd(net, nd, x, v->wm, nd->bias ? nd->params[1].w : NULL, nd->out);
+}
+
+static void spvd_w_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
+                       float *dx)
+{
+    sparse__param *W = &nd->params[0];
+    sparse__param *ls2 = sparse__find_param(nd, "log_sigma2");
+    if (nd->bias)
+        sparse__bias_grad(net, nd, dy, nd->params[1].g);
+    raw_bwd(net, nd, x, v->wm, dy, W->g, dx, 1);
+    elementwise(net, PRODUCT, W->n, W->g, v->ew, ls2->g);
+}
+
 /* dy: gradient w.r.t. the output; dx: added into (NULL: not needed). */
 static void spvd_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
                      float *dx)
@@ -127,11 +161,29 @@ static void spvd_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, c
         elementwise(net, ADD_DX2, nin, x, v->dx2, dx);
 }
 
+/* The weights' posterior sampled as the node's noise kind says. */
+static void weights_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, uint64_t key)
+{
+    if (v->noise == SPARSE_PRUNE_NOISE_WEIGHT)
+        spvd_w_fwd(net, nd, v, x, key);
+    else
+        spvd_fwd(net, nd, v, x, key);
+}
+
+static void weights_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, const float *x, const float *dy,
+                        float *dx)
+{
+    if (v->noise == SPARSE_PRUNE_NOISE_WEIGHT)
+        spvd_w_bwd(net, nd, v, x, dy, dx);
+    else
+        spvd_bwd(net, nd, v, x, dy, dx);
+}
+
 static void bc_conv_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, uint64_t key)
 {
     const sparse__param *zmu = sparse__find_param(nd, "z_mu"), *zlv = sparse__find_param(nd, "z_logvar");
     const size_t n = net->batch, hw = nd->h * nd->w;
-    spvd_fwd(net, nd, v, net->nodes[nd->in[0]].out, key);
+    weights_fwd(net, nd, v, net->nodes[nd->in[0]].out, key);
     memcpy(v->u, nd->out, n * nd->sz * sizeof(float));
     normals(net, noise_key(key, NOISE_GROUP), nd->c * n, v->ez);
     for (size_t c = 0; c < nd->c; c++) {
@@ -172,7 +224,7 @@ static void bc_conv_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v
         zmu->g[c] = gm;
         zlv->g[c] = gl * 0.5f * sd;
     }
-    spvd_bwd(net, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
+    weights_bwd(net, nd, v, net->nodes[nd->in[0]].out, v->du, dx);
 }
 
 static void bc_fc_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, uint64_t key)
@@ -190,7 +242,7 @@ static void bc_fc_fwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, 
             v->xz[j] = in->out[j] * z;
         }
     }
-    spvd_fwd(net, nd, v, v->xz, key);
+    weights_fwd(net, nd, v, v->xz, key);
 }
 
 static void bc_fc_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, float *dx)
@@ -200,7 +252,7 @@ static void bc_fc_bwd(sparse_net *net, sparse__node *nd, struct sparse__var *v, 
     const size_t n = net->batch, hw = in->h * in->w, nin = n * in->sz;
     memset(v->dxz, 0, nin * sizeof(float));
     /* the group gradients need d loss / d (x z) even when dx is not wanted */
-    spvd_bwd(net, nd, v, v->xz, nd->dout, v->dxz);
+    weights_bwd(net, nd, v, v->xz, nd->dout, v->dxz);
     memset(zmu->g, 0, zmu->n * sizeof(float));
     memset(zlv->g, 0, zlv->n * sizeof(float));
     for (size_t c = 0; c < in->c; c++)
@@ -229,7 +281,7 @@ int sparse__var_forward(void *user, sparse_net *net, size_t id, sparse_exp_node_
     sparse__rng_reseed_stream(v->step_rng, v->seed, net->step * 1000003u + id);
     const uint64_t key = sparse_rng_seed64(v->step_rng);
     if (v->mode == SPARSE_PRUNE_SPVD)
-        spvd_fwd(net, nd, v, ctx->in, key);
+        weights_fwd(net, nd, v, ctx->in, key);
     else if (nd->kind == SPARSE_LAYER_FC)
         bc_fc_fwd(net, nd, v, key);
     else
@@ -250,7 +302,7 @@ int sparse__var_backward(void *user, sparse_net *net, size_t id, sparse_exp_node
         return SPARSE_OK;
     }
     if (v->mode == SPARSE_PRUNE_SPVD)
-        spvd_bwd(net, nd, v, ctx->in, ctx->dout, ctx->din);
+        weights_bwd(net, nd, v, ctx->in, ctx->dout, ctx->din);
     else if (nd->kind == SPARSE_LAYER_FC)
         bc_fc_bwd(net, nd, v, ctx->din);
     else

@@ -14,7 +14,7 @@
 
 SPARSE__STRUCT_VERSIONS(prune_options_versions, sparse_prune_options, SPARSE_PRUNE_OPTIONS_INIT,
                         SPARSE_PRUNE_OPTIONS_VERSION, offsetof(sparse_prune_options, finetune_lr_scale),
-                        sizeof(sparse_prune_options));
+                        offsetof(sparse_prune_options, noise), sizeof(sparse_prune_options));
 
 SPARSE_API int sparse_prune_options_init(sparse_prune_options *opts, unsigned version)
 {
@@ -42,6 +42,8 @@ static int check_options(const sparse_prune_options *o)
     if (!(o->finetune_lr_scale > 0.0 && o->finetune_lr_scale <= 1e3))
         return sparse__error(SPARSE_ERANGE, "sparse_prune_options: finetune_lr_scale must be in (0, 1000], not %g",
                              o->finetune_lr_scale);
+    if (o->noise != SPARSE_PRUNE_NOISE_ACTIVATION && o->noise != SPARSE_PRUNE_NOISE_WEIGHT)
+        return sparse__error(SPARSE_ERANGE, "sparse_prune_options: unknown noise %d", o->noise);
     return SPARSE_OK;
 }
 
@@ -103,7 +105,8 @@ SPARSE_API int sparse_prune_attach(sparse_net *net, const sparse_prune_options *
         if ((rc = sparse_exp_net_set_variational(net, i, o.method, thr, o.seed)))
             return rc;
     }
-    return sparse_exp_net_set_noise_seed(net, o.seed);
+    rc = sparse_exp_net_set_noise_seed(net, o.seed);
+    return rc ? rc : sparse_exp_net_set_noise_kind(net, o.noise);
 }
 
 SPARSE_API int sparse_prune_kl(sparse_net *net, double add_grad_scale, double *kl)

@@ -15,6 +15,8 @@ static const char *const layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "sep
                                                                   "downsampled_conv2d"};
 static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "bc"};
 static const char *const optimizer_names[] = {"adam", "sgd"};
+/* Indexed by sparse_prune_noise. */
+static const char *const prune_noise_names[] = {"activation", "weight"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 static const char *const ranking_names[] = {"validation", "posterior"};
 static const char *const layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
@@ -336,8 +338,8 @@ static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_no
 
 static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    static const char *const keys[] = {"batch", "optimizer", "schedule"};
-    int rc = sparse__doc_check_keys(p->doc, n, "training", keys, 3);
+    static const char *const keys[] = {"batch", "optimizer", "schedule", "prune_noise"};
+    int rc = sparse__doc_check_keys(p->doc, n, "training", keys, 4);
     const sparse__doc_node *v;
     if (!rc)
         rc = read_count(p, n, "training", "batch", 1, 4096, &c->batch);
@@ -345,6 +347,8 @@ static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_
         rc = sparse__doc_enum(p->doc, v, "training.optimizer", optimizer_names, 2, &c->optimizer);
     if (!rc && (v = sparse__doc_get(n, "schedule")))
         rc = sparse__doc_enum(p->doc, v, "training.schedule", schedule_names, 4, &c->schedule);
+    if (!rc && (v = sparse__doc_get(n, "prune_noise")))
+        rc = sparse__doc_enum(p->doc, v, "training.prune_noise", prune_noise_names, 2, &c->prune_noise);
     return rc;
 }
 
@@ -751,8 +755,13 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
     } else {
         sparse__buf_puts(&b, "lambda: dirichlet\n");
     }
-    sparse__buf_printf(&b, "training:\n  batch: %zu\n  optimizer: %s\n  schedule: %s\nspace:\n", c->batch,
+    sparse__buf_printf(&b, "training:\n  batch: %zu\n  optimizer: %s\n  schedule: %s\n", c->batch,
                        optimizer_names[c->optimizer], schedule_names[c->schedule]);
+    /* only when not the default, so a run written before the key existed
+     * keeps its config hash */
+    if (c->prune_noise != SPARSE_PRUNE_NOISE_ACTIVATION)
+        sparse__buf_printf(&b, "  prune_noise: %s\n", prune_noise_names[c->prune_noise]);
+    sparse__buf_puts(&b, "space:\n");
     for (size_t i = 0; i < NRANGE; i++)
         put_range(&b, range_keys[i].key, *(const sparse__range *)((const char *)c + range_keys[i].offset));
     for (size_t i = 0; i < NBOOL; i++)

@@ -203,6 +203,7 @@ int sparse__evaluate(const sparse__search *s, sparse__slot *sl, sparse_progress_
     uint64_t seed = s->cfg->seed * 1000003ULL + sl->t;
     sparse_prune_options po;
     sparse__prune_options(&sl->g, seed, &po);
+    po.noise = s->cfg->prune_noise;
     if (!sparse__within_cap(&s->prob, sl->point, o->reason, sizeof o->reason))
         return SPARSE_OK;
     int rc = build(s, sl, &po, seed, &arch, &net, o);

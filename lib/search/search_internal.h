@@ -86,6 +86,7 @@ struct sparse_search_config {
     /* training */
     size_t batch;
     int optimizer, schedule;
+    int prune_noise; /* sparse_prune_noise of pruned trials */
     /* space */
     sparse__range blocks, layers, kernel, filters, rate, pool, input_rate, fc_layers, fc_weights;
     sparse__choices layer_types, input_downsample, input_pool_avg, batch_norm, residual, branches,

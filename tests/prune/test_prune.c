@@ -248,13 +248,14 @@ static double loss_at(sparse_net *net, const sparse_tensor *x, const int32_t *la
     return l;
 }
 
-static void check_grads(int method)
+static void check_grads(int method, int noise)
 {
     const size_t N = 3;
     sparse_net *net = make_net(SMOOTH, N);
     sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
     o.method = method;
     o.seed = 11;
+    o.noise = noise;
     assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
     /* large enough variances for the variance path to matter */
     for (size_t i = 0; i < sparse_net_node_count(net); i++) {
@@ -303,9 +304,9 @@ static void check_grads(int method)
                 p[j] = old;
                 double fd = (lp - lm) / (2.0 * h);
                 if (!(fabs(fd - g[j]) <= 3e-2 * fabs(fd) + 3e-3))
-                    fail_msg("%s: node %s param %s[%zu]: analytic %g, finite difference %g",
-                             method == SPARSE_PRUNE_BC ? "bc" : "spvd", sparse_net_node_name(net, i), names[q], j,
-                             (double)g[j], fd);
+                    fail_msg("%s, noise %d: node %s param %s[%zu]: analytic %g, finite difference %g",
+                             method == SPARSE_PRUNE_BC ? "bc" : "spvd", noise, sparse_net_node_name(net, i),
+                             names[q], j, (double)g[j], fd);
                 checked++;
             }
             free(g);
@@ -319,13 +320,15 @@ static void check_grads(int method)
 static void test_grad_spvd(void **state)
 {
     (void)state;
-    check_grads(SPARSE_PRUNE_SPVD);
+    check_grads(SPARSE_PRUNE_SPVD, SPARSE_PRUNE_NOISE_ACTIVATION);
+    check_grads(SPARSE_PRUNE_SPVD, SPARSE_PRUNE_NOISE_WEIGHT);
 }
 
 static void test_grad_bc(void **state)
 {
     (void)state;
-    check_grads(SPARSE_PRUNE_BC);
+    check_grads(SPARSE_PRUNE_BC, SPARSE_PRUNE_NOISE_ACTIVATION);
+    check_grads(SPARSE_PRUNE_BC, SPARSE_PRUNE_NOISE_WEIGHT);
 }
 
 /* ---- Compaction ---- */
@@ -648,6 +651,16 @@ static void test_bad_params(void **state)
     o.finetune_lr_scale = 0;
     o.version = 1;
     assert_int_equal(sparse_prune_options_check(&o), SPARSE_OK);
+    o.version = SPARSE_PRUNE_OPTIONS_VERSION;
+    o.finetune_lr_scale = 1;
+    assert_int_equal(o.noise, SPARSE_PRUNE_NOISE_ACTIVATION);
+    o.noise = 7;
+    assert_int_equal(sparse_prune_options_check(&o), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "noise 7"));
+    /* A version 2 struct ends before noise: not read (the default kind). */
+    o.version = 2;
+    assert_int_equal(sparse_prune_options_check(&o), SPARSE_OK);
+    o.noise = SPARSE_PRUNE_NOISE_ACTIVATION;
     o.finetune_lr_scale = 0.3;
     o.version = 99;
     assert_int_equal(sparse_prune_options_check(&o), SPARSE_EVERSION);
@@ -760,6 +773,57 @@ static void test_noise_distribution(void **state)
     sparse_net_free(net);
 }
 
+/* The weight-noise kind draws each weight once per step, shared by the
+ * batch: an FC layer on a constant input 1 with zero mean weights and unit
+ * variances outputs its drawn weights: the same in every image, N(0, 1)
+ * over the units. */
+static void test_weight_noise(void **state)
+{
+    (void)state;
+    enum { UNITS = 4000, N = 3 };
+    char y[200];
+    snprintf(y, sizeof y, "name: n\ninput: [1, 1, 1]\nclasses: %d\nlayers:\n  - {type: fc, name: f, units: %d, bias: false}\n",
+             UNITS, UNITS);
+    sparse_net *net = make_net(y, N);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    o.noise = SPARSE_PRUNE_NOISE_WEIGHT;
+    assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
+    size_t n = 0;
+    float *w = param_data(net, 1, "weight", &n), *ls = param_data(net, 1, "log_sigma2", &n);
+    assert_int_equal(n, UNITS);
+    for (size_t j = 0; j < n; j++) {
+        w[j] = 0.0f;
+        ls[j] = 0.0f;
+    }
+    sparse_tensor *x = NULL, *out = NULL;
+    size_t shape[2] = {N, UNITS};
+    sparse_tensor_create_nchw(&x, N, 1, 1, 1);
+    sparse_tensor_fill(x, 1.0f);
+    sparse_tensor_create(&out, 2, shape);
+    assert_int_equal(sparse_net_forward(net, x, 1, out), SPARSE_OK);
+    float *first = malloc(UNITS * sizeof *first);
+    memcpy(first, sparse_tensor_data_const(out), UNITS * sizeof *first);
+    const float *e = sparse_tensor_data_const(out);
+    double m = 0, v = 0;
+    for (size_t k = 0; k < UNITS; k++) {
+        for (size_t i = 1; i < N; i++)
+            assert_true(e[i * UNITS + k] == e[k]);
+        m += e[k];
+        v += (double)e[k] * e[k];
+    }
+    m /= UNITS;
+    v /= UNITS;
+    assert_true(fabs(m) < 0.06); /* 4 standard errors */
+    assert_true(fabs(v - 1.0) < 0.1);
+    /* a second pass before any optimiser step draws the same weights */
+    assert_int_equal(sparse_net_forward(net, x, 1, out), SPARSE_OK);
+    assert_memory_equal(sparse_tensor_data_const(out), first, UNITS * sizeof *first);
+    free(first);
+    sparse_tensor_free(x);
+    sparse_tensor_free(out);
+    sparse_net_free(net);
+}
+
 /* Same seed, same bits. */
 static void test_deterministic(void **state)
 {
@@ -801,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_compact_concat_spaces),
         cmocka_unit_test(test_save_load),    cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_deterministic), cmocka_unit_test(test_noise_distribution),
+        cmocka_unit_test(test_weight_noise),
     };
     return cmocka_run_group_tests_name("prune", tests, NULL, NULL);
 }

@@ -25,6 +25,8 @@ extern const struct CMUnitTest cap_tests[];
 extern const size_t cap_test_count;
 extern const struct CMUnitTest acquisition_tests[];
 extern const size_t acquisition_test_count;
+extern const struct CMUnitTest noise_tests[];
+extern const size_t noise_test_count;
 extern const struct CMUnitTest final_tests[];
 extern const size_t final_test_count;
 extern const struct CMUnitTest curve_tests[];
@@ -1287,6 +1289,7 @@ int main(void)
     fails += _cmocka_run_group_tests("records", records_tests, records_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("cap", cap_tests, cap_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("acquisition", acquisition_tests, acquisition_test_count, NULL, NULL);
+    fails += _cmocka_run_group_tests("noise", noise_tests, noise_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("final", final_tests, final_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("posterior", posterior_tests, posterior_test_count, NULL, NULL);
     fails += _cmocka_run_group_tests("curve", curve_tests, curve_test_count, NULL, NULL);

@@ -5,7 +5,9 @@
  *   arch=... threads=T sparse_images_per_s=... torch_images_per_s=... ratio=...
  *     effective_gflops=... (an image's useful training flops in conv/FC nodes, see
  *     train_flops, times images/s)
- *     [spvd_images_per_s=... spvd_epoch_ratio=...]         (with --spvd)
+ *     [spvd_images_per_s=... spvd_epoch_ratio=...          (with --spvd: the local
+ *      spvd_weight_images_per_s=... spvd_weight_epoch_ratio=...]  reparameterisation, then
+ *                                                          the weight-noise kind)
  *   layer arch=... node=... kind=... forward_us=... backward_us=...  (with --layers;
  *   spvd_layer the same for the SpVD network)
  *   eval arch=... images_per_s=...                         (sparse_net_evaluate)
@@ -163,33 +165,46 @@ static void node_times(sparse_net *net, double *node_s)
         sparse_exp_net_profile_node(net, i, &node_s[2 * i], &node_s[2 * i + 1]);
 }
 
+/* A SpVD copy of arch drawing its noise as `noise` says, its KL term
+ * scaled per image (*n_train images). */
+static sparse_net *spvd_net(const sparse_arch *arch, int batch, int noise, double *n_train)
+{
+    sparse_net *var = NULL;
+    sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
+    po.noise = noise;
+    if (sparse_net_create(&var, arch, (size_t)batch, 0) || sparse_prune_attach(var, &po)) {
+        fprintf(stderr, "bench: %s\n", sparse_last_error());
+        sparse_net_free(var);
+        return NULL;
+    }
+    sparse_exp_net_set_extra_loss(var, kl_hook, n_train);
+    return var;
+}
+
 static int bench_arch(const char *path, const sparse_dataset *ds, int threads, double peak, const bench_opts *b)
 {
     sparse_arch *arch;
-    sparse_net *net, *var = NULL;
+    sparse_net *net, *var = NULL, *wvar = NULL;
     if (sparse_arch_load_yaml(&arch, path) || sparse_net_create(&net, arch, (size_t)b->batch, 0)) {
         fprintf(stderr, "bench: %s\n", sparse_last_error());
         return 1;
     }
     double n_train = (double)sparse_dataset_image_count(ds);
-    if (b->spvd) {
-        sparse_prune_options po = SPARSE_PRUNE_OPTIONS_INIT;
-        if (sparse_net_create(&var, arch, (size_t)b->batch, 0) || sparse_prune_attach(var, &po)) {
-            fprintf(stderr, "bench: %s\n", sparse_last_error());
-            return 1;
-        }
-        sparse_exp_net_set_extra_loss(var, kl_hook, &n_train);
-    }
+    if (b->spvd && (!(var = spvd_net(arch, b->batch, SPARSE_PRUNE_NOISE_ACTIVATION, &n_train)) ||
+                    !(wvar = spvd_net(arch, b->batch, SPARSE_PRUNE_NOISE_WEIGHT, &n_train))))
+        return 1;
     const size_t nodes = sparse_net_node_count(net);
     double *node_s = calloc(2 * nodes, sizeof *node_s), *var_s = calloc(2 * nodes, sizeof *var_s);
     sparse_set_thread_count(threads);
     sparse_train_options o = SPARSE_TRAIN_OPTIONS_INIT;
     o.batch_size = (size_t)b->batch;
     o.epochs = 1;
-    double best = 0, torch = -1, vbest = 0, ips = 0, ebest = 0;
+    double best = 0, torch = -1, vbest = 0, wbest = 0, ips = 0, ebest = 0;
     int rc = train_once(net, ds, &o, &ips); /* warm-up */
     if (!rc && var)
         rc = train_once(var, ds, &o, &ips);
+    if (!rc && wvar)
+        rc = train_once(wvar, ds, &o, &ips);
     const size_t per_epoch = (sparse_dataset_image_count(ds) + (size_t)b->batch - 1) / (size_t)b->batch;
     o.epochs = ((size_t)b->steps + per_epoch - 1) / per_epoch;
     sparse_exp_profile pr = {SPARSE_EXP_PROFILE_VERSION, 0, 0, 0, 0, 0, 0, 0}, vpr = pr;
@@ -209,6 +224,8 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
             sparse_exp_net_profile_get(var, &vpr);
             node_times(var, var_s);
         }
+        if (!rc && wvar && !(rc = train_once(wvar, ds, &o, &ips)) && ips > wbest)
+            wbest = ips;
         double acc, t0 = now();
         if (!rc && !(rc = sparse_net_evaluate(net, ds, &acc))) {
             double e = (double)sparse_dataset_image_count(ds) / (now() - t0);
@@ -228,7 +245,9 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
                pr.fc_gemm_seconds > 0 ? pr.fc_gemm_flops / pr.fc_gemm_seconds / 1e9 : 0.0,
                pr.forward_seconds / (pr.forward_seconds + pr.backward_seconds));
         if (var)
-            printf(" spvd_images_per_s=%.1f spvd_epoch_ratio=%.2f", vbest, vbest > 0 ? best / vbest : 0.0);
+            printf(" spvd_images_per_s=%.1f spvd_epoch_ratio=%.2f spvd_weight_images_per_s=%.1f "
+                   "spvd_weight_epoch_ratio=%.2f",
+                   vbest, vbest > 0 ? best / vbest : 0.0, wbest, wbest > 0 ? best / wbest : 0.0);
         printf("\neval arch=%s threads=%d images_per_s=%.1f\n", name, threads, ebest);
         if (b->layers && pr.steps)
             print_layers("layer", name, net, node_s, (double)pr.steps, 1e6 * (double)b->batch / best);
@@ -239,6 +258,7 @@ static int bench_arch(const char *path, const sparse_dataset *ds, int threads, d
     free(node_s);
     free(var_s);
     sparse_net_free(var);
+    sparse_net_free(wvar);
     sparse_net_free(net);
     sparse_arch_free(arch);
     return rc ? 1 : 0;
