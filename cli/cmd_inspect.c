@@ -50,15 +50,13 @@ static const cli_spec inspect_spec = {
         "early by its learning curve). With --all, failed trials follow with their reason.\n",
 };
 
-/* Index of the report node called name, or SIZE_MAX. */
+/* Node id of the memory report's node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
 {
-    for (size_t i = 0; i < sparse_memreport_node_count(r); i++) {
-        const char *s;
-        if (!sparse_memreport_node_name(r, i, &s) && !strcmp(s, name))
-            return i;
-    }
-    return SIZE_MAX;
+    size_t id = SIZE_MAX;
+    if (sparse_memreport_node_find(r, name, &id))
+        sparse_clear_error();
+    return id;
 }
 
 /* MS and WM (the run's model) of the layer called name; -1 when the report

@@ -280,6 +280,8 @@ SPARSE_API int sparse_memreport_deploy_arena_bytes(const sparse_memreport *r, ui
 SPARSE_API size_t sparse_memreport_node_count(const sparse_memreport *r);
 /* Borrowed name, valid until the report is freed. */
 SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, const char **name);
+/* *id = the node called name; SPARSE_ENOTFOUND (naming it) if there is none. */
+SPARSE_API int sparse_memreport_node_find(const sparse_memreport *r, const char *name, size_t *id);
 SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind);
 
 typedef enum sparse_memfield {

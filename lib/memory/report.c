@@ -262,6 +262,20 @@ SPARSE_API int sparse_memreport_node_name(const sparse_memreport *r, size_t id, 
     return SPARSE_OK;
 }
 
+SPARSE_API int sparse_memreport_node_find(const sparse_memreport *r, const char *name, size_t *id)
+{
+    SPARSE__CHECK_NULL(id);
+    *id = SIZE_MAX;
+    SPARSE__CHECK_NULL(r);
+    SPARSE__CHECK_NULL(name);
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->rows[i].name, name)) {
+            *id = i;
+            return SPARSE_OK;
+        }
+    return sparse__error(SPARSE_ENOTFOUND, "sparse_memreport_node_find: no node '%s'", name);
+}
+
 SPARSE_API int sparse_memreport_node_kind(const sparse_memreport *r, size_t id, int *kind)
 {
     SPARSE__CHECK_NULL(kind);

@@ -42,12 +42,10 @@ static void kernel_text(char *s, size_t cap, const sparse_net *net, size_t id)
 /* Node id of the memory report's node called name, or SIZE_MAX. */
 static size_t report_node(const sparse_memreport *r, const char *name)
 {
-    for (size_t i = 0; i < sparse_memreport_node_count(r); i++) {
-        const char *s;
-        if (!sparse_memreport_node_name(r, i, &s) && !strcmp(s, name))
-            return i;
-    }
-    return SIZE_MAX;
+    size_t id = SIZE_MAX;
+    if (sparse_memreport_node_find(r, name, &id))
+        sparse_clear_error();
+    return id;
 }
 
 static uint64_t report_value(const sparse_memreport *r, size_t id, int field)

@@ -653,6 +653,18 @@ static void test_json(void **state)
     assert_int_equal(kind, SPARSE_MEMNODE_POOL);
     assert_int_equal(sparse_memreport_node_name(r, 6, &name), SPARSE_ERANGE);
     assert_null(name);
+    size_t found = 0;
+    assert_int_equal(sparse_memreport_node_find(r, "input", &found), SPARSE_OK);
+    assert_int_equal(found, 0);
+    assert_int_equal(sparse_memreport_node_name(r, 2, &name), SPARSE_OK);
+    assert_int_equal(sparse_memreport_node_find(r, name, &found), SPARSE_OK);
+    assert_int_equal(found, 2);
+    assert_int_equal(sparse_memreport_node_find(r, "no-such-layer", &found), SPARSE_ENOTFOUND);
+    assert_int_equal(found, SIZE_MAX);
+    assert_non_null(strstr(sparse_last_error(), "no node 'no-such-layer'"));
+    assert_int_equal(sparse_memreport_node_find(NULL, "input", &found), SPARSE_EINVAL);
+    assert_int_equal(sparse_memreport_node_find(r, NULL, &found), SPARSE_EINVAL);
+    assert_int_equal(sparse_memreport_node_find(r, "input", NULL), SPARSE_EINVAL);
     uint64_t v;
     assert_int_equal(sparse_memreport_node_value(r, 0, 99, &v), SPARSE_ERANGE);
     sparse_memreport_free(r);
