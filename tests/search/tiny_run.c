@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "sparse/sparse.h"
@@ -132,4 +135,74 @@ void rewind_state(const char *run, size_t done)
     fprintf(f, "%.*s%zu%s", (int)(at - text), text, done, rest);
     assert_int_equal(fclose(f), 0);
     free(text);
+}
+
+sparse_search_config *parse_config(const char *text)
+{
+    sparse_search_config *c = NULL;
+    int rc = sparse_search_config_parse(&c, text, strlen(text), "test.yaml");
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    return c;
+}
+
+void run_search(const char *cfg_text, const char *dir, size_t max_trials)
+{
+    sparse_search_config *c = parse_config(cfg_text);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    o.max_trials = max_trials;
+    int rc = sparse_search_run(c, dir, &o);
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+    sparse_search_config_free(c);
+}
+
+/* Runs the search of cfg into dir in a child process, killed with SIGKILL
+ * once kill_after[k] trials are recorded and resumed, for each k; then
+ * resumes it to its end. */
+void kill_and_resume(const char *cfg, const char *dir, const size_t *kill_after, size_t kills)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/trials.jsonl", dir);
+    for (size_t k = 0; k < kills; k++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+            int rc;
+            if (k == 0) {
+                sparse_search_config *c;
+                rc = sparse_search_config_parse(&c, cfg, strlen(cfg), "tiny.yaml");
+                if (!rc)
+                    rc = sparse_search_run(c, dir, &o);
+            } else {
+                rc = sparse_search_resume(dir, &o);
+            }
+            _exit(rc ? 1 : 0);
+        }
+        while (count_lines(path) < kill_after[k])
+            usleep(1000);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+    }
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    int rc = sparse_search_resume(dir, &o);
+    if (rc)
+        fprintf(stderr, "%s\n", sparse_last_error());
+    assert_int_equal(rc, SPARSE_OK);
+}
+
+char *line_of(const char *text, size_t i)
+{
+    for (; i > 0 && text; i--)
+        text = (text = strchr(text, '\n')) ? text + 1 : NULL;
+    assert_non_null(text);
+    size_t n = strcspn(text, "\n");
+    char *l = malloc(n + 1);
+    memcpy(l, text, n);
+    l[n] = '\0';
+    return l;
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "sparse/search.h"
+
 /* A fresh directory under /tmp (caller frees the name) and its removal. */
 char *make_tmpdir(void);
 void rm_rf(const char *dir);
@@ -15,6 +17,16 @@ char *write_tiny_csv(const char *dir);
 /* An 8-trial search over one- and two-block networks on csv, with budgets,
  * every pruning method and shifts (caller frees). */
 char *tiny_config(const char *csv);
+/* text parsed as a search config (named test.yaml); fails the test on an error. */
+sparse_search_config *parse_config(const char *text);
+/* A new search of cfg_text into dir, at most max_trials (0: the config's). */
+void run_search(const char *cfg_text, const char *dir, size_t max_trials);
+/* Runs the search of cfg into dir in a child process, killed with SIGKILL
+ * once kill_after[k] trials are recorded and resumed, for each k; then
+ * resumes it to its end. */
+void kill_and_resume(const char *cfg, const char *dir, const size_t *kill_after, size_t kills);
+/* Line i (from 0) of text (caller frees). */
+char *line_of(const char *text, size_t i);
 /* The whole file (caller frees); fails the test if it cannot be read. */
 char *read_all(const char *path);
 /* Records with the "seconds" field removed, in place. */
