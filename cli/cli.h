@@ -75,11 +75,13 @@ typedef struct cli_data {
     size_t shape[3];  /* --shape: height, width, channels; zeros: a square grey CSV image */
     int layout;       /* --layout: SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC */
     long label_column;
+    int val_split;    /* --val-split: sparse_val_split */
 } cli_data;
 
 /* "HxWxC" (32x32x3) into a size_t[3] field; 0 on success (a CLI_CUSTOM parser). */
 int cli_parse_shape(const char *s, void *field);
 extern const cli_choice cli_layouts[];
+extern const cli_choice cli_val_splits[];
 
 /* --shape, --layout and --label-column: how a CSV file's rows are images
  * (and the shape an IDX directory's images must have). */
@@ -101,6 +103,9 @@ extern const cli_choice cli_layouts[];
                    "or a CSV file (split by --seed)"),                                                    \
     CLI_OPT_LONG("val", "N", offsetof(T, M.val), 0, 2147483647L, "5000",                                  \
                  "validation images held out of the training split (lower it for\nsmall CSV data sets)"), \
+    CLI_OPT_CHOICE("val-split", "tail|random", offsetof(T, M.val_split), cli_val_splits, "tail",            \
+                   "which images of a directory's training file validate: the last --val\n"                \
+                   "(MNIST: the paper's split) or --val drawn by --seed"),                                   \
     CLI_SHAPE_OPTS(T, M)
 
 /* The three splits of a data set; cli_splits_free frees them. */

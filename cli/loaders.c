@@ -34,6 +34,8 @@ int cli_write_text(const char *path, const char *text, const char *what)
 }
 
 const cli_choice cli_layouts[] = {{"chw", SPARSE_LAYOUT_CHW}, {"hwc", SPARSE_LAYOUT_HWC}, {NULL, 0}};
+const cli_choice cli_val_splits[] = {
+    {"tail", SPARSE_VAL_SPLIT_TAIL}, {"random", SPARSE_VAL_SPLIT_RANDOM}, {NULL, 0}};
 
 sparse_csv_options cli_csv_options(const cli_data *d)
 {
@@ -51,6 +53,7 @@ int cli_open_data(const cli_data *d, const sparse_net *net, cli_splits *s)
     sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
     const sparse_csv_options c = cli_csv_options(d);
     o.val_count = (size_t)d->val;
+    o.val_split = d->val_split;
     o.seed = (uint64_t)d->seed;
     o.max_train = (size_t)d->max_train;
     o.height = c.height;

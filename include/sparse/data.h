@@ -126,7 +126,8 @@ typedef struct sparse_data_options {
     size_t val_count;       /* validation images taken from the end of the training file
                                (default 5000: MNIST's 55,000 / 5,000 / 10,000) */
     double test_fraction;   /* CSV without a test file: share held out for test (default 0.2) */
-    uint64_t seed;          /* seed for the CSV train/val/test shuffle (default 0) */
+    uint64_t seed;          /* seed for the CSV train/val/test shuffle and a random
+                               validation split (default 0) */
     int normalize;          /* 1 = mean/std from the training split applied to all (default 1) */
     int binary;             /* 1 = relabel classes into two groups: c < class_count/2 -> 0, else 1 */
     size_t max_train;       /* 0 = all; else keep only the first max_train training images */
@@ -137,12 +138,25 @@ typedef struct sparse_data_options {
     int label_column;       /* CSV label column (default 0) */
     float norm_mean, norm_std; /* norm_std > 0: normalise with these (e.g. the ones stored with
                                   trained weights) instead of the training split's (default 0, 0) */
+    /* Version 3: */
+    int val_split; /* sparse_val_split: which training-file images of a directory validate
+                      (default SPARSE_VAL_SPLIT_TAIL) */
 } sparse_data_options;
 
-/* Version 1 callers (no shape, layout, label column or given normalisation) are still accepted. */
-#define SPARSE_DATA_OPTIONS_VERSION 2
+/* Which images of a directory's training file are held out for validation
+ * (a CSV file's splits are always one seeded shuffle). Values are ABI. */
+typedef enum sparse_val_split {
+    SPARSE_VAL_SPLIT_TAIL = 0,  /* the last val_count (MNIST: the paper's 55,000 / 5,000) */
+    SPARSE_VAL_SPLIT_RANDOM = 1 /* val_count drawn at random by the options' seed; the training
+                                   images keep their file order */
+} sparse_val_split;
+
+/* Version 1 callers (no shape, layout, label column or given normalisation) and version 2
+ * ones (no val_split) are still accepted. */
+#define SPARSE_DATA_OPTIONS_VERSION 3
 #define SPARSE_DATA_OPTIONS_INIT                                                                            \
-    {SPARSE_DATA_OPTIONS_VERSION, 5000, 0.2, 0, 1, 0, 0, 0, 0, 0, SPARSE_LAYOUT_CHW, 0, 0.0f, 0.0f}
+    {SPARSE_DATA_OPTIONS_VERSION, 5000, 0.2, 0, 1, 0, 0, 0, 0, 0, SPARSE_LAYOUT_CHW, 0, 0.0f, 0.0f,         \
+     SPARSE_VAL_SPLIT_TAIL}
 SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version);
 
 /* Opens a data set by spec and returns train/validation/test splits:

@@ -11,7 +11,7 @@
 
 SPARSE__STRUCT_VERSIONS(data_options_versions, sparse_data_options, SPARSE_DATA_OPTIONS_INIT,
                         SPARSE_DATA_OPTIONS_VERSION, offsetof(sparse_data_options, channels),
-                        sizeof(sparse_data_options));
+                        offsetof(sparse_data_options, val_split), sizeof(sparse_data_options));
 
 SPARSE_API int sparse_data_options_init(sparse_data_options *opts, unsigned version)
 {
@@ -54,6 +54,8 @@ static int check_options(const sparse_data_options *o)
     if (!isfinite(o->norm_mean) || !(o->norm_std >= 0.0f) || !isfinite(o->norm_std))
         return sparse__error(SPARSE_EINVAL, "sparse_data_open: normalisation mean %g, std %g: need finite values, std >= 0",
                              (double)o->norm_mean, (double)o->norm_std);
+    if (o->val_split != SPARSE_VAL_SPLIT_TAIL && o->val_split != SPARSE_VAL_SPLIT_RANDOM)
+        return sparse__error(SPARSE_EINVAL, "sparse_data_open: unknown val_split %d", o->val_split);
     return SPARSE_OK;
 }
 
@@ -85,8 +87,37 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* MNIST-style: validation is the last val_count images of the training file,
- * so the split needs no randomness and matches the paper's 55k/5k/10k. */
+/* val_count images drawn by the seed (their ids ascending in idx[0..v)),
+ * the rest, ascending, in idx[v..n): validation images that look like the
+ * training file as a whole, which its tail need not (MNIST's last 5,000
+ * are easier than its test set, docs/search-config.md). */
+static int draw_validation(const sparse_data_options *o, size_t n, size_t *idx)
+{
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    sparse_rng *rng;
+    int rc = sparse_rng_create(&rng, o->seed);
+    if (!rc) {
+        rc = sparse_rng_shuffle(rng, idx, n);
+        sparse_rng_free(rng);
+    }
+    if (rc)
+        return rc;
+    unsigned char *is_val = sparse__calloc(n, 1);
+    if (!is_val)
+        return SPARSE_ENOMEM;
+    for (size_t i = 0; i < o->val_count; i++)
+        is_val[idx[i]] = 1;
+    size_t v = 0, t = o->val_count;
+    for (size_t i = 0; i < n; i++)
+        idx[is_val[i] ? v++ : t++] = i;
+    free(is_val);
+    return SPARSE_OK;
+}
+
+/* A directory: validation is the last val_count images of the training file
+ * (needs no randomness and matches the paper's 55k/5k/10k) or, with
+ * SPARSE_VAL_SPLIT_RANDOM, val_count drawn by the seed. */
 static int split_tail(const char *spec, const sparse_data_options *o, sparse_dataset *full,
                       sparse_dataset **train, sparse_dataset **val)
 {
@@ -94,9 +125,19 @@ static int split_tail(const char *spec, const sparse_data_options *o, sparse_dat
         return sparse__error(SPARSE_ERANGE, "%s: val_count %zu leaves no training images (the training file has %zu)",
                              spec, o->val_count, full->n);
     size_t ntr = full->n - o->val_count;
-    int rc = sparse_dataset_range(val, full, ntr, o->val_count);
+    if (o->val_split == SPARSE_VAL_SPLIT_TAIL) {
+        int rc = sparse_dataset_range(val, full, ntr, o->val_count);
+        return rc ? rc : sparse_dataset_range(train, full, 0, ntr);
+    }
+    size_t *idx = sparse__malloc(full->n * sizeof *idx);
+    if (!idx)
+        return SPARSE_ENOMEM;
+    int rc = draw_validation(o, full->n, idx);
     if (!rc)
-        rc = sparse_dataset_range(train, full, 0, ntr);
+        rc = sparse_dataset_subset(val, full, idx, o->val_count);
+    if (!rc)
+        rc = sparse_dataset_subset(train, full, idx + o->val_count, ntr);
+    free(idx);
     return rc;
 }
 

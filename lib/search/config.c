@@ -20,6 +20,7 @@ static const char *const prune_noise_names[] = {"activation", "weight"};
 static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
 static const char *const ranking_names[] = {"validation", "posterior"};
 static const char *const layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
+static const char *const val_split_names[] = {"tail", "random"}; /* indexed by sparse_val_split */
 /* Indexed by sparse_input_downsampling. */
 static const char *const input_downsampling_names[] = {"network", "acquisition"};
 
@@ -173,8 +174,9 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
         c->data = sparse__strdup(n->scalar);
         return c->data ? SPARSE_OK : SPARSE_ENOMEM;
     }
-    static const char *const keys[] = {"source", "val_count", "max_train", "binary", "shape", "layout", "label_column"};
-    int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 7);
+    static const char *const keys[] = {"source", "val_count", "val_split", "max_train", "binary",
+                                       "shape",  "layout",    "label_column"};
+    int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 8);
     const sparse__doc_node *v;
     long l;
     const char *s;
@@ -189,6 +191,8 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
     if (!rc && (v = sparse__doc_get(n, "val_count")) &&
         !(rc = sparse__doc_long(p->doc, v, "data.val_count", 1, 1000000000L, &l)))
         c->val_count = (size_t)l;
+    if (!rc && (v = sparse__doc_get(n, "val_split")))
+        rc = sparse__doc_enum(p->doc, v, "data.val_split", val_split_names, 2, &c->val_split);
     if (!rc && (v = sparse__doc_get(n, "max_train")) &&
         !(rc = sparse__doc_long(p->doc, v, "data.max_train", 0, 1000000000L, &l)))
         c->max_train = (size_t)l;
@@ -688,6 +692,8 @@ SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_conf
         sparse__buf_printf(&b, "  layout: %s\n", layout_names[c->layout]);
     if (c->label_column)
         sparse__buf_printf(&b, "  label_column: %zu\n", c->label_column);
+    if (c->val_split != SPARSE_VAL_SPLIT_TAIL)
+        sparse__buf_printf(&b, "  val_split: %s\n", val_split_names[c->val_split]);
     sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
                        c->threads, c->workers, c->wm_model);
     if (c->input_downsampling != SPARSE_INPUT_DOWNSAMPLING_NETWORK)

@@ -50,6 +50,7 @@ int sparse__open_data(const sparse_search_config *cfg, const char *override, spa
 {
     sparse_data_options d = SPARSE_DATA_OPTIONS_INIT;
     d.val_count = cfg->val_count;
+    d.val_split = cfg->val_split;
     d.max_train = cfg->max_train;
     d.binary = cfg->binary;
     d.seed = cfg->seed;

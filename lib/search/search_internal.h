@@ -40,6 +40,7 @@ struct sparse_search_config {
     /* data */
     char *data;
     size_t val_count, max_train;
+    int val_split; /* sparse_val_split */
     int binary;
     size_t shape[3];     /* height, width, channels; zeros: a square grey CSV image, or the IDX files' */
     int layout;          /* SPARSE_LAYOUT_CHW or SPARSE_LAYOUT_HWC */

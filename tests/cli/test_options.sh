@@ -59,7 +59,7 @@ err_empty
 # --help comes from the option table: every option, its value's name and
 # default, the options every command takes, and extra sections.
 run 0 train --help
-out_has "  --epochs N             epochs (default 10)"
+out_has "  --epochs N               epochs (default 10)"
 out_has "  --optimizer NAME       adam or sgd (momentum 0.9) (default adam)"
 out_has "  -q, --quiet            nothing on stderr but errors"
 out_has "  -h, --help             show this help"

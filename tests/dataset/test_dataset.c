@@ -864,6 +864,91 @@ static void test_data_open(void **state)
         unsetenv("XDG_CACHE_HOME");
 }
 
+/* The image id behind an image of write_idx_pair's files (normalize off):
+ * pixel 0 of image i is (i * 7) % 256, and 183 * 7 = 1 mod 256. */
+static size_t image_id(const sparse_dataset *ds, size_t k)
+{
+    const unsigned v = (unsigned)lrintf(sparse_dataset_image(ds, k)[0] * 255.0f);
+    return (v * 183u) % 256u;
+}
+
+/* ids of a split's images, in order; 1 if they ascend. */
+static int split_ids(const sparse_dataset *ds, size_t *ids)
+{
+    int ascending = 1;
+    for (size_t k = 0; k < sparse_dataset_image_count(ds); k++) {
+        ids[k] = image_id(ds, k);
+        ascending &= k == 0 || ids[k] > ids[k - 1];
+    }
+    return ascending;
+}
+
+static void test_val_split(void **state)
+{
+    (void)state;
+    char dir[256], a[512], b[512];
+    snprintf(dir, sizeof dir, "%s/split", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(a, sizeof a, "%s/train-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/train-labels-idx1-ubyte", dir);
+    write_idx_pair(a, b, 30, 2, 2, 10, 0);
+    snprintf(a, sizeof a, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(b, sizeof b, "%s/t10k-labels-idx1-ubyte", dir);
+    write_idx_pair(a, b, 7, 2, 2, 10, 0);
+    sparse_data_options o = SPARSE_DATA_OPTIONS_INIT;
+    assert_int_equal(o.val_split, SPARSE_VAL_SPLIT_TAIL);
+    o.val_count = 8;
+    o.normalize = 0;
+    o.seed = 5;
+    size_t val[3][8], train[3][22];
+    for (int r = 0; r < 3; r++) {
+        sparse_dataset *tr, *va, *te;
+        o.val_split = r == 0 ? SPARSE_VAL_SPLIT_TAIL : SPARSE_VAL_SPLIT_RANDOM;
+        o.seed = r == 2 ? 6 : 5;
+        assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+        assert_int_equal(sparse_dataset_image_count(va), 8);
+        assert_int_equal(sparse_dataset_image_count(tr), 22);
+        /* both keep the file's order; together they are the file */
+        assert_true(split_ids(va, val[r]));
+        assert_true(split_ids(tr, train[r]));
+        int seen[30] = {0};
+        for (size_t k = 0; k < 8; k++)
+            seen[val[r][k]]++;
+        for (size_t k = 0; k < 22; k++)
+            seen[train[r][k]]++;
+        for (size_t i = 0; i < 30; i++)
+            assert_int_equal(seen[i], 1);
+        sparse_dataset_free(tr);
+        sparse_dataset_free(va);
+        sparse_dataset_free(te);
+    }
+    assert_int_equal(val[0][0], 22); /* tail: the last 8 */
+    assert_int_equal(val[0][7], 29);
+    assert_memory_not_equal(val[0], val[1], sizeof val[0]);
+    assert_memory_not_equal(val[1], val[2], sizeof val[1]);
+    /* the same seed draws the same images */
+    sparse_dataset *tr, *va, *te;
+    o.seed = 5;
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+    size_t again[8];
+    split_ids(va, again);
+    assert_memory_equal(again, val[1], sizeof again);
+    sparse_dataset_free(tr);
+    sparse_dataset_free(va);
+    sparse_dataset_free(te);
+    /* a version 2 caller ends before val_split: the tail */
+    o.version = 2;
+    assert_int_equal(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_OK);
+    split_ids(va, again);
+    assert_memory_equal(again, val[0], sizeof again);
+    sparse_dataset_free(tr);
+    sparse_dataset_free(va);
+    sparse_dataset_free(te);
+    o.version = SPARSE_DATA_OPTIONS_VERSION;
+    o.val_split = 9;
+    expect_error(sparse_data_open(&tr, &va, &te, dir, &o), SPARSE_EINVAL, "val_split 9", NULL);
+}
+
 static void test_cache_dir(void **state)
 {
     (void)state;
@@ -1045,6 +1130,7 @@ int main(void)
         cmocka_unit_test(test_mnist_dir),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_data_open),
+        cmocka_unit_test(test_val_split),
         cmocka_unit_test(test_cache_dir),
         cmocka_unit_test(test_dataset_api_errors),
     };

@@ -390,7 +390,34 @@ static void test_inheritance_copies_overlap(void **state)
     sparse_search_config_free(c);
 }
 
+/* data.val_split: written only when random (a run started before the key
+ * resumes), parsed back, checked. */
+static void test_val_split_key(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {"data: {source: mnist, val_split: tail}\n",
+                                        "data: {source: mnist, val_split: random}\n"};
+    for (int i = 0; i < 2; i++) {
+        sparse_search_config *c = parse_config(texts[i]), *c2;
+        char *y = NULL, *y2 = NULL;
+        assert_int_equal(sparse_search_config_to_yaml(&y, c), SPARSE_OK);
+        assert_true(i ? strstr(y, "\n  val_split: random\n") != NULL : strstr(y, "val_split") == NULL);
+        c2 = parse_config(y);
+        assert_int_equal(sparse_search_config_to_yaml(&y2, c2), SPARSE_OK);
+        assert_string_equal(y, y2);
+        free(y);
+        free(y2);
+        sparse_search_config_free(c);
+        sparse_search_config_free(c2);
+    }
+    const char *bad = "data: {source: mnist, val_split: first}\n";
+    sparse_search_config *c = NULL;
+    assert_int_equal(sparse_search_config_parse(&c, bad, strlen(bad), "bad.yaml"), SPARSE_ERANGE);
+    assert_non_null(strstr(sparse_last_error(), "data.val_split: unknown value 'first' (allowed: tail, random)"));
+}
+
 const struct CMUnitTest space_tests[] = {
+    cmocka_unit_test(test_val_split_key),
     cmocka_unit_test(test_config_roundtrip),
     cmocka_unit_test(test_config_errors),
     cmocka_unit_test(test_config_errors_more),
