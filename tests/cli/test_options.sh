@@ -60,11 +60,11 @@ err_empty
 # default, the options every command takes, and extra sections.
 run 0 train --help
 out_has "  --epochs N               epochs (default 10)"
-out_has "  --optimizer NAME       adam or sgd (momentum 0.9) (default adam)"
-out_has "  -q, --quiet            nothing on stderr but errors"
-out_has "  -h, --help             show this help"
+out_has "  --optimizer NAME         adam or sgd (momentum 0.9) (default adam)"
+out_has "  -q, --quiet              nothing on stderr but errors"
+out_has "  -h, --help               show this help"
 out_has "Pruning (SpVD: unstructured, BC: structured with compaction):"
-out_has "  --anneal-epochs E      epochs of the linear KL ramp (default 15)"
+out_has "  --anneal-epochs E        epochs of the linear KL ramp (default 15)"
 run 0 inspect --help
 out_has "  -o, --output FILE"
 run 0 data info --help
