@@ -18,50 +18,8 @@
 #include "sparse/sparse.h"
 
 #include "../expect.h"
-
-static char tmpdir[200];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/sparse-idxf-XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *at(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static void write_file(const char *path, const unsigned char *data, size_t len, int gz)
-{
-    if (gz) {
-        gzFile f = gzopen(path, "wb6");
-        assert_non_null(f);
-        if (len)
-            assert_int_equal(gzwrite(f, data, (unsigned)len), (int)len);
-        assert_int_equal(gzclose(f), Z_OK);
-        return;
-    }
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (len)
-        assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
+#define DATA_TEST_NAME "idxf"
+#include "data_files.h"
 
 static void put_be32(unsigned char *p, uint32_t v)
 {
@@ -122,7 +80,7 @@ static void write_images(const char *path, shape s, int gz)
 {
     size_t len;
     unsigned char *b = make_images(s, 0x0D, &len);
-    write_file(path, b, len, gz);
+    write_bytes(path, b, len, gz);
     free(b);
 }
 
@@ -135,7 +93,7 @@ static void write_labels(const char *path, uint32_t n, int gz)
     put_be32(b + 4, n);
     for (uint32_t i = 0; i < n; i++)
         b[8 + i] = (unsigned char)(i % 3);
-    write_file(path, b, 8 + (size_t)n, gz);
+    write_bytes(path, b, 8 + (size_t)n, gz);
     free(b);
 }
 
@@ -223,7 +181,7 @@ static void test_bad_type_codes(void **state)
         size_t len;
         unsigned char *b = make_images(s, bad[i].type, &len);
         b[3] = (unsigned char)bad[i].dims;
-        write_file(at("t-images"), b, len, 0);
+        write_bytes(at("t-images"), b, len, 0);
         free(b);
         sparse_dataset *ds = (sparse_dataset *)1;
         EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-images"), at("t-labels")), SPARSE_EFORMAT,
@@ -237,7 +195,7 @@ static void test_bad_type_codes(void **state)
     put_be32(lab, 0xD01);
     put_be32(lab + 4, s.n);
     memset(lab + 8, 0, 16);
-    write_file(at("t-flabels"), lab, sizeof lab, 0);
+    write_bytes(at("t-flabels"), lab, sizeof lab, 0);
     sparse_dataset *ds = NULL;
     EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-images"), at("t-flabels")), SPARSE_EFORMAT,
                  at("t-flabels"), "bad magic number 0x00000d01, expected 0x00000801");
@@ -245,7 +203,7 @@ static void test_bad_type_codes(void **state)
      * found from its size; one byte too many is found after the data. */
     size_t len;
     unsigned char *b = make_images(s, 0x0D, &len);
-    write_file(at("t-short"), b, 16 + 4 * 6, 0);
+    write_bytes(at("t-short"), b, 16 + 4 * 6, 0);
     EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-short"), at("t-labels")), SPARSE_EFORMAT, at("t-short"),
                  "byte offset 40: file is truncated: the header implies 112 bytes");
     unsigned char *longer = malloc(len + 1);
@@ -253,7 +211,7 @@ static void test_bad_type_codes(void **state)
     memcpy(longer, b, len);
     longer[len] = 0;
     for (int gz = 0; gz < 2; gz++) {
-        write_file(at("t-long"), longer, len + 1, gz);
+        write_bytes(at("t-long"), longer, len + 1, gz);
         EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-long"), at("t-labels")), SPARSE_EFORMAT, at("t-long"),
                      "byte offset 112", "unexpected data after the end");
     }
@@ -284,7 +242,7 @@ static void test_nonfinite(void **state)
             size_t len, hb = header_bytes(cases[i].s);
             unsigned char *b = make_images(cases[i].s, 0x0D, &len);
             put_be32(b + hb + 4 * cases[i].k, cases[i].bits);
-            write_file(at("nan-images"), b, len, gz);
+            write_bytes(at("nan-images"), b, len, gz);
             free(b);
             write_labels(at("nan-labels"), cases[i].s.n, 0);
             char offset[64];
@@ -313,7 +271,7 @@ static void test_truncation(void **state)
         fclose(f);
         assert_true(len > 20 && len < sizeof full);
         for (size_t k = 0; k < len; k++) {
-            write_file(at("cut-images"), full, k, 0);
+            write_bytes(at("cut-images"), full, k, 0);
             sparse_dataset *ds = (sparse_dataset *)1;
             int rc = sparse_dataset_load_idx(&ds, at("cut-images"), at("cut-labels"));
             if (rc != SPARSE_EFORMAT && rc != SPARSE_EIO)
