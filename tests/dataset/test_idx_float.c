@@ -215,8 +215,29 @@ static void test_bad_type_codes(void **state)
         EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-long"), at("t-labels")), SPARSE_EFORMAT, at("t-long"),
                      "byte offset 112", "unexpected data after the end");
     }
-    assert_null(ds);
     free(longer);
+    /* Counts from a corrupted header: past SPARSE_MAX_ITEMS, refused before
+     * any allocation; within it, the implied size (four bytes a value, in
+     * 64 bits) against the file's before any pixel is read. */
+    static const struct {
+        uint32_t n;
+        int code;
+        const char *msg;
+    } counts[] = {
+        {0x7f000004u, SPARSE_ERANGE, "byte offset 4: 2130706436 images, more than 16777216 (SPARSE_MAX_ITEMS)"},
+        {0x00400000u, SPARSE_EFORMAT, "byte offset 112: file is truncated: the header implies 100663312 bytes"},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        put_be32(b + 4, counts[i].n);
+        write_bytes(at("t-count"), b, len, 0);
+        unsigned char lh[8];
+        put_be32(lh, 0x801);
+        put_be32(lh + 4, counts[i].n);
+        write_bytes(at("t-count-labels"), lh, sizeof lh, 0);
+        EXPECT_ERROR(sparse_dataset_load_idx(&ds, at("t-count"), at("t-count-labels")), counts[i].code,
+                     at("t-count"), counts[i].msg);
+    }
+    assert_null(ds);
     free(b);
 }
 
