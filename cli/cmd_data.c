@@ -79,9 +79,10 @@ static const cli_spec info_spec = {
         "PATH is one of:\n"
         "  mnist         the cached MNIST download (see 'sparsenas data fetch mnist')\n"
         "  DIRECTORY     holding train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz]\n"
-        "                (4-D colour images: images-idx4)\n"
-        "  IMAGES        an IDX images file; the labels file is found next to it\n"
-        "                (images-idx3 -> labels-idx1 in the name) or given with --labels\n"
+        "                (4-D colour images: images-idx4; float32 images: images-idx3-float)\n"
+        "  IMAGES        an IDX images file, unsigned bytes or float32; the labels file is\n"
+        "                found next to it (images-idx3 or images-idx4 -> labels-idx1,\n"
+        "                -float -> -ubyte in the name) or given with --labels\n"
         "  FILE.csv      a CSV file: a label column (--label-column, default the first),\n"
         "                then one column per value of an image (--shape, --layout)\n",
 };
@@ -359,16 +360,17 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* Finds the labels file next to an IDX images file: "images-idx3" becomes
- * "labels-idx1" (or "images" becomes "labels") in the file name, with or
- * without ".gz". */
+/* Finds the labels file next to an IDX images file: "images-idx3" or
+ * "images-idx4" becomes "labels-idx1" (or "images" becomes "labels") in the
+ * file name, with or without ".gz"; labels are bytes, so a float file's
+ * "-float" ending becomes "-ubyte". */
 static int find_labels(const char *images, char *out, size_t cap)
 {
     const char *base = strrchr(images, '/');
     base = base ? base + 1 : images;
-    const char *from[2] = {"images-idx3", "images"}, *to[2] = {"labels-idx1", "labels"};
+    const char *from[3] = {"images-idx3", "images-idx4", "images"}, *to[3] = {"labels-idx1", "labels-idx1", "labels"};
     struct stat st;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         const char *hit = strstr(base, from[k]);
         if (!hit)
             continue;
@@ -379,7 +381,9 @@ static int find_labels(const char *images, char *out, size_t cap)
             continue;
         size_t len = strlen(stem);
         if (ends_with(stem, ".gz"))
-            stem[len - 3] = '\0';
+            stem[len -= 3] = '\0';
+        if (k < 2 && ends_with(stem, "-idx1-float"))
+            memcpy(stem + len - 5, "ubyte", 5);
         const char *sfx[2] = {"", ".gz"};
         for (int j = 0; j < 2; j++) {
             if ((size_t)snprintf(out, cap, "%s%s", stem, sfx[j]) < cap && stat(out, &st) == 0 &&

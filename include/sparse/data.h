@@ -21,21 +21,25 @@ typedef struct sparse_dataset sparse_dataset;
 
 /* ---- Reading ---- */
 
-/* Reads one IDX image file and its IDX label file (0x00000801). The images
- * are u8 pixels, N x H x W (magic 0x00000803, grey) or N x H x W x C
- * (0x00000804, C channels interleaved per pixel, as NumPy stores colour
- * images; they are reordered into C x H x W). Either file may be
- * gzip-compressed (detected by content). Pixels are scaled to [0, 1]
- * (byte / 255); the class count is the largest label + 1. Trailing bytes
- * after the data are an error. *out owned by the caller. */
+/* Reads one IDX image file and its IDX label file (0x00000801, u8). The
+ * images are N x H x W (grey) or N x H x W x C (C channels interleaved per
+ * pixel, as NumPy stores colour images; they are reordered into C x H x W),
+ * of u8 pixels (magic 0x00000803, 0x00000804), scaled to [0, 1] (byte / 255),
+ * or of big-endian float32 pixels (0x00000D03, 0x00000D04), taken as they
+ * are; a NaN or infinite pixel is SPARSE_EFORMAT naming the image and value.
+ * Either file may be gzip-compressed (detected by content). The class count
+ * is the largest label + 1. Trailing bytes after the data are an error.
+ * *out owned by the caller. */
 SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_path,
                                        const char *labels_path);
 
 /* Reads a directory holding the four standard MNIST files
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte; each may also end in .gz; 4-D images are also
- * found as train-images-idx4-ubyte and t10k-images-idx4-ubyte). Both
- * outputs owned by the caller; on failure both are NULL. */
+ * t10k-labels-idx1-ubyte; each may also end in .gz; images are also found
+ * as train-images-idx4-ubyte, -idx3-float and -idx4-float, the first
+ * that exists in that order, and the same for t10k; the pixel type comes
+ * from the header, not the name). Both outputs owned by the caller; on
+ * failure both are NULL. */
 SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_dataset **test,
                                              const char *dir);
 

@@ -1,9 +1,11 @@
-/* IDX reader (the MNIST family): big-endian header, then raw unsigned bytes.
- * Files go through zlib, which reads gzip and plain files alike, so a .gz
+/* IDX reader (the MNIST family): big-endian header, then raw unsigned bytes
+ * or (images only) big-endian IEEE 754 float32, the IDX type codes 0x08 and
+ * 0x0D. Files go through zlib, which reads gzip and plain files alike, so a .gz
  * file needs no special case. Offsets in messages count bytes of the
  * (decompressed) IDX stream, which is what a hex dump of the file shows. */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "data_internal.h"
 
 #define IDX_TYPE_UBYTE 0x08
+#define IDX_TYPE_FLOAT 0x0D
 #define IDX_CHUNK 65536
 
 typedef struct idx_file {
@@ -108,9 +111,11 @@ static int idx_read_exact(idx_file *f, void *buf, size_t len, const char *what)
     return SPARSE_OK;
 }
 
-/* Magic: two zero bytes, the element type, the number of dimensions, which
- * may be any in [min_dims, max_dims]; *ndims receives it. */
-static int idx_header(idx_file *f, int min_dims, int max_dims, uint32_t *dims, int *ndims, const char *kind)
+/* Magic: two zero bytes, the element type (unsigned bytes, or float32 when
+ * allow_float), the number of dimensions, which may be any in [min_dims,
+ * max_dims]; *ndims and *type receive them. */
+static int idx_header(idx_file *f, int min_dims, int max_dims, int allow_float, uint32_t *dims, int *ndims,
+                      int *type, const char *kind)
 {
     unsigned char m[4];
     int rc = idx_read_exact(f, m, 4, "header (magic number)");
@@ -118,7 +123,15 @@ static int idx_header(idx_file *f, int min_dims, int max_dims, uint32_t *dims, i
         return rc;
     uint32_t magic = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
     uint32_t lo = IDX_TYPE_UBYTE << 8 | (uint32_t)min_dims, hi = IDX_TYPE_UBYTE << 8 | (uint32_t)max_dims;
-    if (magic < lo || magic > hi) {
+    const uint32_t flo = IDX_TYPE_FLOAT << 8 | (uint32_t)min_dims, fhi = IDX_TYPE_FLOAT << 8 | (uint32_t)max_dims;
+    int is_float = allow_float && magic >= flo && magic <= fhi;
+    if ((magic < lo || magic > hi) && !is_float) {
+        if (allow_float)
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx to 0x%08lx "
+                                 "(unsigned bytes) or 0x%08lx to 0x%08lx (float32) (IDX %s)",
+                                 f->path, (unsigned long)magic, (unsigned long)lo, (unsigned long)hi,
+                                 (unsigned long)flo, (unsigned long)fhi, kind);
         if (lo == hi)
             return sparse__error(SPARSE_EFORMAT,
                                  "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx (IDX %s)",
@@ -127,6 +140,7 @@ static int idx_header(idx_file *f, int min_dims, int max_dims, uint32_t *dims, i
                              "%s: byte offset 0: bad magic number 0x%08lx, expected 0x%08lx to 0x%08lx (IDX %s)",
                              f->path, (unsigned long)magic, (unsigned long)lo, (unsigned long)hi, kind);
     }
+    *type = is_float ? IDX_TYPE_FLOAT : IDX_TYPE_UBYTE;
     *ndims = (int)(magic & 0xff);
     for (int i = 0; i < *ndims; i++) {
         unsigned long long at = f->off;
@@ -191,19 +205,53 @@ static int idx_check_size(idx_file *f)
                          f->path, f->file_size, f->size);
 }
 
-/* Pixels are scaled to [0, 1]. The float array grows with the data actually
- * read, so a corrupted header announcing billions of images fails as a
- * truncated file rather than as a giant allocation. */
-static int read_pixels(idx_file *f, size_t total, float **out)
+/* Decodes n values of a chunk into px: bytes scaled to [0, 1], float32 taken
+ * as they are (big-endian in the file). first is the index of the chunk's
+ * first value in the file and per the values of one image, to name a value
+ * that is not finite: a NaN or an infinity would reach the normalisation's
+ * mean and every network trained on the data, so it is refused here as
+ * sparse_dataset_from_memory refuses it. */
+static int decode_pixels(idx_file *f, const unsigned char *chunk, size_t n, int type, size_t first,
+                         size_t per, float *px)
+{
+    if (type == IDX_TYPE_UBYTE) {
+        for (size_t i = 0; i < n; i++)
+            px[i] = (float)chunk[i] * (1.0f / 255.0f);
+        return SPARSE_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *b = chunk + 4 * i;
+        uint32_t bits = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v)) {
+            size_t k = first + i;
+            return sparse__error(SPARSE_EFORMAT,
+                                 "%s: byte offset %llu%s: image %zu, value %zu (in file order) is %s: "
+                                 "float IDX pixels must be finite",
+                                 f->path, f->off - 4 * (unsigned long long)(n - i), stream_kind(f), k / per,
+                                 k % per, isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf");
+        }
+        px[i] = v;
+    }
+    return SPARSE_OK;
+}
+
+/* Reads total values (per to an image) of the given type. The float array
+ * grows with the data actually read, so a corrupted header announcing
+ * billions of images fails as a truncated file rather than as a giant
+ * allocation. */
+static int read_pixels(idx_file *f, size_t total, size_t per, int type, float **out)
 {
     *out = NULL;
+    const size_t esize = type == IDX_TYPE_FLOAT ? 4 : 1, step = IDX_CHUNK / esize;
     size_t cap = total < (1u << 20) ? total : (1u << 20), have = 0;
     float *px = sparse__malloc(cap * sizeof *px);
     unsigned char *chunk = sparse__malloc(IDX_CHUNK);
     int rc = px && chunk ? SPARSE_OK : SPARSE_ENOMEM;
     while (!rc && have < total) {
-        size_t want = total - have < IDX_CHUNK ? total - have : IDX_CHUNK;
-        rc = idx_read_exact(f, chunk, want, "pixel data");
+        size_t want = total - have < step ? total - have : step;
+        rc = idx_read_exact(f, chunk, want * esize, "pixel data");
         if (rc)
             break;
         if (have + want > cap) {
@@ -216,8 +264,7 @@ static int read_pixels(idx_file *f, size_t total, float **out)
             px = p;
             cap = ncap;
         }
-        for (size_t i = 0; i < want; i++)
-            px[have + i] = (float)chunk[i] * (1.0f / 255.0f);
+        rc = decode_pixels(f, chunk, want, type, have, per, px + have);
         have += want;
     }
     free(chunk);
@@ -262,29 +309,29 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
     float *px = NULL;
     int32_t *lab = NULL;
     uint32_t idim[4] = {0, 0, 0, 1}, ldim[1] = {0};
-    int ind = 0, lnd = 0;
+    int ind = 0, lnd = 0, itype = IDX_TYPE_UBYTE, ltype = IDX_TYPE_UBYTE;
     int rc = idx_open(&fi, images_path);
     if (!rc)
         rc = idx_open(&fl, labels_path);
     if (!rc)
-        rc = idx_header(&fi, 3, 4, idim, &ind, "unsigned-byte images, N x H x W or N x H x W x C");
+        rc = idx_header(&fi, 3, 4, 1, idim, &ind, &itype, "images, N x H x W or N x H x W x C");
     if (!rc)
-        rc = idx_header(&fl, 1, 1, ldim, &lnd, "unsigned-byte labels, 1 dimension");
+        rc = idx_header(&fl, 1, 1, 0, ldim, &lnd, &ltype, "unsigned-byte labels, 1 dimension");
     if (!rc && ldim[0] != idim[0])
         rc = sparse__error(SPARSE_EFORMAT, "%s: byte offset 4: %lu labels, but %s holds %lu images",
                            labels_path, (unsigned long)ldim[0], images_path,
                            (unsigned long)idim[0]);
     if (!rc)
         rc = idx_limits(&fi, idim);
-    size_t n = idim[0], total = (size_t)idim[0] * idim[1] * idim[2] * idim[3]; /* within the limits */
-    fi.size = 4 + 4 * (unsigned long long)ind + (unsigned long long)total;
+    size_t n = idim[0], per = (size_t)idim[1] * idim[2] * idim[3], total = n * per; /* within the limits */
+    fi.size = 4 + 4 * (unsigned long long)ind + (unsigned long long)total * (itype == IDX_TYPE_FLOAT ? 4 : 1);
     fl.size = 8 + (unsigned long long)n;
     if (!rc)
         rc = idx_check_size(&fi);
     if (!rc)
         rc = idx_check_size(&fl);
     if (!rc)
-        rc = read_pixels(&fi, total, &px);
+        rc = read_pixels(&fi, total, per, itype, &px);
     if (!rc)
         rc = sparse__hwc_to_chw(px, n, idim[3], idim[1], idim[2]);
     if (!rc)
@@ -303,33 +350,41 @@ SPARSE_API int sparse_dataset_load_idx(sparse_dataset **out, const char *images_
     return sparse__dataset_wrap(out, n, idim[3], idim[1], idim[2], px, lab, 0);
 }
 
-static const char *const mnist_names[4] = {
-    "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
-};
+static const char *const mnist_stems[4] = {"train-images", "train-labels", "t10k-images", "t10k-labels"};
 
-/* Finds DIR/NAME or DIR/NAME.gz, or for images the same with idx4 for idx3
- * (4-D colour images); *path is allocated. */
-static int find_member(const char *dir, const char *name, char **path)
+/* The endings an images member may have: MNIST's own, 4-D colour images,
+ * and float32 pixels (the type code is read from the header; the name only
+ * has to be found). */
+static const char *const image_kinds[4] = {"idx3-ubyte", "idx4-ubyte", "idx3-float", "idx4-float"};
+static const char *const label_kinds[1] = {"idx1-ubyte"};
+
+/* Finds DIR/STEM-KIND or DIR/STEM-KIND.gz, the first kind that exists;
+ * *path is allocated. */
+static int find_member(const char *dir, const char *stem, int images, char **path)
 {
     *path = NULL;
-    size_t len = strlen(dir) + strlen(name) + 8;
+    const char *const *kinds = images ? image_kinds : label_kinds;
+    const int nk = images ? 4 : 1;
+    size_t len = strlen(dir) + strlen(stem) + 20;
     char *p = sparse__malloc(len);
     if (!p)
         return SPARSE_ENOMEM;
-    const char *idx3 = strstr(name, "idx3");
-    for (int four = 0; four < (idx3 ? 2 : 1); four++)
+    for (int k = 0; k < nk; k++)
         for (int gz = 0; gz < 2; gz++) {
             struct stat st;
-            snprintf(p, len, "%s/%.*s%s%s%s", dir, (int)(idx3 ? idx3 - name : (ptrdiff_t)strlen(name)), name,
-                     idx3 ? (four ? "idx4" : "idx3") : "", idx3 ? idx3 + 4 : "", gz ? ".gz" : "");
+            snprintf(p, len, "%s/%s-%s%s", dir, stem, kinds[k], gz ? ".gz" : "");
             if (stat(p, &st) == 0) {
                 *path = p;
                 return SPARSE_OK;
             }
         }
     free(p);
-    return sparse__error(SPARSE_ENOTFOUND, "%s: no %s (or %s.gz) in this directory", dir, name, name);
+    if (images)
+        return sparse__error(SPARSE_ENOTFOUND,
+                             "%s: no %s-idx3-ubyte in this directory (nor %s-idx4-ubyte, -idx3-float, "
+                             "-idx4-float, or any of them with .gz)", dir, stem, stem);
+    return sparse__error(SPARSE_ENOTFOUND, "%s: no %s-%s (or %s-%s.gz) in this directory", dir, stem,
+                         kinds[0], stem, kinds[0]);
 }
 
 SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_dataset **test,
@@ -348,7 +403,7 @@ SPARSE_API int sparse_dataset_load_mnist_dir(sparse_dataset **train, sparse_data
     sparse_dataset *tr = NULL, *te = NULL;
     int rc = SPARSE_OK;
     for (int i = 0; i < 4 && !rc; i++)
-        rc = find_member(dir, mnist_names[i], &p[i]);
+        rc = find_member(dir, mnist_stems[i], i % 2 == 0, &p[i]);
     if (!rc)
         rc = sparse_dataset_load_idx(&tr, p[0], p[1]);
     if (!rc)

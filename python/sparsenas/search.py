@@ -6,6 +6,8 @@ import json
 import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+import numpy as np
+
 from . import _structs as S
 from ._handle import Callbacks, Handle, YamlHandle
 from ._lib import check, lib, path_arg, take_string
@@ -43,9 +45,12 @@ class SearchConfig(YamlHandle):
         return lib().sparse_search_config_trial_count(self)
 
 
-def _config_with_data(config: ConfigLike, data_dir: str) -> SearchConfig:
+def _config_with_data(config: ConfigLike, data_dir: str, shape: Sequence[int]) -> SearchConfig:
     """config with its data source replaced by data_dir (so config.yaml, a
-    resume and Run.open_data all name the data the search read)."""
+    resume and Run.open_data all name the data the search read) and its
+    data.shape set to the arrays' [H, W, C] (the library checks it against
+    the IDX files at every open, a resume included); data.layout and
+    data.label_column, which describe a CSV file's columns, are dropped."""
     if isinstance(config, Mapping):
         d = dict(config)
     else:
@@ -62,7 +67,12 @@ def _config_with_data(config: ConfigLike, data_dir: str) -> SearchConfig:
                             "pass the config as a dict instead") from exc
         d = yaml.safe_load(text)
     old = d.get("data")
-    d["data"] = dict(old, source=data_dir) if isinstance(old, Mapping) else {"source": data_dir}
+    data = {k: v for k, v in old.items() if k not in ("layout", "label_column")} if isinstance(old, Mapping) else {}
+    if data.get("shape") is not None and list(data["shape"]) != list(shape):
+        raise ValueError("search: the config's data.shape %s is not the arrays' [height, width, channels] %s"
+                         % (list(data["shape"]), list(shape)))
+    data.update(source=data_dir, shape=list(shape))
+    d["data"] = data
     return SearchConfig.from_dict(d)
 
 
@@ -95,10 +105,17 @@ def search(config: ConfigLike, out_dir: PathLike, data: Union[None, str, Sequenc
     config: a SearchConfig, a dict, a YAML file or YAML text.
     data: None (the config's data), a data spec replacing it for this call
     (the library's data_override: a resume must name it again), or NumPy
-    arrays (x_train, y_train, x_test, y_test), one-channel uint8 images,
-    which are written as IDX files into out_dir/data and become the
-    config's data source (validation images are the last data.val_count
-    of the training arrays).
+    arrays (x_train, y_train, x_test, y_test): images N x C x H x W (or
+    N x H x W, one channel) of any channel count, uint8 (scaled to [0, 1],
+    byte / 255) or float32 (taken as they are, finite), both splits of the
+    same dtype and image shape; labels N integers from 0 to 255. They are
+    written as IDX files into out_dir/data (write_idx_dir: bytes or float32,
+    4-D when C > 1), which become the config's data source, with data.shape
+    set to [H, W, C], so that config.yaml, resume(), Run.open_data() and
+    the sparsenas command all read the same data. Validation images are the
+    last data.val_count of the training arrays; the search normalises the
+    pixels by the training split's mean and std, as for any data. A bad
+    array raises ValueError naming it.
     max_trials, time_budget (seconds), threads, seed: limits and overrides
     for this run (0 / None: the config's).
     on_trial(record) gets each trial's record (a dict) after it finished;
@@ -116,7 +133,9 @@ def search(config: ConfigLike, out_dir: PathLike, data: Union[None, str, Sequenc
         x_train, y_train, x_test, y_test = data
         os.makedirs(out, exist_ok=True)
         data_dir = write_idx_dir(os.path.join(os.path.abspath(out), "data"), x_train, y_train, x_test, y_test)
-        cfg, owned = _config_with_data(config, data_dir), True
+        dims = np.shape(x_train)
+        c, h, w = (1,) + tuple(dims[1:]) if len(dims) == 3 else dims[1:]
+        cfg, owned = _config_with_data(config, data_dir, (h, w, c)), True
     cb = Callbacks(cancel)
     try:
         o, keep = _options(cb, max_trials, time_budget, threads, override, seed, on_trial, on_progress)

@@ -85,7 +85,7 @@ class TestDataset(unittest.TestCase):
             self.assertIn("missing.csv", cm.exception.message)
             with self.assertRaisesRegex(FileNotFoundError, "sparsenas data fetch mnist"):
                 sn.load_mnist(os.path.join(t, "nowhere"))
-            with self.assertRaisesRegex(ValueError, "bytes / 255"):
+            with self.assertRaisesRegex(ValueError, "x_test is uint8 but x_train is float32"):
                 sn.write_idx_dir(t, x.astype(np.float32) / 7, y, xt, yt)
 
     def test_cache_dir_follows_xdg(self):

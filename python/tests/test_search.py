@@ -120,7 +120,7 @@ class TestSearch(unittest.TestCase):
         with sn.SearchConfig.from_dict(dict(search_config(4), data="mnist")) as cfg:
             self.assertEqual(cfg.trial_count, 4)
             self.assertIn("initial_trials: 2", cfg.to_yaml())
-        with self.assertRaisesRegex(ValueError, "one channel"):
+        with self.assertRaisesRegex(ValueError, r"x_test: images of C x H x W = \(1, 6, 6\), but x_train has \(3, 4, 4\)"):
             sn.search(search_config(4), os.path.join(self.tmp.name, "rgb"),
                       data=(np.zeros((9, 3, 4, 4), np.uint8), np.zeros(9), self.xt, self.yt))
 

@@ -82,6 +82,50 @@ printf 'x' >"$T/lonely-images"
 run 1 data info "$T/lonely-images"
 err_has "no labels file found"
 
+# float32 IDX (type 0x0D): pixels reported as they are, not scaled by 1/255;
+# the labels found next to "-images-idx3-float" and "-images-idx4-float".
+# 3 images of 2x2: -1.5 0.25 300 2 / 0.5 1 -2 0 / 4 8 0.125 -0.5 (big-endian).
+fpixels() { printf '\277\300\000\000\076\200\000\000\103\226\000\000\100\000\000\000'
+            printf '\077\000\000\000\077\200\000\000\300\000\000\000\000\000\000\000'
+            printf '\100\200\000\000\101\000\000\000\076\000\000\000\277\000\000\000'; }
+mkdir "$T/f"
+{ printf '\000\000\015\003\000\000\000\003\000\000\000\002\000\000\000\002'; fpixels; } >"$T/f/train-images-idx3-float"
+labels >"$T/f/train-labels-idx1-ubyte"
+run 0 data info "$T/f/train-images-idx3-float"
+out_has "images:        3"
+out_has "image shape:   2x2x1"
+out_has "classes:       3"
+out_has "mean 25.9896"
+out_has "min -2  max 300"
+run 0 data info --json "$T/f/train-images-idx3-float"
+out_has '"format":"idx","images":3,"channels":1,"height":2,"width":2,"classes":3'
+out_has '"min":-2,"max":300'
+# The same 12 values as 4-D, 3 images of 1x2 pixels of 2 channels, gzip'd,
+# in a directory: channels and statistics as the file holds them.
+{ printf '\000\000\015\004\000\000\000\003\000\000\000\001\000\000\000\002\000\000\000\002'; fpixels; } |
+    gzip -c >"$T/f/t10k-images-idx4-float.gz"
+labels | gzip -c >"$T/f/t10k-labels-idx1-ubyte.gz"
+run 0 data info "$T/f/t10k-images-idx4-float.gz"
+out_has "image shape:   1x2x2"
+out_has "min -2  max 300"
+rm "$T/f/train-images-idx3-float"
+{ printf '\000\000\015\004\000\000\000\003\000\000\000\001\000\000\000\002\000\000\000\002'; fpixels; } \
+    >"$T/f/train-images-idx4-float"
+run 0 data info "$T/f"
+out_has "3 train + 3 test = 6"
+out_has "image shape:   1x2x2"
+# A NaN (image 1, value 2) is refused, naming file, offset, image and value.
+{ printf '\000\000\015\003\000\000\000\003\000\000\000\002\000\000\000\002'; fpixels | head -c 24
+  printf '\177\300\000\000'; fpixels | tail -c 20; } >"$T/f/nan-images-idx3-float"
+labels >"$T/f/nan-labels-idx1-ubyte"
+run 1 data info "$T/f/nan-images-idx3-float"
+err_has "$T/f/nan-images-idx3-float: byte offset 40: image 1, value 2 (in file order) is NaN: float IDX pixels must be finite"
+# A type code other than bytes and float32 (0x0E, float64) is named.
+{ printf '\000\000\016\003\000\000\000\003\000\000\000\002\000\000\000\002'; fpixels; } >"$T/f/d-images-idx3-float"
+labels >"$T/f/d-labels-idx1-ubyte"
+run 1 data info "$T/f/d-images-idx3-float"
+err_has "bad magic number 0x00000e03, expected 0x00000803 to 0x00000804 (unsigned bytes) or 0x00000d03 to 0x00000d04 (float32)"
+
 # Usage errors exit 2; help exits 0.
 run 2 data
 run 2 data bogus

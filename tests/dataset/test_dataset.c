@@ -17,6 +17,8 @@
 #include "sparse/data.h"
 
 #include "../expect.h"
+#define DATA_TEST_NAME "dataset"
+#include "data_files.h"
 
 /* Debian 12's cmocka predates assert_double_equal. */
 #define assert_near(a, b, eps)                                                   \
@@ -26,45 +28,10 @@
             fail_msg("%s = %.9g, expected %.9g", #a, a_, b_);                    \
     } while (0)
 
-static char tmpdir[200];
-
-static int setup_dir(void **state)
-{
-    (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/sparse-dataset-XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 static char *path_of(char *buf, const char *name)
 {
     snprintf(buf, 512, "%s/%s", tmpdir, name);
     return buf;
-}
-
-static void write_bytes(const char *path, const unsigned char *data, size_t len, int gz)
-{
-    if (gz) {
-        gzFile f = gzopen(path, "wb9");
-        assert_non_null(f);
-        if (len)
-            assert_int_equal(gzwrite(f, data, (unsigned)len), (int)len);
-        assert_int_equal(gzclose(f), Z_OK);
-    } else {
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        if (len)
-            assert_int_equal(fwrite(data, 1, len, f), len);
-        assert_int_equal(fclose(f), 0);
-    }
 }
 
 static unsigned char *read_bytes(const char *path, size_t *len)

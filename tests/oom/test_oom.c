@@ -102,7 +102,7 @@ char *__wrap_sparse__strdup(const char *s)
 
 static char *tmp;      /* scratch directory */
 static char *csv;      /* tmp/tiny.csv */
-static char img[600], lab[600], out_dir[600], ref_run[600];
+static char img[600], fimg[600], lab[600], out_dir[600], ref_run[600];
 static sparse_net *ready_net;       /* a trained network (memory report, quantisation) */
 static sparse_dataset *calib;       /* its data */
 static sparse_dataset *one_batch;   /* calib's first 64 images: one training step */
@@ -136,6 +136,18 @@ static void write_idx(void)
     fclose(f);
     snprintf(cmd, sizeof cmd, "gzip -f '%s'", raw);
     assert_int_equal(system(cmd), 0);
+    /* The same count of images as float32, 4-D (8 x 4 pixels of 2 channels):
+     * the float path and the reordering into planes. */
+    unsigned char fh[20 + 6 * 64 * 4] = {0, 0, 0x0D, 4, 0, 0, 0, 6, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 2};
+    for (size_t i = 20; i < sizeof fh; i += 4) {
+        fh[i] = (unsigned char)(0x3c + i % 3); /* exponent bytes of finite values */
+        fh[i + 1] = (unsigned char)(i * 37);
+    }
+    snprintf(fimg, sizeof fimg, "%s/images-idx4-float", tmp);
+    f = fopen(fimg, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(fh, 1, sizeof fh, f), sizeof fh);
+    fclose(f);
 }
 
 /* tmp/tiny.csv: 120 images of 6x6 in 3 classes (a bright row, column or
@@ -233,6 +245,14 @@ static int load_idx(void)
 {
     sparse_dataset *ds = NULL;
     int rc = sparse_dataset_load_idx(&ds, img, lab);
+    sparse_dataset_free(ds);
+    return rc;
+}
+
+static int load_idx_float(void)
+{
+    sparse_dataset *ds = NULL;
+    int rc = sparse_dataset_load_idx(&ds, fimg, lab);
     sparse_dataset_free(ds);
     return rc;
 }
@@ -462,6 +482,7 @@ static void test_load_data(void **state)
 {
     (void)state;
     sweep("load IDX", load_idx, 0);
+    sweep("load float IDX", load_idx_float, 0);
     sweep("load CSV", load_csv, 0);
 }
 
