@@ -87,20 +87,27 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
+/* idx[0..n) = 0..n-1 in the order of one permutation seeded by seed. */
+static int shuffled_ids(uint64_t seed, size_t n, size_t *idx)
+{
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    sparse_rng *rng;
+    int rc = sparse_rng_create(&rng, seed);
+    if (!rc) {
+        rc = sparse_rng_shuffle(rng, idx, n);
+        sparse_rng_free(rng);
+    }
+    return rc;
+}
+
 /* val_count images drawn by the seed (their ids ascending in idx[0..v)),
  * the rest, ascending, in idx[v..n): validation images that look like the
  * training file as a whole, which its tail need not (MNIST's last 5,000
  * are easier than its test set, docs/search-config.md). */
 static int draw_validation(const sparse_data_options *o, size_t n, size_t *idx)
 {
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    sparse_rng *rng;
-    int rc = sparse_rng_create(&rng, o->seed);
-    if (!rc) {
-        rc = sparse_rng_shuffle(rng, idx, n);
-        sparse_rng_free(rng);
-    }
+    int rc = shuffled_ids(o->seed, n, idx);
     if (rc)
         return rc;
     unsigned char *is_val = sparse__calloc(n, 1);
@@ -153,14 +160,7 @@ static int split_shuffled(const char *spec, const sparse_data_options *o, sparse
     size_t *idx = sparse__malloc(n * sizeof *idx);
     if (!idx)
         return SPARSE_ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    sparse_rng *rng;
-    int rc = sparse_rng_create(&rng, o->seed);
-    if (!rc) {
-        rc = sparse_rng_shuffle(rng, idx, n);
-        sparse_rng_free(rng);
-    }
+    int rc = shuffled_ids(o->seed, n, idx);
     if (!rc)
         rc = sparse_dataset_subset(test, full, idx, ntest);
     if (!rc)

@@ -19,26 +19,11 @@ extern const size_t acquisition_test_count;
 static void test_config_key(void **state)
 {
     (void)state;
-    static const char *const texts[] = {"data: mnist\n", "data: mnist\ninput_downsampling: acquisition\n"};
     /* the default is not written: a run started before the key resumes
      * (its config's fingerprint is unchanged) */
-    static const char *const resolved[] = {"wm_model: 5\n",
-                                           "wm_model: 5\ninput_downsampling: acquisition\n"};
-    for (int i = 0; i < 2; i++) {
-        sparse_search_config *c = NULL, *c2 = NULL;
-        char *y = NULL, *y2 = NULL;
-        assert_int_equal(sparse_search_config_parse(&c, texts[i], strlen(texts[i]), "a.yaml"), SPARSE_OK);
-        assert_int_equal(sparse_search_config_to_yaml(&y, c), SPARSE_OK);
-        assert_non_null(strstr(y, resolved[i]));
-        assert_true(i == 1 || !strstr(y, "input_downsampling"));
-        assert_int_equal(sparse_search_config_parse(&c2, y, strlen(y), "resolved.yaml"), SPARSE_OK);
-        assert_int_equal(sparse_search_config_to_yaml(&y2, c2), SPARSE_OK);
-        assert_string_equal(y, y2);
-        free(y);
-        free(y2);
-        sparse_search_config_free(c);
-        sparse_search_config_free(c2);
-    }
+    expect_resolved("data: mnist\n", "wm_model: 5\n", "input_downsampling");
+    expect_resolved("data: mnist\ninput_downsampling: acquisition\n", "wm_model: 5\ninput_downsampling: acquisition\n",
+                    NULL);
     const char *bad = "data: mnist\ninput_downsampling: sensor\n";
     sparse_search_config *c = (sparse_search_config *)0x1;
     assert_int_equal(sparse_search_config_parse(&c, bad, strlen(bad), "bad.yaml"), SPARSE_ERANGE);

@@ -206,3 +206,21 @@ char *line_of(const char *text, size_t i)
     l[n] = '\0';
     return l;
 }
+
+void expect_resolved(const char *text, const char *needle, const char *absent)
+{
+    sparse_search_config *c = parse_config(text), *c2;
+    char *y = NULL, *y2 = NULL;
+    assert_int_equal(sparse_search_config_to_yaml(&y, c), SPARSE_OK);
+    if (needle && !strstr(y, needle))
+        fail_msg("resolved config lacks '%s':\n%s", needle, y);
+    if (absent && strstr(y, absent))
+        fail_msg("resolved config holds '%s':\n%s", absent, y);
+    c2 = parse_config(y);
+    assert_int_equal(sparse_search_config_to_yaml(&y2, c2), SPARSE_OK);
+    assert_string_equal(y, y2);
+    free(y);
+    free(y2);
+    sparse_search_config_free(c);
+    sparse_search_config_free(c2);
+}

@@ -27,6 +27,9 @@ void run_search(const char *cfg_text, const char *dir, size_t max_trials);
 void kill_and_resume(const char *cfg, const char *dir, const size_t *kill_after, size_t kills);
 /* Line i (from 0) of text (caller frees). */
 char *line_of(const char *text, size_t i);
+/* text's config resolved to YAML holds `needle` (NULL: no check) and not
+ * `absent` (NULL: no check), and that YAML resolves to itself. */
+void expect_resolved(const char *text, const char *needle, const char *absent);
 /* The whole file (caller frees); fails the test if it cannot be read. */
 char *read_all(const char *path);
 /* Records with the "seconds" field removed, in place. */
