@@ -24,7 +24,9 @@ one() {
     awk -v l="$label" -v n="$n" -v a="$t0" -v b="$t1" \
         'BEGIN { w = b - a; printf "%-22s %4d trials in %6.1f s: %6.0f trials/h\n", l, n, w, n * 3600 / w }'
 }
-mpi() { np=$1; shift; mpirun --allow-run-as-root --oversubscribe -np "$np" "$SPARSE_MPI" "$@"; }
+# --bind-to none: at np 2 mpirun would bind each rank to one core, and the
+# training rank's two threads would share it (docs/mpi.md).
+mpi() { np=$1; shift; mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" "$SPARSE_MPI" "$@"; }
 one "threads, workers 1" "$T/t1" "$SPARSE" search "$T/w1.yaml" --out "$T/t1" --time-budget "$BUDGET" -q
 one "threads, workers 2" "$T/t2" "$SPARSE" search "$T/w2.yaml" --out "$T/t2" --time-budget "$BUDGET" -q
 one "MPI np 2 (1 worker)" "$T/m2" mpi 2 "$T/w1.yaml" --out "$T/m2" --time-budget "$BUDGET" -q
