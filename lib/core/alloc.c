@@ -43,6 +43,24 @@ char *sparse__strdup(const char *s)
     return d;
 }
 
+int sparse__grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return SPARSE_OK;
+    size_t nc = *cap ? 2 * *cap : first, bytes;
+    if (nc < *cap || (elem != 0 && nc > SIZE_MAX / elem))
+        return sparse__error(SPARSE_ENOMEM, "out of memory: an array of %zu elements of %zu bytes", nc, elem);
+    bytes = nc * elem;
+    /* the pointer travels through memcpy: a T ** is not a void ** */
+    void *old, *p;
+    memcpy(&old, array_ptr, sizeof old);
+    if (!(p = sparse__realloc(old, bytes)))
+        return SPARSE_ENOMEM;
+    memcpy(array_ptr, &p, sizeof p);
+    *cap = nc;
+    return SPARSE_OK;
+}
+
 int sparse__mul_size(size_t n, size_t size, size_t *out)
 {
     if (size != 0 && n > SIZE_MAX / size)

@@ -76,14 +76,8 @@ static int push_item(builder *b, sparse__doc_node *child)
 {
     sparse__doc_node *p = b->stack[b->depth - 1];
     size_t *fill = &b->fill[b->depth - 1], *cap = &b->cap[b->depth - 1];
-    if (*fill == *cap) {
-        size_t nc = *cap ? *cap * 2 : 8;
-        sparse__doc_node **items = sparse__realloc(p->items, nc * sizeof *items);
-        if (!items)
-            return SPARSE_ENOMEM;
-        p->items = items;
-        *cap = nc;
-    }
+    if (sparse__grow(&p->items, cap, *fill, sizeof *p->items, 8))
+        return SPARSE_ENOMEM;
     p->items[(*fill)++] = child;
     p->nitems = *fill;
     p->n = p->kind == SPARSE__DOC_MAP ? *fill / 2 : *fill;

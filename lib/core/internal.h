@@ -42,6 +42,11 @@ void *sparse__realloc(void *p, size_t size);
 char *sparse__strdup(const char *s);
 /* n * size without overflow; returns 0 and sets *out on success. */
 int sparse__mul_size(size_t n, size_t size, size_t *out);
+/* Room for element n of a growing array: array_ptr is the address of the
+ * array's pointer (T **), *cap its capacity in elements of elem bytes.
+ * When n == *cap the capacity doubles (from `first` when 0). On failure
+ * (SPARSE_ENOMEM, also for a size that overflows) the array is unchanged. */
+int sparse__grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t first);
 
 #define SPARSE__CHECK_NULL(p)                                                    \
     do {                                                                         \

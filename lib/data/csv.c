@@ -48,14 +48,8 @@ static int split_line(csv_state *st, const char *s, const char *e)
         const char *c = s;
         while (s < e && *s != ',')
             s++;
-        if (st->ncells == st->cap) {
-            size_t ncap = st->cap ? st->cap * 2 : 64;
-            cell *nc = sparse__realloc(st->cells, ncap * sizeof *nc);
-            if (!nc)
-                return SPARSE_ENOMEM;
-            st->cells = nc;
-            st->cap = ncap;
-        }
+        if (sparse__grow(&st->cells, &st->cap, st->ncells, sizeof *st->cells, 64))
+            return SPARSE_ENOMEM;
         cell *x = &st->cells[st->ncells++];
         x->col = (size_t)(c - line) + 1;
         const char *b = c, *t = s;

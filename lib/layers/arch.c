@@ -247,15 +247,9 @@ static int arch_put(sparse_arch *a, size_t index, const sparse_layer_spec *s, si
         layer_relink(&a->layers[index]);
         return SPARSE_OK;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 8;
-        sparse__arch_layer *p = sparse__realloc(a->layers, cap * sizeof *p);
-        if (!p) {
-            layer_clear(&nl);
-            return SPARSE_ENOMEM;
-        }
-        a->layers = p;
-        a->cap = cap;
+    if (sparse__grow(&a->layers, &a->cap, a->n, sizeof *a->layers, 8)) {
+        layer_clear(&nl);
+        return SPARSE_ENOMEM;
     }
     memmove(&a->layers[index + 1], &a->layers[index], (a->n - index) * sizeof *a->layers);
     a->layers[index] = nl;

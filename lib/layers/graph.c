@@ -70,14 +70,8 @@ typedef struct planner {
 
 static sparse__node *new_node(planner *p, int kind, const char *name, const char *suffix, size_t layer)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 16;
-        sparse__node *nn = sparse__realloc(p->nodes, cap * sizeof *nn);
-        if (!nn)
-            return NULL;
-        p->nodes = nn;
-        p->cap = cap;
-    }
+    if (sparse__grow(&p->nodes, &p->cap, p->n, sizeof *p->nodes, 16))
+        return NULL;
     sparse__node *nd = &p->nodes[p->n];
     memset(nd, 0, sizeof *nd);
     size_t len = strlen(name) + (suffix ? strlen(suffix) : 0) + 1;

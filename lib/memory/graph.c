@@ -177,17 +177,8 @@ SPARSE_API int sparse_memgraph_add_node(sparse_memgraph *g, int kind, const char
                              nid, label, (unsigned long long)out_c, (unsigned long long)out_h,
                              (unsigned long long)out_w);
 
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 16;
-        size_t bytes;
-        if (sparse__mul_size(cap, sizeof *g->nodes, &bytes))
-            return sparse__error(SPARSE_ENOMEM, "memgraph: too many nodes");
-        sparse__memnode *p = sparse__realloc(g->nodes, bytes);
-        if (!p)
-            return SPARSE_ENOMEM;
-        g->nodes = p;
-        g->cap = cap;
-    }
+    if (sparse__grow(&g->nodes, &g->cap, g->n, sizeof *g->nodes, 16))
+        return SPARSE_ENOMEM;
 
     sparse__memnode nd;
     memset(&nd, 0, sizeof nd);

@@ -24,14 +24,8 @@
 
 int sparse__keep_trial(sparse__search *s, const sparse__trial *t)
 {
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? 2 * s->cap : 64;
-        sparse__trial *p = sparse__realloc(s->trials, nc * sizeof *p);
-        if (!p)
-            return SPARSE_ENOMEM;
-        s->trials = p;
-        s->cap = nc;
-    }
+    if (sparse__grow(&s->trials, &s->cap, s->n, sizeof *s->trials, 64))
+        return SPARSE_ENOMEM;
     s->trials[s->n++] = *t;
     return SPARSE_OK;
 }
