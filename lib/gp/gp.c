@@ -362,6 +362,75 @@ int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var)
     return rc;
 }
 
+/* Rows n0..n-1 of L for the observations appended after n0, as one block:
+ * L21 = k(Xb, X) L11^-T (dtrsm) and L22 the factor of the Schur complement
+ * k(Xb, Xb) + noise - L21 L21' (dsyrk, Cholesky); K unchanged above. A
+ * full refactorisation when the complement has no safe factor. */
+static int extend_block(sparse_gp *gp, size_t n0)
+{
+    size_t n = gp->n, P = n - n0, cap = gp->cap, D = gp->dim;
+    sparse__gp_kparams kp = kparams(gp);
+    double *B = gp->L + n0 * cap, *C = B + n0;
+    int s = GSL_SUCCESS;
+    if (n0) {
+        sparse__gp_kernel_matrix(&kp, P, gp->X + n0 * D, n0, gp->X, B, cap);
+        gsl_matrix_const_view L11 = gsl_matrix_const_view_array_with_tda(gp->L, n0, n0, cap);
+        gsl_matrix_view Bv = gsl_matrix_view_array_with_tda(B, P, n0, cap);
+        s = gsl_blas_dtrsm(CblasRight, CblasLower, CblasTrans, CblasNonUnit, 1.0, &L11.matrix, &Bv.matrix);
+    }
+    const double *Xb = gp->X + n0 * D;
+    sparse__gp_kernel_matrix(&kp, P, Xb, P, Xb, C, cap);
+    for (size_t i = 0; i < P; i++)
+        C[i * cap + i] += sparse__gp_diag_noise(gp, n0 + i, gp->noise) + gp->jitter;
+    gsl_matrix_view Cv = gsl_matrix_view_array_with_tda(C, P, P, cap);
+    if (!s && n0) {
+        gsl_matrix_const_view Bv = gsl_matrix_const_view_array_with_tda(B, P, n0, cap);
+        s = gsl_blas_dsyrk(CblasLower, CblasNoTrans, -1.0, &Bv.matrix, 1.0, &Cv.matrix);
+    }
+    if (!s)
+        s = gsl_linalg_cholesky_decomp1(&Cv.matrix);
+    for (size_t i = 0; !s && i < P; i++) {
+        /* as extend_factor: a pivot this small is a near duplicate */
+        if (!(C[i * cap + i] * C[i * cap + i] > 1e-12 * gp->sf2))
+            s = GSL_EDOM;
+        for (size_t j = i + 1; j < P; j++)
+            C[i * cap + j] = 0;
+    }
+    return s ? sparse__gp_refactor(gp) : sparse__gp_solve_alpha(gp);
+}
+
+int sparse__gp_add_believers(sparse_gp *gp, size_t P, const double *Xp, double noise_var)
+{
+    if (P == 0)
+        return SPARSE_OK;
+    size_t n = gp->n, D = gp->dim;
+    double *mean = sparse__malloc(P * sizeof *mean);
+    int rc = mean ? sparse_gp_predict(gp, P, Xp, mean, NULL) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = reserve(gp, n + P);
+    if (rc) {
+        free(mean);
+        return rc;
+    }
+    int any_before = gp->any_obs_noise;
+    memcpy(gp->X + n * D, Xp, P * D * sizeof(double));
+    for (size_t i = 0; i < P; i++) {
+        gp->y[n + i] = mean[i];
+        gp->ys[n + i] = (mean[i] - gp->y_mean) / gp->y_scale;
+        gp->obs_noise[n + i] = noise_var;
+    }
+    free(mean);
+    gp->any_obs_noise |= noise_var > 0;
+    gp->n = n + P;
+    rc = gp->factored ? extend_block(gp, n) : sparse__gp_refactor(gp);
+    if (rc) {
+        gp->n = n;
+        gp->any_obs_noise = any_before;
+        sparse__gp_refactor(gp);
+    }
+    return rc;
+}
+
 SPARSE_API int sparse_gp_set_hyper(sparse_gp *gp, const double *lengthscales, double signal_var,
                                    double noise)
 {

@@ -62,6 +62,11 @@ double sparse__gp_diag_noise(const sparse_gp *gp, size_t i, double noise);
  * as they are, so the posterior variance shrinks around x and nowhere
  * else moves. */
 int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var);
+/* The same for P points Xp (P x dim) at once: their means all come from
+ * the GP before them (a believer at the posterior mean moves no mean), and
+ * the factor grows by one block (dtrsm, dsyrk and a P x P Cholesky)
+ * instead of P rows. */
+int sparse__gp_add_believers(sparse_gp *gp, size_t P, const double *Xp, double noise_var);
 /* Factorises K + noise I from scratch (with growing jitter on failure) and
  * computes alpha. */
 int sparse__gp_refactor(sparse_gp *gp);
@@ -73,6 +78,31 @@ int sparse__gp_solve_alpha(sparse_gp *gp);
  * N(0, S) from m standard normals when S is only nearly positive
  * semi-definite. */
 int sparse__gp_correlate_by_eigen(double *S, size_t m, double *C, double *z);
+
+/* Random Fourier features of a kernel (pathwise.c): phi(x) = scale *
+ * cos(W' e(x) + b), whose inner products approximate k; e embeds a point
+ * (de = dim, or 2 dim with the conditional rule). */
+typedef struct sparse__gp_rff {
+    size_t L, de, per;
+    int inactive_rule;
+    double scale;
+    double *W; /* de x L frequencies, over the lengthscales */
+    double *b; /* L phases */
+} sparse__gp_rff;
+int sparse__gp_rff_draw(const sparse__gp_kparams *kp, size_t L, sparse_rng *rng, sparse__gp_rff *f);
+/* Phi (rows x L) = phi of rows points of X (rows x dim); E (rows x de) scratch. */
+int sparse__gp_rff_features(const sparse__gp_rff *f, size_t dim, size_t rows, const double *X, double *E,
+                            double *Phi);
+void sparse__gp_rff_free(sparse__gp_rff *f);
+/* One joint posterior sample over m points, as sparse_gp_sample, by
+ * pathwise conditioning of an L-feature prior function (pathwise.c). */
+int sparse__gp_sample_pathwise(const sparse_gp *gp, size_t m, const double *Xs, sparse_rng *rng, size_t L,
+                               double *out);
+/* The MOBO driver samples pathwise over at least SPARSE__GP_PATHWISE_MIN
+ * candidates (below, the exact sample costs less), with
+ * SPARSE__GP_FEATURES features. */
+#define SPARSE__GP_PATHWISE_MIN 512
+#define SPARSE__GP_FEATURES 1024
 
 /* Per objective j of n observations (values n x k, row-major): lo[j], the
  * best (smallest) value, and hi[j], the median, where the scalarisation

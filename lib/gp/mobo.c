@@ -432,18 +432,18 @@ static int refit_if_due(sparse_mobo *m)
  * The GPs hold fantasies until they are next rebuilt. */
 static int add_believers(sparse_mobo *m)
 {
-    for (size_t i = 0; i < m->npending; i++) {
+    if (m->npending)
         m->built = 0;
-        for (size_t j = 0; j < m->k; j++) {
-            int rc = sparse__gp_add_believer(m->gps[j], m->pending + i * m->dim, 0.0);
-            if (rc)
-                return sparse__error_prefix(rc, "sparse_mobo_propose: pending point %zu, objective %zu", i, j);
-        }
+    for (size_t j = 0; j < m->k && m->npending; j++) {
+        int rc = sparse__gp_add_believers(m->gps[j], m->npending, m->pending, 0.0);
+        if (rc)
+            return sparse__error_prefix(rc, "sparse_mobo_propose: %zu pending points, objective %zu", m->npending, j);
     }
     return SPARSE_OK;
 }
 
-/* One joint Thompson sample per objective over all nc encoded candidates:
+/* One joint Thompson sample per objective over all nc encoded candidates
+ * (pathwise past SPARSE__GP_PATHWISE_MIN of them):
  * F[i * k + j] is objective j at candidate i; a candidate that known marks
  * takes its posterior mean instead. */
 static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const unsigned char *known, double *F)
@@ -460,7 +460,9 @@ static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const u
             memcpy(kenc + m->dim * q++, enc + i * m->dim, m->dim * sizeof(double));
     int rc = SPARSE_OK;
     for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
-        rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        rc = nc >= SPARSE__GP_PATHWISE_MIN
+                 ? sparse__gp_sample_pathwise(m->gps[j], nc, enc, m->rng, SPARSE__GP_FEATURES, s)
+                 : sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
         if (!rc && nk)
             rc = sparse_gp_predict(m->gps[j], nk, kenc, mean, NULL);
         if (rc) {
