@@ -260,6 +260,7 @@ SPARSE_API int sparse_gp_set_data_noisy(sparse_gp *gp, size_t n, const double *X
         gp->any_obs_noise |= gp->obs_noise[i] > 0;
     }
     gp->n = n;
+    gp->chain_base = gp->chain_anchor = 0;
     sparse__gp_standardize(gp);
     return sparse__gp_refactor(gp);
 }
@@ -282,8 +283,8 @@ static int drop_last(sparse_gp *gp, int code, int any_before)
 /* The new last row of L for observation n = gp->n - 1, by solving L l =
  * k(X, x) and the diagonal from the Schur complement (the hyper-parameters,
  * hence K, unchanged); a full refactorisation when no positive pivot is
- * left (a near duplicate). */
-static int extend_factor(sparse_gp *gp)
+ * left (a near duplicate). alpha is not solved. */
+static int extend_row(sparse_gp *gp, int *refactored)
 {
     size_t n = gp->n - 1;
     const double *x = gp->X + n * gp->dim;
@@ -291,6 +292,7 @@ static int extend_factor(sparse_gp *gp)
     double *row = gp->L + n * gp->cap;
     sparse__gp_kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
     double d2 = gp->sf2 + sparse__gp_diag_noise(gp, n, gp->noise) + gp->jitter;
+    *refactored = 0;
     if (n > 0) {
         gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
         gsl_vector_view l = gsl_vector_view_array(row, n);
@@ -301,10 +303,62 @@ static int extend_factor(sparse_gp *gp)
         gsl_blas_ddot(&l.vector, &l.vector, &dot);
         d2 -= dot;
     }
-    if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
+    if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2)) {
+        *refactored = 1;
         return sparse__gp_refactor(gp);
+    }
     row[n] = sqrt(d2);
-    return sparse__gp_solve_alpha(gp);
+    return SPARSE_OK;
+}
+
+static int extend_factor(sparse_gp *gp)
+{
+    int refactored;
+    int rc = extend_row(gp, &refactored);
+    return rc || refactored ? rc : sparse__gp_solve_alpha(gp);
+}
+
+int sparse__gp_append_row(sparse_gp *gp, const double *x, double y, double noise_var)
+{
+    int rc = reserve(gp, gp->n + 1), refactored;
+    if (rc)
+        return rc;
+    size_t n = gp->n;
+    memcpy(gp->X + n * gp->dim, x, gp->dim * sizeof(double));
+    gp->y[n] = y;
+    gp->ys[n] = (y - gp->y_mean) / gp->y_scale;
+    gp->obs_noise[n] = noise_var;
+    gp->any_obs_noise |= noise_var > 0;
+    gp->n = n + 1;
+    return extend_row(gp, &refactored);
+}
+
+int sparse__gp_copy_into(sparse_gp *dst, const sparse_gp *src)
+{
+    dst->n = 0;
+    int rc = reserve(dst, src->n);
+    if (rc)
+        return rc;
+    size_t n = src->n, D = src->dim;
+    memcpy(dst->X, src->X, n * D * sizeof(double));
+    memcpy(dst->y, src->y, n * sizeof(double));
+    memcpy(dst->ys, src->ys, n * sizeof(double));
+    memcpy(dst->obs_noise, src->obs_noise, n * sizeof(double));
+    memcpy(dst->alpha, src->alpha, n * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst->L + i * dst->cap, src->L + i * src->cap, (i + 1) * sizeof(double));
+    memcpy(dst->ls, src->ls, D * sizeof(double));
+    dst->n = n;
+    dst->any_obs_noise = src->any_obs_noise;
+    dst->y_mean = src->y_mean;
+    dst->y_scale = src->y_scale;
+    dst->sf2 = src->sf2;
+    dst->noise = src->noise;
+    dst->jitter = src->jitter;
+    dst->factored = src->factored;
+    dst->chain_base = src->chain_base;
+    dst->chain_anchor = src->chain_anchor;
+    return SPARSE_OK;
 }
 
 SPARSE_API int sparse_gp_add_noisy(sparse_gp *gp, const double *x, double y, double noise_var)

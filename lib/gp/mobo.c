@@ -354,10 +354,12 @@ SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedu
 }
 
 /* With a schedule: every GP takes the schedule's hyper-parameters and (a
- * subset of at most SPARSE__GP_SOD_CAP of) the observations. */
+ * subset of at most SPARSE__GP_SOD_CAP of) the observations, as the
+ * schedule's chain: the base (the first observations up to the chain's
+ * anchor, or a subset of them) and every observation after it. */
 static int build_scheduled(sparse_mobo *m)
 {
-    size_t np = m->dim + 2, cap = m->n ? m->n : 1;
+    size_t np = m->dim + 2, cap = m->n ? m->n : 1, n = m->n;
     sparse__gp_obs o = {m->n, m->k, m->dim, m->enc, m->tvalues, m->tnoise};
     sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
     go.kernel = m->opts.kernel;
@@ -367,7 +369,12 @@ static int build_scheduled(sparse_mobo *m)
     double *X = sparse__malloc(cap * (m->dim + 2) * sizeof *X), *y = X ? X + cap * m->dim : NULL;
     size_t *idx = sparse__malloc(cap * sizeof *idx);
     int rc = theta && X && idx ? sparse__gp_schedule_hyper(m->sched, &o, &go, theta) : SPARSE_ENOMEM;
-    size_t ns = rc ? 0 : sparse__gp_subset(m->n, SPARSE__GP_SOD_CAP, idx);
+    size_t a = sparse__gp_chain_anchor(n), nb = 0;
+    if (!rc)
+        nb = sparse__gp_subset(a, n > SPARSE__GP_SOD_CAP ? SPARSE__GP_SOD_CAP - SPARSE__GP_CHAIN_BLOCK : a, idx);
+    size_t ns = rc ? 0 : nb + (n - a);
+    for (size_t i = nb; i < ns; i++)
+        idx[i] = a + (i - nb);
     for (size_t i = 0; i < ns; i++)
         memcpy(X + i * m->dim, m->enc + idx[i] * m->dim, m->dim * sizeof *X);
     for (size_t j = 0; j < m->k && !rc; j++) {
@@ -376,8 +383,8 @@ static int build_scheduled(sparse_mobo *m)
             y[i] = m->tvalues[idx[i] * m->k + j];
             nv[i] = m->tnoise[idx[i] * m->k + j];
         }
-        sparse__gp_put_hyper(m->gps[j], theta + j * np, theta[j * np + m->dim], theta[j * np + m->dim + 1]);
-        if ((rc = sparse_gp_set_data_noisy(m->gps[j], ns, X, y, nv)))
+        rc = sparse__gp_schedule_chain(m->sched, j, &go, m->dim, theta + j * np, a, nb, ns, X, y, nv, m->gps[j]);
+        if (rc)
             rc = sparse__error_prefix(rc, "sparse_mobo: objective %zu", j);
     }
     free(theta);

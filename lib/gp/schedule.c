@@ -31,6 +31,8 @@ struct sparse_exp_gp_schedule {
     uint64_t seed;
     sched_entry *e;
     size_t count, cap;
+    sparse_gp **kept; /* nkept: each objective's last chain (or NULL) */
+    size_t nkept;
 };
 
 SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed)
@@ -49,6 +51,9 @@ SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s)
         return;
     for (size_t i = 0; i < s->count; i++)
         free(s->e[i].theta);
+    for (size_t j = 0; j < s->nkept; j++)
+        sparse_gp_free(s->kept[j]);
+    free(s->kept);
     free(s->e);
     free(s);
 }
@@ -210,5 +215,69 @@ int sparse__gp_schedule_hyper(sparse_exp_gp_schedule *s, const sparse__gp_obs *o
             rc = store(s, o, q, theta);
     }
     free(todo);
+    return rc;
+}
+
+size_t sparse__gp_chain_anchor(size_t n)
+{
+    size_t p = sparse_exp_gp_schedule_point(n), b = n / SPARSE__GP_CHAIN_BLOCK * SPARSE__GP_CHAIN_BLOCK;
+    return p > b ? p : b;
+}
+
+/* kept extends to these rows: the same options, base and theta, and its
+ * rows a prefix of them. */
+static int chain_fits(const sparse_gp *g, const sparse_gp_options *go, size_t dim, const double *theta,
+                      size_t anchor, size_t nb, size_t ns, const double *X, const double *y, const double *nv)
+{
+    if (!g || g->dim != dim || g->chain_base != nb || g->chain_anchor != anchor || g->n > ns || g->n < nb ||
+        g->opts.kernel != go->kernel || g->opts.inactive_rule != go->inactive_rule ||
+        g->opts.normalize_y != go->normalize_y || g->opts.noise_min != go->noise_min ||
+        g->opts.jitter != go->jitter)
+        return 0;
+    if (memcmp(g->ls, theta, dim * sizeof *theta) || g->sf2 != theta[dim] || g->noise != theta[dim + 1])
+        return 0;
+    return !memcmp(g->X, X, g->n * dim * sizeof *X) && !memcmp(g->y, y, g->n * sizeof *y) &&
+           !memcmp(g->obs_noise, nv, g->n * sizeof *nv);
+}
+
+int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_gp_options *go, size_t dim,
+                              const double *theta, size_t anchor, size_t nb, size_t ns, const double *X,
+                              const double *y, const double *nv, sparse_gp *out)
+{
+    if (j >= s->nkept) {
+        sparse_gp **k = sparse__realloc(s->kept, (j + 1) * sizeof *k);
+        if (!k)
+            return SPARSE_ENOMEM;
+        for (size_t i = s->nkept; i <= j; i++)
+            k[i] = NULL;
+        s->kept = k;
+        s->nkept = j + 1;
+    }
+    int rc = SPARSE_OK;
+    sparse_gp *g = s->kept[j];
+    if (!chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
+        sparse_gp_free(g);
+        s->kept[j] = g = NULL;
+        rc = sparse_gp_create(&g, dim, go);
+        if (!rc) {
+            sparse__gp_put_hyper(g, theta, theta[dim], theta[dim + 1]);
+            rc = sparse_gp_set_data_noisy(g, nb, X, y, nv);
+        }
+        if (!rc) {
+            g->chain_base = nb;
+            g->chain_anchor = anchor;
+        }
+    }
+    for (size_t i = g ? g->n : 0; i < ns && !rc; i++)
+        rc = sparse__gp_append_row(g, X + i * dim, y[i], nv[i]);
+    if (!rc)
+        rc = sparse__gp_solve_alpha(g);
+    if (!rc)
+        rc = sparse__gp_copy_into(out, g);
+    if (rc) { /* built again next time */
+        sparse_gp_free(g);
+        g = NULL;
+    }
+    s->kept[j] = g;
     return rc;
 }

@@ -11,6 +11,7 @@ void test_pareto_api_errors(void **state);
 void test_schedule_points(void **state);
 void test_schedule_subset(void **state);
 void test_schedule_resume(void **state);
+void test_schedule_chain(void **state);
 /* test_gp_pathwise.c */
 void test_rff_approximates_kernel(void **state);
 void test_rff_inactive_embedding(void **state);

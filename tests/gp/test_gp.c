@@ -1026,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_schedule_points),
         cmocka_unit_test(test_schedule_subset),
         cmocka_unit_test(test_schedule_resume),
+        cmocka_unit_test(test_schedule_chain),
         cmocka_unit_test(test_rff_approximates_kernel),
         cmocka_unit_test(test_rff_inactive_embedding),
         cmocka_unit_test(test_cross_kernel_by_gemm),
