@@ -161,20 +161,30 @@ static sparse__gp_kparams kparams(const sparse_gp *gp)
     return kp;
 }
 
+int sparse__gp_solve(const sparse_gp *gp, double *v)
+{
+    size_t n = gp->n;
+    if (n == 0)
+        return SPARSE_OK;
+    gsl_matrix_const_view L = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
+    gsl_vector_view a = gsl_vector_view_array(v, n);
+    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (!s)
+        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (s)
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: triangular solve failed (%s)", gsl_strerror(s));
+    return SPARSE_OK;
+}
+
 int sparse__gp_solve_alpha(sparse_gp *gp)
 {
     size_t n = gp->n;
     if (n == 0)
         return SPARSE_OK;
-    gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
     memcpy(gp->alpha, gp->ys, n * sizeof(double));
-    gsl_vector_view a = gsl_vector_view_array(gp->alpha, n);
-    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &a.vector);
-    if (!s)
-        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &a.vector);
-    if (s)
-        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: triangular solve failed (%s)",
-                             gsl_strerror(s));
+    int rc = sparse__gp_solve(gp, gp->alpha);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(gp->alpha[i]))
             return sparse__error(SPARSE_ENUMERIC, "sparse_gp: non-finite weights (ill-conditioned "
@@ -260,7 +270,7 @@ SPARSE_API int sparse_gp_set_data_noisy(sparse_gp *gp, size_t n, const double *X
         gp->any_obs_noise |= gp->obs_noise[i] > 0;
     }
     gp->n = n;
-    gp->chain_base = gp->chain_anchor = 0;
+    gp->chain = 0;
     sparse__gp_standardize(gp);
     return sparse__gp_refactor(gp);
 }
@@ -333,34 +343,6 @@ int sparse__gp_append_row(sparse_gp *gp, const double *x, double y, double noise
     return extend_row(gp, &refactored);
 }
 
-int sparse__gp_copy_into(sparse_gp *dst, const sparse_gp *src)
-{
-    dst->n = 0;
-    int rc = reserve(dst, src->n);
-    if (rc)
-        return rc;
-    size_t n = src->n, D = src->dim;
-    memcpy(dst->X, src->X, n * D * sizeof(double));
-    memcpy(dst->y, src->y, n * sizeof(double));
-    memcpy(dst->ys, src->ys, n * sizeof(double));
-    memcpy(dst->obs_noise, src->obs_noise, n * sizeof(double));
-    memcpy(dst->alpha, src->alpha, n * sizeof(double));
-    for (size_t i = 0; i < n; i++)
-        memcpy(dst->L + i * dst->cap, src->L + i * src->cap, (i + 1) * sizeof(double));
-    memcpy(dst->ls, src->ls, D * sizeof(double));
-    dst->n = n;
-    dst->any_obs_noise = src->any_obs_noise;
-    dst->y_mean = src->y_mean;
-    dst->y_scale = src->y_scale;
-    dst->sf2 = src->sf2;
-    dst->noise = src->noise;
-    dst->jitter = src->jitter;
-    dst->factored = src->factored;
-    dst->chain_base = src->chain_base;
-    dst->chain_anchor = src->chain_anchor;
-    return SPARSE_OK;
-}
-
 SPARSE_API int sparse_gp_add_noisy(sparse_gp *gp, const double *x, double y, double noise_var)
 {
     SPARSE__CHECK_NULL(gp);
@@ -396,20 +378,13 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
 int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var)
 {
     double mean;
+    size_t n = gp->n;
     int rc = sparse_gp_predict(gp, 1, x, &mean, NULL);
     if (!rc)
-        rc = reserve(gp, gp->n + 1);
-    if (rc)
-        return rc;
-    size_t n = gp->n;
-    memcpy(gp->X + n * gp->dim, x, gp->dim * sizeof(double));
-    gp->y[n] = mean;
-    gp->ys[n] = (mean - gp->y_mean) / gp->y_scale;
-    gp->obs_noise[n] = noise_var;
-    gp->any_obs_noise |= noise_var > 0;
-    gp->n = n + 1;
-    rc = extend_factor(gp);
-    if (rc) {
+        rc = sparse__gp_append_row(gp, x, mean, noise_var);
+    if (!rc)
+        rc = sparse__gp_solve_alpha(gp);
+    if (rc && gp->n > n) {
         gp->n = n;
         sparse__gp_refactor(gp);
     }

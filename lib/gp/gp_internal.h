@@ -50,9 +50,11 @@ struct sparse_gp {
     double *alpha;     /* cap: (K + noise I)^-1 ys */
     int factored;
     /* A schedule's chain (schedule.c): the factor of its first chain_base
-     * rows, standardised over them, then rows appended one at a time; 0:
-     * not a chain. chain_anchor: the observation count of the base. */
-    size_t chain_base, chain_anchor;
+     * rows, standardised over them, then rows appended one at a time up to
+     * chain_rows (a driver's pending points after them). chain_anchor: the
+     * observation count of the base. */
+    int chain;
+    size_t chain_base, chain_anchor, chain_rows;
 };
 
 /* Recomputes ys, y_mean, y_scale from y[0..n). */
@@ -76,12 +78,11 @@ int sparse__gp_add_believers(sparse_gp *gp, size_t P, const double *Xp, double n
  * factor one row (a full refactorisation after a near duplicate); alpha is
  * left for sparse__gp_solve_alpha after the last row. */
 int sparse__gp_append_row(sparse_gp *gp, const double *x, double y, double noise_var);
-/* dst (same dim and options) becomes a copy of src's data, hyper-parameters
- * and factor. */
-int sparse__gp_copy_into(sparse_gp *dst, const sparse_gp *src);
 /* Factorises K + noise I from scratch (with growing jitter on failure) and
  * computes alpha. */
 int sparse__gp_refactor(sparse_gp *gp);
+/* v <- (L L')^-1 v (n values) with the current factor. */
+int sparse__gp_solve(const sparse_gp *gp, double *v);
 /* Solves for alpha with the current L and ys. */
 int sparse__gp_solve_alpha(sparse_gp *gp);
 
@@ -167,17 +168,19 @@ size_t sparse__gp_subset(size_t n, size_t cap, size_t *idx);
  * the chain before it) unless memoised. */
 int sparse__gp_schedule_hyper(sparse_exp_gp_schedule *s, const sparse__gp_obs *o, const sparse_gp_options *go,
                               double *theta);
-/* The GP of objective j for a driver: rows (X, y, nv: ns of them, dim
- * wide) at hyper-parameters theta (dim + 2), the first nb the base of the
- * chain anchored at observation count anchor. The schedule keeps each
- * objective's last chain and extends it when its rows and theta are a
- * prefix of these, else builds it again from the base; either way the
- * result is bit for bit the same (the base's factor, then one row at a
- * time), so a resumed run proposes what an uninterrupted one did. out
- * (created with go and dim) receives a copy. */
+/* The GP of objective j for a driver into *gp (the driver's, replaced):
+ * rows (X, y, nv: ns of them, dim wide) at hyper-parameters theta (dim +
+ * 2), the first nb the base of the chain anchored at observation count
+ * anchor. A chain that fits (the same base and theta, its rows a prefix of
+ * these: the driver's own, or the one the schedule keeps, which the driver
+ * then borrows) is extended, else *gp is built again from the base; either
+ * way the result is bit for bit the same (the base's factor, then one row
+ * at a time), so a resumed run proposes what an uninterrupted one did. */
 int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_gp_options *go, size_t dim,
                               const double *theta, size_t anchor, size_t nb, size_t ns, const double *X,
-                              const double *y, const double *nv, sparse_gp *out);
+                              const double *y, const double *nv, sparse_gp **gp);
+/* A driver gives the GP of objective j back (freed when it is no chain). */
+void sparse__gp_schedule_return(sparse_exp_gp_schedule *s, size_t j, sparse_gp *gp);
 /* The observation count a chain of n observations is anchored at: the
  * schedule point of n or the last multiple of SPARSE__GP_CHAIN_BLOCK, the
  * later; past SPARSE__GP_SOD_CAP its base is a subset of

@@ -43,8 +43,12 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *m)
     if (!m)
         return;
     if (m->gps)
-        for (size_t j = 0; j < m->k; j++)
-            sparse_gp_free(m->gps[j]);
+        for (size_t j = 0; j < m->k; j++) {
+            if (m->sched) /* its chains go back to the schedule */
+                sparse__gp_schedule_return(m->sched, j, m->gps[j]);
+            else
+                sparse_gp_free(m->gps[j]);
+        }
     free(m->gps);
     sparse_space_free(m->space);
     sparse_rng_free(m->rng);
@@ -86,6 +90,16 @@ static int check_options(const sparse_mobo_options *o, size_t k)
     if (o->refit_every == 0 || o->restarts < 1)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: refit_every and restarts must be >= 1");
     return SPARSE_OK;
+}
+
+/* A GP for objective j with the driver's options. */
+static int new_gp(sparse_mobo *m, size_t j)
+{
+    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
+    go.kernel = m->opts.kernel;
+    go.restarts = m->opts.restarts;
+    go.inactive_rule = sparse_space_has_conditions(m->space);
+    return sparse_gp_create(&m->gps[j], m->dim, &go);
 }
 
 SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, size_t k,
@@ -134,15 +148,9 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
     }
     m->opts.lambda_lo = NULL; /* the caller's arrays are not kept */
     m->opts.lambda_hi = NULL;
-    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
-    go.kernel = o.kernel;
-    go.restarts = o.restarts;
-    go.inactive_rule = sparse_space_has_conditions(space);
-    for (size_t j = 0; j < k; j++) {
-        rc = sparse_gp_create(&m->gps[j], m->dim, &go);
-        if (rc)
+    for (size_t j = 0; j < k; j++)
+        if ((rc = new_gp(m, j)))
             goto fail;
-    }
     *out = m;
     return SPARSE_OK;
 fail:
@@ -348,9 +356,16 @@ static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidate
 SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s)
 {
     SPARSE__CHECK_NULL(m);
+    int rc = SPARSE_OK;
+    for (size_t j = 0; j < m->k && m->sched && m->sched != s; j++) {
+        sparse__gp_schedule_return(m->sched, j, m->gps[j]); /* the old one's chains */
+        m->gps[j] = NULL;
+        if (!rc)
+            rc = new_gp(m, j);
+    }
     m->sched = s;
     m->built = 0;
-    return SPARSE_OK;
+    return rc;
 }
 
 /* With a schedule: every GP takes the schedule's hyper-parameters and (a
@@ -383,7 +398,7 @@ static int build_scheduled(sparse_mobo *m)
             y[i] = m->tvalues[idx[i] * m->k + j];
             nv[i] = m->tnoise[idx[i] * m->k + j];
         }
-        rc = sparse__gp_schedule_chain(m->sched, j, &go, m->dim, theta + j * np, a, nb, ns, X, y, nv, m->gps[j]);
+        rc = sparse__gp_schedule_chain(m->sched, j, &go, m->dim, theta + j * np, a, nb, ns, X, y, nv, &m->gps[j]);
         if (rc)
             rc = sparse__error_prefix(rc, "sparse_mobo: objective %zu", j);
     }

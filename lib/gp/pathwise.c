@@ -126,14 +126,9 @@ static int update_weights(const sparse_gp *gp, sparse_rng *rng, double *v)
     size_t n = gp->n;
     for (size_t i = 0; i < n; i++)
         v[i] += sqrt(sparse__gp_diag_noise(gp, i, gp->noise) + gp->jitter) * sparse_rng_normal(rng);
-    gsl_matrix_const_view L = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
-    gsl_vector_view vv = gsl_vector_view_array(v, n);
-    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &vv.vector);
-    if (!s)
-        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &vv.vector);
-    if (s)
-        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: pathwise sample: triangular solve failed (%s)",
-                             gsl_strerror(s));
+    int rc = sparse__gp_solve(gp, v);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++)
         v[i] = gp->alpha[i] - v[i];
     return SPARSE_OK;

@@ -224,60 +224,75 @@ size_t sparse__gp_chain_anchor(size_t n)
     return p > b ? p : b;
 }
 
-/* kept extends to these rows: the same options, base and theta, and its
- * rows a prefix of them. */
+/* g (a chain) extends to these rows: the same options, base and theta,
+ * and its rows a prefix of them. */
 static int chain_fits(const sparse_gp *g, const sparse_gp_options *go, size_t dim, const double *theta,
                       size_t anchor, size_t nb, size_t ns, const double *X, const double *y, const double *nv)
 {
-    if (!g || g->dim != dim || g->chain_base != nb || g->chain_anchor != anchor || g->n > ns || g->n < nb ||
-        g->opts.kernel != go->kernel || g->opts.inactive_rule != go->inactive_rule ||
+    if (!g || !g->chain || g->dim != dim || g->chain_base != nb || g->chain_anchor != anchor ||
+        g->chain_rows > ns || g->opts.kernel != go->kernel || g->opts.inactive_rule != go->inactive_rule ||
         g->opts.normalize_y != go->normalize_y || g->opts.noise_min != go->noise_min ||
         g->opts.jitter != go->jitter)
         return 0;
     if (memcmp(g->ls, theta, dim * sizeof *theta) || g->sf2 != theta[dim] || g->noise != theta[dim + 1])
         return 0;
-    return !memcmp(g->X, X, g->n * dim * sizeof *X) && !memcmp(g->y, y, g->n * sizeof *y) &&
-           !memcmp(g->obs_noise, nv, g->n * sizeof *nv);
+    size_t r = g->chain_rows;
+    return !memcmp(g->X, X, r * dim * sizeof *X) && !memcmp(g->y, y, r * sizeof *y) &&
+           !memcmp(g->obs_noise, nv, r * sizeof *nv);
+}
+
+static int keep_slots(sparse_exp_gp_schedule *s, size_t j)
+{
+    if (j < s->nkept)
+        return SPARSE_OK;
+    sparse_gp **k = sparse__realloc(s->kept, (j + 1) * sizeof *k);
+    if (!k)
+        return SPARSE_ENOMEM;
+    for (size_t i = s->nkept; i <= j; i++)
+        k[i] = NULL;
+    s->kept = k;
+    s->nkept = j + 1;
+    return SPARSE_OK;
 }
 
 int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_gp_options *go, size_t dim,
                               const double *theta, size_t anchor, size_t nb, size_t ns, const double *X,
-                              const double *y, const double *nv, sparse_gp *out)
+                              const double *y, const double *nv, sparse_gp **gp)
 {
-    if (j >= s->nkept) {
-        sparse_gp **k = sparse__realloc(s->kept, (j + 1) * sizeof *k);
-        if (!k)
-            return SPARSE_ENOMEM;
-        for (size_t i = s->nkept; i <= j; i++)
-            k[i] = NULL;
-        s->kept = k;
-        s->nkept = j + 1;
-    }
-    int rc = SPARSE_OK;
-    sparse_gp *g = s->kept[j];
-    if (!chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
-        sparse_gp_free(g);
-        s->kept[j] = g = NULL;
-        rc = sparse_gp_create(&g, dim, go);
-        if (!rc) {
+    int rc = keep_slots(s, j);
+    sparse_gp *g = *gp;
+    if (!rc && !chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
+        if (chain_fits(s->kept[j], go, dim, theta, anchor, nb, ns, X, y, nv)) {
+            sparse_gp_free(g); /* the driver borrows the kept chain */
+            *gp = g = s->kept[j];
+            s->kept[j] = NULL;
+        } else {
             sparse__gp_put_hyper(g, theta, theta[dim], theta[dim + 1]);
             rc = sparse_gp_set_data_noisy(g, nb, X, y, nv);
-        }
-        if (!rc) {
-            g->chain_base = nb;
+            g->chain = !rc;
+            g->chain_base = g->chain_rows = nb;
             g->chain_anchor = anchor;
         }
     }
-    for (size_t i = g ? g->n : 0; i < ns && !rc; i++)
+    if (!rc)
+        g->n = g->chain_rows; /* without the pending points of a proposal */
+    for (size_t i = g->n; i < ns && !rc; i++)
         rc = sparse__gp_append_row(g, X + i * dim, y[i], nv[i]);
     if (!rc)
         rc = sparse__gp_solve_alpha(g);
-    if (!rc)
-        rc = sparse__gp_copy_into(out, g);
-    if (rc) { /* built again next time */
-        sparse_gp_free(g);
-        g = NULL;
-    }
-    s->kept[j] = g;
+    g->chain_rows = g->n;
+    if (rc)
+        g->chain = 0;
     return rc;
+}
+
+void sparse__gp_schedule_return(sparse_exp_gp_schedule *s, size_t j, sparse_gp *gp)
+{
+    if (!gp || !gp->chain || keep_slots(s, j)) {
+        sparse_gp_free(gp);
+        return;
+    }
+    gp->n = gp->chain_rows;
+    sparse_gp_free(s->kept[j]);
+    s->kept[j] = gp;
 }

@@ -144,9 +144,10 @@ static void chain_rows(size_t N, double *X, double *y, double *nv)
 }
 
 /* A chain (the base's factor, then rows one at a time) equals a fresh
- * factor of all its rows to 1e-10 relative; extended proposal after
- * proposal it is bit for bit the chain a schedule without it builds (a
- * resumed run); rows that are no longer a prefix build it again. */
+ * factor of all its rows to 1e-10 relative; extended by driver after
+ * driver (each borrowing it and giving it back with a pending point on it)
+ * it is bit for bit the chain a schedule without it builds (a resumed
+ * run); rows that are no longer a prefix build it again. */
 void test_schedule_chain(void **state)
 {
     (void)state;
@@ -163,10 +164,18 @@ void test_schedule_chain(void **state)
     assert_int_equal(sparse_gp_create(&a, 3, &go), SPARSE_OK);
     assert_int_equal(sparse_gp_create(&b, 3, &go), SPARSE_OK);
     assert_int_equal(sparse_gp_create(&f, 3, &go), SPARSE_OK);
-    for (size_t ns = NB; ns <= N; ns += 11)
-        assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, ns, X, y, nv, a), SPARSE_OK);
-    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, a), SPARSE_OK);
-    assert_int_equal(sparse__gp_schedule_chain(cold, 0, &go, 3, theta, NB, NB, N, X, y, nv, b), SPARSE_OK);
+    /* Drivers one after another, each borrowing the chain and giving it
+     * back with pending points on it. */
+    for (size_t ns = NB; ns <= N; ns += 11) {
+        sparse_gp *d = NULL;
+        double xp[3] = {0.5, 0.5, 0.5};
+        assert_int_equal(sparse_gp_create(&d, 3, &go), SPARSE_OK);
+        assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, ns, X, y, nv, &d), SPARSE_OK);
+        assert_int_equal(sparse__gp_add_believers(d, 1, xp, 0.0), SPARSE_OK);
+        sparse__gp_schedule_return(warm, 0, d);
+    }
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(cold, 0, &go, 3, theta, NB, NB, N, X, y, nv, &b), SPARSE_OK);
     assert_int_equal(a->n, N);
     for (size_t i = 0; i < N; i++)
         assert_memory_equal(a->L + i * a->cap, b->L + i * b->cap, (i + 1) * sizeof(double));
@@ -180,13 +189,18 @@ void test_schedule_chain(void **state)
     }
     /* A changed row: no longer a prefix, built again (as the cold one). */
     y[NB + 3] += 1;
-    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, a), SPARSE_OK);
-    assert_int_equal(sparse__gp_schedule_chain(cold, 1, &go, 3, theta, NB, NB, N, X, y, nv, b), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(cold, 1, &go, 3, theta, NB, NB, N, X, y, nv, &b), SPARSE_OK);
     assert_memory_equal(a->alpha, b->alpha, N * sizeof(double));
     /* Another theta: built again too. */
     theta[0] = 0.5;
-    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, a), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
     assert_true(a->ls[0] == 0.5);
+    /* A GP that is no chain given back is freed; the schedule frees the rest. */
+    sparse__gp_schedule_return(warm, 2, f);
+    f = NULL;
+    sparse__gp_schedule_return(cold, 0, b);
+    b = NULL;
     /* Anchors: the schedule point or the last multiple of the block. */
     assert_int_equal(sparse__gp_chain_anchor(20), 20);
     assert_int_equal(sparse__gp_chain_anchor(300), 256);
