@@ -344,10 +344,12 @@ SPARSE_API int sparse_exp_export_verify_from(sparse_qnet *q, const char *dir, co
  * of 128 observations if later; past 1536 observations a subset of 1408
  * of them, the latest half and the older ones evenly spaced, standardised
  * over them), then one row per later observation, so a driver appends a
- * row instead of factorising. The fits and chains depend only on the
- * observations and seed: a schedule that lacks them (after a resume) fits
- * and builds them again and proposes what one that kept them would. One
- * schedule serves one sequence of drivers at a time (not thread-safe). */
+ * row instead of factorising. A driver borrows the chains and gives them
+ * back when freed (or given another schedule): free drivers before their
+ * schedule. The fits and chains depend only on the observations and seed:
+ * a schedule that lacks them (after a resume) fits and builds them again
+ * and proposes what one that kept them would. One schedule serves one
+ * thread at a time. */
 typedef struct sparse_exp_gp_schedule sparse_exp_gp_schedule;
 SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed);
 SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s);
