@@ -260,8 +260,12 @@ int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_
                               const double *y, const double *nv, sparse_gp **gp)
 {
     int rc = keep_slots(s, j);
+    if (!rc && !*gp) /* a driver left without one by a failed allocation */
+        rc = sparse_gp_create(gp, dim, go);
     sparse_gp *g = *gp;
-    if (!rc && !chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
+    if (rc)
+        return rc;
+    if (!chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
         if (chain_fits(s->kept[j], go, dim, theta, anchor, nb, ns, X, y, nv)) {
             sparse_gp_free(g); /* the driver borrows the kept chain */
             *gp = g = s->kept[j];
