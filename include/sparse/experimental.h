@@ -345,10 +345,18 @@ SPARSE_API int sparse_exp_export_verify_from(sparse_qnet *q, const char *dir, co
  * hyper-parameters fitted on its first sparse_exp_gp_schedule_point(n)
  * observations: every count up to 32, then points about 1.25x apart. A fit
  * past 32 starts from the previous point's fit (one start, at most 30 BFGS
- * iterations) on at most 256 of the observations; the driver's GPs keep at
- * most 1536 (the latest half and the older ones evenly spaced). The fits depend only on the
- * observations and seed: a schedule that lacks them (after a resume) fits
- * the same chain again and proposes what one that kept them would. */
+ * iterations) on at most 256 of the observations. The schedule also keeps
+ * each objective's GP between drivers, as a chain: the factor of the
+ * observations up to an anchor (the schedule point, or the last multiple
+ * of 128 observations if later; past 1536 observations a subset of 1408
+ * of them, the latest half and the older ones evenly spaced, standardised
+ * over them), then one row per later observation, so a driver appends a
+ * row instead of factorising. A driver borrows the chains and gives them
+ * back when freed (or given another schedule): free drivers before their
+ * schedule. The fits and chains depend only on the observations and seed:
+ * a schedule that lacks them (after a resume) fits and builds them again
+ * and proposes what one that kept them would. One schedule serves one
+ * thread at a time. */
 typedef struct sparse_exp_gp_schedule sparse_exp_gp_schedule;
 SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed);
 SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s);

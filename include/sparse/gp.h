@@ -293,7 +293,12 @@ SPARSE_API int sparse_mobo_predict(sparse_mobo *mobo, size_t count, const double
  * driver draw its own; *chosen (may be NULL) receives the index of the chosen candidate
  * (SIZE_MAX when the driver drew the point itself). lambda_out (k values,
  * may be NULL) receives the scalarisation weights used. Before
- * opts.min_observations observations the proposal is uniformly random. */
+ * opts.min_observations observations the proposal is uniformly random.
+ * The joint Thompson sample over 512 candidates or more is drawn by pathwise
+ * conditioning (Wilson et al. 2020): a prior function from 1,024 random
+ * Fourier features of the kernel, moved onto the data by the exact GP
+ * update, so its mean is exact and its covariance approximated; below 512
+ * the sample is exact. */
 SPARSE_API int sparse_mobo_propose(sparse_mobo *mobo, size_t candidate_count, const double *candidates,
                                    double *point_out, size_t *chosen, double *lambda_out);
 

@@ -161,20 +161,30 @@ static sparse__gp_kparams kparams(const sparse_gp *gp)
     return kp;
 }
 
+int sparse__gp_solve(const sparse_gp *gp, double *v)
+{
+    size_t n = gp->n;
+    if (n == 0)
+        return SPARSE_OK;
+    gsl_matrix_const_view L = gsl_matrix_const_view_array_with_tda(gp->L, n, n, gp->cap);
+    gsl_vector_view a = gsl_vector_view_array(v, n);
+    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (!s)
+        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &a.vector);
+    if (s)
+        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: triangular solve failed (%s)", gsl_strerror(s));
+    return SPARSE_OK;
+}
+
 int sparse__gp_solve_alpha(sparse_gp *gp)
 {
     size_t n = gp->n;
     if (n == 0)
         return SPARSE_OK;
-    gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
     memcpy(gp->alpha, gp->ys, n * sizeof(double));
-    gsl_vector_view a = gsl_vector_view_array(gp->alpha, n);
-    int s = gsl_blas_dtrsv(CblasLower, CblasNoTrans, CblasNonUnit, &L.matrix, &a.vector);
-    if (!s)
-        s = gsl_blas_dtrsv(CblasLower, CblasTrans, CblasNonUnit, &L.matrix, &a.vector);
-    if (s)
-        return sparse__error(SPARSE_ENUMERIC, "sparse_gp: triangular solve failed (%s)",
-                             gsl_strerror(s));
+    int rc = sparse__gp_solve(gp, gp->alpha);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(gp->alpha[i]))
             return sparse__error(SPARSE_ENUMERIC, "sparse_gp: non-finite weights (ill-conditioned "
@@ -260,6 +270,7 @@ SPARSE_API int sparse_gp_set_data_noisy(sparse_gp *gp, size_t n, const double *X
         gp->any_obs_noise |= gp->obs_noise[i] > 0;
     }
     gp->n = n;
+    gp->chain = 0;
     sparse__gp_standardize(gp);
     return sparse__gp_refactor(gp);
 }
@@ -282,8 +293,8 @@ static int drop_last(sparse_gp *gp, int code, int any_before)
 /* The new last row of L for observation n = gp->n - 1, by solving L l =
  * k(X, x) and the diagonal from the Schur complement (the hyper-parameters,
  * hence K, unchanged); a full refactorisation when no positive pivot is
- * left (a near duplicate). */
-static int extend_factor(sparse_gp *gp)
+ * left (a near duplicate). alpha is not solved. */
+static int extend_row(sparse_gp *gp, int *refactored)
 {
     size_t n = gp->n - 1;
     const double *x = gp->X + n * gp->dim;
@@ -291,6 +302,7 @@ static int extend_factor(sparse_gp *gp)
     double *row = gp->L + n * gp->cap;
     sparse__gp_kernel_matrix(&kp, n, gp->X, 1, x, row, 1);
     double d2 = gp->sf2 + sparse__gp_diag_noise(gp, n, gp->noise) + gp->jitter;
+    *refactored = 0;
     if (n > 0) {
         gsl_matrix_view L = gsl_matrix_view_array_with_tda(gp->L, n, n, gp->cap);
         gsl_vector_view l = gsl_vector_view_array(row, n);
@@ -301,10 +313,34 @@ static int extend_factor(sparse_gp *gp)
         gsl_blas_ddot(&l.vector, &l.vector, &dot);
         d2 -= dot;
     }
-    if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2))
+    if (!(d2 > 1e-12 * gp->sf2) || !isfinite(d2)) {
+        *refactored = 1;
         return sparse__gp_refactor(gp);
+    }
     row[n] = sqrt(d2);
-    return sparse__gp_solve_alpha(gp);
+    return SPARSE_OK;
+}
+
+static int extend_factor(sparse_gp *gp)
+{
+    int refactored;
+    int rc = extend_row(gp, &refactored);
+    return rc || refactored ? rc : sparse__gp_solve_alpha(gp);
+}
+
+int sparse__gp_append_row(sparse_gp *gp, const double *x, double y, double noise_var)
+{
+    int rc = reserve(gp, gp->n + 1), refactored;
+    if (rc)
+        return rc;
+    size_t n = gp->n;
+    memcpy(gp->X + n * gp->dim, x, gp->dim * sizeof(double));
+    gp->y[n] = y;
+    gp->ys[n] = (y - gp->y_mean) / gp->y_scale;
+    gp->obs_noise[n] = noise_var;
+    gp->any_obs_noise |= noise_var > 0;
+    gp->n = n + 1;
+    return extend_row(gp, &refactored);
 }
 
 SPARSE_API int sparse_gp_add_noisy(sparse_gp *gp, const double *x, double y, double noise_var)
@@ -342,21 +378,83 @@ SPARSE_API int sparse_gp_add(sparse_gp *gp, const double *x, double y)
 int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var)
 {
     double mean;
+    size_t n = gp->n;
     int rc = sparse_gp_predict(gp, 1, x, &mean, NULL);
     if (!rc)
-        rc = reserve(gp, gp->n + 1);
-    if (rc)
+        rc = sparse__gp_append_row(gp, x, mean, noise_var);
+    if (!rc)
+        rc = sparse__gp_solve_alpha(gp);
+    if (rc && gp->n > n) {
+        gp->n = n;
+        sparse__gp_refactor(gp);
+    }
+    return rc;
+}
+
+/* Rows n0..n-1 of L for the observations appended after n0, as one block:
+ * L21 = k(Xb, X) L11^-T (dtrsm) and L22 the factor of the Schur complement
+ * k(Xb, Xb) + noise - L21 L21' (dsyrk, Cholesky); K unchanged above. A
+ * full refactorisation when the complement has no safe factor. */
+static int extend_block(sparse_gp *gp, size_t n0)
+{
+    size_t n = gp->n, P = n - n0, cap = gp->cap, D = gp->dim;
+    sparse__gp_kparams kp = kparams(gp);
+    double *B = gp->L + n0 * cap, *C = B + n0;
+    int s = GSL_SUCCESS;
+    if (n0) {
+        sparse__gp_kernel_matrix(&kp, P, gp->X + n0 * D, n0, gp->X, B, cap);
+        gsl_matrix_const_view L11 = gsl_matrix_const_view_array_with_tda(gp->L, n0, n0, cap);
+        gsl_matrix_view Bv = gsl_matrix_view_array_with_tda(B, P, n0, cap);
+        s = gsl_blas_dtrsm(CblasRight, CblasLower, CblasTrans, CblasNonUnit, 1.0, &L11.matrix, &Bv.matrix);
+    }
+    const double *Xb = gp->X + n0 * D;
+    sparse__gp_kernel_matrix(&kp, P, Xb, P, Xb, C, cap);
+    for (size_t i = 0; i < P; i++)
+        C[i * cap + i] += sparse__gp_diag_noise(gp, n0 + i, gp->noise) + gp->jitter;
+    gsl_matrix_view Cv = gsl_matrix_view_array_with_tda(C, P, P, cap);
+    if (!s && n0) {
+        gsl_matrix_const_view Bv = gsl_matrix_const_view_array_with_tda(B, P, n0, cap);
+        s = gsl_blas_dsyrk(CblasLower, CblasNoTrans, -1.0, &Bv.matrix, 1.0, &Cv.matrix);
+    }
+    if (!s)
+        s = gsl_linalg_cholesky_decomp1(&Cv.matrix);
+    for (size_t i = 0; !s && i < P; i++) {
+        /* as extend_factor: a pivot this small is a near duplicate */
+        if (!(C[i * cap + i] * C[i * cap + i] > 1e-12 * gp->sf2))
+            s = GSL_EDOM;
+        for (size_t j = i + 1; j < P; j++)
+            C[i * cap + j] = 0;
+    }
+    return s ? sparse__gp_refactor(gp) : sparse__gp_solve_alpha(gp);
+}
+
+int sparse__gp_add_believers(sparse_gp *gp, size_t P, const double *Xp, double noise_var)
+{
+    if (P == 0)
+        return SPARSE_OK;
+    size_t n = gp->n, D = gp->dim;
+    double *mean = sparse__malloc(P * sizeof *mean);
+    int rc = mean ? sparse_gp_predict(gp, P, Xp, mean, NULL) : SPARSE_ENOMEM;
+    if (!rc)
+        rc = reserve(gp, n + P);
+    if (rc) {
+        free(mean);
         return rc;
-    size_t n = gp->n;
-    memcpy(gp->X + n * gp->dim, x, gp->dim * sizeof(double));
-    gp->y[n] = mean;
-    gp->ys[n] = (mean - gp->y_mean) / gp->y_scale;
-    gp->obs_noise[n] = noise_var;
+    }
+    int any_before = gp->any_obs_noise;
+    memcpy(gp->X + n * D, Xp, P * D * sizeof(double));
+    for (size_t i = 0; i < P; i++) {
+        gp->y[n + i] = mean[i];
+        gp->ys[n + i] = (mean[i] - gp->y_mean) / gp->y_scale;
+        gp->obs_noise[n + i] = noise_var;
+    }
+    free(mean);
     gp->any_obs_noise |= noise_var > 0;
-    gp->n = n + 1;
-    rc = extend_factor(gp);
+    gp->n = n + P;
+    rc = gp->factored ? extend_block(gp, n) : sparse__gp_refactor(gp);
     if (rc) {
         gp->n = n;
+        gp->any_obs_noise = any_before;
         sparse__gp_refactor(gp);
     }
     return rc;

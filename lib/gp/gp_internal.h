@@ -49,6 +49,12 @@ struct sparse_gp {
     double *L;         /* cap x cap, lower Cholesky factor of K + (noise+jitter) I */
     double *alpha;     /* cap: (K + noise I)^-1 ys */
     int factored;
+    /* A schedule's chain (schedule.c): the factor of its first chain_base
+     * rows, standardised over them, then rows appended one at a time up to
+     * chain_rows (a driver's pending points after them). chain_anchor: the
+     * observation count of the base. */
+    int chain;
+    size_t chain_base, chain_anchor, chain_rows;
 };
 
 /* Recomputes ys, y_mean, y_scale from y[0..n). */
@@ -62,9 +68,21 @@ double sparse__gp_diag_noise(const sparse_gp *gp, size_t i, double noise);
  * as they are, so the posterior variance shrinks around x and nowhere
  * else moves. */
 int sparse__gp_add_believer(sparse_gp *gp, const double *x, double noise_var);
+/* The same for P points Xp (P x dim) at once: their means all come from
+ * the GP before them (a believer at the posterior mean moves no mean), and
+ * the factor grows by one block (dtrsm, dsyrk and a P x P Cholesky)
+ * instead of P rows. */
+int sparse__gp_add_believers(sparse_gp *gp, size_t P, const double *Xp, double noise_var);
+/* Appends an observation without standardising again (the rows of a
+ * chain, schedule.c): its target takes the current mean and scale, the
+ * factor one row (a full refactorisation after a near duplicate); alpha is
+ * left for sparse__gp_solve_alpha after the last row. */
+int sparse__gp_append_row(sparse_gp *gp, const double *x, double y, double noise_var);
 /* Factorises K + noise I from scratch (with growing jitter on failure) and
  * computes alpha. */
 int sparse__gp_refactor(sparse_gp *gp);
+/* v <- (L L')^-1 v (n values) with the current factor. */
+int sparse__gp_solve(const sparse_gp *gp, double *v);
 /* Solves for alpha with the current L and ys. */
 int sparse__gp_solve_alpha(sparse_gp *gp);
 
@@ -73,6 +91,31 @@ int sparse__gp_solve_alpha(sparse_gp *gp);
  * N(0, S) from m standard normals when S is only nearly positive
  * semi-definite. */
 int sparse__gp_correlate_by_eigen(double *S, size_t m, double *C, double *z);
+
+/* Random Fourier features of a kernel (pathwise.c): phi(x) = scale *
+ * cos(W' e(x) + b), whose inner products approximate k; e embeds a point
+ * (de = dim, or 2 dim with the conditional rule). */
+typedef struct sparse__gp_rff {
+    size_t L, de, per;
+    int inactive_rule;
+    double scale;
+    double *W; /* de x L frequencies, over the lengthscales */
+    double *b; /* L phases */
+} sparse__gp_rff;
+int sparse__gp_rff_draw(const sparse__gp_kparams *kp, size_t L, sparse_rng *rng, sparse__gp_rff *f);
+/* Phi (rows x L) = phi of rows points of X (rows x dim); E (rows x de) scratch. */
+int sparse__gp_rff_features(const sparse__gp_rff *f, size_t dim, size_t rows, const double *X, double *E,
+                            double *Phi);
+void sparse__gp_rff_free(sparse__gp_rff *f);
+/* One joint posterior sample over m points, as sparse_gp_sample, by
+ * pathwise conditioning of an L-feature prior function (pathwise.c). */
+int sparse__gp_sample_pathwise(const sparse_gp *gp, size_t m, const double *Xs, sparse_rng *rng, size_t L,
+                               double *out);
+/* The MOBO driver samples pathwise over at least SPARSE__GP_PATHWISE_MIN
+ * candidates (below, the exact sample costs less), with
+ * SPARSE__GP_FEATURES features. */
+#define SPARSE__GP_PATHWISE_MIN 512
+#define SPARSE__GP_FEATURES 1024
 
 /* Per objective j of n observations (values n x k, row-major): lo[j], the
  * best (smallest) value, and hi[j], the median, where the scalarisation
@@ -125,6 +168,25 @@ size_t sparse__gp_subset(size_t n, size_t cap, size_t *idx);
  * the chain before it) unless memoised. */
 int sparse__gp_schedule_hyper(sparse_exp_gp_schedule *s, const sparse__gp_obs *o, const sparse_gp_options *go,
                               double *theta);
+/* The GP of objective j for a driver into *gp (the driver's, replaced):
+ * rows (X, y, nv: ns of them, dim wide) at hyper-parameters theta (dim +
+ * 2), the first nb the base of the chain anchored at observation count
+ * anchor. A chain that fits (the same base and theta, its rows a prefix of
+ * these: the driver's own, or the one the schedule keeps, which the driver
+ * then borrows) is extended, else *gp is built again from the base; either
+ * way the result is bit for bit the same (the base's factor, then one row
+ * at a time), so a resumed run proposes what an uninterrupted one did. */
+int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_gp_options *go, size_t dim,
+                              const double *theta, size_t anchor, size_t nb, size_t ns, const double *X,
+                              const double *y, const double *nv, sparse_gp **gp);
+/* A driver gives the GP of objective j back (freed when it is no chain). */
+void sparse__gp_schedule_return(sparse_exp_gp_schedule *s, size_t j, sparse_gp *gp);
+/* The observation count a chain of n observations is anchored at: the
+ * schedule point of n or the last multiple of SPARSE__GP_CHAIN_BLOCK, the
+ * later; past SPARSE__GP_SOD_CAP its base is a subset of
+ * SPARSE__GP_SOD_CAP - SPARSE__GP_CHAIN_BLOCK of the first anchor ones. */
+size_t sparse__gp_chain_anchor(size_t n);
+#define SPARSE__GP_CHAIN_BLOCK 128
 /* Sets the hyper-parameters without refactorising (the caller sets data next). */
 void sparse__gp_put_hyper(sparse_gp *gp, const double *ls, double sf2, double noise);
 

@@ -43,8 +43,12 @@ SPARSE_API void sparse_mobo_free(sparse_mobo *m)
     if (!m)
         return;
     if (m->gps)
-        for (size_t j = 0; j < m->k; j++)
-            sparse_gp_free(m->gps[j]);
+        for (size_t j = 0; j < m->k; j++) {
+            if (m->sched) /* its chains go back to the schedule */
+                sparse__gp_schedule_return(m->sched, j, m->gps[j]);
+            else
+                sparse_gp_free(m->gps[j]);
+        }
     free(m->gps);
     sparse_space_free(m->space);
     sparse_rng_free(m->rng);
@@ -86,6 +90,16 @@ static int check_options(const sparse_mobo_options *o, size_t k)
     if (o->refit_every == 0 || o->restarts < 1)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: refit_every and restarts must be >= 1");
     return SPARSE_OK;
+}
+
+/* A GP for objective j with the driver's options. */
+static int new_gp(sparse_mobo *m, size_t j)
+{
+    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
+    go.kernel = m->opts.kernel;
+    go.restarts = m->opts.restarts;
+    go.inactive_rule = sparse_space_has_conditions(m->space);
+    return sparse_gp_create(&m->gps[j], m->dim, &go);
 }
 
 SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, size_t k,
@@ -134,15 +148,9 @@ SPARSE_API int sparse_mobo_create(sparse_mobo **out, const sparse_space *space, 
     }
     m->opts.lambda_lo = NULL; /* the caller's arrays are not kept */
     m->opts.lambda_hi = NULL;
-    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
-    go.kernel = o.kernel;
-    go.restarts = o.restarts;
-    go.inactive_rule = sparse_space_has_conditions(space);
-    for (size_t j = 0; j < k; j++) {
-        rc = sparse_gp_create(&m->gps[j], m->dim, &go);
-        if (rc)
+    for (size_t j = 0; j < k; j++)
+        if ((rc = new_gp(m, j)))
             goto fail;
-    }
     *out = m;
     return SPARSE_OK;
 fail:
@@ -348,16 +356,25 @@ static int propose_random(sparse_mobo *m, size_t n_cand, const double *candidate
 SPARSE_API int sparse_exp_mobo_set_schedule(sparse_mobo *m, sparse_exp_gp_schedule *s)
 {
     SPARSE__CHECK_NULL(m);
+    int rc = SPARSE_OK;
+    for (size_t j = 0; j < m->k && m->sched && m->sched != s; j++) {
+        sparse__gp_schedule_return(m->sched, j, m->gps[j]); /* the old one's chains */
+        m->gps[j] = NULL;
+        if (!rc)
+            rc = new_gp(m, j);
+    }
     m->sched = s;
     m->built = 0;
-    return SPARSE_OK;
+    return rc;
 }
 
 /* With a schedule: every GP takes the schedule's hyper-parameters and (a
- * subset of at most SPARSE__GP_SOD_CAP of) the observations. */
+ * subset of at most SPARSE__GP_SOD_CAP of) the observations, as the
+ * schedule's chain: the base (the first observations up to the chain's
+ * anchor, or a subset of them) and every observation after it. */
 static int build_scheduled(sparse_mobo *m)
 {
-    size_t np = m->dim + 2, cap = m->n ? m->n : 1;
+    size_t np = m->dim + 2, cap = m->n ? m->n : 1, n = m->n;
     sparse__gp_obs o = {m->n, m->k, m->dim, m->enc, m->tvalues, m->tnoise};
     sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
     go.kernel = m->opts.kernel;
@@ -367,7 +384,12 @@ static int build_scheduled(sparse_mobo *m)
     double *X = sparse__malloc(cap * (m->dim + 2) * sizeof *X), *y = X ? X + cap * m->dim : NULL;
     size_t *idx = sparse__malloc(cap * sizeof *idx);
     int rc = theta && X && idx ? sparse__gp_schedule_hyper(m->sched, &o, &go, theta) : SPARSE_ENOMEM;
-    size_t ns = rc ? 0 : sparse__gp_subset(m->n, SPARSE__GP_SOD_CAP, idx);
+    size_t a = sparse__gp_chain_anchor(n), nb = 0;
+    if (!rc)
+        nb = sparse__gp_subset(a, n > SPARSE__GP_SOD_CAP ? SPARSE__GP_SOD_CAP - SPARSE__GP_CHAIN_BLOCK : a, idx);
+    size_t ns = rc ? 0 : nb + (n - a);
+    for (size_t i = nb; i < ns; i++)
+        idx[i] = a + (i - nb);
     for (size_t i = 0; i < ns; i++)
         memcpy(X + i * m->dim, m->enc + idx[i] * m->dim, m->dim * sizeof *X);
     for (size_t j = 0; j < m->k && !rc; j++) {
@@ -376,8 +398,8 @@ static int build_scheduled(sparse_mobo *m)
             y[i] = m->tvalues[idx[i] * m->k + j];
             nv[i] = m->tnoise[idx[i] * m->k + j];
         }
-        sparse__gp_put_hyper(m->gps[j], theta + j * np, theta[j * np + m->dim], theta[j * np + m->dim + 1]);
-        if ((rc = sparse_gp_set_data_noisy(m->gps[j], ns, X, y, nv)))
+        rc = sparse__gp_schedule_chain(m->sched, j, &go, m->dim, theta + j * np, a, nb, ns, X, y, nv, &m->gps[j]);
+        if (rc)
             rc = sparse__error_prefix(rc, "sparse_mobo: objective %zu", j);
     }
     free(theta);
@@ -432,18 +454,18 @@ static int refit_if_due(sparse_mobo *m)
  * The GPs hold fantasies until they are next rebuilt. */
 static int add_believers(sparse_mobo *m)
 {
-    for (size_t i = 0; i < m->npending; i++) {
+    if (m->npending)
         m->built = 0;
-        for (size_t j = 0; j < m->k; j++) {
-            int rc = sparse__gp_add_believer(m->gps[j], m->pending + i * m->dim, 0.0);
-            if (rc)
-                return sparse__error_prefix(rc, "sparse_mobo_propose: pending point %zu, objective %zu", i, j);
-        }
+    for (size_t j = 0; j < m->k && m->npending; j++) {
+        int rc = sparse__gp_add_believers(m->gps[j], m->npending, m->pending, 0.0);
+        if (rc)
+            return sparse__error_prefix(rc, "sparse_mobo_propose: %zu pending points, objective %zu", m->npending, j);
     }
     return SPARSE_OK;
 }
 
-/* One joint Thompson sample per objective over all nc encoded candidates:
+/* One joint Thompson sample per objective over all nc encoded candidates
+ * (pathwise past SPARSE__GP_PATHWISE_MIN of them):
  * F[i * k + j] is objective j at candidate i; a candidate that known marks
  * takes its posterior mean instead. */
 static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const unsigned char *known, double *F)
@@ -460,7 +482,9 @@ static int thompson_sample(sparse_mobo *m, size_t nc, const double *enc, const u
             memcpy(kenc + m->dim * q++, enc + i * m->dim, m->dim * sizeof(double));
     int rc = SPARSE_OK;
     for (size_t j = 0; j < m->k && rc == SPARSE_OK; j++) {
-        rc = sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
+        rc = nc >= SPARSE__GP_PATHWISE_MIN
+                 ? sparse__gp_sample_pathwise(m->gps[j], nc, enc, m->rng, SPARSE__GP_FEATURES, s)
+                 : sparse_gp_sample(m->gps[j], nc, enc, m->rng, s);
         if (!rc && nk)
             rc = sparse_gp_predict(m->gps[j], nk, kenc, mean, NULL);
         if (rc) {

@@ -31,6 +31,8 @@ struct sparse_exp_gp_schedule {
     uint64_t seed;
     sched_entry *e;
     size_t count, cap;
+    sparse_gp **kept; /* nkept: each objective's last chain (or NULL) */
+    size_t nkept;
 };
 
 SPARSE_API int sparse_exp_gp_schedule_create(sparse_exp_gp_schedule **out, uint64_t seed)
@@ -49,6 +51,9 @@ SPARSE_API void sparse_exp_gp_schedule_free(sparse_exp_gp_schedule *s)
         return;
     for (size_t i = 0; i < s->count; i++)
         free(s->e[i].theta);
+    for (size_t j = 0; j < s->nkept; j++)
+        sparse_gp_free(s->kept[j]);
+    free(s->kept);
     free(s->e);
     free(s);
 }
@@ -211,4 +216,87 @@ int sparse__gp_schedule_hyper(sparse_exp_gp_schedule *s, const sparse__gp_obs *o
     }
     free(todo);
     return rc;
+}
+
+size_t sparse__gp_chain_anchor(size_t n)
+{
+    size_t p = sparse_exp_gp_schedule_point(n), b = n / SPARSE__GP_CHAIN_BLOCK * SPARSE__GP_CHAIN_BLOCK;
+    return p > b ? p : b;
+}
+
+/* g (a chain) extends to these rows: the same options, base and theta,
+ * and its rows a prefix of them. */
+static int chain_fits(const sparse_gp *g, const sparse_gp_options *go, size_t dim, const double *theta,
+                      size_t anchor, size_t nb, size_t ns, const double *X, const double *y, const double *nv)
+{
+    if (!g || !g->chain || g->dim != dim || g->chain_base != nb || g->chain_anchor != anchor ||
+        g->chain_rows > ns || g->opts.kernel != go->kernel || g->opts.inactive_rule != go->inactive_rule ||
+        g->opts.normalize_y != go->normalize_y || g->opts.noise_min != go->noise_min ||
+        g->opts.jitter != go->jitter)
+        return 0;
+    if (memcmp(g->ls, theta, dim * sizeof *theta) || g->sf2 != theta[dim] || g->noise != theta[dim + 1])
+        return 0;
+    size_t r = g->chain_rows;
+    return !memcmp(g->X, X, r * dim * sizeof *X) && !memcmp(g->y, y, r * sizeof *y) &&
+           !memcmp(g->obs_noise, nv, r * sizeof *nv);
+}
+
+static int keep_slots(sparse_exp_gp_schedule *s, size_t j)
+{
+    if (j < s->nkept)
+        return SPARSE_OK;
+    sparse_gp **k = sparse__realloc(s->kept, (j + 1) * sizeof *k);
+    if (!k)
+        return SPARSE_ENOMEM;
+    for (size_t i = s->nkept; i <= j; i++)
+        k[i] = NULL;
+    s->kept = k;
+    s->nkept = j + 1;
+    return SPARSE_OK;
+}
+
+int sparse__gp_schedule_chain(sparse_exp_gp_schedule *s, size_t j, const sparse_gp_options *go, size_t dim,
+                              const double *theta, size_t anchor, size_t nb, size_t ns, const double *X,
+                              const double *y, const double *nv, sparse_gp **gp)
+{
+    int rc = keep_slots(s, j);
+    if (!rc && !*gp) /* a driver left without one by a failed allocation */
+        rc = sparse_gp_create(gp, dim, go);
+    sparse_gp *g = *gp;
+    if (rc)
+        return rc;
+    if (!chain_fits(g, go, dim, theta, anchor, nb, ns, X, y, nv)) {
+        if (chain_fits(s->kept[j], go, dim, theta, anchor, nb, ns, X, y, nv)) {
+            sparse_gp_free(g); /* the driver borrows the kept chain */
+            *gp = g = s->kept[j];
+            s->kept[j] = NULL;
+        } else {
+            sparse__gp_put_hyper(g, theta, theta[dim], theta[dim + 1]);
+            rc = sparse_gp_set_data_noisy(g, nb, X, y, nv);
+            g->chain = !rc;
+            g->chain_base = g->chain_rows = nb;
+            g->chain_anchor = anchor;
+        }
+    }
+    if (!rc)
+        g->n = g->chain_rows; /* without the pending points of a proposal */
+    for (size_t i = g->n; i < ns && !rc; i++)
+        rc = sparse__gp_append_row(g, X + i * dim, y[i], nv[i]);
+    if (!rc)
+        rc = sparse__gp_solve_alpha(g);
+    g->chain_rows = g->n;
+    if (rc)
+        g->chain = 0;
+    return rc;
+}
+
+void sparse__gp_schedule_return(sparse_exp_gp_schedule *s, size_t j, sparse_gp *gp)
+{
+    if (!gp || !gp->chain || keep_slots(s, j)) {
+        sparse_gp_free(gp);
+        return;
+    }
+    gp->n = gp->chain_rows;
+    sparse_gp_free(s->kept[j]);
+    s->kept[j] = gp;
 }

@@ -1026,6 +1026,13 @@ int main(void)
         cmocka_unit_test(test_schedule_points),
         cmocka_unit_test(test_schedule_subset),
         cmocka_unit_test(test_schedule_resume),
+        cmocka_unit_test(test_schedule_chain),
+        cmocka_unit_test(test_rff_approximates_kernel),
+        cmocka_unit_test(test_rff_inactive_embedding),
+        cmocka_unit_test(test_cross_kernel_by_gemm),
+        cmocka_unit_test(test_believers_block_equals_each),
+        cmocka_unit_test(test_pathwise_sample),
+        cmocka_unit_test(test_mobo_pathwise_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

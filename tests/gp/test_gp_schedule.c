@@ -128,3 +128,87 @@ void test_schedule_resume(void **state)
     sparse_exp_gp_schedule_free(sb);
     sparse_exp_gp_schedule_free(NULL);
 }
+
+/* N rows in 3 dimensions, every fourth with a noise of its own. */
+static void chain_rows(size_t N, double *X, double *y, double *nv)
+{
+    sparse_rng *rng = NULL;
+    assert_int_equal(sparse_rng_create(&rng, 31), SPARSE_OK);
+    for (size_t i = 0; i < N; i++) {
+        for (int d = 0; d < 3; d++)
+            X[3 * i + d] = sparse_rng_uniform(rng);
+        y[i] = fun(X + 3 * i, 0);
+        nv[i] = i % 4 ? 0.0 : 0.02;
+    }
+    sparse_rng_free(rng);
+}
+
+/* A chain (the base's factor, then rows one at a time) equals a fresh
+ * factor of all its rows to 1e-10 relative; extended by driver after
+ * driver (each borrowing it and giving it back with a pending point on it)
+ * it is bit for bit the chain a schedule without it builds (a resumed
+ * run); rows that are no longer a prefix build it again. */
+void test_schedule_chain(void **state)
+{
+    (void)state;
+    enum { N = 300, NB = 256 };
+    static double X[3 * N], y[N], nv[N];
+    chain_rows(N, X, y, nv);
+    double theta[5] = {0.4, 0.7, 1.1, 1.3, 1e-3};
+    sparse_gp_options go = SPARSE_GP_OPTIONS_INIT;
+    go.normalize_y = 0; /* the fresh GP then standardises alike */
+    sparse_exp_gp_schedule *warm = NULL, *cold = NULL;
+    assert_int_equal(sparse_exp_gp_schedule_create(&warm, 1), SPARSE_OK);
+    assert_int_equal(sparse_exp_gp_schedule_create(&cold, 1), SPARSE_OK);
+    sparse_gp *a = NULL, *b = NULL, *f = NULL;
+    assert_int_equal(sparse_gp_create(&a, 3, &go), SPARSE_OK);
+    assert_int_equal(sparse_gp_create(&b, 3, &go), SPARSE_OK);
+    assert_int_equal(sparse_gp_create(&f, 3, &go), SPARSE_OK);
+    /* Drivers one after another, each borrowing the chain and giving it
+     * back with pending points on it. */
+    for (size_t ns = NB; ns <= N; ns += 11) {
+        sparse_gp *d = NULL;
+        double xp[3] = {0.5, 0.5, 0.5};
+        assert_int_equal(sparse_gp_create(&d, 3, &go), SPARSE_OK);
+        assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, ns, X, y, nv, &d), SPARSE_OK);
+        assert_int_equal(sparse__gp_add_believers(d, 1, xp, 0.0), SPARSE_OK);
+        sparse__gp_schedule_return(warm, 0, d);
+    }
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(cold, 0, &go, 3, theta, NB, NB, N, X, y, nv, &b), SPARSE_OK);
+    assert_int_equal(a->n, N);
+    for (size_t i = 0; i < N; i++)
+        assert_memory_equal(a->L + i * a->cap, b->L + i * b->cap, (i + 1) * sizeof(double));
+    assert_memory_equal(a->alpha, b->alpha, N * sizeof(double));
+    assert_int_equal(sparse_gp_set_hyper(f, theta, theta[3], theta[4]), SPARSE_OK);
+    assert_int_equal(sparse_gp_set_data_noisy(f, N, X, y, nv), SPARSE_OK);
+    for (size_t i = 0; i < N; i++) {
+        assert_true(fabs(a->alpha[i] - f->alpha[i]) <= 1e-10 * (1 + fabs(f->alpha[i])));
+        for (size_t j = 0; j <= i; j++)
+            assert_true(fabs(a->L[i * a->cap + j] - f->L[i * f->cap + j]) <= 1e-10 * (1 + fabs(f->L[i * f->cap + j])));
+    }
+    /* A changed row: no longer a prefix, built again (as the cold one). */
+    y[NB + 3] += 1;
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
+    assert_int_equal(sparse__gp_schedule_chain(cold, 1, &go, 3, theta, NB, NB, N, X, y, nv, &b), SPARSE_OK);
+    assert_memory_equal(a->alpha, b->alpha, N * sizeof(double));
+    /* Another theta: built again too. */
+    theta[0] = 0.5;
+    assert_int_equal(sparse__gp_schedule_chain(warm, 0, &go, 3, theta, NB, NB, N, X, y, nv, &a), SPARSE_OK);
+    assert_true(a->ls[0] == 0.5);
+    /* A GP that is no chain given back is freed; the schedule frees the rest. */
+    sparse__gp_schedule_return(warm, 2, f);
+    f = NULL;
+    sparse__gp_schedule_return(cold, 0, b);
+    b = NULL;
+    /* Anchors: the schedule point or the last multiple of the block. */
+    assert_int_equal(sparse__gp_chain_anchor(20), 20);
+    assert_int_equal(sparse__gp_chain_anchor(300), 256);
+    assert_int_equal(sparse__gp_chain_anchor(5000), 4992);
+    assert_int_equal(sparse__gp_chain_anchor(sparse_exp_gp_schedule_point(1000)), sparse_exp_gp_schedule_point(1000));
+    sparse_gp_free(a);
+    sparse_gp_free(b);
+    sparse_gp_free(f);
+    sparse_exp_gp_schedule_free(warm);
+    sparse_exp_gp_schedule_free(cold);
+}

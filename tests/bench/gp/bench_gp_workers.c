@@ -3,14 +3,16 @@
  * for W = 8, 64 and 256 workers. The proposal cost is measured first, in
  * this process: a search's proposal (a fresh MOBO driver with the
  * hyper-parameter schedule, three objectives, the run's candidate count,
- * 30 dimensions) at a few observation counts, its median and the proposal
- * that refits at a schedule point; the simulation interpolates them.
+ * 30 dimensions, and the 2W - 1 trials in flight a proposal does not see
+ * as pending points) at a few observation counts, its median and the
+ * proposal that refits at a schedule point; the simulation interpolates
+ * them.
  * Workers ask for a proposal when they are free; one proposer serves them
  * in turn (as the search's scheduler does); trial t sees t - 2W + 1 trials
  * (the records rule). Reported: the share of worker time spent waiting for
  * a proposal and the trials per hour.
  * Machine-readable lines:
- *   GP_COST n=N median_s=.. refit_s=..
+ *   GP_COST n=N pending=P median_s=.. refit_s=..
  *   GP_WORKERS run=DIR workers=W trials=T scale=S wait_share=.. trials_per_hour=..
  * Usage: bench_gp_workers RUN_DIR [candidates (128)] [trials (3000)] [time scale (1)]
  * (without RUN_DIR, SPARSE_BENCH_RUN; neither: skipped, 77). */
@@ -39,9 +41,11 @@ static void target(const double *x, double *f)
     f[2] = exp(x[6] + 0.2 * a);
 }
 
-/* Seconds of one proposal over the first n rows of X (values F). */
-static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size_t n, double *X, double *F,
-                      size_t m, double *cand, sparse_rng *rng)
+/* Seconds of one proposal over the first n rows of X (values F), with the
+ * npend rows after them in flight (kriging believers, as a search with
+ * npend = 2W - 1 has). */
+static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size_t n, size_t npend, double *X,
+                      double *F, size_t m, double *cand, sparse_rng *rng)
 {
     static const int logs[K] = {1, 1, 1};
     double t0 = bench_now(), out[DIM];
@@ -53,6 +57,8 @@ static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size
         rc = sparse_exp_mobo_set_schedule(mb, s);
     for (size_t i = 0; i < n && !rc; i++)
         rc = sparse_mobo_observe(mb, X + i * DIM, F + i * K);
+    if (!rc && npend)
+        rc = sparse_mobo_set_pending(mb, npend, X + n * DIM);
     for (size_t i = 0; i < m && !rc; i++)
         rc = sparse_space_sample(space, rng, cand + i * DIM);
     if (!rc)
@@ -63,8 +69,9 @@ static double propose(const sparse_space *space, sparse_exp_gp_schedule *s, size
     return bench_now() - t0;
 }
 
-/* med[i], refit[i]: the cost of a proposal at cost_n[i] observations. */
-static void measure(size_t m, double *med, double *refit)
+/* med[i], refit[i]: the cost of a proposal at cost_n[i] observations with
+ * npend in flight. */
+static void measure(size_t m, size_t npend, double *med, double *refit)
 {
     sparse_rng *rng = NULL;
     sparse_space *space = bench_cube(DIM);
@@ -74,7 +81,7 @@ static void measure(size_t m, double *med, double *refit)
         rc = sparse_exp_gp_schedule_create(&s, 3);
     if (rc)
         bench_die(rc, "setup");
-    size_t nmax = cost_n[NPTS - 1] + 4;
+    size_t nmax = cost_n[NPTS - 1] + 4 + npend;
     double *X = malloc(nmax * DIM * sizeof *X), *F = malloc(nmax * K * sizeof *F), *cand = malloc(m * DIM * sizeof *cand);
     for (size_t i = 0; i < nmax; i++) {
         sparse_space_sample(space, rng, X + i * DIM);
@@ -82,12 +89,13 @@ static void measure(size_t m, double *med, double *refit)
     }
     for (size_t i = 0; i < NPTS; i++) {
         size_t p = sparse_exp_gp_schedule_point(cost_n[i]);
-        propose(space, s, p - 1, X, F, m, cand, rng); /* the fits before p */
-        refit[i] = propose(space, s, p, X, F, m, cand, rng);
-        double a = propose(space, s, p + 1, X, F, m, cand, rng), b = propose(space, s, p + 2, X, F, m, cand, rng),
-               c = propose(space, s, p + 3, X, F, m, cand, rng);
+        propose(space, s, p - 1, npend, X, F, m, cand, rng); /* the fits before p */
+        refit[i] = propose(space, s, p, npend, X, F, m, cand, rng);
+        double a = propose(space, s, p + 1, npend, X, F, m, cand, rng),
+               b = propose(space, s, p + 2, npend, X, F, m, cand, rng),
+               c = propose(space, s, p + 3, npend, X, F, m, cand, rng);
         med[i] = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        printf("GP_COST n=%zu median_s=%.3f refit_s=%.3f\n", p, med[i], refit[i]);
+        printf("GP_COST n=%zu pending=%zu median_s=%.3f refit_s=%.3f\n", p, npend, med[i], refit[i]);
         fflush(stdout);
     }
     free(X);
@@ -172,11 +180,12 @@ int main(int argc, char **argv)
         mean += dur[i];
     printf("# %s: %zu searched trials, mean %.1f s (x%g); %zu candidates, %d objectives, %d dimensions\n", dir, nd,
            mean / (double)nd, scale, m, K, DIM);
-    double med[NPTS], refit[NPTS];
-    measure(m, med, refit);
     const size_t workers[] = {8, 64, 256};
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 3; i++) {
+        double med[NPTS], refit[NPTS];
+        measure(m, 2 * workers[i] - 1, med, refit);
         simulate(dir, workers[i], T, dur, nd, scale, med, refit, 20);
+    }
     free(dur);
     return 0;
 }
