@@ -156,19 +156,20 @@ int cli_prune_save(const cli_pruning *p, const cli_prune_args *a)
     return status;
 }
 
-static const char *method_name(int m)
+/* The name a choice table gives value v (the table's first when none does). */
+static const char *choice_name(const cli_choice *table, int v)
 {
-    for (const cli_choice *c = cli_prune_methods; c->name; c++)
-        if (c->value == m)
+    for (const cli_choice *c = table; c->name; c++)
+        if (c->value == v)
             return c->name;
-    return "none";
+    return table[0].name;
 }
 
 void cli_prune_print(const cli_pruning *p, FILE *f)
 {
     if (!p->res || !p->cnet)
         return;
-    fprintf(f, "pruning           %s: %zu of %zu weights non-zero\n", method_name(p->o.method),
+    fprintf(f, "pruning           %s: %zu of %zu weights non-zero\n", choice_name(cli_prune_methods, p->o.method),
             sparse_net_nonzero_count(p->cnet), sparse_prune_result_weight_count(p->res));
     for (size_t i = 0; i < sparse_prune_result_layer_count(p->res); i++) {
         sparse_prune_layer L = SPARSE_PRUNE_LAYER_INIT;
@@ -193,7 +194,7 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *
     }
     sparse_json_begin(j, 0);
     sparse_json_key(j, "method");
-    sparse_json_string(j, method_name(a->method));
+    sparse_json_string(j, choice_name(cli_prune_methods, a->method));
     if (p->res && p->cnet) {
         const char *keys[] = {"threshold", "kl_weight", "zero_epochs", "anneal_epochs", "finetune_epochs",
                               "nonzero_weights", "total_weights"};
@@ -226,7 +227,7 @@ void cli_prune_json(const cli_pruning *p, const cli_prune_args *a, sparse_json *
         sparse_json_key(j, "finetune_lr_scale");
         sparse_json_number(j, p->o.finetune_lr_scale);
         sparse_json_key(j, "noise");
-        sparse_json_string(j, p->o.noise == SPARSE_PRUNE_NOISE_WEIGHT ? "weight" : "activation");
+        sparse_json_string(j, choice_name(cli_prune_noises, p->o.noise));
         if (p->n_sweep) {
             sparse_json_key(j, "threshold_sweep");
             sparse_json_begin(j, 1);

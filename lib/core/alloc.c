@@ -47,10 +47,9 @@ int sparse__grow(void *array_ptr, size_t *cap, size_t n, size_t elem, size_t fir
 {
     if (n < *cap)
         return SPARSE_OK;
-    size_t nc = *cap ? 2 * *cap : first, bytes;
-    if (nc < *cap || (elem != 0 && nc > SIZE_MAX / elem))
+    size_t nc = *cap ? 2 * *cap : first, bytes = 0;
+    if (nc < *cap || sparse__mul_size(nc, elem, &bytes))
         return sparse__error(SPARSE_ENOMEM, "out of memory: an array of %zu elements of %zu bytes", nc, elem);
-    bytes = nc * elem;
     /* the pointer travels through memcpy: a T ** is not a void ** */
     void *old, *p;
     memcpy(&old, array_ptr, sizeof old);
