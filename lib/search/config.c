@@ -9,20 +9,21 @@
 
 #include "../core/doc.h"
 #include "../core/internal.h"
+#include "config_schema.h"
 #include "search_internal.h"
 
-static const char *const layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "separable_conv2d",
-                                                                  "downsampled_conv2d"};
-static const char *const prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "bc"};
-static const char *const optimizer_names[] = {"adam", "sgd"};
+const char *const sparse__cfg_layer_type_names[SPARSE__LAYER_TYPES] = {"conv2d", "separable_conv2d",
+                                                                       "downsampled_conv2d"};
+const char *const sparse__cfg_prune_names[SPARSE__PRUNE_METHODS] = {"none", "spvd", "bc"};
+const char *const sparse__cfg_optimizer_names[] = {"adam", "sgd"};
 /* Indexed by sparse_prune_noise. */
-static const char *const prune_noise_names[] = {"activation", "weight"};
-static const char *const schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
-static const char *const ranking_names[] = {"validation", "posterior"};
-static const char *const layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
-static const char *const val_split_names[] = {"tail", "random"}; /* indexed by sparse_val_split */
+const char *const sparse__cfg_prune_noise_names[] = {"activation", "weight"};
+const char *const sparse__cfg_schedule_names[] = {"constant", "step", "cosine", "one_cycle"};
+const char *const sparse__cfg_ranking_names[] = {"validation", "posterior"};
+const char *const sparse__cfg_layout_names[] = {"chw", "hwc"}; /* SPARSE_LAYOUT_CHW, SPARSE_LAYOUT_HWC */
+const char *const sparse__cfg_val_split_names[] = {"tail", "random"}; /* indexed by sparse_val_split */
 /* Indexed by sparse_input_downsampling. */
-static const char *const input_downsampling_names[] = {"network", "acquisition"};
+const char *const sparse__cfg_input_downsampling_names[] = {"network", "acquisition"};
 
 static void set_defaults(sparse_search_config *c)
 {
@@ -140,11 +141,11 @@ static int read_choices(parser *p, const sparse__doc_node *n, const char *what, 
     return SPARSE_OK;
 }
 
-static const char *const bool_names[] = {"false", "true"};
+const char *const sparse__cfg_bool_names[] = {"false", "true"};
 
 static int read_bools(parser *p, const sparse__doc_node *n, const char *what, sparse__choices *out)
 {
-    return read_choices(p, n, what, bool_names, 2, out);
+    return read_choices(p, n, what, sparse__cfg_bool_names, 2, out);
 }
 
 static int read_count(parser *p, const sparse__doc_node *n, const char *section, const char *key, long min,
@@ -153,7 +154,8 @@ static int read_count(parser *p, const sparse__doc_node *n, const char *section,
 /* data.shape: [height, width, channels]. */
 static int parse_shape(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
-    static const char *const what[3] = {"data.shape[0] (height)", "data.shape[1] (width)", "data.shape[2] (channels)"};
+    static const char *const what[3] = {"data.shape[0] (height)", "data.shape[1] (width)",
+                                        "data.shape[2] (channels)"};
     static const long max[3] = {SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_IMAGE_SIDE, SPARSE_MAX_CHANNELS};
     if (n->kind != SPARSE__DOC_SEQ || n->n != 3)
         return sparse__doc_error(p->doc, n, SPARSE_EFORMAT, "data.shape: expected [height, width, channels]");
@@ -174,8 +176,8 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
         c->data = sparse__strdup(n->scalar);
         return c->data ? SPARSE_OK : SPARSE_ENOMEM;
     }
-    static const char *const keys[] = {"source", "val_count", "val_split", "max_train", "binary",
-                                       "shape",  "layout",    "label_column"};
+    static const char *const keys[] = {"source", "val_count", "val_split", "max_train",
+                                       "binary", "shape",     "layout",    "label_column"};
     int rc = sparse__doc_check_keys(p->doc, n, "data", keys, 8);
     const sparse__doc_node *v;
     long l;
@@ -192,7 +194,7 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
         !(rc = sparse__doc_long(p->doc, v, "data.val_count", 1, 1000000000L, &l)))
         c->val_count = (size_t)l;
     if (!rc && (v = sparse__doc_get(n, "val_split")))
-        rc = sparse__doc_enum(p->doc, v, "data.val_split", val_split_names, 2, &c->val_split);
+        rc = sparse__doc_enum(p->doc, v, "data.val_split", sparse__cfg_val_split_names, 2, &c->val_split);
     if (!rc && (v = sparse__doc_get(n, "max_train")) &&
         !(rc = sparse__doc_long(p->doc, v, "data.max_train", 0, 1000000000L, &l)))
         c->max_train = (size_t)l;
@@ -201,7 +203,7 @@ static int parse_data(parser *p, sparse_search_config *c, const sparse__doc_node
     if (!rc && (v = sparse__doc_get(n, "shape")))
         rc = parse_shape(p, c, v);
     if (!rc && (v = sparse__doc_get(n, "layout")))
-        rc = sparse__doc_enum(p->doc, v, "data.layout", layout_names, 2, &c->layout);
+        rc = sparse__doc_enum(p->doc, v, "data.layout", sparse__cfg_layout_names, 2, &c->layout);
     if (!rc && (v = sparse__doc_get(n, "label_column")))
         rc = read_count(p, n, "data", "label_column", 0, SPARSE_MAX_CSV_COLUMNS - 1, &c->label_column);
     return rc;
@@ -244,7 +246,8 @@ static int read_count(parser *p, const sparse__doc_node *n, const char *section,
 }
 
 /* {ms_bytes, wm_bytes} and, when arena is not NULL, arena_bytes. */
-static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm, double *arena)
+static int parse_box(parser *p, const sparse__doc_node *n, const char *what, double *ms, double *wm,
+                     double *arena)
 {
     static const char *const keys[] = {"ms_bytes", "wm_bytes", "arena_bytes"};
     int rc = sparse__doc_check_keys(p->doc, n, what, keys, arena ? 3 : 2);
@@ -348,11 +351,12 @@ static int parse_training(parser *p, sparse_search_config *c, const sparse__doc_
     if (!rc)
         rc = read_count(p, n, "training", "batch", 1, 4096, &c->batch);
     if (!rc && (v = sparse__doc_get(n, "optimizer")))
-        rc = sparse__doc_enum(p->doc, v, "training.optimizer", optimizer_names, 2, &c->optimizer);
+        rc = sparse__doc_enum(p->doc, v, "training.optimizer", sparse__cfg_optimizer_names, 2, &c->optimizer);
     if (!rc && (v = sparse__doc_get(n, "schedule")))
-        rc = sparse__doc_enum(p->doc, v, "training.schedule", schedule_names, 4, &c->schedule);
+        rc = sparse__doc_enum(p->doc, v, "training.schedule", sparse__cfg_schedule_names, 4, &c->schedule);
     if (!rc && (v = sparse__doc_get(n, "prune_noise")))
-        rc = sparse__doc_enum(p->doc, v, "training.prune_noise", prune_noise_names, 2, &c->prune_noise);
+        rc = sparse__doc_enum(p->doc, v, "training.prune_noise", sparse__cfg_prune_noise_names, 2,
+                              &c->prune_noise);
     return rc;
 }
 
@@ -376,7 +380,8 @@ static int parse_reference(parser *p, const sparse__doc_node *n, const char *wha
                                "%s.label: expected 1 to %d characters", what, SPARSE__LABEL_CAP - 1);
     if (!rc) {
         snprintf(r->label, sizeof r->label, "%s", label);
-        rc = sparse__doc_double(p->doc, sparse__doc_get(n, "accuracy"), at(p, what, "accuracy"), 0, 1, &r->accuracy);
+        rc = sparse__doc_double(p->doc, sparse__doc_get(n, "accuracy"), at(p, what, "accuracy"), 0, 1,
+                                &r->accuracy);
     }
     if (!rc && (v = sparse__doc_get(n, "ms_bytes")))
         rc = sparse__doc_double(p->doc, v, at(p, what, "ms_bytes"), 1, 1e12, &r->ms);
@@ -387,7 +392,7 @@ static int parse_reference(parser *p, const sparse__doc_node *n, const char *wha
     return rc;
 }
 
-static const char *const plot_accuracy_names[] = {"validation", "test"};
+const char *const sparse__cfg_plot_accuracy_names[] = {"validation", "test"};
 
 static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
@@ -395,7 +400,7 @@ static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node
     int rc = sparse__doc_check_keys(p->doc, n, "plot", keys, 2);
     const sparse__doc_node *v;
     if (!rc && (v = sparse__doc_get(n, "accuracy")))
-        rc = sparse__doc_enum(p->doc, v, "plot.accuracy", plot_accuracy_names, 2, &c->plot_test);
+        rc = sparse__doc_enum(p->doc, v, "plot.accuracy", sparse__cfg_plot_accuracy_names, 2, &c->plot_test);
     if (rc || !(v = sparse__doc_get(n, "references")))
         return rc;
     if (v->kind != SPARSE__DOC_SEQ || v->n > SPARSE__MAX_REFERENCES)
@@ -413,15 +418,11 @@ static int parse_plot(parser *p, sparse_search_config *c, const sparse__doc_node
     return rc;
 }
 
-typedef struct range_key {
-    const char *key;
-    size_t offset;
-    double min, max;
-    int integer;
-} range_key;
-
-#define RANGE(name, field, mn, mx, integer) {name, offsetof(sparse_search_config, field), mn, mx, integer}
-static const range_key range_keys[] = {
+#define RANGE(name, field, mn, mx, integer)                                                                  \
+    {                                                                                                        \
+        name, offsetof(sparse_search_config, field), mn, mx, integer                                         \
+    }
+const sparse__range_key sparse__cfg_range_keys[] = {
     RANGE("blocks", blocks, 1, SPARSE__MAX_BLOCKS, 1),
     RANGE("layers_per_block", layers, 1, SPARSE__MAX_LAYERS, 1),
     RANGE("kernel", kernel, 1, 5, 1),
@@ -443,11 +444,7 @@ static const range_key range_keys[] = {
     RANGE("shift", shift, 0, 8, 1),
 };
 
-typedef struct bool_key {
-    const char *key;
-    size_t offset;
-} bool_key;
-static const bool_key bool_keys[] = {
+const sparse__bool_key sparse__cfg_bool_keys[] = {
     {"input_downsample", offsetof(sparse_search_config, input_downsample)},
     {"input_pool_avg", offsetof(sparse_search_config, input_pool_avg)},
     {"batch_norm", offsetof(sparse_search_config, batch_norm)},
@@ -456,48 +453,51 @@ static const bool_key bool_keys[] = {
     {"merge_concat", offsetof(sparse_search_config, merge_concat)},
 };
 
-#define NRANGE (sizeof range_keys / sizeof range_keys[0])
-#define NBOOL (sizeof bool_keys / sizeof bool_keys[0])
+#define NRANGE (sizeof sparse__cfg_range_keys / sizeof sparse__cfg_range_keys[0])
+#define NBOOL (sizeof sparse__cfg_bool_keys / sizeof sparse__cfg_bool_keys[0])
+const size_t sparse__cfg_nrange = NRANGE, sparse__cfg_nbool = NBOOL;
 
 static int parse_space(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
     const char *keys[NRANGE + NBOOL + 2];
     size_t nk = 0;
     for (size_t i = 0; i < NRANGE; i++)
-        keys[nk++] = range_keys[i].key;
+        keys[nk++] = sparse__cfg_range_keys[i].key;
     for (size_t i = 0; i < NBOOL; i++)
-        keys[nk++] = bool_keys[i].key;
+        keys[nk++] = sparse__cfg_bool_keys[i].key;
     keys[nk++] = "layer_types";
     keys[nk++] = "pruning";
     int rc = sparse__doc_check_keys(p->doc, n, "space", keys, nk);
     for (size_t i = 0; !rc && i < NRANGE; i++) {
-        const sparse__doc_node *v = sparse__doc_get(n, range_keys[i].key);
+        const sparse__range_key *k = &sparse__cfg_range_keys[i];
+        const sparse__doc_node *v = sparse__doc_get(n, k->key);
         if (v)
-            rc = read_range(p, v, at(p, "space", range_keys[i].key), range_keys[i].min, range_keys[i].max,
-                            range_keys[i].integer, (sparse__range *)((char *)c + range_keys[i].offset));
+            rc = read_range(p, v, at(p, "space", k->key), k->min, k->max, k->integer,
+                            (sparse__range *)((char *)c + k->offset));
     }
     for (size_t i = 0; !rc && i < NBOOL; i++) {
-        const sparse__doc_node *v = sparse__doc_get(n, bool_keys[i].key);
+        const sparse__doc_node *v = sparse__doc_get(n, sparse__cfg_bool_keys[i].key);
         if (v)
-            rc = read_bools(p, v, at(p, "space", bool_keys[i].key),
-                            (sparse__choices *)((char *)c + bool_keys[i].offset));
+            rc = read_bools(p, v, at(p, "space", sparse__cfg_bool_keys[i].key),
+                            (sparse__choices *)((char *)c + sparse__cfg_bool_keys[i].offset));
     }
     const sparse__doc_node *v;
     if (!rc && (v = sparse__doc_get(n, "layer_types")))
-        rc = read_choices(p, v, "space.layer_types", layer_type_names, SPARSE__LAYER_TYPES, &c->layer_types);
+        rc = read_choices(p, v, "space.layer_types", sparse__cfg_layer_type_names, SPARSE__LAYER_TYPES,
+                          &c->layer_types);
     if (!rc && (v = sparse__doc_get(n, "pruning")))
-        rc = read_choices(p, v, "space.pruning", prune_names, SPARSE__PRUNE_METHODS, &c->prune);
+        rc = read_choices(p, v, "space.pruning", sparse__cfg_prune_names, SPARSE__PRUNE_METHODS, &c->prune);
     return rc;
 }
 
 static int parse_root(parser *p, sparse_search_config *c)
 {
     const sparse__doc_node *root = sparse__doc_root(p->doc);
-    static const char *const keys[] = {"data",       "seed",      "threads",        "workers",
-                                       "wm_model",   "budgets",   "stages",         "initial_trials",
+    static const char *const keys[] = {"data",       "seed",        "threads",      "workers",
+                                       "wm_model",   "budgets",     "stages",       "initial_trials",
                                        "candidates", "time_budget", "lambda",       "training",
-                                       "space",      "random_fill", "final",       "plot",
-                                       "ranking",    "early_stop", "arch_repeats", "input_downsampling"};
+                                       "space",      "random_fill", "final",        "plot",
+                                       "ranking",    "early_stop",  "arch_repeats", "input_downsampling"};
     int rc = sparse__doc_check_keys(p->doc, root, "config", keys, sizeof keys / sizeof keys[0]);
     const sparse__doc_node *v;
     long l;
@@ -519,7 +519,7 @@ static int parse_root(parser *p, sparse_search_config *c)
         c->wm_model = (int)l;
     }
     if (!rc && (v = sparse__doc_get(root, "input_downsampling")))
-        rc = sparse__doc_enum(p->doc, v, "input_downsampling", input_downsampling_names, 2,
+        rc = sparse__doc_enum(p->doc, v, "input_downsampling", sparse__cfg_input_downsampling_names, 2,
                               &c->input_downsampling);
     if (!rc && (v = sparse__doc_get(root, "budgets")))
         rc = parse_budgets(p, c, v);
@@ -544,7 +544,7 @@ static int parse_root(parser *p, sparse_search_config *c)
     if (!rc && (v = sparse__doc_get(root, "plot")))
         rc = parse_plot(p, c, v);
     if (!rc && (v = sparse__doc_get(root, "ranking")))
-        rc = sparse__doc_enum(p->doc, v, "ranking", ranking_names, 2, &c->rank_posterior);
+        rc = sparse__doc_enum(p->doc, v, "ranking", sparse__cfg_ranking_names, 2, &c->rank_posterior);
     if (!rc && (v = sparse__doc_get(root, "early_stop")))
         rc = parse_early_stop(p, c, v);
     if (!rc)
@@ -607,10 +607,7 @@ SPARSE_API int sparse_search_config_load(sparse_search_config **out, const char 
     return load_file(out, path, 1);
 }
 
-int sparse__config_load_run(sparse_search_config **out, const char *path)
-{
-    return load_file(out, path, 0);
-}
+int sparse__config_load_run(sparse_search_config **out, const char *path) { return load_file(out, path, 0); }
 
 SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
 {
@@ -624,170 +621,4 @@ SPARSE_API void sparse_search_config_free(sparse_search_config *cfg)
 SPARSE_API size_t sparse_search_config_trial_count(const sparse_search_config *cfg)
 {
     return cfg ? cfg->stage_trials[0] + cfg->stage_trials[1] + cfg->stage_trials[2] + cfg->final_trials : 0;
-}
-
-static void put_range(sparse__buf *b, const char *key, sparse__range r)
-{
-    sparse__buf_printf(b, "  %s: [", key);
-    sparse__buf_json_double(b, r.lo);
-    sparse__buf_puts(b, ", ");
-    sparse__buf_json_double(b, r.hi);
-    sparse__buf_puts(b, "]\n");
-}
-
-static void put_choices(sparse__buf *b, const char *key, sparse__choices set, const char *const *names,
-                        size_t n)
-{
-    sparse__buf_printf(b, "  %s: [", key);
-    int first = 1;
-    for (size_t i = 0; i < n; i++)
-        if (set & (1u << i)) {
-            sparse__buf_printf(b, "%s%s", first ? "" : ", ", names[i]);
-            first = 0;
-        }
-    sparse__buf_puts(b, "]\n");
-}
-
-static void put_plot(sparse__buf *b, const sparse_search_config *c)
-{
-    if (!c->plot_nrefs && !c->plot_test)
-        return;
-    sparse__buf_puts(b, "plot:\n");
-    if (c->plot_test) /* only when not the default: older runs' config.yaml stays the same */
-        sparse__buf_printf(b, "  accuracy: %s\n", plot_accuracy_names[c->plot_test]);
-    if (c->plot_nrefs)
-        sparse__buf_puts(b, "  references:\n");
-    for (size_t i = 0; i < c->plot_nrefs; i++) {
-        const sparse__reference *r = &c->plot_refs[i];
-        sparse__buf_puts(b, "    - {label: ");
-        sparse__buf_json_string(b, r->label);
-        sparse__buf_puts(b, ", accuracy: ");
-        sparse__buf_json_double(b, r->accuracy);
-        if (r->ms > 0) {
-            sparse__buf_puts(b, ", ms_bytes: ");
-            sparse__buf_json_double(b, r->ms);
-        }
-        if (r->wm > 0) {
-            sparse__buf_puts(b, ", wm_bytes: ");
-            sparse__buf_json_double(b, r->wm);
-        }
-        sparse__buf_puts(b, "}\n");
-    }
-}
-
-SPARSE_API int sparse_search_config_to_yaml(char **out, const sparse_search_config *c)
-{
-    SPARSE__CHECK_NULL(out);
-    *out = NULL;
-    SPARSE__CHECK_NULL(c);
-    sparse__buf b = SPARSE__BUF_INIT;
-    sparse__buf_puts(&b, "data:\n  source: ");
-    sparse__buf_json_string(&b, c->data);
-    sparse__buf_printf(&b, "\n  val_count: %zu\n  max_train: %zu\n  binary: %s\n", c->val_count,
-                       c->max_train, c->binary ? "true" : "false");
-    /* Only when set: runs started before these keys resume (state.c's fingerprints). */
-    if (c->shape[0])
-        sparse__buf_printf(&b, "  shape: [%zu, %zu, %zu]\n", c->shape[0], c->shape[1], c->shape[2]);
-    if (c->layout != SPARSE_LAYOUT_CHW)
-        sparse__buf_printf(&b, "  layout: %s\n", layout_names[c->layout]);
-    if (c->label_column)
-        sparse__buf_printf(&b, "  label_column: %zu\n", c->label_column);
-    if (c->val_split != SPARSE_VAL_SPLIT_TAIL)
-        sparse__buf_printf(&b, "  val_split: %s\n", val_split_names[c->val_split]);
-    sparse__buf_printf(&b, "seed: %llu\nthreads: %d\nworkers: %zu\nwm_model: %d\n", (unsigned long long)c->seed,
-                       c->threads, c->workers, c->wm_model);
-    if (c->input_downsampling != SPARSE_INPUT_DOWNSAMPLING_NETWORK)
-        sparse__buf_printf(&b, "input_downsampling: %s\n", input_downsampling_names[c->input_downsampling]);
-    if (c->budget_ms > 0 || c->budget_wm > 0 || c->budget_arena > 0) {
-        sparse__buf_puts(&b, "budgets:\n");
-        if (c->budget_ms > 0) {
-            sparse__buf_puts(&b, "  ms_bytes: ");
-            sparse__buf_json_double(&b, c->budget_ms);
-            sparse__buf_puts(&b, "\n");
-        }
-        if (c->budget_wm > 0) {
-            sparse__buf_puts(&b, "  wm_bytes: ");
-            sparse__buf_json_double(&b, c->budget_wm);
-            sparse__buf_puts(&b, "\n");
-        }
-        if (c->budget_arena > 0) {
-            sparse__buf_puts(&b, "  arena_bytes: ");
-            sparse__buf_json_double(&b, c->budget_arena);
-            sparse__buf_puts(&b, "\n");
-        }
-    }
-    sparse__buf_puts(&b, "stages:\n");
-    for (int i = 0; i < 3; i++) {
-        sparse__buf_printf(&b, "  - {trials: %zu, rho: ", c->stage_trials[i]);
-        sparse__buf_json_double(&b, c->stage_rho[i]);
-        sparse__buf_puts(&b, "}\n");
-    }
-    if (c->final_trials) {
-        sparse__buf_printf(&b, "final:\n  trials: %zu\n  epochs: %zu\n  shift: %zu\n  fill: %s\n", c->final_trials,
-                           c->final_epochs, c->final_shift, c->final_fill ? "true" : "false");
-        if (c->final_nboxes)
-            sparse__buf_puts(&b, "  boxes:\n");
-        for (size_t i = 0; i < c->final_nboxes; i++) {
-            sparse__buf_puts(&b, "    - {");
-            if (c->final_box_ms[i] > 0) {
-                sparse__buf_puts(&b, "ms_bytes: ");
-                sparse__buf_json_double(&b, c->final_box_ms[i]);
-            }
-            if (c->final_box_wm[i] > 0) {
-                sparse__buf_puts(&b, c->final_box_ms[i] > 0 ? ", wm_bytes: " : "wm_bytes: ");
-                sparse__buf_json_double(&b, c->final_box_wm[i]);
-            }
-            sparse__buf_puts(&b, "}\n");
-        }
-    }
-    sparse__buf_printf(&b, "initial_trials: %zu\ncandidates: %zu\ntime_budget: ", c->initial_trials,
-                       c->candidates);
-    sparse__buf_json_double(&b, c->time_budget_s);
-    sparse__buf_puts(&b, "\nrandom_fill: [");
-    sparse__buf_json_double(&b, c->random_fill.lo);
-    sparse__buf_puts(&b, ", ");
-    sparse__buf_json_double(&b, c->random_fill.hi);
-    sparse__buf_puts(&b, "]\n");
-    if (c->lambda_box) {
-        sparse__buf_puts(&b, "lambda:\n  low: [");
-        for (int k = 0; k < 3; k++) {
-            sparse__buf_json_double(&b, c->lambda_lo[k]);
-            sparse__buf_puts(&b, k < 2 ? ", " : "]\n  high: [");
-        }
-        for (int k = 0; k < 3; k++) {
-            sparse__buf_json_double(&b, c->lambda_hi[k]);
-            sparse__buf_puts(&b, k < 2 ? ", " : "]\n");
-        }
-    } else {
-        sparse__buf_puts(&b, "lambda: dirichlet\n");
-    }
-    sparse__buf_printf(&b, "training:\n  batch: %zu\n  optimizer: %s\n  schedule: %s\n", c->batch,
-                       optimizer_names[c->optimizer], schedule_names[c->schedule]);
-    /* only when not the default, so a run written before the key existed
-     * keeps its config hash */
-    if (c->prune_noise != SPARSE_PRUNE_NOISE_ACTIVATION)
-        sparse__buf_printf(&b, "  prune_noise: %s\n", prune_noise_names[c->prune_noise]);
-    sparse__buf_puts(&b, "space:\n");
-    for (size_t i = 0; i < NRANGE; i++)
-        put_range(&b, range_keys[i].key, *(const sparse__range *)((const char *)c + range_keys[i].offset));
-    for (size_t i = 0; i < NBOOL; i++)
-        put_choices(&b, bool_keys[i].key, *(const sparse__choices *)((const char *)c + bool_keys[i].offset),
-                    bool_names, 2);
-    put_choices(&b, "layer_types", c->layer_types, layer_type_names, SPARSE__LAYER_TYPES);
-    put_choices(&b, "pruning", c->prune, prune_names, SPARSE__PRUNE_METHODS);
-    sparse__buf_printf(&b, "ranking: %s\n", ranking_names[c->rank_posterior]);
-    if (c->early_stop) {
-        sparse__buf_puts(&b, "early_stop: {quantile: ");
-        sparse__buf_json_double(&b, c->early_quantile);
-        sparse__buf_printf(&b, ", min_curves: %zu}\n", c->early_min_curves);
-    } else {
-        sparse__buf_puts(&b, "early_stop: off\n");
-    }
-    sparse__buf_printf(&b, "arch_repeats: %zu\n", c->arch_repeats);
-    put_plot(&b, c);
-    char *s = sparse__buf_detach(&b);
-    if (!s)
-        return SPARSE_ENOMEM;
-    *out = s;
-    return SPARSE_OK;
 }
