@@ -11,6 +11,7 @@
 
 #include "data_files.h"
 #include "fixture.h"
+
 char *path_of(char *buf, const char *name)
 {
     snprintf(buf, 512, "%s/%s", tmpdir, name);

@@ -18,6 +18,7 @@
 
 extern const struct CMUnitTest csv_tests[];
 extern const size_t csv_test_count;
+
 static void test_csv(void **state)
 {
     (void)state;

@@ -27,6 +27,7 @@ extern const struct CMUnitTest csv_tests[];
 extern const size_t csv_test_count;
 extern const struct CMUnitTest open_tests[];
 extern const size_t open_test_count;
+
 /* ---- in-memory data sets ---- */
 
 static sparse_dataset *small_ds(size_t n, size_t classes)

@@ -19,6 +19,7 @@
 
 extern const struct CMUnitTest idx_tests[];
 extern const size_t idx_test_count;
+
 static unsigned char *read_bytes(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -21,6 +21,7 @@
 
 extern const struct CMUnitTest open_tests[];
 extern const size_t open_test_count;
+
 static void test_data_open(void **state)
 {
     (void)state;

@@ -7,6 +7,7 @@
 #include "sparse/sparse.h"
 
 #include "gp_shared.h"
+
 sparse_space *make_space(void)
 {
     sparse_space *s = NULL;

@@ -27,6 +27,7 @@ extern const struct CMUnitTest posterior_tests[];
 extern const size_t posterior_test_count;
 extern const struct CMUnitTest mobo_tests[];
 extern const size_t mobo_test_count;
+
 /* ---- fixture reader (format: see tests/data/gen_gp_fixtures.py) ---- */
 
 typedef struct fixture {

@@ -19,6 +19,7 @@
 
 extern const struct CMUnitTest mobo_tests[];
 extern const size_t mobo_test_count;
+
 /* ---- Pareto tools ---- */
 
 static void test_pareto(void **state)

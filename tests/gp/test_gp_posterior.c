@@ -19,6 +19,7 @@
 
 extern const struct CMUnitTest posterior_tests[];
 extern const size_t posterior_test_count;
+
 /* ---- incremental update ---- */
 
 static void test_incremental_equals_refit(void **state)

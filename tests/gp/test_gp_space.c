@@ -18,6 +18,7 @@
 
 extern const struct CMUnitTest space_tests[];
 extern const size_t space_test_count;
+
 static void test_space_encode_decode(void **state)
 {
     (void)state;

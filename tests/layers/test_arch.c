@@ -18,6 +18,7 @@
 
 extern const struct CMUnitTest arch_tests[];
 extern const size_t arch_test_count;
+
 /* ---- Layer kinds ---- */
 
 /* The kind table's "has weights" agrees with the parameters the graph

@@ -17,6 +17,7 @@
 
 extern const struct CMUnitTest hooks_tests[];
 extern const size_t hooks_test_count;
+
 /* Experimental hooks: a node's kernels replaced (ReLU by 2x identity), an
  * extra parameter trained by an extra loss term. */
 static int twice_fwd(void *user, sparse_net *net, size_t id, sparse_exp_node_ctx *ctx)

@@ -29,6 +29,7 @@ extern const struct CMUnitTest params_tests[];
 extern const size_t params_test_count;
 extern const struct CMUnitTest hooks_tests[];
 extern const size_t hooks_test_count;
+
 static int close_enough(double analytic, double fd, double rel)
 {
     return fabs(analytic - fd) <= rel * fabs(fd) + 3e-5;

@@ -19,6 +19,7 @@
 
 extern const struct CMUnitTest params_tests[];
 extern const size_t params_test_count;
+
 /* ---- safetensors ---- */
 
 static char *slurp(const char *path, size_t *len)

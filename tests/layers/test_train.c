@@ -20,6 +20,7 @@
 
 extern const struct CMUnitTest train_tests[];
 extern const size_t train_test_count;
+
 typedef struct losses {
     double first, last;
     size_t calls;
