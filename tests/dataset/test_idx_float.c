@@ -18,7 +18,6 @@
 #include "sparse/sparse.h"
 
 #include "../expect.h"
-#define DATA_TEST_NAME "idxf"
 #include "data_files.h"
 
 static void put_be32(unsigned char *p, uint32_t v)

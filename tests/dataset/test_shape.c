@@ -16,7 +16,6 @@
 #include "sparse/sparse.h"
 
 #include "../expect.h"
-#define DATA_TEST_NAME "shape"
 #include "data_files.h"
 
 enum { N = 5, H = 2, W = 3, C = 3 };

@@ -14,6 +14,9 @@
 #include "sparse/sparse.h"
 #include "test_memory_net.h"
 
+extern const struct CMUnitTest acquisition_tests[];
+extern const size_t acquisition_test_count;
+
 static size_t add(sparse_memgraph *g, int kind, const char *name, const size_t *in, size_t nin, uint64_t c,
                   uint64_t h, uint64_t w)
 {
@@ -289,13 +292,10 @@ static void test_all_layers_net(void **state)
     sparse_net_free(net);
 }
 
-int memtest_acquisition_run(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chain),
-        cmocka_unit_test(test_raw_input_still_read),
-        cmocka_unit_test(test_options_and_errors),
-        cmocka_unit_test(test_all_layers_net),
-    };
-    return cmocka_run_group_tests_name("acquisition", tests, NULL, NULL);
-}
+const struct CMUnitTest acquisition_tests[] = {
+    cmocka_unit_test(test_chain),
+    cmocka_unit_test(test_raw_input_still_read),
+    cmocka_unit_test(test_options_and_errors),
+    cmocka_unit_test(test_all_layers_net),
+};
+const size_t acquisition_test_count = sizeof acquisition_tests / sizeof acquisition_tests[0];

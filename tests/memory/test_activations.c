@@ -14,6 +14,9 @@
 #include "sparse/sparse.h"
 #include "test_memory_net.h"
 
+extern const struct CMUnitTest activations_tests[];
+extern const size_t activations_test_count;
+
 static const char *yaml = "input: [1, 2, 2]\nclasses: 2\nlayers:\n"
                           "  - {type: conv2d, name: c, filters: 1, kernel: 1}\n"
                           "  - {type: relu, name: r}\n"
@@ -104,11 +107,8 @@ static void test_errors(void **state)
     sparse_net_free(other);
 }
 
-int memtest_activations_run(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_sparsity),
-        cmocka_unit_test(test_errors),
-    };
-    return cmocka_run_group_tests_name("activations", tests, NULL, NULL);
-}
+const struct CMUnitTest activations_tests[] = {
+    cmocka_unit_test(test_known_sparsity),
+    cmocka_unit_test(test_errors),
+};
+const size_t activations_test_count = sizeof activations_tests / sizeof activations_tests[0];

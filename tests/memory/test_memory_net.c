@@ -15,6 +15,9 @@
 #include "sparse/sparse.h"
 #include "test_memory_net.h"
 
+extern const struct CMUnitTest memory_net_tests[];
+extern const size_t memory_net_test_count;
+
 static const char tiny_yaml[] =
     "name: tiny-cnn\ninput: [1, 28, 28]\nclasses: 10\nlayers:\n"
     "  - {type: conv2d, name: conv1, filters: 8, kernel: 3, padding: same}\n"
@@ -488,15 +491,12 @@ static void test_net_errors(void **state)
     sparse_net_free(net);
 }
 
-int memtest_net_run(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_net_tiny_cnn),
-        cmocka_unit_test(test_net_lenet5),
-        cmocka_unit_test(test_net_all_layers),
-        cmocka_unit_test(test_net_compacted),
-        cmocka_unit_test(test_net_unfused_relu),
-        cmocka_unit_test(test_net_errors),
-    };
-    return cmocka_run_group_tests_name("memory_from_net", tests, NULL, NULL);
-}
+const struct CMUnitTest memory_net_tests[] = {
+    cmocka_unit_test(test_net_tiny_cnn),
+    cmocka_unit_test(test_net_lenet5),
+    cmocka_unit_test(test_net_all_layers),
+    cmocka_unit_test(test_net_compacted),
+    cmocka_unit_test(test_net_unfused_relu),
+    cmocka_unit_test(test_net_errors),
+};
+const size_t memory_net_test_count = sizeof memory_net_tests / sizeof memory_net_tests[0];

@@ -12,9 +12,4 @@ sparse_net *memtest_net(const char *yaml, size_t max_batch, uint64_t seed);
 /* 0 tiny-cnn, 1 lenet5, 2 all-layers. */
 const char *memtest_yaml(int which);
 
-int memtest_net_run(void);
-int memtest_quant_run(void);
-int memtest_acquisition_run(void);
-int memtest_activations_run(void);
-
 #endif
