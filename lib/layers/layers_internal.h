@@ -194,7 +194,16 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
 
 /* Threads to use for a loop of `work` element operations: parallel regions
  * cost microseconds, so small loops stay on one thread. */
-#define SPARSE__NT(net, work) ((work) >= 32768 ? (net)->threads : 1)
+/* A parallel region costs the team's wake-up and barrier (tens of
+ * microseconds on a VM), as much as a whole training step of a few-KB
+ * network: loops of less work (elements, or multiply-adds for the
+ * convolution kernels) run on one thread. Measured with sparsenas train
+ * on 2 threads: at 32,768 a search-sized network trained 3.8x slower than
+ * on 1 thread (docs/training.md). */
+#ifndef SPARSE__OMP_MT_WORK
+#define SPARSE__OMP_MT_WORK 1048576
+#endif
+#define SPARSE__NT(net, work) ((work) >= SPARSE__OMP_MT_WORK ? (net)->threads : 1)
 
 /* Backward passes write an input's gradient (=) when they are its first
  * consumer and add to it (+=) after that, so no buffer is cleared first.
