@@ -192,14 +192,12 @@ int sparse__loss(sparse_net *net, const int32_t *labels, float smoothing, double
  * in the folded weights (inherit.c) that export and int8 deployment use. */
 #define SPARSE__BN_EPS 1e-5
 
-/* Threads to use for a loop of `work` element operations: parallel regions
- * cost microseconds, so small loops stay on one thread. */
-/* A parallel region costs the team's wake-up and barrier (tens of
- * microseconds on a VM), as much as a whole training step of a few-KB
- * network: loops of less work (elements, or multiply-adds for the
- * convolution kernels) run on one thread. Measured with sparsenas train
- * on 2 threads: at 32,768 a search-sized network trained 3.8x slower than
- * on 1 thread (docs/training.md). */
+/* Threads to use for a loop of `work` element operations (multiply-adds for
+ * the convolution kernels). A parallel region costs the team's wake-up and
+ * barrier (tens of microseconds on a VM), as much as a whole training step
+ * of a few-KB network, so smaller loops run on one thread. Measured with
+ * sparsenas train on 2 threads: at 32,768 a search-sized network trained
+ * 3.8x slower than on 1 thread (docs/training.md). */
 #ifndef SPARSE__OMP_MT_WORK
 #define SPARSE__OMP_MT_WORK 1048576
 #endif

@@ -9,9 +9,10 @@
 #include "config_schema.h"
 #include "search_internal.h"
 
-static void put_range(sparse__buf *b, const char *key, sparse__range r)
+/* key: [lo, hi] at the indent given (a space's keys are indented by two). */
+static void put_range(sparse__buf *b, const char *indent, const char *key, sparse__range r)
 {
-    sparse__buf_printf(b, "  %s: [", key);
+    sparse__buf_printf(b, "%s%s: [", indent, key);
     sparse__buf_json_double(b, r.lo);
     sparse__buf_puts(b, ", ");
     sparse__buf_json_double(b, r.hi);
@@ -136,11 +137,7 @@ static void put_proposals(sparse__buf *b, const sparse_search_config *c)
 {
     sparse__buf_printf(b, "initial_trials: %zu\ncandidates: %zu\n", c->initial_trials, c->candidates);
     put_key_double(b, "time_budget: ", c->time_budget_s);
-    sparse__buf_puts(b, "random_fill: [");
-    sparse__buf_json_double(b, c->random_fill.lo);
-    sparse__buf_puts(b, ", ");
-    sparse__buf_json_double(b, c->random_fill.hi);
-    sparse__buf_puts(b, "]\n");
+    put_range(b, "", "random_fill", c->random_fill);
     if (c->lambda_box) {
         sparse__buf_puts(b, "lambda:\n");
         put_list3(b, "  low: ", c->lambda_lo);
@@ -159,7 +156,7 @@ static void put_training_and_space(sparse__buf *b, const sparse_search_config *c
     sparse__buf_puts(b, "space:\n");
     for (size_t i = 0; i < sparse__cfg_nrange; i++) {
         const sparse__range_key *k = &sparse__cfg_range_keys[i];
-        put_range(b, k->key, *(const sparse__range *)((const char *)c + k->offset));
+        put_range(b, "  ", k->key, *(const sparse__range *)((const char *)c + k->offset));
     }
     for (size_t i = 0; i < sparse__cfg_nbool; i++) {
         const sparse__bool_key *k = &sparse__cfg_bool_keys[i];
