@@ -244,12 +244,15 @@ typedef struct sparse_mobo_options {
     size_t min_observations;   /* below this, proposals are random (default 2) */
     size_t refit_every;        /* refit hyper-parameters every n observations (default 1) */
     int restarts;              /* optimiser starts per fit (default 3) */
+    /* Version 2: */
+    double broad_share;        /* BOX: share in [0, 1] of proposals whose lambda is drawn
+                                  from Dirichlet(1, ..., 1) instead (default 0) */
 } sparse_mobo_options;
 
-#define SPARSE_MOBO_OPTIONS_VERSION 1
+#define SPARSE_MOBO_OPTIONS_VERSION 2
 #define SPARSE_MOBO_OPTIONS_INIT \
     {SPARSE_MOBO_OPTIONS_VERSION, SPARSE_KERNEL_MATERN52, SPARSE_SCALAR_DIRICHLET, NULL, NULL, \
-     1000, 0.5, 2, 1, 3}
+     1000, 0.5, 2, 1, 3, 0.0}
 SPARSE_API int sparse_mobo_options_init(sparse_mobo_options *opts, unsigned version);
 
 /* Creates a driver over `space` (deep-copied) with k >= 1 objectives, all

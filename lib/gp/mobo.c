@@ -1,6 +1,7 @@
 /* sparse_mobo: random Chebyshev scalarisations + Thompson sampling over one
  * GP per objective (Paria et al. 2019; SpArSe section 3.4). */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ struct sparse_mobo {
 };
 
 SPARSE__STRUCT_VERSIONS(mobo_options_versions, sparse_mobo_options, SPARSE_MOBO_OPTIONS_INIT,
-                        SPARSE_MOBO_OPTIONS_VERSION, sizeof(sparse_mobo_options));
+                        SPARSE_MOBO_OPTIONS_VERSION, offsetof(sparse_mobo_options, broad_share),
+                        sizeof(sparse_mobo_options));
 
 SPARSE_API int sparse_mobo_options_init(sparse_mobo_options *opts, unsigned version)
 {
@@ -82,6 +84,8 @@ static int check_options(const sparse_mobo_options *o, size_t k)
         if (!(sum > 0))
             return sparse__error(SPARSE_EINVAL, "sparse_mobo_options: lambda box upper bounds sum to 0");
     }
+    if (!(o->broad_share >= 0 && o->broad_share <= 1))
+        return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.broad_share %g not in [0, 1]", o->broad_share);
     if (o->candidate_count == 0)
         return sparse__error(SPARSE_EINVAL, "sparse_mobo_options.candidate_count is 0");
     if (!(o->local_fraction >= 0 && o->local_fraction <= 1))
@@ -294,9 +298,14 @@ int sparse__gp_objective_scales(const double *values, size_t n, size_t k, double
     return SPARSE_OK;
 }
 
+/* A box of weights aims the proposals at one part of the front (accuracy
+ * within the budgets, say); a share of flat draws keeps some aimed at all
+ * of it. The share's uniform is drawn only when there is a share, so that
+ * a run without one draws exactly what it drew before version 2. */
 static int draw_lambda(sparse_mobo *m, double *lambda)
 {
-    if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET)
+    if (m->opts.scalarization == SPARSE_SCALAR_DIRICHLET ||
+        (m->opts.broad_share > 0 && sparse_rng_uniform(m->rng) < m->opts.broad_share))
         return sparse__dirichlet_sample(m->rng, m->k, 1.0, lambda);
     double sum = 0;
     for (size_t j = 0; j < m->k; j++) {

@@ -323,8 +323,8 @@ static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_no
         c->lambda_box = 0;
         return sparse__doc_enum(p->doc, n, "lambda", modes, 1, &m);
     }
-    static const char *const keys[] = {"low", "high"};
-    int rc = sparse__doc_check_keys(p->doc, n, "lambda", keys, 2);
+    static const char *const keys[] = {"low", "high", "broad"};
+    int rc = sparse__doc_check_keys(p->doc, n, "lambda", keys, 3);
     const char *names[2] = {"low", "high"};
     double *dst[2] = {c->lambda_lo, c->lambda_hi};
     for (int i = 0; !rc && i < 2; i++) {
@@ -335,6 +335,9 @@ static int parse_lambda(parser *p, sparse_search_config *c, const sparse__doc_no
         for (int k = 0; !rc && k < 3; k++)
             rc = sparse__doc_double(p->doc, v->items[k], names[i], 0, 1e6, &dst[i][k]);
     }
+    const sparse__doc_node *broad = sparse__doc_get(n, "broad");
+    if (!rc && broad)
+        rc = sparse__doc_double(p->doc, broad, "lambda.broad", 0, 1, &c->lambda_broad);
     for (int k = 0; !rc && k < 3; k++)
         if (c->lambda_lo[k] > c->lambda_hi[k])
             rc = sparse__doc_error(p->doc, n, SPARSE_ERANGE, "lambda: low[%d] is above high[%d]", k, k);

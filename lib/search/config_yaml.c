@@ -142,6 +142,8 @@ static void put_proposals(sparse__buf *b, const sparse_search_config *c)
         sparse__buf_puts(b, "lambda:\n");
         put_list3(b, "  low: ", c->lambda_lo);
         put_list3(b, "  high: ", c->lambda_hi);
+        if (c->lambda_broad > 0)
+            put_key_double(b, "  broad: ", c->lambda_broad);
     } else {
         sparse__buf_puts(b, "lambda: dirichlet\n");
     }

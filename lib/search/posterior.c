@@ -50,6 +50,7 @@ int sparse__accuracy_mobo(const sparse__problem *p, const sparse__trial *trials,
         mo.scalarization = SPARSE_SCALAR_BOX;
         mo.lambda_lo = c->lambda_lo;
         mo.lambda_hi = c->lambda_hi;
+        mo.broad_share = c->lambda_broad;
     }
     /* All on log scales: an error going from 3% to 2% counts like a
      * network 1.5x smaller. On a linear error scale the range-normalised

@@ -84,6 +84,7 @@ struct sparse_search_config {
     sparse__range random_fill;
     int lambda_box;
     double lambda_lo[3], lambda_hi[3];
+    double lambda_broad; /* share of proposals under Dirichlet(1,1,1) instead of the box */
     /* training */
     size_t batch;
     int optimizer, schedule;

@@ -190,7 +190,52 @@ static void test_mobo_errors(void **state)
     assert_true(p >= 0 && p <= 1);
     sparse_mobo_free(m);
     sparse_mobo_free(NULL);
+    o.broad_share = 1.5;
+    assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 1), SPARSE_EINVAL);
+    assert_non_null(strstr(sparse_last_error(), "broad_share 1.5 not in [0, 1]"));
+    o.broad_share = NAN;
+    assert_int_equal(sparse_mobo_create(&m, s, 2, logs, &o, 1), SPARSE_EINVAL);
+    assert_null(m);
     sparse_space_free(s);
+}
+
+/* The proposals' weights with a box that pins them to (1, 0): none leaves
+ * it without a broad share, about that share of them with one (flat
+ * Dirichlet draws, never exactly on the box's corner), and every lambda
+ * sums to one. A version-1 options struct has no share. */
+static int weights_off_the_box(double share, unsigned version)
+{
+    sparse_space *s = NULL;
+    assert_int_equal(sparse_space_create(&s), SPARSE_OK);
+    assert_int_equal(sparse_space_add_real(s, "x", 0, 1, 0, NULL), SPARSE_OK);
+    sparse_mobo_options o = SPARSE_MOBO_OPTIONS_INIT;
+    o.version = version;
+    o.scalarization = SPARSE_SCALAR_BOX;
+    double lo[2] = {1, 0}, hi[2] = {1, 0}, lam[2], p;
+    o.lambda_lo = lo;
+    o.lambda_hi = hi;
+    o.broad_share = share;
+    sparse_mobo *m = NULL;
+    assert_int_equal(sparse_mobo_create(&m, s, 2, NULL, &o, 7), SPARSE_OK);
+    int off = 0;
+    for (int i = 0; i < 400; i++) {
+        assert_int_equal(sparse_mobo_propose(m, 0, NULL, &p, NULL, lam), SPARSE_OK);
+        assert_true(fabs(lam[0] + lam[1] - 1) < 1e-12 && lam[1] >= 0);
+        off += lam[1] > 0;
+    }
+    sparse_mobo_free(m);
+    sparse_space_free(s);
+    return off;
+}
+
+static void test_mobo_broad_share(void **state)
+{
+    (void)state;
+    assert_int_equal(weights_off_the_box(0, SPARSE_MOBO_OPTIONS_VERSION), 0);
+    assert_int_equal(weights_off_the_box(1, SPARSE_MOBO_OPTIONS_VERSION), 400);
+    int quarter = weights_off_the_box(0.25, SPARSE_MOBO_OPTIONS_VERSION);
+    assert_true(quarter > 70 && quarter < 130); /* 100 expected, sd 8.7 */
+    assert_int_equal(weights_off_the_box(1, 1), 0);
 }
 
 /* Noisy observations, the posterior the driver reports, and pending points:
@@ -328,6 +373,7 @@ const struct CMUnitTest mobo_tests[] = {
     cmocka_unit_test(test_dirichlet),
     cmocka_unit_test(test_mobo_deterministic),
     cmocka_unit_test(test_mobo_errors),
+    cmocka_unit_test(test_mobo_broad_share),
     cmocka_unit_test(test_mobo_noise_and_pending),
     cmocka_unit_test(test_mobo_known_candidates),
     cmocka_unit_test(test_mobo_degenerate_data),

@@ -68,12 +68,22 @@ static void test_config_roundtrip(void **state)
               45, "final:\n  trials: 5\n  epochs: 20\n  shift: 1\n  fill: true\n  boxes:\n"
                   "    - {ms_bytes: 3072, wm_bytes: 2048}\n    - {wm_bytes: 1024}\n");
     roundtrip("data: mnist\nworkers: 3\n", 40, "threads: 2\nworkers: 3\n");
+    roundtrip("data: mnist\nlambda: {low: [0.6, 0, 0], high: [1, 0.2, 0.2], broad: 0.25}\n", 40,
+              "lambda:\n  low: [0.6, 0, 0]\n  high: [1, 0.2, 0.2]\n  broad: 0.25\n");
     roundtrip("data: {source: c.csv, shape: [32, 32, 3], layout: hwc, label_column: 3072}\n", 40,
               "  shape: [32, 32, 3]\n  layout: hwc\n  label_column: 3072\n");
     roundtrip("data: mnist\nplot: {references: [{label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48,"
               " wm_bytes: 2007.04}, {label: by hand, accuracy: 0.9717, wm_bytes: 802}]}\n",
               40, "plot:\n  references:\n    - {label: \"paper \\\"T3\\\"\", accuracy: 0.9864, ms_bytes: 2836.48, "
                   "wm_bytes: 2007.04}\n    - {label: \"by hand\", accuracy: 0.9717, wm_bytes: 802}\n");
+    /* No broad share, no broad key: earlier runs' config.yaml resume unchanged. */
+    sparse_search_config *boxed = parse_config("data: mnist\nlambda: {low: [0.6, 0, 0], high: [1, 0.2, 0.2]}\n");
+    char *boxed_yaml;
+    assert_int_equal(sparse_search_config_to_yaml(&boxed_yaml, boxed), SPARSE_OK);
+    assert_non_null(strstr(boxed_yaml, "  high: [1, 0.2, 0.2]\n"));
+    assert_null(strstr(boxed_yaml, "broad"));
+    free(boxed_yaml);
+    sparse_search_config_free(boxed);
     /* No references, no plot key: the resolved config of every earlier run. */
     sparse_search_config *plain = parse_config("data: mnist\nplot: {references: []}\n");
     char *yaml;
@@ -164,6 +174,8 @@ static void test_config_errors_more(void **state)
                  "lambda: low[0] is above high[0]");
     expect_error("data: mnist\nlambda: {low: [0, 0, 0], high: [1, 1, 1], mid: 2}\n", SPARSE_EFORMAT,
                  "lambda: unknown key 'mid'");
+    expect_error("data: mnist\nlambda: {low: [0, 0, 0], high: [1, 1, 1], broad: 1.5}\n", SPARSE_ERANGE,
+                 "lambda.broad");
     expect_error("data: mnist\ntraining: {optimizer: rmsprop}\n", SPARSE_ERANGE, "training.optimizer: unknown value 'rmsprop'");
     expect_error("data: mnist\ntraining: {schedule: linear}\n", SPARSE_ERANGE, "training.schedule: unknown value 'linear'");
     expect_error("data: mnist\ntraining: {batch: 0}\n", SPARSE_ERANGE, "training.batch: 0 is outside");
