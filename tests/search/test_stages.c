@@ -389,6 +389,19 @@ static void expect_rebuilt(const sparse_run *r, size_t t)
     sparse_net_free(net);
 }
 
+/* Final trial t of run r (its records) kept its parent's point and thresholds. */
+static void expect_parent_point(const char *records, const sparse_run *r, size_t t)
+{
+    char *rec = line_of(records, t), *prec = line_of(records, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
+    char *pt = point_of(rec), *ppt = point_of(prec);
+    assert_string_equal(pt, ppt);
+    assert_null(strstr(rec, "threshold_offset"));
+    free(pt);
+    free(ppt);
+    free(rec);
+    free(prec);
+}
+
 /* Final trial t of run r fitted into its box: its point is its parent's
  * with every threshold lowered by the recorded offset (none below the
  * range), its record's FC threshold the point's. */
@@ -443,16 +456,10 @@ static void test_final_spvd_fits_its_box(void **state)
         sparse_run *r;
         assert_int_equal(sparse_run_open(&r, loose), SPARSE_OK);
         for (size_t t = 8; t < 10; t++) { /* within the loose box: as they are */
+            expect_parent_point(lrec, r, t);
             char *rec = line_of(lrec, t);
-            char *prec = line_of(lrec, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
-            char *pt = point_of(rec), *ppt = point_of(prec);
-            assert_string_equal(pt, ppt);
-            assert_null(strstr(rec, "threshold_offset"));
             assert_null(strstr(rec, "\"note\""));
-            free(pt);
-            free(ppt);
             free(rec);
-            free(prec);
         }
         double parent = trial_value(r, 8, SPARSE_TRIAL_PARENT), ms, wm;
         double grown_ms = trial_value(r, 8, SPARSE_TRIAL_MS_BYTES);
@@ -471,7 +478,7 @@ static void test_final_spvd_fits_its_box(void **state)
         assert_string_equal(lhead, thead);
         assert_int_equal(sparse_run_open(&r, tight), SPARSE_OK);
         assert_true(trial_value(r, 8, SPARSE_TRIAL_PARENT) == parent);
-        char *rec = line_of(trec, 8), *prec = line_of(trec, (size_t)parent);
+        char *rec = line_of(trec, 8);
         double fit_ms = trial_value(r, 8, SPARSE_TRIAL_MS_BYTES);
         double fit_wm = trial_value(r, 8, SPARSE_TRIAL_WM5_BYTES);
         double lowered = strstr(rec, "threshold_offset") ? number_at(rec, "\"threshold_offset\":") : 0.0;
@@ -486,18 +493,13 @@ static void test_final_spvd_fits_its_box(void **state)
             cut_and_resume(tight, 9, trec);  /* after the fitted trial */
             cut_and_resume(tight, 8, trec);  /* before it: fitted again alike */
         } else {
-            char *pt = point_of(rec), *ppt = point_of(prec);
-            assert_string_equal(pt, ppt);
-            assert_null(strstr(rec, "threshold_offset"));
+            expect_parent_point(trec, r, 8);
             assert_non_null(strstr(rec, "\"note\":\"outside its final box (MS <= "));
             assert_true(fit_ms == grown_ms && fit_wm == grown_wm);
-            free(pt);
-            free(ppt);
         }
         expect_rebuilt(r, 8);
         sparse_run_free(r);
         free(rec);
-        free(prec);
         free(lhead);
         free(thead);
         free(trec);
