@@ -200,6 +200,13 @@ SPARSE_API int sparse_exp_net_variational_kl(sparse_net *net, size_t id, double 
 SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_tensor **bias, sparse_net *net,
                                                size_t id);
 
+/* The log alphas an evaluation pass of node id compares with its threshold
+ * (clipped as above; an entry at or above the threshold is pruned): SpVD,
+ * one per weight, shaped like "weight"; BC, one per group, shaped like
+ * "z_mu". A new tensor owned by the caller. SPARSE_ERANGE for a bad id,
+ * SPARSE_EINVAL for a node in no variational mode. */
+SPARSE_API int sparse_exp_net_log_alpha(sparse_tensor **out, sparse_net *net, size_t id);
+
 /* ---- Int8 networks as C (used by sparse/export.h) ---- */
 
 /* The buffers q's int8 kernels use, as a memory graph: one node per network

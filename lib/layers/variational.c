@@ -278,3 +278,28 @@ SPARSE_API int sparse_exp_net_effective_params(sparse_tensor **weight, sparse_te
         *bias = tb;
     return SPARSE_OK;
 }
+
+SPARSE_API int sparse_exp_net_log_alpha(sparse_tensor **out, sparse_net *net, size_t id)
+{
+    SPARSE__CHECK_NULL(out);
+    *out = NULL;
+    SPARSE__CHECK_NULL(net);
+    if (id >= net->n_nodes)
+        return sparse__error(SPARSE_ERANGE, "sparse_exp_net_log_alpha: no node %zu", id);
+    sparse__node *nd = &net->nodes[id];
+    if (!nd->var)
+        return sparse__error(SPARSE_EINVAL, "sparse_exp_net_log_alpha: node '%s' is in no variational mode",
+                             nd->name);
+    const int spvd = nd->var->mode == SPARSE_PRUNE_SPVD;
+    const sparse__param *mean = spvd ? &nd->params[0] : sparse__find_param(nd, "z_mu");
+    const sparse__param *logvar = sparse__find_param(nd, spvd ? "log_sigma2" : "z_logvar");
+    sparse_tensor *t = NULL;
+    int rc = sparse_tensor_create(&t, mean->ndim, mean->shape);
+    if (rc)
+        return rc;
+    float *la = sparse_tensor_data(t);
+    for (size_t j = 0; j < mean->n; j++)
+        la[j] = sparse__log_alpha(logvar->w[j], mean->w[j]);
+    *out = t;
+    return SPARSE_OK;
+}

@@ -1,6 +1,7 @@
 /* Evaluating one candidate: its network built and given its reference's
  * weights, trained (with variational pruning when its genome says so, then
- * pruned with each layer's own threshold), measured (accuracy, int8
+ * pruned with each layer's own threshold, lowered for a final SpVD network
+ * that would leave its box), measured (accuracy, int8
  * accuracy, MS, WM, deployment sizes) and its weights saved for the trials
  * that will inherit from it. A failure of the candidate itself is an
  * outcome, recorded with its reason; only I/O and memory errors stop the
@@ -104,6 +105,29 @@ static int watched(const watch *w, int rc)
     return rc;
 }
 
+/* A final trial's SpVD network outside its box, pruned again with lower
+ * thresholds (fitbox.c); the offset, or why none fits, into o. */
+static int fit_box(const sparse__search *s, const sparse__slot *sl, sparse_net *net, uint64_t seed,
+                   sparse_prune_result **pruned, sparse__outcome *o)
+{
+    int fits = 1;
+    int rc =
+        sparse__fit_box(&s->prob, net, sl->point, &sl->g, sl->box, seed, pruned, &o->threshold_offset, &fits);
+    if (!rc && !fits) {
+        char ms[48] = "", wm[48] = "";
+        if (sl->box[0] > 0)
+            snprintf(ms, sizeof ms, "MS <= %.0f B", sl->box[0]);
+        if (sl->box[1] > 0)
+            snprintf(wm, sizeof wm, "%sWM%d <= %.0f B", *ms ? ", " : "", s->cfg->wm_model == 6 ? 6 : 5,
+                     sl->box[1]);
+        snprintf(o->note, sizeof o->note,
+                 "outside its final box (%s%s) even with its thresholds lowered to space.threshold's lower "
+                 "end (%g): measured with its parent's thresholds",
+                 ms, wm, s->cfg->threshold.lo);
+    }
+    return rc;
+}
+
 /* Trains net by sl's genome; *eval_net is the network to measure: net
  * itself, or the pruned one in *pruned (net, variational, posterior
  * included, is what the weights file keeps for later inheritance). */
@@ -139,6 +163,8 @@ static int train(const sparse__search *s, sparse__slot *sl, sparse_net *net, con
         sparse_prune_result_free(*pruned);
         rc = sparse__prune_trial(net, g, seed, 0, pruned);
     }
+    if (!rc && sl->stage == 4)
+        rc = fit_box(s, sl, net, seed, pruned, o);
     if (!rc)
         *eval_net = sparse_prune_result_net(*pruned);
     if (!rc && po->method == SPARSE_PRUNE_BC)

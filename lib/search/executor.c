@@ -129,6 +129,8 @@ static int encode_task(const sparse__search *s, const sparse__slot *sl, sparse__
     if (!rc)
         rc = put(b, sl->point, s->lay.nvars * sizeof *sl->point);
     if (!rc)
+        rc = put(b, sl->box, sizeof sl->box);
+    if (!rc)
         rc = put(b, &st->bar, sizeof st->bar);
     if (!rc)
         rc = put_u64(b, st->epochs);
@@ -173,6 +175,7 @@ static int decode_task(const sparse__search *s, const void *task, size_t len, sp
     get(&r, &sl->g, sizeof sl->g);
     get(&r, &sl->parent_g, sizeof sl->parent_g);
     sl->point = get_doubles(&r, s->lay.nvars, &nomem);
+    get(&r, sl->box, sizeof sl->box);
     get(&r, &sl->stop.bar, sizeof sl->stop.bar);
     sl->stop.epochs = (size_t)get_u64(&r);
     get(&r, &sl->stop.half, sizeof sl->stop.half);

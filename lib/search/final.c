@@ -1,8 +1,9 @@
 /* The final stage (stage 4): the most accurate searched network of each box
  * in turn, trained again for longer, widened first to fill its box with
- * final.fill; and when, under a time budget, it has to start. The search
- * ranks networks after a few epochs each; the networks a user will deploy
- * deserve the longer training. */
+ * final.fill (an SpVD one is instead pruned after training with thresholds
+ * low enough to fit its box again, fitbox.c); and when, under a time
+ * budget, it has to start. The search ranks networks after a few epochs
+ * each; the networks a user will deploy deserve the longer training. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,8 @@ size_t sparse__pick_final(const sparse_search_config *c, const sparse__trial *tr
  * to about its parent's size (measured on MNIST: five widened SpVD finals
  * ended at 0.84-0.96 of their parents' MS and -0.16 to +0.22 points of
  * validation accuracy, in 1.5x the time of a plain retrain, which gained
- * +0.14 to +0.40). */
+ * +0.14 to +0.40). Retrained as they are, they can still end above their
+ * box: sparse__fit_box then lowers their thresholds. */
 int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t box, double *point)
 {
     const sparse_search_config *c = p->cfg;

@@ -2,9 +2,11 @@
  * and replays its records; scheduler.c starts, trains and records trials in
  * order; propose.c chooses the next point; evaluate.c trains and measures
  * one; cap.c weighs a point's network against the size cap; final.c plans
- * the final stage; records.c writes and reads trials.jsonl. The pure parts
- * (cap.c, final.c's planning, records.c) take the config, the problem and
- * the trials, never the loop's state, so they are tested on their own. */
+ * the final stage; fitbox.c fits a final SpVD network into its box;
+ * records.c writes and reads trials.jsonl. The pure parts (cap.c, final.c's
+ * planning, fitbox.c, records.c) take the config, the problem and the
+ * trials or a network, never the loop's state, so they are tested on their
+ * own. */
 #ifndef SPARSE_SEARCH_LOOP_H
 #define SPARSE_SEARCH_LOOP_H
 
@@ -88,6 +90,23 @@ int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t b
 int sparse__final_seconds(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t workers,
                           double *out);
 
+/* ---- a final SpVD network fitted into its box (fitbox.c) ---- */
+
+/* Lowers every threshold of point that its network uses (and of g, its
+ * genome) by offset, none below the space's range (space.threshold). */
+void sparse__shift_thresholds(const sparse__layout *lay, const sparse_search_config *cfg, double *point,
+                              sparse__genome *g, double offset);
+/* net, a final trial's trained SpVD network of point (genome g), pruned
+ * with g's thresholds into *pruned: if that network is outside box {ms, wm}
+ * in bytes (0: no bound), *pruned becomes the one pruned with the
+ * thresholds lowered (sparse__shift_thresholds) by the smallest offset
+ * whose network fits (among those at which some weight goes), and *offset
+ * that offset. *fits 0 if none fits down to the range's lower end: *pruned
+ * is then unchanged and *offset 0. Other trials: *offset 0, *fits 1. */
+int sparse__fit_box(const sparse__problem *p, sparse_net *net, const double *point, const sparse__genome *g,
+                    const double *box, uint64_t seed, struct sparse_prune_result **pruned, double *offset,
+                    int *fits);
+
 /* ---- stopping a trial early (curve.c) ---- */
 
 /* When to stop one trial, made before it starts from the trials its
@@ -136,6 +155,10 @@ typedef struct sparse__outcome {
     int partial;
     size_t epochs_done;
     double pred_acc, pred_log_sd;
+    /* A final SpVD trial fitted into its box: the offset its thresholds
+     * were lowered by (0: its parent's), or why none fitted (note). */
+    double threshold_offset;
+    char note[256];
 } sparse__outcome;
 
 /* ---- records (records.c) ---- */
@@ -199,6 +222,7 @@ struct sparse__slot {
     size_t parent;
     double *point;
     sparse__genome g, parent_g; /* parent_g: the parent's, decoded before training starts */
+    double box[2];              /* a final trial's box, MS and WM bytes (0: no bound) */
     sparse__stop_plan stop;
     char how[32], morph[96];
     sparse__outcome o;

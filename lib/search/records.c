@@ -61,8 +61,9 @@ static void put_num(sparse__buf *b, const char *key, double v)
     sparse__buf_json_double(b, v);
 }
 
-/* What the trial trained: the training recipe and the pruning parameters. */
-static void put_recipe(sparse__buf *b, const sparse__genome *g)
+/* What the trial trained: the training recipe and the pruning parameters
+ * (with the offset a final network's thresholds were lowered by, if any). */
+static void put_recipe(sparse__buf *b, const sparse__genome *g, double threshold_offset)
 {
     static const char *const prune_names[] = {"none", "spvd", "bc"};
     sparse__buf_printf(b, "],\"training\":{\"epochs\":%d", g->epochs);
@@ -74,6 +75,8 @@ static void put_recipe(sparse__buf *b, const sparse__genome *g)
         put_num(b, "kl_weight", g->kl_weight);
         sparse__buf_printf(b, ",\"zero_epochs\":%d,\"anneal_epochs\":%d", g->zero_epochs, g->anneal_epochs);
         put_num(b, "fc_threshold", g->threshold_fc);
+        if (threshold_offset > 0)
+            put_num(b, "threshold_offset", threshold_offset);
     }
     sparse__buf_puts(b, "}");
 }
@@ -129,6 +132,9 @@ char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t
     if (!o->ok) {
         sparse__buf_puts(&b, ",\"reason\":");
         sparse__buf_json_string(&b, o->reason);
+    } else if (o->note[0]) {
+        sparse__buf_puts(&b, ",\"note\":");
+        sparse__buf_json_string(&b, o->note);
     }
     sparse__buf_puts(&b, ",\"point\":[");
     for (size_t i = 0; i < nvars; i++) {
@@ -136,7 +142,7 @@ char *sparse__trial_record(const sparse_search_config *cfg, size_t nvars, size_t
             sparse__buf_puts(&b, ",");
         sparse__buf_json_double(&b, point[i]);
     }
-    put_recipe(&b, g);
+    put_recipe(&b, g, o->ok ? o->threshold_offset : 0);
     if (o->arch_json)
         sparse__buf_printf(&b, ",\"arch\":%s", o->arch_json);
     if (o->compact_json)

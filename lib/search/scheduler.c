@@ -119,6 +119,7 @@ static int prepare_trial(sparse__search *s, sparse__slot *sl, size_t hist, size_
     int rc = sparse_rng_create_stream(&rng, s->cfg->seed, t);
     if (!rc && sl->stage == 4) {
         sl->parent = final_of;
+        sparse__final_box(s->cfg, box, &sl->box[0], &sl->box[1]);
         memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
         snprintf(sl->how, sizeof sl->how, "final");
         snprintf(sl->morph, sizeof sl->morph, "%s",
@@ -221,6 +222,10 @@ static int record_trial(sparse__search *s, sparse__slot *sl)
     int rc = sl->rc ? sparse__error(sl->rc, "%s", sl->error) : SPARSE_OK;
     const sparse__outcome *o = &sl->o;
     char *rec = NULL;
+    /* A final network fitted into its box records the thresholds it was
+     * measured with (the worker lowered a copy of this point alike). */
+    if (!rc && o->ok && o->threshold_offset > 0)
+        sparse__shift_thresholds(&s->lay, s->cfg, sl->point, &sl->g, o->threshold_offset);
     if (!rc) {
         rec = sparse__trial_record(s->cfg, s->lay.nvars, t, sl->stage, sl->parent, sl->how, sl->morph,
                                    sl->point, &sl->g, o, sl->seconds);

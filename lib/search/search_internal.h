@@ -198,6 +198,10 @@ int sparse__load_trial(const char *path, const sparse__genome *g, size_t batch, 
  * images (0: net's own) into *out (owned by the caller). */
 int sparse__prune_trial(sparse_net *net, const sparse__genome *g, uint64_t seed, size_t batch,
                         struct sparse_prune_result **out);
+/* The threshold of g that node `name` of its network prunes with: its
+ * layer's for a convolution of layer l of block k ("bKlL..."), else the FC
+ * threshold. */
+double sparse__node_threshold(const sparse__genome *g, const char *name);
 
 /* ---- trial records (records.c) ---- */
 

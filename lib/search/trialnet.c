@@ -28,17 +28,21 @@ void sparse__prune_options(const sparse__genome *g, uint64_t seed, sparse_prune_
 /* Paper Table 5 prunes every layer with its own threshold: conv nodes
  * ("b1l0", "b1l0/dw", "b1l0/reduce", "b1l0_res/proj") take their layer's,
  * FC nodes the FC threshold. */
+double sparse__node_threshold(const sparse__genome *g, const char *name)
+{
+    int k, l;
+    if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
+        l < g->block_layers[k])
+        return g->threshold[k][l];
+    return g->threshold_fc;
+}
+
 static int set_layer_thresholds(sparse_net *net, const sparse__genome *g, uint64_t seed)
 {
     for (size_t id = 0; id < sparse_net_node_count(net); id++) {
         if (sparse_exp_net_variational_mode(net, id) == SPARSE_PRUNE_NONE)
             continue;
-        const char *name = sparse_net_node_name(net, id);
-        int k, l;
-        double thr = g->threshold_fc;
-        if (name && sscanf(name, "b%dl%d", &k, &l) == 2 && k >= 0 && k < g->blocks && l >= 0 &&
-            l < g->block_layers[k])
-            thr = g->threshold[k][l];
+        double thr = sparse__node_threshold(g, sparse_net_node_name(net, id));
         int rc = sparse_exp_net_set_variational(net, id, g->prune, thr, seed);
         if (rc)
             return rc;

@@ -268,6 +268,65 @@ static void test_compact_spvd(void **state)
     sparse_net_free(net);
 }
 
+/* ---- The log alphas an evaluation compares ---- */
+
+/* An entry is pruned exactly when its log alpha reaches the node's
+ * threshold, SpVD per weight and BC per group; log alpha is clipped. */
+static void test_log_alpha(void **state)
+{
+    (void)state;
+    sparse_net *net = make_net(GRAPH, 4);
+    sparse_prune_options o = SPARSE_PRUNE_OPTIONS_INIT;
+    o.spvd_threshold = 0.5;
+    assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
+    size_t id = 0, n = 0, nw = 0;
+    assert_int_equal(sparse_net_find_node(net, "c2", &id), SPARSE_OK);
+    float *ls = param_data(net, id, "log_sigma2", &n), *w = param_data(net, id, "weight", &nw);
+    assert_int_equal(n, nw);
+    for (size_t j = 0; j < n; j++) {
+        w[j] = 1.0f; /* log alpha = log sigma^2 - log(1 + 1e-8) = log sigma^2 in float */
+        ls[j] = -12.0f + 0.05f * (float)j;
+    }
+    sparse_tensor *la = NULL, *eff = NULL;
+    assert_int_equal(sparse_exp_net_log_alpha(&la, net, id), SPARSE_OK);
+    assert_int_equal(sparse_tensor_element_count(la), n);
+    assert_int_equal(sparse_exp_net_effective_params(&eff, NULL, net, id), SPARSE_OK);
+    const float *a = sparse_tensor_data_const(la), *e = sparse_tensor_data_const(eff);
+    size_t pruned = 0;
+    for (size_t j = 0; j < n; j++) {
+        float expect = ls[j] < -10.0f ? -10.0f : ls[j] > 10.0f ? 10.0f : ls[j];
+        assert_true(a[j] == expect);
+        assert_int_equal(e[j] == 0.0f, a[j] >= 0.5f);
+        pruned += e[j] == 0.0f;
+    }
+    assert_true(pruned > 0 && pruned < n);
+    sparse_tensor_free(la);
+    sparse_tensor_free(eff);
+    /* Errors: a bad id, a plain node. */
+    assert_int_equal(sparse_exp_net_log_alpha(&la, net, 999), SPARSE_ERANGE);
+    assert_null(la);
+    assert_int_equal(sparse_exp_net_set_variational(net, id, SPARSE_PRUNE_NONE, 0, 0), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_log_alpha(&la, net, id), SPARSE_EINVAL);
+    assert_non_null(strstr(sparse_last_error(), "c2"));
+    sparse_net_free(net);
+
+    /* BC: one per group (an output channel of a convolution). */
+    net = make_net(GRAPH, 4);
+    o.method = SPARSE_PRUNE_BC;
+    o.bc_threshold = -2.0;
+    assert_int_equal(sparse_prune_attach(net, &o), SPARSE_OK);
+    set_group(net, "c1", 2, 1e-6f);
+    assert_int_equal(sparse_net_find_node(net, "c1", &id), SPARSE_OK);
+    assert_int_equal(sparse_exp_net_log_alpha(&la, net, id), SPARSE_OK);
+    assert_int_equal(sparse_tensor_element_count(la), 6);
+    a = sparse_tensor_data_const(la);
+    for (size_t g = 0; g < 6; g++)
+        assert_int_equal(a[g] >= -2.0f, g == 2);
+    assert_true(a[2] > 9.0f); /* z_logvar -9 - log(1e-12 + 1e-8) */
+    sparse_tensor_free(la);
+    sparse_net_free(net);
+}
+
 /* ---- Save / load of the posterior ---- */
 
 static void test_save_load(void **state)
@@ -305,6 +364,7 @@ const struct CMUnitTest compact_tests[] = {
     cmocka_unit_test(test_compact_bc),
     cmocka_unit_test(test_compact_spvd),
     cmocka_unit_test(test_compact_concat_spaces),
+    cmocka_unit_test(test_log_alpha),
     cmocka_unit_test(test_save_load),
 };
 const size_t compact_test_count = sizeof compact_tests / sizeof compact_tests[0];

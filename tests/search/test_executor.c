@@ -105,6 +105,19 @@ static sparse_search_config *parse(const char *text)
     return c;
 }
 
+/* An executor of `workers` in this process for the searches of c, its
+ * trainer writing weights under tmp (ex: its state, for local_free). */
+static sparse_exp_executor local_executor(local_ex *ex, const sparse_search_config *c, const char *tmp,
+                                          size_t workers)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->fail_start_at = SIZE_MAX;
+    snprintf(ex->weights_out, sizeof ex->weights_out, "%s/w.safetensors", tmp);
+    assert_int_equal(sparse_exp_trainer_create(&ex->tr, c, NULL, workers), SPARSE_OK);
+    sparse_exp_executor e = {SPARSE_EXP_EXECUTOR_VERSION, workers, ex, local_start, local_wait};
+    return e;
+}
+
 /* Stops a search after its third record (a resume goes on from there). */
 static int stop_after_3(void *user, const sparse_trial_event *ev)
 {
@@ -137,10 +150,8 @@ static void test_executor_records_as_threads(void **state)
     assert_int_equal(sparse_search_run(c2, thr, NULL), SPARSE_OK);
 
     /* The executor's worker count replaces the config's (1 here). */
-    local_ex ex = {.fail_start_at = SIZE_MAX};
-    snprintf(ex.weights_out, sizeof ex.weights_out, "%s/w.safetensors", tmp);
-    assert_int_equal(sparse_exp_trainer_create(&ex.tr, c1, NULL, 2), SPARSE_OK);
-    sparse_exp_executor e = {SPARSE_EXP_EXECUTOR_VERSION, 2, &ex, local_start, local_wait};
+    local_ex ex;
+    sparse_exp_executor e = local_executor(&ex, c1, tmp, 2);
     assert_int_equal(sparse_exp_search_run(c1, exr, NULL, &e), SPARSE_OK);
     char *a = records_of(thr), *b = records_of(exr);
     assert_string_equal(a, b);
@@ -170,6 +181,41 @@ static void test_executor_records_as_threads(void **state)
     free(one);
     free(two);
     free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* A final SpVD network fitted into its box (test_stages.c) travels with
+ * its box to the worker and back with its thresholds: the records are the
+ * threaded run's. */
+static void test_executor_fits_final_box(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir(), *csv = write_tiny_csv(tmp), *loose = growing_final_config(csv, "", 2000, 2000);
+    char dir[700], thr[700], exr[700];
+    snprintf(dir, sizeof dir, "%s/loose", tmp);
+    snprintf(thr, sizeof thr, "%s/threads", tmp);
+    snprintf(exr, sizeof exr, "%s/executor", tmp);
+    run_search(loose, dir, 0);
+    double ms, wm;
+    parent_sizes(dir, 8, &ms, &wm);
+    char *tight = growing_final_config(csv, "", ms, 2000);
+    sparse_search_config *c = parse(tight);
+    assert_int_equal(sparse_search_run(c, thr, NULL), SPARSE_OK);
+    local_ex ex;
+    sparse_exp_executor e = local_executor(&ex, c, tmp, 1);
+    assert_int_equal(sparse_exp_search_run(c, exr, NULL, &e), SPARSE_OK);
+    char *a = records_of(thr), *b = records_of(exr), *rec = line_of(b, 8);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(rec, "\"threshold_offset\":"));
+    free(rec);
+    free(a);
+    free(b);
+    local_free(&ex);
+    sparse_search_config_free(c);
+    free(tight);
+    free(loose);
     free(csv);
     rm_rf(tmp);
     free(tmp);
@@ -236,6 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_executor_records_as_threads),
         cmocka_unit_test(test_executor_refusals),
+        cmocka_unit_test(test_executor_fits_final_box),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

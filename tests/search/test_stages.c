@@ -1,6 +1,7 @@
 /* End to end on the tiny data set: the final stage retraining the best
  * network of each budget box (by validation accuracy, then by posterior
- * mean) and the multi-fidelity early stop. */
+ * mean; an SpVD network fitted into its box by its thresholds) and the
+ * multi-fidelity early stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -322,9 +323,197 @@ static void test_final_stage_picks_by_posterior(void **state)
     free(tmp);
 }
 
+/* The number after key in a record. */
+static double number_at(const char *record, const char *key)
+{
+    const char *p = strstr(record, key);
+    assert_non_null(p);
+    return strtod(p + strlen(key), NULL);
+}
+
+/* The first n lines of text (caller frees). */
+static char *head_of(const char *text, size_t n)
+{
+    const char *end = text;
+    for (size_t i = 0; i < n; i++) {
+        end = strchr(end, '\n');
+        assert_non_null(end);
+        end++;
+    }
+    char *out = malloc((size_t)(end - text) + 1);
+    memcpy(out, text, (size_t)(end - text));
+    out[end - text] = '\0';
+    return out;
+}
+
+/* Keeps the first n records of run and resumes it: the same records. */
+static void cut_and_resume(const char *run, size_t n, const char *expect)
+{
+    char path[800];
+    char *all = read_all(path_in(path, sizeof path, run)), *cut = head_of(all, n);
+    write_text(path, cut);
+    rewind_state(run, n);
+    sparse_search_options o = SPARSE_SEARCH_OPTIONS_INIT;
+    assert_int_equal(sparse_search_resume(run, &o), SPARSE_OK);
+    char *again = records_of(run);
+    assert_string_equal(again, expect);
+    free(again);
+    free(cut);
+    free(all);
+}
+
+/* Trial t of run r rebuilt from its record and weights, as inspect and
+ * export see it: the MS, WM5 and validation accuracy it records. */
+static void expect_rebuilt(const sparse_run *r, size_t t)
+{
+    sparse_net *net = NULL;
+    sparse_dataset *train = NULL, *val = NULL, *test = NULL;
+    assert_int_equal(sparse_run_trial_net(&net, NULL, r, t), SPARSE_OK);
+    sparse_memreport *m = NULL;
+    sparse_memory_options mo = SPARSE_MEMORY_OPTIONS_INIT;
+    assert_int_equal(sparse_run_input_downsampling(r, &mo.input_downsampling), SPARSE_OK);
+    assert_int_equal(sparse_memreport_from_net(&m, net, &mo), SPARSE_OK);
+    uint64_t ms = 0, wm = 0;
+    double acc = -1;
+    assert_int_equal(sparse_memreport_ms_bytes(m, &ms), SPARSE_OK);
+    assert_int_equal(sparse_memreport_wm_bytes(m, 5, &wm, NULL), SPARSE_OK);
+    assert_true((double)ms == trial_value(r, t, SPARSE_TRIAL_MS_BYTES));
+    assert_true((double)wm == trial_value(r, t, SPARSE_TRIAL_WM5_BYTES));
+    assert_int_equal(sparse_run_open_data(&train, &val, &test, r, NULL), SPARSE_OK);
+    assert_int_equal(sparse_net_evaluate(net, val, &acc), SPARSE_OK);
+    assert_true(acc == trial_value(r, t, SPARSE_TRIAL_VAL_ACCURACY));
+    sparse_dataset_free(train);
+    sparse_dataset_free(val);
+    sparse_dataset_free(test);
+    sparse_memreport_free(m);
+    sparse_net_free(net);
+}
+
+/* Final trial t of run r (its records) kept its parent's point and thresholds. */
+static void expect_parent_point(const char *records, const sparse_run *r, size_t t)
+{
+    char *rec = line_of(records, t), *prec = line_of(records, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
+    char *pt = point_of(rec), *ppt = point_of(prec);
+    assert_string_equal(pt, ppt);
+    assert_null(strstr(rec, "threshold_offset"));
+    free(pt);
+    free(ppt);
+    free(rec);
+    free(prec);
+}
+
+/* Final trial t of run r fitted into its box: its point is its parent's
+ * with every threshold lowered by the recorded offset (none below the
+ * range), its record's FC threshold the point's. */
+static void expect_lowered(const sparse_run *r, size_t t, const char *record, double offset)
+{
+    const sparse_search_config *cfg = sparse__run_config(r);
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, cfg), SPARSE_OK);
+    const double *pt = sparse__run_point(r, t);
+    const double *pp = sparse__run_point(r, (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT));
+    unsigned char *thr = calloc(lay.nvars, 1);
+    for (int k = 0; k < lay.bmax; k++)
+        for (int l = 0; l < lay.lmax; l++)
+            if (lay.layer[k][l].threshold != SIZE_MAX)
+                thr[lay.layer[k][l].threshold] = 1;
+    assert_true(lay.threshold_fc != SIZE_MAX);
+    thr[lay.threshold_fc] = 1;
+    size_t lowered = 0;
+    for (size_t v = 0; v < lay.nvars; v++) {
+        if (!thr[v] || isnan(pp[v])) {
+            assert_memory_equal(&pt[v], &pp[v], sizeof pt[v]);
+            continue;
+        }
+        assert_true(pt[v] == fmax(cfg->threshold.lo, pp[v] - offset));
+        lowered += pt[v] < pp[v];
+    }
+    assert_true(lowered > 0);
+    assert_true(number_at(record, "\"fc_threshold\":") == pt[lay.threshold_fc]);
+    free(thr);
+    sparse__layout_destroy(&lay);
+}
+
+/* A final SpVD network that outgrows its box (retrained before its KL term
+ * starts, its log alphas fall) is pruned with lower thresholds until it
+ * fits: its record holds those thresholds, its offset and the network
+ * they give, and a resume writes the same records. In a loose box nothing
+ * changes; with the thresholds fixed (space.threshold one value) nothing
+ * can, and the record says so. */
+static void test_final_spvd_fits_its_box(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir(), *csv = write_tiny_csv(tmp);
+    char loose[700], tight[700];
+    const char *fixed[2] = {"", ", threshold: [3, 3]"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(loose, sizeof loose, "%s/loose%d", tmp, k);
+        snprintf(tight, sizeof tight, "%s/tight%d", tmp, k);
+        char *cfg = growing_final_config(csv, fixed[k], 2000, 2000);
+        run_search(cfg, loose, 0);
+        free(cfg);
+        char *lrec = records_of(loose);
+        sparse_run *r;
+        assert_int_equal(sparse_run_open(&r, loose), SPARSE_OK);
+        for (size_t t = 8; t < 10; t++) { /* within the loose box: as they are */
+            expect_parent_point(lrec, r, t);
+            char *rec = line_of(lrec, t);
+            assert_null(strstr(rec, "\"note\""));
+            free(rec);
+        }
+        double parent = trial_value(r, 8, SPARSE_TRIAL_PARENT), ms, wm;
+        double grown_ms = trial_value(r, 8, SPARSE_TRIAL_MS_BYTES);
+        double grown_wm = trial_value(r, 8, SPARSE_TRIAL_WM5_BYTES);
+        parent_sizes(loose, 8, &ms, &wm);
+        print_message("final trial 8 in a loose box: MS %g -> %g B, WM5 %g -> %g B\n", ms, grown_ms, wm,
+                      grown_wm);
+        assert_true(grown_ms > ms);
+        sparse_run_free(r);
+
+        /* Its parent's MS as the box: the same parent, which it outgrows. */
+        cfg = growing_final_config(csv, fixed[k], ms, 2000);
+        run_search(cfg, tight, 0);
+        free(cfg);
+        char *trec = records_of(tight), *lhead = head_of(lrec, 8), *thead = head_of(trec, 8);
+        assert_string_equal(lhead, thead);
+        assert_int_equal(sparse_run_open(&r, tight), SPARSE_OK);
+        assert_true(trial_value(r, 8, SPARSE_TRIAL_PARENT) == parent);
+        char *rec = line_of(trec, 8);
+        double fit_ms = trial_value(r, 8, SPARSE_TRIAL_MS_BYTES);
+        double fit_wm = trial_value(r, 8, SPARSE_TRIAL_WM5_BYTES);
+        double lowered = strstr(rec, "threshold_offset") ? number_at(rec, "\"threshold_offset\":") : 0.0;
+        print_message("in a box of its parent's MS: MS %g B, WM5 %g B, thresholds lowered by %g\n", fit_ms,
+                      fit_wm, lowered);
+        if (k == 0) {
+            double offset = number_at(rec, "\"threshold_offset\":");
+            assert_true(offset > 0);
+            assert_true(fit_ms <= ms && fit_wm <= 2000);
+            assert_null(strstr(rec, "\"note\""));
+            expect_lowered(r, 8, rec, offset);
+            cut_and_resume(tight, 9, trec);  /* after the fitted trial */
+            cut_and_resume(tight, 8, trec);  /* before it: fitted again alike */
+        } else {
+            expect_parent_point(trec, r, 8);
+            assert_non_null(strstr(rec, "\"note\":\"outside its final box (MS <= "));
+            assert_true(fit_ms == grown_ms && fit_wm == grown_wm);
+        }
+        expect_rebuilt(r, 8);
+        sparse_run_free(r);
+        free(rec);
+        free(lhead);
+        free(thead);
+        free(trec);
+        free(lrec);
+    }
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 const struct CMUnitTest stages_tests[] = {
     cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
     cmocka_unit_test(test_early_stop_end_to_end),
     cmocka_unit_test(test_final_stage_picks_by_posterior),
+    cmocka_unit_test(test_final_spvd_fits_its_box),
 };
 const size_t stages_test_count = sizeof stages_tests / sizeof stages_tests[0];

@@ -52,21 +52,50 @@ char *write_tiny_csv(const char *dir)
     return path;
 }
 
+/* What the tiny searches share: data (%s, the CSV), trials, budgets, batch,
+ * and the space's structure. */
+#define TINY_SEARCH                                                                                          \
+    "data: {source: \"%s\", val_count: 60}\n"                                                                \
+    "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"                                               \
+    "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"                                                            \
+    "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"                        \
+    "training: {batch: 16}\n"
+#define TINY_SPACE                                                                                           \
+    "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"       \
+    " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], "
+
 char *tiny_config(const char *csv)
 {
     char *cfg = malloc(4096);
-    snprintf(
-        cfg, 4096,
-        "data: {source: \"%s\", val_count: 60}\n"
-        "seed: 7\nthreads: 1\ninitial_trials: 2\ncandidates: 16\n"
-        "budgets: {ms_bytes: 2000, wm_bytes: 2000}\n"
-        "stages: [{trials: 4, rho: 0.7}, {trials: 2, rho: 0.7}, {trials: 2, rho: 0.7}]\n"
-        "training: {batch: 16}\n"
-        "space: {blocks: [1, 2], layers_per_block: [1, 2], filters: [1, 6], kernel: [2, 3], pool: [1, 2],"
-        " input_downsample: [false], branches: [false, true], fc_weights: [50, 500], epochs: [1, 2],"
-        " pruning: [none, spvd, bc], zero_epochs: [0, 1], anneal_epochs: [1, 1], shift: [1, 1]}\n",
-        csv);
+    snprintf(cfg, 4096,
+             TINY_SEARCH TINY_SPACE "epochs: [1, 2], pruning: [none, spvd, bc], zero_epochs: [0, 1], "
+                                    "anneal_epochs: [1, 1], shift: [1, 1]}\n",
+             csv);
     return cfg;
+}
+
+char *growing_final_config(const char *csv, const char *space_extra, double box_ms, double box_wm)
+{
+    char *cfg = malloc(4096);
+    snprintf(cfg, 4096,
+             TINY_SEARCH "ranking: validation\n" TINY_SPACE
+                         "epochs: [2, 3], pruning: [spvd], zero_epochs: [1, 1], kl_weight: [0.5, 1],"
+                         " anneal_epochs: [1, 1], shift: [1, 1]%s}\n"
+                         "final: {trials: 2, epochs: 1, boxes: [{ms_bytes: %.17g, wm_bytes: %.17g}]}\n",
+             csv, space_extra, box_ms, box_wm);
+    return cfg;
+}
+
+void parent_sizes(const char *dir, size_t t, double *ms, double *wm)
+{
+    sparse_run *r = NULL;
+    double parent = -1;
+    assert_int_equal(sparse_run_open(&r, dir), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_value(r, t, SPARSE_TRIAL_PARENT, &parent), SPARSE_OK);
+    assert_true(parent >= 0);
+    assert_int_equal(sparse_run_trial_value(r, (size_t)parent, SPARSE_TRIAL_MS_BYTES, ms), SPARSE_OK);
+    assert_int_equal(sparse_run_trial_value(r, (size_t)parent, SPARSE_TRIAL_WM5_BYTES, wm), SPARSE_OK);
+    sparse_run_free(r);
 }
 
 char *read_all(const char *path)

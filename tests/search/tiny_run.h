@@ -17,6 +17,15 @@ char *write_tiny_csv(const char *dir);
 /* An 8-trial search over one- and two-block networks on csv, with budgets,
  * every pruning method and shifts (caller frees). */
 char *tiny_config(const char *csv);
+/* A 10-trial search on csv whose networks are all pruned by SpVD, each
+ * searched one trained with its KL term from its second epoch on, and a
+ * final stage of 2 trials in a box of box_ms and box_wm bytes (MS, WM5) that
+ * retrains them for one epoch, before the KL term starts: their log alphas
+ * fall, so they grow. space_extra is appended to the space's keys (", key:
+ * value"). Caller frees. */
+char *growing_final_config(const char *csv, const char *space_extra, double box_ms, double box_wm);
+/* The MS and WM5 of the parent of trial t of the run in dir. */
+void parent_sizes(const char *dir, size_t t, double *ms, double *wm);
 /* text parsed as a search config (named test.yaml); fails the test on an error. */
 sparse_search_config *parse_config(const char *text);
 /* A new search of cfg_text into dir, at most max_trials (0: the config's). */
