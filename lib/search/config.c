@@ -262,6 +262,24 @@ static int parse_box(parser *p, const sparse__doc_node *n, const char *what, dou
     return rc;
 }
 
+const char *const sparse__cfg_fill_names[] = {"false", "true", "dense"};
+
+/* final.fill: a boolean as any other (true, yes, on...) or dense. */
+static int parse_fill(parser *p, const sparse__doc_node *v, int *out)
+{
+    if (v->kind == SPARSE__DOC_SCALAR && !strcmp(v->scalar, "dense")) {
+        *out = SPARSE__FILL_DENSE;
+        return SPARSE_OK;
+    }
+    if (v->kind == SPARSE__DOC_SCALAR && !sparse__doc_bool(p->doc, v, "final.fill", out))
+        return SPARSE_OK;
+    sparse_clear_error();
+    if (v->kind == SPARSE__DOC_SCALAR)
+        return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
+                                 "final.fill: unknown value '%s' (allowed: true, false, dense)", v->scalar);
+    return sparse__doc_error(p->doc, v, SPARSE_EFORMAT, "final.fill: expected true, false or dense");
+}
+
 static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_node *n)
 {
     static const char *const keys[] = {"trials", "epochs", "shift", "fill", "boxes"};
@@ -274,7 +292,7 @@ static int parse_final(parser *p, sparse_search_config *c, const sparse__doc_nod
     if (!rc)
         rc = read_count(p, n, "final", "shift", 0, 8, &c->final_shift);
     if (!rc && (v = sparse__doc_get(n, "fill")))
-        rc = sparse__doc_bool(p->doc, v, "final.fill", &c->final_fill);
+        rc = parse_fill(p, v, &c->final_fill);
     if (!rc && (v = sparse__doc_get(n, "boxes"))) {
         if (v->kind != SPARSE__DOC_SEQ || v->n < 1 || v->n > SPARSE__MAX_BOXES)
             return sparse__doc_error(p->doc, v, SPARSE_EFORMAT,
@@ -552,6 +570,11 @@ static int parse_root(parser *p, sparse_search_config *c)
         rc = parse_early_stop(p, c, v);
     if (!rc)
         rc = read_count(p, root, "", "arch_repeats", 0, 100000, &c->arch_repeats);
+    /* A plain network has to be a point of the space to be recorded as one. */
+    if (!rc && c->final_fill == SPARSE__FILL_DENSE && (c->prune & ~1u) && !(c->prune & 1u))
+        rc = sparse__doc_error(p->doc, sparse__doc_get(root, "final"), SPARSE_ERANGE,
+                               "final.fill: dense retrains pruned networks as plain ones, so space.pruning "
+                               "must allow none");
     if (!rc && (c->layer_types & ~0x7u) == 0 && !c->layer_types)
         rc = sparse__doc_error(p->doc, root, SPARSE_ERANGE, "space.layer_types: none allowed");
     return rc;

@@ -19,6 +19,7 @@ extern const char *const sparse__cfg_val_split_names[];
 extern const char *const sparse__cfg_input_downsampling_names[];
 extern const char *const sparse__cfg_bool_names[];
 extern const char *const sparse__cfg_plot_accuracy_names[];
+extern const char *const sparse__cfg_fill_names[]; /* final.fill, by sparse__final_fill */
 
 /* space: keys holding a [low, high] range of sparse_search_config, at offset. */
 typedef struct sparse__range_key {

@@ -106,7 +106,7 @@ static void put_stages(sparse__buf *b, const sparse_search_config *c)
     if (!c->final_trials)
         return;
     sparse__buf_printf(b, "final:\n  trials: %zu\n  epochs: %zu\n  shift: %zu\n  fill: %s\n", c->final_trials,
-                       c->final_epochs, c->final_shift, c->final_fill ? "true" : "false");
+                       c->final_epochs, c->final_shift, sparse__cfg_fill_names[c->final_fill]);
     if (c->final_nboxes)
         sparse__buf_puts(b, "  boxes:\n");
     for (size_t i = 0; i < c->final_nboxes; i++) {

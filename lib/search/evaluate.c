@@ -26,7 +26,8 @@ static int candidate_failure(int rc)
 
 /* The reference's weights file holds its posterior when it was pruned: it
  * loads in its variational mode, so the child inherits log sigma^2 and the
- * group scales too. */
+ * group scales too (a plain final child of a BC parent: the means,
+ * sparse__inherit_means). */
 static int load_parent(const sparse__search *s, const sparse__slot *sl, sparse_net **out)
 {
     char *path = sl->parent_file ? NULL : sparse__runlog_weights_path(s->log, sl->parent);
@@ -55,6 +56,12 @@ static int build(const sparse__search *s, const sparse__slot *sl, const sparse_p
         rc = sparse_prune_attach(*net, po);
     if (!rc && sl->parent != SPARSE__NO_PARENT && !(rc = load_parent(s, sl, &ref)))
         rc = sparse__inherit(*net, ref, &o->inherited);
+    /* A pruned final network trained plain (final.fill: dense) starts from
+     * its parent's means. Only there: the search's own morphs from BC to
+     * another method inherit theta as they always have, so that runs of
+     * existing configs repeat. */
+    if (!rc && ref && sl->stage == 4)
+        rc = sparse__inherit_means(*net, ref);
     sparse_net_free(ref);
     return rc;
 }

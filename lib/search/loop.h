@@ -76,15 +76,23 @@ void sparse__final_box(const sparse_search_config *cfg, size_t k, double *ms, do
  * SPARSE__NO_PARENT once every box is spent. */
 size_t sparse__pick_final(const sparse_search_config *cfg, const sparse__trial *trials, size_t limit,
                           size_t j, const unsigned char *taken, size_t *box);
+/* What sparse__fill_box did to a point: widened it (another network), made
+ * it plain (final.fill: dense on a pruned parent), both, or neither (0). */
+enum { SPARSE__FILLED_WIDER = 1, SPARSE__FILLED_DENSE = 2 };
 /* With final.fill, widens point, a final trial's copy of its parent tr's
  * (never narrowing it), until its network fills box: the search ranks
  * networks after a few epochs, when a wider one is not yet better, but
  * after the final stage's long training the box's spare bytes buy
- * accuracy. 1 if it widened, 0 (point unchanged) if not. */
+ * accuracy. With final.fill: dense a pruned parent's point is first made
+ * plain (pruning none) and widened as a plain one, unless even unwidened
+ * its dense network is outside box (then as with fill: true). The
+ * SPARSE__FILLED_* flags of what it did; 0: point unchanged. */
 int sparse__fill_box(const sparse__problem *p, const sparse__trial *tr, size_t box, double *point);
 /* Seconds the final stage would take if it started after trials 0..n-1: the
  * networks it would train, each at its time per epoch in the search, times
- * its growth in weights if widened, plus a tenth; with several workers,
+ * its growth in weights if widened, plus a tenth (a pruned one trained plain
+ * at its time per epoch times the search's ratio of plain to pruned time
+ * per epoch and byte of dense MS, medians); with several workers,
  * each network goes to the first one free, in the order the final stage
  * takes them. */
 int sparse__final_seconds(const sparse__problem *p, const sparse__trial *trials, size_t n, size_t workers,

@@ -122,9 +122,10 @@ static int prepare_trial(sparse__search *s, sparse__slot *sl, size_t hist, size_
         sparse__final_box(s->cfg, box, &sl->box[0], &sl->box[1]);
         memcpy(sl->point, s->trials[final_of].point, s->lay.nvars * sizeof *sl->point);
         snprintf(sl->how, sizeof sl->how, "final");
+        static const char *const morphs[4] = {"retrain", "widen+retrain", "dense+retrain",
+                                              "dense+widen+retrain"}; /* by SPARSE__FILLED_* */
         snprintf(sl->morph, sizeof sl->morph, "%s",
-                 sparse__fill_box(&s->prob, &s->trials[final_of], box, sl->point) ? "widen+retrain"
-                                                                                  : "retrain");
+                 morphs[sparse__fill_box(&s->prob, &s->trials[final_of], box, sl->point)]);
     } else if (!rc) {
         rc = sparse__propose(s, sl, hist, rng);
     }

@@ -28,6 +28,15 @@ typedef struct sparse__range {
 /* Allowed values of a categorical choice as a bit set. */
 typedef unsigned sparse__choices;
 
+/* final.fill: false, true (widen each network to fill its box, a pruned
+ * one keeping its parent's share), dense (a pruned one retrained as a
+ * plain network, widened like one). */
+typedef enum sparse__final_fill {
+    SPARSE__FILL_OFF = 0,
+    SPARSE__FILL_WIDEN = 1,
+    SPARSE__FILL_DENSE = 2
+} sparse__final_fill;
+
 /* A point the Pareto plot draws beside the trials (plot.references). */
 typedef struct sparse__reference {
     char label[SPARSE__LABEL_CAP];
@@ -74,7 +83,7 @@ struct sparse_search_config {
      * candidate that trains it again competes with its posterior mean,
      * not a posterior sample (0: never). */
     size_t arch_repeats;
-    int final_fill; /* widen each network until it fills its box */
+    int final_fill; /* sparse__final_fill: widen each network until it fills its box */
     double final_box_ms[SPARSE__MAX_BOXES], final_box_wm[SPARSE__MAX_BOXES];
     double stage_rho[3];
     size_t initial_trials;
@@ -182,6 +191,16 @@ int sparse__morph(const sparse__layout *lay, sparse_rng *rng, const double *poin
 /* sparse_net_inherit, then zero the weights on inputs the reference did not
  * have, so a widened child computes what its reference computed. */
 int sparse__inherit(sparse_net *child, const sparse_net *parent, size_t *copied);
+/* After sparse__inherit from a parent pruned by BC, whose weights file holds
+ * theta and its groups' scales z apart: every plain node of child whose
+ * namesake in parent is under BC has the weights (and a convolution's
+ * biases) it inherited multiplied by z_mu, so it starts from the means of
+ * the parent's weights, E[w] = z_mu theta, what the parent's pruned network
+ * holds for the groups it keeps (sparse_net_inherit copies theta alone).
+ * Nodes of an SpVD parent need
+ * nothing: their weights are the means, and log sigma^2 does not go to a
+ * plain node. */
+int sparse__inherit_means(sparse_net *child, const sparse_net *parent);
 
 /* Pruning options of a genome (thresholds: the FC one; sparse__prune_trial
  * gives every layer its own). */

@@ -1,7 +1,9 @@
 /* The final stage's parts on their own: which searched trial each final
- * trial takes, how far final.fill widens it and what the stage will cost,
- * on trials made up for the purpose; how far an SpVD network's thresholds
- * are lowered to fit its box, on a network of known log alphas. */
+ * trial takes, how far final.fill widens it (or, with fill: dense, makes a
+ * pruned one plain) and what the stage will cost, on trials made up for the
+ * purpose; how far an SpVD network's thresholds are lowered to fit its box,
+ * on a network of known log alphas; what a plain network takes from a
+ * pruned parent. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "tiny_run.h"
 #include "sparse/experimental.h"
 #include "sparse/sparse.h"
 
@@ -148,6 +151,152 @@ static void test_fill_box(void **state)
     fixture_close(&f);
 }
 
+/* ---- final.fill: dense ---- */
+
+/* f's point pruned by the method at position pos of the space's pruning
+ * list (0: none), every variable that then applies given a value and the
+ * rest none, as the space's own points have them. */
+static void set_pruning(fixture *f, double pos)
+{
+    double fresh[512];
+    int active[512];
+    sparse_rng *rng = NULL;
+    assert_int_equal(sparse_rng_create(&rng, 2), SPARSE_OK);
+    assert_int_equal(sparse_space_sample_all(f->lay.space, rng, fresh), SPARSE_OK);
+    sparse_rng_free(rng);
+    f->point[f->lay.prune] = pos;
+    assert_int_equal(sparse_space_active(f->lay.space, f->point, active), SPARSE_OK);
+    for (size_t i = 0; i < f->lay.nvars; i++)
+        f->point[i] = !active[i] ? NAN : isnan(f->point[i]) ? fresh[i] : f->point[i];
+    assert_int_equal(sparse_space_validate(f->lay.space, f->point), SPARSE_OK);
+}
+
+/* a and b, points of f's space, are the same (NaN for NaN). */
+static void expect_same_point(const fixture *f, const double *a, const double *b)
+{
+    for (size_t v = 0; v < f->lay.nvars; v++)
+        if (!(isnan(a[v]) && isnan(b[v])))
+            assert_true(a[v] == b[v]);
+}
+
+/* final.fill: dense on the fixture (MS = 58F + 3) from F = 10 in a box of
+ * 1,200 B: an SpVD or BC network that pruning kept at half its dense MS
+ * becomes the plain network of its architecture, widened as a plain one
+ * (F = 20, pruning none, the pruning variables inactive); a plain one as
+ * under fill: true. In a box of 500 B, below even its unwidened dense
+ * network (583 B), a pruned one is filled as under fill: true (SpVD as it
+ * is, BC keeping its share: F = 15). */
+static void test_fill_dense(void **state)
+{
+    (void)state;
+    const char *methods[2] = {"none, spvd", "none, bc"};
+    const double fallback_to[2] = {10, 15};
+    for (int m = 0; m < 2; m++) {
+        fixture f, t;
+        sparse__trial tr;
+        memset(&tr, 0, sizeof tr);
+        tr.ok = 1;
+        tr.wm5 = tr.wm6 = 100;
+        double point[512], plain[512];
+        fixture_open(&f, "final: {trials: 1, fill: dense, boxes: [{ms_bytes: 1200}, {ms_bytes: 500}]}\n",
+                     methods[m], 10);
+        fixture_open(&t, "final: {trials: 1, fill: true, boxes: [{ms_bytes: 1200}, {ms_bytes: 500}]}\n",
+                     methods[m], 10);
+        assert_int_equal(f.c->final_fill, SPARSE__FILL_DENSE);
+        set_pruning(&f, 1);
+        memcpy(t.point, f.point, sizeof t.point);
+        tr.point = f.point;
+        tr.ms = 0.5 * (58 * 10 + 3);
+        memcpy(point, f.point, sizeof point);
+        assert_int_equal(sparse__fill_box(&f.p, &tr, 0, point), SPARSE__FILLED_DENSE | SPARSE__FILLED_WIDER);
+        print_message("%s: F 10 -> %g, pruning %g\n", methods[m], point[f.lay.layer[0][0].filters],
+                      point[f.lay.prune]);
+        assert_true(point[f.lay.layer[0][0].filters] == 20);
+        assert_true(point[f.lay.prune] == 0);
+        const size_t pruning_only[4] = {f.lay.threshold_fc, f.lay.kl_weight, f.lay.zero_epochs,
+                                        f.lay.anneal_epochs};
+        for (int k = 0; k < 4; k++)
+            assert_true(pruning_only[k] == SIZE_MAX || isnan(point[pruning_only[k]]));
+        assert_int_equal(sparse_space_validate(f.lay.space, point), SPARSE_OK);
+        /* What fill: true makes of the plain parent of that architecture. */
+        set_pruning(&t, 0);
+        memcpy(plain, t.point, sizeof plain);
+        tr.point = t.point;
+        tr.ms = 58 * 10 + 3;
+        assert_int_equal(sparse__fill_box(&t.p, &tr, 0, plain), SPARSE__FILLED_WIDER);
+        expect_same_point(&f, point, plain);
+        /* The pruned parent under fill: true: not made plain. */
+        memcpy(t.point, f.point, sizeof t.point);
+        memcpy(plain, f.point, sizeof plain);
+        tr.point = t.point;
+        tr.ms = 0.5 * (58 * 10 + 3);
+        assert_true(sparse__fill_box(&t.p, &tr, 0, plain) == (m ? SPARSE__FILLED_WIDER : 0));
+        assert_true(plain[t.lay.prune] == 1);
+        /* Too small a box for the plain network: as under fill: true. */
+        tr.point = f.point;
+        memcpy(point, f.point, sizeof point);
+        memcpy(plain, f.point, sizeof plain);
+        int dense = sparse__fill_box(&f.p, &tr, 1, point), widen = sparse__fill_box(&t.p, &tr, 1, plain);
+        assert_int_equal(dense, widen);
+        assert_int_equal(dense, m ? SPARSE__FILLED_WIDER : 0);
+        expect_same_point(&f, point, plain);
+        assert_true(point[f.lay.layer[0][0].filters] == fallback_to[m] && point[f.lay.prune] == 1);
+        /* A plain parent: as under fill: true. */
+        set_pruning(&f, 0);
+        tr.point = f.point;
+        tr.ms = 58 * 10 + 3;
+        memcpy(point, f.point, sizeof point);
+        assert_int_equal(sparse__fill_box(&f.p, &tr, 0, point), SPARSE__FILLED_WIDER);
+        assert_true(point[f.lay.layer[0][0].filters] == 20);
+        fixture_close(&t);
+        fixture_close(&f);
+    }
+}
+
+/* A pruned network trained plain costs a plain network's time per epoch:
+ * its own in the search, times the plain trials' median time per epoch and
+ * byte of dense MS over its method's, times its growth. */
+static void test_final_seconds_dense(void **state)
+{
+    (void)state;
+    const char *cfg[2] = {"final: {trials: 1, epochs: 10, fill: dense, boxes: [{ms_bytes: 500}]}\n",
+                          "final: {trials: 1, epochs: 10, fill: true, boxes: [{ms_bytes: 500}]}\n"};
+    /* Plain trials at F = 4 (235 B dense) and 8 (467 B), 10 and 20 s an
+     * epoch; the most accurate, SpVD at F = 4 pruned to 100 B, 30 s an
+     * epoch; another SpVD one at F = 8, 90 s over 2 epochs. */
+    static const double rows[4][6] = {{0, 4, 0.80, 235, 10, 1},
+                                      {0, 8, 0.85, 467, 20, 1},
+                                      {1, 4, 0.95, 100, 30, 1},
+                                      {1, 8, 0.90, 900, 90, 2}};
+    for (int k = 0; k < 2; k++) {
+        fixture f;
+        fixture_open(&f, cfg[k], "none, spvd", 4);
+        double points[4][512];
+        sparse__trial t[4];
+        for (int i = 0; i < 4; i++) {
+            set_pruning(&f, rows[i][0]);
+            *fixture_filters(&f) = rows[i][1];
+            memcpy(points[i], f.point, sizeof points[i]);
+            memset(&t[i], 0, sizeof t[i]);
+            t[i].ok = 1;
+            t[i].stage = 1;
+            t[i].parent = SPARSE__NO_PARENT;
+            t[i].point = points[i];
+            t[i].val_acc = rows[i][2];
+            t[i].ms = t[i].wm5 = t[i].wm6 = rows[i][3];
+            t[i].seconds = rows[i][4];
+            t[i].epochs = rows[i][5];
+        }
+        double s;
+        assert_int_equal(sparse__final_seconds(&f.p, t, 4, 1, &s), SPARSE_OK);
+        double plain = 0.5 * (10.0 / 235 + 20.0 / 467), spvd = 0.5 * (30.0 / 235 + 45.0 / 467);
+        double want = k ? 1.1 * 30 * 10 : 1.1 * 30 * 10 * (467.0 / 235) * (plain / spvd);
+        print_message("fill: %s: %.3f s (want %.3f)\n", k ? "true" : "dense", s, want);
+        assert_true(fabs(s - want) < 1e-9 * want);
+        fixture_close(&f);
+    }
+}
+
 /* ---- a final SpVD network fitted into its box ---- */
 
 /* Parameter `name` of node id set to v (first four entries: first4). */
@@ -281,10 +430,133 @@ static void test_fit_box(void **state)
     fixture_close(&f);
 }
 
+/* final.fill: false and true written back as before, dense as dense; any
+ * other value refused, naming the allowed ones; dense needs plain networks
+ * in the space. */
+static void test_fill_key(void **state)
+{
+    (void)state;
+    expect_resolved("data: mnist\nfinal: {trials: 1}\n", "  fill: false\n", NULL);
+    expect_resolved("data: mnist\nfinal: {trials: 1, fill: yes}\n", "  fill: true\n", NULL);
+    expect_resolved("data: mnist\nfinal: {trials: 1, fill: dense}\nspace: {pruning: [none, spvd]}\n",
+                    "  shift: 0\n  fill: dense\n", NULL);
+    const char *bad[3] = {"data: mnist\nfinal: {trials: 1, fill: wide}\n",
+                          "data: mnist\nfinal: {trials: 1, fill: [dense]}\n",
+                          "data: mnist\nfinal: {trials: 1, fill: dense}\nspace: {pruning: [spvd, bc]}\n"};
+    const char *why[3] = {"bad.yaml:2:26: final.fill: unknown value 'wide' (allowed: true, false, dense)",
+                          "final.fill: expected true, false or dense",
+                          "final.fill: dense retrains pruned networks as plain ones, so space.pruning "
+                          "must allow none"};
+    for (int k = 0; k < 3; k++) {
+        sparse_search_config *c = (sparse_search_config *)0x1;
+        assert_int_not_equal(sparse_search_config_parse(&c, bad[k], strlen(bad[k]), "bad.yaml"), SPARSE_OK);
+        assert_null(c);
+        print_message("%s\n", sparse_last_error());
+        assert_non_null(strstr(sparse_last_error(), why[k]));
+    }
+}
+
+/* ---- a final network trained plain starts from its parent's means ---- */
+
+/* The network of f's point with `filters` filters and the pruning method at
+ * position prune of "none, spvd, bc", in its variational mode if pruned. */
+static sparse_net *net_of(fixture *f, double filters, double prune, uint64_t seed)
+{
+    set_pruning(f, prune);
+    *fixture_filters(f) = filters;
+    sparse__genome g;
+    sparse_arch *arch = NULL;
+    sparse_net *net = NULL;
+    assert_int_equal(sparse__point_arch(&f->p, f->point, &g, &arch), SPARSE_OK);
+    assert_int_equal(sparse_net_create(&net, arch, 4, seed), SPARSE_OK);
+    sparse_arch_free(arch);
+    if (g.prune != SPARSE_PRUNE_NONE) {
+        sparse_prune_options po;
+        sparse__prune_options(&g, 1, &po);
+        assert_int_equal(sparse_prune_attach(net, &po), SPARSE_OK);
+    }
+    return net;
+}
+
+/* Element i of parameter name of node id (the conv "b0l0" or the FC). */
+static float param_at(sparse_net *net, int fc, const char *name, size_t i)
+{
+    size_t id = 0;
+    for (size_t k = 1; k < sparse_net_node_count(net) && !id; k++)
+        if (fc ? sparse_net_node_kind(net, k) == SPARSE_LAYER_FC
+               : !strcmp(sparse_net_node_name(net, k), "b0l0"))
+            id = k;
+    assert_true(id > 0);
+    sparse_tensor *t = NULL;
+    assert_int_equal(sparse_net_param(&t, net, id, name), SPARSE_OK);
+    assert_true(i < sparse_tensor_element_count(t));
+    float v = sparse_tensor_data_const(t)[i];
+    sparse_tensor_free(t);
+    return v;
+}
+
+/* A parent of 2 filters (conv weights 1, biases 0.5; z_mu of its filters
+ * 0.5 and 2, of its FC inputs 0.5, 1.5, 3, 4 and then 0.25) and a plain
+ * child of 3: after sparse__inherit and sparse__inherit_means the child
+ * holds the parent's means z_mu theta where it inherited (a convolution's
+ * biases scaled too, an FC layer's not) and its own weights elsewhere. An
+ * SpVD parent's weights are their means already; a BC child keeps theta
+ * and z apart, as the parent. */
+static void test_inherit_means(void **state)
+{
+    (void)state;
+    static const float z4[4] = {0.5f, 2.0f, 3.0f, 4.0f}, fc_z4[4] = {0.5f, 1.5f, 3.0f, 4.0f};
+    fixture f;
+    fixture_open(&f, "", "none, spvd, bc", 2);
+    for (int method = 1; method <= 2; method++) {
+        sparse_net *parent = net_of(&f, 2, method, 1);
+        for (size_t id = 1; id < sparse_net_node_count(parent); id++) {
+            if (sparse_exp_net_variational_mode(parent, id) == SPARSE_PRUNE_NONE)
+                continue;
+            int fc = sparse_net_node_kind(parent, id) == SPARSE_LAYER_FC;
+            set_param(parent, id, "weight", 1.0f, NULL);
+            set_param(parent, id, "bias", 0.5f, NULL);
+            if (method == SPARSE_PRUNE_BC)
+                set_param(parent, id, "z_mu", 0.25f, fc ? fc_z4 : z4);
+        }
+        for (int child_method = 0; child_method <= 2; child_method += 2) {
+            sparse_net *child = net_of(&f, 3, child_method, 2), *fresh = net_of(&f, 3, child_method, 2);
+            size_t copied = 0;
+            assert_int_equal(sparse__inherit(child, parent, &copied), SPARSE_OK);
+            assert_int_equal(sparse__inherit_means(child, parent), SPARSE_OK);
+            assert_true(copied > 0);
+            /* z applies from a BC parent to a plain child only. */
+            const int scaled = method == SPARSE_PRUNE_BC && child_method == 0;
+            for (size_t r = 0; r < 3; r++)
+                for (size_t j = 0; j < 9; j++)
+                    assert_true(param_at(child, 0, "weight", 9 * r + j) ==
+                                (r < 2 ? (scaled ? z4[r] : 1.0f) : param_at(fresh, 0, "weight", 9 * r + j)));
+            assert_true(param_at(child, 0, "bias", 1) == (scaled ? 1.0f : 0.5f));
+            assert_true(param_at(child, 0, "bias", 2) == param_at(fresh, 0, "bias", 2));
+            for (size_t o = 0; o < 3; o++) {
+                assert_true(param_at(child, 1, "bias", o) == 0.5f);
+                for (size_t k = 0; k < 48; k++) /* 16 inputs a filter: 32 inherited, 16 new (zero) */
+                    assert_true(param_at(child, 1, "weight", 48 * o + k) ==
+                                (k >= 32 ? 0.0f : !scaled ? 1.0f : k < 4 ? fc_z4[k] : 0.25f));
+            }
+            if (method == SPARSE_PRUNE_BC && child_method == SPARSE_PRUNE_BC)
+                assert_true(param_at(child, 0, "z_mu", 1) == 2.0f);
+            sparse_net_free(fresh);
+            sparse_net_free(child);
+        }
+        sparse_net_free(parent);
+    }
+    fixture_close(&f);
+}
+
 const struct CMUnitTest final_tests[] = {
     cmocka_unit_test(test_pick_final),
     cmocka_unit_test(test_final_seconds),
     cmocka_unit_test(test_fill_box),
+    cmocka_unit_test(test_fill_dense),
+    cmocka_unit_test(test_fill_key),
+    cmocka_unit_test(test_final_seconds_dense),
     cmocka_unit_test(test_fit_box),
+    cmocka_unit_test(test_inherit_means),
 };
 const size_t final_test_count = sizeof final_tests / sizeof final_tests[0];

@@ -13,7 +13,8 @@
 #include <cmocka.h>
 
 #include "core/internal.h"
-#include "search/search_internal.h"
+#include "search/loop.h"
+#include "sparse/experimental.h"
 #include "sparse/sparse.h"
 #include "tiny_run.h"
 #include "../expect.h"
@@ -510,10 +511,231 @@ static void test_final_spvd_fits_its_box(void **state)
     free(tmp);
 }
 
+/* ---- final.fill: dense ---- */
+
+/* point made the plain network of its architecture, as a point of lay's
+ * space has it: pruning none, the variables only pruning uses none. */
+static void make_plain(const sparse__layout *lay, double *point)
+{
+    int active[512];
+    point[lay->prune] = 0;
+    assert_int_equal(sparse_space_active(lay->space, point, active), SPARSE_OK);
+    for (size_t i = 0; i < lay->nvars; i++)
+        if (!active[i])
+            point[i] = NAN;
+}
+
+/* What final.fill: true makes of the plain parent of point's architecture
+ * in the box {ms, wm} (sparse__fill_box's flags); the point into out. */
+static int filled_plain(const sparse_search_config *cfg, const sparse__layout *lay, const double *point,
+                        double *out)
+{
+    sparse_search_config widen = *cfg; /* borrowed pointers: never freed */
+    widen.final_fill = SPARSE__FILL_WIDEN;
+    sparse__problem p = {&widen, lay, 1, 8, 8, 3};
+    double plain[512];
+    memcpy(plain, point, lay->nvars * sizeof *plain);
+    make_plain(lay, plain);
+    sparse__cap_figures f;
+    assert_true(sparse__dense_figures(&p, plain, &f));
+    sparse__trial tr;
+    memset(&tr, 0, sizeof tr);
+    tr.ok = 1;
+    tr.point = plain;
+    tr.ms = (double)f.ms;
+    tr.wm5 = tr.wm6 = (double)f.wm;
+    memcpy(out, plain, lay->nvars * sizeof *out);
+    return sparse__fill_box(&p, &tr, 0, out);
+}
+
+/* The largest gaps, over every weight a plain child inherited from its
+ * parent (nodes of the same name and kind, the leading slice of each
+ * dimension), between the child's and the parent's mean (theta, times z_mu
+ * under BC) and between the child's and theta. */
+static void gaps(sparse_net *child, sparse_net *parent, double *to_mean, double *to_theta)
+{
+    *to_mean = *to_theta = 0;
+    for (size_t id = 1; id < sparse_net_node_count(child); id++) {
+        size_t pid;
+        sparse_tensor *cw = NULL, *pw = NULL, *z = NULL;
+        if (sparse_net_find_node(parent, sparse_net_node_name(child, id), &pid) ||
+            sparse_net_param(&cw, child, id, "weight")) {
+            sparse_clear_error();
+            continue;
+        }
+        const int fc = sparse_net_node_kind(child, id) == SPARSE_LAYER_FC;
+        assert_int_equal(sparse_net_param(&pw, parent, pid, "weight"), SPARSE_OK);
+        if (sparse_exp_net_variational_mode(parent, pid) == SPARSE_PRUNE_BC)
+            assert_int_equal(sparse_net_param(&z, parent, pid, "z_mu"), SPARSE_OK);
+        size_t n[4] = {1, 1, 1, 1};
+        ptrdiff_t cs[4] = {0, 0, 0, 0}, ps[4] = {0, 0, 0, 0};
+        for (int i = 0; i < sparse_tensor_dim_count(cw); i++) {
+            n[i] = sparse_tensor_dim(cw, i) < sparse_tensor_dim(pw, i) ? sparse_tensor_dim(cw, i)
+                                                                       : sparse_tensor_dim(pw, i);
+            cs[i] = sparse_tensor_stride(cw, i);
+            ps[i] = sparse_tensor_stride(pw, i);
+        }
+        const float *c = sparse_tensor_data_const(cw), *w = sparse_tensor_data_const(pw);
+        for (size_t a = 0; a < n[0]; a++)
+            for (size_t b = 0; b < n[1]; b++)
+                for (size_t e = 0; e < n[2] * n[3]; e++) {
+                    size_t k2 = e / n[3], k3 = e % n[3];
+                    double cv = c[(ptrdiff_t)a * cs[0] + (ptrdiff_t)b * cs[1] + (ptrdiff_t)k2 * cs[2] +
+                                  (ptrdiff_t)k3 * cs[3]];
+                    double theta = w[(ptrdiff_t)a * ps[0] + (ptrdiff_t)b * ps[1] + (ptrdiff_t)k2 * ps[2] +
+                                     (ptrdiff_t)k3 * ps[3]];
+                    double mean = theta * (z ? sparse_tensor_data_const(z)[fc ? b : a] : 1.0f);
+                    *to_mean = fmax(*to_mean, fabs(cv - mean));
+                    *to_theta = fmax(*to_theta, fabs(cv - theta));
+                }
+        sparse_tensor_free(cw);
+        sparse_tensor_free(pw);
+        sparse_tensor_free(z);
+    }
+}
+
+/* The weights of trial t of run r, as the search saved them (a pruned
+ * trial's in its variational mode). */
+static sparse_net *saved_weights(const char *run, const sparse_run *r, const sparse__layout *lay, size_t t)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/weights/%zu.safetensors", run, t);
+    sparse__genome g;
+    sparse__genome_decode(lay, sparse__run_config(r), sparse__run_point(r, t), &g);
+    sparse_net *net = NULL;
+    assert_int_equal(sparse__load_trial(path, &g, 1, &net), SPARSE_OK);
+    return net;
+}
+
+/* The final trials (every searched one taken) of the run of cfg into run:
+ * a pruned parent whose dense network fits the budgets' box is trained
+ * plain, its point what fill: true makes of the plain parent of its
+ * architecture, its record's point the network it measured, within the box;
+ * one that does not fit is filled as under fill: true. How many were
+ * trained plain (the first into *first); for those of SpVD parents
+ * (gap[0]) and of BC ones (gap[1]), the largest gap of their weights to
+ * their parents' means (gaps) and its largest ratio to the gap to theta
+ * (-1: none). */
+static int check_dense_finals(const char *cfg, const char *run, size_t *first, double gap[2][2])
+{
+    run_search(cfg, run, 0);
+    char *records = records_of(run);
+    sparse_run *r;
+    assert_int_equal(sparse_run_open(&r, run), SPARSE_OK);
+    const sparse_search_config *c = sparse__run_config(r);
+    assert_int_equal(c->final_fill, SPARSE__FILL_DENSE);
+    sparse__layout lay;
+    assert_int_equal(sparse__layout_create(&lay, c), SPARSE_OK);
+    sparse__problem p = {c, &lay, 1, 8, 8, 3};
+    int dense = 0;
+    gap[0][0] = gap[0][1] = gap[1][0] = gap[1][1] = -1;
+    for (size_t t = 8; t < sparse_run_trial_count(r); t++) {
+        size_t pi = (size_t)trial_value(r, t, SPARSE_TRIAL_PARENT);
+        char *rec = line_of(records, t), *prec = line_of(records, pi);
+        const double *pt = sparse__run_point(r, t), *ppt = sparse__run_point(r, pi);
+        sparse__genome pg;
+        sparse__genome_decode(&lay, c, ppt, &pg);
+        sparse__cap_figures f;
+        assert_true(sparse__dense_figures(&p, ppt, &f));
+        double want[512];
+        int flags = filled_plain(c, &lay, ppt, want);
+        if (pg.prune != SPARSE_PRUNE_NONE && f.ms <= 2000 && f.wm <= 2000) {
+            assert_non_null(strstr(rec, flags & SPARSE__FILLED_WIDER ? "\"morph\":\"dense+widen+retrain\""
+                                                                      : "\"morph\":\"dense+retrain\""));
+            assert_non_null(strstr(rec, "\"pruning\":{\"method\":\"none\"}"));
+            for (size_t v = 0; v < lay.nvars; v++)
+                assert_true((isnan(pt[v]) && isnan(want[v])) || pt[v] == want[v]);
+            assert_true(trial_value(r, t, SPARSE_TRIAL_MS_BYTES) <= 2000);
+            assert_true(trial_value(r, t, SPARSE_TRIAL_WM5_BYTES) <= 2000);
+            assert_null(strstr(rec, "\"inherited_params\":0,"));
+            expect_rebuilt(r, t);
+            sparse_net *child = saved_weights(run, r, &lay, t), *parent = saved_weights(run, r, &lay, pi);
+            double to_mean, to_theta;
+            gaps(child, parent, &to_mean, &to_theta);
+            const int k = pg.prune == SPARSE_PRUNE_BC;
+            gap[k][0] = fmax(gap[k][0], to_mean);
+            gap[k][1] = fmax(gap[k][1], to_mean / to_theta);
+            print_message("final trial %zu: %s parent %zu (dense MS %llu B) trained plain, %s; MS %g B; "
+                          "weights off the parent's means by %g, off theta by %g\n",
+                          t, k ? "BC" : "SpVD", pi, (unsigned long long)f.ms,
+                          flags & SPARSE__FILLED_WIDER ? "widened" : "as wide",
+                          trial_value(r, t, SPARSE_TRIAL_MS_BYTES), to_mean, to_theta);
+            sparse_net_free(child);
+            sparse_net_free(parent);
+            if (!dense++)
+                *first = t;
+        } else {
+            /* A plain parent, or a pruned one too wide for the box as a
+             * plain network: as under fill: true, its method kept. */
+            assert_null(strstr(rec, "\"morph\":\"dense+"));
+            const char *method = strstr(prec, "\"pruning\":{\"method\":\""),
+                       *own = strstr(rec, "\"pruning\":{\"method\":\"");
+            assert_non_null(method);
+            assert_non_null(own);
+            assert_int_equal(strncmp(own, method, 26), 0); /* the name and what follows it */
+        }
+        free(rec);
+        free(prec);
+    }
+    sparse__layout_destroy(&lay);
+    sparse_run_free(r);
+    free(records);
+    return dense;
+}
+
+/* final.fill: dense end to end on the tiny set, every searched trial taken
+ * (8 final trials in the budgets' box): see check_dense_finals; a resume
+ * before and after a plain-trained trial writes the same records. With a
+ * learning rate of 1e-6 (SGD: the weights barely move), the plain networks
+ * hold their parents' means: theta for SpVD parents, z_mu theta for BC
+ * ones, not theta. */
+static void test_final_dense(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir(), *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[700];
+    size_t first = 0;
+    double gap[2][2];
+    snprintf(cfg, sizeof cfg,
+             "%srandom_fill: 0\nranking: validation\nfinal: {trials: 8, epochs: 2, fill: dense}\n", base);
+    snprintf(run, sizeof run, "%s/dense", tmp);
+    int dense = check_dense_finals(cfg, run, &first, gap);
+    print_message("%d final trials trained plain\n", dense);
+    assert_true(dense >= 1);
+    char *records = records_of(run);
+    cut_and_resume(run, first + 1, records); /* after a plain-trained trial */
+    cut_and_resume(run, first, records);     /* before it: made plain and trained again alike */
+    free(records);
+
+    /* Weights that barely move. */
+    char *training = strstr(base, "training: {batch: 16}"), *shift = strstr(base, "shift: [1, 1]}");
+    assert_non_null(training);
+    assert_non_null(shift);
+    const char *after_training = training + strlen("training: {batch: 16}");
+    snprintf(cfg, sizeof cfg,
+             "%.*straining: {batch: 16, optimizer: sgd, schedule: constant}%.*sshift: [1, 1], lr: [0.000001, "
+             "0.000001]}\nrandom_fill: 0\nranking: validation\nfinal: {trials: 8, epochs: 1, fill: dense}\n",
+             (int)(training - base), base, (int)(shift - after_training), after_training);
+    snprintf(run, sizeof run, "%s/still", tmp);
+    dense = check_dense_finals(cfg, run, &first, gap);
+    print_message("%d trained plain: off the means by %g (SpVD) and %g (BC), %g of the gap to theta (BC)\n",
+                  dense, gap[0][0], gap[1][0], gap[1][1]);
+    /* A BC parent was among them: the child's weights are within what one
+     * epoch at 1e-6 moves them of its means, and 20 times closer to them
+     * than to theta (z_mu is near 1, not 1). */
+    assert_true(gap[1][0] >= 0 && gap[1][0] < 2e-3 && gap[1][1] < 0.05);
+    assert_true(gap[0][0] < 2e-3);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
 const struct CMUnitTest stages_tests[] = {
     cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
     cmocka_unit_test(test_early_stop_end_to_end),
     cmocka_unit_test(test_final_stage_picks_by_posterior),
     cmocka_unit_test(test_final_spvd_fits_its_box),
+    cmocka_unit_test(test_final_dense),
 };
 const size_t stages_test_count = sizeof stages_tests / sizeof stages_tests[0];
