@@ -161,7 +161,24 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
     assert_int_equal(sparse_run_trial_count(r), 6);
     sparse_run_free(r);
 
-    /* fill: each network widened until it fills its box, never beyond it. */
+    free(again);
+    free(cut);
+    free(text);
+    free(base);
+    free(csv);
+    rm_rf(tmp);
+    free(tmp);
+}
+
+/* final.fill: each network widened until it fills its box, never beyond
+ * it; none when scaling moves only a variable the network does not use. */
+static void test_final_stage_fills_its_box(void **state)
+{
+    (void)state;
+    char *tmp = make_tmpdir();
+    char *csv = write_tiny_csv(tmp);
+    char *base = tiny_config(csv), cfg[4600], run[700], path[800];
+    sparse_run *r;
     char *widths = strstr(base, "filters: [1, 6]");
     assert_non_null(widths);
     widths[13] = '9'; /* and random widths (no random_fill): room to widen */
@@ -218,9 +235,6 @@ static void test_final_stage_retrains_the_best_of_each_box(void **state)
         free(rec);
     }
     free(filled);
-    free(again);
-    free(cut);
-    free(text);
     free(base);
     free(csv);
     rm_rf(tmp);
@@ -733,6 +747,7 @@ static void test_final_dense(void **state)
 
 const struct CMUnitTest stages_tests[] = {
     cmocka_unit_test(test_final_stage_retrains_the_best_of_each_box),
+    cmocka_unit_test(test_final_stage_fills_its_box),
     cmocka_unit_test(test_early_stop_end_to_end),
     cmocka_unit_test(test_final_stage_picks_by_posterior),
     cmocka_unit_test(test_final_spvd_fits_its_box),
