@@ -125,7 +125,7 @@ static int fit_box(const sparse__search *s, const sparse__slot *sl, sparse_net *
         if (sl->box[0] > 0)
             snprintf(ms, sizeof ms, "MS <= %.0f B", sl->box[0]);
         if (sl->box[1] > 0)
-            snprintf(wm, sizeof wm, "%sWM%d <= %.0f B", *ms ? ", " : "", s->cfg->wm_model == 6 ? 6 : 5,
+            snprintf(wm, sizeof wm, "%sWM%d <= %.0f B", *ms ? ", " : "", s->cfg->wm_model,
                      sl->box[1]);
         snprintf(o->note, sizeof o->note,
                  "outside its final box (%s%s) even with its thresholds lowered to space.threshold's lower "

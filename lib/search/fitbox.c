@@ -43,7 +43,7 @@ static int within(const sparse_search_config *c, sparse_net *net, const double *
     if (!rc)
         rc = sparse_memreport_ms_bytes(mem, &ms);
     if (!rc)
-        rc = sparse_memreport_wm_bytes(mem, c->wm_model == 6 ? 6 : 5, &wm, NULL);
+        rc = sparse_memreport_wm_bytes(mem, c->wm_model, &wm, NULL);
     sparse_memreport_free(mem);
     *fits = !rc && (box[0] <= 0 || (double)ms <= box[0]) && (box[1] <= 0 || (double)wm <= box[1]);
     return rc;
